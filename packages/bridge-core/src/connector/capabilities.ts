@@ -1,0 +1,116 @@
+/**
+ * Optional connector capabilities. A connector implements the interfaces for
+ * what its network can do; the core only routes events to handlers that exist,
+ * and otherwise tells nobody (reactions on IRC simply do not cross).
+ */
+import type { GhostKey, PortalKey } from './ids';
+import type {
+  MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
+} from './matrix-events';
+import type { SendResult } from './connector';
+
+export interface EditHandler {
+  handleMatrixEdit(edit: MatrixEdit): Promise<SendResult | void>;
+}
+
+export interface RedactionHandler {
+  handleMatrixRedaction(redaction: MatrixRedaction): Promise<void>;
+}
+
+export interface ReactionHandler {
+  handleMatrixReaction(reaction: MatrixReaction): Promise<SendResult | void>;
+  handleMatrixReactionRemoval?(removal: MatrixReactionRemoval): Promise<void>;
+}
+
+export interface MembershipHandler {
+  handleMatrixMembership(change: MatrixMembership): Promise<void>;
+}
+
+export interface RoomMetaHandler {
+  handleMatrixRoomMeta(change: MatrixRoomMeta): Promise<void>;
+}
+
+export interface TypingHandler {
+  handleMatrixTyping(typing: MatrixTyping): Promise<void>;
+}
+
+/** What a portal room should look like when the core creates it. */
+export interface PortalInfo {
+  key: PortalKey;
+  name?: string;
+  topic?: string;
+  /** Listed in the room directory. */
+  published?: boolean;
+  inviteOnly?: boolean;
+  data?: Record<string, unknown>;
+}
+
+/** Rooms created on demand when someone joins an alias in the bridge's namespace. */
+export interface AliasResolver {
+  /** `localpart` is the alias without `#` and domain; return null when it names nothing. */
+  resolveAlias(localpart: string): Promise<PortalInfo | null>;
+}
+
+/** Ghosts created on demand when the homeserver asks whether a user in our namespace exists. */
+export interface GhostResolver {
+  /** `localpart` is the user ID's localpart; return the ghost's key or null if it names nobody. */
+  resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null>;
+}
+
+/** Direct chats started from Matrix by inviting a ghost. */
+export interface DirectChatHandler {
+  /** Accept (return portal info) or refuse (throw BridgeError) a DM between a Matrix user and a ghost. */
+  openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo>;
+}
+
+/** Third-party lookups (`/_matrix/app/v1/thirdparty/...`). */
+export interface ThirdPartyLookup {
+  protocolMetadata(): Promise<Record<string, unknown>>;
+  lookupLocation(fields: Record<string, string>): Promise<Array<{ alias: string; fields: Record<string, string> }>>;
+  lookupUser(fields: Record<string, string>): Promise<Array<{ userid: string; fields: Record<string, string> }>>;
+}
+
+/** Called when a portal is linked/unlinked through config, provisioning or a command, so the network side can follow. */
+export interface LinkHandler {
+  /** Validate and prepare a link (e.g. check the IRC channel exists and the user is an op). Throw BridgeError to refuse. */
+  beforeLink?(request: { key: PortalKey; roomId: string; userId: string }): Promise<void>;
+  onLinked?(portal: { key: PortalKey; roomId: string }): Promise<void>;
+  onUnlinked?(portal: { key: PortalKey; roomId: string }): Promise<void>;
+}
+
+export interface Capabilities {
+  edits: EditHandler;
+  redactions: RedactionHandler;
+  reactions: ReactionHandler;
+  membership: MembershipHandler;
+  roomMeta: RoomMetaHandler;
+  typing: TypingHandler;
+  aliases: AliasResolver;
+  ghosts: GhostResolver;
+  directChats: DirectChatHandler;
+  thirdParty: ThirdPartyLookup;
+  links: LinkHandler;
+}
+
+const MARKERS: { [K in keyof Capabilities]: string } = {
+  edits: 'handleMatrixEdit',
+  redactions: 'handleMatrixRedaction',
+  reactions: 'handleMatrixReaction',
+  membership: 'handleMatrixMembership',
+  roomMeta: 'handleMatrixRoomMeta',
+  typing: 'handleMatrixTyping',
+  aliases: 'resolveAlias',
+  ghosts: 'resolveGhost',
+  directChats: 'openDirectChat',
+  thirdParty: 'protocolMetadata',
+  links: '__links__',
+};
+
+/** Whether a connector implements a capability; narrows its type. */
+export function supports<K extends keyof Capabilities>(connector: object, cap: K): connector is Capabilities[K] {
+  if (cap === 'links') {
+    const c = connector as Partial<LinkHandler>;
+    return typeof c.beforeLink === 'function' || typeof c.onLinked === 'function' || typeof c.onUnlinked === 'function';
+  }
+  return typeof (connector as Record<string, unknown>)[MARKERS[cap]] === 'function';
+}

@@ -1,0 +1,77 @@
+/**
+ * Everything the core offers a connector. A connector gets one of these in
+ * `init()` and needs nothing else from the Matrix side.
+ */
+import type { Logger } from '../logging/logger';
+import type { KeyValueRepository } from '../store/store';
+import type { Portal } from '../bridge/portal';
+import type { GhostKey, PortalKey } from './ids';
+import type { PortalInfo } from './capabilities';
+import type { RemoteEvent, RemoteProfileChange } from './remote-events';
+import type { CommandRegistry } from '../commands/command';
+
+export interface RemoteEventSink {
+  /**
+   * Queue a remote event for Matrix. Resolves once it has been applied (or has
+   * failed for good, which is logged and counted). Per-portal order is kept.
+   */
+  emit(event: RemoteEvent): Promise<void>;
+  /** A ghost's profile changed; applied once, cached. */
+  updateProfile(change: RemoteProfileChange): Promise<void>;
+}
+
+export interface PortalService {
+  getByRoom(roomId: string): Promise<Portal | undefined>;
+  getByKey(key: PortalKey): Promise<Portal[]>;
+  list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]>;
+  /** Create (or return) the bridge-owned room for a remote place. */
+  ensurePortalRoom(info: PortalInfo): Promise<Portal>;
+  /** Link an existing room (plumbing). `actor` is the Matrix user asking, for the audit log. */
+  link(roomId: string, key: PortalKey, opts?: { actor?: string; data?: Record<string, unknown> }): Promise<Portal>;
+  unlink(roomId: string, opts?: { actor?: string; reason?: string }): Promise<boolean>;
+  /** Matrix users joined to the room (from the core's cached state). */
+  joinedMatrixUsers(roomId: string): Promise<string[]>;
+}
+
+export interface GhostService {
+  /** The Matrix user ID a remote user appears as. */
+  userIdFor(key: GhostKey): string;
+  /** Whether a Matrix user ID is one of our ghosts (or the bot). */
+  isBridgeUser(userId: string): boolean;
+  /** The remote user behind a ghost user ID, if we know them. */
+  keyFor(userId: string): Promise<GhostKey | undefined>;
+}
+
+export interface UserNotifier {
+  /** Tell a Matrix user something privately (in their admin room with the bot, created on demand). */
+  notice(userId: string, text: string, html?: string): Promise<void>;
+  /** Post a notice in a bridged room as the bot. */
+  roomNotice(roomId: string, text: string, html?: string): Promise<void>;
+}
+
+export interface MediaService {
+  /** Upload bytes to the homeserver; returns the mxc:// URI. */
+  upload(data: Buffer, opts: { name: string; mimetype: string }): Promise<string>;
+  /** Download Matrix media (authenticated, with fallback). */
+  download(mxc: string): Promise<{ data: Buffer; mimetype?: string }>;
+  /** A public http(s) URL for Matrix media the remote side can follow, if configured. */
+  publicUrl(mxc: string, name?: string): string | undefined;
+}
+
+export interface BridgeContext<Config = unknown> {
+  /** The connector's own section of the config file, validated. */
+  readonly config: Config;
+  readonly log: Logger;
+  /** The Matrix server name ghosts and portals live on. */
+  readonly domain: string;
+  readonly remote: RemoteEventSink;
+  readonly portals: PortalService;
+  readonly ghosts: GhostService;
+  readonly notify: UserNotifier;
+  readonly media: MediaService;
+  readonly commands: CommandRegistry;
+  /** Connector-private persistent data, namespaced by the connector's protocol ID. */
+  readonly data: KeyValueRepository;
+  /** Whether a Matrix user is a bridge admin per config. */
+  isAdmin(userId: string): boolean;
+}

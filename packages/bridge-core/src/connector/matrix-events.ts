@@ -1,0 +1,88 @@
+/**
+ * What the core hands a connector when something happens on Matrix in a
+ * bridged room. The core has already: authenticated and de-duplicated the
+ * transaction, dropped echoes of its own ghosts and bot, resolved the portal,
+ * converted the event content and looked up related messages in the message map.
+ */
+import type { MessageContent } from './content';
+import type { Portal } from '../bridge/portal';
+
+/** A message on the remote side that the core knows from its message map. */
+export interface RemoteMessageRef {
+  remoteId: string;
+  /** The Matrix event it corresponds to. */
+  eventId: string;
+  /** Who sent it: a Matrix user ID (ours or a ghost's). */
+  sender: string;
+  /** Plain-text body as first bridged, for reply quotes. */
+  body?: string;
+  timestamp: number;
+}
+
+export interface MatrixSender {
+  userId: string;
+  /** Display name in this room (falls back to the localpart). */
+  displayName: string;
+}
+
+interface MatrixEventBase {
+  portal: Portal;
+  sender: MatrixSender;
+  eventId: string;
+  timestamp: number;
+  /** The raw Matrix event, for connectors that need a field the core does not model. */
+  raw: Record<string, unknown>;
+}
+
+export interface MatrixMessage extends MatrixEventBase {
+  content: MessageContent;
+  /** Set when the event is a reply to a message the core has bridged. */
+  replyTo?: RemoteMessageRef;
+  /** Set when the event is in a thread whose root the core has bridged. */
+  threadRoot?: RemoteMessageRef;
+}
+
+export interface MatrixEdit extends MatrixEventBase {
+  target: RemoteMessageRef;
+  content: MessageContent;
+  /** The text before the edit, so protocols without edits can render a diff. */
+  previousBody?: string;
+}
+
+export interface MatrixRedaction extends MatrixEventBase {
+  target: RemoteMessageRef;
+  reason?: string;
+}
+
+export interface MatrixReaction extends MatrixEventBase {
+  target: RemoteMessageRef;
+  key: string;
+}
+
+export interface MatrixReactionRemoval extends MatrixEventBase {
+  target: RemoteMessageRef;
+  key: string;
+}
+
+export type Membership = 'join' | 'leave' | 'invite' | 'ban' | 'knock';
+
+export interface MatrixMembership extends MatrixEventBase {
+  /** The user whose membership changed (state_key). */
+  target: string;
+  /** True when the target is one of our ghosts (e.g. a Matrix user kicked an IRC user). */
+  targetIsGhost: boolean;
+  membership: Membership;
+  previous?: Membership;
+  reason?: string;
+}
+
+export interface MatrixRoomMeta extends MatrixEventBase {
+  topic?: string;
+  name?: string;
+}
+
+export interface MatrixTyping {
+  portal: Portal;
+  userId: string;
+  typing: boolean;
+}

@@ -1,0 +1,104 @@
+/**
+ * The one store interface. Every backend (embedded NeDB, PostgreSQL) implements
+ * it and passes the same contract suite (spec/bridge-core/store/contract.ts).
+ * Repositories are per concept so a backend can index each the way it needs.
+ */
+import type { Portal } from '../bridge/portal';
+import type { GhostKey, PortalKey } from '../connector/ids';
+
+export interface GhostRecord {
+  key: GhostKey;
+  userId: string;
+  displayName?: string;
+  avatarMxc?: string;
+  /** Opaque identity of the avatar's source (URL or hash), to avoid re-uploading the same picture. */
+  avatarSource?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface MessageRecord {
+  roomId: string;
+  eventId: string;
+  portal: PortalKey;
+  remoteId: string;
+  /** A Matrix message may become several remote messages (split lines) and vice versa. */
+  part: number;
+  /** Matrix user ID of the author (a real user or a ghost). */
+  sender: string;
+  timestamp: number;
+  /** Plain text as bridged, for reply quotes and edit diffs. */
+  body?: string;
+}
+
+/** What the core remembers about a Matrix user it acts as (the bot or a ghost). */
+export interface IntentRecord {
+  userId: string;
+  registered: boolean;
+  displayName?: string;
+  avatarUrl?: string;
+}
+
+export type StoredMembership = 'join' | 'invite' | 'leave' | 'ban';
+
+export interface PortalRepository {
+  put(portal: Portal): Promise<void>;
+  getByRoom(roomId: string): Promise<Portal | undefined>;
+  /** All rooms linked to a remote place (usually one). */
+  getByKey(key: PortalKey): Promise<Portal[]>;
+  list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]>;
+  delete(roomId: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export interface GhostRepository {
+  put(ghost: GhostRecord): Promise<void>;
+  get(key: GhostKey): Promise<GhostRecord | undefined>;
+  getByUserId(userId: string): Promise<GhostRecord | undefined>;
+  count(): Promise<number>;
+}
+
+export interface MessageRepository {
+  /** Idempotent: storing the same (roomId, eventId, part) again replaces it. */
+  put(record: MessageRecord): Promise<void>;
+  getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]>;
+  getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]>;
+  deleteByEvent(roomId: string, eventId: string): Promise<void>;
+  /** Drop records older than a timestamp; returns how many went. */
+  prune(olderThan: number): Promise<number>;
+}
+
+export interface IntentRepository {
+  get(userId: string): Promise<IntentRecord | undefined>;
+  put(record: IntentRecord): Promise<void>;
+  getMembership(roomId: string, userId: string): Promise<StoredMembership | undefined>;
+  setMembership(roomId: string, userId: string, membership: StoredMembership): Promise<void>;
+  /** Rooms the user is recorded as joined to. */
+  joinedRooms(userId: string): Promise<string[]>;
+  /** Forget everything recorded about a room (after it is unlinked or we were removed). */
+  forgetRoom(roomId: string): Promise<void>;
+}
+
+/**
+ * Namespaced JSON documents for everything else: connector data (IRC nicks,
+ * encrypted passwords), admin-room bookkeeping, provisioning sessions, the
+ * persisted state cache. Values must be JSON-serialisable.
+ */
+export interface KeyValueRepository {
+  get<T = unknown>(namespace: string, key: string): Promise<T | undefined>;
+  put<T = unknown>(namespace: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void>;
+  delete(namespace: string, key: string): Promise<boolean>;
+  list<T = unknown>(namespace: string, opts?: { prefix?: string; limit?: number }): Promise<Array<{ key: string; value: T }>>;
+}
+
+export interface Store {
+  readonly portals: PortalRepository;
+  readonly ghosts: GhostRepository;
+  readonly messages: MessageRepository;
+  readonly intents: IntentRepository;
+  readonly kv: KeyValueRepository;
+  /** Open connections and run pending migrations (each in a transaction). */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** The applied schema version, for diagnostics and tests. */
+  schemaVersion(): Promise<number>;
+}
