@@ -12,6 +12,11 @@ export interface CommandArg {
   optional?: boolean;
   /** Takes the rest of the line, spaces included (must be the last argument). */
   rest?: boolean;
+  /**
+   * The value is sensitive (a password, a token): the framework never writes it
+   * to the log (it appears as `<secret>` and is scrubbed from logged errors).
+   */
+  secret?: boolean;
   /** Validates and may normalise the raw value; throw CommandUsageError to refuse. */
   parse?(raw: string): string;
 }
