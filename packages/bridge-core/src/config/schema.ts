@@ -1,0 +1,160 @@
+/**
+ * The core configuration schema: the single source of truth for what a bridge
+ * config file may contain. Validation (loader.ts), the option reference
+ * (docs.ts) and the TypeScript type all come from here.
+ *
+ * Convention: a property with a `default` is optional in the file but always
+ * present after loading (the loader applies defaults), so the static type lists
+ * it as required. `section()` builds such objects: it drops defaulted keys
+ * from the JSON Schema `required` list while TypeBox's type keeps them.
+ */
+import { Type, type Static, type TSchema, type TObject, type TProperties, type ObjectOptions, type TUnsafe } from '@sinclair/typebox';
+
+/** An object schema with `additionalProperties: false`; properties that carry a default are not required at run time. */
+export function section<T extends TProperties>(properties: T, options: ObjectOptions = {}): TObject<T> {
+  const schema = Type.Object(properties, { additionalProperties: false, ...options });
+  const plain = schema as { required?: string[] };
+  const required = (plain.required ?? []).filter((k) => (properties[k] as TSchema).default === undefined);
+  if (required.length) plain.required = required;
+  else delete plain.required;
+  return schema;
+}
+
+/** A string restricted to a fixed set (a plain `enum`, which gives clearer errors than a union of literals). */
+export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+const USER_GLOB = '^@[^:\\s]+:[^\\s]+$';
+const HTTP_URL = '^https?://[^\\s/]+(/[^\\s]*)?$';
+
+const Port = (description: string, def?: number) =>
+  Type.Integer({ minimum: 1, maximum: 65535, description, ...(def === undefined ? {} : { default: def }) });
+const Positive = (description: string, def: number) => Type.Integer({ minimum: 1, description, default: def });
+
+export const HomeserverSchema = section({
+  url: Type.String({ pattern: HTTP_URL, description: 'Client-server API base URL of the homeserver, e.g. https://matrix.example.org or http://127.0.0.1:8008.' }),
+  domain: Type.String({ pattern: '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$', description: 'The server name: the part after the colon in user IDs (example.org).' }),
+  media_url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'Public base URL for media links shown to remote users, if different from `url`.' })),
+}, { description: 'The homeserver the bridge serves.' });
+
+export const AppserviceSchema = section({
+  registration: Type.String({ minLength: 1, default: './registration.yaml', description: 'Path of the registration file (generated with `-r` or on first start when missing).' }),
+  bind_host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the appservice HTTP listener binds to.' }),
+  port: Port('Port the appservice HTTP listener binds to (overridden by `-p`).', 9898),
+  url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'URL the homeserver uses to reach this bridge; written into the registration. Defaults to http://<bind_host>:<port> (127.0.0.1 for a wildcard bind).' })),
+  max_body_bytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024, description: 'Largest request body (a transaction) accepted from the homeserver, in bytes.' }),
+}, { default: {}, description: 'The HTTP listener the homeserver pushes transactions to.' });
+
+export const BridgeSchema = section({
+  bot: section({
+    localpart: Type.Optional(Type.String({ pattern: '^[a-z0-9._=\\-/]+$', description: "Localpart of the bridge bot; defaults to the connector's (e.g. `_irc_bot`)." })),
+    displayname: Type.Optional(Type.String({ description: 'Display name of the bridge bot.' })),
+    avatar_url: Type.Optional(Type.String({ pattern: '^mxc://[^/]+/.+$', description: 'Avatar of the bridge bot, as an mxc:// URI.' })),
+  }, { default: {}, description: 'The bridge bot user (the registration `sender_localpart`).' }),
+  ghost_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for ghost users (`$ID` = escaped remote ID, `$NETWORK` = network); overrides the connector's default. Changing it after users exist orphans the old ghosts." })),
+  alias_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for portal room aliases; overrides the connector's default." })),
+  admins: Type.Array(Type.String({ pattern: USER_GLOB }), { default: [], description: 'Matrix users with bridge admin rights: full user IDs or globs such as `@*:example.org`.' }),
+  permissions: Type.Optional(section({
+    users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
+  }, { description: 'Who may use the bridge.' })),
+}, { default: {}, description: 'Bridge identity and permissions.' });
+
+export const DatabaseSchema = section({
+  engine: StringEnum(['nedb', 'postgres'] as const, { default: 'nedb', description: 'Storage backend: embedded NeDB files or PostgreSQL.' }),
+  nedb: section({
+    directory: Type.String({ minLength: 1, default: './data', description: 'Directory holding the NeDB files.' }),
+  }, { default: {}, description: 'Embedded store settings (engine: nedb).' }),
+  postgres: Type.Optional(section({
+    connection_string: Type.String({ pattern: '^postgres(ql)?://', description: 'libpq URI, e.g. postgresql://bridge:secret@localhost/bridge. Use `!env` or `!file` to keep the password out of the file.' }),
+    max_connections: Positive('Size of the connection pool.', 10),
+  }, { description: 'PostgreSQL settings (engine: postgres).' })),
+}, { default: {}, description: 'Where portals, ghosts and the message map are stored.' });
+
+export const DeliverySchema = section({
+  max_rooms_in_flight: Positive('How many rooms are processed concurrently (events within a room stay ordered).', 32),
+  high_water_mark_events: Positive('Queued events above which the bridge slows acknowledging homeserver transactions.', 1000),
+  handler_retries: Type.Integer({ minimum: 0, default: 3, description: 'Retries of a failed event handler before the event is reported as not delivered.' }),
+  fsync: StringEnum(['always', 'batch', 'never'] as const, { default: 'batch', description: 'When the transaction journal is flushed to disk: every write, once per batch, or never (fastest, loses recent events on a crash).' }),
+}, { default: {}, description: 'Event delivery from the homeserver to the connector.' });
+
+export const MatrixClientSchema = section({
+  max_connections: Positive('Maximum concurrent HTTP connections to the homeserver.', 64),
+  request_timeout_ms: Positive('Timeout of one homeserver request, in milliseconds.', 30000),
+  max_retries: Type.Integer({ minimum: 0, default: 5, description: 'Retries of a failed or rate-limited homeserver request.' }),
+}, { default: {}, description: 'The client the bridge uses to call the homeserver.' });
+
+export const LoggingSchema = section({
+  level: StringEnum(['error', 'warn', 'info', 'debug', 'trace'] as const, { default: 'info', description: 'Lowest level written.' }),
+  format: StringEnum(['text', 'json'] as const, { default: 'text', description: 'One line of text or one JSON object per entry.' }),
+  file: Type.Optional(Type.String({ minLength: 1, description: 'Also write the log to this file (stdout is always used).' })),
+}, { default: {}, description: 'Logging. Tokens and passwords are always masked.' });
+
+export const MetricsSchema = section({
+  enabled: Type.Boolean({ default: false, description: 'Serve Prometheus metrics.' }),
+  bind_host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the metrics listener binds to.' }),
+  port: Port('Port the metrics listener binds to.', 9001),
+  bearer_token: Type.Optional(Type.String({ minLength: 16, description: 'If set, scrapes must send `Authorization: Bearer <token>`.' })),
+}, { default: {}, description: 'Prometheus metrics endpoint (/metrics).' });
+
+export const ProvisioningSchema = section({
+  enabled: Type.Boolean({ default: false, description: 'Serve the provisioning API (link/unlink rooms from a widget or integration manager).' }),
+  secret: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret for server-to-server provisioning calls; Matrix users authenticate with OpenID tokens instead.' })),
+  path_prefix: Type.String({ pattern: '^/', default: '/_matrix/provision', description: 'URL path prefix of the provisioning API.' }),
+  port: Type.Optional(Port('Separate port for the provisioning API; by default it shares the appservice listener.')),
+  rate_limit: section({
+    enabled: Type.Boolean({ default: true, description: 'Rate-limit provisioning requests.' }),
+    per_user_per_minute: Positive('Requests allowed per Matrix user per minute.', 30),
+    per_ip_per_minute: Positive('Requests allowed per client IP per minute.', 60),
+  }, { default: {}, description: 'Request rate limits.' }),
+  openid: section({
+    allowed_ips: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups may reach (for a homeserver on the LAN). Private and loopback addresses are refused otherwise.' })),
+    timeout_ms: Positive('Timeout of the OpenID userinfo lookup on the user\'s homeserver, in milliseconds.', 10000),
+    max_response_bytes: Positive('Largest userinfo response accepted, in bytes.', 65536),
+  }, { default: {}, description: 'Verification of OpenID tokens presented by Matrix users.' }),
+}, { default: {}, description: 'Provisioning API.' });
+
+export const StateCacheSchema = section({
+  max_rooms: Positive('Rooms whose state is kept in memory.', 10000),
+  max_concurrent_requests: Positive('Concurrent state fetches from the homeserver.', 4),
+  warm_on_start: Type.Boolean({ default: true, description: "Fetch the state of the bridge's rooms at startup." }),
+  persist: Type.Boolean({ default: false, description: 'Keep the cache on disk across restarts.' }),
+  event_types: Type.Array(Type.String({ minLength: 1 }), {
+    default: ['m.room.member', 'm.room.power_levels', 'm.room.join_rules', 'm.room.name', 'm.room.topic', 'm.room.encryption', 'm.room.canonical_alias', 'm.room.create'],
+    description: 'State event types cached.',
+  }),
+}, { default: {}, description: 'Room state cache.' });
+
+/** Properties of the core config, for composing with a connector section. */
+export const CoreConfigProperties = {
+  homeserver: HomeserverSchema,
+  appservice: AppserviceSchema,
+  bridge: BridgeSchema,
+  database: DatabaseSchema,
+  data_dir: Type.String({ minLength: 1, default: './data', description: 'Directory for the bridge\'s own files (transaction journal etc.).' }),
+  delivery: DeliverySchema,
+  matrix_client: MatrixClientSchema,
+  logging: LoggingSchema,
+  metrics: MetricsSchema,
+  provisioning: ProvisioningSchema,
+  state_cache: StateCacheSchema,
+};
+
+export const CoreConfigSchema = section(CoreConfigProperties, { description: 'Causeway bridge configuration (core sections).' });
+
+/** The core configuration as the loader returns it: every default applied. */
+export type CoreConfig = Static<typeof CoreConfigSchema>;
+
+/**
+ * The whole file's schema: core sections plus the connector's section under `key`.
+ * The connector section may be omitted when its schema requires nothing.
+ */
+export function composeConfigSchema(connector?: { key: string; schema: TSchema }): TObject {
+  if (!connector) return CoreConfigSchema;
+  if (connector.key in CoreConfigProperties) throw new Error(`connector config key "${connector.key}" clashes with a core section`);
+  const required = (connector.schema as { required?: string[] }).required;
+  const connectorSchema = required?.length || connector.schema.default !== undefined
+    ? connector.schema
+    : { ...connector.schema, default: {} };
+  return section({ ...CoreConfigProperties, [connector.key]: connectorSchema as TSchema }, { description: CoreConfigSchema.description });
+}
