@@ -1,0 +1,464 @@
+/**
+ * The embedded default backend, on NeDB (nedb-promises). Everything lives in
+ * one data directory, one append-only datafile per repository:
+ *
+ *   portals.db  ghosts.db  messages.db  intents.db  memberships.db  kv.db  meta.db (schema version)
+ *
+ * Each datastore is fully in memory (NeDB's model), indexed for the lookups the
+ * repositories make, so reads are in-process map/tree lookups and every write
+ * is one appended line.
+ *
+ * Durability / crash safety: NeDB appends one complete JSON line per change and
+ * does not fsync appends. A process kill (kill -9, OOM, crash) therefore loses
+ * at most the write that was in flight; its torn line is cut off at the next
+ * start (see repair.ts). A power loss or kernel crash may lose the last few
+ * seconds the OS had not flushed. Compaction (periodic, and at close) rewrites
+ * a file through a temp file + fsync + rename, so it never leaves a half file.
+ *
+ * One process at a time: a `LOCK` file with the owner's PID guards the
+ * directory (a lock left by a dead process is taken over).
+ *
+ * Values are stored as JSON strings (`data`, kv values) rather than NeDB
+ * documents, because NeDB forbids field names with "." or a leading "$" (think
+ * "m.relates_to") and would turn Dates into its own representation.
+ *
+ * Messages are kept in memory too; call `messages.prune()` periodically.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import Datastore from 'nedb-promises';
+import type { Portal } from '../../bridge/portal';
+import { ghostKeyString, portalKeyString, type GhostKey, type PortalKey } from '../../connector/ids';
+import { getLogger } from '../../logging/logger';
+import {
+  assertKind, assertMembership, cleanGhostKey, cleanPortalKey, encodeJson, makePortal, orderedMigrations, StoreClosedError,
+} from '../common';
+import type {
+  GhostRecord, GhostRepository, IntentRecord, IntentRepository, KeyValueRepository, MessageRecord, MessageRepository,
+  PortalRepository, Store, StoredMembership,
+} from '../store';
+import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
+import { truncateTornTail } from './repair';
+
+const log = getLogger('store').child({ module: 'nedb' });
+
+export interface NedbStoreOptions {
+  /** Data directory; created (recursively) if missing. */
+  directory: string;
+  /**
+   * How often datafiles that changed are compacted (rewritten one line per
+   * document), in ms. Default 30 minutes; 0 disables (files are still compacted
+   * on load and on close). Minimum 5 s.
+   */
+  compactionIntervalMs?: number;
+  /** How often expired kv entries are deleted, in ms. Default 60 s; 0 disables (expiry is still honoured on read). */
+  expirySweepIntervalMs?: number;
+  /** Replace the migration list (tests). Defaults to NEDB_MIGRATIONS. */
+  migrations?: readonly NedbMigration[];
+}
+
+type DS = Datastore<{ _id: string }>;
+/** `Datastore.create` returns a proxy that also exposes the wrapped @seald-io/nedb datastore's methods. */
+type Compactable = { compactDatafileAsync(): Promise<void> };
+
+const SEP = '\u0000';
+const DEFAULT_COMPACTION_MS = 30 * 60_000;
+const DEFAULT_SWEEP_MS = 60_000;
+
+interface PortalDoc { _id: string; k: string; network: string; key: PortalKey; kind: string; dmUser?: string; data?: string; createdAt: number }
+interface GhostDoc { _id: string; key: GhostKey; userId: string; displayName?: string; avatarMxc?: string; avatarSource?: string; data?: string }
+interface MessageDoc {
+  _id: string; ev: string; rk: string; roomId: string; eventId: string; portal: PortalKey; remoteId: string;
+  part: number; sender: string; timestamp: number; body?: string;
+}
+interface IntentDoc { _id: string; registered: boolean; displayName?: string; avatarUrl?: string }
+interface MembershipDoc { _id: string; roomId: string; userId: string; membership: StoredMembership }
+interface KvDoc { _id: string; ns: string; key: string; value: string; expiresAt?: number }
+interface MetaDoc { _id: string; version: number; name: string; appliedAt: number }
+
+/** Directories locked by this process, so a stale LOCK carrying our own PID (container restart) is recognised. */
+const heldLocks = new Set<string>();
+
+function isUniqueViolation(e: unknown): boolean {
+  return !!e && typeof e === 'object' && (e as { errorType?: string }).errorType === 'uniqueViolated';
+}
+
+export class NedbStore implements Store {
+  readonly portals: PortalRepository;
+  readonly ghosts: GhostRepository;
+  readonly messages: MessageRepository;
+  readonly intents: IntentRepository;
+  readonly kv: KeyValueRepository;
+
+  private readonly dir: string;
+  private ds: Record<NedbCollection, DS> | undefined;
+  private meta: DS | undefined;
+  private readonly dirty = new Set<NedbCollection>();
+  private timers: NodeJS.Timeout[] = [];
+  private opening: Promise<void> | undefined;
+  private lockFile: string | undefined;
+
+  constructor(private readonly opts: NedbStoreOptions) {
+    if (!opts.directory) throw new TypeError('nedb store: directory is required');
+    this.dir = path.resolve(opts.directory);
+    this.portals = new NedbPortals(this);
+    this.ghosts = new NedbGhosts(this);
+    this.messages = new NedbMessages(this);
+    this.intents = new NedbIntents(this);
+    this.kv = new NedbKv(this);
+  }
+
+  /** @internal Datastore accessor for the repositories; marks it dirty when `write` is set. */
+  db(name: NedbCollection, write = false): DS {
+    if (!this.ds) throw new StoreClosedError('nedb store');
+    if (write) this.dirty.add(name);
+    return this.ds[name];
+  }
+
+  init(): Promise<void> {
+    this.opening ??= this.open().catch(async (e) => {
+      this.opening = undefined;
+      await this.releaseLock();
+      throw e;
+    });
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    await this.acquireLock();
+    const datastores = {} as Record<NedbCollection, DS>;
+    for (const name of [...NEDB_COLLECTIONS, 'meta']) {
+      const filename = path.join(this.dir, `${name}.db`);
+      const dropped = await truncateTornTail(filename);
+      if (dropped) log.warn('Dropped a torn last line (a write interrupted by a crash)', { file: filename, bytes: dropped });
+      const ds = Datastore.create({ filename, autoload: false });
+      await ds.load();
+      if (name === 'meta') this.meta = ds; else datastores[name as NedbCollection] = ds;
+    }
+    await this.migrate(datastores);
+    this.ds = datastores;
+
+    const compactMs = this.opts.compactionIntervalMs ?? DEFAULT_COMPACTION_MS;
+    if (compactMs > 0) {
+      const t = setInterval(() => { void this.compactDirty(); }, Math.max(5000, compactMs));
+      t.unref();
+      this.timers.push(t);
+    }
+    const sweepMs = this.opts.expirySweepIntervalMs ?? DEFAULT_SWEEP_MS;
+    if (sweepMs > 0) {
+      const t = setInterval(() => { void this.sweepExpired(); }, sweepMs);
+      t.unref();
+      this.timers.push(t);
+    }
+    log.info('NeDB store open', { directory: this.dir, schemaVersion: await this.schemaVersion() });
+  }
+
+  private async migrate(datastores: Record<NedbCollection, DS>): Promise<void> {
+    const migrations = orderedMigrations(this.opts.migrations ?? NEDB_MIGRATIONS);
+    const current = await this.readVersion();
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      log.info('Applying NeDB migration', { version: m.version, name: m.name });
+      await m.up({ datastores });
+      const doc: MetaDoc = { _id: `migration:${m.version}`, version: m.version, name: m.name, appliedAt: Date.now() };
+      await this.meta!.update({ _id: doc._id }, doc, { upsert: true });
+    }
+  }
+
+  private async readVersion(): Promise<number> {
+    if (!this.meta) throw new StoreClosedError('nedb store');
+    const docs = await this.meta.find<MetaDoc>({ version: { $exists: true } }).sort({ version: -1 }).limit(1);
+    return docs.length ? docs[0].version : 0;
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.readVersion();
+  }
+
+  /** Delete expired kv entries now (also runs periodically). Returns how many went. */
+  async sweepExpired(): Promise<number> {
+    if (!this.ds) return 0;
+    try {
+      const n = await this.db('kv', true).remove({ expiresAt: { $lte: Date.now() } }, { multi: true });
+      if (n) log.debug('Expired kv entries removed', { count: n });
+      return n;
+    } catch (e) {
+      log.warn('kv expiry sweep failed', { error: e as Error });
+      return 0;
+    }
+  }
+
+  /** Compact the datafiles written since the last compaction. */
+  async compactDirty(): Promise<void> {
+    if (!this.ds) return;
+    const names = [...this.dirty];
+    this.dirty.clear();
+    for (const name of names) {
+      try {
+        await (this.ds[name] as unknown as Compactable).compactDatafileAsync();
+      } catch (e) {
+        this.dirty.add(name);
+        log.warn('NeDB compaction failed', { datastore: name, error: e as Error });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.opening) await this.opening.catch(() => undefined);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.ds) {
+      // Compaction is queued behind every pending operation, so this also drains in-flight writes.
+      await this.compactDirty();
+      this.ds = undefined;
+      this.meta = undefined;
+    }
+    this.opening = undefined;
+    await this.releaseLock();
+  }
+
+  private async acquireLock(): Promise<void> {
+    const file = path.join(this.dir, 'LOCK');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fs.writeFile(file, String(process.pid), { flag: 'wx' });
+        this.lockFile = file;
+        heldLocks.add(this.dir);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
+      if (pid && pidAlive(pid) && (pid !== process.pid || heldLocks.has(this.dir))) {
+        throw new Error(`NeDB data directory ${this.dir} is in use by process ${pid} (remove ${file} if that is wrong)`);
+      }
+      log.warn('Taking over a stale NeDB lock', { file, pid });
+      await fs.rm(file, { force: true });
+    }
+    throw new Error(`could not lock NeDB data directory ${this.dir}`);
+  }
+
+  private async releaseLock(): Promise<void> {
+    if (!this.lockFile) return;
+    await fs.rm(this.lockFile, { force: true }).catch(() => undefined);
+    heldLocks.delete(this.dir);
+    this.lockFile = undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseData(s: string | undefined): Record<string, unknown> | undefined {
+  return s === undefined ? undefined : JSON.parse(s) as Record<string, unknown>;
+}
+
+class NedbPortals implements PortalRepository {
+  constructor(private readonly s: NedbStore) {}
+
+  private static toPortal(d: PortalDoc): Portal {
+    assertKind(d.kind);
+    return makePortal(d._id, d.key, d.kind, d.createdAt, d.dmUser, parseData(d.data));
+  }
+
+  async put(portal: Portal): Promise<void> {
+    assertKind(portal.kind);
+    const key = cleanPortalKey(portal.key);
+    const doc: PortalDoc = { _id: portal.roomId, k: portalKeyString(key), network: key.network, key, kind: portal.kind, createdAt: portal.createdAt };
+    if (portal.dmUser) doc.dmUser = portal.dmUser;
+    if (portal.data) doc.data = encodeJson(portal.data, 'portal.data');
+    await this.s.db('portals', true).update({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async getByRoom(roomId: string): Promise<Portal | undefined> {
+    const d = await this.s.db('portals').findOne<PortalDoc>({ _id: roomId });
+    return d ? NedbPortals.toPortal(d) : undefined;
+  }
+
+  async getByKey(key: PortalKey): Promise<Portal[]> {
+    const docs = await this.s.db('portals').find<PortalDoc>({ k: portalKeyString(key) }).sort({ createdAt: 1, _id: 1 });
+    return docs.map(NedbPortals.toPortal);
+  }
+
+  async list(filter: { network?: string; kind?: Portal['kind'] } = {}): Promise<Portal[]> {
+    const q: Record<string, unknown> = {};
+    if (filter.network !== undefined) q.network = filter.network;
+    if (filter.kind !== undefined) q.kind = filter.kind;
+    const docs = await this.s.db('portals').find<PortalDoc>(q).sort({ createdAt: 1, _id: 1 });
+    return docs.map(NedbPortals.toPortal);
+  }
+
+  async delete(roomId: string): Promise<boolean> {
+    return (await this.s.db('portals', true).remove({ _id: roomId }, { multi: false })) > 0;
+  }
+
+  count(): Promise<number> {
+    return this.s.db('portals').count({});
+  }
+}
+
+class NedbGhosts implements GhostRepository {
+  constructor(private readonly s: NedbStore) {}
+
+  private static toGhost(d: GhostDoc): GhostRecord {
+    const g: GhostRecord = { key: cleanGhostKey(d.key), userId: d.userId };
+    if (d.displayName !== undefined) g.displayName = d.displayName;
+    if (d.avatarMxc !== undefined) g.avatarMxc = d.avatarMxc;
+    if (d.avatarSource !== undefined) g.avatarSource = d.avatarSource;
+    if (d.data !== undefined) g.data = parseData(d.data);
+    return g;
+  }
+
+  async put(ghost: GhostRecord): Promise<void> {
+    const key = cleanGhostKey(ghost.key);
+    const doc: GhostDoc = { _id: ghostKeyString(key), key, userId: ghost.userId };
+    if (ghost.displayName !== undefined) doc.displayName = ghost.displayName;
+    if (ghost.avatarMxc !== undefined) doc.avatarMxc = ghost.avatarMxc;
+    if (ghost.avatarSource !== undefined) doc.avatarSource = ghost.avatarSource;
+    if (ghost.data !== undefined) doc.data = encodeJson(ghost.data, 'ghost.data');
+    try {
+      await this.s.db('ghosts', true).update({ _id: doc._id }, doc, { upsert: true });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new Error(`ghost user ID ${ghost.userId} already belongs to another remote user`);
+      throw e;
+    }
+  }
+
+  async get(key: GhostKey): Promise<GhostRecord | undefined> {
+    const d = await this.s.db('ghosts').findOne<GhostDoc>({ _id: ghostKeyString(key) });
+    return d ? NedbGhosts.toGhost(d) : undefined;
+  }
+
+  async getByUserId(userId: string): Promise<GhostRecord | undefined> {
+    const d = await this.s.db('ghosts').findOne<GhostDoc>({ userId });
+    return d ? NedbGhosts.toGhost(d) : undefined;
+  }
+
+  count(): Promise<number> {
+    return this.s.db('ghosts').count({});
+  }
+}
+
+class NedbMessages implements MessageRepository {
+  constructor(private readonly s: NedbStore) {}
+
+  private static toRecord(d: MessageDoc): MessageRecord {
+    const r: MessageRecord = {
+      roomId: d.roomId, eventId: d.eventId, portal: cleanPortalKey(d.portal), remoteId: d.remoteId,
+      part: d.part, sender: d.sender, timestamp: d.timestamp,
+    };
+    if (d.body !== undefined) r.body = d.body;
+    return r;
+  }
+
+  async put(r: MessageRecord): Promise<void> {
+    const portal = cleanPortalKey(r.portal);
+    const ev = r.roomId + SEP + r.eventId;
+    const doc: MessageDoc = {
+      _id: ev + SEP + r.part, ev, rk: portalKeyString(portal) + SEP + r.remoteId,
+      roomId: r.roomId, eventId: r.eventId, portal, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
+    };
+    if (r.body !== undefined) doc.body = r.body;
+    await this.s.db('messages', true).update({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
+    const docs = await this.s.db('messages').find<MessageDoc>({ ev: roomId + SEP + eventId }).sort({ part: 1 });
+    return docs.map(NedbMessages.toRecord);
+  }
+
+  async getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> {
+    const docs = await this.s.db('messages').find<MessageDoc>({ rk: portalKeyString(portal) + SEP + remoteId }).sort({ part: 1, roomId: 1 });
+    return docs.map(NedbMessages.toRecord);
+  }
+
+  async deleteByEvent(roomId: string, eventId: string): Promise<void> {
+    await this.s.db('messages', true).remove({ ev: roomId + SEP + eventId }, { multi: true });
+  }
+
+  prune(olderThan: number): Promise<number> {
+    return this.s.db('messages', true).remove({ timestamp: { $lt: olderThan } }, { multi: true });
+  }
+}
+
+class NedbIntents implements IntentRepository {
+  constructor(private readonly s: NedbStore) {}
+
+  async get(userId: string): Promise<IntentRecord | undefined> {
+    const d = await this.s.db('intents').findOne<IntentDoc>({ _id: userId });
+    if (!d) return undefined;
+    const r: IntentRecord = { userId: d._id, registered: d.registered };
+    if (d.displayName !== undefined) r.displayName = d.displayName;
+    if (d.avatarUrl !== undefined) r.avatarUrl = d.avatarUrl;
+    return r;
+  }
+
+  async put(record: IntentRecord): Promise<void> {
+    const doc: IntentDoc = { _id: record.userId, registered: !!record.registered };
+    if (record.displayName !== undefined) doc.displayName = record.displayName;
+    if (record.avatarUrl !== undefined) doc.avatarUrl = record.avatarUrl;
+    await this.s.db('intents', true).update({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async getMembership(roomId: string, userId: string): Promise<StoredMembership | undefined> {
+    const d = await this.s.db('memberships').findOne<MembershipDoc>({ _id: roomId + SEP + userId });
+    return d?.membership;
+  }
+
+  async setMembership(roomId: string, userId: string, membership: StoredMembership): Promise<void> {
+    assertMembership(membership);
+    const doc: MembershipDoc = { _id: roomId + SEP + userId, roomId, userId, membership };
+    await this.s.db('memberships', true).update({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async joinedRooms(userId: string): Promise<string[]> {
+    const docs = await this.s.db('memberships').find<MembershipDoc>({ userId, membership: 'join' }).sort({ roomId: 1 });
+    return docs.map((d) => d.roomId);
+  }
+
+  async forgetRoom(roomId: string): Promise<void> {
+    await this.s.db('memberships', true).remove({ roomId }, { multi: true });
+  }
+}
+
+class NedbKv implements KeyValueRepository {
+  constructor(private readonly s: NedbStore) {}
+
+  async get<T = unknown>(namespace: string, key: string): Promise<T | undefined> {
+    const d = await this.s.db('kv').findOne<KvDoc>({ _id: namespace + SEP + key });
+    if (!d || (d.expiresAt !== undefined && d.expiresAt <= Date.now())) return undefined;
+    return JSON.parse(d.value) as T;
+  }
+
+  async put<T = unknown>(namespace: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void> {
+    const doc: KvDoc = { _id: namespace + SEP + key, ns: namespace, key, value: encodeJson(value, `kv ${namespace}/${key}`) };
+    if (opts?.expiresAt !== undefined) doc.expiresAt = opts.expiresAt;
+    await this.s.db('kv', true).update({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const ds = this.s.db('kv', true);
+    const id = namespace + SEP + key;
+    const d = await ds.findOne<KvDoc>({ _id: id });
+    if (!d) return false;
+    await ds.remove({ _id: id }, { multi: false });
+    return d.expiresAt === undefined || d.expiresAt > Date.now();
+  }
+
+  async list<T = unknown>(namespace: string, opts: { prefix?: string; limit?: number } = {}): Promise<Array<{ key: string; value: T }>> {
+    const now = Date.now();
+    const prefix = opts.prefix ?? '';
+    const docs = (await this.s.db('kv').find<KvDoc>({ ns: namespace }))
+      .filter((d) => d.key.startsWith(prefix) && (d.expiresAt === undefined || d.expiresAt > now))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const limited = opts.limit !== undefined && opts.limit >= 0 ? docs.slice(0, opts.limit) : docs;
+    return limited.map((d) => ({ key: d.key, value: JSON.parse(d.value) as T }));
+  }
+}
