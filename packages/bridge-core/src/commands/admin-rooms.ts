@@ -157,23 +157,23 @@ export class AdminRooms {
   private async read(key: string): Promise<string | undefined> {
     const v = await this.kv.get<unknown>(ADMIN_ROOMS_NAMESPACE, key);
     const value = typeof v === 'string' && v ? v : undefined;
-    this.remember_(key, value ?? null);
+    this.cacheSet(key, value ?? null);
     return value;
   }
 
   private async write(key: string, value: string): Promise<void> {
     this.cache.delete(key);
     await this.kv.put(ADMIN_ROOMS_NAMESPACE, key, value);
-    this.remember_(key, value);
+    this.cacheSet(key, value);
   }
 
   private async del(key: string): Promise<void> {
     this.cache.delete(key);
     await this.kv.delete(ADMIN_ROOMS_NAMESPACE, key);
-    this.remember_(key, null);
+    this.cacheSet(key, null);
   }
 
-  private remember_(key: string, value: string | null): void {
+  private cacheSet(key: string, value: string | null): void {
     if (!this.cacheEnabled) return;
     this.cache.delete(key);
     if (this.cache.size >= this.maxCache) {
