@@ -1,0 +1,65 @@
+// IRC case-insensitivity is network-defined (ISUPPORT CASEMAPPING): on rfc1459 networks such as
+// InspIRCd 3, "[]\~" are the upper-case forms of "{}|^", so `Nick[m]` and `nick{m}` are the same
+// user. Comparing with toLowerCase() alone mis-tracks such nicks and channels.
+
+export type CaseMapping = 'ascii' | 'rfc1459' | 'strict-rfc1459';
+
+/** Parses an ISUPPORT CASEMAPPING value; unknown mappings fall back to rfc1459 (RFC default). */
+export function parseCaseMapping(value: string | undefined | null): CaseMapping {
+  const v = (value ?? '').toLowerCase();
+  if (v === 'ascii' || v === 'strict-rfc1459' || v === 'rfc1459') return v;
+  return 'rfc1459';
+}
+
+export function ircLower(value: string, mapping: CaseMapping = 'rfc1459'): string {
+  let out = '';
+  for (const ch of value) {
+    const c = ch.charCodeAt(0);
+    if (c >= 65 && c <= 90) out += String.fromCharCode(c + 32);
+    else if (mapping !== 'ascii' && ch === '[') out += '{';
+    else if (mapping !== 'ascii' && ch === ']') out += '}';
+    else if (mapping !== 'ascii' && ch === '\\') out += '|';
+    else if (mapping === 'rfc1459' && ch === '~') out += '^';
+    else out += ch;
+  }
+  return out;
+}
+
+export function ircEquals(a: string, b: string, mapping: CaseMapping = 'rfc1459'): boolean {
+  return ircLower(a, mapping) === ircLower(b, mapping);
+}
+
+/** A Map keyed case-insensitively by nick or channel under the network's casemapping. */
+export class IrcCaseMap<V> {
+  private readonly entries = new Map<string, { key: string; value: V }>();
+  constructor(private mapping: CaseMapping = 'rfc1459') {}
+
+  /** Re-keys existing entries when ISUPPORT reveals the real mapping after registration. */
+  setMapping(mapping: CaseMapping): void {
+    if (mapping === this.mapping) return;
+    const old = [...this.entries.values()];
+    this.mapping = mapping;
+    this.entries.clear();
+    for (const e of old) this.entries.set(ircLower(e.key, mapping), e);
+  }
+  get(key: string): V | undefined {
+    return this.entries.get(ircLower(key, this.mapping))?.value;
+  }
+  has(key: string): boolean {
+    return this.entries.has(ircLower(key, this.mapping));
+  }
+  set(key: string, value: V): this {
+    this.entries.set(ircLower(key, this.mapping), { key, value });
+    return this;
+  }
+  delete(key: string): boolean {
+    return this.entries.delete(ircLower(key, this.mapping));
+  }
+  get size(): number {
+    return this.entries.size;
+  }
+  /** Original-case keys and values. */
+  *[Symbol.iterator](): IterableIterator<[string, V]> {
+    for (const e of this.entries.values()) yield [e.key, e.value];
+  }
+}

@@ -1,0 +1,888 @@
+// One IRC client connection (one Matrix user on one network). Wraps irc-framework's Client for
+// socket, CAP/SASL and PING handling, but owns everything the bridge depends on: reconnect policy
+// is external (auto_reconnect off), every outgoing line is built and sanitised here and paced by a
+// flood queue, the line budget follows the host the server reports, nick collisions at
+// registration fall back deterministically, and disconnects carry a classified reason.
+import { EventEmitter } from 'node:events';
+import { FloodQueue, type FloodQueueOptions, type FloodStats } from './flood-queue';
+import { buildLine, sanitizeParam, sanitizeUserText, isSafeMiddleParam, IrcInjectionError } from './sanitize';
+import { lineBudget, splitMessage, WORST_CASE_IDENTITY, type MessageKind } from './line-splitter';
+import { fallbackNick, isValidNick } from './nick';
+import { isValidChannelName } from './channel-name';
+import { ircEquals } from './casemapping';
+import { parseRawCommand } from './raw-command';
+import { applyIsupportTokens, defaultIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
+import {
+  classifyErrorText,
+  classifyFatalNumeric,
+  classifySocketError,
+  classifySoftNumeric,
+  connectTimeout,
+  isSoftErrorNumeric,
+  saslFailure,
+  type Disconnect,
+  type SoftError,
+} from './errors';
+
+// irc-framework ships no types; this is the subset we use.
+interface IfMessage {
+  command: string;
+  params: string[];
+  tags: Record<string, string | true>;
+  prefix?: string;
+  nick?: string;
+  ident?: string;
+  hostname?: string;
+}
+interface IfClient {
+  connect(options: Record<string, unknown>): void;
+  on(event: string, fn: (...args: any[]) => void): void;
+  removeAllListeners(): void;
+  connection: {
+    on(event: string, fn: (...args: any[]) => void): void;
+    write(line: string, cb?: () => void): boolean;
+    end(data?: string, hadError?: boolean): void;
+    connected: boolean;
+    transport?: { socket?: { destroy(): void } } | null;
+  };
+}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { Client: IfClientCtor } = require('irc-framework') as { Client: new () => IfClient };
+
+export interface SaslPlain {
+  mechanism: 'PLAIN';
+  account: string;
+  password: string;
+}
+export interface SaslExternal {
+  mechanism: 'EXTERNAL';
+}
+
+export interface IrcConnectionOptions {
+  host: string;
+  port: number;
+  nick: string;
+  username: string;
+  realname: string;
+  /** Server password sent as PASS. */
+  password?: string;
+  sasl?: SaslPlain | SaslExternal;
+  /** Use TLS. */
+  tls?: boolean;
+  /** Accept self-signed or otherwise unverifiable certificates (explicit opt-in). */
+  allowSelfSigned?: boolean;
+  /** PEM client certificate (CertFP / SASL EXTERNAL). */
+  clientCertificate?: { privateKey: string; certificate: string };
+  /** Local source address (e.g. a per-user IPv6 address from a prefix). */
+  outgoingAddress?: string;
+  /** User modes set right after registration, e.g. "+x". */
+  userModes?: string;
+  /** Give up if 001 has not arrived in this time (default 30 s). */
+  connectTimeoutMs?: number;
+  pingIntervalSec?: number;
+  pingTimeoutSec?: number;
+  flood?: FloodQueueOptions;
+  /** How many deterministic fallback nicks to try on 433/432 at registration (default 5). */
+  nickAttempts?: number;
+  /** Request echo-message (our own lines come back with msgid/server-time). */
+  echoMessage?: boolean;
+  /** Charset for inbound/outbound text when the network is not UTF-8. */
+  encoding?: string;
+}
+
+export interface Identity {
+  nick: string;
+  user: string;
+  host: string;
+}
+
+export interface RegisteredEvent extends Identity {
+  requestedNick: string;
+  isupport: Isupport;
+  caps: string[];
+}
+
+export interface Sender {
+  nick: string;
+  user?: string;
+  host?: string;
+}
+
+export interface IncomingMessage {
+  kind: MessageKind;
+  from: Sender;
+  target: string;
+  /** True when target is a channel; false for a private message to us. */
+  isChannel: boolean;
+  /** Text with the CTCP ACTION wrapper removed (formatting codes kept). */
+  text: string;
+  /** server-time tag, or receipt time. */
+  time: Date;
+  msgid?: string;
+  account?: string;
+  /** Our own line echoed back (echo-message). */
+  isEcho: boolean;
+  tags: Record<string, string | true>;
+}
+
+export interface ConnectionEvents {
+  registered: [RegisteredEvent];
+  'nick-fallback': [{ requested: string; nick: string; reason: SoftError }];
+  'nick-change-failed': [{ requested: string; nick: string; reason: SoftError }];
+  'host-changed': [Identity];
+  message: [IncomingMessage];
+  ctcp: [{ from: Sender; target: string; command: string; args: string; time: Date }];
+  join: [{ channel: string; who: Sender; account?: string; self: boolean; time: Date }];
+  part: [{ channel: string; who: Sender; reason: string; self: boolean; time: Date }];
+  quit: [{ who: Sender; reason: string; self: boolean; time: Date }];
+  kick: [{ channel: string; nick: string; by: Sender; reason: string; self: boolean; time: Date }];
+  nick: [{ oldNick: string; newNick: string; self: boolean; time: Date }];
+  topic: [{ channel: string; topic: string; setBy?: string; time: Date }];
+  mode: [{ target: string; by: Sender; changes: ModeChange[]; raw: string[]; time: Date }];
+  names: [{ channel: string; users: { nick: string; prefixes: string }[] }];
+  invite: [{ channel: string; by: Sender; time: Date }];
+  'soft-error': [SoftError];
+  disconnected: [DisconnectedEvent];
+}
+
+export type LineResult = { ok: true; queueDelayMs: number } | { ok: false; reason: string };
+
+/** A line waiting in the flood queue; survives a disconnect if someone adopts it. */
+export interface OutgoingLine {
+  command: string;
+  middle: string[];
+  trailing?: string;
+  /** For message text: lets a new line budget re-split it after a reconnect. */
+  kind?: MessageKind;
+  createdAt: number;
+  settle(result: LineResult): void;
+}
+
+export interface DisconnectedEvent {
+  reason: Disconnect;
+  /** Lines still queued. Call adopt() to take them (e.g. to resend after reconnect); otherwise they are reported as not delivered. */
+  pending: readonly OutgoingLine[];
+  adopt(): OutgoingLine[];
+}
+
+export interface SendReport {
+  delivered: boolean;
+  /** Lines the message became. */
+  lines: number;
+  /** Lines actually written. */
+  sent: number;
+  reason?: string;
+  /** Longest wait in the flood queue among its lines. */
+  queueDelayMs: number;
+}
+
+export class IrcConnectionError extends Error {
+  constructor(public readonly disconnect: Disconnect) {
+    super(`${disconnect.message}${disconnect.detail ? ` (${disconnect.detail})` : ''}`);
+    this.name = 'IrcConnectionError';
+  }
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'registered' | 'closed';
+
+export interface WhoisResult {
+  nick: string;
+  user?: string;
+  host?: string;
+  realname?: string;
+  server?: string;
+  account?: string;
+  channels: string[];
+  idleSeconds?: number;
+}
+
+type Listener<A extends unknown[]> = (...args: A) => void;
+
+export class IrcConnection {
+  private readonly emitter = new EventEmitter();
+  private client: IfClient | null = null;
+  private readonly queue: FloodQueue<OutgoingLine>;
+  private _state: ConnectionState = 'idle';
+  private identity: Identity;
+  private _isupport: Isupport = defaultIsupport();
+  private caps: string[] = [];
+  private nickAttempt = 0;
+  private quitRequested = false;
+  private fatal: Disconnect | null = null;
+  private errorText: string | null = null;
+  private socketError: unknown = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
+  private readonly waiters = new Set<(msg: IfMessage) => boolean>();
+  private lastActivity = Date.now();
+  private announceRegistered: (() => void) | null = null;
+  private registerTimer: NodeJS.Timeout | null = null;
+
+  constructor(public readonly options: IrcConnectionOptions) {
+    this.identity = { nick: options.nick, user: options.username, host: '' };
+    this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), options.flood);
+    this.emitter.setMaxListeners(100);
+  }
+
+  // ---- typed events -------------------------------------------------------------------------
+  on<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
+    this.emitter.on(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+  once<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
+    this.emitter.once(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+  off<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
+    this.emitter.off(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+  private emit<K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]): void {
+    this.emitter.emit(event, ...args);
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+  get state(): ConnectionState {
+    return this._state;
+  }
+  get nick(): string {
+    return this.identity.nick;
+  }
+  get self(): Identity {
+    return { ...this.identity };
+  }
+  get isupport(): Isupport {
+    return this._isupport;
+  }
+  get enabledCaps(): readonly string[] {
+    return this.caps;
+  }
+  get floodStats(): FloodStats {
+    return this.queue.getStats();
+  }
+  /** Last time we sent a user-visible line (for idle timeouts / least-recently-active eviction). */
+  get lastActiveAt(): number {
+    return this.lastActivity;
+  }
+
+  isChannel(target: string): boolean {
+    return target.length > 0 && this._isupport.chanTypes.includes(target[0]);
+  }
+
+  /** Max text bytes for one line of `kind` to `target`, from our identity as the server shows it. */
+  budgetFor(target: string, kind: MessageKind = 'privmsg'): number {
+    const w = WORST_CASE_IDENTITY;
+    return lineBudget({
+      nick: this.identity.nick,
+      user: this.identity.host ? this.identity.user : 'x'.repeat(w.userLen),
+      host: this.identity.host || 'x'.repeat(w.hostLen),
+      target,
+      kind,
+    });
+  }
+
+  /** The IRC lines `text` would become (for lineLimit decisions before sending). */
+  planMessage(target: string, text: string, kind: MessageKind = 'privmsg'): string[] {
+    return splitMessage(text, { budget: this.budgetFor(target, kind) }).lines;
+  }
+
+  // ---- connect / disconnect -----------------------------------------------------------------
+  /** Connects and registers. Rejects with IrcConnectionError carrying the classified reason. */
+  connect(): Promise<RegisteredEvent> {
+    if (this._state === 'connecting' || this._state === 'registered') {
+      return Promise.reject(new Error(`connect() while ${this._state}`));
+    }
+    this._state = 'connecting';
+    this.quitRequested = false;
+    this.fatal = null;
+    this.errorText = null;
+    this.socketError = null;
+    this.nickAttempt = 0;
+    this.caps = [];
+    this._isupport = defaultIsupport();
+    this.identity = { nick: fallbackNick(this.options.nick, 0, this._isupport.nickLen), user: this.options.username, host: '' };
+    const o = this.options;
+    const client = new IfClientCtor();
+    this.client = client;
+    const timeoutMs = o.connectTimeoutMs ?? 30_000;
+
+    return new Promise<RegisteredEvent>((resolve, reject) => {
+      let settled = false;
+      const onRegistered = (ev: RegisteredEvent) => {
+        if (settled) return;
+        settled = true;
+        resolve(ev);
+      };
+      const onClosed = (d: Disconnect) => {
+        if (settled) return;
+        settled = true;
+        reject(new IrcConnectionError(d));
+      };
+      this.connectTimer = setTimeout(() => {
+        this.fatal ??= connectTimeout(timeoutMs);
+        this.destroySocket();
+      }, timeoutMs);
+
+      client.connection.on('message', (msg: IfMessage) => this.onMessage(msg, onRegistered));
+      client.on('socket close', (err: unknown) => {
+        if (err) this.socketError = err;
+        this.onSocketClose(client, onClosed);
+      });
+      client.on('sasl failed', (ev: { reason?: string }) => {
+        this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed');
+      });
+      client.on('cap ack', () => undefined);
+
+      client.connect({
+        host: o.host,
+        port: o.port,
+        nick: this.identity.nick,
+        username: o.username,
+        gecos: sanitizeParam(o.realname) || o.username,
+        password: o.password,
+        tls: o.tls ?? false,
+        rejectUnauthorized: !o.allowSelfSigned,
+        outgoing_addr: o.outgoingAddress,
+        client_certificate: o.clientCertificate
+          ? { private_key: o.clientCertificate.privateKey, certificate: o.clientCertificate.certificate }
+          : undefined,
+        account: o.sasl?.mechanism === 'PLAIN' ? { account: o.sasl.account, password: o.sasl.password } : undefined,
+        sasl_mechanism: o.sasl?.mechanism,
+        sasl_disconnect_on_fail: !!o.sasl,
+        auto_reconnect: false,
+        ping_interval: o.pingIntervalSec ?? 60,
+        ping_timeout: o.pingTimeoutSec ?? 600,
+        enable_chghost: true,
+        enable_setname: true,
+        enable_echomessage: !!o.echoMessage,
+        encoding: o.encoding ?? 'utf8',
+        // CTCP VERSION auto-replies would bypass our flood queue; we surface CTCP as events.
+        version: '',
+        // Our splitter does the real splitting; this only matters if irc-framework ever splits.
+        message_max_length: 510,
+      });
+    });
+  }
+
+  /** Sends QUIT and waits for the socket to close (forcefully after a grace period). */
+  async quit(reason = ''): Promise<void> {
+    const client = this.client;
+    if (!client || this._state === 'closed' || this._state === 'idle') return;
+    this.quitRequested = true;
+    this.queue.pause();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.destroySocket();
+        resolve();
+      }, 3000);
+      this.once('disconnected', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      client.connection.end(buildLine('QUIT', [], sanitizeParam(reason)));
+    });
+  }
+
+  /** Drops the socket without QUIT (used for timeouts and tests). */
+  destroySocket(): void {
+    const sock = this.client?.connection.transport?.socket;
+    if (sock) sock.destroy();
+    else this.client?.connection.end();
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+  private enqueue(command: string, middle: string[], trailing?: string, kind?: MessageKind): Promise<LineResult> {
+    // Validate now, so an unsafe value fails the caller instead of the queue.
+    buildLine(command, middle, trailing);
+    return new Promise<LineResult>((resolve) => {
+      const line: OutgoingLine = { command, middle, trailing, kind, createdAt: Date.now(), settle: resolve };
+      if (this._state !== 'registered') {
+        resolve({ ok: false, reason: 'Not connected to IRC.' });
+        return;
+      }
+      this.queue.push(line, command);
+    });
+  }
+
+  /** Re-queues lines adopted from a previous disconnect, re-splitting text that no longer fits. */
+  requeue(lines: readonly OutgoingLine[]): void {
+    for (const l of lines) {
+      if (this._state !== 'registered') {
+        l.settle({ ok: false, reason: 'Not connected to IRC.' });
+        continue;
+      }
+      if (l.kind && l.trailing !== undefined && l.middle[0]) {
+        const text = l.kind === 'action' ? stripAction(l.trailing) : l.trailing;
+        const pieces = splitMessage(text, { budget: this.budgetFor(l.middle[0], l.kind) }).lines;
+        if (pieces.length > 1) {
+          const settleOnce = onceSettler(pieces.length, l.settle);
+          for (const p of pieces) {
+            const trailing = l.kind === 'action' ? `\x01ACTION ${p}\x01` : p;
+            this.queue.push({ ...l, trailing, settle: settleOnce }, l.command);
+          }
+          continue;
+        }
+      }
+      this.queue.push(l, l.command);
+    }
+  }
+
+  private writeQueued(line: OutgoingLine, waitedMs: number): void {
+    const client = this.client;
+    if (!client || this._state !== 'registered') {
+      line.settle({ ok: false, reason: 'Not connected to IRC.' });
+      return;
+    }
+    if (line.command === 'PRIVMSG' || line.command === 'NOTICE') this.lastActivity = Date.now();
+    const wire = buildLine(line.command, line.middle, line.trailing);
+    client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
+  }
+
+  /** Sends a message (split to the real budget; newlines start new lines; \x01/CR/LF/NUL stripped). */
+  async sendMessage(kind: MessageKind, target: string, text: string): Promise<SendReport> {
+    if (!isSafeMiddleParam(target)) throw new IrcInjectionError(`invalid message target ${JSON.stringify(target)}`);
+    const lines = this.planMessage(target, text, kind);
+    const command = kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
+    const results = await Promise.all(
+      lines.map((l) => this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind)),
+    );
+    const failed = results.find((r) => !r.ok) as { ok: false; reason: string } | undefined;
+    return {
+      delivered: !failed,
+      lines: lines.length,
+      sent: results.filter((r) => r.ok).length,
+      ...(failed ? { reason: failed.reason } : {}),
+      queueDelayMs: Math.max(0, ...results.map((r) => (r.ok ? r.queueDelayMs : 0))),
+    };
+  }
+
+  say(target: string, text: string): Promise<SendReport> {
+    return this.sendMessage('privmsg', target, text);
+  }
+  notice(target: string, text: string): Promise<SendReport> {
+    return this.sendMessage('notice', target, text);
+  }
+  action(target: string, text: string): Promise<SendReport> {
+    return this.sendMessage('action', target, text);
+  }
+
+  private checkChannel(channel: string): void {
+    if (!isValidChannelName(channel, { chanTypes: this._isupport.chanTypes, channelLen: this._isupport.channelLen })) {
+      throw new IrcInjectionError(`invalid channel name ${JSON.stringify(channel)}`);
+    }
+  }
+
+  join(channel: string, key?: string): Promise<LineResult> {
+    this.checkChannel(channel);
+    const k = key === undefined ? undefined : sanitizeParam(key).replace(/[\s,]/g, '');
+    return k ? this.enqueue('JOIN', [channel, k]) : this.enqueue('JOIN', [channel]);
+  }
+
+  part(channel: string, reason?: string): Promise<LineResult> {
+    this.checkChannel(channel);
+    return this.enqueue('PART', [channel], reason === undefined ? undefined : sanitizeUserText(reason));
+  }
+
+  /** Sets the topic (an empty string clears it, sent as a bare ':'). */
+  topic(channel: string, text: string): Promise<LineResult> {
+    this.checkChannel(channel);
+    return this.enqueue('TOPIC', [channel], sanitizeUserText(text));
+  }
+
+  kick(channel: string, nick: string, reason?: string): Promise<LineResult> {
+    this.checkChannel(channel);
+    if (!isSafeMiddleParam(nick)) throw new IrcInjectionError(`invalid nick ${JSON.stringify(nick)}`);
+    return this.enqueue('KICK', [channel, nick], reason === undefined ? undefined : sanitizeUserText(reason));
+  }
+
+  mode(target: string, modes: string, ...args: string[]): Promise<LineResult> {
+    if (!/^[+-][A-Za-z+-]*$/.test(modes)) throw new IrcInjectionError(`invalid mode string ${JSON.stringify(modes)}`);
+    return this.enqueue('MODE', [target, modes, ...args]);
+  }
+
+  invite(nick: string, channel: string): Promise<LineResult> {
+    this.checkChannel(channel);
+    return this.enqueue('INVITE', [nick, channel]);
+  }
+
+  /** Sends a validated raw command (see parseRawCommand for the deny list). */
+  raw(input: string): Promise<LineResult> {
+    const parsed = parseRawCommand(input);
+    if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.reason });
+    const hasTrailing = /(^|\s):/.test(input.trim().slice(parsed.command.length));
+    const middle = hasTrailing ? parsed.params.slice(0, -1) : parsed.params;
+    const trailing = hasTrailing ? parsed.params[parsed.params.length - 1] : undefined;
+    return this.enqueue(parsed.command, middle, trailing);
+  }
+
+  /**
+   * Changes nick. On failure (433 in use, 432 invalid...) the old nick is kept and the reason
+   * returned (and emitted as 'nick-change-failed'); never silently suffixed.
+   */
+  async changeNick(newNick: string, timeoutMs = 10_000): Promise<{ ok: true; nick: string } | { ok: false; reason: SoftError | string }> {
+    if (!isValidNick(newNick, this._isupport.nickLen)) {
+      return { ok: false, reason: `${newNick} is not a valid IRC nick.` };
+    }
+    if (ircEquals(newNick, this.identity.nick, this._isupport.caseMapping) && newNick === this.identity.nick) {
+      return { ok: true, nick: newNick };
+    }
+    const result = this.waitFor<{ ok: true; nick: string } | { ok: false; reason: SoftError }>(timeoutMs, (msg, done) => {
+      if (msg.command === 'NICK' && msg.nick && ircEquals(msg.nick, this.identity.nick, this._isupport.caseMapping)) {
+        done({ ok: true, nick: msg.params[0] });
+        return true;
+      }
+      if (['432', '433', '436', '437', '484'].includes(msg.command) && (msg.params[1] ?? '') === newNick) {
+        done({ ok: false, reason: classifySoftNumeric(msg.command, msg.params) });
+        return true;
+      }
+      return false;
+    });
+    const sent = await this.enqueue('NICK', [newNick]);
+    if (!sent.ok) return { ok: false, reason: sent.reason };
+    const r = await result;
+    if (r === null) return { ok: false, reason: 'The IRC server did not answer the nick change.' };
+    if (!r.ok) this.emit('nick-change-failed', { requested: newNick, nick: this.identity.nick, reason: r.reason });
+    return r;
+  }
+
+  /** WHOIS with the reply collected; null if the nick does not exist. */
+  async whois(nick: string, timeoutMs = 10_000): Promise<WhoisResult | null> {
+    if (!isSafeMiddleParam(nick)) throw new IrcInjectionError(`invalid nick ${JSON.stringify(nick)}`);
+    const res: WhoisResult = { nick, channels: [] };
+    let found = false;
+    const same = (n: string | undefined) => !!n && ircEquals(n, nick, this._isupport.caseMapping);
+    const reply = this.waitFor<WhoisResult | null>(timeoutMs, (msg, done) => {
+      const p = msg.params;
+      if (!same(p[1])) return false;
+      switch (msg.command) {
+        case '311':
+          found = true;
+          res.nick = p[1];
+          res.user = p[2];
+          res.host = p[3];
+          res.realname = p[5];
+          return true;
+        case '312':
+          res.server = p[2];
+          return true;
+        case '319':
+          res.channels.push(...(p[2] ?? '').split(' ').filter(Boolean));
+          return true;
+        case '330':
+          res.account = p[2];
+          return true;
+        case '317':
+          res.idleSeconds = parseInt(p[2], 10);
+          return true;
+        case '401':
+          done(null);
+          return true;
+        case '318':
+          done(found ? res : null);
+          return true;
+      }
+      return false;
+    });
+    const sent = await this.enqueue('WHOIS', [nick]);
+    if (!sent.ok) return null;
+    return reply;
+  }
+
+  /** Resolves with done(value) from the matcher, or null on timeout/disconnect. */
+  private waitFor<T>(timeoutMs: number, match: (msg: IfMessage, done: (v: T) => void) => boolean): Promise<T | null> {
+    return new Promise<T | null>((resolve) => {
+      let finished = false;
+      const finish = (v: T | null) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(t);
+        this.waiters.delete(waiter);
+        this.off('disconnected', onDisc);
+        resolve(v);
+      };
+      const waiter = (msg: IfMessage) => match(msg, (v) => finish(v));
+      const onDisc = () => finish(null);
+      const t = setTimeout(() => finish(null), timeoutMs);
+      this.waiters.add(waiter);
+      this.on('disconnected', onDisc);
+    });
+  }
+
+  // ---- inbound ------------------------------------------------------------------------------
+  private isSelf(nick: string | undefined): boolean {
+    return !!nick && ircEquals(nick, this.identity.nick, this._isupport.caseMapping);
+  }
+
+  private updateHost(user: string | undefined, host: string | undefined): void {
+    if (!host) return;
+    const next = { ...this.identity, user: user ?? this.identity.user, host };
+    if (next.host === this.identity.host && next.user === this.identity.user) return;
+    this.identity = next;
+    if (this._state === 'registered') this.emit('host-changed', this.self);
+  }
+
+  private onMessage(msg: IfMessage, onRegistered: (ev: RegisteredEvent) => void): void {
+    for (const w of [...this.waiters]) w(msg);
+    const p = msg.params;
+    const time = parseServerTime(msg.tags);
+    const from: Sender = { nick: msg.nick ?? msg.prefix ?? '', user: msg.ident || undefined, host: msg.hostname || undefined };
+    switch (msg.command) {
+      case '001': {
+        if (this.connectTimer) clearTimeout(this.connectTimer);
+        this.connectTimer = null;
+        this.identity.nick = p[0];
+        // InspIRCd's welcome ends with nick!user@host: our first view of the real host.
+        const mask = /(\S+)!(\S+)@(\S+)\s*$/.exec(p[p.length - 1] ?? '');
+        if (mask) this.updateHost(mask[2], mask[3]);
+        this._state = 'registered';
+        this.queue.resume();
+        if (this.options.userModes) {
+          const modes = this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-') ? this.options.userModes : `+${this.options.userModes}`;
+          if (/^[+-][A-Za-z+-]*$/.test(modes)) void this.enqueue('MODE', [this.identity.nick, modes]);
+        }
+        // Announce after the 005 lines that follow 001 (they size our limits): at end of MOTD,
+        // or shortly after 001 on servers that send no MOTD reply.
+        this.announceRegistered = () => {
+          this.announceRegistered = null;
+          if (this.registerTimer) clearTimeout(this.registerTimer);
+          this.registerTimer = null;
+          const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps };
+          this.emit('registered', ev);
+          onRegistered(ev);
+        };
+        this.registerTimer = setTimeout(() => this.announceRegistered?.(), 2000);
+        return;
+      }
+      case '376': // end of MOTD
+      case '422': // no MOTD
+        this.announceRegistered?.();
+        return;
+      case '005':
+        this._isupport = applyIsupportTokens(this._isupport, p.slice(1, -1));
+        return;
+      case 'CAP':
+        if (p[1] === 'ACK') this.caps = [...new Set([...this.caps, ...(p[p.length - 1] ?? '').split(' ').filter(Boolean)])];
+        if (p[1] === 'DEL') {
+          const del = new Set((p[p.length - 1] ?? '').split(' '));
+          this.caps = this.caps.filter((c) => !del.has(c));
+        }
+        return;
+      case '396': // RPL_DISPLAYEDHOST: cloak or vhost applied
+        this.updateHost(p[1]?.includes('@') ? p[1].split('@')[0] : undefined, p[1]?.includes('@') ? p[1].split('@')[1] : p[1]);
+        return;
+      case 'CHGHOST':
+        if (this.isSelf(msg.nick)) this.updateHost(p[0], p[1]);
+        return;
+      case 'ERROR':
+        this.errorText = p[p.length - 1] ?? '';
+        return;
+      case '464':
+      case '465':
+      case '463': {
+        const f = classifyFatalNumeric(msg.command, p[p.length - 1] ?? '');
+        if (f) this.fatal ??= f;
+        return;
+      }
+      case '902':
+      case '904':
+      case '905':
+      case '906':
+        if (this._state === 'connecting' && this.options.sasl) this.fatal ??= saslFailure(msg.command, p[p.length - 1] ?? '');
+        this.emit('soft-error', classifySoftNumeric(msg.command, p));
+        return;
+      case '432':
+      case '433':
+      case '436':
+      case '437':
+        if (this._state === 'connecting') {
+          this.nextRegistrationNick(classifySoftNumeric(msg.command, p));
+          return;
+        }
+        this.emit('soft-error', classifySoftNumeric(msg.command, p));
+        return;
+      case 'PRIVMSG':
+      case 'NOTICE':
+        this.onPrivmsg(msg, from, time);
+        return;
+      case 'JOIN': {
+        const self = this.isSelf(msg.nick);
+        if (self) this.updateHost(msg.ident, msg.hostname);
+        const account = p.length >= 3 && p[1] !== '*' ? p[1] : typeof msg.tags.account === 'string' ? msg.tags.account : undefined;
+        this.emit('join', { channel: p[0], who: from, account, self, time });
+        return;
+      }
+      case 'PART':
+        this.emit('part', { channel: p[0], who: from, reason: p[1] ?? '', self: this.isSelf(msg.nick), time });
+        return;
+      case 'QUIT':
+        this.emit('quit', { who: from, reason: p[0] ?? '', self: this.isSelf(msg.nick), time });
+        return;
+      case 'KICK':
+        this.emit('kick', { channel: p[0], nick: p[1], by: from, reason: p[2] ?? '', self: this.isSelf(p[1]), time });
+        return;
+      case 'NICK': {
+        const self = this.isSelf(msg.nick);
+        if (self) this.identity.nick = p[0];
+        this.emit('nick', { oldNick: msg.nick ?? '', newNick: p[0], self, time });
+        return;
+      }
+      case 'TOPIC':
+        this.emit('topic', { channel: p[0], topic: p[1] ?? '', setBy: msg.nick, time });
+        return;
+      case '332':
+        this.emit('topic', { channel: p[1], topic: p[2] ?? '', time });
+        return;
+      case 'MODE': {
+        const target = p[0];
+        const changes = this.isChannel(target) ? parseModeChanges(p[1] ?? '', p.slice(2), this._isupport) : parseModeChanges(p[1] ?? '', [], { ...this._isupport, prefixes: [], chanModes: ['', '', '', ''] });
+        this.emit('mode', { target, by: from, changes, raw: p.slice(1), time });
+        return;
+      }
+      case '353': {
+        const channel = p[2];
+        const list = this.namesBuffer.get(channel) ?? [];
+        const symbols = this._isupport.prefixes.map((x) => x.symbol).join('');
+        for (const entry of (p[3] ?? '').split(' ').filter(Boolean)) {
+          let i = 0;
+          while (i < entry.length && symbols.includes(entry[i])) i++;
+          const nick = entry.slice(i).split('!')[0];
+          list.push({ nick, prefixes: entry.slice(0, i) });
+        }
+        this.namesBuffer.set(channel, list);
+        return;
+      }
+      case '366': {
+        const channel = p[1];
+        this.emit('names', { channel, users: this.namesBuffer.get(channel) ?? [] });
+        this.namesBuffer.delete(channel);
+        return;
+      }
+      case 'INVITE':
+        this.emit('invite', { channel: p[1], by: from, time });
+        return;
+      default:
+        if (/^\d{3}$/.test(msg.command) && isSoftErrorNumeric(msg.command) && this._state === 'registered') {
+          this.emit('soft-error', classifySoftNumeric(msg.command, p));
+        }
+    }
+  }
+
+  private nextRegistrationNick(reason: SoftError): void {
+    const max = this.options.nickAttempts ?? 5;
+    const requested = this.identity.nick;
+    this.nickAttempt++;
+    if (this.nickAttempt > max) {
+      this.fatal ??= {
+        class: 'retryable',
+        kind: 'server_closed',
+        message: `No usable nick: ${reason.message}`,
+        detail: reason.detail,
+        retryAfterMs: 60_000,
+      };
+      this.destroySocket();
+      return;
+    }
+    const next = fallbackNick(this.options.nick, this.nickAttempt, this._isupport.nickLen);
+    this.identity.nick = next;
+    this.client?.connection.write(buildLine('NICK', [next]));
+    this.emit('nick-fallback', { requested, nick: next, reason });
+  }
+
+  private onPrivmsg(msg: IfMessage, from: Sender, time: Date): void {
+    const target = msg.params[0] ?? '';
+    let text = msg.params[1] ?? '';
+    let kind: MessageKind = msg.command === 'NOTICE' ? 'notice' : 'privmsg';
+    if (text.startsWith('\x01')) {
+      // Accept a missing closing \x01 (some clients omit it).
+      const body = text.slice(1).replace(/\x01$/, '');
+      const sp = body.indexOf(' ');
+      const command = (sp === -1 ? body : body.slice(0, sp)).toUpperCase();
+      const args = sp === -1 ? '' : body.slice(sp + 1);
+      if (command === 'ACTION' && kind === 'privmsg') {
+        kind = 'action';
+        text = args;
+      } else {
+        this.emit('ctcp', { from, target, command, args, time });
+        return;
+      }
+    }
+    this.emit('message', {
+      kind,
+      from,
+      target,
+      isChannel: this.isChannel(target),
+      text,
+      time,
+      msgid: typeof msg.tags.msgid === 'string' ? msg.tags.msgid : undefined,
+      account: typeof msg.tags.account === 'string' ? msg.tags.account : undefined,
+      isEcho: this.isSelf(from.nick),
+      tags: msg.tags,
+    });
+  }
+
+  private onSocketClose(client: IfClient, onClosed: (d: Disconnect) => void): void {
+    if (client !== this.client) return;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    if (this.registerTimer) clearTimeout(this.registerTimer);
+    this.registerTimer = null;
+    this.announceRegistered = null;
+    this.queue.pause();
+    this._state = 'closed';
+    const reason: Disconnect = this.quitRequested
+      ? { class: 'retryable', kind: 'requested', message: 'Disconnected from IRC.' }
+      : this.fatal ??
+        (this.errorText !== null
+          ? classifyErrorText(this.errorText)
+          : this.socketError
+            ? classifySocketError(this.socketError)
+            : { class: 'retryable', kind: 'server_closed', message: 'The IRC server closed the connection.' });
+    const pending = this.queue.takeAll().map((q) => q.item);
+    let adopted = false;
+    const event: DisconnectedEvent = {
+      reason,
+      pending,
+      adopt: () => {
+        adopted = true;
+        return pending.slice();
+      },
+    };
+    this.namesBuffer.clear();
+    onClosed(reason); // no-op once connect() has resolved
+    this.emit('disconnected', event);
+    if (!adopted) for (const l of pending) l.settle({ ok: false, reason: reason.message });
+  }
+}
+
+function parseServerTime(tags: Record<string, string | true>): Date {
+  const t = tags.time;
+  if (typeof t === 'string') {
+    const d = new Date(t);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  return new Date();
+}
+
+function stripAction(trailing: string): string {
+  return trailing.replace(/^\x01ACTION /, '').replace(/\x01$/, '');
+}
+
+/** Settles the original once: failure on the first failing piece, success after all pieces. */
+function onceSettler(pieces: number, settle: (r: LineResult) => void): (r: LineResult) => void {
+  let left = pieces;
+  let done = false;
+  let maxDelay = 0;
+  return (r) => {
+    if (done) return;
+    if (!r.ok) {
+      done = true;
+      settle(r);
+      return;
+    }
+    maxDelay = Math.max(maxDelay, r.queueDelayMs);
+    if (--left === 0) {
+      done = true;
+      settle({ ok: true, queueDelayMs: maxDelay });
+    }
+  };
+}

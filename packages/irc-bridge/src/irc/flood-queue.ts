@@ -1,0 +1,145 @@
+// Per-connection outgoing flood control. irc-framework has no send throttle, and InspIRCd's
+// default connect class drains penalty at 1000/s (one PRIVMSG per second) and fake-lags or kills
+// ("Excess Flood"/"RecvQ exceeded") past its threshold. A token bucket measured in the server's
+// own penalty units keeps a connection under that: `burst` tokens up front, then `ratePerSecond`.
+// The queue also records how long lines waited, so the bridge can expose queueing delay.
+
+/** InspIRCd 3 command penalties (x1000 in its source) for the commands we send. */
+export const DEFAULT_COSTS: Readonly<Record<string, number>> = {
+  PRIVMSG: 1,
+  NOTICE: 1,
+  TAGMSG: 1,
+  JOIN: 2,
+  TOPIC: 2,
+  WHOIS: 2,
+  MODE: 1,
+  KICK: 1,
+  NICK: 1,
+  INVITE: 4,
+  PART: 5,
+  LIST: 5,
+};
+
+export interface FloodQueueOptions {
+  /** Tokens available at once (default 4). */
+  burst?: number;
+  /** Tokens regained per second (default 1, InspIRCd's default commandrate). */
+  ratePerSecond?: number;
+  /** Cost of commands absent from the cost table (default 1). */
+  defaultCost?: number;
+  costs?: Readonly<Record<string, number>>;
+  /** Clock, replaceable in tests. */
+  now?: () => number;
+}
+
+export interface QueuedItem<T> {
+  item: T;
+  cost: number;
+  enqueuedAt: number;
+}
+
+export interface FloodStats {
+  pending: number;
+  sent: number;
+  /** Delay of the last line sent (ms between enqueue and write). */
+  lastDelayMs: number;
+  maxDelayMs: number;
+}
+
+export class FloodQueue<T> {
+  private readonly burst: number;
+  private readonly rate: number;
+  private readonly defaultCost: number;
+  private readonly costs: Readonly<Record<string, number>>;
+  private readonly now: () => number;
+  private tokens: number;
+  private lastRefill: number;
+  private readonly queue: QueuedItem<T>[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private paused = true;
+  private stats: FloodStats = { pending: 0, sent: 0, lastDelayMs: 0, maxDelayMs: 0 };
+
+  /** `sink` writes one item to the socket. */
+  constructor(
+    private readonly sink: (item: T, waitedMs: number) => void,
+    opts: FloodQueueOptions = {},
+  ) {
+    this.burst = Math.max(1, opts.burst ?? 4);
+    this.rate = opts.ratePerSecond ?? 1;
+    this.defaultCost = opts.defaultCost ?? 1;
+    this.costs = opts.costs ?? DEFAULT_COSTS;
+    this.now = opts.now ?? Date.now;
+    this.tokens = this.burst;
+    this.lastRefill = this.now();
+  }
+
+  costOf(command: string): number {
+    return this.costs[command.toUpperCase()] ?? this.defaultCost;
+  }
+
+  push(item: T, command: string): void {
+    this.queue.push({ item, cost: this.costOf(command), enqueuedAt: this.now() });
+    this.pump();
+  }
+
+  /** Allows sending (after registration). */
+  resume(): void {
+    this.paused = false;
+    this.tokens = this.burst;
+    this.lastRefill = this.now();
+    this.pump();
+  }
+
+  /** Stops sending; items stay queued. */
+  pause(): void {
+    this.paused = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Removes and returns every queued item, oldest first (for requeueing or failure reports). */
+  takeAll(): QueuedItem<T>[] {
+    return this.queue.splice(0, this.queue.length);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  getStats(): FloodStats {
+    return { ...this.stats, pending: this.queue.length };
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
+    this.lastRefill = now;
+  }
+
+  private pump(): void {
+    if (this.paused || this.timer) return;
+    this.refill();
+    while (this.queue.length) {
+      const head = this.queue[0];
+      // An item costlier than the whole bucket is allowed once the bucket is full.
+      const need = Math.min(head.cost, this.burst);
+      if (this.tokens + 1e-9 < need) break;
+      this.queue.shift();
+      this.tokens -= head.cost;
+      const waited = this.now() - head.enqueuedAt;
+      this.stats.sent++;
+      this.stats.lastDelayMs = waited;
+      this.stats.maxDelayMs = Math.max(this.stats.maxDelayMs, waited);
+      this.sink(head.item, waited);
+      if (this.paused) return;
+    }
+    if (this.queue.length && this.rate > 0) {
+      const need = Math.min(this.queue[0].cost, this.burst) - this.tokens;
+      const waitMs = Math.max(1, Math.ceil((need / this.rate) * 1000));
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, waitMs);
+    }
+  }
+}
