@@ -1,0 +1,39 @@
+/**
+ * Pick a store backend from configuration. The config loader maps the config
+ * file's `database:` section onto StoreOptions. The returned store is not open
+ * yet: call `await store.init()` (which runs pending migrations).
+ */
+import { NedbStore, type NedbStoreOptions } from './nedb';
+import { PostgresStore, type PostgresStoreOptions } from './postgres';
+import type { Store } from './store';
+
+export type StoreOptions =
+  | { engine: 'nedb'; directory: string }
+  | { engine: 'postgres'; connectionString: string; maxConnections?: number; schema?: string };
+
+/**
+ * Extra, backend-specific knobs (timers, injected migrations for tests) that
+ * the config file does not expose. Optional.
+ */
+export interface StoreTuning {
+  nedb?: Omit<NedbStoreOptions, 'directory'>;
+  postgres?: Omit<PostgresStoreOptions, 'connectionString' | 'maxConnections' | 'schema'>;
+}
+
+export function createStore(options: StoreOptions, tuning: StoreTuning = {}): Store {
+  switch (options.engine) {
+    case 'nedb':
+      return new NedbStore({ ...tuning.nedb, directory: options.directory });
+    case 'postgres':
+      return new PostgresStore({
+        ...tuning.postgres,
+        connectionString: options.connectionString,
+        maxConnections: options.maxConnections,
+        schema: options.schema,
+      });
+    default: {
+      const engine: never = options;
+      throw new Error(`unknown store engine: ${JSON.stringify((engine as { engine?: unknown }).engine)}`);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { PostgresStore, type PostgresStoreOptions } from './postgres-store';
+export { PG_MIGRATIONS, type PgMigration } from './migrations';
+export { runMigrations } from './migrate';
