@@ -6,6 +6,11 @@
  * fallback). Replies are plain text plus simple HTML in which every
  * user-controlled (and bridge-authored) string is escaped. Argument values of
  * `secret` arguments never reach the log.
+ *
+ * Arguments are tokenised shell-style (see parse.ts nextToken: double and
+ * single quotes, backslash escapes). A `rest` argument receives the raw
+ * remainder of the line, trimmed, with quotes and backslashes left as typed
+ * (so a password with quotes in it arrives intact).
  */
 import { getLogger, type Logger } from '../logging/logger';
 import { type Command, type CommandArg, type CommandContext, type CommandRegistry, CommandUsageError } from './command';
