@@ -831,8 +831,9 @@ export class IrcConnection {
     this._state = 'closed';
     const reason: Disconnect = this.quitRequested
       ? { class: 'retryable', kind: 'requested', message: 'Disconnected from IRC.' }
-      : this.fatal ??
-        (this.errorText !== null
+      : this.fatal
+        ? refineWithErrorText(this.fatal, this.errorText)
+        : (this.errorText !== null
           ? classifyErrorText(this.errorText)
           : this.socketError
             ? classifySocketError(this.socketError)
@@ -852,6 +853,17 @@ export class IrcConnection {
     this.emit('disconnected', event);
     if (!adopted) for (const l of pending) l.settle({ ok: false, reason: reason.message });
   }
+}
+
+/**
+ * A 465 only says "banned"; the ERROR that follows tells which ban. InspIRCd sends its generic
+ * xlinemessage with 465 even for a temporary connectban Z-line, so the ERROR text decides.
+ */
+function refineWithErrorText(fatal: Disconnect, errorText: string | null): Disconnect {
+  if (errorText === null) return fatal;
+  const fromError = classifyErrorText(errorText);
+  if (fatal.kind === 'banned' && fromError.kind === 'temporary_ban') return fromError;
+  return { ...fatal, detail: errorText };
 }
 
 function parseServerTime(tags: Record<string, string | true>): Date {
