@@ -1,0 +1,129 @@
+import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createStore } from '../../../packages/bridge-core/src/store/create-store';
+import { NEDB_MIGRATIONS, NedbStore, type NedbMigration } from '../../../packages/bridge-core/src/store/nedb';
+import { storeContract } from './contract';
+
+async function tempDir(): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), 'causeway-nedb-'));
+}
+
+const LATEST = Math.max(...NEDB_MIGRATIONS.map((m) => m.version));
+
+storeContract('nedb', async () => {
+  const root = await tempDir();
+  const directory = path.join(root, 'nested', 'data'); // created by init()
+  return {
+    open: () => createStore({ engine: 'nedb', directory }),
+    latestVersion: LATEST,
+    dispose: () => fs.rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe('NeDB store specifics', () => {
+  let root: string;
+  const open: NedbStore[] = [];
+  const make = (opts: Partial<ConstructorParameters<typeof NedbStore>[0]> = {}) => {
+    const s = new NedbStore({ directory: root, ...opts });
+    open.push(s);
+    return s;
+  };
+
+  beforeEach(async () => { root = await tempDir(); });
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close().catch(() => undefined);
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps one datafile per repository in the data directory', async () => {
+    const s = make();
+    await s.init();
+    await s.kv.put('a', 'b', 1);
+    await s.close();
+    const files = (await fs.readdir(root)).sort();
+    for (const f of ['ghosts.db', 'intents.db', 'kv.db', 'memberships.db', 'messages.db', 'meta.db', 'portals.db']) {
+      assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
+    }
+    assert.ok(!files.includes('LOCK'), 'lock released on close');
+  });
+
+  it('records each migration once and runs new ones exactly once across restarts', async () => {
+    let runs = 0;
+    const extra: NedbMigration = { version: 2, name: 'count', async up() { runs++; } };
+    const s1 = make({ migrations: [...NEDB_MIGRATIONS, extra] });
+    await s1.init();
+    assert.equal(await s1.schemaVersion(), 2);
+    await s1.close();
+    const s2 = make({ migrations: [...NEDB_MIGRATIONS, extra] });
+    await s2.init();
+    assert.equal(runs, 1);
+    assert.equal(await s2.schemaVersion(), 2);
+    await s2.close();
+    const meta = (await fs.readFile(path.join(root, 'meta.db'), 'utf8')).trim().split('\n');
+    assert.equal(meta.length, 2, meta.join('\n'));
+  });
+
+  it('a failing migration makes init() reject and is retried on the next start', async () => {
+    let fail = true;
+    const flaky: NedbMigration = { version: 2, name: 'flaky', async up() { if (fail) throw new Error('boom'); } };
+    const s1 = make({ migrations: [...NEDB_MIGRATIONS, flaky] });
+    await assert.rejects(() => s1.init(), /boom/);
+    fail = false;
+    const s2 = make({ migrations: [...NEDB_MIGRATIONS, flaky] });
+    await s2.init();
+    assert.equal(await s2.schemaVersion(), 2);
+  });
+
+  it('survives a torn last line (a write cut off by kill -9), losing only that write', async () => {
+    const s1 = make();
+    await s1.init();
+    await s1.portals.put({ roomId: '!a:x', key: { network: 'n', id: '#a' }, kind: 'portal', createdAt: 1 });
+    await s1.close();
+    // A small file: one torn line would exceed NeDB's 10% corruption threshold without the repair.
+    await fs.appendFile(path.join(root, 'portals.db'), '{"_id":"!b:x","k":"n\\u0000#b","netw');
+    const s2 = make();
+    await s2.init();
+    assert.equal(await s2.portals.count(), 1);
+    assert.ok(await s2.portals.getByRoom('!a:x'));
+    await s2.portals.put({ roomId: '!b:x', key: { network: 'n', id: '#b' }, kind: 'portal', createdAt: 2 });
+    await s2.close();
+    const s3 = make();
+    await s3.init();
+    assert.equal(await s3.portals.count(), 2);
+  });
+
+  it('refuses a data directory another live store holds, and takes over a stale lock', async () => {
+    const s1 = make();
+    await s1.init();
+    await assert.rejects(() => make().init(), /in use/);
+    await s1.close();
+    // A lock left by a process that no longer exists.
+    await fs.writeFile(path.join(root, 'LOCK'), '2147483646');
+    const s3 = make();
+    await s3.init();
+    assert.equal(await s3.schemaVersion(), LATEST);
+  });
+
+  it('compacts on close: rewritten records leave one line each', async () => {
+    const s = make({ compactionIntervalMs: 0 });
+    await s.init();
+    for (let i = 0; i < 20; i++) await s.kv.put('ns', 'k', i);
+    await s.close();
+    const lines = (await fs.readFile(path.join(root, 'kv.db'), 'utf8')).split('\n').filter((l) => l.includes('"value"'));
+    assert.equal(lines.length, 1);
+    assert.ok(lines[0].includes('"value":"19"'));
+  });
+
+  it('sweeps expired kv entries', async () => {
+    const s = make({ expirySweepIntervalMs: 0 });
+    await s.init();
+    await s.kv.put('ns', 'old', 1, { expiresAt: Date.now() - 1 });
+    await s.kv.put('ns', 'new', 2, { expiresAt: Date.now() + 60_000 });
+    await s.kv.put('ns', 'forever', 3);
+    assert.equal(await s.sweepExpired(), 1);
+    assert.equal(await s.sweepExpired(), 0);
+    assert.deepEqual((await s.kv.list('ns')).map((e) => e.key), ['forever', 'new']);
+  });
+});
