@@ -1,0 +1,236 @@
+// Intent / IntentFactory against the homeserver emulator: request counts prove
+// the caches (one register, one join, then one request per message), fault
+// injection proves retries without duplicates.
+import { strict as assert } from 'node:assert';
+import { HomeserverEmulator } from '../../harness/homeserver';
+import { MatrixHttpClient } from '../../../packages/bridge-core/src/matrix/http-client';
+import { IntentFactory } from '../../../packages/bridge-core/src/matrix/intent-factory';
+import { MatrixError } from '../../../packages/bridge-core/src/util/matrix-error';
+import { MemoryIntentRepository, FAST_BACKOFF } from './helpers';
+
+const SERVER = 'localhost';
+const AS_TOKEN = 'as_token_for_intent_specs';
+const BOT = `@_cw_bot:${SERVER}`;
+const REGISTRATION = {
+  id: 'causeway-test',
+  url: null,
+  as_token: AS_TOKEN,
+  hs_token: 'hs_token_for_intent_specs',
+  sender_localpart: '_cw_bot',
+  rate_limited: false,
+  namespaces: { users: [{ exclusive: true, regex: `@_cw_.*:${SERVER}` }], aliases: [{ exclusive: true, regex: `#_cw_.*:${SERVER}` }], rooms: [] },
+};
+
+const K = {
+  register: 'POST /register',
+  join: 'POST /join/{roomIdOrAlias}',
+  send: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}',
+  invite: 'POST /rooms/{roomId}/invite',
+  displayname: 'PUT /profile/{userId}/displayname',
+  whoami: 'GET /account/whoami',
+};
+
+describe('matrix/Intent (emulator)', function () {
+  this.timeout(30_000);
+  let hs: HomeserverEmulator;
+  let clients: MatrixHttpClient[] = [];
+  let repo: MemoryIntentRepository;
+
+  function newFactory(opts: { maxIntents?: number } = {}) {
+    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF, connections: 8 });
+    clients.push(client);
+    return new IntentFactory({ client, botUserId: BOT, store: repo, isBridgeUser: (u) => u.startsWith('@_cw_'), ...opts });
+  }
+
+  const counts = () => ({
+    register: hs.requestCount(K.register),
+    join: hs.requestCount(K.join),
+    send: hs.requestCount(K.send),
+    invite: hs.requestCount(K.invite),
+  });
+  const delta = (before: ReturnType<typeof counts>) => {
+    const now = counts();
+    return { register: now.register - before.register, join: now.join - before.join, send: now.send - before.send, invite: now.invite - before.invite };
+  };
+
+  async function roomBodies(factory: IntentFactory, roomId: string): Promise<string[]> {
+    const res = await factory.client.request<{ chunk: Array<{ type: string; content: { body?: string } }> }>(
+      'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages`, { query: { dir: 'b', limit: 1000 } });
+    return res.chunk.filter((e) => e.type === 'm.room.message').map((e) => e.content.body ?? '').reverse();
+  }
+
+  beforeEach(async () => {
+    hs = await HomeserverEmulator.start({ serverName: SERVER, registrations: [REGISTRATION] });
+    repo = new MemoryIntentRepository();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+    await hs.stop();
+  });
+
+  it('registers and joins a ghost once across 100 messages (one request per message after that)', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const before = counts();
+    const ghost = f.ghost(`@_cw_alice:${SERVER}`);
+    for (let i = 0; i < 100; i++) await ghost.sendMessage(roomId, { msgtype: 'm.text', body: `m${i}` });
+    assert.deepEqual(delta(before), { register: 1, join: 1, send: 100, invite: 0 });
+    assert.equal(hs.requestCount(K.whoami), 0);
+    const bodies = await roomBodies(f, roomId);
+    assert.equal(bodies.length, 100);
+    assert.equal(bodies[99], 'm99');
+  });
+
+  it('8 concurrent senders for a new ghost cause one register and one join', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const before = counts();
+    const userId = `@_cw_bob:${SERVER}`;
+    await Promise.all(Array.from({ length: 8 }, (_, i) => f.ghost(userId).sendMessage(roomId, { msgtype: 'm.text', body: `c${i}` })));
+    assert.deepEqual(delta(before), { register: 1, join: 1, send: 8, invite: 0 });
+  });
+
+  it('survives a 429 with retry_after_ms without duplicating the message', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const ghost = f.ghost(`@_cw_carol:${SERVER}`);
+    await ghost.ensureJoined(roomId);
+    hs.faults.rateLimit(K.send, { retryAfterMs: 100, omitHeader: true, times: 2 });
+    const before = counts();
+    const eventId = await ghost.sendMessage(roomId, { msgtype: 'm.text', body: 'once' }, { txnKey: 'remote:1' });
+    assert.equal(delta(before).send, 3);
+    // A retry after a restart with the same key gets the same event back, not a copy.
+    const again = await newFactory().ghost(ghost.userId).sendMessage(roomId, { msgtype: 'm.text', body: 'once' }, { txnKey: 'remote:1' });
+    assert.equal(again, eventId);
+    assert.deepEqual(await roomBodies(f, roomId), ['once']);
+  });
+
+  it('retries a 5xx on send and then succeeds, once', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const ghost = f.ghost(`@_cw_dave:${SERVER}`);
+    await ghost.ensureJoined(roomId);
+    hs.faults.serverError(K.send, { status: 502, times: 2 });
+    await ghost.sendMessage(roomId, { msgtype: 'm.text', body: 'after 5xx' });
+    assert.deepEqual(await roomBodies(f, roomId), ['after 5xx']);
+  });
+
+  it('treats M_USER_IN_USE as success and remembers the registration', async () => {
+    const f1 = newFactory();
+    await f1.ghost(`@_cw_erin:${SERVER}`).ensureRegistered();
+    repo.records.clear();
+    const f2 = newFactory();
+    const before = counts();
+    await f2.ghost(`@_cw_erin:${SERVER}`).ensureRegistered();
+    assert.equal(delta(before).register, 1);
+    assert.equal(repo.records.get(`@_cw_erin:${SERVER}`)?.registered, true);
+    await f2.ghost(`@_cw_erin:${SERVER}`).ensureRegistered();
+    assert.equal(delta(before).register, 1);
+  });
+
+  it('a restart (new factory over the same store) does not re-register or re-join', async () => {
+    const f1 = newFactory();
+    const roomId = await f1.bot.createRoom({ preset: 'public_chat' });
+    const userId = `@_cw_frank:${SERVER}`;
+    await f1.ghost(userId).sendMessage(roomId, { msgtype: 'm.text', body: 'before' });
+    await f1.ghost(userId).setDisplayName('Frank');
+    const f2 = newFactory();
+    const before = counts();
+    const dn = hs.requestCount(K.displayname);
+    await f2.ghost(userId).setDisplayName('Frank');
+    await f2.ghost(userId).sendMessage(roomId, { msgtype: 'm.text', body: 'after' });
+    await f2.bot.sendMessage(roomId, { msgtype: 'm.notice', body: 'bot after' });
+    assert.deepEqual(delta(before), { register: 0, join: 0, send: 2, invite: 0 });
+    assert.equal(hs.requestCount(K.displayname), dn);
+  });
+
+  it('an evicted ghost intent is rebuilt from the store without homeserver requests', async () => {
+    const f = newFactory({ maxIntents: 2 });
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    for (const n of ['g1', 'g2', 'g3']) await f.ghost(`@_cw_${n}:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: n });
+    assert.equal(f.size, 2);
+    const before = counts();
+    await f.ghost(`@_cw_g1:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: 'g1 again' });
+    assert.deepEqual(delta(before), { register: 0, join: 0, send: 1, invite: 0 });
+  });
+
+  it('has the bot invite a ghost into an invite-only room', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'private_chat' });
+    const before = counts();
+    await f.ghost(`@_cw_gina:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: 'hi' });
+    assert.deepEqual(delta(before), { register: 1, join: 2, send: 1, invite: 1 });
+  });
+
+  it('re-joins a kicked ghost: via the membership event, or via the "not in room" error', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const ghost = f.ghost(`@_cw_hank:${SERVER}`);
+    await ghost.sendMessage(roomId, { msgtype: 'm.text', body: '1' });
+
+    // Kick behind the factory's back (as a Matrix user would), then tell it via the router hook.
+    await f.client.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, { body: { user_id: ghost.userId } });
+    await f.onMembershipEvent(roomId, ghost.userId, 'leave');
+    assert.equal(await repo.getMembership(roomId, ghost.userId), 'leave');
+    let before = counts();
+    await ghost.sendMessage(roomId, { msgtype: 'm.text', body: '2' });
+    assert.deepEqual(delta(before), { register: 0, join: 1, send: 1, invite: 0 });
+
+    // Kick again without telling: the send fails with "not in room", the intent re-joins and resends once.
+    await f.client.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, { body: { user_id: ghost.userId } });
+    before = counts();
+    await ghost.sendMessage(roomId, { msgtype: 'm.text', body: '3' });
+    assert.deepEqual(delta(before), { register: 0, join: 1, send: 2, invite: 0 });
+    assert.deepEqual(await roomBodies(f, roomId), ['1', '2', '3']);
+  });
+
+  it('sets the display name only when it changes', async () => {
+    const f = newFactory();
+    const ghost = f.ghost(`@_cw_ivy:${SERVER}`);
+    const dn0 = hs.requestCount(K.displayname);
+    await ghost.setDisplayName('Ivy');
+    await ghost.setDisplayName('Ivy');
+    assert.equal(hs.requestCount(K.displayname) - dn0, 1);
+    await ghost.setDisplayName('Ivy (remote)');
+    assert.equal(hs.requestCount(K.displayname) - dn0, 2);
+    assert.equal((await ghost.getProfile()).displayname, 'Ivy (remote)');
+    assert.equal(repo.records.get(ghost.userId)?.displayName, 'Ivy (remote)');
+  });
+
+  it('asserts identity with user_id for ghosts and not for the bot', async () => {
+    const f = newFactory();
+    assert.equal((await f.bot.whoami()).user_id, BOT);
+    const ghost = f.ghost(`@_cw_jay:${SERVER}`);
+    await ghost.ensureRegistered();
+    assert.equal((await ghost.whoami()).user_id, ghost.userId);
+  });
+
+  it('covers state, redaction, aliases, members and joined rooms', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'public_chat', name: 'Portal' });
+    const ghost = f.ghost(`@_cw_kim:${SERVER}`);
+    const ev = await ghost.sendMessage(roomId, { msgtype: 'm.text', body: 'oops' });
+    const red1 = await ghost.redact(roomId, ev, 'typo', { txnKey: 'redact:1' });
+    const red2 = await ghost.redact(roomId, ev, 'typo', { txnKey: 'redact:1' });
+    assert.equal(red1, red2);
+    await f.bot.sendState(roomId, 'm.room.topic', '', { topic: 'hello' });
+    assert.deepEqual(await f.bot.getStateEvent(roomId, 'm.room.topic'), { topic: 'hello' });
+    assert.equal(await f.bot.getStateEvent(roomId, 'm.room.nope'), undefined);
+    assert.ok((await f.bot.getRoomState(roomId)).some((e) => e.type === 'm.room.name'));
+    assert.deepEqual(Object.keys(await f.bot.getJoinedMembers(roomId)).sort(), [BOT, ghost.userId].sort());
+    assert.deepEqual(await ghost.getJoinedRooms(), [roomId]);
+    await f.bot.createAlias(`#_cw_portal:${SERVER}`, roomId);
+    assert.equal((await f.bot.resolveAlias(`#_cw_portal:${SERVER}`))?.roomId, roomId);
+    assert.equal(await f.bot.resolveAlias(`#_cw_none:${SERVER}`), undefined);
+    await ghost.setTyping(roomId, true);
+    await ghost.sendReadReceipt(roomId, ev);
+    await ghost.leave(roomId);
+    assert.equal(await repo.getMembership(roomId, ghost.userId), 'leave');
+  });
+
+  it('ping without an AS URL surfaces M_URL_NOT_SET', async () => {
+    const f = newFactory();
+    await assert.rejects(f.bot.ping(REGISTRATION.id), (e: unknown) => e instanceof MatrixError && e.errcode === 'M_URL_NOT_SET');
+  });
+});
