@@ -1,0 +1,35 @@
+/**
+ * hs_token check for requests from the homeserver: `Authorization: Bearer`
+ * (v1.4+) or the legacy `access_token` query parameter. When both are present
+ * they must agree. Comparison is constant-time.
+ */
+import type { IncomingMessage } from 'node:http';
+import { secureCompare } from '../util/secure-compare';
+
+export type AuthResult = 'ok' | 'missing' | 'forbidden';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token from the Authorization header: undefined if absent, null if the header is not a Bearer token. */
+export function bearerToken(req: IncomingMessage): string | undefined | null {
+  const h = req.headers.authorization;
+  if (h === undefined || h === '') return undefined;
+  const m = BEARER.exec(h);
+  return m ? m[1] : null;
+}
+
+/**
+ * Check a request against the expected hs_token.
+ * `queryToken` is the decoded `access_token` query parameter, if any.
+ */
+export function checkHsToken(req: IncomingMessage, queryToken: string | undefined, expected: string): AuthResult {
+  const header = bearerToken(req);
+  if (header === null) return 'forbidden';
+  if (header === undefined && queryToken === undefined) return 'missing';
+  // Compare every token that was presented: each must match, so a header and
+  // a query parameter that disagree are refused.
+  let ok = true;
+  if (header !== undefined && !secureCompare(header, expected)) ok = false;
+  if (queryToken !== undefined && !secureCompare(queryToken, expected)) ok = false;
+  return ok ? 'ok' : 'forbidden';
+}

@@ -1,0 +1,73 @@
+/**
+ * Bounded request-body reading. Refuses early on a Content-Length over the
+ * limit and stops buffering as soon as a chunked body passes it; what is left
+ * of the request is drained without being kept.
+ */
+import type { IncomingMessage } from 'node:http';
+import { MatrixError } from '../util/matrix-error';
+
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export function tooLarge(limit: number): MatrixError {
+  return new MatrixError(413, 'M_TOO_LARGE', `Request body exceeds ${limit} bytes`);
+}
+
+/** Read the whole body into one Buffer, or reject with 413 `M_TOO_LARGE`. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (n > limit) {
+      discard(req);
+      return Promise.reject(tooLarge(limit));
+    }
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        cleanup();
+        first = undefined; chunks = undefined;
+        discard(req);
+        reject(tooLarge(limit));
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      if (chunks) resolve(Buffer.concat(chunks, total));
+      else resolve(first ?? Buffer.alloc(0));
+    };
+    const onError = (err: Error) => { cleanup(); reject(err); };
+    const onAborted = () => { cleanup(); reject(new Error('request aborted')); };
+    const cleanup = () => {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onError);
+      req.removeListener('aborted', onAborted);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+/** Let the rest of a request flow past without keeping it. */
+export function discard(req: IncomingMessage): void {
+  if (!req.complete) req.resume();
+}
+
+export function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) throw new MatrixError(400, 'M_NOT_JSON', 'Empty body');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new MatrixError(400, 'M_NOT_JSON', 'Body is not valid JSON');
+  }
+}

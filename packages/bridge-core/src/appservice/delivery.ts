@@ -1,0 +1,218 @@
+/**
+ * The transaction sink the AppserviceServer feeds: journal + room dispatcher
+ * + back-pressure, giving exactly-once acceptance and at-least-once handling
+ * with a redelivery flag.
+ *
+ * Guarantees (with a journal; see transaction-journal.ts for fsync modes):
+ * 1. A transaction is answered 200 only after its raw body is written to the
+ *    journal. A retried txnId (same process or after a restart, within the
+ *    last `rememberTxns` transactions) is answered 200 without reprocessing.
+ * 2. Every acknowledged event reaches the handler at least once, also across
+ *    SIGKILL: events not marked done are replayed on start, in journal order,
+ *    before any new transaction is taken.
+ * 3. Within a room, events reach the handler in journal order, one at a time,
+ *    also across restarts (replayed events come first).
+ * 4. `delivery.redelivered === false` means the event has never been given to
+ *    a handler before, in any process: a STARTED record is written before
+ *    each first call. A duplicate call can therefore only happen with
+ *    `redelivered === true` (crash after the handler started but before its
+ *    DONE record, which is batched), or as an in-process retry after a throw
+ *    (`attempt > 0`). Handlers with side effects on an idempotent remote
+ *    should key them by event ID whenever `redelivered` is set.
+ * 5. Back-pressure: when `highWaterMark` events are unfinished, new
+ *    transactions wait (their bodies are not even read: the homeserver keeps
+ *    them) until the count drops; memory holds at most `highWaterMark` plus
+ *    one transaction per concurrent request (the homeserver sends one at a
+ *    time).
+ *
+ * Without `journalDir` the pipeline is in-memory: same ordering and dedupe
+ * within the process, nothing survives a restart (tests, dev).
+ */
+import { getLogger, type Logger } from '../logging/logger';
+import { RoomDispatcher, type DispatcherStats, type RoomDispatcherOptions } from './room-dispatcher';
+import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
+import {
+  transactionItems, type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
+} from './transaction';
+
+export interface DeliveryPipelineOptions {
+  handler: EventHandler;
+  /** Journal directory (inside the bridge's data directory). Omit for in-memory only. */
+  journalDir?: string;
+  journal?: Omit<JournalOptions, 'dir' | 'log'>;
+  /** Unfinished events above which new transactions are held. Default 10,000. */
+  highWaterMark?: number;
+  concurrency?: RoomDispatcherOptions['concurrency'];
+  retry?: RoomDispatcherOptions['retry'];
+  log?: Logger;
+}
+
+export interface DeliveryStats extends DispatcherStats {
+  /** Transactions waiting for back-pressure to ease. */
+  heldTransactions: number;
+  /** Events being written to the journal (accepted, not yet dispatched). */
+  journaling: number;
+  journal?: JournalStats;
+}
+
+const FREE: Admission = { ready: undefined, release() {} };
+
+export class DeliveryPipeline implements TransactionSink {
+  private readonly dispatcher: RoomDispatcher;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly memKnown = new Map<string, true>();
+  private memSeq = 0;
+  private journaling = 0;
+  private readonly hwm: number;
+  private waiters: Array<{ resolve: () => void; granted: boolean; released: boolean }> = [];
+  /** Admissions granted from the wait queue whose `accept` has not been called yet. */
+  private admitting = 0;
+  private readonly log: Logger;
+
+  private constructor(
+    opts: DeliveryPipelineOptions,
+    private readonly journal: TransactionJournal | undefined,
+  ) {
+    this.hwm = Math.max(1, opts.highWaterMark ?? 10_000);
+    this.log = opts.log ?? getLogger('appservice.delivery');
+    const j = journal;
+    this.dispatcher = new RoomDispatcher({
+      handler: opts.handler,
+      concurrency: opts.concurrency,
+      retry: opts.retry,
+      log: this.log,
+      beforeStart: j ? (item, go) => j.markStarted(item.seq, go) : undefined,
+      onFinished: j ? (item) => j.markDone(item.seq) : undefined,
+    });
+    this.dispatcher.onProgress(() => { if (this.waiters.length) this.wake(); });
+  }
+
+  /**
+   * Open the journal (if any), queue the replay of unfinished events, and
+   * return a pipeline ready to be the server's TransactionSink.
+   */
+  static async open(opts: DeliveryPipelineOptions): Promise<DeliveryPipeline> {
+    let journal: TransactionJournal | undefined;
+    let replay: Awaited<ReturnType<typeof TransactionJournal.open>>['replay'] = [];
+    if (opts.journalDir) {
+      const log = (opts.log ?? getLogger('appservice')).child({ module: 'journal' });
+      ({ journal, replay } = await TransactionJournal.open({ ...opts.journal, dir: opts.journalDir, log }));
+    }
+    const p = new DeliveryPipeline(opts, journal);
+    for (const t of replay) {
+      const all = transactionItems(t.body);
+      const items: DeliveryItem[] = t.pending.map(({ index, seq, started }) => ({
+        event: all[index].event, kind: all[index].kind, txnId: t.txnId, seq, attempt: 0, redelivered: started,
+      }));
+      p.dispatcher.enqueue(items);
+    }
+    return p;
+  }
+
+  lookup(txnId: string): 'known' | Promise<void> | undefined {
+    const p = this.inflight.get(txnId);
+    if (p) return p;
+    if (this.journal ? this.journal.has(txnId) : this.memKnown.has(txnId)) return 'known';
+    return undefined;
+  }
+
+  admit(): Admission {
+    if (this.waiters.length === 0 && this.admitting === 0 && this.pressure() < this.hwm) return FREE;
+    const w = { resolve: () => {}, granted: false, released: false };
+    const ready = new Promise<void>((resolve) => { w.resolve = resolve; });
+    this.waiters.push(w);
+    return {
+      ready,
+      release: () => {
+        if (w.released) return;
+        w.released = true;
+        if (w.granted) this.admitting--;
+        else this.waiters.splice(this.waiters.indexOf(w), 1);
+        this.wake();
+      },
+    };
+  }
+
+  accept(txnId: string, body: TransactionBody, raw: Buffer): Promise<void> {
+    const seen = this.lookup(txnId);
+    if (seen === 'known') return Promise.resolve();
+    if (seen) return seen;
+    const entries = transactionItems(body);
+    const n = entries.length;
+    let p: Promise<void>;
+    if (this.journal) {
+      this.journaling += n;
+      p = this.journal.append(txnId, raw, n).then(
+        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, entries, firstSeq); },
+        (err) => { this.journaling -= n; this.wake(); throw err; },
+      );
+    } else {
+      this.remember(txnId);
+      const firstSeq = this.memSeq;
+      this.memSeq += n;
+      this.dispatch(txnId, entries, firstSeq);
+      p = Promise.resolve();
+    }
+    this.inflight.set(txnId, p);
+    const clear = () => { this.inflight.delete(txnId); };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /** Resolves when every accepted event has finished. */
+  async idle(): Promise<void> {
+    while (this.journaling > 0 || this.dispatcher.unfinished > 0) {
+      await this.dispatcher.idle();
+      if (this.journaling > 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  stats(): DeliveryStats {
+    return {
+      ...this.dispatcher.stats(),
+      heldTransactions: this.waiters.filter((w) => !w.granted).length,
+      journaling: this.journaling,
+      journal: this.journal?.stats(),
+    };
+  }
+
+  /**
+   * Flush DONE markers and close the journal. Handlers still running are not
+   * awaited (call `idle()` first for a clean drain); their events will be
+   * replayed, flagged redelivered, on the next start.
+   */
+  async close(): Promise<void> {
+    await this.journal?.close();
+  }
+
+  private pressure(): number {
+    return this.dispatcher.unfinished + this.journaling;
+  }
+
+  private wake(): void {
+    while (this.admitting === 0 && this.pressure() < this.hwm) {
+      const w = this.waiters.find((x) => !x.granted);
+      if (!w) return;
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.granted = true;
+      this.admitting++;
+      w.resolve();
+    }
+  }
+
+  private dispatch(txnId: string, entries: ReturnType<typeof transactionItems>, firstSeq: number): void {
+    const items: DeliveryItem[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      items[i] = { event: entries[i].event, kind: entries[i].kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false };
+    }
+    this.dispatcher.enqueue(items);
+  }
+
+  private remember(txnId: string): void {
+    this.memKnown.set(txnId, true);
+    if (this.memKnown.size > 10_000) {
+      const oldest = this.memKnown.keys().next().value;
+      if (oldest !== undefined) this.memKnown.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Shapes of what the homeserver pushes, and the one function that turns a
+ * transaction body into the ordered list of items the dispatcher delivers.
+ * The journal re-runs the same function on replay, so it must stay
+ * deterministic: item N of a transaction is always the same event.
+ */
+
+/** A client-format event as the homeserver sends it (timeline or ephemeral). */
+export interface MatrixRawEvent {
+  type: string;
+  room_id?: string;
+  event_id?: string;
+  sender?: string;
+  state_key?: string;
+  origin_server_ts?: number;
+  content?: Record<string, unknown>;
+  unsigned?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The parsed body of `PUT /transactions/{txnId}`. */
+export interface TransactionBody {
+  events: unknown[];
+  ephemeral?: unknown;
+  'de.sorunome.msc2409.ephemeral'?: unknown;
+  [key: string]: unknown;
+}
+
+export type DeliveryKind = 'timeline' | 'ephemeral';
+
+/** What a handler learns about one delivery of one event. */
+export interface DeliveryContext {
+  /**
+   * True when this event may already have been handed to a handler before:
+   * it was replayed from the journal after a restart and a "started" record
+   * for it had been written (or start tracking is off). A connector whose
+   * remote accepts an idempotency key (Slack `client_msg_id`, a Matrix txnId,
+   * a message nonce) should derive that key from the event ID so the remote
+   * collapses the duplicate. When false, this is the first time any handler
+   * has seen the event (in any process lifetime).
+   */
+  readonly redelivered: boolean;
+  /** Homeserver transaction the event arrived in. */
+  readonly txnId: string;
+  /** Journal sequence number, unique and increasing across restarts. */
+  readonly seq: number;
+  /** Retry attempt within this process, 0 for the first call. */
+  readonly attempt: number;
+  readonly kind: DeliveryKind;
+}
+
+export type EventHandler = (event: MatrixRawEvent, delivery: DeliveryContext) => Promise<void>;
+
+/** One event on its way through the dispatcher (it doubles as its DeliveryContext). */
+export interface DeliveryItem extends DeliveryContext {
+  readonly event: MatrixRawEvent;
+  redelivered: boolean;
+  attempt: number;
+}
+
+function isEvent(v: unknown): v is MatrixRawEvent {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string';
+}
+
+/**
+ * The items of a transaction in delivery order: timeline `events` first, then
+ * ephemeral events (`ephemeral`, or the MSC2409 key). Entries that are not
+ * event objects are skipped (a malformed entry must not make the homeserver
+ * retry the whole transaction forever).
+ */
+export function transactionItems(body: TransactionBody): Array<{ event: MatrixRawEvent; kind: DeliveryKind }> {
+  const out: Array<{ event: MatrixRawEvent; kind: DeliveryKind }> = [];
+  const events = body.events;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (isEvent(e)) out.push({ event: e, kind: 'timeline' });
+  }
+  const eph = Array.isArray(body.ephemeral) ? body.ephemeral
+    : Array.isArray(body['de.sorunome.msc2409.ephemeral']) ? body['de.sorunome.msc2409.ephemeral'] as unknown[] : undefined;
+  if (eph) {
+    for (let i = 0; i < eph.length; i++) {
+      const e = eph[i];
+      if (isEvent(e)) out.push({ event: e, kind: 'ephemeral' });
+    }
+  }
+  return out;
+}
+
+/** Why a body is not an acceptable transaction, or undefined if it is. */
+export function transactionShapeError(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'Transaction body must be a JSON object';
+  if (!Array.isArray((body as { events?: unknown }).events)) return '"events" must be an array';
+  return undefined;
+}
+
+/**
+ * Where transactions go once the HTTP layer has authenticated and parsed
+ * them. `DeliveryPipeline` is the production implementation.
+ */
+export interface TransactionSink {
+  /**
+   * 'known' when the txnId has already been accepted (answer 200 without
+   * reprocessing); a promise when the same txnId is being accepted right now
+   * (answer when it settles); undefined when it is new.
+   */
+  lookup(txnId: string): 'known' | Promise<void> | undefined;
+  /**
+   * Back-pressure. `ready` is undefined when a new transaction may be taken
+   * now, otherwise a promise that resolves when it may. `release()` must be
+   * called once `accept` has been called, or when the request is abandoned
+   * (also while still waiting); calls after the first are ignored.
+   */
+  admit(): Admission;
+  /** Durably queue the transaction; resolves once it is safe to answer 200. */
+  accept(txnId: string, body: TransactionBody, raw: Buffer): Promise<void>;
+}
+
+export interface Admission {
+  readonly ready: Promise<void> | undefined;
+  release(): void;
+}
