@@ -177,7 +177,10 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
     const loaded = loadConfig<C>(args.config, connectorSection);
     const core = loaded.core;
     if (args.port) core.appservice.port = args.port;
-    configureLogging({ level: core.logging.level, format: core.logging.format, file: core.logging.file });
+    // CAUSEWAY_LOG_LEVEL, when set, overrides logging.level (handy for one-off debugging and for tests).
+    const envLevel = process.env.CAUSEWAY_LOG_LEVEL as CoreConfig['logging']['level'] | undefined;
+    const level = envLevel && ['error', 'warn', 'info', 'debug', 'trace'].includes(envLevel) ? envLevel : core.logging.level;
+    configureLogging({ level, format: core.logging.format, file: core.logging.file });
     const regPath = path.resolve(args.file ?? core.appservice.registration);
     const regOpts = registrationOptions(core, opts.protocol, args.url ?? core.appservice.url ?? defaultAppserviceUrl(core));
     let registration: Registration;
