@@ -1,0 +1,11 @@
+// Public entry point of the homeserver emulator used by every bridge's integration tests.
+export { HomeserverEmulator } from './server';
+export type { EmulatorOptions } from './core';
+export type { RegistrationLike, NamespaceLike } from './appservices';
+export { TestUser, MatrixHttpError, FIXTURE_HEADER } from './test-user';
+export { FaultInjector } from './faults';
+export type { EndpointMatcher, FaultHandle, FaultKind, FaultOptions, RequestInfo } from './faults';
+export type { PushAttempt } from './pusher';
+export type { MatrixEvent } from './rooms';
+export type { RateLimitConfig } from './ratelimit';
+export { normaliseKey } from './router';

@@ -1,0 +1,114 @@
+// Outbound HTTP from the homeserver to appservices (pushes, queries, ping,
+// third-party lookups). Failures are classified the way Synapse reports them:
+// a status (any HTTP answer), a connection failure, or a timeout.
+import * as http from 'node:http';
+import * as https from 'node:https';
+
+export interface OutboundResult {
+  status: number;
+  text: string;
+  json: any;
+}
+
+export class TransportError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'connection',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface OutboundOptions {
+  token?: string;
+  /** Also send the token as `?access_token=` (pre-v1.4 homeservers did only that). */
+  tokenInQuery?: boolean;
+  query?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export class Outbound {
+  // Keep-alive like Synapse's pooled client; many pushes reuse one connection.
+  private httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+  private httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+
+  /** `base` is the registration URL (may contain a path); `path` starts with '/'. */
+  request(method: string, base: string, path: string, opts: OutboundOptions): Promise<OutboundResult> {
+    const u = new URL(base.replace(/\/+$/, '') + path);
+    if (opts.query) for (const [k, v] of Object.entries(opts.query)) u.searchParams.append(k, v);
+    if (opts.token && opts.tokenInQuery) u.searchParams.set('access_token', opts.token);
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.from(opts.body);
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const mod = u.protocol === 'https:' ? https : http;
+    const agent = u.protocol === 'https:' ? this.httpsAgent : this.httpAgent;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, res?: OutboundResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const req = mod.request(u, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: any;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          finish(undefined, { status: res.statusCode ?? 0, text, json });
+        });
+        res.on('error', (e) => finish(new TransportError('connection', e.message)));
+      });
+      const timer = setTimeout(() => {
+        finish(new TransportError('timeout', `timed out after ${opts.timeoutMs}ms`));
+        req.destroy();
+      }, opts.timeoutMs);
+      const onAbort = () => {
+        finish(new TransportError('connection', 'aborted'));
+        req.destroy();
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => finish(new TransportError('connection', e.message)));
+      req.end(payload);
+    });
+  }
+
+  /**
+   * Try the v1 path, then the legacy one when v1 says "unknown endpoint"
+   * (404/405/501, or M_UNRECOGNIZED) — Synapse's fallback rule.
+   */
+  async withFallback(method: string, base: string, paths: string[], opts: OutboundOptions): Promise<OutboundResult & { path: string }> {
+    let last!: OutboundResult & { path: string };
+    for (let i = 0; i < paths.length; i++) {
+      const r = await this.request(method, base, paths[i], opts);
+      last = { ...r, path: paths[i] };
+      if (i < paths.length - 1 && isUnknownEndpoint(r)) continue;
+      return last;
+    }
+    return last;
+  }
+
+  destroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+export function isUnknownEndpoint(r: OutboundResult): boolean {
+  return r.status === 404 || r.status === 405 || r.status === 501 || (r.status === 400 && r.json?.errcode === 'M_UNRECOGNIZED');
+}

@@ -1,0 +1,164 @@
+// TestUser: a thin Matrix client for tests, talking to the emulator over real HTTP
+// exactly like a client would. Its requests carry a marker header so the emulator
+// can keep them out of request counts and fault injection (they are fixtures, not
+// the system under test).
+import * as http from 'node:http';
+
+export const FIXTURE_HEADER = 'x-emulator-test-client';
+
+export class MatrixHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string | undefined,
+    readonly body: any,
+    what: string,
+  ) {
+    super(`${what} failed: ${status} ${errcode ?? ''} ${body?.error ?? ''}`.trim());
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+let txnCounter = 0;
+const txnPrefix = `t${process.pid}_${Date.now().toString(36)}_`;
+
+export class TestUser {
+  constructor(
+    private baseUrl: string,
+    readonly userId: string,
+    readonly accessToken: string,
+    readonly deviceId?: string,
+    /** For appservice handles: the `?user_id=` to assert. */
+    private assertUserId?: string,
+  ) {}
+
+  /**
+   * Raw request. Paths starting with `/_matrix` are used as-is, anything else is
+   * under `/_matrix/client/v3`. `body` may be an object (JSON) or a Buffer (sent raw).
+   */
+  request(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; auth?: boolean } = {}): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders; raw: Buffer }> {
+    let full = path.startsWith('/_matrix') ? path : '/_matrix/client/v3' + path;
+    if (this.assertUserId) full += (full.includes('?') ? '&' : '?') + 'user_id=' + encodeURIComponent(this.assertUserId);
+    const headers: Record<string, string> = { [FIXTURE_HEADER]: '1', ...opts.headers };
+    if (opts.auth !== false) headers.authorization = `Bearer ${this.accessToken}`;
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(body)) payload = body;
+    else if (body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body));
+      headers['content-type'] ??= 'application/json';
+    }
+    if (payload) headers['content-length'] = String(payload.length);
+    return new Promise((resolve, reject) => {
+      const req = http.request(this.baseUrl + full, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          let parsed: any = undefined;
+          if ((res.headers['content-type'] ?? '').includes('json')) {
+            try {
+              parsed = JSON.parse(raw.toString('utf8'));
+            } catch {
+              parsed = undefined;
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers, raw });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await this.request(method, path, body);
+    if (r.status < 200 || r.status >= 300) throw new MatrixHttpError(r.status, r.body?.errcode, r.body, `${method} ${path}`);
+    return r.body;
+  }
+
+  private static enc(s: string): string {
+    return encodeURIComponent(s);
+  }
+
+  newTxnId(): string {
+    return txnPrefix + ++txnCounter;
+  }
+
+  async createRoom(body: Record<string, unknown> = {}): Promise<string> {
+    return (await this.call('POST', '/createRoom', body)).room_id;
+  }
+
+  async join(roomIdOrAlias: string): Promise<string> {
+    return (await this.call('POST', `/join/${TestUser.enc(roomIdOrAlias)}`, {})).room_id;
+  }
+
+  async leave(roomId: string, reason?: string): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/leave`, reason ? { reason } : {});
+  }
+
+  async invite(roomId: string, userId: string): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/invite`, { user_id: userId });
+  }
+
+  async kick(roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/kick`, { user_id: userId, ...(reason ? { reason } : {}) });
+  }
+
+  async ban(roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/ban`, { user_id: userId, ...(reason ? { reason } : {}) });
+  }
+
+  async unban(roomId: string, userId: string): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/unban`, { user_id: userId });
+  }
+
+  /** A string becomes an m.text message. */
+  async sendMessage(roomId: string, content: string | Record<string, unknown>): Promise<string> {
+    const c = typeof content === 'string' ? { msgtype: 'm.text', body: content } : content;
+    return this.sendEvent(roomId, 'm.room.message', c);
+  }
+
+  async sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnId = this.newTxnId()): Promise<string> {
+    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/send/${TestUser.enc(type)}/${TestUser.enc(txnId)}`, content)).event_id;
+  }
+
+  async sendState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`, content)).event_id;
+  }
+
+  async getState(roomId: string, type: string, stateKey = ''): Promise<any> {
+    return this.call('GET', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`);
+  }
+
+  async redact(roomId: string, eventId: string, reason?: string): Promise<string> {
+    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/redact/${TestUser.enc(eventId)}/${this.newTxnId()}`, reason ? { reason } : {})).event_id;
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    await this.call('PUT', `/profile/${TestUser.enc(this.userId)}/displayname`, { displayname: name });
+  }
+
+  async setAvatarUrl(url: string): Promise<void> {
+    await this.call('PUT', `/profile/${TestUser.enc(this.userId)}/avatar_url`, { avatar_url: url });
+  }
+
+  async typing(roomId: string, typing: boolean, timeoutMs = 30000): Promise<void> {
+    await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/typing/${TestUser.enc(this.userId)}`, { typing, timeout: timeoutMs });
+  }
+
+  async sendReceipt(roomId: string, eventId: string, type = 'm.read'): Promise<void> {
+    await this.call('POST', `/rooms/${TestUser.enc(roomId)}/receipt/${type}/${TestUser.enc(eventId)}`, {});
+  }
+
+  async createAlias(alias: string, roomId: string): Promise<void> {
+    await this.call('PUT', `/directory/room/${TestUser.enc(alias)}`, { room_id: roomId });
+  }
+
+  /** Upload bytes; returns the mxc:// URI. */
+  async upload(data: Buffer, contentType = 'application/octet-stream', filename?: string): Promise<string> {
+    const q = filename ? `?filename=${TestUser.enc(filename)}` : '';
+    const r = await this.request('POST', `/_matrix/media/v3/upload${q}`, data, { headers: { 'content-type': contentType } });
+    if (r.status !== 200) throw new MatrixHttpError(r.status, r.body?.errcode, r.body, 'upload');
+    return r.body.content_uri;
+  }
+}

@@ -1,0 +1,46 @@
+// Small shared helpers: identifiers, timing, and Matrix ID parsing.
+import { randomBytes } from 'node:crypto';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Random letters, like Synapse's room-ID and media-ID localparts. */
+export function randomString(len: number): string {
+  const bytes = randomBytes(len);
+  let out = '';
+  for (let i = 0; i < len; i++) out += ALNUM[bytes[i] % ALNUM.length];
+  return out;
+}
+
+/** Room v4+ event IDs: `$` + 43 chars of URL-safe unpadded base64 (a SHA-256 in real servers). */
+export function newEventId(): string {
+  return '$' + randomBytes(32).toString('base64url');
+}
+
+export function newToken(prefix: string): string {
+  return prefix + randomBytes(18).toString('base64url');
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Split `@local:server` / `#alias:server` / `!room:server` into parts; undefined when malformed. */
+export function splitId(id: string, sigil: string): { local: string; server: string } | undefined {
+  if (typeof id !== 'string' || id[0] !== sigil) return undefined;
+  const colon = id.indexOf(':');
+  if (colon < 2 || colon === id.length - 1) return undefined;
+  return { local: id.slice(1, colon), server: id.slice(colon + 1) };
+}
+
+export function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
