@@ -1,0 +1,71 @@
+/**
+ * The state cache's only dependency on the HTTP layer. The wiring adapts the
+ * shared MatrixHttpClient to it; `fetchStateFetcher` below is a minimal
+ * stand-alone implementation over global `fetch()` (tests, benches, tools).
+ */
+import { MatrixError } from '../util/matrix-error';
+
+/** A Matrix event as the homeserver returns it (only the fields the cache reads are typed). */
+export interface RawStateEvent {
+  type: string;
+  state_key?: string;
+  content?: Record<string, unknown>;
+  sender?: string;
+  origin_server_ts?: number;
+  event_id?: string;
+  room_id?: string;
+  /** On m.room.redaction before room v11 (v11 moves it into content). */
+  redacts?: string;
+  unsigned?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface StateFetcher {
+  /**
+   * `GET /_matrix/client/v3/rooms/{roomId}/state` as the bridge bot: the full
+   * current state. Must reject with a MatrixError (status + errcode, and
+   * `retry_after_ms` in `extra` for 429s) for HTTP errors so the cache can tell
+   * "forbidden" from "try again".
+   */
+  fetchRoomState(roomId: string, signal?: AbortSignal): Promise<RawStateEvent[]>;
+}
+
+export interface FetchStateFetcherOptions {
+  /** Homeserver client-server base URL, e.g. http://localhost:8008 */
+  baseUrl: string;
+  asToken: string;
+  /** Act as this user (identity assertion) instead of the sender_localpart bot. */
+  userId?: string;
+  /** Per-request timeout, ms (default 30 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** A small StateFetcher over `fetch()`. */
+export function fetchStateFetcher(opts: FetchStateFetcherOptions): StateFetcher {
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const doFetch = opts.fetch ?? fetch;
+  const headers = { authorization: `Bearer ${opts.asToken}` };
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  return {
+    async fetchRoomState(roomId, signal) {
+      let url = `${base}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
+      if (opts.userId) url += `?user_id=${encodeURIComponent(opts.userId)}`;
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const res = await doFetch(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (res.ok) {
+        const body = await res.json();
+        if (!Array.isArray(body)) throw new MatrixError(502, 'M_BAD_JSON', `GET /rooms/${roomId}/state did not return an array`);
+        return body as RawStateEvent[];
+      }
+      let body: Record<string, unknown> = {};
+      try { body = (await res.json()) as Record<string, unknown>; } catch { /* not JSON */ }
+      const extra: Record<string, unknown> = {};
+      const retryAfter = res.headers.get('retry-after');
+      if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_ms = Number(retryAfter) * 1000;
+      else if (typeof body.retry_after_ms === 'number') extra.retry_after_ms = body.retry_after_ms;
+      throw new MatrixError(res.status, typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
+        typeof body.error === 'string' ? body.error : `HTTP ${res.status} from GET /rooms/${roomId}/state`, extra);
+    },
+  };
+}
