@@ -52,6 +52,7 @@ describe('harness: InspIRCd launcher', function () {
     await new Promise((r) => sock.once('connect', r));
     const closed = new Promise<void>((r) => sock.once('close', () => r()));
     sock.on('error', () => undefined);
+    sock.resume(); // read, so the server's close is noticed
     const port = h.port;
     await h.restart();
     await closed;
