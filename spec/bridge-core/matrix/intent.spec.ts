@@ -26,7 +26,8 @@ const K = {
   join: 'POST /join/{roomIdOrAlias}',
   send: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}',
   invite: 'POST /rooms/{roomId}/invite',
-  displayname: 'PUT /profile/{userId}/displayname',
+  // The emulator keys every profile field on one route.
+  displayname: 'PUT /profile/{userId}/{keyName}',
   whoami: 'GET /account/whoami',
 };
 

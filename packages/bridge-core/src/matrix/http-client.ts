@@ -382,6 +382,8 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number | undefined, contentLength: string | undefined): Promise<Buffer> {
+  // Destroying an undici body without an error listener would surface as an uncaught AbortError.
+  body.on('error', () => {});
   if (maxBytes !== undefined && contentLength !== undefined && Number(contentLength) > maxBytes) {
     body.destroy();
     throw new MatrixError(413, 'M_TOO_LARGE', `response is ${contentLength} bytes, over the ${maxBytes}-byte limit`);
@@ -390,11 +392,13 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
   let total = 0;
   for await (const chunk of body) {
     total += (chunk as Buffer).length;
-    if (maxBytes !== undefined && total > maxBytes) {
-      body.destroy();
-      throw new MatrixError(413, 'M_TOO_LARGE', `response exceeds the ${maxBytes}-byte limit`);
-    }
+    if (maxBytes !== undefined && total > maxBytes) break;
     chunks.push(chunk as Buffer);
+  }
+  if (maxBytes !== undefined && total > maxBytes) {
+    // Leaving the loop early destroys the stream and the connection; nothing more is read.
+    body.destroy();
+    throw new MatrixError(413, 'M_TOO_LARGE', `response exceeds the ${maxBytes}-byte limit`);
   }
   return Buffer.concat(chunks, total);
 }

@@ -115,6 +115,8 @@ export class Intent {
   private persistChain: Promise<void> = Promise.resolve();
   /** Known memberships; `null` = looked up in the store, nothing recorded. */
   private readonly memberships = new Map<string, StoredMembership | null>();
+  /** Bumped on every join this intent records, so concurrent "not in room" failures re-join once. */
+  private readonly joinGeneration = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(readonly userId: string, private readonly ctx: IntentContext) {
@@ -230,7 +232,7 @@ export class Intent {
       await bot.invite(roomId, this.userId);
     } catch (err) {
       // The bot may not be in the room (yet): join it, then invite again.
-      if (!(err instanceof MatrixError) || err.status !== 403) throw err;
+      if (!isNotInRoomError(err)) throw err;
       await bot.forgetMembership(roomId);
       await bot.ensureJoined(roomId);
       await bot.invite(roomId, this.userId);
@@ -249,6 +251,7 @@ export class Intent {
 
   private async recordMembership(roomId: string, membership: StoredMembership): Promise<void> {
     this.memberships.set(roomId, membership);
+    if (membership === 'join') this.joinGeneration.set(roomId, (this.joinGeneration.get(roomId) ?? 0) + 1);
     if (roomId[0] !== '!') return;
     try {
       await this.ctx.repo.setMembership(roomId, this.userId, membership);
@@ -261,12 +264,16 @@ export class Intent {
   /** Runs a room operation that needs the user joined; on "not in room", re-joins once and retries. */
   private async inRoom<T>(roomId: string, op: () => Promise<T>): Promise<T> {
     await this.ensureJoined(roomId);
+    const generation = this.joinGeneration.get(roomId) ?? 0;
     try {
       return await op();
     } catch (err) {
       if (!isNotInRoomError(err)) throw err;
-      this.log.info('homeserver says we are not in the room; re-joining once', { roomId });
-      await this.forgetMembership(roomId);
+      // If a concurrent operation already re-joined since we started, do not forget that join.
+      if ((this.joinGeneration.get(roomId) ?? 0) === generation) {
+        this.log.info('homeserver says we are not in the room; re-joining once', { roomId });
+        await this.forgetMembership(roomId);
+      }
       await this.ensureJoined(roomId);
       return op();
     }
