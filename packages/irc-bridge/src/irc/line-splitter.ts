@@ -119,6 +119,13 @@ export function splitLine(line: string, budget: number): string[] {
       i--;
       continue;
     }
+    if (a.space && hasText(cur)) {
+      // The overflowing character is itself whitespace: break here and drop it.
+      emit(cur);
+      lineStartState = stateAfter(lineStartState, cur);
+      startLine([]);
+      continue;
+    }
     // Prefer the last whitespace in the current line (not at its very start).
     let breakAt = -1;
     for (let j = cur.length - 1; j > 0; j--) {
