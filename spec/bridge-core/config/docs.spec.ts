@@ -23,6 +23,7 @@ describe('config reference', () => {
     assert.match(md, /\| `homeserver\.url` \| string \| \*\*required\*\* \| Client-server API/);
     assert.match(md, /\| `database\.engine` \| "nedb" \\\| "postgres" \| `"nedb"` \|/);
     assert.match(md, /## `test`/);
-    assert.match(md, /\| `test\.servers\.<name>\.host` \| string \| \*\*required\*\* \|/);
+    assert.match(md, /\| `test\.servers\.<name>\.host` \| string \| \*\*required\*\* in `test\.servers\.<name>` \|/);
+    assert.match(md, /\| `bridge\.permissions\.users` \| list of string \| \*\*required\*\* in `bridge\.permissions` \|/);
   });
 });

@@ -148,7 +148,7 @@ export function loadRegistration(file: string): Registration {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? `registration file ${abs} not found` : `cannot read registration file ${abs}: ${(err as Error).message}`);
+    throw new ConfigError(code === 'ENOENT' ? `registration file ${abs} not found` : `cannot read registration file ${abs}: ${(err as Error).message}`, [], code === 'ENOENT');
   }
   let data: unknown;
   try {
@@ -221,7 +221,7 @@ export function ensureRegistration(file: string, opts: Omit<GenerateRegistration
   try {
     existing = loadRegistration(abs);
   } catch (err) {
-    if (!(err instanceof ConfigError) || !/not found$/.test(err.headline)) throw err;
+    if (!(err instanceof ConfigError) || !err.fileMissing) throw err;
   }
   const registration = generateRegistration({ ...opts, existing });
   registerSecret(registration.as_token);

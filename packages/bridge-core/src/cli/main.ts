@@ -192,7 +192,7 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
           `Run \`${program} -r -c ${args.config}\` to update it (tokens are kept), then restart the homeserver.`);
       }
     } catch (e) {
-      if (!(e instanceof ConfigError) || !/not found$/.test(e.headline)) throw e;
+      if (!(e instanceof ConfigError) || !e.fileMissing) throw e;
       const result = ensureRegistration(regPath, regOpts);
       registration = result.registration;
       out(`No registration found; generated one at ${result.path} (url ${String(registration.url)}).`);

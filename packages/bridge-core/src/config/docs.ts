@@ -7,7 +7,10 @@ import type { TSchema } from '@sinclair/typebox';
 export interface ConfigOption {
   path: string;
   type: string;
+  /** Required within its parent section. */
   required: boolean;
+  /** Required in every valid file (it and all enclosing sections are required). */
+  alwaysRequired: boolean;
   default?: unknown;
   description?: string;
 }
@@ -26,21 +29,22 @@ function typeName(s: Json): string {
 /** Every option in the schema, depth first, in declaration order. */
 export function listConfigOptions(schema: TSchema): ConfigOption[] {
   const out: ConfigOption[] = [];
-  const walk = (s: Json, at: string, required: boolean) => {
-    if (at) out.push({ path: at, type: typeName(s), required, default: s.default, description: s.description as string | undefined });
+  const walk = (s: Json, at: string, required: boolean, parentAlways = true) => {
+    const alwaysRequired = required && parentAlways;
+    if (at) out.push({ path: at, type: typeName(s), required, alwaysRequired, default: s.default, description: s.description as string | undefined });
     if (s.type === 'object') {
       const props = (s.properties ?? {}) as Record<string, Json>;
       const req = new Set((s.required as string[] | undefined) ?? []);
-      for (const [k, v] of Object.entries(props)) walk(v, at ? `${at}.${k}` : k, req.has(k));
+      for (const [k, v] of Object.entries(props)) walk(v, at ? `${at}.${k}` : k, req.has(k), alwaysRequired);
       const pattern = s.patternProperties as Record<string, Json> | undefined;
-      if (pattern) for (const v of Object.values(pattern)) walk(v, `${at}.<name>`, false);
-      else if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Json, `${at}.<name>`, false);
+      if (pattern) for (const v of Object.values(pattern)) walk(v, `${at}.<name>`, false, false);
+      else if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Json, `${at}.<name>`, false, false);
     } else if (s.type === 'array' && s.items && (s.items as Json).type === 'object') {
-      walk(s.items as Json, `${at}[]`, false);
+      walk(s.items as Json, `${at}[]`, false, false);
       out.splice(out.findIndex((o) => o.path === `${at}[]`), 1);
     }
   };
-  walk(schema as unknown as Json, '', true);
+  walk(schema as unknown as Json, '', true, true);
   return out;
 }
 
@@ -49,7 +53,10 @@ function cell(text: string): string {
 }
 
 function formatDefault(o: ConfigOption): string {
-  if (o.default === undefined) return o.required ? '**required**' : '';
+  if (o.default === undefined) {
+    if (o.alwaysRequired) return '**required**';
+    return o.required ? `**required** in \`${o.path.replace(/\.[^.]+$/, '')}\`` : '';
+  }
   if (typeof o.default === 'object' && o.default !== null && !Array.isArray(o.default) && Object.keys(o.default).length === 0) return '';
   return '`' + JSON.stringify(o.default).replace(/\|/g, '\\|') + '`';
 }

@@ -6,6 +6,8 @@ export class ConfigError extends Error {
     readonly headline: string,
     /** One line per problem: `key.path: what is wrong (expected …)`. */
     readonly problems: string[] = [],
+    /** Set when the file itself does not exist (callers may then offer to create it). */
+    readonly fileMissing = false,
   ) {
     super(problems.length ? `${headline}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : headline);
   }

@@ -57,7 +57,7 @@ export function loadConfig<C = unknown>(file: string, connectorSection?: Connect
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(code === 'ENOENT'
       ? `config file ${abs} not found (pass another with -c, or copy a sample from config/*.sample.yaml)`
-      : `cannot read config file ${abs}: ${(err as Error).message}`);
+      : `cannot read config file ${abs}: ${(err as Error).message}`, [], code === 'ENOENT');
   }
   const loaded = parseConfig<C>(text, connectorSection, { source: file, baseDir: path.dirname(abs) });
   return { ...loaded, path: abs };
@@ -148,7 +148,11 @@ function compile(schema: TSchema): ValidateFunction {
   let v = validators.get(schema);
   if (!v) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-    v = ajv.compile(schema);
+    try {
+      v = ajv.compile(schema);
+    } catch (err) {
+      throw new Error(`the config schema does not compile (a bug in the bridge, not in your config): ${(err as Error).message}`);
+    }
     validators.set(schema, v);
   }
   return v;
