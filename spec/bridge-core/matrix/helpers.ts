@@ -3,6 +3,7 @@
 // client's wire-level behaviour (headers, retries, timeouts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../../packages/bridge-core/src/logging/logger';
 import type { IntentRecord, IntentRepository, StoredMembership } from '../../../packages/bridge-core/src/store/store';
 
 export class MemoryIntentRepository implements IntentRepository {
@@ -92,3 +93,10 @@ export async function startStub(handler: (req: SeenRequest, index: number) => St
 }
 
 export const FAST_BACKOFF = { baseMs: 5, maxMs: 40, maxRetries: 4 };
+
+/** A logger that drops everything (for specs that provoke error logs on purpose). */
+export const SILENT: Logger = {
+  error() {}, warn() {}, info() {}, debug() {}, trace() {},
+  child() { return SILENT; },
+  isLevelEnabled() { return false; },
+};

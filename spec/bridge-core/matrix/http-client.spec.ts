@@ -4,7 +4,7 @@ import {
 } from '../../../packages/bridge-core/src/matrix/http-client';
 import type { RequestMetricInfo } from '../../../packages/bridge-core/src/matrix/http-client';
 import { MatrixError } from '../../../packages/bridge-core/src/util/matrix-error';
-import { startStub, FAST_BACKOFF } from './helpers';
+import { startStub, FAST_BACKOFF, SILENT } from './helpers';
 
 const TOKEN = 'as_token_secret_value_123';
 
@@ -124,7 +124,7 @@ describe('matrix/MatrixHttpClient', () => {
   it('M_UNKNOWN_TOKEN is a fatal MatrixTokenError, reported once, never retried', async () => {
     stub = await startStub(() => ({ status: 401, json: { errcode: 'M_UNKNOWN_TOKEN', error: 'Unrecognised access token' } }));
     const fatal: MatrixTokenError[] = [];
-    const c = makeClient({ onFatalError: (e: MatrixTokenError) => fatal.push(e) });
+    const c = makeClient({ onFatalError: (e: MatrixTokenError) => fatal.push(e), logger: SILENT });
     for (let i = 0; i < 2; i++) {
       await assert.rejects(c.request('GET', '/_matrix/client/v3/account/whoami'), (e: unknown) => {
         if (!(e instanceof MatrixTokenError)) return false;

@@ -3,10 +3,10 @@
 // injection proves retries without duplicates.
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator } from '../../harness/homeserver';
-import { MatrixHttpClient } from '../../../packages/bridge-core/src/matrix/http-client';
+import { MatrixHttpClient, MatrixTokenError } from '../../../packages/bridge-core/src/matrix/http-client';
 import { IntentFactory } from '../../../packages/bridge-core/src/matrix/intent-factory';
 import { MatrixError } from '../../../packages/bridge-core/src/util/matrix-error';
-import { MemoryIntentRepository, FAST_BACKOFF } from './helpers';
+import { MemoryIntentRepository, FAST_BACKOFF, SILENT, startStub } from './helpers';
 
 const SERVER = 'localhost';
 const AS_TOKEN = 'as_token_for_intent_specs';
@@ -37,8 +37,8 @@ describe('matrix/Intent (emulator)', function () {
   let clients: MatrixHttpClient[] = [];
   let repo: MemoryIntentRepository;
 
-  function newFactory(opts: { maxIntents?: number } = {}) {
-    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF, connections: 8 });
+  function newFactory(opts: { maxIntents?: number; timeoutMs?: number } = {}) {
+    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF, connections: 8, timeoutMs: opts.timeoutMs });
     clients.push(client);
     return new IntentFactory({ client, botUserId: BOT, store: repo, isBridgeUser: (u) => u.startsWith('@_cw_'), ...opts });
   }
@@ -105,6 +105,22 @@ describe('matrix/Intent (emulator)', function () {
     const again = await newFactory().ghost(ghost.userId).sendMessage(roomId, { msgtype: 'm.text', body: 'once' }, { txnKey: 'remote:1' });
     assert.equal(again, eventId);
     assert.deepEqual(await roomBodies(f, roomId), ['once']);
+  });
+
+  it('retries a send whose answer was lost (client timeout) with the same txnId: one event', async () => {
+    const f = newFactory({ timeoutMs: 150 });
+    const roomId = await f.bot.createRoom({ preset: 'public_chat' });
+    const ghost = f.ghost(`@_cw_lost:${SERVER}`);
+    await ghost.ensureJoined(roomId);
+    // The first attempt is held 400 ms and then processed anyway; the client gives up after 150 ms and retries.
+    hs.faults.setLatency(400, K.send);
+    setTimeout(() => hs.faults.setLatency(0, K.send), 50);
+    const before = counts();
+    const eventId = await ghost.sendMessage(roomId, { msgtype: 'm.text', body: 'exactly once' });
+    assert.ok(delta(before).send >= 2);
+    await new Promise((r) => setTimeout(r, 450));
+    assert.deepEqual(await roomBodies(f, roomId), ['exactly once']);
+    assert.equal(hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message')[0].event_id, eventId);
   });
 
   it('retries a 5xx on send and then succeeds, once', async () => {
@@ -228,6 +244,31 @@ describe('matrix/Intent (emulator)', function () {
     await ghost.sendReadReceipt(roomId, ev);
     await ghost.leave(roomId);
     assert.equal(await repo.getMembership(roomId, ghost.userId), 'leave');
+  });
+
+  it('a wrong as_token is a fatal MatrixTokenError', async () => {
+    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: 'not_the_right_token', backoff: FAST_BACKOFF, logger: SILENT });
+    clients.push(client);
+    const f = new IntentFactory({ client, botUserId: BOT, store: repo });
+    await assert.rejects(f.ghost(`@_cw_x:${SERVER}`).ensureRegistered(), (e: unknown) => e instanceof MatrixTokenError && e.errcode === 'M_UNKNOWN_TOKEN');
+    assert.equal(hs.requestCount(K.register), 1);
+  });
+
+  it('pings the appservice through the homeserver', async () => {
+    const as = await startStub(() => ({ status: 200, json: {} }));
+    try {
+      hs.addRegistration({ ...REGISTRATION, id: 'pingable', url: as.url, as_token: 'as_token_pingable', hs_token: 'hs_token_pingable', sender_localpart: '_pg_bot', namespaces: { users: [{ exclusive: true, regex: `@_pg_.*:${SERVER}` }] } });
+      const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: 'as_token_pingable', backoff: FAST_BACKOFF });
+      clients.push(client);
+      const f = new IntentFactory({ client, botUserId: `@_pg_bot:${SERVER}`, store: repo });
+      const res = await f.bot.ping('pingable', 'txn-1');
+      assert.equal(typeof res.duration_ms, 'number');
+      const seen = as.requests.find((r) => r.url.pathname === '/_matrix/app/v1/ping');
+      assert.ok(seen);
+      assert.deepEqual(JSON.parse(seen.body.toString()), { transaction_id: 'txn-1' });
+    } finally {
+      await as.close();
+    }
   });
 
   it('ping without an AS URL surfaces M_URL_NOT_SET', async () => {
