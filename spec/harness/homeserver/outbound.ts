@@ -31,8 +31,8 @@ export interface OutboundOptions {
 
 export class Outbound {
   // Keep-alive like Synapse's pooled client; many pushes reuse one connection.
-  private httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
-  private httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+  private httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
+  private httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
 
   /** `base` is the registration URL (may contain a path); `path` starts with '/'. */
   request(method: string, base: string, path: string, opts: OutboundOptions): Promise<OutboundResult> {

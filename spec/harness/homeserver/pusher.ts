@@ -202,6 +202,11 @@ export class Pusher {
     return asId === undefined ? this.log.slice() : this.log.filter((a) => a.asId === asId);
   }
 
+  /** Forget the attempt log (counters for delivered/pending are unaffected). */
+  clearAttempts(): void {
+    this.log.length = 0;
+  }
+
   /** Stop starting transactions (one in flight finishes); events accumulate. */
   pause(): void {
     this.paused = true;

@@ -90,7 +90,7 @@ export class HomeserverEmulator implements Core {
       this.router.add({ method: r.method, paths: r.paths, key: r.key, handler: r.handler });
     }
     for (const reg of opts.registrations ?? []) this.addRegistration(reg);
-    this.server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => void this.handle(req, res));
+    this.server = http.createServer({ keepAliveTimeout: 30_000, noDelay: true }, (req, res) => void this.handle(req, res));
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

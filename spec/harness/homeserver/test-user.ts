@@ -17,7 +17,7 @@ export class MatrixHttpError extends Error {
   }
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32, noDelay: true });
 let txnCounter = 0;
 const txnPrefix = `t${process.pid}_${Date.now().toString(36)}_`;
 
