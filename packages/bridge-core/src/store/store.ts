@@ -41,16 +41,28 @@ export interface IntentRecord {
 export type StoredMembership = 'join' | 'invite' | 'leave' | 'ban';
 
 export interface PortalRepository {
+  /** Insert or replace the portal of `portal.roomId` (room IDs are unique). Optional fields left out are cleared. */
   put(portal: Portal): Promise<void>;
   getByRoom(roomId: string): Promise<Portal | undefined>;
-  /** All rooms linked to a remote place (usually one). */
+  /**
+   * All rooms linked to a remote place (usually one), oldest first. The key
+   * matches exactly: a key with a `receiver` finds only that receiver's DM
+   * portals, a key without one finds only portals stored without a receiver.
+   */
   getByKey(key: PortalKey): Promise<Portal[]>;
+  /** Portals matching every given filter field (none: all), ordered by createdAt then roomId. */
   list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]>;
+  /** True when a portal was removed. */
   delete(roomId: string): Promise<boolean>;
   count(): Promise<number>;
 }
 
 export interface GhostRepository {
+  /**
+   * Insert or replace the ghost of `ghost.key`. A user ID belongs to one
+   * remote user: putting a second key with a user ID already held by another
+   * key rejects.
+   */
   put(ghost: GhostRecord): Promise<void>;
   get(key: GhostKey): Promise<GhostRecord | undefined>;
   getByUserId(userId: string): Promise<GhostRecord | undefined>;
@@ -60,10 +72,12 @@ export interface GhostRepository {
 export interface MessageRepository {
   /** Idempotent: storing the same (roomId, eventId, part) again replaces it. */
   put(record: MessageRecord): Promise<void>;
+  /** Parts of one Matrix event, in part order. */
   getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]>;
+  /** Records for one remote message (portal key matched exactly, receiver included), in part order. */
   getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]>;
   deleteByEvent(roomId: string, eventId: string): Promise<void>;
-  /** Drop records older than a timestamp; returns how many went. */
+  /** Drop records older than a timestamp (strictly: `timestamp < olderThan`); returns how many went. */
   prune(olderThan: number): Promise<number>;
 }
 
@@ -72,7 +86,7 @@ export interface IntentRepository {
   put(record: IntentRecord): Promise<void>;
   getMembership(roomId: string, userId: string): Promise<StoredMembership | undefined>;
   setMembership(roomId: string, userId: string, membership: StoredMembership): Promise<void>;
-  /** Rooms the user is recorded as joined to. */
+  /** Rooms the user is recorded as joined to (membership 'join'), sorted. */
   joinedRooms(userId: string): Promise<string[]>;
   /** Forget everything recorded about a room (after it is unlinked or we were removed). */
   forgetRoom(roomId: string): Promise<void>;
@@ -81,11 +95,16 @@ export interface IntentRepository {
 /**
  * Namespaced JSON documents for everything else: connector data (IRC nicks,
  * encrypted passwords), admin-room bookkeeping, provisioning sessions, the
- * persisted state cache. Values must be JSON-serialisable.
+ * persisted state cache. Values must be JSON-serialisable (`undefined` is
+ * rejected). `expiresAt` is epoch milliseconds; an entry whose expiresAt is
+ * <= now is invisible to get/list/delete at once and removed by a periodic
+ * sweep. A put without `expiresAt` stores a non-expiring value. `list` is
+ * sorted by key, `prefix` is literal, `limit` caps the result.
  */
 export interface KeyValueRepository {
   get<T = unknown>(namespace: string, key: string): Promise<T | undefined>;
   put<T = unknown>(namespace: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void>;
+  /** True when a live (unexpired) value was removed. */
   delete(namespace: string, key: string): Promise<boolean>;
   list<T = unknown>(namespace: string, opts?: { prefix?: string; limit?: number }): Promise<Array<{ key: string; value: T }>>;
 }

@@ -180,8 +180,11 @@ export class NedbStore implements Store {
   async sweepExpired(): Promise<number> {
     if (!this.ds) return 0;
     try {
-      const n = await this.db('kv', true).remove({ expiresAt: { $lte: Date.now() } }, { multi: true });
-      if (n) log.debug('Expired kv entries removed', { count: n });
+      const n = await this.db('kv').remove({ expiresAt: { $lte: Date.now() } }, { multi: true });
+      if (n) {
+        this.dirty.add('kv');
+        log.debug('Expired kv entries removed', { count: n });
+      }
       return n;
     } catch (e) {
       log.warn('kv expiry sweep failed', { error: e as Error });

@@ -33,6 +33,8 @@ export interface PostgresStoreOptions {
   ssl?: PoolConfig['ssl'];
   /** Pool size. Default 10. */
   maxConnections?: number;
+  /** Give up connecting (or waiting for a free pooled connection) after this many ms. Default 30 s. */
+  connectTimeoutMs?: number;
   /**
    * Put every table in this schema (created if missing) instead of the
    * connection's default search_path. Letters, digits and "_" only. Tests use a
@@ -107,6 +109,7 @@ export class PostgresStore implements Store {
       connectionString: o.connectionString,
       host: o.host, port: o.port, user: o.user, password: o.password, database: o.database, ssl: o.ssl,
       max: o.maxConnections ?? 10,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 30_000,
       application_name: 'causeway',
     };
     if (o.schema) config.options = `-c search_path=${quoteIdent(o.schema)}`;
