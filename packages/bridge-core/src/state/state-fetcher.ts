@@ -62,8 +62,9 @@ export function fetchStateFetcher(opts: FetchStateFetcherOptions): StateFetcher 
       try { body = (await res.json()) as Record<string, unknown>; } catch { /* not JSON */ }
       const extra: Record<string, unknown> = {};
       const retryAfter = res.headers.get('retry-after');
-      if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_ms = Number(retryAfter) * 1000;
-      else if (typeof body.retry_after_ms === 'number') extra.retry_after_ms = body.retry_after_ms;
+      // Both say the same thing when present; the deprecated body field is more precise than whole seconds.
+      if (typeof body.retry_after_ms === 'number') extra.retry_after_ms = body.retry_after_ms;
+      else if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_ms = Number(retryAfter) * 1000;
       throw new MatrixError(res.status, typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
         typeof body.error === 'string' ? body.error : `HTTP ${res.status} from GET /rooms/${roomId}/state`, extra);
     },
