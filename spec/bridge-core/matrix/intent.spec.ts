@@ -2,6 +2,10 @@
 // the caches (one register, one join, then one request per message), fault
 // injection proves retries without duplicates.
 import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NedbStore } from '../../../packages/bridge-core/src/store/nedb';
 import { HomeserverEmulator } from '../../harness/homeserver';
 import { MatrixHttpClient, MatrixTokenError } from '../../../packages/bridge-core/src/matrix/http-client';
 import { IntentFactory } from '../../../packages/bridge-core/src/matrix/intent-factory';
@@ -160,6 +164,43 @@ describe('matrix/Intent (emulator)', function () {
     await f2.bot.sendMessage(roomId, { msgtype: 'm.notice', body: 'bot after' });
     assert.deepEqual(delta(before), { register: 0, join: 0, send: 2, invite: 0 });
     assert.equal(hs.requestCount(K.displayname), dn);
+  });
+
+  it('a restart over the NeDB store does not re-register or re-join', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cw-intent-'));
+    try {
+      const userId = `@_cw_nedb:${SERVER}`;
+      let roomId: string;
+      {
+        const store = new NedbStore({ directory: dir });
+        await store.init();
+        const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF });
+        clients.push(client);
+        const f = new IntentFactory({ client, botUserId: BOT, store: store.intents });
+        roomId = await f.bot.createRoom({ preset: 'public_chat' });
+        await f.ghost(userId).sendMessage(roomId, { msgtype: 'm.text', body: 'first run' });
+        await f.ghost(userId).setDisplayName('Nedb Ghost');
+        await f.flush();
+        await store.close();
+      }
+      const store = new NedbStore({ directory: dir });
+      await store.init();
+      try {
+        const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF });
+        clients.push(client);
+        const f = new IntentFactory({ client, botUserId: BOT, store: store.intents });
+        const before = counts();
+        const dn = hs.requestCount(K.displayname);
+        await f.ghost(userId).setDisplayName('Nedb Ghost');
+        await f.ghost(userId).sendMessage(roomId, { msgtype: 'm.text', body: 'second run' });
+        assert.deepEqual(delta(before), { register: 0, join: 0, send: 1, invite: 0 });
+        assert.equal(hs.requestCount(K.displayname), dn);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an evicted ghost intent is rebuilt from the store without homeserver requests', async () => {
