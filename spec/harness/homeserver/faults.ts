@@ -23,7 +23,7 @@ export type EndpointMatcher = string | ((req: RequestInfo) => boolean);
 export type FaultKind =
   | { kind: 'rateLimit'; retryAfterMs: number; omitHeader?: boolean; omitBodyField?: boolean }
   | { kind: 'error'; status: number; errcode: string; message?: string }
-  | { kind: 'timeout'; holdMs?: number }
+  | { kind: 'timeout'; holdMs?: number; then?: 'reset' | 'continue' }
   | { kind: 'reset' };
 
 export interface FaultOptions {
@@ -113,9 +113,14 @@ export class FaultInjector {
     return this.inject(endpoint, { kind: 'error', status, errcode, message: opts.message }, opts);
   }
 
-  /** Hold N requests unanswered for `holdMs` then drop the connection, or forever (until stop) if omitted. */
-  timeout(endpoint?: EndpointMatcher, opts: FaultOptions & { holdMs?: number } = {}): FaultHandle {
-    return this.inject(endpoint, { kind: 'timeout', holdMs: opts.holdMs }, opts);
+  /**
+   * Hold N requests unanswered for `holdMs`, or forever (until stop) if omitted. After
+   * the hold the connection is dropped (`then: 'reset'`, default) or the request is
+   * processed normally (`then: 'continue'`: a slow answer the client may already
+   * have given up on — its effects still happen, like a real overloaded server).
+   */
+  timeout(endpoint?: EndpointMatcher, opts: FaultOptions & { holdMs?: number; then?: 'reset' | 'continue' } = {}): FaultHandle {
+    return this.inject(endpoint, { kind: 'timeout', holdMs: opts.holdMs, then: opts.then }, opts);
   }
 
   /** Destroy the socket of N requests without answering (client sees ECONNRESET / "socket hang up"). */

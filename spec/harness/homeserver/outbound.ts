@@ -90,7 +90,7 @@ export class Outbound {
 
   /**
    * Try the v1 path, then the legacy one when v1 says "unknown endpoint"
-   * (404/405/501, or M_UNRECOGNIZED) — Synapse's fallback rule.
+   * (see isUnknownEndpoint) — Synapse's fallback rule.
    */
   async withFallback(method: string, base: string, paths: string[], opts: OutboundOptions): Promise<OutboundResult & { path: string }> {
     let last!: OutboundResult & { path: string };
@@ -109,6 +109,15 @@ export class Outbound {
   }
 }
 
+/**
+ * Synapse's is_unknown_endpoint: 404/405 with an empty or non-JSON body or errcode
+ * M_UNRECOGNIZED, or 400 M_UNRECOGNIZED; plus 501 Not Implemented. A 404 with a JSON
+ * M_NOT_FOUND is a real answer ("no such user"), not a missing route.
+ */
 export function isUnknownEndpoint(r: OutboundResult): boolean {
-  return r.status === 404 || r.status === 405 || r.status === 501 || (r.status === 400 && r.json?.errcode === 'M_UNRECOGNIZED');
+  if (r.status === 501) return true;
+  if (r.status === 404 || r.status === 405) {
+    return !r.text.trimStart().startsWith('{') || r.json?.errcode === 'M_UNRECOGNIZED';
+  }
+  return r.status === 400 && r.json?.errcode === 'M_UNRECOGNIZED';
 }

@@ -331,6 +331,7 @@ export class HomeserverEmulator implements Core {
         return true;
       case 'timeout':
         await sleep(f.holdMs ?? 2 ** 31 - 1, this.stopCtl.signal);
+        if (f.then === 'continue' && !this.stopped) return false;
         req.socket.destroy();
         return true;
       case 'reset':
