@@ -25,7 +25,7 @@ export async function connectObserver(server: Pick<InspircdHandle, 'host' | 'por
   const listeners = new Set<() => void>();
   client.on('raw', (ev: { line: string; from_server: boolean }) => {
     if (!ev.from_server) return;
-    lines.push(ev.line);
+    lines.push(ev.line.replace(/[\r\n]+$/, ''));
     for (const l of [...listeners]) l();
   });
   const waitFor = (pred: (line: string) => boolean, timeoutMs = 5000, fromIndex = 0) =>
