@@ -281,6 +281,9 @@ describe('matrix/Intent (emulator)', function () {
     await f.bot.createAlias(`#_cw_portal:${SERVER}`, roomId);
     assert.equal((await f.bot.resolveAlias(`#_cw_portal:${SERVER}`))?.roomId, roomId);
     assert.equal(await f.bot.resolveAlias(`#_cw_none:${SERVER}`), undefined);
+    await f.bot.setDirectoryVisibility(roomId, 'public');
+    const dir = await f.client.request<{ visibility: string }>('GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`);
+    assert.equal(dir.visibility, 'public');
     await ghost.setTyping(roomId, true);
     await ghost.sendReadReceipt(roomId, ev);
     await ghost.leave(roomId);

@@ -445,6 +445,20 @@ export class Intent {
     }
   }
 
+  /** Publishes the room in (or removes it from) the server's public room directory. */
+  async setDirectoryVisibility(roomId: string, visibility: 'public' | 'private'): Promise<void> {
+    await this.client.request('PUT', `${C}/directory/list/room/${e(roomId)}`, {
+      userId: this.as, body: { visibility }, endpoint: 'PUT /directory/list/room/{roomId}',
+    });
+  }
+
+  /** Publishes the room in the appservice's per-network directory (third-party instance). */
+  async setAppserviceDirectoryVisibility(networkId: string, roomId: string, visibility: 'public' | 'private'): Promise<void> {
+    await this.client.request('PUT', `${C}/directory/list/appservice/${e(networkId)}/${e(roomId)}`, {
+      body: { visibility }, endpoint: 'PUT /directory/list/appservice/{networkId}/{roomId}',
+    });
+  }
+
   // ---------------------------------------------------------------- profile
 
   /** Sets the global display name unless the cached value already matches (cached + persisted). */
