@@ -13,8 +13,9 @@
  * 3. Within a room, events reach the handler in journal order, one at a time,
  *    also across restarts (replayed events come first).
  * 4. `delivery.redelivered === false` means the event has never been given to
- *    a handler before, in any process: a STARTED record is written before
- *    each first call. A duplicate call can therefore only happen with
+ *    a handler before, in any process: a STARTED record covering it is
+ *    written before its first call (one record per run of a room's queued
+ *    events, so some replayed events are flagged although they never ran). A duplicate call can therefore only happen with
  *    `redelivered === true` (crash after the handler started but before its
  *    DONE record, which is batched), or as an in-process retry after a throw
  *    (`attempt > 0`). Handlers with side effects on an idempotent remote
@@ -81,7 +82,7 @@ export class DeliveryPipeline implements TransactionSink {
       concurrency: opts.concurrency,
       retry: opts.retry,
       log: this.log,
-      beforeStart: j ? (item, go) => j.markStarted(item.seq, go) : undefined,
+      beforeStart: j ? (seqs, go) => j.markStarted(seqs, go) : undefined,
       onFinished: j ? (item) => j.markDone(item.seq) : undefined,
     });
     this.dispatcher.onProgress(() => { if (this.waiters.length) this.wake(); });
@@ -102,7 +103,7 @@ export class DeliveryPipeline implements TransactionSink {
     for (const t of replay) {
       const all = transactionItems(t.body);
       const items: DeliveryItem[] = t.pending.map(({ index, seq, started }) => ({
-        event: all[index].event, kind: all[index].kind, txnId: t.txnId, seq, attempt: 0, redelivered: started,
+        event: all[index].event, kind: all[index].kind, txnId: t.txnId, seq, attempt: 0, redelivered: started, startMarked: false,
       }));
       p.dispatcher.enqueue(items);
     }
@@ -203,7 +204,7 @@ export class DeliveryPipeline implements TransactionSink {
   private dispatch(txnId: string, entries: ReturnType<typeof transactionItems>, firstSeq: number): void {
     const items: DeliveryItem[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
-      items[i] = { event: entries[i].event, kind: entries[i].kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false };
+      items[i] = { event: entries[i].event, kind: entries[i].kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false, startMarked: false };
     }
     this.dispatcher.enqueue(items);
   }

@@ -28,10 +28,16 @@ export interface RoomDispatcherOptions {
   /** Retry policy for failing handlers. Default 5 retries, 500 ms doubling to 15 s. */
   retry?: BackoffPolicy;
   /**
-   * Called before an event's first handler call; the handler runs once `go`
-   * is called (the journal writes a STARTED record here).
+   * Called before the first handler call of a run of a room's queued events
+   * (the head and up to `startBatch - 1` events queued behind it); the head's
+   * handler runs once `go` is called. The journal writes one STARTED record
+   * for the whole run here, so a busy room costs one journal write per run,
+   * not per event. Events marked but not yet run when the process dies are
+   * replayed flagged `redelivered` (conservative, never the other way round).
    */
-  beforeStart?: (item: DeliveryItem, go: () => void) => void;
+  beforeStart?: (seqs: number[], go: () => void) => void;
+  /** Longest run `beforeStart` covers. Default 64. */
+  startBatch?: number;
   /** Called once per event when it is finished (handled, or given up on). */
   onFinished?: (item: DeliveryItem, failed: boolean) => void;
   log?: Logger;
@@ -78,6 +84,7 @@ export class RoomDispatcher {
   private readonly concurrency: number;
   private readonly retry: BackoffPolicy;
   private readonly beforeStart?: RoomDispatcherOptions['beforeStart'];
+  private readonly startBatch: number;
   private readonly onFinished?: RoomDispatcherOptions['onFinished'];
   private readonly log: Logger;
 
@@ -94,6 +101,7 @@ export class RoomDispatcher {
     this.concurrency = Math.max(1, opts.concurrency ?? 64);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.beforeStart = opts.beforeStart;
+    this.startBatch = Math.max(1, opts.startBatch ?? 64);
     this.onFinished = opts.onFinished;
     this.log = opts.log ?? getLogger('appservice.dispatch');
   }
@@ -157,8 +165,17 @@ export class RoomDispatcher {
     const item = lane.q[lane.head]!;
     this.st.queued--;
     this.st.inFlight++;
-    if (item.attempt === 0 && this.beforeStart) this.beforeStart(item, () => this.invoke(lane, item));
-    else this.invoke(lane, item);
+    if (this.beforeStart && !item.startMarked) {
+      const seqs: number[] = [];
+      const end = Math.min(lane.q.length, lane.head + this.startBatch);
+      for (let i = lane.head; i < end; i++) {
+        const it = lane.q[i]!;
+        if (it.startMarked) break;
+        it.startMarked = true;
+        seqs.push(it.seq);
+      }
+      this.beforeStart(seqs, () => this.invoke(lane, item));
+    } else this.invoke(lane, item);
   }
 
   private invoke(lane: Lane, item: DeliveryItem): void {

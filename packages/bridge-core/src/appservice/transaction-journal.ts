@@ -216,9 +216,9 @@ export class TransactionJournal {
     });
   }
 
-  /** Record that `seq`'s handler is about to run; `cb` runs once that is written. */
-  markStarted(seq: number, cb: () => void): void {
-    this.started.push(seq);
+  /** Record that these events' handlers are about to run; `cb` runs once that is written. */
+  markStarted(seqs: number[], cb: () => void): void {
+    for (let i = 0; i < seqs.length; i++) this.started.push(seqs[i]);
     this.startedCbs.push(cb);
     this.kick();
   }

@@ -56,6 +56,8 @@ export interface DeliveryItem extends DeliveryContext {
   readonly event: MatrixRawEvent;
   redelivered: boolean;
   attempt: number;
+  /** Internal: a STARTED record has been requested for it. */
+  startMarked: boolean;
 }
 
 function isEvent(v: unknown): v is MatrixRawEvent {
