@@ -221,6 +221,29 @@ describe('matrix/Intent (emulator)', function () {
     assert.deepEqual(delta(before), { register: 1, join: 2, send: 1, invite: 1 });
   });
 
+  it('8 concurrent senders into an invite-only room: one register, one invite, two joins', async () => {
+    const f = newFactory();
+    const roomId = await f.bot.createRoom({ preset: 'private_chat' });
+    const before = counts();
+    await Promise.all(Array.from({ length: 8 }, (_, i) => f.ghost(`@_cw_lou:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: `p${i}` })));
+    assert.deepEqual(delta(before), { register: 1, join: 2, send: 8, invite: 1 });
+  });
+
+  it('onMembershipEvent follows bridge users only and ignores knocks', async () => {
+    const f = newFactory();
+    await f.onMembershipEvent('!room:localhost', `@alice:${SERVER}`, 'join');
+    await f.onMembershipEvent('!room:localhost', `@_cw_ned:${SERVER}`, 'knock');
+    assert.equal(repo.memberships.size, 0);
+    await f.onMembershipEvent('!room:localhost', `@_cw_ned:${SERVER}`, 'ban');
+    await f.onMembershipEvent('!room:localhost', BOT, 'join');
+    assert.equal(await repo.getMembership('!room:localhost', `@_cw_ned:${SERVER}`), 'ban');
+    assert.equal(await f.ghost(`@_cw_ned:${SERVER}`).cachedMembership('!room:localhost'), 'ban');
+    assert.equal(await f.bot.cachedMembership('!room:localhost'), 'join');
+    await f.forgetRoom('!room:localhost');
+    assert.equal(await f.bot.cachedMembership('!room:localhost'), undefined);
+    assert.equal(repo.memberships.size, 0);
+  });
+
   it('re-joins a kicked ghost: via the membership event, or via the "not in room" error', async () => {
     const f = newFactory();
     const roomId = await f.bot.createRoom({ preset: 'public_chat' });
