@@ -47,6 +47,7 @@ export class ConnectScheduler {
   private started = 0;
   private lastStart = -Infinity;
   private timer: NodeJS.Timeout | null = null;
+  private paused = false;
   /** Start times, for tests and metrics. */
   readonly startLog: number[] = [];
 
@@ -78,12 +79,22 @@ export class ConnectScheduler {
     };
   }
 
+  /** Holds all queued attempts (e.g. while the network is known to be down); attempts keep queueing in order. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.pump();
+  }
+
   getStats(): SchedulerStats {
     return { queued: this.queue.length, inFlight: this.inFlight, started: this.started };
   }
 
   private pump(): void {
-    if (this.timer) return;
+    if (this.timer || this.paused) return;
     while (this.queue.length && this.inFlight < this.maxConcurrent) {
       const wait = this.lastStart + this.intervalMs - this.now();
       if (wait > 0) {
@@ -93,6 +104,7 @@ export class ConnectScheduler {
         }, Math.ceil(wait));
         return;
       }
+      if (this.paused) return;
       const job = this.queue.shift()!;
       this.lastStart = this.now();
       this.startLog.push(this.lastStart);
