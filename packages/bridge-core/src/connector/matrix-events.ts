@@ -32,6 +32,12 @@ interface MatrixEventBase {
   timestamp: number;
   /** The raw Matrix event, for connectors that need a field the core does not model. */
   raw: Record<string, unknown>;
+  /**
+   * True when this event may have been handed to the connector before (replayed
+   * after a crash). A connector whose network takes an idempotency key should
+   * derive it from `eventId` so the duplicate collapses.
+   */
+  redelivered: boolean;
 }
 
 export interface MatrixMessage extends MatrixEventBase {

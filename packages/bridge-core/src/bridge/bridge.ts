@@ -1,0 +1,262 @@
+/**
+ * The composition root: builds every core service from the config and the
+ * connector, and starts and stops them in the right order. It owns no
+ * behaviour of its own — each concern lives in its own module — so this file
+ * reads as the architecture: listener → delivery → router → connector, and
+ * connector → applier → intents → homeserver.
+ */
+import path from 'node:path';
+import type { BridgeConnector } from '../connector/connector';
+import { supports } from '../connector/capabilities';
+import type { BridgeContext, MediaService } from '../connector/context';
+import type { CoreConfig } from '../config/schema';
+import type { Registration } from '../appservice/registration';
+import { AppserviceServer } from '../appservice/http-server';
+import { DeliveryPipeline } from '../appservice/delivery';
+import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
+import { createStore } from '../store/create-store';
+import type { Store, KeyValueRepository } from '../store/store';
+import { MatrixHttpClient, type RequestMetricInfo } from '../matrix/http-client';
+import { IntentFactory } from '../matrix/intent-factory';
+import { MediaClient } from '../matrix/media';
+import { StateCache } from '../state/state-cache';
+import type { RawStateEvent } from '../state/state-fetcher';
+import { CommandRouter } from '../commands/command-router';
+import { AdminRooms } from '../commands/admin-rooms';
+import { PermissionChecker } from '../commands/permissions';
+import { configureLogging, getLogger, type Logger } from '../logging/logger';
+import { LocalpartTemplate } from './templates';
+import { GhostManager } from './ghost-manager';
+import { PortalManager } from './portal-manager';
+import { RemoteEventApplier } from './remote-event-applier';
+import { MatrixEventRouter, type MatrixEvent } from './matrix-event-router';
+import { NonPortalHandler } from './non-portal-handler';
+import { BotNotifier } from './user-notifier';
+import { TypingTracker } from './typing-tracker';
+import { QueryHandler } from './query-handler';
+
+export interface BridgeOptions<C> {
+  config: CoreConfig;
+  connectorConfig: C;
+  registration: Registration;
+  connector: BridgeConnector<C>;
+  /** Overrides the configured store (tests). */
+  store?: Store;
+  /** Port to listen on, overriding the config (CLI -p). */
+  port?: number;
+  /** Observers for metrics; the metrics module plugs in here. */
+  hooks?: BridgeHooks;
+}
+
+export interface BridgeHooks {
+  onHomeserverRequest?(info: RequestMetricInfo): void;
+  onMatrixEvent?(event: MatrixRawEvent): void;
+  onMatrixRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number): void;
+  onRemoteApplied?(type: string, outcome: 'ok' | 'dropped' | 'failed', startedAt: number): void;
+}
+
+/** A KeyValueRepository view that prefixes every namespace, so connectors cannot clash with the core. */
+function namespaced(kv: KeyValueRepository, prefix: string): KeyValueRepository {
+  return {
+    get: (ns, key) => kv.get(`${prefix}.${ns}`, key),
+    put: (ns, key, value, opts) => kv.put(`${prefix}.${ns}`, key, value, opts),
+    delete: (ns, key) => kv.delete(`${prefix}.${ns}`, key),
+    list: (ns, opts) => kv.list(`${prefix}.${ns}`, opts),
+  };
+}
+
+export class Bridge<C = unknown> {
+  readonly log: Logger;
+  readonly store: Store;
+  readonly client: MatrixHttpClient;
+  readonly intents: IntentFactory;
+  readonly media: MediaClient;
+  readonly state: StateCache;
+  readonly ghosts: GhostManager;
+  readonly portals: PortalManager;
+  readonly remote: RemoteEventApplier;
+  readonly commands: CommandRouter;
+  readonly adminRooms: AdminRooms;
+  readonly permissions: PermissionChecker;
+  readonly notifier: BotNotifier;
+  /** Created in start(), once the journal is open: nothing is accepted before replay is queued. */
+  server!: AppserviceServer;
+  readonly router: MatrixEventRouter;
+  private delivery?: DeliveryPipeline;
+  private readonly typing: TypingTracker;
+  private readonly queries: QueryHandler;
+  private readonly botUserId: string;
+  private started = false;
+
+  constructor(private readonly opts: BridgeOptions<C>) {
+    const { config, registration, connector } = opts;
+    configureLogging({ level: config.logging.level, format: config.logging.format, file: config.logging.file });
+    this.log = getLogger(`bridge.${connector.protocol.id}`);
+    const domain = config.homeserver.domain;
+    this.botUserId = `@${registration.sender_localpart}:${domain}`;
+    const ghostTemplate = new LocalpartTemplate(config.bridge.ghost_localpart_template ?? connector.protocol.defaults.ghostLocalpartTemplate);
+    const aliasTemplateSrc = config.bridge.alias_localpart_template ?? connector.protocol.defaults.aliasLocalpartTemplate;
+
+    this.store = opts.store ?? createStore(config.database.engine === 'postgres'
+      ? { engine: 'postgres', connectionString: config.database.postgres!.connection_string!, maxConnections: config.database.postgres!.max_connections }
+      : { engine: 'nedb', directory: path.resolve(config.database.nedb.directory) });
+
+    this.client = new MatrixHttpClient({
+      baseUrl: config.homeserver.url,
+      asToken: registration.as_token,
+      connections: config.matrix_client.max_connections,
+      timeoutMs: config.matrix_client.request_timeout_ms,
+      backoff: { baseMs: 250, maxMs: 30_000, maxRetries: config.matrix_client.max_retries },
+      onRequest: opts.hooks?.onHomeserverRequest,
+      onFatalError: (err) => this.log.error(`stopping: ${err.message}`),
+    });
+    this.media = new MediaClient(this.client);
+    this.intents = new IntentFactory({
+      client: this.client, botUserId: this.botUserId, store: this.store.intents, media: this.media,
+      isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
+    });
+    const bot = this.intents.bot;
+    this.state = new StateCache({
+      fetcher: { fetchRoomState: (roomId) => bot.getRoomState(roomId) as Promise<RawStateEvent[]> },
+      maxRooms: config.state_cache.max_rooms,
+      maxConcurrentRequests: config.state_cache.max_concurrent_requests,
+      kv: config.state_cache.persist ? this.store.kv : undefined,
+      botUserId: this.botUserId,
+    });
+    const mediaService: MediaService = {
+      upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
+      download: (mxc) => this.media.download(mxc),
+      publicUrl: (mxc, name) => {
+        const base = config.homeserver.media_url;
+        const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
+        if (!base || !m) return undefined;
+        return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(name) : ''}`;
+      },
+    };
+    this.ghosts = new GhostManager({
+      domain, botUserId: this.botUserId, template: ghostTemplate, repo: this.store.ghosts,
+      intentFor: (u) => this.intents.ghost(u), media: mediaService, log: this.log.child({ module: 'ghosts' }),
+    });
+    this.portals = new PortalManager({
+      repo: this.store.portals, bot, domain,
+      aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc) : undefined,
+      links: supports(connector, 'links') ? connector : undefined,
+      joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
+      isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
+      onUnlinked: (roomId) => this.state.invalidate(roomId),
+      log: this.log.child({ module: 'portals' }),
+      audit: getLogger('audit'),
+    });
+    this.remote = new RemoteEventApplier({
+      portals: this.portals, ghosts: this.ghosts, messages: this.store.messages, bot,
+      log: this.log.child({ module: 'remote' }), onApplied: opts.hooks?.onRemoteApplied,
+    });
+    this.permissions = new PermissionChecker({ admins: config.bridge.admins, users: config.bridge.permissions?.users });
+    this.commands = new CommandRouter();
+    this.adminRooms = new AdminRooms(this.store.kv);
+    this.notifier = new BotNotifier(bot, this.adminRooms);
+    const nonPortal = new NonPortalHandler({
+      connector, bot, ghosts: this.ghosts, portals: this.portals, adminRooms: this.adminRooms,
+      commands: this.commands, permissions: this.permissions, log: this.log.child({ module: 'admin' }),
+    });
+    this.router = new MatrixEventRouter({
+      connector, portals: this.portals, messages: this.store.messages, notify: this.notifier,
+      isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
+      displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
+        ?? userId.replace(/^@([^:]+):.*$/, '$1'),
+      handleNonPortal: (e) => nonPortal.handle(e),
+      observeState: (e) => this.observeState(e),
+      log: this.log.child({ module: 'router' }), onRelayed: opts.hooks?.onMatrixRelayed,
+    });
+    this.typing = new TypingTracker(connector, this.portals, (u) => this.ghosts.isBridgeUser(u));
+    this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });
+  }
+
+  /** Everything a connector is given. */
+  context(): BridgeContext<C> {
+    const protocolId = this.opts.connector.protocol.id;
+    return {
+      config: this.opts.connectorConfig,
+      log: getLogger(protocolId),
+      domain: this.opts.config.homeserver.domain,
+      remote: this.remote,
+      portals: this.portals,
+      ghosts: this.ghosts,
+      notify: this.notifier,
+      media: {
+        upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
+        download: (mxc) => this.media.download(mxc),
+        publicUrl: () => undefined,
+      },
+      commands: this.commands,
+      data: namespaced(this.store.kv, `connector.${protocolId}`),
+      isAdmin: (u) => this.permissions.isAdmin(u),
+    };
+  }
+
+  /** Start order: store → journal replay + listener → connector. The listener answers while the connector connects. */
+  async start(): Promise<{ port: number }> {
+    const { config, connector } = this.opts;
+    await this.store.init();
+    this.delivery = await DeliveryPipeline.open({
+      handler: (event, delivery) => this.handleMatrixEvent(event, delivery),
+      journalDir: path.resolve(config.data_dir, 'journal'),
+      journal: { fsync: config.delivery.fsync },
+      highWaterMark: config.delivery.high_water_mark_events,
+      concurrency: config.delivery.max_rooms_in_flight,
+      retry: { baseMs: 500, maxMs: 15_000, maxRetries: config.delivery.handler_retries },
+      log: this.log.child({ module: 'delivery' }),
+    });
+    this.server = new AppserviceServer({
+      hsToken: this.opts.registration.hs_token,
+      maxBodyBytes: config.appservice.max_body_bytes,
+      handlers: this.queries.handlers(),
+      transactions: this.delivery,
+      log: this.log.child({ module: 'appservice' }),
+    });
+    await connector.init(this.context());
+    const address = await this.server.listen(this.opts.port ?? config.appservice.port, config.appservice.bind_host);
+    this.log.info(`appservice listening on ${config.appservice.bind_host}:${address.port}`);
+    await this.intents.bot.ensureRegistered().catch((err) => this.log.warn('bot registration check failed', { err: String(err) }));
+    await connector.start();
+    this.started = true;
+    if (config.state_cache.warm_on_start) {
+      // In the background: transactions are answered while the cache warms.
+      void this.portals.list().then((portals) => this.state.warm(portals.map((p) => p.roomId)))
+        .catch((err) => this.log.warn('state cache warm-up failed', { err: String(err) }));
+    }
+    return { port: address.port };
+  }
+
+  async stop(): Promise<void> {
+    if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
+    this.started = false;
+    await this.server?.close();
+    await this.delivery?.close();
+    await this.remote.idle();
+    await this.state.close();
+    await this.client.close();
+    await this.store.close();
+  }
+
+  /** Wait until every accepted Matrix event and every queued remote event has been handled (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.delivery?.idle();
+    await this.remote.idle();
+  }
+
+  private async handleMatrixEvent(event: MatrixRawEvent, delivery: DeliveryContext): Promise<void> {
+    this.opts.hooks?.onMatrixEvent?.(event);
+    if (event.type === 'm.typing') return this.typing.onTyping(event);
+    if (event.type === 'm.receipt' || event.type === 'm.presence') return;
+    await this.router.route(event as MatrixEvent, delivery);
+  }
+
+  private observeState(event: MatrixEvent): void {
+    this.state.onEvent(event as RawStateEvent);
+    if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
+      const membership = (event.content as { membership?: string } | undefined)?.membership;
+      if (membership) void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);
+    }
+  }
+}

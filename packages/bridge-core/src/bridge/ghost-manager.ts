@@ -1,0 +1,125 @@
+/**
+ * Ghosts: the Matrix users remote users appear as. The manager maps remote
+ * keys to user IDs through the configured template, keeps each ghost's
+ * profile in the store, and hands out intents that are registered and have
+ * their profile set exactly once (cached in memory, persisted in the store).
+ */
+import type { GhostKey } from '../connector/ids';
+import { ghostKeyString, parseUserId } from '../connector/ids';
+import type { GhostService, MediaService } from '../connector/context';
+import type { RemoteProfileChange } from '../connector/remote-events';
+import type { GhostRecord, GhostRepository } from '../store/store';
+import type { Logger } from '../logging/logger';
+import { LocalpartTemplate } from './templates';
+import { LruMap } from '../util/lru';
+import { SingleFlight } from '../util/single-flight';
+import type { Intent } from '../matrix/intent';
+
+export interface GhostManagerDeps {
+  domain: string;
+  botUserId: string;
+  template: LocalpartTemplate;
+  repo: GhostRepository;
+  intentFor(userId: string): Intent;
+  media: Pick<MediaService, 'upload'>;
+  log: Logger;
+  /** Fetches a remote avatar; injectable for tests. */
+  fetchAvatar?(url: string): Promise<{ data: Buffer; mimetype: string }>;
+}
+
+const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
+
+async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype: string }> {
+  const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`avatar download failed: HTTP ${res.status}`);
+  const len = Number(res.headers.get('content-length') ?? 0);
+  if (len > MAX_AVATAR_BYTES) throw new Error('avatar too large');
+  const data = Buffer.from(await res.arrayBuffer());
+  if (data.length > MAX_AVATAR_BYTES) throw new Error('avatar too large');
+  return { data, mimetype: res.headers.get('content-type') ?? 'application/octet-stream' };
+}
+
+export class GhostManager implements GhostService {
+  private readonly records = new LruMap<string, GhostRecord>(20_000);
+  private readonly ensureFlight = new SingleFlight<string, GhostRecord>();
+
+  constructor(private readonly deps: GhostManagerDeps) {}
+
+  userIdFor(key: GhostKey): string {
+    return `@${this.deps.template.render({ network: key.network, id: key.id })}:${this.deps.domain}`;
+  }
+
+  isBridgeUser(userId: string): boolean {
+    if (userId === this.deps.botUserId) return true;
+    const parsed = parseUserId(userId);
+    return !!parsed && parsed.domain === this.deps.domain && this.deps.template.match(parsed.localpart) !== null;
+  }
+
+  async keyFor(userId: string): Promise<GhostKey | undefined> {
+    const rec = await this.deps.repo.getByUserId(userId);
+    if (rec) return rec.key;
+    const parsed = parseUserId(userId);
+    if (!parsed || parsed.domain !== this.deps.domain) return undefined;
+    const m = this.deps.template.match(parsed.localpart);
+    return m && m.network !== undefined ? { network: m.network, id: m.id } : undefined;
+  }
+
+  /**
+   * The intent of a remote user's ghost, registered and with its profile
+   * applied. After the first call for a ghost this costs no homeserver request
+   * unless the profile changed.
+   */
+  async intent(key: GhostKey, profile: { displayName?: string; avatarUrl?: string } = {}): Promise<Intent> {
+    const rec = await this.ensure(key);
+    const intent = this.deps.intentFor(rec.userId);
+    await intent.ensureRegistered();
+    await this.applyProfile(rec, profile);
+    return intent;
+  }
+
+  async updateProfile(change: RemoteProfileChange): Promise<void> {
+    await this.intent(change.ghost, { displayName: change.displayName, avatarUrl: change.avatarUrl });
+  }
+
+  private ensure(key: GhostKey): Promise<GhostRecord> {
+    const k = ghostKeyString(key);
+    const cached = this.records.get(k);
+    if (cached) return Promise.resolve(cached);
+    return this.ensureFlight.run(k, async () => {
+      let rec = await this.deps.repo.get(key);
+      if (!rec) {
+        rec = { key, userId: this.userIdFor(key) };
+        await this.deps.repo.put(rec);
+      }
+      this.records.set(k, rec);
+      return rec;
+    });
+  }
+
+  private async applyProfile(rec: GhostRecord, profile: { displayName?: string; avatarUrl?: string }): Promise<void> {
+    const intent = this.deps.intentFor(rec.userId);
+    let changed = false;
+    if (profile.displayName && profile.displayName !== rec.displayName) {
+      await intent.setDisplayName(profile.displayName);
+      rec.displayName = profile.displayName;
+      changed = true;
+    }
+    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) {
+      try {
+        let mxc = profile.avatarUrl;
+        if (!mxc.startsWith('mxc://')) {
+          const img = await (this.deps.fetchAvatar ?? defaultFetchAvatar)(profile.avatarUrl);
+          mxc = await this.deps.media.upload(img.data, { name: 'avatar', mimetype: img.mimetype });
+        }
+        await intent.setAvatarUrl(mxc);
+        rec.avatarMxc = mxc;
+        rec.avatarSource = profile.avatarUrl;
+        changed = true;
+      } catch (err) {
+        // A broken avatar must not stop messages: log and carry on with the old one.
+        this.deps.log.warn('could not update ghost avatar', { userId: rec.userId, err: String(err) });
+      }
+    }
+    if (changed) await this.deps.repo.put(rec);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Turns Matrix events from transactions into connector calls. It is the one
+ * place that decides what crosses to the remote side:
+ *
+ * - echoes of our own bot and ghosts are dropped (loop prevention);
+ * - events in rooms that are not portals go to the admin-room handler or nowhere;
+ * - relations are resolved through the message map (edits, replies, reactions, redactions);
+ * - a connector's BridgeError is told to the sender, never swallowed.
+ */
+import type { BridgeConnector } from '../connector/connector';
+import { supports } from '../connector/capabilities';
+import { BridgeError } from '../connector/errors';
+import type { UserNotifier } from '../connector/context';
+import type { MatrixSender, RemoteMessageRef, Membership } from '../connector/matrix-events';
+import type { MessageRecord, MessageRepository } from '../store/store';
+import type { Logger } from '../logging/logger';
+import type { Portal } from './portal';
+import type { PortalManager } from './portal-manager';
+import { fromMatrixContent, readRelation } from './content-convert';
+
+/** A client-format event as found in a transaction; fields are checked before use. */
+export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: unknown; sender?: unknown; event_id?: unknown };
+
+export interface RouterDeps {
+  connector: BridgeConnector;
+  portals: PortalManager;
+  messages: MessageRepository;
+  notify: UserNotifier;
+  isBridgeUser(userId: string): boolean;
+  displayName(roomId: string, userId: string): Promise<string>;
+  /** Non-portal events (admin rooms, invites to the bot or a ghost) go here. Returns true when handled. */
+  handleNonPortal(event: MatrixEvent): Promise<boolean>;
+  /** Called for every state event before anything else, to keep caches current (even for echoes). */
+  observeState?(event: MatrixEvent): void;
+  log: Logger;
+  /** Metrics hook: one call per event reaching a connector. */
+  onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number): void;
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+export class MatrixEventRouter {
+  /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
+  private readonly redelivered = new WeakSet<object>();
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** Handle one event. Never throws for bad input; throws only for transient failures worth a retry. */
+  async route(event: MatrixEvent, delivery: { redelivered: boolean } = { redelivered: false }): Promise<void> {
+    if (!isStr(event.type) || !isStr(event.room_id) || !isStr(event.sender) || !isStr(event.event_id)) {
+      this.deps.log.debug('malformed event ignored', { eventId: String(event.event_id) });
+      return;
+    }
+    if (typeof event.state_key === 'string') this.deps.observeState?.(event);
+    const portal = await this.deps.portals.getByRoom(event.room_id);
+    if (!portal) {
+      await this.deps.handleNonPortal(event);
+      return;
+    }
+    // Loop prevention: our own bot and ghosts never cross back. Membership events *targeting* a ghost
+    // but sent by a real user (a kick) still go through.
+    if (this.deps.isBridgeUser(event.sender)) return;
+    // Commands typed in a DM portal or a plumbed room are not ours to parse; portals just relay.
+    const started = Date.now();
+    const kind = this.kindOf(event);
+    try {
+      if (delivery.redelivered) this.redelivered.add(event);
+      const handled = await this.dispatch(portal, event, kind);
+      if (handled) this.deps.onRelayed?.(kind, 'ok', started);
+    } catch (err) {
+      if (err instanceof BridgeError) {
+        this.deps.onRelayed?.(kind, 'rejected', started);
+        await this.tellSender(portal, event.sender, err);
+        return;
+      }
+      this.deps.onRelayed?.(kind, 'failed', started);
+      throw err;
+    }
+  }
+
+  private kindOf(event: MatrixEvent): string {
+    if (event.type === 'm.room.message') return readRelation(event.content).type === 'm.replace' ? 'edit' : 'message';
+    if (event.type === 'm.room.member') return 'membership';
+    if (event.type === 'm.room.redaction') return 'redaction';
+    if (event.type === 'm.reaction') return 'reaction';
+    if (event.type === 'm.room.topic' || event.type === 'm.room.name') return 'meta';
+    return String(event.type);
+  }
+
+  private async dispatch(portal: Portal, event: MatrixEvent, kind: string): Promise<boolean> {
+    const c = this.deps.connector;
+    switch (kind) {
+      case 'message': return this.message(portal, event);
+      case 'edit': return supports(c, 'edits') ? this.edit(portal, event) : false;
+      case 'redaction': return this.redaction(portal, event);
+      case 'reaction': return supports(c, 'reactions') ? this.reaction(portal, event) : false;
+      case 'membership': return supports(c, 'membership') ? this.membership(portal, event) : false;
+      case 'meta': {
+        if (!supports(c, 'roomMeta') || typeof event.state_key !== 'string' || event.state_key !== '') return false;
+        const content = (event.content ?? {}) as Record<string, unknown>;
+        await c.handleMatrixRoomMeta({
+          ...(await this.base(portal, event)),
+          ...(event.type === 'm.room.topic' ? { topic: String(content.topic ?? '') } : { name: String(content.name ?? '') }),
+        });
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  private async base(portal: Portal, event: MatrixEvent) {
+    const sender: MatrixSender = {
+      userId: event.sender as string,
+      displayName: await this.deps.displayName(portal.roomId, event.sender as string),
+    };
+    return {
+      portal, sender, eventId: event.event_id as string,
+      timestamp: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now(),
+      raw: event,
+      redelivered: this.redelivered.has(event),
+    };
+  }
+
+  private async ref(portal: Portal, eventId: string | undefined): Promise<RemoteMessageRef | undefined> {
+    if (!eventId) return undefined;
+    const records = await this.deps.messages.getByEvent(portal.roomId, eventId);
+    const first = records.sort((a, b) => a.part - b.part)[0];
+    return first && { remoteId: first.remoteId, eventId, sender: first.sender, body: first.body, timestamp: first.timestamp };
+  }
+
+  private async record(portal: Portal, event: MatrixEvent, remoteIds: string[] | undefined, body?: string): Promise<void> {
+    const ids = remoteIds ?? [];
+    for (let part = 0; part < ids.length; part++) {
+      const rec: MessageRecord = {
+        roomId: portal.roomId, eventId: event.event_id as string, portal: portal.key, remoteId: ids[part], part,
+        sender: event.sender as string, timestamp: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now(), body,
+      };
+      await this.deps.messages.put(rec);
+    }
+  }
+
+  private async message(portal: Portal, event: MatrixEvent): Promise<boolean> {
+    const rel = readRelation(event.content);
+    const content = fromMatrixContent(event.content, { isReply: !!rel.inReplyTo });
+    if (!content) return false;
+    const replyTo = await this.ref(portal, rel.inReplyTo);
+    const threadRoot = rel.type === 'm.thread' ? await this.ref(portal, rel.eventId) : undefined;
+    const result = await this.deps.connector.handleMatrixMessage({ ...(await this.base(portal, event)), content, replyTo, threadRoot });
+    await this.record(portal, event, result?.remoteIds, content.body);
+    return true;
+  }
+
+  private async edit(portal: Portal, event: MatrixEvent): Promise<boolean> {
+    const c = this.deps.connector;
+    if (!supports(c, 'edits')) return false;
+    const rel = readRelation(event.content);
+    const target = await this.ref(portal, rel.eventId);
+    const newContent = fromMatrixContent((event.content as Record<string, unknown>)['m.new_content']);
+    // Only the author may edit; an edit of a message we never bridged has nothing to edit remotely.
+    if (!target || !newContent || target.sender !== event.sender) return false;
+    const result = await c.handleMatrixEdit({ ...(await this.base(portal, event)), target, content: newContent, previousBody: target.body });
+    if (result && result.remoteIds.length) await this.record(portal, event, result.remoteIds, newContent.body);
+    return true;
+  }
+
+  private async redaction(portal: Portal, event: MatrixEvent): Promise<boolean> {
+    const c = this.deps.connector;
+    const redacts = isStr(event.redacts) ? event.redacts : (event.content as Record<string, unknown> | undefined)?.redacts;
+    if (!isStr(redacts)) return false;
+    const target = await this.ref(portal, redacts);
+    if (!target) return false;
+    const reason = (event.content as Record<string, unknown> | undefined)?.reason;
+    const base = await this.base(portal, event);
+    const reaction = target.remoteId.startsWith('reaction\u0000') ? target : undefined;
+    if (reaction) {
+      if (!supports(c, 'reactions') || !c.handleMatrixReactionRemoval) return false;
+      const [, targetId, , key] = reaction.remoteId.split('\u0000');
+      const original = (await this.deps.messages.getByEvent(portal.roomId, redacts))[0];
+      await c.handleMatrixReactionRemoval({ ...base, target: { ...target, remoteId: targetId }, key: key ?? '' });
+      if (original) await this.deps.messages.deleteByEvent(portal.roomId, redacts);
+      return true;
+    }
+    if (!supports(c, 'redactions')) return false;
+    await c.handleMatrixRedaction({ ...base, target, reason: typeof reason === 'string' ? reason : undefined });
+    await this.deps.messages.deleteByEvent(portal.roomId, redacts);
+    return true;
+  }
+
+  private async reaction(portal: Portal, event: MatrixEvent): Promise<boolean> {
+    const c = this.deps.connector;
+    if (!supports(c, 'reactions')) return false;
+    const rel = readRelation(event.content);
+    if (rel.type !== 'm.annotation' || !rel.key) return false;
+    const target = await this.ref(portal, rel.eventId);
+    if (!target) return false;
+    await c.handleMatrixReaction({ ...(await this.base(portal, event)), target, key: rel.key });
+    // Remember the reaction so its redaction can be bridged as a removal.
+    await this.record(portal, event, [`reaction\u0000${target.remoteId}\u0000${event.sender}\u0000${rel.key}`]);
+    return true;
+  }
+
+  private async membership(portal: Portal, event: MatrixEvent): Promise<boolean> {
+    const c = this.deps.connector;
+    if (!supports(c, 'membership') || !isStr(event.state_key)) return false;
+    const content = (event.content ?? {}) as Record<string, unknown>;
+    const membership = content.membership as Membership;
+    if (!['join', 'leave', 'invite', 'ban', 'knock'].includes(String(membership))) return false;
+    const prev = ((event.unsigned as Record<string, unknown> | undefined)?.prev_content as Record<string, unknown> | undefined)?.membership;
+    // A profile change is a join→join; the connector only cares about real transitions.
+    if (membership === 'join' && prev === 'join') return false;
+    await c.handleMatrixMembership({
+      ...(await this.base(portal, event)),
+      target: event.state_key,
+      targetIsGhost: this.deps.isBridgeUser(event.state_key),
+      membership,
+      previous: typeof prev === 'string' ? (prev as Membership) : undefined,
+      reason: typeof content.reason === 'string' ? content.reason : undefined,
+    });
+    return true;
+  }
+
+  private async tellSender(portal: Portal, userId: string, err: BridgeError): Promise<void> {
+    const where = err.opts.notify ?? 'room';
+    try {
+      if (where === 'room') await this.deps.notify.roomNotice(portal.roomId, `${userId}: ${err.userMessage}`);
+      else if (where === 'admin-room') await this.deps.notify.notice(userId, err.userMessage);
+    } catch (notifyErr) {
+      this.deps.log.warn('could not tell the user about a failed delivery', { userId, err: String(notifyErr) });
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Events in rooms that are not portals: invites to the bot (a new admin room),
+ * invites to a ghost (a Matrix user starting a DM with a remote user), commands
+ * typed in admin rooms, and owners leaving their admin rooms.
+ */
+import type { BridgeConnector } from '../connector/connector';
+import { supports } from '../connector/capabilities';
+import { BridgeError } from '../connector/errors';
+import type { AdminRooms } from '../commands/admin-rooms';
+import { isDirectInviteToBot } from '../commands/admin-rooms';
+import type { CommandRouter } from '../commands/command-router';
+import type { PermissionChecker } from '../commands/permissions';
+import type { Logger } from '../logging/logger';
+import type { Intent } from '../matrix/intent';
+import type { GhostManager } from './ghost-manager';
+import type { PortalManager } from './portal-manager';
+import type { MatrixEvent } from './matrix-event-router';
+
+export interface NonPortalDeps {
+  connector: BridgeConnector;
+  bot: Intent;
+  ghosts: GhostManager;
+  portals: PortalManager;
+  adminRooms: AdminRooms;
+  commands: CommandRouter;
+  permissions: PermissionChecker;
+  log: Logger;
+}
+
+const str = (v: unknown): v is string => typeof v === 'string';
+
+export class NonPortalHandler {
+  constructor(private readonly deps: NonPortalDeps) {}
+
+  async handle(event: MatrixEvent): Promise<boolean> {
+    const roomId = event.room_id as string;
+    const sender = event.sender as string;
+    const content = (event.content ?? {}) as Record<string, unknown>;
+    if (event.type === 'm.room.member' && str(event.state_key)) {
+      return this.membership(roomId, sender, event.state_key, content, event);
+    }
+    if (event.type === 'm.room.message' && !this.deps.ghosts.isBridgeUser(sender) && (await this.deps.adminRooms.isAdminRoom(roomId))) {
+      const owner = await this.deps.adminRooms.ownerOf(roomId);
+      // Only the room's owner commands the bot there; others in the room are ignored.
+      if (owner !== sender || !str(content.body) || content.msgtype !== 'm.text') return false;
+      await this.deps.commands.handle({
+        sender, roomId, body: content.body,
+        isAdmin: this.deps.permissions.isAdmin(sender),
+        reply: (text, html) => this.deps.bot.sendEvent(roomId, 'm.room.message', html
+          ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
+          : { msgtype: 'm.notice', body: text }).then(() => undefined),
+      });
+      return true;
+    }
+    return false;
+  }
+
+  private async membership(roomId: string, sender: string, target: string, content: Record<string, unknown>, event: MatrixEvent): Promise<boolean> {
+    const membership = content.membership;
+    const bot = this.deps.bot;
+    if (membership === 'invite' && target === bot.userId) {
+      if (!this.deps.permissions.mayUseBridge(sender)) {
+        this.deps.log.info('invite from a user not allowed to use the bridge declined', { roomId, sender });
+        await bot.leave(roomId, 'You are not allowed to use this bridge.').catch(() => undefined);
+        return true;
+      }
+      await bot.ensureJoined(roomId);
+      if (isDirectInviteToBot(event as never, bot.userId)) {
+        await this.deps.adminRooms.remember(sender, roomId);
+        await bot.sendEvent(roomId, 'm.room.message', {
+          msgtype: 'm.notice',
+          body: `This is your admin room for the ${this.deps.connector.protocol.displayName} bridge. Send !help for commands.`,
+        });
+      }
+      return true;
+    }
+    if (membership === 'invite' && this.deps.ghosts.isBridgeUser(target) && target !== bot.userId && content.is_direct === true) {
+      return this.directChat(roomId, sender, target);
+    }
+    if (membership === 'leave' || membership === 'ban') {
+      await this.deps.adminRooms.onMembership(roomId, target, membership);
+    }
+    return false;
+  }
+
+  private async directChat(roomId: string, sender: string, ghostUserId: string): Promise<boolean> {
+    const connector = this.deps.connector;
+    const key = await this.deps.ghosts.keyFor(ghostUserId);
+    const ghost = key ? await this.deps.ghosts.intent(key).catch(() => undefined) : undefined;
+    if (!key || !ghost || !supports(connector, 'directChats') || !this.deps.permissions.mayUseBridge(sender)) {
+      await this.refuse(roomId, ghostUserId, 'Direct chats with this user are not supported.');
+      return true;
+    }
+    try {
+      const info = await connector.openDirectChat(sender, key);
+      await ghost.ensureJoined(roomId);
+      await this.deps.portals.adoptDmRoom(roomId, info.key, sender);
+    } catch (err) {
+      const why = err instanceof BridgeError ? err.userMessage : 'The bridge could not open this chat.';
+      if (!(err instanceof BridgeError)) this.deps.log.error('opening a direct chat failed', { roomId, err: String(err) });
+      await this.refuse(roomId, ghostUserId, why);
+    }
+    return true;
+  }
+
+  private async refuse(roomId: string, ghostUserId: string, why: string): Promise<void> {
+    // Join to say why, then leave: a silent rejection leaves the user guessing.
+    const ghost = this.deps.ghosts.isBridgeUser(ghostUserId) ? await this.safeGhost(ghostUserId) : undefined;
+    if (!ghost) return;
+    try {
+      await ghost.ensureJoined(roomId);
+      await ghost.sendEvent(roomId, 'm.room.message', { msgtype: 'm.notice', body: why });
+      await ghost.leave(roomId);
+    } catch (err) {
+      this.deps.log.warn('could not decline a direct chat', { roomId, err: String(err) });
+    }
+  }
+
+  private async safeGhost(userId: string): Promise<Intent | undefined> {
+    const key = await this.deps.ghosts.keyFor(userId);
+    return key ? this.deps.ghosts.intent(key).catch(() => undefined) : undefined;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Portals: which Matrix room is linked to which remote place. Creates
+ * bridge-owned rooms on demand (one creation per place, however many callers
+ * race), links and unlinks existing rooms, and writes an audit line for every
+ * link change.
+ */
+import type { PortalKey } from '../connector/ids';
+import { portalKeyString } from '../connector/ids';
+import type { PortalService } from '../connector/context';
+import type { PortalInfo, LinkHandler } from '../connector/capabilities';
+import { BridgeError } from '../connector/errors';
+import type { PortalRepository } from '../store/store';
+import type { Logger } from '../logging/logger';
+import type { Portal } from './portal';
+import { LocalpartTemplate } from './templates';
+import { SingleFlight } from '../util/single-flight';
+import type { Intent } from '../matrix/intent';
+
+export interface PortalManagerDeps {
+  repo: PortalRepository;
+  bot: Intent;
+  domain: string;
+  aliasTemplate?: LocalpartTemplate;
+  links?: LinkHandler;
+  /** Joined members of a room from the state cache. */
+  joinedMembers(roomId: string): Promise<string[]>;
+  isBridgeUser(userId: string): boolean;
+  /** Called after a room stops being a portal, so caches can forget it. */
+  onUnlinked?(roomId: string): void;
+  log: Logger;
+  audit: Logger;
+}
+
+export class PortalManager implements PortalService {
+  private readonly creating = new SingleFlight<string, Portal>();
+  /** Hot path cache: every Matrix event looks its room up here. `null` = known not to be a portal. */
+  private readonly byRoom = new Map<string, Portal | null>();
+
+  constructor(private readonly deps: PortalManagerDeps) {}
+
+  async getByRoom(roomId: string): Promise<Portal | undefined> {
+    const cached = this.byRoom.get(roomId);
+    if (cached !== undefined) return cached ?? undefined;
+    const p = await this.deps.repo.getByRoom(roomId);
+    if (this.byRoom.size > 50_000) this.byRoom.clear();
+    this.byRoom.set(roomId, p ?? null);
+    return p;
+  }
+
+  getByKey(key: PortalKey): Promise<Portal[]> {
+    return this.deps.repo.getByKey(key);
+  }
+
+  list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]> {
+    return this.deps.repo.list(filter);
+  }
+
+  aliasLocalpartFor(key: PortalKey): string | undefined {
+    return this.deps.aliasTemplate?.render({ network: key.network, id: key.id });
+  }
+
+  async ensurePortalRoom(info: PortalInfo, opts: { aliasLocalpart?: string } = {}): Promise<Portal> {
+    const existing = (await this.deps.repo.getByKey(info.key)).find((p) => p.kind === 'portal');
+    if (existing) return existing;
+    return this.creating.run(portalKeyString(info.key), async () => {
+      const again = (await this.deps.repo.getByKey(info.key)).find((p) => p.kind === 'portal');
+      if (again) return again;
+      const alias = opts.aliasLocalpart ?? this.aliasLocalpartFor(info.key);
+      const roomId = await this.deps.bot.createRoom({
+        name: info.name,
+        topic: info.topic,
+        room_alias_name: alias,
+        visibility: info.published ? 'public' : 'private',
+        preset: info.inviteOnly ? 'private_chat' : 'public_chat',
+        creation_content: { 'm.federate': true },
+        power_level_content_override: { users: { [this.deps.bot.userId]: 100 } },
+      });
+      const portal: Portal = { roomId, key: info.key, kind: 'portal', data: info.data, createdAt: Date.now() };
+      await this.deps.repo.put(portal);
+      this.byRoom.set(roomId, portal);
+      this.deps.audit.info('portal room created', { roomId, network: info.key.network, channel: info.key.id, alias });
+      return portal;
+    });
+  }
+
+  async ensureDmRoom(key: PortalKey, matrixUserId: string, ghost: Intent, name?: string): Promise<Portal> {
+    const existing = (await this.deps.repo.getByKey(key)).find((p) => p.kind === 'dm' && p.dmUser === matrixUserId);
+    if (existing) return existing;
+    return this.creating.run(`dm\u0000${portalKeyString(key)}\u0000${matrixUserId}`, async () => {
+      const roomId = await ghost.createRoom({
+        invite: [matrixUserId],
+        is_direct: true,
+        preset: 'trusted_private_chat',
+        name,
+        power_level_content_override: { users: { [ghost.userId]: 100, [matrixUserId]: 100 } },
+      });
+      const portal: Portal = { roomId, key, kind: 'dm', dmUser: matrixUserId, createdAt: Date.now() };
+      await this.deps.repo.put(portal);
+      this.byRoom.set(roomId, portal);
+      return portal;
+    });
+  }
+
+  /** Record a DM room a Matrix user started by inviting a ghost. */
+  async adoptDmRoom(roomId: string, key: PortalKey, matrixUserId: string): Promise<Portal> {
+    const portal: Portal = { roomId, key, kind: 'dm', dmUser: matrixUserId, createdAt: Date.now() };
+    await this.deps.repo.put(portal);
+    this.byRoom.set(roomId, portal);
+    return portal;
+  }
+
+  async link(roomId: string, key: PortalKey, opts: { actor?: string; data?: Record<string, unknown>; source?: string } = {}): Promise<Portal> {
+    const current = await this.getByRoom(roomId);
+    if (current) {
+      if (portalKeyString(current.key) === portalKeyString(key)) return current;
+      throw new BridgeError(`This room is already linked to ${current.key.id} on ${current.key.network}.`);
+    }
+    await this.deps.links?.beforeLink?.({ key, roomId, userId: opts.actor ?? '' });
+    try {
+      await this.deps.bot.ensureJoined(roomId);
+    } catch (err) {
+      throw new BridgeError('The bridge bot cannot join this room: invite it first.', { cause: err });
+    }
+    const portal: Portal = { roomId, key, kind: 'plumbed', data: opts.data, createdAt: Date.now() };
+    await this.deps.repo.put(portal);
+    this.byRoom.set(roomId, portal);
+    this.deps.audit.info('room linked', { roomId, network: key.network, channel: key.id, actor: opts.actor, source: opts.source });
+    await this.deps.links?.onLinked?.({ key, roomId });
+    return portal;
+  }
+
+  async unlink(roomId: string, opts: { actor?: string; reason?: string; source?: string } = {}): Promise<boolean> {
+    const portal = await this.getByRoom(roomId);
+    if (!portal) return false;
+    await this.deps.repo.delete(roomId);
+    this.byRoom.set(roomId, null);
+    this.deps.audit.info('room unlinked', {
+      roomId, network: portal.key.network, channel: portal.key.id, actor: opts.actor, reason: opts.reason, source: opts.source,
+    });
+    this.deps.onUnlinked?.(roomId);
+    await this.deps.links?.onUnlinked?.({ key: portal.key, roomId });
+    return true;
+  }
+
+  async joinedMatrixUsers(roomId: string): Promise<string[]> {
+    return (await this.deps.joinedMembers(roomId)).filter((u) => !this.deps.isBridgeUser(u));
+  }
+}

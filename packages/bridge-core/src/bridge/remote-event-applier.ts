@@ -1,0 +1,297 @@
+/**
+ * Applies remote events to Matrix. Per portal, events are applied strictly in
+ * the order the connector emitted them; portals run concurrently.
+ *
+ * Cost model: once a ghost is registered and joined (both cached and
+ * persisted), relaying a message is exactly one homeserver request — the send,
+ * with a transaction ID derived from the remote message ID so that a retry (or
+ * a re-emit after a reconnect) can never create a second event.
+ */
+import { createHash } from 'node:crypto';
+import type { GhostKey, PortalKey } from '../connector/ids';
+import { portalKeyString } from '../connector/ids';
+import type { RemoteEventSink } from '../connector/context';
+import type {
+  RemoteEvent, RemoteMessage, RemoteEdit, RemoteDelete, RemoteReaction, RemoteReactionRemove, RemoteMembership,
+  RemoteRoomMeta, RemoteRoomSettings, RemoteSender, RemoteTyping, RemoteProfileChange,
+} from '../connector/remote-events';
+import type { MessageRepository } from '../store/store';
+import type { Logger } from '../logging/logger';
+import type { Portal } from './portal';
+import type { PortalManager } from './portal-manager';
+import type { GhostManager } from './ghost-manager';
+import { toMatrixContent } from './content-convert';
+import { KeyedQueue } from '../util/keyed-queue';
+import type { Intent } from '../matrix/intent';
+
+export interface RemoteApplierDeps {
+  portals: PortalManager;
+  ghosts: GhostManager;
+  messages: MessageRepository;
+  bot: Intent;
+  log: Logger;
+  /** Metrics hook: one call per remote event with its outcome. */
+  onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number): void;
+}
+
+const REACTION_PREFIX = 'reaction\u0000';
+const hash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+
+export class RemoteEventApplier implements RemoteEventSink {
+  private readonly queue = new KeyedQueue();
+
+  constructor(private readonly deps: RemoteApplierDeps) {}
+
+  emit(event: RemoteEvent): Promise<void> {
+    const started = Date.now();
+    return this.queue.run(portalKeyString(event.portal), async () => {
+      try {
+        const outcome = await this.apply(event);
+        this.deps.onApplied?.(event.type, outcome, started);
+      } catch (err) {
+        this.deps.onApplied?.(event.type, 'failed', started);
+        this.deps.log.error('could not apply remote event to Matrix', {
+          type: event.type, network: event.portal.network, channel: event.portal.id, err: String(err),
+        });
+        throw err;
+      }
+    });
+  }
+
+  updateProfile(change: RemoteProfileChange): Promise<void> {
+    return this.deps.ghosts.updateProfile(change);
+  }
+
+  idle(): Promise<void> { return this.queue.idle(); }
+  get pending(): number { return this.queue.pending; }
+
+  private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
+    let portals = await this.deps.portals.getByKey(ev.portal);
+    if (ev.type === 'message' && ev.dmWith) portals = portals.filter((p) => p.kind !== 'dm' || p.dmUser === ev.dmWith);
+    if (portals.length === 0 && ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) {
+      const ghost = await this.intentFor(ev.sender);
+      portals = [await this.deps.portals.ensureDmRoom(ev.portal, ev.dmWith, ghost, ev.sender.displayName)];
+    }
+    if (portals.length === 0) {
+      this.deps.log.debug('remote event for an unbridged place dropped', { type: ev.type, channel: ev.portal.id });
+      return 'dropped';
+    }
+    for (const portal of portals) await this.applyTo(portal, ev);
+    return 'ok';
+  }
+
+  private applyTo(portal: Portal, ev: RemoteEvent): Promise<void> {
+    switch (ev.type) {
+      case 'message': return this.message(portal, ev);
+      case 'edit': return this.edit(portal, ev);
+      case 'delete': return this.delete(portal, ev);
+      case 'reaction': return this.reaction(portal, ev);
+      case 'reaction.remove': return this.reactionRemove(portal, ev);
+      case 'membership': return this.membership(portal, ev);
+      case 'typing': return this.typing(portal, ev);
+      case 'meta': return this.meta(portal, ev);
+      case 'settings': return this.settings(portal, ev);
+      default: {
+        const unknown: { type?: string } = ev;
+        this.deps.log.warn('unknown remote event type', { type: unknown.type });
+        return Promise.resolve();
+      }
+    }
+  }
+
+  /** The intent that acts for a remote sender; the bot for bridge-originated events. */
+  private async intentFor(sender: RemoteSender): Promise<Intent> {
+    if ('ghost' in sender) return this.deps.ghosts.intent(sender.ghost, { displayName: sender.displayName, avatarUrl: sender.avatarUrl });
+    // Matrix users are not puppeted: actions "by" them on the remote side are echoes the connector should drop,
+    // or bridge-level actions, which the bot performs.
+    return this.deps.bot;
+  }
+
+  private async joinedIntent(portal: Portal, sender: RemoteSender): Promise<Intent> {
+    const intent = await this.intentFor(sender);
+    await intent.ensureJoined(portal.roomId);
+    return intent;
+  }
+
+  private async message(portal: Portal, ev: RemoteMessage): Promise<void> {
+    const intent = await this.joinedIntent(portal, ev.sender);
+    const content = toMatrixContent(ev.content);
+    if (ev.threadRoot) {
+      const root = await this.firstEvent(portal, ev.threadRoot);
+      if (root) {
+        const last = ev.replyTo ? await this.firstEvent(portal, ev.replyTo) : undefined;
+        content['m.relates_to'] = {
+          rel_type: 'm.thread', event_id: root, is_falling_back: !last, 'm.in_reply_to': { event_id: last ?? root },
+        };
+      }
+    } else if (ev.replyTo) {
+      const target = await this.firstEvent(portal, ev.replyTo);
+      if (target) content['m.relates_to'] = { 'm.in_reply_to': { event_id: target } };
+    }
+    const eventId = await intent.sendEvent(portal.roomId, 'm.room.message', content, {
+      txnKey: `m\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${ev.id}`,
+      ts: ev.timestamp,
+    });
+    await this.deps.messages.put({
+      roomId: portal.roomId, eventId, portal: ev.portal, remoteId: ev.id, part: 0,
+      sender: intent.userId, timestamp: ev.timestamp ?? Date.now(), body: ev.content.body,
+    });
+  }
+
+  private async edit(portal: Portal, ev: RemoteEdit): Promise<void> {
+    const target = await this.firstEvent(portal, ev.targetId);
+    if (!target) return this.skip('edit of an unknown message', ev.targetId);
+    const intent = await this.joinedIntent(portal, ev.sender);
+    const newContent = toMatrixContent(ev.content);
+    const content = {
+      ...newContent,
+      body: `* ${ev.content.body}`,
+      ...(newContent.formatted_body !== undefined ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
+      'm.new_content': newContent,
+      'm.relates_to': { rel_type: 'm.replace', event_id: target },
+    };
+    const editId = ev.id ?? `${ev.targetId}\u0000${hash(JSON.stringify(ev.content))}`;
+    await intent.sendEvent(portal.roomId, 'm.room.message', content, {
+      txnKey: `e\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${editId}`, ts: ev.timestamp,
+    });
+  }
+
+  private async delete(portal: Portal, ev: RemoteDelete): Promise<void> {
+    const records = await this.deps.messages.getByRemote(ev.portal, ev.targetId);
+    const inRoom = records.filter((r) => r.roomId === portal.roomId);
+    if (inRoom.length === 0) return this.skip('delete of an unknown message', ev.targetId);
+    const intent = await this.joinedIntent(portal, ev.sender);
+    for (const r of inRoom) {
+      try {
+        await intent.redact(portal.roomId, r.eventId, ev.reason, { txnKey: `d\u0000${portal.roomId}\u0000${r.eventId}` });
+      } catch (err) {
+        // A ghost may lack the power to redact someone else's message; the bot usually has it.
+        if (intent === this.deps.bot) throw err;
+        await this.deps.bot.redact(portal.roomId, r.eventId, ev.reason, { txnKey: `d\u0000${portal.roomId}\u0000${r.eventId}` });
+      }
+      await this.deps.messages.deleteByEvent(portal.roomId, r.eventId);
+    }
+  }
+
+  private reactionRemoteId(ev: { targetId: string; key: string; sender: RemoteSender }): string {
+    const who = 'ghost' in ev.sender ? `${ev.sender.ghost.network}\u0000${ev.sender.ghost.id}` : 'bot';
+    return `${REACTION_PREFIX}${ev.targetId}\u0000${who}\u0000${ev.key}`;
+  }
+
+  private async reaction(portal: Portal, ev: RemoteReaction): Promise<void> {
+    const target = await this.firstEvent(portal, ev.targetId);
+    if (!target) return this.skip('reaction to an unknown message', ev.targetId);
+    const intent = await this.joinedIntent(portal, ev.sender);
+    const remoteId = this.reactionRemoteId(ev);
+    const eventId = await intent.sendEvent(portal.roomId, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: ev.key },
+    }, { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}`, ts: ev.timestamp });
+    await this.deps.messages.put({
+      roomId: portal.roomId, eventId, portal: ev.portal, remoteId, part: 0, sender: intent.userId,
+      timestamp: ev.timestamp ?? Date.now(),
+    });
+  }
+
+  private async reactionRemove(portal: Portal, ev: RemoteReactionRemove): Promise<void> {
+    const remoteId = this.reactionRemoteId(ev);
+    const records = (await this.deps.messages.getByRemote(ev.portal, remoteId)).filter((r) => r.roomId === portal.roomId);
+    if (records.length === 0) return this.skip('removal of an unknown reaction', ev.targetId);
+    const intent = await this.joinedIntent(portal, ev.sender);
+    for (const r of records) {
+      await intent.redact(portal.roomId, r.eventId, undefined, { txnKey: `rr\u0000${portal.roomId}\u0000${r.eventId}` });
+      await this.deps.messages.deleteByEvent(portal.roomId, r.eventId);
+    }
+  }
+
+  private async membership(portal: Portal, ev: RemoteMembership): Promise<void> {
+    const targetKey: GhostKey | undefined = ev.target ?? ('ghost' in ev.sender ? ev.sender.ghost : undefined);
+    const targetUser = ev.targetMatrixUser ?? (targetKey ? this.deps.ghosts.userIdFor(targetKey) : undefined);
+    if (!targetUser) return this.skip('membership change without a target', ev.type);
+    switch (ev.membership) {
+      case 'join': {
+        if (!targetKey) return;
+        const displayName = 'ghost' in ev.sender && !ev.target ? ev.sender.displayName : undefined;
+        const intent = await this.deps.ghosts.intent(targetKey, { displayName });
+        await intent.ensureJoined(portal.roomId);
+        return;
+      }
+      case 'leave': {
+        if (!targetKey) return;
+        const intent = await this.deps.ghosts.intent(targetKey);
+        await intent.leave(portal.roomId, ev.reason);
+        return;
+      }
+      case 'kick':
+      case 'ban':
+      case 'unban':
+      case 'invite': {
+        const actor = await this.intentFor(ev.sender).catch(() => this.deps.bot);
+        const act = (i: Intent) =>
+          ev.membership === 'kick' ? i.kick(portal.roomId, targetUser, ev.reason)
+            : ev.membership === 'ban' ? i.ban(portal.roomId, targetUser, ev.reason)
+              : ev.membership === 'unban' ? i.unban(portal.roomId, targetUser)
+                : i.invite(portal.roomId, targetUser);
+        try {
+          await actor.ensureJoined(portal.roomId);
+          await act(actor);
+        } catch (err) {
+          // The remote actor's ghost may lack power on Matrix; the bot acts for the network then.
+          if (actor === this.deps.bot) throw err;
+          await act(this.deps.bot);
+        }
+        return;
+      }
+    }
+  }
+
+  private async typing(portal: Portal, ev: RemoteTyping): Promise<void> {
+    if (!('ghost' in ev.sender)) return;
+    const intent = await this.joinedIntent(portal, ev.sender);
+    await intent.setTyping(portal.roomId, ev.typing, 30_000);
+  }
+
+  private async meta(portal: Portal, ev: RemoteRoomMeta): Promise<void> {
+    const writeState = async (type: string, content: Record<string, unknown>) => {
+      const intent = await this.joinedIntent(portal, ev.sender).catch(() => this.deps.bot);
+      try {
+        await intent.sendState(portal.roomId, type, '', content);
+      } catch (err) {
+        if (intent === this.deps.bot) throw err;
+        await this.deps.bot.sendState(portal.roomId, type, '', content);
+      }
+    };
+    if (ev.topic !== undefined) await writeState('m.room.topic', { topic: ev.topic });
+    if (ev.name !== undefined) await writeState('m.room.name', { name: ev.name });
+  }
+
+  private async settings(portal: Portal, ev: RemoteRoomSettings): Promise<void> {
+    const bot = this.deps.bot;
+    if (ev.inviteOnly !== undefined) {
+      await bot.sendState(portal.roomId, 'm.room.join_rules', '', { join_rule: ev.inviteOnly ? 'invite' : 'public' });
+    }
+    if (ev.published !== undefined) await bot.setDirectoryVisibility(portal.roomId, ev.published ? 'public' : 'private');
+    if (ev.moderated !== undefined || ev.powerLevels?.length) {
+      const current = ((await bot.getStateEvent(portal.roomId, 'm.room.power_levels', '').catch(() => undefined)) ?? {}) as {
+        users?: Record<string, number>; events_default?: number; users_default?: number;
+      };
+      const next = { ...current, users: { ...(current.users ?? {}) } };
+      if (ev.moderated !== undefined) next.events_default = ev.moderated ? 1 : 0;
+      for (const change of ev.powerLevels ?? []) {
+        const user = change.matrixUserId ?? (change.ghost ? this.deps.ghosts.userIdFor(change.ghost) : undefined);
+        if (!user || user === bot.userId) continue; // never demote the bot that manages the room
+        if (change.level === null) delete next.users[user];
+        else next.users[user] = change.level;
+      }
+      await bot.sendState(portal.roomId, 'm.room.power_levels', '', next);
+    }
+  }
+
+  private async firstEvent(portal: Portal, remoteId: string): Promise<string | undefined> {
+    const records = await this.deps.messages.getByRemote(portal.key, remoteId);
+    return records.filter((r) => r.roomId === portal.roomId).sort((a, b) => a.part - b.part)[0]?.eventId;
+  }
+
+  private skip(what: string, id: string): void {
+    this.deps.log.debug(`${what}: skipped`, { remoteId: id });
+  }
+}

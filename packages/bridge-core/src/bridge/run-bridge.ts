@@ -1,0 +1,38 @@
+/**
+ * The one-call entry point of a bridge package's executable:
+ * `runBridge({connector: new IrcConnector(), configKey: 'irc'})` gives it the
+ * familiar command line (generate-registration, -r -u -f, -c, -p,
+ * validate-config, config-reference) and starts the Bridge with the loaded config.
+ */
+import type { BridgeConnector } from '../connector/connector';
+import { runCli } from '../cli/main';
+import { Bridge, type BridgeHooks } from './bridge';
+
+export interface RunBridgeOptions<C> {
+  connector: BridgeConnector<C>;
+  /** Top-level config key of the connector's section, e.g. "irc". */
+  configKey: string;
+  argv?: readonly string[];
+  version?: string;
+  hooks?: BridgeHooks;
+}
+
+export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
+  return runCli<C>(opts.argv ?? process.argv.slice(2), {
+    protocol: opts.connector.protocol,
+    connectorConfigKey: opts.configKey,
+    connectorSchema: opts.connector.configSchema,
+    version: opts.version,
+    start: async (loaded) => {
+      const bridge = new Bridge<C>({
+        config: loaded.core,
+        connectorConfig: loaded.connector,
+        registration: loaded.registration,
+        connector: opts.connector,
+        hooks: opts.hooks,
+      });
+      await bridge.start();
+      return bridge;
+    },
+  });
+}

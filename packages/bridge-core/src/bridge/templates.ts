@@ -1,0 +1,90 @@
+/**
+ * Ghost user IDs and portal aliases come from templates so operators keep the
+ * names their users know (`@irc_$NETWORK_$ID`, `#irc_$NETWORK_$ID`). Remote IDs
+ * are escaped into valid localparts reversibly, so an alias or user query can be
+ * turned back into the remote ID.
+ */
+
+/**
+ * Escape any string into the Matrix user-ID grammar (a-z 0-9 . _ = - /),
+ * reversibly: `_` → `__`, an upper-case letter → `_` + lower case, anything
+ * else outside the grammar → `=` + two hex digits per UTF-8 byte.
+ */
+export function escapeLocalpart(raw: string): string {
+  let out = '';
+  for (const ch of raw) {
+    if (ch === '_') out += '__';
+    else if (/[A-Z]/.test(ch)) out += '_' + ch.toLowerCase();
+    else if (/[a-z0-9.\-/]/.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '=' + b.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+/** Inverse of escapeLocalpart; returns null when the input is not a valid escape. */
+export function unescapeLocalpart(escaped: string): string | null {
+  const bytes: number[] = [];
+  for (let i = 0; i < escaped.length; i++) {
+    const ch = escaped[i];
+    if (ch === '_') {
+      const next = escaped[i + 1];
+      if (next === '_') bytes.push(0x5f);
+      else if (next && /[a-z]/.test(next)) bytes.push(next.toUpperCase().charCodeAt(0));
+      else return null;
+      i++;
+    } else if (ch === '=') {
+      const hex = escaped.slice(i + 1, i + 3);
+      if (!/^[0-9a-f]{2}$/.test(hex)) return null;
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (/[a-z0-9.\-/]/.test(ch)) {
+      bytes.push(ch.charCodeAt(0));
+    } else {
+      return null;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * A localpart template with `$NETWORK` and `$ID` placeholders (both escaped on
+ * substitution). `match()` reverses it.
+ */
+export class LocalpartTemplate {
+  private readonly pattern: RegExp;
+  private readonly order: Array<'network' | 'id'> = [];
+
+  constructor(public readonly template: string) {
+    if (!template.includes('$ID')) throw new Error(`template "${template}" must contain $ID`);
+    let src = '^';
+    const parts = template.split(/(\$NETWORK|\$ID)/);
+    for (const part of parts) {
+      if (part === '$NETWORK') { src += '((?:[a-z0-9.=\\-/]|_.)+?)'; this.order.push('network'); }
+      else if (part === '$ID') { src += '((?:[a-z0-9.=\\-/]|_.)+)'; this.order.push('id'); }
+      else src += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+    this.pattern = new RegExp(src + '$');
+  }
+
+  render(vars: { network: string; id: string }): string {
+    return this.template.replace(/\$NETWORK|\$ID/g, (m) => escapeLocalpart(m === '$ID' ? vars.id : vars.network));
+  }
+
+  /** The remote parts a localpart was made from, or null if it is not one of ours. */
+  match(localpart: string): { network?: string; id: string } | null {
+    const m = this.pattern.exec(localpart);
+    if (!m) return null;
+    const out: { network?: string; id?: string } = {};
+    for (let i = 0; i < this.order.length; i++) {
+      const value = unescapeLocalpart(m[i + 1]);
+      if (value === null) return null;
+      out[this.order[i]] = value;
+    }
+    return out.id === undefined ? null : (out as { network?: string; id: string });
+  }
+
+  /** A regex source matching every localpart this template can produce (for the registration namespace). */
+  regexSource(): string {
+    return this.template.split(/\$NETWORK|\$ID/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+');
+  }
+}
