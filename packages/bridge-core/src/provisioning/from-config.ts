@@ -1,0 +1,24 @@
+/** Map the config file's `provisioning:` section onto ProvisioningOptions. */
+import type { CoreConfig } from '../config/schema';
+import type { ProvisioningOptions } from './api';
+
+export function provisioningOptionsFromConfig(
+  cfg: CoreConfig['provisioning'],
+  deps: Pick<ProvisioningOptions, 'store' | 'powerChecker' | 'log' | 'auditLog'> & Partial<ProvisioningOptions>,
+): ProvisioningOptions {
+  return {
+    secret: cfg.secret,
+    prefix: cfg.path_prefix,
+    rateLimit: {
+      enabled: cfg.rate_limit.enabled,
+      perUserPerMinute: cfg.rate_limit.per_user_per_minute,
+      perIpPerMinute: cfg.rate_limit.per_ip_per_minute,
+    },
+    openId: {
+      allowedIps: cfg.openid.allowed_ips,
+      timeoutMs: cfg.openid.timeout_ms,
+      maxResponseBytes: cfg.openid.max_response_bytes,
+    },
+    ...deps,
+  };
+}

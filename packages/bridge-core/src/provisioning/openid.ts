@@ -1,0 +1,213 @@
+/**
+ * OpenID token verification: a Matrix user proves who they are by handing the
+ * bridge an OpenID token from their homeserver; the bridge asks that server's
+ * federation API (`GET /_matrix/federation/v1/openid/userinfo`) whom the token
+ * belongs to, and accepts the answer only for a user on exactly that server.
+ *
+ * The outgoing request goes to a host the caller chose, so it is guarded:
+ * - the address checked is the one the socket connects to: a `lookup` that
+ *   filters resolved addresses, a direct check of IP-literal hosts, and a
+ *   re-check of the connected socket's peer address (no DNS-rebinding gap);
+ * - private, loopback, link-local and other special-purpose addresses are
+ *   refused unless in the operator's allow-list (`provisioning.openid.allowed_ips`);
+ * - redirects are never followed (a 3xx is an error);
+ * - the whole exchange has a timeout and the response body a size cap;
+ * - only https (http only when `allowHttp`, for tests).
+ */
+import * as dns from 'node:dns';
+import * as net from 'node:net';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { getLogger, type Logger } from '../logging/logger';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, parseAllowList, type AllowList } from './ssrf-guard';
+import { isValidUserId, parseServerName, userIdServer, type ParsedServerName } from './validation';
+
+export type OpenIdFailure =
+  | 'bad_server_name'
+  | 'forbidden_address'
+  | 'redirect'
+  | 'timeout'
+  | 'too_large'
+  | 'network'
+  | 'bad_response'
+  | 'token_rejected'
+  | 'foreign_user';
+
+export class OpenIdError extends Error {
+  constructor(readonly reason: OpenIdFailure, message: string) {
+    super(message);
+    this.name = 'OpenIdError';
+  }
+}
+
+/** Maps a server name to the base URL (scheme://host[:port]) of its federation API. */
+export type BaseUrlResolver = (serverName: string, parsed: ParsedServerName) => Promise<string> | string;
+
+export interface OpenIdVerifierOptions {
+  /** CIDRs of otherwise-refused addresses that may be reached (homeserver on the LAN). */
+  allowedIps?: readonly string[];
+  /** Whole-exchange timeout, ms. Default 10 s. */
+  timeoutMs?: number;
+  /** Largest response body accepted, bytes. Default 64 KiB. */
+  maxResponseBytes?: number;
+  /** Permit `http:` base URLs, and make the default resolver use http. Tests only. */
+  allowHttp?: boolean;
+  /** Replace server discovery. The returned URL is still subject to every guard. */
+  resolveBaseUrl?: BaseUrlResolver;
+  /** DNS lookup underneath the guard (tests: a fake resolver). Default `dns.lookup`. */
+  lookup?: typeof dns.lookup;
+  log?: Logger;
+}
+
+const DEFAULT_FEDERATION_PORT = 8448;
+
+export class OpenIdVerifier {
+  private readonly allow: AllowList;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private readonly allowHttp: boolean;
+  private readonly resolver: BaseUrlResolver;
+  private readonly agent: Agent;
+  private readonly log: Logger;
+
+  constructor(opts: OpenIdVerifierOptions = {}) {
+    this.allow = parseAllowList(opts.allowedIps);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxBytes = opts.maxResponseBytes ?? 64 * 1024;
+    this.allowHttp = opts.allowHttp === true;
+    this.resolver = opts.resolveBaseUrl ?? ((name, parsed) => this.discover(name, parsed));
+    this.log = opts.log ?? getLogger('provisioning.openid');
+    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs } as buildConnector.BuildOptions);
+    const allow = this.allow;
+    const connect: buildConnector.connector = (o, cb) => {
+      const host = o.hostname.replace(/^\[(.*)\]$/, '$1');
+      // Node does not call `lookup` for IP literals: check them here.
+      if (net.isIP(host) && isForbiddenAddress(host, allow)) return cb(new ForbiddenAddressError(host, host), null);
+      base(o, (err, socket) => {
+        if (err || !socket) return cb(err ?? new Error('connect failed'), null);
+        const peer = socket.remoteAddress;
+        if (!peer || isForbiddenAddress(peer, allow)) {
+          socket.destroy();
+          return cb(new ForbiddenAddressError(host, peer ?? 'unknown'), null);
+        }
+        cb(null, socket);
+      });
+    };
+    this.agent = new Agent({ connect, connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000, connections: 8 });
+  }
+
+  /**
+   * Verify `token` with `matrixServer`; resolves to the user ID it belongs to.
+   * Rejects with an OpenIdError (never with the token in the message).
+   */
+  async verify(matrixServer: string, token: string): Promise<string> {
+    const parsed = parseServerName(matrixServer);
+    if (!parsed) throw new OpenIdError('bad_server_name', 'matrixServer is not a valid server name');
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const base = (await this.resolver(matrixServer, parsed)).replace(/\/+$/, '');
+    const url = `${base}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(token)}`;
+    const { status, body } = await this.get(url, deadline);
+    if (status === 401 || status === 403) throw new OpenIdError('token_rejected', `homeserver rejected the OpenID token (${status})`);
+    if (status !== 200) throw new OpenIdError('bad_response', `homeserver answered ${status}`);
+    let sub: unknown;
+    try {
+      sub = (JSON.parse(body.toString('utf8')) as { sub?: unknown })?.sub;
+    } catch {
+      throw new OpenIdError('bad_response', 'userinfo response is not JSON');
+    }
+    if (!isValidUserId(sub)) throw new OpenIdError('bad_response', 'userinfo response has no valid `sub`');
+    if (userIdServer(sub).toLowerCase() !== matrixServer.toLowerCase()) {
+      throw new OpenIdError('foreign_user', `userinfo named ${sub}, who is not on ${matrixServer}`);
+    }
+    return sub;
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  /** One guarded GET: no redirects, bounded body, deadline. */
+  private async get(url: string, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new OpenIdError('bad_server_name', 'resolved homeserver URL is invalid');
+    }
+    if (u.protocol !== 'https:' && !(this.allowHttp && u.protocol === 'http:')) {
+      throw new OpenIdError('bad_server_name', `refusing ${u.protocol} URL for the homeserver`);
+    }
+    if (u.username || u.password) throw new OpenIdError('bad_server_name', 'homeserver URL must not carry credentials');
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(u, {
+        method: 'GET',
+        dispatcher: this.agent,
+        signal,
+        headers: { accept: 'application/json' },
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw this.classify(err, signal);
+    }
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      res.body.destroy();
+      throw new OpenIdError('redirect', `homeserver answered a redirect (${res.statusCode}); redirects are not followed`);
+    }
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBytes) {
+      res.body.destroy();
+      throw new OpenIdError('too_large', `response larger than ${this.maxBytes} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of res.body) {
+        total += (chunk as Buffer).length;
+        if (total > this.maxBytes) {
+          res.body.destroy();
+          throw new OpenIdError('too_large', `response larger than ${this.maxBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      throw err instanceof OpenIdError ? err : this.classify(err, signal);
+    }
+    return { status: res.statusCode, body: Buffer.concat(chunks, total) };
+  }
+
+  private classify(err: unknown, signal: AbortSignal): OpenIdError {
+    const e = err as { code?: string; name?: string; cause?: unknown; message?: string };
+    const cause = e?.cause as { code?: string } | undefined;
+    if (err instanceof ForbiddenAddressError || e?.code === 'ESSRFBLOCKED' || cause?.code === 'ESSRFBLOCKED') {
+      return new OpenIdError('forbidden_address', 'the homeserver resolves to an address that is not allowed');
+    }
+    if (signal.aborted || e?.name === 'TimeoutError' || /Timeout/i.test(e?.code ?? '')) {
+      return new OpenIdError('timeout', 'the homeserver did not answer in time');
+    }
+    this.log.debug('OpenID userinfo request failed', { code: e?.code, error: e?.message });
+    return new OpenIdError('network', 'could not reach the homeserver');
+  }
+
+  /**
+   * Default server discovery: IP literals and names with a port are used as
+   * they are; otherwise `/.well-known/matrix/server` on the name is consulted
+   * (same guards), falling back to port 8448. SRV records are not consulted.
+   */
+  private async discover(name: string, parsed: ParsedServerName): Promise<string> {
+    const scheme = this.allowHttp ? 'http' : 'https';
+    if (parsed.isIpLiteral || parsed.port !== undefined) return `${scheme}://${parsed.host}:${parsed.port ?? DEFAULT_FEDERATION_PORT}`;
+    try {
+      const { status, body } = await this.get(`${scheme}://${parsed.host}/.well-known/matrix/server`, AbortSignal.timeout(this.timeoutMs));
+      if (status === 200) {
+        const delegated = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)?.['m.server'];
+        const d = typeof delegated === 'string' ? parseServerName(delegated) : undefined;
+        if (d) return `${scheme}://${d.host}:${d.port ?? DEFAULT_FEDERATION_PORT}`;
+      }
+    } catch (err) {
+      if (err instanceof OpenIdError && err.reason === 'forbidden_address') throw err;
+      // No usable well-known: fall back to the server name itself.
+    }
+    return `${scheme}://${parsed.host}:${DEFAULT_FEDERATION_PORT}`;
+  }
+}
