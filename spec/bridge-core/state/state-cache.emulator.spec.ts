@@ -32,8 +32,10 @@ describe('StateCache (emulator)', function () {
     await hs.stop();
   });
 
-  it('warms 5,000 rooms with exactly one /state each, never above the cap', async () => {
-    const ids = seedRooms(hs, 5000, 21);
+  it('warms 5,000 rooms with exactly one /state each, never above the cap', async function () {
+    this.timeout(300_000);
+    // Small rooms: this is about request counts and concurrency (the bench covers ~30-event rooms).
+    const ids = seedRooms(hs, 5000, 5);
     hs.faults.setLatency(1, STATE);
     const cache = newCache({ maxRooms: 5000 });
     const res = await cache.warm(ids);
@@ -44,7 +46,7 @@ describe('StateCache (emulator)', function () {
     assert.ok(hs.peakConcurrency(STATE) <= 4, `peak ${hs.peakConcurrency(STATE)}`);
     assert.equal(hs.peakConcurrency(STATE), 4);
     assert.equal(await cache.getName(ids[4321]), 'Bench room number 4321');
-    assert.equal((await cache.getMembers(ids[17])).length, 21);
+    assert.equal((await cache.getMembers(ids[17])).length, 5);
     assert.equal(hs.requestCount(STATE), 5000);
   });
 

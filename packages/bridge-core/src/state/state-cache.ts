@@ -433,7 +433,10 @@ export class StateCache {
           finishOne();
         }
       };
-      const workers = Math.max(1, this.semaphore.capacity);
+      // Twice the cap: while one load of a pair parses/stores its answer, the other
+      // is already queued for the slot, so no slot idles between requests. The
+      // semaphore still bounds the requests; lookups (high priority) still overtake.
+      const workers = Math.max(2, this.semaphore.capacity * 2);
       await Promise.all(Array.from({ length: Math.min(workers, ids.length) }, worker));
     } finally {
       clearInterval(progressTimer);

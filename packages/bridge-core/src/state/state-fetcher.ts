@@ -70,3 +70,25 @@ export function fetchStateFetcher(opts: FetchStateFetcherOptions): StateFetcher 
     },
   };
 }
+
+/** The slice of MatrixHttpClient (src/matrix/http-client.ts) the adapter needs. */
+export interface MatrixRequester {
+  request(method: string, path: string, opts?: { signal?: AbortSignal; endpoint?: string; idempotent?: boolean; userId?: string }): Promise<unknown>;
+}
+
+/**
+ * Adapts the shared MatrixHttpClient. `idempotent: false` keeps the client's own
+ * retries to 429s and refused connections: 5xx/timeouts come back to the state
+ * cache, whose backoff releases the semaphore slot while it waits.
+ */
+export function matrixClientStateFetcher(client: MatrixRequester, opts: { userId?: string } = {}): StateFetcher {
+  return {
+    async fetchRoomState(roomId, signal) {
+      const body = await client.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`, {
+        signal, endpoint: 'GET /rooms/{roomId}/state', idempotent: false, userId: opts.userId,
+      });
+      if (!Array.isArray(body)) throw new MatrixError(502, 'M_BAD_JSON', `GET /rooms/${roomId}/state did not return an array`);
+      return body as RawStateEvent[];
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * State-cache warm-up bench: 5,000 rooms with ~30 state events each, 2 ms of
+ * latency per request, a cap of 4 concurrent requests.
+ *
+ *   npx tsx bench/state-warmup.ts [--rooms 5000] [--members 21] [--latency 2] [--cap 4] [--no-http]
+ *
+ * No flag is needed for the heap figures: the script enables `gc()` itself
+ * (v8.setFlagsFromString('--expose-gc')); `node --expose-gc --import tsx
+ * bench/state-warmup.ts` works too.
+ *
+ * Rows:
+ *  - fetcher, precise latency: an in-process StateFetcher answering each room's
+ *    wire JSON (the emulator's own /state output, pre-serialised; parsed per
+ *    request as a client would) after exactly `latency` ms. Measures the cache.
+ *  - fetcher, setTimeout latency: the same with setTimeout(latency), which Node
+ *    fires 0.2–0.5 ms late: the timer's own overhead shows in the ratio.
+ *  - emulator over HTTP: the homeserver emulator in a worker thread (its CPU does
+ *    not compete with the cache's) with `faults.setLatency(latency)` on /state,
+ *    fetched through MatrixHttpClient (undici Pool) and through fetch().
+ *
+ * Floor = rooms ÷ cap × latency: the time the requests alone take at the cap.
+ * Heap per room = (heapUsed after warm-up − heapUsed before), both after a full
+ * GC, ÷ rooms; room-ID strings are created after the baseline and counted.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import * as os from 'node:os';
+import { StateCache } from '../packages/bridge-core/src/state/state-cache';
+import { fetchStateFetcher, matrixClientStateFetcher, type RawStateEvent, type StateFetcher } from '../packages/bridge-core/src/state/state-fetcher';
+import { Semaphore } from '../packages/bridge-core/src/state/semaphore';
+import { configureLogging } from '../packages/bridge-core/src/logging/logger';
+import { HomeserverEmulator } from '../spec/harness/homeserver';
+import { seedRooms, stateRegistration, STATE_AS_TOKEN } from '../spec/bridge-core/state/emulator-seed';
+
+interface Args { rooms: number; members: number; latency: number; cap: number; http: boolean }
+
+function parseArgs(): Args {
+  const a = process.argv.slice(2);
+  const num = (name: string, def: number) => {
+    const i = a.indexOf(`--${name}`);
+    return i >= 0 ? Number(a[i + 1]) : def;
+  };
+  return { rooms: num('rooms', 5000), members: num('members', 21), latency: num('latency', 2), cap: num('cap', 4), http: !a.includes('--no-http') };
+}
+
+// ---- worker: the emulator -----------------------------------------------------------
+
+async function workerMain(): Promise<void> {
+  const { rooms, members, latency } = workerData as Args;
+  const hs = await HomeserverEmulator.start({ serverName: 'bench.example', registrations: [stateRegistration()] });
+  const ids = seedRooms(hs, rooms, members);
+  // Events as the emulator serves them, for the in-process rows.
+  const wire = ids.map((id) => JSON.stringify(hs.roomState(id)));
+  hs.faults.setLatency(latency, 'GET /rooms/{roomId}/state');
+  parentPort!.postMessage({ type: 'ready', url: hs.url, ids, wire });
+  parentPort!.on('message', async (m: { type: string }) => {
+    if (m.type === 'reset') {
+      hs.resetCounters();
+      parentPort!.postMessage({ type: 'reset-done' });
+    } else if (m.type === 'stats') {
+      parentPort!.postMessage({ type: 'stats', requests: hs.requestCount('GET /rooms/{roomId}/state'), all: hs.requestCount(), peak: hs.peakConcurrency('GET /rooms/{roomId}/state') });
+    } else if (m.type === 'stop') {
+      await hs.stop();
+      process.exit(0);
+    }
+  });
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+function getGc(): () => void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+function preciseDelay(ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  return new Promise((resolve) => {
+    const check = () => {
+      const left = deadline - performance.now();
+      if (left <= 0) resolve();
+      else if (left > 1.5) setTimeout(check, Math.floor(left - 1));
+      else setImmediate(check);
+    };
+    check();
+  });
+}
+
+class WireFetcher implements StateFetcher {
+  inFlight = 0;
+  peak = 0;
+  requests = 0;
+  constructor(private readonly byRoom: Map<string, string>, private readonly delay: () => Promise<void>) {}
+  async fetchRoomState(roomId: string): Promise<RawStateEvent[]> {
+    this.requests++;
+    if (++this.inFlight > this.peak) this.peak = this.inFlight;
+    try {
+      await this.delay();
+      return JSON.parse(this.byRoom.get(roomId)!) as RawStateEvent[];
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+interface Row { mode: string; rooms: number; requests: number; peak: number; wallMs: number; busyMs: number; heapPerRoom: number }
+
+async function measure(mode: string, args: Args, idsTemplate: string[], fetcher: StateFetcher,
+  counters: () => Promise<{ requests: number; peak: number }>): Promise<Row> {
+  const gc = getGc();
+  gc(); gc();
+  const before = process.memoryUsage().heapUsed;
+  // Fresh room-ID strings (counted in the per-room heap), as a bridge reading them from its store would hand over.
+  let ids: string[] | undefined = idsTemplate.map((id) => (' ' + id).slice(1));
+  ids = ids.map((id) => id.split('').join(''));
+  const cache = new StateCache({ fetcher, semaphore: new Semaphore(args.cap), maxRooms: args.rooms, progressIntervalMs: 1000 });
+  const elu0 = performance.eventLoopUtilization();
+  const t = performance.now();
+  const res = await cache.warm(ids);
+  const wallMs = performance.now() - t;
+  const busyMs = performance.eventLoopUtilization(elu0).active;
+  ids = undefined;
+  gc(); gc();
+  const after = process.memoryUsage().heapUsed;
+  if (res.fetched !== args.rooms) throw new Error(`${mode}: fetched ${res.fetched}/${args.rooms} (${res.failed} failed)`);
+  const { requests, peak } = await counters();
+  const row = { mode, rooms: args.rooms, requests, peak, wallMs, busyMs, heapPerRoom: (after - before) / args.rooms };
+  await cache.close();
+  return row;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  configureLogging({ level: (process.env.CAUSEWAY_LOG_LEVEL as 'info') ?? 'warn' });
+  // The worker loads this same file through tsx's CommonJS hook.
+  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)});`, { eval: true, workerData: args });
+  const ready = await new Promise<{ url: string; ids: string[]; wire: string[] }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', resolve);
+  });
+  const ask = <T>(type: string): Promise<T> => new Promise((resolve) => {
+    worker.once('message', resolve);
+    worker.postMessage({ type });
+  });
+  const byRoom = new Map(ready.ids.map((id, i) => [id, ready.wire[i]] as const));
+  ready.wire.length = 0;
+  const avgEvents = [...byRoom.values()].slice(0, 100).reduce((n, w) => n + (JSON.parse(w) as unknown[]).length, 0) / Math.min(100, byRoom.size);
+  const avgBytes = [...byRoom.values()].reduce((n, w) => n + w.length, 0) / byRoom.size;
+
+  const rows: Row[] = [];
+  for (const [mode, delay] of [
+    ['fetcher, precise latency', () => preciseDelay(args.latency)],
+    ['fetcher, setTimeout latency', () => new Promise<void>((r) => setTimeout(r, args.latency))],
+  ] as const) {
+    const f = new WireFetcher(byRoom, delay);
+    rows.push(await measure(mode, args, ready.ids, f, async () => ({ requests: f.requests, peak: f.peak })));
+  }
+  if (args.http) {
+    const { MatrixHttpClient } = await import('../packages/bridge-core/src/matrix/http-client');
+    const client = new MatrixHttpClient({ baseUrl: ready.url, asToken: STATE_AS_TOKEN });
+    const viaHttp: Array<[string, StateFetcher]> = [
+      ['emulator/HTTP, MatrixHttpClient', matrixClientStateFetcher(client)],
+      ['emulator/HTTP, fetch()', fetchStateFetcher({ baseUrl: ready.url, asToken: STATE_AS_TOKEN })],
+    ];
+    for (const [mode, fetcher] of viaHttp) {
+      await ask('reset');
+      rows.push(await measure(mode, args, ready.ids, fetcher, async () => {
+        const s = await ask<{ requests: number; all: number; peak: number }>('stats');
+        if (s.all !== s.requests) throw new Error(`${mode}: ${s.all - s.requests} requests other than /state`);
+        return s;
+      }));
+    }
+    await client.close();
+  }
+  worker.postMessage({ type: 'stop' });
+
+  const floor = (args.rooms / args.cap) * args.latency;
+  console.log(`\nstate cache warm-up: ${args.rooms} rooms × ~${avgEvents.toFixed(0)} state events (${(avgBytes / 1024).toFixed(1)} KB of JSON each), ` +
+    `${args.latency} ms latency, cap ${args.cap}, default event types; floor = ${args.rooms} ÷ ${args.cap} × ${args.latency} ms = ${floor.toFixed(0)} ms\n`);
+  const head = ['mode', 'rooms', 'requests', 'peak conc.', 'wall ms', 'busy ms', 'floor ms', 'wall/floor', 'heap/room'];
+  const table = rows.map((r) => [r.mode, String(r.rooms), String(r.requests), String(r.peak), r.wallMs.toFixed(0), r.busyMs.toFixed(0), floor.toFixed(0),
+    (r.wallMs / floor).toFixed(2) + '×', `${(r.heapPerRoom / 1024).toFixed(2)} KB`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of table) console.log(line(r));
+  console.log('\nbusy ms = main-thread event-loop active time during the warm-up (JSON parsing of the responses included):');
+  console.log('when it approaches the floor the run is CPU-bound, not request-bound.');
+  console.log(`machine: ${os.cpus().length} CPU(s), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('targets: requests = rooms, peak ≤ cap, wall ≤ 1.2× floor, heap ≤ 3 KB/room');
+}
+
+if (isMainThread) {
+  main().catch((err) => { console.error(err); process.exit(1); });
+} else {
+  void workerMain();
+}
