@@ -18,6 +18,8 @@ export class Ctx {
   requesterOrUndefined?: Requester;
   body: any = undefined;
   raw: Buffer = Buffer.alloc(0);
+  /** Size of the request body in bytes (for the 64 KiB event size limit). */
+  bodyLength = 0;
 
   constructor(
     readonly method: string,

@@ -226,10 +226,16 @@ export function roomRoutes(hs: Core): RouteDef[] {
 
   // ---- sending ----------------------------------------------------------------
 
+  // Synapse rejects events over 64 KiB; the request body is a close proxy for the event size.
+  const checkEventSize = (ctx: Ctx) => {
+    if (ctx.bodyLength > 65000) throw new MatrixError(413, 'M_TOO_LARGE', 'Event too large');
+  };
+
   const sendMessage = (ctx: Ctx) => {
     const scope = txnScope(ctx);
     const cached = hs.txns.get(scope);
     if (cached) return cached;
+    checkEventSize(ctx);
     const room = roomFor(ctx.params.roomId, ctx.userId);
     const rec = hs.rooms.send(room, { sender: ctx.userId, type: ctx.params.eventType, content: ctx.body, ts: massagedTs(ctx) });
     const res = { event_id: rec.ev.event_id };
@@ -251,6 +257,7 @@ export function roomRoutes(hs: Core): RouteDef[] {
   };
 
   const putState = (ctx: Ctx) => {
+    checkEventSize(ctx);
     const sender = ctx.userId;
     const room = roomFor(ctx.params.roomId, sender);
     const type = ctx.params.eventType;

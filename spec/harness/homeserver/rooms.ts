@@ -204,7 +204,6 @@ export class RoomStore {
   /** Authorise and append an event. Throws MatrixError (usually 403) when the auth rules reject it. */
   send(room: Room, d: EventDraft): EventRecord {
     if (d.state_key !== undefined && typeof d.state_key !== 'string') throw badJson('state_key must be a string');
-    if (JSON.stringify(d.content).length > 65000) throw new MatrixError(413, 'M_TOO_LARGE', 'event too large');
     this.authorise(room, d);
     const now = Date.now();
     const ev: MatrixEvent = {
@@ -316,8 +315,9 @@ export class RoomStore {
     const sm = room.membership(d.sender);
     // The creator's first join right after m.room.create.
     if (m === 'join' && room.state.size === 1 && target === room.creator && d.sender === target) return;
-    const ls = room.userLevel(d.sender);
-    const lt = room.userLevel(target);
+    // Levels are looked up only for the transitions that need them (joins are the hot path).
+    const ls = () => room.userLevel(d.sender);
+    const lt = () => room.userLevel(target);
     switch (m) {
       case 'join': {
         if (d.sender !== target) throw forbidden('Cannot force another user to join.');
@@ -331,7 +331,7 @@ export class RoomStore {
         if (sm !== 'join') throw forbidden(`User ${d.sender} not in room ${room.roomId}`);
         if (cur === 'ban') throw forbidden(`${target} is banned from the room`);
         if (cur === 'join') throw forbidden(`${target} is already in the room.`);
-        if (ls < room.actionLevel('invite')) throw forbidden("You don't have permission to invite users");
+        if (ls() < room.actionLevel('invite')) throw forbidden("You don't have permission to invite users");
         return;
       }
       case 'leave': {
@@ -340,13 +340,13 @@ export class RoomStore {
           throw forbidden(`User ${d.sender} not in room ${room.roomId}`);
         }
         if (sm !== 'join') throw forbidden(`User ${d.sender} not in room ${room.roomId}`);
-        if (cur === 'ban' && ls < room.actionLevel('ban')) throw forbidden(`You cannot unban user ${target}.`);
-        if (ls >= room.actionLevel('kick') && lt < ls) return;
+        if (cur === 'ban' && ls() < room.actionLevel('ban')) throw forbidden(`You cannot unban user ${target}.`);
+        if (ls() >= room.actionLevel('kick') && lt() < ls()) return;
         throw forbidden(`You cannot kick user ${target}.`);
       }
       case 'ban': {
         if (sm !== 'join') throw forbidden(`User ${d.sender} not in room ${room.roomId}`);
-        if (ls >= room.actionLevel('ban') && lt < ls) return;
+        if (ls() >= room.actionLevel('ban') && lt() < ls()) return;
         throw forbidden(`You don't have permission to ban ${target}.`);
       }
       case 'knock': {

@@ -286,6 +286,7 @@ export class HomeserverEmulator implements Core {
       if (route.rateLimited && this.rateLimiter.config.enabled && ctx.requesterOrUndefined) this.checkRateLimit(ctx.requesterOrUndefined);
       if (rawBody === 'too-large') throw new MatrixError(413, 'M_TOO_LARGE', 'Request body too large');
       const bodyMode = route.body ?? (method === 'PUT' || method === 'POST' ? 'json' : 'none');
+      ctx.bodyLength = rawBody.length;
       if (bodyMode === 'raw') ctx.raw = rawBody;
       else if (bodyMode === 'json') ctx.body = parseJson(rawBody, !!route.bodyRequired);
       else ctx.body = {};

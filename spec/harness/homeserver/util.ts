@@ -3,9 +3,26 @@ import { randomBytes } from 'node:crypto';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+// One randomBytes() call per 64 KiB instead of one per identifier: seeding thousands
+// of rooms creates hundreds of thousands of event IDs, and the per-call crypto
+// overhead dominated.
+const POOL_SIZE = 64 * 1024;
+let pool = Buffer.alloc(0);
+let poolPos = POOL_SIZE;
+
+function random(n: number): Buffer {
+  if (poolPos + n > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolPos = 0;
+  }
+  const out = pool.subarray(poolPos, poolPos + n);
+  poolPos += n;
+  return out;
+}
+
 /** Random letters, like Synapse's room-ID and media-ID localparts. */
 export function randomString(len: number): string {
-  const bytes = randomBytes(len);
+  const bytes = random(len);
   let out = '';
   for (let i = 0; i < len; i++) out += ALNUM[bytes[i] % ALNUM.length];
   return out;
@@ -13,11 +30,11 @@ export function randomString(len: number): string {
 
 /** Room v4+ event IDs: `$` + 43 chars of URL-safe unpadded base64 (a SHA-256 in real servers). */
 export function newEventId(): string {
-  return '$' + randomBytes(32).toString('base64url');
+  return '$' + random(32).toString('base64url');
 }
 
 export function newToken(prefix: string): string {
-  return prefix + randomBytes(18).toString('base64url');
+  return prefix + random(18).toString('base64url');
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
