@@ -252,6 +252,19 @@ describe('StateCache', () => {
       assert.equal(hs.count(bad), 2);
     });
 
+    it('forgets a negative entry when the bot is let into the room', async () => {
+      const { hs, cache } = setup(3, { negativeTtlMs: 60_000, botUserId: '@bot:bench.example' });
+      const bad = roomIdFor(2);
+      hs.forbidden.set(bad, new MatrixError(403, 'M_FORBIDDEN', 'not in room'));
+      await assert.rejects(() => cache.getName(bad), RoomStateUnavailableError);
+      cache.onEvent(ev(bad, 'm.room.member', '@bot:bench.example', { membership: 'leave' }, 1_800_000_000_000));
+      await assert.rejects(() => cache.getName(bad), RoomStateUnavailableError);
+      hs.forbidden.delete(bad);
+      cache.onEvent(ev(bad, 'm.room.member', '@bot:bench.example', { membership: 'invite' }, 1_800_000_000_000));
+      assert.equal(await cache.getName(bad), 'Bench room number 2');
+      assert.equal(hs.count(bad), 2);
+    });
+
     it('retries 5xx/429/network errors with backoff, honouring retry_after_ms', async () => {
       const { hs, cache } = setup();
       const room = roomIdFor(0);
@@ -314,6 +327,7 @@ describe('StateCache', () => {
       const { hs, cache } = setup(20, { kv });
       const ids = Array.from({ length: 20 }, (_, i) => roomIdFor(i));
       await cache.warm(ids);
+      assert.equal(kv.gets, 0, 'warm-up reads the store in bulk, not room by room');
       cache.onEvent(ev(ids[3], 'm.room.name', '', { name: 'Changed before restart' }, 1_800_000_000_000));
       await cache.close();
       assert.equal(hs.totalRequests, 20);

@@ -345,7 +345,9 @@ export class StateCache {
     if (t === undefined) {
       // Not in memory: a persisted copy (if any) is now stale.
       if (this.kv && !isRedaction) this.kvDelete(roomId);
-      if (!isRedaction && event.type === 'm.room.member' && event.state_key === this.botUserId) this.negative.delete(roomId);
+      // The bot was let in: a room it could not read may be readable now.
+      if (event.type === 'm.room.member' && event.state_key === this.botUserId
+        && (event.content?.membership === 'join' || event.content?.membership === 'invite')) this.negative.delete(roomId);
       return false;
     }
     const next = this.apply(roomId, t, event);
@@ -397,6 +399,7 @@ export class StateCache {
       opts.onProgress?.({ ...p });
     };
     try {
+      let storeChecked = false;
       if (this.kv) {
         const want = new Set(ids.filter((id) => !this.rooms.has(id)));
         if (want.size) {
@@ -410,6 +413,7 @@ export class StateCache {
               this.c.loadedFromStore++;
               p.fromStore++;
             }
+            storeChecked = true;
           } catch (err) {
             this.log.warn('state cache warm-up: could not read persisted rooms, fetching them all', { error: err });
           }
@@ -425,7 +429,8 @@ export class StateCache {
             continue;
           }
           try {
-            await this.table(roomId, 'normal', false);
+            // The bulk read above already looked for this room in the store.
+            await this.table(roomId, 'normal', false, storeChecked);
             p.fetched++;
           } catch {
             p.failed++;
@@ -508,7 +513,7 @@ export class StateCache {
   }
 
   /** The room's table: from memory (hit), else one shared load. */
-  private table(roomId: string, priority: Priority = 'high', countStats = true): Promise<RoomTable> {
+  private table(roomId: string, priority: Priority = 'high', countStats = true, skipStore = false): Promise<RoomTable> {
     const t = this.rooms.get(roomId);
     if (t !== undefined) {
       if (countStats) this.c.hits++;
@@ -531,15 +536,15 @@ export class StateCache {
     if (countStats) this.c.misses++;
     const l: Loading = { promise: undefined as unknown as Promise<RoomTable>, buffered: [], invalidated: false };
     this.loading.set(roomId, l);
-    l.promise = this.load(roomId, priority, l).finally(() => this.loading.delete(roomId));
+    l.promise = this.load(roomId, priority, l, skipStore).finally(() => this.loading.delete(roomId));
     return l.promise;
   }
 
-  private async load(roomId: string, priority: Priority, l: Loading): Promise<RoomTable> {
+  private async load(roomId: string, priority: Priority, l: Loading, skipStore: boolean): Promise<RoomTable> {
     let t: RoomTable | undefined;
     let fromStore = false;
     try {
-      if (this.kv) {
+      if (this.kv && !skipStore) {
         const pending = this.kvChain.get(roomId);
         if (pending) await pending;
         try {
