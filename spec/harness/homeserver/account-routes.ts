@@ -122,7 +122,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
         'm.change_password': { enabled: false },
       },
     })),
-    clientRoute('POST', '/register', { auth: 'optional', bodyRequired: true, rateLimited: true }, register),
+    clientRoute('POST', '/register', { auth: 'optional', bodyRequired: true, rateLimited: true, identityAssertion: false }, register),
     clientRoute('GET', '/register/available', { auth: 'none' }, async (ctx) => {
       const username = ctx.query.get('username') ?? '';
       hs.users.validateLocalpart(username);
@@ -134,7 +134,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
       return { available: true };
     }),
     clientRoute('GET', '/login', { auth: 'none' }, () => ({ flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] })),
-    clientRoute('POST', '/login', { auth: 'optional', bodyRequired: true, rateLimited: true }, login),
+    clientRoute('POST', '/login', { auth: 'optional', bodyRequired: true, rateLimited: true, identityAssertion: false }, login),
     clientRoute('POST', '/logout', {}, (ctx) => {
       if (!ctx.requester.appservice) hs.users.logout(ctx.requester.accessToken);
       return {};

@@ -87,6 +87,15 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(r.status, 403);
       r = await call(hs.url, 'GET', '/account/whoami', { token: AS, query: { user_id: '@_slack_u2:localhost', device_id: 'NOPE' } });
       assert.equal(r.body.errcode, 'M_UNKNOWN_DEVICE');
+      // appservice login creates a device the AS may then assert
+      const login = await call(hs.url, 'POST', '/login', { token: AS, body: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: '_slack_u2' }, device_id: 'DEV1' } });
+      assert.equal(login.status, 200);
+      assert.equal(login.body.device_id, 'DEV1');
+      r = await call(hs.url, 'GET', '/account/whoami', { token: AS, query: { user_id: '@_slack_u2:localhost', device_id: 'DEV1' } });
+      assert.deepEqual(r.body, { user_id: '@_slack_u2:localhost', is_guest: false, device_id: 'DEV1' });
+      // registration authenticates the AS itself; a stray user_id does not matter
+      r = await call(hs.url, 'POST', '/register', { token: AS, query: { user_id: '@_slack_u3:localhost' }, body: { type: 'm.login.application_service', username: '_slack_u3', inhibit_login: true } });
+      assert.equal(r.body.user_id, '@_slack_u3:localhost');
     });
 
     it('errors: unknown path 404 M_UNRECOGNIZED, wrong method 405, bad JSON 400 M_NOT_JSON', async () => {

@@ -70,6 +70,11 @@ export interface RouteOptions {
   bodyRequired?: boolean;
   /** Subject to per-user rate limiting when that is enabled. */
   rateLimited?: boolean;
+  /**
+   * Honour `?user_id=` identity assertion (default true). Registration and login
+   * authenticate the appservice itself, as Synapse's get_appservice_by_req does.
+   */
+  identityAssertion?: boolean;
 }
 
 export interface RouteDef extends RouteOptions {

@@ -282,7 +282,7 @@ export class HomeserverEmulator implements Core {
 
       if (!match || !route) throw unrecognized(m === 'method' ? 405 : 404);
       const ctx = new Ctx(method, path, key, match.params, query, req.headers);
-      if (route.auth !== 'none') ctx.requesterOrUndefined = this.authenticate(req, query, route.auth === 'optional', fromTestClient);
+      if (route.auth !== 'none') ctx.requesterOrUndefined = this.authenticate(req, query, route.auth === 'optional', fromTestClient, route.identityAssertion !== false);
       if (route.rateLimited && this.rateLimiter.config.enabled && ctx.requesterOrUndefined) this.checkRateLimit(ctx.requesterOrUndefined);
       if (rawBody === 'too-large') throw new MatrixError(413, 'M_TOO_LARGE', 'Request body too large');
       const bodyMode = route.body ?? (method === 'PUT' || method === 'POST' ? 'json' : 'none');
@@ -341,7 +341,7 @@ export class HomeserverEmulator implements Core {
     }
   }
 
-  private authenticate(req: http.IncomingMessage, query: URLSearchParams, optional: boolean, fromTestClient: boolean): Requester | undefined {
+  private authenticate(req: http.IncomingMessage, query: URLSearchParams, optional: boolean, fromTestClient: boolean, assertion: boolean): Requester | undefined {
     let token: string | undefined;
     const auth = req.headers.authorization;
     if (auth) {
@@ -357,13 +357,13 @@ export class HomeserverEmulator implements Core {
     }
     const as = this.appservices.forToken(token);
     if (as) {
-      const asserted = query.get('user_id');
+      const asserted = assertion ? query.get('user_id') : null;
       const userId = asserted ?? as.senderUserId;
       if (userId !== as.senderUserId) {
         if (!as.isUserInNamespace(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
         if (!this.users.exists(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId})`);
       }
-      const deviceId = query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined;
+      const deviceId = assertion ? query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined : undefined;
       if (deviceId !== undefined && !this.users.get(userId)?.devices.has(deviceId)) {
         throw new MatrixError(400, 'M_UNKNOWN_DEVICE', 'Unknown device for user');
       }
