@@ -147,6 +147,22 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(ver.body.errcode, 'M_UNSUPPORTED_ROOM_VERSION');
     });
 
+    it('presets, is_direct, power_level_content_override', async () => {
+      const dm = await alice.createRoom({ preset: 'trusted_private_chat', is_direct: true, invite: [bob.userId] });
+      assert.equal(hs.stateEvent(dm, 'm.room.join_rules')!.content.join_rule, 'invite');
+      assert.equal(hs.stateEvent(dm, 'm.room.power_levels')!.content.users[bob.userId], 100);
+      assert.equal(hs.stateEvent(dm, 'm.room.member', bob.userId)!.content.is_direct, true);
+      assert.equal(hs.stateEvent(dm, 'm.room.guest_access')!.content.guest_access, 'can_join');
+      const pub = await alice.createRoom({ visibility: 'public', name: 'Pub', power_level_content_override: { users: { [alice.userId]: 50 }, invite: 0 } });
+      assert.equal(hs.stateEvent(pub, 'm.room.join_rules')!.content.join_rule, 'public');
+      const pl = hs.stateEvent(pub, 'm.room.power_levels')!.content;
+      assert.deepEqual(pl.users, { [alice.userId]: 50 });
+      assert.equal(pl.invite, 0);
+      assert.equal(hs.stateEvent(pub, 'm.room.name')!.content.name, 'Pub');
+      const list = await bob.request('GET', '/publicRooms');
+      assert.ok(list.body.chunk.some((r: any) => r.room_id === pub && r.name === 'Pub'));
+    });
+
     it('membership rules: invite-only join, bans, kick/ban power levels', async () => {
       const roomId = await alice.createRoom({ preset: 'private_chat' });
       let r: { status: number; body: any } = await bob.request('POST', `/join/${encodeURIComponent(roomId)}`, {});

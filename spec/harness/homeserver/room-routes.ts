@@ -159,7 +159,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
       historical: 100,
     };
     if (b.power_level_content_override) pl = { ...pl, ...b.power_level_content_override };
-    send('m.room.power_levels', pl, '');
+    // Like Synapse: if the final power levels would leave the creator unable to send
+    // the rest of the initial state, start with the creator at 100 and send the
+    // requested power levels last.
+    const creatorLevel = pl.users?.[creator];
+    const deferPl = typeof creatorLevel === 'number' && creatorLevel < 100;
+    send('m.room.power_levels', deferPl ? { ...pl, users: { ...pl.users, [creator]: 100 } } : pl, '');
     if (alias) {
       hs.rooms.addAlias(alias, room.roomId, creator);
       send('m.room.canonical_alias', { alias }, '');
@@ -172,6 +177,7 @@ export function roomRoutes(hs: Core): RouteDef[] {
     for (const s of initialState) send(s.type, s.content, s.state_key);
     if (b.name !== undefined) send('m.room.name', { name: b.name }, '');
     if (b.topic !== undefined) send('m.room.topic', { topic: b.topic }, '');
+    if (deferPl) send('m.room.power_levels', pl, '');
     for (const u of invites) send('m.room.member', { membership: 'invite', ...(b.is_direct ? { is_direct: true } : {}) }, u);
     if (b.visibility === 'public') hs.rooms.published.set(room.roomId, {});
     return { room_id: room.roomId };
