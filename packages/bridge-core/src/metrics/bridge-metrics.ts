@@ -18,7 +18,7 @@ import {
   ACTIVITY_KINDS, ACTIVITY_WINDOWS, KNOWN_EVENT_TYPES, METRIC_DEFINITIONS, OTHER, RELAY_DIRECTIONS, RELAY_OUTCOMES,
   TRANSACTION_OUTCOMES, type MetricDescription, type MetricKey, type RelayDirection, type RelayOutcome, type TransactionOutcome,
 } from './definitions';
-import { endpointTemplate } from './endpoint-template';
+import { createEndpointTemplater } from './endpoint-template';
 
 /**
  * Numbers the room state cache exposes for its metrics. Counters (`hits`,
@@ -159,6 +159,7 @@ export class BridgeMetrics {
   private readonly connectionStates = new BoundedLabel(MAX_STATES);
   private readonly portalKinds = new BoundedLabel(MAX_PORTAL_KINDS);
   private readonly endpoints = new Set<string>();
+  private readonly endpointTemplate = createEndpointTemplater();
   private readonly reportedStates = new Set<string>();
   private readonly reportedPortalKinds = new Set<string>();
 
@@ -221,7 +222,7 @@ export class BridgeMetrics {
   onHomeserverRequest(info: HomeserverRequestInfo): void {
     const method = String(info.method ?? '').toUpperCase();
     const m = METHODS.has(method) ? method : 'OTHER';
-    let endpoint = endpointTemplate(String(info.endpoint ?? ''));
+    let endpoint = this.endpointTemplate(String(info.endpoint ?? ''));
     if (!this.endpoints.has(endpoint)) {
       if (this.endpoints.size >= MAX_ENDPOINTS) endpoint = OTHER;
       else this.endpoints.add(endpoint);

@@ -127,8 +127,7 @@ const PREFIXES: Array<[RegExp, string]> = [
 ];
 
 /** Distinct templates produced for paths matching no known route, before falling back to `other`. */
-const MAX_UNKNOWN = 64;
-const unknownSeen = new Set<string>();
+export const MAX_UNKNOWN_TEMPLATES = 64;
 
 /**
  * The route template of a client-server API path, e.g.
@@ -140,6 +139,27 @@ const unknownSeen = new Set<string>();
  * past a fixed number of such templates the result is `other`.
  */
 export function endpointTemplate(path: string): string {
+  return defaultTemplater(path);
+}
+
+/**
+ * An `endpointTemplate` with its own cap on templates of unknown paths (each
+ * `BridgeMetrics` has one, so one bridge's odd paths do not use up another's).
+ */
+export function createEndpointTemplater(maxUnknown = MAX_UNKNOWN_TEMPLATES): (path: string) => string {
+  const seen = new Set<string>();
+  return (path) => {
+    const t = templateOf(path);
+    if (t.known || seen.has(t.template)) return t.template;
+    if (seen.size >= maxUnknown) return 'other';
+    seen.add(t.template);
+    return t.template;
+  };
+}
+
+const defaultTemplater = createEndpointTemplater();
+
+function templateOf(path: string): { template: string; known: boolean } {
   let p = path.trim();
   const methodPrefix = /^[A-Z]+\s+(?=\/|https?:)/.exec(p);
   if (methodPrefix) p = p.slice(methodPrefix[0].length);
@@ -155,8 +175,8 @@ export function endpointTemplate(path: string): string {
 
   const segs = p.split('/').slice(1);
   const hit = match(segs) ?? (segs.length > 1 && segs[segs.length - 1] === '' ? match(segs.slice(0, -1)) : undefined);
-  if (hit) return hit;
-  return unknownTemplate(segs);
+  if (hit) return { template: hit, known: true };
+  return { template: unknownTemplate(segs), known: false };
 }
 
 function match(segs: string[]): string | undefined {
@@ -181,14 +201,10 @@ function match(segs: string[]): string | undefined {
 const LITERAL = /^(?:[a-z_]{1,32}|v\d{1,2}|r0)$/i;
 
 function unknownTemplate(segs: string[]): string {
-  const t = '/' + segs.map((s) => {
+  return '/' + segs.map((s) => {
     if (/^\{[A-Za-z]+\}$/.test(s)) return s;
     return LITERAL.test(s) ? s : '{param}';
   }).join('/');
-  if (unknownSeen.has(t)) return t;
-  if (unknownSeen.size >= MAX_UNKNOWN) return 'other';
-  unknownSeen.add(t);
-  return t;
 }
 
 /** True when the template came from the known route table. */
