@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator } from '../../harness/homeserver';
 import { StateCache } from '../../../packages/bridge-core/src/state/state-cache';
-import { fetchStateFetcher } from '../../../packages/bridge-core/src/state/state-fetcher';
+import { fetchStateFetcher, matrixClientStateFetcher } from '../../../packages/bridge-core/src/state/state-fetcher';
+import { MatrixHttpClient } from '../../../packages/bridge-core/src/matrix/http-client';
 import { Semaphore } from '../../../packages/bridge-core/src/state/semaphore';
 import { seedRoom, seedRooms, stateRegistration, STATE_AS_TOKEN } from './emulator-seed';
 import { MemoryKv } from './fixtures';
@@ -98,6 +99,25 @@ describe('StateCache (emulator)', function () {
     const cache = newCache();
     assert.equal(await cache.joinRule(room), 'public');
     assert.equal(hs.requestCount(STATE), 4);
+  });
+
+  it('works through the shared MatrixHttpClient (its retries left to the cache)', async () => {
+    const ids = seedRooms(hs, 3);
+    const alice = await hs.registerUser('alice');
+    const foreign = await alice.createRoom({ preset: 'private_chat' });
+    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: STATE_AS_TOKEN, backoff: { baseMs: 5, maxMs: 20, maxRetries: 3 } });
+    try {
+      const cache = newCache({ fetcher: matrixClientStateFetcher(client) });
+      hs.faults.serverError(STATE, { times: 1, status: 503 });
+      assert.equal(await cache.getName(ids[0]), 'Bench room number 0');
+      assert.equal(cache.stats().retries, 1);
+      const err = await cache.getName(foreign).then(() => undefined, (e: unknown) => e as { status?: number });
+      assert.equal(err?.status, 403);
+      assert.deepEqual(await Promise.all(ids.map((id) => cache.joinRule(id))), ['public', 'public', 'public']);
+      assert.equal(hs.requestCount(STATE), 5);
+    } finally {
+      await client.close();
+    }
   });
 
   it('persistence round trip: a restarted cache asks nothing', async () => {

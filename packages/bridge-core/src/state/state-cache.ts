@@ -132,7 +132,8 @@ interface Loading {
 const MAX_BUFFERED = 10_000;
 
 function isRetryable(err: unknown): boolean {
-  if (err instanceof MatrixError) return err.status === 429 || err.status >= 500 || err.status === 408;
+  // status 0: MatrixHttpClient's MatrixConnectionError (refused, reset, timed out).
+  if (err instanceof MatrixError) return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500;
   if (err instanceof RoomStateUnavailableError) return false;
   return true; // network errors, timeouts
 }
