@@ -185,10 +185,17 @@ export class AppserviceServer {
   }
 
   /** Stop listening and close idle keep-alive connections; resolves when closed. */
-  close(): Promise<void> {
+  /**
+   * Stop listening. Requests in progress get `graceMs` to finish; after that
+   * their sockets are closed. That is safe: a transaction is acknowledged only
+   * after it is journaled, so one cut short is simply resent by the homeserver.
+   */
+  close(graceMs = 2000): Promise<void> {
     return new Promise((resolve) => {
       if (!this.httpServer.listening) return resolve();
-      this.httpServer.close(() => resolve());
+      const force = setTimeout(() => this.httpServer.closeAllConnections(), graceMs);
+      force.unref();
+      this.httpServer.close(() => { clearTimeout(force); resolve(); });
       this.httpServer.closeIdleConnections();
     });
   }

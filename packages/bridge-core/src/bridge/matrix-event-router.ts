@@ -17,6 +17,7 @@ import type { Logger } from '../logging/logger';
 import type { Portal } from './portal';
 import type { PortalManager } from './portal-manager';
 import { fromMatrixContent, readRelation } from './content-convert';
+import { parseReactionRemoteId, reactionRemoteId } from './reaction-ids';
 
 /** A client-format event as found in a transaction; fields are checked before use. */
 export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: unknown; sender?: unknown; event_id?: unknown };
@@ -170,13 +171,11 @@ export class MatrixEventRouter {
     if (!target) return false;
     const reason = (event.content as Record<string, unknown> | undefined)?.reason;
     const base = await this.base(portal, event);
-    const reaction = target.remoteId.startsWith('reaction\u0000') ? target : undefined;
+    const reaction = parseReactionRemoteId(target.remoteId);
     if (reaction) {
       if (!supports(c, 'reactions') || !c.handleMatrixReactionRemoval) return false;
-      const [, targetId, , key] = reaction.remoteId.split('\u0000');
-      const original = (await this.deps.messages.getByEvent(portal.roomId, redacts))[0];
-      await c.handleMatrixReactionRemoval({ ...base, target: { ...target, remoteId: targetId }, key: key ?? '' });
-      if (original) await this.deps.messages.deleteByEvent(portal.roomId, redacts);
+      await c.handleMatrixReactionRemoval({ ...base, target: { ...target, remoteId: reaction.targetRemoteId }, key: reaction.key });
+      await this.deps.messages.deleteByEvent(portal.roomId, redacts);
       return true;
     }
     if (!supports(c, 'redactions')) return false;
@@ -194,7 +193,7 @@ export class MatrixEventRouter {
     if (!target) return false;
     await c.handleMatrixReaction({ ...(await this.base(portal, event)), target, key: rel.key });
     // Remember the reaction so its redaction can be bridged as a removal.
-    await this.record(portal, event, [`reaction\u0000${target.remoteId}\u0000${event.sender}\u0000${rel.key}`]);
+    await this.record(portal, event, [reactionRemoteId(target.remoteId, event.sender as string, rel.key)]);
     return true;
   }
 

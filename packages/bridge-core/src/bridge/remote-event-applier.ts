@@ -21,6 +21,7 @@ import type { Portal } from './portal';
 import type { PortalManager } from './portal-manager';
 import type { GhostManager } from './ghost-manager';
 import { toMatrixContent } from './content-convert';
+import { reactionRemoteId } from './reaction-ids';
 import { KeyedQueue } from '../util/keyed-queue';
 import type { Intent } from '../matrix/intent';
 
@@ -34,7 +35,6 @@ export interface RemoteApplierDeps {
   onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number): void;
 }
 
-const REACTION_PREFIX = 'reaction\u0000';
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
 
 export class RemoteEventApplier implements RemoteEventSink {
@@ -174,8 +174,8 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private reactionRemoteId(ev: { targetId: string; key: string; sender: RemoteSender }): string {
-    const who = 'ghost' in ev.sender ? `${ev.sender.ghost.network}\u0000${ev.sender.ghost.id}` : 'bot';
-    return `${REACTION_PREFIX}${ev.targetId}\u0000${who}\u0000${ev.key}`;
+    const who = 'ghost' in ev.sender ? this.deps.ghosts.userIdFor(ev.sender.ghost) : 'bot';
+    return reactionRemoteId(ev.targetId, who, ev.key);
   }
 
   private async reaction(portal: Portal, ev: RemoteReaction): Promise<void> {

@@ -1,0 +1,209 @@
+import { strict as assert } from 'node:assert';
+import { MemoryConnector } from '../../support/memory-connector';
+import { startBridgeFixture, eventually, type BridgeFixture } from '../../support/bridge-fixture';
+import type { TestUser } from '../../harness/homeserver';
+
+const SEND = 'PUT /rooms/{roomId}/send/{eventType}/{txnId}';
+const joins = (counts: Record<string, number>) =>
+  Object.entries(counts).filter(([k]) => /^POST \/(join\/|rooms\/\{roomId\}\/join)/.test(k)).reduce((n, [, v]) => n + v, 0);
+
+describe('bridge-core: a bridge through the homeserver emulator', function () {
+  this.timeout(30_000);
+  let fx: BridgeFixture<{ network: string }>;
+  let connector: MemoryConnector;
+  let alice: TestUser;
+
+  beforeEach(async () => {
+    fx = await startBridgeFixture({ connector: () => (connector = new MemoryConnector()), configKey: 'mem' });
+    alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
+  });
+  afterEach(async () => { await fx.stop(); });
+
+  /** Alice joins a portal by alias; the bridge creates it on the alias query. */
+  async function portal(channel = 'general'): Promise<string> {
+    const roomId = await alice.join(`#_mem_mem_${channel}:localhost`);
+    await eventually(async () => (await fx.bridge.portals.getByRoom(roomId)) !== undefined, 'portal record');
+    // Let the join's own transaction settle so request counts below measure only what the test does.
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    return roomId;
+  }
+
+  it('passes the registration round trip: the homeserver pings the bridge with the generated hs_token', async () => {
+    const res = await fx.bridge.intents.bot.ping(fx.registration.id, 'txn-ping-1');
+    assert.ok(typeof res.duration_ms === 'number');
+  });
+
+  it('creates a portal room on an alias query and relays a Matrix message once', async () => {
+    const roomId = await portal();
+    assert.equal(fx.hs.resolveAlias('#_mem_mem_general:localhost'), roomId);
+    const eventId = await alice.sendMessage(roomId, 'hello remote');
+    await eventually(() => connector.messages().length === 1, 'message delivered');
+    const m = connector.messages()[0];
+    assert.equal(m.event.eventId, eventId);
+    assert.equal(m.event.content.body, 'hello remote');
+    assert.equal(m.event.sender.displayName, 'Alice');
+    assert.deepEqual(m.event.portal.key, { network: 'mem', id: 'general' });
+  });
+
+  it('relays a transaction once when the homeserver retries it after a lost response', async () => {
+    const roomId = await portal();
+    await fx.hs.pusher.waitForIdle();
+    fx.hs.pusher.loseNextResponse(fx.registration.id, 2);
+    for (let i = 0; i < 5; i++) await alice.sendMessage(roomId, `m${i}`);
+    await fx.hs.pusher.waitForIdle(10_000);
+    await fx.bridge.idle();
+    assert.deepEqual(connector.messages().map((m) => m.event.content.body), ['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('never relays its own ghosts back (loop prevention)', async () => {
+    const roomId = await portal();
+    await connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'bob' }, displayName: 'Bob' },
+      id: 'x1', content: { kind: 'text', body: 'from remote' },
+    });
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    assert.equal(connector.messages().length, 0);
+    const timeline = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message');
+    assert.equal(timeline.length, 1);
+    assert.equal(timeline[0].sender, '@_mem_mem_bob:localhost');
+    assert.equal(fx.hs.profile('@_mem_mem_bob:localhost')?.displayname, 'Bob');
+  });
+
+  it('registers and joins a ghost once across 100 messages: one request per message after that', async () => {
+    const roomId = await portal();
+    fx.hs.resetCounters();
+    for (let i = 0; i < 100; i++) {
+      await connector.ctx.remote.emit({
+        type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'carol' } },
+        id: `c${i}`, content: { kind: 'text', body: `line ${i}` },
+      });
+    }
+    const counts = fx.hs.requestCounts();
+    assert.equal(counts['POST /register'], 1, JSON.stringify(counts));
+    assert.equal(joins(counts), 1, JSON.stringify(counts));
+    assert.equal(counts[SEND], 100);
+    assert.equal(fx.hs.requestCount(), 102, JSON.stringify(counts));
+    const bodies = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message').map((e) => e.content.body);
+    assert.deepEqual(bodies, Array.from({ length: 100 }, (_, i) => `line ${i}`));
+  });
+
+  it('costs exactly one request per message with 8 concurrent senders once ghosts exist', async () => {
+    const rooms = await Promise.all(Array.from({ length: 8 }, (_, i) => portal(`room${i}`)));
+    // First contact: 8 rooms at once for one new ghost → one registration, one join per room.
+    fx.hs.resetCounters();
+    await Promise.all(rooms.map((_, i) => connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: `room${i}` }, sender: { ghost: { network: 'mem', id: 'dave' } },
+      id: `first${i}`, content: { kind: 'text', body: 'hi' },
+    })));
+    let counts = fx.hs.requestCounts();
+    assert.equal(counts['POST /register'], 1, JSON.stringify(counts));
+    assert.equal(joins(counts), 8, JSON.stringify(counts));
+    // Steady state: 8 senders × 25 messages → 200 requests, all sends.
+    fx.hs.resetCounters();
+    await Promise.all(rooms.map((_, i) => (async () => {
+      for (let n = 0; n < 25; n++) {
+        await connector.ctx.remote.emit({
+          type: 'message', portal: { network: 'mem', id: `room${i}` }, sender: { ghost: { network: 'mem', id: 'dave' } },
+          id: `s${i}-${n}`, content: { kind: 'text', body: `m${n}` },
+        });
+      }
+    })()));
+    counts = fx.hs.requestCounts();
+    assert.equal(fx.hs.requestCount(), 200, JSON.stringify(counts));
+    assert.equal(counts[SEND], 200);
+  });
+
+  it('survives 429s and 5xx on sends without losing or duplicating a message', async () => {
+    const roomId = await portal();
+    await connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'erin' } }, id: 'warm', content: { kind: 'text', body: 'warm' },
+    });
+    // Within the client's retry budget (matrix_client.max_retries, default 5) per request.
+    fx.hs.faults.rateLimit(SEND, { times: 2, retryAfterMs: 50 });
+    fx.hs.faults.serverError(SEND, { times: 2, status: 502 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'erin' } },
+      id: `e${i}`, content: { kind: 'text', body: `e${i}` },
+    })));
+    const bodies = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message').map((e) => e.content.body);
+    assert.deepEqual(bodies, ['warm', ...Array.from({ length: 10 }, (_, i) => `e${i}`)]);
+  });
+
+  it('maps replies, edits, reactions and redactions both ways through the message map', async () => {
+    const roomId = await portal();
+    const original = await alice.sendMessage(roomId, 'question?');
+    await eventually(() => connector.messages().length === 1, 'original delivered');
+    const remoteId = connector.messages()[0].remoteId;
+    // Remote reply and reaction to Alice's message land as Matrix relations to her event.
+    await connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'bob' } },
+      id: 'b1', replyTo: remoteId, content: { kind: 'text', body: 'answer' },
+    });
+    await connector.ctx.remote.emit({
+      type: 'reaction', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'bob' } }, targetId: remoteId, key: '👍',
+    });
+    const timeline = fx.hs.roomTimeline(roomId);
+    const reply = timeline.find((e) => e.type === 'm.room.message' && e.content.body === 'answer')!;
+    assert.equal(reply.content['m.relates_to']['m.in_reply_to'].event_id, original);
+    const reaction = timeline.find((e) => e.type === 'm.reaction')!;
+    assert.equal(reaction.content['m.relates_to'].event_id, original);
+    // Alice edits, replies to Bob, reacts and redacts: the connector sees remote IDs.
+    await alice.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.text', body: '* question!', 'm.new_content': { msgtype: 'm.text', body: 'question!' },
+      'm.relates_to': { rel_type: 'm.replace', event_id: original },
+    });
+    await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text', body: '> <@bob> answer\n\nthanks', 'm.relates_to': { 'm.in_reply_to': { event_id: reply.event_id } } });
+    const myReaction = await alice.sendEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: reply.event_id, key: '🎉' } });
+    await eventually(() => connector.delivered.some((d) => d.kind === 'reaction'), 'reaction delivered');
+    await alice.redact(roomId, myReaction);
+    await alice.redact(roomId, original);
+    await eventually(() => connector.delivered.filter((d) => d.kind === 'redaction' || d.kind === 'reaction.remove').length === 2, 'redactions delivered');
+    const edit = connector.delivered.find((d) => d.kind === 'edit');
+    assert.ok(edit && edit.kind === 'edit');
+    assert.equal(edit.event.target.remoteId, remoteId);
+    assert.equal(edit.event.content.body, 'question!');
+    const thanks = connector.messages().find((m) => m.event.content.body === 'thanks');
+    assert.ok(thanks, 'reply fallback stripped');
+    assert.equal(thanks.event.replyTo?.remoteId, 'b1');
+    const removal = connector.delivered.find((d) => d.kind === 'reaction.remove');
+    assert.ok(removal && removal.kind === 'reaction.remove');
+    assert.equal(removal.event.key, '🎉');
+    assert.equal(removal.event.target.remoteId, 'b1');
+    const redaction = connector.delivered.find((d) => d.kind === 'redaction');
+    assert.ok(redaction && redaction.kind === 'redaction');
+    assert.equal(redaction.event.target.remoteId, remoteId);
+  });
+
+  it('tells the sender when the network refuses a message instead of dropping it silently', async () => {
+    const roomId = await portal();
+    connector.rejectNext = 'The channel is moderated (+m).';
+    await alice.sendMessage(roomId, 'are you there?');
+    const notice = await eventually(() => fx.hs.roomTimeline(roomId).find((e) => e.content?.msgtype === 'm.notice'), 'notice');
+    assert.match(notice.content.body, /@alice:localhost: The channel is moderated/);
+  });
+
+  it('answers !help in an admin room opened by a DM invite to the bot', async () => {
+    const roomId = await alice.createRoom({ is_direct: true, invite: ['@_mem_bot:localhost'], preset: 'trusted_private_chat' });
+    await eventually(() => fx.hs.membership(roomId, '@_mem_bot:localhost') === 'join', 'bot joined');
+    await alice.sendMessage(roomId, '!help');
+    const reply = await eventually(() => fx.hs.roomTimeline(roomId).find((e) => e.sender === '@_mem_bot:localhost' && /help/.test(e.content?.body ?? '')), 'help reply');
+    assert.match(reply.content.body, /!help/);
+  });
+
+  it('resumes after a restart without re-registering or re-joining ghosts', async () => {
+    const roomId = await portal();
+    await connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'fay' } }, id: 'f1', content: { kind: 'text', body: 'one' },
+    });
+    await fx.restart();
+    fx.hs.resetCounters();
+    await connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'fay' } }, id: 'f2', content: { kind: 'text', body: 'two' },
+    });
+    assert.equal(fx.hs.requestCount(), 1, JSON.stringify(fx.hs.requestCounts()));
+    await alice.sendMessage(roomId, 'after restart');
+    await eventually(() => connector.messages().some((m) => m.event.content.body === 'after restart'), 'delivered after restart');
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * A bridge under test: the homeserver emulator, a registration generated the
+ * way an operator would, a config validated by the real schema, and a Bridge
+ * with a connector of the test's choice, on a temp data directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Bridge, generateRegistration, validateConfig, type BridgeConnector, type BridgeHooks, type Registration } from '@causeway/bridge-core';
+import { HomeserverEmulator } from '../harness/homeserver';
+
+export interface BridgeFixture<C> {
+  hs: HomeserverEmulator;
+  bridge: Bridge<C>;
+  registration: Registration;
+  dataDir: string;
+  asUrl: string;
+  /** Stop the bridge (the emulator keeps running) and start a fresh one on the same data directory. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startBridgeFixture<C>(opts: {
+  connector: () => BridgeConnector<C>;
+  configKey: string;
+  connectorConfig?: Record<string, unknown>;
+  core?: Record<string, unknown>;
+  hooks?: BridgeHooks;
+  hs?: HomeserverEmulator;
+}): Promise<BridgeFixture<C>> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-bridge-'));
+  const hs = opts.hs ?? await HomeserverEmulator.start({ serverName: 'localhost' });
+  let connector = opts.connector();
+  const core = (port: number) => ({
+    homeserver: { url: hs.url, domain: hs.serverName },
+    appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
+    bridge: { admins: ['@admin:localhost'] },
+    database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
+    data_dir: dataDir,
+    state_cache: { warm_on_start: false },
+    ...opts.core,
+    [opts.configKey]: opts.connectorConfig ?? {},
+  });
+  // The registration needs the listener's URL, the listener needs the registration's hs_token:
+  // pick a free port first, then generate the registration as an operator would.
+  const port = await freePort();
+  const asUrl = `http://127.0.0.1:${port}`;
+  const registration = generateRegistration({ url: asUrl, protocol: connector.protocol, domain: hs.serverName });
+  hs.addRegistration(registration as never);
+  const make = () => {
+    const l = validateConfig<C>(core(port), { key: opts.configKey, schema: connector.configSchema });
+    return new Bridge<C>({ config: l.core, connectorConfig: l.connector, registration, connector, hooks: opts.hooks });
+  };
+  const bridge = make();
+  await bridge.start();
+  const fixture: BridgeFixture<C> = {
+    hs, bridge, registration, dataDir, asUrl,
+    async restart() {
+      await fixture.bridge.stop();
+      connector = opts.connector();
+      fixture.bridge = make();
+      await fixture.bridge.start();
+    },
+    async stop() {
+      await fixture.bridge.stop().catch(() => undefined);
+      if (!opts.hs) await hs.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+/** Poll until `check` returns truthy (no fixed sleeps in tests). */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) { last = err; }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
