@@ -151,12 +151,12 @@ export class OpenIdVerifier {
       throw this.classify(err, signal);
     }
     if (res.statusCode >= 300 && res.statusCode < 400) {
-      res.body.destroy();
+      drop(res.body);
       throw new OpenIdError('redirect', `homeserver answered a redirect (${res.statusCode}); redirects are not followed`);
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > this.maxBytes) {
-      res.body.destroy();
+      drop(res.body);
       throw new OpenIdError('too_large', `response larger than ${this.maxBytes} bytes`);
     }
     const chunks: Buffer[] = [];
@@ -165,7 +165,7 @@ export class OpenIdVerifier {
       for await (const chunk of res.body) {
         total += (chunk as Buffer).length;
         if (total > this.maxBytes) {
-          res.body.destroy();
+          drop(res.body);
           throw new OpenIdError('too_large', `response larger than ${this.maxBytes} bytes`);
         }
         chunks.push(chunk as Buffer);
@@ -210,4 +210,10 @@ export class OpenIdVerifier {
     }
     return `${scheme}://${parsed.host}:${DEFAULT_FEDERATION_PORT}`;
   }
+}
+
+/** Abandon a response body without an unhandled 'error' from its destruction. */
+function drop(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => { /* expected: we aborted it */ });
+  body.destroy();
 }
