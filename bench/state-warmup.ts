@@ -106,10 +106,18 @@ class WireFetcher implements StateFetcher {
   }
 }
 
-interface Row { mode: string; rooms: number; requests: number; peak: number; wallMs: number; busyMs: number; heapPerRoom: number }
+interface Row { mode: string; rooms: number; requests: number; peak: number; wallMs: number; busyMs: number; fetchMs: number; slotUse: number; heapPerRoom: number }
 
-async function measure(mode: string, args: Args, idsTemplate: string[], fetcher: StateFetcher,
+async function measure(mode: string, args: Args, idsTemplate: string[], inner: StateFetcher,
   counters: () => Promise<{ requests: number; peak: number }>): Promise<Row> {
+  // Time each request as the cache sees it (slot held from call to answer).
+  let fetchTotal = 0;
+  const fetcher: StateFetcher = {
+    async fetchRoomState(roomId, signal) {
+      const t0 = performance.now();
+      try { return await inner.fetchRoomState(roomId, signal); } finally { fetchTotal += performance.now() - t0; }
+    },
+  };
   const gc = getGc();
   gc(); gc();
   const before = process.memoryUsage().heapUsed;
@@ -127,7 +135,7 @@ async function measure(mode: string, args: Args, idsTemplate: string[], fetcher:
   const after = process.memoryUsage().heapUsed;
   if (res.fetched !== args.rooms) throw new Error(`${mode}: fetched ${res.fetched}/${args.rooms} (${res.failed} failed)`);
   const { requests, peak } = await counters();
-  const row = { mode, rooms: args.rooms, requests, peak, wallMs, busyMs, heapPerRoom: (after - before) / args.rooms };
+  const row = { mode, rooms: args.rooms, requests, peak, wallMs, busyMs, fetchMs: fetchTotal / requests, slotUse: fetchTotal / (args.cap * wallMs), heapPerRoom: (after - before) / args.rooms };
   await cache.close();
   return row;
 }
@@ -192,9 +200,10 @@ async function main(): Promise<void> {
   const floor = (args.rooms / args.cap) * args.latency;
   console.log(`\nstate cache warm-up: ${args.rooms} rooms × ~${avgEvents.toFixed(0)} state events (${(avgBytes / 1024).toFixed(1)} KB of JSON each), ` +
     `${args.latency} ms latency, cap ${args.cap}, default event types; floor = ${args.rooms} ÷ ${args.cap} × ${args.latency} ms = ${floor.toFixed(0)} ms\n`);
-  const head = ['mode', 'rooms', 'requests', 'peak conc.', 'wall ms', 'busy ms', 'floor ms', 'wall/floor', 'heap/room'];
-  const table = rows.map((r) => [r.mode, String(r.rooms), String(r.requests), String(r.peak), r.wallMs.toFixed(0), r.busyMs.toFixed(0), floor.toFixed(0),
-    (r.wallMs / floor).toFixed(2) + '×', `${(r.heapPerRoom / 1024).toFixed(2)} KB`]);
+  const head = ['mode', 'rooms', 'requests', 'peak conc.', 'wall ms', 'floor ms', 'wall/floor', 'busy ms', 'ms/request', 'slot use', 'heap/room'];
+  const table = rows.map((r) => [r.mode, String(r.rooms), String(r.requests), String(r.peak), r.wallMs.toFixed(0), floor.toFixed(0),
+    (r.wallMs / floor).toFixed(2) + '×', r.busyMs.toFixed(0), r.fetchMs.toFixed(2), (r.slotUse * 100).toFixed(0) + '%',
+    `${(r.heapPerRoom / 1024).toFixed(2)} KB`]);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
@@ -203,6 +212,8 @@ async function main(): Promise<void> {
   console.log(`\ncache's own CPU (answers pre-parsed, no latency): ${cacheCpuUs.toFixed(0)} µs per room`);
   console.log('busy ms = main-thread event-loop active time during the warm-up (JSON parsing of the responses included):');
   console.log('when it approaches the floor the run is CPU-bound, not request-bound.');
+  console.log('ms/request = mean time from the cache calling the fetcher to the answer (nominal: the latency);');
+  console.log('slot use = Σ request time ÷ (cap × wall): how full the cache kept the cap. wall ≈ rooms ÷ cap × ms/request ÷ slot use.');
   console.log(`machine: ${os.cpus().length} CPU(s), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('targets: requests = rooms, peak ≤ cap, wall ≤ 1.2× floor, heap ≤ 3 KB/room');
 }

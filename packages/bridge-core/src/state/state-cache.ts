@@ -390,6 +390,7 @@ export class StateCache {
       this.log.warn(`state cache warm-up: ${ids.length} rooms but maxRooms is ${this.maxRooms}; the least recently used will be evicted`);
     }
     this.c.warmupPending += ids.length;
+    this.log.info(`state cache warm-up: starting, ${ids.length} rooms, at most ${this.semaphore.capacity} requests at a time`);
     const progressTimer = setInterval(() => {
       this.log.info(`state cache warm-up: ${p.done}/${p.total} rooms`, { fetched: p.fetched, fromStore: p.fromStore, failed: p.failed });
     }, this.progressIntervalMs);
