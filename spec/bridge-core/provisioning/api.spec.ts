@@ -256,6 +256,10 @@ describe('provisioning/api', () => {
       ]);
       assert.equal(audit[0].meta.auth, 'session');
       assert.ok(!JSON.stringify(audit).includes(token));
+      // Refused before the acting user is known (bad user_id with the secret): still audited.
+      r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { room_id: ROOM, channel: '#c', user_id: 'nobody' } });
+      assert.equal(r.status, 400);
+      assert.deepEqual([audit[2].meta.user, audit[2].meta.route, audit[2].meta.errcode], ['(unknown)', '/v1/link', 'M_INVALID_PARAM']);
     });
 
     it('refuses a user without enough power (403)', async () => {

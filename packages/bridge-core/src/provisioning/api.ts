@@ -382,10 +382,14 @@ export class ProvisioningApi {
       if (!match) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
       if (!route) throw methodNotAllowed(match.allowed);
 
+      const def = route.def as RouteDefinition;
+      // Until the acting user is known, failures of audited routes are audited under the session user (or "unknown").
+      if (def.audit) {
+        auditCtx = { route, preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log } };
+      }
       const { body, query } = await this.readInput(req, method, qs);
       const userId = this.actingUser(auth, session, body, query);
       const preq: ProvisioningRequest = { userId, auth, session, body, query, params: match.params, ip, requestId, log: log.child({ userId }) };
-      const def = route.def as RouteDefinition;
       if (def.audit) auditCtx = { route, preq };
 
       const ud = this.userLimiter?.take(userId);
