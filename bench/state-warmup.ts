@@ -26,6 +26,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { StateCache } from '../packages/bridge-core/src/state/state-cache';
 import { fetchStateFetcher, matrixClientStateFetcher, type RawStateEvent, type StateFetcher } from '../packages/bridge-core/src/state/state-fetcher';
 import { Semaphore } from '../packages/bridge-core/src/state/semaphore';

@@ -17,7 +17,6 @@ export interface RawStateEvent {
   /** On m.room.redaction before room v11 (v11 moves it into content). */
   redacts?: string;
   unsigned?: Record<string, unknown>;
-  [k: string]: unknown;
 }
 
 export interface StateFetcher {
