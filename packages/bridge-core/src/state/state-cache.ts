@@ -538,7 +538,7 @@ export class StateCache {
     if (countStats) this.c.misses++;
     const l: Loading = { promise: undefined as unknown as Promise<RoomTable>, buffered: [], invalidated: false };
     this.loading.set(roomId, l);
-    l.promise = this.load(roomId, priority, l, skipStore).finally(() => this.loading.delete(roomId));
+    l.promise = this.load(roomId, priority, l, skipStore).finally(() => this.endLoading(roomId, l));
     return l.promise;
   }
 
@@ -559,6 +559,7 @@ export class StateCache {
       }
       if (t === undefined) t = this.build(await this.fetchWithRetry(roomId, priority, l));
     } catch (err) {
+      this.endLoading(roomId, l);
       const error = err instanceof RoomStateUnavailableError ? err : new RoomStateUnavailableError(roomId, err, Date.now() + this.negativeTtlMs);
       this.negative.set(roomId, { until: Date.now() + this.negativeTtlMs, error });
       this.pruneNegative();
@@ -569,11 +570,17 @@ export class StateCache {
       const next: RoomTable | undefined = this.apply(roomId, table, ev);
       if (next !== undefined) { table = next; this.c.eventsApplied++; } else this.c.eventsIgnored++;
     }
+    // In the same synchronous step as the insert: from here on onEvent applies to the stored table.
+    this.endLoading(roomId, l);
     if (!l.invalidated && !this.closed) {
       this.insert(roomId, table);
       if (this.kv && (!fromStore || l.buffered.length)) this.dirty.add(roomId);
     }
     return table;
+  }
+
+  private endLoading(roomId: string, l: Loading): void {
+    if (this.loading.get(roomId) === l) this.loading.delete(roomId);
   }
 
   private async fetchWithRetry(roomId: string, priority: Priority, l: Loading): Promise<RawStateEvent[]> {
