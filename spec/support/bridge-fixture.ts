@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Bridge, generateRegistration, validateConfig, type BridgeConnector, type BridgeHooks, type Registration } from '@causeway/bridge-core';
+import { Bridge, generateRegistration, validateConfig, type BridgeConnector, type Registration } from '@causeway/bridge-core';
 import { HomeserverEmulator } from '../harness/homeserver';
 
 export interface BridgeFixture<C> {
@@ -25,7 +25,6 @@ export async function startBridgeFixture<C>(opts: {
   configKey: string;
   connectorConfig?: Record<string, unknown>;
   core?: Record<string, unknown>;
-  hooks?: BridgeHooks;
   hs?: HomeserverEmulator;
 }): Promise<BridgeFixture<C>> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-bridge-'));
@@ -49,7 +48,7 @@ export async function startBridgeFixture<C>(opts: {
   hs.addRegistration(registration as never);
   const make = () => {
     const l = validateConfig<C>(core(port), { key: opts.configKey, schema: connector.configSchema });
-    return new Bridge<C>({ config: l.core, connectorConfig: l.connector, registration, connector, hooks: opts.hooks });
+    return new Bridge<C>({ config: l.core, connectorConfig: l.connector, registration, connector });
   };
   const bridge = make();
   await bridge.start();
@@ -70,7 +69,7 @@ export async function startBridgeFixture<C>(opts: {
   return fixture;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -39,7 +39,22 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
   private nextId = 1;
   started = false;
 
-  init(ctx: BridgeContext<{ network: string }>): void { this.ctx = ctx; }
+  init(ctx: BridgeContext<{ network: string }>): void {
+    this.ctx = ctx;
+    // Plumbing through provisioning: body {room_id, channel}.
+    ctx.provisioning.addLinkRoutes({
+      linkSchema: { type: 'object', required: ['channel'], properties: { channel: { type: 'string', pattern: '^[a-z0-9._-]{1,64}$' } } },
+      link: async (roomId, userId, body) => {
+        const p = await ctx.portals.link(roomId, { network: ctx.config.network, id: body.channel as string }, { actor: userId });
+        return { room_id: p.roomId, channel: p.key.id };
+      },
+      unlink: async (roomId, userId) => ({ unlinked: await ctx.portals.unlink(roomId, { actor: userId }) }),
+      list: async (roomId) => {
+        const p = await ctx.portals.getByRoom(roomId);
+        return p ? [{ network: p.key.network, channel: p.key.id }] : [];
+      },
+    });
+  }
   async start(): Promise<void> { this.started = true; }
   async stop(): Promise<void> { this.started = false; }
 

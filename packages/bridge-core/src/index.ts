@@ -18,7 +18,7 @@ export * from './connector/remote-events';
 // Portals, ghosts and the runtime
 export * from './bridge/portal';
 export * from './bridge/templates';
-export { Bridge, type BridgeOptions, type BridgeHooks } from './bridge/bridge';
+export { Bridge, type BridgeOptions } from './bridge/bridge';
 export { runBridge, type RunBridgeOptions } from './bridge/run-bridge';
 export { fromMatrixContent, toMatrixContent, stripReplyFallback } from './bridge/content-convert';
 
@@ -39,6 +39,10 @@ export { runCli, type CliOptions, type StartContext, type RunningBridge } from '
 export * from './store';
 export { MatrixHttpClient, Intent, IntentFactory, MediaClient, txnIdForKey } from './matrix';
 export { StateCache, type StateCacheOptions } from './state';
+export { BridgeMetrics, ActivityTracker, MetricsServer, describeMetrics } from './metrics';
+export {
+  ProvisioningApi, addLinkRoutes, Reply, type RouteDefinition, type ProvisioningRequest, type LinkHooks, type RoomPowerChecker,
+} from './provisioning';
 export { AppserviceServer, DeliveryPipeline } from './appservice';
 export { getLogger, configureLogging, registerSecret, redact, type Logger, type LogLevel } from './logging/logger';
 export { MatrixError } from './util/matrix-error';

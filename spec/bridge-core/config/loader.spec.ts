@@ -126,7 +126,7 @@ describe('config loader', () => {
     writeFileSync(secretFile, 'postgresql://bridge:s3cretpw@db/bridge\n');
     writeFileSync(path.join(dir, 'token'), 'metrics-token-from-file-0123\n');
     const file = path.join(dir, 'config.yaml');
-    process.env.CAUSEWAY_TEST_PROV_SECRET = 'provisioning-secret-from-env-42';
+    process.env.CAUSEWAY_TEST_PROV_SECRET = 'provisioning-secret-from-env-0123456789';
     try {
       writeFileSync(file, minimalConfig + [
         'database:',
@@ -137,9 +137,9 @@ describe('config loader', () => {
       ].join('\n') + '\n');
       const { core } = loadConfig(file);
       assert.equal(core.database.postgres?.connection_string, 'postgresql://bridge:s3cretpw@db/bridge');
-      assert.equal(core.provisioning.secret, 'provisioning-secret-from-env-42');
+      assert.equal(core.provisioning.secret, 'provisioning-secret-from-env-0123456789');
       assert.equal(core.metrics.bearer_token, 'metrics-token-from-file-0123', 'relative !file is relative to the config file');
-      assert.equal(redact('x provisioning-secret-from-env-42 y'), 'x <redacted> y');
+      assert.equal(redact('x provisioning-secret-from-env-0123456789 y'), 'x <redacted> y');
       assert.equal(redact('postgresql://bridge:s3cretpw@db/bridge'), '<redacted>');
     } finally {
       delete process.env.CAUSEWAY_TEST_PROV_SECRET;

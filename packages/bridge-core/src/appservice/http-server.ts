@@ -148,6 +148,8 @@ export class AppserviceServer {
   private readonly bpTimeout: number;
   private readonly log: Logger;
 
+  private readonly mounts: Array<(req: http.IncomingMessage, res: http.ServerResponse) => boolean> = [];
+
   constructor(opts: AppserviceServerOptions) {
     if (!opts.hsToken) throw new Error('hs_token is required');
     registerSecret(opts.hsToken);
@@ -201,7 +203,17 @@ export class AppserviceServer {
   }
 
   /** The request listener, usable to mount the appservice inside another server. */
+  /**
+   * Mount a sub-API that authenticates its own requests (the provisioning API:
+   * shared secret or OpenID sessions). It sees each request first and returns
+   * true when the path is its own; everything else keeps hs_token auth.
+   */
+  mount(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): void {
+    this.mounts.push(handler);
+  }
+
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    for (const mount of this.mounts) if (mount(req, res)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);

@@ -16,7 +16,7 @@ import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
 import { createStore } from '../store/create-store';
 import type { Store, KeyValueRepository } from '../store/store';
-import { MatrixHttpClient, type RequestMetricInfo } from '../matrix/http-client';
+import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
 import { StateCache } from '../state/state-cache';
@@ -25,6 +25,11 @@ import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
 import { PermissionChecker } from '../commands/permissions';
 import { configureLogging, getLogger, type Logger } from '../logging/logger';
+import { BridgeMetrics, ActivityTracker, MetricsServer, stateCacheStatsFrom } from '../metrics';
+import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type RoomPowerChecker } from '../provisioning';
+import type { ProvisioningRoutes } from '../connector/context';
+import type { TransactionSink } from '../appservice/transaction';
+import { instrumentSink } from './instrumented-sink';
 import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
@@ -44,15 +49,8 @@ export interface BridgeOptions<C> {
   store?: Store;
   /** Port to listen on, overriding the config (CLI -p). */
   port?: number;
-  /** Observers for metrics; the metrics module plugs in here. */
-  hooks?: BridgeHooks;
-}
-
-export interface BridgeHooks {
-  onHomeserverRequest?(info: RequestMetricInfo): void;
-  onMatrixEvent?(event: MatrixRawEvent): void;
-  onMatrixRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number): void;
-  onRemoteApplied?(type: string, outcome: 'ok' | 'dropped' | 'failed', startedAt: number): void;
+  /** Version reported in metrics and by `--version`. */
+  version?: string;
 }
 
 /** A KeyValueRepository view that prefixes every namespace, so connectors cannot clash with the core. */
@@ -79,6 +77,11 @@ export class Bridge<C = unknown> {
   readonly adminRooms: AdminRooms;
   readonly permissions: PermissionChecker;
   readonly notifier: BotNotifier;
+  readonly metrics: BridgeMetrics;
+  readonly activity: ActivityTracker;
+  /** Present when `provisioning.enabled`. */
+  readonly provisioning?: ProvisioningApi;
+  private metricsServer?: MetricsServer;
   /** Created in start(), once the journal is open: nothing is accepted before replay is queued. */
   server!: AppserviceServer;
   readonly router: MatrixEventRouter;
@@ -86,6 +89,7 @@ export class Bridge<C = unknown> {
   private readonly typing: TypingTracker;
   private readonly queries: QueryHandler;
   private readonly botUserId: string;
+  private readonly mediaService: MediaService;
   private started = false;
 
   constructor(private readonly opts: BridgeOptions<C>) {
@@ -101,13 +105,15 @@ export class Bridge<C = unknown> {
       ? { engine: 'postgres', connectionString: config.database.postgres!.connection_string!, maxConnections: config.database.postgres!.max_connections }
       : { engine: 'nedb', directory: path.resolve(config.database.nedb.directory) });
 
+    this.activity = new ActivityTracker({ kv: this.store.kv });
+    this.metrics = new BridgeMetrics({ protocol: connector.protocol.id, version: opts.version, activity: this.activity });
     this.client = new MatrixHttpClient({
       baseUrl: config.homeserver.url,
       asToken: registration.as_token,
       connections: config.matrix_client.max_connections,
       timeoutMs: config.matrix_client.request_timeout_ms,
       backoff: { baseMs: 250, maxMs: 30_000, maxRetries: config.matrix_client.max_retries },
-      onRequest: opts.hooks?.onHomeserverRequest,
+      onRequest: (info) => this.metrics.onHomeserverRequest(info),
       onFatalError: (err) => this.log.error(`stopping: ${err.message}`),
     });
     this.media = new MediaClient(this.client);
@@ -123,11 +129,12 @@ export class Bridge<C = unknown> {
       kv: config.state_cache.persist ? this.store.kv : undefined,
       botUserId: this.botUserId,
     });
-    const mediaService: MediaService = {
+    const mediaService: MediaService = this.mediaService = {
       upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
       download: (mxc) => this.media.download(mxc),
       publicUrl: (mxc, name) => {
-        const base = config.homeserver.media_url;
+        // `media_url` defaults to the client-server URL, as its description says.
+        const base = config.homeserver.media_url ?? config.homeserver.url;
         const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
         if (!base || !m) return undefined;
         return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(name) : ''}`;
@@ -149,7 +156,13 @@ export class Bridge<C = unknown> {
     });
     this.remote = new RemoteEventApplier({
       portals: this.portals, ghosts: this.ghosts, messages: this.store.messages, bot,
-      log: this.log.child({ module: 'remote' }), onApplied: opts.hooks?.onRemoteApplied,
+      log: this.log.child({ module: 'remote' }),
+      onApplied: (type, outcome, startedAt, event) => {
+        this.metrics.onRelay({ direction: 'remote_to_matrix', kind: type, outcome, latencyMs: Date.now() - startedAt });
+        if (outcome === 'ok' && event && 'ghost' in event.sender) {
+          this.activity.recordRemoteUser(this.ghosts.userIdFor(event.sender.ghost));
+        }
+      },
     });
     this.permissions = new PermissionChecker({ admins: config.bridge.admins, users: config.bridge.permissions?.users });
     this.commands = new CommandRouter();
@@ -166,9 +179,21 @@ export class Bridge<C = unknown> {
         ?? userId.replace(/^@([^:]+):.*$/, '$1'),
       handleNonPortal: (e) => nonPortal.handle(e),
       observeState: (e) => this.observeState(e),
-      log: this.log.child({ module: 'router' }), onRelayed: opts.hooks?.onMatrixRelayed,
+      log: this.log.child({ module: 'router' }),
+      onRelayed: (kind, outcome, startedAt, event) => {
+        this.metrics.onRelay({ direction: 'matrix_to_remote', kind, outcome, latencyMs: Date.now() - startedAt });
+        if (outcome === 'ok') {
+          this.activity.recordMatrixUser(event.sender as string);
+          this.activity.recordRoom(event.room_id as string);
+        }
+      },
     });
     this.typing = new TypingTracker(connector, this.portals, (u) => this.ghosts.isBridgeUser(u));
+    if (config.provisioning.enabled) {
+      this.provisioning = new ProvisioningApi(provisioningOptionsFromConfig(config.provisioning, {
+        store: this.store.kv, powerChecker: this.powerChecker(), log: getLogger('provisioning'), auditLog: getLogger('audit'),
+      }));
+    }
     this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });
   }
 
@@ -186,11 +211,39 @@ export class Bridge<C = unknown> {
       media: {
         upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
         download: (mxc) => this.media.download(mxc),
-        publicUrl: () => undefined,
+        publicUrl: (mxc, name) => this.mediaService.publicUrl(mxc, name),
       },
       commands: this.commands,
       data: namespaced(this.store.kv, `connector.${protocolId}`),
+      provisioning: this.provisioningRoutes(),
+      metrics: this.metrics,
       isAdmin: (u) => this.permissions.isAdmin(u),
+      mayUseBridge: (u) => this.permissions.mayUseBridge(u),
+    };
+  }
+
+  /** Where /metrics is served, when enabled. */
+  get metricsUrl(): string | undefined {
+    return this.metricsServer?.url;
+  }
+
+  private provisioningRoutes(): ProvisioningRoutes {
+    const api = this.provisioning;
+    return {
+      enabled: !!api,
+      addRoute: (def) => api?.addRoute(def),
+      addLinkRoutes: (hooks) => { if (api) addLinkRoutes(api, hooks); },
+    };
+  }
+
+  /** Provisioning's authorisation question, answered from the state cache (no homeserver call per request). */
+  private powerChecker(): RoomPowerChecker {
+    return {
+      userPowerIn: async (roomId, userId) => ({
+        joined: (await this.state.getMembership(roomId, userId)) === 'join',
+        level: await this.state.getPowerLevel(roomId, userId),
+        required: await this.state.requiredPowerLevel(roomId, 'm.room.power_levels', true),
+      }),
     };
   }
 
@@ -198,6 +251,7 @@ export class Bridge<C = unknown> {
   async start(): Promise<{ port: number }> {
     const { config, connector } = this.opts;
     await this.store.init();
+    await this.activity.init();
     this.delivery = await DeliveryPipeline.open({
       handler: (event, delivery) => this.handleMatrixEvent(event, delivery),
       journalDir: path.resolve(config.data_dir, 'journal'),
@@ -211,9 +265,28 @@ export class Bridge<C = unknown> {
       hsToken: this.opts.registration.hs_token,
       maxBodyBytes: config.appservice.max_body_bytes,
       handlers: this.queries.handlers(),
-      transactions: this.delivery,
+      transactions: instrumentSink(this.delivery, this.metrics),
       log: this.log.child({ module: 'appservice' }),
     });
+    const delivery = this.delivery;
+    this.metrics.setDeliverySource(() => {
+      const st = delivery.stats();
+      return { queuedEvents: st.unfinished, activeRooms: st.roomsActive };
+    });
+    this.metrics.setStateCacheSource(() => stateCacheStatsFrom(this.state.stats()));
+    this.metrics.setGhostSource(() => this.store.ghosts.count());
+    this.metrics.setPortalSource(async () => {
+      const counts: Record<string, number> = { portal: 0, plumbed: 0, dm: 0 };
+      for (const p of await this.portals.list()) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+      return counts;
+    });
+    if (this.provisioning) {
+      const prov = this.provisioning;
+      if (config.provisioning.port) await prov.listen(config.provisioning.port, config.appservice.bind_host);
+      else this.server.mount((req, res) => prov.handle(req, res));
+    }
+    this.metricsServer = MetricsServer.fromConfig(config.metrics, this.metrics);
+    await this.metricsServer?.start();
     await connector.init(this.context());
     const address = await this.server.listen(this.opts.port ?? config.appservice.port, config.appservice.bind_host);
     this.log.info(`appservice listening on ${config.appservice.bind_host}:${address.port}`);
@@ -232,9 +305,12 @@ export class Bridge<C = unknown> {
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
     this.started = false;
     await this.server?.close();
+    await this.provisioning?.close();
+    await this.metricsServer?.stop();
     await this.delivery?.close();
     await this.remote.idle();
     await this.state.close();
+    await this.activity.close();
     await this.client.close();
     await this.store.close();
   }
@@ -246,7 +322,7 @@ export class Bridge<C = unknown> {
   }
 
   private async handleMatrixEvent(event: MatrixRawEvent, delivery: DeliveryContext): Promise<void> {
-    this.opts.hooks?.onMatrixEvent?.(event);
+    this.metrics.onHomeserverEvent(event.type);
     if (event.type === 'm.typing') return this.typing.onTyping(event);
     if (event.type === 'm.receipt' || event.type === 'm.presence') return;
     await this.router.route(event as MatrixEvent, delivery);

@@ -35,7 +35,7 @@ export interface RouterDeps {
   observeState?(event: MatrixEvent): void;
   log: Logger;
   /** Metrics hook: one call per event reaching a connector. */
-  onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number): void;
+  onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number, event: MatrixEvent): void;
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -66,14 +66,14 @@ export class MatrixEventRouter {
     try {
       if (delivery.redelivered) this.redelivered.add(event);
       const handled = await this.dispatch(portal, event, kind);
-      if (handled) this.deps.onRelayed?.(kind, 'ok', started);
+      if (handled) this.deps.onRelayed?.(kind, 'ok', started, event);
     } catch (err) {
       if (err instanceof BridgeError) {
-        this.deps.onRelayed?.(kind, 'rejected', started);
+        this.deps.onRelayed?.(kind, 'rejected', started, event);
         await this.tellSender(portal, event.sender, err);
         return;
       }
-      this.deps.onRelayed?.(kind, 'failed', started);
+      this.deps.onRelayed?.(kind, 'failed', started, event);
       throw err;
     }
   }

@@ -32,7 +32,7 @@ export interface RemoteApplierDeps {
   bot: Intent;
   log: Logger;
   /** Metrics hook: one call per remote event with its outcome. */
-  onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number): void;
+  onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number, event: RemoteEvent): void;
 }
 
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
@@ -47,9 +47,9 @@ export class RemoteEventApplier implements RemoteEventSink {
     return this.queue.run(portalKeyString(event.portal), async () => {
       try {
         const outcome = await this.apply(event);
-        this.deps.onApplied?.(event.type, outcome, started);
+        this.deps.onApplied?.(event.type, outcome, started, event);
       } catch (err) {
-        this.deps.onApplied?.(event.type, 'failed', started);
+        this.deps.onApplied?.(event.type, 'failed', started, event);
         this.deps.log.error('could not apply remote event to Matrix', {
           type: event.type, network: event.portal.network, channel: event.portal.id, err: String(err),
         });

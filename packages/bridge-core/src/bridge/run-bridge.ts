@@ -6,7 +6,7 @@
  */
 import type { BridgeConnector } from '../connector/connector';
 import { runCli } from '../cli/main';
-import { Bridge, type BridgeHooks } from './bridge';
+import { Bridge } from './bridge';
 
 export interface RunBridgeOptions<C> {
   connector: BridgeConnector<C>;
@@ -14,7 +14,6 @@ export interface RunBridgeOptions<C> {
   configKey: string;
   argv?: readonly string[];
   version?: string;
-  hooks?: BridgeHooks;
 }
 
 export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
@@ -29,7 +28,7 @@ export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
         connectorConfig: loaded.connector,
         registration: loaded.registration,
         connector: opts.connector,
-        hooks: opts.hooks,
+        version: opts.version,
       });
       await bridge.start();
       return bridge;

@@ -99,7 +99,7 @@ export const MetricsSchema = section({
 
 export const ProvisioningSchema = section({
   enabled: Type.Boolean({ default: false, description: 'Serve the provisioning API (link/unlink rooms from a widget or integration manager).' }),
-  secret: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret for server-to-server provisioning calls; Matrix users authenticate with OpenID tokens instead.' })),
+  secret: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret (at least 32 characters) for server-to-server provisioning calls; Matrix users authenticate with OpenID tokens instead.' })),
   path_prefix: Type.String({ pattern: '^/', default: '/_matrix/provision', description: 'URL path prefix of the provisioning API.' }),
   port: Type.Optional(Port('Separate port for the provisioning API; by default it shares the appservice listener.')),
   rate_limit: section({

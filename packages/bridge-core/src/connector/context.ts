@@ -9,6 +9,8 @@ import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { CommandRegistry } from '../commands/command';
+import type { RouteDefinition, LinkHooks } from '../provisioning';
+import type { BridgeMetrics } from '../metrics';
 
 export interface RemoteEventSink {
   /**
@@ -58,6 +60,23 @@ export interface MediaService {
   publicUrl(mxc: string, name?: string): string | undefined;
 }
 
+/**
+ * Provisioning routes a connector adds. The core authenticates every one of
+ * them (shared secret or OpenID session), rate-limits, validates bodies and
+ * audits; there is no way to add an unauthenticated route from a connector.
+ * When provisioning is disabled in the config, routes are accepted and never served.
+ */
+export interface ProvisioningRoutes {
+  readonly enabled: boolean;
+  addRoute(def: RouteDefinition): void;
+  /** The standard link/unlink/list routes with the core's power-level check and audit built in. */
+  addLinkRoutes(hooks: LinkHooks): void;
+}
+
+/** What a connector reports to Prometheus; everything is prefixed and labelled by the core. */
+export type ConnectorMetrics = Pick<BridgeMetrics,
+  'setRemoteConnections' | 'observeRemoteSendQueueDelay' | 'counter' | 'gauge' | 'histogram'>;
+
 export interface BridgeContext<Config = unknown> {
   /** The connector's own section of the config file, validated. */
   readonly config: Config;
@@ -72,6 +91,10 @@ export interface BridgeContext<Config = unknown> {
   readonly commands: CommandRegistry;
   /** Connector-private persistent data, namespaced by the connector's protocol ID. */
   readonly data: KeyValueRepository;
+  readonly provisioning: ProvisioningRoutes;
+  readonly metrics: ConnectorMetrics;
   /** Whether a Matrix user is a bridge admin per config. */
   isAdmin(userId: string): boolean;
+  /** Whether a Matrix user may use the bridge at all (config `bridge.permissions.users`). */
+  mayUseBridge(userId: string): boolean;
 }

@@ -34,6 +34,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { BridgeError } from '../connector/errors';
 import { MatrixError } from '../util/matrix-error';
 import { secureCompare } from '../util/secure-compare';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
@@ -471,6 +472,8 @@ export class ProvisioningApi {
 
   private toMatrixError(err: unknown, log: Logger): MatrixError {
     if (err instanceof MatrixError) return err;
+    // A connector's refusal (channel not found, already linked…) is the caller's problem, told in words.
+    if (err instanceof BridgeError) return new MatrixError(400, 'M_UNKNOWN', err.userMessage);
     log.error('Provisioning handler failed', { error: err instanceof Error ? err : String(err) });
     return new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
   }
