@@ -43,7 +43,7 @@ interface IfClient {
     write(line: string, cb?: () => void): boolean;
     end(data?: string, hadError?: boolean): void;
     connected: boolean;
-    transport?: { socket?: { destroy(): void } } | null;
+    transport?: { socket?: { destroy(): void; localPort?: number } } | null;
   };
 }
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -259,6 +259,10 @@ export class IrcConnection {
   }
   get floodStats(): FloodStats {
     return this.queue.getStats();
+  }
+  /** Local TCP port of the current socket (identd answers by port pair). */
+  get localPort(): number | undefined {
+    return this.client?.connection.transport?.socket?.localPort;
   }
   /** Last time we sent a user-visible line (for idle timeouts / least-recently-active eviction). */
   get lastActiveAt(): number {

@@ -1,0 +1,69 @@
+/**
+ * Bridge-admin commands: link a room to a channel without operator consent
+ * (`!plumb`, as MAI), unlink, and show the version.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CommandUsageError, type Command } from '@causeway/bridge-core';
+import { isValidChannelName } from '../irc';
+import type { IrcConnector } from '../connector';
+
+export function bridgeVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const ROOM_ID = (raw: string) => {
+  if (!/^![^:\s]+:\S+$/.test(raw)) throw new CommandUsageError(`${raw} is not a room ID (!abc:example.org).`);
+  return raw;
+};
+const CHANNEL = (raw: string) => {
+  if (!isValidChannelName(raw)) throw new CommandUsageError(`${raw} is not a valid IRC channel name.`);
+  return raw;
+};
+
+export function adminCommands(c: IrcConnector): Command[] {
+  return [
+    {
+      name: 'bridgeversion',
+      summary: 'Show the bridge version.',
+      async run(cmd) {
+        await cmd.reply(`Causeway IRC bridge ${bridgeVersion()}`);
+      },
+    },
+    {
+      name: 'plumb',
+      summary: 'Link an existing room to an IRC channel (bridge admins): !plumb <room_id> <server> <#channel>',
+      permission: 'admin',
+      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server' }, { name: 'channel', parse: CHANNEL }],
+      async run(cmd) {
+        const n = c.network(cmd.args.server!);
+        const portal = await c.ctx.portals.link(cmd.args.room_id!, n.portalKey(cmd.args.channel!), { actor: cmd.sender });
+        await cmd.reply(`Linked ${portal.roomId} to ${cmd.args.channel} on ${n.name}.`);
+      },
+    },
+    {
+      name: 'unlink',
+      summary: 'Unlink a room from its IRC channel (bridge admins): !unlink <room_id> [server #channel]',
+      permission: 'admin',
+      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server', optional: true }, { name: 'channel', optional: true, parse: CHANNEL }],
+      async run(cmd) {
+        const roomId = cmd.args.room_id!;
+        const portal = await c.ctx.portals.getByRoom(roomId);
+        if (!portal || portal.kind === 'dm') return cmd.reply(`${roomId} is not linked to an IRC channel.`);
+        if (cmd.args.server && cmd.args.channel) {
+          const n = c.network(cmd.args.server);
+          const key = n.portalKey(cmd.args.channel);
+          if (key.network !== portal.key.network || key.id !== portal.key.id) {
+            return cmd.reply(`${roomId} is linked to ${portal.key.id} on ${portal.key.network}, not ${cmd.args.channel} on ${n.name}.`);
+          }
+        }
+        await c.ctx.portals.unlink(roomId, { actor: cmd.sender, reason: 'unlink command' });
+        await cmd.reply(`Unlinked ${roomId} from ${portal.key.id} on ${portal.key.network}.`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,8 @@
+/** Registers the IRC bridge's admin-room commands (`!help` is the core's). */
+import type { IrcConnector } from '../connector';
+import { userCommands } from './user-commands';
+import { adminCommands } from './admin-commands';
+
+export function registerCommands(connector: IrcConnector): void {
+  for (const cmd of [...userCommands(connector), ...adminCommands(connector)]) connector.ctx.commands.register(cmd);
+}

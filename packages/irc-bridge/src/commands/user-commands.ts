@@ -1,0 +1,166 @@
+/**
+ * Admin-room commands every bridge user has (MAI's set): join a channel, show
+ * or change the nick, WHOIS, stored passwords, reconnect, quit, list rooms and
+ * raw commands. Replies say exactly what happened; nothing is silently changed.
+ */
+import { CommandUsageError, type Command } from '@causeway/bridge-core';
+import { DEFAULT_DENIED_COMMANDS, ircLower, isValidChannelName, isValidNick, parseRawCommand } from '../irc';
+import type { IrcConnector } from '../connector';
+import { connected, pickNetwork, pickNetworkRaw } from './network-arg';
+
+const rest = (name: string, description: string, extra: Record<string, unknown> = {}) =>
+  [{ name, description, rest: true, optional: true, ...extra }];
+
+export function userCommands(c: IrcConnector): Command[] {
+  return [
+    {
+      name: 'join',
+      summary: 'Join an IRC channel: !join [server] #channel [key]',
+      args: rest('args', '[server] #channel [key]'),
+      async run(cmd) {
+        const { network: n, rest: [channel, key] } = pickNetwork(c, cmd.args.args);
+        if (!channel || !isValidChannelName(channel)) throw new CommandUsageError('Give a channel name, e.g. !join #matrix');
+        if (!n.cfg.dynamic_channels.enabled) return cmd.reply(`Joining channels on demand is disabled on ${n.name}.`);
+        if (n.isExcludedChannel(channel)) return cmd.reply(`${channel} may not be bridged.`);
+        if (n.users.isExcluded(cmd.sender)) return cmd.reply(`You are not allowed to use ${n.name} through this bridge.`);
+        const alias = `irc_${n.name}_${channel}`;
+        // The core's PortalManager takes the alias to create; the typed service does not expose it yet.
+        const portals = c.ctx.portals as typeof c.ctx.portals & { ensurePortalRoom(info: unknown, o?: { aliasLocalpart?: string }): ReturnType<typeof c.ctx.portals.ensurePortalRoom> };
+        const portal = await portals.ensurePortalRoom(c.portalInfo(n, channel), { aliasLocalpart: alias });
+        n.botJoin(ircLower(channel));
+        const client = await n.users.clientFor(cmd.sender);
+        await client.join(ircLower(channel), key);
+        await c.ctx.remote.emit({ type: 'membership', portal: portal.key, sender: { bot: true }, targetMatrixUser: cmd.sender, membership: 'invite' })
+          .catch(() => undefined);
+        await cmd.reply(`Joining ${channel} on ${n.name}: you are invited to ${portal.roomId} (#${alias}:${c.ctx.domain}).`);
+      },
+    },
+    {
+      name: 'nick',
+      summary: 'Show or change your IRC nick: !nick [server] [nick]',
+      args: rest('args', '[server] [nick]'),
+      async run(cmd) {
+        const { network: n, rest: [nick] } = pickNetwork(c, cmd.args.args);
+        const current = n.users.nickOf(cmd.sender);
+        if (!nick) return cmd.reply(current ? `Your nick on ${n.name} is ${current}.` : `You are not connected to ${n.name}.`);
+        if (!n.cfg.clients.allow_nick_changes) return cmd.reply(`Nick changes are disabled on ${n.name}.`);
+        if (!isValidNick(nick)) return cmd.reply(`${nick} is not a valid IRC nick.`);
+        const client = n.users.get(cmd.sender);
+        if (!client || !(await connected(client, 5_000))) {
+          await n.users.rememberNick(cmd.sender, nick);
+          return cmd.reply(`You will be ${nick} on ${n.name} from your next connection.`);
+        }
+        const r = await client.connection.changeNick(nick);
+        if (!r.ok) return cmd.reply(`Your nick stays ${client.connection.nick}: ${typeof r.reason === 'string' ? r.reason : r.reason.message}`);
+        await n.users.rememberNick(cmd.sender, r.nick);
+        await cmd.reply(`You are now ${r.nick} on ${n.name}.`);
+      },
+    },
+    {
+      name: 'whois',
+      summary: 'Who is an IRC nick, or which IRC connection a Matrix user has: !whois [server] <nick|@user:domain>',
+      args: rest('args', '[server] <nick|@user:domain>'),
+      async run(cmd) {
+        const { network: n, rest: [who] } = pickNetwork(c, cmd.args.args);
+        if (!who) throw new CommandUsageError('Give a nick or a Matrix user ID.');
+        if (who.startsWith('@')) {
+          const client = n.users.get(who);
+          if (!client) return cmd.reply(`${who} has no connection to ${n.name}.`);
+          return cmd.reply(`${who} is ${client.connection.nick} on ${n.name} (${client.status}), in ${[...client.channels].map(([ch]) => ch).join(', ') || 'no channels'}.`);
+        }
+        if (!isValidNick(who)) return cmd.reply(`${who} is not a valid IRC nick.`);
+        const client = await n.users.clientFor(cmd.sender);
+        if (!(await connected(client))) return cmd.reply(`You are not connected to ${n.name} yet; try again in a moment.`);
+        const w = await client.connection.whois(who);
+        if (!w) return cmd.reply(`There is no IRC user called ${who} on ${n.name}.`);
+        const owner = n.users.userForNick(w.nick);
+        await cmd.reply([
+          `${w.nick} is ${w.user ?? '?'}@${w.host ?? '?'} (${w.realname ?? ''})`,
+          w.account ? `logged in as ${w.account}` : '',
+          w.channels.length ? `on ${w.channels.join(' ')}` : '',
+          w.server ? `via ${w.server}` : '',
+          owner ? `(Matrix user ${owner})` : `(${c.ctx.ghosts.userIdFor(n.ghostKey(w.nick))})`,
+        ].filter(Boolean).join(', '));
+      },
+    },
+    {
+      name: 'storepass',
+      summary: 'Store your IRC password (encrypted), used as PASS or SASL on your next connection: !storepass [server] <password|account:password>',
+      args: rest('args', '[server] <password>', { secret: true }),
+      async run(cmd) {
+        const { network: n, rest: parts } = pickNetwork(c, cmd.args.args);
+        const password = parts.join(' ');
+        if (!password) throw new CommandUsageError('Give the password.');
+        await c.passwords.set(n.name, cmd.sender, password);
+        await cmd.reply(`Your password for ${n.name} is stored encrypted. It is used from your next connection: !reconnect to use it now.`);
+      },
+    },
+    {
+      name: 'removepass',
+      summary: 'Delete your stored IRC password: !removepass [server]',
+      args: rest('args', '[server]'),
+      async run(cmd) {
+        const { network: n } = pickNetwork(c, cmd.args.args);
+        const removed = await c.passwords.remove(n.name, cmd.sender);
+        await cmd.reply(removed ? `Your stored password for ${n.name} was deleted.` : `You had no stored password for ${n.name}.`);
+      },
+    },
+    {
+      name: 'reconnect',
+      summary: 'Drop and re-open your IRC connection (channels are re-joined): !reconnect [server]',
+      args: rest('args', '[server]'),
+      async run(cmd) {
+        const { network: n } = pickNetwork(c, cmd.args.args);
+        const old = n.users.get(cmd.sender);
+        const channels = old ? [...old.channels] : [];
+        if (old) await n.users.release(cmd.sender, 'Reconnecting', 'Reconnecting');
+        const client = await n.users.clientFor(cmd.sender);
+        for (const [channel, key] of channels) await client.join(channel, key);
+        await cmd.reply(`Reconnecting to ${n.name}${channels.length ? ` and re-joining ${channels.map(([ch]) => ch).join(', ')}` : ''}.`);
+      },
+    },
+    {
+      name: 'quit',
+      summary: 'Disconnect from every IRC network.',
+      async run(cmd) {
+        const left: string[] = [];
+        for (const n of c.networks.values()) {
+          if (!n.users.get(cmd.sender)) continue;
+          await n.users.release(cmd.sender, 'You used !quit.', 'Quit');
+          left.push(n.name);
+        }
+        await cmd.reply(left.length ? `Disconnected from ${left.join(', ')}.` : 'You were not connected to any IRC network.');
+      },
+    },
+    {
+      name: 'listrooms',
+      summary: 'List your IRC channels and the rooms they are bridged to: !listrooms [server]',
+      args: rest('args', '[server]'),
+      async run(cmd) {
+        const { network: n } = pickNetwork(c, cmd.args.args);
+        const client = n.users.get(cmd.sender);
+        const channels = client ? [...client.channels].map(([ch]) => ch) : [];
+        if (!channels.length) return cmd.reply(`You are in no channels on ${n.name}.`);
+        const lines = await Promise.all(channels.map(async (ch) => {
+          const rooms = await c.ctx.portals.getByKey(n.portalKey(ch));
+          return `${ch} → ${rooms.map((r) => r.roomId).join(', ') || '(no room)'}`;
+        }));
+        await cmd.reply(lines.join('\n'));
+      },
+    },
+    {
+      name: 'cmd',
+      summary: 'Send a raw IRC command on your connection: !cmd [server] COMMAND args',
+      args: rest('args', '[server] COMMAND args'),
+      async run(cmd) {
+        const { network: n, rest: line } = pickNetworkRaw(c, cmd.args.args);
+        const parsed = parseRawCommand(line, [...DEFAULT_DENIED_COMMANDS, ...c.ctx.config.cmd_deny_list]);
+        if (!parsed.ok) return cmd.reply(`Refused: ${parsed.reason}`);
+        const client = await n.users.clientFor(cmd.sender);
+        if (!(await connected(client))) return cmd.reply(`You are not connected to ${n.name} yet; try again in a moment.`);
+        const r = await client.connection.raw(line);
+        await cmd.reply(r.ok ? `Sent ${parsed.command} to ${n.name}.` : `Not sent: ${r.reason}`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,100 @@
+/**
+ * The `irc:` section of the config file. One schema is the validator, the
+ * TypeScript type, the option reference and the sample's checker, so names in
+ * docs and code cannot drift apart (MAI's `excludedUsers`/`excludeUsers`,
+ * `ignoreIdleOnStartup` lessons). Every optional key carries its default here.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { section, StringEnum } from '@causeway/bridge-core';
+
+const Bool = (description: string, def: boolean) => Type.Boolean({ description, default: def });
+const Int = (description: string, def: number, minimum = 0) => Type.Integer({ description, default: def, minimum });
+
+const MembershipDirection = (what: string, initial: boolean, incremental: boolean) => section({
+  initial: Bool(`Mirror the existing ${what} once when the bridge starts or a channel is first bridged.`, initial),
+  incremental: Bool(`Mirror live ${what} changes as they happen.`, incremental),
+}, { default: {}, description: `Membership sync: ${what}.` });
+
+export const ServerSchema = section({
+  address: Type.String({ minLength: 1, description: 'Hostname or IP address of the IRC server.' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, default: 6667, description: 'TCP port (usually 6697 with TLS).' }),
+  name: Type.Optional(Type.String({ description: 'Human-readable network name shown in third-party lookups (defaults to the key).' })),
+  network_id: Type.Optional(Type.String({ pattern: '^[a-z0-9._-]+$', description: 'Stable network ID for third-party lookups (defaults to the key).' })),
+  tls: section({
+    enabled: Bool('Connect with TLS.', false),
+    allow_self_signed: Bool('Accept self-signed or otherwise unverifiable certificates. Only for networks you trust.', false),
+    client_certificate: Type.Optional(section({
+      certificate_file: Type.String({ minLength: 1, description: 'PEM certificate file presented by every connection (CertFP).' }),
+      private_key_file: Type.String({ minLength: 1, description: 'PEM private key of that certificate.' }),
+    }, { description: 'Client certificate for SASL EXTERNAL / CertFP.' })),
+  }, { default: {}, description: 'Transport security.' }),
+  password: Type.Optional(Type.String({ description: 'Server password (PASS) sent by every connection of this network, unless the user stored their own.' })),
+  sasl: Type.Optional(section({
+    mechanism: StringEnum(['plain', 'external'] as const, { default: 'plain', description: "SASL mechanism: `plain` with the user's stored password, `external` with the client certificate." }),
+  }, { description: 'Authenticate with SASL instead of PASS. There is no PASS fallback when SASL fails.' })),
+  bot: section({
+    enabled: Bool('Run a relay bot connection that reads channels, so IRC→Matrix works where no Matrix user is connected.', true),
+    nick: Type.String({ minLength: 1, default: 'MatrixBridge', description: 'Nick of the bot connection.' }),
+    username: Type.String({ minLength: 1, default: 'matrixbot', description: 'Username (ident) of the bot connection.' }),
+    password: Type.Optional(Type.String({ description: 'Password the bot sends (SASL PLAIN if `sasl` is set, else PASS).' })),
+  }, { default: {}, description: 'The relay bot.' }),
+  dynamic_channels: section({
+    enabled: Bool('Let users reach any channel by alias (`#irc_<network>_#channel`) or `!join` (portal rooms).', true),
+    published: Bool('List created portal rooms in the room directory.', true),
+    join_rule: StringEnum(['public', 'invite'] as const, { default: 'public', description: 'Join rule of created portal rooms.' }),
+    exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Channels that may never be bridged (case-insensitive).' }),
+  }, { default: {}, description: 'Portal rooms created on demand.' }),
+  mappings: Type.Record(Type.String({ pattern: '^[#&+!][^\\s,:]+$' }), section({
+    room_ids: Type.Array(Type.String({ pattern: '^![^:]+:.+$' }), { minItems: 1, description: 'Matrix rooms linked to this channel.' }),
+    key: Type.Optional(Type.String({ description: 'Channel key (+k) used to join.' })),
+  }), { default: {}, description: 'Static links: `"#channel": {room_ids: ["!room:example.org"]}`. The bot must be invited to each room.' }),
+  membership: section({
+    matrix_to_irc: MembershipDirection('Matrix room members → IRC channel JOIN/PART', false, true),
+    irc_to_matrix: MembershipDirection('IRC channel members → Matrix ghost joins/leaves', false, true),
+    flood_delay_ms: Int('Delay between mirrored joins during an initial sync (drip-feed; MAI default 10 s).', 1000),
+  }, { default: {}, description: 'Membership mirroring per direction.' }),
+  clients: section({
+    nick_template: Type.String({ pattern: '\\$(DISPLAY|USERID|LOCALPART)', default: '$DISPLAY[m]', description: 'Nick of a Matrix user on IRC: `$DISPLAY` (display name), `$LOCALPART`, `$USERID`. Made valid and unique predictably; the user is told the nick they got.' }),
+    allow_nick_changes: Bool('Allow `!nick`; a chosen nick is remembered and ignores the template.', true),
+    max_clients: Int('Max simultaneous user connections to this network; at the cap the least recently active user is disconnected.', 30, 1),
+    idle_timeout_s: Int('Disconnect a user who sent nothing for this long; 0 = never.', 172800),
+    realname_format: StringEnum(['mxid', 'reverse-mxid', 'display'] as const, { default: 'mxid', description: 'Realname (gecos): the Matrix ID, the reversed ID (org.example:alice), or the display name.' }),
+    user_modes: Type.String({ pattern: '^([+-][A-Za-z]+)*$', default: '', description: 'User modes set after connecting, e.g. `+R`.' }),
+    connect_rate_per_second: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'Connection attempts started per second for this network (servers Z-line hosts that connect too fast).' }),
+    concurrent_reconnect_limit: Int('Registrations in flight at once; 0 = unlimited.', 50),
+    connect_timeout_s: Int('Give up a connection attempt without a welcome after this long.', 30, 1),
+    line_limit: Int('Max IRC lines a Matrix message may become; longer messages are uploaded and sent as a link.', 3, 1),
+    queue: section({
+      max_messages: Int('Messages held per user while their connection is down.', 100, 1),
+      max_age_s: Int('Held messages older than this are not sent (the user is told).', 300, 1),
+    }, { default: {}, description: 'Messages queued while a connection is (re)connecting; delivered in order or reported.' }),
+    ipv6_prefix: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F:]+::$|^[0-9a-fA-F:]+:$', description: 'Give each user their own source IPv6 address from this /64-style prefix (e.g. `2001:db8:1:2::`). The host must be able to bind them.' })),
+    flood_lines_per_second: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sustained lines per second per connection (InspIRCd default commandrate).' }),
+  }, { default: {}, description: 'Connections of Matrix users.' }),
+  ghost_display_name: Type.String({ minLength: 1, default: '$NICK', description: 'Display name of IRC users\' ghosts: `$NICK`, `$NETWORK` (the network key or `name`).' }),
+  mode_power_map: Type.Record(Type.String({ pattern: '^[A-Za-z]$' }), Type.Integer({ minimum: 0, maximum: 100 }), { default: { o: 50, v: 1 }, description: 'Channel prefix mode → Matrix power level (highest held wins).' }),
+  private_messages: section({
+    enabled: Bool('Bridge private messages both ways (DM rooms).', true),
+  }, { default: {}, description: 'Private messages.' }),
+  excluded_users: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions of Matrix user IDs that are never connected to IRC.' }),
+}, { description: 'One IRC network.' });
+
+export const IrcConfigSchema = section({
+  servers: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]*$' }), ServerSchema, {
+    default: {},
+    description: 'IRC networks, keyed by a short network name used in ghost IDs and aliases (`libera` → `@irc_libera_nick`, `#irc_libera_#chan`). Renaming a key orphans its ghosts and portals.',
+  }),
+  ident: section({
+    enabled: Bool('Run an RFC 1413 identd that answers with each user\'s username.', false),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 113, description: 'identd port (113 needs privileges; forward it).' }),
+    address: Type.String({ minLength: 1, default: '0.0.0.0', description: 'identd bind address.' }),
+  }, { default: {}, description: 'identd.' }),
+  passwords: section({
+    encryption_key_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding a 32-byte key (raw or 64 hex characters) for stored IRC passwords. By default a key is generated into `<data_dir>/irc-passwords.key` on first use.' })),
+  }, { default: {}, description: 'Per-user stored IRC passwords (AES-256-GCM at rest).' }),
+  cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
+  data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),
+}, { default: {}, description: 'The IRC bridge.' });
+
+export type IrcConfig = Static<typeof IrcConfigSchema>;
+export type ServerConfig = Static<typeof ServerSchema>;

@@ -1,0 +1,222 @@
+/**
+ * The IRC connector: what the core calls. It owns nothing but routing to the
+ * right IrcNetwork and the capability surface (portals by alias, ghosts, DMs,
+ * third-party lookups, links, edits, membership and topic changes). Reactions
+ * and redactions are deliberately not implemented: IRC has no such thing and
+ * MAI did not invent a text form for them.
+ */
+import {
+  BridgeError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
+  type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
+  type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SendResult,
+  type ThirdPartyLookup, LocalpartTemplate,
+} from '@causeway/bridge-core';
+import { ircLower, isValidChannelName, isValidNick } from './irc';
+import { IrcConfigSchema, type IrcConfig } from './config-schema';
+import { IrcNetwork, type NetworkStats } from './network/irc-network';
+import { PasswordStore } from './passwords';
+import { Identd } from './ident/identd';
+import { registerCommands } from './commands';
+import { GHOST_TEMPLATE, IRC_PROTOCOL } from './protocol';
+
+export interface IrcStats {
+  networks: Record<string, NetworkStats>;
+}
+
+const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
+
+export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
+  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler {
+  readonly protocol = IRC_PROTOCOL;
+  readonly configSchema = IrcConfigSchema;
+  readonly networks = new Map<string, IrcNetwork>();
+  private ctxRef?: BridgeContext<IrcConfig>;
+  passwords!: PasswordStore;
+  private identd?: Identd;
+
+  get ctx(): BridgeContext<IrcConfig> {
+    if (!this.ctxRef) throw new Error('IrcConnector used before init()');
+    return this.ctxRef;
+  }
+
+  init(ctx: BridgeContext<IrcConfig>): void {
+    this.ctxRef = ctx;
+    this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
+    for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords));
+    registerCommands(this);
+  }
+
+  async start(): Promise<void> {
+    const ident = this.ctx.config.ident;
+    if (ident.enabled) {
+      this.identd = new Identd({ port: ident.port, address: ident.address, lookup: (local, remote) => this.identFor(local, remote), log: this.ctx.log });
+      await this.identd.start();
+    }
+    await Promise.all([...this.networks.values()].map((n) => n.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.networks.values()].map((n) => n.stop()));
+    await this.identd?.stop();
+  }
+
+  /** identd: the username of whichever of our connections uses that local/remote port pair. */
+  private identFor(localPort: number, remotePort: number): string | undefined {
+    for (const n of this.networks.values()) {
+      if (n.cfg.port !== remotePort) continue;
+      for (const userId of n.users.users()) {
+        const c = n.users.pool.get(userId);
+        if (c?.connection.localPort === localPort) return c.connection.options.username;
+      }
+      const bot = n.botClient;
+      if (bot?.connection.localPort === localPort) return bot.connection.options.username;
+    }
+    return undefined;
+  }
+
+  network(name: string): IrcNetwork {
+    const n = this.networks.get(name);
+    if (!n) throw new BridgeError(`There is no IRC network called ${name}. Known: ${[...this.networks.keys()].join(', ')}.`);
+    return n;
+  }
+
+  /** Counters for the metrics module (connections by state, reconnect queue, messages, flood-queue delay). */
+  stats(): IrcStats {
+    const networks: Record<string, NetworkStats> = {};
+    for (const [name, n] of this.networks) networks[name] = n.stats();
+    return { networks };
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  handleMatrixMessage(msg: MatrixMessage): Promise<SendResult> {
+    return this.network(msg.portal.key.network).handleMessage(msg);
+  }
+
+  async handleMatrixEdit(edit: MatrixEdit): Promise<void> {
+    await this.network(edit.portal.key.network).handleEdit(edit);
+  }
+
+  async handleMatrixMembership(change: MatrixMembership): Promise<void> {
+    const n = this.networks.get(change.portal.key.network);
+    if (n) await n.handleMembership(change);
+  }
+
+  async handleMatrixRoomMeta(change: MatrixRoomMeta): Promise<void> {
+    const n = this.networks.get(change.portal.key.network);
+    if (n) await n.handleRoomMeta(change);
+  }
+
+  // ---- portals, ghosts, DMs -----------------------------------------------------------------------
+
+  /** Splits `irc_<network>_<#channel>` (the alias localpart); longest network name first, since names may contain `_`. */
+  parseAlias(localpart: string): { network: IrcNetwork; channel: string } | null {
+    const names = [...this.networks.keys()].sort((a, b) => b.length - a.length);
+    for (const name of names) {
+      const prefix = `irc_${name}_`;
+      if (!localpart.startsWith(prefix)) continue;
+      const channel = localpart.slice(prefix.length);
+      if (!isValidChannelName(channel)) return null;
+      return { network: this.networks.get(name)!, channel };
+    }
+    return null;
+  }
+
+  portalInfo(n: IrcNetwork, channel: string, key?: string): PortalInfo {
+    return {
+      key: n.portalKey(channel),
+      name: channel,
+      published: n.cfg.dynamic_channels.published,
+      inviteOnly: n.cfg.dynamic_channels.join_rule === 'invite',
+      ...(key ? { data: { key } } : {}),
+    };
+  }
+
+  async resolveAlias(localpart: string): Promise<PortalInfo | null> {
+    const parsed = this.parseAlias(localpart);
+    if (!parsed) return null;
+    const { network: n, channel } = parsed;
+    if (!n.cfg.dynamic_channels.enabled || n.isExcludedChannel(channel)) return null;
+    n.botJoin(ircLower(channel));
+    return this.portalInfo(n, channel);
+  }
+
+  async resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
+    const m = ghostTemplate.match(localpart);
+    if (!m?.network || !this.networks.has(m.network) || !isValidNick(m.id)) return null;
+    const n = this.networks.get(m.network)!;
+    return { key: n.ghostKey(m.id), displayName: n.cfg.ghost_display_name.replace(/\$NICK/g, m.id).replace(/\$NETWORK/g, n.cfg.name ?? n.name) };
+  }
+
+  async openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo> {
+    const n = this.network(ghost.network);
+    if (!n.cfg.private_messages.enabled) throw new BridgeError(`Private messages are disabled on ${n.name}.`);
+    if (n.users.isExcluded(matrixUserId)) throw new BridgeError(`You are not allowed to use ${n.name} through this bridge.`);
+    // Connect now, so the first message does not wait for registration.
+    void n.users.clientFor(matrixUserId).catch(() => undefined);
+    return { key: { network: n.name, id: ghost.id }, name: ghost.id };
+  }
+
+  // ---- links ------------------------------------------------------------------------------------
+
+  /**
+   * Plumbing needs consent from the channel (MAI asked an operator): bridge admins and config
+   * mappings may link anything; anyone else must currently be a channel operator on IRC.
+   */
+  async beforeLink(request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {
+    const n = this.network(request.key.network);
+    const channel = request.key.id;
+    if (!isValidChannelName(channel)) throw new BridgeError(`${channel} is not a valid IRC channel name.`);
+    if (n.isExcludedChannel(channel)) throw new BridgeError(`${channel} may not be bridged.`);
+    if (!request.userId || this.ctx.isAdmin(request.userId)) return;
+    const nick = n.users.nickOf(request.userId);
+    if (!nick) throw new BridgeError(`Connect to ${n.name} first (e.g. !join ${channel}): only a channel operator of ${channel} may link it.`);
+    const ops = await n.operators(channel);
+    if (!ops.some((o) => ircLower(o) === ircLower(nick))) throw new BridgeError(`Only a channel operator of ${channel} may link it, and ${nick} is not one.`);
+  }
+
+  async onLinked(portal: { key: PortalKey; roomId: string }): Promise<void> {
+    const n = this.networks.get(portal.key.network);
+    const p = await this.ctx.portals.getByRoom(portal.roomId);
+    n?.botJoin(portal.key.id, p?.data?.key as string | undefined);
+  }
+
+  async onUnlinked(portal: { key: PortalKey; roomId: string }): Promise<void> {
+    await this.networks.get(portal.key.network)?.botPartIfUnused(portal.key.id);
+  }
+
+  // ---- third party ------------------------------------------------------------------------------
+
+  async protocolMetadata(): Promise<Record<string, unknown>> {
+    return {
+      user_fields: ['network', 'nickname'],
+      location_fields: ['network', 'channel'],
+      icon: '',
+      field_types: {
+        network: { regexp: '[a-z0-9.-]+', placeholder: 'libera' },
+        nickname: { regexp: '[^\\s#]+', placeholder: 'nick' },
+        channel: { regexp: '[#&+!][^\\s,:]+', placeholder: '#channel' },
+      },
+      instances: [...this.networks.values()].map((n) => ({
+        network_id: n.cfg.network_id ?? n.name,
+        desc: n.cfg.name ?? n.name,
+        icon: '',
+        fields: { network: n.name },
+      })),
+    };
+  }
+
+  async lookupLocation(fields: Record<string, string>): Promise<Array<{ alias: string; fields: Record<string, string> }>> {
+    const n = this.networks.get(fields.network ?? '');
+    const channel = fields.channel ?? '';
+    if (!n || !isValidChannelName(channel) || !n.cfg.dynamic_channels.enabled || n.isExcludedChannel(channel)) return [];
+    return [{ alias: `#irc_${n.name}_${channel}:${this.ctx.domain}`, fields: { network: n.name, channel } }];
+  }
+
+  async lookupUser(fields: Record<string, string>): Promise<Array<{ userid: string; fields: Record<string, string> }>> {
+    const n = this.networks.get(fields.network ?? '');
+    const nick = fields.nickname ?? '';
+    if (!n || !isValidNick(nick)) return [];
+    return [{ userid: this.ctx.ghosts.userIdFor(n.ghostKey(nick)), fields: { network: n.name, nickname: nick } }];
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * One configured IRC network: the relay bot, the Matrix users' connections,
+ * channel ↔ portal keys, and both directions of traffic for that network.
+ *
+ * Portal keys use the case-folded channel (rfc1459, InspIRCd's casemapping),
+ * so `#Chan` and `#chan` are one portal; ghost IDs are case-folded nicks.
+ */
+import {
+  BridgeError, LocalpartTemplate, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
+  type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
+} from '@causeway/bridge-core';
+import {
+  ConnectScheduler, IrcConnectionPool, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
+  type ServerOptions, type SoftError,
+} from '../irc';
+import type { IrcConfig, ServerConfig } from '../config-schema';
+import type { PasswordStore } from '../passwords';
+import { BOT_KEY, ChannelTable } from './channel-state';
+import { IrcToMatrix, type Owner } from './irc-to-matrix';
+import { UserConnections } from './user-connections';
+import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
+import { GHOST_TEMPLATE } from '../protocol';
+
+export interface NetworkStats {
+  connections: Record<'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped', number>;
+  reconnectQueue: number;
+  connectsInFlight: number;
+  queuedMessages: number;
+  messages: { matrixToIrc: number; ircToMatrix: number; undelivered: number };
+  floodQueueDelayMs: { last: number; max: number };
+}
+
+/** Soft errors worth telling a user: their own action failed on IRC. */
+const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
+  'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
+
+const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
+
+export class IrcNetwork {
+  readonly scheduler: ConnectScheduler;
+  readonly channels = new ChannelTable();
+  readonly users: UserConnections;
+  private readonly botPool: IrcConnectionPool;
+  private bot: PooledClient | null = null;
+  private readonly i2m: IrcToMatrix;
+  private readonly counters = { matrixToIrc: 0, ircToMatrix: 0, undelivered: 0 };
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly name: string,
+    readonly cfg: ServerConfig,
+    private readonly ctx: BridgeContext<IrcConfig>,
+    passwords: PasswordStore,
+  ) {
+    this.scheduler = new ConnectScheduler({
+      connectsPerSecond: cfg.clients.connect_rate_per_second,
+      maxConcurrent: cfg.clients.concurrent_reconnect_limit,
+    });
+    const server: ServerOptions = {
+      host: cfg.address,
+      port: cfg.port,
+      password: cfg.password,
+      tls: cfg.tls.enabled,
+      allowSelfSigned: cfg.tls.allow_self_signed,
+      connectTimeoutMs: cfg.clients.connect_timeout_s * 1000,
+      flood: { ratePerSecond: cfg.clients.flood_lines_per_second },
+    };
+    this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler });
+    this.users = new UserConnections({
+      network: name, cfg, ctx, passwords, scheduler: this.scheduler, server,
+      attach: (userId, conn) => this.attach(userId, conn, { userId }),
+      detach: (userId) => this.channels.dropConnection(userId),
+    });
+    this.i2m = new IrcToMatrix({
+      network: name, cfg, ctx, channels: this.channels,
+      ownerOf: (nick) => this.ownerOf(nick),
+      portalKey: (channel) => this.portalKey(channel),
+      ghostKey: (nick) => this.ghostKey(nick),
+      displayName: (nick) => cfg.ghost_display_name.replace(/\$NICK/g, nick).replace(/\$NETWORK/g, cfg.name ?? name),
+      mentionable: (channel) => [...(this.channels.get(channel)?.joinedBy ?? [])]
+        .filter((k) => k !== BOT_KEY)
+        .map((userId) => ({ userId, nick: this.users.nickOf(userId) ?? '' }))
+        .filter((x) => x.nick),
+      onRelayed: () => { this.counters.ircToMatrix++; },
+    });
+  }
+
+  // ---- identities ---------------------------------------------------------------------------
+
+  portalKey(channel: string): PortalKey {
+    return { network: this.name, id: ircLower(channel) };
+  }
+
+  ghostKey(nick: string): GhostKey {
+    return { network: this.name, id: ircLower(nick) };
+  }
+
+  /** The nick behind a ghost user ID of this network (case-folded), if it is one. */
+  nickOfGhost(userId: string): string | undefined {
+    const parsed = parseUserId(userId);
+    if (!parsed || parsed.domain !== this.ctx.domain) return undefined;
+    const m = ghostTemplate.match(parsed.localpart);
+    return m && m.network === this.name && isValidNick(m.id) ? m.id : undefined;
+  }
+
+  ownerOf(nick: string): Owner | undefined {
+    if (this.bot && ircLower(this.bot.connection.nick) === ircLower(nick)) return 'bot';
+    const userId = this.users.userForNick(nick);
+    return userId ? { userId } : undefined;
+  }
+
+  isExcludedChannel(channel: string): boolean {
+    return this.cfg.dynamic_channels.exclude.some((c) => ircLower(c) === ircLower(channel));
+  }
+
+  validChannel(channel: string): boolean {
+    return isValidChannelName(channel);
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const channels = new Map<string, string | undefined>();
+    for (const [channel, m] of Object.entries(this.cfg.mappings)) channels.set(ircLower(channel), m.key);
+    for (const p of await this.ctx.portals.list({ network: this.name })) {
+      if (p.kind !== 'dm' && !channels.has(p.key.id)) channels.set(p.key.id, p.data?.key as string | undefined);
+    }
+    if (this.cfg.bot.enabled) {
+      const b = this.cfg.bot;
+      const sasl = this.cfg.sasl?.mechanism === 'plain' && b.password ? { mechanism: 'PLAIN' as const, account: b.nick, password: b.password }
+        : this.cfg.sasl?.mechanism === 'external' ? { mechanism: 'EXTERNAL' as const } : undefined;
+      this.bot = this.botPool.acquire(BOT_KEY, {
+        nick: b.nick, username: b.username, realname: 'Matrix bridge relay bot',
+        ...(sasl ? { sasl } : b.password ? { password: b.password } : {}),
+      });
+      this.attach(BOT_KEY, this.bot.connection, 'bot');
+      for (const [channel, key] of channels) void this.bot.join(channel, key);
+      await this.waitForBot(15_000);
+    }
+    void this.linkMappings();
+  }
+
+  private waitForBot(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); this.botPool.off('connected', done); this.botPool.off('failed', done); resolve(); };
+      const t = setTimeout(done, ms);
+      this.botPool.on('connected', done);
+      this.botPool.on('failed', done);
+    });
+  }
+
+  /** Static `mappings` from the config become plumbed portals (the bot must be invited to each room). */
+  private async linkMappings(): Promise<void> {
+    for (const [channel, m] of Object.entries(this.cfg.mappings)) {
+      for (const roomId of m.room_ids) {
+        const existing = await this.ctx.portals.getByRoom(roomId);
+        if (existing) continue;
+        await this.ctx.portals.link(roomId, this.portalKey(channel), { actor: '', data: m.key ? { key: m.key } : undefined })
+          .catch((err) => this.ctx.log.warn('configured mapping not linked', { roomId, channel, err: String(err) }));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.i2m.stop();
+    await Promise.all([this.users.shutdown(), this.botPool.shutdown('Bridge shutting down')]);
+  }
+
+  /** Makes sure the relay bot sits in a bridged channel (no-op without a bot). */
+  botJoin(channel: string, key?: string): void {
+    if (this.bot && !this.bot.channels.has(channel)) void this.bot.join(channel, key);
+  }
+
+  async botPartIfUnused(channel: string): Promise<void> {
+    if (!this.bot) return;
+    const rooms = await this.ctx.portals.getByKey(this.portalKey(channel));
+    if (rooms.length === 0 && !this.cfg.mappings[channel]) await this.bot.part(channel, 'Unbridged');
+  }
+
+  // ---- IRC events -----------------------------------------------------------------------------
+
+  private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
+    const i2m = this.i2m;
+    conn.on('message', (ev) => i2m.onMessage(connKey, owner, ev));
+    conn.on('join', (ev) => {
+      if (ev.self) this.channels.ensure(ev.channel).joinedBy.add(connKey);
+      i2m.onJoin(connKey, ev);
+    });
+    conn.on('part', (ev) => {
+      i2m.onPart(connKey, ev);
+      if (ev.self) this.channels.get(ev.channel)?.joinedBy.delete(connKey);
+    });
+    conn.on('kick', (ev) => {
+      i2m.onKick(connKey, ev);
+      if (!ev.self) return;
+      this.channels.get(ev.channel)?.joinedBy.delete(connKey);
+      if (owner === 'bot') this.later(5_000, () => this.botJoinIfBridged(ev.channel));
+      else this.tell(owner.userId, `You were kicked from ${ev.channel} on ${this.name} by ${ev.by.nick}${ev.reason ? `: ${ev.reason}` : ''}.`);
+    });
+    conn.on('quit', (ev) => i2m.onQuit(connKey, ev));
+    conn.on('nick', (ev) => i2m.onNick(connKey, ev));
+    conn.on('names', (ev) => i2m.onNames(connKey, conn, ev));
+    conn.on('topic', (ev) => void i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })));
+    conn.on('mode', (ev) => i2m.onMode(connKey, conn, ev));
+    conn.on('disconnected', () => this.channels.dropConnection(connKey));
+    conn.on('soft-error', (err: SoftError) => {
+      if (owner === 'bot') {
+        this.ctx.log.warn('relay bot IRC error', { network: this.name, numeric: err.numeric, detail: err.detail });
+        return;
+      }
+      if (TELL_USER.has(err.kind)) this.tell(owner.userId, `${this.name}: ${err.message}${err.detail && !err.message.includes(err.detail) ? ` (${err.detail})` : ''}`);
+    });
+  }
+
+  private async botJoinIfBridged(channel: string): Promise<void> {
+    if (this.stopped || !this.bot) return;
+    const rooms = await this.ctx.portals.getByKey(this.portalKey(channel));
+    const mapping = Object.entries(this.cfg.mappings).find(([c]) => ircLower(c) === ircLower(channel));
+    if (rooms.length || mapping) void this.bot.join(channel, (rooms[0]?.data?.key as string | undefined) ?? mapping?.[1].key);
+  }
+
+  private later(ms: number, fn: () => unknown): void {
+    const t = setTimeout(() => { this.timers.delete(t); void fn(); }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private tell(userId: string, text: string): void {
+    this.ctx.notify.notice(userId, text).catch(() => undefined);
+  }
+
+  // ---- Matrix → IRC -----------------------------------------------------------------------------
+
+  private renderDeps(): RenderDeps {
+    return {
+      nickFor: (userId) => this.nickOfGhost(userId) ?? this.users.nickOf(userId),
+      publicUrl: (mxc, name) => this.ctx.media.publicUrl(mxc, name),
+    };
+  }
+
+  private checkUser(userId: string): void {
+    if (this.users.isExcluded(userId)) {
+      throw new BridgeError(`You are not allowed to use ${this.name} through this bridge.`, { notify: 'admin-room' });
+    }
+  }
+
+  /** Where a portal's traffic goes on IRC, joining the channel first if needed. */
+  private async targetFor(portal: Portal, client: PooledClient, userId: string): Promise<string> {
+    if (portal.kind === 'dm') {
+      if (!this.cfg.private_messages.enabled) throw new BridgeError(`Private messages are disabled on ${this.name}.`);
+      if (portal.dmUser && portal.dmUser !== userId) throw new BridgeError('Only the owner of this private chat can talk in it.');
+      return portal.key.id;
+    }
+    const channel = portal.key.id;
+    if (!client.channels.has(channel)) await client.join(channel, portal.data?.key as string | undefined);
+    this.botJoin(channel, portal.data?.key as string | undefined);
+    return channel;
+  }
+
+  async handleMessage(msg: MatrixMessage): Promise<SendResult> {
+    const userId = msg.sender.userId;
+    this.checkUser(userId);
+    const client = await this.users.clientFor(userId, msg.sender.displayName);
+    const target = await this.targetFor(msg.portal, client, userId);
+    const rendered = renderMessage(msg, this.renderDeps());
+    let text = rendered.text;
+    const lines = client.connection.planMessage(target, text, rendered.kind);
+    if (lines.length > this.cfg.clients.line_limit) text = await this.longMessage(msg, client, lines);
+    this.send(client, rendered.kind, target, text);
+    // IRC has no message IDs; the event ID keeps the message map entry (replies/edits find it).
+    return { remoteIds: [`mx:${msg.eventId}`] };
+  }
+
+  /** Queues the lines without waiting for the flood queue: failures reach the user via onUndelivered. */
+  private send(client: PooledClient, kind: 'privmsg' | 'notice' | 'action', target: string, text: string): void {
+    this.counters.matrixToIrc++;
+    void client.sendMessage(kind, target, text).then((r) => { if (!r.delivered) this.counters.undelivered++; });
+  }
+
+  /**
+   * Beyond line_limit lines, the full text is uploaded and IRC gets the first line and a link
+   * (MAI's behaviour). If the upload fails: the first lines and "(truncated)", never nothing.
+   */
+  private async longMessage(msg: MatrixMessage, client: PooledClient, lines: string[]): Promise<string> {
+    const nick = client.connection.nick;
+    const name = `${nick}_${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
+    try {
+      const mxc = await this.ctx.media.upload(Buffer.from(msg.content.body, 'utf8'), { name, mimetype: 'text/plain; charset=utf-8' });
+      const url = this.ctx.media.publicUrl(mxc, name);
+      if (!url) throw new Error('no public media URL configured');
+      const first = lines[0].length > 120 ? `${lines[0].slice(0, 120)}` : lines[0];
+      return `${first}... (full message at <${url}>)`;
+    } catch (err) {
+      this.ctx.log.warn('long message upload failed; sending it truncated', { err: String(err) });
+      return [...lines.slice(0, Math.max(1, this.cfg.clients.line_limit - 1)), '...(truncated)'].join('\n');
+    }
+  }
+
+  async handleEdit(edit: MatrixEdit): Promise<void> {
+    const userId = edit.sender.userId;
+    this.checkUser(userId);
+    const client = await this.users.clientFor(userId, edit.sender.displayName);
+    const target = await this.targetFor(edit.portal, client, userId);
+    const kind = edit.content.kind === 'emote' ? 'action' : edit.content.kind === 'notice' ? 'notice' : 'privmsg';
+    this.send(client, kind, target, renderEdit(edit));
+  }
+
+  async handleMembership(change: MatrixMembership): Promise<void> {
+    const portal = change.portal;
+    if (portal.kind === 'dm') return;
+    const channel = portal.key.id;
+    const actor = change.sender.userId;
+    if (change.targetIsGhost) {
+      // A Matrix moderator kicking an IRC user: KICK from the moderator's own connection.
+      const nick = this.nickOfGhost(change.target);
+      if (!nick || actor === change.target || (change.membership !== 'leave' && change.membership !== 'ban')) return;
+      if (this.users.isExcluded(actor)) return;
+      const client = await this.users.clientFor(actor, change.sender.displayName);
+      if (!client.channels.has(channel)) await client.join(channel, portal.data?.key as string | undefined);
+      if (client.status !== 'connected') {
+        this.tell(actor, `Could not kick ${nick} from ${channel}: you are not connected to ${this.name} yet.`);
+        return;
+      }
+      await client.connection.kick(channel, nick, change.reason ?? `Kicked by ${actor}`);
+      return;
+    }
+    const target = change.target;
+    if (this.users.isExcluded(target)) return;
+    if (change.membership === 'join') {
+      if (!this.cfg.membership.matrix_to_irc.incremental) return;
+      const client = await this.users.clientFor(target, change.sender.userId === target ? change.sender.displayName : undefined);
+      await client.join(channel, portal.data?.key as string | undefined);
+      this.botJoin(channel, portal.data?.key as string | undefined);
+      return;
+    }
+    if (change.membership === 'leave' || change.membership === 'ban') {
+      const client = this.users.get(target);
+      if (!client || !client.channels.has(channel)) return;
+      const reason = actor !== target ? `Kicked by ${actor}${change.reason ? `: ${change.reason}` : ''}` : change.reason;
+      await client.part(channel, reason);
+    }
+  }
+
+  async handleRoomMeta(change: MatrixRoomMeta): Promise<void> {
+    if (change.topic === undefined || change.portal.kind === 'dm') return;
+    const userId = change.sender.userId;
+    if (this.users.isExcluded(userId)) return;
+    const client = await this.users.clientFor(userId, change.sender.displayName);
+    const channel = await this.targetFor(change.portal, client, userId);
+    if (client.status !== 'connected') {
+      this.tell(userId, `The topic of ${channel} was not changed on ${this.name}: you are not connected yet. Try again in a moment.`);
+      return;
+    }
+    await this.ctx.data.put('topics', `${this.name}\u0000${channel}`, change.topic);
+    const r = await client.connection.topic(channel, change.topic);
+    if (!r.ok) this.tell(userId, `The topic of ${channel} was not changed on ${this.name}: ${r.reason}`);
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------
+
+  /** Channel operators (nicks with +o or higher) as the bot sees them; the bot itself excluded. */
+  async operators(channel: string, key?: string, timeoutMs = 10_000): Promise<string[]> {
+    if (!this.bot) throw new BridgeError(`${this.name} has no relay bot, so channel operators cannot be checked.`);
+    this.botJoin(channel, key);
+    const deadline = Date.now() + timeoutMs;
+    while (!(this.channels.get(channel)?.synced && this.channels.listener(channel) === BOT_KEY)) {
+      if (Date.now() > deadline) throw new BridgeError(`The bridge could not join ${channel} on ${this.name}.`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ops: string[] = [];
+    for (const [nick, modes] of this.channels.get(channel)!.members) {
+      if (/[qaoy~]/.test(modes) && this.ownerOf(nick) !== 'bot') ops.push(nick);
+    }
+    return ops;
+  }
+
+  stats(): NetworkStats {
+    const connections = { connecting: 0, connected: 0, waiting: 0, failed: 0, stopped: 0 };
+    let queued = 0;
+    let last = 0;
+    let max = 0;
+    const clients = [...this.users.users().map((u) => this.users.pool.get(u)), this.bot].filter((c): c is PooledClient => !!c);
+    for (const c of clients) {
+      connections[c.status]++;
+      queued += c.queuedMessages;
+      const f = c.connection.floodStats;
+      last = Math.max(last, f.lastDelayMs);
+      max = Math.max(max, f.maxDelayMs);
+    }
+    const s = this.scheduler.getStats();
+    return {
+      connections, reconnectQueue: s.queued, connectsInFlight: s.inFlight, queuedMessages: queued,
+      messages: { ...this.counters }, floodQueueDelayMs: { last, max },
+    };
+  }
+
+  get botClient(): PooledClient | null {
+    return this.bot;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * IRC → Matrix: turns what one of our connections sees into RemoteEvents.
+ *
+ * Channel events are relayed only from the channel's listener connection
+ * (ChannelTable.listener), so a line seen by the bot and by ten bridged users
+ * reaches Matrix once. Lines from our own connections (a Matrix user's nick,
+ * the bot) are echoes and never come back. IRC text becomes Matrix HTML only
+ * through `ircToMatrix` (allow-list sanitiser).
+ */
+import type { BridgeContext, GhostKey, PortalKey, RemoteEvent, RemoteSender } from '@causeway/bridge-core';
+import {
+  ircToMatrix, escapeHtml, IrcCaseMap, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
+} from '../irc';
+import type { IrcConfig, ServerConfig } from '../config-schema';
+import { BOT_KEY, type ChannelTable } from './channel-state';
+
+export type Owner = { userId: string } | 'bot';
+
+export interface IrcToMatrixDeps {
+  network: string;
+  cfg: ServerConfig;
+  ctx: BridgeContext<IrcConfig>;
+  channels: ChannelTable;
+  /** Which of our connections uses this nick right now (a Matrix user or the bot), if any. */
+  ownerOf(nick: string): Owner | undefined;
+  portalKey(channel: string): PortalKey;
+  ghostKey(nick: string): GhostKey;
+  displayName(nick: string): string;
+  /** Matrix user IDs to mention when their IRC nick appears in a channel line. */
+  mentionable(channel: string): Array<{ nick: string; userId: string }>;
+  onRelayed(): void;
+}
+
+const SIMPLE_MODES = new Set(['i', 'k', 'm', 's']);
+
+let seq = 0;
+/** A unique remote ID for lines without an IRCv3 msgid: the core uses it for idempotency and the message map. */
+function syntheticId(nick: string, time: Date): string {
+  seq = (seq + 1) % 1_000_000_000;
+  return `irc-${time.getTime()}-${process.pid}-${seq}-${nick}`;
+}
+
+export class IrcToMatrix {
+  /** Join fan-out for the initial NAMES snapshot, drip-fed (membership.flood_delay_ms). */
+  private drip: Array<() => Promise<void>> = [];
+  private dripTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: IrcToMatrixDeps) {}
+
+  stop(): void {
+    if (this.dripTimer) clearTimeout(this.dripTimer);
+    this.dripTimer = null;
+    this.drip = [];
+  }
+
+  private sender(nick: string): RemoteSender {
+    return { ghost: this.d.ghostKey(nick), displayName: this.d.displayName(nick) };
+  }
+
+  private emit(ev: RemoteEvent): void {
+    this.d.onRelayed();
+    this.d.ctx.remote.emit(ev).catch((err) => this.d.ctx.log.warn('IRC event not applied to Matrix', {
+      type: ev.type, network: this.d.network, err: String(err),
+    }));
+  }
+
+  private isListener(connKey: string, channel: string): boolean {
+    return this.d.channels.listener(channel) === connKey;
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  onMessage(connKey: string, owner: Owner, ev: IncomingMessage): void {
+    if (ev.isEcho || this.d.ownerOf(ev.from.nick)) return;
+    if (!ev.from.user && !ev.from.host) return; // server notices (no nick!user@host) are not chat
+    const m = ircToMatrix(ev.text);
+    let body = m.body;
+    let html = m.formattedBody;
+    const mentions: string[] = [];
+    if (ev.isChannel) {
+      if (!this.isListener(connKey, ev.target)) return;
+      // Nick mentions of bridged Matrix users become pills, so they are notified.
+      for (const { nick, userId } of this.d.mentionable(ev.target)) {
+        const re = new RegExp(`(^|[^A-Za-z0-9\\[\\]\\\\\`_^{|}-])(${escapeRegex(nick)})(?=$|[^A-Za-z0-9\\[\\]\\\\\`_^{|}-])`, 'i');
+        if (!re.test(body)) continue;
+        mentions.push(userId);
+        const base = html ?? escapeHtml(body);
+        const escNick = escapeRegex(escapeHtml(nick));
+        html = base.replace(new RegExp(`(^|[\\s,.:;!?(>])(${escNick})(?=$|[\\s,.:;!?)<])`, 'i'),
+          (_all, pre: string, n: string) => `${pre}<a href="https://matrix.to/#/${encodeURIComponent(userId)}">${n}</a>`);
+        if (html === base) html = m.formattedBody;
+      }
+    } else if (owner === 'bot' || !this.d.cfg.private_messages.enabled) {
+      return;
+    }
+    body ||= ' ';
+    const portal = ev.isChannel ? this.d.portalKey(ev.target) : { network: this.d.network, id: this.d.ghostKey(ev.from.nick).id };
+    this.emit({
+      type: 'message',
+      portal,
+      sender: this.sender(ev.from.nick),
+      id: ev.msgid ?? syntheticId(ev.from.nick, ev.time),
+      timestamp: ev.time.getTime(),
+      content: {
+        kind: ev.kind === 'action' ? 'emote' : ev.kind === 'notice' ? 'notice' : 'text',
+        body,
+        ...(html ? { html } : {}),
+        ...(mentions.length ? { mentions } : {}),
+      },
+      ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
+    });
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  onJoin(connKey: string, ev: { channel: string; who: Sender; self: boolean; time: Date }): void {
+    const ch = this.d.channels.ensure(ev.channel);
+    if (ev.self) return; // our own join is recorded by the network before this runs
+    if (!this.isListener(connKey, ev.channel)) return;
+    ch.members.set(ev.who.nick, '');
+    if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
+    this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
+  }
+
+  onPart(connKey: string, ev: { channel: string; who: Sender; reason: string; self: boolean; time: Date }): void {
+    if (!this.isListener(connKey, ev.channel)) return;
+    this.d.channels.get(ev.channel)?.members.delete(ev.who.nick);
+    if (ev.self || this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
+    this.emit({
+      type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'leave',
+      reason: ev.reason ? `Left: ${ev.reason}` : undefined, timestamp: ev.time.getTime(),
+    });
+  }
+
+  onQuit(connKey: string, ev: { who: Sender; reason: string; self: boolean; time: Date }): void {
+    if (ev.self) return;
+    for (const ch of this.d.channels.all()) {
+      if (!ch.members.has(ev.who.nick) || !this.isListener(connKey, ch.name)) continue;
+      ch.members.delete(ev.who.nick);
+      if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
+      this.emit({
+        type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
+        reason: ev.reason ? `Quit: ${ev.reason.replace(/^Quit: /, '')}` : 'Quit', timestamp: ev.time.getTime(),
+      });
+    }
+  }
+
+  onKick(connKey: string, ev: { channel: string; nick: string; by: Sender; reason: string; time: Date }): void {
+    if (!this.isListener(connKey, ev.channel)) return;
+    this.d.channels.get(ev.channel)?.members.delete(ev.nick);
+    const owner = this.d.ownerOf(ev.nick);
+    if (owner === 'bot') return; // the network re-joins the bot
+    const reason = ev.reason && ev.reason !== ev.by.nick ? `Kicked by ${ev.by.nick}: ${ev.reason}` : `Kicked by ${ev.by.nick}`;
+    const actorOwner = this.d.ownerOf(ev.by.nick);
+    // A kick done from a Matrix user's own connection mirrors a Matrix kick that already happened.
+    if (actorOwner && actorOwner !== 'bot') return;
+    const sender: RemoteSender = ev.by.user || ev.by.host ? this.sender(ev.by.nick) : { bot: true };
+    this.emit({
+      type: 'membership', portal: this.d.portalKey(ev.channel), sender, membership: 'kick', reason,
+      ...(owner ? { targetMatrixUser: owner.userId } : { target: this.d.ghostKey(ev.nick) }),
+      timestamp: ev.time.getTime(),
+    });
+  }
+
+  /** A nick change is the old ghost leaving and the new one joining (ghost IDs follow nicks), as in MAI. */
+  onNick(connKey: string, ev: { oldNick: string; newNick: string; self: boolean; time: Date }): void {
+    const ours = this.d.ownerOf(ev.newNick) ?? this.d.ownerOf(ev.oldNick);
+    for (const ch of this.d.channels.all()) {
+      if (!ch.members.has(ev.oldNick) || !this.isListener(connKey, ch.name)) continue;
+      const prefixes = ch.members.get(ev.oldNick) ?? '';
+      ch.members.delete(ev.oldNick);
+      ch.members.set(ev.newNick, prefixes);
+      if (ours || ev.self || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
+      const portal = this.d.portalKey(ch.name);
+      this.emit({ type: 'membership', portal, sender: this.sender(ev.oldNick), membership: 'leave', reason: `Changed nick to ${ev.newNick}`, timestamp: ev.time.getTime() });
+      this.emit({ type: 'membership', portal, sender: this.sender(ev.newNick), membership: 'join', timestamp: ev.time.getTime() });
+      const level = this.levelOf(prefixes);
+      if (level !== null) this.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: [{ ghost: this.d.ghostKey(ev.newNick), level }] });
+    }
+    if (!ours && !ev.self) {
+      void this.d.ctx.remote.updateProfile({ ghost: this.d.ghostKey(ev.newNick), displayName: this.d.displayName(ev.newNick) })
+        .catch(() => undefined);
+    }
+  }
+
+  /** The NAMES snapshot after one of our connections joined: members, power levels, optional initial sync. */
+  onNames(connKey: string, conn: IrcConnection, ev: { channel: string; users: { nick: string; prefixes: string }[] }): void {
+    const ch = this.d.channels.ensure(ev.channel);
+    if (!this.isListener(connKey, ev.channel)) return;
+    const symbolToMode = new Map(conn.isupport.prefixes.map((p) => [p.symbol, p.mode]));
+    const first = !ch.synced;
+    ch.synced = true;
+    ch.members = new IrcCaseMap<string>();
+    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null }> = [];
+    const joins: string[] = [];
+    for (const u of ev.users) {
+      const modes = [...u.prefixes].map((s) => symbolToMode.get(s) ?? '').join('');
+      ch.members.set(u.nick, modes);
+      const owner = this.d.ownerOf(u.nick);
+      if (owner === 'bot') continue;
+      const level = this.levelOf(modes);
+      if (level !== null) levels.push(owner ? { matrixUserId: owner.userId, level } : { ghost: this.d.ghostKey(u.nick), level });
+      if (!owner) joins.push(u.nick);
+    }
+    const portal = this.d.portalKey(ev.channel);
+    if (first && this.d.cfg.membership.irc_to_matrix.initial) {
+      for (const nick of joins) this.queueDrip(() => this.d.ctx.remote.emit({ type: 'membership', portal, sender: this.sender(nick), membership: 'join' }));
+    }
+    if (levels.length) {
+      // After the joins (drip) so the ghosts exist in the room when their levels are set.
+      const apply = () => this.d.ctx.remote.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: levels });
+      if (this.drip.length) this.queueDrip(apply);
+      else this.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: levels });
+    }
+  }
+
+  private queueDrip(job: () => Promise<void>): void {
+    this.drip.push(job);
+    if (this.dripTimer) return;
+    const next = () => {
+      const j = this.drip.shift();
+      if (!j) { this.dripTimer = null; return; }
+      this.d.onRelayed();
+      j().catch((err) => this.d.ctx.log.warn('initial membership sync step failed', { err: String(err) }));
+      this.dripTimer = setTimeout(next, this.d.cfg.membership.flood_delay_ms);
+      this.dripTimer.unref();
+    };
+    this.dripTimer = setTimeout(next, 0);
+  }
+
+  // ---- topic and modes ------------------------------------------------------------------------
+
+  async onTopic(connKey: string, ev: { channel: string; topic: string; setBy?: string; time: Date }): Promise<void> {
+    if (!this.isListener(connKey, ev.channel)) return;
+    if (ev.setBy && this.d.ownerOf(ev.setBy)) return; // set from Matrix: already there
+    const portal = this.d.portalKey(ev.channel);
+    // MAI: IRC topics update only bridge-owned portal rooms; a plumbed room's topic belongs to its owners.
+    const rooms = await this.d.ctx.portals.getByKey(portal);
+    if (rooms.length === 0 || rooms.some((p) => p.kind !== 'portal')) return;
+    const known = await this.d.ctx.data.get<string>('topics', `${portal.network}\u0000${portal.id}`);
+    if (known === ev.topic) return; // the topic replayed on every join: nothing changed
+    await this.d.ctx.data.put('topics', `${portal.network}\u0000${portal.id}`, ev.topic);
+    const sender: RemoteSender = ev.setBy ? this.sender(ev.setBy) : { bot: true };
+    this.emit({ type: 'meta', portal, sender, topic: ev.topic, timestamp: ev.time.getTime() });
+  }
+
+  onMode(connKey: string, conn: IrcConnection, ev: { target: string; by: Sender; changes: ModeChange[]; time: Date }): void {
+    if (!conn.isChannel(ev.target) || !this.isListener(connKey, ev.target)) return;
+    const ch = this.d.channels.ensure(ev.target);
+    const prefixModes = new Set(conn.isupport.prefixes.map((p) => p.mode));
+    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null }> = [];
+    let settingsChanged = false;
+    for (const c of ev.changes) {
+      if (prefixModes.has(c.mode) && c.param) {
+        const before = ch.members.get(c.param) ?? '';
+        const after = c.adding ? (before.includes(c.mode) ? before : before + c.mode) : before.replace(c.mode, '');
+        ch.members.set(c.param, after);
+        const owner = this.d.ownerOf(c.param);
+        if (owner === 'bot') continue;
+        const level = this.levelOf(after);
+        levels.push(owner ? { matrixUserId: owner.userId, level } : { ghost: this.d.ghostKey(c.param), level });
+      } else if (SIMPLE_MODES.has(c.mode)) {
+        if (c.adding) ch.modes.add(c.mode);
+        else ch.modes.delete(c.mode);
+        settingsChanged = true;
+      }
+    }
+    if (!levels.length && !settingsChanged) return;
+    const touched = new Set(ev.changes.map((c) => c.mode));
+    this.emit({
+      type: 'settings',
+      portal: this.d.portalKey(ev.target),
+      sender: { bot: true },
+      ...(touched.has('i') || touched.has('k') ? { inviteOnly: ch.modes.has('i') || ch.modes.has('k') } : {}),
+      ...(touched.has('m') ? { moderated: ch.modes.has('m') } : {}),
+      ...(touched.has('s') ? { published: !ch.modes.has('s') } : {}),
+      ...(levels.length ? { powerLevels: levels } : {}),
+      timestamp: ev.time.getTime(),
+    });
+  }
+
+  /** Highest level among held prefix modes per mode_power_map; null = room default. */
+  levelOf(modes: string): number | null {
+    let best: number | null = null;
+    for (const m of modes) {
+      const l = this.d.cfg.mode_power_map[m];
+      if (l !== undefined && (best === null || l > best)) best = l;
+    }
+    return best;
+  }
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export { BOT_KEY };

@@ -1,0 +1,88 @@
+/**
+ * Matrix → IRC rendering: what a Matrix message looks like as IRC text.
+ * Formatting goes through the IRC layer's allow-list HTML→mIRC converter,
+ * pills become nicks, replies and edits follow MAI's conventions (which IRC
+ * users are used to), media becomes "name (size) url".
+ */
+import type { MatrixEdit, MatrixMessage, RemoteMessageRef } from '@causeway/bridge-core';
+import { matrixToIrc, sanitizeUserText, type MessageKind } from '../irc';
+
+export interface RenderDeps {
+  /** The IRC nick a Matrix user ID (a ghost or a bridged user) appears as, if known. */
+  nickFor(userId: string): string | undefined;
+  /** A public URL for an mxc:// URI. */
+  publicUrl(mxc: string, name?: string): string | undefined;
+  now?: () => number;
+}
+
+export interface Rendered {
+  kind: MessageKind;
+  text: string;
+}
+
+const SHORT_REPLY_WINDOW_MS = 300_000;
+const REPLY_QUOTE_CHARS = 32;
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A quote of a replied-to message: first non-blank line, cut. */
+function quoteOf(body: string): string {
+  const first = body.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const stripped = first.replace(/^>\s?/, '');
+  return stripped.length > REPLY_QUOTE_CHARS ? `${stripped.slice(0, REPLY_QUOTE_CHARS)}...` : stripped;
+}
+
+function replyPrefix(ref: RemoteMessageRef, deps: RenderDeps): (text: string) => string {
+  const nick = deps.nickFor(ref.sender) ?? ref.sender.replace(/^@([^:]+):.*$/, '$1');
+  const now = (deps.now ?? Date.now)();
+  // A reply to a recent line reads naturally as "nick: text"; an old one needs the quote for context.
+  if (now - ref.timestamp <= SHORT_REPLY_WINDOW_MS || !ref.body) return (t) => `${nick}: ${t}`;
+  return (t) => `<${nick}> "${quoteOf(ref.body ?? '')}" <- ${t}`;
+}
+
+export function renderMessage(msg: MatrixMessage, deps: RenderDeps): Rendered {
+  const c = msg.content;
+  if (c.media) {
+    const url = (c.media.mxc && deps.publicUrl(c.media.mxc, c.media.name)) ?? c.media.url ?? c.media.mxc ?? '';
+    const size = c.media.size !== undefined ? ` (${formatSize(c.media.size)})` : '';
+    const caption = c.body && c.body !== c.media.name ? `${sanitizeUserText(c.body)}: ` : '';
+    return { kind: 'privmsg', text: `${caption}${sanitizeUserText(c.media.name)}${size} ${url}`.trim() };
+  }
+  const converted = matrixToIrc(
+    { body: c.body, format: c.html ? 'org.matrix.custom.html' : undefined, formatted_body: c.html },
+    { resolveMention: (userId) => deps.nickFor(userId) },
+  );
+  let text = converted.text;
+  if (msg.replyTo) text = replyPrefix(msg.replyTo, deps)(text);
+  const kind: MessageKind = c.kind === 'emote' ? 'action' : c.kind === 'notice' ? 'notice' : 'privmsg';
+  return { kind, text };
+}
+
+const SHORT_EDIT = 20;
+
+/**
+ * IRC has no edits. Like MAI: a short new text goes out as "* new text"; otherwise the smallest
+ * word-level change, if it is small, as sed syntax (`s/old/new/`), else "* new text".
+ */
+export function renderEdit(edit: MatrixEdit): string {
+  const next = edit.content.body;
+  const prev = edit.previousBody;
+  if (!prev || next.length < SHORT_EDIT || next.includes('\n') || prev.includes('\n')) return `* ${next}`;
+  const a = prev.split(/(\s+)/);
+  const b = next.split(/(\s+)/);
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
+  const removed = a.slice(start, endA).join('').trim();
+  const added = b.slice(start, endB).join('').trim();
+  if (!removed && added) return `* ${added}`;
+  const sed = `s/${removed}/${added}/`;
+  if (!removed || removed.includes('/') || added.includes('/') || sed.length >= next.length) return `* ${next}`;
+  return sed;
+}

@@ -1,0 +1,190 @@
+/**
+ * The IRC connections of Matrix users on one network (one per user), on top of
+ * the IRC layer's pool (rate-limited connects, backoff, outbox, max clients
+ * with least-recently-active eviction, idle timeout).
+ *
+ * What the user notices is decided here: the nick they get (template or the
+ * one they chose, collisions resolved by the IRC layer's predictable fallback
+ * sequence and *told* to them), and every message that could not be delivered
+ * is reported to them with the reason, never dropped silently. Transient
+ * reconnects are not announced (MAI #384: per-disconnect notices load the HS).
+ */
+import { readFileSync } from 'node:fs';
+import type { BridgeContext } from '@causeway/bridge-core';
+import {
+  IrcCaseMap, IrcConnectionPool, type ConnectScheduler, type IrcConnection, type PooledClient, type ServerOptions,
+  type UserConnectionOptions, type MessageKind, type Disconnect,
+} from '../irc';
+import type { IrcConfig, ServerConfig } from '../config-schema';
+import type { PasswordStore } from '../passwords';
+import { ipv6For, nickFromTemplate, realnameFor, usernameFor } from './identity';
+
+export interface UserConnectionsDeps {
+  network: string;
+  cfg: ServerConfig;
+  ctx: BridgeContext<IrcConfig>;
+  passwords: PasswordStore;
+  scheduler: ConnectScheduler;
+  server: ServerOptions;
+  /** Wire the IRC event listeners of a new connection (once per user; the object survives reconnects). */
+  attach(userId: string, conn: IrcConnection): void;
+  /** A user's connection is gone (released, evicted, failed): forget its channel memberships. */
+  detach(userId: string): void;
+}
+
+const STORED_NICKS = 'nicks';
+
+export class UserConnections {
+  readonly pool: IrcConnectionPool;
+  /** Current nick → Matrix user, for echo suppression and pills. */
+  private readonly byNick = new IrcCaseMap<string>();
+  private readonly nickOfUser = new Map<string, string>();
+  /** The last fallback nick we told each user about, so reconnects do not repeat the notice. */
+  private readonly toldNick = new Map<string, string>();
+  private readonly attached = new WeakSet<IrcConnection>();
+  private readonly acquiring = new Map<string, Promise<PooledClient>>();
+
+  constructor(private readonly d: UserConnectionsDeps) {
+    const c = d.cfg.clients;
+    this.pool = new IrcConnectionPool({
+      server: d.server,
+      maxClients: c.max_clients,
+      idleTimeoutMs: c.idle_timeout_s * 1000,
+      scheduler: d.scheduler,
+      outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
+      onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
+    });
+    this.pool.on('connected', (userId, info) => {
+      this.setNick(userId, info.nick);
+      if (info.nick !== info.requestedNick && this.toldNick.get(userId) !== info.nick) {
+        this.toldNick.set(userId, info.nick);
+        this.tell(userId, `The nick ${info.requestedNick} is already in use on ${d.network}, so you are connected as ${info.nick}.`
+          + (c.allow_nick_changes ? ' Use !nick to choose another.' : ''));
+      }
+    });
+    this.pool.on('failed', (userId, reason) => {
+      this.tell(userId, `Could not stay connected to ${d.network}: ${describe(reason)} The bridge will not retry; use !reconnect once the problem is solved.`);
+    });
+    this.pool.on('evicted', (userId, why) => {
+      this.forget(userId);
+      this.tell(userId, why === 'idle'
+        ? `You were disconnected from ${d.network} after being idle; your next message reconnects you.`
+        : `You were disconnected from ${d.network}: the bridge reached its connection limit. Your next message reconnects you.`);
+    });
+  }
+
+  private tell(userId: string, text: string): void {
+    this.d.ctx.notify.notice(userId, text).catch((err) => this.d.ctx.log.warn('could not notify user', { userId, err: String(err) }));
+  }
+
+  private tellUndelivered(userId: string, message: { kind: MessageKind; target: string; text: string }, reason: string): void {
+    const preview = message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
+    this.tell(userId, `Your message to ${message.target} on ${this.d.network} was not delivered: "${preview.replace(/[\x00-\x1f]/g, '')}" — ${reason}`);
+  }
+
+  private setNick(userId: string, nick: string): void {
+    const old = this.nickOfUser.get(userId);
+    if (old && this.byNick.get(old) === userId) this.byNick.delete(old);
+    this.nickOfUser.set(userId, nick);
+    this.byNick.set(nick, userId);
+  }
+
+  private forget(userId: string): void {
+    const nick = this.nickOfUser.get(userId);
+    if (nick && this.byNick.get(nick) === userId) this.byNick.delete(nick);
+    this.nickOfUser.delete(userId);
+    this.d.detach(userId);
+  }
+
+  userForNick(nick: string): string | undefined {
+    return this.byNick.get(nick);
+  }
+
+  nickOf(userId: string): string | undefined {
+    return this.nickOfUser.get(userId);
+  }
+
+  get(userId: string): PooledClient | undefined {
+    const c = this.pool.get(userId);
+    return c && c.status !== 'stopped' ? c : undefined;
+  }
+
+  users(): string[] {
+    return this.pool.keys();
+  }
+
+  async storedNick(userId: string): Promise<string | undefined> {
+    return this.d.ctx.data.get<string>(STORED_NICKS, `${this.d.network}\u0000${userId}`);
+  }
+
+  async rememberNick(userId: string, nick: string): Promise<void> {
+    await this.d.ctx.data.put(STORED_NICKS, `${this.d.network}\u0000${userId}`, nick);
+  }
+
+  isExcluded(userId: string): boolean {
+    return this.d.cfg.excluded_users.some((re) => new RegExp(re).test(userId));
+  }
+
+  /** The user's connection, created (and connecting, lazily) on first use. */
+  async clientFor(userId: string, displayName?: string): Promise<PooledClient> {
+    const existing = this.get(userId);
+    if (existing) return existing;
+    const pending = this.acquiring.get(userId);
+    if (pending) return pending;
+    const p = this.create(userId, displayName).finally(() => this.acquiring.delete(userId));
+    this.acquiring.set(userId, p);
+    return p;
+  }
+
+  private async create(userId: string, displayName?: string): Promise<PooledClient> {
+    const c = this.d.cfg.clients;
+    const who = { userId, displayName };
+    const nick = (c.allow_nick_changes ? await this.storedNick(userId) : undefined) ?? nickFromTemplate(c.nick_template, who);
+    const username = usernameFor(userId);
+    const stored = await this.d.passwords.get(this.d.network, userId).catch((err) => {
+      this.d.ctx.log.warn('stored IRC password unreadable', { userId, err: String(err) });
+      return undefined;
+    });
+    const opts: UserConnectionOptions = { nick, username, realname: realnameFor(c.realname_format, who) };
+    const sasl = this.d.cfg.sasl?.mechanism;
+    if (sasl === 'external') {
+      opts.sasl = { mechanism: 'EXTERNAL' };
+    } else if (sasl === 'plain' && stored) {
+      // `!storepass account:password` names the account; otherwise it is the nick.
+      const i = stored.indexOf(':');
+      opts.sasl = i > 0 ? { mechanism: 'PLAIN', account: stored.slice(0, i), password: stored.slice(i + 1) } : { mechanism: 'PLAIN', account: nick, password: stored };
+    } else if (stored) {
+      opts.password = stored;
+    }
+    const cert = this.d.cfg.tls.client_certificate;
+    if (cert) {
+      opts.clientCertificate = { certificate: readFileSync(cert.certificate_file, 'utf8'), privateKey: readFileSync(cert.private_key_file, 'utf8') };
+    }
+    if (c.ipv6_prefix) opts.outgoingAddress = ipv6For(c.ipv6_prefix, userId);
+    if (c.user_modes) opts.userModes = c.user_modes;
+    const client = this.pool.acquire(userId, opts);
+    if (!this.attached.has(client.connection)) {
+      this.attached.add(client.connection);
+      this.setNick(userId, nick);
+      client.connection.on('nick', (ev) => { if (ev.self) this.setNick(userId, ev.newNick); });
+      client.connection.on('disconnected', () => this.d.detach(userId));
+      this.d.attach(userId, client.connection);
+    }
+    return client;
+  }
+
+  /** Disconnects a user (e.g. !quit, !reconnect); queued messages are reported as not delivered. */
+  async release(userId: string, reason: string, quitMessage = ''): Promise<void> {
+    await this.pool.release(userId, reason, quitMessage);
+    this.forget(userId);
+  }
+
+  shutdown(): Promise<void> {
+    return this.pool.shutdown('Bridge shutting down');
+  }
+}
+
+function describe(reason: Disconnect): string {
+  const detail = reason.detail && !reason.message.includes(reason.detail) ? ` (${reason.detail})` : '';
+  return `${reason.message}${detail}`.replace(/\.?$/, '.');
+}

@@ -1,0 +1,20 @@
+/**
+ * The IRC bridge's protocol identity and default naming. Ghosts are
+ * `@irc_<network>_<nick>`, portal aliases `#irc_<network>_<#channel>`; both are
+ * exclusive namespaces in the generated registration (`irc_.+_.+`), and the bot
+ * (`irc_bridge`) stays outside the ghost pattern's reach (no second `_`).
+ */
+import type { ProtocolInfo } from '@causeway/bridge-core';
+
+export const GHOST_TEMPLATE = 'irc_$NETWORK_$ID';
+export const ALIAS_TEMPLATE = 'irc_$NETWORK_$ID';
+
+export const IRC_PROTOCOL: ProtocolInfo = {
+  id: 'irc',
+  displayName: 'IRC',
+  defaults: {
+    botLocalpart: 'ircbridge',
+    ghostLocalpartTemplate: GHOST_TEMPLATE,
+    aliasLocalpartTemplate: ALIAS_TEMPLATE,
+  },
+};
