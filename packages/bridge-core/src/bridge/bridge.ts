@@ -82,6 +82,7 @@ export class Bridge<C = unknown> {
   /** Present when `provisioning.enabled`. */
   readonly provisioning?: ProvisioningApi;
   private metricsServer?: MetricsServer;
+  private pruneTimer?: NodeJS.Timeout;
   /** Created in start(), once the journal is open: nothing is accepted before replay is queued. */
   server!: AppserviceServer;
   readonly router: MatrixEventRouter;
@@ -293,6 +294,7 @@ export class Bridge<C = unknown> {
     await this.intents.bot.ensureRegistered().catch((err) => this.log.warn('bot registration check failed', { err: String(err) }));
     await connector.start();
     this.started = true;
+    this.schedulePrune();
     if (config.state_cache.warm_on_start) {
       // In the background: transactions are answered while the cache warms.
       void this.portals.list().then((portals) => this.state.warm(portals.map((p) => p.roomId)))
@@ -301,7 +303,20 @@ export class Bridge<C = unknown> {
     return { port: address.port };
   }
 
+  /** Hourly: drop message-map entries past the retention, so the store (and NeDB's memory) stays bounded. */
+  private schedulePrune(): void {
+    const days = this.opts.config.database.message_retention_days;
+    if (!days) return;
+    const prune = () => this.store.messages.prune(Date.now() - days * 86_400_000)
+      .then((n) => { if (n) this.log.info('message map pruned', { removed: n, retentionDays: days }); })
+      .catch((err) => this.log.warn('message map prune failed', { err: String(err) }));
+    void prune();
+    this.pruneTimer = setInterval(prune, 3_600_000);
+    this.pruneTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
     this.started = false;
     await this.server?.close();
