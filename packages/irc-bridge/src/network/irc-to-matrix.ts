@@ -119,12 +119,15 @@ export class IrcToMatrix {
     if (!this.isListener(connKey, ev.channel)) return;
     ch.members.set(ev.who.nick, '');
     if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
+    ch.announced.set(ev.who.nick, true);
     this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
   }
 
   onPart(connKey: string, ev: { channel: string; who: Sender; reason: string; self: boolean; time: Date }): void {
     if (!this.isListener(connKey, ev.channel)) return;
-    this.d.channels.get(ev.channel)?.members.delete(ev.who.nick);
+    const ch = this.d.channels.get(ev.channel);
+    ch?.members.delete(ev.who.nick);
+    if (!ch?.announced.delete(ev.who.nick)) return;
     if (ev.self || this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
     this.emit({
       type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'leave',
@@ -137,6 +140,7 @@ export class IrcToMatrix {
     for (const ch of this.d.channels.all()) {
       if (!ch.members.has(ev.who.nick) || !this.isListener(connKey, ch.name)) continue;
       ch.members.delete(ev.who.nick);
+      if (!ch.announced.delete(ev.who.nick)) continue;
       if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
       this.emit({
         type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
@@ -147,9 +151,11 @@ export class IrcToMatrix {
 
   onKick(connKey: string, ev: { channel: string; nick: string; by: Sender; reason: string; time: Date }): void {
     if (!this.isListener(connKey, ev.channel)) return;
-    this.d.channels.get(ev.channel)?.members.delete(ev.nick);
+    const ch = this.d.channels.get(ev.channel);
+    ch?.members.delete(ev.nick);
     const owner = this.d.ownerOf(ev.nick);
     if (owner === 'bot') return; // the network re-joins the bot
+    if (!owner && !ch?.announced.delete(ev.nick)) return; // a ghost that never joined the room
     const reason = ev.reason && ev.reason !== ev.by.nick ? `Kicked by ${ev.by.nick}: ${ev.reason}` : `Kicked by ${ev.by.nick}`;
     const actorOwner = this.d.ownerOf(ev.by.nick);
     // A kick done from a Matrix user's own connection mirrors a Matrix kick that already happened.
@@ -170,7 +176,9 @@ export class IrcToMatrix {
       const prefixes = ch.members.get(ev.oldNick) ?? '';
       ch.members.delete(ev.oldNick);
       ch.members.set(ev.newNick, prefixes);
+      if (!ch.announced.delete(ev.oldNick)) continue;
       if (ours || ev.self || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
+      ch.announced.set(ev.newNick, true);
       const portal = this.d.portalKey(ch.name);
       this.emit({ type: 'membership', portal, sender: this.sender(ev.oldNick), membership: 'leave', reason: `Changed nick to ${ev.newNick}`, timestamp: ev.time.getTime() });
       this.emit({ type: 'membership', portal, sender: this.sender(ev.newNick), membership: 'join', timestamp: ev.time.getTime() });
@@ -204,6 +212,7 @@ export class IrcToMatrix {
     }
     const portal = this.d.portalKey(ev.channel);
     if (first && this.d.cfg.membership.irc_to_matrix.initial) {
+      for (const nick of joins) ch.announced.set(nick, true);
       for (const nick of joins) this.queueDrip(() => this.d.ctx.remote.emit({ type: 'membership', portal, sender: this.sender(nick), membership: 'join' }));
     }
     if (levels.length) {

@@ -165,7 +165,8 @@ export class UserConnections {
     const client = this.pool.acquire(userId, opts);
     if (!this.attached.has(client.connection)) {
       this.attached.add(client.connection);
-      this.setNick(userId, nick);
+      // The nick is recorded once registered ('connected'): before that it may still fall back
+      // to another one, and claiming it here would steal the mapping of the user who holds it.
       client.connection.on('nick', (ev) => { if (ev.self) this.setNick(userId, ev.newNick); });
       client.connection.on('disconnected', () => this.d.detach(userId));
       this.d.attach(userId, client.connection);
