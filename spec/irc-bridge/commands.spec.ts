@@ -1,0 +1,108 @@
+/**
+ * Admin-room commands of the IRC bridge, typed by a Matrix user in their DM
+ * with the bridge bot, checked on IRC by an observer and on disk.
+ */
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { startInspircd, type InspircdHandle } from '../harness/inspircd';
+import { connectObserver, type Observer } from '../harness/inspircd/observer';
+import type { TestUser } from '../harness/homeserver';
+import { startIrcBridge, botMessages, eventually, alias, BOT, type IrcBridge } from './support';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe('irc-bridge: admin-room commands', function () {
+  this.timeout(60_000);
+  let ircd: InspircdHandle;
+  let b: IrcBridge;
+  let dave: TestUser;
+  let adminRoom: string;
+  let obs: Observer;
+
+  /** Sends a command and waits for the bot's next reply. */
+  const command = async (text: string): Promise<string> => {
+    const before = botMessages(b.fx.hs, adminRoom).length;
+    await dave.sendMessage(adminRoom, text);
+    return eventually(() => botMessages(b.fx.hs, adminRoom)[before], `reply to ${text}`, 30_000);
+  };
+
+  before(async () => {
+    ircd = await startInspircd();
+    b = await startIrcBridge(ircd);
+    dave = await b.fx.hs.registerUser('dave', { displayname: 'Dave' });
+    adminRoom = await dave.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
+    await eventually(() => b.fx.hs.membership(adminRoom, BOT) === 'join', 'bot joined the admin room');
+    obs = await connectObserver(ircd, 'Witness');
+    await obs.join('#cmds');
+  });
+  after(async () => {
+    await obs?.close().catch(() => undefined);
+    await b?.fx.stop();
+    await ircd?.dispose();
+  });
+
+  it('!join finds or creates the portal, invites the user and joins the channel on IRC', async () => {
+    const from = obs.lines.length;
+    const reply = await command('!join #cmds');
+    assert.match(reply, /Joining #cmds on testnet/);
+    await obs.waitFor((l) => / :Dave\[m\]!\S+ JOIN :?#cmds/i.test(l) || /^:Dave\[m\]!\S+ JOIN/.test(l.replace(/^@\S+ /, '')), 20_000, from);
+    const roomId = b.fx.hs.resolveAlias(alias('#cmds'));
+    assert.ok(roomId, 'portal alias exists');
+    await eventually(() => b.fx.hs.membership(roomId!, '@dave:localhost') === 'invite', 'dave invited');
+  });
+
+  it('!nick changes the nick on IRC, and refuses a taken one without renaming silently', async () => {
+    let from = obs.lines.length;
+    assert.match(await command('!nick Davey'), /You are now Davey/);
+    await obs.waitFor((l) => /dave\[m\]!\S+ NICK :?Davey/i.test(l), 10_000, from);
+    from = obs.lines.length;
+    const reply = await command('!nick Witness');
+    assert.match(reply, /Your nick stays Davey/);
+    assert.match(await command('!nick'), /Your nick on testnet is Davey/);
+  });
+
+  it('!cmd sends a validated raw command and refuses denied ones', async () => {
+    assert.match(await command('!cmd QUIT :bye'), /Refused: QUIT cannot be sent/);
+    assert.match(await command('!cmd PROTOCTL NAMESX'), /Refused/);
+    assert.match(await command('!cmd privmsg Witness :x'), /Refused: The command must be uppercase/);
+    const from = obs.lines.length;
+    assert.match(await command('!cmd PRIVMSG Witness :raw hello'), /Sent PRIVMSG/);
+    await obs.waitFor((l) => /Davey!\S+ PRIVMSG Witness :raw hello$/.test(l), 10_000, from);
+  });
+
+  it('!whois answers with the IRC user\'s details', async () => {
+    const reply = await command('!whois Witness');
+    assert.match(reply, /Witness is observer@/);
+    assert.match(await command('!whois NoSuchNick'), /There is no IRC user called NoSuchNick/);
+  });
+
+  it('!storepass stores the password encrypted: nothing on disk contains it; !removepass deletes it', async () => {
+    const secret = 'hunter2-Very-Secret';
+    assert.match(await command(`!storepass ${secret}`), /stored encrypted/);
+    assert.equal(await b.connector().passwords.get('testnet', '@dave:localhost'), secret);
+    await b.fx.bridge.idle();
+    // The database and the connector's data dir (with the generated key). The core's transaction
+    // journal holds the raw Matrix event the user typed, as the homeserver does; that is the core's.
+    const dirs = [path.join(b.fx.dataDir, 'db'), b.connector().ctx.config.data_dir];
+    assert.ok(filesUnder(dirs[1]).some((f) => f.endsWith('irc-passwords.key')), 'a key was generated');
+    for (const file of dirs.flatMap(filesUnder)) {
+      assert.ok(!readFileSync(file).includes(secret), `${file} contains the password`);
+    }
+    // The admin-room message itself is the user's own; the bot never repeats it.
+    assert.ok(!botMessages(b.fx.hs, adminRoom).some((m) => m.includes(secret)));
+    assert.match(await command('!removepass'), /was deleted/);
+    assert.equal(await b.connector().passwords.get('testnet', '@dave:localhost'), undefined);
+  });
+
+  it('!plumb is for bridge admins only; !bridgeversion answers', async () => {
+    const room = await dave.createRoom({ preset: 'public_chat' });
+    assert.match(await command(`!plumb ${room} testnet #plumbed`), /admin|permission|not allowed/i);
+    assert.match(await command('!bridgeversion'), /Causeway IRC bridge \d+\.\d+\.\d+/);
+  });
+});
