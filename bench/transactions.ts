@@ -5,12 +5,14 @@
  * worker-thread "homeserver". See bench/README.md.
  *
  *   npx tsx bench/transactions.ts [--txns 2000] [--events 50] [--rooms 100] [--senders 4] [--fsync batch|always|never]
+ *     [--rounds 3] [--only bare|full]
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { AppserviceServer } from '../packages/bridge-core/src/appservice/http-server';
 import { DeliveryPipeline } from '../packages/bridge-core/src/appservice/delivery';
@@ -28,6 +30,8 @@ const ROOMS = Number(arg('rooms', '100'));
 const SENDERS = Number(arg('senders', '4'));
 const WARMUP = Math.min(300, Math.ceil(TXNS / 5));
 const FSYNC = arg('fsync', 'batch') as FsyncMode;
+/** `--only full` / `--only bare`: run one server (for profiling); no table. */
+const ONLY = arg('only', '');
 const HS_TOKEN = 'bench-hs-token-5f0c2a9e7d';
 
 const words = 'the quick brown fox jumps over lazy dog bridge matrix room message hello world irc slack gitter channel'.split(' ');
@@ -58,7 +62,13 @@ function makeBodies(count: number): Buffer[] {
     Buffer.from(JSON.stringify({ events: Array.from({ length: EVENTS }, (_, i) => message((t * 31 + i) % ROOMS)) })));
 }
 
-interface RunResult { name: string; seconds: number; latencies: number[] }
+interface RunResult {
+  name: string;
+  seconds: number;
+  latencies: number[];
+  /** Server (main) thread event-loop busy time during the measured run, ms: a steadier cost figure than wall time on a shared machine. */
+  busyMs: number;
+}
 
 /**
  * The "homeserver": SENDERS concurrent keep-alive senders in a worker thread
@@ -68,12 +78,15 @@ interface RunResult { name: string; seconds: number; latencies: number[] }
 const DRIVER = `
 const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
-const { port, prefix, bodies, senders, token } = workerData;
+const { port, prefix, shared, offsets, senders, token } = workerData;
+// Own copies of the bodies, made before the clock starts.
+const bodies = [];
+for (let i = 0; i + 1 < offsets.length; i++) bodies.push(Buffer.from(Buffer.from(shared, offsets[i], offsets[i + 1] - offsets[i])));
 const agent = new http.Agent({ keepAlive: true, maxSockets: senders });
 const latencies = new Array(bodies.length);
 let next = 0;
 const send = (i) => new Promise((resolve, reject) => {
-  const body = Buffer.from(bodies[i]);
+  const body = bodies[i];
   const t0 = process.hrtime.bigint();
   const req = http.request({ host: '127.0.0.1', port, agent, method: 'PUT', path: '/_matrix/app/v1/transactions/' + prefix + i,
     headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
@@ -87,23 +100,46 @@ const send = (i) => new Promise((resolve, reject) => {
   req.end(body);
 });
 (async () => {
+  // The clock starts here, after the worker has started and has its bodies:
+  // neither server is charged for worker start-up. hrtime is the process-wide
+  // monotonic clock, so the main thread can stop the same clock later.
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: senders }, async () => { while (next < bodies.length) await send(next++); }));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   agent.destroy();
-  parentPort.postMessage({ seconds, latencies });
+  parentPort.postMessage({ seconds, start: String(start), latencies });
 })().catch((err) => parentPort.postMessage({ error: String(err) }));
 `;
 
-function drive(port: number, prefix: string, bodies: Buffer[]): Promise<{ seconds: number; latencies: number[] }> {
+/** Bodies in one SharedArrayBuffer, so handing them to each driver worker copies nothing. */
+interface BodySet { shared: SharedArrayBuffer; offsets: number[]; count: number }
+
+function share(bodies: Buffer[]): BodySet {
+  const offsets = [0];
+  for (const b of bodies) offsets.push(offsets[offsets.length - 1] + b.length);
+  const shared = new SharedArrayBuffer(offsets[offsets.length - 1]);
+  const view = Buffer.from(shared);
+  bodies.forEach((b, i) => b.copy(view, offsets[i]));
+  return { shared, offsets, count: bodies.length };
+}
+
+interface DriveResult {
+  /** Worker clock: first request start to last response end. */
+  seconds: number;
+  /** process.hrtime.bigint() when the first request started (same clock in every thread). */
+  start: bigint;
+  latencies: number[];
+}
+
+function drive(port: number, prefix: string, bodies: BodySet): Promise<DriveResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(DRIVER, {
       eval: true,
-      workerData: { port, prefix, bodies: bodies.map((b) => new Uint8Array(b)), senders: SENDERS, token: HS_TOKEN },
+      workerData: { port, prefix, shared: bodies.shared, offsets: bodies.offsets, senders: SENDERS, token: HS_TOKEN },
     });
-    worker.once('message', (m: { seconds: number; latencies: number[]; error?: string }) => {
+    worker.once('message', (m: { seconds: number; start: string; latencies: number[]; error?: string }) => {
       void worker.terminate();
-      if (m.error) reject(new Error(m.error)); else resolve(m);
+      if (m.error) reject(new Error(m.error)); else resolve({ seconds: m.seconds, start: BigInt(m.start), latencies: m.latencies });
     });
     worker.once('error', reject);
   });
@@ -113,7 +149,7 @@ function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-async function bare(warm: Buffer[], bodies: Buffer[]): Promise<RunResult> {
+async function bare(warm: BodySet, bodies: BodySet): Promise<RunResult> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -125,12 +161,15 @@ async function bare(warm: Buffer[], bodies: Buffer[]): Promise<RunResult> {
   });
   const port = await listen(server);
   await drive(port, 'warm', warm);
+  const elu = performance.eventLoopUtilization();
   const r = await drive(port, 'txn', bodies);
+  const busyMs = performance.eventLoopUtilization(elu).active;
   await new Promise((res) => server.close(() => res(undefined)));
-  return { name: 'bare node:http + JSON.parse', ...r };
+  // Everything is done once the last response is sent: the worker's clock is the whole run.
+  return { name: 'bare node:http + JSON.parse', seconds: r.seconds, latencies: r.latencies, busyMs };
 }
 
-async function full(warm: Buffer[], bodies: Buffer[], fsync: FsyncMode): Promise<RunResult & { journalBytes: number; events: number }> {
+async function full(warm: BodySet, bodies: BodySet, fsync: FsyncMode): Promise<RunResult & { journalBytes: number; events: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-'));
   let handled = 0;
   const pipeline = await DeliveryPipeline.open({
@@ -146,47 +185,59 @@ async function full(warm: Buffer[], bodies: Buffer[], fsync: FsyncMode): Promise
   await drive(port, 'warm', warm);
   await pipeline.idle();
   const before = pipeline.stats().journal!.bytesWritten;
-  const start = process.hrtime.bigint();
+  const elu = performance.eventLoopUtilization();
   const r = await drive(port, 'txn', bodies);
   await pipeline.idle(); // count until every event has been handled, not just acknowledged
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  // Same start as the bare run (the worker's first request), stopped when the last event is handled.
+  const seconds = Number(process.hrtime.bigint() - r.start) / 1e9;
+  const busyMs = performance.eventLoopUtilization(elu).active;
   const journalBytes = pipeline.stats().journal!.bytesWritten - before;
   await server.close();
   await pipeline.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (handled !== (warm.length + bodies.length) * EVENTS) throw new Error(`handled ${handled} events`);
-  return { name: `AppserviceServer + journal (fsync ${fsync}) + dispatcher`, seconds, latencies: r.latencies, journalBytes, events: handled };
+  if (handled !== (warm.count + bodies.count) * EVENTS) throw new Error(`handled ${handled} events`);
+  return { name: `AppserviceServer + journal (fsync ${fsync}) + dispatcher`, seconds, latencies: r.latencies, busyMs, journalBytes, events: handled };
 }
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function summarise(r: RunResult): { eps: number; p50: number; p99: number } {
+function summarise(r: RunResult): { eps: number; p50: number; p99: number; busyMs: number } {
   const sorted = [...r.latencies].sort((x, y) => x - y);
-  return { eps: (TXNS * EVENTS) / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99) };
+  return { eps: (TXNS * EVENTS) / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99), busyMs: r.busyMs };
 }
 
 async function main(): Promise<void> {
   const ROUNDS = Number(arg('rounds', '3'));
-  const warm = makeBodies(WARMUP);
-  const bodies = makeBodies(TXNS);
-  const mb = bodies.reduce((n, b) => n + b.length, 0) / 1e6;
+  const warmBodies = makeBodies(WARMUP);
+  const txnBodies = makeBodies(TXNS);
+  const mb = txnBodies.reduce((n, b) => n + b.length, 0) / 1e6;
+  const warm = share(warmBodies);
+  const bodies = share(txnBodies);
   console.log(`${TXNS} transactions × ${EVENTS} events (${mb.toFixed(1)} MB, ${ROOMS} rooms), ${SENDERS} keep-alive senders, ` +
     `warm-up ${WARMUP}, ${ROUNDS} interleaved rounds; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const bareRuns: Array<ReturnType<typeof summarise>> = [];
   const fullRuns: Array<ReturnType<typeof summarise>> = [];
   let journalMb = 0;
   for (let round = 0; round < ROUNDS; round++) {
+    if (ONLY === 'full' || ONLY === 'bare') {
+      // Profiling aid: one server only, no comparison.
+      const r = ONLY === 'bare' ? await bare(warm, bodies) : await full(warm, bodies, FSYNC);
+      const x = summarise(r);
+      console.log(`  round ${round + 1}: ${ONLY} ${Math.round(x.eps)} ev/s p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} busy ${x.busyMs.toFixed(0)} ms`);
+      continue;
+    }
     const b = summarise(await bare(warm, bodies));
     const fr = await full(warm, bodies, FSYNC);
     const f = summarise(fr);
     journalMb = fr.journalBytes / 1e6;
     bareRuns.push(b);
     fullRuns.push(f);
-    console.log(`  round ${round + 1}: bare ${Math.round(b.eps)} ev/s p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} | ` +
-      `full ${Math.round(f.eps)} ev/s p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} | ratio ${(f.eps / b.eps).toFixed(2)}`);
+    console.log(`  round ${round + 1}: bare ${Math.round(b.eps)} ev/s p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} busy ${b.busyMs.toFixed(0)} ms | ` +
+      `full ${Math.round(f.eps)} ev/s p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} busy ${f.busyMs.toFixed(0)} ms | ratio ${(f.eps / b.eps).toFixed(2)}`);
   }
+  if (ONLY) return;
   // Best round of each: on a shared machine the least-disturbed run is the most repeatable figure.
   const best = (runs: typeof bareRuns) => runs.reduce((a, b) => (b.eps > a.eps ? b : a));
   const rows = [
