@@ -33,6 +33,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   private ctxRef?: BridgeContext<IrcConfig>;
   passwords!: PasswordStore;
   private identd?: Identd;
+  private metricsTimer?: NodeJS.Timeout;
 
   get ctx(): BridgeContext<IrcConfig> {
     if (!this.ctxRef) throw new Error('IrcConnector used before init()');
@@ -53,9 +54,35 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
       await this.identd.start();
     }
     await Promise.all([...this.networks.values()].map((n) => n.start()));
+    this.startMetrics();
+  }
+
+  /** Connections by state, reconnect queue depth and message counts, sampled for Prometheus. */
+  private startMetrics(): void {
+    const m = this.ctx.metrics;
+    if (!m) return;
+    const reconnectQueue = m.gauge('reconnect_queue', 'IRC connection attempts waiting for the per-network connect scheduler.', ['network']);
+    const queued = m.gauge('queued_messages', 'Matrix messages waiting for a user\'s IRC connection to come back.', ['network']);
+    const relayed = m.gauge('messages_total_sampled', 'Messages relayed since start, by direction (sampled counter).', ['network', 'direction']);
+    const sample = () => {
+      const byState: Record<string, number> = {};
+      for (const [name, s] of Object.entries(this.stats().networks)) {
+        for (const [state, n] of Object.entries(s.connections)) byState[state] = (byState[state] ?? 0) + n;
+        reconnectQueue.set({ network: name }, s.reconnectQueue);
+        queued.set({ network: name }, s.queuedMessages);
+        relayed.set({ network: name, direction: 'matrix_to_irc' }, s.messages.matrixToIrc);
+        relayed.set({ network: name, direction: 'irc_to_matrix' }, s.messages.ircToMatrix);
+        relayed.set({ network: name, direction: 'undelivered' }, s.messages.undelivered);
+      }
+      m.setRemoteConnections(byState);
+    };
+    sample();
+    this.metricsTimer = setInterval(sample, 5_000);
+    this.metricsTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
     await Promise.all([...this.networks.values()].map((n) => n.stop()));
     await this.identd?.stop();
   }

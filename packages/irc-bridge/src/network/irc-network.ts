@@ -277,7 +277,10 @@ export class IrcNetwork {
   /** Queues the lines without waiting for the flood queue: failures reach the user via onUndelivered. */
   private send(client: PooledClient, kind: 'privmsg' | 'notice' | 'action', target: string, text: string): void {
     this.counters.matrixToIrc++;
-    void client.sendMessage(kind, target, text).then((r) => { if (!r.delivered) this.counters.undelivered++; });
+    void client.sendMessage(kind, target, text).then((r) => {
+      if (!r.delivered) this.counters.undelivered++;
+      else this.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
+    });
   }
 
   /**
