@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DeliveryContext, MatrixRawEvent } from '../../../packages/bridge-core/src/appservice/transaction';
 import { DeliveryPipeline } from '../../../packages/bridge-core/src/appservice/delivery';
-import { TransactionJournal } from '../../../packages/bridge-core/src/appservice/transaction-journal';
+import { crc32 } from 'node:zlib';
+import { rangeRecord, TransactionJournal } from '../../../packages/bridge-core/src/appservice/transaction-journal';
 import { BridgeError } from '../../../packages/bridge-core/src/connector/errors';
 import { call, deferred, ev, startHarness, txn, waitFor, type Harness } from './helpers';
 
@@ -199,6 +200,88 @@ describe('appservice delivery', () => {
       await j2.close();
     });
 
+    it('encodes STARTED/DONE markers as sorted ranges of consecutive sequence numbers', () => {
+      const rec = rangeRecord(6, [7, 3, 4, 5, 10, 4, 11, 0]);
+      assert.equal(rec.readUInt32LE(0), rec.length - 8);
+      assert.equal(rec.readUInt32LE(4), crc32(rec.subarray(8)) >>> 0);
+      assert.equal(rec[8], 6);
+      const ranges: Array<[number, number]> = [];
+      for (let o = 9; o < rec.length; o += 12) ranges.push([rec.readDoubleLE(o), rec.readUInt32LE(o + 8)]);
+      assert.deepEqual(ranges, [[0, 1], [3, 3], [7, 1], [10, 2]]);
+      assert.equal(rangeRecord(5, []).length, 9);
+    });
+
+    it('range markers survive a restart: done events are not replayed, started ones are flagged', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1 });
+      const events = Array.from({ length: 10 }, (_, i) => ev(`!r${i % 3}:hs`, `$g${i}`));
+      const first = await journal.append('g1', Buffer.from(JSON.stringify({ events })), 10);
+      assert.equal(first, 0);
+      // Started: 0-5 and 8 (three records in one batch, out of order); done: 0-2, 4 and 8.
+      await new Promise<void>((resolve) => {
+        let n = 0;
+        const go = () => { if (++n === 3) resolve(); };
+        journal.markStarted([3, 4, 5], go);
+        journal.markStarted([8, 0, 1], go);
+        journal.markStarted([2], go);
+      });
+      for (const seq of [0, 1, 2, 4, 8]) journal.markDone(seq);
+      await journal.flush();
+      await journal.close();
+      const types = recordTypes(dataDir);
+      assert.ok(types.includes(5) && types.includes(6), `record types ${types.join()}`);
+      assert.ok(!types.includes(2) && !types.includes(3), `record types ${types.join()}`);
+
+      const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
+      assert.equal(replay.length, 1);
+      assert.deepEqual(replay[0].pending, [
+        { index: 3, seq: 3, started: true }, { index: 5, seq: 5, started: true },
+        { index: 6, seq: 6, started: false }, { index: 7, seq: 7, started: false }, { index: 9, seq: 9, started: false },
+      ]);
+      await j2.close();
+    });
+
+    it('still reads per-sequence-number STARTED/DONE records of older journals', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir });
+      const events = [ev('!a:hs', '$o0'), ev('!a:hs', '$o1'), ev('!a:hs', '$o2')];
+      await journal.append('old1', Buffer.from(JSON.stringify({ events })), 3);
+      await journal.close();
+      // Append what an older version wrote: STARTED [0, 1] and DONE [0], one f64 each.
+      const file = fs.readdirSync(dataDir).map((f) => path.join(dataDir, f)).sort().at(-1)!;
+      const legacy = (type: number, seqs: number[]) => {
+        const out = Buffer.alloc(9 + seqs.length * 8);
+        out.writeUInt32LE(1 + seqs.length * 8, 0);
+        out[8] = type;
+        seqs.forEach((q, i) => out.writeDoubleLE(q, 9 + i * 8));
+        out.writeUInt32LE(crc32(out.subarray(8)) >>> 0, 4);
+        return out;
+      };
+      fs.appendFileSync(file, Buffer.concat([legacy(2, [0, 1]), legacy(3, [0])]));
+      const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
+      assert.deepEqual(replay[0].pending, [{ index: 1, seq: 1, started: true }, { index: 2, seq: 2, started: false }]);
+      await j2.close();
+    });
+
+    it("fsync 'always': acknowledges and starts handlers only after an fdatasync, sharing syncs across writes", async () => {
+      const dataDir = tmpDir();
+      const seen: string[] = [];
+      h = await startHarness({ journalDir: dataDir, journal: { fsync: 'always', doneFlushMs: 1 }, handler: async (e) => { seen.push(e.event_id!); } });
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, t) => txn(h!.base, `al${t}`, [ev(`!r${t % 4}:hs`, `$al${t}a`), ev(`!r${t % 4}:hs`, `$al${t}b`)])));
+      assert.deepEqual(replies.map((r) => r.status), Array(20).fill(200));
+      await h.pipeline.idle();
+      assert.equal(seen.length, 40);
+      for (let t = 0; t < 20; t++) assert.ok(seen.indexOf(`$al${t}a`) < seen.indexOf(`$al${t}b`));
+      const st = h.pipeline.stats().journal!;
+      assert.ok(st.fsyncs >= 1 && st.fsyncs <= st.writes, `fsyncs ${st.fsyncs}, writes ${st.writes}`);
+      await h.close();
+      h = undefined;
+      const again: string[] = [];
+      h = await startHarness({ journalDir: dataDir, handler: async (e) => { again.push(e.event_id!); } });
+      await h.pipeline.idle();
+      assert.deepEqual(again, []);
+    });
+
     it('keeps sequence numbers increasing across restarts', async () => {
       const dataDir = tmpDir();
       const seqs: number[] = [];
@@ -215,3 +298,13 @@ describe('appservice delivery', () => {
     });
   });
 });
+
+/** Record types in a journal directory's segments, in order. */
+function recordTypes(dir: string): number[] {
+  const types: number[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    const buf = fs.readFileSync(path.join(dir, f));
+    for (let off = 0; off + 9 <= buf.length; off += 8 + buf.readUInt32LE(off)) types.push(buf[off + 8]);
+  }
+  return types;
+}
