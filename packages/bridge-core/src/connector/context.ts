@@ -26,8 +26,11 @@ export interface PortalService {
   getByRoom(roomId: string): Promise<Portal | undefined>;
   getByKey(key: PortalKey): Promise<Portal[]>;
   list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]>;
-  /** Create (or return) the bridge-owned room for a remote place. */
-  ensurePortalRoom(info: PortalInfo): Promise<Portal>;
+  /**
+   * Create (or return) the bridge-owned room for a remote place. `aliasLocalpart`
+   * overrides the alias the core would derive from the alias template.
+   */
+  ensurePortalRoom(info: PortalInfo, opts?: { aliasLocalpart?: string }): Promise<Portal>;
   /** Link an existing room (plumbing). `actor` is the Matrix user asking, for the audit log. */
   link(roomId: string, key: PortalKey, opts?: { actor?: string; data?: Record<string, unknown> }): Promise<Portal>;
   unlink(roomId: string, opts?: { actor?: string; reason?: string }): Promise<boolean>;

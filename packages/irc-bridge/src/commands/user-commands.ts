@@ -24,9 +24,7 @@ export function userCommands(c: IrcConnector): Command[] {
         if (n.isExcludedChannel(channel)) return cmd.reply(`${channel} may not be bridged.`);
         if (n.users.isExcluded(cmd.sender)) return cmd.reply(`You are not allowed to use ${n.name} through this bridge.`);
         const alias = `irc_${n.name}_${channel}`;
-        // The core's PortalManager takes the alias to create; the typed service does not expose it yet.
-        const portals = c.ctx.portals as typeof c.ctx.portals & { ensurePortalRoom(info: unknown, o?: { aliasLocalpart?: string }): ReturnType<typeof c.ctx.portals.ensurePortalRoom> };
-        const portal = await portals.ensurePortalRoom(c.portalInfo(n, channel), { aliasLocalpart: alias });
+        const portal = await c.ctx.portals.ensurePortalRoom(c.portalInfo(n, channel), { aliasLocalpart: alias });
         n.botJoin(ircLower(channel));
         const client = await n.users.clientFor(cmd.sender);
         await client.join(ircLower(channel), key);
