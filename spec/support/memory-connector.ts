@@ -41,6 +41,9 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
 
   init(ctx: BridgeContext<{ network: string }>): void {
     this.ctx = ctx;
+    // Custom routes on the appservice port: authenticated unless declared public.
+    ctx.http.addRoute('GET', '/_mem/status', () => ({ body: { delivered: this.delivered.length } }));
+    ctx.http.addRoute('GET', '/_mem/health', () => ({ body: { ok: true } }), { public: true });
     // Plumbing through provisioning: body {room_id, channel}.
     ctx.provisioning.addLinkRoutes({
       linkSchema: { type: 'object', required: ['channel'], properties: { channel: { type: 'string', pattern: '^[a-z0-9._-]{1,64}$' } } },

@@ -84,6 +84,16 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.equal((await fetch(fx.bridge.metricsUrl!, { headers: { authorization: 'Bearer nope' } })).status, 403);
   });
 
+  it('authenticates a connector\'s custom appservice-port route with the hs_token unless declared public', async () => {
+    const status = `${fx.asUrl}/_mem/status`;
+    assert.equal((await fetch(status)).status, 401);
+    assert.equal((await fetch(status, { headers: { authorization: 'Bearer wrong-token' } })).status, 403);
+    const ok = await fetch(status, { headers: { authorization: `Bearer ${fx.registration.hs_token}` } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { delivered: 0 });
+    assert.equal((await fetch(`${fx.asUrl}/_mem/health`)).status, 200);
+  });
+
   it('links a room through provisioning on the appservice port, with auth and power checks', async () => {
     const base = `${fx.asUrl}/_matrix/provision/v1`;
     const roomId = await alice.createRoom({ preset: 'public_chat' });

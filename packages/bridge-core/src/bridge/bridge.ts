@@ -217,6 +217,7 @@ export class Bridge<C = unknown> {
       commands: this.commands,
       data: namespaced(this.store.kv, `connector.${protocolId}`),
       provisioning: this.provisioningRoutes(),
+      http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
       metrics: this.metrics,
       isAdmin: (u) => this.permissions.isAdmin(u),
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),

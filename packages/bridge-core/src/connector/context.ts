@@ -11,6 +11,7 @@ import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { CommandRegistry } from '../commands/command';
 import type { RouteDefinition, LinkHooks } from '../provisioning';
 import type { BridgeMetrics } from '../metrics';
+import type { RouteHandler, RouteOptions } from '../appservice/http-server';
 
 export interface RemoteEventSink {
   /**
@@ -76,6 +77,15 @@ export interface ProvisioningRoutes {
   addLinkRoutes(hooks: LinkHooks): void;
 }
 
+/**
+ * Extra HTTP routes on the appservice port (e.g. a webhook or a media proxy).
+ * Secure by default: every route requires the hs_token unless the connector
+ * declares it `public: true` by name, which should be rare and deliberate.
+ */
+export interface AppserviceRoutes {
+  addRoute(method: string, pathPattern: string, handler: RouteHandler, opts?: RouteOptions): void;
+}
+
 /** What a connector reports to Prometheus; everything is prefixed and labelled by the core. */
 export type ConnectorMetrics = Pick<BridgeMetrics,
   'setRemoteConnections' | 'observeRemoteSendQueueDelay' | 'counter' | 'gauge' | 'histogram'>;
@@ -95,6 +105,7 @@ export interface BridgeContext<Config = unknown> {
   /** Connector-private persistent data, namespaced by the connector's protocol ID. */
   readonly data: KeyValueRepository;
   readonly provisioning: ProvisioningRoutes;
+  readonly http: AppserviceRoutes;
   readonly metrics: ConnectorMetrics;
   /** Whether a Matrix user is a bridge admin per config. */
   isAdmin(userId: string): boolean;
