@@ -176,6 +176,18 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.equal(redaction.event.target.remoteId, remoteId);
   });
 
+  it('ignores malformed events without failing the transaction or blocking the room', async () => {
+    const roomId = await portal();
+    await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text', body: 42 });
+    await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text' });
+    await alice.sendEvent(roomId, 'm.reaction', { 'm.relates_to': 'not an object' });
+    await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text', body: 'x', 'm.relates_to': { rel_type: 'm.replace', event_id: 5 } });
+    await alice.sendEvent(roomId, 'org.example.custom', { anything: [1, 2, 3] });
+    await alice.sendMessage(roomId, 'still here');
+    await eventually(() => connector.messages().length === 1, 'the good message');
+    assert.equal(connector.messages()[0].event.content.body, 'still here');
+  });
+
   it('tells the sender when the network refuses a message instead of dropping it silently', async () => {
     const roomId = await portal();
     connector.rejectNext = 'The channel is moderated (+m).';

@@ -82,9 +82,4 @@ export class LocalpartTemplate {
     }
     return out.id === undefined ? null : (out as { network?: string; id: string });
   }
-
-  /** A regex source matching every localpart this template can produce (for the registration namespace). */
-  regexSource(): string {
-    return this.template.split(/\$NETWORK|\$ID/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+');
-  }
 }
