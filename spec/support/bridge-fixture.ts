@@ -24,7 +24,8 @@ export async function startBridgeFixture<C>(opts: {
   connector: () => BridgeConnector<C>;
   configKey: string;
   connectorConfig?: Record<string, unknown>;
-  core?: Record<string, unknown>;
+  /** Core config overrides; a function gets the appservice URL (known only once the port is picked). */
+  core?: Record<string, unknown> | ((asUrl: string) => Record<string, unknown>);
   hs?: HomeserverEmulator;
 }): Promise<BridgeFixture<C>> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-bridge-'));
@@ -37,7 +38,7 @@ export async function startBridgeFixture<C>(opts: {
     database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
     data_dir: dataDir,
     state_cache: { warm_on_start: false },
-    ...opts.core,
+    ...(typeof opts.core === 'function' ? opts.core(`http://127.0.0.1:${port}`) : opts.core),
     [opts.configKey]: opts.connectorConfig ?? {},
   });
   // The registration needs the listener's URL, the listener needs the registration's hs_token:

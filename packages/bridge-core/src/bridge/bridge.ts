@@ -30,6 +30,7 @@ import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type Roo
 import type { ProvisioningRoutes } from '../connector/context';
 import type { TransactionSink } from '../appservice/transaction';
 import { instrumentSink } from './instrumented-sink';
+import { MediaProxy } from '../media/media-proxy';
 import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
@@ -83,6 +84,8 @@ export class Bridge<C = unknown> {
   readonly provisioning?: ProvisioningApi;
   private metricsServer?: MetricsServer;
   private pruneTimer?: NodeJS.Timeout;
+  /** Present when `media_proxy.public_url` is set. */
+  private readonly mediaProxy?: MediaProxy;
   /** Created in start(), once the journal is open: nothing is accepted before replay is queued. */
   server!: AppserviceServer;
   readonly router: MatrixEventRouter;
@@ -130,11 +133,20 @@ export class Bridge<C = unknown> {
       kv: config.state_cache.persist ? this.store.kv : undefined,
       botUserId: this.botUserId,
     });
+    if (config.media_proxy.public_url) {
+      this.mediaProxy = new MediaProxy({
+        publicUrl: config.media_proxy.public_url,
+        linkLifetimeSeconds: config.media_proxy.link_lifetime_days * 86_400,
+        maxBytes: config.media_proxy.max_bytes,
+        kv: this.store.kv, media: this.media, log: this.log.child({ module: 'media-proxy' }),
+      });
+    }
     const mediaService: MediaService = this.mediaService = {
       upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
       download: (mxc) => this.media.download(mxc),
       publicUrl: (mxc, name) => {
-        // `media_url` defaults to the client-server URL, as its description says.
+        if (this.mediaProxy) return this.mediaProxy.publicUrl(mxc, name);
+        // No proxy configured: the homeserver's legacy download URL (works where unauthenticated media is still served).
         const base = config.homeserver.media_url ?? config.homeserver.url;
         const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
         if (!base || !m) return undefined;
@@ -282,6 +294,10 @@ export class Bridge<C = unknown> {
       for (const p of await this.portals.list()) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
       return counts;
     });
+    if (this.mediaProxy) {
+      await this.mediaProxy.init();
+      this.mediaProxy.register(this.server);
+    }
     if (this.provisioning) {
       const prov = this.provisioning;
       if (config.provisioning.port) await prov.listen(config.provisioning.port, config.appservice.bind_host);

@@ -127,6 +127,12 @@ export const StateCacheSchema = section({
 }, { default: {}, description: 'Room state cache.' });
 
 /** Properties of the core config, for composing with a connector section. */
+export const MediaProxySchema = section({
+  public_url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'Public base URL of the appservice listener (usually behind a reverse proxy) under which remote users open Matrix media via signed `/_causeway/media/v1/...` links. Unset: links point at `homeserver.media_url`, which only works on homeservers that still serve unauthenticated media.' })),
+  link_lifetime_days: Type.Integer({ minimum: 0, default: 0, description: 'Days a media link stays valid; 0 = forever (links in chat history keep working).' }),
+  max_bytes: Positive('Largest file the proxy serves, in bytes.', 100 * 1024 * 1024),
+}, { default: {}, description: 'Serving Matrix media to remote networks (homeservers require authentication for media since Matrix 1.11).' });
+
 export const CoreConfigProperties = {
   homeserver: HomeserverSchema,
   appservice: AppserviceSchema,
@@ -139,6 +145,7 @@ export const CoreConfigProperties = {
   metrics: MetricsSchema,
   provisioning: ProvisioningSchema,
   state_cache: StateCacheSchema,
+  media_proxy: MediaProxySchema,
 };
 
 export const CoreConfigSchema = section(CoreConfigProperties, { description: 'Causeway bridge configuration (core sections).' });
