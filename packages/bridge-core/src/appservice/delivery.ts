@@ -33,7 +33,8 @@ import { getLogger, type Logger } from '../logging/logger';
 import { RoomDispatcher, type DispatcherStats, type RoomDispatcherOptions } from './room-dispatcher';
 import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
 import {
-  transactionItems, type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
+  mapTransactionItems, transactionItemCount, transactionItems,
+  type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
 } from './transaction';
 
 export interface DeliveryPipelineOptions {
@@ -138,20 +139,19 @@ export class DeliveryPipeline implements TransactionSink {
     const seen = this.lookup(txnId);
     if (seen === 'known') return Promise.resolve();
     if (seen) return seen;
-    const entries = transactionItems(body);
-    const n = entries.length;
+    const n = transactionItemCount(body);
     let p: Promise<void>;
     if (this.journal) {
       this.journaling += n;
       p = this.journal.append(txnId, raw, n).then(
-        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, entries, firstSeq); },
+        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, body, firstSeq); },
         (err) => { this.journaling -= n; this.wake(); throw err; },
       );
     } else {
       this.remember(txnId);
       const firstSeq = this.memSeq;
       this.memSeq += n;
-      this.dispatch(txnId, entries, firstSeq);
+      this.dispatch(txnId, body, firstSeq);
       p = Promise.resolve();
     }
     this.inflight.set(txnId, p);
@@ -201,12 +201,9 @@ export class DeliveryPipeline implements TransactionSink {
     }
   }
 
-  private dispatch(txnId: string, entries: ReturnType<typeof transactionItems>, firstSeq: number): void {
-    const items: DeliveryItem[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
-      items[i] = { event: entries[i].event, kind: entries[i].kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false, startMarked: false };
-    }
-    this.dispatcher.enqueue(items);
+  private dispatch(txnId: string, body: TransactionBody, firstSeq: number): void {
+    this.dispatcher.enqueue(mapTransactionItems(body, (event, kind, i): DeliveryItem => (
+      { event, kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false, startMarked: false })));
   }
 
   private remember(txnId: string): void {

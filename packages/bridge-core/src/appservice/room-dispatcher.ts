@@ -34,6 +34,8 @@ export interface RoomDispatcherOptions {
    * for the whole run here, so a busy room costs one journal write per run,
    * not per event. Events marked but not yet run when the process dies are
    * replayed flagged `redelivered` (conservative, never the other way round).
+   * `seqs` is only valid during the call (the dispatcher reuses the array):
+   * copy what must be kept.
    */
   beforeStart?: (seqs: number[], go: () => void) => void;
   /** Longest run `beforeStart` covers. Default 64. */
@@ -64,12 +66,27 @@ export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000, maxRet
 /** Lane key for events without a room. */
 const NO_ROOM = '\u0000no-room';
 
+/** Idle lanes kept for reuse (their callbacks are allocated once per lane, not per event). */
+const LANE_POOL_MAX = 1024;
+
 class Lane {
+  key = '';
+  roomless = false;
   q: Array<DeliveryItem | undefined> = [];
   head = 0;
   /** idle: nothing to do; ready: waiting for a slot; running; sleeping: backoff before a retry. */
   state: 'idle' | 'ready' | 'running' | 'sleeping' = 'idle';
-  constructor(readonly key: string, readonly roomless: boolean) {}
+  /** Handler settlement callbacks and the start callback for the head item: one set per lane, reused for every event. */
+  readonly ok: () => void;
+  readonly fail: (err: unknown) => void;
+  readonly go: () => void;
+  readonly retryNow: () => void;
+  constructor(d: RoomDispatcher) {
+    this.ok = () => d._finish(this, undefined, false);
+    this.fail = (err) => d._finish(this, err, true);
+    this.go = () => d._invoke(this);
+    this.retryNow = () => d._retry(this);
+  }
   get size(): number { return this.q.length - this.head; }
 }
 
@@ -89,6 +106,9 @@ export class RoomDispatcher {
   private readonly log: Logger;
 
   private readonly lanes = new Map<string, Lane>();
+  private readonly lanePool: Lane[] = [];
+  /** Scratch array for `beforeStart` (valid during the call only). */
+  private readonly startSeqs: number[] = [];
   private ready: Lane[] = [];
   private readyHead = 0;
   private running = 0;
@@ -114,7 +134,9 @@ export class RoomDispatcher {
       const key = typeof roomId === 'string' ? roomId : NO_ROOM;
       let lane = this.lanes.get(key);
       if (!lane) {
-        lane = new Lane(key, key === NO_ROOM);
+        lane = this.lanePool.pop() ?? new Lane(this);
+        lane.key = key;
+        lane.roomless = key === NO_ROOM;
         this.lanes.set(key, lane);
       }
       lane.q.push(item);
@@ -166,7 +188,8 @@ export class RoomDispatcher {
     this.st.queued--;
     this.st.inFlight++;
     if (this.beforeStart && !item.startMarked) {
-      const seqs: number[] = [];
+      const seqs = this.startSeqs;
+      seqs.length = 0;
       const end = Math.min(lane.q.length, lane.head + this.startBatch);
       for (let i = lane.head; i < end; i++) {
         const it = lane.q[i]!;
@@ -174,21 +197,28 @@ export class RoomDispatcher {
         it.startMarked = true;
         seqs.push(it.seq);
       }
-      this.beforeStart(seqs, () => this.invoke(lane, item));
-    } else this.invoke(lane, item);
+      this.beforeStart(seqs, lane.go);
+      seqs.length = 0;
+    } else this._invoke(lane);
   }
 
-  private invoke(lane: Lane, item: DeliveryItem): void {
+  /** @internal Call the handler for the lane's head item. */
+  _invoke(lane: Lane): void {
+    const item = lane.q[lane.head]!;
     let p: Promise<void>;
     try {
       p = this.handler(item.event, item);
     } catch (err) {
+      // Settled asynchronously like a rejection: no re-entrant pump from here.
       p = Promise.reject(err);
     }
-    p.then(() => this.finish(lane, item, undefined, false), (err) => this.finish(lane, item, err, true));
+    // One promise reaction per event, with the lane's preallocated callbacks.
+    p.then(lane.ok, lane.fail);
   }
 
-  private finish(lane: Lane, item: DeliveryItem, err: unknown, threw: boolean): void {
+  /** @internal The lane's head item settled. */
+  _finish(lane: Lane, err: unknown, threw: boolean): void {
+    const item = lane.q[lane.head]!;
     this.st.inFlight--;
     if (!lane.roomless) this.running--;
     if (threw) {
@@ -202,7 +232,7 @@ export class RoomDispatcher {
           eventId: item.event.event_id, roomId: item.event.room_id, type: item.event.type,
           attempt: item.attempt, retryInMs: delay, error: errorText(err),
         });
-        setTimeout(() => this.makeReadyAndPump(lane), delay);
+        setTimeout(lane.retryNow, delay);
         this.pump();
         return;
       }
@@ -222,6 +252,9 @@ export class RoomDispatcher {
     } else {
       lane.state = 'idle';
       this.lanes.delete(lane.key);
+      lane.q.length = 0;
+      lane.head = 0;
+      if (this.lanePool.length < LANE_POOL_MAX) this.lanePool.push(lane);
     }
     this.onFinished?.(item, threw);
     this.pump();
@@ -233,7 +266,8 @@ export class RoomDispatcher {
     }
   }
 
-  private makeReadyAndPump(lane: Lane): void {
+  /** @internal Backoff over: the lane's head item is tried again. */
+  _retry(lane: Lane): void {
     this.makeReady(lane);
     this.pump();
   }

@@ -71,21 +71,43 @@ function isEvent(v: unknown): v is MatrixRawEvent {
  * retry the whole transaction forever).
  */
 export function transactionItems(body: TransactionBody): Array<{ event: MatrixRawEvent; kind: DeliveryKind }> {
-  const out: Array<{ event: MatrixRawEvent; kind: DeliveryKind }> = [];
+  return mapTransactionItems(body, (event, kind) => ({ event, kind }));
+}
+
+function ephemeralOf(body: TransactionBody): unknown[] | undefined {
+  return Array.isArray(body.ephemeral) ? body.ephemeral
+    : Array.isArray(body['de.sorunome.msc2409.ephemeral']) ? body['de.sorunome.msc2409.ephemeral'] as unknown[] : undefined;
+}
+
+/**
+ * `transactionItems(body)` mapped through `make` (item N is made from the
+ * same event as `transactionItems(body)[N]`), without the intermediate objects.
+ */
+export function mapTransactionItems<T>(body: TransactionBody, make: (event: MatrixRawEvent, kind: DeliveryKind, index: number) => T): T[] {
+  const out: T[] = [];
   const events = body.events;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    if (isEvent(e)) out.push({ event: e, kind: 'timeline' });
+    if (isEvent(e)) out.push(make(e, 'timeline', out.length));
   }
-  const eph = Array.isArray(body.ephemeral) ? body.ephemeral
-    : Array.isArray(body['de.sorunome.msc2409.ephemeral']) ? body['de.sorunome.msc2409.ephemeral'] as unknown[] : undefined;
+  const eph = ephemeralOf(body);
   if (eph) {
     for (let i = 0; i < eph.length; i++) {
       const e = eph[i];
-      if (isEvent(e)) out.push({ event: e, kind: 'ephemeral' });
+      if (isEvent(e)) out.push(make(e, 'ephemeral', out.length));
     }
   }
   return out;
+}
+
+/** `transactionItems(body).length`, without building the items. */
+export function transactionItemCount(body: TransactionBody): number {
+  let n = 0;
+  const events = body.events;
+  for (let i = 0; i < events.length; i++) if (isEvent(events[i])) n++;
+  const eph = ephemeralOf(body);
+  if (eph) for (let i = 0; i < eph.length; i++) if (isEvent(eph[i])) n++;
+  return n;
 }
 
 /** Why a body is not an acceptable transaction, or undefined if it is. */
