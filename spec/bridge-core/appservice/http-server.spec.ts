@@ -33,6 +33,9 @@ describe('appservice HTTP listener', () => {
       const legacy = await call(h.base, 'PUT', '/transactions/t2', { body: { events: [ev('!a:hs', '$2')] } });
       assert.equal(legacy.status, 200);
       assert.deepEqual(legacy.body, {});
+      // The plain answer has a fixed length: no chunked framing.
+      assert.equal(legacy.headers.get('content-length'), '2');
+      assert.equal(legacy.headers.get('transfer-encoding'), null);
       await h.pipeline.idle();
       assert.deepEqual(seen.map((e) => e.event_id), ['$1', '$2']);
     });

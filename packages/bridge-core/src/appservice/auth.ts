@@ -3,6 +3,7 @@
  * (v1.4+) or the legacy `access_token` query parameter. When both are present
  * they must agree. Comparison is constant-time.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { secureCompare } from '../util/secure-compare';
 
@@ -32,4 +33,26 @@ export function checkHsToken(req: IncomingMessage, queryToken: string | undefine
   if (header !== undefined && !secureCompare(header, expected)) ok = false;
   if (queryToken !== undefined && !secureCompare(queryToken, expected)) ok = false;
   return ok ? 'ok' : 'forbidden';
+}
+
+/**
+ * `checkHsToken` bound to one expected token, for a server checking every
+ * request against the same one: the expected token's digest is computed once
+ * instead of per comparison. Same comparison as `secureCompare`: both sides
+ * hashed (nothing about the secret's content or length leaks through timing),
+ * then the lengths must agree.
+ */
+export function hsTokenChecker(expected: string): (req: IncomingMessage, queryToken: string | undefined) => AuthResult {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  const want = digest(expected);
+  const same = (given: string) => timingSafeEqual(digest(given), want) && given.length === expected.length;
+  return (req, queryToken) => {
+    const header = bearerToken(req);
+    if (header === null) return 'forbidden';
+    if (header === undefined && queryToken === undefined) return 'missing';
+    let ok = true;
+    if (header !== undefined && !same(header)) ok = false;
+    if (queryToken !== undefined && !same(queryToken)) ok = false;
+    return ok ? 'ok' : 'forbidden';
+  };
 }

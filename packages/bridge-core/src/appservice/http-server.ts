@@ -19,7 +19,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MatrixError } from '../util/matrix-error';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
-import { checkHsToken } from './auth';
+import { hsTokenChecker } from './auth';
 import { DEFAULT_MAX_BODY_BYTES, discard, parseJson, readBody } from './body';
 import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
@@ -110,22 +110,30 @@ interface InternalRoute {
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
 const EMPTY_OBJECT = Buffer.from('{}');
+/** Headers of the plain 200 `{}` answer (every transaction): a fixed length, so no chunked framing. */
+const EMPTY_OBJECT_HEADERS = { 'Content-Type': 'application/json', 'Content-Length': String(EMPTY_OBJECT.length) } as const;
 
 let requestCounter = 0;
 const REQUEST_PREFIX = Math.floor(Math.random() * 0xffffff).toString(36);
 
+function nextRequestId(): string {
+  return `${REQUEST_PREFIX}-${(++requestCounter).toString(36)}`;
+}
+
 class Ctx implements RouteContext {
   private _log?: Logger;
   private _query?: URLSearchParams;
+  private _requestId?: string;
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
     readonly params: Record<string, string>,
     private readonly qs: string,
-    readonly requestId: string,
     private readonly baseLog: Logger,
     private readonly maxBody: number,
   ) {}
+  /** Assigned on first use (most requests never log). */
+  get requestId(): string { return (this._requestId ??= nextRequestId()); }
   get log(): Logger { return (this._log ??= this.baseLog.child({ requestId: this.requestId })); }
   get query(): URLSearchParams {
     if (!this._query) {
@@ -141,7 +149,7 @@ class Ctx implements RouteContext {
 export class AppserviceServer {
   readonly httpServer: http.Server;
   private readonly router = new Router<InternalRoute>();
-  private readonly hsToken: string;
+  private readonly checkToken: ReturnType<typeof hsTokenChecker>;
   private readonly handlers: AppserviceHandlers;
   private readonly sink: TransactionSink;
   private readonly maxBody: number;
@@ -153,7 +161,7 @@ export class AppserviceServer {
   constructor(opts: AppserviceServerOptions) {
     if (!opts.hsToken) throw new Error('hs_token is required');
     registerSecret(opts.hsToken);
-    this.hsToken = opts.hsToken;
+    this.checkToken = hsTokenChecker(opts.hsToken);
     this.handlers = opts.handlers;
     this.sink = opts.transactions;
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -219,19 +227,18 @@ export class AppserviceServer {
     const path = q === -1 ? url : url.slice(0, q);
     const qs = q === -1 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
-    const requestId = `${REQUEST_PREFIX}-${(++requestCounter).toString(36)}`;
     const match = this.router.match(method, path);
     const route = match?.handler;
 
     if (!route || !route.public) {
       let queryToken: string | undefined;
       if (qs !== '' && qs.includes('access_token')) queryToken = new URLSearchParams(qs).get('access_token') ?? undefined;
-      const auth = checkHsToken(req, queryToken, this.hsToken);
+      const auth = this.checkToken(req, queryToken);
       if (auth !== 'ok') {
         const err = auth === 'missing'
           ? new MatrixError(401, 'M_UNAUTHORIZED', 'Missing hs_token')
           : new MatrixError(403, 'M_FORBIDDEN', 'Bad hs_token');
-        this.log.child({ requestId }).warn('Rejected homeserver request', { method, path: safePath(path), status: err.status });
+        this.log.child({ requestId: nextRequestId() }).warn('Rejected homeserver request', { method, path: safePath(path), status: err.status });
         return this.sendError(req, res, err);
       }
     }
@@ -240,7 +247,7 @@ export class AppserviceServer {
       res.setHeader('Allow', match.allowed.join(', '));
       return this.sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request method'));
     }
-    const ctx = new Ctx(req, res, match.params, qs, requestId, this.log, this.maxBody);
+    const ctx = new Ctx(req, res, match.params, qs, this.log, this.maxBody);
     let result: Promise<RouteResponse | void> | RouteResponse | void;
     try {
       result = route.handler(ctx);
@@ -258,7 +265,7 @@ export class AppserviceServer {
     const res = ctx.res;
     if (res.headersSent || res.writableEnded) return;
     if (!r) {
-      res.writeHead(200, JSON_HEADERS);
+      res.writeHead(200, EMPTY_OBJECT_HEADERS);
       res.end(EMPTY_OBJECT);
       return;
     }

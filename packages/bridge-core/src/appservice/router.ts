@@ -8,7 +8,7 @@
 export interface RouteMatch<H> {
   /** Handler for the request's method, if the path has one for it. */
   handler?: H;
-  /** Methods the path accepts (for 405 and `Allow`). */
+  /** Methods the path accepts (for 405 and `Allow`). Frozen (shared) when `handler` is set. */
   allowed: string[];
   params: Record<string, string>;
 }
@@ -20,6 +20,8 @@ interface CompiledRoute<H> {
   names: Array<string | undefined>;
   staticCount: number;
   methods: Map<string, H>;
+  /** `[...methods.keys()]`, frozen; rebuilt on add. */
+  allowed: readonly string[];
 }
 
 export class Router<H> {
@@ -34,7 +36,7 @@ export class Router<H> {
       const segs = pattern.split('/').slice(1);
       const statics = segs.map((s) => (s.startsWith(':') ? undefined : s));
       const names = segs.map((s) => (s.startsWith(':') ? s.slice(1) : undefined));
-      route = { pattern, statics, names, staticCount: statics.filter((s) => s !== undefined).length, methods: new Map() };
+      route = { pattern, statics, names, staticCount: statics.filter((s) => s !== undefined).length, methods: new Map(), allowed: [] };
       this.byPattern.set(pattern, route);
       const list = this.byLength.get(segs.length) ?? [];
       list.push(route);
@@ -44,6 +46,7 @@ export class Router<H> {
     }
     if (route.methods.has(m)) throw new Error(`Route already registered: ${m} ${pattern}`);
     route.methods.set(m, handler);
+    route.allowed = Object.freeze([...route.methods.keys()]);
   }
 
   /**
@@ -79,7 +82,7 @@ export class Router<H> {
         }
       }
       if (!ok) continue;
-      const found: RouteMatch<H> = { handler, allowed: [...route.methods.keys()], params };
+      const found: RouteMatch<H> = { handler, allowed: handler ? route.allowed as string[] : [...route.allowed], params };
       if (handler) return found;
       fallback = found;
     }
