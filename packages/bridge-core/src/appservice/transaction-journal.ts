@@ -127,7 +127,11 @@ function record(type: number, payload: Buffer): Buffer {
  * ranges of consecutive sequence numbers.
  */
 export function rangeRecord(type: number, seqs: readonly number[]): Buffer {
-  const sorted = Float64Array.from(seqs).sort();
+  // Markers mostly arrive in ascending order already (a transaction's events
+  // start and finish in journal order): sort only when they do not.
+  let ascending = true;
+  for (let i = 1; i < seqs.length; i++) if (seqs[i] < seqs[i - 1]) { ascending = false; break; }
+  const sorted = ascending ? seqs : Float64Array.from(seqs).sort();
   let ranges = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] > sorted[i - 1] + 1) ranges++;
   const out = Buffer.allocUnsafe(HEADER + ranges * RANGE);
