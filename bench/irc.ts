@@ -1,0 +1,554 @@
+/**
+ * The IRC bridge at scale: N Matrix users with IRC connections in one bridge
+ * process, against a real InspIRCd 3 and the homeserver emulator, compared with
+ * N bare irc-framework clients measured in the same run. See bench/README.md.
+ *
+ *   npx tsx bench/irc.ts [--users 1000] [--messages 10000] [--rate 1000] [--channels N/20]
+ *     [--senders 10] [--connect-rate 50] [--flood 10] [--skip-restart]
+ *
+ * Processes (so nothing shares the measured heap): this process runs the bridge
+ * (Bridge + IrcConnector) and orchestrates; the homeserver emulator, the IRC
+ * driver (senders + observer) and the bare irc-framework clients are child
+ * processes of this same file (`--role hs|driver|bare`); InspIRCd is its own
+ * process. Memory figures are process.memoryUsage() after two full GCs.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { performance } from 'node:perf_hooks';
+
+process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : def;
+}
+const ROLE = arg('role', 'main');
+const USERS = Number(arg('users', '1000'));
+const MESSAGES = Number(arg('messages', '10000'));
+const RATE = Number(arg('rate', '1000'));
+const CHANNELS = Number(arg('channels', String(Math.max(1, Math.round(USERS / 20)))));
+const SENDERS = Number(arg('senders', '10'));
+const CONNECT_RATE = Number(arg('connect-rate', '50'));
+const FLOOD = Number(arg('flood', '10'));
+const SKIP_RESTART = process.argv.includes('--skip-restart');
+const NET = 'bench';
+const channelName = (i: number) => `#bench${i}`;
+
+/** Wall clock with sub-millisecond resolution, comparable across processes on one host. */
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function getGc(): () => void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+interface Mem { rss: number; heapUsed: number; external: number }
+async function memAfterGc(): Promise<Mem> {
+  const gc = getGc();
+  for (let i = 0; i < 3; i++) { gc(); await sleep(50); }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers };
+}
+
+// ---- tiny RPC over the fork IPC channel ------------------------------------------------------
+
+type Handlers = Record<string, (args: any) => unknown>;
+function serve(handlers: Handlers): void {
+  process.on('message', async (m: { id: number; cmd: string; args: unknown }) => {
+    try {
+      const result = await handlers[m.cmd](m.args);
+      process.send!({ id: m.id, result });
+    } catch (err) {
+      process.send!({ id: m.id, error: String((err as Error)?.stack ?? err) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true });
+}
+
+class Child {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  readonly ready: Promise<void>;
+  constructor(readonly name: string, readonly proc: ChildProcess) {
+    let onReady!: () => void;
+    this.ready = new Promise((r) => (onReady = r));
+    proc.on('message', (m: { id?: number; ready?: boolean; result?: unknown; error?: string }) => {
+      if (m.ready) return onReady();
+      const w = this.waiting.get(m.id!);
+      if (!w) return;
+      this.waiting.delete(m.id!);
+      if (m.error) w.reject(new Error(`${name}: ${m.error}`)); else w.resolve(m.result);
+    });
+    proc.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`${name} exited (${code})`));
+      this.waiting.clear();
+    });
+  }
+  call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.proc.send({ id, cmd, args });
+    });
+  }
+  kill(): void {
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+async function spawnRole(role: string): Promise<Child> {
+  const proc = fork(__filename, ['--role', role, ...process.argv.slice(2).filter((a) => a !== '--role')], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env },
+  });
+  const c = new Child(role, proc);
+  await c.ready;
+  return c;
+}
+
+// irc-framework ships no types.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { Client: IfClient } = require('irc-framework') as { Client: new () => any };
+
+/** One plain irc-framework client, registered; resolves on 001. */
+function bareClient(host: string, port: number, nick: string, onLine?: (line: string, client: any) => void): Promise<any> {
+  const c = new IfClient();
+  if (onLine) c.on('raw', (ev: { line: string; from_server: boolean }) => { if (ev.from_server) onLine(ev.line.replace(/[\r\n]+$/, ''), c); });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${nick} did not register`)), 60_000);
+    c.once('registered', () => { clearTimeout(t); resolve(c); });
+    c.once('close', () => reject(new Error(`${nick} closed before registering`)));
+    // Same irc-framework options as the bridge's IrcConnection where they matter.
+    c.connect({ host, port, nick, username: 'bare', gecos: 'bare', auto_reconnect: false, version: '',
+      ping_interval: 60, ping_timeout: 600, enable_chghost: true, enable_setname: true, message_max_length: 510 });
+  });
+}
+
+function joinAndWait(c: any, channels: string[], lines: { waitJoined: Map<string, () => void> }): Promise<void> {
+  return Promise.all(channels.map((ch) => new Promise<void>((resolve) => {
+    lines.waitJoined.set(`${c.user.nick.toLowerCase()} ${ch.toLowerCase()}`, resolve);
+    c.raw(`JOIN ${ch}`);
+  }))).then(() => undefined);
+}
+/** Watches for 366 (end of NAMES) to know a JOIN completed. */
+function joinWatcher(): { waitJoined: Map<string, () => void>; onLine: (line: string) => void } {
+  const waitJoined = new Map<string, () => void>();
+  return {
+    waitJoined,
+    onLine(line) {
+      const m = /^(?:@\S+ )?:\S+ 366 (\S+) (\S+)/.exec(line);
+      if (!m) return;
+      const k = `${m[1].toLowerCase()} ${m[2].toLowerCase()}`;
+      const f = waitJoined.get(k);
+      if (f) { waitJoined.delete(k); f(); }
+    },
+  };
+}
+
+/** Paces `count` sends at `rate` per second (checked every 2 ms; no bursts beyond what is due). */
+async function paced(count: number, rate: number, send: (i: number) => void): Promise<number> {
+  const start = now();
+  let i = 0;
+  while (i < count) {
+    const due = Math.min(count, Math.floor(((now() - start) / 1000) * rate) + 1);
+    while (i < due) send(i++);
+    if (i < count) await sleep(2);
+  }
+  return (now() - start) / 1000;
+}
+
+/** `tag seq t` at the end of a message body. */
+const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
+
+// ---- role: homeserver emulator -------------------------------------------------------------------
+
+async function hsRole(): Promise<void> {
+  const { HomeserverEmulator } = await import('../spec/harness/homeserver');
+  const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+  const users: Array<{ userId: string; roomId: string; user: any }> = [];
+  // Ghost messages as the emulator receives them (the send request's handling).
+  const recv = new Map<string, { lat: number[]; seen: Set<number>; last: number }>();
+  const origSend = hs.rooms.send.bind(hs.rooms);
+  hs.rooms.send = ((room: any, d: any) => {
+    const rec = origSend(room, d);
+    if (d.type === 'm.room.message' && typeof d.content?.body === 'string' && d.sender.startsWith('@irc_')) {
+      const m = STAMP.exec(d.content.body);
+      if (m) {
+        const t = now();
+        let r = recv.get(m[1]);
+        if (!r) recv.set(m[1], (r = { lat: [], seen: new Set(), last: 0 }));
+        if (!r.seen.has(Number(m[2]))) { r.seen.add(Number(m[2])); r.lat.push(t - Number(m[3])); r.last = t; }
+      }
+    }
+    return rec;
+  }) as typeof hs.rooms.send;
+
+  serve({
+    info: () => ({ url: hs.url, serverName: hs.serverName }),
+    addRegistration: (reg) => { hs.addRegistration(reg); },
+    /** Registers users and joins user i to the portal of channel i % channels (first member of each channel first). */
+    async joinAll({ n, channels, concurrency }: { n: number; channels: number; concurrency: number }) {
+      const alias = (ch: string) => `#irc_${NET}_${ch}:localhost`;
+      for (let i = users.length; i < n; i++) {
+        const user = await hs.registerUser(`bu${i}`, { displayname: `bu${i}` });
+        users.push({ userId: user.userId, roomId: '', user });
+      }
+      const t0 = now();
+      const joinOne = async (i: number) => { users[i].roomId = await users[i].user.join(alias(channelName(i % channels))); };
+      // The first member of each channel creates its portal (alias query): one at a time per channel.
+      const first = Array.from({ length: Math.min(n, channels) }, (_, i) => i);
+      const rest = Array.from({ length: Math.max(0, n - channels) }, (_, i) => i + channels);
+      for (const batch of [first, rest]) {
+        let k = 0;
+        await Promise.all(Array.from({ length: concurrency }, async () => { while (k < batch.length) await joinOne(batch[k++]); }));
+      }
+      return { seconds: (now() - t0) / 1000 };
+    },
+    resetRecv: ({ tag }: { tag: string }) => { recv.delete(tag); },
+    recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
+    recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], last: r?.last ?? 0 }; },
+    /** Matrix users send `count` messages at `rate`/s, round-robin over users (as the homeserver accepting them). */
+    async matrixSend({ count, rate, tag, first }: { count: number; rate: number; tag: string; first?: number }) {
+      const t0 = now();
+      const seconds = await paced(count, rate, (i) => {
+        const u = users[(i + (first ?? 0)) % users.length];
+        const room = hs.rooms.get(u.roomId)!;
+        hs.rooms.send(room, { sender: u.userId, type: 'm.room.message', content: { msgtype: 'm.text', body: `m ${tag} ${i} ${now().toFixed(3)}` } });
+      });
+      return { seconds, start: t0 };
+    },
+    pending: () => hs.pusher.pending(),
+    async stop() { await hs.stop(); },
+  });
+}
+
+// ---- role: IRC driver (senders + observer) -------------------------------------------------------
+
+async function driverRole(): Promise<void> {
+  let senders: any[] = [];
+  let observer: any = null;
+  const seen = new Map<string, { lat: number[]; seen: Set<number>; dup: number; order: Map<string, number>; misorder: number; last: number }>();
+  const jw = joinWatcher();
+  const observe = (line: string) => {
+    jw.onLine(line);
+    const m = /^(?:@\S+ )?:([^!\s]+)\S* PRIVMSG (#\S+) :(.*)$/.exec(line);
+    if (!m) return;
+    const s = STAMP.exec(m[3]);
+    if (!s) return;
+    const t = now();
+    let r = seen.get(s[1]);
+    if (!r) seen.set(s[1], (r = { lat: [], seen: new Set(), dup: 0, order: new Map(), misorder: 0, last: 0 }));
+    const seq = Number(s[2]);
+    if (r.seen.has(seq)) { r.dup++; return; }
+    r.seen.add(seq);
+    r.lat.push(t - Number(s[3]));
+    r.last = t;
+    const prev = r.order.get(m[1]) ?? -1;
+    if (seq < prev) r.misorder++;
+    r.order.set(m[1], seq);
+  };
+  const channels = () => Array.from({ length: CHANNELS }, (_, i) => channelName(i));
+  serve({
+    async connect({ host, port, senders: n }: { host: string; port: number; senders: number }) {
+      observer = await bareClient(host, port, 'BenchObs', observe);
+      await joinAndWait(observer, channels(), jw);
+      senders = await Promise.all(Array.from({ length: n }, (_, k) => bareClient(host, port, `BenchSnd${k}`, (l) => jw.onLine(l))));
+      await Promise.all(senders.map((s) => joinAndWait(s, channels(), jw)));
+    },
+    async reconnectObserver({ host, port }: { host: string; port: number }) {
+      observer?.removeAllListeners();
+      observer = await bareClient(host, port, 'BenchObs', observe);
+      await joinAndWait(observer, channels(), jw);
+    },
+    /** IRC → Matrix: `count` PRIVMSGs at `rate`/s, round-robin over senders and channels. */
+    async ircSend({ count, rate, tag }: { count: number; rate: number; tag: string }) {
+      const t0 = now();
+      const seconds = await paced(count, rate, (i) => {
+        senders[i % senders.length].raw(`PRIVMSG ${channelName(Math.floor(i / senders.length) % CHANNELS)} :i ${tag} ${i} ${now().toFixed(3)}`);
+      });
+      return { seconds, start: t0 };
+    },
+    /** One line from every sender into every channel (ghost registration and room joins happen here). */
+    async warm({ tag }: { tag: string }) {
+      let i = 0;
+      for (let c = 0; c < CHANNELS; c++) {
+        for (const s of senders) s.raw(`PRIVMSG ${channelName(c)} :i ${tag} ${i++} ${now().toFixed(3)}`);
+        await sleep(20);
+      }
+      return i;
+    },
+    seenCount: ({ tag }: { tag: string }) => seen.get(tag)?.lat.length ?? 0,
+    seenStats: ({ tag }: { tag: string }) => {
+      const r = seen.get(tag);
+      return { lat: r?.lat ?? [], dup: r?.dup ?? 0, misorder: r?.misorder ?? 0, last: r?.last ?? 0, seqs: r ? [...r.seen] : [] };
+    },
+  });
+}
+
+// ---- role: bare irc-framework clients ------------------------------------------------------------
+
+async function bareRole(): Promise<void> {
+  const clients: any[] = [];
+  const lat: number[] = [];
+  let last = 0;
+  const jw = joinWatcher();
+  serve({
+    mem: () => memAfterGc(),
+    /** n clients, client i in channel i % channels, connects started at `rate`/s (as the bridge's scheduler). */
+    async connect({ host, port, n, rate }: { host: string; port: number; n: number; rate: number }) {
+      const t0 = now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) {
+        const wait = t0 + (i * 1000) / rate - now();
+        if (wait > 0) await sleep(wait);
+        const listener = i < CHANNELS; // the first client of each channel records delivery latency
+        pending.push(bareClient(host, port, `bare${i}`, (line) => {
+          jw.onLine(line);
+          if (!listener || !line.includes(' PRIVMSG #')) return;
+          const s = STAMP.exec(line);
+          if (s && s[1] === 'b') { const t = now(); lat.push(t - Number(s[3])); last = t; }
+        }).then((c) => { clients[i] = c; return joinAndWait(c, [channelName(i % CHANNELS)], jw); }));
+      }
+      await Promise.all(pending);
+      return { seconds: (now() - t0) / 1000 };
+    },
+    resetRecv: () => { lat.length = 0; last = 0; },
+    recvCount: () => lat.length,
+    recvStats: () => ({ lat, last }),
+    /** Matrix → IRC baseline: the bare clients send `count` lines at `rate`/s, round-robin. */
+    async send({ count, rate, tag }: { count: number; rate: number; tag: string }) {
+      const t0 = now();
+      const seconds = await paced(count, rate, (i) => {
+        const k = i % clients.length;
+        clients[k].raw(`PRIVMSG ${channelName(k % CHANNELS)} :m ${tag} ${i} ${now().toFixed(3)}`);
+      });
+      return { seconds, start: t0 };
+    },
+    async quit() {
+      for (const c of clients) c.quit('bye');
+      await sleep(1000);
+    },
+  });
+}
+
+// ---- main: the bridge ------------------------------------------------------------------------------
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+function lats(l: number[]): { p50: number; p99: number; max: number } {
+  const s = [...l].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
+}
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+/** Waits until `count()` reaches n or stops growing for `quietMs` after the deadline; returns the count. */
+async function collect(count: () => Promise<number>, n: number, deadlineMs: number): Promise<number> {
+  const deadline = Date.now() + deadlineMs;
+  let c = 0;
+  while ((c = await count()) < n && Date.now() < deadline) await sleep(100);
+  return c;
+}
+
+async function main(): Promise<void> {
+  const { startInspircd } = await import('../spec/harness/inspircd');
+  const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core');
+  const { IrcConnector } = await import('../packages/irc-bridge/src/connector');
+  const { freePort } = await import('../spec/support/bridge-fixture');
+
+  console.log(`IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
+    `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection; ` +
+    `${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const ircd = await startInspircd({ connectClass: { threshold: '100000', recvq: '8M' } });
+  const children: Child[] = [];
+  const cleanup: Array<() => Promise<unknown>> = [async () => children.forEach((c) => c.kill()), () => ircd.dispose()];
+  const server = { host: ircd.host, port: ircd.port };
+  const out: Record<string, number> = {};
+  try {
+    const [hs, driver] = await Promise.all([spawnRole('hs'), spawnRole('driver')]);
+    children.push(hs, driver);
+    await driver.call('connect', { ...server, senders: SENDERS });
+
+    // ---- bare irc-framework: memory, connect time, delivery latency ----
+    const bare = await spawnRole('bare');
+    children.push(bare);
+    const bareMem0: Mem = await bare.call('mem');
+    const bareConnect = await bare.call('connect', { ...server, n: USERS, rate: CONNECT_RATE });
+    await sleep(2000);
+    const bareMem1: Mem = await bare.call('mem');
+    console.log(`bare: ${USERS} clients connected and joined in ${bareConnect.seconds.toFixed(1)} s; ` +
+      `RSS +${((bareMem1.rss - bareMem0.rss) / USERS / 1024).toFixed(1)} KB/client, heap +${((bareMem1.heapUsed - bareMem0.heapUsed) / USERS / 1024).toFixed(1)} KB/client`);
+    await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'bw' }); // warm-up
+    await sleep(1000);
+    await bare.call('resetRecv');
+    const bareSend = await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'b' });
+    const bareGot = await collect(() => bare.call('recvCount'), MESSAGES, 30_000);
+    const bareI2m = await bare.call<{ lat: number[]; last: number }>('recvStats');
+    console.log(`bare: IRC delivery ${bareGot}/${MESSAGES}, p50 ${lats(bareI2m.lat).p50.toFixed(1)} ms p99 ${lats(bareI2m.lat).p99.toFixed(1)} ms`);
+    const bareM2iSend = await bare.call('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
+    const bareM2iGot = await collect(() => driver.call('seenCount', { tag: 'bm' }), MESSAGES, 30_000);
+    const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
+    console.log(`bare: sent→observer ${bareM2iGot}/${MESSAGES}, p50 ${lats(bareM2i.lat).p50.toFixed(1)} ms p99 ${lats(bareM2i.lat).p99.toFixed(1)} ms`);
+    await bare.call('quit');
+    bare.kill();
+    await sleep(1000);
+
+    // ---- the bridge, in this process ----
+    const info = await hs.call<{ url: string; serverName: string }>('info');
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-irc-'));
+    cleanup.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
+    let connector!: InstanceType<typeof IrcConnector>;
+    connector = new IrcConnector();
+    const port = await freePort();
+    const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: info.serverName });
+    await hs.call('addRegistration', registration);
+    const cfg = validateConfig<any>({
+      homeserver: { url: info.url, domain: info.serverName },
+      appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
+      bridge: { admins: ['@admin:localhost'] },
+      database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
+      data_dir: dataDir,
+      state_cache: { warm_on_start: false },
+      logging: { level: 'error' },
+      irc: {
+        servers: {
+          [NET]: {
+            address: ircd.host, port: ircd.port, bot: { nick: 'BenchBot' },
+            membership: { irc_to_matrix: { initial: false, incremental: true } },
+            clients: {
+              max_clients: USERS + 10, connect_rate_per_second: CONNECT_RATE, flood_lines_per_second: FLOOD,
+              nick_template: '$DISPLAY[m]', queue: { max_messages: 100, max_age_s: 300 },
+            },
+          },
+        },
+        data_dir: dataDir,
+      },
+    }, { key: 'irc', schema: connector.configSchema });
+    const bridge = new Bridge<any>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
+    await bridge.start();
+    cleanup.unshift(() => bridge.stop().catch(() => undefined));
+    const net = connector.networks.get(NET)!;
+    await sleep(1000);
+    const mem0 = await memAfterGc();
+
+    const userIds = Array.from({ length: USERS }, (_, i) => `@bu${i}:localhost`);
+    const allIn = () => userIds.every((u, i) => {
+      const c = net.users.get(u);
+      return c?.status === 'connected' && net.channels.get(channelName(i % CHANNELS))?.joinedBy.has(u);
+    });
+    const tc0 = now();
+    const joined = hs.call('joinAll', { n: USERS, channels: CHANNELS, concurrency: 20 });
+    await joined;
+    await until('all users connected and in their channel', allIn, 120_000 + (USERS / CONNECT_RATE) * 2000, 100);
+    out.connectS = (now() - tc0) / 1000;
+    console.log(`bridge: ${USERS} users connected and joined in ${out.connectS.toFixed(1)} s (floor ${(USERS / CONNECT_RATE).toFixed(1)} s)`);
+    await sleep(2000);
+    const mem1 = await memAfterGc();
+
+    // IRC → Matrix
+    const warmN = await driver.call<number>('warm', { tag: 'w' });
+    await collect(() => hs.call('recvCount', { tag: 'w' }), warmN, 60_000);
+    await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'w2' });
+    await collect(() => hs.call('recvCount', { tag: 'w2' }), Math.min(1000, MESSAGES), 30_000);
+    const i2mSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'x' });
+    const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
+    const i2m = await hs.call<{ lat: number[]; last: number }>('recvStats', { tag: 'x' });
+    console.log(`bridge: IRC→Matrix ${i2mGot}/${MESSAGES}, p50 ${lats(i2m.lat).p50.toFixed(1)} ms p99 ${lats(i2m.lat).p99.toFixed(1)} ms`);
+
+    // Matrix → IRC
+    const m2iSend = await hs.call<{ seconds: number; start: number }>('matrixSend', { count: MESSAGES, rate: RATE, tag: 'y' });
+    const m2iGot = await collect(() => driver.call('seenCount', { tag: 'y' }), MESSAGES, 60_000);
+    const m2i = await driver.call<{ lat: number[]; last: number; dup: number; misorder: number }>('seenStats', { tag: 'y' });
+    console.log(`bridge: Matrix→IRC ${m2iGot}/${MESSAGES}, p50 ${lats(m2i.lat).p50.toFixed(1)} ms p99 ${lats(m2i.lat).p99.toFixed(1)} ms`);
+
+    // IRC server restart with messages sent during the outage
+    let restart: { seconds: number; bound: number; sent: number; got: number; misorder: number } | null = null;
+    if (!SKIP_RESTART) {
+      await until('all connected before the restart', allIn, 60_000, 100);
+      await ircd.stop();
+      await until('all users disconnected', () => userIds.every((u) => net.users.get(u)?.status !== 'connected'), 30_000);
+      const outage = USERS; // one message per user while the server is down
+      await hs.call('matrixSend', { count: outage, rate: RATE, tag: 'o' });
+      await until('outage messages queued', () => net.stats().queuedMessages >= outage, 30_000);
+      // Hold the bridge's reconnects until the observer is back in every channel, so it can see the
+      // flushed queues; the hold counts against the bridge (the clock starts when the server is back).
+      net.scheduler.pause();
+      await ircd.start();
+      const tBack = now();
+      await driver.call('reconnectObserver', server);
+      net.scheduler.resume();
+      await until('all users reconnected and in their channel', allIn, 300_000, 50);
+      const seconds = (now() - tBack) / 1000;
+      const got = await collect(() => driver.call('seenCount', { tag: 'o' }), outage, 60_000);
+      const st = await driver.call<{ misorder: number }>('seenStats', { tag: 'o' });
+      restart = { seconds, bound: USERS / CONNECT_RATE + 10, sent: outage, got, misorder: st.misorder };
+      console.log(`bridge: restart: all ${USERS} back in ${seconds.toFixed(1)} s (bound ${restart.bound.toFixed(0)} s), outage messages ${got}/${outage}`);
+    }
+
+    // ---- table ----
+    const perUser = (a: Mem, b: Mem, k: keyof Mem) => (b[k] - a[k]) / USERS / 1024;
+    const bRss = perUser(bareMem0, bareMem1, 'rss');
+    const bHeap = perUser(bareMem0, bareMem1, 'heapUsed');
+    const rss = perUser(mem0, mem1, 'rss');
+    const heap = perUser(mem0, mem1, 'heapUsed');
+    const bI = lats(bareI2m.lat);
+    const I = lats(i2m.lat);
+    const bM = lats(bareM2i.lat);
+    const M = lats(m2i.lat);
+    const tput = (n: number, start: number, last: number) => n / ((last - start) / 1000);
+    type Row = [string, string, string, string, string];
+    const rows: Row[] = [];
+    const verdicts: boolean[] = [];
+    const row = (name: string, bridgeV: string, bareV: string, ratio: string, target = '') => rows.push([name, bridgeV, bareV, ratio, target]);
+    const verdict = (ok: boolean, text: string) => { verdicts.push(ok); return `${ok ? 'PASS' : 'MISS'} ${text}`; };
+    row(`connect ${USERS} (at ${CONNECT_RATE}/s; floor ${(USERS / CONNECT_RATE).toFixed(0)} s)`, `${out.connectS.toFixed(1)} s`, `${bareConnect.seconds.toFixed(1)} s`, `${(out.connectS / bareConnect.seconds).toFixed(2)}×`);
+    row('RSS per connection (after GC)', `${rss.toFixed(1)} KB`, `${bRss.toFixed(1)} KB`, `${(rss / bRss).toFixed(2)}×`, verdict(rss <= 1.5 * bRss, '≤ 1.5×'));
+    row('heap per connection (after GC)', `${heap.toFixed(1)} KB`, `${bHeap.toFixed(1)} KB`, `${(heap / bHeap).toFixed(2)}×`);
+    row(`RSS / heap of the process with 0 → ${USERS}`, `${(mem0.rss / 2 ** 20).toFixed(0)}→${(mem1.rss / 2 ** 20).toFixed(0)} / ${(mem0.heapUsed / 2 ** 20).toFixed(0)}→${(mem1.heapUsed / 2 ** 20).toFixed(0)} MB`,
+      `${(bareMem0.rss / 2 ** 20).toFixed(0)}→${(bareMem1.rss / 2 ** 20).toFixed(0)} / ${(bareMem0.heapUsed / 2 ** 20).toFixed(0)}→${(bareMem1.heapUsed / 2 ** 20).toFixed(0)} MB`, '');
+    row(`IRC→Matrix delivered (of ${MESSAGES})`, `${i2mGot}`, `${bareGot}`, '', verdict(i2mGot === MESSAGES, 'all'));
+    row('IRC→Matrix msg/s (first send → last receipt)', tput(i2mGot, i2mSend.start, i2m.last).toFixed(0), tput(bareGot, bareSend.start, bareI2m.last).toFixed(0), '');
+    row('IRC→Matrix p50 latency', `${I.p50.toFixed(1)} ms`, `${bI.p50.toFixed(1)} ms`, `${(I.p50 / bI.p50).toFixed(2)}×`);
+    row(`IRC→Matrix p99 latency at ${RATE}/s`, `${I.p99.toFixed(1)} ms`, `${bI.p99.toFixed(1)} ms`, `${(I.p99 / bI.p99).toFixed(2)}×`, verdict(I.p99 <= 2 * bI.p99, '≤ 2×'));
+    row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
+    row('Matrix→IRC msg/s (first send → last receipt)', tput(m2iGot, m2iSend.start, m2i.last).toFixed(0), tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0), '');
+    row('Matrix→IRC p50 latency', `${M.p50.toFixed(1)} ms`, `${bM.p50.toFixed(1)} ms`, `${(M.p50 / bM.p50).toFixed(2)}×`);
+    row('Matrix→IRC p99 latency', `${M.p99.toFixed(1)} ms`, `${bM.p99.toFixed(1)} ms`, `${(M.p99 / bM.p99).toFixed(2)}×`);
+    if (restart) {
+      row(`restart: all ${USERS} reconnected`, `${restart.seconds.toFixed(1)} s`, '', '', verdict(restart.seconds <= restart.bound, `≤ ${restart.bound.toFixed(0)} s`));
+      row('restart: outage messages lost / out of order', `${restart.sent - restart.got} / ${restart.misorder}`, '', '', verdict(restart.got === restart.sent, `0 of ${restart.sent}`));
+    }
+    const head: Row = ['', 'bridge', 'bare irc-framework', 'ratio', 'target'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+    for (const r of rows) console.log(line(r));
+    console.log(`\nMatrix users were created in the emulator and joined their portal by alias (the bridge connects a user on the join);` +
+      ` Matrix→IRC messages are accepted by the emulator as if sent by those users (pushed to the bridge as transactions).`);
+    console.log(`Latency: IRC→Matrix = emulator handling the ghost's send − the sender's write; bare = first bare client of the channel receiving the line.` +
+      ` Matrix→IRC = observer receipt − emulator accepting the user's event; bare = observer receipt − bare client's write.`);
+    console.log(`machine load after run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const ok = verdicts.every(Boolean);
+    console.log(ok ? 'PASS' : 'MISS');
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    for (const c of cleanup) await c().catch(() => undefined);
+  }
+}
+
+const roles: Record<string, () => Promise<void>> = { main, hs: hsRole, driver: driverRole, bare: bareRole };
+roles[ROLE]().then(() => { if (ROLE === 'main') process.exit(process.exitCode ?? 0); }, (err) => { console.error(err); process.exit(1); });
