@@ -327,7 +327,7 @@ export class TransactionJournal {
   /** Write everything queued, synchronously, in one writev. */
   private write(): void {
     this.flushQueued = false;
-    if (this.fd < 0 || this.retryTimer) return;
+    if (this.fd < 0) return;
     if (this.chunks.length === 0 && this.started.length === 0 && this.done.length === 0) return this.notifyIdle();
     if (this.rotateNext || this.segments.at(-1)!.bytes >= this.segmentBytes) {
       // Rotation fdatasyncs and closes the file: not while an fdatasync runs
