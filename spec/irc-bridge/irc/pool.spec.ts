@@ -176,6 +176,41 @@ describe('irc connection pool (real InspIRCd)', function () {
     }
   });
 
+  it('a KICK read after the user asked to re-join does not make the bridge forget the channel', async () => {
+    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 } });
+    const op = await connectObserver(h, 'raceOp');
+    try {
+      await op.join('#race'); // first in: operator
+      const c = pool.acquire('@racer:hs', { nick: 'racer', username: 'r', realname: 'x' });
+      await until(() => c.status === 'connected', 10000, 'connect');
+      let from = op.lines.length;
+      await c.join('#race');
+      await op.waitFor((l) => /:racer!\S+ JOIN :?#race/.test(l), 5000, from);
+      // The op kicks; before the bridge's connection reads the KICK (the event loop is busy), the
+      // user re-joins from Matrix. The KICK it then reads predates that JOIN.
+      from = op.lines.length;
+      op.raw('KICK #race racer :out');
+      const busyUntil = Date.now() + 300;
+      while (Date.now() < busyUntil) { /* the KICK reaches racer's socket unread */ }
+      void c.join('#race');
+      await op.waitFor((l) => /:racer!\S+ JOIN :?#race/.test(l), 5000, from);
+      await sleep(100);
+      assert.ok(c.channels.has('#race'), 'the re-joined channel is still wanted');
+      // The user's later leave therefore reaches IRC.
+      from = op.lines.length;
+      await c.part('#race', 'bye');
+      await op.waitFor((l) => /:racer!\S+ PART #race/.test(l), 5000, from);
+      // A KICK with no re-join pending is final.
+      await c.join('#race');
+      await op.waitFor((l) => /:racer!\S+ JOIN :?#race/.test(l), 5000, from);
+      op.raw('KICK #race racer :again');
+      await until(() => !c.channels.has('#race'), 5000, 'channel forgotten after a plain KICK');
+    } finally {
+      await op.close();
+      await pool.shutdown();
+    }
+  });
+
   it('at maxClients the least recently active client is evicted (one)', async () => {
     const evicted: string[] = [];
     const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port }, maxClients: 2, scheduler: { connectsPerSecond: 50 } });

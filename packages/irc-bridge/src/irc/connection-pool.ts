@@ -67,6 +67,10 @@ export class PooledClient {
   private readonly outbox: Outbox;
   /** Channels to be in (re-joined after each reconnect), with keys. */
   readonly channels: IrcCaseMap<string | undefined> = new IrcCaseMap();
+  /** Channels this connection is in, from its own JOIN/PART/KICK as read so far. */
+  private inChannel = new IrcCaseMap<true>();
+  /** JOINs sent while already in the channel → until when a self KICK/PART read may predate them (see sendJoin). */
+  private rejoinSent = new IrcCaseMap<number>();
   lastFailure?: Disconnect;
   /** Last time the user sent something through this client. */
   lastActiveAt = Date.now();
@@ -80,15 +84,50 @@ export class PooledClient {
     this.connection = connection;
     this.outbox = new Outbox(outboxOpts);
     connection.on('disconnected', (ev) => {
+      this.inChannel = new IrcCaseMap<true>();
+      this.rejoinSent = new IrcCaseMap<number>();
       // Lines still in the flood queue go back in front of the outbox, in order.
       if (this._status === 'connected' && ev.reason.kind !== 'requested') this.outbox.unshiftLines(ev.adopt());
       this.onDisconnected(ev.reason);
     });
+    // Our JOIN and a KICK/PART the server already sent us can cross: kicked on IRC, the user rejoins
+    // from Matrix before this connection has read the KICK. That KICK ends the membership *before*
+    // our JOIN (whose echo follows it), so the channel must stay wanted, or the user's next leave
+    // would not PART and a reconnect would not re-join.
     connection.on('kick', (ev) => {
-      if (ev.self) this.channels.delete(ev.channel);
+      if (ev.self) this.leftChannel(ev.channel);
     });
     connection.on('part', (ev) => {
-      if (ev.self) this.channels.delete(ev.channel);
+      if (ev.self) this.leftChannel(ev.channel);
+    });
+    connection.on('join', (ev) => {
+      if (!ev.self) return;
+      this.inChannel.set(ev.channel, true);
+      this.rejoinSent.delete(ev.channel);
+    });
+  }
+
+  private leftChannel(channel: string): void {
+    this.inChannel.delete(channel);
+    const until = this.rejoinSent.get(channel);
+    this.rejoinSent.delete(channel);
+    if (until !== undefined && Date.now() <= until) return; // predates our JOIN
+    this.channels.delete(channel);
+  }
+
+  /**
+   * Sends a JOIN. When this connection is (as far as it has read) already in the channel, the
+   * server either ignores the JOIN or, if it kicked/parted us meanwhile, answers it after that
+   * KICK/PART; a self KICK/PART read before our JOIN can have reached the server (written, plus
+   * STALE_LEAVE_WINDOW_MS for the round trip) is therefore one that predates it.
+   */
+  private sendJoin(channel: string, key?: string): Promise<LineResult> {
+    const sent = this.connection.join(channel, key); // throws for an invalid name: nothing to track then
+    if (!this.inChannel.has(channel)) return sent;
+    this.rejoinSent.set(channel, Infinity);
+    return sent.then((r) => {
+      if (this.rejoinSent.get(channel) === Infinity) this.rejoinSent.set(channel, Date.now() + STALE_LEAVE_WINDOW_MS);
+      return r;
     });
   }
 
@@ -148,7 +187,7 @@ export class PooledClient {
     this.attempts = 0;
     this.lastFailure = undefined;
     // Re-join first so queued channel messages land in the channel.
-    for (const [channel, key] of this.channels) void this.connection.join(channel, key).catch(() => undefined);
+    for (const [channel, key] of this.channels) void this.sendJoin(channel, key).catch(() => undefined);
     for (const e of this.outbox.takeFresh()) {
       if (e.type === 'lines') this.connection.requeue(e.lines);
       else void this.connection.sendMessage(e.kind, e.target, e.text).then(e.settle, (err) => e.settle(failedReport(String(err))));
@@ -201,7 +240,7 @@ export class PooledClient {
   async join(channel: string, key?: string): Promise<LineResult> {
     this.channels.set(channel, key);
     if (this._status !== 'connected') return { ok: true, queueDelayMs: 0 };
-    return this.connection.join(channel, key);
+    return this.sendJoin(channel, key);
   }
 
   async part(channel: string, reason?: string): Promise<LineResult> {
@@ -227,6 +266,9 @@ export class PooledClient {
     this.outbox.expire();
   }
 }
+
+/** How long after our JOIN was written a self KICK/PART we read may still predate it (a round trip). */
+const STALE_LEAVE_WINDOW_MS = 5_000;
 
 function failedReport(reason: string): SendReport {
   return { delivered: false, lines: 0, sent: 0, reason, queueDelayMs: 0 };
