@@ -20,11 +20,16 @@ export interface IrcBridge {
   connector(): IrcConnector;
 }
 
-export async function startIrcBridge(ircd: InspircdHandle, server: Record<string, unknown> = {}): Promise<IrcBridge> {
+export async function startIrcBridge(
+  ircd: InspircdHandle,
+  server: Record<string, unknown> = {},
+  opts: { core?: Record<string, unknown>; irc?: Record<string, unknown> } = {},
+): Promise<IrcBridge> {
   let connector!: IrcConnector;
   const fx = await startBridgeFixture<IrcConfig>({
     connector: () => (connector = new IrcConnector()),
     configKey: 'irc',
+    core: opts.core,
     connectorConfig: {
       servers: {
         [NET]: {
@@ -36,6 +41,7 @@ export async function startIrcBridge(ircd: InspircdHandle, server: Record<string
         },
       },
       data_dir: mkdtempSync(path.join(tmpdir(), 'causeway-irc-data-')),
+      ...opts.irc,
     },
   });
   return { fx, connector: () => connector };

@@ -92,6 +92,10 @@ export const IrcConfigSchema = section({
   passwords: section({
     encryption_key_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding a 32-byte key (raw or 64 hex characters) for stored IRC passwords. By default a key is generated into `<data_dir>/irc-passwords.key` on first use.' })),
   }, { default: {}, description: 'Per-user stored IRC passwords (AES-256-GCM at rest).' }),
+  provisioning: section({
+    request_timeout_s: Int('How long a channel operator has to answer "yes" to a link request sent by the bot (MAI `requestTimeoutSeconds`).', 300, 1),
+    room_limit: Int('Most rooms that may be plumbed (linked) across all networks; 0 = unlimited (MAI `roomLimit`).', 0),
+  }, { default: {}, description: 'IRC provisioning routes (link/unlink with channel operator consent); served when the core `provisioning.enabled` is on.' }),
   cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
   data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),
 }, { default: {}, description: 'The IRC bridge.' });

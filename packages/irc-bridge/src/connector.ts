@@ -17,6 +17,7 @@ import { IrcNetwork, type NetworkStats } from './network/irc-network';
 import { PasswordStore } from './passwords';
 import { Identd } from './ident/identd';
 import { registerCommands } from './commands';
+import { IrcProvisioning } from './provisioning';
 import { GHOST_TEMPLATE, IRC_PROTOCOL } from './protocol';
 
 export interface IrcStats {
@@ -34,6 +35,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   passwords!: PasswordStore;
   private identd?: Identd;
   private metricsTimer?: NodeJS.Timeout;
+  private provisioning?: IrcProvisioning;
 
   get ctx(): BridgeContext<IrcConfig> {
     if (!this.ctxRef) throw new Error('IrcConnector used before init()');
@@ -45,6 +47,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
     for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords));
     registerCommands(this);
+    this.provisioning = new IrcProvisioning(this);
+    this.provisioning.register();
   }
 
   async start(): Promise<void> {
@@ -83,6 +87,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
 
   async stop(): Promise<void> {
     if (this.metricsTimer) clearInterval(this.metricsTimer);
+    this.provisioning?.stop();
     await Promise.all([...this.networks.values()].map((n) => n.stop()));
     await this.identd?.stop();
   }
@@ -196,6 +201,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     if (!isValidChannelName(channel)) throw new BridgeError(`${channel} is not a valid IRC channel name.`);
     if (n.isExcludedChannel(channel)) throw new BridgeError(`${channel} may not be bridged.`);
     if (!request.userId || this.ctx.isAdmin(request.userId)) return;
+    // A link a channel operator approved through provisioning (the bot asked them on IRC).
+    if (this.provisioning?.isApproved(request.roomId, n.name, channel)) return;
     const nick = n.users.nickOf(request.userId);
     if (!nick) throw new BridgeError(`Connect to ${n.name} first (e.g. !join ${channel}): only a channel operator of ${channel} may link it.`);
     const ops = await n.operators(channel);

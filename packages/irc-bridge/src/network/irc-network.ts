@@ -184,7 +184,12 @@ export class IrcNetwork {
 
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
     const i2m = this.i2m;
-    conn.on('message', (ev) => i2m.onMessage(connKey, owner, ev));
+    conn.on('message', (ev) => {
+      if (owner === 'bot' && !ev.isChannel && !ev.isEcho && ev.kind === 'privmsg') {
+        for (const fn of this.botPmListeners) fn(ev.from.nick, ev.text);
+      }
+      i2m.onMessage(connKey, owner, ev);
+    });
     conn.on('join', (ev) => {
       if (ev.self) this.channels.ensure(ev.channel).joinedBy.add(connKey);
       i2m.onJoin(connKey, ev);
@@ -398,6 +403,21 @@ export class IrcNetwork {
       connections, reconnectQueue: s.queued, connectsInFlight: s.inFlight, queuedMessages: queued,
       messages: { ...this.counters }, floodQueueDelayMs: { last, max },
     };
+  }
+
+  /** Private messages to the relay bot (PRIVMSG, not NOTICE: a NOTICE is never answered). */
+  private readonly botPmListeners = new Set<(nick: string, text: string) => void>();
+
+  onBotPrivateMessage(fn: (nick: string, text: string) => void): () => void {
+    this.botPmListeners.add(fn);
+    return () => this.botPmListeners.delete(fn);
+  }
+
+  /** The relay bot says something to a nick (e.g. a link request to a channel operator). */
+  async botSay(nick: string, text: string): Promise<boolean> {
+    if (!this.bot) return false;
+    const r = await this.bot.say(nick, text);
+    return r.delivered;
   }
 
   get botClient(): PooledClient | null {
