@@ -70,6 +70,10 @@ export const ServerSchema = section({
     }, { default: {}, description: 'Messages queued while a connection is (re)connecting; delivered in order or reported.' }),
     ipv6_prefix: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F:]+::$|^[0-9a-fA-F:]+:$', description: 'Give each user their own source IPv6 address from this /64-style prefix (e.g. `2001:db8:1:2::`). The host must be able to bind them.' })),
     flood_lines_per_second: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sustained lines per second per connection (InspIRCd default commandrate).' }),
+    kick_on: section({
+      connection_failure: Bool('Kick a user from the bridged rooms of their channels when their connection fails for good (K-line/ban, clone limit, bad password), so the rooms stop looking bridged for them.', true),
+      user_quit: Bool('Kick a user from the bridged rooms of their channels after `!quit` (DM rooms excepted).', true),
+    }, { default: {}, description: 'When the bridge removes a Matrix user from rooms (MAI `kickOn`).' }),
   }, { default: {}, description: 'Connections of Matrix users.' }),
   ghost_display_name: Type.String({ minLength: 1, default: '$NICK', description: 'Display name of IRC users\' ghosts: `$NICK`, `$NETWORK` (the network key or `name`).' }),
   mode_power_map: Type.Record(Type.String({ pattern: '^[A-Za-z]$' }), Type.Integer({ minimum: 0, maximum: 100 }), { default: { o: 50, v: 1 }, description: 'Channel prefix mode → Matrix power level (highest held wins).' }),

@@ -119,11 +119,12 @@ export function userCommands(c: IrcConnector): Command[] {
     },
     {
       name: 'quit',
-      summary: 'Disconnect from every IRC network.',
+      summary: 'Disconnect from every IRC network (and leave their bridged rooms, unless clients.kick_on.user_quit is off).',
       async run(cmd) {
         const left: string[] = [];
         for (const n of c.networks.values()) {
           if (!n.users.get(cmd.sender)) continue;
+          if (n.cfg.clients.kick_on.user_quit) n.kickFromRooms(cmd.sender, 'Used !quit');
           await n.users.release(cmd.sender, 'You used !quit.', 'Quit');
           left.push(n.name);
         }

@@ -72,6 +72,9 @@ export class IrcNetwork {
       attach: (userId, conn) => this.attach(userId, conn, { userId }),
       detach: (userId) => this.channels.dropConnection(userId),
     });
+    this.users.pool.on('failed', (userId, reason) => {
+      if (cfg.clients.kick_on.connection_failure) this.kickFromRooms(userId, `Could not connect to ${name}: ${reason.message}`);
+    });
     this.i2m = new IrcToMatrix({
       network: name, cfg, ctx, channels: this.channels,
       ownerOf: (nick) => this.ownerOf(nick),
@@ -178,6 +181,17 @@ export class IrcNetwork {
     if (!this.bot) return;
     const rooms = await this.ctx.portals.getByKey(this.portalKey(channel));
     if (rooms.length === 0 && !this.cfg.mappings[channel]) await this.bot.part(channel, 'Unbridged');
+  }
+
+  /** Kicks a Matrix user from the rooms of the channels their connection is in or wants to be in (MAI `kickOn`). */
+  kickFromRooms(userId: string, reason: string): void {
+    const client = this.users.pool.get(userId);
+    for (const [channel] of client?.channels ?? []) {
+      void this.ctx.remote.emit({
+        type: 'membership', portal: this.portalKey(channel), sender: { bot: true }, membership: 'kick',
+        targetMatrixUser: userId, reason, timestamp: Date.now(),
+      }).catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
+    }
   }
 
   // ---- IRC events -----------------------------------------------------------------------------
