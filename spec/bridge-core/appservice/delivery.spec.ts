@@ -183,6 +183,23 @@ describe('appservice delivery', () => {
       assert.equal(seen.length, 60);
     });
 
+    it('rotates an aged segment so handled messages leave the disk on a quiet bridge', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1, segmentMaxAgeMs: 40 });
+      const secret = 'hunter2-password-typed-in-an-admin-room';
+      const seq = await journal.append('secret1', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: secret } })] })), 1);
+      await new Promise<void>((r) => journal.markStarted([seq], () => r()));
+      journal.markDone(seq);
+      await journal.flush();
+      const onDisk = () => fs.readdirSync(dataDir).some((f) => fs.readFileSync(path.join(dataDir, f)).includes(secret));
+      assert.equal(onDisk(), true);
+      const deadline = Date.now() + 5000;
+      while (onDisk() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(onDisk(), false, 'the finished segment holding the message was deleted');
+      assert.equal(journal.has('secret1'), true, 'the txnId is still remembered for dedupe');
+      await journal.close();
+    });
+
     it('ignores a torn tail record', async () => {
       const dataDir = tmpDir();
       const { journal } = await TransactionJournal.open({ dir: dataDir });

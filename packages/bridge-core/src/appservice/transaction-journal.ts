@@ -64,6 +64,12 @@ export interface JournalOptions {
   fsyncIntervalMs?: number;
   /** Rotate to a new segment after this many bytes. Default 64 MiB. */
   segmentBytes?: number;
+  /**
+   * Rotate a segment holding transactions once it is this old, ms, so finished
+   * events leave the disk soon even on a quiet bridge: the journal holds raw
+   * messages, some private (a `!storepass` typed in an admin room). Default 10 min.
+   */
+  segmentMaxAgeMs?: number;
   /** How many recent txnIds to remember across restarts. Default 10,000. */
   rememberTxns?: number;
   /** Longest a DONE marker waits for a write to ride on, ms. Default 25. */
@@ -109,6 +115,8 @@ interface Segment {
   /** Events journaled in it that have not finished. */
   unfinished: number;
   bytes: number;
+  /** When the segment was opened (this run), for age-based rotation. */
+  openedAt: number;
 }
 
 type TxnCallback = (err: Error | null) => void;
@@ -164,6 +172,8 @@ export class TransactionJournal {
   private readonly dir: string;
   private readonly mode: FsyncMode;
   private readonly segmentBytes: number;
+  private readonly segmentMaxAgeMs: number;
+  private ageTimer?: NodeJS.Timeout;
   private readonly rememberTxns: number;
   private readonly doneFlushMs: number;
   private readonly log: Logger;
@@ -203,6 +213,7 @@ export class TransactionJournal {
     this.dir = opts.dir;
     this.mode = opts.fsync ?? 'batch';
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 10 * 60_000;
     this.rememberTxns = opts.rememberTxns ?? 10_000;
     this.doneFlushMs = opts.doneFlushMs ?? 25;
     this.log = opts.log ?? getLogger('appservice.journal');
@@ -218,6 +229,7 @@ export class TransactionJournal {
     const replay = j.load();
     j.openSegment((j.segments.at(-1)?.id ?? 0) + 1);
     j.deleteFinishedSegments();
+    j.startAgeTimer();
     if (j.mode === 'batch') {
       const interval = opts.fsyncIntervalMs ?? 100;
       j.syncTimer = setInterval(() => j.backgroundSync(), interval);
@@ -303,6 +315,7 @@ export class TransactionJournal {
     await this.flush();
     this.closed = true;
     for (const t of [this.doneTimer, this.syncTimer, this.retryTimer]) if (t) clearTimeout(t);
+    clearInterval(this.ageTimer);
     clearInterval(this.syncTimer);
     while (this.syncing) await new Promise((r) => setTimeout(r, 1));
     if (this.fd >= 0) {
@@ -469,6 +482,17 @@ export class TransactionJournal {
     this.deleteFinishedSegments();
   }
 
+  /** Periodic: rotate an aged segment that holds transactions, and drop finished old segments. */
+  private startAgeTimer(): void {
+    this.ageTimer = setInterval(() => {
+      if (this.closed || this.fd < 0 || this.syncing) return;
+      const current = this.segments.at(-1)!;
+      if (current.firstSeq !== Infinity && Date.now() - current.openedAt >= this.segmentMaxAgeMs) this.rotate();
+      else this.deleteFinishedSegments();
+    }, Math.max(10, Math.min(this.segmentMaxAgeMs / 2, 60_000)));
+    this.ageTimer.unref();
+  }
+
   /** Start segment `id` with a SNAPSHOT of the txnIds already written. */
   private openSegment(id: number): void {
     const file = path.join(this.dir, segmentName(id));
@@ -487,7 +511,7 @@ export class TransactionJournal {
       syncDir(this.dir);
     }
     this.fd = fd;
-    this.segments.push({ id, file, firstSeq: Infinity, unfinished: 0, bytes: snap.length });
+    this.segments.push({ id, file, firstSeq: Infinity, unfinished: 0, bytes: snap.length, openedAt: Date.now() });
   }
 
   private segmentOf(seq: number): Segment | undefined {
@@ -523,7 +547,7 @@ export class TransactionJournal {
     for (const id of ids) {
       const file = path.join(this.dir, segmentName(id));
       const buf = fs.readFileSync(file);
-      const seg: Segment = { id, file, firstSeq: Infinity, unfinished: 0, bytes: buf.length };
+      const seg: Segment = { id, file, firstSeq: Infinity, unfinished: 0, bytes: buf.length, openedAt: Date.now() };
       this.segments.push(seg);
       let off = 0;
       while (off + HEADER <= buf.length) {
