@@ -20,7 +20,7 @@ import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
 import { StateCache } from '../state/state-cache';
-import type { RawStateEvent } from '../state/state-fetcher';
+import { matrixClientStateFetcher, type RawStateEvent } from '../state/state-fetcher';
 import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
 import { PermissionChecker } from '../commands/permissions';
@@ -127,7 +127,8 @@ export class Bridge<C = unknown> {
     });
     const bot = this.intents.bot;
     this.state = new StateCache({
-      fetcher: { fetchRoomState: (roomId) => bot.getRoomState(roomId) as Promise<RawStateEvent[]> },
+      // The cache retries on its own schedule (freeing its slot while it waits), so the client must not.
+      fetcher: matrixClientStateFetcher(this.client),
       maxRooms: config.state_cache.max_rooms,
       maxConcurrentRequests: config.state_cache.max_concurrent_requests,
       kv: config.state_cache.persist ? this.store.kv : undefined,
