@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator, TestUser } from './index';
-import { FakeAppservice, call, registration } from './fake-appservice.spec-helper';
+import { call, registration } from './fake-appservice.spec-helper';
 
 const SEND = 'PUT /rooms/{roomId}/send/{eventType}/{txnId}';
 

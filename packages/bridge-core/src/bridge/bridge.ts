@@ -28,7 +28,6 @@ import { configureLogging, getLogger, type Logger } from '../logging/logger';
 import { BridgeMetrics, ActivityTracker, MetricsServer, stateCacheStatsFrom } from '../metrics';
 import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type RoomPowerChecker } from '../provisioning';
 import type { ProvisioningRoutes } from '../connector/context';
-import type { TransactionSink } from '../appservice/transaction';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
 import { LocalpartTemplate } from './templates';

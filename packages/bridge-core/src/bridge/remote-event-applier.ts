@@ -8,7 +8,7 @@
  * a re-emit after a reconnect) can never create a second event.
  */
 import { createHash } from 'node:crypto';
-import type { GhostKey, PortalKey } from '../connector/ids';
+import type { GhostKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { RemoteEventSink } from '../connector/context';
 import type {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { LineCounter, parseDocument, visit, isMap, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
+import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
 import { registerSecret } from '../logging/logger';
 import { composeConfigSchema, type CoreConfig } from './schema';
 import { ConfigError, didYouMean, formatKeyPath } from './errors';
