@@ -30,6 +30,7 @@ import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type Roo
 import type { ProvisioningRoutes } from '../connector/context';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
+import { HomeserverCheck } from './homeserver-check';
 import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
@@ -51,6 +52,8 @@ export interface BridgeOptions<C> {
   port?: number;
   /** Version reported in metrics and by `--version`. */
   version?: string;
+  /** A configuration error the bridge cannot run with (the homeserver rejected the as_token). */
+  onFatal?(err: Error): void;
 }
 
 /** A KeyValueRepository view that prefixes every namespace, so connectors cannot clash with the core. */
@@ -83,6 +86,7 @@ export class Bridge<C = unknown> {
   readonly provisioning?: ProvisioningApi;
   private metricsServer?: MetricsServer;
   private pruneTimer?: NodeJS.Timeout;
+  private homeserverCheck?: HomeserverCheck;
   /** Present when `media_proxy.public_url` is set. */
   private readonly mediaProxy?: MediaProxy;
   /** Created in start(), once the journal is open: nothing is accepted before replay is queued. */
@@ -117,7 +121,7 @@ export class Bridge<C = unknown> {
       timeoutMs: config.matrix_client.request_timeout_ms,
       backoff: { baseMs: 250, maxMs: 30_000, maxRetries: config.matrix_client.max_retries },
       onRequest: (info) => this.metrics.onHomeserverRequest(info),
-      onFatalError: (err) => this.log.error(`stopping: ${err.message}`),
+      onFatalError: (err) => this.opts.onFatal?.(err),
     });
     this.media = new MediaClient(this.client);
     this.intents = new IntentFactory({
@@ -308,7 +312,12 @@ export class Bridge<C = unknown> {
     await connector.init(this.context());
     const address = await this.server.listen(this.opts.port ?? config.appservice.port, config.appservice.bind_host);
     this.log.info(`appservice listening on ${config.appservice.bind_host}:${address.port}`);
-    await this.intents.bot.ensureRegistered().catch((err) => this.log.warn('bot registration check failed', { err: String(err) }));
+    this.homeserverCheck = new HomeserverCheck({
+      bot: this.intents.bot, appserviceId: this.opts.registration.id, homeserverUrl: config.homeserver.url,
+      log: this.log.child({ module: 'homeserver' }),
+      onFatal: (err) => this.opts.onFatal?.(err),
+    });
+    this.homeserverCheck.start();
     await connector.start();
     this.started = true;
     this.schedulePrune();
@@ -334,6 +343,7 @@ export class Bridge<C = unknown> {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.homeserverCheck?.stop();
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
     this.started = false;
     await this.server?.close();

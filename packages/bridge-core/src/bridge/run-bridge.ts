@@ -23,12 +23,20 @@ export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
     connectorSchema: opts.connector.configSchema,
     version: opts.version,
     start: async (loaded) => {
-      const bridge = new Bridge<C>({
+      let stopping = false;
+      const bridge: Bridge<C> = new Bridge<C>({
         config: loaded.core,
         connectorConfig: loaded.connector,
         registration: loaded.registration,
         connector: opts.connector,
         version: opts.version,
+        // A rejected as_token is a configuration error: stop and say so instead of retrying forever.
+        onFatal: (err) => {
+          if (stopping) return;
+          stopping = true;
+          process.stderr.write(`Stopping: ${err.message}\n`);
+          void bridge.stop().finally(() => process.exit(1));
+        },
       });
       await bridge.start();
       return bridge;

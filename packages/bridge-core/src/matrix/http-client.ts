@@ -114,6 +114,8 @@ export interface RequestOptions {
   endpoint?: string;
   /** Override the retry classification (see the module comment). */
   idempotent?: boolean;
+  /** Override the client's retry bound for this request (0 = one attempt; callers with their own retry loop). */
+  maxRetries?: number;
   signal?: AbortSignal;
 }
 
@@ -256,7 +258,7 @@ export class MatrixHttpClient {
           }
           throw err;
         }
-        const delay = this.retryDelay(err, result.headers, attempt, mode);
+        const delay = this.retryDelay(err, result.headers, attempt, mode, opts.maxRetries);
         if (delay === undefined) {
           log.debug(`${method} ${redact(path)} -> ${status} ${err.errcode}`, { endpoint, attempt });
           throw err;
@@ -270,12 +272,12 @@ export class MatrixHttpClient {
         const timedOut = err instanceof AttemptTimeout || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
         const code = errorCode(err);
         const neverSent = code !== undefined && CONNECT_ERROR_CODES.has(code);
-        const retryable = (mode === 'idempotent' || neverSent) && attempt < this.backoff.maxRetries;
+        const retryable = (mode === 'idempotent' || neverSent) && attempt < (opts.maxRetries ?? this.backoff.maxRetries);
         const what = timedOut ? `timed out after ${opts.timeoutMs ?? this.timeoutMs} ms` : `failed: ${code ?? (err as Error).message}`;
         this.report({ endpoint, method, status: 0, durationMs: performance.now() - started, attempt, requestId, errcode: timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED' });
         if (!retryable) {
           log.warn(`${method} ${redact(path)} ${what}; giving up`, { endpoint, attempt });
-          throw new MatrixConnectionError(timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED', `${method} ${endpoint} ${what}`, err);
+          throw new MatrixConnectionError(timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED', `${endpoint.startsWith(method + " ") ? endpoint : `${method} ${endpoint}`} ${what}`, err);
         }
         const delay = backoffDelay(attempt, this.backoff, this.random);
         log.warn(`${method} ${redact(path)} ${what}; retrying in ${delay} ms`, { endpoint, attempt });
@@ -300,8 +302,8 @@ export class MatrixHttpClient {
   }
 
   /** ms to wait before the next attempt, or undefined to give up. */
-  private retryDelay(err: MatrixError, headers: RawResponse['headers'], attempt: number, mode: RetryMode): number | undefined {
-    if (attempt >= this.backoff.maxRetries) return undefined;
+  private retryDelay(err: MatrixError, headers: RawResponse['headers'], attempt: number, mode: RetryMode, maxRetries = this.backoff.maxRetries): number | undefined {
+    if (attempt >= maxRetries) return undefined;
     if (err.status === 429 || err.errcode === 'M_LIMIT_EXCEEDED') {
       const fromHeader = parseRetryAfter(headers['retry-after']);
       const fromBody = typeof err.extra.retry_after_ms === 'number' ? err.extra.retry_after_ms : undefined;

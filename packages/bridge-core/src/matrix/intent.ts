@@ -516,10 +516,11 @@ export class Intent {
    * Resolves with the round-trip duration; errors (M_URL_NOT_SET, M_BAD_STATUS,
    * M_CONNECTION_FAILED, M_CONNECTION_TIMEOUT) surface as MatrixError.
    */
-  async ping(appserviceId: string, transactionId?: string): Promise<{ duration_ms: number }> {
+  async ping(appserviceId: string, transactionId?: string, opts: { maxRetries?: number } = {}): Promise<{ duration_ms: number }> {
     return this.client.request<{ duration_ms: number }>('POST', `/_matrix/client/v1/appservice/${e(appserviceId)}/ping`, {
       body: transactionId ? { transaction_id: transactionId } : {},
       endpoint: 'POST /appservice/{appserviceId}/ping',
+      maxRetries: opts.maxRetries,
     });
   }
 
