@@ -73,7 +73,8 @@ let root: winston.Logger | undefined;
 
 /** (Re)configure the process-wide logger. Safe to call more than once. */
 export function configureLogging(opts: LogOptions = {}): void {
-  const level = opts.level ?? (process.env.CAUSEWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+  // The environment wins over the config file, so an operator (or a test run) can turn logging up or down without editing it.
+  const level = (process.env.CAUSEWAY_LOG_LEVEL as LogLevel | undefined) ?? opts.level ?? 'info';
   const fmt = opts.format === 'json'
     ? winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json())
     : winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(textLine));
