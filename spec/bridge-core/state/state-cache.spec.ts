@@ -232,7 +232,8 @@ describe('StateCache', () => {
 
   describe('failures', () => {
     it('a 403 room does not poison others, is negatively cached, then retried', async () => {
-      const { hs, cache, log } = setup(3, { negativeTtlMs: 50 });
+      let now = 1_000_000;
+      const { hs, cache, log } = setup(3, { negativeTtlMs: 50, now: () => now });
       const bad = roomIdFor(1);
       hs.forbidden.set(bad, new MatrixError(403, 'M_FORBIDDEN', 'You are not in this room'));
       const results = await Promise.allSettled([cache.getName(roomIdFor(0)), cache.getName(bad), cache.getName(roomIdFor(2))]);
@@ -246,7 +247,7 @@ describe('StateCache', () => {
       await assert.rejects(() => cache.getMembers(bad), RoomStateUnavailableError);
       assert.equal(hs.count(bad), 1); // no retry for a 403, and negative cache holds
       assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg.includes(bad)));
-      await new Promise((r) => setTimeout(r, 60));
+      now += 60; // past the negative TTL, without real waiting
       hs.forbidden.delete(bad);
       assert.equal(await cache.getName(bad), 'Bench room number 1');
       assert.equal(hs.count(bad), 2);
@@ -300,12 +301,10 @@ describe('StateCache', () => {
       const warming = cache.warm(Array.from({ length: N }, (_, i) => roomIdFor(i)), { onProgress: (p) => { lastProgress = p.done; } });
       // A lookup for a room far down the list jumps the queue.
       await new Promise((r) => setTimeout(r, 50));
-      const t = Date.now();
       assert.equal(await cache.getName(roomIdFor(N - 1)), `Bench room number ${N - 1}`);
-      const lookupMs = Date.now() - t;
+      // It jumped the queue: answered while most of the warm-up was still waiting (no timing involved).
       assert.ok(cache.stats().warmupPending > 1000, 'warm-up still running');
       const res = await warming;
-      assert.ok(lookupMs < 100, `lookup took ${lookupMs} ms during warm-up`);
       assert.equal(res.total, N);
       assert.equal(res.done, N);
       assert.equal(res.fetched + res.skipped, N);
@@ -382,7 +381,8 @@ describe('Semaphore', () => {
     for (const [name, t] of [['n1', n1], ['n2', n2], ['h1', h1]] as const) void t.promise.then((rel) => { order.push(name); setTimeout(rel, 1); });
     assert.equal(s.waiting, 3);
     r0();
-    await new Promise((r) => setTimeout(r, 30));
+    while (order.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 5)); // let the last release run
     assert.deepEqual(order, ['h1', 'n2', 'n1']);
     assert.equal(s.active, 0);
     assert.equal(s.peak, 1);

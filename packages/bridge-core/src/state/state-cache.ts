@@ -62,6 +62,8 @@ export interface StateCacheOptions {
   logger?: Logger;
   /** For tests. */
   random?: () => number;
+  /** Clock for negative-cache expiry; injectable so tests need no real waiting. */
+  now?: () => number;
 }
 
 export interface WarmupProgress {
@@ -163,6 +165,7 @@ export class StateCache {
   private readonly progressIntervalMs: number;
   private readonly log: Logger;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   /** roomId → packed state, in LRU order (oldest first). */
   private readonly rooms = new Map<string, RoomTable>();
@@ -201,6 +204,7 @@ export class StateCache {
     this.progressIntervalMs = opts.progressIntervalMs ?? 5000;
     this.log = opts.logger ?? getLogger('state-cache');
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
     if (this.kv) {
       this.persistTimer = setInterval(() => { void this.flush(); }, opts.persistIntervalMs ?? 5000);
       this.persistTimer.unref();
@@ -509,7 +513,7 @@ export class StateCache {
   private isNegative(roomId: string): boolean {
     const n = this.negative.get(roomId);
     if (!n) return false;
-    if (n.until > Date.now()) return true;
+    if (n.until > this.now()) return true;
     this.negative.delete(roomId);
     return false;
   }
@@ -525,7 +529,7 @@ export class StateCache {
     }
     const n = this.negative.get(roomId);
     if (n) {
-      if (n.until > Date.now()) return Promise.reject(n.error);
+      if (n.until > this.now()) return Promise.reject(n.error);
       this.negative.delete(roomId);
     }
     if (this.closed) return Promise.reject(new RoomStateUnavailableError(roomId, new Error('state cache closed')));
@@ -560,8 +564,8 @@ export class StateCache {
       if (t === undefined) t = this.build(await this.fetchWithRetry(roomId, priority, l));
     } catch (err) {
       this.endLoading(roomId, l);
-      const error = err instanceof RoomStateUnavailableError ? err : new RoomStateUnavailableError(roomId, err, Date.now() + this.negativeTtlMs);
-      this.negative.set(roomId, { until: Date.now() + this.negativeTtlMs, error });
+      const error = err instanceof RoomStateUnavailableError ? err : new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
+      this.negative.set(roomId, { until: this.now() + this.negativeTtlMs, error });
       this.pruneNegative();
       throw error;
     }
@@ -610,11 +614,11 @@ export class StateCache {
       const desc = err instanceof MatrixError ? `${err.status} ${err.errcode}: ${err.message}` : String((err as Error)?.message ?? err);
       if (!isRetryable(err) || this.closed) {
         this.log.warn(`state cache: cannot read state of ${roomId} (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`);
-        throw new RoomStateUnavailableError(roomId, err, Date.now() + this.negativeTtlMs);
+        throw new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
       }
       if (attempt >= this.backoff.maxRetries) {
         this.log.error(`state cache: giving up on ${roomId} after ${attempt + 1} attempts (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`);
-        throw new RoomStateUnavailableError(roomId, err, Date.now() + this.negativeTtlMs);
+        throw new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
       }
       const delay = Math.max(retryAfterMs(err) ?? 0, backoffDelay(attempt, this.backoff, this.random));
       this.c.retries++;
