@@ -26,6 +26,13 @@ describe('bridge-core: ghost and alias templates', () => {
     assert.equal(t.match('irc_libera_'), null);
   });
 
+  it('keeps alias values readable when escaping is off', () => {
+    const t = new LocalpartTemplate('irc_$NETWORK_$ID', { escape: false });
+    assert.equal(t.render({ network: 'libera', id: '#Matrix' }), 'irc_libera_#Matrix');
+    assert.deepEqual(t.match('irc_libera_#Matrix'), { network: 'libera', id: '#Matrix' });
+    assert.equal(t.match('irc_libera_#a:b'), null);
+  });
+
   it('refuses a template without $ID', () => {
     assert.throws(() => new LocalpartTemplate('irc_$NETWORK'), /\$ID/);
   });

@@ -163,7 +163,7 @@ export class Bridge<C = unknown> {
     });
     this.portals = new PortalManager({
       repo: this.store.portals, bot, domain,
-      aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc) : undefined,
+      aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
       links: supports(connector, 'links') ? connector : undefined,
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),

@@ -47,27 +47,40 @@ export function unescapeLocalpart(escaped: string): string | null {
 }
 
 /**
- * A localpart template with `$NETWORK` and `$ID` placeholders (both escaped on
- * substitution). `match()` reverses it.
+ * A localpart template with `$NETWORK` and `$ID` placeholders. `match()`
+ * reverses it.
+ *
+ * User IDs have a strict grammar, so by default values are escaped. Aliases
+ * accept almost any character, and operators expect `#irc_libera_#matrix`
+ * rather than an escaped form, so alias templates use `{ escape: false }`:
+ * values go in as they are (`:` is the only character an alias localpart
+ * cannot hold, and remote IDs containing it never match).
  */
 export class LocalpartTemplate {
   private readonly pattern: RegExp;
   private readonly order: Array<'network' | 'id'> = [];
+  private readonly escape: boolean;
 
-  constructor(public readonly template: string) {
+  constructor(public readonly template: string, opts: { escape?: boolean } = {}) {
     if (!template.includes('$ID')) throw new Error(`template "${template}" must contain $ID`);
+    this.escape = opts.escape ?? true;
+    const networkSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+?)' : '([^:]+?)';
+    const idSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+)' : '([^:]+)';
     let src = '^';
     const parts = template.split(/(\$NETWORK|\$ID)/);
     for (const part of parts) {
-      if (part === '$NETWORK') { src += '((?:[a-z0-9.=\\-/]|_.)+?)'; this.order.push('network'); }
-      else if (part === '$ID') { src += '((?:[a-z0-9.=\\-/]|_.)+)'; this.order.push('id'); }
+      if (part === '$NETWORK') { src += networkSrc; this.order.push('network'); }
+      else if (part === '$ID') { src += idSrc; this.order.push('id'); }
       else src += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
     this.pattern = new RegExp(src + '$');
   }
 
   render(vars: { network: string; id: string }): string {
-    return this.template.replace(/\$NETWORK|\$ID/g, (m) => escapeLocalpart(m === '$ID' ? vars.id : vars.network));
+    return this.template.replace(/\$NETWORK|\$ID/g, (m) => {
+      const value = m === '$ID' ? vars.id : vars.network;
+      return this.escape ? escapeLocalpart(value) : value;
+    });
   }
 
   /** The remote parts a localpart was made from, or null if it is not one of ours. */
@@ -76,7 +89,7 @@ export class LocalpartTemplate {
     if (!m) return null;
     const out: { network?: string; id?: string } = {};
     for (let i = 0; i < this.order.length; i++) {
-      const value = unescapeLocalpart(m[i + 1]);
+      const value = this.escape ? unescapeLocalpart(m[i + 1]) : m[i + 1];
       if (value === null) return null;
       out[this.order[i]] = value;
     }
