@@ -209,7 +209,11 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     await connector.ctx.remote.emit({
       type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'fay' } }, id: 'f1', content: { kind: 'text', body: 'one' },
     });
+    fx.hs.resetCounters();
     await fx.restart();
+    // The start-up round trip (appservice ping) is the only call a restart makes on its own.
+    await eventually(() => fx.hs.requestCount('POST /appservice/{appserviceId}/ping') === 1, 'start-up ping');
+    assert.equal(fx.hs.requestCount(), 1, JSON.stringify(fx.hs.requestCounts()));
     fx.hs.resetCounters();
     await connector.ctx.remote.emit({
       type: 'message', portal: { network: 'mem', id: 'general' }, sender: { ghost: { network: 'mem', id: 'fay' } }, id: 'f2', content: { kind: 'text', body: 'two' },
