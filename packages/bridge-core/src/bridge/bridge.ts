@@ -25,12 +25,14 @@ import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
 import { PermissionChecker } from '../commands/permissions';
 import { configureLogging, getLogger, type Logger } from '../logging/logger';
-import { BridgeMetrics, ActivityTracker, MetricsServer, stateCacheStatsFrom } from '../metrics';
+import { BridgeMetrics, ActivityTracker, MetricsServer } from '../metrics';
 import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type RoomPowerChecker } from '../provisioning';
 import type { ProvisioningRoutes } from '../connector/context';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
 import { HomeserverCheck } from './homeserver-check';
+import { attachMetricSources } from './metric-sources';
+import { MessageMapPruner } from './message-map-pruner';
 import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
@@ -85,7 +87,7 @@ export class Bridge<C = unknown> {
   /** Present when `provisioning.enabled`. */
   readonly provisioning?: ProvisioningApi;
   private metricsServer?: MetricsServer;
-  private pruneTimer?: NodeJS.Timeout;
+  private readonly pruner: MessageMapPruner;
   private homeserverCheck?: HomeserverCheck;
   /** Present when `media_proxy.public_url` is set. */
   private readonly mediaProxy?: MediaProxy;
@@ -211,6 +213,7 @@ export class Bridge<C = unknown> {
         store: this.store.kv, powerChecker: this.powerChecker(), log: getLogger('provisioning'), auditLog: getLogger('audit'),
       }));
     }
+    this.pruner = new MessageMapPruner(this.store.messages, config.database.message_retention_days, this.log.child({ module: 'store' }));
     this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });
   }
 
@@ -225,11 +228,7 @@ export class Bridge<C = unknown> {
       portals: this.portals,
       ghosts: this.ghosts,
       notify: this.notifier,
-      media: {
-        upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
-        download: (mxc) => this.media.download(mxc),
-        publicUrl: (mxc, name) => this.mediaService.publicUrl(mxc, name),
-      },
+      media: this.mediaService,
       commands: this.commands,
       data: namespaced(this.store.kv, `connector.${protocolId}`),
       provisioning: this.provisioningRoutes(),
@@ -286,18 +285,7 @@ export class Bridge<C = unknown> {
       transactions: instrumentSink(this.delivery, this.metrics),
       log: this.log.child({ module: 'appservice' }),
     });
-    const delivery = this.delivery;
-    this.metrics.setDeliverySource(() => {
-      const st = delivery.stats();
-      return { queuedEvents: st.unfinished, activeRooms: st.roomsActive };
-    });
-    this.metrics.setStateCacheSource(() => stateCacheStatsFrom(this.state.stats()));
-    this.metrics.setGhostSource(() => this.store.ghosts.count());
-    this.metrics.setPortalSource(async () => {
-      const counts: Record<string, number> = { portal: 0, plumbed: 0, dm: 0 };
-      for (const p of await this.portals.list()) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
-      return counts;
-    });
+    attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, portals: this.portals });
     if (this.mediaProxy) {
       await this.mediaProxy.init();
       this.mediaProxy.register(this.server);
@@ -320,7 +308,7 @@ export class Bridge<C = unknown> {
     this.homeserverCheck.start();
     await connector.start();
     this.started = true;
-    this.schedulePrune();
+    this.pruner.start();
     if (config.state_cache.warm_on_start) {
       // In the background: transactions are answered while the cache warms.
       void this.portals.list().then((portals) => this.state.warm(portals.map((p) => p.roomId)))
@@ -329,20 +317,8 @@ export class Bridge<C = unknown> {
     return { port: address.port };
   }
 
-  /** Hourly: drop message-map entries past the retention, so the store (and NeDB's memory) stays bounded. */
-  private schedulePrune(): void {
-    const days = this.opts.config.database.message_retention_days;
-    if (!days) return;
-    const prune = () => this.store.messages.prune(Date.now() - days * 86_400_000)
-      .then((n) => { if (n) this.log.info('message map pruned', { removed: n, retentionDays: days }); })
-      .catch((err) => this.log.warn('message map prune failed', { err: String(err) }));
-    void prune();
-    this.pruneTimer = setInterval(prune, 3_600_000);
-    this.pruneTimer.unref();
-  }
-
   async stop(): Promise<void> {
-    clearInterval(this.pruneTimer);
+    this.pruner.stop();
     this.homeserverCheck?.stop();
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
     this.started = false;
