@@ -626,7 +626,7 @@ export class IrcConnection {
   }
 
   private onMessage(msg: IfMessage, onRegistered: (ev: RegisteredEvent) => void): void {
-    for (const w of [...this.waiters]) w(msg);
+    if (this.waiters.size) for (const w of [...this.waiters]) w(msg);
     const p = msg.params;
     const time = parseServerTime(msg.tags);
     const from: Sender = { nick: msg.nick ?? msg.prefix ?? '', user: msg.ident || undefined, host: msg.hostname || undefined };
