@@ -54,6 +54,8 @@ function atomsOf(line: string): Atom[] {
 }
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+const CONTROL = /[\x00-\x1f\x7f]/;
+const NOT_SPACE_AT_END = /\S$/;
 
 /** Splits a grapheme that alone exceeds the budget (absurd ZWJ/combining chains) by code points. */
 function splitHugeGrapheme(g: string, budget: number): string[] {
@@ -73,6 +75,10 @@ function splitHugeGrapheme(g: string, budget: number): string[] {
 /** Splits one source line (no newlines) into IRC lines. */
 export function splitLine(line: string, budget: number): string[] {
   if (budget < 16) throw new Error(`line budget too small: ${budget}`);
+  // Fast path (most chat lines): it fits, has no formatting codes (all are control characters)
+  // and does not end in whitespace, so the walk below would return it unchanged. Skips the
+  // grapheme segmentation, the costliest part of sending a message.
+  if (!CONTROL.test(line) && NOT_SPACE_AT_END.test(line) && bytes(line) <= budget) return [line];
   const atoms = atomsOf(line);
   const out: string[] = [];
   let state: FormatState = { ...PLAIN };
