@@ -98,14 +98,21 @@ class Child {
       this.proc.send({ id, cmd, args });
     });
   }
-  kill(): void {
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  /** Closes the IPC channel (the child exits, writing its CPU profile if asked), SIGKILL after 5 s. */
+  async kill(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    if (this.proc.connected) this.proc.disconnect();
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
   }
 }
 
 async function spawnRole(role: string): Promise<Child> {
   const proc = fork(__filename, ['--role', role, ...process.argv.slice(2).filter((a) => a !== '--role')], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // --profile-children: a CPU profile of each child in ./ (the main process: run tsx with --cpu-prof).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.argv.includes('--profile-children') ? ['--cpu-prof'] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env },
   });
@@ -375,7 +382,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const ircd = await startInspircd({ connectClass: { threshold: '100000', recvq: '8M' } });
   const children: Child[] = [];
-  const cleanup: Array<() => Promise<unknown>> = [async () => children.forEach((c) => c.kill()), () => ircd.dispose()];
+  const cleanup: Array<() => Promise<unknown>> = [() => Promise.all(children.map((c) => c.kill())), () => ircd.dispose()];
   const server = { host: ircd.host, port: ircd.port };
   const out: Record<string, number> = {};
   try {
@@ -404,7 +411,7 @@ async function main(): Promise<void> {
     const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
     console.log(`bare: sent→observer ${bareM2iGot}/${MESSAGES}, p50 ${lats(bareM2i.lat).p50.toFixed(1)} ms p99 ${lats(bareM2i.lat).p99.toFixed(1)} ms`);
     await bare.call('quit');
-    bare.kill();
+    await bare.kill();
     await sleep(1000);
 
     // ---- the bridge, in this process ----
