@@ -33,22 +33,46 @@ export interface PortalManagerDeps {
 
 export class PortalManager implements PortalService {
   private readonly creating = new SingleFlight<string, Portal>();
-  /** Hot path cache: every Matrix event looks its room up here. `null` = known not to be a portal. */
+  /** Hot path caches: every Matrix event looks its room up, every remote event its place. `null` = not a portal. */
   private readonly byRoom = new Map<string, Portal | null>();
+  private readonly byKey = new Map<string, Portal[]>();
+  /** Bumped on every write: a read that raced a write must not cache what it read. */
+  private generation = 0;
 
   constructor(private readonly deps: PortalManagerDeps) {}
 
   async getByRoom(roomId: string): Promise<Portal | undefined> {
     const cached = this.byRoom.get(roomId);
     if (cached !== undefined) return cached ?? undefined;
+    const gen = this.generation;
     const p = await this.deps.repo.getByRoom(roomId);
-    if (this.byRoom.size > 50_000) this.byRoom.clear();
-    this.byRoom.set(roomId, p ?? null);
+    if (gen === this.generation) {
+      if (this.byRoom.size > 50_000) this.byRoom.clear();
+      this.byRoom.set(roomId, p ?? null);
+    }
     return p;
   }
 
-  getByKey(key: PortalKey): Promise<Portal[]> {
-    return this.deps.repo.getByKey(key);
+  async getByKey(key: PortalKey): Promise<Portal[]> {
+    const k = portalKeyString(key);
+    const cached = this.byKey.get(k);
+    if (cached) return cached;
+    const gen = this.generation;
+    const portals = await this.deps.repo.getByKey(key);
+    if (gen === this.generation) {
+      if (this.byKey.size > 50_000) this.byKey.clear();
+      this.byKey.set(k, portals);
+    }
+    return portals;
+  }
+
+  /** Every write goes through here, so both caches follow the store. */
+  private async save(portal: Portal): Promise<void> {
+    this.generation++;
+    await this.deps.repo.put(portal);
+    this.generation++;
+    this.byRoom.set(portal.roomId, portal);
+    this.byKey.delete(portalKeyString(portal.key));
   }
 
   list(filter?: { network?: string; kind?: Portal['kind'] }): Promise<Portal[]> {
@@ -76,8 +100,7 @@ export class PortalManager implements PortalService {
         power_level_content_override: { users: { [this.deps.bot.userId]: 100 } },
       });
       const portal: Portal = { roomId, key: info.key, kind: 'portal', data: info.data, createdAt: Date.now() };
-      await this.deps.repo.put(portal);
-      this.byRoom.set(roomId, portal);
+      await this.save(portal);
       this.deps.audit.info('portal room created', { roomId, network: info.key.network, channel: info.key.id, alias });
       return portal;
     });
@@ -95,8 +118,7 @@ export class PortalManager implements PortalService {
         power_level_content_override: { users: { [ghost.userId]: 100, [matrixUserId]: 100 } },
       });
       const portal: Portal = { roomId, key, kind: 'dm', dmUser: matrixUserId, createdAt: Date.now() };
-      await this.deps.repo.put(portal);
-      this.byRoom.set(roomId, portal);
+      await this.save(portal);
       return portal;
     });
   }
@@ -104,8 +126,7 @@ export class PortalManager implements PortalService {
   /** Record a DM room a Matrix user started by inviting a ghost. */
   async adoptDmRoom(roomId: string, key: PortalKey, matrixUserId: string): Promise<Portal> {
     const portal: Portal = { roomId, key, kind: 'dm', dmUser: matrixUserId, createdAt: Date.now() };
-    await this.deps.repo.put(portal);
-    this.byRoom.set(roomId, portal);
+    await this.save(portal);
     return portal;
   }
 
@@ -122,8 +143,7 @@ export class PortalManager implements PortalService {
       throw new BridgeError('The bridge bot cannot join this room: invite it first.', { cause: err });
     }
     const portal: Portal = { roomId, key, kind: 'plumbed', data: opts.data, createdAt: Date.now() };
-    await this.deps.repo.put(portal);
-    this.byRoom.set(roomId, portal);
+    await this.save(portal);
     this.deps.audit.info('room linked', { roomId, network: key.network, channel: key.id, actor: opts.actor, source: opts.source });
     await this.deps.links?.onLinked?.({ key, roomId });
     return portal;
@@ -132,8 +152,11 @@ export class PortalManager implements PortalService {
   async unlink(roomId: string, opts: { actor?: string; reason?: string; source?: string } = {}): Promise<boolean> {
     const portal = await this.getByRoom(roomId);
     if (!portal) return false;
+    this.generation++;
     await this.deps.repo.delete(roomId);
+    this.generation++;
     this.byRoom.set(roomId, null);
+    this.byKey.delete(portalKeyString(portal.key));
     this.deps.audit.info('room unlinked', {
       roomId, network: portal.key.network, channel: portal.key.id, actor: opts.actor, reason: opts.reason, source: opts.source,
     });

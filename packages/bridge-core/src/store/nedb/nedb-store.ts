@@ -361,7 +361,17 @@ class NedbMessages implements MessageRepository {
     return r;
   }
 
-  async put(r: MessageRecord): Promise<void> {
+  /**
+   * Puts are the hot path (one per relayed message, both directions) and NeDB
+   * runs operations one at a time, each ending in a file append. Puts arriving
+   * together are therefore written as one batch — one remove and one insert,
+   * two appends whatever the batch size — and each caller's promise settles
+   * when its batch is on disk, so "await put" still means "written".
+   */
+  private pendingPuts: Array<{ doc: MessageDoc; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private flushing?: Promise<void>;
+
+  put(r: MessageRecord): Promise<void> {
     const portal = cleanPortalKey(r.portal);
     const ev = r.roomId + SEP + r.eventId;
     const doc: MessageDoc = {
@@ -369,7 +379,35 @@ class NedbMessages implements MessageRepository {
       roomId: r.roomId, eventId: r.eventId, portal, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
     };
     if (r.body !== undefined) doc.body = r.body;
-    await this.s.db('messages', true).update({ _id: doc._id }, doc, { upsert: true });
+    const db = this.s.db('messages', true); // throws at once if the store is closed
+    return new Promise<void>((resolve, reject) => {
+      this.pendingPuts.push({ doc, resolve, reject });
+      if (this.pendingPuts.length === 1) void this.flushPuts(db);
+    });
+  }
+
+  /** One batch at a time, so a batch's remove and insert never interleave with another's for the same ID. */
+  private async flushPuts(db: ReturnType<NedbStore['db']>): Promise<void> {
+    while (this.flushing) await this.flushing;
+    const batch = this.pendingPuts;
+    if (batch.length === 0) return;
+    this.pendingPuts = [];
+    const latest = new Map<string, MessageDoc>();
+    for (const b of batch) latest.set(b.doc._id, b.doc); // the last put of an ID wins, as with single upserts
+    const run = (async () => {
+      await db.remove({ _id: { $in: [...latest.keys()] } }, { multi: true });
+      await db.insert([...latest.values()]);
+    })();
+    this.flushing = run.then(() => undefined, () => undefined);
+    try {
+      await run;
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    } finally {
+      this.flushing = undefined;
+      if (this.pendingPuts.length) void this.flushPuts(db);
+    }
   }
 
   async getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
