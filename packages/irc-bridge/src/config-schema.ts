@@ -26,7 +26,7 @@ export const ServerSchema = section({
     client_certificate: Type.Optional(section({
       certificate_file: Type.String({ minLength: 1, description: 'PEM certificate file presented by every connection (CertFP).' }),
       private_key_file: Type.String({ minLength: 1, description: 'PEM private key of that certificate.' }),
-    }, { description: 'Client certificate for SASL EXTERNAL / CertFP.' })),
+    }, { description: 'Client certificate for SASL EXTERNAL / CertFP: one certificate for the whole network, presented by every connection (users and the bot), so with SASL EXTERNAL they all log in to the account it is registered to. Needs `enabled`.' })),
   }, { default: {}, description: 'Transport security.' }),
   password: Type.Optional(Type.String({ description: 'Server password (PASS) sent by every connection of this network, unless the user stored their own.' })),
   sasl: Type.Optional(section({

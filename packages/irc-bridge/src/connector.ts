@@ -6,7 +6,7 @@
  * MAI did not invent a text form for them.
  */
 import {
-  BridgeError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
+  BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
   type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SendResult,
   type ThirdPartyLookup, LocalpartTemplate,
@@ -44,6 +44,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
 
   init(ctx: BridgeContext<IrcConfig>): void {
     this.ctxRef = ctx;
+    checkServerCombinations(ctx.config);
     this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
     for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords));
     registerCommands(this);
@@ -253,4 +254,18 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     if (!n || !isValidNick(nick)) return [];
     return [{ userid: this.ctx.ghosts.userIdFor(n.ghostKey(nick)), fields: { network: n.name, nickname: nick } }];
   }
+}
+
+/** Combinations the schema cannot express; each would otherwise fail only at the first connection. */
+function checkServerCombinations(config: IrcConfig): void {
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(config.servers)) {
+    if (s.sasl?.mechanism === 'external' && !s.tls.client_certificate) {
+      problems.push(`irc.servers.${name}.sasl.mechanism: \`external\` needs tls.client_certificate (the certificate SASL EXTERNAL logs in with)`);
+    }
+    if (s.tls.client_certificate && !s.tls.enabled) {
+      problems.push(`irc.servers.${name}.tls.client_certificate: a client certificate is only presented over TLS; set tls.enabled`);
+    }
+  }
+  if (problems.length) throw new ConfigError('The IRC configuration is not valid', problems);
 }

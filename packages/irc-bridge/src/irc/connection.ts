@@ -333,7 +333,7 @@ export class IrcConnection {
         this.onSocketClose(client, onClosed);
       });
       client.on('sasl failed', (ev: { reason?: string }) => {
-        this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed');
+        this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed', o.sasl?.mechanism);
       });
       client.on('cap ack', () => undefined);
 
@@ -691,7 +691,10 @@ export class IrcConnection {
       case '904':
       case '905':
       case '906':
-        if (this._state === 'connecting' && this.options.sasl) this.fatal ??= saslFailure(msg.command, p[p.length - 1] ?? '');
+        // The numeric carries the server's words; it replaces irc-framework's terse 'sasl failed' reason.
+        if (this._state === 'connecting' && this.options.sasl && (!this.fatal || this.fatal.kind === 'sasl_failed')) {
+          this.fatal = saslFailure(msg.command, p[p.length - 1] ?? '', this.options.sasl.mechanism);
+        }
         this.emit('soft-error', classifySoftNumeric(msg.command, p));
         return;
       case '432':

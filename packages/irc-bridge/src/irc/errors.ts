@@ -10,6 +10,7 @@ export type DisconnectKind =
   | 'server_full' // connect-class `limit` or "server is full"
   | 'bad_password' // 464 ERR_PASSWDMISMATCH
   | 'sasl_failed' // 904/905/906 when SASL is required
+  | 'tls_untrusted' // the server's TLS certificate failed verification (self-signed, expired, wrong name)
   | 'throttled' // connflood / "throttled"
   | 'temporary_ban' // Z-line (connectban is a temporary Z-line)
   | 'ping_timeout'
@@ -89,8 +90,25 @@ export function classifyFatalNumeric(numeric: string, text: string): Disconnect 
   }
 }
 
+/** Node's certificate verification failures: retrying cannot fix them, the operator must. */
+const TLS_SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+const TLS_UNTRUSTED = new Set([
+  ...TLS_SELF_SIGNED, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 export function classifySocketError(err: unknown): Disconnect {
   const detail = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`.trim() : String(err);
+  const code = err instanceof Error ? String((err as NodeJS.ErrnoException).code ?? '') : '';
+  if (TLS_UNTRUSTED.has(code)) {
+    const what = TLS_SELF_SIGNED.has(code) ? 'is self-signed' : code === 'CERT_HAS_EXPIRED' ? 'has expired'
+      : code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'does not match its hostname' : 'could not be verified';
+    return {
+      class: 'fatal', kind: 'tls_untrusted', detail,
+      message: `The IRC server's TLS certificate ${what}, so the bridge refused the connection. `
+        + 'The bridge operator must give the server a trusted certificate or set tls.allow_self_signed for this network.',
+    };
+  }
   return { class: 'retryable', kind: 'net_error', message: 'Could not reach the IRC server.', detail };
 }
 
@@ -98,8 +116,11 @@ export function connectTimeout(ms: number): Disconnect {
   return { class: 'retryable', kind: 'connect_timeout', message: 'The IRC server did not complete registration in time.', detail: `no 001 within ${ms} ms` };
 }
 
-export function saslFailure(numeric: string, text: string): Disconnect {
-  return { class: 'fatal', kind: 'sasl_failed', message: 'SASL authentication failed: check your IRC username and password.', detail: `${numeric} ${text}` };
+export function saslFailure(numeric: string, text: string, mechanism?: 'PLAIN' | 'EXTERNAL'): Disconnect {
+  const message = mechanism === 'EXTERNAL'
+    ? "SASL authentication failed: the IRC network did not accept the bridge's client certificate."
+    : 'SASL authentication failed: check your IRC account name and password (!storepass account:password).';
+  return { class: 'fatal', kind: 'sasl_failed', message, detail: `${numeric} ${text}` };
 }
 
 // ---------------------------------------------------------------------------------------------

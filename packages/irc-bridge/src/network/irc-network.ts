@@ -17,7 +17,7 @@ import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
-import { UserConnections } from './user-connections';
+import { UserConnections, clientCertificateOf } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
 import { GHOST_TEMPLATE } from '../protocol';
 
@@ -136,6 +136,7 @@ export class IrcNetwork {
       this.bot = this.botPool.acquire(BOT_KEY, {
         nick: b.nick, username: b.username, realname: 'Matrix bridge relay bot',
         ...(sasl ? { sasl } : b.password ? { password: b.password } : {}),
+        ...(this.cfg.tls.client_certificate ? { clientCertificate: clientCertificateOf(this.cfg) } : {}),
       });
       this.attach(BOT_KEY, this.bot.connection, 'bot');
       for (const [channel, key] of channels) void this.bot.join(channel, key);

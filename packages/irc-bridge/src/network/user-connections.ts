@@ -156,10 +156,8 @@ export class UserConnections {
     } else if (stored) {
       opts.password = stored;
     }
-    const cert = this.d.cfg.tls.client_certificate;
-    if (cert) {
-      opts.clientCertificate = { certificate: readFileSync(cert.certificate_file, 'utf8'), privateKey: readFileSync(cert.private_key_file, 'utf8') };
-    }
+    const cert = clientCertificateOf(this.d.cfg);
+    if (cert) opts.clientCertificate = cert;
     if (c.ipv6_prefix) opts.outgoingAddress = ipv6For(c.ipv6_prefix, userId);
     if (c.user_modes) opts.userModes = c.user_modes;
     const client = this.pool.acquire(userId, opts);
@@ -183,6 +181,18 @@ export class UserConnections {
   shutdown(): Promise<void> {
     return this.pool.shutdown('Bridge shutting down');
   }
+}
+
+/**
+ * The network's client certificate (`tls.client_certificate`), presented by every connection of
+ * the network, users' and the relay bot's alike: one certificate, so SASL EXTERNAL logs every
+ * connection in to the one account that certificate is registered to. Read at connect time, so a
+ * renewed certificate is used by the next connection.
+ */
+export function clientCertificateOf(cfg: ServerConfig): { certificate: string; privateKey: string } | undefined {
+  const cert = cfg.tls.client_certificate;
+  if (!cert) return undefined;
+  return { certificate: readFileSync(cert.certificate_file, 'utf8'), privateKey: readFileSync(cert.private_key_file, 'utf8') };
 }
 
 function describe(reason: Disconnect): string {
