@@ -214,6 +214,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     const n = this.networks.get(portal.key.network);
     const p = await this.ctx.portals.getByRoom(portal.roomId);
     n?.botJoin(portal.key.id, p?.data?.key as string | undefined);
+    if (n && p) await n.joinMatrixMembers([p]);
   }
 
   async onUnlinked(portal: { key: PortalKey; roomId: string }): Promise<void> {

@@ -126,7 +126,8 @@ export class IrcNetwork {
   async start(): Promise<void> {
     const channels = new Map<string, string | undefined>();
     for (const [channel, m] of Object.entries(this.cfg.mappings)) channels.set(ircLower(channel), m.key);
-    for (const p of await this.ctx.portals.list({ network: this.name })) {
+    const portals = await this.ctx.portals.list({ network: this.name });
+    for (const p of portals) {
       if (p.kind !== 'dm' && !channels.has(p.key.id)) channels.set(p.key.id, p.data?.key as string | undefined);
     }
     if (this.cfg.bot.enabled) {
@@ -143,6 +144,51 @@ export class IrcNetwork {
       await this.waitForBot(15_000);
     }
     void this.linkMappings();
+    void this.joinMatrixMembers(portals);
+  }
+
+  /** Pending initial Matrix→IRC joins (`membership.matrix_to_irc.initial`), drip-fed one per `flood_delay_ms`. */
+  private readonly initialJoins: Array<{ userId: string; channel: string; key?: string }> = [];
+  private readonly initialQueued = new Set<string>();
+  private initialDripping = false;
+
+  /**
+   * `membership.matrix_to_irc.initial`: every joined Matrix member of the given bridged rooms is
+   * connected and JOINs the channel, without having to say anything first (at start, and when a
+   * room is first linked). Excluded users are skipped. One join per `membership.flood_delay_ms`;
+   * the connections themselves still go through the network's connect scheduler.
+   */
+  async joinMatrixMembers(portals: readonly Portal[]): Promise<void> {
+    if (!this.cfg.membership.matrix_to_irc.initial) return;
+    for (const p of portals) {
+      if (p.kind === 'dm' || this.stopped) continue;
+      let members: string[];
+      try {
+        members = await this.ctx.portals.joinedMatrixUsers(p.roomId);
+      } catch (err) {
+        this.ctx.log.warn('initial Matrix→IRC membership: members unreadable', { roomId: p.roomId, err: String(err) });
+        continue;
+      }
+      for (const userId of members) {
+        const id = `${userId}\u0000${p.key.id}`;
+        if (this.users.isExcluded(userId) || this.initialQueued.has(id) || this.users.get(userId)?.channels.has(p.key.id)) continue;
+        this.initialQueued.add(id);
+        this.initialJoins.push({ userId, channel: p.key.id, key: p.data?.key as string | undefined });
+      }
+    }
+    this.dripInitialJoins();
+  }
+
+  private dripInitialJoins(): void {
+    if (this.initialDripping || this.stopped) return;
+    const job = this.initialJoins.shift();
+    if (!job) return;
+    this.initialDripping = true;
+    this.initialQueued.delete(`${job.userId}\u0000${job.channel}`);
+    void this.users.clientFor(job.userId)
+      .then((client) => client.join(job.channel, job.key))
+      .catch((err) => this.ctx.log.warn('initial Matrix→IRC join failed', { userId: job.userId, channel: job.channel, err: String(err) }))
+      .finally(() => this.later(this.cfg.membership.flood_delay_ms, () => { this.initialDripping = false; this.dripInitialJoins(); }));
   }
 
   private waitForBot(ms: number): Promise<void> {
