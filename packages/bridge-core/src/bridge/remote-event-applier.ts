@@ -8,7 +8,7 @@
  * a re-emit after a reconnect) can never create a second event.
  */
 import { createHash } from 'node:crypto';
-import type { GhostKey } from '../connector/ids';
+import type { GhostKey, PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { RemoteEventSink } from '../connector/context';
 import type {
@@ -39,12 +39,19 @@ const hash = (s: string) => createHash('sha256').update(s).digest('base64url').s
 
 export class RemoteEventApplier implements RemoteEventSink {
   private readonly queue = new KeyedQueue();
+  /**
+   * Message-map writes still in flight, per portal. A portal's next event does
+   * not wait for its predecessor's write (that would add a store round trip to
+   * every message on the serial path); only lookups in the map do.
+   */
+  private readonly writes = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: RemoteApplierDeps) {}
 
   emit(event: RemoteEvent): Promise<void> {
     const started = Date.now();
-    return this.queue.run(portalKeyString(event.portal), async () => {
+    const key = portalKeyString(event.portal);
+    const applied = this.queue.run(key, async () => {
       try {
         const outcome = await this.apply(event);
         this.deps.onApplied?.(event.type, outcome, started, event);
@@ -56,13 +63,38 @@ export class RemoteEventApplier implements RemoteEventSink {
         throw err;
       }
     });
+    // The caller hears back once the event is on Matrix and its mapping is stored.
+    return applied.then(() => this.writes.get(key));
+  }
+
+  /** Record a mapping without blocking the portal's queue; lookups wait for it. */
+  private recordMessage(record: Parameters<MessageRepository['put']>[0]): void {
+    const key = portalKeyString(record.portal);
+    const previous = this.writes.get(key) ?? Promise.resolve();
+    const write = this.deps.messages.put(record).catch((err) => {
+      this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
+        roomId: record.roomId, eventId: record.eventId, err: String(err),
+      });
+    });
+    const tail = Promise.all([previous, write]).then(() => undefined);
+    this.writes.set(key, tail);
+    void tail.then(() => { if (this.writes.get(key) === tail) this.writes.delete(key); });
+  }
+
+  /** The portal's message map, once pending writes have landed. */
+  private async lookup(portal: PortalKey, remoteId: string) {
+    await this.writes.get(portalKeyString(portal));
+    return this.deps.messages.getByRemote(portal, remoteId);
   }
 
   updateProfile(change: RemoteProfileChange): Promise<void> {
     return this.deps.ghosts.updateProfile(change);
   }
 
-  idle(): Promise<void> { return this.queue.idle(); }
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await Promise.all([...this.writes.values()]);
+  }
   get pending(): number { return this.queue.pending; }
 
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
@@ -132,7 +164,7 @@ export class RemoteEventApplier implements RemoteEventSink {
       txnKey: `m\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${ev.id}`,
       ts: ev.timestamp,
     });
-    await this.deps.messages.put({
+    this.recordMessage({
       roomId: portal.roomId, eventId, portal: ev.portal, remoteId: ev.id, part: 0,
       sender: intent.userId, timestamp: ev.timestamp ?? Date.now(), body: ev.content.body,
     });
@@ -157,7 +189,7 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private async delete(portal: Portal, ev: RemoteDelete): Promise<void> {
-    const records = await this.deps.messages.getByRemote(ev.portal, ev.targetId);
+    const records = await this.lookup(ev.portal, ev.targetId);
     const inRoom = records.filter((r) => r.roomId === portal.roomId);
     if (inRoom.length === 0) return this.skip('delete of an unknown message', ev.targetId);
     const intent = await this.joinedIntent(portal, ev.sender);
@@ -186,7 +218,7 @@ export class RemoteEventApplier implements RemoteEventSink {
     const eventId = await intent.sendEvent(portal.roomId, 'm.reaction', {
       'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: ev.key },
     }, { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}`, ts: ev.timestamp });
-    await this.deps.messages.put({
+    this.recordMessage({
       roomId: portal.roomId, eventId, portal: ev.portal, remoteId, part: 0, sender: intent.userId,
       timestamp: ev.timestamp ?? Date.now(),
     });
@@ -194,7 +226,7 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   private async reactionRemove(portal: Portal, ev: RemoteReactionRemove): Promise<void> {
     const remoteId = this.reactionRemoteId(ev);
-    const records = (await this.deps.messages.getByRemote(ev.portal, remoteId)).filter((r) => r.roomId === portal.roomId);
+    const records = (await this.lookup(ev.portal, remoteId)).filter((r) => r.roomId === portal.roomId);
     if (records.length === 0) return this.skip('removal of an unknown reaction', ev.targetId);
     const intent = await this.joinedIntent(portal, ev.sender);
     for (const r of records) {
@@ -287,7 +319,7 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private async firstEvent(portal: Portal, remoteId: string): Promise<string | undefined> {
-    const records = await this.deps.messages.getByRemote(portal.key, remoteId);
+    const records = await this.lookup(portal.key, remoteId);
     return records.filter((r) => r.roomId === portal.roomId).sort((a, b) => a.part - b.part)[0]?.eventId;
   }
 
