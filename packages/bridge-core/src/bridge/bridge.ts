@@ -326,6 +326,7 @@ export class Bridge<C = unknown> {
     await this.provisioning?.close();
     await this.metricsServer?.stop();
     await this.delivery?.close();
+    await this.router.idle();
     await this.remote.idle();
     await this.state.close();
     await this.activity.close();
@@ -336,6 +337,7 @@ export class Bridge<C = unknown> {
   /** Wait until every accepted Matrix event and every queued remote event has been handled (tests, shutdown). */
   async idle(): Promise<void> {
     await this.delivery?.idle();
+    await this.router.idle();
     await this.remote.idle();
   }
 

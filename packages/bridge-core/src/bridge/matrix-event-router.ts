@@ -18,6 +18,7 @@ import type { Portal } from './portal';
 import type { PortalManager } from './portal-manager';
 import { fromMatrixContent, readRelation } from './content-convert';
 import { parseReactionRemoteId, reactionRemoteId } from './reaction-ids';
+import { PendingWrites } from '../util/pending-writes';
 
 /** A client-format event as found in a transaction; fields are checked before use. */
 export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: unknown; sender?: unknown; event_id?: unknown };
@@ -43,6 +44,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 export class MatrixEventRouter {
   /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
   private readonly redelivered = new WeakSet<object>();
+  private readonly writes = new PendingWrites();
   constructor(private readonly deps: RouterDeps) {}
 
   /** Handle one event. Never throws for bad input; throws only for transient failures worth a retry. */
@@ -123,20 +125,31 @@ export class MatrixEventRouter {
 
   private async ref(portal: Portal, eventId: string | undefined): Promise<RemoteMessageRef | undefined> {
     if (!eventId) return undefined;
+    await this.writes.settled(portal.roomId);
     const records = await this.deps.messages.getByEvent(portal.roomId, eventId);
     const first = records.sort((a, b) => a.part - b.part)[0];
     return first && { remoteId: first.remoteId, eventId, sender: first.sender, body: first.body, timestamp: first.timestamp };
   }
 
-  private async record(portal: Portal, event: MatrixEvent, remoteIds: string[] | undefined, body?: string): Promise<void> {
+  /** Store the mapping off the room's serial path; lookups in this room wait for it (see PendingWrites). */
+  private record(portal: Portal, event: MatrixEvent, remoteIds: string[] | undefined, body?: string): void {
     const ids = remoteIds ?? [];
     for (let part = 0; part < ids.length; part++) {
       const rec: MessageRecord = {
         roomId: portal.roomId, eventId: event.event_id as string, portal: portal.key, remoteId: ids[part], part,
         sender: event.sender as string, timestamp: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now(), body,
       };
-      await this.deps.messages.put(rec);
+      this.writes.track(portal.roomId, this.deps.messages.put(rec).catch((err) => {
+        this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
+          roomId: rec.roomId, eventId: rec.eventId, err: String(err),
+        });
+      }));
     }
+  }
+
+  /** Resolves once every mapping write issued so far has landed (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.writes.all();
   }
 
   private async message(portal: Portal, event: MatrixEvent): Promise<boolean> {
@@ -146,7 +159,7 @@ export class MatrixEventRouter {
     const replyTo = await this.ref(portal, rel.inReplyTo);
     const threadRoot = rel.type === 'm.thread' ? await this.ref(portal, rel.eventId) : undefined;
     const result = await this.deps.connector.handleMatrixMessage({ ...(await this.base(portal, event)), content, replyTo, threadRoot });
-    await this.record(portal, event, result?.remoteIds, content.body);
+    this.record(portal, event, result?.remoteIds, content.body);
     return true;
   }
 
@@ -159,7 +172,7 @@ export class MatrixEventRouter {
     // Only the author may edit; an edit of a message we never bridged has nothing to edit remotely.
     if (!target || !newContent || target.sender !== event.sender) return false;
     const result = await c.handleMatrixEdit({ ...(await this.base(portal, event)), target, content: newContent, previousBody: target.body });
-    if (result && result.remoteIds.length) await this.record(portal, event, result.remoteIds, newContent.body);
+    if (result && result.remoteIds.length) this.record(portal, event, result.remoteIds, newContent.body);
     return true;
   }
 
@@ -193,7 +206,7 @@ export class MatrixEventRouter {
     if (!target) return false;
     await c.handleMatrixReaction({ ...(await this.base(portal, event)), target, key: rel.key });
     // Remember the reaction so its redaction can be bridged as a removal.
-    await this.record(portal, event, [reactionRemoteId(target.remoteId, event.sender as string, rel.key)]);
+    this.record(portal, event, [reactionRemoteId(target.remoteId, event.sender as string, rel.key)]);
     return true;
   }
 

@@ -23,6 +23,7 @@ import type { GhostManager } from './ghost-manager';
 import { toMatrixContent } from './content-convert';
 import { reactionRemoteId } from './reaction-ids';
 import { KeyedQueue } from '../util/keyed-queue';
+import { PendingWrites } from '../util/pending-writes';
 import type { Intent } from '../matrix/intent';
 
 export interface RemoteApplierDeps {
@@ -44,7 +45,7 @@ export class RemoteEventApplier implements RemoteEventSink {
    * not wait for its predecessor's write (that would add a store round trip to
    * every message on the serial path); only lookups in the map do.
    */
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new PendingWrites();
 
   constructor(private readonly deps: RemoteApplierDeps) {}
 
@@ -64,26 +65,21 @@ export class RemoteEventApplier implements RemoteEventSink {
       }
     });
     // The caller hears back once the event is on Matrix and its mapping is stored.
-    return applied.then(() => this.writes.get(key));
+    return applied.then(() => this.writes.settled(key));
   }
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */
   private recordMessage(record: Parameters<MessageRepository['put']>[0]): void {
-    const key = portalKeyString(record.portal);
-    const previous = this.writes.get(key) ?? Promise.resolve();
-    const write = this.deps.messages.put(record).catch((err) => {
+    this.writes.track(portalKeyString(record.portal), this.deps.messages.put(record).catch((err) => {
       this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
         roomId: record.roomId, eventId: record.eventId, err: String(err),
       });
-    });
-    const tail = Promise.all([previous, write]).then(() => undefined);
-    this.writes.set(key, tail);
-    void tail.then(() => { if (this.writes.get(key) === tail) this.writes.delete(key); });
+    }));
   }
 
   /** The portal's message map, once pending writes have landed. */
   private async lookup(portal: PortalKey, remoteId: string) {
-    await this.writes.get(portalKeyString(portal));
+    await this.writes.settled(portalKeyString(portal));
     return this.deps.messages.getByRemote(portal, remoteId);
   }
 
@@ -93,7 +89,7 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   async idle(): Promise<void> {
     await this.queue.idle();
-    await Promise.all([...this.writes.values()]);
+    await this.writes.all();
   }
   get pending(): number { return this.queue.pending; }
 
