@@ -2,7 +2,7 @@
  * The IRC connector: what the core calls. It owns nothing but routing to the
  * right IrcNetwork and the capability surface (portals by alias, ghosts, DMs,
  * third-party lookups, links, edits, membership and topic changes). Reactions
- * and redactions are deliberately not implemented: IRC has no such thing and
+ * and redactions are not bridged to IRC on purpose: IRC has no such thing and
  * MAI did not invent a text form for them.
  */
 import {
