@@ -185,10 +185,26 @@ export class IrcNetwork {
     if (!job) return;
     this.initialDripping = true;
     this.initialQueued.delete(`${job.userId}\u0000${job.channel}`);
+    // Wait for registration before the JOIN: a JOIN queued on a connecting client would go out with
+    // every other one the moment they all register, which is exactly the flood the drip avoids.
     void this.users.clientFor(job.userId)
-      .then((client) => client.join(job.channel, job.key))
+      .then(async (client) => { await this.whenConnected(job.userId, client.status === 'connected', 60_000); return client.join(job.channel, job.key); })
       .catch((err) => this.ctx.log.warn('initial Matrix→IRC join failed', { userId: job.userId, channel: job.channel, err: String(err) }))
       .finally(() => this.later(this.cfg.membership.flood_delay_ms, () => { this.initialDripping = false; this.dripInitialJoins(); }));
+  }
+
+  /** Resolves when the user's connection is registered (or failed, or the wait is over). */
+  private whenConnected(userId: string, already: boolean, ms: number): Promise<void> {
+    if (already) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (key?: string) => {
+        if (key !== undefined && key !== userId) return;
+        clearTimeout(t); this.users.pool.off('connected', done); this.users.pool.off('failed', done); resolve();
+      };
+      const t = setTimeout(() => done(), ms);
+      this.users.pool.on('connected', done);
+      this.users.pool.on('failed', done);
+    });
   }
 
   private waitForBot(ms: number): Promise<void> {
