@@ -45,7 +45,12 @@ export async function startBridgeFixture<C>(opts: {
   // pick a free port first, then generate the registration as an operator would.
   const port = await freePort();
   const asUrl = `http://127.0.0.1:${port}`;
-  const registration = generateRegistration({ url: asUrl, protocol: connector.protocol, domain: hs.serverName });
+  // As an operator's `generate-registration` would: namespaces follow the configured templates.
+  const bridgeCfg = (core(port).bridge ?? {}) as { ghost_localpart_template?: string; alias_localpart_template?: string };
+  const registration = generateRegistration({
+    url: asUrl, protocol: connector.protocol, domain: hs.serverName,
+    ghostTemplate: bridgeCfg.ghost_localpart_template, aliasTemplate: bridgeCfg.alias_localpart_template,
+  });
   hs.addRegistration(registration as never);
   const make = () => {
     const l = validateConfig<C>(core(port), { key: opts.configKey, schema: connector.configSchema });

@@ -142,17 +142,16 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
 
   // ---- portals, ghosts, DMs -----------------------------------------------------------------------
 
-  /** Splits `irc_<network>_<#channel>` (the alias localpart); longest network name first, since names may contain `_`. */
+  /**
+   * Which network and channel an alias localpart names, under the core's alias template
+   * (`bridge.alias_localpart_template`, default `irc_$NETWORK_$ID` → `irc_libera_#matrix`).
+   * Known network names are tried longest first, since names may contain `_`.
+   */
   parseAlias(localpart: string): { network: IrcNetwork; channel: string } | null {
-    const names = [...this.networks.keys()].sort((a, b) => b.length - a.length);
-    for (const name of names) {
-      const prefix = `irc_${name}_`;
-      if (!localpart.startsWith(prefix)) continue;
-      const channel = localpart.slice(prefix.length);
-      if (!isValidChannelName(channel)) return null;
-      return { network: this.networks.get(name)!, channel };
-    }
-    return null;
+    const m = this.ctx.portals.parseAliasLocalpart(localpart, [...this.networks.keys()]);
+    const network = m?.network !== undefined ? this.networks.get(m.network) : undefined;
+    if (!m || !network || !isValidChannelName(m.id)) return null;
+    return { network, channel: m.id };
   }
 
   portalInfo(n: IrcNetwork, channel: string, key?: string): PortalInfo {
@@ -246,7 +245,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     const n = this.networks.get(fields.network ?? '');
     const channel = fields.channel ?? '';
     if (!n || !isValidChannelName(channel) || !n.cfg.dynamic_channels.enabled || n.isExcludedChannel(channel)) return [];
-    return [{ alias: `#irc_${n.name}_${channel}:${this.ctx.domain}`, fields: { network: n.name, channel } }];
+    const alias = this.ctx.portals.aliasLocalpartFor({ network: n.name, id: channel });
+    return alias ? [{ alias: `#${alias}:${this.ctx.domain}`, fields: { network: n.name, channel } }] : [];
   }
 
   async lookupUser(fields: Record<string, string>): Promise<Array<{ userid: string; fields: Record<string, string> }>> {

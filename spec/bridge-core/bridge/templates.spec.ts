@@ -33,6 +33,15 @@ describe('bridge-core: ghost and alias templates', () => {
     assert.equal(t.match('irc_libera_#a:b'), null);
   });
 
+  it('parses network names containing the separator when told the known networks', () => {
+    const alias = new LocalpartTemplate('irc_$NETWORK_$ID', { escape: false });
+    assert.deepEqual(alias.match('irc_my_net_#chan', { networks: ['my', 'my_net'] }), { network: 'my_net', id: '#chan' });
+    assert.deepEqual(alias.match('irc_my_#chan', { networks: ['my', 'my_net'] }), { network: 'my', id: '#chan' });
+    assert.equal(alias.match('irc_other_#chan', { networks: ['my'] }), null);
+    const ghost = new LocalpartTemplate('irc_$NETWORK_$ID');
+    assert.deepEqual(ghost.match(ghost.render({ network: 'my_net', id: 'Bob' }), { networks: ['my_net'] }), { network: 'my_net', id: 'Bob' });
+  });
+
   it('refuses a template without $ID', () => {
     assert.throws(() => new LocalpartTemplate('irc_$NETWORK'), /\$ID/);
   });

@@ -83,6 +83,10 @@ export class PortalManager implements PortalService {
     return this.deps.aliasTemplate?.render({ network: key.network, id: key.id });
   }
 
+  parseAliasLocalpart(localpart: string, networks?: readonly string[]): { network?: string; id: string } | null {
+    return this.deps.aliasTemplate?.match(localpart, { networks }) ?? null;
+  }
+
   async ensurePortalRoom(info: PortalInfo, opts: { aliasLocalpart?: string } = {}): Promise<Portal> {
     const existing = (await this.deps.repo.getByKey(info.key)).find((p) => p.kind === 'portal');
     if (existing) return existing;

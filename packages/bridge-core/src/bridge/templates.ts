@@ -83,8 +83,22 @@ export class LocalpartTemplate {
     });
   }
 
-  /** The remote parts a localpart was made from, or null if it is not one of ours. */
-  match(localpart: string): { network?: string; id: string } | null {
+  /**
+   * The remote parts a localpart was made from, or null if it is not one of ours.
+   * With `networks`, the known network names are tried longest first, so a name
+   * containing the template's separator (`my_net` in `irc_$NETWORK_$ID`) still parses.
+   */
+  match(localpart: string, opts: { networks?: readonly string[] } = {}): { network?: string; id: string } | null {
+    if (opts.networks && this.order.includes('network')) {
+      for (const network of [...opts.networks].sort((a, b) => b.length - a.length)) {
+        const literal = this.escape ? escapeLocalpart(network) : network;
+        const m = this.compile(literal).exec(localpart);
+        if (!m) continue;
+        const id = this.escape ? unescapeLocalpart(m[1]) : m[1];
+        if (id !== null) return { network, id };
+      }
+      return null;
+    }
     const m = this.pattern.exec(localpart);
     if (!m) return null;
     const out: { network?: string; id?: string } = {};
@@ -94,5 +108,13 @@ export class LocalpartTemplate {
       out[this.order[i]] = value;
     }
     return out.id === undefined ? null : (out as { network?: string; id: string });
+  }
+
+  /** A pattern with the network fixed to a literal and the ID captured. */
+  private compile(networkLiteral: string): RegExp {
+    const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const idSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+)' : '([^:]+)';
+    return new RegExp('^' + this.template.split(/(\$NETWORK|\$ID)/)
+      .map((part) => (part === '$NETWORK' ? esc(networkLiteral) : part === '$ID' ? idSrc : esc(part))).join('') + '$');
   }
 }

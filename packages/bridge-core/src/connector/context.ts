@@ -37,6 +37,13 @@ export interface PortalService {
   unlink(roomId: string, opts?: { actor?: string; reason?: string }): Promise<boolean>;
   /** Matrix users joined to the room (from the core's cached state). */
   joinedMatrixUsers(roomId: string): Promise<string[]>;
+  /** The alias localpart the configured alias template gives a remote place; undefined without a template. */
+  aliasLocalpartFor(key: PortalKey): string | undefined;
+  /**
+   * Which remote place an alias localpart names under the configured template (the inverse of
+   * aliasLocalpartFor). Pass the known network names so names containing separators still parse.
+   */
+  parseAliasLocalpart(localpart: string, networks?: readonly string[]): { network?: string; id: string } | null;
 }
 
 export interface GhostService {

@@ -23,14 +23,14 @@ export function userCommands(c: IrcConnector): Command[] {
         if (!n.cfg.dynamic_channels.enabled) return cmd.reply(`Joining channels on demand is disabled on ${n.name}.`);
         if (n.isExcludedChannel(channel)) return cmd.reply(`${channel} may not be bridged.`);
         if (n.users.isExcluded(cmd.sender)) return cmd.reply(`You are not allowed to use ${n.name} through this bridge.`);
-        const alias = `irc_${n.name}_${channel}`;
+        const alias = c.ctx.portals.aliasLocalpartFor({ network: n.name, id: channel });
         const portal = await c.ctx.portals.ensurePortalRoom(c.portalInfo(n, channel), { aliasLocalpart: alias });
         n.botJoin(ircLower(channel));
         const client = await n.users.clientFor(cmd.sender);
         await client.join(ircLower(channel), key);
         await c.ctx.remote.emit({ type: 'membership', portal: portal.key, sender: { bot: true }, targetMatrixUser: cmd.sender, membership: 'invite' })
           .catch(() => undefined);
-        await cmd.reply(`Joining ${channel} on ${n.name}: you are invited to ${portal.roomId} (#${alias}:${c.ctx.domain}).`);
+        await cmd.reply(`Joining ${channel} on ${n.name}: you are invited to ${portal.roomId}${alias ? ` (#${alias}:${c.ctx.domain})` : ''}.`);
       },
     },
     {
