@@ -4,6 +4,7 @@ import {
 } from '../../../packages/bridge-core/src/appservice/http-server';
 import { DeliveryPipeline, type DeliveryPipelineOptions } from '../../../packages/bridge-core/src/appservice/delivery';
 import type { MatrixRawEvent } from '../../../packages/bridge-core/src/appservice/transaction';
+import { httpCall, type Reply } from '../../support/http';
 
 export const HS_TOKEN = 'hs-token-0123456789abcdef';
 
@@ -37,23 +38,14 @@ export async function startHarness(
   };
 }
 
-export interface Reply { status: number; body: any; headers: Headers }
+export type { Reply };
 
-export async function call(
+/** A call to the appservice listener, with the hs_token unless `token` says otherwise (null = none). */
+export function call(
   base: string, method: string, path: string,
   opts: { token?: string | null; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = { ...opts.headers };
-  const token = opts.token === undefined ? HS_TOKEN : opts.token;
-  if (token !== null) headers.Authorization = `Bearer ${token}`;
-  let body: string | Buffer | undefined = opts.rawBody;
-  if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* keep text */ }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return httpCall(base, method, path, { ...opts, token: opts.token === undefined ? HS_TOKEN : opts.token });
 }
 
 export function ev(room: string, id: string, extra: Partial<MatrixRawEvent> = {}): MatrixRawEvent {

@@ -68,23 +68,7 @@ export class FakePowerChecker implements RoomPowerChecker {
   }
 }
 
-export interface Reply { status: number; body: any; headers: Headers }
-
-export async function call(
-  base: string, method: string, path: string,
-  opts: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  let body: string | undefined = opts.rawBody;
-  if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* keep text */ }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
+export { httpCall as call, type Reply } from '../../support/http';
 
 export interface ApiHarness {
   api: ProvisioningApi;
