@@ -51,16 +51,19 @@ async function workerMain(): Promise<void> {
   const { rooms, members, latency } = workerData as Args;
   const hs = await HomeserverEmulator.start({ serverName: 'bench.example', registrations: [stateRegistration()] });
   const ids = seedRooms(hs, rooms, members);
-  // Events as the emulator serves them, for the in-process rows.
-  const wire = ids.map((id) => JSON.stringify(hs.roomState(id)));
   hs.faults.setLatency(latency, 'GET /rooms/{roomId}/state');
-  parentPort!.postMessage({ type: 'ready', url: hs.url, ids, wire });
+  parentPort!.postMessage({ type: 'ready', url: hs.url, ids });
+  let elu0 = performance.eventLoopUtilization();
   parentPort!.on('message', async (m: { type: string }) => {
     if (m.type === 'reset') {
       hs.resetCounters();
+      elu0 = performance.eventLoopUtilization();
       parentPort!.postMessage({ type: 'reset-done' });
     } else if (m.type === 'stats') {
-      parentPort!.postMessage({ type: 'stats', requests: hs.requestCount('GET /rooms/{roomId}/state'), all: hs.requestCount(), peak: hs.peakConcurrency('GET /rooms/{roomId}/state') });
+      parentPort!.postMessage({ type: 'stats', requests: hs.requestCount('GET /rooms/{roomId}/state'), all: hs.requestCount(), peak: hs.peakConcurrency('GET /rooms/{roomId}/state'), hsBusyMs: performance.eventLoopUtilization(elu0).active });
+    } else if (m.type === 'wire') {
+      // Events as the emulator serves them, for the in-process rows (asked for after the HTTP rows).
+      parentPort!.postMessage({ type: 'wire', wire: ids.map((id) => JSON.stringify(hs.roomState(id))) });
     } else if (m.type === 'stop') {
       await hs.stop();
       process.exit(0);
@@ -107,10 +110,10 @@ class WireFetcher implements StateFetcher {
   }
 }
 
-interface Row { mode: string; rooms: number; requests: number; peak: number; wallMs: number; busyMs: number; fetchMs: number; slotUse: number; heapPerRoom: number }
+interface Row { mode: string; rooms: number; requests: number; peak: number; wallMs: number; busyMs: number; hsBusyMs?: number; fetchMs: number; slotUse: number; heapPerRoom: number }
 
 async function measure(mode: string, args: Args, idsTemplate: string[], inner: StateFetcher,
-  counters: () => Promise<{ requests: number; peak: number }>): Promise<Row> {
+  counters: () => Promise<{ requests: number; peak: number; hsBusyMs?: number }>): Promise<Row> {
   // Time each request as the cache sees it (slot held from call to answer).
   let fetchTotal = 0;
   const fetcher: StateFetcher = {
@@ -135,10 +138,41 @@ async function measure(mode: string, args: Args, idsTemplate: string[], inner: S
   gc(); gc();
   const after = process.memoryUsage().heapUsed;
   if (res.fetched !== args.rooms) throw new Error(`${mode}: fetched ${res.fetched}/${args.rooms} (${res.failed} failed)`);
-  const { requests, peak } = await counters();
-  const row = { mode, rooms: args.rooms, requests, peak, wallMs, busyMs, fetchMs: fetchTotal / requests, slotUse: fetchTotal / (args.cap * wallMs), heapPerRoom: (after - before) / args.rooms };
+  const { requests, peak, hsBusyMs } = await counters();
+  const row = { mode, rooms: args.rooms, requests, peak, wallMs, busyMs, hsBusyMs, fetchMs: fetchTotal / requests, slotUse: fetchTotal / (args.cap * wallMs), heapPerRoom: (after - before) / args.rooms };
   await cache.close();
   return row;
+}
+
+/**
+ * Baseline for the HTTP rows: the same requests from `cap` bare undici loops, no
+ * cache, no client wrapper. Nothing fetches faster over this transport, so the
+ * gap to it is what the cache and MatrixHttpClient cost.
+ */
+async function bareHttpRow(args: Args, ready: { url: string; ids: string[] }, ask: <T>(type: string) => Promise<T>): Promise<Row> {
+  const { Pool } = await import('undici');
+  const pool = new Pool(ready.url, { connections: 32 });
+  await ask('reset');
+  let next = 0;
+  let fetchTotal = 0;
+  const elu0 = performance.eventLoopUtilization();
+  const t = performance.now();
+  await Promise.all(Array.from({ length: args.cap }, async () => {
+    while (next < ready.ids.length) {
+      const id = ready.ids[next++];
+      const t0 = performance.now();
+      const res = await pool.request({ path: `/_matrix/client/v3/rooms/${encodeURIComponent(id)}/state`, method: 'GET', headers: { authorization: `Bearer ${STATE_AS_TOKEN}` } });
+      if (res.statusCode !== 200) throw new Error(`bare HTTP: ${res.statusCode} for ${id}`);
+      JSON.parse(await res.body.text());
+      fetchTotal += performance.now() - t0;
+    }
+  }));
+  const wallMs = performance.now() - t;
+  const busyMs = performance.eventLoopUtilization(elu0).active;
+  await pool.close();
+  const st = await ask<{ requests: number; peak: number; hsBusyMs: number }>('stats');
+  return { mode: 'emulator/HTTP, bare undici (baseline)', rooms: args.rooms, requests: st.requests, peak: st.peak, wallMs, busyMs, hsBusyMs: st.hsBusyMs,
+    fetchMs: fetchTotal / st.requests, slotUse: fetchTotal / (args.cap * wallMs), heapPerRoom: NaN };
 }
 
 async function main(): Promise<void> {
@@ -146,7 +180,7 @@ async function main(): Promise<void> {
   configureLogging({ level: (process.env.CAUSEWAY_LOG_LEVEL as 'info') ?? 'warn' });
   // The worker loads this same file through tsx's CommonJS hook.
   const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)});`, { eval: true, workerData: args });
-  const ready = await new Promise<{ url: string; ids: string[]; wire: string[] }>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; ids: string[] }>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', resolve);
   });
@@ -154,19 +188,45 @@ async function main(): Promise<void> {
     worker.once('message', resolve);
     worker.postMessage({ type });
   });
-  const byRoom = new Map(ready.ids.map((id, i) => [id, ready.wire[i]] as const));
-  ready.wire.length = 0;
-  const avgEvents = [...byRoom.values()].slice(0, 100).reduce((n, w) => n + (JSON.parse(w) as unknown[]).length, 0) / Math.min(100, byRoom.size);
-  const avgBytes = [...byRoom.values()].reduce((n, w) => n + w.length, 0) / byRoom.size;
 
   const rows: Row[] = [];
+  // HTTP rows first, while neither thread holds the in-process rows' 50 MB of JSON (their GC would tax the transport).
+  let bareHttpMs: number | undefined;
+  if (args.http) {
+    const bare = await bareHttpRow(args, ready, ask);
+    bareHttpMs = bare.wallMs;
+    rows.push(bare);
+    const { MatrixHttpClient } = await import('../packages/bridge-core/src/matrix/http-client');
+    const client = new MatrixHttpClient({ baseUrl: ready.url, asToken: STATE_AS_TOKEN });
+    const viaHttp: Array<[string, StateFetcher]> = [
+      ['emulator/HTTP, MatrixHttpClient', matrixClientStateFetcher(client)],
+      ['emulator/HTTP, fetch()', fetchStateFetcher({ baseUrl: ready.url, asToken: STATE_AS_TOKEN })],
+    ];
+    for (const [mode, fetcher] of viaHttp) {
+      await ask('reset');
+      rows.push(await measure(mode, args, ready.ids, fetcher, async () => {
+        const s = await ask<{ requests: number; all: number; peak: number; hsBusyMs: number }>('stats');
+        if (s.all !== s.requests) throw new Error(`${mode}: ${s.all - s.requests} requests other than /state`);
+        return s;
+      }));
+    }
+    await client.close();
+  }
+
+  const { wire } = await ask<{ wire: string[] }>('wire');
+  const byRoom = new Map(ready.ids.map((id, i) => [id, wire[i]] as const));
+  wire.length = 0;
+  const avgEvents = [...byRoom.values()].slice(0, 100).reduce((n, w) => n + (JSON.parse(w) as unknown[]).length, 0) / Math.min(100, byRoom.size);
+  const avgBytes = [...byRoom.values()].reduce((n, w) => n + w.length, 0) / byRoom.size;
+  const inProcess: Row[] = [];
   for (const [mode, delay] of [
     ['fetcher, precise latency', () => preciseDelay(args.latency)],
     ['fetcher, setTimeout latency', () => new Promise<void>((r) => setTimeout(r, args.latency))],
   ] as const) {
     const f = new WireFetcher(byRoom, delay);
-    rows.push(await measure(mode, args, ready.ids, f, async () => ({ requests: f.requests, peak: f.peak })));
+    inProcess.push(await measure(mode, args, ready.ids, f, async () => ({ requests: f.requests, peak: f.peak })));
   }
+  rows.unshift(...inProcess);
   // The cache's own CPU: answers already parsed (shared arrays; the cache never mutates them), no latency.
   const parsed = new Map([...byRoom].map(([id, w]) => [id, JSON.parse(w) as RawStateEvent[]] as const));
   let cacheCpuUs = 0;
@@ -179,32 +239,16 @@ async function main(): Promise<void> {
     await cache.close();
     parsed.clear();
   }
-  if (args.http) {
-    const { MatrixHttpClient } = await import('../packages/bridge-core/src/matrix/http-client');
-    const client = new MatrixHttpClient({ baseUrl: ready.url, asToken: STATE_AS_TOKEN });
-    const viaHttp: Array<[string, StateFetcher]> = [
-      ['emulator/HTTP, MatrixHttpClient', matrixClientStateFetcher(client)],
-      ['emulator/HTTP, fetch()', fetchStateFetcher({ baseUrl: ready.url, asToken: STATE_AS_TOKEN })],
-    ];
-    for (const [mode, fetcher] of viaHttp) {
-      await ask('reset');
-      rows.push(await measure(mode, args, ready.ids, fetcher, async () => {
-        const s = await ask<{ requests: number; all: number; peak: number }>('stats');
-        if (s.all !== s.requests) throw new Error(`${mode}: ${s.all - s.requests} requests other than /state`);
-        return s;
-      }));
-    }
-    await client.close();
-  }
   worker.postMessage({ type: 'stop' });
 
   const floor = (args.rooms / args.cap) * args.latency;
   console.log(`\nstate cache warm-up: ${args.rooms} rooms × ~${avgEvents.toFixed(0)} state events (${(avgBytes / 1024).toFixed(1)} KB of JSON each), ` +
     `${args.latency} ms latency, cap ${args.cap}, default event types; floor = ${args.rooms} ÷ ${args.cap} × ${args.latency} ms = ${floor.toFixed(0)} ms\n`);
-  const head = ['mode', 'rooms', 'requests', 'peak conc.', 'wall ms', 'floor ms', 'wall/floor', 'busy ms', 'ms/request', 'slot use', 'heap/room'];
+  const head = ['mode', 'rooms', 'requests', 'peak conc.', 'wall ms', 'floor ms', 'wall/floor', 'busy ms', 'HS busy ms', 'ms/request', 'slot use', 'heap/room', 'vs bare HTTP'];
   const table = rows.map((r) => [r.mode, String(r.rooms), String(r.requests), String(r.peak), r.wallMs.toFixed(0), floor.toFixed(0),
-    (r.wallMs / floor).toFixed(2) + '×', r.busyMs.toFixed(0), r.fetchMs.toFixed(2), (r.slotUse * 100).toFixed(0) + '%',
-    `${(r.heapPerRoom / 1024).toFixed(2)} KB`]);
+    (r.wallMs / floor).toFixed(2) + '×', r.busyMs.toFixed(0), r.hsBusyMs === undefined ? '-' : r.hsBusyMs.toFixed(0), r.fetchMs.toFixed(2), (r.slotUse * 100).toFixed(0) + '%',
+    Number.isNaN(r.heapPerRoom) ? '-' : `${(r.heapPerRoom / 1024).toFixed(2)} KB`,
+    r.mode.startsWith('emulator/') && bareHttpMs ? (r.wallMs / bareHttpMs).toFixed(2) + '×' : '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));

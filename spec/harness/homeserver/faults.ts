@@ -131,7 +131,9 @@ export class FaultInjector {
   /**
    * Add `ms` (± up to `jitterMs`) to every matching request. Without an endpoint it
    * sets the global latency; with one it sets (replaces) that endpoint's latency,
-   * which is added on top of the global one. `ms = 0` clears.
+   * which is added on top of the global one. `ms = 0` clears. The handler runs
+   * `ms` after the request arrived (measured precisely, not with a bare timer),
+   * so a request answers in `ms` plus the emulator's own processing time.
    */
   setLatency(ms: number, endpoint?: EndpointMatcher, jitterMs = 0): void {
     if (endpoint === undefined) {

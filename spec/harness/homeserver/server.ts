@@ -23,7 +23,7 @@ import { EventRecord, MatrixEvent, Room, RoomStore, formatEvent } from './rooms'
 import { Router } from './router';
 import { FIXTURE_HEADER, TestUser } from './test-user';
 import { UserStore } from './users';
-import { sleep } from './util';
+import { sleep, sleepUntil } from './util';
 
 const MAX_JSON_BODY = 10 * 1024 * 1024;
 
@@ -250,6 +250,8 @@ export class HomeserverEmulator implements Core {
   // ---- HTTP pipeline ----------------------------------------------------------
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Emulated latency counts from here, as a client would measure it from the request reaching the server.
+    const arrived = performance.now();
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '/';
     const qi = rawUrl.indexOf('?');
@@ -268,14 +270,21 @@ export class HomeserverEmulator implements Core {
     const key = match ? match.route.key : `${method} <unrecognized>`;
     const end = this.metrics.begin(key, fromTestClient);
     res.once('close', end);
+    let respondAt = 0;
 
     try {
       const route = match ? this.routes.get(match.route.handler)! : undefined;
       const rawBody = await this.readBody(req, route?.body === 'raw' ? this.media.maxUploadBytes : MAX_JSON_BODY);
 
       const info: RequestInfo = { method, key, path, query, headers: req.headers, fromTestClient };
+      // Emulated latency models the network: the request reaches the "server" half-way
+      // through it and the answer leaves at the end, so the emulator's own processing
+      // time (routing, JSON) is inside the window rather than added on top of it.
       const latency = this.faults.latencyFor(info);
-      if (latency > 0) await sleep(latency, this.stopCtl.signal);
+      if (latency > 0) {
+        respondAt = arrived + latency;
+        await sleepUntil(arrived + latency / 2, this.stopCtl.signal);
+      }
       const fault = this.faults.take(info);
       if (fault && (await this.applyFault(fault, req, res))) return;
       if (this.stopped) return void req.socket.destroy();
@@ -291,10 +300,10 @@ export class HomeserverEmulator implements Core {
       else if (bodyMode === 'json') ctx.body = parseJson(rawBody, !!route.bodyRequired);
       else ctx.body = {};
       const result = await route.handler(ctx);
-      this.reply(res, result);
+      await this.reply(res, result, respondAt);
     } catch (e) {
-      if (e instanceof MatrixError) this.sendJson(res, e.status, e.toJSON(), e.headers);
-      else this.sendJson(res, 500, { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` });
+      if (e instanceof MatrixError) await this.sendJson(res, e.status, e.toJSON(), e.headers, respondAt);
+      else await this.sendJson(res, 500, { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` }, {}, respondAt);
     }
   }
 
@@ -381,23 +390,27 @@ export class HomeserverEmulator implements Core {
     if (wait > 0) throw limitExceeded(wait);
   }
 
-  private reply(res: http.ServerResponse, result: unknown): void {
+  /** Answers `result`; with `respondAt` (a performance.now() time) the answer is held until then. */
+  private async reply(res: http.ServerResponse, result: unknown, respondAt = 0): Promise<void> {
     if (result instanceof RawReply) {
-      if (res.destroyed) return;
-      res.writeHead(200, { 'Content-Type': result.contentType, 'Content-Length': String(result.data.length), ...result.headers });
-      res.end(result.data);
+      await this.write(res, 200, { 'Content-Type': result.contentType, ...result.headers }, result.data, respondAt);
     } else if (result instanceof Reply) {
-      this.sendJson(res, result.status, result.body, result.headers);
+      await this.sendJson(res, result.status, result.body, result.headers, respondAt);
     } else {
-      this.sendJson(res, 200, result ?? {});
+      await this.sendJson(res, 200, result ?? {}, {}, respondAt);
     }
   }
 
-  private sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private async sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, respondAt = 0): Promise<void> {
     if (res.destroyed || res.headersSent) return;
-    const buf = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
-    res.end(buf);
+    await this.write(res, status, { 'Content-Type': 'application/json', ...headers }, Buffer.from(JSON.stringify(body)), respondAt);
+  }
+
+  private async write(res: http.ServerResponse, status: number, headers: Record<string, string>, data: Buffer, respondAt: number): Promise<void> {
+    if (respondAt > 0) await sleepUntil(respondAt, this.stopCtl.signal);
+    if (res.destroyed || res.headersSent) return;
+    res.writeHead(status, { ...headers, 'Content-Length': String(data.length) });
+    res.end(data);
   }
 }
 

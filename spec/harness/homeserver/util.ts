@@ -50,6 +50,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolve at `deadline` (a `performance.now()` time) to within ~0.1 ms: a timer
+ * for all but the last millisecond, then event-loop turns. A bare setTimeout
+ * fires 0.2–1 ms late (libuv counts whole milliseconds), which would make an
+ * emulated 2 ms latency a 2.5 ms one. Other requests keep being served while
+ * this waits: each turn yields to I/O.
+ */
+export function sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => finish();
+    function finish() {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function check() {
+      if (signal?.aborted) return finish();
+      const left = deadline - performance.now();
+      if (left <= 0) return finish();
+      if (left > 1.5) timer = setTimeout(check, Math.floor(left - 1));
+      else setImmediate(check);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    check();
+  });
+}
+
 /** Split `@local:server` / `#alias:server` / `!room:server` into parts; undefined when malformed. */
 export function splitId(id: string, sigil: string): { local: string; server: string } | undefined {
   if (typeof id !== 'string' || id[0] !== sigil) return undefined;
