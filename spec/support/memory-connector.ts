@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type {
   BridgeConnector, BridgeContext, SendResult, MatrixMessage, MatrixEdit, MatrixRedaction, MatrixReaction,
-  MatrixReactionRemoval, MatrixMembership, MatrixRoomMeta, PortalInfo, GhostKey,
+  MatrixReactionRemoval, MatrixMembership, MatrixRoomMeta, PortalInfo, GhostKey, BridgeInfoDisplay, Portal,
 } from '@causeway/bridge-core';
 import { BridgeError } from '@causeway/bridge-core';
 
@@ -88,6 +88,17 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
   async resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
     const m = /^_mem_([a-z0-9]+)_([a-z0-9._-]+)$/.exec(localpart);
     return m ? { key: { network: m[1], id: m[2] }, displayName: m[2] } : null;
+  }
+
+  /** Display data for the core's bridge-info state; a test turns it off to see what the core sends alone. */
+  describePortals = true;
+  bridgeInfo(portal: Pick<Portal, 'key'>): BridgeInfoDisplay {
+    if (!this.describePortals) return {};
+    const { network, id } = portal.key;
+    return {
+      network: { displayname: `Memory network ${network}` },
+      channel: { displayname: `#${id}`, external_url: `https://mem.example/${network}/${encodeURIComponent(id)}` },
+    };
   }
 
   messages(): Array<Extract<Delivered, { kind: 'message' }>> {

@@ -21,6 +21,8 @@ export * from './bridge/templates';
 export { Bridge, type BridgeOptions } from './bridge/bridge';
 export { runBridge, type RunBridgeOptions } from './bridge/run-bridge';
 export { fromMatrixContent, toMatrixContent, stripReplyFallback } from './bridge/content-convert';
+export { BRIDGE_INFO_TYPES, bridgeInfoStateKey, type BridgeInfoContent } from './bridge/bridge-info';
+export { BRIDGING_EVENT_TYPE, type BridgingStatus, type BridgingStatusUpdate } from './bridge/bridging-status';
 
 // Commands
 export * from './commands/command';

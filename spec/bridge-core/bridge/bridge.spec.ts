@@ -222,4 +222,74 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     await alice.sendMessage(roomId, 'after restart');
     await eventually(() => connector.messages().some((m) => m.event.content.body === 'after restart'), 'delivered after restart');
   });
+
+  describe('bridge-info state (MSC2346) in portal rooms', () => {
+    const BOT = '@_mem_bot:localhost';
+    const TYPES = ['m.bridge', 'uk.half-shot.bridge'];
+    const protocol = { id: 'mem', displayname: 'Memory' };
+    const network = { id: 'mem', displayname: 'Memory network mem' };
+    /** Every bridge-info event in the room, as a client would read them from its state. */
+    const bridgeInfo = (roomId: string) => fx.hs.roomState(roomId).filter((e) => TYPES.includes(e.type));
+    /** A room Alice owns with the bot invited; `botPower` lets the bot send state, as a room admin would. */
+    const plumbableRoom = async (botPower?: number) => {
+      const roomId = await alice.createRoom({ preset: 'public_chat' });
+      await alice.invite(roomId, BOT);
+      if (botPower !== undefined) {
+        const pl = fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
+        await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [BOT]: botPower } });
+      }
+      return roomId;
+    };
+
+    it('puts m.bridge and uk.half-shot.bridge, sent by the bot, into a portal room created for an alias', async () => {
+      const roomId = await portal('general');
+      const events = bridgeInfo(roomId);
+      assert.deepEqual(events.map((e) => e.type).sort(), [...TYPES].sort());
+      for (const e of events) {
+        assert.equal(e.sender, BOT);
+        assert.equal(e.state_key, 'mem/mem/general');
+        assert.deepEqual(e.content, {
+          bridgebot: BOT, protocol, network,
+          channel: { id: 'general', displayname: '#general', external_url: 'https://mem.example/mem/general' },
+        });
+      }
+    });
+
+    it('without display data from the connector still names the protocol, network and channel by ID', async () => {
+      connector.describePortals = false;
+      const roomId = await portal('plain');
+      for (const e of bridgeInfo(roomId)) {
+        assert.deepEqual(e.content, { bridgebot: BOT, protocol, network: { id: 'mem', displayname: 'mem' }, channel: { id: 'plain' } });
+      }
+      assert.equal(bridgeInfo(roomId).length, 2);
+    });
+
+    it('marks a room linked through the core (with "/" escaped in the key) and blanks it when unlinked', async () => {
+      const roomId = await plumbableRoom(50);
+      await connector.ctx.portals.link(roomId, { network: 'mem', id: 'team/general' }, { actor: alice.userId });
+      const key = 'mem/mem/team%2Fgeneral';
+      const linked = bridgeInfo(roomId);
+      assert.deepEqual(linked.map((e) => e.type).sort(), [...TYPES].sort());
+      for (const e of linked) {
+        assert.equal(e.sender, BOT);
+        assert.equal(e.state_key, key);
+        assert.deepEqual(e.content, {
+          bridgebot: BOT, creator: alice.userId, protocol, network,
+          channel: { id: 'team/general', displayname: '#team/general', external_url: 'https://mem.example/mem/team%2Fgeneral' },
+        });
+      }
+      assert.equal(await connector.ctx.portals.unlink(roomId, { actor: alice.userId }), true);
+      const unlinked = bridgeInfo(roomId);
+      assert.deepEqual(unlinked.map((e) => [e.type, e.state_key, e.content]).sort(), TYPES.map((t) => [t, key, {}]).sort());
+    });
+
+    it('still links a room where the bot has no power to send state; only the bridge info is missing', async () => {
+      const roomId = await plumbableRoom();
+      const portal = await connector.ctx.portals.link(roomId, { network: 'mem', id: 'powerless' }, { actor: alice.userId });
+      assert.equal(portal.kind, 'plumbed');
+      assert.deepEqual(bridgeInfo(roomId), []);
+      await alice.sendMessage(roomId, 'bridged anyway');
+      await eventually(() => connector.messages().some((m) => m.event.content.body === 'bridged anyway'), 'message relayed');
+    });
+  });
 });

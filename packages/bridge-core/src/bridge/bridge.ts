@@ -36,6 +36,7 @@ import { MessageMapPruner } from './message-map-pruner';
 import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
+import { BridgeInfoPublisher } from './bridge-info';
 import { RemoteEventApplier } from './remote-event-applier';
 import { MatrixEventRouter, type MatrixEvent } from './matrix-event-router';
 import { NonPortalHandler } from './non-portal-handler';
@@ -167,6 +168,10 @@ export class Bridge<C = unknown> {
       repo: this.store.portals, bot, domain,
       aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
       links: supports(connector, 'links') ? connector : undefined,
+      bridgeInfo: new BridgeInfoPublisher({
+        bot, protocol: connector.protocol, provider: supports(connector, 'bridgeInfo') ? connector : undefined,
+        log: this.log.child({ module: 'bridge-info' }),
+      }),
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       onUnlinked: (roomId) => this.state.invalidate(roomId),

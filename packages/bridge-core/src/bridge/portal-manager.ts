@@ -2,7 +2,7 @@
  * Portals: which Matrix room is linked to which remote place. Creates
  * bridge-owned rooms on demand (one creation per place, however many callers
  * race), links and unlinks existing rooms, and writes an audit line for every
- * link change.
+ * link change. Rooms it creates or links carry the bridge-info state (bridge-info.ts).
  */
 import type { PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
@@ -15,6 +15,8 @@ import type { Portal } from './portal';
 import { LocalpartTemplate } from './templates';
 import { SingleFlight } from '../util/single-flight';
 import type { Intent } from '../matrix/intent';
+import type { BridgeInfoPublisher } from './bridge-info';
+import { writeBridgingStatus, type BridgingStatusUpdate } from './bridging-status';
 
 export interface PortalManagerDeps {
   repo: PortalRepository;
@@ -22,6 +24,7 @@ export interface PortalManagerDeps {
   domain: string;
   aliasTemplate?: LocalpartTemplate;
   links?: LinkHandler;
+  bridgeInfo: BridgeInfoPublisher;
   /** Joined members of a room from the state cache. */
   joinedMembers(roomId: string): Promise<string[]>;
   isBridgeUser(userId: string): boolean;
@@ -94,6 +97,7 @@ export class PortalManager implements PortalService {
       const again = (await this.deps.repo.getByKey(info.key)).find((p) => p.kind === 'portal');
       if (again) return again;
       const alias = opts.aliasLocalpart ?? this.aliasLocalpartFor(info.key);
+      const initialState = await this.deps.bridgeInfo.stateEvents({ key: info.key, kind: 'portal', data: info.data });
       const roomId = await this.deps.bot.createRoom({
         name: info.name,
         topic: info.topic,
@@ -102,6 +106,7 @@ export class PortalManager implements PortalService {
         preset: info.inviteOnly ? 'private_chat' : 'public_chat',
         creation_content: { 'm.federate': true },
         power_level_content_override: { users: { [this.deps.bot.userId]: 100 } },
+        initial_state: initialState,
       });
       const portal: Portal = { roomId, key: info.key, kind: 'portal', data: info.data, createdAt: Date.now() };
       await this.save(portal);
@@ -149,6 +154,7 @@ export class PortalManager implements PortalService {
     const portal: Portal = { roomId, key, kind: 'plumbed', data: opts.data, createdAt: Date.now() };
     await this.save(portal);
     this.deps.audit.info('room linked', { roomId, network: key.network, channel: key.id, actor: opts.actor, source: opts.source });
+    await this.deps.bridgeInfo.publish(portal, opts.actor || undefined);
     await this.deps.links?.onLinked?.({ key, roomId });
     return portal;
   }
@@ -165,11 +171,16 @@ export class PortalManager implements PortalService {
       roomId, network: portal.key.network, channel: portal.key.id, actor: opts.actor, reason: opts.reason, source: opts.source,
     });
     this.deps.onUnlinked?.(roomId);
+    await this.deps.bridgeInfo.clear(portal);
     await this.deps.links?.onUnlinked?.({ key: portal.key, roomId });
     return true;
   }
 
   async joinedMatrixUsers(roomId: string): Promise<string[]> {
     return (await this.deps.joinedMembers(roomId)).filter((u) => !this.deps.isBridgeUser(u));
+  }
+
+  setBridgingStatus(update: BridgingStatusUpdate): Promise<boolean> {
+    return writeBridgingStatus(this.deps.bot, this.deps.log, update);
   }
 }

@@ -8,6 +8,7 @@ import type {
   MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
 } from './matrix-events';
 import type { SendResult } from './connector';
+import type { Portal } from '../bridge/portal';
 
 export interface EditHandler {
   handleMatrixEdit(edit: MatrixEdit): Promise<SendResult | void>;
@@ -78,6 +79,22 @@ export interface LinkHandler {
   onUnlinked?(portal: { key: PortalKey; roomId: string }): Promise<void>;
 }
 
+/**
+ * Display data for the bridge-info state (MSC2346, `m.bridge` / `uk.half-shot.bridge`) the core
+ * puts in every portal room it creates or links. The core fills in the bot, the protocol and the
+ * IDs from the portal key; this only adds what a client shows a person. Without it the core still
+ * sends the state, with the network ID standing in for the network's name.
+ */
+export interface BridgeInfoProvider {
+  /** Called before the room exists for created portals, so only the key, kind and data are given. */
+  bridgeInfo(portal: Pick<Portal, 'key' | 'kind' | 'data'>): BridgeInfoDisplay | Promise<BridgeInfoDisplay>;
+}
+
+export interface BridgeInfoDisplay {
+  network?: { displayname: string; external_url?: string };
+  channel?: { displayname?: string; external_url?: string };
+}
+
 export interface Capabilities {
   edits: EditHandler;
   redactions: RedactionHandler;
@@ -90,6 +107,7 @@ export interface Capabilities {
   directChats: DirectChatHandler;
   thirdParty: ThirdPartyLookup;
   links: LinkHandler;
+  bridgeInfo: BridgeInfoProvider;
 }
 
 const MARKERS: { [K in keyof Capabilities]: string } = {
@@ -104,6 +122,7 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
   directChats: 'openDirectChat',
   thirdParty: 'protocolMetadata',
   links: '__links__',
+  bridgeInfo: 'bridgeInfo',
 };
 
 /** Whether a connector implements a capability; narrows its type. */

@@ -7,6 +7,7 @@ import type { KeyValueRepository } from '../store/store';
 import type { Portal } from '../bridge/portal';
 import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
+import type { BridgingStatusUpdate } from '../bridge/bridging-status';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { CommandRegistry } from '../commands/command';
 import type { RouteDefinition, LinkHooks } from '../provisioning';
@@ -44,6 +45,12 @@ export interface PortalService {
    * aliasLocalpartFor). Pass the known network names so names containing separators still parse.
    */
   parseAliasLocalpart(localpart: string, networks?: readonly string[]): { network?: string; id: string } | null;
+  /**
+   * Write `m.room.bridging` (`{user_id, status}`) as the bot: the provisioning status MAI showed
+   * while a link waited for consent. The only room state a connector can write, on purpose (see
+   * bridge/bridging-status.ts). Best effort: resolves false, logged, when the homeserver refuses.
+   */
+  setBridgingStatus(update: BridgingStatusUpdate): Promise<boolean>;
 }
 
 export interface GhostService {
