@@ -35,11 +35,18 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
   };
-  /** A room Alice owns with the bridge bot invited, as an integration manager would prepare it. */
-  const room = async () => {
+  /**
+   * A room Alice owns with the bridge bot invited, as an integration manager would prepare it;
+   * with `botPower` Alice also lets the bot send state (the link status and bridge info).
+   */
+  const room = async (botPower?: number) => {
     const roomId = await alice.createRoom({ preset: 'public_chat' });
     await bob.join(roomId);
     await alice.invite(roomId, BOT);
+    if (botPower !== undefined) {
+      const pl = b.fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
+      await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [BOT]: botPower } });
+    }
     await b.fx.hs.pusher.waitForIdle();
     await b.fx.bridge.idle();
     return roomId;
@@ -47,6 +54,12 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
   /** Waits for the bot's link request PM to `op`, returns its text. */
   const requestTo = (op: Observer, from: number) =>
     op.waitFor((l) => new RegExp(`:CwBot!\\S+ PRIVMSG ${op.nick} :.*wants to bridge`).test(l), 15_000, from);
+  /** The link request's progress as the room shows it (MAI's `m.room.bridging`, keyed by server address and channel). */
+  const bridging = (roomId: string, channel: string) => b.fx.hs.stateEvent(roomId, 'm.room.bridging', `irc://${ircd.host}/${channel}`);
+  const bridgingIs = (roomId: string, channel: string, status: string) => {
+    const e = bridging(roomId, channel);
+    return e?.sender === BOT && e.content.user_id === alice.userId && e.content.status === status;
+  };
 
   before(async () => {
     ircd = await startInspircd();
@@ -104,7 +117,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
 
   it('links a room once the channel operator answers "yes"; messages then flow both ways; unlink undoes it', async () => {
     const op = await observer('Lop', '#prov');
-    const roomId = await room();
+    const roomId = await room(50);
     const body = { remote_room_server: NET, remote_room_channel: '#prov', matrix_room_id: roomId, op_nick: 'Lop' };
     // Bob is in the room but has no power to change power levels.
     const powerless = await call('POST', '/link', body, SECRET, bob.userId);
@@ -114,6 +127,8 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const res = await call('POST', '/link', body);
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.status, 'pending');
+    // The room says the request is pending before the operator is even asked.
+    assert.ok(bridgingIs(roomId, '#prov', 'pending'), JSON.stringify(bridging(roomId, '#prov')));
     const ask = await requestTo(op, from);
     assert.ok(ask.includes('@alice:localhost') && ask.includes(roomId) && /"yes"/.test(ask), ask);
     // Pending: not linked yet, and a second request to the same operator is refused.
@@ -131,6 +146,17 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     assert.equal(portal.kind, 'plumbed');
     assert.deepEqual(portal.key, { network: NET, id: '#prov' });
     await eventually(() => noticesTo(b.fx.hs, alice.userId).find((n) => /#prov .*now bridged.*Lop approved/.test(n)), 'requester told');
+    await eventually(() => bridgingIs(roomId, '#prov', 'success'), 'm.room.bridging success');
+    // The core's bridge info, with what the IRC bridge knows of the network and channel.
+    const info = ['m.bridge', 'uk.half-shot.bridge'].map((t) => b.fx.hs.stateEvent(roomId, t, `irc/${NET}/#prov`));
+    for (const e of info) {
+      assert.equal(e?.sender, BOT);
+      assert.deepEqual(e?.content, {
+        bridgebot: BOT, creator: alice.userId, protocol: { id: 'irc', displayname: 'IRC' },
+        network: { id: NET, displayname: NET, external_url: `irc://${ircd.host}:${ircd.port}` },
+        channel: { id: '#prov', displayname: '#prov', external_url: `irc://${ircd.host}:${ircd.port}/%23prov` },
+      });
+    }
 
     from = op.lines.length;
     await alice.sendMessage(roomId, 'hello from a plumbed room');
@@ -152,12 +178,13 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     assert.equal(un.status, 200, un.text);
     assert.equal(await b.fx.bridge.portals.getByRoom(roomId), undefined);
     assert.deepEqual((await call('GET', `/listlinks/${encodeURIComponent(roomId)}`)).body, []);
+    for (const t of ['m.bridge', 'uk.half-shot.bridge']) assert.deepEqual(b.fx.hs.stateEvent(roomId, t, `irc/${NET}/#prov`)?.content, {});
   });
 
   it('refuses a link when op_nick is not an operator, when the operator says no, and when nobody answers in time', async () => {
     const op = await observer('Rop', '#refuse');
     const pleb = await observer('Rpleb', '#refuse');
-    const roomId = await room();
+    const roomId = await room(50);
     const body = (op_nick: string) => ({ remote_room_server: NET, remote_room_channel: '#refuse', matrix_room_id: roomId, op_nick });
 
     const notOp = await call('POST', '/link', body('Rpleb'));
@@ -170,19 +197,23 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     // The operator declines: an unrelated reply gets a reminder, "no" refuses.
     let from = op.lines.length;
     assert.equal((await call('POST', '/link', body('Rop'))).status, 202);
+    assert.ok(bridgingIs(roomId, '#refuse', 'pending'), JSON.stringify(bridging(roomId, '#refuse')));
     await requestTo(op, from);
     from = op.lines.length;
     op.raw('PRIVMSG CwBot :what is this?');
     await op.waitFor((l) => /:CwBot!\S+ PRIVMSG Rop :Please answer "yes"/.test(l), 10_000, from);
     op.raw('PRIVMSG CwBot :no');
     await eventually(() => noticesTo(b.fx.hs, alice.userId).find((n) => /#refuse .*not approved: Rop declined/.test(n)), 'declined told');
+    await eventually(() => bridgingIs(roomId, '#refuse', 'failure'), 'm.room.bridging failure after "no"');
     assert.equal(await b.fx.bridge.portals.getByRoom(roomId), undefined);
 
     // Nobody answers within request_timeout_s (3 s here); a late "yes" does nothing.
     from = op.lines.length;
     assert.equal((await call('POST', '/link', body('Rop'))).status, 202);
+    assert.ok(bridgingIs(roomId, '#refuse', 'pending'), JSON.stringify(bridging(roomId, '#refuse')));
     await requestTo(op, from);
     await eventually(() => noticesTo(b.fx.hs, alice.userId).find((n) => /#refuse .*not approved: Rop did not answer within 3 seconds/.test(n)), 'timeout told', 10_000);
+    await eventually(() => bridgingIs(roomId, '#refuse', 'failure'), 'm.room.bridging failure after the timeout');
     op.raw('PRIVMSG CwBot :yes');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await b.fx.bridge.portals.getByRoom(roomId), undefined);

@@ -1,7 +1,7 @@
 /**
  * The IRC connector: what the core calls. It owns nothing but routing to the
  * right IrcNetwork and the capability surface (portals by alias, ghosts, DMs,
- * third-party lookups, links, edits, membership and topic changes). Reactions
+ * third-party lookups, links, edits, membership and topic changes, bridge-info display data). Reactions
  * and redactions are not bridged to IRC on purpose: IRC has no such thing and
  * MAI did not invent a text form for them.
  */
@@ -9,7 +9,7 @@ import {
   BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
   type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SendResult,
-  type ThirdPartyLookup, LocalpartTemplate,
+  type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type Portal,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { IrcConfigSchema, type IrcConfig } from './config-schema';
@@ -19,6 +19,7 @@ import { Identd } from './ident/identd';
 import { registerCommands } from './commands';
 import { IrcProvisioning } from './provisioning';
 import { GHOST_TEMPLATE, IRC_PROTOCOL } from './protocol';
+import { ircBridgeInfo } from './bridge-info';
 
 export interface IrcStats {
   networks: Record<string, NetworkStats>;
@@ -27,7 +28,7 @@ export interface IrcStats {
 const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
 export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
-  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler {
+  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider {
   readonly protocol = IRC_PROTOCOL;
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
@@ -218,6 +219,12 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
 
   async onUnlinked(portal: { key: PortalKey; roomId: string }): Promise<void> {
     await this.networks.get(portal.key.network)?.botPartIfUnused(portal.key.id);
+  }
+
+  /** Network name and irc:// links for the core's bridge-info state; the portal key's ID is the channel. */
+  bridgeInfo(portal: Pick<Portal, 'key'>): BridgeInfoDisplay {
+    const n = this.networks.get(portal.key.network);
+    return n ? ircBridgeInfo(n.name, n.cfg, portal.key.id) : {};
   }
 
   // ---- third party ------------------------------------------------------------------------------

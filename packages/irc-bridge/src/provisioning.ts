@@ -19,9 +19,16 @@
  * `{status: "pending", ...}` (MAI sent 200 with `{}`; both are 2xx), and the requester is told
  * the outcome in their admin room. "no"/"n" refuses at once; any other reply gets a reminder.
  * One pending request per operator nick at a time (409 IRC_EXISTING_REQUEST).
- * Not done (MAI did): the `m.room.bridging` pending/success/failure state event.
+ *
+ * Like MAI, the room shows the request's progress in `m.room.bridging` state, state key
+ * `irc://<server address>/<channel>`, content `{user_id: requester, status}`: `pending` before the
+ * operator is asked, then `success` once linked, or `failure` on "no", on timeout, when the
+ * operator cannot be messaged or when the approved link fails. The core writes it as the bot
+ * (`portals.setBridgingStatus`); without power to send state in the room it is skipped and logged.
  */
-import { BridgeError, MatrixError, Reply, type ProvisioningRequest, type RouteDefinition } from '@causeway/bridge-core';
+import {
+  BridgeError, MatrixError, Reply, type BridgingStatus, type ProvisioningRequest, type RouteDefinition,
+} from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import type { IrcConnector } from './connector';
 import type { IrcNetwork } from './network/irc-network';
@@ -56,6 +63,11 @@ const QUERY_SCHEMA = {
   required: ['remote_room_server', 'remote_room_channel'],
   properties: { remote_room_server: SERVER, remote_room_channel: CHANNEL, key: KEY },
 };
+
+/** MAI's key for a link's `m.room.bridging` state: the server's address, not our network name. */
+export function bridgingStateKey(n: IrcNetwork, channel: string): string {
+  return `irc://${n.cfg.address}/${channel}`;
+}
 
 /** The room a request is about: MAI's `matrix_room_id` or the core's `room_id` (they must agree when both are given). */
 function roomOf(req: ProvisioningRequest): string {
@@ -172,15 +184,24 @@ export class IrcProvisioning {
     };
     entry.timer.unref();
     this.pending.set(pendingKey, entry);
+    // Before the operator is asked, so a quick "yes" cannot be overwritten by a late "pending".
+    await this.setStatus(entry, 'pending');
     const delivered = await n.botSay(opNick,
       `${req.userId} wants to bridge ${channel} to the Matrix room ${roomId} (https://matrix.to/#/${encodeURIComponent(roomId)}). `
       + `Reply "yes" or "y" within ${timeoutS} seconds to approve.`);
     if (!delivered) {
       this.drop(pendingKey);
+      await this.setStatus(entry, 'failure');
       throw new MatrixError(500, 'M_AS_UNKNOWN', `The bridge could not message ${opNick} on ${n.name}.`);
     }
     req.log.info('link request sent to channel operator', { network: n.name, channel, roomId, opNick });
     return new Reply(202, { status: 'pending', op_nick: opNick, timeout_s: timeoutS, matrix_room_id: roomId, remote_room_server: n.name, remote_room_channel: channel });
+  }
+
+  /** Best effort: the link request goes on whether or not the room shows its status. */
+  private async setStatus(p: PendingLink, status: BridgingStatus): Promise<void> {
+    await this.c.ctx.portals.setBridgingStatus({ roomId: p.roomId, stateKey: bridgingStateKey(p.network, p.channel), userId: p.userId, status })
+      .catch((err: unknown) => this.c.ctx.log.warn('could not set m.room.bridging', { roomId: p.roomId, status, err: String(err) }));
   }
 
   private drop(pendingKey: string): PendingLink | undefined {
@@ -201,16 +222,19 @@ export class IrcProvisioning {
       const why = answer === 'no' ? `${p.opNick} declined` : `${p.opNick} did not answer within ${this.c.ctx.config.provisioning.request_timeout_s} seconds`;
       void tell(`Your request to bridge ${p.channel} on ${n.name} to ${p.roomId} was not approved: ${why}.`);
       if (answer === 'no') void n.botSay(p.opNick, `OK, ${p.channel} will not be bridged to ${p.roomId}.`);
+      void this.setStatus(p, 'failure');
       return;
     }
     const approvedKey = `${p.roomId}\u0000${n.name}\u0000${ircLower(p.channel)}`;
     this.approved.add(approvedKey);
     void this.c.ctx.portals.link(p.roomId, n.portalKey(p.channel), { actor: p.userId, ...(p.key ? { data: { key: p.key } } : {}) })
       .then(() => {
+        void this.setStatus(p, 'success');
         void n.botSay(p.opNick, `Thanks: ${p.channel} is now bridged to ${p.roomId}.`);
         void tell(`${p.channel} on ${n.name} is now bridged to ${p.roomId}: ${p.opNick} approved.`);
       }, (err: unknown) => {
         this.c.ctx.log.warn('approved link failed', { network: n.name, channel: p.channel, roomId: p.roomId, err: String(err) });
+        void this.setStatus(p, 'failure');
         void tell(`${p.opNick} approved bridging ${p.channel} on ${n.name} to ${p.roomId}, but the link failed: ${err instanceof BridgeError ? err.userMessage : String(err)}`);
       })
       .finally(() => this.approved.delete(approvedKey));
