@@ -128,7 +128,10 @@ export class MatrixEventRouter {
     await this.writes.settled(portal.roomId);
     const records = await this.deps.messages.getByEvent(portal.roomId, eventId);
     const first = records.sort((a, b) => a.part - b.part)[0];
-    return first && { remoteId: first.remoteId, eventId, sender: first.sender, body: first.body, timestamp: first.timestamp };
+    return first && {
+      remoteId: first.remoteId, remoteIds: records.map((r) => r.remoteId), eventId, sender: first.sender, body: first.body,
+      timestamp: first.timestamp,
+    };
   }
 
   /** Store the mapping off the room's serial path; lookups in this room wait for it (see PendingWrites). */

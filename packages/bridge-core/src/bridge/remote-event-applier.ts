@@ -15,6 +15,7 @@ import type {
   RemoteEvent, RemoteMessage, RemoteEdit, RemoteDelete, RemoteReaction, RemoteReactionRemove, RemoteMembership,
   RemoteRoomMeta, RemoteRoomSettings, RemoteSender, RemoteTyping, RemoteProfileChange,
 } from '../connector/remote-events';
+import type { LateRemoteIds } from '../connector/matrix-events';
 import type { MessageRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
 import type { Portal } from './portal';
@@ -87,6 +88,19 @@ export class RemoteEventApplier implements RemoteEventSink {
     return this.deps.ghosts.updateProfile(change);
   }
 
+  /**
+   * Tracked like the applier's own mappings (not queued behind the portal's events): a remote reply
+   * emitted after this call waits for the write in its lookup, however busy the portal is.
+   */
+  addRemoteIds(late: LateRemoteIds): Promise<void> {
+    const m = late.message;
+    late.remoteIds.forEach((remoteId, i) => this.recordMessage({
+      roomId: m.portal.roomId, eventId: m.eventId, portal: m.portal.key, remoteId, part: late.firstPart + i,
+      sender: m.sender.userId, timestamp: m.timestamp, body: m.content.body,
+    }));
+    return this.writes.settled(portalKeyString(m.portal.key));
+  }
+
   async idle(): Promise<void> {
     await this.queue.idle();
     await this.writes.all();
@@ -153,8 +167,17 @@ export class RemoteEventApplier implements RemoteEventSink {
         };
       }
     } else if (ev.replyTo) {
-      const target = await this.firstEvent(portal, ev.replyTo);
-      if (target) content['m.relates_to'] = { 'm.in_reply_to': { event_id: target } };
+      // An unknown target (never bridged, pruned) leaves a plain message. No reply fallback in the body:
+      // fallbacks are deprecated (Matrix 1.13) and clients render the relation.
+      const target = await this.firstRecord(portal, ev.replyTo);
+      if (target) {
+        content['m.relates_to'] = { 'm.in_reply_to': { event_id: target.eventId } };
+        // Without a fallback quote the reply must mention the replied-to sender for them to be notified.
+        const mentioned = (content['m.mentions'] as { user_ids: string[] }).user_ids;
+        if (target.sender !== intent.userId && !mentioned.includes(target.sender)) {
+          content['m.mentions'] = { user_ids: [...mentioned, target.sender] };
+        }
+      }
     }
     const eventId = await intent.sendEvent(portal.roomId, 'm.room.message', content, {
       txnKey: `m\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${ev.id}`,
@@ -315,8 +338,12 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private async firstEvent(portal: Portal, remoteId: string): Promise<string | undefined> {
+    return (await this.firstRecord(portal, remoteId))?.eventId;
+  }
+
+  private async firstRecord(portal: Portal, remoteId: string) {
     const records = await this.lookup(portal.key, remoteId);
-    return records.filter((r) => r.roomId === portal.roomId).sort((a, b) => a.part - b.part)[0]?.eventId;
+    return records.filter((r) => r.roomId === portal.roomId).sort((a, b) => a.part - b.part)[0];
   }
 
   private skip(what: string, id: string): void {

@@ -9,6 +9,7 @@ import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
 import type { BridgingStatusUpdate } from '../bridge/bridging-status';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
+import type { LateRemoteIds } from './matrix-events';
 import type { CommandRegistry } from '../commands/command';
 import type { RouteDefinition, LinkHooks } from '../provisioning';
 import type { BridgeMetrics } from '../metrics';
@@ -22,6 +23,15 @@ export interface RemoteEventSink {
   emit(event: RemoteEvent): Promise<void>;
   /** A ghost's profile changed; applied once, cached. */
   updateProfile(change: RemoteProfileChange): Promise<void>;
+  /**
+   * Record remote IDs a Matrix message got after its handler returned, next to the ones the handler
+   * returned, so remote replies (and edits, reactions) to them find the Matrix event. The IRC
+   * server stamps a msgid on the echo of each line we send (echo-message); waiting for that echo
+   * inside `handleMatrixMessage` would hold the room's serial path for the flood queue plus a round
+   * trip, so the IDs arrive here instead. Remote events for the portal emitted after this call see
+   * the mapping; resolves once it is stored.
+   */
+  addRemoteIds(late: LateRemoteIds): Promise<void>;
 }
 
 export interface PortalService {

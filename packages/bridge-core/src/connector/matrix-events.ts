@@ -10,6 +10,12 @@ import type { Portal } from '../bridge/portal';
 /** A message on the remote side that the core knows from its message map. */
 export interface RemoteMessageRef {
   remoteId: string;
+  /**
+   * Every remote ID the message map holds for the event, in part order (`remoteId` is the first):
+   * the parts of a split message, and IDs the network gave it after it was sent
+   * (`RemoteEventSink.addRemoteIds`), e.g. the IRC msgid of a line that came from Matrix.
+   */
+  remoteIds?: string[];
   /** The Matrix event it corresponds to. */
   eventId: string;
   /** Who sent it: a Matrix user ID (ours or a ghost's). */
@@ -91,4 +97,19 @@ export interface MatrixTyping {
   portal: Portal;
   userId: string;
   typing: boolean;
+}
+
+/**
+ * Remote IDs a Matrix message got only after `handleMatrixMessage` returned (see
+ * `RemoteEventSink.addRemoteIds`).
+ */
+export interface LateRemoteIds {
+  /** The message as the connector received it. */
+  message: MatrixMessage;
+  remoteIds: string[];
+  /**
+   * Message-map part of the first ID (the next get the following parts). Parts below it hold what
+   * the handler returned and are kept: start at `SendResult.remoteIds.length` or above.
+   */
+  firstPart: number;
 }
