@@ -70,6 +70,7 @@ export const ServerSchema = section({
     }, { default: {}, description: 'Messages queued while a connection is (re)connecting; delivered in order or reported.' }),
     ipv6_prefix: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F:]+::$|^[0-9a-fA-F:]+:$', description: 'Give each user their own source IPv6 address from this /64-style prefix (e.g. `2001:db8:1:2::`). The host must be able to bind them.' })),
     flood_lines_per_second: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sustained lines per second per connection (InspIRCd default commandrate).' }),
+    echo_message: Bool('Ask the server to echo each line a Matrix user sends (IRCv3 echo-message) and record the msgid it gets, so an IRC user\'s reply (`+draft/reply`) to a line from Matrix becomes a Matrix reply. Costs one echoed line per line sent; ignored by servers without echo-message.', true),
     kick_on: section({
       connection_failure: Bool('Kick a user from the bridged rooms of their channels when their connection fails for good (K-line/ban, clone limit, bad password), so the rooms stop looking bridged for them.', true),
       user_quit: Bool('Kick a user from the bridged rooms of their channels after `!quit` (DM rooms excepted).', true),

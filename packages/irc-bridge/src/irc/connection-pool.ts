@@ -13,6 +13,7 @@ import {
   type IrcConnectionOptions,
   type RegisteredEvent,
   type SendReport,
+  type SendOptions,
   type LineResult,
 } from './connection';
 import { ConnectScheduler, CancelledError, type ScheduledTask, type SchedulerOptions } from './reconnect-scheduler';
@@ -190,7 +191,7 @@ export class PooledClient {
     for (const [channel, key] of this.channels) void this.sendJoin(channel, key).catch(() => undefined);
     for (const e of this.outbox.takeFresh()) {
       if (e.type === 'lines') this.connection.requeue(e.lines);
-      else void this.connection.sendMessage(e.kind, e.target, e.text).then(e.settle, (err) => e.settle(failedReport(String(err))));
+      else void this.connection.sendMessage(e.kind, e.target, e.text, e.opts).then(e.settle, (err) => e.settle(failedReport(String(err))));
     }
     this.pool.emitEvent('connected', this.key, { ...this.connection.self, requestedNick: this.connection.options.nick, isupport: this.connection.isupport, caps: [...this.connection.enabledCaps] });
   }
@@ -212,15 +213,15 @@ export class PooledClient {
   }
 
   /** Sends (or queues while disconnected) a message; the report says whether it was delivered. */
-  async sendMessage(kind: MessageKind, target: string, text: string): Promise<SendReport> {
+  async sendMessage(kind: MessageKind, target: string, text: string, opts?: SendOptions): Promise<SendReport> {
     this.lastActiveAt = Date.now();
     let report: SendReport;
     if (this._status === 'failed' || this._status === 'stopped') {
       report = failedReport(this.lastFailure?.message ?? 'Not connected to IRC.');
     } else if (this._status === 'connected' && this.connection.state === 'registered') {
-      report = await this.connection.sendMessage(kind, target, text);
+      report = await this.connection.sendMessage(kind, target, text, opts);
     } else {
-      report = await new Promise<SendReport>((resolve) => this.outbox.pushMessage(kind, target, text, resolve));
+      report = await new Promise<SendReport>((resolve) => this.outbox.pushMessage(kind, target, text, resolve, opts));
     }
     if (!report.delivered) this.pool.reportUndelivered(this.key, { kind, target, text }, report.reason ?? 'not delivered');
     return report;

@@ -11,6 +11,8 @@ import { fallbackNick, isValidNick } from './nick';
 import { isValidChannelName } from './channel-name';
 import { ircEquals } from './casemapping';
 import { parseRawCommand } from './raw-command';
+import { formatTags } from './message-tags';
+import { EchoMatcher } from './echo-matcher';
 import { applyIsupportTokens, defaultIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
 import {
   classifyErrorText,
@@ -154,8 +156,23 @@ export interface OutgoingLine {
   trailing?: string;
   /** For message text: lets a new line budget re-split it after a reconnect. */
   kind?: MessageKind;
+  /** IRCv3 tags; written only while the connection has the message-tags cap, else left off. */
+  tags?: Readonly<Record<string, string>>;
+  /** Called with the msgid the server gave the line, when echo-message is on. */
+  onEcho?(msgid: string): void;
   createdAt: number;
   settle(result: LineResult): void;
+}
+
+/** Extras for one message (see IrcConnection.sendMessage). */
+export interface SendOptions {
+  /**
+   * Tags for the first line only (e.g. `+draft/reply`): a reply split over three lines is still one
+   * reply. Dropped when the server has not enabled message-tags for this connection.
+   */
+  firstLineTags?: Readonly<Record<string, string>>;
+  /** Called once per line, in line order, with the msgid the server gave it (needs echo-message). */
+  onEcho?(msgid: string): void;
 }
 
 export interface DisconnectedEvent {
@@ -214,6 +231,7 @@ export class IrcConnection {
   private connectTimer: NodeJS.Timeout | null = null;
   private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
   private readonly waiters = new Set<(msg: IfMessage) => boolean>();
+  private readonly echoes = new EchoMatcher((a, b) => ircEquals(a, b, this._isupport.caseMapping));
   private lastActivity = Date.now();
   private announceRegistered: (() => void) | null = null;
   private registerTimer: NodeJS.Timeout | null = null;
@@ -395,11 +413,15 @@ export class IrcConnection {
   }
 
   // ---- sending ------------------------------------------------------------------------------
-  private enqueue(command: string, middle: string[], trailing?: string, kind?: MessageKind): Promise<LineResult> {
+  private enqueue(
+    command: string, middle: string[], trailing?: string, kind?: MessageKind,
+    extra: Pick<OutgoingLine, 'tags' | 'onEcho'> = {},
+  ): Promise<LineResult> {
     // Validate now, so an unsafe value fails the caller instead of the queue.
     buildLine(command, middle, trailing);
+    formatTags(extra.tags);
     return new Promise<LineResult>((resolve) => {
-      const line: OutgoingLine = { command, middle, trailing, kind, createdAt: Date.now(), settle: resolve };
+      const line: OutgoingLine = { command, middle, trailing, kind, ...extra, createdAt: Date.now(), settle: resolve };
       if (this._state !== 'registered') {
         resolve({ ok: false, reason: 'Not connected to IRC.' });
         return;
@@ -420,10 +442,10 @@ export class IrcConnection {
         const pieces = splitMessage(text, { budget: this.budgetFor(l.middle[0], l.kind) }).lines;
         if (pieces.length > 1) {
           const settleOnce = onceSettler(pieces.length, l.settle);
-          for (const p of pieces) {
+          pieces.forEach((p, i) => {
             const trailing = l.kind === 'action' ? `\x01ACTION ${p}\x01` : p;
-            this.queue.push({ ...l, trailing, settle: settleOnce }, l.command);
-          }
+            this.queue.push({ ...l, trailing, settle: settleOnce, ...(i > 0 ? { tags: undefined } : {}) }, l.command);
+          });
           continue;
         }
       }
@@ -438,17 +460,25 @@ export class IrcConnection {
       return;
     }
     if (line.command === 'PRIVMSG' || line.command === 'NOTICE') this.lastActivity = Date.now();
-    const wire = buildLine(line.command, line.middle, line.trailing);
+    // Caps are read per write: a line queued before a reconnect follows what the new connection got.
+    const tags = line.tags && this.caps.includes('message-tags') ? formatTags(line.tags) : '';
+    const wire = tags + buildLine(line.command, line.middle, line.trailing);
+    if (line.onEcho && line.trailing !== undefined && this.caps.includes('echo-message')) {
+      this.echoes.expect({ command: line.command, target: line.middle[0] ?? '', text: sanitizeParam(line.trailing), onEcho: line.onEcho });
+    }
     client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
   }
 
   /** Sends a message (split to the real budget; newlines start new lines; \x01/CR/LF/NUL stripped). */
-  async sendMessage(kind: MessageKind, target: string, text: string): Promise<SendReport> {
+  async sendMessage(kind: MessageKind, target: string, text: string, opts: SendOptions = {}): Promise<SendReport> {
     if (!isSafeMiddleParam(target)) throw new IrcInjectionError(`invalid message target ${JSON.stringify(target)}`);
     const lines = this.planMessage(target, text, kind);
     const command = kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
     const results = await Promise.all(
-      lines.map((l) => this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind)),
+      lines.map((l, i) => this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind, {
+        ...(i === 0 && opts.firstLineTags ? { tags: opts.firstLineTags } : {}),
+        ...(opts.onEcho ? { onEcho: opts.onEcho } : {}),
+      })),
     );
     const failed = results.find((r) => !r.ok) as { ok: false; reason: string } | undefined;
     return {
@@ -798,6 +828,9 @@ export class IrcConnection {
   private onPrivmsg(msg: IfMessage, from: Sender, time: Date): void {
     const target = msg.params[0] ?? '';
     let text = msg.params[1] ?? '';
+    if (typeof msg.tags.msgid === 'string' && this.echoes.size && this.isSelf(from.nick)) {
+      this.echoes.echoed(msg.command, target, text, msg.tags.msgid);
+    }
     let kind: MessageKind = msg.command === 'NOTICE' ? 'notice' : 'privmsg';
     if (text.startsWith('\x01')) {
       // Accept a missing closing \x01 (some clients omit it).
@@ -856,6 +889,7 @@ export class IrcConnection {
       },
     };
     this.namesBuffer.clear();
+    this.echoes.clear();
     onClosed(reason); // no-op once connect() has resolved
     this.emit('disconnected', event);
     if (!adopted) for (const l of pending) l.settle({ ok: false, reason: reason.message });

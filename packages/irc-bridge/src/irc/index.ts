@@ -13,6 +13,8 @@ export * from './line-splitter';
 export * from './flood-queue';
 export * from './isupport';
 export * from './connection';
+export * from './message-tags';
+export * from './echo-matcher';
 export * from './backoff';
 export * from './reconnect-scheduler';
 export * from './outbox';

@@ -2,7 +2,7 @@
 // flushed in order on reconnect. Anything that cannot be delivered is settled with a reason
 // (queue full, expired, fatal disconnect, client released): never dropped silently (MAI #1724).
 import type { MessageKind } from './line-splitter';
-import type { OutgoingLine, SendReport } from './connection';
+import type { OutgoingLine, SendOptions, SendReport } from './connection';
 
 export type OutboxEntry =
   | {
@@ -10,6 +10,7 @@ export type OutboxEntry =
       kind: MessageKind;
       target: string;
       text: string;
+      opts?: SendOptions;
       createdAt: number;
       settle(report: SendReport): void;
     }
@@ -45,12 +46,12 @@ export class Outbox {
   }
 
   /** Appends a message; if full, the new message is refused (keeps what is queued in order). */
-  pushMessage(kind: MessageKind, target: string, text: string, settle: (r: SendReport) => void): void {
+  pushMessage(kind: MessageKind, target: string, text: string, settle: (r: SendReport) => void, opts?: SendOptions): void {
     if (this.entries.length >= this.maxEntries) {
       settle({ delivered: false, lines: 0, sent: 0, reason: 'Too many messages are waiting for the IRC connection.', queueDelayMs: 0 });
       return;
     }
-    this.entries.push({ type: 'message', kind, target, text, createdAt: this.now(), settle });
+    this.entries.push({ type: 'message', kind, target, text, ...(opts ? { opts } : {}), createdAt: this.now(), settle });
   }
 
   /** Puts lines from a dropped connection in front: they were sent before anything queued here. */

@@ -11,7 +11,7 @@ import {
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type ServerOptions, type SoftError,
+  type SendOptions, type ServerOptions, type SoftError,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
@@ -19,6 +19,7 @@ import { BOT_KEY, ChannelTable } from './channel-state';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
+import { matrixRemoteId, replyTagsFor } from './remote-ids';
 import { GHOST_TEMPLATE } from '../protocol';
 
 export interface NetworkStats {
@@ -68,7 +69,8 @@ export class IrcNetwork {
     };
     this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler });
     this.users = new UserConnections({
-      network: name, cfg, ctx, passwords, scheduler: this.scheduler, server,
+      // Echoes carry the msgid of each line a Matrix user sends (see handleMessage); the bot needs none.
+      network: name, cfg, ctx, passwords, scheduler: this.scheduler, server: { ...server, echoMessage: cfg.clients.echo_message },
       attach: (userId, conn) => this.attach(userId, conn, { userId }),
       detach: (userId) => this.channels.dropConnection(userId),
     });
@@ -351,15 +353,31 @@ export class IrcNetwork {
     let text = rendered.text;
     const lines = client.connection.planMessage(target, text, rendered.kind);
     if (lines.length > this.cfg.clients.line_limit) text = await this.longMessage(msg, client, lines);
-    this.send(client, rendered.kind, target, text);
-    // IRC has no message IDs; the event ID keeps the message map entry (replies/edits find it).
-    return { remoteIds: [`mx:${msg.eventId}`] };
+    // A reply keeps its "nick: text" rendering *and* gets the reply tag: the tag carries no text, most
+    // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
+    this.send(client, rendered.kind, target, text, { firstLineTags: replyTagsFor(msg.replyTo), onEcho: this.echoRecorder(msg) });
+    // Known now: the event ID (Matrix replies and edits find the sender and text through it). The
+    // msgids the server gives the lines follow with their echoes.
+    return { remoteIds: [matrixRemoteId(msg.eventId)] };
+  }
+
+  /**
+   * Records the msgid of each echoed line of `msg` in the message map (parts 1, 2, … after the
+   * event ID's part 0), so an IRC user's `+draft/reply` to any of its lines becomes a Matrix reply.
+   */
+  private echoRecorder(msg: MatrixMessage): ((msgid: string) => void) | undefined {
+    if (!this.cfg.clients.echo_message) return undefined;
+    let part = 1;
+    return (msgid) => {
+      this.ctx.remote.addRemoteIds({ message: msg, remoteIds: [msgid], firstPart: part++ })
+        .catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', { eventId: msg.eventId, err: String(err) }));
+    };
   }
 
   /** Queues the lines without waiting for the flood queue: failures reach the user via onUndelivered. */
-  private send(client: PooledClient, kind: 'privmsg' | 'notice' | 'action', target: string, text: string): void {
+  private send(client: PooledClient, kind: 'privmsg' | 'notice' | 'action', target: string, text: string, opts?: SendOptions): void {
     this.counters.matrixToIrc++;
-    void client.sendMessage(kind, target, text).then((r) => {
+    void client.sendMessage(kind, target, text, opts).then((r) => {
       if (!r.delivered) this.counters.undelivered++;
       else this.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
     });

@@ -13,6 +13,7 @@ import {
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import { BOT_KEY, type ChannelTable } from './channel-state';
+import { replyToOf, syntheticId } from './remote-ids';
 
 export type Owner = { userId: string } | 'bot';
 
@@ -32,13 +33,6 @@ export interface IrcToMatrixDeps {
 }
 
 const SIMPLE_MODES = new Set(['i', 'k', 'm', 's']);
-
-let seq = 0;
-/** A unique remote ID for lines without an IRCv3 msgid: the core uses it for idempotency and the message map. */
-function syntheticId(nick: string, time: Date): string {
-  seq = (seq + 1) % 1_000_000_000;
-  return `irc-${time.getTime()}-${process.pid}-${seq}-${nick}`;
-}
 
 export class IrcToMatrix {
   /** Join fan-out for the initial NAMES snapshot, drip-fed (membership.flood_delay_ms). */
@@ -100,6 +94,8 @@ export class IrcToMatrix {
     }
     body ||= ' ';
     const portal = ev.isChannel ? this.d.portalKey(ev.target) : { network: this.d.network, id: this.d.ghostKey(ev.from.nick).id };
+    // A `+draft/reply` the core cannot resolve (a line from before the bridge, a pruned entry) leaves a plain message.
+    const replyTo = replyToOf(ev.tags);
     this.emit({
       type: 'message',
       portal,
@@ -112,6 +108,7 @@ export class IrcToMatrix {
         ...(html ? { html } : {}),
         ...(mentions.length ? { mentions } : {}),
       },
+      ...(replyTo ? { replyTo } : {}),
       ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
     });
   }

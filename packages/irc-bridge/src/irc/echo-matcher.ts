@@ -1,0 +1,60 @@
+// Pairs our PRIVMSG/NOTICE lines with their echo (IRCv3 echo-message), to learn the msgid the
+// server gave each one. A server handles one client's lines in order and echoes each accepted one
+// in the form recipients get, so echoes come back in the order we wrote the lines. A line the
+// server refused (404 cannot send, 401 no such nick) or dropped silently never echoes: an echo
+// that matches a later line means the earlier ones will not come, and they are forgotten. An echo
+// that matches nothing we wait for (a server module rewrote the text) is ignored.
+
+export interface AwaitedEcho {
+  command: string;
+  target: string;
+  /** The trailing parameter exactly as written on the wire. */
+  text: string;
+  onEcho(msgid: string): void;
+}
+
+export interface EchoMatcherOptions {
+  /** Lines waited for at most (oldest forgotten first; default 256). */
+  max?: number;
+  /** Forget lines not echoed after this long (default 60 s): the echo is not coming. */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+export class EchoMatcher {
+  private pending: Array<AwaitedEcho & { at: number }> = [];
+  private readonly max: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly sameTarget: (a: string, b: string) => boolean, opts: EchoMatcherOptions = {}) {
+    this.max = opts.max ?? 256;
+    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** A line was written whose echo we want. */
+  expect(line: AwaitedEcho): void {
+    const now = this.now();
+    this.pending = this.pending.filter((p) => now - p.at <= this.maxAgeMs);
+    if (this.pending.length >= this.max) this.pending.shift();
+    this.pending.push({ ...line, at: now });
+  }
+
+  /** An echo of one of our lines arrived; calls the matching line's onEcho. */
+  echoed(command: string, target: string, text: string, msgid: string): void {
+    const i = this.pending.findIndex((p) => p.command === command && p.text === text && this.sameTarget(p.target, target));
+    if (i === -1) return;
+    const [hit] = this.pending.splice(0, i + 1).slice(-1);
+    hit.onEcho(msgid);
+  }
+
+  /** The connection dropped: echoes of lines written on it will not come. */
+  clear(): void {
+    this.pending = [];
+  }
+}

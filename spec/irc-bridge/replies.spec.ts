@@ -1,0 +1,176 @@
+/**
+ * Replies across the bridge with IRCv3 tags, through a real InspIRCd (message-tags, msgid,
+ * echo-message) and the homeserver emulator. IRC users are plain irc-framework observers that
+ * negotiate message-tags, so they see (and send) the `+draft/reply` client tag as any IRCv3 client.
+ */
+import { strict as assert } from 'node:assert';
+import { startInspircd, type InspircdHandle } from '../harness/inspircd';
+import { connectObserver, type Observer } from '../harness/inspircd/observer';
+import type { TestUser } from '../harness/homeserver';
+import { startIrcBridge, alias, ghostId, messages, eventually, NET, type IrcBridge } from './support';
+
+/** The tags of a raw IRC line, unescaped as an IRCv3 client does. */
+function tagsOf(line: string): Record<string, string> {
+  if (!line.startsWith('@')) return {};
+  const out: Record<string, string> = {};
+  for (const tag of line.slice(1, line.indexOf(' ')).split(';')) {
+    const eq = tag.indexOf('=');
+    const key = eq === -1 ? tag : tag.slice(0, eq);
+    const raw = eq === -1 ? '' : tag.slice(eq + 1);
+    out[key] = raw.replace(/\\(.?)/g, (_m, c: string) => ({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' } as Record<string, string>)[c] ?? c);
+  }
+  return out;
+}
+
+/** The line without its tags. */
+const bare = (line: string) => line.replace(/^@\S+ /, '');
+
+describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function () {
+  this.timeout(60_000);
+  let ircd: InspircdHandle;
+  let b: IrcBridge;
+  let alice: TestUser;
+  let bob: TestUser;
+  const observers: Observer[] = [];
+
+  const observer = async (nick: string, channel: string) => {
+    const o = await connectObserver(ircd, nick);
+    observers.push(o);
+    await o.join(channel);
+    return o;
+  };
+  /** A Matrix user joins the portal; resolves once their IRC connection is in the channel. */
+  const portal = async (user: TestUser, channel: string, nick: string, witness: Observer) => {
+    const from = witness.lines.length;
+    const roomId = await user.join(alias(channel));
+    await witness.waitFor((l) => bare(l).startsWith(`:${nick}!`) && / JOIN :?#/i.test(bare(l)), 20_000, from);
+    return roomId;
+  };
+  /** What an IRC observer receives for a PRIVMSG to `channel` ending with `text`. */
+  const line = (o: Observer, from: number, nick: string, channel: string, text: string) =>
+    o.waitFor((l) => bare(l).startsWith(`:${nick}!`) && bare(l).endsWith(` PRIVMSG ${channel} :${text}`), 10_000, from);
+  const matrixEvent = (roomId: string, sender: string, body: string) =>
+    eventually(() => messages(b.fx.hs, roomId, sender).find((e) => e.content.body === body), `"${body}" in Matrix`);
+
+  before(async () => {
+    ircd = await startInspircd();
+    b = await startIrcBridge(ircd, { membership: { irc_to_matrix: { initial: false, incremental: true } } });
+    alice = await b.fx.hs.registerUser('alice', { displayname: 'Alice' });
+    bob = await b.fx.hs.registerUser('bob', { displayname: 'Bob' });
+  });
+  after(async () => {
+    await Promise.all(observers.map((o) => o.close().catch(() => undefined)));
+    await b?.fx.stop();
+    await ircd?.dispose();
+  });
+
+  it('an IRC reply to a line from IRC becomes a Matrix reply to that line, without a fallback quote', async () => {
+    const olive = await observer('Olive', '#rep1');
+    const pat = await observer('Pat', '#rep1');
+    const roomId = await portal(alice, '#rep1', 'Alice[m]', olive);
+    let from = pat.lines.length;
+    olive.raw('PRIVMSG #rep1 :who broke the build?');
+    const msgid = tagsOf(await line(pat, from, 'Olive', '#rep1', 'who broke the build?')).msgid;
+    assert.ok(msgid, 'the server gives each line a msgid');
+    const original = await matrixEvent(roomId, ghostId('Olive'), 'who broke the build?');
+
+    from = pat.lines.length;
+    pat.raw(`@+draft/reply=${msgid} PRIVMSG #rep1 :not me`);
+    const reply = await matrixEvent(roomId, ghostId('Pat'), 'not me');
+    assert.equal(reply.content['m.relates_to']?.['m.in_reply_to']?.event_id, original.event_id);
+    assert.equal(reply.content.body, 'not me');
+    assert.equal(reply.content.formatted_body, undefined);
+    assert.ok(reply.content['m.mentions'].user_ids.includes(ghostId('Olive')), 'the replied-to user is mentioned');
+  });
+
+  it('an IRC reply (+draft/reply or +reply) to any line of a message from Matrix becomes a Matrix reply to it', async () => {
+    const olive = await observer('Olive2', '#rep2');
+    const roomId = await portal(alice, '#rep2', 'Alice[m]', olive);
+    let from = olive.lines.length;
+    const eventId = await alice.sendMessage(roomId, 'lunch?\nmy treat');
+    const first = tagsOf(await line(olive, from, 'Alice[m]', '#rep2', 'lunch?')).msgid;
+    const second = tagsOf(await line(olive, from, 'Alice[m]', '#rep2', 'my treat')).msgid;
+    assert.ok(first && second && first !== second);
+
+    olive.raw(`@+draft/reply=${first} PRIVMSG #rep2 :yes please`);
+    const yes = await matrixEvent(roomId, ghostId('Olive2'), 'yes please');
+    assert.equal(yes.content['m.relates_to']?.['m.in_reply_to']?.event_id, eventId);
+    assert.deepEqual(yes.content['m.mentions'].user_ids, ['@alice:localhost'], 'Alice is notified');
+
+    olive.raw(`@+reply=${second} PRIVMSG #rep2 :thanks!`);
+    const thanks = await matrixEvent(roomId, ghostId('Olive2'), 'thanks!');
+    assert.equal(thanks.content['m.relates_to']?.['m.in_reply_to']?.event_id, eventId);
+  });
+
+  it('a reply tag with an unknown msgid arrives as a plain message', async () => {
+    const olive = await observer('Olive3', '#rep3');
+    const roomId = await portal(alice, '#rep3', 'Alice[m]', olive);
+    olive.raw('@+draft/reply=NoSuchMsgid0000 PRIVMSG #rep3 :replying to history');
+    const ev = await matrixEvent(roomId, ghostId('Olive3'), 'replying to history');
+    assert.equal(ev.content['m.relates_to'], undefined);
+    assert.equal(ev.content.msgtype, 'm.text');
+  });
+
+  it('a Matrix reply to an IRC line reaches IRC with +draft/reply=<its msgid>, and keeps the "nick: text" form', async () => {
+    const olive = await observer('Olive4', '#rep4');
+    const pat = await observer('Pat4', '#rep4');
+    const roomId = await portal(alice, '#rep4', 'Alice[m]', olive);
+    let from = pat.lines.length;
+    olive.raw('PRIVMSG #rep4 :anyone around?');
+    const msgid = tagsOf(await line(pat, from, 'Olive4', '#rep4', 'anyone around?')).msgid;
+    const original = await matrixEvent(roomId, ghostId('Olive4'), 'anyone around?');
+
+    from = pat.lines.length;
+    await alice.sendMessage(roomId, {
+      msgtype: 'm.text', body: '> <@irc_testnet_olive4:localhost> anyone around?\n\nI am',
+      'm.relates_to': { 'm.in_reply_to': { event_id: original.event_id } },
+    });
+    // The nick comes from the ghost's (case-folded) ID.
+    const got = await line(pat, from, 'Alice[m]', '#rep4', 'olive4: I am');
+    assert.equal(tagsOf(got)['+draft/reply'], msgid);
+  });
+
+  it('a Matrix reply to a message from Matrix carries the msgid its first line got on IRC', async () => {
+    const olive = await observer('Olive5', '#rep5');
+    const roomId = await portal(alice, '#rep5', 'Alice[m]', olive);
+    await portal(bob, '#rep5', 'Bob[m]', olive);
+    let from = olive.lines.length;
+    const question = await bob.sendMessage(roomId, 'ship it?');
+    const msgid = tagsOf(await line(olive, from, 'Bob[m]', '#rep5', 'ship it?')).msgid;
+    // Bob's line is recorded under the msgid of its echo: an IRC reply to it maps back to his event.
+    olive.raw(`@+draft/reply=${msgid} PRIVMSG #rep5 :ok`);
+    const ok = await matrixEvent(roomId, ghostId('Olive5'), 'ok');
+    assert.equal(ok.content['m.relates_to']?.['m.in_reply_to']?.event_id, question);
+
+    from = olive.lines.length;
+    await alice.sendMessage(roomId, { msgtype: 'm.text', body: 'yes', 'm.relates_to': { 'm.in_reply_to': { event_id: question } } });
+    const got = await line(olive, from, 'Alice[m]', '#rep5', 'Bob[m]: yes');
+    assert.equal(tagsOf(got)['+draft/reply'], msgid);
+  });
+
+  it('a hostile msgid in the message map cannot inject tags or commands when a Matrix user replies to it', async () => {
+    const olive = await observer('Olive6', '#rep6');
+    const watcher = await observer('Watcher6', '#other6');
+    const roomId = await portal(alice, '#rep6', 'Alice[m]', olive);
+    // A msgid as a hostile server (or a corrupted store) could hand us: every separator the wire knows.
+    const hostile = 'x;+evil=1 :Mallet!m@h PRIVMSG #rep6 :fake\r\nJOIN #other6\r\nQUIT :pwned\\';
+    await b.fx.bridge.remote.emit({
+      type: 'message', portal: { network: NET, id: '#rep6' }, sender: { ghost: { network: NET, id: 'mallet' }, displayName: 'Mallet' },
+      id: hostile, content: { kind: 'text', body: 'bait' },
+    });
+    const bait = await matrixEvent(roomId, ghostId('mallet'), 'bait');
+
+    const from = olive.lines.length;
+    await alice.sendMessage(roomId, { msgtype: 'm.text', body: 'nope', 'm.relates_to': { 'm.in_reply_to': { event_id: bait.event_id } } });
+    const got = await line(olive, from, 'Alice[m]', '#rep6', 'mallet: nope');
+    const tags = tagsOf(got);
+    assert.equal(tags['+draft/reply'], hostile, 'the value arrives intact, as data');
+    assert.equal(tags['+evil'], undefined);
+    await alice.sendMessage(roomId, 'still here');
+    await line(olive, from, 'Alice[m]', '#rep6', 'still here');
+    const after = olive.lines.slice(from).map(bare);
+    assert.ok(!after.some((l) => /^:Alice\[m\]!\S+ (QUIT|JOIN|PART)\b/.test(l)), after.join('\n'));
+    assert.equal(after.filter((l) => / PRIVMSG #rep6 :/.test(l)).length, 2, after.join('\n'));
+    assert.ok(!watcher.lines.some((l) => /Alice\[m\]/.test(l)), watcher.lines.join('\n'));
+  });
+});
