@@ -70,7 +70,9 @@ export class IrcToMatrix {
     // channel, this runs 21 times per line).
     if (ev.isChannel && !this.isListener(connKey, ev.target)) return;
     if (ev.isEcho || this.d.ownerOf(ev.from.nick)) return;
-    if (!ev.from.user && !ev.from.host) return; // server notices (no nick!user@host) are not chat
+    // Server notices are not chat. Their prefix is a server name, which irc-framework reads as a host
+    // with no nick (e.g. InspIRCd's TLS notice to every TLS client); bridged, they came from a nameless ghost.
+    if (!ev.from.nick || (!ev.from.user && !ev.from.host)) return;
     const m = ircToMatrix(ev.text);
     let body = m.body;
     let html = m.formattedBody;
