@@ -26,12 +26,12 @@ export const ServerSchema = section({
     client_certificate: Type.Optional(section({
       certificate_file: Type.String({ minLength: 1, description: 'PEM certificate file presented by every connection (CertFP).' }),
       private_key_file: Type.String({ minLength: 1, description: 'PEM private key of that certificate.' }),
-    }, { description: 'Client certificate for SASL EXTERNAL / CertFP: one certificate for the whole network, presented by every connection (users and the bot), so with SASL EXTERNAL they all log in to the account it is registered to. Needs `enabled`.' })),
+    }, { description: 'Client certificate for SASL EXTERNAL / CertFP: one certificate for the whole network, presented by the bot and by every user without a certificate of their own (`!certfp generate`), so with SASL EXTERNAL they all log in to the account it is registered to. Needs `enabled`.' })),
   }, { default: {}, description: 'Transport security.' }),
   password: Type.Optional(Type.String({ description: 'Server password (PASS) sent by every connection of this network, unless the user stored their own.' })),
   sasl: Type.Optional(section({
-    mechanism: StringEnum(['plain', 'external'] as const, { default: 'plain', description: "SASL mechanism: `plain` with the user's stored password, `external` with the client certificate." }),
-  }, { description: 'Authenticate with SASL instead of PASS. There is no PASS fallback when SASL fails.' })),
+    mechanism: StringEnum(['plain', 'external'] as const, { default: 'plain', description: "SASL mechanism: `plain` with the user's stored password, `external` with the network's client certificate. Either way, a user with their own certificate (`!certfp generate`) tries SASL EXTERNAL with it instead." }),
+  }, { description: 'Authenticate with SASL instead of PASS. There is no PASS fallback when SASL fails. (Users\' own certificates work without this: their connections try SASL EXTERNAL when the server offers it and connect without an account when it refuses.)' })),
   bot: section({
     enabled: Bool('Run a relay bot connection that reads channels, so IRC→Matrix works where no Matrix user is connected.', true),
     nick: Type.String({ minLength: 1, default: 'MatrixBridge', description: 'Nick of the bot connection.' }),
@@ -95,8 +95,8 @@ export const IrcConfigSchema = section({
     address: Type.String({ minLength: 1, default: '0.0.0.0', description: 'identd bind address.' }),
   }, { default: {}, description: 'identd.' }),
   passwords: section({
-    encryption_key_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding a 32-byte key (raw or 64 hex characters) for stored IRC passwords. By default a key is generated into `<data_dir>/irc-passwords.key` on first use.' })),
-  }, { default: {}, description: 'Per-user stored IRC passwords (AES-256-GCM at rest).' }),
+    encryption_key_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding a 32-byte key (raw or 64 hex characters) for stored IRC passwords and client certificate keys. By default a key is generated into `<data_dir>/irc-passwords.key` on first use.' })),
+  }, { default: {}, description: 'Per-user stored IRC passwords (`!storepass`) and client certificates (`!certfp`), AES-256-GCM at rest.' }),
   provisioning: section({
     request_timeout_s: Int('How long a channel operator has to answer "yes" to a link request sent by the bot (MAI `requestTimeoutSeconds`).', 300, 1),
     room_limit: Int('Most rooms that may be plumbed (linked) across all networks; 0 = unlimited (MAI `roomLimit`).', 0),

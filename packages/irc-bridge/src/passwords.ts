@@ -24,8 +24,13 @@ export class PasswordStore {
 
   constructor(
     private readonly kv: KeyValueRepository,
-    private readonly opts: { keyFile?: string; dataDir: string },
+    /** `namespace`: the KV namespace of the records (default `passwords`); other per-user secrets reuse the same key and sealing. */
+    private readonly opts: { keyFile?: string; dataDir: string; namespace?: string },
   ) {}
+
+  private get namespace(): string {
+    return this.opts.namespace ?? NAMESPACE;
+  }
 
   /** Reads the key (raw 32 bytes or 64 hex chars); generates one when no key file is configured. */
   private loadKey(): Buffer {
@@ -55,11 +60,11 @@ export class PasswordStore {
     cipher.setAAD(Buffer.from(this.id(network, userId)));
     const data = Buffer.concat([cipher.update(password, 'utf8'), cipher.final()]);
     const sealed: Sealed = { v: 1, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
-    await this.kv.put(NAMESPACE, this.id(network, userId), sealed);
+    await this.kv.put(this.namespace, this.id(network, userId), sealed);
   }
 
   async get(network: string, userId: string): Promise<string | undefined> {
-    const sealed = await this.kv.get<Sealed>(NAMESPACE, this.id(network, userId));
+    const sealed = await this.kv.get<Sealed>(this.namespace, this.id(network, userId));
     if (!sealed) return undefined;
     const decipher = createDecipheriv('aes-256-gcm', this.loadKey(), Buffer.from(sealed.iv, 'base64'));
     decipher.setAAD(Buffer.from(this.id(network, userId)));
@@ -68,6 +73,6 @@ export class PasswordStore {
   }
 
   remove(network: string, userId: string): Promise<boolean> {
-    return this.kv.delete(NAMESPACE, this.id(network, userId));
+    return this.kv.delete(this.namespace, this.id(network, userId));
   }
 }

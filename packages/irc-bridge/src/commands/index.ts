@@ -2,7 +2,8 @@
 import type { IrcConnector } from '../connector';
 import { userCommands } from './user-commands';
 import { adminCommands } from './admin-commands';
+import { certfpCommand } from './certfp-command';
 
 export function registerCommands(connector: IrcConnector): void {
-  for (const cmd of [...userCommands(connector), ...adminCommands(connector)]) connector.ctx.commands.register(cmd);
+  for (const cmd of [...userCommands(connector), certfpCommand(connector), ...adminCommands(connector)]) connector.ctx.commands.register(cmd);
 }

@@ -58,6 +58,12 @@ export interface SaslPlain {
 }
 export interface SaslExternal {
   mechanism: 'EXTERNAL';
+  /**
+   * Try it, but register without logging in when the server lacks SASL EXTERNAL or refuses the
+   * certificate (a user's own certificate must still connect so they can `CERT ADD` it); the
+   * outcome is reported by the `sasl` event instead of failing the connection.
+   */
+  optional?: boolean;
 }
 
 export interface IrcConnectionOptions {
@@ -144,6 +150,8 @@ export interface ConnectionEvents {
   names: [{ channel: string; users: { nick: string; prefixes: string }[] }];
   invite: [{ channel: string; by: Sender; time: Date }];
   'soft-error': [SoftError];
+  /** SASL outcome during registration: logged in (900 RPL_LOGGEDIN), or an optional EXTERNAL attempt that did not. */
+  sasl: [{ ok: true; account: string } | { ok: false; reason: string; detail?: string }];
   disconnected: [DisconnectedEvent];
 }
 
@@ -350,8 +358,14 @@ export class IrcConnection {
         if (err) this.socketError = err;
         this.onSocketClose(client, onClosed);
       });
-      client.on('sasl failed', (ev: { reason?: string }) => {
-        this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed', o.sasl?.mechanism);
+      client.on('sasl failed', (ev: { reason?: string; message?: string }) => {
+        if (o.sasl?.mechanism === 'EXTERNAL' && o.sasl.optional) {
+          this.emit('sasl', { ok: false, reason: ev?.reason ?? 'failed', detail: ev?.message });
+          return;
+        }
+        // Without our own `sasl`, irc-framework still tries PLAIN with a bare PASS password (and reports a
+        // missing sasl cap for it) and registers anyway: no reason to fail a later disconnect as a SASL failure.
+        if (o.sasl) this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed', o.sasl.mechanism);
       });
       client.on('cap ack', () => undefined);
 
@@ -370,7 +384,7 @@ export class IrcConnection {
           : undefined,
         account: o.sasl?.mechanism === 'PLAIN' ? { account: o.sasl.account, password: o.sasl.password } : undefined,
         sasl_mechanism: o.sasl?.mechanism,
-        sasl_disconnect_on_fail: !!o.sasl,
+        sasl_disconnect_on_fail: !!o.sasl && !(o.sasl.mechanism === 'EXTERNAL' && o.sasl.optional),
         auto_reconnect: false,
         ping_interval: o.pingIntervalSec ?? 60,
         ping_timeout: o.pingTimeoutSec ?? 600,
@@ -717,12 +731,17 @@ export class IrcConnection {
         if (f) this.fatal ??= f;
         return;
       }
+      case '900': // RPL_LOGGEDIN <nick> <nick!user@host> <account> :text
+        // Before 001 only SASL logs in; later 900s are services logins (IDENTIFY, CertFP on connect).
+        if (this._state === 'connecting' && p[2]) this.emit('sasl', { ok: true, account: p[2] });
+        return;
       case '902':
       case '904':
       case '905':
       case '906':
         // The numeric carries the server's words; it replaces irc-framework's terse 'sasl failed' reason.
-        if (this._state === 'connecting' && this.options.sasl && (!this.fatal || this.fatal.kind === 'sasl_failed')) {
+        if (this._state === 'connecting' && this.options.sasl && !(this.options.sasl.mechanism === 'EXTERNAL' && this.options.sasl.optional)
+          && (!this.fatal || this.fatal.kind === 'sasl_failed')) {
           this.fatal = saslFailure(msg.command, p[p.length - 1] ?? '', this.options.sasl.mechanism);
         }
         this.emit('soft-error', classifySoftNumeric(msg.command, p));

@@ -17,7 +17,11 @@ import {
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
+import { ClientCertificateStore } from '../certfp/store';
+import { fingerprintsOf } from '../certfp/fingerprint';
 import { ipv6For, nickFromTemplate, realnameFor, usernameFor } from './identity';
+import { credentialsFor, usesOwnCertificate } from './credentials';
+import { CertificateLoginFeedback } from './certificate-login';
 
 export interface UserConnectionsDeps {
   network: string;
@@ -36,6 +40,10 @@ const STORED_NICKS = 'nicks';
 
 export class UserConnections {
   readonly pool: IrcConnectionPool;
+  /** Users' own client certificates for this network (`!certfp`), sealed like their passwords. */
+  readonly certificates: ClientCertificateStore;
+  /** Tells users whether their own certificate logged them in. */
+  readonly certificateLogin: CertificateLoginFeedback;
   /** Current nick → Matrix user, for echo suppression and pills. */
   private readonly byNick = new IrcCaseMap<string>();
   private readonly nickOfUser = new Map<string, string>();
@@ -54,6 +62,9 @@ export class UserConnections {
       outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
       onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
     });
+    this.certificates = new ClientCertificateStore(d.ctx.data, { keyFile: d.ctx.config.passwords.encryption_key_file, dataDir: d.ctx.config.data_dir });
+    const serverArg = Object.keys(d.ctx.config.servers).length > 1 ? `${d.network} ` : '';
+    this.certificateLogin = new CertificateLoginFeedback(d.network, serverArg, (userId, text) => this.tell(userId, text));
     this.pool.on('connected', (userId, info) => {
       this.setNick(userId, info.nick);
       if (info.nick !== info.requestedNick && this.toldNick.get(userId) !== info.nick) {
@@ -141,23 +152,21 @@ export class UserConnections {
     const who = { userId, displayName };
     const nick = (c.allow_nick_changes ? await this.storedNick(userId) : undefined) ?? nickFromTemplate(c.nick_template, who);
     const username = usernameFor(userId);
-    const stored = await this.d.passwords.get(this.d.network, userId).catch((err) => {
-      this.d.ctx.log.warn('stored IRC password unreadable', { userId, err: String(err) });
-      return undefined;
-    });
-    const opts: UserConnectionOptions = { nick, username, realname: realnameFor(c.realname_format, who) };
-    const sasl = this.d.cfg.sasl?.mechanism;
-    if (sasl === 'external') {
-      opts.sasl = { mechanism: 'EXTERNAL' };
-    } else if (sasl === 'plain' && stored) {
-      // `!storepass account:password` names the account; otherwise it is the nick.
-      const i = stored.indexOf(':');
-      opts.sasl = i > 0 ? { mechanism: 'PLAIN', account: stored.slice(0, i), password: stored.slice(i + 1) } : { mechanism: 'PLAIN', account: nick, password: stored };
-    } else if (stored) {
-      opts.password = stored;
-    }
-    const cert = clientCertificateOf(this.d.cfg);
-    if (cert) opts.clientCertificate = cert;
+    const [password, certificate] = await Promise.all([
+      this.d.passwords.get(this.d.network, userId).catch((err) => {
+        this.d.ctx.log.warn('stored IRC password unreadable', { userId, err: String(err) });
+        return undefined;
+      }),
+      this.certificates.get(this.d.network, userId).catch((err) => {
+        this.d.ctx.log.warn('stored client certificate unreadable', { userId, err: String(err) });
+        return undefined;
+      }),
+    ]);
+    const stored = { password, certificate };
+    const opts: UserConnectionOptions = {
+      nick, username, realname: realnameFor(c.realname_format, who),
+      ...credentialsFor(this.d.cfg, nick, stored, () => clientCertificateOf(this.d.cfg)),
+    };
     if (c.ipv6_prefix) opts.outgoingAddress = ipv6For(c.ipv6_prefix, userId);
     if (c.user_modes) opts.userModes = c.user_modes;
     const client = this.pool.acquire(userId, opts);
@@ -167,6 +176,9 @@ export class UserConnections {
       // to another one, and claiming it here would steal the mapping of the user who holds it.
       client.connection.on('nick', (ev) => { if (ev.self) this.setNick(userId, ev.newNick); });
       client.connection.on('disconnected', () => this.d.detach(userId));
+      if (certificate && usesOwnCertificate(this.d.cfg, stored)) {
+        this.certificateLogin.watch(userId, client.connection, fingerprintsOf(certificate.certificate).sha256);
+      }
       this.d.attach(userId, client.connection);
     }
     return client;
@@ -184,10 +196,10 @@ export class UserConnections {
 }
 
 /**
- * The network's client certificate (`tls.client_certificate`), presented by every connection of
- * the network, users' and the relay bot's alike: one certificate, so SASL EXTERNAL logs every
- * connection in to the one account that certificate is registered to. Read at connect time, so a
- * renewed certificate is used by the next connection.
+ * The network's client certificate (`tls.client_certificate`), presented by the relay bot and by
+ * every user without a certificate of their own (`!certfp generate`, see ./credentials): one
+ * certificate, so SASL EXTERNAL logs those connections in to the one account it is registered
+ * to. Read at connect time, so a renewed certificate is used by the next connection.
  */
 export function clientCertificateOf(cfg: ServerConfig): { certificate: string; privateKey: string } | undefined {
   const cert = cfg.tls.client_certificate;

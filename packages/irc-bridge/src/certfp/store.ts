@@ -1,0 +1,48 @@
+/**
+ * Per-user client certificates (CertFP), one per user and network, sealed at
+ * rest exactly as stored passwords are (AES-256-GCM with the same key file,
+ * the record bound to its network and user): the private key is a login
+ * credential on networks that accept CertFP. Key material is never logged.
+ */
+import type { KeyValueRepository } from '@causeway/bridge-core';
+import { PasswordStore } from '../passwords';
+import type { KeyType } from './self-signed';
+
+const NAMESPACE = 'client-certificates';
+
+export interface StoredCertificate {
+  /** PKCS#8 PEM private key. */
+  privateKey: string;
+  /** X.509 PEM certificate. */
+  certificate: string;
+  keyType: KeyType;
+  /** ISO time of generation (shown by `!certfp show`). */
+  createdAt: string;
+}
+
+export class ClientCertificateStore {
+  private readonly sealed: PasswordStore;
+
+  constructor(kv: KeyValueRepository, opts: { keyFile?: string; dataDir: string }) {
+    this.sealed = new PasswordStore(kv, { ...opts, namespace: NAMESPACE });
+  }
+
+  set(network: string, userId: string, cert: StoredCertificate): Promise<void> {
+    return this.sealed.set(network, userId, JSON.stringify(cert));
+  }
+
+  async get(network: string, userId: string): Promise<StoredCertificate | undefined> {
+    const json = await this.sealed.get(network, userId);
+    if (json === undefined) return undefined;
+    try {
+      return JSON.parse(json) as StoredCertificate;
+    } catch {
+      // JSON.parse quotes the text it choked on: never let key material reach an error message or log.
+      throw new Error('stored client certificate is not readable');
+    }
+  }
+
+  remove(network: string, userId: string): Promise<boolean> {
+    return this.sealed.remove(network, userId);
+  }
+}
