@@ -161,6 +161,27 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     await pat.waitFor((l) => /^:Carol\[m\]!\S+ PRIVMSG Pat :hello pat$/.test(l), 10_000, from);
   });
 
+  it('relays each IRC line once however many Matrix users share the channel, and keeps relaying when the bot is banned from it', async () => {
+    const op = await observer('Ona', '#crowd'); // first in the channel: operator
+    const roomId = await portal(alice, '#crowd', 'Alice[m]', op);
+    const dan = await b.fx.hs.registerUser('dan', { displayname: 'Dan' });
+    await portal(dan, '#crowd', 'Dan[m]', op);
+    op.raw('PRIVMSG #crowd :one for all');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'one for all'), 'line relayed');
+    // The bot goes: kicked and banned, so it cannot re-join. A Matrix user's connection relays from now on.
+    op.raw('MODE #crowd +b CwBot!*@*');
+    op.raw('KICK #crowd CwBot :not you');
+    const net = b.connector().networks.get('testnet')!;
+    await eventually(() => net.channels.listener('#crowd')?.startsWith('@'), 'a user connection listens', 15_000);
+    op.raw('PRIVMSG #crowd :still heard');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'still heard'), 'line relayed by a user connection', 15_000);
+    // A later line as a barrier (a room's events apply in order), then count: each line exactly once.
+    op.raw('PRIVMSG #crowd :last one');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'last one'), 'last line');
+    const bodies = messages(b.fx.hs, roomId, ghostId('Ona')).map((e) => e.content.body);
+    assert.deepEqual(bodies.filter((x) => ['one for all', 'still heard', 'last one'].includes(x)), ['one for all', 'still heard', 'last one']);
+  });
+
   it('syncs topics, joins, parts, kicks (with reasons), +o as power level and nick changes', async () => {
     const op = await observer('Opal', '#mem'); // first in the channel: operator
     const roomId = await portal(alice, '#mem', 'Alice[m]', op);

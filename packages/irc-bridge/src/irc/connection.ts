@@ -13,6 +13,7 @@ import { ircEquals } from './casemapping';
 import { parseRawCommand } from './raw-command';
 import { formatTags } from './message-tags';
 import { EchoMatcher } from './echo-matcher';
+import { peekChannelChat } from './line-peek';
 import { applyIsupportTokens, defaultIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
 import {
   classifyErrorText,
@@ -46,6 +47,8 @@ interface IfClient {
     end(data?: string, hadError?: boolean): void;
     connected: boolean;
     transport?: { socket?: { destroy(): void; localPort?: number } } | null;
+    /** Where irc-framework hands each received line to its parser. */
+    addReadBuffer(line: string): void;
   };
 }
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -239,6 +242,7 @@ export class IrcConnection {
   private connectTimer: NodeJS.Timeout | null = null;
   private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
   private readonly waiters = new Set<(msg: IfMessage) => boolean>();
+  private skipChannelChat: ((channel: string) => boolean) | undefined;
   private readonly echoes = new EchoMatcher((a, b) => ircEquals(a, b, this._isupport.caseMapping));
   private lastActivity = Date.now();
   private announceRegistered: (() => void) | null = null;
@@ -295,6 +299,29 @@ export class IrcConnection {
     return this.lastActivity;
   }
 
+  /**
+   * Channel chat from others for which `skip(channel)` is true is dropped before
+   * irc-framework parses it: the network relays each channel from one connection
+   * only (see line-peek.ts for why this matters). Our own lines (echo-message)
+   * and everything that is not channel chat always go through.
+   */
+  setChannelChatFilter(skip: ((channel: string) => boolean) | undefined): void {
+    this.skipChannelChat = skip;
+  }
+
+  private installChatFilter(client: IfClient): void {
+    const conn = client.connection;
+    const parse = conn.addReadBuffer.bind(conn);
+    conn.addReadBuffer = (line: string) => {
+      const skip = this.skipChannelChat;
+      if (skip && this._state === 'registered') {
+        const chat = peekChannelChat(line, this._isupport.chanTypes);
+        if (chat && !this.isSelf(chat.nick) && skip(chat.channel)) return;
+      }
+      parse(line);
+    };
+  }
+
   isChannel(target: string): boolean {
     return target.length > 0 && this._isupport.chanTypes.includes(target[0]);
   }
@@ -334,6 +361,7 @@ export class IrcConnection {
     const o = this.options;
     const client = new IfClientCtor();
     this.client = client;
+    this.installChatFilter(client);
     const timeoutMs = o.connectTimeoutMs ?? 30_000;
 
     return new Promise<RegisteredEvent>((resolve, reject) => {

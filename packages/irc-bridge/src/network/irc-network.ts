@@ -263,6 +263,8 @@ export class IrcNetwork {
 
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
     const i2m = this.i2m;
+    // Only the channel's listener relays its chat (IrcToMatrix.onMessage); other connections drop their copies unparsed.
+    conn.setChannelChatFilter((channel) => this.channels.listener(channel) !== connKey);
     conn.on('message', (ev) => {
       if (owner === 'bot' && !ev.isChannel && !ev.isEcho && ev.kind === 'privmsg') {
         for (const fn of this.botPmListeners) fn(ev.from.nick, ev.text);

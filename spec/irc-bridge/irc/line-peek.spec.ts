@@ -1,0 +1,31 @@
+import { strict as assert } from 'node:assert';
+import { peekChannelChat } from '../../../packages/irc-bridge/src/irc/line-peek';
+
+describe('irc: peekChannelChat (which raw lines a non-relaying connection may drop unparsed)', () => {
+  it('finds the sender and channel of PRIVMSG and NOTICE to a channel, with or without tags', () => {
+    assert.deepEqual(peekChannelChat(':olive!o@host PRIVMSG #chan :hello there', '#&'), { nick: 'olive', channel: '#chan' });
+    assert.deepEqual(peekChannelChat('@time=2026-01-01T00:00:00.000Z;msgid=abc :Olive!o@h NOTICE &local :hi', '#&'), { nick: 'Olive', channel: '&local' });
+    assert.deepEqual(peekChannelChat(':olive!o@host privmsg #chan :lower-case command', '#'), { nick: 'olive', channel: '#chan' });
+    assert.deepEqual(peekChannelChat(':irc.example.net NOTICE #chan :server notice', '#'), { nick: 'irc.example.net', channel: '#chan' });
+  });
+
+  it('leaves everything else to the full parser', () => {
+    for (const line of [
+      ':olive!o@host PRIVMSG Alice[m] :a private message',
+      ':olive!o@host PRIVMSG @#chan :to the channel operators only',
+      ':olive!o@host JOIN #chan',
+      ':olive!o@host TOPIC #chan :PRIVMSG #chan :not chat',
+      ':irc.example.net 332 me #chan :topic',
+      'PING :irc.example.net',
+      'PRIVMSG #chan :no prefix',
+      '@tags-only',
+      ':olive!o@host PRIVMSG',
+      '',
+    ]) assert.equal(peekChannelChat(line, '#&'), undefined, line);
+  });
+
+  it('uses the server\'s channel types', () => {
+    assert.equal(peekChannelChat(':olive!o@h PRIVMSG &chan :x', '#'), undefined);
+    assert.deepEqual(peekChannelChat(':olive!o@h PRIVMSG !chan :x', '#!'), { nick: 'olive', channel: '!chan' });
+  });
+});
