@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
@@ -58,8 +58,23 @@ async function memAfterGc(): Promise<Mem> {
 
 // ---- tiny RPC over the fork IPC channel ------------------------------------------------------
 
+/**
+ * Event-loop delay of this process since the last reset: a stall here delays every message in
+ * flight, so p99 latency follows the longest stalls. Each role answers `eld` with its own.
+ */
+const eldHistogram = monitorEventLoopDelay({ resolution: 5 });
+eldHistogram.enable();
+interface Eld { p99: number; max: number; mean: number }
+function eld(reset: boolean): Eld {
+  const r = { p99: eldHistogram.percentile(99) / 1e6, max: eldHistogram.max / 1e6, mean: eldHistogram.mean / 1e6 };
+  if (reset) eldHistogram.reset();
+  return r;
+}
+const fmtEld = (e: Eld) => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} ms`;
+
 type Handlers = Record<string, (args: any) => unknown>;
 function serve(handlers: Handlers): void {
+  handlers = { ...handlers, eld: ({ reset }: { reset?: boolean }) => eld(!!reset) };
   process.on('message', async (m: { id: number; cmd: string; args: unknown }) => {
     try {
       const result = await handlers[m.cmd](m.args);
@@ -182,7 +197,7 @@ async function hsRole(): Promise<void> {
   const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
   const users: Array<{ userId: string; roomId: string; user: any }> = [];
   // Ghost messages as the emulator receives them (the send request's handling).
-  const recv = new Map<string, { lat: number[]; seen: Set<number>; last: number }>();
+  const recv = new Map<string, { lat: number[]; at: Array<[number, number]>; seen: Set<number>; last: number }>();
   const origSend = hs.rooms.send.bind(hs.rooms);
   hs.rooms.send = ((room: any, d: any) => {
     const rec = origSend(room, d);
@@ -191,8 +206,8 @@ async function hsRole(): Promise<void> {
       if (m) {
         const t = now();
         let r = recv.get(m[1]);
-        if (!r) recv.set(m[1], (r = { lat: [], seen: new Set(), last: 0 }));
-        if (!r.seen.has(Number(m[2]))) { r.seen.add(Number(m[2])); r.lat.push(t - Number(m[3])); r.last = t; }
+        if (!r) recv.set(m[1], (r = { lat: [], at: [], seen: new Set(), last: 0 }));
+        if (!r.seen.has(Number(m[2]))) { r.seen.add(Number(m[2])); r.lat.push(t - Number(m[3])); r.at.push([Number(m[2]), t]); r.last = t; }
       }
     }
     return rec;
@@ -221,7 +236,7 @@ async function hsRole(): Promise<void> {
     },
     resetRecv: ({ tag }: { tag: string }) => { recv.delete(tag); },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
-    recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], last: r?.last ?? 0 }; },
+    recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 }; },
     /** Matrix users send `count` messages at `rate`/s, round-robin over users (as the homeserver accepting them). */
     async matrixSend({ count, rate, tag, first }: { count: number; rate: number; tag: string; first?: number }) {
       const t0 = now();
@@ -276,10 +291,15 @@ async function driverRole(): Promise<void> {
       await joinAndWait(observer, channels(), jw);
     },
     /** IRC → Matrix: `count` PRIVMSGs at `rate`/s, round-robin over senders and channels. */
-    async ircSend({ count, rate, tag }: { count: number; rate: number; tag: string }) {
+    /**
+     * `count` lines at `rate`/s. Steady (burst 1): consecutive lines go to different channels, so
+     * each channel hears an even CHANNELS-th of the rate. Burst n: n consecutive lines (one per
+     * sender in turn) go to the same channel, as when several people answer at once or one pastes.
+     */
+    async ircSend({ count, rate, tag, burst = 1 }: { count: number; rate: number; tag: string; burst?: number }) {
       const t0 = now();
       const seconds = await paced(count, rate, (i) => {
-        senders[i % senders.length].raw(`PRIVMSG ${channelName(Math.floor(i / senders.length) % CHANNELS)} :i ${tag} ${i} ${now().toFixed(3)}`);
+        senders[i % senders.length].raw(`PRIVMSG ${channelName(Math.floor(i / burst) % CHANNELS)} :i ${tag} ${i} ${now().toFixed(3)}`);
       });
       return { seconds, start: t0 };
     },
@@ -304,8 +324,8 @@ async function driverRole(): Promise<void> {
 
 async function bareRole(): Promise<void> {
   const clients: any[] = [];
-  const lat: number[] = [];
-  let last = 0;
+  // Receipts per tag: the first bare client of the channel to see each line.
+  const recv = new Map<string, { lat: number[]; last: number }>();
   const jw = joinWatcher();
   serve({
     mem: () => memAfterGc(),
@@ -321,15 +341,16 @@ async function bareRole(): Promise<void> {
           jw.onLine(line);
           if (!listener || !line.includes(' PRIVMSG #')) return;
           const s = STAMP.exec(line);
-          if (s && s[1] === 'b') { const t = now(); lat.push(t - Number(s[3])); last = t; }
+          const r = s ? recv.get(s[1]) : undefined;
+          if (r) { const t = now(); r.lat.push(t - Number(s![3])); r.last = t; }
         }).then((c) => { clients[i] = c; return joinAndWait(c, [channelName(i % CHANNELS)], jw); }));
       }
       await Promise.all(pending);
       return { seconds: (now() - t0) / 1000 };
     },
-    resetRecv: () => { lat.length = 0; last = 0; },
-    recvCount: () => lat.length,
-    recvStats: () => ({ lat, last }),
+    resetRecv: ({ tag }: { tag: string }) => { recv.set(tag, { lat: [], last: 0 }); },
+    recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
+    recvStats: ({ tag }: { tag: string }) => recv.get(tag) ?? { lat: [], last: 0 },
     /** Matrix → IRC baseline: the bare clients send `count` lines at `rate`/s, round-robin. */
     async send({ count, rate, tag }: { count: number; rate: number; tag: string }) {
       const t0 = now();
@@ -401,11 +422,16 @@ async function main(): Promise<void> {
       `RSS +${((bareMem1.rss - bareMem0.rss) / USERS / 1024).toFixed(1)} KB/client, heap +${((bareMem1.heapUsed - bareMem0.heapUsed) / USERS / 1024).toFixed(1)} KB/client`);
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'bw' }); // warm-up
     await sleep(1000);
-    await bare.call('resetRecv');
+    await bare.call('resetRecv', { tag: 'b' });
     const bareSend = await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'b' });
-    const bareGot = await collect(() => bare.call('recvCount'), MESSAGES, 30_000);
-    const bareI2m = await bare.call<{ lat: number[]; last: number }>('recvStats');
+    const bareGot = await collect(() => bare.call('recvCount', { tag: 'b' }), MESSAGES, 30_000);
+    const bareI2m = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'b' });
     console.log(`bare: IRC delivery ${bareGot}/${MESSAGES}, p50 ${lats(bareI2m.lat).p50.toFixed(1)} ms p99 ${lats(bareI2m.lat).p99.toFixed(1)} ms`);
+    await bare.call('resetRecv', { tag: 'bb' });
+    await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'bb', burst: SENDERS });
+    await collect(() => bare.call('recvCount', { tag: 'bb' }), MESSAGES, 30_000);
+    const bareBurst = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'bb' });
+    console.log(`bare: IRC delivery in ${SENDERS}-line bursts per channel, p50 ${lats(bareBurst.lat).p50.toFixed(1)} ms p99 ${lats(bareBurst.lat).p99.toFixed(1)} ms`);
     const bareM2iSend = await bare.call('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
     const bareM2iGot = await collect(() => driver.call('seenCount', { tag: 'bm' }), MESSAGES, 30_000);
     const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
@@ -471,16 +497,50 @@ async function main(): Promise<void> {
     await collect(() => hs.call('recvCount', { tag: 'w' }), warmN, 60_000);
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'w2' });
     await collect(() => hs.call('recvCount', { tag: 'w2' }), Math.min(1000, MESSAGES), 30_000);
+    // When the connector hands each line to the core: splits the latency into the IRC leg (sender →
+    // InspIRCd → bridge) and the Matrix leg (core → emulator handling the send).
+    const emittedAt = new Map<number, number>();
+    const origEmit = bridge.remote.emit.bind(bridge.remote);
+    bridge.remote.emit = (ev) => {
+      if (ev.type === 'message') {
+        const m = STAMP.exec(ev.content.body);
+        if (m && m[1] === 'x') emittedAt.set(Number(m[2]), now());
+      }
+      return origEmit(ev);
+    };
+    const eldAll = async (reset: boolean) => ({ bridge: eld(reset), hs: await hs.call<Eld>('eld', { reset }), driver: await driver.call<Eld>('eld', { reset }) });
+    await eldAll(true);
     const i2mSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'x' });
     const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
-    const i2m = await hs.call<{ lat: number[]; last: number }>('recvStats', { tag: 'x' });
+    const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
+    const i2mEld = await eldAll(true);
+    bridge.remote.emit = origEmit;
+    const ircLeg: number[] = [];
+    const matrixLeg: number[] = [];
+    i2m.at.forEach(([seq, t], k) => { // at[k] and lat[k] are the same message
+      const e = emittedAt.get(seq);
+      if (e === undefined) return;
+      matrixLeg.push(t - e);
+      ircLeg.push(e - (t - i2m.lat[k]));
+    });
     console.log(`bridge: IRC→Matrix ${i2mGot}/${MESSAGES}, p50 ${lats(i2m.lat).p50.toFixed(1)} ms p99 ${lats(i2m.lat).p99.toFixed(1)} ms`);
+    console.log(`  IRC leg (send → connector emits) p50 ${lats(ircLeg).p50.toFixed(1)} ms p99 ${lats(ircLeg).p99.toFixed(1)} ms; ` +
+      `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`);
+    console.log(`  event-loop delay: bridge ${fmtEld(i2mEld.bridge)}; emulator ${fmtEld(i2mEld.hs)}; IRC driver ${fmtEld(i2mEld.driver)}`);
+    // The same rate in bursts: each room's events are applied in order, one homeserver request at a
+    // time, so the last line of a burst waits for the ones before it.
+    await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'xb', burst: SENDERS });
+    await collect(() => hs.call('recvCount', { tag: 'xb' }), MESSAGES, 60_000);
+    const i2mBurst = await hs.call<{ lat: number[] }>('recvStats', { tag: 'xb' });
+    console.log(`bridge: IRC→Matrix in ${SENDERS}-line bursts per channel, p50 ${lats(i2mBurst.lat).p50.toFixed(1)} ms p99 ${lats(i2mBurst.lat).p99.toFixed(1)} ms`);
 
     // Matrix → IRC
     const m2iSend = await hs.call<{ seconds: number; start: number }>('matrixSend', { count: MESSAGES, rate: RATE, tag: 'y' });
     const m2iGot = await collect(() => driver.call('seenCount', { tag: 'y' }), MESSAGES, 60_000);
     const m2i = await driver.call<{ lat: number[]; last: number; dup: number; misorder: number }>('seenStats', { tag: 'y' });
+    const m2iEld = await eldAll(true);
     console.log(`bridge: Matrix→IRC ${m2iGot}/${MESSAGES}, p50 ${lats(m2i.lat).p50.toFixed(1)} ms p99 ${lats(m2i.lat).p99.toFixed(1)} ms`);
+    console.log(`  event-loop delay: bridge ${fmtEld(m2iEld.bridge)}; emulator ${fmtEld(m2iEld.hs)}; IRC driver ${fmtEld(m2iEld.driver)}`);
 
     // IRC server restart with messages sent during the outage
     let restart: { seconds: number; bound: number; sent: number; got: number; misorder: number } | null = null;
@@ -531,6 +591,9 @@ async function main(): Promise<void> {
     row('IRC→Matrix msg/s (first send → last receipt)', tput(i2mGot, i2mSend.start, i2m.last).toFixed(0), tput(bareGot, bareSend.start, bareI2m.last).toFixed(0), '');
     row('IRC→Matrix p50 latency', `${I.p50.toFixed(1)} ms`, `${bI.p50.toFixed(1)} ms`, `${(I.p50 / bI.p50).toFixed(2)}×`);
     row(`IRC→Matrix p99 latency at ${RATE}/s`, `${I.p99.toFixed(1)} ms`, `${bI.p99.toFixed(1)} ms`, `${(I.p99 / bI.p99).toFixed(2)}×`, verdict(I.p99 <= 2 * bI.p99, '≤ 2×'));
+    const IB = lats(i2mBurst.lat);
+    const bIB = lats(bareBurst.lat);
+    row(`IRC→Matrix p99, ${SENDERS}-line bursts per channel`, `${IB.p99.toFixed(1)} ms`, `${bIB.p99.toFixed(1)} ms`, `${(IB.p99 / bIB.p99).toFixed(2)}×`);
     row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
     row('Matrix→IRC msg/s (first send → last receipt)', tput(m2iGot, m2iSend.start, m2i.last).toFixed(0), tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0), '');
     row('Matrix→IRC p50 latency', `${M.p50.toFixed(1)} ms`, `${bM.p50.toFixed(1)} ms`, `${(M.p50 / bM.p50).toFixed(2)}×`);
