@@ -245,7 +245,8 @@ export class MatrixHttpClient {
         const result = await this.attempt(method, fullPath, headers, body, opts);
         status = result.status;
         if (status >= 200 && status < 300) {
-          log.debug(`${method} ${redact(path)} -> ${status}`, { endpoint, ms: Math.round(performance.now() - started), attempt });
+          // Guarded: this is every successful request, and building the line (redacting the path) is not free.
+          if (log.isLevelEnabled('debug')) log.debug(`${method} ${redact(path)} -> ${status}`, { endpoint, ms: Math.round(performance.now() - started), attempt });
           return result.value;
         }
         const err = result.error!;

@@ -148,15 +148,25 @@ export function endpointTemplate(path: string): string {
  */
 export function createEndpointTemplater(maxUnknown = MAX_UNKNOWN_TEMPLATES): (path: string) => string {
   const seen = new Set<string>();
+  // Every homeserver request is labelled, mostly with the same few endpoint strings: remember
+  // their answers (bounded, since raw paths with IDs in them would each be new).
+  const memo = new Map<string, string>();
   return (path) => {
+    const hit = memo.get(path);
+    if (hit !== undefined) return hit;
     const t = templateOf(path);
-    if (t.known || seen.has(t.template)) return t.template;
-    if (seen.size >= maxUnknown) return 'other';
-    seen.add(t.template);
-    return t.template;
+    let label = t.template;
+    if (!t.known && !seen.has(t.template)) {
+      if (seen.size >= maxUnknown) label = 'other';
+      else seen.add(t.template);
+    }
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    memo.set(path, label);
+    return label;
   };
 }
 
+const MEMO_SIZE = 1000;
 const defaultTemplater = createEndpointTemplater();
 
 function templateOf(path: string): { template: string; known: boolean } {
