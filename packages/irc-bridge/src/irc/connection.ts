@@ -14,7 +14,7 @@ import { parseRawCommand } from './raw-command';
 import { formatTags } from './message-tags';
 import { EchoMatcher } from './echo-matcher';
 import { peekChannelChat } from './line-peek';
-import { applyIsupportTokens, defaultIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
+import { applyIsupportTokens, defaultIsupport, internIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
 import {
   classifyErrorText,
   classifyFatalNumeric,
@@ -508,7 +508,7 @@ export class IrcConnection {
     if (line.onEcho && line.trailing !== undefined && this.caps.includes('echo-message')) {
       this.echoes.expect({ command: line.command, target: line.middle[0] ?? '', text: sanitizeParam(line.trailing), onEcho: line.onEcho });
     }
-    client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
+    console.error('DBG write', this.identity.nick, wire.slice(0, 60), Date.now()); client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
   }
 
   /** Sends a message (split to the real budget; newlines start new lines; \x01/CR/LF/NUL stripped). */
@@ -720,6 +720,7 @@ export class IrcConnection {
         // or shortly after 001 on servers that send no MOTD reply.
         this.announceRegistered = () => {
           this.announceRegistered = null;
+          this._isupport = internIsupport(this._isupport);
           if (this.registerTimer) clearTimeout(this.registerTimer);
           this.registerTimer = null;
           const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps };
@@ -874,7 +875,7 @@ export class IrcConnection {
 
   private onPrivmsg(msg: IfMessage, from: Sender, time: Date): void {
     const target = msg.params[0] ?? '';
-    let text = msg.params[1] ?? '';
+    let text = msg.params[1] ?? ''; console.error('DBG in', this.identity.nick, msg.nick, msg.tags.msgid, Date.now());
     if (typeof msg.tags.msgid === 'string' && this.echoes.size && this.isSelf(from.nick)) {
       this.echoes.echoed(msg.command, target, text, msg.tags.msgid);
     }

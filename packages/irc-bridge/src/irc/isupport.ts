@@ -39,6 +39,23 @@ export function defaultIsupport(): Isupport {
   };
 }
 
+/**
+ * One shared object per distinct ISUPPORT: every connection to a server gets the same 005 lines,
+ * and each copy (about 40 tokens) costs ~3 KB, which over 1,000 users' connections is a tenth of
+ * the bridge's memory per connection. Isupport objects are never mutated (applyIsupportTokens
+ * returns a new one), so sharing is safe.
+ */
+const interned = new Map<string, Isupport>();
+const MAX_INTERNED = 32;
+export function internIsupport(i: Isupport): Isupport {
+  const key = JSON.stringify(i);
+  const hit = interned.get(key);
+  if (hit) return hit;
+  if (interned.size >= MAX_INTERNED) interned.delete(interned.keys().next().value!);
+  interned.set(key, i);
+  return i;
+}
+
 /** Applies the tokens of one 005 line (params without our nick and the trailing text). */
 export function applyIsupportTokens(cur: Isupport, tokens: readonly string[]): Isupport {
   const next: Isupport = { ...cur, raw: { ...cur.raw } };
