@@ -92,11 +92,16 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
 
   /** Display data for the core's bridge-info state; a test turns it off to see what the core sends alone. */
   describePortals = true;
+  /** The network's display name in bridge info, as an operator would set (or rename) it in the config. */
+  networkDisplayName?: string;
+  /** Make describing a portal fail, as a connector that cannot answer yet would. */
+  describeFails = false;
   bridgeInfo(portal: Pick<Portal, 'key'>): BridgeInfoDisplay {
+    if (this.describeFails) throw new Error('network not ready');
     if (!this.describePortals) return {};
     const { network, id } = portal.key;
     return {
-      network: { displayname: `Memory network ${network}` },
+      network: { displayname: this.networkDisplayName ?? `Memory network ${network}` },
       channel: { displayname: `#${id}`, external_url: `https://mem.example/${network}/${encodeURIComponent(id)}` },
     };
   }

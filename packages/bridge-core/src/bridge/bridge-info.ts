@@ -12,6 +12,8 @@
  *   linked rooms get it once linked; unlinking blanks both with `{}` (state cannot be deleted).
  * - Sending is best effort: the bot may lack the power to send state in a plumbed room, and a
  *   link must not fail over a banner. Failures are logged.
+ * - What a room last accepted is remembered (bridge-info-record.ts), so each start brings rooms
+ *   created before this existed, or whose content changed since, up to date (bridge-info-sync.ts).
  *
  * DM rooms get none: they are one person's conversation, not a bridged channel.
  */
@@ -20,6 +22,7 @@ import type { BridgeInfoProvider, BridgeInfoDisplay } from '../connector/capabil
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
 import type { Portal } from './portal';
+import type { BridgeInfoRecord } from './bridge-info-record';
 
 export const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
 
@@ -69,16 +72,23 @@ export class BridgeInfoPublisher {
     bot: Intent;
     protocol: ProtocolInfo;
     provider?: BridgeInfoProvider;
+    /** Where what each room accepted is remembered; without it nothing is (and every start resends). */
+    record?: BridgeInfoRecord;
     log: Logger;
   }) {}
 
-  /** The state events for a portal; a connector failing to describe it only costs the display names. */
-  async stateEvents(portal: Subject, creator?: string): Promise<StateEventInit[]> {
+  /**
+   * The state events for a portal; a connector failing to describe it only costs the display names.
+   * With `requireDisplay` the failure is thrown instead: a refresh of a room that already has its
+   * banner must not replace the names with bare IDs because the connector was briefly unable to answer.
+   */
+  async stateEvents(portal: Subject, creator?: string, opts: { requireDisplay?: boolean } = {}): Promise<StateEventInit[]> {
     if (portal.kind === 'dm') return [];
     let display: BridgeInfoDisplay | undefined;
     try {
       display = await this.deps.provider?.bridgeInfo(portal);
     } catch (err) {
+      if (opts.requireDisplay) throw err;
       this.deps.log.warn('connector could not describe a portal for its bridge info; sending IDs only', {
         network: portal.key.network, channel: portal.key.id, err: String(err),
       });
@@ -87,15 +97,38 @@ export class BridgeInfoPublisher {
     return this.withKey(portal, content as unknown as Record<string, unknown>);
   }
 
-  /** After a link: send both events. Never throws. */
-  async publish(portal: Portal, creator?: string): Promise<void> {
-    await this.send(portal, await this.stateEvents(portal, creator), 'bridge info');
+  /** After a link: send both events. Never throws; true when the homeserver accepted both. */
+  async publish(portal: Portal, creator?: string): Promise<boolean> {
+    return this.publishEvents(portal, await this.stateEvents(portal, creator), creator);
   }
 
-  /** After an unlink: blank both events. Never throws. */
+  /** Send events built by stateEvents() and remember them once accepted. Never throws; true when accepted. */
+  async publishEvents(portal: Portal, events: StateEventInit[], creator?: string): Promise<boolean> {
+    if (!events.length) return false;
+    const ok = await this.send(portal, events, 'bridge info');
+    if (ok) await this.remember(portal, events, creator);
+    return ok;
+  }
+
+  /** A room was created with these events in its initial state: remember them, so no start resends them. */
+  async created(portal: Portal, events: StateEventInit[]): Promise<void> {
+    if (events.length) await this.remember(portal, events);
+  }
+
+  /** After an unlink: blank both events and forget them (a later link starts afresh). Never throws. */
   async clear(portal: Portal): Promise<void> {
     if (portal.kind === 'dm') return;
+    await this.deps.record?.forget(portal.roomId).catch((err) => this.deps.log.warn('could not forget the bridge info sent to an unlinked room', {
+      roomId: portal.roomId, err: String(err),
+    }));
     await this.send(portal, this.withKey(portal, {}), 'blank bridge info');
+  }
+
+  /** A store failure here only means the next start sends the same events again. */
+  private async remember(portal: Portal, events: StateEventInit[], creator?: string): Promise<void> {
+    await this.deps.record?.remember(portal.roomId, events, creator).catch((err) => this.deps.log.warn('could not record the bridge info sent to a room; the next start resends it', {
+      roomId: portal.roomId, err: String(err),
+    }));
   }
 
   private withKey(portal: Subject, content: Record<string, unknown>): StateEventInit[] {
@@ -103,7 +136,7 @@ export class BridgeInfoPublisher {
     return BRIDGE_INFO_TYPES.map((type) => ({ type, state_key: stateKey, content }));
   }
 
-  private async send(portal: Portal, events: StateEventInit[], what: string): Promise<void> {
+  private async send(portal: Portal, events: StateEventInit[], what: string): Promise<boolean> {
     const results = await Promise.allSettled(events.map((e) => this.deps.bot.sendState(portal.roomId, e.type, e.state_key, e.content)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -111,5 +144,6 @@ export class BridgeInfoPublisher {
         roomId: portal.roomId, network: portal.key.network, channel: portal.key.id, err: String(failed.reason),
       });
     }
+    return !failed;
   }
 }

@@ -37,6 +37,8 @@ import { LocalpartTemplate } from './templates';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
 import { BridgeInfoPublisher } from './bridge-info';
+import { BridgeInfoRecord } from './bridge-info-record';
+import { BridgeInfoSync } from './bridge-info-sync';
 import { RemoteEventApplier } from './remote-event-applier';
 import { MatrixEventRouter, type MatrixEvent } from './matrix-event-router';
 import { NonPortalHandler } from './non-portal-handler';
@@ -85,6 +87,8 @@ export class Bridge<C = unknown> {
   readonly notifier: BotNotifier;
   readonly metrics: BridgeMetrics;
   readonly activity: ActivityTracker;
+  /** Brings existing portal rooms' bridge info up to date after each start (in the background). */
+  readonly bridgeInfoSync: BridgeInfoSync;
   /** Present when `provisioning.enabled`. */
   readonly provisioning?: ProvisioningApi;
   private metricsServer?: MetricsServer;
@@ -164,20 +168,24 @@ export class Bridge<C = unknown> {
       domain, botUserId: this.botUserId, template: ghostTemplate, repo: this.store.ghosts,
       intentFor: (u) => this.intents.ghost(u), media: mediaService, log: this.log.child({ module: 'ghosts' }),
     });
+    const bridgeInfoLog = this.log.child({ module: 'bridge-info' });
+    const bridgeInfoRecord = new BridgeInfoRecord(this.store.kv);
+    const bridgeInfo = new BridgeInfoPublisher({
+      bot, protocol: connector.protocol, provider: supports(connector, 'bridgeInfo') ? connector : undefined,
+      record: bridgeInfoRecord, log: bridgeInfoLog,
+    });
     this.portals = new PortalManager({
       repo: this.store.portals, bot, domain,
       aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
       links: supports(connector, 'links') ? connector : undefined,
-      bridgeInfo: new BridgeInfoPublisher({
-        bot, protocol: connector.protocol, provider: supports(connector, 'bridgeInfo') ? connector : undefined,
-        log: this.log.child({ module: 'bridge-info' }),
-      }),
+      bridgeInfo,
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       onUnlinked: (roomId) => this.state.invalidate(roomId),
       log: this.log.child({ module: 'portals' }),
       audit: getLogger('audit'),
     });
+    this.bridgeInfoSync = new BridgeInfoSync({ portals: this.portals, publisher: bridgeInfo, record: bridgeInfoRecord, bot, log: bridgeInfoLog });
     this.remote = new RemoteEventApplier({
       portals: this.portals, ghosts: this.ghosts, messages: this.store.messages, bot,
       log: this.log.child({ module: 'remote' }),
@@ -314,6 +322,9 @@ export class Bridge<C = unknown> {
     await connector.start();
     this.started = true;
     this.pruner.start();
+    // After connector.start(), so the connector can describe its rooms; not awaited, so a bridge with
+    // thousands of rooms to refresh (the first start after an upgrade) is up at once.
+    this.bridgeInfoSync.start();
     if (config.state_cache.warm_on_start) {
       // In the background: transactions are answered while the cache warms.
       void this.portals.list().then((portals) => this.state.warm(portals.map((p) => p.roomId)))
@@ -323,6 +334,8 @@ export class Bridge<C = unknown> {
   }
 
   async stop(): Promise<void> {
+    // First: no new bridge-info sends, and the ones in flight finish before the store closes.
+    await this.bridgeInfoSync.stop();
     this.pruner.stop();
     this.homeserverCheck?.stop();
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));

@@ -2,7 +2,8 @@
  * Portals: which Matrix room is linked to which remote place. Creates
  * bridge-owned rooms on demand (one creation per place, however many callers
  * race), links and unlinks existing rooms, and writes an audit line for every
- * link change. Rooms it creates or links carry the bridge-info state (bridge-info.ts).
+ * link change. Rooms it creates or links carry the bridge-info state (bridge-info.ts), and what
+ * they were sent is remembered so starts only refresh rooms that are out of date (bridge-info-sync.ts).
  */
 import type { PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
@@ -110,6 +111,8 @@ export class PortalManager implements PortalService {
       });
       const portal: Portal = { roomId, key: info.key, kind: 'portal', data: info.data, createdAt: Date.now() };
       await this.save(portal);
+      // The room already carries its bridge info: remember it, so the next start does not send it again.
+      await this.deps.bridgeInfo.created(portal, initialState);
       this.deps.audit.info('portal room created', { roomId, network: info.key.network, channel: info.key.id, alias });
       return portal;
     });
