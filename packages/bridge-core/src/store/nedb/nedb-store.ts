@@ -212,6 +212,7 @@ export class NedbStore implements Store {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.ds) {
+      await (this.messages as NedbMessages).drain().catch((e) => log.error('NeDB: message mappings not written at close', { error: e as Error }));
       // Compaction is queued behind every pending operation, so this also drains in-flight writes.
       await this.compactDirty();
       this.ds = undefined;
@@ -349,6 +350,9 @@ class NedbGhosts implements GhostRepository {
   }
 }
 
+/** How long the first message-map put waits for others to share its file append. */
+const PUT_BATCH_WINDOW_MS = 10;
+
 class NedbMessages implements MessageRepository {
   constructor(private readonly s: NedbStore) {}
 
@@ -370,6 +374,7 @@ class NedbMessages implements MessageRepository {
    */
   private pendingPuts: Array<{ doc: MessageDoc; resolve: () => void; reject: (e: unknown) => void }> = [];
   private flushing?: Promise<void>;
+  private flushTimer?: NodeJS.Timeout;
 
   put(r: MessageRecord): Promise<void> {
     const portal = cleanPortalKey(r.portal);
@@ -382,8 +387,26 @@ class NedbMessages implements MessageRepository {
     const db = this.s.db('messages', true); // throws at once if the store is closed
     return new Promise<void>((resolve, reject) => {
       this.pendingPuts.push({ doc, resolve, reject });
-      if (this.pendingPuts.length === 1) void this.flushPuts(db);
+      // The first put of a batch waits a few ms for company: each batch is a file append
+      // (open, write, close), and at hundreds of messages a second that per-batch cost, not the
+      // documents, was most of the store's time. A lookup waits for pending puts anyway.
+      if (this.pendingPuts.length === 1 && !this.flushTimer) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = undefined;
+          void this.flushPuts(db);
+        }, PUT_BATCH_WINDOW_MS);
+      }
     });
+  }
+
+  /** Writes what is waiting for the batch window now, and waits for every batch in flight (close). */
+  async drain(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      await this.flushPuts(this.s.db('messages', true));
+    }
+    while (this.flushing) await this.flushing;
   }
 
   /** One batch at a time, so a batch's remove and insert never interleave with another's for the same ID. */
