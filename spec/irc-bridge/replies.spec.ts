@@ -51,6 +51,29 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     o.waitFor((l) => bare(l).startsWith(`:${nick}!`) && bare(l).endsWith(` PRIVMSG ${channel} :${text}`), 10_000, from);
   const matrixEvent = (roomId: string, sender: string, body: string) =>
     eventually(() => messages(b.fx.hs, roomId, sender).find((e) => e.content.body === body), `"${body}" in Matrix`);
+  /** The msgid of the first PRIVMSG/NOTICE `o` receives from `nick` to `channel` (after `from`) that `pred` accepts. */
+  const msgidOf = async (o: Observer, from: number, nick: string, channel: string, pred: (command: string, text: string) => boolean) => {
+    const got = await o.waitFor((l) => {
+      const m = /^:([^!]+)!\S+ (PRIVMSG|NOTICE) (\S+) :(.*)$/.exec(bare(l));
+      return !!m && m[1] === nick && m[3] === channel && pred(m[2], m[4]);
+    }, 10_000, from);
+    const msgid = tagsOf(got).msgid;
+    assert.ok(msgid, `a msgid on ${got}`);
+    return msgid;
+  };
+  /** An IRC user replies to `msgid`; resolves with the Matrix event that reply became. */
+  const ircReply = async (o: Observer, channel: string, msgid: string, text: string, roomId: string) => {
+    o.raw(`@+draft/reply=${msgid} PRIVMSG ${channel} :${text}`);
+    return matrixEvent(roomId, ghostId(o.nick), text);
+  };
+  /** A Matrix edit (m.replace) of `eventId` to `body`. */
+  const edit = (user: TestUser, roomId: string, eventId: string, body: string, msgtype = 'm.text') => user.sendMessage(roomId, {
+    msgtype, body: `* ${body}`, 'm.new_content': { msgtype, body },
+    'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+  });
+  const repliedTo = (ev: { content: Record<string, any> }) => ev.content['m.relates_to']?.['m.in_reply_to']?.event_id;
+  /** 2,998 characters: beyond line_limit (3), so uploaded and sent as a link. */
+  const huge = 'x'.repeat(1000) + ' ' + 'y'.repeat(1000) + ' ' + 'z'.repeat(998);
 
   before(async () => {
     ircd = await startInspircd();
@@ -172,5 +195,83 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     assert.ok(!after.some((l) => /^:Alice\[m\]!\S+ (QUIT|JOIN|PART)\b/.test(l)), after.join('\n'));
     assert.equal(after.filter((l) => / PRIVMSG #rep6 :/.test(l)).length, 2, after.join('\n'));
     assert.ok(!watcher.lines.some((l) => /Alice\[m\]/.test(l)), watcher.lines.join('\n'));
+  });
+
+  it('an IRC reply to the line a Matrix edit became is a Matrix reply to the edited message; no earlier line loses its mapping', async () => {
+    const olive = await observer('Olive7', '#rep7');
+    const roomId = await portal(alice, '#rep7', 'Alice[m]', olive);
+    await portal(bob, '#rep7', 'Bob[m]', olive);
+    let from = olive.lines.length;
+    const original = await alice.sendMessage(roomId, 'the build is broken on main again');
+    const originalMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep7', (c, t) => c === 'PRIVMSG' && t === 'the build is broken on main again');
+
+    from = olive.lines.length;
+    const fix = await edit(alice, roomId, original, 'the build is fixed on main again');
+    const sedMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep7', (c, t) => c === 'PRIVMSG' && t === 's/broken/fixed/');
+    const nice = await ircReply(olive, '#rep7', sedMsgid, 'nice work', roomId);
+    assert.equal(repliedTo(nice), original, 'the reply points at the message Matrix users see, not the edit event');
+    assert.notEqual(repliedTo(nice), fix);
+    assert.deepEqual(nice.content['m.mentions'].user_ids, ['@alice:localhost'], 'Alice is notified');
+
+    // A second edit is a line of its own; replies to it, to the first edit's line and to the
+    // message's own line all reach the message.
+    from = olive.lines.length;
+    await edit(alice, roomId, original, 'all green now');
+    const starMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep7', (c, t) => c === 'PRIVMSG' && t === '* all green now');
+    assert.equal(new Set([originalMsgid, sedMsgid, starMsgid]).size, 3);
+    for (const [msgid, text] of [[starMsgid, 'great'], [sedMsgid, 'agreed, nice'], [originalMsgid, 'was it broken?']]) {
+      assert.equal(repliedTo(await ircReply(olive, '#rep7', msgid, text, roomId)), original, text);
+    }
+
+    // A Matrix reply to the edited message still points IRC at the message's own line.
+    from = olive.lines.length;
+    await bob.sendMessage(roomId, { msgtype: 'm.text', body: 'thanks', 'm.relates_to': { 'm.in_reply_to': { event_id: original } } });
+    const got = await line(olive, from, 'Bob[m]', '#rep7', 'Alice[m]: thanks');
+    assert.equal(tagsOf(got)['+draft/reply'], originalMsgid);
+  });
+
+  it('an edit beyond line_limit goes out as one line with a link to the full text, and a reply to that line maps to the edited message', async () => {
+    const olive = await observer('Olive8', '#rep8');
+    const roomId = await portal(alice, '#rep8', 'Alice[m]', olive);
+    let from = olive.lines.length;
+    const original = await alice.sendMessage(roomId, 'short draft');
+    await line(olive, from, 'Alice[m]', '#rep8', 'short draft');
+
+    from = olive.lines.length;
+    await edit(alice, roomId, original, huge);
+    const linkMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep8', (c, t) => c === 'PRIVMSG' && t.startsWith('* xxx') && t.includes('(full message at <'));
+    const linkLine = olive.lines.slice(from).find((l) => tagsOf(l).msgid === linkMsgid)!;
+    const m = /\/download\/([^/]+)\/([^/>]+)/.exec(linkLine)!;
+    assert.equal(b.fx.hs.mediaBytes(`mxc://${m[1]}/${m[2]}`)?.toString('utf8'), huge, 'the upload holds the whole new text');
+    await alice.sendMessage(roomId, 'after the edit');
+    await line(olive, from, 'Alice[m]', '#rep8', 'after the edit');
+    const sent = olive.lines.slice(from).map(bare).filter((l) => /^:Alice\[m\]!\S+ PRIVMSG #rep8 :/.test(l));
+    assert.equal(sent.length, 2, `the edit is one line, not the whole text:\n${sent.join('\n')}`);
+
+    assert.equal(repliedTo(await ircReply(olive, '#rep8', linkMsgid, 'too long to read', roomId)), original);
+  });
+
+  it('IRC replies to an emote, a notice, an edited notice and the link line of an uploaded long message map to their Matrix events', async () => {
+    const olive = await observer('Olive9', '#rep9');
+    const roomId = await portal(alice, '#rep9', 'Alice[m]', olive);
+    const cases: Array<{ send: () => Promise<string>; pred: (command: string, text: string) => boolean; reply: string }> = [
+      { send: () => alice.sendMessage(roomId, { msgtype: 'm.emote', body: 'waves' }), pred: (c, t) => c === 'PRIVMSG' && t === '\x01ACTION waves\x01', reply: 'hi alice' },
+      { send: () => alice.sendMessage(roomId, { msgtype: 'm.notice', body: 'deploy at five' }), pred: (c, t) => c === 'NOTICE' && t === 'deploy at five', reply: 'noted' },
+      { send: () => alice.sendMessage(roomId, { msgtype: 'm.text', body: huge }), pred: (c, t) => c === 'PRIVMSG' && t.includes('(full message at <'), reply: 'long one' },
+    ];
+    for (const k of cases) {
+      const from = olive.lines.length;
+      const eventId = await k.send();
+      const msgid = await msgidOf(olive, from, 'Alice[m]', '#rep9', k.pred);
+      assert.equal(repliedTo(await ircReply(olive, '#rep9', msgid, k.reply, roomId)), eventId, k.reply);
+    }
+    // An edit keeps the message's kind (a NOTICE here), and its line maps to the notice.
+    let from = olive.lines.length;
+    const notice = await alice.sendMessage(roomId, { msgtype: 'm.notice', body: 'maintenance window tonight at ten' });
+    await msgidOf(olive, from, 'Alice[m]', '#rep9', (c, t) => c === 'NOTICE' && t === 'maintenance window tonight at ten');
+    from = olive.lines.length;
+    await edit(alice, roomId, notice, 'maintenance window tonight at eleven', 'm.notice');
+    const sedMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep9', (c, t) => c === 'NOTICE' && t === 's/ten/eleven/');
+    assert.equal(repliedTo(await ircReply(olive, '#rep9', sedMsgid, 'eleven it is', roomId)), notice);
   });
 });

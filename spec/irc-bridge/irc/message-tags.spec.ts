@@ -53,4 +53,27 @@ describe('irc message tags', () => {
     assert.deepEqual(got, ['one=a', 'three=c']);
     assert.equal(m.size, 0);
   });
+
+  it('settles a channel once its lines written so far have echoed or will not, and not before', async () => {
+    const got: string[] = [];
+    const m = new EchoMatcher((a, b) => a.toLowerCase() === b.toLowerCase());
+    assert.equal(m.settled('#c', 1000), undefined, 'nothing awaited');
+    m.expect({ command: 'PRIVMSG', target: '#c', text: 'one', onEcho: (id) => got.push(`one=${id}`) });
+    m.expect({ command: 'PRIVMSG', target: '#other', text: 'elsewhere', onEcho: () => undefined });
+    let settled = false;
+    const wait = m.settled('#C', 60_000)!;
+    void wait.then(() => { settled = true; });
+    m.expect({ command: 'PRIVMSG', target: '#c', text: 'later', onEcho: () => undefined }); // written after: not waited for
+    await Promise.resolve();
+    assert.equal(settled, false);
+    m.echoed('PRIVMSG', '#c', 'one', 'a');
+    await wait;
+    assert.deepEqual(got, ['one=a'], 'the echo was recorded before the wait ended');
+    // A dropped connection ends the wait (the echo will not come); so does the bound.
+    const dropped = m.settled('#c', 60_000)!;
+    m.clear();
+    await dropped;
+    m.expect({ command: 'PRIVMSG', target: '#c', text: 'refused', onEcho: () => undefined });
+    await m.settled('#c', 10);
+  });
 });

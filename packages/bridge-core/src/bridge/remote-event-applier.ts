@@ -15,7 +15,7 @@ import type {
   RemoteEvent, RemoteMessage, RemoteEdit, RemoteDelete, RemoteReaction, RemoteReactionRemove, RemoteMembership,
   RemoteRoomMeta, RemoteRoomSettings, RemoteSender, RemoteTyping, RemoteProfileChange,
 } from '../connector/remote-events';
-import type { LateRemoteIds } from '../connector/matrix-events';
+import type { LateEditRemoteIds, LateRemoteIds } from '../connector/matrix-events';
 import type { MessageRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
 import type { Portal } from './portal';
@@ -71,11 +71,16 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */
   private recordMessage(record: Parameters<MessageRepository['put']>[0]): void {
-    this.writes.track(portalKeyString(record.portal), this.deps.messages.put(record).catch((err) => {
+    this.writes.track(portalKeyString(record.portal), this.putMessage(record));
+  }
+
+  /** Store a mapping; a failure is logged, not thrown. */
+  private putMessage(record: Parameters<MessageRepository['put']>[0]): Promise<void> {
+    return this.deps.messages.put(record).catch((err) => {
       this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
         roomId: record.roomId, eventId: record.eventId, err: String(err),
       });
-    }));
+    });
   }
 
   /** The portal's message map, once pending writes have landed. */
@@ -93,12 +98,43 @@ export class RemoteEventApplier implements RemoteEventSink {
    * emitted after this call waits for the write in its lookup, however busy the portal is.
    */
   addRemoteIds(late: LateRemoteIds): Promise<void> {
+    if ('edit' in late) return this.addEditRemoteIds(late);
     const m = late.message;
     late.remoteIds.forEach((remoteId, i) => this.recordMessage({
       roomId: m.portal.roomId, eventId: m.eventId, portal: m.portal.key, remoteId, part: late.firstPart + i,
       sender: m.sender.userId, timestamp: m.timestamp, body: m.content.body,
     }));
     return this.writes.settled(portalKeyString(m.portal.key));
+  }
+
+  /**
+   * An edit's IDs join the edited event after its highest part. The parts are read, so the job runs
+   * behind every write tracked for the portal so far (earlier late IDs of the message and of other
+   * edits included: one at a time, no two jobs pick the same part) and is itself tracked before
+   * this returns, so a remote reply emitted after this call finds the mapping.
+   */
+  private addEditRemoteIds(late: LateEditRemoteIds): Promise<void> {
+    const e = late.edit;
+    const key = portalKeyString(e.portal.key);
+    const earlier = this.writes.settled(key);
+    const job = (async () => {
+      await earlier;
+      const parts = (await this.deps.messages.getByEvent(e.portal.roomId, e.target.eventId)).map((r) => r.part);
+      if (!parts.length) return; // the edited message is gone from the map (redacted, pruned)
+      const next = Math.max(...parts) + 1;
+      // Sender: the edited message's (only its author may edit). Timestamp and body: the edit's,
+      // what this remote line is; the message's first part still gives replies its original text.
+      await Promise.all(late.remoteIds.map((remoteId, i) => this.putMessage({
+        roomId: e.portal.roomId, eventId: e.target.eventId, portal: e.portal.key, remoteId, part: next + i,
+        sender: e.target.sender, timestamp: e.timestamp, body: e.content.body,
+      })));
+    })().catch((err) => {
+      this.deps.log.error('could not store a message mapping (replies to an edit will not cross)', {
+        roomId: e.portal.roomId, eventId: e.target.eventId, err: String(err),
+      });
+    });
+    this.writes.track(key, job);
+    return this.writes.settled(key);
   }
 
   async idle(): Promise<void> {

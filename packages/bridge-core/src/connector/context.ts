@@ -29,7 +29,8 @@ export interface RemoteEventSink {
    * server stamps a msgid on the echo of each line we send (echo-message); waiting for that echo
    * inside `handleMatrixMessage` would hold the room's serial path for the flood queue plus a round
    * trip, so the IDs arrive here instead. Remote events for the portal emitted after this call see
-   * the mapping; resolves once it is stored.
+   * the mapping; resolves once it is stored. IDs of a Matrix edit's remote form go to the edited
+   * message (`LateEditRemoteIds`).
    */
   addRemoteIds(late: LateRemoteIds): Promise<void>;
 }

@@ -100,10 +100,13 @@ export interface MatrixTyping {
 }
 
 /**
- * Remote IDs a Matrix message got only after `handleMatrixMessage` returned (see
+ * Remote IDs a Matrix message (or an edit of one) got only after its handler returned (see
  * `RemoteEventSink.addRemoteIds`).
  */
-export interface LateRemoteIds {
+export type LateRemoteIds = LateMessageRemoteIds | LateEditRemoteIds;
+
+/** IDs of what a Matrix message became, recorded for that message's event. */
+export interface LateMessageRemoteIds {
   /** The message as the connector received it. */
   message: MatrixMessage;
   remoteIds: string[];
@@ -112,4 +115,20 @@ export interface LateRemoteIds {
    * the handler returned and are kept: start at `SendResult.remoteIds.length` or above.
    */
   firstPart: number;
+}
+
+/**
+ * IDs of what a Matrix edit became on a network without edits (IRC sends the new text as a new
+ * line), recorded for the *edited* event (`edit.target.eventId`), not the edit event: Matrix
+ * clients fold the edit into the original, so that is the message a remote reply to the new line
+ * must point at. The core gives the IDs the parts after the highest one the event has when they
+ * are written (one edit's IDs after another's), so no part of the message or of an earlier edit is
+ * replaced; the message's own late IDs must therefore be added before its edits' (IRC: the server
+ * echoes one connection's lines in the order they were sent). Nothing is recorded when the edited
+ * event is no longer in the message map (redacted, pruned).
+ */
+export interface LateEditRemoteIds {
+  /** The edit as the connector received it. */
+  edit: MatrixEdit;
+  remoteIds: string[];
 }

@@ -508,7 +508,7 @@ export class IrcConnection {
     if (line.onEcho && line.trailing !== undefined && this.caps.includes('echo-message')) {
       this.echoes.expect({ command: line.command, target: line.middle[0] ?? '', text: sanitizeParam(line.trailing), onEcho: line.onEcho });
     }
-    console.error('DBG write', this.identity.nick, wire.slice(0, 60), Date.now()); client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
+    client.connection.write(wire, () => line.settle({ ok: true, queueDelayMs: waitedMs }));
   }
 
   /** Sends a message (split to the real budget; newlines start new lines; \x01/CR/LF/NUL stripped). */
@@ -530,6 +530,16 @@ export class IrcConnection {
       ...(failed ? { reason: failed.reason } : {}),
       queueDelayMs: Math.max(0, ...results.map((r) => (r.ok ? r.queueDelayMs : 0))),
     };
+  }
+
+  /**
+   * Resolves once the lines written so far to `target` whose msgid we wait for (onEcho) have echoed
+   * or will not (see EchoMatcher.settled), after `timeoutMs` at the latest; undefined when none is
+   * waiting. The echo comes on this connection only, so another connection can receive an answer
+   * to the line before the echo that tells its msgid is read here.
+   */
+  echoesSettled(target: string, timeoutMs: number): Promise<void> | undefined {
+    return this.echoes.settled(target, timeoutMs);
   }
 
   say(target: string, text: string): Promise<SendReport> {
@@ -875,7 +885,7 @@ export class IrcConnection {
 
   private onPrivmsg(msg: IfMessage, from: Sender, time: Date): void {
     const target = msg.params[0] ?? '';
-    let text = msg.params[1] ?? ''; console.error('DBG in', this.identity.nick, msg.nick, msg.tags.msgid, Date.now());
+    let text = msg.params[1] ?? '';
     if (typeof msg.tags.msgid === 'string' && this.echoes.size && this.isSelf(from.nick)) {
       this.echoes.echoed(msg.command, target, text, msg.tags.msgid);
     }

@@ -21,8 +21,12 @@ export interface EchoMatcherOptions {
   now?: () => number;
 }
 
+type Pending = AwaitedEcho & { at: number };
+
 export class EchoMatcher {
-  private pending: Array<AwaitedEcho & { at: number }> = [];
+  private pending: Pending[] = [];
+  /** settled() callers: each waits for the lines it saw pending to leave `pending`. */
+  private readonly waiters = new Set<{ awaited: Set<Pending>; done(): void }>();
   private readonly max: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -43,6 +47,7 @@ export class EchoMatcher {
     this.pending = this.pending.filter((p) => now - p.at <= this.maxAgeMs);
     if (this.pending.length >= this.max) this.pending.shift();
     this.pending.push({ ...line, at: now });
+    this.wake();
   }
 
   /** An echo of one of our lines arrived; calls the matching line's onEcho. */
@@ -51,10 +56,44 @@ export class EchoMatcher {
     if (i === -1) return;
     const [hit] = this.pending.splice(0, i + 1).slice(-1);
     hit.onEcho(msgid);
+    this.wake();
   }
 
   /** The connection dropped: echoes of lines written on it will not come. */
   clear(): void {
     this.pending = [];
+    this.wake();
+  }
+
+  /**
+   * Resolves once each line to `target` written so far has echoed (its onEcho has run) or been
+   * given up on (a later line echoed first, the connection dropped, it aged out), or after
+   * `timeoutMs` at the latest. Undefined when no line to `target` is waiting for its echo.
+   */
+  settled(target: string, timeoutMs: number): Promise<void> | undefined {
+    const awaited = new Set(this.pending.filter((p) => this.sameTarget(p.target, target)));
+    if (!awaited.size) return undefined;
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        awaited,
+        done: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, timeoutMs);
+      timer.unref?.();
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    if (!this.waiters.size) return;
+    const still = new Set(this.pending);
+    for (const w of [...this.waiters]) {
+      for (const p of w.awaited) if (!still.has(p)) w.awaited.delete(p);
+      if (!w.awaited.size) w.done();
+    }
   }
 }

@@ -7,7 +7,7 @@
  */
 import {
   BridgeError, LocalpartTemplate, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
-  type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
+  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
@@ -36,6 +36,13 @@ const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned
   'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
 
 const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
+
+/**
+ * How long an IRC reply waits for the echo of a line from Matrix it may answer (see
+ * IrcToMatrix.onMessage). Echoes take a round trip; a line the server refused never echoes, and
+ * the reply then goes out after this, as a plain message if its target stays unknown.
+ */
+const ECHO_WAIT_MS = 2000;
 
 export class IrcNetwork {
   readonly scheduler: ConnectScheduler;
@@ -87,6 +94,13 @@ export class IrcNetwork {
         .filter((k) => k !== BOT_KEY)
         .map((userId) => ({ userId, nick: this.users.nickOf(userId) ?? '' }))
         .filter((x) => x.nick),
+      echoesSettled: (channel) => {
+        const waits = [...(this.channels.get(channel)?.joinedBy ?? [])]
+          .filter((k) => k !== BOT_KEY)
+          .map((userId) => this.users.get(userId)?.connection.echoesSettled(channel, ECHO_WAIT_MS))
+          .filter((w): w is Promise<void> => w !== undefined);
+        return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
+      },
       onRelayed: () => { this.counters.ircToMatrix++; },
     });
   }
@@ -354,7 +368,7 @@ export class IrcNetwork {
     const rendered = renderMessage(msg, this.renderDeps());
     let text = rendered.text;
     const lines = client.connection.planMessage(target, text, rendered.kind);
-    if (lines.length > this.cfg.clients.line_limit) text = await this.longMessage(msg, client, lines);
+    if (lines.length > this.cfg.clients.line_limit) text = await this.longMessage(msg.content.body, client, lines);
     // A reply keeps its "nick: text" rendering *and* gets the reply tag: the tag carries no text, most
     // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
     this.send(client, rendered.kind, target, text, { firstLineTags: replyTagsFor(msg.replyTo), onEcho: this.echoRecorder(msg) });
@@ -368,11 +382,26 @@ export class IrcNetwork {
    * event ID's part 0), so an IRC user's `+draft/reply` to any of its lines becomes a Matrix reply.
    */
   private echoRecorder(msg: MatrixMessage): ((msgid: string) => void) | undefined {
-    if (!this.cfg.clients.echo_message) return undefined;
     let part = 1;
+    return this.recordEchoes(msg.eventId, (msgid) => ({ message: msg, remoteIds: [msgid], firstPart: part++ }));
+  }
+
+  /**
+   * Records the msgid of each echoed line of an edit for the *edited* message, not the edit event:
+   * Matrix clients show the edit folded into the original (an edit event is not something one
+   * replies to), so an IRC user replying to the "s/old/new/" or "* new text" line is replying to
+   * that message as Matrix users see it. The core appends these after the message's own parts and
+   * any earlier edit's (see LateEditRemoteIds), so the original lines' msgids still map too.
+   */
+  private editEchoRecorder(edit: MatrixEdit): ((msgid: string) => void) | undefined {
+    return this.recordEchoes(edit.eventId, (msgid) => ({ edit, remoteIds: [msgid] }));
+  }
+
+  private recordEchoes(eventId: string, late: (msgid: string) => LateRemoteIds): ((msgid: string) => void) | undefined {
+    if (!this.cfg.clients.echo_message) return undefined;
     return (msgid) => {
-      this.ctx.remote.addRemoteIds({ message: msg, remoteIds: [msgid], firstPart: part++ })
-        .catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', { eventId: msg.eventId, err: String(err) }));
+      this.ctx.remote.addRemoteIds(late(msgid))
+        .catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', { eventId, err: String(err) }));
     };
   }
 
@@ -389,11 +418,11 @@ export class IrcNetwork {
    * Beyond line_limit lines, the full text is uploaded and IRC gets the first line and a link
    * (MAI's behaviour). If the upload fails: the first lines and "(truncated)", never nothing.
    */
-  private async longMessage(msg: MatrixMessage, client: PooledClient, lines: string[]): Promise<string> {
+  private async longMessage(body: string, client: PooledClient, lines: string[]): Promise<string> {
     const nick = client.connection.nick;
     const name = `${nick}_${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
     try {
-      const mxc = await this.ctx.media.upload(Buffer.from(msg.content.body, 'utf8'), { name, mimetype: 'text/plain; charset=utf-8' });
+      const mxc = await this.ctx.media.upload(Buffer.from(body, 'utf8'), { name, mimetype: 'text/plain; charset=utf-8' });
       const url = this.ctx.media.publicUrl(mxc, name);
       if (!url) throw new Error('no public media URL configured');
       const first = lines[0].length > 120 ? `${lines[0].slice(0, 120)}` : lines[0];
@@ -410,7 +439,14 @@ export class IrcNetwork {
     const client = await this.users.clientFor(userId, edit.sender.displayName);
     const target = await this.targetFor(edit.portal, client, userId);
     const kind = edit.content.kind === 'emote' ? 'action' : edit.content.kind === 'notice' ? 'notice' : 'privmsg';
-    this.send(client, kind, target, renderEdit(edit));
+    // "* new text" of a long edit is as many lines as the message: line_limit holds for it too, and
+    // the line keeps the "* " that marks a correction.
+    let text = renderEdit(edit);
+    if (client.connection.planMessage(target, text, kind).length > this.cfg.clients.line_limit) {
+      const body = edit.content.body;
+      text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind))}`;
+    }
+    this.send(client, kind, target, text, { onEcho: this.editEchoRecorder(edit) });
   }
 
   async handleMembership(change: MatrixMembership): Promise<void> {

@@ -7,7 +7,7 @@
  * the bot) are echoes and never come back. IRC text becomes Matrix HTML only
  * through `ircToMatrix` (allow-list sanitiser).
  */
-import type { BridgeContext, GhostKey, PortalKey, RemoteEvent, RemoteSender } from '@causeway/bridge-core';
+import { portalKeyString, type BridgeContext, type GhostKey, type PortalKey, type RemoteEvent, type RemoteSender } from '@causeway/bridge-core';
 import {
   ircToMatrix, escapeHtml, IrcCaseMap, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
 } from '../irc';
@@ -29,6 +29,12 @@ export interface IrcToMatrixDeps {
   displayName(nick: string): string;
   /** Matrix user IDs to mention when their IRC nick appears in a channel line. */
   mentionable(channel: string): Array<{ nick: string; userId: string }>;
+  /**
+   * Settles once the lines our Matrix users' connections sent to `channel` have echoed (their
+   * msgids are then in the message map) or will not, within a bound; undefined when none is
+   * waiting for its echo.
+   */
+  echoesSettled(channel: string): Promise<void> | undefined;
   onRelayed(): void;
 }
 
@@ -38,6 +44,8 @@ export class IrcToMatrix {
   /** Join fan-out for the initial NAMES snapshot, drip-fed (membership.flood_delay_ms). */
   private drip: Array<() => Promise<void>> = [];
   private dripTimer: NodeJS.Timeout | null = null;
+  /** Per portal: the last event held back behind a reply waiting for echoes (see onMessage); later ones queue behind it. */
+  private readonly held = new Map<string, Promise<void>>();
 
   constructor(private readonly d: IrcToMatrixDeps) {}
 
@@ -51,8 +59,23 @@ export class IrcToMatrix {
     return { ghost: this.d.ghostKey(nick), displayName: this.d.displayName(nick) };
   }
 
-  private emit(ev: RemoteEvent): void {
+  /** Hands an event to the core, after `waitFor` and after any event of its portal still held back: in order. */
+  private emit(ev: RemoteEvent, waitFor?: Promise<void>): void {
     this.d.onRelayed();
+    const key = portalKeyString(ev.portal);
+    const before = this.held.get(key);
+    if (!before && !waitFor) {
+      this.send(ev);
+      return;
+    }
+    const tail = Promise.all([before, waitFor]).then(() => this.send(ev)).catch((err) => {
+      this.d.ctx.log.warn('IRC event not applied to Matrix', { type: ev.type, network: this.d.network, err: String(err) });
+    });
+    this.held.set(key, tail);
+    void tail.then(() => { if (this.held.get(key) === tail) this.held.delete(key); });
+  }
+
+  private send(ev: RemoteEvent): void {
     this.d.ctx.remote.emit(ev).catch((err) => this.d.ctx.log.warn('IRC event not applied to Matrix', {
       type: ev.type, network: this.d.network, err: String(err),
     }));
@@ -98,6 +121,12 @@ export class IrcToMatrix {
     const portal = ev.isChannel ? this.d.portalKey(ev.target) : { network: this.d.network, id: this.d.ghostKey(ev.from.nick).id };
     // A `+draft/reply` the core cannot resolve (a line from before the bridge, a pruned entry) leaves a plain message.
     const replyTo = replyToOf(ev.tags);
+    // A reply can overtake the echo that maps its target: a Matrix user's line reaches this listener
+    // and the IRC user, who may be a bot answering at once, before the server's echo reaches the
+    // sender's own connection (another socket; InspIRCd echoes after the channel's copies, and the
+    // small echo can sit in TCP for tens of ms). So a reply to a channel where one of our lines
+    // awaits its echo waits for it (bounded), and the portal's later events wait behind it.
+    const echoes = replyTo && ev.isChannel ? this.d.echoesSettled(ev.target) : undefined;
     this.emit({
       type: 'message',
       portal,
@@ -112,7 +141,7 @@ export class IrcToMatrix {
       },
       ...(replyTo ? { replyTo } : {}),
       ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
-    });
+    }, echoes);
   }
 
   // ---- membership ---------------------------------------------------------------------------
