@@ -8,6 +8,7 @@ import { startInspircd, type InspircdHandle } from '../harness/inspircd';
 import { connectObserver, type Observer } from '../harness/inspircd/observer';
 import type { TestUser } from '../harness/homeserver';
 import { startIrcBridge, ghostId, messages, noticesTo, eventually, NET, BOT, type IrcBridge } from './support';
+import { grantPower } from '../support/rooms';
 
 const SECRET = 'irc-provisioning-secret-0123456789abcdef';
 
@@ -43,10 +44,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const roomId = await alice.createRoom({ preset: 'public_chat' });
     await bob.join(roomId);
     await alice.invite(roomId, BOT);
-    if (botPower !== undefined) {
-      const pl = b.fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
-      await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [BOT]: botPower } });
-    }
+    if (botPower !== undefined) await grantPower(b.fx.hs, alice, roomId, BOT, botPower);
     await b.fx.hs.pusher.waitForIdle();
     await b.fx.bridge.idle();
     return roomId;

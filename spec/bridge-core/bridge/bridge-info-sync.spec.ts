@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MemoryConnector } from '../../support/memory-connector';
 import { startBridgeFixture, eventually, type BridgeFixture } from '../../support/bridge-fixture';
+import { roomWithBot } from '../../support/rooms';
 import type { TestUser } from '../../harness/homeserver';
 
 const BOT = '@_mem_bot:localhost';
@@ -65,15 +66,7 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
   }
 
   /** Alice's room with the bot invited and, when `botPower` is given, allowed to send state. */
-  async function alicesRoom(botPower?: number): Promise<string> {
-    const roomId = await alice.createRoom({ preset: 'public_chat' });
-    await alice.invite(roomId, BOT);
-    if (botPower !== undefined) {
-      const pl = fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
-      await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [BOT]: botPower } });
-    }
-    return roomId;
-  }
+  const alicesRoom = (botPower?: number) => roomWithBot(fx.hs, alice, BOT, botPower);
 
   /** A room Alice links through the current bridge (it gets bridge info at link time). */
   async function linkedRoom(id: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { MemoryConnector } from '../../support/memory-connector';
 import { startBridgeFixture, eventually, type BridgeFixture } from '../../support/bridge-fixture';
+import { roomWithBot } from '../../support/rooms';
 import type { TestUser } from '../../harness/homeserver';
 
 const SEND = 'PUT /rooms/{roomId}/send/{eventType}/{txnId}';
@@ -231,15 +232,7 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     /** Every bridge-info event in the room, as a client would read them from its state. */
     const bridgeInfo = (roomId: string) => fx.hs.roomState(roomId).filter((e) => TYPES.includes(e.type));
     /** A room Alice owns with the bot invited; `botPower` lets the bot send state, as a room admin would. */
-    const plumbableRoom = async (botPower?: number) => {
-      const roomId = await alice.createRoom({ preset: 'public_chat' });
-      await alice.invite(roomId, BOT);
-      if (botPower !== undefined) {
-        const pl = fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
-        await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [BOT]: botPower } });
-      }
-      return roomId;
-    };
+    const plumbableRoom = (botPower?: number) => roomWithBot(fx.hs, alice, BOT, botPower);
 
     it('puts m.bridge and uk.half-shot.bridge, sent by the bot, into a portal room created for an alias', async () => {
       const roomId = await portal('general');
