@@ -67,7 +67,10 @@ export interface JournalOptions {
   /**
    * Rotate a segment holding transactions once it is this old, ms, so finished
    * events leave the disk soon even on a quiet bridge: the journal holds raw
-   * messages, some private (a `!storepass` typed in an admin room). Default 10 min.
+   * messages, some private (a `!storepass` typed in an admin room). Default 1 min:
+   * a rotation costs one snapshot of the remembered txnIds (≤ rememberTxns IDs,
+   * a few hundred KB at most) and a sync, so once a minute is cheap, and a
+   * finished secret stays on disk for at most about a minute and a half.
    */
   segmentMaxAgeMs?: number;
   /** How many recent txnIds to remember across restarts. Default 10,000. */
@@ -213,7 +216,7 @@ export class TransactionJournal {
     this.dir = opts.dir;
     this.mode = opts.fsync ?? 'batch';
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
-    this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 10 * 60_000;
+    this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 60_000;
     this.rememberTxns = opts.rememberTxns ?? 10_000;
     this.doneFlushMs = opts.doneFlushMs ?? 25;
     this.log = opts.log ?? getLogger('appservice.journal');
