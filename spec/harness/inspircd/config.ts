@@ -50,6 +50,8 @@ export const WANTED_MODULES = [
   'chghost',
   // Cloaking: a user setting +x gets 396 RPL_DISPLAYEDHOST, another host-change path.
   'cloaking',
+  // Deaf user mode +d, for the bridge's clients.deaf_mode.
+  'deaf',
 ];
 
 function esc(value: string): string {

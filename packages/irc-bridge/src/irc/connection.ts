@@ -243,6 +243,7 @@ export class IrcConnection {
   private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
   private readonly waiters = new Set<(msg: IfMessage) => boolean>();
   private skipChannelChat: ((channel: string) => boolean) | undefined;
+  private deaf: { letter: string; on: boolean } | undefined;
   private readonly echoes = new EchoMatcher((a, b) => ircEquals(a, b, this._isupport.caseMapping));
   private lastActivity = Date.now();
   private announceRegistered: (() => void) | null = null;
@@ -457,19 +458,34 @@ export class IrcConnection {
   // ---- sending ------------------------------------------------------------------------------
   private enqueue(
     command: string, middle: string[], trailing?: string, kind?: MessageKind,
-    extra: Pick<OutgoingLine, 'tags' | 'onEcho'> = {},
+    extra: Pick<OutgoingLine, 'tags' | 'onEcho'> & { urgent?: boolean } = {},
   ): Promise<LineResult> {
     // Validate now, so an unsafe value fails the caller instead of the queue.
     buildLine(command, middle, trailing);
     formatTags(extra.tags);
+    const { urgent, ...lineExtra } = extra;
     return new Promise<LineResult>((resolve) => {
-      const line: OutgoingLine = { command, middle, trailing, kind, ...extra, createdAt: Date.now(), settle: resolve };
+      const line: OutgoingLine = { command, middle, trailing, kind, ...lineExtra, createdAt: Date.now(), settle: resolve };
       if (this._state !== 'registered') {
         resolve({ ok: false, reason: 'Not connected to IRC.' });
         return;
       }
-      this.queue.push(line, command);
+      if (urgent) this.queue.pushFront(line, command);
+      else this.queue.push(line, command);
     });
+  }
+
+  /**
+   * Makes this connection deaf to channel chat with the server's deaf user mode `letter` (or
+   * hearing again), kept across reconnects. A connection that relays no channel need not receive
+   * every line said in its channels: deaf, the server stops sending them (see
+   * IrcNetwork.updateDeafness). The change goes ahead of queued chat: hearing again is what lets
+   * the connection take over a channel whose relay left.
+   */
+  setDeaf(letter: string, deaf: boolean): void {
+    if (this.deaf?.letter === letter && this.deaf.on === deaf) return;
+    this.deaf = { letter, on: deaf };
+    if (this._state === 'registered') void this.enqueue('MODE', [this.identity.nick, `${deaf ? '+' : '-'}${letter}`], undefined, undefined, { urgent: true });
   }
 
   /** Re-queues lines adopted from a previous disconnect, re-splitting text that no longer fits. */
@@ -726,6 +742,8 @@ export class IrcConnection {
           const modes = this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-') ? this.options.userModes : `+${this.options.userModes}`;
           if (/^[+-][A-Za-z+-]*$/.test(modes)) void this.enqueue('MODE', [this.identity.nick, modes]);
         }
+        // User modes do not survive a reconnect: deafness is asked for again.
+        if (this.deaf?.on) void this.enqueue('MODE', [this.identity.nick, `+${this.deaf.letter}`], undefined, undefined, { urgent: true });
         // Announce after the 005 lines that follow 001 (they size our limits): at end of MOTD,
         // or shortly after 001 on servers that send no MOTD reply.
         this.announceRegistered = () => {

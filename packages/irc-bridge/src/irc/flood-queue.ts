@@ -82,6 +82,12 @@ export class FloodQueue<T> {
     this.pump();
   }
 
+  /** Queues `item` ahead of everything waiting: a control line that must not wait behind chat. */
+  pushFront(item: T, command: string): void {
+    this.queue.unshift({ item, cost: this.costOf(command), enqueuedAt: this.now() });
+    this.pump();
+  }
+
   /** Allows sending (after registration). */
   resume(): void {
     this.paused = false;

@@ -79,7 +79,7 @@ export class IrcNetwork {
       // Echoes carry the msgid of each line a Matrix user sends (see handleMessage); the bot needs none.
       network: name, cfg, ctx, passwords, scheduler: this.scheduler, server: { ...server, echoMessage: cfg.clients.echo_message },
       attach: (userId, conn) => this.attach(userId, conn, { userId }),
-      detach: (userId) => this.channels.dropConnection(userId),
+      detach: (userId) => { this.channels.dropConnection(userId); this.updateDeafness(); },
     });
     this.users.pool.on('failed', (userId, reason) => {
       if (cfg.clients.kick_on.connection_failure) this.kickFromRooms(userId, `Could not connect to ${name}: ${reason.message}`);
@@ -275,6 +275,23 @@ export class IrcNetwork {
 
   // ---- IRC events -----------------------------------------------------------------------------
 
+  /**
+   * With `clients.deaf_mode`, a Matrix user's connection is deaf (the server's deaf user mode)
+   * unless it relays a channel, i.e. the bot is not in it: the server then sends each channel
+   * line to the bridge once instead of once per bridged user there. Called whenever who is in
+   * which channel changes, so a connection hears again as soon as it must relay.
+   */
+  private updateDeafness(): void {
+    const letter = this.cfg.clients.deaf_mode;
+    if (!letter) return;
+    const relaying = new Set<string>();
+    for (const c of this.channels.all()) {
+      const l = this.channels.listener(c.name);
+      if (l) relaying.add(l);
+    }
+    for (const userId of this.users.pool.keys()) this.users.pool.get(userId)?.connection.setDeaf(letter, !relaying.has(userId));
+  }
+
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
     const i2m = this.i2m;
     // Only the channel's listener relays its chat (IrcToMatrix.onMessage); other connections drop their copies unparsed.
@@ -286,17 +303,24 @@ export class IrcNetwork {
       i2m.onMessage(connKey, owner, ev);
     });
     conn.on('join', (ev) => {
-      if (ev.self) this.channels.ensure(ev.channel).joinedBy.add(connKey);
+      if (ev.self) {
+        this.channels.ensure(ev.channel).joinedBy.add(connKey);
+        this.updateDeafness();
+      }
       i2m.onJoin(connKey, ev);
     });
     conn.on('part', (ev) => {
       i2m.onPart(connKey, ev);
-      if (ev.self) this.channels.get(ev.channel)?.joinedBy.delete(connKey);
+      if (ev.self) {
+        this.channels.get(ev.channel)?.joinedBy.delete(connKey);
+        this.updateDeafness();
+      }
     });
     conn.on('kick', (ev) => {
       i2m.onKick(connKey, ev);
       if (!ev.self) return;
       this.channels.get(ev.channel)?.joinedBy.delete(connKey);
+      this.updateDeafness();
       if (owner === 'bot') this.later(5_000, () => this.botJoinIfBridged(ev.channel));
       else this.tell(owner.userId, `You were kicked from ${ev.channel} on ${this.name} by ${ev.by.nick}${ev.reason ? `: ${ev.reason}` : ''}.`);
     });
@@ -305,7 +329,10 @@ export class IrcNetwork {
     conn.on('names', (ev) => i2m.onNames(connKey, conn, ev));
     conn.on('topic', (ev) => void i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })));
     conn.on('mode', (ev) => i2m.onMode(connKey, conn, ev));
-    conn.on('disconnected', () => this.channels.dropConnection(connKey));
+    conn.on('disconnected', () => {
+      this.channels.dropConnection(connKey);
+      this.updateDeafness();
+    });
     conn.on('soft-error', (err: SoftError) => {
       if (owner === 'bot') {
         this.ctx.log.warn('relay bot IRC error', { network: this.name, numeric: err.numeric, detail: err.detail });

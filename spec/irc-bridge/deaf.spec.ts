@@ -1,0 +1,81 @@
+/**
+ * clients.deaf_mode against a real InspIRCd (m_deaf, user mode +d): Matrix users' connections
+ * that relay no channel are deaf, so the server sends each channel line to the bridge once;
+ * when the bot cannot be in a channel, the connection that must relay it hears again.
+ */
+import { strict as assert } from 'node:assert';
+import { startInspircd, type InspircdHandle } from '../harness/inspircd';
+import { connectObserver, type Observer } from '../harness/inspircd/observer';
+import type { TestUser } from '../harness/homeserver';
+import { startIrcBridge, alias, ghostId, messages, eventually, type IrcBridge } from './support';
+
+describe('irc-bridge: deaf connections (clients.deaf_mode)', function () {
+  this.timeout(60_000);
+  let ircd: InspircdHandle;
+  let b: IrcBridge;
+  let alice: TestUser;
+  let dan: TestUser;
+  let op: Observer;
+
+  /** The user modes InspIRCd reports for `nick` to an operator (379 RPL_WHOISMODES). */
+  const modesOf = async (nick: string) => {
+    const line = (await op.whois(nick)).find((l) => / 379 /.test(l)) ?? '';
+    return /modes \+(\S*)/.exec(line)?.[1] ?? '';
+  };
+  const joinPortal = async (user: TestUser, nick: string) => {
+    const from = op.lines.length;
+    const roomId = await user.join(alias('#hush'));
+    await op.waitFor((l) => new RegExp(`^(@\\S+ )?:${nick.replace(/[[\]]/g, '\\$&')}!\\S+ JOIN :?#hush`, 'i').test(l), 20_000, from);
+    return roomId;
+  };
+
+  before(async () => {
+    ircd = await startInspircd();
+    b = await startIrcBridge(ircd, { clients: { deaf_mode: 'd' } });
+    alice = await b.fx.hs.registerUser('alice', { displayname: 'Alice' });
+    dan = await b.fx.hs.registerUser('dan', { displayname: 'Dan' });
+    op = await connectObserver(ircd, 'Hester');
+    op.raw(`OPER ${ircd.oper.name} ${ircd.oper.password}`);
+    await op.waitFor((l) => / 381 /.test(l), 5000);
+    await op.join('#hush'); // first in the channel: channel operator
+  });
+  after(async () => {
+    await op?.close().catch(() => undefined);
+    await b?.fx.stop();
+    await ircd?.dispose();
+  });
+
+  it('users\' connections are deaf while the bot relays; a line arrives once; a user connection hears again when it must relay', async () => {
+    const roomId = await joinPortal(alice, 'Alice[m]');
+    await joinPortal(dan, 'Dan[m]');
+    await eventually(async () => (await modesOf('Alice[m]')).includes('d') && (await modesOf('Dan[m]')).includes('d'), 'both users deaf', 15_000);
+    assert.ok(!(await modesOf('CwBot')).includes('d'), 'the relay bot hears');
+
+    op.raw('PRIVMSG #hush :while the bot relays');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'while the bot relays'), 'relayed by the bot');
+
+    // The bot is kicked and banned: the first user who joined must relay the channel, so hears again.
+    op.raw('MODE #hush +b CwBot!*@*');
+    op.raw('KICK #hush CwBot :not you');
+    await eventually(async () => !(await modesOf('Alice[m]')).includes('d'), 'Alice hears again', 15_000);
+    assert.ok((await modesOf('Dan[m]')).includes('d'), 'Dan, who relays nothing, stays deaf');
+    op.raw('PRIVMSG #hush :after the bot left');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'after the bot left'), 'relayed by Alice\'s connection', 15_000);
+    op.raw('PRIVMSG #hush :barrier');
+    await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'barrier'), 'barrier line');
+    const bodies = messages(b.fx.hs, roomId, ghostId('Hester')).map((e) => e.content.body);
+    assert.deepEqual(bodies, ['while the bot relays', 'after the bot left', 'barrier']);
+
+    // Matrix → IRC still works from a deaf connection, and the server still echoes its lines
+    // (echo-message), so an IRC reply to one maps back to the Matrix event.
+    const from = op.lines.length;
+    const danEvent = await dan.sendMessage(roomId, 'deaf but not mute');
+    const line = await op.waitFor((l) => /:Dan\[m\]!\S+ PRIVMSG #hush :deaf but not mute$/.test(l), 10_000, from);
+    const msgid = /(?:^@|;)msgid=([^; ]+)/.exec(line)?.[1];
+    assert.ok(msgid, `a msgid on ${line}`);
+    await b.fx.bridge.idle();
+    op.raw(`@+draft/reply=${msgid} PRIVMSG #hush :heard you`);
+    const reply = await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).find((e) => e.content.body === 'heard you'), 'the IRC reply', 15_000);
+    assert.equal(reply.content['m.relates_to']?.['m.in_reply_to']?.event_id, danEvent);
+  });
+});
