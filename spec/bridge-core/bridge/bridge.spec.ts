@@ -177,6 +177,27 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.equal(redaction.event.target.remoteId, remoteId);
   });
 
+  it('diffs a second edit against the first edit\'s text, and replies quote the edited text', async () => {
+    const roomId = await portal();
+    const original = await alice.sendMessage(roomId, 'the build is broken');
+    await eventually(() => connector.messages().some((m) => m.event.eventId === original), 'original delivered');
+    const edit = (body: string) => alice.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.text', body: `* ${body}`, 'm.new_content': { msgtype: 'm.text', body },
+      'm.relates_to': { rel_type: 'm.replace', event_id: original },
+    });
+    const edits = () => connector.delivered.filter((d) => d.kind === 'edit' && d.event.target.eventId === original);
+    await edit('the build is fixed');
+    await eventually(() => edits().length === 1, 'first edit delivered');
+    await edit('the build is green');
+    await eventually(() => edits().length === 2, 'second edit delivered');
+    const [first, second] = edits().map((d) => (d.kind === 'edit' ? d.event : undefined)!);
+    assert.equal(first.previousBody, 'the build is broken');
+    assert.equal(second.previousBody, 'the build is fixed');
+    const reply = await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text', body: 'great', 'm.relates_to': { 'm.in_reply_to': { event_id: original } } });
+    const delivered = await eventually(() => connector.messages().find((m) => m.event.eventId === reply), 'reply delivered');
+    assert.equal(delivered.event.replyTo?.body, 'the build is green');
+  });
+
   it('ignores malformed events without failing the transaction or blocking the room', async () => {
     const roomId = await portal();
     await alice.sendEvent(roomId, 'm.room.message', { msgtype: 'm.text', body: 42 });

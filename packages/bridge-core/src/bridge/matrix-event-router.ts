@@ -176,7 +176,25 @@ export class MatrixEventRouter {
     if (!target || !newContent || target.sender !== event.sender) return false;
     const result = await c.handleMatrixEdit({ ...(await this.base(portal, event)), target, content: newContent, previousBody: target.body });
     if (result && result.remoteIds.length) this.record(portal, event, result.remoteIds, newContent.body);
+    this.recordEditedText(portal, target, newContent.body);
     return true;
+  }
+
+  /**
+   * The edited message now reads as its new text: store it on the message's first part, so the
+   * next edit's `previousBody` is this text (a second edit must be diffed against the first, not
+   * against the original) and replies quote what Matrix users see.
+   */
+  private recordEditedText(portal: Portal, target: RemoteMessageRef, body: string): void {
+    const rec: MessageRecord = {
+      roomId: portal.roomId, eventId: target.eventId, portal: portal.key, remoteId: target.remoteId, part: 0,
+      sender: target.sender, timestamp: target.timestamp, body,
+    };
+    this.writes.track(portal.roomId, this.deps.messages.put(rec).catch((err) => {
+      this.deps.log.error('could not store an edited message\'s text (a later edit will be diffed against the older text)', {
+        roomId: rec.roomId, eventId: rec.eventId, err: String(err),
+      });
+    }));
   }
 
   private async redaction(portal: Portal, event: MatrixEvent): Promise<boolean> {

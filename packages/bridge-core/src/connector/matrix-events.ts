@@ -20,7 +20,7 @@ export interface RemoteMessageRef {
   eventId: string;
   /** Who sent it: a Matrix user ID (ours or a ghost's). */
   sender: string;
-  /** Plain-text body as first bridged, for reply quotes. */
+  /** Plain-text body as Matrix users see it now (an edit replaces it), for reply quotes. */
   body?: string;
   timestamp: number;
 }
@@ -57,7 +57,7 @@ export interface MatrixMessage extends MatrixEventBase {
 export interface MatrixEdit extends MatrixEventBase {
   target: RemoteMessageRef;
   content: MessageContent;
-  /** The text before the edit, so protocols without edits can render a diff. */
+  /** The text before this edit (after any earlier edits), so protocols without edits can render a diff. */
   previousBody?: string;
 }
 
