@@ -2,8 +2,10 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { portalKeyString } from '../../../packages/bridge-core/src/connector/ids';
 import { createStore } from '../../../packages/bridge-core/src/store/create-store';
 import { NEDB_MIGRATIONS, NedbStore, type NedbMigration } from '../../../packages/bridge-core/src/store/nedb';
+import Datastore from 'nedb-promises';
 import { storeContract } from './contract';
 
 async function tempDir(): Promise<string> {
@@ -114,6 +116,91 @@ describe('NeDB store specifics', () => {
     const lines = (await fs.readFile(path.join(root, 'kv.db'), 'utf8')).split('\n').filter((l) => l.includes('"value"'));
     assert.equal(lines.length, 1);
     assert.ok(lines[0].includes('"value":"19"'));
+  });
+
+  describe('message map (messages.db, kept by its own log)', () => {
+    const msg = (eventId: string, part = 0, extra: Record<string, unknown> = {}) => ({
+      roomId: '!r:x', eventId, portal: { network: 'libera', id: '#c' }, remoteId: `irc-${eventId}-${part}`, part, sender: '@u:x', timestamp: 1000, ...extra,
+    });
+    const file = () => path.join(root, 'messages.db');
+
+    it('reads a messages.db that NeDB wrote (index lines, replaced and deleted documents): nothing to migrate', async () => {
+      // As a Causeway before the message log left it: a NeDB datastore with the old indexes.
+      const ds = Datastore.create({ filename: file(), autoload: false });
+      await ds.load();
+      for (const f of ['ev', 'rk', 'timestamp']) await ds.ensureIndex({ fieldName: f });
+      const doc = (eventId: string, body: string) => ({
+        _id: `!r:x\u0000${eventId}\u00000`, ev: `!r:x\u0000${eventId}`, rk: `libera\u0000#c\u0000irc-${eventId}`, roomId: '!r:x', eventId,
+        portal: { network: 'libera', id: '#c' }, remoteId: `irc-${eventId}`, part: 0, sender: '@u:x', timestamp: 1000, body,
+      });
+      await ds.insert(doc('$a', 'first'));
+      await ds.update({ _id: '!r:x\u0000$a\u00000' }, doc('$a', 'edited'), {});
+      await ds.insert(doc('$gone', 'x'));
+      await ds.remove({ eventId: '$gone' }, {});
+      assert.equal(portalKeyString({ network: 'libera', id: '#c' }), 'libera\u0000#c', 'the test writes the rk the store computes');
+
+      const s = make();
+      await s.init();
+      assert.deepEqual((await s.messages.getByEvent('!r:x', '$a')).map((m) => m.body), ['edited']);
+      assert.deepEqual((await s.messages.getByRemote({ network: 'libera', id: '#c' }, 'irc-$a')).map((m) => m.eventId), ['$a']);
+      assert.deepEqual(await s.messages.getByEvent('!r:x', '$gone'), []);
+      await s.messages.put(msg('$b'));
+      await s.close();
+      // Compacted at close: the index definitions survive, each record is one line.
+      const lines = (await fs.readFile(file(), 'utf8')).split('\n').filter(Boolean);
+      assert.equal(lines.filter((l) => l.includes('$$indexCreated')).length, 3, lines.join('\n'));
+      assert.equal(lines.length, 5, lines.join('\n'));
+    });
+
+    it('compacts to one line per record, in a file NeDB itself still loads', async () => {
+      const s = make({ compactionIntervalMs: 0 });
+      await s.init();
+      for (let i = 0; i < 20; i++) await s.messages.put(msg('$e', 0, { body: `v${i}` }));
+      await s.messages.put(msg('$e', 1, { body: 'second part' }));
+      await s.messages.put(msg('$del'));
+      await s.messages.deleteByEvent('!r:x', '$del');
+      await s.close();
+
+      const lines = (await fs.readFile(file(), 'utf8')).split('\n').filter(Boolean);
+      assert.equal(lines.length, 2, lines.join('\n'));
+      // NeDB (an older Causeway, or an operator's script) reads what the log wrote.
+      const ds = Datastore.create({ filename: file(), autoload: false });
+      await ds.load();
+      const docs = await ds.find<{ part: number; body: string }>({ eventId: '$e' }).sort({ part: 1 });
+      assert.deepEqual(docs.map((d) => d.body), ['v19', 'second part']);
+      assert.equal(await ds.count({ eventId: '$del' }), 0);
+    });
+
+    it('a put is visible to lookups at once and on disk when its promise settles; a restart reads it back', async () => {
+      const s = make({ compactionIntervalMs: 0 });
+      await s.init();
+      const written = s.messages.put(msg('$now', 0, { body: 'hello' }));
+      assert.deepEqual((await s.messages.getByEvent('!r:x', '$now')).map((m) => m.body), ['hello']);
+      await written;
+      assert.match(await fs.readFile(file(), 'utf8'), /"body":"hello"/);
+      const pruned = await s.messages.prune(1001);
+      assert.equal(pruned, 1);
+      await s.messages.put(msg('$later', 0, { timestamp: 2000 }));
+      await s.close();
+      const again = make();
+      await again.init();
+      assert.deepEqual(await again.messages.getByEvent('!r:x', '$now'), []);
+      assert.equal((await again.messages.getByEvent('!r:x', '$later')).length, 1);
+    });
+
+    it('cuts a torn last line, and refuses (naming the file) one that is mostly unreadable', async () => {
+      const s1 = make();
+      await s1.init();
+      await s1.messages.put(msg('$ok'));
+      await s1.close();
+      await fs.appendFile(file(), '{"_id":"!r:x\\u0000$torn');
+      const s2 = make();
+      await s2.init();
+      assert.equal((await s2.messages.getByEvent('!r:x', '$ok')).length, 1);
+      await s2.close();
+      await fs.appendFile(file(), 'not json\nnor this\n');
+      await assert.rejects(() => make().init(), (e: Error) => e.message.includes('messages.db') && /2 of 3 lines/.test(e.message));
+    });
   });
 
   it('sweeps expired kv entries', async () => {

@@ -22,7 +22,9 @@
  * documents, because NeDB forbids field names with "." or a leading "$" (think
  * "m.relates_to") and would turn Dates into its own representation.
  *
- * Messages are kept in memory too; call `messages.prune()` periodically.
+ * The message map (`messages.db`, same file format) is kept by its own log,
+ * message-log.ts: it is the hot path. Messages are kept in memory too; call
+ * `messages.prune()` periodically.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +40,7 @@ import type {
   PortalRepository, Store, StoredMembership,
 } from '../store';
 import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
+import { MessageLog } from './message-log';
 import { truncateTornTail } from './repair';
 
 const log = getLogger('store').child({ module: 'nedb' });
@@ -67,10 +70,6 @@ const DEFAULT_SWEEP_MS = 60_000;
 
 interface PortalDoc { _id: string; k: string; network: string; key: PortalKey; kind: string; dmUser?: string; data?: string; createdAt: number }
 interface GhostDoc { _id: string; key: GhostKey; userId: string; displayName?: string; avatarMxc?: string; avatarSource?: string; data?: string }
-interface MessageDoc {
-  _id: string; ev: string; rk: string; roomId: string; eventId: string; portal: PortalKey; remoteId: string;
-  part: number; sender: string; timestamp: number; body?: string;
-}
 interface IntentDoc { _id: string; registered: boolean; displayName?: string; avatarUrl?: string }
 interface MembershipDoc { _id: string; roomId: string; userId: string; membership: StoredMembership }
 interface KvDoc { _id: string; ns: string; key: string; value: string; expiresAt?: number }
@@ -93,6 +92,7 @@ export class NedbStore implements Store {
   private readonly dir: string;
   private ds: Record<NedbCollection, DS> | undefined;
   private meta: DS | undefined;
+  private messageLog: MessageLog | undefined;
   private readonly dirty = new Set<NedbCollection>();
   private timers: NodeJS.Timeout[] = [];
   private opening: Promise<void> | undefined;
@@ -106,6 +106,12 @@ export class NedbStore implements Store {
     this.messages = new NedbMessages(this);
     this.intents = new NedbIntents(this);
     this.kv = new NedbKv(this);
+  }
+
+  /** @internal The message map, once open. */
+  messageMap(): MessageLog {
+    if (!this.messageLog) throw new StoreClosedError('nedb store');
+    return this.messageLog;
   }
 
   /** @internal Datastore accessor for the repositories; marks it dirty when `write` is set. */
@@ -128,15 +134,17 @@ export class NedbStore implements Store {
     await fs.mkdir(this.dir, { recursive: true });
     await this.acquireLock();
     const datastores = {} as Record<NedbCollection, DS>;
-    for (const name of [...NEDB_COLLECTIONS, 'meta']) {
+    for (const name of [...NEDB_COLLECTIONS, 'meta', 'messages']) {
       const filename = path.join(this.dir, `${name}.db`);
       const dropped = await truncateTornTail(filename);
       if (dropped) log.warn('Dropped a torn last line (a write interrupted by a crash)', { file: filename, bytes: dropped });
+      if (name === 'messages') continue;
       const ds = Datastore.create({ filename, autoload: false });
       await ds.load();
       if (name === 'meta') this.meta = ds; else datastores[name as NedbCollection] = ds;
     }
     await this.migrate(datastores);
+    this.messageLog = await MessageLog.open(path.join(this.dir, 'messages.db'));
     this.ds = datastores;
 
     const compactMs = this.opts.compactionIntervalMs ?? DEFAULT_COMPACTION_MS;
@@ -195,6 +203,7 @@ export class NedbStore implements Store {
   /** Compact the datafiles written since the last compaction. */
   async compactDirty(): Promise<void> {
     if (!this.ds) return;
+    await this.messageLog?.compact();
     const names = [...this.dirty];
     this.dirty.clear();
     for (const name of names) {
@@ -212,7 +221,8 @@ export class NedbStore implements Store {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.ds) {
-      await (this.messages as NedbMessages).drain().catch((e) => log.error('NeDB: message mappings not written at close', { error: e as Error }));
+      await this.messageLog?.close().catch((e) => log.error('NeDB: message mappings not written at close', { error: e as Error }));
+      this.messageLog = undefined;
       // Compaction is queued behind every pending operation, so this also drains in-flight writes.
       await this.compactDirty();
       this.ds = undefined;
@@ -350,106 +360,14 @@ class NedbGhosts implements GhostRepository {
   }
 }
 
-/** How long the first message-map put waits for others to share its file append. */
-const PUT_BATCH_WINDOW_MS = 10;
-
+/** The message map, through the store (so it follows init/close). */
 class NedbMessages implements MessageRepository {
   constructor(private readonly s: NedbStore) {}
-
-  private static toRecord(d: MessageDoc): MessageRecord {
-    const r: MessageRecord = {
-      roomId: d.roomId, eventId: d.eventId, portal: cleanPortalKey(d.portal), remoteId: d.remoteId,
-      part: d.part, sender: d.sender, timestamp: d.timestamp,
-    };
-    if (d.body !== undefined) r.body = d.body;
-    return r;
-  }
-
-  /**
-   * Puts are the hot path (one per relayed message, both directions) and NeDB
-   * runs operations one at a time, each ending in a file append. Puts arriving
-   * together are therefore written as one batch — one remove and one insert,
-   * two appends whatever the batch size — and each caller's promise settles
-   * when its batch is on disk, so "await put" still means "written".
-   */
-  private pendingPuts: Array<{ doc: MessageDoc; resolve: () => void; reject: (e: unknown) => void }> = [];
-  private flushing?: Promise<void>;
-  private flushTimer?: NodeJS.Timeout;
-
-  put(r: MessageRecord): Promise<void> {
-    const portal = cleanPortalKey(r.portal);
-    const ev = r.roomId + SEP + r.eventId;
-    const doc: MessageDoc = {
-      _id: ev + SEP + r.part, ev, rk: portalKeyString(portal) + SEP + r.remoteId,
-      roomId: r.roomId, eventId: r.eventId, portal, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
-    };
-    if (r.body !== undefined) doc.body = r.body;
-    const db = this.s.db('messages', true); // throws at once if the store is closed
-    return new Promise<void>((resolve, reject) => {
-      this.pendingPuts.push({ doc, resolve, reject });
-      // The first put of a batch waits a few ms for company: each batch is a file append
-      // (open, write, close), and at hundreds of messages a second that per-batch cost, not the
-      // documents, was most of the store's time. A lookup waits for pending puts anyway.
-      if (this.pendingPuts.length === 1 && !this.flushTimer) {
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = undefined;
-          void this.flushPuts(db);
-        }, PUT_BATCH_WINDOW_MS);
-      }
-    });
-  }
-
-  /** Writes what is waiting for the batch window now, and waits for every batch in flight (close). */
-  async drain(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
-      await this.flushPuts(this.s.db('messages', true));
-    }
-    while (this.flushing) await this.flushing;
-  }
-
-  /** One batch at a time, so a batch's remove and insert never interleave with another's for the same ID. */
-  private async flushPuts(db: ReturnType<NedbStore['db']>): Promise<void> {
-    while (this.flushing) await this.flushing;
-    const batch = this.pendingPuts;
-    if (batch.length === 0) return;
-    this.pendingPuts = [];
-    const latest = new Map<string, MessageDoc>();
-    for (const b of batch) latest.set(b.doc._id, b.doc); // the last put of an ID wins, as with single upserts
-    const run = (async () => {
-      await db.remove({ _id: { $in: [...latest.keys()] } }, { multi: true });
-      await db.insert([...latest.values()]);
-    })();
-    this.flushing = run.then(() => undefined, () => undefined);
-    try {
-      await run;
-      for (const b of batch) b.resolve();
-    } catch (err) {
-      for (const b of batch) b.reject(err);
-    } finally {
-      this.flushing = undefined;
-      if (this.pendingPuts.length) void this.flushPuts(db);
-    }
-  }
-
-  async getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
-    const docs = await this.s.db('messages').find<MessageDoc>({ ev: roomId + SEP + eventId }).sort({ part: 1 });
-    return docs.map(NedbMessages.toRecord);
-  }
-
-  async getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> {
-    const docs = await this.s.db('messages').find<MessageDoc>({ rk: portalKeyString(portal) + SEP + remoteId }).sort({ part: 1, roomId: 1 });
-    return docs.map(NedbMessages.toRecord);
-  }
-
-  async deleteByEvent(roomId: string, eventId: string): Promise<void> {
-    await this.s.db('messages', true).remove({ ev: roomId + SEP + eventId }, { multi: true });
-  }
-
-  prune(olderThan: number): Promise<number> {
-    return this.s.db('messages', true).remove({ timestamp: { $lt: olderThan } }, { multi: true });
-  }
+  put(r: MessageRecord): Promise<void> { return this.s.messageMap().put(r); }
+  getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> { return this.s.messageMap().getByEvent(roomId, eventId); }
+  getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> { return this.s.messageMap().getByRemote(portal, remoteId); }
+  deleteByEvent(roomId: string, eventId: string): Promise<void> { return this.s.messageMap().deleteByEvent(roomId, eventId); }
+  prune(olderThan: number): Promise<number> { return this.s.messageMap().prune(olderThan); }
 }
 
 class NedbIntents implements IntentRepository {

@@ -7,6 +7,8 @@
  * The secondary unique index is ghost `userId`. NeDB persists index
  * definitions in the datafile and rebuilds them on every load, so this only
  * needs to run once; `ensureIndex` is idempotent anyway.
+ * (It also indexed messages.db until the message map moved to its own log,
+ * which indexes in memory and keeps those index lines through compaction.)
  */
 import type { NedbMigration } from './types';
 
@@ -17,9 +19,6 @@ const migration: NedbMigration = {
     await ds.portals.ensureIndex({ fieldName: 'k' }); // portalKeyString(key), for getByKey
     await ds.portals.ensureIndex({ fieldName: 'network' });
     await ds.ghosts.ensureIndex({ fieldName: 'userId', unique: true });
-    await ds.messages.ensureIndex({ fieldName: 'ev' }); // roomId\0eventId
-    await ds.messages.ensureIndex({ fieldName: 'rk' }); // portalKeyString(portal)\0remoteId
-    await ds.messages.ensureIndex({ fieldName: 'timestamp' });
     await ds.memberships.ensureIndex({ fieldName: 'roomId' });
     await ds.memberships.ensureIndex({ fieldName: 'userId' });
     await ds.kv.ensureIndex({ fieldName: 'ns' });

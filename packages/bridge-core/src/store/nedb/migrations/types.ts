@@ -1,9 +1,13 @@
 import type Datastore from 'nedb-promises';
 
-/** The datastore files of the embedded backend, one per repository (memberships get their own). */
-export type NedbCollection = 'portals' | 'ghosts' | 'messages' | 'intents' | 'memberships' | 'kv';
+/**
+ * The NeDB datastores of the embedded backend, one per repository (memberships
+ * get their own). The message map's `messages.db` has the same file format but
+ * is kept by its own log (message-log.ts), not by a datastore.
+ */
+export type NedbCollection = 'portals' | 'ghosts' | 'intents' | 'memberships' | 'kv';
 
-export const NEDB_COLLECTIONS: readonly NedbCollection[] = ['portals', 'ghosts', 'messages', 'intents', 'memberships', 'kv'];
+export const NEDB_COLLECTIONS: readonly NedbCollection[] = ['portals', 'ghosts', 'intents', 'memberships', 'kv'];
 
 export interface NedbMigrationContext {
   readonly datastores: Readonly<Record<NedbCollection, Datastore<{ _id: string }>>>;
