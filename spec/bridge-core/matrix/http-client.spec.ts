@@ -107,6 +107,16 @@ describe('matrix/MatrixHttpClient', () => {
     assert.equal(stub.requests.length, 2);
   });
 
+  it("stops a request in flight when the caller's signal aborts, with the caller's reason, and does not retry it", async () => {
+    stub = await startStub(() => 'hang');
+    const c = makeClient();
+    const ac = new AbortController();
+    const started = c.request('GET', '/_matrix/client/v3/joined_rooms', { signal: ac.signal, timeoutMs: 10_000 });
+    setTimeout(() => ac.abort(new Error('bridge shutting down')), 50);
+    await assert.rejects(started, /bridge shutting down/);
+    assert.equal(stub.requests.length, 1);
+  });
+
   it('retries a timed-out or reset idempotent request', async () => {
     stub = await startStub((_r, i) => i === 0 ? 'hang' : i === 1 ? 'reset' : { status: 200, json: { joined_rooms: [] } });
     const c = makeClient();
