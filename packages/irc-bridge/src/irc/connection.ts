@@ -242,7 +242,7 @@ export class IrcConnection {
   private connectTimer: NodeJS.Timeout | null = null;
   private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
   private readonly waiters = new Set<(msg: IfMessage) => boolean>();
-  private skipChannelChat: ((channel: string) => boolean) | undefined;
+  private skipChannelChat: ((channel: string, msgid: string | undefined) => boolean) | undefined;
   private deaf: { letter: string; on: boolean } | undefined;
   private readonly echoes = new EchoMatcher((a, b) => ircEquals(a, b, this._isupport.caseMapping));
   private lastActivity = Date.now();
@@ -301,12 +301,12 @@ export class IrcConnection {
   }
 
   /**
-   * Channel chat from others for which `skip(channel)` is true is dropped before
-   * irc-framework parses it: the network relays each channel from one connection
-   * only (see line-peek.ts for why this matters). Our own lines (echo-message)
-   * and everything that is not channel chat always go through.
+   * Channel chat from others for which `skip(channel, msgid)` is true is dropped
+   * before irc-framework parses it: the network relays each line from one
+   * connection only (see line-peek.ts for why this matters). Our own lines
+   * (echo-message) and everything that is not channel chat always go through.
    */
-  setChannelChatFilter(skip: ((channel: string) => boolean) | undefined): void {
+  setChannelChatFilter(skip: ((channel: string, msgid: string | undefined) => boolean) | undefined): void {
     this.skipChannelChat = skip;
   }
 
@@ -317,7 +317,7 @@ export class IrcConnection {
       const skip = this.skipChannelChat;
       if (skip && this._state === 'registered') {
         const chat = peekChannelChat(line, this._isupport.chanTypes);
-        if (chat && !this.isSelf(chat.nick) && skip(chat.channel)) return;
+        if (chat && !this.isSelf(chat.nick) && skip(chat.channel, chat.msgid)) return;
       }
       parse(line);
     };

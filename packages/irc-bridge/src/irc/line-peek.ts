@@ -8,17 +8,23 @@
  * and event dispatch only to be dropped, which was most of the bridge's CPU at
  * 1,000 msg/s. Peeking lets a connection drop them first.
  */
+import { unescapeTagValue } from './message-tags';
+
 export interface ChannelChat {
   /** The prefix's nick (or server name for a server-sourced line). */
   nick: string;
   channel: string;
+  /** The IRCv3 `msgid` tag, unescaped, when the line has one. */
+  msgid?: string;
 }
 
 /** Channel chat's sender and channel; undefined for any other line (numerics, PMs, JOIN, …). */
 export function peekChannelChat(line: string, chanTypes: string): ChannelChat | undefined {
   let i = 0;
+  let tagsEnd = 0;
   if (line.charCodeAt(0) === 64 /* @ tags */) {
-    i = line.indexOf(' ') + 1;
+    tagsEnd = line.indexOf(' ');
+    i = tagsEnd + 1;
     if (i === 0) return undefined;
     while (line.charCodeAt(i) === 32) i++;
   }
@@ -39,5 +45,21 @@ export function peekChannelChat(line: string, chanTypes: string): ChannelChat | 
   const target = targetEnd < 0 ? line.slice(k) : line.slice(k, targetEnd);
   // STATUSMSG targets (@#chan, +#chan) start with a prefix symbol, not a channel type: kept.
   if (target.length < 2 || !chanTypes.includes(target[0])) return undefined;
-  return { nick, channel: target };
+  const msgid = tagsEnd > 0 ? tagValue(line, tagsEnd, 'msgid') : undefined;
+  return msgid === undefined ? { nick, channel: target } : { nick, channel: target, msgid };
+}
+
+/** The value of tag `key` in the tag section `line[1, end)`; undefined when absent or valueless. */
+function tagValue(line: string, end: number, key: string): string | undefined {
+  let start = 1;
+  while (start < end) {
+    let stop = line.indexOf(';', start);
+    if (stop < 0 || stop > end) stop = end;
+    if (line.startsWith(key, start) && line.charCodeAt(start + key.length) === 61 /* = */ && start + key.length < stop) {
+      const v = line.slice(start + key.length + 1, stop);
+      return v ? unescapeTagValue(v) : undefined;
+    }
+    start = stop + 1;
+  }
+  return undefined;
 }

@@ -27,6 +27,20 @@ export function escapeTagValue(value: string): string {
   return out;
 }
 
+/** Undoes escapeTagValue (an unknown escape `\x` reads as `x`; a lone trailing `\` is dropped), as the spec says. */
+export function unescapeTagValue(value: string): string {
+  if (!value.includes('\\')) return value;
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch !== '\\') { out += ch; continue; }
+    const next = value[++i];
+    if (next === undefined) break;
+    out += next === ':' ? ';' : next === 's' ? ' ' : next === 'r' ? '\r' : next === 'n' ? '\n' : next;
+  }
+  return out;
+}
+
 /**
  * The tag prefix of a line (`@key=value;key2=value2 `), or '' for no tags. Throws for an invalid
  * key, and for tags over the client tag data limit (the server would refuse the whole line).

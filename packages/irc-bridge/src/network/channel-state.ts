@@ -58,6 +58,17 @@ export class ChannelTable {
     return c.joinedBy.values().next().value;
   }
 
+  /**
+   * The connections that should hear the channel's chat in deaf mode: the listener and, when
+   * there is one, a second that stands by, so a listener leaving loses nothing (ChatRelay).
+   */
+  hearers(channel: string): string[] {
+    const first = this.listener(channel);
+    if (first === undefined) return [];
+    for (const k of this.channels.get(channel)!.joinedBy) if (k !== first) return [first, k];
+    return [first];
+  }
+
   /** A connection went away: it is no longer in any channel. */
   dropConnection(connKey: string): void {
     for (const c of this.all()) {

@@ -15,6 +15,7 @@ import {
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
+import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
@@ -47,6 +48,7 @@ const ECHO_WAIT_MS = 2000;
 export class IrcNetwork {
   readonly scheduler: ConnectScheduler;
   readonly channels = new ChannelTable();
+  private readonly relay = new ChatRelay(this.channels);
   readonly users: UserConnections;
   private readonly botPool: IrcConnectionPool;
   private bot: PooledClient | null = null;
@@ -86,6 +88,7 @@ export class IrcNetwork {
     });
     this.i2m = new IrcToMatrix({
       network: name, cfg, ctx, channels: this.channels,
+      relays: (connKey, channel, msgid) => this.relay.relays(connKey, channel, msgid),
       ownerOf: (nick) => this.ownerOf(nick),
       portalKey: (channel) => this.portalKey(channel),
       ghostKey: (nick) => this.ghostKey(nick),
@@ -277,25 +280,24 @@ export class IrcNetwork {
 
   /**
    * With `clients.deaf_mode`, a Matrix user's connection is deaf (the server's deaf user mode)
-   * unless it relays a channel, i.e. the bot is not in it: the server then sends each channel
-   * line to the bridge once instead of once per bridged user there. Called whenever who is in
-   * which channel changes, so a connection hears again as soon as it must relay.
+   * unless it is one of the two that hear a channel (ChannelTable.hearers: the bot or the
+   * earliest-joined user, and one more standing by): the server then sends each channel line
+   * to the bridge twice instead of once per bridged user there. The one standing by was
+   * hearing all along, so when the relaying connection leaves no line falls into the time a
+   * MODE takes (ChatRelay). Called whenever who is in which channel changes.
    */
   private updateDeafness(): void {
     const letter = this.cfg.clients.deaf_mode;
     if (!letter) return;
-    const relaying = new Set<string>();
-    for (const c of this.channels.all()) {
-      const l = this.channels.listener(c.name);
-      if (l) relaying.add(l);
-    }
-    for (const userId of this.users.pool.keys()) this.users.pool.get(userId)?.connection.setDeaf(letter, !relaying.has(userId));
+    const hearing = new Set<string>();
+    for (const c of this.channels.all()) for (const k of this.channels.hearers(c.name)) hearing.add(k);
+    for (const userId of this.users.pool.keys()) this.users.pool.get(userId)?.connection.setDeaf(letter, !hearing.has(userId));
   }
 
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
     const i2m = this.i2m;
-    // Only the channel's listener relays its chat (IrcToMatrix.onMessage); other connections drop their copies unparsed.
-    conn.setChannelChatFilter((channel) => this.channels.listener(channel) !== connKey);
+    // One copy of each channel line is relayed (ChatRelay, IrcToMatrix.onMessage); the others are dropped unparsed.
+    conn.setChannelChatFilter((channel, msgid) => !this.relay.relays(connKey, channel, msgid));
     conn.on('message', (ev) => {
       if (owner === 'bot' && !ev.isChannel && !ev.isEcho && ev.kind === 'privmsg') {
         for (const fn of this.botPmListeners) fn(ev.from.nick, ev.text);

@@ -22,6 +22,8 @@ export interface IrcToMatrixDeps {
   cfg: ServerConfig;
   ctx: BridgeContext<IrcConfig>;
   channels: ChannelTable;
+  /** Whether this connection's copy of a channel line is the one relayed (ChatRelay). */
+  relays(connKey: string, channel: string, msgid: string | undefined): boolean;
   /** Which of our connections uses this nick right now (a Matrix user or the bot), if any. */
   ownerOf(nick: string): Owner | undefined;
   portalKey(channel: string): PortalKey;
@@ -88,10 +90,9 @@ export class IrcToMatrix {
   // ---- messages -----------------------------------------------------------------------------
 
   onMessage(connKey: string, owner: Owner, ev: IncomingMessage): void {
-    // Every one of our connections in a channel sees each of its lines; only the listener's copy
-    // is relayed, so the others stop here, before any per-line work (with 20 bridged users in a
-    // channel, this runs 21 times per line).
-    if (ev.isChannel && !this.isListener(connKey, ev.target)) return;
+    // Every one of our connections in a channel sees each of its lines (most copies were dropped
+    // unparsed already); one copy is relayed, so the others stop here, before any per-line work.
+    if (ev.isChannel && !this.d.relays(connKey, ev.target, ev.msgid)) return;
     if (ev.isEcho || this.d.ownerOf(ev.from.nick)) return;
     // Server notices are not chat. Their prefix is a server name, which irc-framework reads as a host
     // with no nick (e.g. InspIRCd's TLS notice to every TLS client); bridged, they came from a nameless ghost.
