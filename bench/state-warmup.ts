@@ -17,6 +17,9 @@
  *  - emulator over HTTP: the homeserver emulator in a worker thread (its CPU does
  *    not compete with the cache's) with `faults.setLatency(latency)` on /state,
  *    fetched through MatrixHttpClient (undici Pool) and through fetch().
+ *  - plain HTTP server, bare undici: a worker that does nothing but answer each
+ *    room's JSON after exactly `latency` ms, fetched by bare undici loops. No
+ *    emulator, no cache: what loopback HTTP alone costs against the floor here.
  *
  * Floor = rooms ÷ cap × latency: the time the requests alone take at the cap.
  * Heap per room = (heapUsed after warm-up − heapUsed before), both after a full
@@ -45,9 +48,31 @@ function parseArgs(): Args {
   return { rooms: num('rooms', 5000), members: num('members', 21), latency: num('latency', 2), cap: num('cap', 4), http: !a.includes('--no-http') };
 }
 
+// ---- worker: a plain HTTP server -----------------------------------------------------
+
+/** Answers `/…/rooms/{roomId}/state` with that room's JSON, `latency` ms after the request arrived. */
+async function plainServerMain(): Promise<void> {
+  const { latency, wire } = workerData as { latency: number; wire: Record<string, string> };
+  const http = await import('node:http');
+  const bodies = new Map(Object.entries(wire).map(([id, w]) => [id, Buffer.from(w)] as const));
+  const server = http.createServer((req, res) => {
+    const arrived = performance.now();
+    const m = /\/rooms\/([^/]+)\/state$/.exec(req.url ?? '');
+    const body = m ? bodies.get(decodeURIComponent(m[1])) : undefined;
+    req.resume();
+    void preciseDelay(arrived + latency - performance.now()).then(() => {
+      if (!body) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => parentPort!.postMessage({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` }));
+}
+
 // ---- worker: the emulator -----------------------------------------------------------
 
 async function workerMain(): Promise<void> {
+  if ((workerData as { role?: string }).role === 'plain') return plainServerMain();
   const { rooms, members, latency } = workerData as Args;
   const hs = await HomeserverEmulator.start({ serverName: 'bench.example', registrations: [stateRegistration()] });
   const ids = seedRooms(hs, rooms, members);
@@ -80,6 +105,7 @@ function getGc(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 
+/** Resolves `ms` from now to within ~0.1 ms: a timer for all but the last millisecond, then event-loop turns. */
 function preciseDelay(ms: number): Promise<void> {
   const deadline = performance.now() + ms;
   return new Promise((resolve) => {
@@ -149,10 +175,11 @@ async function measure(mode: string, args: Args, idsTemplate: string[], inner: S
  * cache, no client wrapper. Nothing fetches faster over this transport, so the
  * gap to it is what the cache and MatrixHttpClient cost.
  */
-async function bareHttpRow(args: Args, ready: { url: string; ids: string[] }, ask: <T>(type: string) => Promise<T>): Promise<Row> {
+async function bareHttpRow(args: Args, ready: { url: string; ids: string[] }, ask?: <T>(type: string) => Promise<T>,
+  mode = 'emulator/HTTP, bare undici (baseline)'): Promise<Row> {
   const { Pool } = await import('undici');
   const pool = new Pool(ready.url, { connections: 32 });
-  await ask('reset');
+  await ask?.('reset');
   let next = 0;
   let fetchTotal = 0;
   const elu0 = performance.eventLoopUtilization();
@@ -170,8 +197,9 @@ async function bareHttpRow(args: Args, ready: { url: string; ids: string[] }, as
   const wallMs = performance.now() - t;
   const busyMs = performance.eventLoopUtilization(elu0).active;
   await pool.close();
-  const st = await ask<{ requests: number; peak: number; hsBusyMs: number }>('stats');
-  return { mode: 'emulator/HTTP, bare undici (baseline)', rooms: args.rooms, requests: st.requests, peak: st.peak, wallMs, busyMs, hsBusyMs: st.hsBusyMs,
+  // The plain server counts nothing: its loops issue exactly one request per room, at most `cap` at a time.
+  const st = ask ? await ask<{ requests: number; peak: number; hsBusyMs: number }>('stats') : { requests: args.rooms, peak: args.cap, hsBusyMs: undefined };
+  return { mode, rooms: args.rooms, requests: st.requests, peak: st.peak, wallMs, busyMs, hsBusyMs: st.hsBusyMs,
     fetchMs: fetchTotal / st.requests, slotUse: fetchTotal / (args.cap * wallMs), heapPerRoom: NaN };
 }
 
@@ -216,6 +244,14 @@ async function main(): Promise<void> {
   const { wire } = await ask<{ wire: string[] }>('wire');
   const byRoom = new Map(ready.ids.map((id, i) => [id, wire[i]] as const));
   wire.length = 0;
+  if (args.http) {
+    // Loopback HTTP alone: a server that only answers the same bytes on time.
+    const plain = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)});`, { eval: true,
+      workerData: { role: 'plain', latency: args.latency, wire: Object.fromEntries(byRoom) } });
+    const { url } = await new Promise<{ url: string }>((resolve, reject) => { plain.once('error', reject); plain.once('message', resolve); });
+    rows.push(await bareHttpRow(args, { url, ids: ready.ids }, undefined, 'plain HTTP server, bare undici'));
+    await plain.terminate();
+  }
   const avgEvents = [...byRoom.values()].slice(0, 100).reduce((n, w) => n + (JSON.parse(w) as unknown[]).length, 0) / Math.min(100, byRoom.size);
   const avgBytes = [...byRoom.values()].reduce((n, w) => n + w.length, 0) / byRoom.size;
   const inProcess: Row[] = [];
@@ -248,7 +284,7 @@ async function main(): Promise<void> {
   const table = rows.map((r) => [r.mode, String(r.rooms), String(r.requests), String(r.peak), r.wallMs.toFixed(0), floor.toFixed(0),
     (r.wallMs / floor).toFixed(2) + '×', r.busyMs.toFixed(0), r.hsBusyMs === undefined ? '-' : r.hsBusyMs.toFixed(0), r.fetchMs.toFixed(2), (r.slotUse * 100).toFixed(0) + '%',
     Number.isNaN(r.heapPerRoom) ? '-' : `${(r.heapPerRoom / 1024).toFixed(2)} KB`,
-    r.mode.startsWith('emulator/') && bareHttpMs ? (r.wallMs / bareHttpMs).toFixed(2) + '×' : '-']);
+    (r.mode.startsWith('emulator/') || r.mode.startsWith('plain')) && bareHttpMs ? (r.wallMs / bareHttpMs).toFixed(2) + '×' : '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
