@@ -194,7 +194,7 @@ export class MessageLog implements MessageRepository {
     this.pending = [];
     this.chain = this.chain.then(async () => {
       try {
-        await this.fh!.write(batch.map((p) => p.line).join('\n') + '\n');
+        await this.fh!.appendFile(batch.map((p) => p.line).join('\n') + '\n');
         for (const p of batch) this.fileLines += p.count;
         for (const p of batch) p.resolve();
       } catch (err) {
@@ -225,19 +225,19 @@ export class MessageLog implements MessageRepository {
       const out = await fs.open(tmp, 'w');
       let lines = this.indexLines.length;
       try {
-        if (this.indexLines.length) await out.write(this.indexLines.join('\n') + '\n');
+        if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
         let chunk: string[] = [];
         for (const doc of this.byId.values()) {
           chunk.push(JSON.stringify(doc));
           if (chunk.length >= COMPACT_CHUNK) {
             lines += chunk.length;
-            await out.write(chunk.join('\n') + '\n');
+            await out.appendFile(chunk.join('\n') + '\n');
             chunk = [];
             await new Promise((r) => setImmediate(r)); // a large map must not stall the bridge
           }
         }
         lines += chunk.length;
-        if (chunk.length) await out.write(chunk.join('\n') + '\n');
+        if (chunk.length) await out.appendFile(chunk.join('\n') + '\n');
         await out.sync();
       } finally {
         await out.close();
