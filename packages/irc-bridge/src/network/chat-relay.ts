@@ -1,15 +1,22 @@
 /**
  * Which of our connections relays a channel line to Matrix.
  *
- * Every one of our connections in a channel receives each line said there (in
- * deaf mode, two of them: see IrcNetwork.updateDeafness). Exactly one copy must
- * reach Matrix. With IRCv3 msgids the first copy to arrive claims the line and
- * the others are dropped: there is no hand-over moment to lose lines in when the
- * relaying connection leaves (a kick of the bot, a user quitting), because the
- * others were hearing all along. The order of lines is kept: each socket
- * delivers in the server's order, so the first arrivals are in that order too.
- * Without msgids (a server without message-tags) the channel's listener relays
- * (ChannelTable.listener), and the lines crossing a hand-over can be lost.
+ * Every one of our connections in a channel receives each line said there.
+ * Exactly one copy must reach Matrix: the channel's listener's
+ * (ChannelTable.listener: the bot, else the earliest-joined user).
+ *
+ * In deaf mode only two connections hear a channel (IrcNetwork.updateDeafness),
+ * and between those two, with IRCv3 msgids, the first copy to arrive claims the
+ * line and the other is dropped: when the listener leaves (a kick of the bot, a
+ * user quitting) the other was hearing all along, so nothing said in the round
+ * trip a MODE takes is lost. The order of lines is kept: each socket delivers in
+ * the server's order, so the first arrivals are in that order too.
+ *
+ * With deaf mode off every connection hears, so a new listener was hearing
+ * already and only a line crossing the hand-over on another socket (well under
+ * a millisecond) can be lost; the listener relays there, as without msgids, and
+ * the hot path stays as it was measured (bench/irc.ts runs on the shared test
+ * machines were too noisy to show what claiming would cost there).
  */
 import type { ChannelTable } from './channel-state';
 
@@ -21,11 +28,16 @@ export class ChatRelay {
   private readonly order: string[] = new Array(REMEMBERED);
   private next = 0;
 
-  constructor(private readonly channels: ChannelTable) {}
+  /** `claim`: deaf mode is on (two hearers per channel). */
+  constructor(private readonly channels: ChannelTable, private readonly claim: boolean) {}
 
   /** Whether `connKey`'s copy of a line to `channel` (with its `msgid` tag, if any) is the one to relay. */
   relays(connKey: string, channel: string, msgid: string | undefined): boolean {
-    if (!msgid) return this.channels.listener(channel) === connKey;
+    if (!msgid || !this.claim) return this.channels.listener(channel) === connKey;
+    // Only the two hearers claim (a third connection's copy can only be one that was in flight
+    // when it became deaf).
+    const hearers = this.channels.hearers(channel);
+    if (hearers[0] !== connKey && hearers[1] !== connKey) return false;
     // Per channel: a line to several targets (PRIVMSG #a,#b) may carry one msgid in each.
     const key = msgid + ' ' + channel;
     const owner = this.claims.get(key);

@@ -48,7 +48,7 @@ const ECHO_WAIT_MS = 2000;
 export class IrcNetwork {
   readonly scheduler: ConnectScheduler;
   readonly channels = new ChannelTable();
-  private readonly relay = new ChatRelay(this.channels);
+  private readonly relay: ChatRelay;
   readonly users: UserConnections;
   private readonly botPool: IrcConnectionPool;
   private bot: PooledClient | null = null;
@@ -86,6 +86,7 @@ export class IrcNetwork {
     this.users.pool.on('failed', (userId, reason) => {
       if (cfg.clients.kick_on.connection_failure) this.kickFromRooms(userId, `Could not connect to ${name}: ${reason.message}`);
     });
+    this.relay = new ChatRelay(this.channels, !!cfg.clients.deaf_mode);
     this.i2m = new IrcToMatrix({
       network: name, cfg, ctx, channels: this.channels,
       relays: (connKey, channel, msgid) => this.relay.relays(connKey, channel, msgid),
