@@ -4,7 +4,7 @@
  * N bare irc-framework clients measured in the same run. See bench/README.md.
  *
  *   npx tsx bench/irc.ts [--users 1000] [--messages 10000] [--rate 1000] [--channels N/20]
- *     [--senders 10] [--connect-rate 50] [--flood 10] [--deaf-mode d] [--skip-restart]
+ *     [--senders 10] [--connect-rate 50] [--flood 10] [--deaf-mode auto|off|d] [--skip-restart]
  *
  * Processes (so nothing shares the measured heap): this process runs the bridge
  * (Bridge + IrcConnector) and orchestrates; the homeserver emulator, the IRC
@@ -34,8 +34,8 @@ const CHANNELS = Number(arg('channels', String(Math.max(1, Math.round(USERS / 20
 const SENDERS = Number(arg('senders', '10'));
 const CONNECT_RATE = Number(arg('connect-rate', '50'));
 const FLOOD = Number(arg('flood', '10'));
-/** clients.deaf_mode for the bridge ('' = the default, off; InspIRCd's is 'd'). */
-const DEAF_MODE = arg('deaf-mode', '');
+/** clients.deaf_mode for the bridge: 'auto' (its default; InspIRCd's letter is 'd'), 'off' or a letter. */
+const DEAF_MODE = arg('deaf-mode', 'auto');
 const SKIP_RESTART = process.argv.includes('--skip-restart');
 /** --profile-i2m <file>: a CPU profile of the bridge's process during the steady IRC→Matrix phase only. */
 const PROFILE_I2M = arg('profile-i2m', '');
@@ -437,7 +437,7 @@ async function main(): Promise<void> {
   const { freePort } = await import('../spec/support/bridge-fixture');
 
   console.log(`IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
-    `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection${DEAF_MODE ? `, deaf_mode ${DEAF_MODE}` : ''}; ` +
+    `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection, deaf_mode ${DEAF_MODE}; ` +
     `${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const ircd = await startInspircd({ connectClass: { threshold: '100000', recvq: '8M' } });
   const children: Child[] = [];
@@ -501,7 +501,7 @@ async function main(): Promise<void> {
             address: ircd.host, port: ircd.port, bot: { nick: 'BenchBot' },
             membership: { irc_to_matrix: { initial: false, incremental: true } },
             clients: {
-              max_clients: USERS + 10, connect_rate_per_second: CONNECT_RATE, flood_lines_per_second: FLOOD, deaf_mode: DEAF_MODE,
+              max_clients: USERS + 10, connect_rate_per_second: CONNECT_RATE, flood_lines_per_second: FLOOD, deaf_mode: DEAF_MODE === 'off' ? '' : DEAF_MODE,
               nick_template: '$DISPLAY[m]', queue: { max_messages: 100, max_age_s: 300 },
             },
           },

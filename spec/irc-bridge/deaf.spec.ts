@@ -1,7 +1,8 @@
 /**
- * clients.deaf_mode against a real InspIRCd (m_deaf, user mode +d): Matrix users' connections
- * that relay no channel are deaf, so the server sends each channel line to the bridge once;
- * when the bot cannot be in a channel, the connection that must relay it hears again.
+ * clients.deaf_mode against a real InspIRCd (m_deaf, user mode +d), with the default `auto`
+ * (the letter read from the server's 004): Matrix users' connections are deaf but the two that
+ * hear each channel, so the server sends each channel line to the bridge twice at most; when
+ * the relaying connection leaves, the one standing by relays, and the next one starts to hear.
  */
 import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '../harness/inspircd';
@@ -9,7 +10,7 @@ import { connectObserver, type Observer } from '../harness/inspircd/observer';
 import type { TestUser } from '../harness/homeserver';
 import { startIrcBridge, alias, ghostId, messages, eventually, type IrcBridge } from './support';
 
-describe('irc-bridge: deaf connections (clients.deaf_mode)', function () {
+describe('irc-bridge: deaf connections (clients.deaf_mode: auto)', function () {
   this.timeout(60_000);
   let ircd: InspircdHandle;
   let b: IrcBridge;
@@ -31,7 +32,7 @@ describe('irc-bridge: deaf connections (clients.deaf_mode)', function () {
 
   before(async () => {
     ircd = await startInspircd();
-    b = await startIrcBridge(ircd, { clients: { deaf_mode: 'd' } });
+    b = await startIrcBridge(ircd); // clients.deaf_mode: auto, the default
     alice = await b.fx.hs.registerUser('alice', { displayname: 'Alice' });
     dan = await b.fx.hs.registerUser('dan', { displayname: 'Dan' });
     op = await connectObserver(ircd, 'Hester');

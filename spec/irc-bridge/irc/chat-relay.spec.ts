@@ -14,7 +14,7 @@ describe('irc-bridge: ChatRelay (which copy of a channel line reaches Matrix)', 
 
   it('with msgids, the first copy from one of the two hearers is relayed and every later copy is not', () => {
     const t2 = table();
-    const r = new ChatRelay(t2, true);
+    const r = new ChatRelay(t2, () => true);
     assert.equal(r.relays('@dan:x', '#chan', 'm1'), false, 'the third connection never relays');
     assert.equal(r.relays('@alice:x', '#chan', 'm1'), true, 'standing by, but first');
     assert.equal(r.relays(BOT_KEY, '#chan', 'm1'), false);
@@ -31,7 +31,7 @@ describe('irc-bridge: ChatRelay (which copy of a channel line reaches Matrix)', 
 
   it('without msgids, only the listener relays: the bot while it is in the channel, else the earliest-joined user', () => {
     const t = table();
-    const r = new ChatRelay(t, true);
+    const r = new ChatRelay(t, () => true);
     assert.equal(r.relays('@dan:x', '#chan', undefined), false);
     assert.equal(r.relays(BOT_KEY, '#chan', undefined), true);
     t.get('#chan')!.joinedBy.delete(BOT_KEY);
@@ -40,13 +40,13 @@ describe('irc-bridge: ChatRelay (which copy of a channel line reaches Matrix)', 
   });
 
   it('with every connection hearing (deaf mode off), only the listener relays, msgid or not', () => {
-    const r = new ChatRelay(table(), false);
+    const r = new ChatRelay(table(), () => false);
     assert.equal(r.relays('@alice:x', '#chan', 'm1'), false);
     assert.equal(r.relays(BOT_KEY, '#chan', 'm1'), true);
   });
 
   it('forgets old claims only after thousands of newer lines (copies arrive within milliseconds)', () => {
-    const r = new ChatRelay(table(), true);
+    const r = new ChatRelay(table(), () => true);
     assert.equal(r.relays('@alice:x', '#chan', 'old'), true);
     for (let i = 0; i < 8000; i++) r.relays(BOT_KEY, '#chan', `m${i}`);
     assert.equal(r.relays(BOT_KEY, '#chan', 'old'), false, 'still remembered');

@@ -111,6 +111,8 @@ export interface RegisteredEvent extends Identity {
   requestedNick: string;
   isupport: Isupport;
   caps: string[];
+  /** From RPL_MYINFO (004), when the server sent it: its version string and the user modes it has. */
+  server?: { version: string; userModes: string };
 }
 
 export interface Sender {
@@ -244,6 +246,7 @@ export class IrcConnection {
   private readonly waiters = new Set<(msg: IfMessage) => boolean>();
   private skipChannelChat: ((channel: string, msgid: string | undefined) => boolean) | undefined;
   private deaf: { letter: string; on: boolean } | undefined;
+  private myInfo: { version: string; userModes: string } | undefined;
   private readonly echoes = new EchoMatcher((a, b) => ircEquals(a, b, this._isupport.caseMapping));
   private lastActivity = Date.now();
   private announceRegistered: (() => void) | null = null;
@@ -357,6 +360,7 @@ export class IrcConnection {
     this.socketError = null;
     this.nickAttempt = 0;
     this.caps = [];
+    this.myInfo = undefined;
     this._isupport = defaultIsupport();
     this.identity = { nick: fallbackNick(this.options.nick, 0, this._isupport.nickLen), user: this.options.username, host: '' };
     const o = this.options;
@@ -751,7 +755,8 @@ export class IrcConnection {
           this._isupport = internIsupport(this._isupport);
           if (this.registerTimer) clearTimeout(this.registerTimer);
           this.registerTimer = null;
-          const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps };
+          const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps,
+            ...(this.myInfo ? { server: this.myInfo } : {}) };
           this.emit('registered', ev);
           onRegistered(ev);
         };
@@ -761,6 +766,9 @@ export class IrcConnection {
       case '376': // end of MOTD
       case '422': // no MOTD
         this.announceRegistered?.();
+        return;
+      case '004':
+        if (p.length >= 4) this.myInfo = { version: p[2], userModes: p[3] };
         return;
       case '005':
         this._isupport = applyIsupportTokens(this._isupport, p.slice(1, -1));

@@ -28,12 +28,12 @@ export class ChatRelay {
   private readonly order: string[] = new Array(REMEMBERED);
   private next = 0;
 
-  /** `claim`: deaf mode is on (two hearers per channel). */
-  constructor(private readonly channels: ChannelTable, private readonly claim: boolean) {}
+  /** `claim()`: whether deaf mode is on (two hearers per channel). */
+  constructor(private readonly channels: ChannelTable, private readonly claim: () => boolean) {}
 
   /** Whether `connKey`'s copy of a line to `channel` (with its `msgid` tag, if any) is the one to relay. */
   relays(connKey: string, channel: string, msgid: string | undefined): boolean {
-    if (!msgid || !this.claim) return this.channels.listener(channel) === connKey;
+    if (!msgid || !this.claim()) return this.channels.listener(channel) === connKey;
     // Only the two hearers claim (a third connection's copy can only be one that was in flight
     // when it became deaf).
     const hearers = this.channels.hearers(channel);

@@ -11,10 +11,11 @@ import {
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type SendOptions, type ServerOptions, type SoftError,
+  type RegisteredEvent, type SendOptions, type ServerOptions, type SoftError,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
+import { deafModeFor } from '../irc/deaf-mode';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
@@ -49,6 +50,9 @@ export class IrcNetwork {
   readonly scheduler: ConnectScheduler;
   readonly channels = new ChannelTable();
   private readonly relay: ChatRelay;
+  /** The deaf user mode in use ('' = none): `clients.deaf_mode`, or what 'auto' learnt. */
+  private deafLetter: string;
+  private deafModeKnown = false;
   readonly users: UserConnections;
   private readonly botPool: IrcConnectionPool;
   private bot: PooledClient | null = null;
@@ -86,7 +90,9 @@ export class IrcNetwork {
     this.users.pool.on('failed', (userId, reason) => {
       if (cfg.clients.kick_on.connection_failure) this.kickFromRooms(userId, `Could not connect to ${name}: ${reason.message}`);
     });
-    this.relay = new ChatRelay(this.channels, !!cfg.clients.deaf_mode);
+    // 'auto' waits for a connection's 004 to tell the server family (learnDeafMode).
+    this.deafLetter = cfg.clients.deaf_mode === 'auto' ? '' : cfg.clients.deaf_mode;
+    this.relay = new ChatRelay(this.channels, () => this.deafLetter !== '');
     this.i2m = new IrcToMatrix({
       network: name, cfg, ctx, channels: this.channels,
       relays: (connKey, channel, msgid) => this.relay.relays(connKey, channel, msgid),
@@ -288,14 +294,28 @@ export class IrcNetwork {
    * MODE takes (ChatRelay). Called whenever who is in which channel changes.
    */
   private updateDeafness(): void {
-    const letter = this.cfg.clients.deaf_mode;
+    const letter = this.deafLetter;
     if (!letter) return;
     const hearing = new Set<string>();
     for (const c of this.channels.all()) for (const k of this.channels.hearers(c.name)) hearing.add(k);
     for (const userId of this.users.pool.keys()) this.users.pool.get(userId)?.connection.setDeaf(letter, !hearing.has(userId));
   }
 
+  /** With `deaf_mode: auto`, the first registration names the server family and so the letter (irc/deaf-mode.ts). */
+  private learnDeafMode(ev: RegisteredEvent): void {
+    if (this.cfg.clients.deaf_mode !== 'auto' || this.deafModeKnown) return;
+    this.deafModeKnown = true;
+    this.deafLetter = deafModeFor(ev.server?.version, ev.server?.userModes) ?? '';
+    if (this.deafLetter) {
+      this.ctx.log.info('deaf mode on: users\' connections that need not hear a channel set a user mode', { network: this.name, mode: `+${this.deafLetter}`, server: ev.server?.version });
+      this.updateDeafness();
+    } else {
+      this.ctx.log.info('deaf mode off: no deaf user mode known for this server', { network: this.name, server: ev.server?.version ?? 'unknown', userModes: ev.server?.userModes ?? '' });
+    }
+  }
+
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
+    conn.on('registered', (ev) => this.learnDeafMode(ev));
     const i2m = this.i2m;
     // One copy of each channel line is relayed (ChatRelay, IrcToMatrix.onMessage); the others are dropped unparsed.
     conn.setChannelChatFilter((channel, msgid) => !this.relay.relays(connKey, channel, msgid));
