@@ -65,8 +65,16 @@ export class ChannelTable {
   hearers(channel: string): string[] {
     const first = this.listener(channel);
     if (first === undefined) return [];
-    for (const k of this.channels.get(channel)!.joinedBy) if (k !== first) return [first, k];
-    return [first];
+    const second = this.standby(channel, first);
+    return second === undefined ? [first] : [first, second];
+  }
+
+  /** The hearer besides `listener` (see hearers); no array, as this runs for each copy of each line. */
+  standby(channel: string, listener: string | undefined): string | undefined {
+    const c = this.channels.get(channel);
+    if (!c || listener === undefined) return undefined;
+    for (const k of c.joinedBy) if (k !== listener) return k;
+    return undefined;
   }
 
   /** A connection went away: it is no longer in any channel. */

@@ -33,11 +33,11 @@ export class ChatRelay {
 
   /** Whether `connKey`'s copy of a line to `channel` (with its `msgid` tag, if any) is the one to relay. */
   relays(connKey: string, channel: string, msgid: string | undefined): boolean {
-    if (!msgid || !this.claim()) return this.channels.listener(channel) === connKey;
+    const listener = this.channels.listener(channel);
+    if (!msgid || !this.claim()) return listener === connKey;
     // Only the two hearers claim (a third connection's copy can only be one that was in flight
     // when it became deaf).
-    const hearers = this.channels.hearers(channel);
-    if (hearers[0] !== connKey && hearers[1] !== connKey) return false;
+    if (connKey !== listener && connKey !== this.channels.standby(channel, listener)) return false;
     // Per channel: a line to several targets (PRIVMSG #a,#b) may carry one msgid in each.
     const key = msgid + ' ' + channel;
     const owner = this.claims.get(key);
