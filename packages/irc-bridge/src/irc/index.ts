@@ -19,3 +19,4 @@ export * from './backoff';
 export * from './reconnect-scheduler';
 export * from './outbox';
 export * from './connection-pool';
+export * from './deaf-mode';

@@ -10,12 +10,11 @@ import {
   type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
 } from '@causeway/bridge-core';
 import {
-  ConnectScheduler, IrcConnectionPool, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
+  ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
   type RegisteredEvent, type SendOptions, type ServerOptions, type SoftError,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
-import { deafModeFor } from '../irc/deaf-mode';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
