@@ -41,18 +41,33 @@ async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype
 
 export class GhostManager implements GhostService {
   private readonly records = new LruMap<string, GhostRecord>(20_000);
+  // The template and domain never change, so both answers can be remembered: they are asked
+  // for on every relayed message and every incoming event, and each asks a regex.
+  private readonly userIds = new LruMap<string, string>(20_000);
+  private readonly bridgeUsers = new LruMap<string, boolean>(20_000);
   private readonly ensureFlight = new SingleFlight<string, GhostRecord>();
 
   constructor(private readonly deps: GhostManagerDeps) {}
 
   userIdFor(key: GhostKey): string {
-    return `@${this.deps.template.render({ network: key.network, id: key.id })}:${this.deps.domain}`;
+    const k = ghostKeyString(key);
+    let userId = this.userIds.get(k);
+    if (userId === undefined) {
+      userId = `@${this.deps.template.render({ network: key.network, id: key.id })}:${this.deps.domain}`;
+      this.userIds.set(k, userId);
+    }
+    return userId;
   }
 
   isBridgeUser(userId: string): boolean {
     if (userId === this.deps.botUserId) return true;
-    const parsed = parseUserId(userId);
-    return !!parsed && parsed.domain === this.deps.domain && this.deps.template.match(parsed.localpart) !== null;
+    let yes = this.bridgeUsers.get(userId);
+    if (yes === undefined) {
+      const parsed = parseUserId(userId);
+      yes = !!parsed && parsed.domain === this.deps.domain && this.deps.template.match(parsed.localpart) !== null;
+      this.bridgeUsers.set(userId, yes);
+    }
+    return yes;
   }
 
   async keyFor(userId: string): Promise<GhostKey | undefined> {
