@@ -148,7 +148,11 @@ export function parseRuns(text: string): Run[] {
   return runs;
 }
 
+/** Any formatting code at all: most lines have none, and then there is nothing to parse. */
+export const HAS_CODES = /[\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f]/;
+
 export function stripCodes(text: string): string {
+  if (!HAS_CODES.test(text)) return text;
   return tokenize(text)
     .filter((t) => t.type === 'text')
     .map((t) => (t as { text: string }).text)

@@ -2,7 +2,7 @@
 // result is passed through an allow-list sanitiser, so no IRC user can inject markup: the output
 // contains only tags and attribute values this module itself could have produced.
 import sanitizeHtml from 'sanitize-html';
-import { parseRuns, stripCodes, isPlain, type Colour, type FormatState } from './mirc-codes';
+import { HAS_CODES, parseRuns, stripCodes, isPlain, type Colour, type FormatState } from './mirc-codes';
 import { mircIndexToHex } from './colours';
 
 export interface MatrixText {
@@ -63,6 +63,7 @@ function wrap(text: string, s: FormatState): string {
 
 /** Converts one IRC message text into Matrix body/formatted_body. */
 export function ircToMatrix(text: string): MatrixText {
+  if (!HAS_CODES.test(text)) return { body: text };
   const body = stripCodes(text);
   const runs = parseRuns(text);
   if (runs.every((r) => isPlain(r.state))) return { body };
