@@ -51,6 +51,12 @@ describe('irc validation', () => {
     assert.ok(ircEquals('Alice[m]', 'alice{M}'));
     assert.ok(!ircEquals('a[', 'a{', 'ascii'));
     assert.ok(!ircEquals('a~', 'a^', 'strict-rfc1459'));
+    assert.equal(ircLower('Nick[m]\\~', 'strict-rfc1459'), 'nick{m}|~');
+    assert.equal(ircLower('Nick[m]\\~', 'ascii'), 'nick[m]\\~');
+    // Only ASCII letters fold (not É), characters outside the BMP pass through, lower case is unchanged.
+    assert.equal(ircLower('ÉLAN😀X'), 'Élan😀x');
+    assert.equal(ircLower('already{lower}|^'), 'already{lower}|^');
+    assert.ok(!ircEquals('ab', 'abc'));
     assert.equal(parseCaseMapping('weird'), 'rfc1459');
     const m = new IrcCaseMap<number>();
     m.set('#Chan[1]', 1);

@@ -11,21 +11,24 @@ export function parseCaseMapping(value: string | undefined | null): CaseMapping 
   return 'rfc1459';
 }
 
+// Upper-case forms per mapping, and their lower-case counterparts besides A-Z.
+const UPPER: Record<CaseMapping, { any: RegExp; all: RegExp }> = {
+  'ascii': { any: /[A-Z]/, all: /[A-Z]/g },
+  'strict-rfc1459': { any: /[A-Z[\]\\]/, all: /[A-Z[\]\\]/g },
+  'rfc1459': { any: /[A-Z[\]\\~]/, all: /[A-Z[\]\\~]/g },
+};
+const LOWER_SYMBOL: Record<string, string> = { '[': '{', ']': '}', '\\': '|', '~': '^' };
+const lowerOne = (ch: string) => LOWER_SYMBOL[ch] ?? String.fromCharCode(ch.charCodeAt(0) + 32);
+
+// Runs for every nick and channel lookup, so it allocates nothing for text already in lower case.
 export function ircLower(value: string, mapping: CaseMapping = 'rfc1459'): string {
-  let out = '';
-  for (const ch of value) {
-    const c = ch.charCodeAt(0);
-    if (c >= 65 && c <= 90) out += String.fromCharCode(c + 32);
-    else if (mapping !== 'ascii' && ch === '[') out += '{';
-    else if (mapping !== 'ascii' && ch === ']') out += '}';
-    else if (mapping !== 'ascii' && ch === '\\') out += '|';
-    else if (mapping === 'rfc1459' && ch === '~') out += '^';
-    else out += ch;
-  }
-  return out;
+  const upper = UPPER[mapping] ?? UPPER.rfc1459;
+  return upper.any.test(value) ? value.replace(upper.all, lowerOne) : value;
 }
 
 export function ircEquals(a: string, b: string, mapping: CaseMapping = 'rfc1459'): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false; // every mapping is one character for one
   return ircLower(a, mapping) === ircLower(b, mapping);
 }
 
