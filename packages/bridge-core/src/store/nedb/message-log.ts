@@ -25,7 +25,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { portalKeyString, type PortalKey } from '../../connector/ids';
 import { getLogger } from '../../logging/logger';
-import { cleanPortalKey } from '../common';
+import { cleanPortalKey, StoreClosedError } from '../common';
 import type { MessageRecord, MessageRepository } from '../store';
 
 const log = getLogger('store').child({ module: 'nedb' });
@@ -266,7 +266,7 @@ export class MessageLog implements MessageRepository {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('message map is closed');
+    if (this.closed) throw new StoreClosedError('nedb store (message map)');
   }
 }
 
