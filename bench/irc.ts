@@ -337,7 +337,7 @@ async function driverRole(): Promise<void> {
 async function bareRole(): Promise<void> {
   const clients: any[] = [];
   // Receipts per tag: the first bare client of the channel to see each line.
-  const recv = new Map<string, { lat: number[]; last: number }>();
+  const recv = new Map<string, { lat: number[]; last: number; at: Array<[number, number]> }>();
   const jw = joinWatcher();
   serve({
     mem: () => memAfterGc(),
@@ -354,13 +354,13 @@ async function bareRole(): Promise<void> {
           if (!listener || !line.includes(' PRIVMSG #')) return;
           const s = STAMP.exec(line);
           const r = s ? recv.get(s[1]) : undefined;
-          if (r) { const t = now(); r.lat.push(t - Number(s![3])); r.last = t; }
+          if (r) { const t = now(); r.lat.push(t - Number(s![3])); r.last = t; r.at.push([Number(s![2]), t]); }
         }).then((c) => { clients[i] = c; return joinAndWait(c, [channelName(i % CHANNELS)], jw); }));
       }
       await Promise.all(pending);
       return { seconds: (now() - t0) / 1000 };
     },
-    resetRecv: ({ tag }: { tag: string }) => { recv.set(tag, { lat: [], last: 0 }); },
+    resetRecv: ({ tag }: { tag: string }) => { recv.set(tag, { lat: [], last: 0, at: [] }); },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => recv.get(tag) ?? { lat: [], last: 0 },
     /** Keeps only the first client of each channel (the listeners), so they can time the same lines as the bridge. */
@@ -554,7 +554,10 @@ async function main(): Promise<void> {
     const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
     const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
     await collect(() => bare.call('recvCount', { tag: 'x' }), MESSAGES, 10_000);
-    const sameLines = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'x' });
+    const sameLines = await bare.call<{ lat: number[]; last: number; at: Array<[number, number]> }>('recvStats', { tag: 'x' });
+    // What the bridge adds to each line: the emulator handling it − the plain client receiving it.
+    const plainAt = new Map(sameLines.at);
+    const added = i2m.at.filter(([seq]) => plainAt.has(seq)).map(([seq, t]) => t - plainAt.get(seq)!);
     if (profiler) console.log(`  CPU profile of the phase: ${await profiler.stop(PROFILE_I2M)}`);
     const i2mEld = await eldAll(true);
     bridge.remote.emit = origEmit;
@@ -571,7 +574,8 @@ async function main(): Promise<void> {
       `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`);
     console.log(`  event-loop delay: bridge ${fmtEld(i2mEld.bridge)}; emulator ${fmtEld(i2mEld.hs)}; IRC driver ${fmtEld(i2mEld.driver)}`);
     console.log(`  the same lines to a bare irc-framework client in each channel: ${sameLines.lat.length}/${MESSAGES}, ` +
-      `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms`);
+      `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms; ` +
+      `what the bridge adds to a line (its delivery − the plain client's), p50 ${lats(added).p50.toFixed(1)} ms p99 ${lats(added).p99.toFixed(1)} ms`);
     // The same rate in bursts: each room's events are applied in order, one homeserver request at a
     // time, so the last line of a burst waits for the ones before it.
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'xb', burst: SENDERS });
