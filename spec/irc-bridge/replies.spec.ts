@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '../harness/inspircd';
 import { connectObserver, type Observer } from '../harness/inspircd/observer';
 import type { TestUser } from '../harness/homeserver';
-import { startIrcBridge, alias, ghostId, messages, eventually, NET, type IrcBridge } from './support';
+import { startIrcBridge, alias, ghostId, messages, eventually, noticesTo, NET, type IrcBridge } from './support';
 
 /** The tags of a raw IRC line, unescaped as an IRCv3 client does. */
 function tagsOf(line: string): Record<string, string> {
@@ -273,5 +273,17 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     await edit(alice, roomId, notice, 'maintenance window tonight at eleven', 'm.notice');
     const sedMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep9', (c, t) => c === 'NOTICE' && t === 's/ten/eleven/');
     assert.equal(repliedTo(await ircReply(olive, '#rep9', sedMsgid, 'eleven it is', roomId)), notice);
+  });
+
+  it('a line the server refuses (404 in a moderated channel) is not waited for: replies and later lines in that room are not held behind its echo', async () => {
+    const mona = await observer('Mona', '#rep10'); // first in: channel operator
+    const roomId = await portal(alice, '#rep10', 'Alice[m]', mona);
+    mona.raw('MODE #rep10 +m');
+    await mona.waitFor((l) => / MODE #rep10 :?\+m/.test(bare(l)), 5000);
+    await alice.sendMessage(roomId, 'nobody hears this');
+    await eventually(() => noticesTo(b.fx.hs, alice.userId).some((n) => /could not be sent to #rep10/.test(n)), 'the refusal told', 15_000);
+    // The connection stopped waiting for the refused line's echo at the 404, not 2 s (or 60 s) later.
+    const conn = b.connector().networks.get(NET)!.users.get(alice.userId)!.connection;
+    assert.equal(conn.echoesSettled('#rep10', 600_000), undefined, 'nothing left to wait for');
   });
 });

@@ -76,4 +76,21 @@ describe('irc message tags', () => {
     m.expect({ command: 'PRIVMSG', target: '#c', text: 'refused', onEcho: () => undefined });
     await m.settled('#c', 10);
   });
+
+  it('a refusal (404) ends the wait for the oldest line to that target at once; later lines still pair', async () => {
+    const got: string[] = [];
+    const m = new EchoMatcher((a, b) => a.toLowerCase() === b.toLowerCase());
+    m.expect({ command: 'PRIVMSG', target: '#c', text: 'moderated', onEcho: (id) => got.push(`moderated=${id}`) });
+    m.expect({ command: 'PRIVMSG', target: '#d', text: 'elsewhere', onEcho: (id) => got.push(`elsewhere=${id}`) });
+    const wait = m.settled('#c', 600_000)!; // no bound in practice: only the refusal can end it
+    m.refused('#other'); // nothing waits for #other
+    m.refused('#C');
+    await wait;
+    m.expect({ command: 'PRIVMSG', target: '#c', text: 'voiced now', onEcho: (id) => got.push(`voiced=${id}`) });
+    // Echoes come back in the order the lines were written, whatever their targets.
+    m.echoed('PRIVMSG', '#d', 'elsewhere', 'e');
+    m.echoed('PRIVMSG', '#c', 'voiced now', 'v');
+    assert.deepEqual(got, ['elsewhere=e', 'voiced=v']);
+    assert.equal(m.size, 0);
+  });
 });

@@ -54,6 +54,13 @@ interface IfClient {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Client: IfClientCtor } = require('irc-framework') as { Client: new () => IfClient };
 
+/**
+ * Numerics that only ever answer a PRIVMSG/NOTICE, with its target as the second parameter:
+ * 404 ERR_CANNOTSENDTOCHAN, 486 ERR_NONONREG, 531 ERR_CANTSENDTOUSER, 716 ERR_TARGUMODEG.
+ * (401 no such nick also answers WHOIS and MODE, so it cannot say which line it refuses.)
+ */
+const REFUSES_MESSAGE = new Set(['404', '486', '531', '716']);
+
 export interface SaslPlain {
   mechanism: 'PLAIN';
   account: string;
@@ -882,6 +889,8 @@ export class IrcConnection {
         this.emit('invite', { channel: p[1], by: from, time });
         return;
       default:
+        // A refused PRIVMSG/NOTICE never echoes: stop waiting for it (replies to its channel wait for it).
+        if (REFUSES_MESSAGE.has(msg.command) && p[1] !== undefined) this.echoes.refused(p[1]);
         if (/^\d{3}$/.test(msg.command) && isSoftErrorNumeric(msg.command) && this._state === 'registered') {
           this.emit('soft-error', classifySoftNumeric(msg.command, p));
         }

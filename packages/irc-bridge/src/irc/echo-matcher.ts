@@ -1,8 +1,9 @@
 // Pairs our PRIVMSG/NOTICE lines with their echo (IRCv3 echo-message), to learn the msgid the
 // server gave each one. A server handles one client's lines in order and echoes each accepted one
 // in the form recipients get, so echoes come back in the order we wrote the lines. A line the
-// server refused (404 cannot send, 401 no such nick) or dropped silently never echoes: an echo
-// that matches a later line means the earlier ones will not come, and they are forgotten. An echo
+// server refused (404 cannot send, 531 cannot send to user) is forgotten when the refusal
+// arrives; one dropped silently never echoes: an echo that matches a later line means the
+// earlier ones will not come, and they are forgotten. An echo
 // that matches nothing we wait for (a server module rewrote the text) is ignored.
 
 export interface AwaitedEcho {
@@ -56,6 +57,18 @@ export class EchoMatcher {
     if (i === -1) return;
     const [hit] = this.pending.splice(0, i + 1).slice(-1);
     hit.onEcho(msgid);
+    this.wake();
+  }
+
+  /**
+   * The server refused a line to `target` (404 cannot send, 531 cannot send to user, ...): it
+   * handles a client's lines in order, so it was the oldest still waiting for that target. Its
+   * echo will not come, and whoever waits for the target's echoes stops waiting for it now.
+   */
+  refused(target: string): void {
+    const i = this.pending.findIndex((p) => this.sameTarget(p.target, target));
+    if (i === -1) return;
+    this.pending.splice(i, 1);
     this.wake();
   }
 
