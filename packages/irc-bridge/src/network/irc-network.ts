@@ -40,8 +40,10 @@ const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
 /**
  * How long an IRC reply waits for the echo of a line from Matrix it may answer (see
- * IrcToMatrix.onMessage). Echoes take a round trip; a line the server refused never echoes, and
- * the reply then goes out after this, as a plain message if its target stays unknown.
+ * IrcToMatrix.onMessage). Echoes take a round trip; a line the server refused with a numeric
+ * stops being waited for when the refusal arrives (EchoMatcher.refused), but one it dropped
+ * silently never echoes, and the reply then goes out after this, as a plain message if its
+ * target stays unknown.
  */
 const ECHO_WAIT_MS = 2000;
 
