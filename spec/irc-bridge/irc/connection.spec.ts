@@ -37,6 +37,36 @@ describe('irc connection (real InspIRCd)', function () {
     assert.equal(c.budgetFor('#inj'), 510 - ('regtest'.length + 'bridge'.length + '127.0.0.1'.length + 4) - 8 - 4 - 2);
   });
 
+  it('observers get each event with their tag, in the order they were added and before on() listeners, until unobserved', async () => {
+    const c = mk({ nick: 'watched' });
+    const seen: string[] = [];
+    const first = { join: (tag: string, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} join ${ev.channel}`); } };
+    const second = {
+      join: (tag: number, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} join ${ev.channel}`); },
+      part: (tag: number, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} part ${ev.channel}`); },
+    };
+    c.on('join', (ev) => { if (ev.self) seen.push(`listener join ${ev.channel}`); });
+    c.observe(first, 'a').observe(second, 2);
+    const registered = await c.connect();
+    const until = async (n: number) => {
+      for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await c.join('#watch');
+    await until(3);
+    c.unobserve(first, 'a');
+    await c.part('#watch');
+    await until(4);
+    await c.join('#watch2');
+    await until(6);
+    assert.deepEqual(seen, ['a join #watch', '2 join #watch', 'listener join #watch', '2 part #watch', '2 join #watch2', 'listener join #watch2']);
+    // Connections to one server share their view of it (one copy per bridge, not per user).
+    const other = mk({ nick: 'watched2' });
+    const again = await other.connect();
+    assert.equal(again.caps, registered.caps);
+    assert.equal(again.isupport, registered.isupport);
+    assert.deepEqual([...again.caps].sort(), [...registered.caps].sort());
+  });
+
   it('CR/LF/NUL injection in message, topic, kick/part reason, nick, key and !cmd never becomes a second command', async () => {
     const c = mk({ nick: 'attacker', realname: 'real\r\nJOIN #evilreal' });
     await c.connect();

@@ -34,35 +34,38 @@ export function ircEquals(a: string, b: string, mapping: CaseMapping = 'rfc1459'
 
 /** A Map keyed case-insensitively by nick or channel under the network's casemapping. */
 export class IrcCaseMap<V> {
-  private readonly entries = new Map<string, { key: string; value: V }>();
+  // Created by the first set(): a connection holds several of these, most of them empty.
+  private entries: Map<string, { key: string; value: V }> | undefined;
   constructor(private mapping: CaseMapping = 'rfc1459') {}
 
   /** Re-keys existing entries when ISUPPORT reveals the real mapping after registration. */
   setMapping(mapping: CaseMapping): void {
     if (mapping === this.mapping) return;
-    const old = [...this.entries.values()];
     this.mapping = mapping;
+    if (!this.entries) return;
+    const old = [...this.entries.values()];
     this.entries.clear();
     for (const e of old) this.entries.set(ircLower(e.key, mapping), e);
   }
   get(key: string): V | undefined {
-    return this.entries.get(ircLower(key, this.mapping))?.value;
+    return this.entries?.get(ircLower(key, this.mapping))?.value;
   }
   has(key: string): boolean {
-    return this.entries.has(ircLower(key, this.mapping));
+    return this.entries?.has(ircLower(key, this.mapping)) ?? false;
   }
   set(key: string, value: V): this {
-    this.entries.set(ircLower(key, this.mapping), { key, value });
+    (this.entries ??= new Map()).set(ircLower(key, this.mapping), { key, value });
     return this;
   }
   delete(key: string): boolean {
-    return this.entries.delete(ircLower(key, this.mapping));
+    return this.entries?.delete(ircLower(key, this.mapping)) ?? false;
   }
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
   /** Original-case keys and values. */
   *[Symbol.iterator](): IterableIterator<[string, V]> {
+    if (!this.entries) return;
     for (const e of this.entries.values()) yield [e.key, e.value];
   }
 }

@@ -11,6 +11,7 @@ import {
   IrcConnection,
   IrcConnectionError,
   type IrcConnectionOptions,
+  type ConnectionObserver,
   type RegisteredEvent,
   type SendReport,
   type SendOptions,
@@ -84,29 +85,34 @@ export class PooledClient {
   ) {
     this.connection = connection;
     this.outbox = new Outbox(outboxOpts);
-    connection.on('disconnected', (ev) => {
-      this.inChannel = new IrcCaseMap<true>();
-      this.rejoinSent = new IrcCaseMap<number>();
+    connection.observe(PooledClient.watch, this);
+  }
+
+  /** What a pooled client follows of its connection: one object for all clients (see ConnectionObserver). */
+  private static readonly watch: ConnectionObserver<PooledClient> = {
+    disconnected(c, ev) {
+      c.inChannel = new IrcCaseMap<true>();
+      c.rejoinSent = new IrcCaseMap<number>();
       // Lines still in the flood queue go back in front of the outbox, in order.
-      if (this._status === 'connected' && ev.reason.kind !== 'requested') this.outbox.unshiftLines(ev.adopt());
-      this.onDisconnected(ev.reason);
-    });
+      if (c._status === 'connected' && ev.reason.kind !== 'requested') c.outbox.unshiftLines(ev.adopt());
+      c.onDisconnected(ev.reason);
+    },
     // Our JOIN and a KICK/PART the server already sent us can cross: kicked on IRC, the user rejoins
     // from Matrix before this connection has read the KICK. That KICK ends the membership *before*
     // our JOIN (whose echo follows it), so the channel must stay wanted, or the user's next leave
     // would not PART and a reconnect would not re-join.
-    connection.on('kick', (ev) => {
-      if (ev.self) this.leftChannel(ev.channel);
-    });
-    connection.on('part', (ev) => {
-      if (ev.self) this.leftChannel(ev.channel);
-    });
-    connection.on('join', (ev) => {
+    kick(c, ev) {
+      if (ev.self) c.leftChannel(ev.channel);
+    },
+    part(c, ev) {
+      if (ev.self) c.leftChannel(ev.channel);
+    },
+    join(c, ev) {
       if (!ev.self) return;
-      this.inChannel.set(ev.channel, true);
-      this.rejoinSent.delete(ev.channel);
-    });
-  }
+      c.inChannel.set(ev.channel, true);
+      c.rejoinSent.delete(ev.channel);
+    },
+  };
 
   private leftChannel(channel: string): void {
     this.inChannel.delete(channel);
@@ -193,7 +199,7 @@ export class PooledClient {
       if (e.type === 'lines') this.connection.requeue(e.lines);
       else void this.connection.sendMessage(e.kind, e.target, e.text, e.opts).then(e.settle, (err) => e.settle(failedReport(String(err))));
     }
-    this.pool.emitEvent('connected', this.key, { ...this.connection.self, requestedNick: this.connection.options.nick, isupport: this.connection.isupport, caps: [...this.connection.enabledCaps] });
+    this.pool.emitEvent('connected', this.key, { ...this.connection.self, requestedNick: this.connection.options.nick, isupport: this.connection.isupport, caps: this.connection.enabledCaps });
   }
 
   private onDisconnected(reason: Disconnect): void {

@@ -13,6 +13,7 @@ import { ircEquals } from './casemapping';
 import { parseRawCommand } from './raw-command';
 import { formatTags } from './message-tags';
 import { EchoMatcher } from './echo-matcher';
+import { Interner } from './interner';
 import { peekChannelChat } from './line-peek';
 import { applyIsupportTokens, defaultIsupport, internIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
 import {
@@ -117,7 +118,7 @@ export interface Identity {
 export interface RegisteredEvent extends Identity {
   requestedNick: string;
   isupport: Isupport;
-  caps: string[];
+  caps: readonly string[];
   /** From RPL_MYINFO (004), when the server sent it: its version string and the user modes it has. */
   server?: { version: string; userModes: string };
 }
@@ -235,22 +236,41 @@ export interface WhoisResult {
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
+/**
+ * Takes a connection's events as method calls, each with the `tag` it was registered with (see
+ * IrcConnection.observe). One observer serves every connection of a network or pool: a bridge
+ * holds one connection per user, and a closure per event per connection (~20 of them) was a
+ * tenth of its memory per user.
+ */
+export type ConnectionObserver<T> = { [K in keyof ConnectionEvents]?: (tag: T, ...args: ConnectionEvents[K]) => void };
+
+// Every connection to a server enables the same caps and reads the same 004: one copy each.
+const sharedCaps = new Interner<readonly string[]>();
+const sharedServerInfo = new Interner<{ version: string; userModes: string }>();
+
 export class IrcConnection {
-  private readonly emitter = new EventEmitter();
+  /** Observers and their tags, alternating; replaced (never mutated) so an emit in progress is unaffected. */
+  private observers: readonly unknown[] = [];
+  /** For on()/once(): created by the first of them. */
+  private emitter: EventEmitter | undefined;
   private client: IfClient | null = null;
   private readonly queue: FloodQueue<OutgoingLine>;
   private _state: ConnectionState = 'idle';
   private identity: Identity;
   private _isupport: Isupport = defaultIsupport();
-  private caps: string[] = [];
+  private caps: readonly string[] = [];
   private nickAttempt = 0;
   private quitRequested = false;
   private fatal: Disconnect | null = null;
   private errorText: string | null = null;
   private socketError: unknown = null;
   private connectTimer: NodeJS.Timeout | null = null;
-  private namesBuffer = new Map<string, { nick: string; prefixes: string }[]>();
-  private readonly waiters = new Set<(msg: IfMessage) => boolean>();
+  /** NAMES replies being collected (353 until 366), by channel. */
+  private namesBuffer: Map<string, { nick: string; prefixes: string }[]> | undefined;
+  /** Replies waited for (WHOIS and the like). */
+  private waiters: Set<(msg: IfMessage) => boolean> | undefined;
+  /** The connect() in progress, until it settles. */
+  private connecting: { resolve(ev: RegisteredEvent): void; reject(err: Error): void } | null = null;
   private skipChannelChat: ((channel: string, msgid: string | undefined) => boolean) | undefined;
   private deaf: { letter: string; on: boolean } | undefined;
   private myInfo: { version: string; userModes: string } | undefined;
@@ -262,24 +282,48 @@ export class IrcConnection {
   constructor(public readonly options: IrcConnectionOptions) {
     this.identity = { nick: options.nick, user: options.username, host: '' };
     this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), options.flood);
-    this.emitter.setMaxListeners(100);
   }
 
   // ---- typed events -------------------------------------------------------------------------
+  /** Calls `observer`'s method for each event, with `tag`; observers run in the order they came, before on() listeners. */
+  observe<T>(observer: ConnectionObserver<T>, tag: T): this {
+    this.observers = [...this.observers, observer, tag];
+    return this;
+  }
+  unobserve<T>(observer: ConnectionObserver<T>, tag: T): this {
+    const next: unknown[] = [];
+    for (let i = 0; i < this.observers.length; i += 2) {
+      if (this.observers[i] !== observer || this.observers[i + 1] !== tag) next.push(this.observers[i], this.observers[i + 1]);
+    }
+    this.observers = next;
+    return this;
+  }
   on<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.emitter.on(event, fn as (...a: unknown[]) => void);
+    this.events().on(event, fn as (...a: unknown[]) => void);
     return this;
   }
   once<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.emitter.once(event, fn as (...a: unknown[]) => void);
+    this.events().once(event, fn as (...a: unknown[]) => void);
     return this;
   }
   off<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.emitter.off(event, fn as (...a: unknown[]) => void);
+    this.emitter?.off(event, fn as (...a: unknown[]) => void);
     return this;
   }
+  private events(): EventEmitter {
+    if (!this.emitter) {
+      this.emitter = new EventEmitter();
+      this.emitter.setMaxListeners(100);
+    }
+    return this.emitter;
+  }
   private emit<K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]): void {
-    this.emitter.emit(event, ...args);
+    const obs = this.observers;
+    for (let i = 0; i < obs.length; i += 2) {
+      const fn = (obs[i] as ConnectionObserver<unknown>)[event] as ((tag: unknown, ...a: ConnectionEvents[K]) => void) | undefined;
+      if (fn) fn.call(obs[i], obs[i + 1], ...args);
+    }
+    this.emitter?.emit(event, ...args);
   }
 
   // ---- state ----------------------------------------------------------------------------------
@@ -377,38 +421,13 @@ export class IrcConnection {
     const timeoutMs = o.connectTimeoutMs ?? 30_000;
 
     return new Promise<RegisteredEvent>((resolve, reject) => {
-      let settled = false;
-      const onRegistered = (ev: RegisteredEvent) => {
-        if (settled) return;
-        settled = true;
-        resolve(ev);
-      };
-      const onClosed = (d: Disconnect) => {
-        if (settled) return;
-        settled = true;
-        reject(new IrcConnectionError(d));
-      };
+      // Held only until the promise settles: what the listeners below keep lives as long as the connection.
+      this.connecting = { resolve, reject };
       this.connectTimer = setTimeout(() => {
         this.fatal ??= connectTimeout(timeoutMs);
         this.destroySocket();
       }, timeoutMs);
-
-      client.connection.on('message', (msg: IfMessage) => this.onMessage(msg, onRegistered));
-      client.on('socket close', (err: unknown) => {
-        if (err) this.socketError = err;
-        this.onSocketClose(client, onClosed);
-      });
-      client.on('sasl failed', (ev: { reason?: string; message?: string }) => {
-        if (o.sasl?.mechanism === 'EXTERNAL' && o.sasl.optional) {
-          this.emit('sasl', { ok: false, reason: ev?.reason ?? 'failed', detail: ev?.message });
-          return;
-        }
-        // Without our own `sasl`, irc-framework still tries PLAIN with a bare PASS password (and reports a
-        // missing sasl cap for it) and registers anyway: no reason to fail a later disconnect as a SASL failure.
-        if (o.sasl) this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed', o.sasl.mechanism);
-      });
-      client.on('cap ack', () => undefined);
-
+      this.listen(client);
       client.connect({
         host: o.host,
         port: o.port,
@@ -438,6 +457,28 @@ export class IrcConnection {
         message_max_length: 510,
       });
     });
+  }
+
+  /** The socket's events for this connection's lifetime (its own scope, so they hold only `client`). */
+  private listen(client: IfClient): void {
+    client.connection.on('message', (msg: IfMessage) => this.onMessage(msg));
+    client.on('socket close', (err: unknown) => {
+      if (err) this.socketError = err;
+      this.onSocketClose(client);
+    });
+    client.on('sasl failed', (ev: { reason?: string; message?: string }) => this.onSaslFailed(ev));
+    client.on('cap ack', () => undefined);
+  }
+
+  private onSaslFailed(ev: { reason?: string; message?: string }): void {
+    const sasl = this.options.sasl;
+    if (sasl?.mechanism === 'EXTERNAL' && sasl.optional) {
+      this.emit('sasl', { ok: false, reason: ev?.reason ?? 'failed', detail: ev?.message });
+      return;
+    }
+    // Without our own `sasl`, irc-framework still tries PLAIN with a bare PASS password (and reports a
+    // missing sasl cap for it) and registers anyway: no reason to fail a later disconnect as a SASL failure.
+    if (sasl) this.fatal ??= saslFailure('SASL', ev?.reason ?? 'failed', sasl.mechanism);
   }
 
   /** Sends QUIT and waits for the socket to close (forcefully after a grace period). */
@@ -709,14 +750,14 @@ export class IrcConnection {
         if (finished) return;
         finished = true;
         clearTimeout(t);
-        this.waiters.delete(waiter);
+        this.waiters?.delete(waiter);
         this.off('disconnected', onDisc);
         resolve(v);
       };
       const waiter = (msg: IfMessage) => match(msg, (v) => finish(v));
       const onDisc = () => finish(null);
       const t = setTimeout(() => finish(null), timeoutMs);
-      this.waiters.add(waiter);
+      (this.waiters ??= new Set()).add(waiter);
       this.on('disconnected', onDisc);
     });
   }
@@ -734,8 +775,8 @@ export class IrcConnection {
     if (this._state === 'registered') this.emit('host-changed', this.self);
   }
 
-  private onMessage(msg: IfMessage, onRegistered: (ev: RegisteredEvent) => void): void {
-    if (this.waiters.size) for (const w of [...this.waiters]) w(msg);
+  private onMessage(msg: IfMessage): void {
+    if (this.waiters?.size) for (const w of [...this.waiters]) w(msg);
     const p = msg.params;
     const time = parseServerTime(msg.tags);
     const from: Sender = { nick: msg.nick ?? msg.prefix ?? '', user: msg.ident || undefined, host: msg.hostname || undefined };
@@ -765,7 +806,9 @@ export class IrcConnection {
           const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps,
             ...(this.myInfo ? { server: this.myInfo } : {}) };
           this.emit('registered', ev);
-          onRegistered(ev);
+          const c = this.connecting;
+          this.connecting = null;
+          c?.resolve(ev);
         };
         this.registerTimer = setTimeout(() => this.announceRegistered?.(), 2000);
         return;
@@ -775,16 +818,16 @@ export class IrcConnection {
         this.announceRegistered?.();
         return;
       case '004':
-        if (p.length >= 4) this.myInfo = { version: p[2], userModes: p[3] };
+        if (p.length >= 4) this.myInfo = sharedServerInfo.intern(`${p[2]} ${p[3]}`, { version: p[2], userModes: p[3] });
         return;
       case '005':
         this._isupport = applyIsupportTokens(this._isupport, p.slice(1, -1));
         return;
       case 'CAP':
-        if (p[1] === 'ACK') this.caps = [...new Set([...this.caps, ...(p[p.length - 1] ?? '').split(' ').filter(Boolean)])];
+        if (p[1] === 'ACK') this.setCaps([...new Set([...this.caps, ...(p[p.length - 1] ?? '').split(' ').filter(Boolean)])]);
         if (p[1] === 'DEL') {
           const del = new Set((p[p.length - 1] ?? '').split(' '));
-          this.caps = this.caps.filter((c) => !del.has(c));
+          this.setCaps(this.caps.filter((c) => !del.has(c)));
         }
         return;
       case '396': // RPL_DISPLAYEDHOST: cloak or vhost applied
@@ -868,7 +911,8 @@ export class IrcConnection {
       }
       case '353': {
         const channel = p[2];
-        const list = this.namesBuffer.get(channel) ?? [];
+        const names = (this.namesBuffer ??= new Map());
+        const list = names.get(channel) ?? [];
         const symbols = this._isupport.prefixes.map((x) => x.symbol).join('');
         for (const entry of (p[3] ?? '').split(' ').filter(Boolean)) {
           let i = 0;
@@ -876,13 +920,15 @@ export class IrcConnection {
           const nick = entry.slice(i).split('!')[0];
           list.push({ nick, prefixes: entry.slice(0, i) });
         }
-        this.namesBuffer.set(channel, list);
+        names.set(channel, list);
         return;
       }
       case '366': {
         const channel = p[1];
-        this.emit('names', { channel, users: this.namesBuffer.get(channel) ?? [] });
-        this.namesBuffer.delete(channel);
+        const users = this.namesBuffer?.get(channel) ?? [];
+        this.namesBuffer?.delete(channel);
+        if (!this.namesBuffer?.size) this.namesBuffer = undefined;
+        this.emit('names', { channel, users });
         return;
       }
       case 'INVITE':
@@ -895,6 +941,10 @@ export class IrcConnection {
           this.emit('soft-error', classifySoftNumeric(msg.command, p));
         }
     }
+  }
+
+  private setCaps(caps: readonly string[]): void {
+    this.caps = sharedCaps.intern(caps.join(' '), Object.freeze(caps.slice()));
   }
 
   private nextRegistrationNick(reason: SoftError): void {
@@ -953,7 +1003,7 @@ export class IrcConnection {
     });
   }
 
-  private onSocketClose(client: IfClient, onClosed: (d: Disconnect) => void): void {
+  private onSocketClose(client: IfClient): void {
     if (client !== this.client) return;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
@@ -981,9 +1031,11 @@ export class IrcConnection {
         return pending.slice();
       },
     };
-    this.namesBuffer.clear();
+    this.namesBuffer = undefined;
     this.echoes.clear();
-    onClosed(reason); // no-op once connect() has resolved
+    const c = this.connecting; // null once connect() has resolved
+    this.connecting = null;
+    c?.reject(new IrcConnectionError(reason));
     this.emit('disconnected', event);
     if (!adopted) for (const l of pending) l.settle({ ok: false, reason: reason.message });
   }

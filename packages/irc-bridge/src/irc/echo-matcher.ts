@@ -27,7 +27,7 @@ type Pending = AwaitedEcho & { at: number };
 export class EchoMatcher {
   private pending: Pending[] = [];
   /** settled() callers: each waits for the lines it saw pending to leave `pending`. */
-  private readonly waiters = new Set<{ awaited: Set<Pending>; done(): void }>();
+  private waiters: Set<{ awaited: Set<Pending>; done(): void }> | undefined; // created by the first settled()
   private readonly max: number;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -91,18 +91,18 @@ export class EchoMatcher {
         awaited,
         done: () => {
           clearTimeout(timer);
-          this.waiters.delete(waiter);
+          this.waiters?.delete(waiter);
           resolve();
         },
       };
       const timer = setTimeout(waiter.done, timeoutMs);
       timer.unref?.();
-      this.waiters.add(waiter);
+      (this.waiters ??= new Set()).add(waiter);
     });
   }
 
   private wake(): void {
-    if (!this.waiters.size) return;
+    if (!this.waiters?.size) return;
     const still = new Set(this.pending);
     for (const w of [...this.waiters]) {
       for (const p of w.awaited) if (!still.has(p)) w.awaited.delete(p);

@@ -1,6 +1,7 @@
 // ISUPPORT (005) state: the server's limits and naming rules. Defaults are InspIRCd 3's, used
 // until the server tells us otherwise, so sizes are never overestimated before registration.
 import { parseCaseMapping, type CaseMapping } from './casemapping';
+import { Interner } from './interner';
 
 export interface PrefixMode {
   mode: string;
@@ -45,15 +46,9 @@ export function defaultIsupport(): Isupport {
  * the bridge's memory per connection. Isupport objects are never mutated (applyIsupportTokens
  * returns a new one), so sharing is safe.
  */
-const interned = new Map<string, Isupport>();
-const MAX_INTERNED = 32;
+const interned = new Interner<Isupport>();
 export function internIsupport(i: Isupport): Isupport {
-  const key = JSON.stringify(i);
-  const hit = interned.get(key);
-  if (hit) return hit;
-  if (interned.size >= MAX_INTERNED) interned.delete(interned.keys().next().value!);
-  interned.set(key, i);
-  return i;
+  return interned.intern(JSON.stringify(i), i);
 }
 
 /** Applies the tokens of one 005 line (params without our nick and the trailing text). */

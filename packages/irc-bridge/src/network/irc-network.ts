@@ -11,7 +11,7 @@ import {
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type RegisteredEvent, type SendOptions, type ServerOptions, type SoftError,
+  type ConnectionObserver, type RegisteredEvent, type SendOptions, type ServerOptions,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
@@ -33,6 +33,9 @@ export interface NetworkStats {
 }
 
 /** Soft errors worth telling a user: their own action failed on IRC. */
+/** An attached connection, as the network's observer is told it (see attach). */
+interface Attached { connKey: string; owner: Owner; conn: IrcConnection }
+
 const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
   'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
 
@@ -316,55 +319,59 @@ export class IrcNetwork {
   }
 
   private attach(connKey: string, conn: IrcConnection, owner: Owner): void {
-    conn.on('registered', (ev) => this.learnDeafMode(ev));
-    const i2m = this.i2m;
     // One copy of each channel line is relayed (ChatRelay, IrcToMatrix.onMessage); the others are dropped unparsed.
     conn.setChannelChatFilter((channel, msgid) => !this.relay.relays(connKey, channel, msgid));
-    conn.on('message', (ev) => {
+    conn.observe(this.connectionEvents, { connKey, owner, conn });
+  }
+
+  /** What the network does with each attached connection's events (one observer for all of them). */
+  private readonly connectionEvents: ConnectionObserver<Attached> = {
+    registered: (_, ev) => this.learnDeafMode(ev),
+    message: ({ connKey, owner }, ev) => {
       if (owner === 'bot' && !ev.isChannel && !ev.isEcho && ev.kind === 'privmsg') {
         for (const fn of this.botPmListeners) fn(ev.from.nick, ev.text);
       }
-      i2m.onMessage(connKey, owner, ev);
-    });
-    conn.on('join', (ev) => {
+      this.i2m.onMessage(connKey, owner, ev);
+    },
+    join: ({ connKey }, ev) => {
       if (ev.self) {
         this.channels.ensure(ev.channel).joinedBy.add(connKey);
         this.updateDeafness();
       }
-      i2m.onJoin(connKey, ev);
-    });
-    conn.on('part', (ev) => {
-      i2m.onPart(connKey, ev);
+      this.i2m.onJoin(connKey, ev);
+    },
+    part: ({ connKey }, ev) => {
+      this.i2m.onPart(connKey, ev);
       if (ev.self) {
         this.channels.get(ev.channel)?.joinedBy.delete(connKey);
         this.updateDeafness();
       }
-    });
-    conn.on('kick', (ev) => {
-      i2m.onKick(connKey, ev);
+    },
+    kick: ({ connKey, owner }, ev) => {
+      this.i2m.onKick(connKey, ev);
       if (!ev.self) return;
       this.channels.get(ev.channel)?.joinedBy.delete(connKey);
       this.updateDeafness();
       if (owner === 'bot') this.later(5_000, () => this.botJoinIfBridged(ev.channel));
       else this.tell(owner.userId, `You were kicked from ${ev.channel} on ${this.name} by ${ev.by.nick}${ev.reason ? `: ${ev.reason}` : ''}.`);
-    });
-    conn.on('quit', (ev) => i2m.onQuit(connKey, ev));
-    conn.on('nick', (ev) => i2m.onNick(connKey, ev));
-    conn.on('names', (ev) => i2m.onNames(connKey, conn, ev));
-    conn.on('topic', (ev) => void i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })));
-    conn.on('mode', (ev) => i2m.onMode(connKey, conn, ev));
-    conn.on('disconnected', () => {
+    },
+    quit: ({ connKey }, ev) => this.i2m.onQuit(connKey, ev),
+    nick: ({ connKey }, ev) => this.i2m.onNick(connKey, ev),
+    names: ({ connKey, conn }, ev) => this.i2m.onNames(connKey, conn, ev),
+    topic: ({ connKey }, ev) => void this.i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })),
+    mode: ({ connKey, conn }, ev) => this.i2m.onMode(connKey, conn, ev),
+    disconnected: ({ connKey }) => {
       this.channels.dropConnection(connKey);
       this.updateDeafness();
-    });
-    conn.on('soft-error', (err: SoftError) => {
+    },
+    'soft-error': ({ owner }, err) => {
       if (owner === 'bot') {
         this.ctx.log.warn('relay bot IRC error', { network: this.name, numeric: err.numeric, detail: err.detail });
         return;
       }
       if (TELL_USER.has(err.kind)) this.tell(owner.userId, `${this.name}: ${err.message}${err.detail && !err.message.includes(err.detail) ? ` (${err.detail})` : ''}`);
-    });
-  }
+    },
+  };
 
   private async botJoinIfBridged(channel: string): Promise<void> {
     if (this.stopped || !this.bot) return;

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { BridgeContext } from '@causeway/bridge-core';
 import {
   IrcCaseMap, IrcConnectionPool, type ConnectScheduler, type IrcConnection, type PooledClient, type ServerOptions,
-  type UserConnectionOptions, type MessageKind, type Disconnect,
+  type UserConnectionOptions, type MessageKind, type Disconnect, type ConnectionObserver,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
@@ -92,6 +92,12 @@ export class UserConnections {
     const preview = message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
     this.tell(userId, `Your message to ${message.target} on ${this.d.network} was not delivered: "${preview.replace(/[\x00-\x1f]/g, '')}" — ${reason}`);
   }
+
+  /** Each user's connection, tagged with the user (one observer for all of them). */
+  private readonly connectionEvents: ConnectionObserver<string> = {
+    nick: (userId, ev) => { if (ev.self) this.setNick(userId, ev.newNick); },
+    disconnected: (userId) => this.d.detach(userId),
+  };
 
   private setNick(userId: string, nick: string): void {
     const old = this.nickOfUser.get(userId);
@@ -174,8 +180,7 @@ export class UserConnections {
       this.attached.add(client.connection);
       // The nick is recorded once registered ('connected'): before that it may still fall back
       // to another one, and claiming it here would steal the mapping of the user who holds it.
-      client.connection.on('nick', (ev) => { if (ev.self) this.setNick(userId, ev.newNick); });
-      client.connection.on('disconnected', () => this.d.detach(userId));
+      client.connection.observe(this.connectionEvents, userId);
       if (certificate && usesOwnCertificate(this.d.cfg, stored)) {
         this.certificateLogin.watch(userId, client.connection, fingerprintsOf(certificate.certificate).sha256);
       }
