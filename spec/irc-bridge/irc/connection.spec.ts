@@ -67,6 +67,20 @@ describe('irc connection (real InspIRCd)', function () {
     assert.deepEqual([...again.caps].sort(), [...registered.caps].sort());
   });
 
+  it('barrier() resolves once the server has handled the lines queued before it, false when the connection closes first', async () => {
+    const c = mk({ nick: 'barrier' });
+    await c.connect();
+    const order: string[] = [];
+    c.on('join', (ev) => { if (ev.self) order.push(`join ${ev.channel}`); });
+    void c.join('#barrier1');
+    void c.join('#barrier2');
+    assert.equal(await c.barrier(), true);
+    order.push('barrier');
+    assert.deepEqual(order, ['join #barrier1', 'join #barrier2', 'barrier']);
+    c.destroySocket();
+    assert.equal(await c.barrier(), false);
+  });
+
   it('CR/LF/NUL injection in message, topic, kick/part reason, nick, key and !cmd never becomes a second command', async () => {
     const c = mk({ nick: 'attacker', realname: 'real\r\nJOIN #evilreal' });
     await c.connect();

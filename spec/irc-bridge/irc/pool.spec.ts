@@ -211,6 +211,35 @@ describe('irc connection pool (real InspIRCd)', function () {
     }
   });
 
+  it('a KICK that follows a re-join the server ignored (the user was still in) is final, however soon it comes', async () => {
+    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 } });
+    const op = await connectObserver(h, 'raceOp2');
+    try {
+      await op.join('#race2');
+      const c = pool.acquire('@racer2:hs', { nick: 'racer2', username: 'r', realname: 'x' });
+      await until(() => c.status === 'connected', 10000, 'connect');
+      let from = op.lines.length;
+      await c.join('#race2');
+      await op.waitFor((l) => /:racer2!\S+ JOIN :?#race2/.test(l), 5000, from);
+      await sleep(200);
+      // Joining again while in the channel: the server ignores it. The KICK comes after it.
+      from = op.lines.length;
+      await c.join('#race2');
+      await sleep(100);
+      op.raw('KICK #race2 racer2 :now');
+      await op.waitFor((l) => /KICK #race2 racer2/.test(l), 5000, from);
+      await until(() => !c.channels.has('#race2'), 3000, 'channel forgotten though the KICK came right after a re-join');
+      // Nothing re-joins it after a reconnect.
+      c.connection.destroySocket();
+      await until(() => c.status === 'connected', 10000, 'reconnect');
+      await sleep(500);
+      assert.ok(!op.lines.slice(from).some((l) => /:racer2!\S+ JOIN :?#race2/.test(l)), op.lines.slice(from).join('\n'));
+    } finally {
+      await op.close();
+      await pool.shutdown();
+    }
+  });
+
   it('at maxClients the least recently active client is evicted (one)', async () => {
     const evicted: string[] = [];
     const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port }, maxClients: 2, scheduler: { connectsPerSecond: 50 } });

@@ -71,8 +71,8 @@ export class PooledClient {
   readonly channels: IrcCaseMap<string | undefined> = new IrcCaseMap();
   /** Channels this connection is in, from its own JOIN/PART/KICK as read so far. */
   private inChannel = new IrcCaseMap<true>();
-  /** JOINs sent while already in the channel → until when a self KICK/PART read may predate them (see sendJoin). */
-  private rejoinSent = new IrcCaseMap<number>();
+  /** JOINs sent while (as far as read) already in the channel, until the server has handled them (see sendJoin). */
+  private rejoining = new IrcCaseMap<{ left: boolean }>();
   lastFailure?: Disconnect;
   /** Last time the user sent something through this client. */
   lastActiveAt = Date.now();
@@ -92,7 +92,7 @@ export class PooledClient {
   private static readonly watch: ConnectionObserver<PooledClient> = {
     disconnected(c, ev) {
       c.inChannel = new IrcCaseMap<true>();
-      c.rejoinSent = new IrcCaseMap<number>();
+      c.rejoining = new IrcCaseMap<{ left: boolean }>();
       // Lines still in the flood queue go back in front of the outbox, in order.
       if (c._status === 'connected' && ev.reason.kind !== 'requested') c.outbox.unshiftLines(ev.adopt());
       c.onDisconnected(ev.reason);
@@ -110,32 +110,34 @@ export class PooledClient {
     join(c, ev) {
       if (!ev.self) return;
       c.inChannel.set(ev.channel, true);
-      c.rejoinSent.delete(ev.channel);
+      c.rejoining.delete(ev.channel); // our JOIN's echo: whatever we read before it predates it
     },
   };
 
   private leftChannel(channel: string): void {
     this.inChannel.delete(channel);
-    const until = this.rejoinSent.get(channel);
-    this.rejoinSent.delete(channel);
-    if (until !== undefined && Date.now() <= until) return; // predates our JOIN
-    this.channels.delete(channel);
+    const rejoin = this.rejoining.get(channel);
+    if (rejoin) rejoin.left = true; // predates our JOIN or not: decided when the server has handled it
+    else this.channels.delete(channel);
   }
 
   /**
    * Sends a JOIN. When this connection is (as far as it has read) already in the channel, the
-   * server either ignores the JOIN or, if it kicked/parted us meanwhile, answers it after that
-   * KICK/PART; a self KICK/PART read before our JOIN can have reached the server (written, plus
-   * STALE_LEAVE_WINDOW_MS for the round trip) is therefore one that predates it.
+   * server either ignores the JOIN or, if it kicked/parted us meanwhile, answers it with our JOIN
+   * after that KICK/PART. A self KICK/PART read before the server has handled our JOIN (a barrier
+   * behind it) is therefore final only if no JOIN echo followed it.
    */
   private sendJoin(channel: string, key?: string): Promise<LineResult> {
     const sent = this.connection.join(channel, key); // throws for an invalid name: nothing to track then
     if (!this.inChannel.has(channel)) return sent;
-    this.rejoinSent.set(channel, Infinity);
-    return sent.then((r) => {
-      if (this.rejoinSent.get(channel) === Infinity) this.rejoinSent.set(channel, Date.now() + STALE_LEAVE_WINDOW_MS);
-      return r;
+    const rejoin = { left: false };
+    this.rejoining.set(channel, rejoin);
+    void this.connection.barrier().then(() => {
+      if (this.rejoining.get(channel) !== rejoin) return; // echoed, superseded, or the connection was lost
+      this.rejoining.delete(channel);
+      if (rejoin.left) this.channels.delete(channel); // the server ignored our JOIN: that leave came after it
     });
+    return sent;
   }
 
   get status(): ClientStatus {
@@ -273,9 +275,6 @@ export class PooledClient {
     this.outbox.expire();
   }
 }
-
-/** How long after our JOIN was written a self KICK/PART we read may still predate it (a round trip). */
-const STALE_LEAVE_WINDOW_MS = 5_000;
 
 function failedReport(reason: string): SendReport {
   return { delivered: false, lines: 0, sent: 0, reason, queueDelayMs: 0 };

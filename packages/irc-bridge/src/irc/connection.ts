@@ -269,6 +269,9 @@ export class IrcConnection {
   private namesBuffer: Map<string, { nick: string; prefixes: string }[]> | undefined;
   /** Replies waited for (WHOIS and the like). */
   private waiters: Set<(msg: IfMessage) => boolean> | undefined;
+  /** barrier() calls waiting for their PONG, by token. */
+  private barriers: Map<string, (handled: boolean) => void> | undefined;
+  private barrierSeq = 0;
   /** The connect() in progress, until it settles. */
   private connecting: { resolve(ev: RegisteredEvent): void; reject(err: Error): void } | null = null;
   private skipChannelChat: ((channel: string, msgid: string | undefined) => boolean) | undefined;
@@ -632,6 +635,28 @@ export class IrcConnection {
     return k ? this.enqueue('JOIN', [channel, k]) : this.enqueue('JOIN', [channel]);
   }
 
+  /**
+   * Resolves true once the server has handled every line queued before this call: a PING queued
+   * behind them, answered by its PONG (a server handles one client's lines in order). False if
+   * the connection closes first. What we read before it may predate those lines; what follows it
+   * does not.
+   */
+  async barrier(): Promise<boolean> {
+    const token = `causeway-${++this.barrierSeq}`;
+    const handled = new Promise<boolean>((resolve) => (this.barriers ??= new Map()).set(token, resolve));
+    const sent = await this.enqueue('PING', [token]);
+    if (!sent.ok) this.settleBarrier(token, false);
+    return handled;
+  }
+
+  private settleBarrier(token: string, handled: boolean): void {
+    const resolve = this.barriers?.get(token);
+    if (!resolve) return;
+    this.barriers!.delete(token);
+    if (!this.barriers!.size) this.barriers = undefined;
+    resolve(handled);
+  }
+
   part(channel: string, reason?: string): Promise<LineResult> {
     this.checkChannel(channel);
     return this.enqueue('PART', [channel], reason === undefined ? undefined : sanitizeUserText(reason));
@@ -839,6 +864,9 @@ export class IrcConnection {
       case 'ERROR':
         this.errorText = p[p.length - 1] ?? '';
         return;
+      case 'PONG':
+        if (this.barriers) this.settleBarrier(p[p.length - 1] ?? '', true);
+        return;
       case '464':
       case '465':
       case '463': {
@@ -1033,6 +1061,7 @@ export class IrcConnection {
     };
     this.namesBuffer = undefined;
     this.echoes.clear();
+    if (this.barriers) for (const token of [...this.barriers.keys()]) this.settleBarrier(token, false);
     const c = this.connecting; // null once connect() has resolved
     this.connecting = null;
     c?.reject(new IrcConnectionError(reason));
