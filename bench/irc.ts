@@ -41,6 +41,8 @@ const SKIP_RESTART = process.argv.includes('--skip-restart');
 const ROUNDS = Math.max(1, Number(arg('rounds', '1')));
 /** --profile-i2m <file>: a CPU profile of the bridge's process during the steady IRC→Matrix phase only. */
 const PROFILE_I2M = arg('profile-i2m', '');
+/** --alloc-profile-i2m <file>: a sampled allocation profile (garbage included) of the same phase, for DevTools' Memory tab. */
+const ALLOC_PROFILE_I2M = arg('alloc-profile-i2m', '');
 const NET = 'bench';
 const channelName = (i: number) => `#bench${i}`;
 
@@ -397,18 +399,24 @@ async function bareRole(): Promise<void> {
 // ---- main: the bridge ------------------------------------------------------------------------------
 
 /** The V8 CPU profiler on this process, for one phase (open the file in Chrome DevTools or speedscope). */
-async function startProfile(): Promise<{ stop(file: string): Promise<string> }> {
+async function startProfile(kind: 'cpu' | 'alloc' = 'cpu'): Promise<{ stop(file: string): Promise<string> }> {
   const inspector = await import('node:inspector');
   const { writeFileSync } = await import('node:fs');
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params?: object) => new Promise<any>((resolve, reject) =>
     session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
-  await post('Profiler.enable');
-  await post('Profiler.start');
+  if (kind === 'cpu') {
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  } else {
+    await post('HeapProfiler.enable');
+    // Garbage is the point (it is what the scavenges collect), so collected objects stay in.
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   return {
     async stop(file) {
-      const { profile } = await post('Profiler.stop');
+      const { profile } = await post(kind === 'cpu' ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
       session.disconnect();
       writeFileSync(file, JSON.stringify(profile));
       return path.resolve(file);
@@ -559,6 +567,7 @@ async function main(): Promise<void> {
     await eldAll(true);
     await bare.call('resetRecv', { tag: 'x' });
     const profiler = PROFILE_I2M ? await startProfile() : undefined;
+    const allocProfiler = ALLOC_PROFILE_I2M ? await startProfile('alloc') : undefined;
     const i2mSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'x' });
     const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
     const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
@@ -568,6 +577,7 @@ async function main(): Promise<void> {
     const plainAt = new Map(sameLines.at);
     const added = i2m.at.filter(([seq]) => plainAt.has(seq)).map(([seq, t]) => t - plainAt.get(seq)!);
     if (profiler) console.log(`  CPU profile of the phase: ${await profiler.stop(PROFILE_I2M)}`);
+    if (allocProfiler) console.log(`  allocation profile of the phase: ${await allocProfiler.stop(ALLOC_PROFILE_I2M)}`);
     const i2mEld = await eldAll(true);
     bridge.remote.emit = origEmit;
     const ircLeg: number[] = [];
