@@ -568,8 +568,14 @@ async function main(): Promise<void> {
     await bare.call('resetRecv', { tag: 'x' });
     const profiler = PROFILE_I2M ? await startProfile() : undefined;
     const allocProfiler = ALLOC_PROFILE_I2M ? await startProfile('alloc') : undefined;
+    // The bridge's CPU per line: a figure the machine's other load does not move much, unlike latency.
+    const cpu0 = process.cpuUsage();
+    const cpuT0 = now();
     const i2mSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'x' });
     const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
+    const i2mCpu = process.cpuUsage(cpu0);
+    const i2mCpuWallMs = now() - cpuT0;
+    const i2mCpuPerLine = (i2mCpu.user + i2mCpu.system) / Math.max(1, i2mGot);
     const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
     await collect(() => bare.call('recvCount', { tag: 'x' }), MESSAGES, 10_000);
     const sameLines = await bare.call<{ lat: number[]; last: number; at: Array<[number, number]> }>('recvStats', { tag: 'x' });
@@ -592,6 +598,7 @@ async function main(): Promise<void> {
     console.log(`  IRC leg (send → connector emits) p50 ${lats(ircLeg).p50.toFixed(1)} ms p99 ${lats(ircLeg).p99.toFixed(1)} ms; ` +
       `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`);
     console.log(`  event-loop delay: bridge ${fmtEld(i2mEld.bridge)}; emulator ${fmtEld(i2mEld.hs)}; IRC driver ${fmtEld(i2mEld.driver)}`);
+    console.log(`  bridge process CPU (all threads): ${(i2mCpuPerLine / 1000).toFixed(2)} ms per relayed line, ${((i2mCpu.user + i2mCpu.system) / 10 / i2mCpuWallMs).toFixed(0)}% of a core over the phase`);
     console.log(`  the same lines to a bare irc-framework client in each channel: ${sameLines.lat.length}/${MESSAGES}, ` +
       `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms; ` +
       `what the bridge adds to a line (its delivery − the plain client's), p50 ${lats(added).p50.toFixed(1)} ms p99 ${lats(added).p99.toFixed(1)} ms`);
@@ -687,6 +694,7 @@ async function main(): Promise<void> {
     if (ROUNDS > 1) row(`IRC→Matrix p99 ÷ the same lines' p99, median of ${ROUNDS} rounds`, '', '', `${medianRatio.toFixed(2)}×`, verdict(medianRatio <= 2, '≤ 2×'));
     const IB = lats(i2mBurst.lat);
     const bIB = lats(bareBurst.lat);
+    row('IRC→Matrix: bridge process CPU per relayed line', `${(i2mCpuPerLine / 1000).toFixed(2)} ms`, '', '');
     row(`IRC→Matrix p99, ${SENDERS}-line bursts per channel`, `${IB.p99.toFixed(1)} ms`, `${bIB.p99.toFixed(1)} ms`, `${(IB.p99 / bIB.p99).toFixed(2)}×`);
     row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
     row('Matrix→IRC msg/s (first send → last receipt)', tput(m2iGot, m2iSend.start, m2i.last).toFixed(0), tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0), '');
