@@ -20,6 +20,12 @@
  * Durability is NeDB's: a put's promise settles once its line is written (not
  * fsynced); a torn last line from a crash is cut off before loading
  * (repair.ts). Lookups see a put at once, before its line is on disk.
+ *
+ * Memory: the embedded store holds the whole map (message_retention_days of
+ * it), so a record in memory keeps only what a lookup returns. The file's
+ * `_id`, `ev` and `rk` keys are derived when a line is written; lookups go
+ * room → event and portal → remote ID through nested Maps keyed by strings
+ * the record holds anyway, and a key with one record holds it without an array.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -40,17 +46,29 @@ const COMPACT_CHUNK = 5_000;
 /** Like NeDB: a file with more unreadable lines than this share is refused, not half-loaded. */
 const CORRUPT_LIMIT = 0.1;
 
+/** A record as held in memory. `pk` is portalKeyString(portal), shared by the portal's records. */
 interface MessageDoc {
-  _id: string; ev: string; rk: string; roomId: string; eventId: string; portal: PortalKey; remoteId: string;
+  roomId: string; eventId: string; portal: PortalKey; pk: string; remoteId: string;
   part: number; sender: string; timestamp: number; body?: string;
 }
+
+/** A line of the file: NeDB's `_id`, and `ev`/`rk` as earlier versions indexed them. */
+type FileDoc = Omit<MessageDoc, 'pk'> & { _id: string; ev: string; rk: string };
+
+/** The records under one key: most keys have one, held without an array. */
+type Slot = MessageDoc | MessageDoc[];
 
 interface Pending { line: string; count: number; resolve: () => void; reject: (e: unknown) => void }
 
 export class MessageLog implements MessageRepository {
-  private readonly byId = new Map<string, MessageDoc>();
-  private readonly byEvent = new Map<string, MessageDoc[]>();
-  private readonly byRemote = new Map<string, MessageDoc[]>();
+  /** room ID → event ID → the event's parts. */
+  private readonly byEvent = new Map<string, Map<string, Slot>>();
+  /** portal key string → remote ID → its records (one per room it reached). */
+  private readonly byRemote = new Map<string, Map<string, Slot>>();
+  /** One portal key object and key string per portal, shared by its records. */
+  private readonly portals = new Map<string, { portal: PortalKey; pk: string }>();
+  /** Records in memory. */
+  private live = 0;
   /** `$$indexCreated` lines found in the file, written back by compaction. */
   private indexLines: string[] = [];
   /** Lines written to the file (all kinds): with the live count, how much compaction would save. */
@@ -95,9 +113,10 @@ export class MessageLog implements MessageRepository {
         if (doc.$$indexCreated !== undefined) {
           this.indexLines.push(line);
         } else if (doc.$$deleted === true && typeof doc._id === 'string') {
-          this.forget(doc._id);
-        } else if (isMessageDoc(doc)) {
-          this.remember(doc);
+          const id = parseId(doc._id);
+          if (id) this.forget(id.roomId, id.eventId, id.part);
+        } else if (isFileDoc(doc)) {
+          this.remember(this.fromFile(doc));
         } else {
           corrupt++;
         }
@@ -114,62 +133,81 @@ export class MessageLog implements MessageRepository {
 
   put(r: MessageRecord): Promise<void> {
     this.assertOpen();
-    const portal = cleanPortalKey(r.portal);
-    const ev = r.roomId + SEP + r.eventId;
+    const { portal, pk } = this.portal(r.portal);
     const doc: MessageDoc = {
-      _id: ev + SEP + r.part, ev, rk: portalKeyString(portal) + SEP + r.remoteId,
-      roomId: r.roomId, eventId: r.eventId, portal, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
+      roomId: r.roomId, eventId: r.eventId, portal, pk, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
     };
     if (r.body !== undefined) doc.body = r.body;
     this.remember(doc);
-    return this.append(JSON.stringify(doc));
+    return this.append(toLine(doc));
   }
 
   async getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
-    const docs = this.byEvent.get(roomId + SEP + eventId);
-    return docs ? [...docs].sort((a, b) => a.part - b.part).map(toRecord) : [];
+    const docs = list(this.byEvent.get(roomId)?.get(eventId));
+    return docs.sort((a, b) => a.part - b.part).map(toRecord);
   }
 
   async getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> {
-    const docs = this.byRemote.get(portalKeyString(cleanPortalKey(portal)) + SEP + remoteId);
-    if (!docs) return [];
-    return [...docs].sort((a, b) => a.part - b.part || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0)).map(toRecord);
+    const docs = list(this.byRemote.get(portalKeyString(cleanPortalKey(portal)))?.get(remoteId));
+    return docs.sort((a, b) => a.part - b.part || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0)).map(toRecord);
   }
 
   async deleteByEvent(roomId: string, eventId: string): Promise<void> {
     this.assertOpen();
-    const docs = this.byEvent.get(roomId + SEP + eventId);
-    if (!docs) return;
-    const ids = docs.map((d) => d._id);
-    for (const id of ids) this.forget(id);
-    await this.append(ids.map(tombstone).join('\n'), ids.length);
+    const docs = list(this.byEvent.get(roomId)?.get(eventId));
+    if (docs.length === 0) return;
+    for (const d of docs) this.forget(d.roomId, d.eventId, d.part);
+    await this.append(docs.map(tombstone).join('\n'), docs.length);
   }
 
   async prune(olderThan: number): Promise<number> {
     this.assertOpen();
-    const ids: string[] = [];
-    for (const d of this.byId.values()) if (d.timestamp < olderThan) ids.push(d._id);
-    if (ids.length === 0) return 0;
-    for (const id of ids) this.forget(id);
-    await this.append(ids.map(tombstone).join('\n'), ids.length);
-    return ids.length;
+    const old: MessageDoc[] = [];
+    for (const d of this.docs()) if (d.timestamp < olderThan) old.push(d);
+    if (old.length === 0) return 0;
+    for (const d of old) this.forget(d.roomId, d.eventId, d.part);
+    await this.append(old.map(tombstone).join('\n'), old.length);
+    return old.length;
   }
 
   // ---- memory ----------------------------------------------------------------------
 
-  private remember(doc: MessageDoc): void {
-    this.forget(doc._id);
-    this.byId.set(doc._id, doc);
-    push(this.byEvent, doc.ev, doc);
-    push(this.byRemote, doc.rk, doc);
+  /** The shared key object and key string for a portal. */
+  private portal(key: PortalKey): { portal: PortalKey; pk: string } {
+    const clean = cleanPortalKey(key);
+    const pk = portalKeyString(clean);
+    let known = this.portals.get(pk);
+    if (!known) this.portals.set(pk, (known = { portal: clean, pk }));
+    return known;
   }
 
-  private forget(id: string): void {
-    const old = this.byId.get(id);
+  private fromFile(d: FileDoc): MessageDoc {
+    const { portal, pk } = this.portal(d.portal);
+    const doc: MessageDoc = {
+      roomId: d.roomId, eventId: d.eventId, portal, pk, remoteId: d.remoteId, part: d.part, sender: d.sender, timestamp: d.timestamp,
+    };
+    if (d.body !== undefined) doc.body = d.body;
+    return doc;
+  }
+
+  private remember(doc: MessageDoc): void {
+    this.forget(doc.roomId, doc.eventId, doc.part);
+    add(this.byEvent, doc.roomId, doc.eventId, doc);
+    add(this.byRemote, doc.pk, doc.remoteId, doc);
+    this.live++;
+  }
+
+  private forget(roomId: string, eventId: string, part: number): void {
+    const old = list(this.byEvent.get(roomId)?.get(eventId)).find((d) => d.part === part);
     if (!old) return;
-    this.byId.delete(id);
-    pull(this.byEvent, old.ev, old);
-    pull(this.byRemote, old.rk, old);
+    remove(this.byEvent, old.roomId, old.eventId, old);
+    remove(this.byRemote, old.pk, old.remoteId, old);
+    this.live--;
+  }
+
+  /** Every record in memory. */
+  private *docs(): IterableIterator<MessageDoc> {
+    for (const events of this.byEvent.values()) for (const slot of events.values()) yield* list(slot);
   }
 
   // ---- the file --------------------------------------------------------------------
@@ -203,13 +241,13 @@ export class MessageLog implements MessageRepository {
       }
     });
     // Checked with the lines written so far: a prune's tombstones trigger it one batch later.
-    if (!this.compactQueued && this.fileLines > 2 * this.byId.size + AUTO_COMPACT_SLACK) void this.compact();
+    if (!this.compactQueued && this.fileLines > 2 * this.live + AUTO_COMPACT_SLACK) void this.compact();
     return this.chain;
   }
 
   /** Dead lines in the file: what a compaction would remove. */
   get waste(): number {
-    return Math.max(0, this.fileLines - this.byId.size - this.indexLines.length);
+    return Math.max(0, this.fileLines - this.live - this.indexLines.length);
   }
 
   /**
@@ -227,8 +265,8 @@ export class MessageLog implements MessageRepository {
       try {
         if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
         let chunk: string[] = [];
-        for (const doc of this.byId.values()) {
-          chunk.push(JSON.stringify(doc));
+        for (const doc of this.docs()) {
+          chunk.push(toLine(doc));
           if (chunk.length >= COMPACT_CHUNK) {
             lines += chunk.length;
             await out.appendFile(chunk.join('\n') + '\n');
@@ -270,25 +308,61 @@ export class MessageLog implements MessageRepository {
   }
 }
 
-function tombstone(id: string): string {
-  return JSON.stringify({ $$deleted: true, _id: id });
+/** NeDB's `_id` of a record: one per (room, event, part). */
+function idOf(d: MessageDoc): string {
+  return d.roomId + SEP + d.eventId + SEP + d.part;
 }
 
-function push(m: Map<string, MessageDoc[]>, k: string, d: MessageDoc): void {
-  const list = m.get(k);
-  if (list) list.push(d); else m.set(k, [d]);
+function parseId(id: string): { roomId: string; eventId: string; part: number } | null {
+  const [roomId, eventId, part, ...rest] = id.split(SEP);
+  return eventId === undefined || part === undefined || rest.length || !/^\d+$/.test(part) ? null : { roomId, eventId, part: Number(part) };
 }
 
-function pull(m: Map<string, MessageDoc[]>, k: string, d: MessageDoc): void {
-  const list = m.get(k);
-  if (!list) return;
-  const i = list.indexOf(d);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) m.delete(k);
+/** The record's line in the file, with the keys NeDB and earlier versions read. */
+function toLine(d: MessageDoc): string {
+  const ev = d.roomId + SEP + d.eventId;
+  const line: FileDoc = {
+    _id: ev + SEP + d.part, ev, rk: d.pk + SEP + d.remoteId,
+    roomId: d.roomId, eventId: d.eventId, portal: d.portal, remoteId: d.remoteId, part: d.part, sender: d.sender, timestamp: d.timestamp,
+  };
+  if (d.body !== undefined) line.body = d.body;
+  return JSON.stringify(line);
 }
 
-function isMessageDoc(d: Record<string, unknown>): d is MessageDoc & Record<string, unknown> {
-  return typeof d._id === 'string' && typeof d.ev === 'string' && typeof d.rk === 'string' && typeof d.roomId === 'string'
+function tombstone(d: MessageDoc): string {
+  return JSON.stringify({ $$deleted: true, _id: idOf(d) });
+}
+
+function list(slot: Slot | undefined): MessageDoc[] {
+  return slot === undefined ? [] : Array.isArray(slot) ? [...slot] : [slot];
+}
+
+function add(m: Map<string, Map<string, Slot>>, k1: string, k2: string, d: MessageDoc): void {
+  let inner = m.get(k1);
+  if (!inner) m.set(k1, (inner = new Map()));
+  const slot = inner.get(k2);
+  if (slot === undefined) inner.set(k2, d);
+  else if (Array.isArray(slot)) slot.push(d);
+  else inner.set(k2, [slot, d]);
+}
+
+function remove(m: Map<string, Map<string, Slot>>, k1: string, k2: string, d: MessageDoc): void {
+  const inner = m.get(k1);
+  const slot = inner?.get(k2);
+  if (!inner || slot === undefined) return;
+  if (Array.isArray(slot)) {
+    const i = slot.indexOf(d);
+    if (i >= 0) slot.splice(i, 1);
+    if (slot.length === 1) inner.set(k2, slot[0]);
+    else if (slot.length === 0) inner.delete(k2);
+  } else if (slot === d) {
+    inner.delete(k2);
+  }
+  if (inner.size === 0) m.delete(k1);
+}
+
+function isFileDoc(d: Record<string, unknown>): d is FileDoc & Record<string, unknown> {
+  return typeof d._id === 'string' && typeof d.roomId === 'string'
     && typeof d.eventId === 'string' && typeof d.remoteId === 'string' && typeof d.part === 'number'
     && !!d.portal && typeof d.portal === 'object';
 }
