@@ -188,6 +188,35 @@ describe('NeDB store specifics', () => {
       assert.equal((await again.messages.getByEvent('!r:x', '$later')).length, 1);
     });
 
+    it('a remote message in several rooms and an event in several parts: removing some keeps the rest, before and after a restart', async () => {
+      const s = make({ compactionIntervalMs: 0 });
+      await s.init();
+      const portal = { network: 'libera', id: '#c' };
+      // One IRC line relayed to three rooms; one Matrix event split into three IRC lines.
+      for (const roomId of ['!a:x', '!b:x', '!c:x']) await s.messages.put({ ...msg('$in-' + roomId), roomId, remoteId: 'line-1' });
+      for (const part of [0, 1, 2]) await s.messages.put(msg('$split', part));
+      await s.messages.deleteByEvent('!b:x', '$in-!b:x');
+      await s.messages.put(msg('$split', 1, { remoteId: 'irc-replaced' })); // same part again: replaces it
+      const check = async (store: typeof s) => {
+        assert.deepEqual((await store.messages.getByRemote(portal, 'line-1')).map((m) => m.roomId), ['!a:x', '!c:x']);
+        assert.deepEqual((await store.messages.getByEvent('!r:x', '$split')).map((m) => m.remoteId), ['irc-$split-0', 'irc-replaced', 'irc-$split-2']);
+        assert.deepEqual(await store.messages.getByRemote(portal, 'irc-$split-1'), []);
+      };
+      await check(s);
+      assert.equal(await s.messages.prune(1001), 5);
+      assert.deepEqual(await s.messages.getByRemote(portal, 'line-1'), []);
+      await s.messages.put({ ...msg('$in-!a:x'), roomId: '!a:x', remoteId: 'line-1', timestamp: 2000 });
+      await s.messages.put({ ...msg('$in-!c:x'), roomId: '!c:x', remoteId: 'line-1', timestamp: 2000 });
+      for (const part of [0, 2]) await s.messages.put(msg('$split', part, { timestamp: 2000 }));
+      await s.messages.put(msg('$split', 1, { remoteId: 'irc-replaced', timestamp: 2000 }));
+      await check(s);
+      await s.close();
+      const again = make();
+      await again.init();
+      await check(again);
+      await again.close();
+    });
+
     it('cuts a torn last line, and refuses (naming the file) one that is mostly unreadable', async () => {
       const s1 = make();
       await s1.init();
