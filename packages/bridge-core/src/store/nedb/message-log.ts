@@ -116,7 +116,7 @@ export class MessageLog implements MessageRepository {
           const id = parseId(doc._id);
           if (id) this.forget(id.roomId, id.eventId, id.part);
         } else if (isFileDoc(doc)) {
-          this.remember(this.fromFile(doc));
+          this.remember(this.toDoc(doc));
         } else {
           corrupt++;
         }
@@ -133,11 +133,7 @@ export class MessageLog implements MessageRepository {
 
   put(r: MessageRecord): Promise<void> {
     this.assertOpen();
-    const { portal, pk } = this.portal(r.portal);
-    const doc: MessageDoc = {
-      roomId: r.roomId, eventId: r.eventId, portal, pk, remoteId: r.remoteId, part: r.part, sender: r.sender, timestamp: r.timestamp,
-    };
-    if (r.body !== undefined) doc.body = r.body;
+    const doc = this.toDoc(r);
     this.remember(doc);
     return this.append(toLine(doc));
   }
@@ -181,7 +177,8 @@ export class MessageLog implements MessageRepository {
     return known;
   }
 
-  private fromFile(d: FileDoc): MessageDoc {
+  /** The in-memory form of a record (or of a line read from the file). */
+  private toDoc(d: MessageRecord): MessageDoc {
     const { portal, pk } = this.portal(d.portal);
     const doc: MessageDoc = {
       roomId: d.roomId, eventId: d.eventId, portal, pk, remoteId: d.remoteId, part: d.part, sender: d.sender, timestamp: d.timestamp,
