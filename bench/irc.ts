@@ -17,15 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { arg, getGc } from './cli';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : def;
-}
 const ROLE = arg('role', 'main');
 const USERS = Number(arg('users', '1000'));
 const MESSAGES = Number(arg('messages', '10000'));
@@ -50,12 +46,6 @@ const channelName = (i: number) => `#bench${i}`;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function getGc(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 /**
  * `youngGen`: what V8's young generation holds in RAM. It grows to its maximum (~32 MB) under a
  * high allocation rate and a forced GC does not shrink it, so whether it grew between two

@@ -11,19 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import Datastore from 'nedb-promises';
 import { MessageLog } from '../packages/bridge-core/src/store/nedb/message-log';
 import { portalKeyString, type PortalKey } from '../packages/bridge-core/src/connector/ids';
 import type { MessageRecord } from '../packages/bridge-core/src/store/store';
+import { arg, getGc } from './cli';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
-}
 const RECORDS = Number(arg('records', '100000'));
 const ROOMS = Number(arg('rooms', '50'));
 const SENDERS = Number(arg('senders', '200'));
@@ -31,12 +26,6 @@ const LOOKUPS = Math.min(RECORDS, 20_000);
 const IN_FLIGHT = 5_000;
 const SEP = '\u0000';
 
-function getGc(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 const gc = getGc();
 const heapAfterGc = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
 

@@ -26,8 +26,6 @@
  * GC, ÷ rooms; room-ID strings are created after the baseline and counted.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { StateCache } from '../packages/bridge-core/src/state/state-cache';
@@ -36,6 +34,7 @@ import { Semaphore } from '../packages/bridge-core/src/state/semaphore';
 import { configureLogging } from '../packages/bridge-core/src/logging/logger';
 import { HomeserverEmulator } from '../spec/harness/homeserver';
 import { seedRooms, stateRegistration, STATE_AS_TOKEN } from '../spec/bridge-core/state/emulator-seed';
+import { getGc } from './cli';
 
 interface Args { rooms: number; members: number; latency: number; cap: number; http: boolean }
 
@@ -98,12 +97,6 @@ async function workerMain(): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------
 
-function getGc(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 /** Resolves `ms` from now to within ~0.1 ms: a timer for all but the last millisecond, then event-loop turns. */
 function preciseDelay(ms: number): Promise<void> {

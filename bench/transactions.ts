@@ -17,13 +17,10 @@ import { Worker } from 'node:worker_threads';
 import { AppserviceServer } from '../packages/bridge-core/src/appservice/http-server';
 import { DeliveryPipeline } from '../packages/bridge-core/src/appservice/delivery';
 import type { FsyncMode } from '../packages/bridge-core/src/appservice/transaction-journal';
+import { arg } from './cli';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
-}
 const TXNS = Number(arg('txns', '2000'));
 const EVENTS = Number(arg('events', '50'));
 const ROOMS = Number(arg('rooms', '100'));
