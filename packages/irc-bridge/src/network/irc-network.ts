@@ -32,10 +32,10 @@ export interface NetworkStats {
   floodQueueDelayMs: { last: number; max: number };
 }
 
-/** Soft errors worth telling a user: their own action failed on IRC. */
 /** An attached connection, as the network's observer is told it (see attach). */
 interface Attached { connKey: string; owner: Owner; conn: IrcConnection }
 
+/** Soft errors worth telling a user: their own action failed on IRC. */
 const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
   'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
 
