@@ -7,7 +7,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
-import { startInspircd, pickFreePort, type InspircdHandle } from '../harness/inspircd';
+import { freePort } from '../support/ports';
+import { startInspircd, type InspircdHandle } from '../harness/inspircd';
 import { connectObserver, type Observer } from '../harness/inspircd/observer';
 import { ipv6For, usernameFor } from '../../packages/irc-bridge/src/network/identity';
 import { startIrcBridge, alias, eventually, NET, type IrcBridge } from './support';
@@ -67,7 +68,7 @@ describe('irc-bridge: identity (identd, per-user IPv6)', function () {
     let identPort: number;
     before(async () => {
       ircd = await startInspircd();
-      identPort = await pickFreePort();
+      identPort = await freePort();
       b = await startIrcBridge(ircd, {}, { irc: { ident: { enabled: true, port: identPort, address: '127.0.0.1' } } });
     });
     after(async () => {
@@ -113,7 +114,7 @@ describe('irc-bridge: identity (identd, per-user IPv6)', function () {
         }
         added.push(ip);
       }
-      v6port = await pickFreePort();
+      v6port = await freePort('::1');
       // A second client bind on ::1; the connect class admits any (loopback-only) source.
       ircd = await startInspircd({ connectClass: { allow: '*' }, extra: `<bind address="::1" port="${v6port}" type="clients">` });
       b = await startIrcBridge(ircd, { address: '::1', port: v6port, clients: { ipv6_prefix: prefix } });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bridge, generateRegistration, validateConfig, type BridgeConnector, type Registration } from '@causeway/bridge-core';
 import { HomeserverEmulator } from '../harness/homeserver';
+import { freePort } from './ports';
 
 export interface BridgeFixture<C> {
   hs: HomeserverEmulator;
@@ -75,17 +76,7 @@ export async function startBridgeFixture<C>(opts: {
   return fixture;
 }
 
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
+export { freePort };
 
 /** Poll until `check` returns truthy (no fixed sleeps in tests). */
 export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {

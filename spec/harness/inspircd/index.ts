@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
 import { renderConfig, type InspircdConfigOptions } from './config';
+import { freePort } from '../../support/ports';
 
 export type { InspircdConfigOptions, KLine, BadNick } from './config';
 
@@ -41,19 +42,6 @@ export interface InspircdHandle {
   dispose(): Promise<void>;
   /** Last lines of the server log, for failure messages. */
   logTail(lines?: number): string;
-}
-
-export async function pickFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Try one full registration; resolves true once 001 arrives. */
@@ -103,7 +91,7 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     throw new Error(`InspIRCd not found at ${INSPIRCD_BINARY} (apt-get install inspircd)`);
   }
   const host = '127.0.0.1';
-  const port = opts.port ?? (await pickFreePort());
+  const port = opts.port ?? (await freePort());
   const configDir = mkdtempSync(join(tmpdir(), 'causeway-inspircd-'));
   const readyTimeoutMs = opts.readyTimeoutMs ?? 15000;
   let config: InspircdConfigOptions = { ...opts };
@@ -133,6 +121,7 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     // ulimit -c 0: InspIRCd may crash on SIGTERM during shutdown; we do not want core files.
     const shellCmd = `ulimit -c 0; exec "${INSPIRCD_BINARY}" ${args.map((a) => `"${a}"`).join(' ')}`;
     stderr = '';
+    const logFrom = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
     const proc = spawn('/bin/sh', ['-c', shellCmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     proc.stdout?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8000)));
@@ -142,7 +131,16 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`InspIRCd exited during start-up (code ${proc.exitCode}):\n${logTail()}`);
       }
-      if (await probeRegistration(host, port, 3000)) return;
+      if (await probeRegistration(host, port, 3000)) {
+        // InspIRCd starts even when some <bind> failed (it only warns): a spec would then wait on a
+        // port nobody listens on, so a missing listener fails the start, naming the port.
+        const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(logFrom) : '';
+        const failed = /Failed to listen on (\S+)[^\n]*?: ([^\n]*)/.exec(log);
+        if (!failed) return;
+        proc.kill('SIGKILL');
+        await waitExit(proc, 5000);
+        throw new Error(`InspIRCd could not listen on ${failed[1]} (${failed[2].trim()})`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill('SIGKILL');
@@ -195,6 +193,11 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     },
     logTail,
   };
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    rmSync(configDir, { recursive: true, force: true });
+    throw err;
+  }
   return handle;
 }

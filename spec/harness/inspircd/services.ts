@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, X509Certificate } from 'node:crypto';
 import * as net from 'node:net';
-import { startInspircd, pickFreePort, INSPIRCD_MODULE_DIR, type InspircdHandle, type StartOptions } from './index';
+import { freePort } from '../../support/ports';
+import { startInspircd, INSPIRCD_MODULE_DIR, type InspircdHandle, type StartOptions } from './index';
 
 export const ATHEME_BINARY = process.env.ATHEME_BINARY ?? '/usr/bin/atheme-services';
 export const OPENSSL_BINARY = process.env.OPENSSL_BINARY ?? '/usr/bin/openssl';
@@ -115,8 +116,8 @@ export async function startServicesNetwork(opts: ServicesNetworkOptions = {}): P
   const clientCerts: Record<string, CertFiles> = {};
   for (const a of opts.accounts ?? []) if (a.withCertificate) clientCerts[a.name] = generateCert(dir, `client-${a.name}`, a.name);
 
-  const tlsPort = await pickFreePort();
-  const linkPort = await pickFreePort();
+  const tlsPort = await freePort();
+  const linkPort = await freePort();
   const linkPassword = `link-${Math.random().toString(36).slice(2)}`;
   const optional = OPTIONAL_MODULES.filter((m) => existsSync(join(INSPIRCD_MODULE_DIR, `m_${m}.so`)));
   const ircdExtra = `
