@@ -33,6 +33,10 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
     obs = await connectObserver(sn, 'Witness');
     b = await startIrcBridge(sn.ircd, { port: sn.tlsPort, tls: { enabled: true, allow_self_signed: true }, bot: { nick: 'CwCertBot' } });
   });
+  afterEach(function () {
+    // What the servers saw, for a failure that happens only on some machine.
+    if (this.currentTest?.state === 'failed') console.error(sn.logTail(40));
+  });
   after(async () => {
     await b?.fx.stop();
     await obs?.close().catch(() => undefined);
