@@ -105,6 +105,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Atheme daemonises, so it does not die with the test process: without this, a run that is
+ * interrupted leaves services that retry their uplink every second for as long as the machine runs.
+ */
+const runningAtheme = new Set<number>();
+process.once('exit', () => {
+  for (const pid of runningAtheme) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
 export async function startServicesNetwork(opts: ServicesNetworkOptions = {}): Promise<ServicesNetwork> {
   requireBinary(ATHEME_BINARY, 'atheme-services');
   requireBinary(OPENSSL_BINARY, 'openssl');
@@ -192,6 +203,7 @@ ${service('SaslServ', 'SASL Authentication Agent')}
   const stopAtheme = async () => {
     const pid = athemePid;
     athemePid = undefined;
+    if (pid) runningAtheme.delete(pid);
     if (!pid || !alive(pid)) return;
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
@@ -212,6 +224,7 @@ ${service('SaslServ', 'SASL Authentication Agent')}
     const deadline = Date.now() + 15_000;
     while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     athemePid = Number(readFileSync(pidFile, 'utf8').trim());
+    runningAtheme.add(athemePid);
     // InspIRCd advertises `sasl` only once services have linked.
     while (!(await saslAdvertised(ircd.host, ircd.port))) {
       if (!alive(athemePid)) throw new Error('Atheme exited before linking');
