@@ -71,6 +71,7 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.ok(value(m, 'causeway_transactions_total', { outcome: 'processed' }) >= 1);
     assert.equal(value(m, 'causeway_portals', { kind: 'portal' }), 1);
     assert.equal(value(m, 'causeway_ghosts'), 1);
+    assert.equal(value(m, 'causeway_message_map_records'), 7, 'one record per relayed message, both directions');
     assert.equal(value(m, 'causeway_active_users', { window: '30d', kind: 'matrix' }), 1);
     assert.equal(value(m, 'causeway_active_users', { window: '30d', kind: 'remote' }), 1);
     assert.equal(value(m, 'causeway_delivery_queue_events'), 0);

@@ -266,6 +266,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('concurrent puts of one (roomId, eventId, part) end in one record', async () => {
         await Promise.all(Array.from({ length: 25 }, (_, i) => store.messages.put(msg({ timestamp: i }))));
         assert.equal((await store.messages.getByEvent('!room:x', '$ev1')).length, 1);
+        assert.equal(await store.messages.count(), 1);
+      });
+
+      it('count follows puts, replacements, deletes and prunes', async () => {
+        assert.equal(await store.messages.count(), 0);
+        await store.messages.put(msg({ part: 0, timestamp: 1 }));
+        await store.messages.put(msg({ part: 1, remoteId: 'irc-2', timestamp: 1 }));
+        await store.messages.put(msg({ roomId: '!second:x', timestamp: 5 })); // the same remote message in another room
+        await store.messages.put(msg({ part: 1, remoteId: 'irc-2b', timestamp: 1 })); // replaces a part
+        assert.equal(await store.messages.count(), 3);
+        await store.messages.deleteByEvent('!room:x', '$ev1');
+        assert.equal(await store.messages.count(), 1);
+        await store.messages.prune(10);
+        assert.equal(await store.messages.count(), 0);
       });
     });
 

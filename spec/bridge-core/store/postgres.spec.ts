@@ -163,6 +163,23 @@ describe('PostgreSQL store', function () {
       assert.throws(() => new PostgresStore({ connectionString: CONNECTION, schema: 'x"; DROP TABLE y; --' }), TypeError);
     });
 
+    it('counts a large message map from the planner\'s estimate instead of scanning it', async () => {
+      const s = make();
+      await s.init();
+      await admin(async (c) => {
+        await c.query(`INSERT INTO "${schema}".messages (room_id, event_id, part, network, remote_channel, receiver, remote_id, sender, ts)
+          SELECT '!r:x', '$e' || i, 0, 'n', '#c', '', 'r' || i, '@u:x', 1 FROM generate_series(1, 120000) AS i`);
+        await c.query(`ANALYZE "${schema}".messages`);
+      });
+      // Rows added after the ANALYZE are not in the estimate: the answer is the estimate, not a count.
+      for (let i = 0; i < 5; i++) {
+        await s.messages.put({ roomId: '!r:x', eventId: `$late${i}`, part: 0, portal: { network: 'n', id: '#c' }, remoteId: `late${i}`, sender: '@u:x', timestamp: 2 });
+      }
+      const n = await s.messages.count();
+      assert.ok(Math.abs(n - 120_000) < 2_400, `estimate ${n} is near 120,000`);
+      assert.notEqual(n, 120_005);
+    });
+
     it('uses the indexes it declares (kv prefix scan, message lookups)', async () => {
       const s = make();
       await s.init();

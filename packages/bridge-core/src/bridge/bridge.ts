@@ -298,7 +298,7 @@ export class Bridge<C = unknown> {
       transactions: instrumentSink(this.delivery, this.metrics),
       log: this.log.child({ module: 'appservice' }),
     });
-    attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, portals: this.portals });
+    attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, messages: this.store.messages, portals: this.portals });
     if (this.mediaProxy) {
       await this.mediaProxy.init();
       this.mediaProxy.register(this.server);

@@ -6,13 +6,14 @@ import type { BridgeMetrics } from '../metrics';
 import { stateCacheStatsFrom } from '../metrics';
 import type { DeliveryPipeline } from '../appservice/delivery';
 import type { StateCache } from '../state/state-cache';
-import type { GhostRepository } from '../store/store';
+import type { GhostRepository, MessageRepository } from '../store/store';
 import type { PortalManager } from './portal-manager';
 
 export function attachMetricSources(metrics: BridgeMetrics, from: {
   delivery: DeliveryPipeline;
   state: StateCache;
   ghosts: GhostRepository;
+  messages: MessageRepository;
   portals: PortalManager;
 }): void {
   metrics.setDeliverySource(() => {
@@ -21,6 +22,7 @@ export function attachMetricSources(metrics: BridgeMetrics, from: {
   });
   metrics.setStateCacheSource(() => stateCacheStatsFrom(from.state.stats()));
   metrics.setGhostSource(() => from.ghosts.count());
+  metrics.setMessageMapSource(() => from.messages.count());
   metrics.setPortalSource(async () => {
     const counts: Record<string, number> = { portal: 0, plumbed: 0, dm: 0 };
     for (const p of await from.portals.list()) counts[p.kind] = (counts[p.kind] ?? 0) + 1;

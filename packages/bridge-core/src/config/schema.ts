@@ -69,7 +69,7 @@ export const DatabaseSchema = section({
     connection_string: Type.String({ pattern: '^postgres(ql)?://', description: 'libpq URI, e.g. postgresql://bridge:secret@localhost/bridge. Use `!env` or `!file` to keep the password out of the file.' }),
     max_connections: Positive('Size of the connection pool.', 10),
   }, { description: 'PostgreSQL settings (engine: postgres).' })),
-  message_retention_days: Type.Integer({ minimum: 0, default: 30, description: 'How long the message map (Matrix event ↔ remote message) is kept for edits, replies, reactions and redactions; 0 keeps it forever. The embedded store holds it in memory (about 0.4 KB per bridged message), so keep this bounded there.' }),
+  message_retention_days: Type.Integer({ minimum: 0, default: 30, description: 'How long the message map (Matrix event ↔ remote message) is kept for edits, replies, reactions and redactions; 0 keeps it forever. The embedded store holds it in memory (about 0.4 KB per bridged message; `causeway_message_map_records` shows how many), so keep this bounded there.' }),
 }, { default: {}, description: 'Where portals, ghosts and the message map are stored.' });
 
 export const DeliverySchema = section({

@@ -152,6 +152,7 @@ export class BridgeMetrics {
   private readonly deliveryRooms: Gauge<string>;
   private readonly portals: Gauge<string>;
   private readonly ghosts: Gauge<string>;
+  private readonly messageMapRecords: Gauge<string>;
   private readonly remoteConnections: Gauge<string>;
   private readonly sendQueueDelay: Histogram<string>;
 
@@ -167,6 +168,7 @@ export class BridgeMetrics {
   private deliverySource?: () => DeliveryStats | undefined;
   private portalSource?: () => MaybePromise<Record<string, number>>;
   private ghostSource?: () => MaybePromise<number>;
+  private messageMapSource?: () => MaybePromise<number>;
   private activity?: ActivityTracker;
   private readonly sourceErrorsLogged = new Set<string>();
 
@@ -190,6 +192,7 @@ export class BridgeMetrics {
     this.deliveryRooms = this.make('deliveryRoomsActive', () => this.collectDelivery());
     this.portals = this.make('portals', () => this.collectPortals());
     this.ghosts = this.make('ghosts', () => this.collectGhosts());
+    this.messageMapRecords = this.make('messageMapRecords', () => this.collectMessageMap());
     this.remoteConnections = this.make('remoteConnections');
     this.sendQueueDelay = this.make('remoteSendQueueDelay');
     this.makeStateCacheMetrics();
@@ -292,6 +295,11 @@ export class BridgeMetrics {
     this.ghostSource = source;
   }
 
+  /** Read the message-map size at scrape time (e.g. `() => store.messages.count()`). */
+  setMessageMapSource(source: (() => MaybePromise<number>) | undefined): void {
+    this.messageMapSource = source;
+  }
+
   /** The tracker behind `causeway_active_users` / `causeway_active_rooms`. */
   setActivityTracker(tracker: ActivityTracker | undefined): void {
     this.activity = tracker;
@@ -372,6 +380,11 @@ export class BridgeMetrics {
   private async collectGhosts(): Promise<void> {
     if (!this.ghostSource) return;
     this.setGhosts(await this.ghostSource());
+  }
+
+  private async collectMessageMap(): Promise<void> {
+    if (!this.messageMapSource) return;
+    this.messageMapRecords.set(nonNegative(await this.messageMapSource()));
   }
 
   private applyCounts(gauge: Gauge<string>, label: string, bound: BoundedLabel, reported: Set<string>, counts: Record<string, number>): void {

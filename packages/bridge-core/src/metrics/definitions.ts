@@ -133,6 +133,11 @@ export const METRIC_DEFINITIONS = {
     name: 'causeway_ghosts', type: 'gauge', labels: ['protocol'],
     help: 'Ghost users (Matrix puppets of remote users) known to the bridge.',
   },
+  messageMapRecords: {
+    name: 'causeway_message_map_records', type: 'gauge', labels: ['protocol'],
+    help: 'Records in the message map (Matrix event ↔ remote message), which replies, edits, reactions and redactions are resolved through.',
+    details: 'It grows with traffic and shrinks as `message_retention_days` prunes. With the embedded store the whole map is in memory, about 0.4 KB per record. With PostgreSQL a table of 100,000 rows or more is reported by the planner\'s estimate, so a scrape never scans it.',
+  },
   remoteConnections: {
     name: 'causeway_remote_connections', type: 'gauge', labels: ['protocol', 'state'],
     help: 'Connections to the remote network, by connection state (as reported by the connector).',

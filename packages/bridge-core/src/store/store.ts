@@ -79,6 +79,11 @@ export interface MessageRepository {
   deleteByEvent(roomId: string, eventId: string): Promise<void>;
   /** Drop records older than a timestamp (strictly: `timestamp < olderThan`); returns how many went. */
   prune(olderThan: number): Promise<number>;
+  /**
+   * Records held (one per event part and room). Exact where counting is cheap; PostgreSQL answers
+   * its planner's estimate once the table is large, where an exact count would scan it.
+   */
+  count(): Promise<number>;
 }
 
 export interface IntentRepository {

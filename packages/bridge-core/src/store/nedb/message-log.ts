@@ -166,6 +166,10 @@ export class MessageLog implements MessageRepository {
     return old.length;
   }
 
+  async count(): Promise<number> {
+    return this.live;
+  }
+
   // ---- memory ----------------------------------------------------------------------
 
   /** The shared key object and key string for a portal. */

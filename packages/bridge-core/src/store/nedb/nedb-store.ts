@@ -368,6 +368,7 @@ class NedbMessages implements MessageRepository {
   getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> { return this.s.messageMap().getByRemote(portal, remoteId); }
   deleteByEvent(roomId: string, eventId: string): Promise<void> { return this.s.messageMap().deleteByEvent(roomId, eventId); }
   prune(olderThan: number): Promise<number> { return this.s.messageMap().prune(olderThan); }
+  count(): Promise<number> { return this.s.messageMap().count(); }
 }
 
 class NedbIntents implements IntentRepository {

@@ -278,6 +278,8 @@ function toMessage(r: MessageRow): MessageRecord {
 }
 
 const MESSAGE_COLS = 'room_id, event_id, part, network, remote_channel, receiver, remote_id, sender, ts, body';
+/** Message-map size from which count() answers the planner's estimate instead of counting. */
+const EXACT_COUNT_BELOW = 100_000;
 
 class PgMessages implements MessageRepository {
   constructor(private readonly s: PostgresStore) {}
@@ -312,6 +314,19 @@ class PgMessages implements MessageRepository {
   async prune(olderThan: number): Promise<number> {
     const { rowCount } = await this.s.db.query('DELETE FROM messages WHERE ts < $1', [olderThan]);
     return rowCount ?? 0;
+  }
+
+  /**
+   * The planner's estimate (pg_class.reltuples, kept by autovacuum/ANALYZE) for a large table, so a
+   * metrics scrape never scans millions of rows; an exact count below EXACT_COUNT_BELOW rows, where
+   * it is cheap and the estimate may be stale or missing (-1 before the first ANALYZE).
+   */
+  async count(): Promise<number> {
+    const est = await this.s.db.query<{ n: number | null }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass('messages')`);
+    const estimate = Number(est.rows[0]?.n ?? -1);
+    if (estimate >= EXACT_COUNT_BELOW) return Math.round(estimate);
+    const { rows } = await this.s.db.query<{ n: string }>('SELECT count(*) AS n FROM messages');
+    return Number(rows[0].n);
   }
 }
 
