@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator, TestUser } from './index';
-import { call, registration } from './fake-appservice.spec-helper';
+import { call, registration, waitFor } from './fake-appservice.spec-helper';
 
 const SEND = 'PUT /rooms/{roomId}/send/{eventType}/{txnId}';
 
@@ -90,8 +90,12 @@ describe('homeserver emulator: faults, counters, rate limits', () => {
 
   it('counts per endpoint key and peak concurrency', async () => {
     hs.resetCounters();
-    hs.faults.setLatency(50, SEND);
-    await Promise.all(Array.from({ length: 7 }, () => send()));
+    // All 7 are held until the 7th has arrived, so the peak is 7 however slowly they start.
+    const held = hs.faults.hold(SEND, { times: 7 });
+    const sends = Array.from({ length: 7 }, () => send());
+    await waitFor(() => held.triggered === 7, 10_000, '7 sends held');
+    held.release();
+    assert.ok((await Promise.all(sends)).every((r) => r.status === 200));
     await call(hs.url, 'GET', '/joined_rooms', { token: alice.accessToken });
     await call(hs.url, 'GET', '/nope', { token: alice.accessToken });
     assert.equal(hs.requestCount(SEND), 7);

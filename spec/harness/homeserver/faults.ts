@@ -23,7 +23,7 @@ export type EndpointMatcher = string | ((req: RequestInfo) => boolean);
 export type FaultKind =
   | { kind: 'rateLimit'; retryAfterMs: number; omitHeader?: boolean; omitBodyField?: boolean }
   | { kind: 'error'; status: number; errcode: string; message?: string }
-  | { kind: 'timeout'; holdMs?: number; then?: 'reset' | 'continue' }
+  | { kind: 'timeout'; holdMs?: number; then?: 'reset' | 'continue'; until?: Promise<void> }
   | { kind: 'reset' };
 
 export interface FaultOptions {
@@ -121,6 +121,22 @@ export class FaultInjector {
    */
   timeout(endpoint?: EndpointMatcher, opts: FaultOptions & { holdMs?: number; then?: 'reset' | 'continue' } = {}): FaultHandle {
     return this.inject(endpoint, { kind: 'timeout', holdMs: opts.holdMs, then: opts.then }, opts);
+  }
+
+  /**
+   * Hold N requests until `release()`, then handle them as usual: for a spec that needs several
+   * requests in flight at once however slowly the machine starts them (no race with a timer).
+   */
+  hold(endpoint?: EndpointMatcher, opts: FaultOptions = {}): FaultHandle & { release(): void } {
+    let open!: () => void;
+    const until = new Promise<void>((resolve) => (open = resolve));
+    const handle = this.inject(endpoint, { kind: 'timeout', then: 'continue', until }, opts);
+    return Object.assign(handle, {
+      release() {
+        handle.cancel();
+        open();
+      },
+    });
   }
 
   /** Destroy the socket of N requests without answering (client sees ECONNRESET / "socket hang up"). */

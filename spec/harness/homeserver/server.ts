@@ -340,7 +340,8 @@ export class HomeserverEmulator implements Core {
         this.sendJson(res, f.status, { errcode: f.errcode, error: f.message ?? `Injected ${f.status}` });
         return true;
       case 'timeout':
-        await sleep(f.holdMs ?? 2 ** 31 - 1, this.stopCtl.signal);
+        if (f.until) await Promise.race([f.until, sleep(2 ** 31 - 1, this.stopCtl.signal)]);
+        else await sleep(f.holdMs ?? 2 ** 31 - 1, this.stopCtl.signal);
         if (f.then === 'continue' && !this.stopped) return false;
         req.socket.destroy();
         return true;
