@@ -77,7 +77,10 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
   const nickServSays = (userId: string, expect: RegExp, from = 0) =>
     eventually(() => fromNickServ(userId).slice(from).find((t) => expect.test(t)), `NickServ: ${expect}`, 20_000);
   const connected = (userId: string) =>
-    eventually(() => network().users.get(userId)?.status === 'connected' || undefined, `${userId} connected`, 30_000);
+    eventually(() => network().users.get(userId)?.status === 'connected' || undefined, `${userId} connected`, 30_000).catch((err: Error) => {
+      const c = network().users.get(userId);
+      throw new Error(`${err.message} (status ${c?.status}, last failure: ${JSON.stringify(c?.lastFailure)})`);
+    });
   const sha256Of = (reply: string) => /SHA-256 fingerprint: ([0-9a-f]{64})/.exec(reply)?.[1];
 
   let erin: TestUser;
