@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '../../harness/inspircd';
 import { connectObserver, type Observer } from '../../harness/inspircd/observer';
-import { IrcConnection, IrcConnectionError, type IrcConnectionOptions, type IncomingMessage } from '../../../packages/irc-bridge/src/irc/connection';
+import { IrcConnection } from '../../../packages/irc-bridge/src/irc/connection';
+import { IrcConnectionError, type IrcConnectionOptions, type IncomingMessage } from '../../../packages/irc-bridge/src/irc/connection-types';
 
 describe('irc connection (real InspIRCd)', function () {
   this.timeout(30000);

@@ -7,8 +7,8 @@
 // - At maxClients the least recently active client is evicted, one at a time (MAI #1500 shed
 //   thousands at once); idle clients are disconnected after idleTimeoutMs.
 import { EventEmitter } from 'node:events';
+import { IrcConnection } from './connection';
 import {
-  IrcConnection,
   IrcConnectionError,
   type IrcConnectionOptions,
   type ConnectionObserver,
@@ -16,7 +16,7 @@ import {
   type SendReport,
   type SendOptions,
   type LineResult,
-} from './connection';
+} from './connection-types';
 import { ConnectScheduler, CancelledError, type ScheduledTask, type SchedulerOptions } from './reconnect-scheduler';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import { Outbox, type OutboxOptions } from './outbox';

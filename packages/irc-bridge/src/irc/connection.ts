@@ -3,8 +3,7 @@
 // is external (auto_reconnect off), every outgoing line is built and sanitised here and paced by a
 // flood queue, the line budget follows the host the server reports, nick collisions at
 // registration fall back deterministically, and disconnects carry a classified reason.
-import { EventEmitter } from 'node:events';
-import { FloodQueue, type FloodQueueOptions, type FloodStats } from './flood-queue';
+import { FloodQueue, type FloodStats } from './flood-queue';
 import { buildLine, sanitizeParam, sanitizeUserText, isSafeMiddleParam, IrcInjectionError } from './sanitize';
 import { lineBudget, splitMessage, WORST_CASE_IDENTITY, type MessageKind } from './line-splitter';
 import { fallbackNick, isValidNick } from './nick';
@@ -15,7 +14,7 @@ import { formatTags } from './message-tags';
 import { EchoMatcher } from './echo-matcher';
 import { Interner } from './interner';
 import { peekChannelChat } from './line-peek';
-import { applyIsupportTokens, defaultIsupport, internIsupport, parseModeChanges, type Isupport, type ModeChange } from './isupport';
+import { applyIsupportTokens, defaultIsupport, internIsupport, parseModeChanges, type Isupport } from './isupport';
 import {
   classifyErrorText,
   classifyFatalNumeric,
@@ -27,33 +26,13 @@ import {
   type Disconnect,
   type SoftError,
 } from './errors';
-
-// irc-framework ships no types; this is the subset we use.
-interface IfMessage {
-  command: string;
-  params: string[];
-  tags: Record<string, string | true>;
-  prefix?: string;
-  nick?: string;
-  ident?: string;
-  hostname?: string;
-}
-interface IfClient {
-  connect(options: Record<string, unknown>): void;
-  on(event: string, fn: (...args: any[]) => void): void;
-  removeAllListeners(): void;
-  connection: {
-    on(event: string, fn: (...args: any[]) => void): void;
-    write(line: string, cb?: () => void): boolean;
-    end(data?: string, hadError?: boolean): void;
-    connected: boolean;
-    transport?: { socket?: { destroy(): void; localPort?: number } } | null;
-    /** Where irc-framework hands each received line to its parser. */
-    addReadBuffer(line: string): void;
-  };
-}
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { Client: IfClientCtor } = require('irc-framework') as { Client: new () => IfClient };
+import { IfClientCtor, type IfClient, type IfMessage } from './irc-framework';
+import { ObservableEvents } from './observable-events';
+import {
+  IrcConnectionError,
+  type ConnectionEvents, type ConnectionState, type DisconnectedEvent, type Identity, type IrcConnectionOptions,
+  type LineResult, type OutgoingLine, type RegisteredEvent, type SendOptions, type SendReport, type Sender, type WhoisResult,
+} from './connection-types';
 
 /**
  * Numerics that only ever answer a PRIVMSG/NOTICE, with its target as the second parameter:
@@ -62,197 +41,11 @@ const { Client: IfClientCtor } = require('irc-framework') as { Client: new () =>
  */
 const REFUSES_MESSAGE = new Set(['404', '486', '531', '716']);
 
-export interface SaslPlain {
-  mechanism: 'PLAIN';
-  account: string;
-  password: string;
-}
-export interface SaslExternal {
-  mechanism: 'EXTERNAL';
-  /**
-   * Try it, but register without logging in when the server lacks SASL EXTERNAL or refuses the
-   * certificate (a user's own certificate must still connect so they can `CERT ADD` it); the
-   * outcome is reported by the `sasl` event instead of failing the connection.
-   */
-  optional?: boolean;
-}
-
-export interface IrcConnectionOptions {
-  host: string;
-  port: number;
-  nick: string;
-  username: string;
-  realname: string;
-  /** Server password sent as PASS. */
-  password?: string;
-  sasl?: SaslPlain | SaslExternal;
-  /** Use TLS. */
-  tls?: boolean;
-  /** Accept self-signed or otherwise unverifiable certificates (explicit opt-in). */
-  allowSelfSigned?: boolean;
-  /** PEM client certificate (CertFP / SASL EXTERNAL). */
-  clientCertificate?: { privateKey: string; certificate: string };
-  /** Local source address (e.g. a per-user IPv6 address from a prefix). */
-  outgoingAddress?: string;
-  /** User modes set right after registration, e.g. "+x". */
-  userModes?: string;
-  /** Give up if 001 has not arrived in this time (default 30 s). */
-  connectTimeoutMs?: number;
-  pingIntervalSec?: number;
-  pingTimeoutSec?: number;
-  flood?: FloodQueueOptions;
-  /** How many deterministic fallback nicks to try on 433/432 at registration (default 5). */
-  nickAttempts?: number;
-  /** Request echo-message (our own lines come back with msgid/server-time). */
-  echoMessage?: boolean;
-  /** Charset for inbound/outbound text when the network is not UTF-8. */
-  encoding?: string;
-}
-
-export interface Identity {
-  nick: string;
-  user: string;
-  host: string;
-}
-
-export interface RegisteredEvent extends Identity {
-  requestedNick: string;
-  isupport: Isupport;
-  caps: readonly string[];
-  /** From RPL_MYINFO (004), when the server sent it: its version string and the user modes it has. */
-  server?: { version: string; userModes: string };
-}
-
-export interface Sender {
-  nick: string;
-  user?: string;
-  host?: string;
-}
-
-export interface IncomingMessage {
-  kind: MessageKind;
-  from: Sender;
-  target: string;
-  /** True when target is a channel; false for a private message to us. */
-  isChannel: boolean;
-  /** Text with the CTCP ACTION wrapper removed (formatting codes kept). */
-  text: string;
-  /** server-time tag, or receipt time. */
-  time: Date;
-  msgid?: string;
-  account?: string;
-  /** Our own line echoed back (echo-message). */
-  isEcho: boolean;
-  tags: Record<string, string | true>;
-}
-
-export interface ConnectionEvents {
-  registered: [RegisteredEvent];
-  'nick-fallback': [{ requested: string; nick: string; reason: SoftError }];
-  'nick-change-failed': [{ requested: string; nick: string; reason: SoftError }];
-  'host-changed': [Identity];
-  message: [IncomingMessage];
-  ctcp: [{ from: Sender; target: string; command: string; args: string; time: Date }];
-  join: [{ channel: string; who: Sender; account?: string; self: boolean; time: Date }];
-  part: [{ channel: string; who: Sender; reason: string; self: boolean; time: Date }];
-  quit: [{ who: Sender; reason: string; self: boolean; time: Date }];
-  kick: [{ channel: string; nick: string; by: Sender; reason: string; self: boolean; time: Date }];
-  nick: [{ oldNick: string; newNick: string; self: boolean; time: Date }];
-  topic: [{ channel: string; topic: string; setBy?: string; time: Date }];
-  mode: [{ target: string; by: Sender; changes: ModeChange[]; raw: string[]; time: Date }];
-  names: [{ channel: string; users: { nick: string; prefixes: string }[] }];
-  invite: [{ channel: string; by: Sender; time: Date }];
-  'soft-error': [SoftError];
-  /** SASL outcome during registration: logged in (900 RPL_LOGGEDIN), or an optional EXTERNAL attempt that did not. */
-  sasl: [{ ok: true; account: string } | { ok: false; reason: string; detail?: string }];
-  disconnected: [DisconnectedEvent];
-}
-
-export type LineResult = { ok: true; queueDelayMs: number } | { ok: false; reason: string };
-
-/** A line waiting in the flood queue; survives a disconnect if someone adopts it. */
-export interface OutgoingLine {
-  command: string;
-  middle: string[];
-  trailing?: string;
-  /** For message text: lets a new line budget re-split it after a reconnect. */
-  kind?: MessageKind;
-  /** IRCv3 tags; written only while the connection has the message-tags cap, else left off. */
-  tags?: Readonly<Record<string, string>>;
-  /** Called with the msgid the server gave the line, when echo-message is on. */
-  onEcho?(msgid: string): void;
-  createdAt: number;
-  settle(result: LineResult): void;
-}
-
-/** Extras for one message (see IrcConnection.sendMessage). */
-export interface SendOptions {
-  /**
-   * Tags for the first line only (e.g. `+draft/reply`): a reply split over three lines is still one
-   * reply. Dropped when the server has not enabled message-tags for this connection.
-   */
-  firstLineTags?: Readonly<Record<string, string>>;
-  /** Called once per line, in line order, with the msgid the server gave it (needs echo-message). */
-  onEcho?(msgid: string): void;
-}
-
-export interface DisconnectedEvent {
-  reason: Disconnect;
-  /** Lines still queued. Call adopt() to take them (e.g. to resend after reconnect); otherwise they are reported as not delivered. */
-  pending: readonly OutgoingLine[];
-  adopt(): OutgoingLine[];
-}
-
-export interface SendReport {
-  delivered: boolean;
-  /** Lines the message became. */
-  lines: number;
-  /** Lines actually written. */
-  sent: number;
-  reason?: string;
-  /** Longest wait in the flood queue among its lines. */
-  queueDelayMs: number;
-}
-
-export class IrcConnectionError extends Error {
-  constructor(public readonly disconnect: Disconnect) {
-    super(`${disconnect.message}${disconnect.detail ? ` (${disconnect.detail})` : ''}`);
-    this.name = 'IrcConnectionError';
-  }
-}
-
-export type ConnectionState = 'idle' | 'connecting' | 'registered' | 'closed';
-
-export interface WhoisResult {
-  nick: string;
-  user?: string;
-  host?: string;
-  realname?: string;
-  server?: string;
-  account?: string;
-  channels: string[];
-  idleSeconds?: number;
-}
-
-type Listener<A extends unknown[]> = (...args: A) => void;
-
-/**
- * Takes a connection's events as method calls, each with the `tag` it was registered with (see
- * IrcConnection.observe). One observer serves every connection of a network or pool: a bridge
- * holds one connection per user, and a closure per event per connection (~20 of them) was a
- * tenth of its memory per user.
- */
-export type ConnectionObserver<T> = { [K in keyof ConnectionEvents]?: (tag: T, ...args: ConnectionEvents[K]) => void };
-
 // Every connection to a server enables the same caps and reads the same 004: one copy each.
 const sharedCaps = new Interner<readonly string[]>();
 const sharedServerInfo = new Interner<{ version: string; userModes: string }>();
 
-export class IrcConnection {
-  /** Observers and their tags, alternating; replaced (never mutated) so an emit in progress is unaffected. */
-  private observers: readonly unknown[] = [];
-  /** For on()/once(): created by the first of them. */
-  private emitter: EventEmitter | undefined;
+export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   private client: IfClient | null = null;
   private readonly queue: FloodQueue<OutgoingLine>;
   private _state: ConnectionState = 'idle';
@@ -283,50 +76,9 @@ export class IrcConnection {
   private registerTimer: NodeJS.Timeout | null = null;
 
   constructor(public readonly options: IrcConnectionOptions) {
+    super();
     this.identity = { nick: options.nick, user: options.username, host: '' };
     this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), options.flood);
-  }
-
-  // ---- typed events -------------------------------------------------------------------------
-  /** Calls `observer`'s method for each event, with `tag`; observers run in the order they came, before on() listeners. */
-  observe<T>(observer: ConnectionObserver<T>, tag: T): this {
-    this.observers = [...this.observers, observer, tag];
-    return this;
-  }
-  unobserve<T>(observer: ConnectionObserver<T>, tag: T): this {
-    const next: unknown[] = [];
-    for (let i = 0; i < this.observers.length; i += 2) {
-      if (this.observers[i] !== observer || this.observers[i + 1] !== tag) next.push(this.observers[i], this.observers[i + 1]);
-    }
-    this.observers = next;
-    return this;
-  }
-  on<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.events().on(event, fn as (...a: unknown[]) => void);
-    return this;
-  }
-  once<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.events().once(event, fn as (...a: unknown[]) => void);
-    return this;
-  }
-  off<K extends keyof ConnectionEvents>(event: K, fn: Listener<ConnectionEvents[K]>): this {
-    this.emitter?.off(event, fn as (...a: unknown[]) => void);
-    return this;
-  }
-  private events(): EventEmitter {
-    if (!this.emitter) {
-      this.emitter = new EventEmitter();
-      this.emitter.setMaxListeners(100);
-    }
-    return this.emitter;
-  }
-  private emit<K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]): void {
-    const obs = this.observers;
-    for (let i = 0; i < obs.length; i += 2) {
-      const fn = (obs[i] as ConnectionObserver<unknown>)[event] as ((tag: unknown, ...a: ConnectionEvents[K]) => void) | undefined;
-      if (fn) fn.call(obs[i], obs[i + 1], ...args);
-    }
-    this.emitter?.emit(event, ...args);
   }
 
   // ---- state ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // flushed in order on reconnect. Anything that cannot be delivered is settled with a reason
 // (queue full, expired, fatal disconnect, client released): never dropped silently (MAI #1724).
 import type { MessageKind } from './line-splitter';
-import type { OutgoingLine, SendOptions, SendReport } from './connection';
+import type { OutgoingLine, SendOptions, SendReport } from './connection-types';
 
 export type OutboxEntry =
   | {
