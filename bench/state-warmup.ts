@@ -18,8 +18,11 @@
  *    not compete with the cache's) with `faults.setLatency(latency)` on /state,
  *    fetched through MatrixHttpClient (undici Pool) and through fetch().
  *  - plain HTTP server, bare undici: a worker that does nothing but answer each
- *    room's JSON after exactly `latency` ms, fetched by bare undici loops. No
- *    emulator, no cache: what loopback HTTP alone costs against the floor here.
+ *    room's JSON `latency` ms after the request arrived, fetched by bare undici
+ *    loops. No emulator, no cache: what loopback HTTP alone costs against the
+ *    floor here.
+ * Both servers time their answers with spec/harness/precise-timer (a helper
+ * thread; ~0.15 ms late here, but no core kept busy as a busy-wait would).
  *
  * Floor = rooms ÷ cap × latency: the time the requests alone take at the cap.
  * Heap per room = (heapUsed after warm-up − heapUsed before), both after a full
@@ -35,6 +38,7 @@ import { configureLogging } from '../packages/bridge-core/src/logging/logger';
 import { HomeserverEmulator } from '../spec/harness/homeserver';
 import { seedRooms, stateRegistration, STATE_AS_TOKEN } from '../spec/bridge-core/state/emulator-seed';
 import { getGc } from './cli';
+import { preciseSleepUntil } from '../spec/harness/precise-timer';
 
 interface Args { rooms: number; members: number; latency: number; cap: number; http: boolean }
 
@@ -59,7 +63,7 @@ async function plainServerMain(): Promise<void> {
     const m = /\/rooms\/([^/]+)\/state$/.exec(req.url ?? '');
     const body = m ? bodies.get(decodeURIComponent(m[1])) : undefined;
     req.resume();
-    void preciseDelay(arrived + latency - performance.now()).then(() => {
+    void preciseSleepUntil(performance.timeOrigin + arrived + latency).then(() => {
       if (!body) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
       res.end(body);

@@ -1,5 +1,7 @@
 // Small shared helpers: identifiers, timing, and Matrix ID parsing.
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { preciseSleepUntil } from '../precise-timer';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -51,32 +53,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Resolve at `deadline` (a `performance.now()` time) to within ~0.1 ms: a timer
- * for all but the last millisecond, then event-loop turns. A bare setTimeout
- * fires 0.2–1 ms late (libuv counts whole milliseconds), which would make an
- * emulated 2 ms latency a 2.5 ms one. Other requests keep being served while
- * this waits: each turn yields to I/O.
+ * Resolve at `deadline` (a `performance.now()` time) to within ~0.1 ms. A bare setTimeout fires
+ * 0.2–1 ms late (libuv counts whole milliseconds), which would make an emulated 2 ms latency a
+ * 2.5 ms one; the helper thread of ../precise-timer waits out the time without spinning this one,
+ * so the emulator's latency costs the machine no CPU (a busy-wait took a core from the bridge).
  */
 export function sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => finish();
-    function finish() {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function check() {
-      if (signal?.aborted) return finish();
-      const left = deadline - performance.now();
-      if (left <= 0) return finish();
-      if (left > 1.5) timer = setTimeout(check, Math.floor(left - 1));
-      else setImmediate(check);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    check();
-  });
+  return preciseSleepUntil(performance.timeOrigin + deadline, signal);
 }
 
 /** Split `@local:server` / `#alias:server` / `!room:server` into parts; undefined when malformed. */
