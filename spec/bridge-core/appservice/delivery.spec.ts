@@ -299,6 +299,35 @@ describe('appservice delivery', () => {
       assert.deepEqual(again, []);
     });
 
+    it('acknowledges a transaction of ignorable echoes without journaling or handling it; anything else goes the normal way', async () => {
+      const dataDir = tmpDir();
+      const handled: string[] = [];
+      const ignored: string[] = [];
+      h = await startHarness({
+        journalDir: dataDir, handler: async (e) => { handled.push(e.event_id!); },
+        ignorable: (e) => e.sender === '@ghost:hs' && typeof e.state_key !== 'string',
+        onIgnored: (e) => { ignored.push(e.event_id!); },
+      });
+      const echo = (id: string) => ev('!a:hs', id, { sender: '@ghost:hs' });
+      assert.equal((await txn(h.base, 'e1', [echo('$g1'), echo('$g2')])).status, 200);
+      await h.pipeline.idle();
+      assert.deepEqual(ignored, ['$g1', '$g2']);
+      assert.deepEqual(handled, []);
+      assert.equal(h.pipeline.stats().journal!.knownTxns, 0, 'nothing journaled');
+      assert.equal(h.pipeline.stats().journal!.bytesWritten, 0);
+      // A ghost's state event, a user's message next to an echo, or an ephemeral event: journaled and handled.
+      const member = ev('!a:hs', '$m1', { sender: '@ghost:hs', type: 'm.room.member', state_key: '@ghost:hs', content: { membership: 'join' } });
+      assert.equal((await txn(h.base, 'e2', [member])).status, 200);
+      assert.equal((await txn(h.base, 'e3', [echo('$g3'), ev('!a:hs', '$u1')])).status, 200);
+      assert.equal((await call(h.base, 'PUT', '/_matrix/app/v1/transactions/e4', {
+        body: { events: [echo('$g4')], ephemeral: [{ type: 'm.typing', room_id: '!a:hs', content: { user_ids: [] } }] },
+      })).status, 200);
+      await h.pipeline.idle();
+      assert.deepEqual(handled, ['$m1', '$g3', '$u1', '$g4', undefined]);
+      assert.deepEqual(ignored, ['$g1', '$g2']);
+      assert.equal(h.pipeline.stats().journal!.knownTxns, 3);
+    });
+
     it('keeps sequence numbers increasing across restarts', async () => {
       const dataDir = tmpDir();
       const seqs: number[] = [];

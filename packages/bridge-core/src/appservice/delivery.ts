@@ -34,7 +34,7 @@ import { RoomDispatcher, type DispatcherStats, type RoomDispatcherOptions } from
 import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
 import {
   mapTransactionItems, transactionItemCount, transactionItems,
-  type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
+  type Admission, type DeliveryItem, type EventHandler, type MatrixRawEvent, type TransactionBody, type TransactionSink,
 } from './transaction';
 
 export interface DeliveryPipelineOptions {
@@ -47,6 +47,15 @@ export interface DeliveryPipelineOptions {
   concurrency?: RoomDispatcherOptions['concurrency'];
   retry?: RoomDispatcherOptions['retry'];
   log?: Logger;
+  /**
+   * Timeline events the handler is known to drop: the bridge's own echoes (every message its
+   * ghosts send comes back in a transaction). A transaction made only of them is acknowledged
+   * without a journal write or a dispatch; `onIgnored` still sees each event. At a steady message
+   * rate from the remote side nearly every transaction is one echo, and journaling it was a
+   * third of what an echo cost the bridge.
+   */
+  ignorable?: (event: MatrixRawEvent) => boolean;
+  onIgnored?: (event: MatrixRawEvent) => void;
 }
 
 export interface DeliveryStats extends DispatcherStats {
@@ -70,6 +79,8 @@ export class DeliveryPipeline implements TransactionSink {
   /** Admissions granted from the wait queue whose `accept` has not been called yet. */
   private admitting = 0;
   private readonly log: Logger;
+  private readonly ignorable: DeliveryPipelineOptions['ignorable'];
+  private readonly onIgnored: DeliveryPipelineOptions['onIgnored'];
 
   private constructor(
     opts: DeliveryPipelineOptions,
@@ -77,6 +88,8 @@ export class DeliveryPipeline implements TransactionSink {
   ) {
     this.hwm = Math.max(1, opts.highWaterMark ?? 10_000);
     this.log = opts.log ?? getLogger('appservice.delivery');
+    this.ignorable = opts.ignorable;
+    this.onIgnored = opts.onIgnored;
     const j = journal;
     this.dispatcher = new RoomDispatcher({
       handler: opts.handler,
@@ -139,6 +152,10 @@ export class DeliveryPipeline implements TransactionSink {
     const seen = this.lookup(txnId);
     if (seen === 'known') return Promise.resolve();
     if (seen) return seen;
+    if (this.ignorable && this.onlyIgnorable(body)) {
+      if (this.onIgnored) for (const e of body.events) this.onIgnored(e as MatrixRawEvent);
+      return Promise.resolve();
+    }
     const n = transactionItemCount(body);
     let p: Promise<void>;
     if (this.journal) {
@@ -184,6 +201,14 @@ export class DeliveryPipeline implements TransactionSink {
    */
   async close(): Promise<void> {
     await this.journal?.close();
+  }
+
+  /** Only timeline events, every one of them ignorable (a transaction with anything else goes the normal way). */
+  private onlyIgnorable(body: TransactionBody): boolean {
+    const events = body.events;
+    if (events.length === 0 || transactionItemCount(body) !== events.length) return false;
+    for (let i = 0; i < events.length; i++) if (!this.ignorable!(events[i] as MatrixRawEvent)) return false;
+    return true;
   }
 
   private pressure(): number {

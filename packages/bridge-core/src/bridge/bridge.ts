@@ -290,6 +290,9 @@ export class Bridge<C = unknown> {
       concurrency: config.delivery.max_rooms_in_flight,
       retry: { baseMs: 500, maxMs: 15_000, maxRetries: config.delivery.handler_retries },
       log: this.log.child({ module: 'delivery' }),
+      // The router drops these (loop prevention) and the admin rooms ignore them: no need to journal them.
+      ignorable: (e) => typeof e.state_key !== 'string' && typeof e.sender === 'string' && this.ghosts.isBridgeUser(e.sender),
+      onIgnored: (e) => this.metrics.onHomeserverEvent(e.type),
     });
     this.server = new AppserviceServer({
       hsToken: this.opts.registration.hs_token,
