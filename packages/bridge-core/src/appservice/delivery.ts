@@ -50,9 +50,9 @@ export interface DeliveryPipelineOptions {
   /**
    * Timeline events the handler is known to drop: the bridge's own echoes (every message its
    * ghosts send comes back in a transaction). A transaction made only of them is acknowledged
-   * without a journal write or a dispatch; `onIgnored` still sees each event. At a steady message
-   * rate from the remote side nearly every transaction is one echo, and journaling it was a
-   * third of what an echo cost the bridge.
+   * without a journal write or a dispatch; `onIgnored` still sees each event (again, should the
+   * homeserver retry the transaction). At a steady message rate from the remote side nearly every
+   * transaction is one echo, and each was written to disk for an event nobody handles.
    */
   ignorable?: (event: MatrixRawEvent) => boolean;
   onIgnored?: (event: MatrixRawEvent) => void;
