@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { parser as promql } from '@prometheus-io/lezer-promql';
+import { parse as parseYaml } from 'yaml';
 import { describeMetrics, renderMetricsDoc, seriesNames } from '../../../packages/bridge-core/src/metrics/definitions';
 import { BridgeMetrics } from '../../../packages/bridge-core/src/metrics/bridge-metrics';
 
@@ -19,6 +21,18 @@ async function knownSeries(): Promise<Set<string>> {
     if (type === 'summary') for (const s of ['_sum', '_count']) names.add(m.name + s);
   }
   return names;
+}
+
+/** Metric names a PromQL expression reads (string literals, e.g. label values, left out). */
+function metricNames(expr: string): string[] {
+  return expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').match(/\b(?:causeway|process|nodejs)_[a-zA-Z0-9_]+\b/g) ?? [];
+}
+
+/** Where PromQL's own grammar (the Lezer one Prometheus's UI uses) finds a syntax error, or undefined. */
+function promqlError(expr: string): string | undefined {
+  let at: number | undefined;
+  promql.parse(expr).iterate({ enter: (n) => { if (n.type.isError && at === undefined) at = n.from; } });
+  return at === undefined ? undefined : `syntax error at ${at}: …${expr.slice(Math.max(0, at - 20), at + 20)}…`;
 }
 
 function exprsOf(node: unknown, out: string[] = []): string[] {
@@ -85,7 +99,7 @@ describe('metrics documentation and dashboard', () => {
       assert.ok(exprs.length >= 20, `${exprs.length} queries`);
       const used = new Set<string>();
       for (const e of exprs) {
-        const names = (e.replace(/"(?:[^"\\]|\\.)*"/g, '""').match(/\b(?:causeway|process|nodejs)_[a-zA-Z0-9_]+\b/g) ?? []);
+        const names = metricNames(e);
         assert.ok(names.length > 0, `no metric in ${e}`);
         for (const n of names) {
           assert.ok(known.has(n), `unknown metric ${n} in ${e}`);
@@ -100,6 +114,44 @@ describe('metrics documentation and dashboard', () => {
         'causeway_portals', 'causeway_ghosts', 'causeway_remote_connections', 'causeway_active_users',
         'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
       ]) assert.ok(used.has(n), `dashboard does not show ${n}`);
+    });
+
+    it('has queries PromQL can parse (with Grafana\'s variables filled in)', () => {
+      for (const e of exprsOf(dash.panels)) {
+        assert.equal(promqlError(e.replace(/\$protocol/g, 'irc').replace(/\$__rate_interval/g, '5m')), undefined, e);
+      }
+    });
+  });
+
+  describe('config/prometheus-alerts.yaml', () => {
+    const rules = (parseYaml(readFileSync(join(ROOT, 'config', 'prometheus-alerts.yaml'), 'utf8')) as {
+      groups: Array<{ name: string; rules: Array<{ alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }> }>;
+    }).groups.flatMap((g) => g.rules);
+
+    it('the syntax check finds a broken expression (so a passing file means something)', () => {
+      assert.ok(promqlError('sum by (protocol) (rate(causeway_transactions_total[5m])'));
+      assert.ok(promqlError('causeway_ghosts >'));
+      assert.equal(promqlError('sum by (protocol) (causeway_ghosts) > 0'), undefined);
+    });
+
+    it('is a rules file Prometheus loads: named alerts, valid PromQL on metrics that exist, severity and text', async () => {
+      const known = await knownSeries();
+      assert.ok(rules.length >= 8, `${rules.length} rules`);
+      const names = new Set<string>();
+      for (const r of rules) {
+        assert.match(r.alert, /^Causeway[A-Z][A-Za-z]+$/);
+        assert.ok(!names.has(r.alert), `duplicate alert ${r.alert}`);
+        names.add(r.alert);
+        assert.equal(promqlError(r.expr), undefined, `${r.alert}: ${r.expr}`);
+        const used = metricNames(r.expr);
+        assert.ok(used.length > 0, `${r.alert} reads no metric`);
+        for (const n of used) assert.ok(known.has(n), `${r.alert}: unknown metric ${n}`);
+        if (r.for !== undefined) assert.match(r.for, /^\d+[smh]$/, r.alert);
+        assert.ok(['critical', 'warning', 'info'].includes(r.labels?.severity), `${r.alert}: severity ${r.labels?.severity}`);
+        assert.ok(r.annotations?.summary && r.annotations?.description, `${r.alert}: summary and description`);
+        // Per bridge: the alert keeps the protocol label, so one Prometheus can watch several bridges.
+        if (r.alert !== 'CausewayBridgeDown') assert.match(r.expr, /by \([^)]*protocol/, r.alert);
+      }
     });
   });
 });
