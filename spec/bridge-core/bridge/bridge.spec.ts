@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { MemoryConnector } from '../../support/memory-connector';
 import { startBridgeFixture, eventually, type BridgeFixture } from '../../support/bridge-fixture';
 import { roomWithBot } from '../../support/rooms';
@@ -70,6 +72,11 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.equal(timeline.length, 1);
     assert.equal(timeline[0].sender, '@_mem_mem_bob:localhost');
     assert.equal(fx.hs.profile('@_mem_mem_bob:localhost')?.displayname, 'Bob');
+    // The echo was acknowledged without a journal write; the room's other events (joins) were journaled.
+    const dir = path.join(fx.dataDir, 'journal');
+    const journal = readdirSync(dir).map((f) => readFileSync(path.join(dir, f)));
+    assert.ok(journal.some((b) => b.includes(roomId)), 'the room\'s other events are in the journal');
+    assert.ok(!journal.some((b) => b.includes(timeline[0].event_id)), 'the echo is not');
   });
 
   it('registers and joins a ghost once across 100 messages: one request per message after that', async () => {
