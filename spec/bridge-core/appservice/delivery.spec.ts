@@ -310,8 +310,9 @@ describe('appservice delivery', () => {
       });
       const echo = (id: string) => ev('!a:hs', id, { sender: '@ghost:hs' });
       assert.equal((await txn(h.base, 'e1', [echo('$g1'), echo('$g2')])).status, 200);
+      assert.equal((await txn(h.base, 'e1', [echo('$g1'), echo('$g2')])).status, 200, 'a retry is acknowledged');
       await h.pipeline.idle();
-      assert.deepEqual(ignored, ['$g1', '$g2']);
+      assert.deepEqual(ignored, ['$g1', '$g2'], 'and not seen twice');
       assert.deepEqual(handled, []);
       assert.equal(h.pipeline.stats().journal!.knownTxns, 0, 'nothing journaled');
       assert.equal(h.pipeline.stats().journal!.bytesWritten, 0);

@@ -50,9 +50,9 @@ export interface DeliveryPipelineOptions {
   /**
    * Timeline events the handler is known to drop: the bridge's own echoes (every message its
    * ghosts send comes back in a transaction). A transaction made only of them is acknowledged
-   * without a journal write or a dispatch; `onIgnored` still sees each event (again, should the
-   * homeserver retry the transaction). At a steady message rate from the remote side nearly every
-   * transaction is one echo, and each was written to disk for an event nobody handles.
+   * without a journal write or a dispatch; `onIgnored` still sees each event, once (the txnId is
+   * remembered in memory). At a steady message rate from the remote side nearly every transaction
+   * is one echo, and each was written to disk for an event nobody handles.
    */
   ignorable?: (event: MatrixRawEvent) => boolean;
   onIgnored?: (event: MatrixRawEvent) => void;
@@ -127,7 +127,8 @@ export class DeliveryPipeline implements TransactionSink {
   lookup(txnId: string): 'known' | Promise<void> | undefined {
     const p = this.inflight.get(txnId);
     if (p) return p;
-    if (this.journal ? this.journal.has(txnId) : this.memKnown.has(txnId)) return 'known';
+    // memKnown: every txnId without a journal, and with one the echo-only ones it never saw.
+    if (this.memKnown.has(txnId) || this.journal?.has(txnId)) return 'known';
     return undefined;
   }
 
@@ -153,6 +154,7 @@ export class DeliveryPipeline implements TransactionSink {
     if (seen === 'known') return Promise.resolve();
     if (seen) return seen;
     if (this.ignorable && this.onlyIgnorable(body)) {
+      this.remember(txnId); // a retry is known, not counted again
       if (this.onIgnored) for (const e of body.events) this.onIgnored(e as MatrixRawEvent);
       return Promise.resolve();
     }
