@@ -24,7 +24,6 @@ for (;;) {
   const seen = Atomics.load(wake, 0);
   for (let m; (m = receiveMessageOnPort(port));) {
     const [at, id] = m.message;
-    if (id < 0) process.exit(0);
     let i = due.length;
     while (i > 0 && due[i - 1][0] > at) i--;
     due.splice(i, 0, [at, id]);
