@@ -40,6 +40,9 @@ const PROFILE_I2M = arg('profile-i2m', '');
 /** --alloc-profile-i2m <file>: a sampled allocation profile (garbage included) of the same phase, for DevTools' Memory tab. */
 const ALLOC_PROFILE_I2M = arg('alloc-profile-i2m', '');
 const NET = 'bench';
+/** The minimal relay's appservice (a baseline, see relaySetup): its one user sends into one room per channel. */
+const RELAY_USER = '@bare_relay:localhost';
+const RELAY_AS_TOKEN = 'bench-bare-relay-as-token';
 const channelName = (i: number) => `#bench${i}`;
 
 /** Wall clock with sub-millisecond resolution, comparable across processes on one host. */
@@ -206,7 +209,7 @@ async function hsRole(): Promise<void> {
   const origSend = hs.rooms.send.bind(hs.rooms);
   hs.rooms.send = ((room: any, d: any) => {
     const rec = origSend(room, d);
-    if (d.type === 'm.room.message' && typeof d.content?.body === 'string' && d.sender.startsWith('@irc_')) {
+    if (d.type === 'm.room.message' && typeof d.content?.body === 'string' && (d.sender.startsWith('@irc_') || d.sender === RELAY_USER)) {
       const m = STAMP.exec(d.content.body);
       if (m) {
         const t = now();
@@ -242,6 +245,21 @@ async function hsRole(): Promise<void> {
     resetRecv: ({ tag }: { tag: string }) => { recv.delete(tag); },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 }; },
+    /**
+     * The minimal relay's side of the homeserver: an appservice without a URL (nothing is pushed to
+     * it, so it costs the emulator only the sends) and one room per channel, created by its user.
+     */
+    async relaySetup({ channels }: { channels: number }) {
+      hs.addRegistration({
+        id: 'bench-bare-relay', url: null, as_token: RELAY_AS_TOKEN, hs_token: 'bench-bare-relay-hs-token',
+        sender_localpart: RELAY_USER.slice(1, RELAY_USER.indexOf(':')), rate_limited: false,
+        namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
+      });
+      const bot = hs.appserviceClient('bench-bare-relay');
+      const rooms: string[] = [];
+      for (let i = 0; i < channels; i++) rooms.push(await bot.createRoom({}));
+      return { url: hs.url, rooms };
+    },
     /** Matrix users send `count` messages at `rate`/s, round-robin over users (as the homeserver accepting them). */
     async matrixSend({ count, rate, tag, first }: { count: number; rate: number; tag: string; first?: number }) {
       const t0 = now();
@@ -335,11 +353,45 @@ async function driverRole(): Promise<void> {
 
 // ---- role: bare irc-framework clients ------------------------------------------------------------
 
+interface RelayTarget { url: string; rooms: string[]; tags: string[] }
+
+/**
+ * The least any IRC→Matrix bridge must do with a line: a bare irc-framework client has read it, and
+ * one `PUT /send` carries it to the homeserver (bare undici, keep-alive, the appservice token), one
+ * request at a time per room so that a room's lines keep their order. No store, no formatting, no
+ * ghosts: the latency floor of a relay with one homeserver round trip in it, on the machine at hand.
+ */
+function minimalRelay(): { configure(t: RelayTarget | null): Promise<void>; forward(channel: number, tag: string, text: string): void } {
+  let target: RelayTarget | null = null;
+  let pool: any = null;
+  let txn = 0;
+  const tails: Array<Promise<void>> = [];
+  const send = async (room: string, text: string) => {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/r${txn++}?user_id=${encodeURIComponent(RELAY_USER)}`;
+    const res = await pool.request({ method: 'PUT', path, headers: { authorization: `Bearer ${RELAY_AS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ msgtype: 'm.text', body: text }) });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`minimal relay: ${res.statusCode} for PUT /send`);
+  };
+  return {
+    async configure(t) {
+      if (t && !pool) pool = new (await import('undici')).Pool(t.url, { connections: 16 });
+      target = t;
+    },
+    forward(channel, tag, text) {
+      if (!target?.tags.includes(tag)) return;
+      const room = target.rooms[channel];
+      tails[channel] = (tails[channel] ?? Promise.resolve()).then(() => send(room, text)).catch((err) => console.error(String(err)));
+    },
+  };
+}
+
 async function bareRole(): Promise<void> {
   const clients: any[] = [];
   // Receipts per tag: the first bare client of the channel to see each line.
   const recv = new Map<string, { lat: number[]; last: number; at: Array<[number, number]> }>();
   const jw = joinWatcher();
+  const relay = minimalRelay();
   serve({
     mem: () => memAfterGc(),
     /** n clients, client i in channel i % channels, connects started at `rate`/s (as the bridge's scheduler). */
@@ -356,6 +408,7 @@ async function bareRole(): Promise<void> {
           const s = STAMP.exec(line);
           const r = s ? recv.get(s[1]) : undefined;
           if (r) { const t = now(); r.lat.push(t - Number(s![3])); r.last = t; r.at.push([Number(s![2]), t]); }
+          if (s) relay.forward(i, s[1], line.slice(line.indexOf(' :', line.indexOf(' PRIVMSG #')) + 2));
         }).then((c) => { clients[i] = c; return joinAndWait(c, [channelName(i % CHANNELS)], jw); }));
       }
       await Promise.all(pending);
@@ -364,6 +417,7 @@ async function bareRole(): Promise<void> {
     resetRecv: ({ tag }: { tag: string }) => { recv.set(tag, { lat: [], last: 0, at: [] }); },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => recv.get(tag) ?? { lat: [], last: 0 },
+    relay: (target: RelayTarget | null) => relay.configure(target),
     /** Keeps only the first client of each channel (the listeners), so they can time the same lines as the bridge. */
     async thin() {
       for (let i = CHANNELS; i < clients.length; i++) clients[i]?.quit('bye');
@@ -484,6 +538,20 @@ async function main(): Promise<void> {
     // The listeners (one plain client per channel) stay: they time the very lines the bridge relays,
     // at the same moment and under the same load, for the like-for-like baseline.
     await bare.call('thin');
+    // The minimal relay (each listener + one PUT /send per line, see minimalRelay): what a bridge with
+    // no cost of its own would deliver, homeserver round trip included. After `thin`, so that the
+    // relay's process holds only the listeners, not 1,000 clients parsing every line.
+    await bare.call('relay', { ...(await hs.call<{ url: string; rooms: string[] }>('relaySetup', { channels: CHANNELS })), tags: ['rw', 'r'] });
+    await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'rw' }); // warm-up (connections, JIT)
+    await collect(() => hs.call('recvCount', { tag: 'rw' }), Math.min(1000, MESSAGES), 30_000);
+    await bare.call('resetRecv', { tag: 'r' });
+    await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'r' });
+    const relayGot = await collect(() => hs.call('recvCount', { tag: 'r' }), MESSAGES, 30_000);
+    await bare.call('relay', null);
+    const relayI2m = await hs.call<{ lat: number[] }>('recvStats', { tag: 'r' });
+    const relayRead = await bare.call<{ lat: number[] }>('recvStats', { tag: 'r' });
+    console.log(`bare: minimal relay (the listener + one PUT /send per line) ${relayGot}/${MESSAGES}, p50 ${lats(relayI2m.lat).p50.toFixed(1)} ms ` +
+      `p99 ${lats(relayI2m.lat).p99.toFixed(1)} ms; its IRC read alone p99 ${lats(relayRead.lat).p99.toFixed(1)} ms`);
 
     // ---- the bridge, in this process ----
     const info = await hs.call<{ url: string; serverName: string }>('info');
@@ -682,6 +750,11 @@ async function main(): Promise<void> {
     row(`IRC→Matrix p50 / p99 (bare: the same lines)`, `${I.p50.toFixed(1)} / ${I.p99.toFixed(1)} ms`, `${sI.p50.toFixed(1)} / ${sI.p99.toFixed(1)} ms`,
       `${(I.p99 / sI.p99).toFixed(2)}×`, verdict(I.p99 <= 2 * sI.p99, '≤ 2×'));
     if (ROUNDS > 1) row(`IRC→Matrix p99 ÷ the same lines' p99, median of ${ROUNDS} rounds`, '', '', `${medianRatio.toFixed(2)}×`, verdict(medianRatio <= 2, '≤ 2×'));
+    const R = lats(relayI2m.lat);
+    // Informational: the issue's target compares with a bare read, which has no homeserver round trip in it.
+    row('IRC→Matrix p99 vs a minimal relay (bare client + 1 PUT/line)', `${I.p99.toFixed(1)} ms`, `${R.p99.toFixed(1)} ms`, `${(I.p99 / R.p99).toFixed(2)}×`);
+    // The same lines, read by the relay's own client: the ratio any bridge pays for the round trip alone.
+    row('minimal relay p99 ÷ its own IRC read p99', `${R.p99.toFixed(1)} ms`, `${lats(relayRead.lat).p99.toFixed(1)} ms`, `${(R.p99 / lats(relayRead.lat).p99).toFixed(2)}×`);
     const IB = lats(i2mBurst.lat);
     const bIB = lats(bareBurst.lat);
     row('IRC→Matrix: bridge process CPU per relayed line', `${(i2mCpuPerLine / 1000).toFixed(2)} ms`, '', '');
