@@ -217,8 +217,13 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     if (n && p) await n.joinMatrixMembers([p]);
   }
 
+  /** The channel's members, topic and modes are asked for again: what came before the room existed went nowhere. */
+  async onPortalCreated(portal: { key: PortalKey; roomId: string }): Promise<void> {
+    this.networks.get(portal.key.network)?.refillPortal(portal.key.id);
+  }
+
   async onUnlinked(portal: { key: PortalKey; roomId: string }): Promise<void> {
-    await this.networks.get(portal.key.network)?.botPartIfUnused(portal.key.id);
+    await this.networks.get(portal.key.network)?.leaveIfUnbridged(portal.key.id);
   }
 
   /** Network name and irc:// links for the core's bridge-info state; the portal key's ID is the channel. */

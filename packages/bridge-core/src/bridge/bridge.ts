@@ -181,6 +181,7 @@ export class Bridge<C = unknown> {
       bridgeInfo,
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
+      ghostLeave: (userId, roomId, reason) => this.intents.ghost(userId).leave(roomId, reason),
       onUnlinked: (roomId) => this.state.invalidate(roomId),
       log: this.log.child({ module: 'portals' }),
       audit: getLogger('audit'),

@@ -92,6 +92,15 @@ export class GhostManager implements GhostService {
     return intent;
   }
 
+  /**
+   * The ghost's membership in a room as the bridge last saw it (memory, then the store; no
+   * homeserver request), so a leave or kick for a ghost that is not in the room is skipped rather
+   * than sent and refused. It survives restarts: the store keeps it.
+   */
+  async cachedMembership(key: GhostKey, roomId: string): Promise<string | undefined> {
+    return this.deps.intentFor(this.userIdFor(key)).cachedMembership(roomId);
+  }
+
   async updateProfile(change: RemoteProfileChange): Promise<void> {
     await this.intent(change.ghost, { displayName: change.displayName, avatarUrl: change.avatarUrl });
   }

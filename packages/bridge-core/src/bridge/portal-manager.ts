@@ -29,6 +29,8 @@ export interface PortalManagerDeps {
   /** Joined members of a room from the state cache. */
   joinedMembers(roomId: string): Promise<string[]>;
   isBridgeUser(userId: string): boolean;
+  /** Makes a ghost leave a room (after an unlink: the remote users it stood for are no longer there). */
+  ghostLeave?(userId: string, roomId: string, reason: string): Promise<void>;
   /** Called after a room stops being a portal, so caches can forget it. */
   onUnlinked?(roomId: string): void;
   log: Logger;
@@ -114,6 +116,8 @@ export class PortalManager implements PortalService {
       // The room already carries its bridge info: remember it, so the next start does not send it again.
       await this.deps.bridgeInfo.created(portal, initialState);
       this.deps.audit.info('portal room created', { roomId, network: info.key.network, channel: info.key.id, alias });
+      await this.deps.links?.onPortalCreated?.({ key: info.key, roomId })
+        .catch((err: unknown) => this.deps.log.warn('connector could not fill the new portal room', { roomId, err: String(err) }));
       return portal;
     });
   }
@@ -165,6 +169,10 @@ export class PortalManager implements PortalService {
   async unlink(roomId: string, opts: { actor?: string; reason?: string; source?: string } = {}): Promise<boolean> {
     const portal = await this.getByRoom(roomId);
     if (!portal) return false;
+    // Read before the state cache forgets the room (onUnlinked below).
+    const ghosts = this.deps.ghostLeave
+      ? (await this.deps.joinedMembers(roomId).catch(() => [])).filter((u) => u !== this.deps.bot.userId && this.deps.isBridgeUser(u))
+      : [];
     this.generation++;
     await this.deps.repo.delete(roomId);
     this.generation++;
@@ -176,6 +184,13 @@ export class PortalManager implements PortalService {
     this.deps.onUnlinked?.(roomId);
     await this.deps.bridgeInfo.clear(portal);
     await this.deps.links?.onUnlinked?.({ key: portal.key, roomId });
+    // The remote users are no longer in this room; leaving it is what a member list that stays true
+    // needs (MAI made the ghosts leave on unlink too). One at a time: an unlink is rare, a large room
+    // should not burst the homeserver.
+    for (const userId of ghosts) {
+      await this.deps.ghostLeave!(userId, roomId, 'This room is no longer bridged')
+        .catch((err: unknown) => this.deps.log.warn('ghost did not leave an unlinked room', { roomId, userId, err: String(err) }));
+    }
     return true;
   }
 

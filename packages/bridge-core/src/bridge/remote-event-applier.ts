@@ -39,6 +39,9 @@ export interface RemoteApplierDeps {
 
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
 
+/** Memberships a leave or kick can end. */
+const IN_ROOM = new Set(['join', 'invite']);
+
 export class RemoteEventApplier implements RemoteEventSink {
   private readonly queue = new KeyedQueue();
   /**
@@ -304,6 +307,10 @@ export class RemoteEventApplier implements RemoteEventSink {
       }
       case 'leave': {
         if (!targetKey) return;
+        // A connector reports every remote member leaving; only ghosts the room has are made to leave.
+        if (!IN_ROOM.has((await this.deps.ghosts.cachedMembership(targetKey, portal.roomId)) ?? '')) {
+          return this.skip('leave of a ghost that is not in the room', targetUser);
+        }
         const intent = await this.deps.ghosts.intent(targetKey);
         await intent.leave(portal.roomId, ev.reason);
         return;
@@ -312,6 +319,10 @@ export class RemoteEventApplier implements RemoteEventSink {
       case 'ban':
       case 'unban':
       case 'invite': {
+        if (ev.membership === 'kick' && targetKey && !ev.targetMatrixUser
+          && !IN_ROOM.has((await this.deps.ghosts.cachedMembership(targetKey, portal.roomId)) ?? '')) {
+          return this.skip('kick of a ghost that is not in the room', targetUser);
+        }
         const actor = await this.intentFor(ev.sender).catch(() => this.deps.bot);
         const act = (i: Intent) =>
           ev.membership === 'kick' ? i.kick(portal.roomId, targetUser, ev.reason)
@@ -353,24 +364,37 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   private async settings(portal: Portal, ev: RemoteRoomSettings): Promise<void> {
     const bot = this.deps.bot;
-    if (ev.inviteOnly !== undefined) {
+    const owned = portal.kind === 'portal'; // see RemoteRoomSettings: plumbed rooms keep their owners' settings
+    if (owned && ev.inviteOnly !== undefined) {
       await bot.sendState(portal.roomId, 'm.room.join_rules', '', { join_rule: ev.inviteOnly ? 'invite' : 'public' });
     }
-    if (ev.published !== undefined) await bot.setDirectoryVisibility(portal.roomId, ev.published ? 'public' : 'private');
-    if (ev.moderated !== undefined || ev.powerLevels?.length) {
-      const current = ((await bot.getStateEvent(portal.roomId, 'm.room.power_levels', '').catch(() => undefined)) ?? {}) as {
-        users?: Record<string, number>; events_default?: number; users_default?: number;
-      };
-      const next = { ...current, users: { ...(current.users ?? {}) } };
-      if (ev.moderated !== undefined) next.events_default = ev.moderated ? 1 : 0;
-      for (const change of ev.powerLevels ?? []) {
-        const user = change.matrixUserId ?? (change.ghost ? this.deps.ghosts.userIdFor(change.ghost) : undefined);
-        if (!user || user === bot.userId) continue; // never demote the bot that manages the room
-        if (change.level === null) delete next.users[user];
-        else next.users[user] = change.level;
-      }
-      await bot.sendState(portal.roomId, 'm.room.power_levels', '', next);
+    if (owned && ev.published !== undefined) await bot.setDirectoryVisibility(portal.roomId, ev.published ? 'public' : 'private');
+    const moderated = owned ? ev.moderated : undefined;
+    if (moderated === undefined && !ev.powerLevels?.length) return;
+    const current = ((await bot.getStateEvent(portal.roomId, 'm.room.power_levels', '').catch(() => undefined)) ?? {}) as {
+      users?: Record<string, number>; events_default?: number; users_default?: number;
+    };
+    const next = { ...current, users: { ...(current.users ?? {}) } };
+    let changed = false;
+    if (moderated !== undefined && (current.events_default ?? 0) !== (moderated ? 1 : 0)) {
+      next.events_default = moderated ? 1 : 0;
+      changed = true;
     }
+    const usersDefault = current.users_default ?? 0;
+    const botLevel = next.users[bot.userId] ?? usersDefault;
+    for (const change of ev.powerLevels ?? []) {
+      const user = change.matrixUserId ?? (change.ghost ? this.deps.ghosts.userIdFor(change.ghost) : undefined);
+      if (!user || user === bot.userId) continue; // never demote the bot that manages the room
+      const have = next.users[user] ?? usersDefault;
+      if (have >= botLevel) continue; // the homeserver refuses changing a peer's or a superior's level
+      const want = change.level === null ? usersDefault : Math.min(change.level, botLevel);
+      if (want === have) continue;
+      if (change.matrixUserId && want < have && have !== change.previous) continue; // a level Matrix gave stays
+      if (change.level === null) delete next.users[user];
+      else next.users[user] = want;
+      changed = true;
+    }
+    if (changed) await bot.sendState(portal.roomId, 'm.room.power_levels', '', next);
   }
 
   private async firstEvent(portal: Portal, remoteId: string): Promise<string | undefined> {

@@ -71,12 +71,18 @@ export interface ThirdPartyLookup {
   lookupUser(fields: Record<string, string>): Promise<Array<{ userid: string; fields: Record<string, string> }>>;
 }
 
-/** Called when a portal is linked/unlinked through config, provisioning or a command, so the network side can follow. */
+/** Called when a room starts or stops being bridged (created, linked through config, provisioning or a command), so the network side can follow. */
 export interface LinkHandler {
   /** Validate and prepare a link (e.g. check the IRC channel exists and the user is an op). Throw BridgeError to refuse. */
   beforeLink?(request: { key: PortalKey; roomId: string; userId: string }): Promise<void>;
   onLinked?(portal: { key: PortalKey; roomId: string }): Promise<void>;
   onUnlinked?(portal: { key: PortalKey; roomId: string }): Promise<void>;
+  /**
+   * A portal room was created (alias query or command). What the network said about the
+   * conversation before the room existed (members, topic, settings) had nowhere to go, so this is
+   * where the connector sends it again. A failure is logged; the room stays.
+   */
+  onPortalCreated?(portal: { key: PortalKey; roomId: string }): Promise<void>;
 }
 
 /**
@@ -129,7 +135,8 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
 export function supports<K extends keyof Capabilities>(connector: object, cap: K): connector is Capabilities[K] {
   if (cap === 'links') {
     const c = connector as Partial<LinkHandler>;
-    return typeof c.beforeLink === 'function' || typeof c.onLinked === 'function' || typeof c.onUnlinked === 'function';
+    return typeof c.beforeLink === 'function' || typeof c.onLinked === 'function' || typeof c.onUnlinked === 'function'
+      || typeof c.onPortalCreated === 'function';
   }
   return typeof (connector as Record<string, unknown>)[MARKERS[cap]] === 'function';
 }

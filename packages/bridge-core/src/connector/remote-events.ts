@@ -82,7 +82,17 @@ export interface RemoteRoomMeta extends RemoteEventBase {
   name?: string;
 }
 
-/** Remote settings mapped onto room state (IRC modes, Slack channel flags). */
+/**
+ * Remote settings mapped onto room state (IRC modes, Slack channel flags).
+ *
+ * `inviteOnly`, `moderated` and `published` change only rooms the bridge created (kind
+ * 'portal'): a plumbed room's join rule, send level and directory listing belong to its owners.
+ * Power levels apply in every room of the portal, with two limits the core enforces: a Matrix
+ * user (not a ghost) is raised but never lowered by a grant, and lowered only from the level the
+ * remote side itself gave (`previous`), so an IRC voice or devoice never demotes a Matrix
+ * moderator; and users at or above the bot's own level are left alone, as the homeserver would
+ * refuse the whole write for one of them.
+ */
 export interface RemoteRoomSettings extends RemoteEventBase {
   type: 'settings';
   inviteOnly?: boolean;
@@ -90,8 +100,11 @@ export interface RemoteRoomSettings extends RemoteEventBase {
   moderated?: boolean;
   /** Whether the room is listed in the directory (IRC +s hides it). */
   published?: boolean;
-  /** Power levels to set, by ghost or Matrix user. `null` resets to the room default. */
-  powerLevels?: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null }>;
+  /**
+   * Power levels to set, by ghost or Matrix user. `null` resets to the room default. `previous`:
+   * the level the remote side gave before this change (`null`: none), when known; see above.
+   */
+  powerLevels?: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null; previous?: number | null }>;
 }
 
 export type RemoteEvent =

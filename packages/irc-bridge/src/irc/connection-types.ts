@@ -103,6 +103,8 @@ export interface ConnectionEvents {
   nick: [{ oldNick: string; newNick: string; self: boolean; time: Date }];
   topic: [{ channel: string; topic: string; setBy?: string; time: Date }];
   mode: [{ target: string; by: Sender; changes: ModeChange[]; raw: string[]; time: Date }];
+  /** A channel's current modes (324 RPL_CHANNELMODEIS, the answer to a MODE query): all of them, as additions. */
+  'channel-modes': [{ channel: string; changes: ModeChange[]; time: Date }];
   names: [{ channel: string; users: { nick: string; prefixes: string }[] }];
   invite: [{ channel: string; by: Sender; time: Date }];
   'soft-error': [SoftError];

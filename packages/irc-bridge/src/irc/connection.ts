@@ -436,6 +436,17 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     return this.enqueue('INVITE', [nick, channel]);
   }
 
+  /**
+   * Asks the server again for what it says on joining a channel: members (353/366), topic (332)
+   * and, with `modes`, the channel modes (324), which it does not send on join.
+   */
+  requestChannelState(channel: string, what: { names?: boolean; topic?: boolean; modes?: boolean }): void {
+    this.checkChannel(channel);
+    if (what.names) void this.enqueue('NAMES', [channel]);
+    if (what.topic) void this.enqueue('TOPIC', [channel]);
+    if (what.modes) void this.enqueue('MODE', [channel]);
+  }
+
   /** Sends a validated raw command (see parseRawCommand for the deny list). */
   raw(input: string): Promise<LineResult> {
     const parsed = parseRawCommand(input);
@@ -689,6 +700,11 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
         this.emit('mode', { target, by: from, changes, raw: p.slice(1), time });
         return;
       }
+      case '324':
+        if (p[1] && this.isChannel(p[1])) {
+          this.emit('channel-modes', { channel: p[1], changes: parseModeChanges(p[2] ?? '', p.slice(3), this._isupport), time });
+        }
+        return;
       case '353': {
         const channel = p[2];
         const names = (this.namesBuffer ??= new Map());

@@ -17,11 +17,6 @@ export class ChannelState {
   readonly joinedBy = new Set<string>();
   /** Simple channel modes that map to room settings (i, k, m, s). */
   readonly modes = new Set<string>();
-  /**
-   * Nicks whose ghost we made join the room; only they are made to leave again, so a member
-   * that was never mirrored (initial sync off) does not produce a failing leave.
-   */
-  announced = new IrcCaseMap<true>();
   /** Whether the NAMES snapshot after our first join has been processed. */
   synced = false;
   constructor(readonly name: string) {}
@@ -84,7 +79,6 @@ export class ChannelTable {
       if (c.joinedBy.size === 0) {
         c.synced = false;
         c.members = new IrcCaseMap<string>();
-        c.announced = new IrcCaseMap<true>();
       }
     }
   }

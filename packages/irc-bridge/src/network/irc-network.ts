@@ -270,10 +270,34 @@ export class IrcNetwork {
     if (this.bot && !this.bot.channels.has(channel)) void this.bot.join(channel, key);
   }
 
-  async botPartIfUnused(channel: string): Promise<void> {
-    if (!this.bot) return;
+  /**
+   * A portal room was just created for `channel`. Members, topic and modes the listener learnt
+   * before it existed went nowhere, so they are asked for again and applied as on a first join.
+   * Without a listener there is nothing to redo: the first join will bring them.
+   */
+  refillPortal(channel: string): void {
+    const listener = this.channels.listener(channel);
+    const conn = listener === undefined ? undefined : listener === BOT_KEY ? this.bot?.connection : this.users.pool.get(listener)?.connection;
+    if (!conn) return;
+    const ch = this.channels.ensure(channel);
+    ch.synced = false;
+    ch.modes.clear();
+    conn.requestChannelState(channel, { names: true, topic: true, modes: true });
+  }
+
+  /**
+   * After a room was unlinked: when no room bridges the channel any more, the bot and every Matrix
+   * user's connection PART it (as MAI did), and it leaves their wanted lists, so nobody is kept in
+   * (and re-joined to after each reconnect) a channel nothing relays.
+   */
+  async leaveIfUnbridged(channel: string): Promise<void> {
     const rooms = await this.ctx.portals.getByKey(this.portalKey(channel));
-    if (rooms.length === 0 && !this.cfg.mappings[channel]) await this.bot.part(channel, 'Unbridged');
+    if (rooms.length > 0 || this.cfg.mappings[channel]) return;
+    await this.bot?.part(channel, 'Unbridged');
+    for (const key of this.users.pool.keys()) {
+      const client = this.users.pool.get(key);
+      if (client?.channels.has(channel)) await client.part(channel, 'This channel is no longer bridged');
+    }
   }
 
   /** Kicks a Matrix user from the rooms of the channels their connection is in or wants to be in (MAI `kickOn`). */
@@ -333,10 +357,12 @@ export class IrcNetwork {
       }
       this.i2m.onMessage(connKey, owner, ev);
     },
-    join: ({ connKey }, ev) => {
+    join: ({ connKey, conn }, ev) => {
       if (ev.self) {
         this.channels.ensure(ev.channel).joinedBy.add(connKey);
         this.updateDeafness();
+        // The server sends members and topic on join, not modes: the listener asks (+i/+k/+s/+m → room settings).
+        if (this.channels.listener(ev.channel) === connKey) conn.requestChannelState(ev.channel, { modes: true });
       }
       this.i2m.onJoin(connKey, ev);
     },
@@ -360,6 +386,7 @@ export class IrcNetwork {
     names: ({ connKey, conn }, ev) => this.i2m.onNames(connKey, conn, ev),
     topic: ({ connKey }, ev) => void this.i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })),
     mode: ({ connKey, conn }, ev) => this.i2m.onMode(connKey, conn, ev),
+    'channel-modes': ({ connKey }, ev) => this.i2m.onChannelModes(connKey, ev),
     disconnected: ({ connKey }) => {
       this.channels.dropConnection(connKey);
       this.updateDeafness();

@@ -12,7 +12,7 @@ import {
   ircToMatrix, escapeHtml, IrcCaseMap, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
-import { BOT_KEY, type ChannelTable } from './channel-state';
+import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
 import { replyToOf, syntheticId } from './remote-ids';
 
 export type Owner = { userId: string } | 'bot';
@@ -153,15 +153,14 @@ export class IrcToMatrix {
     if (!this.isListener(connKey, ev.channel)) return;
     ch.members.set(ev.who.nick, '');
     if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
-    ch.announced.set(ev.who.nick, true);
     this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
   }
 
   onPart(connKey: string, ev: { channel: string; who: Sender; reason: string; self: boolean; time: Date }): void {
     if (!this.isListener(connKey, ev.channel)) return;
-    const ch = this.d.channels.get(ev.channel);
-    ch?.members.delete(ev.who.nick);
-    if (!ch?.announced.delete(ev.who.nick)) return;
+    this.d.channels.get(ev.channel)?.members.delete(ev.who.nick);
+    // Leaves are reported for every member; the core skips ghosts the room does not have (it keeps
+    // their memberships in the store, so this holds across restarts, unlike a list kept here).
     if (ev.self || this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
     this.emit({
       type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'leave',
@@ -174,7 +173,6 @@ export class IrcToMatrix {
     for (const ch of this.d.channels.all()) {
       if (!ch.members.has(ev.who.nick) || !this.isListener(connKey, ch.name)) continue;
       ch.members.delete(ev.who.nick);
-      if (!ch.announced.delete(ev.who.nick)) continue;
       if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
       this.emit({
         type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
@@ -189,7 +187,6 @@ export class IrcToMatrix {
     ch?.members.delete(ev.nick);
     const owner = this.d.ownerOf(ev.nick);
     if (owner === 'bot') return; // the network re-joins the bot
-    if (!owner && !ch?.announced.delete(ev.nick)) return; // a ghost that never joined the room
     const reason = ev.reason && ev.reason !== ev.by.nick ? `Kicked by ${ev.by.nick}: ${ev.reason}` : `Kicked by ${ev.by.nick}`;
     const actorOwner = this.d.ownerOf(ev.by.nick);
     // A kick done from a Matrix user's own connection mirrors a Matrix kick that already happened.
@@ -210,9 +207,7 @@ export class IrcToMatrix {
       const prefixes = ch.members.get(ev.oldNick) ?? '';
       ch.members.delete(ev.oldNick);
       ch.members.set(ev.newNick, prefixes);
-      if (!ch.announced.delete(ev.oldNick)) continue;
       if (ours || ev.self || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
-      ch.announced.set(ev.newNick, true);
       const portal = this.d.portalKey(ch.name);
       this.emit({ type: 'membership', portal, sender: this.sender(ev.oldNick), membership: 'leave', reason: `Changed nick to ${ev.newNick}`, timestamp: ev.time.getTime() });
       this.emit({ type: 'membership', portal, sender: this.sender(ev.newNick), membership: 'join', timestamp: ev.time.getTime() });
@@ -246,14 +241,13 @@ export class IrcToMatrix {
     }
     const portal = this.d.portalKey(ev.channel);
     if (first && this.d.cfg.membership.irc_to_matrix.initial) {
-      for (const nick of joins) ch.announced.set(nick, true);
       for (const nick of joins) this.queueDrip(() => this.d.ctx.remote.emit({ type: 'membership', portal, sender: this.sender(nick), membership: 'join' }));
     }
     if (levels.length) {
       // After the joins (drip) so the ghosts exist in the room when their levels are set.
-      const apply = () => this.d.ctx.remote.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: levels });
-      if (this.drip.length) this.queueDrip(apply);
-      else this.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: levels });
+      const settings = { type: 'settings', portal, sender: { bot: true }, powerLevels: levels } as const;
+      if (this.drip.length) this.queueDrip(() => this.d.ctx.remote.emit(settings));
+      else this.emit(settings);
     }
   }
 
@@ -291,7 +285,7 @@ export class IrcToMatrix {
     if (!conn.isChannel(ev.target) || !this.isListener(connKey, ev.target)) return;
     const ch = this.d.channels.ensure(ev.target);
     const prefixModes = new Set(conn.isupport.prefixes.map((p) => p.mode));
-    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null }> = [];
+    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null; previous?: number | null }> = [];
     let settingsChanged = false;
     for (const c of ev.changes) {
       if (prefixModes.has(c.mode) && c.param) {
@@ -301,7 +295,7 @@ export class IrcToMatrix {
         const owner = this.d.ownerOf(c.param);
         if (owner === 'bot') continue;
         const level = this.levelOf(after);
-        levels.push(owner ? { matrixUserId: owner.userId, level } : { ghost: this.d.ghostKey(c.param), level });
+        levels.push(owner ? { matrixUserId: owner.userId, level, previous: this.levelOf(before) } : { ghost: this.d.ghostKey(c.param), level });
       } else if (SIMPLE_MODES.has(c.mode)) {
         if (c.adding) ch.modes.add(c.mode);
         else ch.modes.delete(c.mode);
@@ -309,17 +303,36 @@ export class IrcToMatrix {
       }
     }
     if (!levels.length && !settingsChanged) return;
-    const touched = new Set(ev.changes.map((c) => c.mode));
-    this.emit({
+    this.emit({ ...this.roomSettings(ch, new Set(ev.changes.map((c) => c.mode))), ...(levels.length ? { powerLevels: levels } : {}), timestamp: ev.time.getTime() });
+  }
+
+  /** The channel's modes as a snapshot (324): the simple ones that changed since we last knew become settings. */
+  onChannelModes(connKey: string, ev: { channel: string; changes: ModeChange[]; time: Date }): void {
+    if (!this.isListener(connKey, ev.channel)) return;
+    const ch = this.d.channels.ensure(ev.channel);
+    const now = new Set(ev.changes.filter((c) => c.adding && SIMPLE_MODES.has(c.mode)).map((c) => c.mode));
+    const touched = new Set([...SIMPLE_MODES].filter((m) => now.has(m) !== ch.modes.has(m)));
+    if (!touched.size) return;
+    ch.modes.clear();
+    for (const m of now) ch.modes.add(m);
+    this.emit({ ...this.roomSettings(ch, touched), timestamp: ev.time.getTime() });
+  }
+
+  /**
+   * The channel modes in `touched` as portal-room settings (the core applies them to portal rooms
+   * only). Removing +i/+k or +s goes back to the portal's configured join rule and listing, not
+   * to public: an operator who configured invite-only rooms keeps them (as in MAI).
+   */
+  private roomSettings(ch: ChannelState, touched: ReadonlySet<string>): RemoteEvent & { type: 'settings' } {
+    const dyn = this.d.cfg.dynamic_channels;
+    return {
       type: 'settings',
-      portal: this.d.portalKey(ev.target),
+      portal: this.d.portalKey(ch.name),
       sender: { bot: true },
-      ...(touched.has('i') || touched.has('k') ? { inviteOnly: ch.modes.has('i') || ch.modes.has('k') } : {}),
+      ...(touched.has('i') || touched.has('k') ? { inviteOnly: ch.modes.has('i') || ch.modes.has('k') || dyn.join_rule === 'invite' } : {}),
       ...(touched.has('m') ? { moderated: ch.modes.has('m') } : {}),
-      ...(touched.has('s') ? { published: !ch.modes.has('s') } : {}),
-      ...(levels.length ? { powerLevels: levels } : {}),
-      timestamp: ev.time.getTime(),
-    });
+      ...(touched.has('s') ? { published: !ch.modes.has('s') && dyn.published } : {}),
+    };
   }
 
   /** Highest level among held prefix modes per mode_power_map; null = room default. */
