@@ -98,6 +98,9 @@ describe('irc-bridge: admin-room commands', function () {
     assert.ok(!botMessages(b.fx.hs, adminRoom).some((m) => m.includes(secret)));
     assert.match(await command('!removepass'), /was deleted/);
     assert.equal(await b.connector().passwords.get('testnet', '@dave:localhost'), undefined);
+    // A NUL would reach the PASS line (irc-framework writes it as is): refused, nothing stored.
+    assert.match(await command('!storepass bad\u0000pass'), /cannot contain/);
+    assert.equal(await b.connector().passwords.get('testnet', '@dave:localhost'), undefined);
   });
 
   it('!plumb is for bridge admins only; !bridgeversion answers', async () => {

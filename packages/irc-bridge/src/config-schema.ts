@@ -82,7 +82,7 @@ export const ServerSchema = section({
   private_messages: section({
     enabled: Bool('Bridge private messages both ways (DM rooms).', true),
   }, { default: {}, description: 'Private messages.' }),
-  excluded_users: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions of Matrix user IDs that are never connected to IRC.' }),
+  excluded_users: Type.Array(Type.String({ minLength: 1, format: 'regex' }), { default: [], description: 'Regular expressions of Matrix user IDs that are never connected to IRC.' }),
 }, { description: 'One IRC network.' });
 
 export const IrcConfigSchema = section({

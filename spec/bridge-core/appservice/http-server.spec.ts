@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { MatrixRawEvent } from '../../../packages/bridge-core/src/appservice/transaction';
 import { call, ev, HS_TOKEN, rawRequest, startHarness, txn, type Harness } from './helpers';
 import { MatrixError } from '../../../packages/bridge-core/src/util/matrix-error';
+import { MatrixConnectionError } from '../../../packages/bridge-core/src/matrix/http-client';
 
 describe('appservice HTTP listener', () => {
   let h: Harness;
@@ -12,7 +13,11 @@ describe('appservice HTTP listener', () => {
   beforeEach(async () => {
     seen = [];
     h = await startHarness({ handler: async (e) => { seen.push(e); } }, { maxBodyBytes: 4096 }, {
-      onUserQuery: async (u) => u === '@_x_bob:hs',
+      onUserQuery: async (u) => {
+        // The homeserver unreachable while registering the ghost: the bridge's client throws status 0.
+        if (u === '@_x_down:hs') throw new MatrixConnectionError('M_CONNECTION_TIMEOUT', 'POST /register timed out');
+        return u === '@_x_bob:hs';
+      },
       onAliasQuery: async (a) => a === '#_x_room:hs',
       onPing: (id) => { pings.push(id); },
       thirdParty: {
@@ -47,6 +52,13 @@ describe('appservice HTTP listener', () => {
         assert.equal(miss.status, 404);
         assert.equal(miss.body.errcode, 'M_NOT_FOUND');
       }
+    });
+
+    it('answers 502 when the homeserver cannot be reached during a query, and keeps serving', async () => {
+      const r = await call(h.base, 'GET', `/_matrix/app/v1/users/${encodeURIComponent('@_x_down:hs')}`);
+      assert.equal(r.status, 502);
+      assert.equal(r.body.errcode, 'M_UNKNOWN');
+      assert.equal((await call(h.base, 'GET', `/_matrix/app/v1/users/${encodeURIComponent('@_x_bob:hs')}`)).status, 200);
     });
 
     it('answers alias queries (v1 and legacy)', async () => {

@@ -49,6 +49,25 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.deepEqual(m.event.portal.key, { network: 'mem', id: 'general' });
   });
 
+  it('relays nothing from a user the bridge is not for (by default another homeserver\'s), and tells them once', async () => {
+    const roomId = await portal();
+    const room = fx.hs.rooms.get(roomId)!;
+    const mallory = '@mallory:elsewhere.example';
+    // As if federated in: the emulator has no federation, so the events are put straight into the room.
+    fx.hs.rooms.send(room, { sender: mallory, type: 'm.room.member', state_key: mallory, content: { membership: 'join' } });
+    for (const body of ['from afar 1', 'from afar 2']) {
+      fx.hs.rooms.send(room, { sender: mallory, type: 'm.room.message', content: { msgtype: 'm.text', body } });
+    }
+    await alice.sendMessage(roomId, 'local');
+    await eventually(() => connector.messages().length === 1, 'the local message');
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    assert.deepEqual(connector.messages().map((m) => m.event.content.body), ['local']);
+    const told = fx.hs.roomTimeline(roomId).filter((e) => e.sender === fx.bridge.intents.bot.userId && String(e.content?.body).includes(mallory));
+    assert.equal(told.length, 1);
+    assert.match(String(told[0].content.body), /not bridged/);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

@@ -9,6 +9,7 @@ import { ProvisioningApi, Reply as ApiReply } from '../../../packages/bridge-cor
 import { addLinkRoutes } from '../../../packages/bridge-core/src/provisioning/link-routes';
 import { SESSION_NAMESPACE, hashSessionToken } from '../../../packages/bridge-core/src/provisioning/sessions';
 import { MatrixError } from '../../../packages/bridge-core/src/util/matrix-error';
+import { MatrixConnectionError } from '../../../packages/bridge-core/src/matrix/http-client';
 import { NedbStore } from '../../../packages/bridge-core/src/store/nedb';
 import { SECRET, MemoryKv, FakePowerChecker, call, captureLogger, startApi, type ApiHarness, type LogLine } from './helpers';
 
@@ -306,6 +307,8 @@ describe('provisioning/api', () => {
       });
       api.addRoute({ method: 'POST', path: '/v1/boom', handler: async () => { throw new Error('secret internals'); } });
       api.addRoute({ method: 'POST', path: '/v1/accepted', handler: async () => new ApiReply(202, { pending: true }) });
+      // The homeserver unreachable inside a handler (status 0 from the bridge's client): 502, not a crash.
+      api.addRoute({ method: 'POST', path: '/v1/hs-down', handler: async () => { throw new MatrixConnectionError('M_CONNECTION_FAILED', 'connect ECONNREFUSED'); } });
       const addr = await api.listen(0);
       const base = `http://127.0.0.1:${addr.port}/_matrix/provision`;
       try {
@@ -318,8 +321,29 @@ describe('provisioning/api', () => {
         assert.deepEqual([r.status, r.body], [500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }]);
         r = await call(base, 'POST', '/v1/accepted', { token: SECRET, body: { user_id: ALICE } });
         assert.deepEqual([r.status, r.body], [202, { pending: true }]);
+        r = await call(base, 'POST', '/v1/hs-down', { token: SECRET, body: { user_id: ALICE } });
+        assert.deepEqual([r.status, r.body.errcode], [502, 'M_UNKNOWN']);
       } finally {
         await api.close();
+      }
+    });
+  });
+
+  describe('bridge permissions', () => {
+    it('refuses a user the bridge is not for (bridge.permissions.users) on every private route, with either auth', async () => {
+      const h2 = await startApi({ mayUseBridge: (u) => u.endsWith(':example.org') });
+      try {
+        const outsider = '@eve:evil.org';
+        let r = await call(h2.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(outsider)}`, { token: SECRET });
+        assert.deepEqual([r.status, r.body.errcode], [403, 'M_FORBIDDEN']);
+        assert.match(r.body.error, /not allowed to use this bridge/);
+        const { token } = await h2.api.createSession(outsider); // e.g. minted before the config changed
+        r = await call(h2.base, 'GET', '/v1/whoami', { token });
+        assert.equal(r.status, 403);
+        r = await call(h2.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET });
+        assert.equal(r.status, 200);
+      } finally {
+        await h2.close();
       }
     });
   });

@@ -354,6 +354,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.kv.get('ns', 'k'), undefined);
       });
 
+      it('takes any string as a key, NUL separators included (PostgreSQL text cannot hold U+0000)', async () => {
+        // Connectors join key parts with NUL (the IRC bridge's stored passwords and topics).
+        const keys = ['libera\u0000@alice:example.org', 'libera\u0000@bob:example.org', 'odd\uE000key', 'odd\uE0000', 'libera'];
+        for (const k of keys) await store.kv.put('nul', k, k.length);
+        for (const k of keys) assert.equal(await store.kv.get('nul', k), k.length, JSON.stringify(k));
+        assert.deepEqual((await store.kv.list('nul', { prefix: 'libera\u0000' })).map((e) => e.key).sort(),
+          ['libera\u0000@alice:example.org', 'libera\u0000@bob:example.org']);
+        assert.equal(await store.kv.delete('nul', 'libera\u0000@bob:example.org'), true);
+        assert.equal(await store.kv.get('nul', 'libera\u0000@bob:example.org'), undefined);
+        assert.equal(await store.kv.get('nul', 'libera'), 6);
+      });
+
       it('rejects a value that is not JSON-serialisable', async () => {
         await assert.rejects(() => store.kv.put('ns', 'k', undefined), TypeError);
       });

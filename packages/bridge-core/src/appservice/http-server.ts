@@ -17,7 +17,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MatrixError } from '../util/matrix-error';
+import { MatrixError, answerableError } from '../util/matrix-error';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import { hsTokenChecker } from './auth';
 import { DEFAULT_MAX_BODY_BYTES, discard, parseJson, readBody } from './body';
@@ -284,8 +284,9 @@ export class AppserviceServer {
     this.sendError(ctx.req, ctx.res, new MatrixError(500, 'M_UNKNOWN', 'Internal error'));
   }
 
-  private sendError(req: http.IncomingMessage, res: http.ServerResponse, err: MatrixError): void {
+  private sendError(req: http.IncomingMessage, res: http.ServerResponse, error: MatrixError): void {
     if (res.headersSent || res.writableEnded) return;
+    const err = answerableError(error);
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (err.status === 413) headers.Connection = 'close';
     if (typeof err.extra.retry_after_ms === 'number') headers['Retry-After'] = String(Math.ceil(err.extra.retry_after_ms / 1000));

@@ -208,6 +208,7 @@ export class Bridge<C = unknown> {
     this.router = new MatrixEventRouter({
       connector, portals: this.portals, messages: this.store.messages, notify: this.notifier,
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
+      mayUseBridge: (u) => this.permissions.mayUseBridge(u),
       displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
         ?? userId.replace(/^@([^:]+):.*$/, '$1'),
       handleNonPortal: (e) => nonPortal.handle(e),
@@ -224,7 +225,8 @@ export class Bridge<C = unknown> {
     this.typing = new TypingTracker(connector, this.portals, (u) => this.ghosts.isBridgeUser(u));
     if (config.provisioning.enabled) {
       this.provisioning = new ProvisioningApi(provisioningOptionsFromConfig(config.provisioning, {
-        store: this.store.kv, powerChecker: this.powerChecker(), log: getLogger('provisioning'), auditLog: getLogger('audit'),
+        store: this.store.kv, powerChecker: this.powerChecker(), mayUseBridge: (u) => this.permissions.mayUseBridge(u),
+        log: getLogger('provisioning'), auditLog: getLogger('audit'),
       }));
     }
     this.pruner = new MessageMapPruner(this.store.messages, config.database.message_retention_days, this.log.child({ module: 'store' }));

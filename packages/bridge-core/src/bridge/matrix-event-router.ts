@@ -29,6 +29,8 @@ export interface RouterDeps {
   messages: MessageRepository;
   notify: UserNotifier;
   isBridgeUser(userId: string): boolean;
+  /** `bridge.permissions.users`: others' events in portals never reach the connector. */
+  mayUseBridge(userId: string): boolean;
   displayName(roomId: string, userId: string): Promise<string>;
   /** Non-portal events (admin rooms, invites to the bot or a ghost) go here. Returns true when handled. */
   handleNonPortal(event: MatrixEvent): Promise<boolean>;
@@ -45,6 +47,8 @@ export class MatrixEventRouter {
   /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
   private readonly redelivered = new WeakSet<object>();
   private readonly writes = new PendingWrites();
+  /** Senders already told that the bridge is not for them (see refuse). */
+  private readonly refused = new Set<string>();
   constructor(private readonly deps: RouterDeps) {}
 
   /** Handle one event. Never throws for bad input; throws only for transient failures worth a retry. */
@@ -62,6 +66,9 @@ export class MatrixEventRouter {
     // Loop prevention: our own bot and ghosts never cross back. Membership events *targeting* a ghost
     // but sent by a real user (a kick) still go through.
     if (this.deps.isBridgeUser(event.sender)) return;
+    // Someone the bridge is not for (by default: another homeserver's user) is not relayed, or an
+    // IRC connection would be opened from the bridge's address for anyone on the federation.
+    if (!this.deps.mayUseBridge(event.sender)) return this.refuse(portal, event, event.sender);
     // Commands typed in a DM portal or a plumbed room are not ours to parse; portals just relay.
     const started = Date.now();
     const kind = this.kindOf(event);
@@ -249,6 +256,15 @@ export class MatrixEventRouter {
       reason: typeof content.reason === 'string' ? content.reason : undefined,
     });
     return true;
+  }
+
+  /** A message from a user the bridge is not for: told once (per process) in the room, nothing relayed. */
+  private async refuse(portal: Portal, event: MatrixEvent, sender: string): Promise<void> {
+    if (event.type !== 'm.room.message' && event.type !== 'm.sticker') return;
+    if (this.refused.has(sender)) return;
+    if (this.refused.size >= 10_000) this.refused.clear(); // bounded: a flood of new senders cannot grow it
+    this.refused.add(sender);
+    await this.tellSender(portal, sender, new BridgeError('Your messages are not bridged: this bridge is not open to your account.'));
   }
 
   private async tellSender(portal: Portal, userId: string, err: BridgeError): Promise<void> {

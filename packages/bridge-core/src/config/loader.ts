@@ -148,6 +148,9 @@ function compile(schema: TSchema): ValidateFunction {
   let v = validators.get(schema);
   if (!v) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+    // `format: 'regex'` on options the bridge compiles as regular expressions: a broken one is a
+    // config error naming its key at start-up, not an exception on every event that consults it.
+    ajv.addFormat('regex', (s: string) => { try { new RegExp(s); return true; } catch { return false; } });
     try {
       v = ajv.compile(schema);
     } catch (err) {
@@ -288,6 +291,11 @@ export function formatAjvErrors(errors: ErrorObject[]): string[] {
         break;
       case 'maximum': case 'exclusiveMaximum':
         line = `${at}: ${JSON.stringify(e.data)} is too large (expected ${e.keyword === 'maximum' ? '<=' : '<'} ${(e.params as { limit: number }).limit})`;
+        break;
+      case 'format':
+        line = (e.params as { format: string }).format === 'regex'
+          ? `${at}: ${JSON.stringify(e.data)} is not a valid regular expression`
+          : `${at}: ${JSON.stringify(e.data)} is not a valid ${(e.params as { format: string }).format}`;
         break;
       case 'minLength':
         line = `${at}: too short (expected at least ${(e.params as { limit: number }).limit} characters)`;

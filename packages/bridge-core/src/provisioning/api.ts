@@ -35,7 +35,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { BridgeError } from '../connector/errors';
-import { MatrixError } from '../util/matrix-error';
+import { MatrixError, answerableError } from '../util/matrix-error';
 import { secureCompare } from '../util/secure-compare';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
@@ -129,6 +129,11 @@ export interface ProvisioningOptions {
   prefix?: string;
   /** Needed by routes with `requiresRoomPower` (and `addLinkRoutes`). */
   powerChecker?: RoomPowerChecker;
+  /**
+   * Whether a Matrix user may use the bridge (`bridge.permissions.users`). Everyone else is
+   * refused (403) on every private route, and gets no session from an OpenID exchange. Default: everyone.
+   */
+  mayUseBridge?: (userId: string) => boolean;
   rateLimit?: { enabled?: boolean; perUserPerMinute?: number; perIpPerMinute?: number };
   /** OpenID exchange; `false` disables `POST /v1/exchange_openid`. */
   openId?: OpenIdVerifierOptions | false;
@@ -177,6 +182,7 @@ export class ProvisioningApi {
   private readonly publicNames = new Map<string, CompiledRoute>();
   private readonly secret?: string;
   private readonly powerChecker?: RoomPowerChecker;
+  private readonly mayUseBridge: (userId: string) => boolean;
   private readonly userLimiter?: RateLimiter;
   private readonly ipLimiter?: RateLimiter;
   private readonly verifier?: OpenIdVerifier;
@@ -199,6 +205,7 @@ export class ProvisioningApi {
     if (!prefix.startsWith('/') || /[?#\s]/.test(prefix)) throw new Error(`provisioning.path_prefix must be an absolute path: ${JSON.stringify(opts.prefix)}`);
     this.prefix = prefix;
     this.powerChecker = opts.powerChecker;
+    this.mayUseBridge = opts.mayUseBridge ?? (() => true);
     const now = opts.now ?? Date.now;
     this.sessions = new SessionStore(opts.store, opts.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS, now);
     if (opts.rateLimit?.enabled !== false) {
@@ -390,6 +397,7 @@ export class ProvisioningApi {
       }
       const { body, query } = await this.readInput(req, method, qs);
       const userId = this.actingUser(auth, session, body, query);
+      if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
       const preq: ProvisioningRequest = { userId, auth, session, body, query, params: match.params, ip, requestId, log: log.child({ userId }) };
       if (def.audit) auditCtx = { route, preq };
 
@@ -487,7 +495,8 @@ export class ProvisioningApi {
     return 200;
   }
 
-  private sendError(res: http.ServerResponse, err: MatrixError): void {
+  private sendError(res: http.ServerResponse, error: MatrixError): void {
+    const err = answerableError(error);
     const headers: Record<string, string> = {};
     if (err.status === 413) headers.Connection = 'close';
     const retry = err.extra.retry_after_ms;
@@ -550,6 +559,7 @@ export class ProvisioningApi {
           } catch (err) {
             throw openIdFailure(err, server, req);
           }
+          if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
           const { token, session } = await this.sessions.create(userId);
           this.audit.info(`provisioning session created for ${userId}`, {
             at: new Date().toISOString(), user: userId, route: '/v1/exchange_openid', ip: req.ip, requestId: req.requestId,

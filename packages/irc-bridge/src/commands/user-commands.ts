@@ -89,6 +89,8 @@ export function userCommands(c: IrcConnector): Command[] {
         const { network: n, rest: parts } = pickNetwork(c, cmd.args.args);
         const password = parts.join(' ');
         if (!password) throw new CommandUsageError('Give the password.');
+        // Sent as PASS, such a password could only be mangled: refuse it, do not store something else.
+        if (/[\0\r\n]/.test(password)) throw new CommandUsageError('A password cannot contain line breaks or NUL characters.');
         await c.passwords.set(n.name, cmd.sender, password);
         await cmd.reply(`Your password for ${n.name} is stored encrypted. It is used from your next connection: !reconnect to use it now.`);
       },

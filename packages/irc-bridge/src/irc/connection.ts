@@ -189,7 +189,8 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
         nick: this.identity.nick,
         username: o.username,
         gecos: sanitizeParam(o.realname) || o.username,
-        password: o.password,
+        // irc-framework writes PASS unchecked; a stored or configured password never carries a line break or NUL there.
+        password: o.password === undefined ? undefined : o.password.replace(/[\0\r\n]/g, ''),
         tls: o.tls ?? false,
         rejectUnauthorized: !o.allowSelfSigned,
         outgoing_addr: o.outgoingAddress,

@@ -138,9 +138,12 @@ export class UserConnections {
     await this.d.ctx.data.put(STORED_NICKS, `${this.d.network}\u0000${userId}`, nick);
   }
 
+  /** Never connected: matched by `excluded_users`, or not allowed to use the bridge at all (`bridge.permissions.users`). */
   isExcluded(userId: string): boolean {
-    return this.d.cfg.excluded_users.some((re) => new RegExp(re).test(userId));
+    this.excluded ??= this.d.cfg.excluded_users.map((re) => new RegExp(re)); // validated by the config schema (format: regex)
+    return this.excluded.some((re) => re.test(userId)) || !this.d.ctx.mayUseBridge(userId);
   }
+  private excluded?: RegExp[];
 
   /** The user's connection, created (and connecting, lazily) on first use. */
   async clientFor(userId: string, displayName?: string): Promise<PooledClient> {

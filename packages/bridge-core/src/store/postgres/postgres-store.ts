@@ -381,13 +381,25 @@ function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }
 
+/**
+ * kv keys as stored. PostgreSQL text cannot hold U+0000, which connectors use as a separator
+ * (the embedded store takes it), so NUL is written as U+E000 U+0030 and U+E000 itself doubled.
+ * Keys without either (all keys ever written before this) are unchanged; prefixes and listed keys
+ * go through the same mapping, so ordering and prefix lists keep working.
+ */
+const KV_ESC = '\uE000';
+const encodeKvKey = (key: string): string =>
+  /[\u0000\uE000]/.test(key) ? key.replace(/[\u0000\uE000]/g, (c) => (c === KV_ESC ? KV_ESC + KV_ESC : KV_ESC + '0')) : key;
+const decodeKvKey = (key: string): string =>
+  key.includes(KV_ESC) ? key.replace(/\uE000(\uE000|0)/g, (_m, c: string) => (c === '0' ? '\u0000' : KV_ESC)) : key;
+
 class PgKv implements KeyValueRepository {
   constructor(private readonly s: PostgresStore) {}
 
   async get<T = unknown>(namespace: string, key: string): Promise<T | undefined> {
     const { rows } = await this.s.db.query<{ value: T }>(
       'SELECT value FROM kv WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)',
-      [namespace, key, Date.now()]);
+      [namespace, encodeKvKey(key), Date.now()]);
     return rows.length ? rows[0].value : undefined;
   }
 
@@ -395,13 +407,13 @@ class PgKv implements KeyValueRepository {
     await this.s.db.query(
       `INSERT INTO kv (namespace, key, value, expires_at) VALUES ($1, $2, $3::jsonb, $4)
        ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
-      [namespace, key, encodeJson(value, `kv ${namespace}/${key}`), opts?.expiresAt ?? null]);
+      [namespace, encodeKvKey(key), encodeJson(value, `kv ${namespace}`), opts?.expiresAt ?? null]);
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
     const { rows } = await this.s.db.query<{ live: boolean }>(
       'DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING (expires_at IS NULL OR expires_at > $3) AS live',
-      [namespace, key, Date.now()]);
+      [namespace, encodeKvKey(key), Date.now()]);
     return rows.length > 0 && rows[0].live;
   }
 
@@ -410,7 +422,7 @@ class PgKv implements KeyValueRepository {
     const { rows } = await this.s.db.query<{ key: string; value: T }>(
       `SELECT key, value FROM kv WHERE namespace = $1 AND key LIKE $2 AND (expires_at IS NULL OR expires_at > $3)
        ORDER BY key LIMIT $4`,
-      [namespace, likePrefix(opts.prefix ?? ''), Date.now(), limit]);
-    return rows;
+      [namespace, likePrefix(encodeKvKey(opts.prefix ?? '')), Date.now(), limit]);
+    return rows.map((r) => ({ key: decodeKvKey(r.key), value: r.value }));
   }
 }
