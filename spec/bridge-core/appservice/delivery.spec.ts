@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import type { DeliveryContext, MatrixRawEvent } from '../../../packages/bridge-core/src/appservice/transaction';
 import { DeliveryPipeline } from '../../../packages/bridge-core/src/appservice/delivery';
 import { crc32 } from 'node:zlib';
@@ -198,6 +199,60 @@ describe('appservice delivery', () => {
       assert.equal(onDisk(), false, 'the finished segment holding the message was deleted');
       assert.equal(journal.has('secret1'), true, 'the txnId is still remembered for dedupe');
       await journal.close();
+    });
+
+    it('refuses transactions while the disk is full, without crashing, and takes them again once it is not', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, fsync: 'never', segmentBytes: 1 }); // every write rotates
+      const body = Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$full1')] }));
+      // The module object itself (an `import * as` namespace is a copy): what the journal calls.
+      const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
+      const real = { writevSync: nodeFs.writevSync, writeSync: nodeFs.writeSync };
+      const enospc = () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); };
+      const mut = nodeFs as unknown as Record<string, unknown>;
+      mut.writevSync = enospc; mut.writeSync = enospc;
+      try {
+        await assert.rejects(journal.append('full1', body, 1), /segment|ENOSPC/);
+        // The retry timer rotates again (still failing) and the homeserver resends: still refused, still running.
+        await new Promise((r) => setTimeout(r, 1200));
+        await assert.rejects(journal.append('full1', body, 1), /segment|ENOSPC/);
+      } finally {
+        mut.writevSync = real.writevSync; mut.writeSync = real.writeSync;
+      }
+      const seq = await journal.append('full1', body, 1);
+      assert.ok(seq > 0);
+      await journal.close();
+      const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
+      assert.deepEqual(replay.map((r) => r.txnId), ['full1'], 'written once, after the disk came back');
+      await j2.close();
+    });
+
+    it('replays a transaction written twice (a write failed after its record reached the file; the homeserver resent it) once', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, fsync: 'never' });
+      const body = (id: string) => Buffer.from(JSON.stringify({ events: [ev('!a:hs', id)] }));
+      await journal.append('keep', body('$keep'), 1); // unfinished: its segment stays on disk
+      const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
+      const realWritev = nodeFs.writevSync;
+      const mut = nodeFs as unknown as Record<string, unknown>;
+      // Disk full half-way through a batch of two: A's record is whole in the file, B's is not, both are refused.
+      mut.writevSync = (fd: number, chunks: Buffer[]) => {
+        mut.writevSync = realWritev;
+        nodeFs.writeSync(fd, Buffer.concat(chunks.slice(0, 2)));
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      };
+      try {
+        const both = [journal.append('A', body('$a'), 1), journal.append('B', body('$b'), 1)];
+        for (const p of both) await assert.rejects(p, /ENOSPC/);
+      } finally {
+        mut.writevSync = realWritev;
+      }
+      await journal.append('A', body('$a'), 1); // the homeserver's resends, acknowledged
+      await journal.append('B', body('$b'), 1);
+      await journal.close();
+      const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
+      assert.deepEqual(replay.map((r) => r.txnId), ['keep', 'A', 'B']);
+      await j2.close();
     });
 
     it('ignores a torn tail record', async () => {

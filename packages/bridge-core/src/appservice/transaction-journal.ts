@@ -349,7 +349,7 @@ export class TransactionJournal {
       // Rotation fdatasyncs and closes the file: not while an fdatasync runs
       // on it. The sync's completion kicks the write again.
       if (this.syncing) return;
-      this.rotate();
+      if (!this.rotate()) return this.refuseQueued(new Error('the journal could not start a new segment'));
     }
 
     const started = this.started, done = this.done;
@@ -475,14 +475,35 @@ export class TransactionJournal {
     }
   }
 
-  private rotate(): void {
+  /**
+   * Continue in a new segment. On a disk error (full, read-only, EIO) the current segment stays
+   * open and nothing is lost: false is returned, rotation is retried, and until it succeeds
+   * transactions are refused (the homeserver resends them) instead of the process crashing.
+   */
+  private rotate(): boolean {
     const old = this.segments.at(-1)!;
-    if (this.mode !== 'never') fs.fdatasyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    const oldFd = this.fd;
+    try {
+      if (this.mode !== 'never') fs.fdatasyncSync(oldFd);
+      this.openSegment(old.id + 1);
+    } catch (err) {
+      this.log.error('Journal could not start a new segment; refusing transactions until it can', { error: (err as Error).message });
+      this.rotateNext = true;
+      if (!this.retryTimer) this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.kick(); }, 1000);
+      return false;
+    }
+    try { fs.closeSync(oldFd); } catch { /* already synced; nothing more to lose */ }
     this.rotateNext = false;
-    this.openSegment(old.id + 1);
     this.deleteFinishedSegments();
+    return true;
+  }
+
+  /** Answers every queued transaction with `err` (they were not written); STARTED/DONE markers stay queued. */
+  private refuseQueued(err: Error): void {
+    const txnCbs = this.txnCbs;
+    this.chunks = []; this.chunkBytes = 0; this.txnCbs = []; this.txns = [];
+    for (const cb of txnCbs) cb(err);
+    this.notifyIdle(true);
   }
 
   /** Periodic: rotate an aged segment that holds transactions, and drop finished old segments. */
@@ -508,10 +529,17 @@ export class TransactionJournal {
     json.copy(payload, 8);
     const snap = record(REC_SNAPSHOT, payload);
     const fd = fs.openSync(file, 'a');
-    fs.writeSync(fd, snap);
-    if (this.mode !== 'never') {
-      fs.fdatasyncSync(fd);
-      syncDir(this.dir);
+    try {
+      fs.writeSync(fd, snap);
+      if (this.mode !== 'never') {
+        fs.fdatasyncSync(fd);
+        syncDir(this.dir);
+      }
+    } catch (err) {
+      // Not a segment yet: leave no descriptor and no partial file behind for the next attempt.
+      try { fs.closeSync(fd); } catch { /* ignore */ }
+      try { fs.unlinkSync(file); } catch { /* ignore */ }
+      throw err;
     }
     this.fd = fd;
     this.segments.push({ id, file, firstSeq: Infinity, unfinished: 0, bytes: snap.length, openedAt: Date.now() });
@@ -589,8 +617,14 @@ export class TransactionJournal {
         this.log.warn('Journal segment ends in a torn or corrupt record; ignoring the rest', { file, offset: off, size: buf.length });
       }
     }
+    // A txnId written twice: the first write was refused (it failed, or its fdatasync did, after the
+    // bytes reached the file) and the homeserver resent it. Only the last copy was acknowledged;
+    // replaying the first too would deliver its events twice.
+    const lastCopy = new Map<string, number>();
+    txns.forEach((t, i) => lastCopy.set(t.txnId, i));
     const replay: JournaledTxn[] = [];
-    for (const t of txns) {
+    for (const [i, t] of txns.entries()) {
+      if (lastCopy.get(t.txnId) !== i) continue;
       const pending: JournaledTxn['pending'] = [];
       for (let i = 0; i < t.count; i++) {
         const seq = t.firstSeq + i;

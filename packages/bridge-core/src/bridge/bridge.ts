@@ -212,7 +212,7 @@ export class Bridge<C = unknown> {
       displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
         ?? userId.replace(/^@([^:]+):.*$/, '$1'),
       handleNonPortal: (e) => nonPortal.handle(e),
-      observeState: (e) => this.observeState(e),
+      observeState: (e, redelivered) => this.observeState(e, redelivered),
       log: this.log.child({ module: 'router' }),
       onRelayed: (kind, outcome, startedAt, event) => {
         this.metrics.onRelay({ direction: 'matrix_to_remote', kind, outcome, latencyMs: Date.now() - startedAt });
@@ -372,8 +372,11 @@ export class Bridge<C = unknown> {
     await this.router.route(event as MatrixEvent, delivery);
   }
 
-  private observeState(event: MatrixEvent): void {
-    this.state.onEvent(event as RawStateEvent);
+  private observeState(event: MatrixEvent, redelivered: boolean): void {
+    // The cache applies state in arrival order; a replayed event may be older than what it holds
+    // (persisted before the crash), so the room is read afresh instead.
+    if (redelivered) this.state.invalidate(event.room_id as string);
+    else this.state.onEvent(event as RawStateEvent);
     if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
       const membership = (event.content as { membership?: string } | undefined)?.membership;
       if (membership) void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);

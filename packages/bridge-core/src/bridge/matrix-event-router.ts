@@ -34,8 +34,12 @@ export interface RouterDeps {
   displayName(roomId: string, userId: string): Promise<string>;
   /** Non-portal events (admin rooms, invites to the bot or a ghost) go here. Returns true when handled. */
   handleNonPortal(event: MatrixEvent): Promise<boolean>;
-  /** Called for every state event before anything else, to keep caches current (even for echoes). */
-  observeState?(event: MatrixEvent): void;
+  /**
+   * Called for every state event before anything else, to keep caches current (even for echoes).
+   * `redelivered`: replayed from the journal after a crash, so possibly older than what a cache
+   * already holds.
+   */
+  observeState?(event: MatrixEvent, redelivered: boolean): void;
   log: Logger;
   /** Metrics hook: one call per event reaching a connector. */
   onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number, event: MatrixEvent): void;
@@ -57,7 +61,7 @@ export class MatrixEventRouter {
       this.deps.log.debug('malformed event ignored', { eventId: String(event.event_id) });
       return;
     }
-    if (typeof event.state_key === 'string') this.deps.observeState?.(event);
+    if (typeof event.state_key === 'string') this.deps.observeState?.(event, delivery.redelivered);
     const portal = await this.deps.portals.getByRoom(event.room_id);
     if (!portal) {
       await this.deps.handleNonPortal(event);

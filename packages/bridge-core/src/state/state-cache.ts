@@ -330,8 +330,8 @@ export class StateCache {
 
   /**
    * Feed an event from a transaction. State events of cached types update the
-   * cache (an event older than what is stored is ignored), redactions of cached
-   * state events are applied. Returns true when the cache changed (or the event was
+   * cache in the order they arrive (the homeserver's order, whatever their
+   * timestamps say), redactions of cached state events are applied. Returns true when the cache changed (or the event was
    * queued for a room being loaded).
    */
   onEvent(event: RawStateEvent): boolean {
@@ -706,17 +706,13 @@ export class StateCache {
     const code = this.codes.get(ev.type);
     if (code === undefined || typeof ev.state_key !== 'string') return undefined;
     const key = code + encKey(ev.state_key);
+    // Events apply in the order the homeserver sends them: that is the order it resolved the room's
+    // state in. origin_server_ts is chosen by the sending server, so comparing it would let a skewed
+    // clock, or a forged future timestamp on a join, freeze a membership against every later ban.
     const ts = typeof ev.origin_server_ts === 'number' ? ev.origin_server_ts : Date.now();
     const hash = eventHash(ev.event_id);
     const prev = tableGet(t, key);
-    if (prev !== undefined) {
-      const pv = parseValue(prev);
-      if (pv.ts > ts) {
-        this.log.debug(`state cache: ignoring older ${ev.type} for ${roomId}`, { stateKey: ev.state_key });
-        return undefined;
-      }
-      if (hash && pv.hash === hash) return undefined; // the same event again
-    }
+    if (prev !== undefined && hash && parseValue(prev).hash === hash) return undefined; // the same event again
     const value = makeValue(ts, hash, this.encodePayload(code, ev));
     if (value === prev) return undefined;
     return tableSet(t, key, value);
