@@ -31,6 +31,8 @@ export interface RouterDeps {
   isBridgeUser(userId: string): boolean;
   /** `bridge.permissions.users`: others' events in portals never reach the connector. */
   mayUseBridge(userId: string): boolean;
+  /** Whether a user's power level lets them redact other people's events in a room (from the state cache). */
+  mayRedactOthers(roomId: string, userId: string): Promise<boolean>;
   displayName(roomId: string, userId: string): Promise<string>;
   /** Non-portal events (admin rooms, invites to the bot or a ghost) go here. Returns true when handled. */
   handleNonPortal(event: MatrixEvent): Promise<boolean>;
@@ -214,6 +216,13 @@ export class MatrixEventRouter {
     if (!isStr(redacts)) return false;
     const target = await this.ref(portal, redacts);
     if (!target) return false;
+    // A homeserver accepts a redaction from another server before checking it (room v3+ defers
+    // that to the redacted event's clients): only the author, or a moderator with the room's
+    // redact level, deletes a message on the remote side.
+    if (target.sender !== event.sender && !(await this.deps.mayRedactOthers(portal.roomId, event.sender as string).catch(() => false))) {
+      this.deps.log.info('redaction by someone other than the author, without the redact level: not bridged', { roomId: portal.roomId, redacts });
+      return false;
+    }
     const reason = (event.content as Record<string, unknown> | undefined)?.reason;
     const base = await this.base(portal, event);
     const reaction = parseReactionRemoteId(target.remoteId);
