@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadConfig, parseConfig, ConfigError } from '../../../packages/bridge-core/src/config/loader';
 import { CoreConfigSchema } from '../../../packages/bridge-core/src/config/schema';
 import { redact } from '../../../packages/bridge-core/src/logging/logger';
+import { provisioningOptionsFromConfig } from '../../../packages/bridge-core/src/provisioning/from-config';
 import { TestConnectorSchema, minimalConfig } from './fixtures/protocol';
 
 const section = { key: 'test', schema: TestConnectorSchema };
@@ -89,6 +90,16 @@ describe('config loader', () => {
     const problems = problemsOf(() => parseConfig('test:\n  servers:\n    libera: {port: 6667}\n', section));
     assert.ok(problems.some((p) => p.startsWith('homeserver: required section missing')), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('test.servers.libera.host: required value missing')), problems.join('\n'));
+  });
+
+  it('names an address range that does not parse (it used to fail at start-up without its key)', () => {
+    const problems = problemsOf(() => parseConfig(minimalConfig + 'provisioning:\n  trusted_proxies: [10.0.0.1, "::1/200"]\n  openid:\n    allowed_ips: ["10.0.0.0/99", fd00::/8]\n'));
+    assert.deepEqual(problems.sort(), [
+      'provisioning.openid.allowed_ips[0]: "10.0.0.0/99" is not a valid IP address or CIDR range (e.g. 10.0.0.0/8)',
+      'provisioning.trusted_proxies[1]: "::1/200" is not a valid IP address or CIDR range (e.g. 10.0.0.0/8)',
+    ]);
+    const { core } = parseConfig(minimalConfig + 'provisioning:\n  trusted_proxies: [127.0.0.1]\n');
+    assert.deepEqual(provisioningOptionsFromConfig(core.provisioning, { store: undefined as never }).trustedProxies, ['127.0.0.1']);
   });
 
   it('gives a readable multi-line message', () => {

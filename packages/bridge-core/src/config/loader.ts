@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseAllowList } from '../provisioning/ssrf-guard';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
@@ -142,6 +143,9 @@ function yamlKeyPath(ancestry: readonly unknown[], node: Node): Array<string | n
   return out;
 }
 
+/** What a value of each custom format must be, for error messages. */
+const FORMAT_NAMES: Record<string, string> = { regex: 'regular expression', cidr: 'IP address or CIDR range (e.g. 10.0.0.0/8)' };
+
 const validators = new WeakMap<object, ValidateFunction>();
 
 function compile(schema: TSchema): ValidateFunction {
@@ -151,6 +155,8 @@ function compile(schema: TSchema): ValidateFunction {
     // `format: 'regex'` on options the bridge compiles as regular expressions: a broken one is a
     // config error naming its key at start-up, not an exception on every event that consults it.
     ajv.addFormat('regex', (s: string) => { try { new RegExp(s); return true; } catch { return false; } });
+    // `format: 'cidr'`: an address or CIDR range, parsed as the allow-lists that use it parse it.
+    ajv.addFormat('cidr', (s: string) => { try { parseAllowList([s]); return true; } catch { return false; } });
     try {
       v = ajv.compile(schema);
     } catch (err) {
@@ -293,9 +299,7 @@ export function formatAjvErrors(errors: ErrorObject[]): string[] {
         line = `${at}: ${JSON.stringify(e.data)} is too large (expected ${e.keyword === 'maximum' ? '<=' : '<'} ${(e.params as { limit: number }).limit})`;
         break;
       case 'format':
-        line = (e.params as { format: string }).format === 'regex'
-          ? `${at}: ${JSON.stringify(e.data)} is not a valid regular expression`
-          : `${at}: ${JSON.stringify(e.data)} is not a valid ${(e.params as { format: string }).format}`;
+        line = `${at}: ${JSON.stringify(e.data)} is not a valid ${FORMAT_NAMES[(e.params as { format: string }).format] ?? (e.params as { format: string }).format}`;
         break;
       case 'minLength':
         line = `${at}: too short (expected at least ${(e.params as { limit: number }).limit} characters)`;

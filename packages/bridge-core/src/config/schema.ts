@@ -108,8 +108,9 @@ export const ProvisioningSchema = section({
     per_user_per_minute: Positive('Requests allowed per Matrix user per minute.', 30),
     per_ip_per_minute: Positive('Requests allowed per client IP per minute.', 60),
   }, { default: {}, description: 'Request rate limits.' }),
+  trusted_proxies: Type.Array(Type.String({ format: 'cidr' }), { default: [], description: 'Addresses or CIDR ranges of reverse proxies in front of the API whose X-Forwarded-For is believed, so per-IP rate limits and audit lines see the real client. Without it every client behind a proxy shares one address.' }),
   openid: section({
-    allowed_ips: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups may reach (for a homeserver on the LAN). Private and loopback addresses are refused otherwise.' })),
+    allowed_ips: Type.Optional(Type.Array(Type.String({ format: 'cidr' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups may reach (for a homeserver on the LAN). Private and loopback addresses are refused otherwise.' })),
     timeout_ms: Positive('Timeout of the OpenID userinfo lookup on the user\'s homeserver, in milliseconds.', 10000),
     max_response_bytes: Positive('Largest userinfo response accepted, in bytes.', 65536),
   }, { default: {}, description: 'Verification of OpenID tokens presented by Matrix users.' }),

@@ -14,6 +14,7 @@ export function provisioningOptionsFromConfig(
       perUserPerMinute: cfg.rate_limit.per_user_per_minute,
       perIpPerMinute: cfg.rate_limit.per_ip_per_minute,
     },
+    trustedProxies: cfg.trusted_proxies,
     openId: {
       allowedIps: cfg.openid.allowed_ips,
       timeoutMs: cfg.openid.timeout_ms,
