@@ -149,6 +149,8 @@ export class Bridge<C = unknown> {
         publicUrl: config.media_proxy.public_url,
         linkLifetimeSeconds: config.media_proxy.link_lifetime_days * 86_400,
         maxBytes: config.media_proxy.max_bytes,
+        maxConcurrentDownloads: config.media_proxy.max_concurrent_downloads,
+        cacheBytes: config.media_proxy.cache_bytes,
         kv: this.store.kv, media: this.media, log: this.log.child({ module: 'media-proxy' }),
       });
     }

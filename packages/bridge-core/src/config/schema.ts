@@ -132,6 +132,8 @@ export const MediaProxySchema = section({
   public_url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'Public base URL of the appservice listener (usually behind a reverse proxy) under which remote users open Matrix media via signed `/_causeway/media/v1/...` links. Unset: links point at `homeserver.media_url`, which only works on homeservers that still serve unauthenticated media.' })),
   link_lifetime_days: Type.Integer({ minimum: 0, default: 0, description: 'Days a media link stays valid; 0 = forever (links in chat history keep working).' }),
   max_bytes: Positive('Largest file the proxy serves, in bytes.', 100 * 1024 * 1024),
+  max_concurrent_downloads: Positive('Downloads from the homeserver at once; more requests wait (a few) or get 503 with Retry-After. Each may hold up to max_bytes in memory.', 4),
+  cache_bytes: Type.Integer({ minimum: 0, default: 32 * 1024 * 1024, description: 'Memory for recently served files, in bytes, so a link many people open is downloaded once; 0 disables it.' }),
 }, { default: {}, description: 'Serving Matrix media to remote networks (homeservers require authentication for media since Matrix 1.11).' });
 
 export const CoreConfigProperties = {

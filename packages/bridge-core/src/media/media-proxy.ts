@@ -11,6 +11,7 @@
  *
  * Served bytes are never rendered as active content: a strict CSP, nosniff, and
  * anything but plain images, audio, video and text is sent as an attachment.
+ * What anyone with links can make it cost is bounded by ProxyDownloads.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AppserviceServer, RouteContext } from '../appservice/http-server';
@@ -19,6 +20,7 @@ import type { MediaClient } from '../matrix/media';
 import type { Logger } from '../logging/logger';
 import { MatrixError } from '../util/matrix-error';
 import { secureCompare } from '../util/secure-compare';
+import { ProxyDownloads } from './proxy-downloads';
 
 export interface MediaProxyOptions {
   /** Public base URL under which the appservice listener is reachable by remote users. */
@@ -26,6 +28,10 @@ export interface MediaProxyOptions {
   /** Link lifetime in seconds; 0 = links never expire. */
   linkLifetimeSeconds: number;
   maxBytes: number;
+  /** Homeserver downloads at once (see ProxyDownloads). Default 4. */
+  maxConcurrentDownloads?: number;
+  /** Memory for recently served files, bytes. Default 32 MiB. */
+  cacheBytes?: number;
   kv: KeyValueRepository;
   media: MediaClient;
   log: Logger;
@@ -38,8 +44,14 @@ const KEY_NAMESPACE = 'media-proxy';
 
 export class MediaProxy {
   private key?: Buffer;
+  private readonly downloads: ProxyDownloads;
 
-  constructor(private readonly opts: MediaProxyOptions) {}
+  constructor(private readonly opts: MediaProxyOptions) {
+    this.downloads = new ProxyDownloads(
+      { maxConcurrent: opts.maxConcurrentDownloads ?? 4, cacheBytes: opts.cacheBytes ?? 32 * 1024 * 1024 },
+      (mxc) => opts.media.download(mxc, { maxBytes: opts.maxBytes }),
+    );
+  }
 
   /** Load (or create, once) the signing key. */
   async init(): Promise<void> {
@@ -82,8 +94,9 @@ export class MediaProxy {
     if (exp !== 0 && exp * 1000 < this.now()) throw new MatrixError(410, 'M_EXPIRED', 'This media link has expired');
     let media;
     try {
-      media = await this.opts.media.download(`mxc://${server}/${mediaId}`, { maxBytes: this.opts.maxBytes });
+      media = await this.downloads.get(`mxc://${server}/${mediaId}`);
     } catch (err) {
+      if (err instanceof MatrixError && err.errcode === 'M_LIMIT_EXCEEDED') throw err; // busy: 503 with Retry-After
       const status = err instanceof MatrixError && err.status === 404 ? 404 : 502;
       ctx.log.warn('media proxy download failed', { server, mediaId, err: String(err) });
       throw new MatrixError(status, status === 404 ? 'M_NOT_FOUND' : 'M_UNKNOWN', status === 404 ? 'Media not found' : 'Could not fetch the media');
