@@ -95,6 +95,25 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     await eventually(() => connector.delivered.filter((d) => d.kind === 'redaction').length === 2, 'the moderator\'s redaction bridged');
   });
 
+  it('sends a reaction added again after its removal, and an edit back to an earlier text (no reused txnIds)', async () => {
+    const roomId = await portal();
+    const P = { network: 'mem', id: 'general' };
+    const bob = { ghost: { network: 'mem', id: 'bob' } };
+    await connector.ctx.remote.emit({ type: 'message', portal: P, sender: bob, id: 'm1', content: { kind: 'text', body: 'A' } });
+    for (const step of ['add', 'remove', 'add'] as const) {
+      if (step === 'add') await connector.ctx.remote.emit({ type: 'reaction', portal: P, sender: bob, targetId: 'm1', key: '👍' });
+      else await connector.ctx.remote.emit({ type: 'reaction.remove', portal: P, sender: bob, targetId: 'm1', key: '👍' });
+    }
+    const reactions = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.reaction');
+    assert.equal(reactions.length, 2, 'the second add is a new event');
+    const redacted = new Set(fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.redaction').map((e) => e.redacts ?? e.content.redacts));
+    assert.deepEqual(reactions.map((r) => redacted.has(r.event_id)), [true, false], 'the reaction shows');
+    // Edits without remote IDs: B → C → B leaves the message reading B.
+    for (const body of ['B', 'C', 'B']) await connector.ctx.remote.emit({ type: 'edit', portal: P, sender: bob, targetId: 'm1', content: { kind: 'text', body } });
+    const edits = fx.hs.roomTimeline(roomId).filter((e) => e.content?.['m.relates_to']?.rel_type === 'm.replace');
+    assert.deepEqual(edits.map((e) => e.content['m.new_content'].body), ['B', 'C', 'B']);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

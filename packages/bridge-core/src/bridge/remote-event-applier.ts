@@ -7,7 +7,7 @@
  * with a transaction ID derived from the remote message ID so that a retry (or
  * a re-emit after a reconnect) can never create a second event.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { GhostKey, PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { RemoteEventSink } from '../connector/context';
@@ -44,6 +44,7 @@ const IN_ROOM = new Set(['join', 'invite']);
 
 export class RemoteEventApplier implements RemoteEventSink {
   private readonly queue = new KeyedQueue();
+  private readonly nonces = new WeakMap<RemoteEvent, string>();
   /**
    * Message-map writes still in flight, per portal. A portal's next event does
    * not wait for its predecessor's write (that would add a store round trip to
@@ -240,7 +241,10 @@ export class RemoteEventApplier implements RemoteEventSink {
       'm.new_content': newContent,
       'm.relates_to': { rel_type: 'm.replace', event_id: target },
     };
-    const editId = ev.id ?? `${ev.targetId}\u0000${hash(JSON.stringify(ev.content))}`;
+    // Without a remote edit ID the content identifies a retry, and the occurrence tells an edit back
+    // to an earlier text (A → B → A) from a retry of the first: same txnId, and the homeserver would
+    // answer with the first edit's event instead of sending the third.
+    const editId = ev.id ?? `${ev.targetId}\u0000${hash(JSON.stringify(ev.content))}\u0000${this.occurrence(ev)}`;
     await intent.sendEvent(portal.roomId, 'm.room.message', content, {
       txnKey: `e\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${editId}`, ts: ev.timestamp,
     });
@@ -263,6 +267,19 @@ export class RemoteEventApplier implements RemoteEventSink {
     }
   }
 
+  /**
+   * Which occurrence of a remote action this is, for txnIds: its timestamp when the network gives
+   * one, else a nonce fixed for this event object (so a retry of the same emit reuses it). A
+   * reaction removed and added again, or an edit back to an earlier text, is a new occurrence and
+   * must not reuse the first one's txnId.
+   */
+  private occurrence(ev: RemoteEvent): string {
+    if (ev.timestamp !== undefined) return `t${ev.timestamp}`;
+    let nonce = this.nonces.get(ev);
+    if (!nonce) this.nonces.set(ev, nonce = `n${randomBytes(6).toString('base64url')}`);
+    return nonce;
+  }
+
   private reactionRemoteId(ev: { targetId: string; key: string; sender: RemoteSender }): string {
     const who = 'ghost' in ev.sender ? this.deps.ghosts.userIdFor(ev.sender.ghost) : 'bot';
     return reactionRemoteId(ev.targetId, who, ev.key);
@@ -275,7 +292,7 @@ export class RemoteEventApplier implements RemoteEventSink {
     const remoteId = this.reactionRemoteId(ev);
     const eventId = await intent.sendEvent(portal.roomId, 'm.reaction', {
       'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: ev.key },
-    }, { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}`, ts: ev.timestamp });
+    }, { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}\u0000${this.occurrence(ev)}`, ts: ev.timestamp });
     this.recordMessage({
       roomId: portal.roomId, eventId, portal: ev.portal, remoteId, part: 0, sender: intent.userId,
       timestamp: ev.timestamp ?? Date.now(),
