@@ -114,6 +114,33 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.deepEqual(edits.map((e) => e.content['m.new_content'].body), ['B', 'C', 'B']);
   });
 
+  it('invites the Matrix user back into a DM they left when a new private message arrives, or opens a new one', async () => {
+    const dm = (id: string, body: string) => connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'carl' }, sender: { ghost: { network: 'mem', id: 'carl' }, displayName: 'Carl' },
+      id, content: { kind: 'text', body }, dmWith: alice.userId,
+    });
+    await dm('p1', 'hi alice');
+    const [roomId] = (await fx.bridge.portals.getByKey({ network: 'mem', id: 'carl' })).map((p) => p.roomId);
+    assert.equal(fx.hs.membership(roomId, alice.userId), 'invite');
+    await alice.join(roomId);
+    await alice.leave(roomId);
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    await dm('p2', 'are you there?');
+    assert.equal(fx.hs.membership(roomId, alice.userId), 'invite', 'invited back');
+    assert.deepEqual(fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message').map((e) => e.content.body), ['hi alice', 'are you there?']);
+    // Both gone (the ghost left as well): a new DM room, so the message is still seen.
+    await fx.bridge.intents.ghost(fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message')!.sender).leave(roomId);
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    await dm('p3', 'new room?');
+    const rooms = (await fx.bridge.portals.getByKey({ network: 'mem', id: 'carl' })).map((p) => p.roomId);
+    assert.equal(rooms.length, 1);
+    assert.notEqual(rooms[0], roomId);
+    assert.equal(fx.hs.membership(rooms[0], alice.userId), 'invite');
+    assert.deepEqual(fx.hs.roomTimeline(rooms[0]).filter((e) => e.type === 'm.room.message').map((e) => e.content.body), ['new room?']);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

@@ -23,6 +23,7 @@ import { StateCache } from '../state/state-cache';
 import { matrixClientStateFetcher, type RawStateEvent } from '../state/state-fetcher';
 import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
+import { LruMap } from '../util/lru';
 import { PermissionChecker } from '../commands/permissions';
 import { configureLogging, getLogger, type Logger } from '../logging/logger';
 import { BridgeMetrics, ActivityTracker, MetricsServer } from '../metrics';
@@ -84,6 +85,8 @@ export class Bridge<C = unknown> {
   readonly commands: CommandRouter;
   readonly adminRooms: AdminRooms;
   readonly permissions: PermissionChecker;
+  /** Memberships seen in transactions, newest per room and user (bounded): what a DM partner did. */
+  private readonly seenMemberships = new LruMap<string, string>(50_000);
   readonly notifier: BotNotifier;
   readonly metrics: BridgeMetrics;
   readonly activity: ActivityTracker;
@@ -191,6 +194,8 @@ export class Bridge<C = unknown> {
     this.bridgeInfoSync = new BridgeInfoSync({ portals: this.portals, publisher: bridgeInfo, record: bridgeInfoRecord, bot, log: bridgeInfoLog });
     this.remote = new RemoteEventApplier({
       portals: this.portals, ghosts: this.ghosts, messages: this.store.messages, bot,
+      // From transactions (the state cache does not hold DM rooms: the bot is not in them).
+      membershipOf: async (roomId, userId) => this.seenMemberships.get(`${roomId}\u0000${userId}`),
       log: this.log.child({ module: 'remote' }),
       onApplied: (type, outcome, startedAt, event) => {
         this.metrics.onRelay({ direction: 'remote_to_matrix', kind: type, outcome, latencyMs: Date.now() - startedAt });
@@ -380,6 +385,10 @@ export class Bridge<C = unknown> {
     // (persisted before the crash), so the room is read afresh instead.
     if (redelivered) this.state.invalidate(event.room_id as string);
     else this.state.onEvent(event as RawStateEvent);
+    if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
+      const m = (event.content as { membership?: unknown } | undefined)?.membership;
+      if (typeof m === 'string') this.seenMemberships.set(`${event.room_id as string}\u0000${event.state_key}`, m);
+    }
     if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
       const membership = (event.content as { membership?: string } | undefined)?.membership;
       if (membership) void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);

@@ -24,6 +24,7 @@ import type { GhostManager } from './ghost-manager';
 import { toMatrixContent } from './content-convert';
 import { reactionRemoteId } from './reaction-ids';
 import { KeyedQueue } from '../util/keyed-queue';
+import { LruMap } from '../util/lru';
 import { PendingWrites } from '../util/pending-writes';
 import type { Intent } from '../matrix/intent';
 
@@ -32,6 +33,8 @@ export interface RemoteApplierDeps {
   ghosts: GhostManager;
   messages: MessageRepository;
   bot: Intent;
+  /** A user's membership in a room, from the state cache (for DMs the Matrix user left). */
+  membershipOf?(roomId: string, userId: string): Promise<string | undefined>;
   log: Logger;
   /** Metrics hook: one call per remote event with its outcome. */
   onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number, event: RemoteEvent): void;
@@ -45,6 +48,8 @@ const IN_ROOM = new Set(['join', 'invite']);
 export class RemoteEventApplier implements RemoteEventSink {
   private readonly queue = new KeyedQueue();
   private readonly nonces = new WeakMap<RemoteEvent, string>();
+  /** DM rooms whose partner's membership was asked of the homeserver already (see reopenDm). */
+  private readonly dmChecked = new LruMap<string, true>(10_000);
   /**
    * Message-map writes still in flight, per portal. A portal's next event does
    * not wait for its predecessor's write (that would add a store round trip to
@@ -150,6 +155,7 @@ export class RemoteEventApplier implements RemoteEventSink {
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
     let portals = await this.deps.portals.getByKey(ev.portal);
     if (ev.type === 'message' && ev.dmWith) portals = portals.filter((p) => p.kind !== 'dm' || p.dmUser === ev.dmWith);
+    if (ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) portals = await this.reopenDm(portals, ev);
     if (portals.length === 0 && ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) {
       const ghost = await this.intentFor(ev.sender);
       portals = [await this.deps.portals.ensureDmRoom(ev.portal, ev.dmWith, ghost, ev.sender.displayName)];
@@ -160,6 +166,41 @@ export class RemoteEventApplier implements RemoteEventSink {
     }
     for (const portal of portals) await this.applyTo(portal, ev);
     return 'ok';
+  }
+
+  /**
+   * A private message for a DM room the Matrix user has left: the ghost invites them back (as MAI
+   * did), or, when it cannot (it was kicked or left too), the old room is let go and a new one is
+   * opened by the caller. Either way the message reaches someone who can read it.
+   */
+  private async reopenDm(portals: Portal[], ev: RemoteMessage): Promise<Portal[]> {
+    if (!('ghost' in ev.sender)) return portals;
+    const out: Portal[] = [];
+    for (const p of portals) {
+      if (p.kind !== 'dm' || !p.dmUser || !this.deps.membershipOf) { out.push(p); continue; }
+      const ghost = await this.intentFor(ev.sender);
+      const ghostIn = await ghost.cachedMembership(p.roomId);
+      if (ghostIn === 'leave' || ghostIn === 'ban') {
+        // The ghost was kicked or left: nobody can bring this room back from our side.
+        await this.deps.portals.unlink(p.roomId, { reason: 'the remote user\'s ghost is no longer in this DM', source: 'remote' });
+        continue;
+      }
+      // Seen in a transaction, else asked as the ghost (a member) once per room and process.
+      let m = await this.deps.membershipOf(p.roomId, p.dmUser).catch(() => undefined);
+      if (m === undefined && !this.dmChecked.has(p.roomId)) {
+        this.dmChecked.set(p.roomId, true);
+        m = ((await ghost.getStateEvent(p.roomId, 'm.room.member', p.dmUser).catch(() => undefined)) as { membership?: string } | undefined)?.membership;
+      }
+      if (m !== 'leave') { out.push(p); continue; }
+      try {
+        await ghost.invite(p.roomId, p.dmUser);
+        out.push(p);
+      } catch (err) {
+        this.deps.log.info('could not invite a user back to a DM they left; opening a new one', { roomId: p.roomId, err: String(err) });
+        await this.deps.portals.unlink(p.roomId, { reason: 'DM partner left and could not be invited back', source: 'remote' });
+      }
+    }
+    return out;
   }
 
   private applyTo(portal: Portal, ev: RemoteEvent): Promise<void> {
