@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '../harness/inspircd';
 import { connectObserver, type Observer } from '../harness/inspircd/observer';
 import type { TestUser } from '../harness/homeserver';
-import { startIrcBridge, alias, ghostId, eventually, NET, BOT, type IrcBridge } from './support';
+import { startIrcBridge, alias, ghostId, eventually, noticesTo, NET, BOT, type IrcBridge } from './support';
 
 describe('irc-bridge: room state the bridge did not see happen', function () {
   this.timeout(60_000);
@@ -102,6 +102,21 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     await eventually(() => powerOf(roomId, ghostId('Vic')) === undefined, 'Vic deopped');
     assert.equal(powerOf(roomId, carol.userId), 50, 'devoice does not demote her either');
     assert.equal(joinRule(roomId), 'invite', 'IRC -i did not open a plumbed room');
+  });
+
+  it('turns an IRC INVITE of a Matrix user into a Matrix invite to the channel\'s room, or tells them how to join', async () => {
+    const home = await alice.join(alias('#invhome')); // Alice is connected
+    const ivy = await observer('Ivy', '#invhome', '#inv', '#noroom');
+    await ivy.waitFor((l) => /:Alice\[m\]!\S+ JOIN :?#invhome/i.test(l), 20_000);
+    const bob = await hs().registerUser('bobinv');
+    const roomId = await bob.join(alias('#inv'));
+    ivy.raw('INVITE Alice[m] #inv');
+    await eventually(() => hs().membership(roomId, alice.userId) === 'invite', 'Alice invited on Matrix');
+    assert.match(hs().stateEvent(roomId, 'm.room.member', alice.userId)!.content.reason, /Ivy invited you/);
+    ivy.raw('INVITE Alice[m] #noroom');
+    await eventually(() => noticesTo(hs(), alice.userId).some((n) => /Ivy invited you to #noroom.*!join #noroom/.test(n)), 'told how to join');
+    assert.equal(hs().resolveAlias(alias('#noroom')), undefined, 'no room created on an invite');
+    void home;
   });
 
   it('on unlink, makes the ghosts leave the room and PARTs the Matrix users from the channel', async () => {

@@ -386,7 +386,7 @@ export class RemoteEventApplier implements RemoteEventSink {
           ev.membership === 'kick' ? i.kick(portal.roomId, targetUser, ev.reason)
             : ev.membership === 'ban' ? i.ban(portal.roomId, targetUser, ev.reason)
               : ev.membership === 'unban' ? i.unban(portal.roomId, targetUser)
-                : i.invite(portal.roomId, targetUser);
+                : i.invite(portal.roomId, targetUser, ev.reason);
         try {
           await actor.ensureJoined(portal.roomId);
           await act(actor);

@@ -391,6 +391,9 @@ export class IrcNetwork {
       this.channels.dropConnection(connKey);
       this.updateDeafness();
     },
+    invite: ({ owner }, ev) => {
+      if (owner !== 'bot') void this.onInvited(owner.userId, ev).catch((err) => this.ctx.log.warn('IRC invite not bridged', { err: String(err) }));
+    },
     'soft-error': ({ owner }, err) => {
       if (owner === 'bot') {
         this.ctx.log.warn('relay bot IRC error', { network: this.name, numeric: err.numeric, detail: err.detail });
@@ -411,6 +414,25 @@ export class IrcNetwork {
     const t = setTimeout(() => { this.timers.delete(t); void fn(); }, ms);
     t.unref();
     this.timers.add(t);
+  }
+
+  /**
+   * An IRC user invited a Matrix user's nick to a channel (MAI bridged this): where the channel has
+   * a room, the bot invites the Matrix user there; where it has none, the user is told how to join,
+   * rather than a room being created on anyone's say-so.
+   */
+  private async onInvited(userId: string, ev: { channel: string; by: { nick: string; user?: string; host?: string } }): Promise<void> {
+    if (!this.validChannel(ev.channel) || this.isExcludedChannel(ev.channel)) return;
+    const rooms = await this.ctx.portals.getByKey(this.portalKey(ev.channel));
+    if (rooms.length === 0) {
+      this.tell(userId, `${ev.by.nick} invited you to ${ev.channel} on ${this.name}.${this.cfg.dynamic_channels.enabled ? ` Join with: !join ${Object.keys(this.ctx.config.servers).length > 1 ? `${this.name} ` : ''}${ev.channel}` : ''}`);
+      return;
+    }
+    // Sent by the bot: the inviter's ghost would have to join the room first just to invite.
+    await this.ctx.remote.emit({
+      type: 'membership', portal: this.portalKey(ev.channel), membership: 'invite', targetMatrixUser: userId,
+      sender: { bot: true }, reason: `${ev.by.nick} invited you on IRC`, timestamp: Date.now(),
+    });
   }
 
   private tell(userId: string, text: string): void {
