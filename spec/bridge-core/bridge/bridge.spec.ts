@@ -141,6 +141,20 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.deepEqual(fx.hs.roomTimeline(rooms[0]).filter((e) => e.type === 'm.room.message').map((e) => e.content.body), ['new room?']);
   });
 
+  it('unbridges a room when encryption is turned on in it (the bridge cannot read it), and refuses to link an encrypted one', async () => {
+    const roomId = await portal();
+    const pl = fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
+    await fx.bridge.intents.bot.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [alice.userId]: 100 } });
+    await alice.sendState(roomId, 'm.room.encryption', '', { algorithm: 'm.megolm.v1.aes-sha2' });
+    const bot = fx.bridge.intents.bot.userId;
+    await eventually(() => fx.hs.membership(roomId, bot) === 'leave', 'bot left');
+    assert.equal(await fx.bridge.portals.getByRoom(roomId), undefined, 'no longer a portal');
+    assert.ok(fx.hs.roomTimeline(roomId).some((e) => e.sender === bot && /cannot read encrypted messages/.test(String(e.content?.body))), 'the room was told');
+    // Linking an encrypted room is refused with the reason.
+    const secret = await alice.createRoom({ preset: 'private_chat', invite: [bot], initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+    await assert.rejects(fx.bridge.portals.link(secret, { network: 'mem', id: 'secret' }), /encrypted/);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

@@ -187,6 +187,7 @@ export class Bridge<C = unknown> {
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       ghostLeave: (userId, roomId, reason) => this.intents.ghost(userId).leave(roomId, reason),
+      isEncrypted: (roomId) => this.state.isEncrypted(roomId),
       onUnlinked: (roomId) => this.state.invalidate(roomId),
       log: this.log.child({ module: 'portals' }),
       audit: getLogger('audit'),

@@ -72,6 +72,7 @@ export class MatrixEventRouter {
     // Loop prevention: our own bot and ghosts never cross back. Membership events *targeting* a ghost
     // but sent by a real user (a kick) still go through.
     if (this.deps.isBridgeUser(event.sender)) return;
+    if (event.type === 'm.room.encryption' && event.state_key === '') return this.deps.portals.abandonEncrypted(portal.roomId, event.sender);
     // Someone the bridge is not for (by default: another homeserver's user) is not relayed, or an
     // IRC connection would be opened from the bridge's address for anyone on the federation.
     if (!this.deps.mayUseBridge(event.sender)) return this.refuse(portal, event, event.sender);

@@ -29,6 +29,8 @@ export interface PortalManagerDeps {
   /** Joined members of a room from the state cache. */
   joinedMembers(roomId: string): Promise<string[]>;
   isBridgeUser(userId: string): boolean;
+  /** Whether a room has encryption on (state cache); an encrypted room cannot be bridged. */
+  isEncrypted?(roomId: string): Promise<boolean>;
   /** Makes a ghost leave a room (after an unlink: the remote users it stood for are no longer there). */
   ghostLeave?(userId: string, roomId: string, reason: string): Promise<void>;
   /** Called after a room stops being a portal, so caches can forget it. */
@@ -158,6 +160,9 @@ export class PortalManager implements PortalService {
     } catch (err) {
       throw new BridgeError('The bridge bot cannot join this room: invite it first.', { cause: err });
     }
+    if (await this.deps.isEncrypted?.(roomId).catch(() => false)) {
+      throw new BridgeError('This room is encrypted: the bridge cannot read its messages, so it cannot be linked.');
+    }
     const portal: Portal = { roomId, key, kind: 'plumbed', data: opts.data, createdAt: Date.now() };
     await this.save(portal);
     this.deps.audit.info('room linked', { roomId, network: key.network, channel: key.id, actor: opts.actor, source: opts.source });
@@ -192,6 +197,22 @@ export class PortalManager implements PortalService {
         .catch((err: unknown) => this.deps.log.warn('ghost did not leave an unlinked room', { roomId, userId, err: String(err) }));
     }
     return true;
+  }
+
+  /**
+   * Encryption was turned on in a bridged room. The bridge cannot read what is said there any
+   * more, and encryption cannot be turned off: the room is told, unlinked (ghosts leave), and the
+   * bot leaves, as matrix-appservice-irc did, instead of relaying nothing while looking bridged.
+   */
+  async abandonEncrypted(roomId: string, actor: string): Promise<void> {
+    const portal = await this.getByRoom(roomId);
+    if (!portal) return;
+    await this.deps.bot.sendMessage(roomId, {
+      msgtype: 'm.notice',
+      body: 'Encryption is on in this room now, and the bridge cannot read encrypted messages: this room is no longer bridged.',
+    }).catch((err: unknown) => this.deps.log.warn('could not tell an encrypted room it is unbridged', { roomId, err: String(err) }));
+    await this.unlink(roomId, { actor, reason: 'encryption enabled', source: 'matrix' });
+    await this.deps.bot.leave(roomId).catch((err: unknown) => this.deps.log.warn('bot could not leave an encrypted room', { roomId, err: String(err) }));
   }
 
   async joinedMatrixUsers(roomId: string): Promise<string[]> {
