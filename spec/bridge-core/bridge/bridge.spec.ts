@@ -155,6 +155,22 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     await assert.rejects(fx.bridge.portals.link(secret, { network: 'mem', id: 'secret' }), /encrypted/);
   });
 
+  it('with drop_matrix_messages_after_s, does not send a message that arrives too late, and tells its sender', async () => {
+    await fx.stop();
+    fx = await startBridgeFixture({ connector: () => (connector = new MemoryConnector()), configKey: 'mem', core: { bridge: { drop_matrix_messages_after_s: 60 } } });
+    alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
+    const roomId = await portal();
+    // As the homeserver delivers what it queued while the bridge was down: the events keep their time.
+    const room = fx.hs.rooms.get(roomId)!;
+    fx.hs.rooms.send(room, { sender: alice.userId, type: 'm.room.message', content: { msgtype: 'm.text', body: 'from an hour ago' }, ts: Date.now() - 3600_000 });
+    await alice.sendMessage(roomId, 'just now');
+    await eventually(() => connector.messages().length === 1, 'the recent message');
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    assert.deepEqual(connector.messages().map((m) => m.event.content.body), ['just now']);
+    await eventually(() => noticesTo(fx.hs, alice.userId, fx.bridge.intents.bot.userId).some((n) => /too late to be sent on/.test(n)), 'the sender was told');
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();
@@ -420,3 +436,12 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     });
   });
 });
+
+/** Bodies of the bot's notices in a user's private rooms with it (admin rooms). */
+function noticesTo(hs: BridgeFixture<unknown>['hs'], userId: string, bot: string): string[] {
+  return hs.rooms.allRoomIds().flatMap((id) => {
+    const room = hs.rooms.get(id)!;
+    if (!room.members.has(userId) || room.members.size > 2) return [];
+    return hs.roomTimeline(id).filter((e) => e.sender === bot && e.content?.msgtype === 'm.notice').map((e) => String(e.content.body));
+  });
+}

@@ -217,6 +217,7 @@ export class Bridge<C = unknown> {
       connector, portals: this.portals, messages: this.store.messages, notify: this.notifier,
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),
+      dropMessagesAfterMs: config.bridge.drop_matrix_messages_after_s * 1000,
       mayRedactOthers: async (roomId, u) => (await this.state.getPowerLevel(roomId, u)) >= (await this.state.requiredPowerLevelFor(roomId, 'redact')),
       displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
         ?? userId.replace(/^@([^:]+):.*$/, '$1'),

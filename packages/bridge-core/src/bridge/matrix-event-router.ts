@@ -31,6 +31,9 @@ export interface RouterDeps {
   isBridgeUser(userId: string): boolean;
   /** `bridge.permissions.users`: others' events in portals never reach the connector. */
   mayUseBridge(userId: string): boolean;
+  /** `bridge.drop_matrix_messages_after_s` in ms (0: never); `now` for tests. */
+  dropMessagesAfterMs?: number;
+  now?: () => number;
   /** Whether a user's power level lets them redact other people's events in a room (from the state cache). */
   mayRedactOthers(roomId: string, userId: string): Promise<boolean>;
   displayName(roomId: string, userId: string): Promise<string>;
@@ -79,6 +82,14 @@ export class MatrixEventRouter {
     // Commands typed in a DM portal or a plumbed room are not ours to parse; portals just relay.
     const started = Date.now();
     const kind = this.kindOf(event);
+    if (this.tooLate(event, kind)) {
+      this.deps.onRelayed?.(kind, 'rejected', started, event);
+      const at = new Date(event.origin_server_ts as number).toISOString().replace('T', ' ').slice(0, 16);
+      await this.tellSender(portal, event.sender, new BridgeError(
+        `Your message from ${at} UTC reached the bridge too late to be sent on (more than ${Math.round(this.deps.dropMessagesAfterMs! / 1000)} s), so it was not.`,
+        { notify: 'admin-room' }));
+      return;
+    }
     try {
       if (delivery.redelivered) this.redelivered.add(event);
       const handled = await this.dispatch(portal, event, kind);
@@ -92,6 +103,13 @@ export class MatrixEventRouter {
       this.deps.onRelayed?.(kind, 'failed', started, event);
       throw err;
     }
+  }
+
+  /** A message or edit older than `dropMessagesAfterMs` (MAI's dropMatrixMessagesAfterSecs): after an outage, not worth sending. */
+  private tooLate(event: MatrixEvent, kind: string): boolean {
+    const max = this.deps.dropMessagesAfterMs;
+    if (!max || (kind !== 'message' && kind !== 'edit') || typeof event.origin_server_ts !== 'number') return false;
+    return (this.deps.now ?? Date.now)() - event.origin_server_ts > max;
   }
 
   private kindOf(event: MatrixEvent): string {

@@ -58,6 +58,7 @@ export const BridgeSchema = section({
   permissions: Type.Optional(section({
     users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
   }, { description: 'Who may use the bridge.' })),
+  drop_matrix_messages_after_s: Type.Integer({ minimum: 0, default: 0, description: 'Matrix messages older than this many seconds when they reach the bridge (origin_server_ts; e.g. queued while the bridge was down) are not sent to the remote network, and their sender is told privately; 0 sends everything however late.' }),
 }, { default: {}, description: 'Bridge identity and permissions.' });
 
 export const DatabaseSchema = section({
