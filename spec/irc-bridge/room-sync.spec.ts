@@ -119,6 +119,19 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     void home;
   });
 
+  it('kicks a Matrix user from the room of a channel that refuses their JOIN, tells them why, and stops re-joining it', async () => {
+    const keeper = await observer('Keeper', '#closed'); // operator
+    keeper.raw('MODE #closed +k sesame');
+    await keeper.waitFor((l) => / MODE #closed \+k/.test(l), 5000);
+    const dana = await hs().registerUser('dana', { displayname: 'Dana' });
+    const roomId = await dana.join(alias('#closed')); // no key: the bot and Dana are refused
+    await eventually(() => hs().membership(roomId, dana.userId) === 'leave', 'Dana kicked from the room');
+    assert.match(hs().stateEvent(roomId, 'm.room.member', dana.userId)!.content.reason, /wrong or missing channel key/);
+    await eventually(() => noticesTo(hs(), dana.userId).some((n) => /Cannot join #closed/.test(n)), 'Dana told');
+    const client = b.connector().networks.get(NET)!.users.pool.get(dana.userId)!;
+    assert.ok(!client.channels.has('#closed'), 'not re-joined after a reconnect');
+  });
+
   it('on unlink, makes the ghosts leave the room and PARTs the Matrix users from the channel', async () => {
     const roomId = await alice.join(alias('#gone'));
     const una = await observer('Una', '#gone');

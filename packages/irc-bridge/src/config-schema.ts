@@ -75,6 +75,7 @@ export const ServerSchema = section({
     kick_on: section({
       connection_failure: Bool('Kick a user from the bridged rooms of their channels when their connection fails for good (K-line/ban, clone limit, bad password), so the rooms stop looking bridged for them.', true),
       user_quit: Bool('Kick a user from the bridged rooms of their channels after `!quit` (DM rooms excepted).', true),
+      channel_join_failure: Bool('Kick a user from a channel\'s bridged rooms when the IRC server refuses their JOIN (full, invite-only, banned, wrong key), so they do not look present where their messages cannot go. Told either way.', true),
     }, { default: {}, description: 'When the bridge removes a Matrix user from rooms (MAI `kickOn`).' }),
   }, { default: {}, description: 'Connections of Matrix users.' }),
   ghost_display_name: Type.String({ minLength: 1, default: '$NICK', description: 'Display name of IRC users\' ghosts: `$NICK`, `$NETWORK` (the network key or `name`).' }),

@@ -252,6 +252,11 @@ export class PooledClient {
     return this.sendJoin(channel, key);
   }
 
+  /** The server refused our JOIN (full, invite-only, banned, bad key): not wanted any more, so not re-joined after a reconnect. */
+  joinRefused(channel: string): void {
+    if (!this.inChannel.has(channel)) this.channels.delete(channel);
+  }
+
   async part(channel: string, reason?: string): Promise<LineResult> {
     this.channels.delete(channel);
     if (this._status !== 'connected') return { ok: true, queueDelayMs: 0 };

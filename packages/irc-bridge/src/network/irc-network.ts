@@ -36,6 +36,8 @@ export interface NetworkStats {
 interface Attached { connKey: string; owner: Owner; conn: IrcConnection }
 
 /** Soft errors worth telling a user: their own action failed on IRC. */
+/** Refusals of a JOIN (471/473/474/475/489; not 477, which InspIRCd also sends for a PRIVMSG): see joinRefused. */
+const JOIN_REFUSED = new Set(['channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'secure_only']);
 const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
   'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
 
@@ -300,6 +302,20 @@ export class IrcNetwork {
     }
   }
 
+  /**
+   * The server refused a user's JOIN: the channel leaves their wanted list (no JOIN after every
+   * reconnect), and with `kick_on.channel_join_failure` they are kicked from its rooms (MAI).
+   */
+  private joinRefused(userId: string, channel: string, why: string): void {
+    if (!this.validChannel(channel)) return;
+    this.users.pool.get(userId)?.joinRefused(channel);
+    if (!this.cfg.clients.kick_on.channel_join_failure) return;
+    void this.ctx.remote.emit({
+      type: 'membership', portal: this.portalKey(channel), sender: { bot: true }, membership: 'kick',
+      targetMatrixUser: userId, reason: why, timestamp: Date.now(),
+    }).catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
+  }
+
   /** Kicks a Matrix user from the rooms of the channels their connection is in or wants to be in (MAI `kickOn`). */
   kickFromRooms(userId: string, reason: string): void {
     const client = this.users.pool.get(userId);
@@ -400,6 +416,7 @@ export class IrcNetwork {
         return;
       }
       if (TELL_USER.has(err.kind)) this.tell(owner.userId, `${this.name}: ${err.message}${err.detail && !err.message.includes(err.detail) ? ` (${err.detail})` : ''}`);
+      if (JOIN_REFUSED.has(err.kind) && err.subject) this.joinRefused(owner.userId, err.subject, err.message);
     },
   };
 
