@@ -52,6 +52,12 @@ export const ServerSchema = section({
     matrix_to_irc: MembershipDirection('Matrix room members → IRC channel JOIN/PART', false, true),
     irc_to_matrix: MembershipDirection('IRC channel members → Matrix ghost joins/leaves', false, true),
     flood_delay_ms: Int('Delay between mirrored joins during an initial sync (drip-feed; MAI default 10 s).', 1000),
+    quit_debounce: section({
+      enabled: Bool('Hold QUITs during a netsplit instead of making every ghost leave (and rejoin minutes later) in every room (MAI `quitDebounce`).', false),
+      quits_per_second: Int('More QUITs than this within one second count as a netsplit.', 5, 1),
+      delay_min_ms: Int('Shortest time a QUIT is held; it is dropped if the nick comes back first.', 3_600_000),
+      delay_max_ms: Int('Longest time a QUIT is held (each gets a random delay between the two).', 7_200_000),
+    }, { default: {}, description: 'Netsplit debouncing of IRC QUITs.' }),
   }, { default: {}, description: 'Membership mirroring per direction.' }),
   clients: section({
     nick_template: Type.String({ pattern: '\\$(DISPLAY|USERID|LOCALPART)', default: '$DISPLAY[m]', description: 'Nick of a Matrix user on IRC: `$DISPLAY` (display name), `$LOCALPART`, `$USERID`. Made valid and unique predictably; the user is told the nick they got.' }),

@@ -17,6 +17,7 @@ import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { PasswordStore } from '../passwords';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
+import { QuitDebounce } from './quit-debounce';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
@@ -118,6 +119,10 @@ export class IrcNetwork {
         return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
       },
       onRelayed: () => { this.counters.ircToMatrix++; },
+      quits: new QuitDebounce({
+        enabled: cfg.membership.quit_debounce.enabled, quitsPerSecond: cfg.membership.quit_debounce.quits_per_second,
+        delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
+      }),
     });
   }
 

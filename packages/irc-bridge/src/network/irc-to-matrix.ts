@@ -9,10 +9,11 @@
  */
 import { portalKeyString, type BridgeContext, type GhostKey, type PortalKey, type RemoteEvent, type RemoteSender } from '@causeway/bridge-core';
 import {
-  ircToMatrix, escapeHtml, IrcCaseMap, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
+  ircToMatrix, escapeHtml, IrcCaseMap, ircLower, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
+import type { QuitDebounce } from './quit-debounce';
 import { replyToOf, syntheticId } from './remote-ids';
 
 export type Owner = { userId: string } | 'bot';
@@ -38,6 +39,8 @@ export interface IrcToMatrixDeps {
    */
   echoesSettled(channel: string): Promise<void> | undefined;
   onRelayed(): void;
+  /** Netsplit debouncing of QUITs (membership.quit_debounce). */
+  quits: QuitDebounce;
 }
 
 const SIMPLE_MODES = new Set(['i', 'k', 'm', 's']);
@@ -52,6 +55,7 @@ export class IrcToMatrix {
   constructor(private readonly d: IrcToMatrixDeps) {}
 
   stop(): void {
+    this.d.quits.stop();
     if (this.dripTimer) clearTimeout(this.dripTimer);
     this.dripTimer = null;
     this.drip = [];
@@ -152,6 +156,7 @@ export class IrcToMatrix {
     if (ev.self) return; // our own join is recorded by the network before this runs
     if (!this.isListener(connKey, ev.channel)) return;
     ch.members.set(ev.who.nick, '');
+    this.d.quits.rejoined(ircLower(ev.who.nick)); // back from a netsplit: its held QUIT is dropped
     if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
     this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
   }
@@ -170,15 +175,17 @@ export class IrcToMatrix {
 
   onQuit(connKey: string, ev: { who: Sender; reason: string; self: boolean; time: Date }): void {
     if (ev.self) return;
+    const leaves: RemoteEvent[] = [];
     for (const ch of this.d.channels.all()) {
       if (!ch.members.has(ev.who.nick) || !this.isListener(connKey, ch.name)) continue;
       ch.members.delete(ev.who.nick);
       if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
-      this.emit({
+      leaves.push({
         type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
         reason: ev.reason ? `Quit: ${ev.reason.replace(/^Quit: /, '')}` : 'Quit', timestamp: ev.time.getTime(),
       });
     }
+    if (leaves.length) this.d.quits.quit(ircLower(ev.who.nick), () => { for (const l of leaves) this.emit(l); });
   }
 
   onKick(connKey: string, ev: { channel: string; nick: string; by: Sender; reason: string; time: Date }): void {
