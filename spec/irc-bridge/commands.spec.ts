@@ -103,6 +103,22 @@ describe('irc-bridge: admin-room commands', function () {
     assert.equal(await b.connector().passwords.get('testnet', '@dave:localhost'), undefined);
   });
 
+  it('!unlink / !unplumb: a moderator of the room may unlink it, anyone else is told the level needed', async () => {
+    // A room Dave moderates (its creator), plumbed by the bridge's config-free path (as an admin would).
+    const room = await dave.createRoom({ preset: 'public_chat', invite: [BOT] });
+    await b.fx.bridge.portals.link(room, { network: 'testnet', id: '#daves' }, { actor: '@admin:localhost' });
+    const erin = await b.fx.hs.registerUser('erin');
+    await erin.join(room);
+    const erinAdmin = await erin.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
+    await eventually(() => b.fx.hs.membership(erinAdmin, BOT) === 'join', 'bot in Erin\'s admin room');
+    await erin.sendMessage(erinAdmin, `!unlink ${room}`);
+    const refusal = await eventually(() => botMessages(b.fx.hs, erinAdmin).find((m) => /may unlink/.test(m)), 'refusal');
+    assert.match(refusal, /power level 100; you have 0/);
+    assert.ok(await b.fx.bridge.portals.getByRoom(room), 'still linked');
+    assert.match(await command(`!unplumb ${room}`), /Unlinked .* from #daves/);
+    assert.equal(await b.fx.bridge.portals.getByRoom(room), undefined);
+  });
+
   it('!plumb is for bridge admins only; !bridgeversion answers', async () => {
     const room = await dave.createRoom({ preset: 'public_chat' });
     assert.match(await command(`!plumb ${room} testnet #plumbed`), /admin|permission|not allowed/i);

@@ -188,6 +188,7 @@ export class Bridge<C = unknown> {
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       ghostLeave: (userId, roomId, reason) => this.intents.ghost(userId).leave(roomId, reason),
       isEncrypted: (roomId) => this.state.isEncrypted(roomId),
+      userPower: (roomId, userId) => this.powerChecker().userPowerIn(roomId, userId),
       onUnlinked: (roomId) => this.state.invalidate(roomId),
       log: this.log.child({ module: 'portals' }),
       audit: getLogger('audit'),

@@ -29,6 +29,8 @@ export interface PortalManagerDeps {
   /** Joined members of a room from the state cache. */
   joinedMembers(roomId: string): Promise<string[]>;
   isBridgeUser(userId: string): boolean;
+  /** A user's standing in a room (state cache): joined, their level, the level to change power levels. */
+  userPower?(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
   /** Whether a room has encryption on (state cache); an encrypted room cannot be bridged. */
   isEncrypted?(roomId: string): Promise<boolean>;
   /** Makes a ghost leave a room (after an unlink: the remote users it stood for are no longer there). */
@@ -213,6 +215,12 @@ export class PortalManager implements PortalService {
     }).catch((err: unknown) => this.deps.log.warn('could not tell an encrypted room it is unbridged', { roomId, err: String(err) }));
     await this.unlink(roomId, { actor, reason: 'encryption enabled', source: 'matrix' });
     await this.deps.bot.leave(roomId).catch((err: unknown) => this.deps.log.warn('bot could not leave an encrypted room', { roomId, err: String(err) }));
+  }
+
+  async canManage(roomId: string, userId: string): Promise<{ ok: boolean; level: number; required: number }> {
+    const p = await this.deps.userPower?.(roomId, userId).catch(() => undefined);
+    if (!p) return { ok: false, level: 0, required: 100 };
+    return { ok: p.joined && p.level >= p.required, level: p.level, required: p.required };
   }
 
   async joinedMatrixUsers(roomId: string): Promise<string[]> {

@@ -49,6 +49,11 @@ export interface PortalService {
   unlink(roomId: string, opts?: { actor?: string; reason?: string }): Promise<boolean>;
   /** Matrix users joined to the room (from the core's cached state). */
   joinedMatrixUsers(roomId: string): Promise<string[]>;
+  /**
+   * Whether a user may link or unlink this room: joined, with at least the power level the room
+   * requires to change `m.room.power_levels` (the rule provisioning applies). From cached state.
+   */
+  canManage(roomId: string, userId: string): Promise<{ ok: boolean; level: number; required: number }>;
   /** The alias localpart the configured alias template gives a remote place; undefined without a template. */
   aliasLocalpartFor(key: PortalKey): string | undefined;
   /**

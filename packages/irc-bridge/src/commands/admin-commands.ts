@@ -1,6 +1,6 @@
 /**
  * Bridge-admin commands: link a room to a channel without operator consent
- * (`!plumb`, as MAI), unlink, and show the version.
+ * (`!plumb`, as MAI), unlink (`!unlink`/`!unplumb`, also for the room's moderators), and show the version.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,15 +45,19 @@ export function adminCommands(c: IrcConnector): Command[] {
         await cmd.reply(`Linked ${portal.roomId} to ${cmd.args.channel} on ${n.name}.`);
       },
     },
-    {
-      name: 'unlink',
-      summary: 'Unlink a room from its IRC channel (bridge admins): !unlink <room_id> [server #channel]',
-      permission: 'admin',
+    ...['unlink', 'unplumb'].map((name): Command => ({
+      name,
+      summary: `Unlink a room from its IRC channel (room moderators and bridge admins): !${name} <room_id> [server #channel]`,
       args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server', optional: true }, { name: 'channel', optional: true, parse: CHANNEL }],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const portal = await c.ctx.portals.getByRoom(roomId);
         if (!portal || portal.kind === 'dm') return cmd.reply(`${roomId} is not linked to an IRC channel.`);
+        // As MAI: the room's moderators may unlink it, not only bridge admins.
+        if (!cmd.isAdmin) {
+          const power = await c.ctx.portals.canManage(roomId, cmd.sender);
+          if (!power.ok) return cmd.reply(`Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`);
+        }
         if (cmd.args.server && cmd.args.channel) {
           const n = c.network(cmd.args.server);
           const key = n.portalKey(cmd.args.channel);
@@ -61,9 +65,9 @@ export function adminCommands(c: IrcConnector): Command[] {
             return cmd.reply(`${roomId} is linked to ${portal.key.id} on ${portal.key.network}, not ${cmd.args.channel} on ${n.name}.`);
           }
         }
-        await c.ctx.portals.unlink(roomId, { actor: cmd.sender, reason: 'unlink command' });
+        await c.ctx.portals.unlink(roomId, { actor: cmd.sender, reason: `${name} command` });
         await cmd.reply(`Unlinked ${roomId} from ${portal.key.id} on ${portal.key.network}.`);
       },
-    },
+    })),
   ];
 }
