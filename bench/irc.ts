@@ -246,12 +246,13 @@ async function hsRole(): Promise<void> {
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 }; },
     /**
-     * The minimal relay's side of the homeserver: an appservice without a URL (nothing is pushed to
-     * it, so it costs the emulator only the sends) and one room per channel, created by its user.
+     * The minimal relay's side of the homeserver: an appservice whose own messages come back to it
+     * in transactions, as Synapse sends every appservice its users' events (the bridge gets the
+     * same echoes), and one room per channel, created by its user.
      */
-    async relaySetup({ channels }: { channels: number }) {
+    async relaySetup({ channels, url }: { channels: number; url: string }) {
       hs.addRegistration({
-        id: 'bench-bare-relay', url: null, as_token: RELAY_AS_TOKEN, hs_token: 'bench-bare-relay-hs-token',
+        id: 'bench-bare-relay', url, as_token: RELAY_AS_TOKEN, hs_token: 'bench-bare-relay-hs-token',
         sender_localpart: RELAY_USER.slice(1, RELAY_USER.indexOf(':')), rate_limited: false,
         namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
       });
@@ -358,10 +359,11 @@ interface RelayTarget { url: string; rooms: string[]; tags: string[] }
 /**
  * The least any IRC→Matrix bridge must do with a line: a bare irc-framework client has read it, and
  * one `PUT /send` carries it to the homeserver (bare undici, keep-alive, the appservice token), one
- * request at a time per room so that a room's lines keep their order. No store, no formatting, no
- * ghosts: the latency floor of a relay with one homeserver round trip in it, on the machine at hand.
+ * request at a time per room so that a room's lines keep their order; the homeserver's echo of it
+ * comes back in a transaction, read and answered. No store, no formatting, no ghosts: the latency
+ * and CPU floor of a relay with one homeserver round trip in it, on the machine at hand.
  */
-function minimalRelay(): { configure(t: RelayTarget | null): Promise<void>; forward(channel: number, tag: string, text: string): void } {
+function minimalRelay(): { listen(): Promise<string>; configure(t: RelayTarget | null): Promise<void>; forward(channel: number, tag: string, text: string): void } {
   let target: RelayTarget | null = null;
   let pool: any = null;
   let txn = 0;
@@ -374,6 +376,22 @@ function minimalRelay(): { configure(t: RelayTarget | null): Promise<void>; forw
     if (res.statusCode !== 200) throw new Error(`minimal relay: ${res.statusCode} for PUT /send`);
   };
   return {
+    /** Reads and parses each pushed transaction (what any appservice must do with it) and answers 200. */
+    async listen() {
+      const http = await import('node:http');
+      const server = http.createServer((req, res) => {
+        const parts: Buffer[] = [];
+        req.on('data', (c: Buffer) => parts.push(c));
+        req.on('end', () => {
+          JSON.parse(Buffer.concat(parts).toString('utf8') || '{}');
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
+          res.end('{}');
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      server.unref();
+      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    },
     async configure(t) {
       if (t && !pool) pool = new (await import('undici')).Pool(t.url, { connections: 16 });
       target = t;
@@ -418,6 +436,10 @@ async function bareRole(): Promise<void> {
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => recv.get(tag) ?? { lat: [], last: 0 },
     relay: (target: RelayTarget | null) => relay.configure(target),
+    /** The minimal relay's appservice listener: takes the echo transactions, answers 200 {}. */
+    relayListen: () => relay.listen(),
+    /** This process's CPU time so far (user + system, µs): the minimal relay's cost per line is a difference of two. */
+    cpu: () => { const u = process.cpuUsage(); return u.user + u.system; },
     /** Keeps only the first client of each channel (the listeners), so they can time the same lines as the bridge. */
     async thin() {
       for (let i = CHANNELS; i < clients.length; i++) clients[i]?.quit('bye');
@@ -541,17 +563,21 @@ async function main(): Promise<void> {
     // The minimal relay (each listener + one PUT /send per line, see minimalRelay): what a bridge with
     // no cost of its own would deliver, homeserver round trip included. After `thin`, so that the
     // relay's process holds only the listeners, not 1,000 clients parsing every line.
-    await bare.call('relay', { ...(await hs.call<{ url: string; rooms: string[] }>('relaySetup', { channels: CHANNELS })), tags: ['rw', 'r'] });
+    const relayUrl = await bare.call<string>('relayListen');
+    await bare.call('relay', { ...(await hs.call<{ url: string; rooms: string[] }>('relaySetup', { channels: CHANNELS, url: relayUrl })), tags: ['rw', 'r'] });
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'rw' }); // warm-up (connections, JIT)
     await collect(() => hs.call('recvCount', { tag: 'rw' }), Math.min(1000, MESSAGES), 30_000);
     await bare.call('resetRecv', { tag: 'r' });
+    const relayCpu0 = await bare.call<number>('cpu');
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'r' });
     const relayGot = await collect(() => hs.call('recvCount', { tag: 'r' }), MESSAGES, 30_000);
+    const relayCpuPerLine = ((await bare.call<number>('cpu')) - relayCpu0) / Math.max(1, relayGot) / 1000;
     await bare.call('relay', null);
     const relayI2m = await hs.call<{ lat: number[] }>('recvStats', { tag: 'r' });
     const relayRead = await bare.call<{ lat: number[] }>('recvStats', { tag: 'r' });
     console.log(`bare: minimal relay (the listener + one PUT /send per line) ${relayGot}/${MESSAGES}, p50 ${lats(relayI2m.lat).p50.toFixed(1)} ms ` +
-      `p99 ${lats(relayI2m.lat).p99.toFixed(1)} ms; its IRC read alone p99 ${lats(relayRead.lat).p99.toFixed(1)} ms`);
+      `p99 ${lats(relayI2m.lat).p99.toFixed(1)} ms; its IRC read alone p99 ${lats(relayRead.lat).p99.toFixed(1)} ms; ` +
+      `its process CPU ${relayCpuPerLine.toFixed(2)} ms per line (the ${CHANNELS} listeners' reads included)`);
 
     // ---- the bridge, in this process ----
     const info = await hs.call<{ url: string; serverName: string }>('info');
@@ -757,7 +783,7 @@ async function main(): Promise<void> {
     row('minimal relay p99 ÷ its own IRC read p99', `${R.p99.toFixed(1)} ms`, `${lats(relayRead.lat).p99.toFixed(1)} ms`, `${(R.p99 / lats(relayRead.lat).p99).toFixed(2)}×`);
     const IB = lats(i2mBurst.lat);
     const bIB = lats(bareBurst.lat);
-    row('IRC→Matrix: bridge process CPU per relayed line', `${(i2mCpuPerLine / 1000).toFixed(2)} ms`, '', '');
+    row('IRC→Matrix: process CPU per relayed line (bare: the minimal relay)', `${(i2mCpuPerLine / 1000).toFixed(2)} ms`, `${relayCpuPerLine.toFixed(2)} ms`, `${(i2mCpuPerLine / 1000 / relayCpuPerLine).toFixed(2)}×`);
     row(`IRC→Matrix p99, ${SENDERS}-line bursts per channel`, `${IB.p99.toFixed(1)} ms`, `${bIB.p99.toFixed(1)} ms`, `${(IB.p99 / bIB.p99).toFixed(2)}×`);
     row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
     row('Matrix→IRC msg/s (first send → last receipt)', tput(m2iGot, m2iSend.start, m2i.last).toFixed(0), tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0), '');
