@@ -389,12 +389,10 @@ export class Bridge<C = unknown> {
     if (redelivered) this.state.invalidate(event.room_id as string);
     else this.state.onEvent(event as RawStateEvent);
     if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
-      const m = (event.content as { membership?: unknown } | undefined)?.membership;
-      if (typeof m === 'string') this.seenMemberships.set(`${event.room_id as string}\u0000${event.state_key}`, m);
-    }
-    if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
-      const membership = (event.content as { membership?: string } | undefined)?.membership;
-      if (membership) void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);
+      const membership = (event.content as { membership?: unknown } | undefined)?.membership;
+      if (typeof membership !== 'string') return;
+      this.seenMemberships.set(`${event.room_id as string}\u0000${event.state_key}`, membership);
+      void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);
     }
   }
 }

@@ -214,6 +214,7 @@ export class PortalManager implements PortalService {
       body: 'Encryption is on in this room now, and the bridge cannot read encrypted messages: this room is no longer bridged.',
     }).catch((err: unknown) => this.deps.log.warn('could not tell an encrypted room it is unbridged', { roomId, err: String(err) }));
     await this.unlink(roomId, { actor, reason: 'encryption enabled', source: 'matrix' });
+    if (portal.kind === 'dm') return; // the bot is not in DMs
     await this.deps.bot.leave(roomId).catch((err: unknown) => this.deps.log.warn('bot could not leave an encrypted room', { roomId, err: String(err) }));
   }
 

@@ -33,7 +33,7 @@ export interface RemoteApplierDeps {
   ghosts: GhostManager;
   messages: MessageRepository;
   bot: Intent;
-  /** A user's membership in a room, from the state cache (for DMs the Matrix user left). */
+  /** A user's membership in a room as last seen in a transaction, if seen (for DMs the Matrix user left). */
   membershipOf?(roomId: string, userId: string): Promise<string | undefined>;
   log: Logger;
   /** Metrics hook: one call per remote event with its outcome. */
@@ -366,9 +366,7 @@ export class RemoteEventApplier implements RemoteEventSink {
       case 'leave': {
         if (!targetKey) return;
         // A connector reports every remote member leaving; only ghosts the room has are made to leave.
-        if (!IN_ROOM.has((await this.deps.ghosts.cachedMembership(targetKey, portal.roomId)) ?? '')) {
-          return this.skip('leave of a ghost that is not in the room', targetUser);
-        }
+        if (!(await this.ghostInRoom(targetKey, portal.roomId))) return this.skip('leave of a ghost that is not in the room', targetUser);
         const intent = await this.deps.ghosts.intent(targetKey);
         await intent.leave(portal.roomId, ev.reason);
         return;
@@ -377,8 +375,7 @@ export class RemoteEventApplier implements RemoteEventSink {
       case 'ban':
       case 'unban':
       case 'invite': {
-        if (ev.membership === 'kick' && targetKey && !ev.targetMatrixUser
-          && !IN_ROOM.has((await this.deps.ghosts.cachedMembership(targetKey, portal.roomId)) ?? '')) {
+        if (ev.membership === 'kick' && targetKey && !ev.targetMatrixUser && !(await this.ghostInRoom(targetKey, portal.roomId))) {
           return this.skip('kick of a ghost that is not in the room', targetUser);
         }
         const actor = await this.intentFor(ev.sender).catch(() => this.deps.bot);
@@ -398,6 +395,11 @@ export class RemoteEventApplier implements RemoteEventSink {
         return;
       }
     }
+  }
+
+  /** Whether a ghost is joined or invited, as the bridge last saw (store-backed, no request). */
+  private async ghostInRoom(key: GhostKey, roomId: string): Promise<boolean> {
+    return IN_ROOM.has((await this.deps.ghosts.cachedMembership(key, roomId)) ?? '');
   }
 
   private async typing(portal: Portal, ev: RemoteTyping): Promise<void> {

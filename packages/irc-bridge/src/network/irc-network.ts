@@ -37,10 +37,10 @@ export interface NetworkStats {
 interface Attached { connKey: string; owner: Owner; conn: IrcConnection }
 
 /** Soft errors worth telling a user: their own action failed on IRC. */
-/** Refusals of a JOIN (471/473/474/475/489; not 477, which InspIRCd also sends for a PRIVMSG): see joinRefused. */
-const JOIN_REFUSED = new Set(['channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'secure_only']);
 const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
   'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
+/** Refusals of a JOIN (471/473/474/475/489; not 477, which InspIRCd also sends for a PRIVMSG): see joinRefused. */
+const JOIN_REFUSED = new Set(['channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'secure_only']);
 
 const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
@@ -443,11 +443,13 @@ export class IrcNetwork {
    * a room, the bot invites the Matrix user there; where it has none, the user is told how to join,
    * rather than a room being created on anyone's say-so.
    */
-  private async onInvited(userId: string, ev: { channel: string; by: { nick: string; user?: string; host?: string } }): Promise<void> {
+  private async onInvited(userId: string, ev: { channel: string; by: { nick: string } }): Promise<void> {
     if (!this.validChannel(ev.channel) || this.isExcludedChannel(ev.channel)) return;
     const rooms = await this.ctx.portals.getByKey(this.portalKey(ev.channel));
     if (rooms.length === 0) {
-      this.tell(userId, `${ev.by.nick} invited you to ${ev.channel} on ${this.name}.${this.cfg.dynamic_channels.enabled ? ` Join with: !join ${Object.keys(this.ctx.config.servers).length > 1 ? `${this.name} ` : ''}${ev.channel}` : ''}`);
+      const server = Object.keys(this.ctx.config.servers).length > 1 ? `${this.name} ` : '';
+      const how = this.cfg.dynamic_channels.enabled ? ` Join with: !join ${server}${ev.channel}` : '';
+      this.tell(userId, `${ev.by.nick} invited you to ${ev.channel} on ${this.name}.${how}`);
       return;
     }
     // Sent by the bot: the inviter's ghost would have to join the room first just to invite.
