@@ -29,6 +29,7 @@ export const ServerSchema = section({
     }, { description: 'Client certificate for SASL EXTERNAL / CertFP: one certificate for the whole network, presented by the bot and by every user without a certificate of their own (`!certfp generate`), so with SASL EXTERNAL they all log in to the account it is registered to. Needs `enabled`.' })),
   }, { default: {}, description: 'Transport security.' }),
   password: Type.Optional(Type.String({ description: 'Server password (PASS) sent by every connection of this network, unless the user stored their own.' })),
+  encoding_fallback: Type.String({ default: '', description: 'Encoding of lines that are not valid UTF-8 (e.g. `windows-1252` or `latin1` on networks with older clients), read line by line; empty: such lines are read as UTF-8 with replacement characters. What the bridge sends is always UTF-8 (MAI `encodingFallback`).' }),
   sasl: Type.Optional(section({
     mechanism: StringEnum(['plain', 'external'] as const, { default: 'plain', description: "SASL mechanism: `plain` with the user's stored password, `external` with the network's client certificate. Either way, a user with their own certificate (`!certfp generate`) tries SASL EXTERNAL with it instead." }),
   }, { description: 'Authenticate with SASL instead of PASS. There is no PASS fallback when SASL fails. (Users\' own certificates work without this: their connections try SASL EXTERNAL when the server offers it and connect without an account when it refuses.)' })),

@@ -12,6 +12,7 @@ import {
   type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type Portal,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
+import { isKnownEncoding } from './irc/encoding-fallback';
 import { IrcConfigSchema, type IrcConfig } from './config-schema';
 import { IrcNetwork, type NetworkStats } from './network/irc-network';
 import { PasswordStore } from './passwords';
@@ -278,6 +279,9 @@ function checkServerCombinations(config: IrcConfig): void {
     }
     if (s.tls.client_certificate && !s.tls.enabled) {
       problems.push(`irc.servers.${name}.tls.client_certificate: a client certificate is only presented over TLS; set tls.enabled`);
+    }
+    if (s.encoding_fallback && !isKnownEncoding(s.encoding_fallback)) {
+      problems.push(`irc.servers.${name}.encoding_fallback: unknown encoding ${JSON.stringify(s.encoding_fallback)} (e.g. windows-1252, latin1, iso-8859-15)`);
     }
   }
   if (problems.length) throw new ConfigError('The IRC configuration is not valid', problems);

@@ -18,6 +18,7 @@ import type { PasswordStore } from '../passwords';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { QuitDebounce } from './quit-debounce';
+import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
@@ -86,6 +87,7 @@ export class IrcNetwork {
       allowSelfSigned: cfg.tls.allow_self_signed,
       connectTimeoutMs: cfg.clients.connect_timeout_s * 1000,
       flood: { ratePerSecond: cfg.clients.flood_lines_per_second },
+      ...(cfg.encoding_fallback ? { encoding: utf8WithFallback(cfg.encoding_fallback) } : {}),
     };
     this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler });
     this.users = new UserConnections({
