@@ -104,9 +104,23 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     assert.equal(joinRule(roomId), 'invite', 'IRC -i did not open a plumbed room');
   });
 
+  it('writes a burst of IRC mode changes as one power-levels event', async () => {
+    const crowd = ['Cr1', 'Cr2', 'Cr3', 'Cr4', 'Cr5', 'Cr6'];
+    const boss = await observer('Boss', '#crowd'); // operator
+    const roomId = await alice.join(alias('#crowd'));
+    for (const n of crowd) await observer(n, '#crowd');
+    await eventually(() => crowd.every((n) => hs().membership(roomId, ghostId(n)) === 'join'), 'crowd joined');
+    const plEvents = () => hs().roomTimeline(roomId).filter((e) => e.type === 'm.room.power_levels').length;
+    const before = plEvents();
+    for (const n of crowd) boss.raw(`MODE #crowd +v ${n}`); // one line each, as ChanServ or a script does
+    await eventually(() => crowd.every((n) => powerOf(roomId, ghostId(n)) === 1), 'everyone voiced');
+    await settle(1500);
+    assert.equal(plEvents() - before, 1, 'one power-levels event for the burst');
+  });
+
   it('turns an IRC INVITE of a Matrix user into a Matrix invite to the channel\'s room, or tells them how to join', async () => {
-    const home = await alice.join(alias('#invhome')); // Alice is connected
     const ivy = await observer('Ivy', '#invhome', '#inv', '#noroom');
+    await alice.join(alias('#invhome')); // Alice is connected and in a channel Ivy sees
     await ivy.waitFor((l) => /:Alice\[m\]!\S+ JOIN :?#invhome/i.test(l), 20_000);
     const bob = await hs().registerUser('bobinv');
     const roomId = await bob.join(alias('#inv'));
@@ -116,7 +130,6 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     ivy.raw('INVITE Alice[m] #noroom');
     await eventually(() => noticesTo(hs(), alice.userId).some((n) => /Ivy invited you to #noroom.*!join #noroom/.test(n)), 'told how to join');
     assert.equal(hs().resolveAlias(alias('#noroom')), undefined, 'no room created on an invite');
-    void home;
   });
 
   it('kicks a Matrix user from the room of a channel that refuses their JOIN, tells them why, and stops re-joining it', async () => {

@@ -87,6 +87,7 @@ export const ServerSchema = section({
   }, { default: {}, description: 'Connections of Matrix users.' }),
   ghost_display_name: Type.String({ minLength: 1, default: '$NICK', description: 'Display name of IRC users\' ghosts: `$NICK`, `$NETWORK` (the network key or `name`).' }),
   mode_power_map: Type.Record(Type.String({ pattern: '^[A-Za-z]$' }), Type.Integer({ minimum: 0, maximum: 100 }), { default: { o: 50, v: 1 }, description: 'Channel prefix mode → Matrix power level (highest held wins).' }),
+  power_level_grace_ms: Int('Power-level changes from IRC modes are collected this long after the first and written as one `m.room.power_levels` event (MAI `powerLevelGracePeriodMs`); 0 writes each at once.', 1000),
   private_messages: section({
     enabled: Bool('Bridge private messages both ways (DM rooms).', true),
   }, { default: {}, description: 'Private messages.' }),

@@ -14,6 +14,7 @@ import {
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
 import type { QuitDebounce } from './quit-debounce';
+import { PowerLevelBatch, type LevelChange } from './power-level-batch';
 import { replyToOf, syntheticId } from './remote-ids';
 
 export type Owner = { userId: string } | 'bot';
@@ -52,10 +53,17 @@ export class IrcToMatrix {
   /** Per portal: the last event held back behind a reply waiting for echoes (see onMessage); later ones queue behind it. */
   private readonly held = new Map<string, Promise<void>>();
 
-  constructor(private readonly d: IrcToMatrixDeps) {}
+  private readonly levelBatch: PowerLevelBatch;
+
+  constructor(private readonly d: IrcToMatrixDeps) {
+    this.levelBatch = new PowerLevelBatch(d.cfg.power_level_grace_ms, ircLower, (channel, powerLevels) => {
+      this.emit({ type: 'settings', portal: this.d.portalKey(channel), sender: { bot: true }, powerLevels, timestamp: Date.now() });
+    });
+  }
 
   stop(): void {
     this.d.quits.stop();
+    this.levelBatch.stop();
     if (this.dripTimer) clearTimeout(this.dripTimer);
     this.dripTimer = null;
     this.drip = [];
@@ -292,7 +300,7 @@ export class IrcToMatrix {
     if (!conn.isChannel(ev.target) || !this.isListener(connKey, ev.target)) return;
     const ch = this.d.channels.ensure(ev.target);
     const prefixModes = new Set(conn.isupport.prefixes.map((p) => p.mode));
-    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null; previous?: number | null }> = [];
+    const levels: LevelChange[] = [];
     let settingsChanged = false;
     for (const c of ev.changes) {
       if (prefixModes.has(c.mode) && c.param) {
@@ -309,8 +317,8 @@ export class IrcToMatrix {
         settingsChanged = true;
       }
     }
-    if (!levels.length && !settingsChanged) return;
-    this.emit({ ...this.roomSettings(ch, new Set(ev.changes.map((c) => c.mode))), ...(levels.length ? { powerLevels: levels } : {}), timestamp: ev.time.getTime() });
+    if (levels.length) this.levelBatch.add(ev.target, levels);
+    if (settingsChanged) this.emit({ ...this.roomSettings(ch, new Set(ev.changes.map((c) => c.mode))), timestamp: ev.time.getTime() });
   }
 
   /** The channel's modes as a snapshot (324): the simple ones that changed since we last knew become settings. */
