@@ -76,6 +76,15 @@ describe('irc-bridge: admin-room commands', function () {
     await obs.waitFor((l) => /Davey!\S+ PRIVMSG Witness :raw hello$/.test(l), 10_000, from);
   });
 
+  it('!username sets the ident of the next connection, and refuses one IRC cannot carry', async () => {
+    assert.match(await command('!username bad name'), /Give a username of 1 to 10/);
+    assert.match(await command('!username da@ve'), /Give a username/);
+    assert.match(await command('!username dave_irc'), /dave_irc from your next connection/);
+    await command('!reconnect');
+    // No identd here, so InspIRCd shows it with its "~" (unverified) mark.
+    await eventually(async () => (await obs.whois('Davey')).some((l) => / 311 \S+ Davey ~?dave_irc /.test(l)), 'WHOIS shows the chosen username', 30_000);
+  });
+
   it('!whois answers with the IRC user\'s details', async () => {
     const reply = await command('!whois Witness');
     assert.match(reply, /Witness is observer@/);

@@ -96,6 +96,21 @@ export function userCommands(c: IrcConnector): Command[] {
       },
     },
     {
+      name: 'username',
+      summary: 'Choose the username (ident) your IRC connections use from the next one: !username [server] <username>',
+      args: rest('args', '[server] <username>'),
+      async run(cmd) {
+        const { network: n, rest } = pickNetwork(c, cmd.args.args);
+        const username = rest.join(' ');
+        // RFC 2812's user: no space, NUL, CR, LF or @; networks cap it (USERLEN), 10 is the common floor.
+        if (!username || !/^[A-Za-z][A-Za-z0-9_.-]{0,9}$/.test(username)) {
+          throw new CommandUsageError('Give a username of 1 to 10 letters, digits, `_`, `.` or `-`, starting with a letter, e.g. !username alice');
+        }
+        await n.users.rememberUsername(cmd.sender, username);
+        await cmd.reply(`Your username on ${n.name} is ${username} from your next connection: !reconnect to use it now.`);
+      },
+    },
+    {
       name: 'removepass',
       summary: 'Delete your stored IRC password: !removepass [server]',
       args: rest('args', '[server]'),

@@ -37,6 +37,7 @@ export interface UserConnectionsDeps {
 }
 
 const STORED_NICKS = 'nicks';
+const STORED_USERNAMES = 'usernames';
 
 export class UserConnections {
   readonly pool: IrcConnectionPool;
@@ -138,6 +139,15 @@ export class UserConnections {
     await this.d.ctx.data.put(STORED_NICKS, `${this.d.network}\u0000${userId}`, nick);
   }
 
+  /** The username (ident) a user chose with `!username`, if any; else one derived from their ID. */
+  async usernameOf(userId: string): Promise<string> {
+    return (await this.d.ctx.data.get<string>(STORED_USERNAMES, `${this.d.network}\u0000${userId}`)) ?? usernameFor(userId);
+  }
+
+  async rememberUsername(userId: string, username: string): Promise<void> {
+    await this.d.ctx.data.put(STORED_USERNAMES, `${this.d.network}\u0000${userId}`, username);
+  }
+
   /** Never connected: matched by `excluded_users`, or not allowed to use the bridge at all (`bridge.permissions.users`). */
   isExcluded(userId: string): boolean {
     this.excluded ??= this.d.cfg.excluded_users.map((re) => new RegExp(re)); // validated by the config schema (format: regex)
@@ -160,7 +170,7 @@ export class UserConnections {
     const c = this.d.cfg.clients;
     const who = { userId, displayName };
     const nick = (c.allow_nick_changes ? await this.storedNick(userId) : undefined) ?? nickFromTemplate(c.nick_template, who);
-    const username = usernameFor(userId);
+    const username = await this.usernameOf(userId);
     const [password, certificate] = await Promise.all([
       this.d.passwords.get(this.d.network, userId).catch((err) => {
         this.d.ctx.log.warn('stored IRC password unreadable', { userId, err: String(err) });
