@@ -14,7 +14,7 @@ describe('irc-bridge: initial Matrix→IRC membership', function () {
   let b: IrcBridge;
   let obs: Observer;
   // Mutated before the restart: the fixture re-validates the same connector config object.
-  const membership = { matrix_to_irc: { initial: false, incremental: false }, flood_delay_ms: 400 };
+  const membership = { matrix_to_irc: { initial: false, incremental: false }, flood_delay_ms: 400, initial_skip_idle_days: 0 };
 
   before(async () => {
     ircd = await startInspircd();
@@ -61,5 +61,26 @@ describe('irc-bridge: initial Matrix→IRC membership', function () {
     assert.equal(b.connector().networks.get(NET)!.users.get('@eve:localhost'), undefined);
     // Nobody sent a message.
     assert.ok(!obs.lines.slice(from).some((l) => / PRIVMSG #initial /.test(l)));
+  });
+
+  it('with initial_skip_idle_days, the start-up sync leaves out members with no bridged activity lately', async () => {
+    const [cat, dan] = await Promise.all(['cat', 'dan'].map((n) => b.fx.hs.registerUser(n)));
+    const roomId = await cat.join(alias('#idle'));
+    await dan.join(roomId);
+    await obs.join('#idle');
+    let from = obs.lines.length;
+    await cat.sendMessage(roomId, 'hello'); // Cat talks (and so connects); Dan only reads
+    await obs.waitFor((l) => /:cat\[m\]!\S+ PRIVMSG #idle :hello/i.test(l), 20_000, from);
+    // Dan's joining counted as activity: make it ten days old, as the store would have it then.
+    await b.fx.bridge.activity.flush();
+    const tenDaysAgo = Date.now() - 10 * 86_400_000;
+    await b.fx.bridge.store.kv.put('activity', 'matrix:@dan:localhost', { ts: tenDaysAgo }, { expiresAt: tenDaysAgo + 30 * 86_400_000 });
+    membership.initial_skip_idle_days = 7;
+    from = obs.lines.length;
+    await b.fx.restart();
+    await obs.waitFor((l) => /:cat\[m\]!\S+ JOIN :?#idle/i.test(l), 20_000, from);
+    await new Promise((r) => setTimeout(r, 2000)); // the drip would have reached Dan by now
+    assert.ok(!obs.lines.slice(from).some((l) => /:dan\[m\]!/i.test(l)), 'Dan (idle) was not connected');
+    assert.equal(b.connector().networks.get(NET)!.users.get('@dan:localhost'), undefined);
   });
 });

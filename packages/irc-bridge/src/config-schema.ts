@@ -53,6 +53,7 @@ export const ServerSchema = section({
     matrix_to_irc: MembershipDirection('Matrix room members → IRC channel JOIN/PART', false, true),
     irc_to_matrix: MembershipDirection('IRC channel members → Matrix ghost joins/leaves', false, true),
     flood_delay_ms: Int('Delay between mirrored joins during an initial sync (drip-feed; MAI default 10 s).', 1000),
+    initial_skip_idle_days: Type.Integer({ minimum: 0, maximum: 30, default: 0, description: 'With `matrix_to_irc.initial`: Matrix users with no activity through the bridge (a message, a join…) for this many days are left out of the initial sync (they connect when they next speak), so a start does not open thousands of idle connections (MAI `ignoreIdleUsersOnStartup`). 0 connects everyone; at most 30, as activity is kept for 30 days.' }),
     quit_debounce: section({
       enabled: Bool('Hold QUITs during a netsplit instead of making every ghost leave (and rejoin minutes later) in every room (MAI `quitDebounce`).', false),
       quits_per_second: Int('More QUITs than this within one second count as a netsplit.', 5, 1),

@@ -263,6 +263,7 @@ export class Bridge<C = unknown> {
       metrics: this.metrics,
       isAdmin: (u) => this.permissions.isAdmin(u),
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),
+      lastActive: (u) => this.activity.lastMatrixActivity(u),
     };
   }
 

@@ -141,4 +141,10 @@ export interface BridgeContext<Config = unknown> {
   isAdmin(userId: string): boolean;
   /** Whether a Matrix user may use the bridge at all (config `bridge.permissions.users`). */
   mayUseBridge(userId: string): boolean;
+  /**
+   * When a Matrix user last did something the bridge relayed (a message, a join…; epoch ms), kept
+   * across restarts for 30 days; undefined when not within that (e.g. to leave idle users out of
+   * a start-up sync).
+   */
+  lastActive(userId: string): number | undefined;
 }

@@ -91,6 +91,11 @@ export class ActivityTracker {
   /** A portal room carried bridged traffic. */
   recordRoom(roomId: string, at?: number): void { this.touch(`room:${roomId}`, at); }
 
+  /** When a Matrix user last had an event relayed (epoch ms), within retention; undefined when not known. */
+  lastMatrixActivity(userId: string): number | undefined {
+    return this.entries.get(`matrix:${userId}`)?.last;
+  }
+
   /** Users of a kind active within the last `windowMs`. */
   activeUsers(windowMs: number, kind: ActivityKind): number {
     return this.countPrefix(`${kind}:`, windowMs);

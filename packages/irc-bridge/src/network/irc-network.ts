@@ -194,7 +194,8 @@ export class IrcNetwork {
   /**
    * `membership.matrix_to_irc.initial`: every joined Matrix member of the given bridged rooms is
    * connected and JOINs the channel, without having to say anything first (at start, and when a
-   * room is first linked). Excluded users are skipped. One join per `membership.flood_delay_ms`;
+   * room is first linked). Excluded users are skipped, and with `initial_skip_idle_days` idle ones.
+   * One join per `membership.flood_delay_ms`;
    * the connections themselves still go through the network's connect scheduler.
    */
   async joinMatrixMembers(portals: readonly Portal[]): Promise<void> {
@@ -211,11 +212,20 @@ export class IrcNetwork {
       for (const userId of members) {
         const id = `${userId}\u0000${p.key.id}`;
         if (this.users.isExcluded(userId) || this.initialQueued.has(id) || this.users.get(userId)?.channels.has(p.key.id)) continue;
+        if (this.isIdle(userId)) continue;
         this.initialQueued.add(id);
         this.initialJoins.push({ userId, channel: p.key.id, key: p.data?.key as string | undefined });
       }
     }
     this.dripInitialJoins();
+  }
+
+  /** Left out of the initial sync by `membership.initial_skip_idle_days`. */
+  private isIdle(userId: string): boolean {
+    const days = this.cfg.membership.initial_skip_idle_days;
+    if (!days) return false;
+    const last = this.ctx.lastActive(userId);
+    return last === undefined || Date.now() - last > days * 86_400_000;
   }
 
   private dripInitialJoins(): void {
