@@ -243,7 +243,7 @@ export class IrcToMatrix {
     const first = !ch.synced;
     ch.synced = true;
     ch.members = new IrcCaseMap<string>();
-    const levels: Array<{ ghost?: GhostKey; matrixUserId?: string; level: number | null }> = [];
+    const levels: LevelChange[] = [];
     const joins: string[] = [];
     for (const u of ev.users) {
       const modes = [...u.prefixes].map((s) => symbolToMode.get(s) ?? '').join('');

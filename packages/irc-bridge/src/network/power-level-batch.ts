@@ -6,9 +6,10 @@
  * `graceMs` after the first and applied together; a user changed twice keeps the last level and,
  * for Matrix users, the level the burst started from (see RemoteRoomSettings.powerLevels).
  */
-import type { GhostKey } from '@causeway/bridge-core';
+import type { RemoteRoomSettings } from '@causeway/bridge-core';
 
-export interface LevelChange { ghost?: GhostKey; matrixUserId?: string; level: number | null; previous?: number | null }
+/** One user's new level, as the core's settings event carries it. */
+export type LevelChange = NonNullable<RemoteRoomSettings['powerLevels']>[number];
 
 export class PowerLevelBatch {
   private readonly pending = new Map<string, { channel: string; changes: Map<string, LevelChange>; timer: NodeJS.Timeout }>();
