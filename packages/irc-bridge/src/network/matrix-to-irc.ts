@@ -6,6 +6,7 @@
  */
 import type { MatrixEdit, MatrixMessage, RemoteMessageRef } from '@causeway/bridge-core';
 import { matrixToIrc, sanitizeUserText, type MessageKind } from '../irc';
+import { renderEditText } from './edit-diff';
 
 export interface RenderDeps {
   /** The IRC nick a Matrix user ID (a ghost or a bridged user) appears as, if known. */
@@ -62,27 +63,7 @@ export function renderMessage(msg: MatrixMessage, deps: RenderDeps): Rendered {
   return { kind, text };
 }
 
-const SHORT_EDIT = 20;
-
-/**
- * IRC has no edits. Like MAI: a short new text goes out as "* new text"; otherwise the smallest
- * word-level change, if it is small, as sed syntax (`s/old/new/`), else "* new text".
- */
+/** IRC has no edits: the edit as sed substitutions, or "* new text" (see edit-diff). */
 export function renderEdit(edit: MatrixEdit): string {
-  const next = edit.content.body;
-  const prev = edit.previousBody;
-  if (!prev || next.length < SHORT_EDIT || next.includes('\n') || prev.includes('\n')) return `* ${next}`;
-  const a = prev.split(/(\s+)/);
-  const b = next.split(/(\s+)/);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
-  const removed = a.slice(start, endA).join('').trim();
-  const added = b.slice(start, endB).join('').trim();
-  if (!removed && added) return `* ${added}`;
-  const sed = `s/${removed}/${added}/`;
-  if (!removed || removed.includes('/') || added.includes('/') || sed.length >= next.length) return `* ${next}`;
-  return sed;
+  return renderEditText(edit.content.body, edit.previousBody);
 }
