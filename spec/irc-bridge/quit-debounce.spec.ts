@@ -11,22 +11,26 @@ import { startIrcBridge, alias, ghostId, eventually, type IrcBridge } from './su
 describe('irc-bridge: netsplit debouncing of QUITs', function () {
   this.timeout(60_000);
 
-  it('holds QUITs beyond the rate, drops a held one when the nick is back, applies the rest after the delay', async () => {
+  it('holds QUITs beyond the rate, drops a held leave when the nick is back in that channel, applies the rest after the delay', async () => {
     let now = 0;
     const applied: string[] = [];
+    const leaves = (n: string, ...channels: string[]) => new Map(channels.map((c) => [c, () => { applied.push(`${n}${c}`); }]));
     const q = new QuitDebounce({ enabled: true, quitsPerSecond: 2, delayMinMs: 40, delayMaxMs: 60, now: () => now, random: () => 0.5 });
-    for (const n of ['a', 'b', 'c', 'd', 'e']) q.quit(n, () => applied.push(n));
-    assert.deepEqual(applied, ['a', 'b'], 'the first two of the burst at once');
-    assert.equal(q.heldCount, 3);
-    assert.equal(q.rejoined('d'), true);
+    for (const n of ['a', 'b', 'c', 'd', 'e']) q.quit(n, leaves(n, '#x'));
+    q.quit('g', leaves('g', '#x', '#y'));
+    assert.deepEqual(applied, ['a#x', 'b#x'], 'the first two of the burst at once');
+    assert.equal(q.heldCount, 4);
+    assert.equal(q.rejoined('d', '#x'), true);
+    assert.equal(q.rejoined('g', '#y'), true, 'g is back in #y only');
+    assert.equal(q.rejoined('g', '#z'), false, 'g was never in #z');
     await new Promise((r) => setTimeout(r, 80));
-    assert.deepEqual(applied, ['a', 'b', 'c', 'e']);
+    assert.deepEqual(applied, ['a#x', 'b#x', 'c#x', 'e#x', 'g#x'], 'd stayed; g left #x, where it did not come back, and stayed in #y');
     now += 5000; // a quiet second later: applied at once again
-    q.quit('f', () => applied.push('f'));
-    assert.deepEqual(applied.at(-1), 'f');
+    q.quit('f', leaves('f', '#x'));
+    assert.deepEqual(applied.at(-1), 'f#x');
     const off = new QuitDebounce({ enabled: false, quitsPerSecond: 1, delayMinMs: 1, delayMaxMs: 1 });
     let n = 0;
-    for (let i = 0; i < 5; i++) off.quit(`x${i}`, () => n++);
+    for (let i = 0; i < 5; i++) off.quit(`x${i}`, new Map([['#x', () => { n++; }]]));
     assert.equal(n, 5, 'disabled: nothing is held');
   });
 

@@ -164,7 +164,7 @@ export class IrcToMatrix {
     if (ev.self) return; // our own join is recorded by the network before this runs
     if (!this.isListener(connKey, ev.channel)) return;
     ch.members.set(ev.who.nick, '');
-    this.d.quits.rejoined(ircLower(ev.who.nick)); // back from a netsplit: its held QUIT is dropped
+    this.d.quits.rejoined(ircLower(ev.who.nick), ircLower(ev.channel)); // back from a netsplit: its held leave of this channel is dropped
     if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
     this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
   }
@@ -183,17 +183,18 @@ export class IrcToMatrix {
 
   onQuit(connKey: string, ev: { who: Sender; reason: string; self: boolean; time: Date }): void {
     if (ev.self) return;
-    const leaves: RemoteEvent[] = [];
+    const leaves = new Map<string, () => void>();
     for (const ch of this.d.channels.all()) {
       if (!ch.members.has(ev.who.nick) || !this.isListener(connKey, ch.name)) continue;
       ch.members.delete(ev.who.nick);
       if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
-      leaves.push({
+      const leave: RemoteEvent = {
         type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
         reason: ev.reason ? `Quit: ${ev.reason.replace(/^Quit: /, '')}` : 'Quit', timestamp: ev.time.getTime(),
-      });
+      };
+      leaves.set(ircLower(ch.name), () => this.emit(leave));
     }
-    if (leaves.length) this.d.quits.quit(ircLower(ev.who.nick), () => { for (const l of leaves) this.emit(l); });
+    if (leaves.size) this.d.quits.quit(ircLower(ev.who.nick), leaves);
   }
 
   onKick(connKey: string, ev: { channel: string; nick: string; by: Sender; reason: string; time: Date }): void {
