@@ -10,10 +10,10 @@ import { section, StringEnum } from '@causeway/bridge-core';
 const Bool = (description: string, def: boolean) => Type.Boolean({ description, default: def });
 const Int = (description: string, def: number, minimum = 0) => Type.Integer({ description, default: def, minimum });
 
-const MembershipDirection = (what: string, initial: boolean, incremental: boolean) => section({
+const Direction = (what: string, initial: boolean, incremental: boolean) => ({
   initial: Bool(`Mirror the existing ${what} once when the bridge starts or a channel is first bridged.`, initial),
   incremental: Bool(`Mirror live ${what} changes as they happen.`, incremental),
-}, { default: {}, description: `Membership sync: ${what}.` });
+});
 
 export const ServerSchema = section({
   address: Type.String({ minLength: 1, description: 'Hostname or IP address of the IRC server.' }),
@@ -50,8 +50,12 @@ export const ServerSchema = section({
     key: Type.Optional(Type.String({ description: 'Channel key (+k) used to join.' })),
   }), { default: {}, description: 'Static links: `"#channel": {room_ids: ["!room:example.org"]}`. The bot must be invited to each room.' }),
   membership: section({
-    matrix_to_irc: MembershipDirection('Matrix room members → IRC channel JOIN/PART', false, true),
-    irc_to_matrix: MembershipDirection('IRC channel members → Matrix ghost joins/leaves', false, true),
+    matrix_to_irc: section(Direction('Matrix room members → IRC channel JOIN/PART', false, true),
+      { default: {}, description: 'Membership sync: Matrix room members → IRC channel JOIN/PART.' }),
+    irc_to_matrix: section({
+      ...Direction('IRC channel members → Matrix ghost joins/leaves', false, true),
+      require_matrix_joined: Bool('Privacy filter (MAI `requireMatrixJoined`): bridge a channel\'s lines to Matrix only while every Matrix member of its rooms is on the IRC channel, for networks that require every reader to be visible. Lines are withheld for good, not delivered later; the room is told who is missing and, afterwards, how many lines it missed; `causeway_irc_privacy_withheld_lines_total` counts them. Pair with `matrix_to_irc.incremental` so members are connected as they join.', false),
+    }, { default: {}, description: 'Membership sync: IRC channel members → Matrix ghost joins/leaves.' }),
     flood_delay_ms: Int('Delay between mirrored joins during an initial sync (drip-feed; MAI default 10 s).', 1000),
     initial_skip_idle_days: Type.Integer({ minimum: 0, maximum: 30, default: 0, description: 'With `matrix_to_irc.initial`: Matrix users with no activity through the bridge (a message, a join…) for this many days are left out of the initial sync (they connect when they next speak), so a start does not open thousands of idle connections (MAI `ignoreIdleUsersOnStartup`). 0 connects everyone; at most 30, as activity is kept for 30 days.' }),
     quit_debounce: section({

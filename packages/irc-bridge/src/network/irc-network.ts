@@ -18,6 +18,7 @@ import type { PasswordStore } from '../passwords';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { QuitDebounce } from './quit-debounce';
+import { PrivacyFilter } from './privacy-filter';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
@@ -121,10 +122,23 @@ export class IrcNetwork {
         return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
       },
       onRelayed: () => { this.counters.ircToMatrix++; },
+      ...(cfg.membership.irc_to_matrix.require_matrix_joined ? { privacy: this.privacyFilter() } : {}),
       quits: new QuitDebounce({
         enabled: cfg.membership.quit_debounce.enabled, quitsPerSecond: cfg.membership.quit_debounce.quits_per_second,
         delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
       }),
+    });
+  }
+
+  /** membership.irc_to_matrix.require_matrix_joined: see PrivacyFilter. */
+  private privacyFilter(): PrivacyFilter {
+    const withheld = this.ctx.metrics?.counter('privacy_withheld_lines_total',
+      'IRC channel lines not bridged because a Matrix member of the room was not on the channel (membership.irc_to_matrix.require_matrix_joined).', ['network']);
+    return new PrivacyFilter({
+      roomsOf: async (channel) => (await this.ctx.portals.getByKey(this.portalKey(channel))).filter((p) => p.kind !== 'dm').map((p) => p.roomId),
+      joinedMatrixUsers: (roomId) => this.ctx.portals.joinedMatrixUsers(roomId),
+      roomNotice: (roomId, text) => this.ctx.notify.roomNotice(roomId, text),
+      onWithheld: () => withheld?.inc({ network: this.name }),
     });
   }
 

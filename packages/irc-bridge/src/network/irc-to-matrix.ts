@@ -14,6 +14,7 @@ import {
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
 import type { QuitDebounce } from './quit-debounce';
+import type { PrivacyFilter } from './privacy-filter';
 import { PowerLevelBatch, type LevelChange } from './power-level-batch';
 import { replyToOf, syntheticId } from './remote-ids';
 
@@ -42,6 +43,8 @@ export interface IrcToMatrixDeps {
   onRelayed(): void;
   /** Netsplit debouncing of QUITs (membership.quit_debounce). */
   quits: QuitDebounce;
+  /** The privacy filter, when `membership.irc_to_matrix.require_matrix_joined` is on. */
+  privacy?: PrivacyFilter;
 }
 
 const SIMPLE_MODES = new Set(['i', 'k', 'm', 's']);
@@ -63,6 +66,7 @@ export class IrcToMatrix {
 
   stop(): void {
     this.d.quits.stop();
+    this.d.privacy?.stop();
     this.levelBatch.stop();
     if (this.dripTimer) clearTimeout(this.dripTimer);
     this.dripTimer = null;
@@ -73,16 +77,19 @@ export class IrcToMatrix {
     return { ghost: this.d.ghostKey(nick), displayName: this.d.displayName(nick) };
   }
 
-  /** Hands an event to the core, after `waitFor` and after any event of its portal still held back: in order. */
-  private emit(ev: RemoteEvent, waitFor?: Promise<void>): void {
+  /**
+   * Hands an event to the core, after `waitFor` and after any event of its portal still held back:
+   * in order. With a `gate`, asked in that order too, the event crosses only if it says yes.
+   */
+  private emit(ev: RemoteEvent, waitFor?: Promise<void>, gate?: () => Promise<boolean>): void {
     this.d.onRelayed();
     const key = portalKeyString(ev.portal);
     const before = this.held.get(key);
-    if (!before && !waitFor) {
+    if (!before && !waitFor && !gate) {
       this.send(ev);
       return;
     }
-    const tail = Promise.all([before, waitFor]).then(() => this.send(ev)).catch((err) => {
+    const tail = Promise.all([before, waitFor]).then(async () => { if (!gate || await gate()) this.send(ev); }).catch((err) => {
       this.d.ctx.log.warn('IRC event not applied to Matrix', { type: ev.type, network: this.d.network, err: String(err) });
     });
     this.held.set(key, tail);
@@ -140,6 +147,11 @@ export class IrcToMatrix {
     // small echo can sit in TCP for tens of ms). So a reply to a channel where one of our lines
     // awaits its echo waits for it (bounded), and the portal's later events wait behind it.
     const echoes = replyTo && ev.isChannel ? this.d.echoesSettled(ev.target) : undefined;
+    // Who of ours is on the channel now, as the line arrives: a member joining IRC a moment later
+    // does not make this line theirs to read.
+    const privacy = this.d.privacy;
+    const onChannel = privacy && ev.isChannel ? new Set(this.d.channels.get(ev.target)?.joinedBy) : undefined;
+    const gate = privacy && onChannel ? () => privacy.allows(ev.target, `${ev.target} on ${this.d.cfg.name ?? this.d.network}`, onChannel) : undefined;
     this.emit({
       type: 'message',
       portal,
@@ -154,7 +166,7 @@ export class IrcToMatrix {
       },
       ...(replyTo ? { replyTo } : {}),
       ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
-    }, echoes);
+    }, echoes, gate);
   }
 
   // ---- membership ---------------------------------------------------------------------------
