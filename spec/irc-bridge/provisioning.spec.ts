@@ -63,7 +63,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     ircd = await startInspircd();
     b = await startIrcBridge(ircd, {}, {
       core: { provisioning: { enabled: true, secret: SECRET, rate_limit: { enabled: true, per_user_per_minute: 1000, per_ip_per_minute: 1000 } } },
-      irc: { provisioning: { request_timeout_s: 3, room_limit: 0 } },
+      irc: { provisioning: { request_timeout_s: 3, room_limit: 0, rules: { conflict: ['^@oldirc_'], exempt: ['^@oldirc_friend:'] } } },
     });
     alice = await b.fx.hs.registerUser('alice', { displayname: 'Alice' });
     bob = await b.fx.hs.registerUser('bob', { displayname: 'Bob' });
@@ -95,6 +95,26 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     }
   });
 
+  it('refuses to link a room with a member provisioning.rules.conflict names (another IRC bridge\'s user), unless exempt', async () => {
+    const roomId = await room(50);
+    const other = await b.fx.hs.registerUser('oldirc_someone');
+    const friend = await b.fx.hs.registerUser('oldirc_friend');
+    await friend.join(roomId);
+    await other.join(roomId);
+    const body = { remote_room_server: NET, remote_room_channel: '#rules', matrix_room_id: roomId, op_nick: 'Nobody' };
+    const refused = await call('POST', '/link', body);
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.errcode, 'IRC_DOUBLE_BRIDGE');
+    assert.match(refused.body.error, /@oldirc_someone:localhost/);
+    assert.doesNotMatch(refused.body.error, /oldirc_friend/, 'exempt users are not named');
+    await other.leave(roomId);
+    await b.fx.hs.pusher.waitForIdle();
+    await b.fx.bridge.idle();
+    // Past the rules now: the request goes on to the operator check (nobody is an operator here).
+    const next = await call('POST', '/link', body);
+    assert.equal(next.body.errcode, 'IRC_BAD_OPERATOR_TARGET', next.text);
+  });
+
   it('lists networks and limits; querylink reports the channel operators, not the bot', async () => {
     const nets = await call('GET', '/querynetworks');
     assert.equal(nets.status, 200, nets.text);
@@ -120,6 +140,8 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     // Bob is in the room but has no power to change power levels.
     const powerless = await call('POST', '/link', body, SECRET, bob.userId);
     assert.equal(powerless.status, 403, powerless.text);
+    assert.equal(powerless.body.errcode, 'IRC_NOT_ENOUGH_POWER', 'MAI\'s errcode, which integration managers written against it check');
+    assert.equal(powerless.body.required_power_level, 100, 'the level to change m.room.power_levels');
 
     let from = op.lines.length;
     const res = await call('POST', '/link', body);

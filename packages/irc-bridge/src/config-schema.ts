@@ -115,6 +115,10 @@ export const IrcConfigSchema = section({
   provisioning: section({
     request_timeout_s: Int('How long a channel operator has to answer "yes" to a link request sent by the bot (MAI `requestTimeoutSeconds`).', 300, 1),
     room_limit: Int('Most rooms that may be plumbed (linked) across all networks; 0 = unlimited (MAI `roomLimit`).', 0),
+    rules: section({
+      conflict: Type.Array(Type.String({ minLength: 1, format: 'regex' }), { default: [], description: 'Regular expressions of Matrix user IDs that may not be in a room being linked, e.g. another IRC bridge\'s users (`^@irc_.*:example\\.org$`), so a room is never bridged to IRC twice. A link request for such a room is refused with 409 `IRC_DOUBLE_BRIDGE`.' }),
+      exempt: Type.Array(Type.String({ minLength: 1, format: 'regex' }), { default: [], description: 'Regular expressions of Matrix user IDs that `conflict` does not apply to.' }),
+    }, { default: {}, description: 'Which rooms the provisioning API may link (MAI `rules.userIds`).' }),
   }, { default: {}, description: 'IRC provisioning routes (link/unlink with channel operator consent); served when the core `provisioning.enabled` is on.' }),
   cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
   data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),

@@ -100,8 +100,8 @@ export class IrcProvisioning {
   register(): void {
     const p = this.c.ctx.provisioning;
     const routes: RouteDefinition[] = [
-      { method: 'POST', path: '/link', schema: LINK_SCHEMA, requiresRoomPower: roomOf, audit: true, handler: (req) => this.link(req) },
-      { method: 'POST', path: '/unlink', schema: UNLINK_SCHEMA, requiresRoomPower: roomOf, audit: true, handler: (req) => this.unlink(req) },
+      { method: 'POST', path: '/link', schema: LINK_SCHEMA, requiresRoomPower: roomOf, powerErrcode: 'IRC_NOT_ENOUGH_POWER', audit: true, handler: (req) => this.link(req) },
+      { method: 'POST', path: '/unlink', schema: UNLINK_SCHEMA, requiresRoomPower: roomOf, powerErrcode: 'IRC_NOT_ENOUGH_POWER', audit: true, handler: (req) => this.unlink(req) },
       { method: 'GET', path: '/listlinks/{roomId}', requiresRoomMembership: (req) => req.params.roomId, handler: (req) => this.listLinks(req.params.roomId) },
       { method: 'POST', path: '/querylink', schema: QUERY_SCHEMA, handler: (req) => this.queryLink(req) },
       { method: 'GET', path: '/querynetworks', handler: async () => this.networks() },
@@ -139,6 +139,17 @@ export class IrcProvisioning {
     return ch;
   }
 
+  /** provisioning.rules: a room with a `conflict` member (not `exempt`), e.g. another IRC bridge's user, is not linked. */
+  private async checkRules(roomId: string): Promise<void> {
+    const { conflict, exempt } = this.c.ctx.config.provisioning.rules;
+    if (!conflict.length) return;
+    const matches = (res: string[], u: string) => res.some((re) => new RegExp(re).test(u));
+    const clash = (await this.c.ctx.portals.joinedMatrixUsers(roomId)).filter((u) => matches(conflict, u) && !matches(exempt, u));
+    if (clash.length) {
+      throw new MatrixError(409, 'IRC_DOUBLE_BRIDGE', `This room cannot be linked while ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''} ${clash.length === 1 ? 'is' : 'are'} in it (provisioning.rules.conflict).`);
+    }
+  }
+
   private async plumbedCount(): Promise<number> {
     return (await this.c.ctx.portals.list({ kind: 'plumbed' })).length;
   }
@@ -162,6 +173,7 @@ export class IrcProvisioning {
     const limit = this.c.ctx.config.provisioning.room_limit;
     if (limit > 0 && (await this.plumbedCount()) >= limit) throw new MatrixError(500, 'IRC_BRIDGE_AT_LIMIT', 'The bridge has reached its room limit.');
     if (await this.c.ctx.portals.getByRoom(roomId)) throw new MatrixError(409, 'IRC_EXISTING_MAPPING', 'This room is already bridged.');
+    await this.checkRules(roomId);
     const pendingKey = `${n.name}\u0000${ircLower(opNick)}`;
     if (this.pending.has(pendingKey)) throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
     const ops = await this.operatorsOf(n, channel, key);

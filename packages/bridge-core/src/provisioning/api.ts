@@ -104,6 +104,11 @@ export interface RouteDefinition {
   handler(req: ProvisioningRequest): Promise<unknown>;
   /** Return the room ID whose power levels the acting user must satisfy. */
   requiresRoomPower?: (req: ProvisioningRequest) => string;
+  /**
+   * The errcode of the 403 when the acting user's level is too low (default `M_FORBIDDEN`), for
+   * routes that keep an older API's codes that clients check (MAI's `IRC_NOT_ENOUGH_POWER`).
+   */
+  powerErrcode?: string;
   /** Return the room ID the acting user must be joined to (no level check). */
   requiresRoomMembership?: (req: ProvisioningRequest) => string;
   /** Network-side check run after the power check; throw a MatrixError to refuse. */
@@ -405,7 +410,7 @@ export class ProvisioningApi {
       if (ud && !ud.allowed) throw limited(ud.retryAfterMs);
 
       this.validate(route, preq);
-      if (def.requiresRoomPower) await this.checkPower(def.requiresRoomPower(preq), userId, true);
+      if (def.requiresRoomPower) await this.checkPower(def.requiresRoomPower(preq), userId, true, def.powerErrcode);
       else if (def.requiresRoomMembership) await this.checkPower(def.requiresRoomMembership(preq), userId, false);
       if (def.authorize) await def.authorize(preq);
       const result = await def.handler(preq);
@@ -469,12 +474,12 @@ export class ProvisioningApi {
     for (const q of route.querySchemas) validateOrThrow(q, preq.query, 'query');
   }
 
-  private async checkPower(roomId: string, userId: string, needLevel: boolean): Promise<void> {
+  private async checkPower(roomId: string, userId: string, needLevel: boolean, errcode = 'M_FORBIDDEN'): Promise<void> {
     if (!isValidRoomId(roomId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid room ID', { field: 'room_id' });
     const p = await this.powerChecker!.userPowerIn(roomId, userId);
     if (!p.joined) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not joined to ${roomId}`);
     if (needLevel && !(p.level >= p.required)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, { required_power_level: p.required });
+      throw new MatrixError(403, errcode, `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, { required_power_level: p.required });
     }
   }
 
