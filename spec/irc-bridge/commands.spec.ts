@@ -133,4 +133,30 @@ describe('irc-bridge: admin-room commands', function () {
     assert.match(await command(`!plumb ${room} testnet #plumbed`), /admin|permission|not allowed/i);
     assert.match(await command('!bridgeversion'), /Causeway IRC bridge \d+\.\d+\.\d+/);
   });
+
+  it('!feature mentions: a user may stop their nick in IRC lines from becoming a pill that notifies them; the choice survives a restart', async () => {
+    const roomId = b.fx.hs.resolveAlias(alias('#cmds'))!;
+    if (b.fx.hs.membership(roomId, dave.userId) !== 'join') await dave.join(roomId);
+    const nick = () => b.connector().networks.get('testnet')!.users.nickOf(dave.userId)!;
+    await eventually(() => nick(), 'dave connected');
+    const lineTo = async (text: string) => {
+      obs.raw(`PRIVMSG #cmds :${nick()}: ${text}`);
+      return eventually(() => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && String(e.content.body).endsWith(text)), text);
+    };
+    const pinged = await lineTo('are you there?');
+    assert.deepEqual(pinged.content['m.mentions']?.user_ids, [dave.userId], 'by default the nick is a mention');
+    assert.match(String(pinged.content.formatted_body), /matrix\.to\/#\/%40dave%3Alocalhost/);
+
+    assert.match(await command('!feature mentions'), /mentions is on \(the bridge's default\)/);
+    assert.match(await command('!feature mentions false'), /mentions is now off for you/);
+    const quiet = await lineTo('still around?');
+    assert.equal(quiet.content['m.mentions']?.user_ids?.length ?? 0, 0, 'no mention once turned off');
+    assert.doesNotMatch(String(quiet.content.formatted_body ?? ''), /matrix\.to/);
+
+    await b.fx.restart();
+    assert.match(await command('!feature mentions'), /mentions is off\./, 'kept across a restart');
+    assert.match(await command('!feature mentions maybe'), /true, false or default/);
+    assert.match(await command('!feature colours'), /Unknown feature colours/);
+    assert.match(await command('!feature mentions default'), /mentions is now on for you \(the bridge's default\)/);
+  });
 });

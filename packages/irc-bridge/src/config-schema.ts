@@ -120,6 +120,7 @@ export const IrcConfigSchema = section({
       exempt: Type.Array(Type.String({ minLength: 1, format: 'regex' }), { default: [], description: 'Regular expressions of Matrix user IDs that `conflict` does not apply to.' }),
     }, { default: {}, description: 'Which rooms the provisioning API may link (MAI `rules.userIds`).' }),
   }, { default: {}, description: 'IRC provisioning routes (link/unlink with channel operator consent); served when the core `provisioning.enabled` is on.' }),
+  mention_pills: StringEnum(['on', 'off', 'force-off'] as const, { default: 'on', description: 'IRC lines that name a bridged Matrix user\'s nick become mentions (pills) that notify them (MAI `mapIrcMentionsToMatrix`). `on`: for everyone, users may opt out with `!feature mentions false`; `off`: only for users who opt in with `!feature mentions true`; `force-off`: never.' }),
   cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
   data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),
 }, { default: {}, description: 'The IRC bridge.' });

@@ -16,6 +16,7 @@ import { isKnownEncoding } from './irc/encoding-fallback';
 import { IrcConfigSchema, type IrcConfig } from './config-schema';
 import { IrcNetwork, type NetworkStats } from './network/irc-network';
 import { PasswordStore } from './passwords';
+import { UserFeatures } from './user-features';
 import { Identd } from './ident/identd';
 import { registerCommands } from './commands';
 import { IrcProvisioning } from './provisioning';
@@ -35,6 +36,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   readonly networks = new Map<string, IrcNetwork>();
   private ctxRef?: BridgeContext<IrcConfig>;
   passwords!: PasswordStore;
+  features!: UserFeatures;
   private identd?: Identd;
   private metricsTimer?: NodeJS.Timeout;
   private provisioning?: IrcProvisioning;
@@ -48,13 +50,15 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     this.ctxRef = ctx;
     checkServerCombinations(ctx.config);
     this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
-    for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords));
+    this.features = new UserFeatures(ctx.data);
+    for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
     registerCommands(this);
     this.provisioning = new IrcProvisioning(this);
     this.provisioning.register();
   }
 
   async start(): Promise<void> {
+    await this.features.load();
     const ident = this.ctx.config.ident;
     if (ident.enabled) {
       this.identd = new Identd({ port: ident.port, address: ident.address, lookup: (local, remote) => this.identFor(local, remote), log: this.ctx.log });

@@ -7,6 +7,7 @@ import { CommandUsageError, type Command } from '@causeway/bridge-core';
 import { DEFAULT_DENIED_COMMANDS, ircLower, isValidChannelName, isValidNick, parseRawCommand } from '../irc';
 import type { IrcConnector } from '../connector';
 import { connected, pickNetwork, pickNetworkRaw } from './network-arg';
+import { FEATURES, type FeatureName } from '../user-features';
 
 const rest = (name: string, description: string, extra: Record<string, unknown> = {}) =>
   [{ name, description, rest: true, optional: true, ...extra }];
@@ -162,6 +163,33 @@ export function userCommands(c: IrcConnector): Command[] {
           return `${ch} → ${rooms.map((r) => r.roomId).join(', ') || '(no room)'}`;
         }));
         await cmd.reply(lines.join('\n'));
+      },
+    },
+    {
+      name: 'feature',
+      summary: 'Show or set a feature for you: !feature <name> [true|false|default]',
+      args: rest('args', '<name> [true|false|default]'),
+      async run(cmd) {
+        const [name, value] = (cmd.args.args ?? '').trim().split(/\s+/).filter(Boolean);
+        const known = Object.keys(FEATURES) as FeatureName[];
+        const list = known.map((f) => `${f}: ${FEATURES[f]}`).join('\n');
+        if (!name) return cmd.reply(`Features:\n${list}`);
+        const feature = known.find((f) => f === name.toLowerCase());
+        if (!feature) throw new CommandUsageError(`Unknown feature ${name}. Features:\n${list}`);
+        const mode = c.ctx.config.mention_pills;
+        const dflt = mode === 'on';
+        if (value === undefined) {
+          const own = c.features.get(cmd.sender, feature);
+          const state = mode === 'force-off' ? 'off for everyone on this bridge' : own === undefined ? `${dflt ? 'on' : 'off'} (the bridge's default)` : own ? 'on' : 'off';
+          return cmd.reply(`${feature} is ${state}.`);
+        }
+        const v = value.toLowerCase();
+        if (!['true', 'false', 'default'].includes(v)) throw new CommandUsageError('Give true, false or default.');
+        await c.features.set(cmd.sender, feature, v === 'default' ? undefined : v === 'true');
+        const now = v === 'default' ? dflt : v === 'true';
+        await cmd.reply(mode === 'force-off'
+          ? `Saved, but ${feature} is off for everyone on this bridge.`
+          : `${feature} is now ${now ? 'on' : 'off'} for you${v === 'default' ? ' (the bridge\'s default)' : ''}.`);
       },
     },
     {

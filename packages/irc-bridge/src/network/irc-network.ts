@@ -19,6 +19,7 @@ import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { QuitDebounce } from './quit-debounce';
 import { PrivacyFilter } from './privacy-filter';
+import type { UserFeatures } from '../user-features';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
@@ -75,6 +76,7 @@ export class IrcNetwork {
     readonly cfg: ServerConfig,
     private readonly ctx: BridgeContext<IrcConfig>,
     passwords: PasswordStore,
+    private readonly features: UserFeatures,
   ) {
     this.scheduler = new ConnectScheduler({
       connectsPerSecond: cfg.clients.connect_rate_per_second,
@@ -111,7 +113,7 @@ export class IrcNetwork {
       ghostKey: (nick) => this.ghostKey(nick),
       displayName: (nick) => cfg.ghost_display_name.replace(/\$NICK/g, nick).replace(/\$NETWORK/g, cfg.name ?? name),
       mentionable: (channel) => [...(this.channels.get(channel)?.joinedBy ?? [])]
-        .filter((k) => k !== BOT_KEY)
+        .filter((k) => k !== BOT_KEY && this.wantsMentions(k))
         .map((userId) => ({ userId, nick: this.users.nickOf(userId) ?? '' }))
         .filter((x) => x.nick),
       echoesSettled: (channel) => {
@@ -128,6 +130,13 @@ export class IrcNetwork {
         delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
       }),
     });
+  }
+
+  /** `mention_pills` with the user's `!feature mentions` choice: whether their nick in a line becomes a pill. */
+  private wantsMentions(userId: string): boolean {
+    const mode = this.ctx.config.mention_pills;
+    if (mode === 'force-off') return false;
+    return this.features.get(userId, 'mentions') ?? mode === 'on';
   }
 
   /** membership.irc_to_matrix.require_matrix_joined: see PrivacyFilter. */
