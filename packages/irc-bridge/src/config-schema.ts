@@ -120,6 +120,12 @@ export const IrcConfigSchema = section({
       exempt: Type.Array(Type.String({ minLength: 1, format: 'regex' }), { default: [], description: 'Regular expressions of Matrix user IDs that `conflict` does not apply to.' }),
     }, { default: {}, description: 'Which rooms the provisioning API may link (MAI `rules.userIds`).' }),
   }, { default: {}, description: 'IRC provisioning routes (link/unlink with channel operator consent); served when the core `provisioning.enabled` is on.' }),
+  replies: section({
+    short_template: Type.String({ pattern: '\\$REPLY', default: '$NICK: $REPLY', description: 'How a Matrix reply to a recent message reads on IRC: `$NICK` (the author of the original), `$REPLY` (the reply) (MAI `shortReplyTemplate`).' }),
+    long_template: Type.String({ pattern: '\\$REPLY', default: '<$NICK> "$ORIGINAL" <- $REPLY', description: 'How a reply to an older message reads: as `short_template`, plus `$ORIGINAL`, the quoted first line of the original (MAI `longReplyTemplate`).' }),
+    short_window_s: Int('Replies to messages older than this many seconds use `long_template` (MAI `shortReplyTresholdSeconds`).', 300),
+    quote_max_chars: Int('`$ORIGINAL` is cut to this many characters, then "..." (MAI `replySourceMaxLength`).', 32, 1),
+  }, { default: {}, description: 'Matrix replies rendered on IRC (besides the IRCv3 `+draft/reply` tag where the server has it).' }),
   mention_pills: StringEnum(['on', 'off', 'force-off'] as const, { default: 'on', description: 'IRC lines that name a bridged Matrix user\'s nick become mentions (pills) that notify them (MAI `mapIrcMentionsToMatrix`). `on`: for everyone, users may opt out with `!feature mentions false`; `off`: only for users who opt in with `!feature mentions true`; `force-off`: never.' }),
   cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
   data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),

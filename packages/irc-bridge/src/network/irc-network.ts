@@ -23,7 +23,7 @@ import type { UserFeatures } from '../user-features';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf } from './user-connections';
-import { renderEdit, renderMessage, type RenderDeps } from './matrix-to-irc';
+import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './matrix-to-irc';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
 import { GHOST_TEMPLATE } from '../protocol';
 
@@ -500,10 +500,16 @@ export class IrcNetwork {
 
   // ---- Matrix → IRC -----------------------------------------------------------------------------
 
+  private get replyStyle(): ReplyStyle {
+    const r = this.ctx.config.replies;
+    return { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
+  }
+
   private renderDeps(): RenderDeps {
     return {
       nickFor: (userId) => this.nickOfGhost(userId) ?? this.users.nickOf(userId),
       publicUrl: (mxc, name) => this.ctx.media.publicUrl(mxc, name),
+      replies: this.replyStyle,
     };
   }
 

@@ -13,16 +13,33 @@ export interface RenderDeps {
   nickFor(userId: string): string | undefined;
   /** A public URL for an mxc:// URI. */
   publicUrl(mxc: string, name?: string): string | undefined;
+  /** How replies read on IRC (`irc.replies`); MAI's defaults without it. */
+  replies?: ReplyStyle;
   now?: () => number;
 }
+
+export interface ReplyStyle {
+  /** `$NICK` (who was replied to), `$REPLY` (the reply's text). */
+  shortTemplate: string;
+  /** As short, plus `$ORIGINAL`: the quoted first line of the original. */
+  longTemplate: string;
+  /** Replies to messages older than this use the long template. */
+  shortWindowMs: number;
+  /** The quote is cut to this many characters, then "...". */
+  quoteChars: number;
+}
+
+export const MAI_REPLY_STYLE: ReplyStyle = {
+  shortTemplate: '$NICK: $REPLY',
+  longTemplate: '<$NICK> "$ORIGINAL" <- $REPLY',
+  shortWindowMs: 300_000,
+  quoteChars: 32,
+};
 
 export interface Rendered {
   kind: MessageKind;
   text: string;
 }
-
-const SHORT_REPLY_WINDOW_MS = 300_000;
-const REPLY_QUOTE_CHARS = 32;
 
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -31,18 +48,25 @@ export function formatSize(bytes: number): string {
 }
 
 /** A quote of a replied-to message: first non-blank line, cut. */
-function quoteOf(body: string): string {
+function quoteOf(body: string, max: number): string {
   const first = body.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
-  const stripped = first.replace(/^>\s?/, '');
-  return stripped.length > REPLY_QUOTE_CHARS ? `${stripped.slice(0, REPLY_QUOTE_CHARS)}...` : stripped;
+  const stripped = sanitizeUserText(first.replace(/^>\s?/, ''));
+  return [...stripped].length > max ? `${[...stripped].slice(0, max).join('')}...` : stripped;
+}
+
+/** Fills a template in one pass, so a nick or text containing `$REPLY` is never expanded again. */
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\$(NICK|REPLY|ORIGINAL)/g, (all, k: string) => values[k] ?? all);
 }
 
 function replyPrefix(ref: RemoteMessageRef, deps: RenderDeps): (text: string) => string {
+  const style = deps.replies ?? MAI_REPLY_STYLE;
   const nick = deps.nickFor(ref.sender) ?? ref.sender.replace(/^@([^:]+):.*$/, '$1');
   const now = (deps.now ?? Date.now)();
   // A reply to a recent line reads naturally as "nick: text"; an old one needs the quote for context.
-  if (now - ref.timestamp <= SHORT_REPLY_WINDOW_MS || !ref.body) return (t) => `${nick}: ${t}`;
-  return (t) => `<${nick}> "${quoteOf(ref.body ?? '')}" <- ${t}`;
+  if (now - ref.timestamp <= style.shortWindowMs || !ref.body) return (t) => fill(style.shortTemplate, { NICK: nick, REPLY: t });
+  const original = quoteOf(ref.body, style.quoteChars);
+  return (t) => fill(style.longTemplate, { NICK: nick, REPLY: t, ORIGINAL: original });
 }
 
 export function renderMessage(msg: MatrixMessage, deps: RenderDeps): Rendered {
