@@ -20,8 +20,8 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     await o.join(channel);
     return o;
   };
-  const bridge = async (clients: Record<string, unknown>) => {
-    const b = await startIrcBridge(ircd, { clients });
+  const bridge = async (clients: Record<string, unknown>, server: Record<string, unknown> = {}) => {
+    const b = await startIrcBridge(ircd, { clients, ...server });
     bridges.push(b);
     return b;
   };
@@ -63,11 +63,13 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
   });
 
   it('disconnects a user idle for idle_timeout_s and tells them; the next message reconnects', async () => {
-    const b = await bridge({ idle_timeout_s: 3 });
+    const b = await bridge({ idle_timeout_s: 3 }, { membership: { matrix_to_irc: { incremental: false } } });
     const o = await observer('Iobs', '#idle');
     const ida = await b.fx.hs.registerUser('ida', { displayname: 'ida' });
     let from = o.lines.length;
     const room = await ida.join(alias('#idle'));
+    // Without mirrored membership a user is connected when they first speak.
+    await ida.sendMessage(room, 'hello');
     await joined(o, 'ida[m]', '#idle', from);
     const quit = await o.waitFor((l) => /:ida\[m\]!\S+ QUIT /.test(l), 15_000, from);
     assert.match(quit, /Idle timeout/);
@@ -75,6 +77,18 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     from = o.lines.length;
     await ida.sendMessage(room, 'back again');
     await o.waitFor((l) => /:ida\[m\]!\S+ PRIVMSG #idle :back again$/.test(l), 20_000, from);
+  });
+
+  it('with Matrix→IRC membership mirrored, a silent room member stays on the channel (no idle timeout, as in MAI)', async () => {
+    const b = await bridge({ idle_timeout_s: 2 });
+    const o = await observer('Mobs', '#mirrored');
+    const mia = await b.fx.hs.registerUser('mia', { displayname: 'mia' });
+    const from = o.lines.length;
+    await mia.join(alias('#mirrored'));
+    await joined(o, 'mia[m]', '#mirrored', from);
+    await new Promise((r) => setTimeout(r, 5_000)); // beyond the idle timeout and the pool's sweep
+    assert.ok(!o.lines.slice(from).some((l) => /:mia\[m\]!\S+ QUIT /.test(l)), 'mia was not disconnected');
+    assert.equal(b.connector().networks.get(NET)!.users.pool.get(mia.userId)?.status, 'connected');
   });
 
   it('a K-lined user fails for good: told, removed from the room, never retried', async () => {

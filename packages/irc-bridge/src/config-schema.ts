@@ -69,7 +69,7 @@ export const ServerSchema = section({
     nick_template: Type.String({ pattern: '\\$(DISPLAY|USERID|LOCALPART)', default: '$DISPLAY[m]', description: 'Nick of a Matrix user on IRC: `$DISPLAY` (display name), `$LOCALPART`, `$USERID`. Made valid and unique predictably; the user is told the nick they got.' }),
     allow_nick_changes: Bool('Allow `!nick`; a chosen nick is remembered and ignores the template.', true),
     max_clients: Int('Max simultaneous user connections to this network; at the cap the least recently active user is disconnected.', 30, 1),
-    idle_timeout_s: Int('Disconnect a user who sent nothing for this long; 0 = never.', 172800),
+    idle_timeout_s: Int('Disconnect a user who sent nothing for this long; 0 = never. Not applied while `membership.matrix_to_irc.incremental` is on: room members then stay on their channels (MAI `idleTimeout`).', 172800),
     realname_format: StringEnum(['mxid', 'reverse-mxid', 'display'] as const, { default: 'mxid', description: 'Realname (gecos): the Matrix ID, the reversed ID (org.example:alice), or the display name.' }),
     user_modes: Type.String({ pattern: '^([+-][A-Za-z]+)*$', default: '', description: 'User modes set after connecting, e.g. `+R`.' }),
     connect_rate_per_second: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'Connection attempts started per second for this network (servers Z-line hosts that connect too fast).' }),

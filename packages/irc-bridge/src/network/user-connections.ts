@@ -58,7 +58,10 @@ export class UserConnections {
     this.pool = new IrcConnectionPool({
       server: d.server,
       maxClients: c.max_clients,
-      idleTimeoutMs: c.idle_timeout_s * 1000,
+      // Mirrored membership means a room member is on the channel; disconnecting them for
+      // silence would break that (and hold back every line under the privacy filter), so, as in
+      // MAI, the idle timeout applies only without it.
+      idleTimeoutMs: d.cfg.membership.matrix_to_irc.incremental ? 0 : c.idle_timeout_s * 1000,
       scheduler: d.scheduler,
       outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
       onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
