@@ -79,6 +79,28 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     await o.waitFor((l) => /:ida\[m\]!\S+ PRIVMSG #idle :back again$/.test(l), 20_000, from);
   });
 
+  it('!active keeps a silent user connected past idle_timeout_s', async () => {
+    const b = await bridge({ idle_timeout_s: 3 }, { membership: { matrix_to_irc: { incremental: false } } });
+    const o = await observer('Aobs', '#active');
+    const abe = await b.fx.hs.registerUser('abe', { displayname: 'abe' });
+    const admin = await abe.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
+    await eventually(() => b.fx.hs.membership(admin, BOT) === 'join', 'bot in the admin room');
+    const from = o.lines.length;
+    const room = await abe.join(alias('#active'));
+    await abe.sendMessage(room, 'hi');
+    await joined(o, 'abe[m]', '#active', from);
+    // Every 1.5 s, well inside the 3 s timeout, for twice its length.
+    for (let i = 0; i < 4; i++) {
+      const before = botMessages(b.fx.hs, admin).length;
+      await abe.sendMessage(admin, '!active');
+      assert.match(await eventually(() => botMessages(b.fx.hs, admin)[before], '!active reply'), /Marked active on testnet: you stay connected for at least 3 seconds/);
+      await new Promise((r) => setTimeout(r, 1_500));
+    }
+    assert.ok(!o.lines.slice(from).some((l) => /:abe\[m\]!\S+ QUIT /.test(l)), 'abe was not disconnected');
+    // Silent from now on: the timeout applies again.
+    await o.waitFor((l) => /:abe\[m\]!\S+ QUIT .*Idle timeout/.test(l), 15_000, from);
+  });
+
   it('with Matrix→IRC membership mirrored, a silent room member stays on the channel (no idle timeout, as in MAI)', async () => {
     const b = await bridge({ idle_timeout_s: 2 });
     const o = await observer('Mobs', '#mirrored');

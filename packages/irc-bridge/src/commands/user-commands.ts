@@ -12,6 +12,8 @@ import { FEATURES, type FeatureName } from '../user-features';
 const rest = (name: string, description: string, extra: Record<string, unknown> = {}) =>
   [{ name, description, rest: true, optional: true, ...extra }];
 
+const formatDuration = (s: number) => (s >= 7200 ? `${Math.round(s / 3600)} hours` : s >= 120 ? `${Math.round(s / 60)} minutes` : `${s} seconds`);
+
 export function userCommands(c: IrcConnector): Command[] {
   return [
     {
@@ -133,6 +135,21 @@ export function userCommands(c: IrcConnector): Command[] {
         const client = await n.users.clientFor(cmd.sender);
         for (const [channel, key] of channels) await client.join(channel, key);
         await cmd.reply(`Reconnecting to ${n.name}${channels.length ? ` and re-joining ${channels.map(([ch]) => ch).join(', ')}` : ''}.`);
+      },
+    },
+    {
+      name: 'active',
+      summary: 'Count as active now, so the idle timeout starts again: !active [server]',
+      args: rest('args', '[server]'),
+      async run(cmd) {
+        const { network: n } = pickNetwork(c, cmd.args.args);
+        const client = n.users.get(cmd.sender);
+        if (!client) return cmd.reply(`You are not connected to ${n.name}.`);
+        client.lastActiveAt = Date.now();
+        const idle = n.idleTimeoutS;
+        await cmd.reply(idle > 0
+          ? `Marked active on ${n.name}: you stay connected for at least ${formatDuration(idle)} without sending anything.`
+          : `Marked active on ${n.name}. (No idle timeout applies to you there.)`);
       },
     },
     {

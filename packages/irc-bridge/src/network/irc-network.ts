@@ -22,7 +22,7 @@ import { PrivacyFilter } from './privacy-filter';
 import type { UserFeatures } from '../user-features';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
-import { UserConnections, clientCertificateOf } from './user-connections';
+import { UserConnections, clientCertificateOf, idleTimeoutS } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './matrix-to-irc';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
 import { GHOST_TEMPLATE } from '../protocol';
@@ -724,6 +724,9 @@ export class IrcNetwork {
     const r = await this.bot.say(nick, text);
     return r.delivered;
   }
+
+  /** The idle timeout users of this network have (0: none). */
+  get idleTimeoutS(): number { return idleTimeoutS(this.cfg); }
 
   get botClient(): PooledClient | null {
     return this.bot;

@@ -39,6 +39,15 @@ export interface UserConnectionsDeps {
 const STORED_NICKS = 'nicks';
 const STORED_USERNAMES = 'usernames';
 
+/**
+ * The idle timeout in effect (0: none). Mirrored membership means a room member is on the
+ * channel; disconnecting them for silence would break that (and hold back every line under the
+ * privacy filter), so, as in MAI, `clients.idle_timeout_s` applies only without it.
+ */
+export function idleTimeoutS(cfg: ServerConfig): number {
+  return cfg.membership.matrix_to_irc.incremental ? 0 : cfg.clients.idle_timeout_s;
+}
+
 export class UserConnections {
   readonly pool: IrcConnectionPool;
   /** Users' own client certificates for this network (`!certfp`), sealed like their passwords. */
@@ -58,10 +67,7 @@ export class UserConnections {
     this.pool = new IrcConnectionPool({
       server: d.server,
       maxClients: c.max_clients,
-      // Mirrored membership means a room member is on the channel; disconnecting them for
-      // silence would break that (and hold back every line under the privacy filter), so, as in
-      // MAI, the idle timeout applies only without it.
-      idleTimeoutMs: d.cfg.membership.matrix_to_irc.incremental ? 0 : c.idle_timeout_s * 1000,
+      idleTimeoutMs: idleTimeoutS(d.cfg) * 1000,
       scheduler: d.scheduler,
       outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
       onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
