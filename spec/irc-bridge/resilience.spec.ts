@@ -70,3 +70,41 @@ describe('irc-bridge: IRC server restart', function () {
     await eventually(() => net.stats().connections.connected === 4 && net.stats().queuedMessages === 0, `all reconnected: ${JSON.stringify(net.stats())}`, 20_000);
   });
 });
+
+describe('irc-bridge: a silently dead link', function () {
+  this.timeout(60_000);
+  let ircd: InspircdHandle;
+  let b: IrcBridge;
+  let olive: Observer | undefined;
+  before(async () => {
+    ircd = await startInspircd();
+    b = await startIrcBridge(ircd, { clients: { ping_interval_s: 1, ping_timeout_s: 3, connect_timeout_s: 3 } });
+  });
+  after(async () => {
+    ircd?.thaw();
+    await olive?.close().catch(() => undefined);
+    await b?.fx.stop();
+    await ircd?.dispose();
+  });
+
+  it('is noticed by clients.ping_timeout_s (no error ever arrives) and the user reconnects once the server answers again', async () => {
+    const net = b.connector().networks.get('testnet')!;
+    const alice = await b.fx.hs.registerUser('alice', { displayname: 'alice' });
+    const roomId = await alice.join(alias('#dead'));
+    await alice.sendMessage(roomId, 'before');
+    await eventually(() => net.users.get(alice.userId)?.status === 'connected', 'alice connected');
+    let registrations = 0;
+    net.users.pool.on('connected', (userId) => { if (userId === alice.userId) registrations++; });
+    ircd.freeze();
+    // Nothing is answered and nothing fails; only the ping timeout can tell the link is dead.
+    await eventually(() => net.users.get(alice.userId)?.status !== 'connected', 'the dead link noticed', 15_000);
+    ircd.thaw();
+    await eventually(() => net.users.get(alice.userId)?.status === 'connected', 'alice connected again', 30_000);
+    assert.equal(registrations, 1, 'a new connection registered, not the old one waking up');
+    olive = await connectObserver(ircd, 'olive');
+    await olive.join('#dead');
+    const from = olive.lines.length;
+    await alice.sendMessage(roomId, 'after');
+    await olive.waitFor((l) => /:alice\[m\]!\S+ PRIVMSG #dead :after$/.test(l), 20_000, from);
+  });
+});

@@ -18,6 +18,8 @@ const Direction = (what: string, initial: boolean, incremental: boolean) => ({
 export const ServerSchema = section({
   address: Type.String({ minLength: 1, description: 'Hostname or IP address of the IRC server.' }),
   port: Type.Integer({ minimum: 1, maximum: 65535, default: 6667, description: 'TCP port (usually 6697 with TLS).' }),
+  additional_addresses: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'More hostnames or IP addresses of the same network; each connection picks one of these and `address` at random, spreading users over the network\'s servers (MAI `additionalAddresses`). With TLS each must present a certificate for its own name.' }),
+  only_additional_addresses: Bool('Connect only to `additional_addresses`, never to `address` (which still names the network, e.g. in `m.room.bridging` state) (MAI `onlyAdditionalAddresses`).', false),
   name: Type.Optional(Type.String({ description: 'Human-readable network name shown in third-party lookups (defaults to the key).' })),
   network_id: Type.Optional(Type.String({ pattern: '^[a-z0-9._-]+$', description: 'Stable network ID for third-party lookups (defaults to the key).' })),
   tls: section({
@@ -75,6 +77,8 @@ export const ServerSchema = section({
     connect_rate_per_second: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'Connection attempts started per second for this network (servers Z-line hosts that connect too fast).' }),
     concurrent_reconnect_limit: Int('Registrations in flight at once; 0 = unlimited.', 50),
     connect_timeout_s: Int('Give up a connection attempt without a welcome after this long.', 30, 1),
+    ping_interval_s: Int('Send PING after this long without a PONG, to measure lag and keep the link busy; 0 = never (MAI `pingRateMs`).', 60),
+    ping_timeout_s: Int('Treat a connection that received nothing for this long as dead and reconnect it; 0 = never. MAI waited 600 s (`pingTimeoutMs`), so a silently dropped link swallowed users\' lines for ten minutes.', 180),
     line_limit: Int('Max IRC lines a Matrix message may become; longer messages are uploaded and sent as a link.', 3, 1),
     queue: section({
       max_messages: Int('Messages held per user while their connection is down.', 100, 1),

@@ -284,6 +284,9 @@ function checkServerCombinations(config: IrcConfig): void {
     if (s.tls.client_certificate && !s.tls.enabled) {
       problems.push(`irc.servers.${name}.tls.client_certificate: a client certificate is only presented over TLS; set tls.enabled`);
     }
+    if (s.only_additional_addresses && !s.additional_addresses.length) {
+      problems.push(`irc.servers.${name}.only_additional_addresses: needs at least one entry in additional_addresses`);
+    }
     if (s.encoding_fallback && !isKnownEncoding(s.encoding_fallback)) {
       problems.push(`irc.servers.${name}.encoding_fallback: unknown encoding ${JSON.stringify(s.encoding_fallback)} (e.g. windows-1252, latin1, iso-8859-15)`);
     }

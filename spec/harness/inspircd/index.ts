@@ -36,6 +36,12 @@ export interface InspircdHandle {
   restart(): Promise<void>;
   /** Abrupt death (SIGKILL): clients see a reset, not a QUIT/ERROR. */
   kill(): Promise<void>;
+  /**
+   * A hung server or a silently dropped link (SIGSTOP): sockets stay open, nothing is answered,
+   * no error reaches anyone; only a client's own ping timeout can tell. `thaw` resumes it.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Rewrite the config with new ban entries etc. and REHASH (SIGHUP); config X-lines apply to users already connected. */
   reconfigure(update: Partial<InspircdConfigOptions>): Promise<void>;
   /** Stop and delete the temp dir. */
@@ -152,6 +158,7 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     if (!proc) return;
     child = null;
     if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGCONT'); // a frozen server would never handle the signal
     proc.kill(signal);
     if (!(await waitExit(proc, 5000))) {
       proc.kill('SIGKILL');
@@ -167,6 +174,8 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     start,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
+    freeze: () => { child?.kill('SIGSTOP'); },
+    thaw: () => { child?.kill('SIGCONT'); },
     async restart() {
       await stopWith('SIGTERM');
       await start();

@@ -22,6 +22,10 @@ export interface SaslExternal {
 
 export interface IrcConnectionOptions {
   host: string;
+  /** Other hosts of the same network; each connect picks one of these and `host` at random. */
+  additionalHosts?: string[];
+  /** Pick only among `additionalHosts`. */
+  onlyAdditionalHosts?: boolean;
   port: number;
   nick: string;
   username: string;

@@ -184,7 +184,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       }, timeoutMs);
       this.listen(client);
       client.connect({
-        host: o.host,
+        host: pickHost(o),
         port: o.port,
         nick: this.identity.nick,
         username: o.username,
@@ -881,4 +881,11 @@ function onceSettler(pieces: number, settle: (r: LineResult) => void): (r: LineR
       settle({ ok: true, queueDelayMs: maxDelay });
     }
   };
+}
+
+/** The host of this attempt: `host` or one of `additionalHosts`, at random (spreads users over a network's servers). */
+export function pickHost(o: Pick<IrcConnectionOptions, 'host' | 'additionalHosts' | 'onlyAdditionalHosts'>, random = Math.random): string {
+  const extra = o.additionalHosts ?? [];
+  const hosts = o.onlyAdditionalHosts && extra.length ? extra : [o.host, ...extra];
+  return hosts[Math.floor(random() * hosts.length)] ?? o.host;
 }

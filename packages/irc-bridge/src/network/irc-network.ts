@@ -89,6 +89,9 @@ export class IrcNetwork {
       tls: cfg.tls.enabled,
       allowSelfSigned: cfg.tls.allow_self_signed,
       connectTimeoutMs: cfg.clients.connect_timeout_s * 1000,
+      pingIntervalSec: cfg.clients.ping_interval_s,
+      pingTimeoutSec: cfg.clients.ping_timeout_s,
+      ...(cfg.additional_addresses.length ? { additionalHosts: cfg.additional_addresses, onlyAdditionalHosts: cfg.only_additional_addresses } : {}),
       flood: { ratePerSecond: cfg.clients.flood_lines_per_second },
       ...(cfg.encoding_fallback ? { encoding: utf8WithFallback(cfg.encoding_fallback) } : {}),
     };
