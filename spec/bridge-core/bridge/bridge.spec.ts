@@ -171,6 +171,33 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     await eventually(() => noticesTo(fx.hs, alice.userId, fx.bridge.intents.bot.userId).some((n) => /too late to be sent on/.test(n)), 'the sender was told');
   });
 
+  it('creates portal and DM rooms as bridge.portal_rooms / dm_rooms say (m.federate, room version)', async () => {
+    const create = (roomId: string) => fx.hs.stateEvent(roomId, 'm.room.create')!.content;
+    const dm = () => connector.ctx.remote.emit({
+      type: 'message', portal: { network: 'mem', id: 'dora' }, sender: { ghost: { network: 'mem', id: 'dora' }, displayName: 'Dora' },
+      id: 'd1', content: { kind: 'text', body: 'psst' }, dmWith: alice.userId,
+    });
+    const dmRoom = async () => (await fx.bridge.portals.getByKey({ network: 'mem', id: 'dora' }))[0].roomId;
+    // Defaults: federating rooms of the homeserver's default version.
+    assert.equal(create(await portal('open'))['m.federate'], true);
+    await dm();
+    assert.notEqual(create(await dmRoom())['m.federate'], false);
+    const defaultVersion = create(await portal('open2')).room_version;
+
+    await fx.stop();
+    fx = await startBridgeFixture({
+      connector: () => (connector = new MemoryConnector()), configKey: 'mem',
+      core: { bridge: { portal_rooms: { federate: false, room_version: '9' }, dm_rooms: { federate: false } } },
+    });
+    alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
+    const local = create(await portal('local'));
+    assert.equal(local['m.federate'], false);
+    assert.equal(local.room_version, '9');
+    assert.notEqual(defaultVersion, '9', 'the version is the configured one, not the default');
+    await dm();
+    assert.equal(create(await dmRoom())['m.federate'], false);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

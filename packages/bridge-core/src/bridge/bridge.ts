@@ -182,6 +182,10 @@ export class Bridge<C = unknown> {
     this.portals = new PortalManager({
       repo: this.store.portals, bot, domain,
       aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
+      rooms: {
+        federate: config.bridge.portal_rooms.federate, roomVersion: config.bridge.portal_rooms.room_version || undefined,
+        dmFederate: config.bridge.dm_rooms.federate,
+      },
       links: supports(connector, 'links') ? connector : undefined,
       bridgeInfo,
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),

@@ -24,6 +24,8 @@ export interface PortalManagerDeps {
   bot: Intent;
   domain: string;
   aliasTemplate?: LocalpartTemplate;
+  /** How created rooms are made (`bridge.portal_rooms`, `bridge.dm_rooms`). */
+  rooms?: { federate: boolean; roomVersion?: string; dmFederate: boolean };
   links?: LinkHandler;
   bridgeInfo: BridgeInfoPublisher;
   /** Joined members of a room from the state cache. */
@@ -111,7 +113,8 @@ export class PortalManager implements PortalService {
         room_alias_name: alias,
         visibility: info.published ? 'public' : 'private',
         preset: info.inviteOnly ? 'private_chat' : 'public_chat',
-        creation_content: { 'm.federate': true },
+        creation_content: { 'm.federate': this.deps.rooms?.federate ?? true },
+        ...(this.deps.rooms?.roomVersion ? { room_version: this.deps.rooms.roomVersion } : {}),
         power_level_content_override: { users: { [this.deps.bot.userId]: 100 } },
         initial_state: initialState,
       });
@@ -135,6 +138,7 @@ export class PortalManager implements PortalService {
         is_direct: true,
         preset: 'trusted_private_chat',
         name,
+        ...(this.deps.rooms?.dmFederate === false ? { creation_content: { 'm.federate': false } } : {}),
         power_level_content_override: { users: { [ghost.userId]: 100, [matrixUserId]: 100 } },
       });
       const portal: Portal = { roomId, key, kind: 'dm', dmUser: matrixUserId, createdAt: Date.now() };

@@ -58,6 +58,13 @@ export const BridgeSchema = section({
   permissions: Type.Optional(section({
     users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
   }, { description: 'Who may use the bridge.' })),
+  portal_rooms: section({
+    federate: Type.Boolean({ default: true, description: 'Whether users of other homeservers may join the portal rooms the bridge creates (`m.federate`). Cannot be changed for a room once it exists.' }),
+    room_version: Type.String({ pattern: '^([0-9A-Za-z.-]+)?$', default: '', description: 'Room version of created portal rooms; empty: the homeserver\'s default.' }),
+  }, { default: {}, description: 'Portal rooms the bridge creates on demand.' }),
+  dm_rooms: section({
+    federate: Type.Boolean({ default: true, description: 'Whether the DM rooms ghosts open for private messages may federate (`m.federate`); with false, only users of this homeserver can have them.' }),
+  }, { default: {}, description: 'DM rooms the bridge opens for private messages from the remote network.' }),
   drop_matrix_messages_after_s: Type.Integer({ minimum: 0, default: 0, description: 'Matrix messages older than this many seconds when they reach the bridge (origin_server_ts; e.g. queued while the bridge was down) are not sent to the remote network, and their sender is told privately; 0 sends everything however late.' }),
 }, { default: {}, description: 'Bridge identity and permissions.' });
 
