@@ -28,6 +28,7 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
     id: 'mem',
     displayName: 'Memory',
     defaults: { botLocalpart: '_mem_bot', ghostLocalpartTemplate: '_mem_$NETWORK_$ID', aliasLocalpartTemplate: '_mem_$NETWORK_$ID' },
+    stateEventTypes: ['org.example.mem.settings'],
   };
   readonly configSchema = MemoryConfigSchema;
   ctx!: BridgeContext<{ network: string }>;

@@ -130,6 +130,11 @@ export const IrcConfigSchema = section({
     short_window_s: Int('Replies to messages older than this many seconds use `long_template` (MAI `shortReplyTresholdSeconds`).', 300),
     quote_max_chars: Int('`$ORIGINAL` is cut to this many characters, then "..." (MAI `replySourceMaxLength`).', 32, 1),
   }, { default: {}, description: 'Matrix replies rendered on IRC (besides the IRCv3 `+draft/reply` tag where the server has it).' }),
+  per_room_config: section({
+    enabled: Bool('Let each room\'s moderators adjust settings for their room with an `org.matrix.appservice-irc.config` state event (MAI `perRoomConfig`; rooms configured for MAI keep their settings): `lineLimit` and `allowUnconnectedMatrixUsers`. Who may send it follows the room\'s power levels.', false),
+    line_limit_max: Int('Highest `lineLimit` a room may set.', 5, 1),
+    allow_unconnected_matrix_users: Bool('Whether a room may turn the privacy filter (`membership.irc_to_matrix.require_matrix_joined`) off for itself with `allowUnconnectedMatrixUsers: true`.', true),
+  }, { default: {}, description: 'Settings that room moderators choose for their own room.' }),
   mention_pills: StringEnum(['on', 'off', 'force-off'] as const, { default: 'on', description: 'IRC lines that name a bridged Matrix user\'s nick become mentions (pills) that notify them (MAI `mapIrcMentionsToMatrix`). `on`: for everyone, users may opt out with `!feature mentions false`; `off`: only for users who opt in with `!feature mentions true`; `force-off`: never.' }),
   cmd_deny_list: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Extra IRC commands refused by `!cmd` (PASS, USER, NICK, QUIT, CAP, AUTHENTICATE, PROTOCTL ... are always refused).' }),
   data_dir: Type.String({ minLength: 1, default: './data', description: 'Where the connector keeps files (the generated password key).' }),

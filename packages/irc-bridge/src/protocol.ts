@@ -5,6 +5,7 @@
  * (`irc_bridge`) stays outside the ghost pattern's reach (no second `_`).
  */
 import type { ProtocolInfo } from '@causeway/bridge-core';
+import { ROOM_CONFIG_TYPE } from './network/room-config';
 
 export const GHOST_TEMPLATE = 'irc_$NETWORK_$ID';
 export const ALIAS_TEMPLATE = 'irc_$NETWORK_$ID';
@@ -17,4 +18,6 @@ export const IRC_PROTOCOL: ProtocolInfo = {
     ghostLocalpartTemplate: GHOST_TEMPLATE,
     aliasLocalpartTemplate: ALIAS_TEMPLATE,
   },
+  // Rooms' own settings (irc.per_room_config), read on each message: cached and kept current by the core.
+  stateEventTypes: [ROOM_CONFIG_TYPE],
 };

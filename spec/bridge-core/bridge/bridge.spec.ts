@@ -198,6 +198,33 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.equal(create(await dmRoom())['m.federate'], false);
   });
 
+  it('caches the state types the connector declares and the operator adds, kept current from transactions, with the core\'s own', async () => {
+    await fx.stop();
+    fx = await startBridgeFixture({
+      connector: () => (connector = new MemoryConnector()), configKey: 'mem',
+      // An operator list without the core's types: they are cached all the same.
+      core: { state_cache: { event_types: ['org.example.extra'] } },
+    });
+    alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
+    const roomId = await portal();
+    const pl = fx.hs.stateEvent(roomId, 'm.room.power_levels')!.content;
+    await fx.bridge.intents.bot.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [alice.userId]: 50 } });
+    await alice.sendState(roomId, 'org.example.mem.settings', '', { colour: 'blue' });
+    await alice.sendState(roomId, 'org.example.extra', '', { n: 1 });
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    const requests = fx.hs.requestCount();
+    assert.deepEqual(await connector.ctx.portals.roomState(roomId, 'org.example.mem.settings'), { colour: 'blue' });
+    assert.deepEqual(await connector.ctx.portals.roomState(roomId, 'org.example.extra'), { n: 1 });
+    assert.deepEqual(await connector.ctx.portals.joinedMatrixUsers(roomId), [alice.userId], 'the core\'s member list still works');
+    await alice.sendState(roomId, 'org.example.mem.settings', '', { colour: 'red' });
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    assert.deepEqual(await connector.ctx.portals.roomState(roomId, 'org.example.mem.settings'), { colour: 'red' }, 'updated from the transaction');
+    assert.equal(fx.hs.requestCount(), requests, 'served from the cache, no homeserver request');
+    await assert.rejects(connector.ctx.portals.roomState(roomId, 'org.example.undeclared'), /not a cached event type/);
+  });
+
   it('relays a transaction once when the homeserver retries it after a lost response', async () => {
     const roomId = await portal();
     await fx.hs.pusher.waitForIdle();

@@ -19,7 +19,7 @@ import type { Store, KeyValueRepository } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
-import { StateCache } from '../state/state-cache';
+import { StateCache, DEFAULT_STATE_EVENT_TYPES } from '../state/state-cache';
 import { matrixClientStateFetcher, type RawStateEvent } from '../state/state-fetcher';
 import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
@@ -142,6 +142,8 @@ export class Bridge<C = unknown> {
     this.state = new StateCache({
       // The cache retries on its own schedule (freeing its slot while it waits), so the client must not.
       fetcher: matrixClientStateFetcher(this.client),
+      // What the core reads, what the operator added, what the connector reads: never fewer.
+      eventTypes: [...new Set([...DEFAULT_STATE_EVENT_TYPES, ...config.state_cache.event_types, ...(connector.protocol.stateEventTypes ?? [])])],
       maxRooms: config.state_cache.max_rooms,
       maxConcurrentRequests: config.state_cache.max_concurrent_requests,
       kv: config.state_cache.persist ? this.store.kv : undefined,
@@ -189,6 +191,7 @@ export class Bridge<C = unknown> {
       links: supports(connector, 'links') ? connector : undefined,
       bridgeInfo,
       joinedMembers: (roomId) => this.state.getJoinedUserIds(roomId),
+      roomState: (roomId, type, stateKey) => this.state.getState(roomId, type, stateKey),
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       ghostLeave: (userId, roomId, reason) => this.intents.ghost(userId).leave(roomId, reason),
       isEncrypted: (roomId) => this.state.isEncrypted(roomId),

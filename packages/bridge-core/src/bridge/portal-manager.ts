@@ -30,6 +30,8 @@ export interface PortalManagerDeps {
   bridgeInfo: BridgeInfoPublisher;
   /** Joined members of a room from the state cache. */
   joinedMembers(roomId: string): Promise<string[]>;
+  /** A state event's content from the state cache. */
+  roomState?(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
   isBridgeUser(userId: string): boolean;
   /** A user's standing in a room (state cache): joined, their level, the level to change power levels. */
   userPower?(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
@@ -226,6 +228,11 @@ export class PortalManager implements PortalService {
     const p = await this.deps.userPower?.(roomId, userId).catch(() => undefined);
     if (!p) return { ok: false, level: 0, required: 100 };
     return { ok: p.joined && p.level >= p.required, level: p.level, required: p.required };
+  }
+
+  async roomState(roomId: string, type: string, stateKey = ''): Promise<Record<string, unknown> | undefined> {
+    if (!this.deps.roomState) throw new Error('room state lookups are not available');
+    return this.deps.roomState(roomId, type, stateKey);
   }
 
   async joinedMatrixUsers(roomId: string): Promise<string[]> {

@@ -131,7 +131,7 @@ export const StateCacheSchema = section({
   persist: Type.Boolean({ default: false, description: 'Keep the cache on disk across restarts.' }),
   event_types: Type.Array(Type.String({ minLength: 1 }), {
     default: ['m.room.member', 'm.room.power_levels', 'm.room.join_rules', 'm.room.name', 'm.room.topic', 'm.room.encryption', 'm.room.canonical_alias', 'm.room.create'],
-    description: 'State event types cached.',
+    description: 'State event types cached. The bridge always adds the ones it needs itself (these defaults) and those its connector reads (e.g. `org.matrix.appservice-irc.config` for the IRC bridge\'s per-room settings), so this only ever adds types.',
   }),
 }, { default: {}, description: 'Room state cache.' });
 

@@ -27,6 +27,12 @@ export interface ProtocolInfo {
   };
   /** Whether the registration should ask for typing and receipts. */
   wantsEphemeral?: boolean;
+  /**
+   * Room state types the connector reads with `ctx.portals.roomState` (e.g. per-room settings
+   * that room moderators set as a state event). The core caches them with the rest of the room's
+   * state and keeps them current from transactions.
+   */
+  stateEventTypes?: readonly string[];
 }
 
 /** What a Matrix→remote handler returns: the remote IDs of what it sent, for the message map. */

@@ -50,6 +50,11 @@ export interface PortalService {
   /** Matrix users joined to the room (from the core's cached state). */
   joinedMatrixUsers(roomId: string): Promise<string[]>;
   /**
+   * Content of a state event of the room, from the core's cached state; undefined when the room
+   * has none. `type` must be a core type or one in the connector's `protocol.stateEventTypes`.
+   */
+  roomState(roomId: string, type: string, stateKey?: string): Promise<Record<string, unknown> | undefined>;
+  /**
    * Whether a user may link or unlink this room: joined, with at least the power level the room
    * requires to change `m.room.power_levels` (the rule provisioning applies). From cached state.
    */

@@ -20,6 +20,7 @@ import { BOT_KEY, ChannelTable } from './channel-state';
 import { QuitDebounce } from './quit-debounce';
 import { PrivacyFilter } from './privacy-filter';
 import type { UserFeatures } from '../user-features';
+import { RoomConfig } from './room-config';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf, idleTimeoutS } from './user-connections';
@@ -67,6 +68,8 @@ export class IrcNetwork {
   private readonly botPool: IrcConnectionPool;
   private bot: PooledClient | null = null;
   private readonly i2m: IrcToMatrix;
+  /** Rooms' own settings (`per_room_config`). */
+  private readonly roomConfig: RoomConfig;
   private readonly counters = { matrixToIrc: 0, ircToMatrix: 0, undelivered: 0 };
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -78,6 +81,7 @@ export class IrcNetwork {
     passwords: PasswordStore,
     private readonly features: UserFeatures,
   ) {
+    this.roomConfig = new RoomConfig(ctx, cfg);
     this.scheduler = new ConnectScheduler({
       connectsPerSecond: cfg.clients.connect_rate_per_second,
       maxConcurrent: cfg.clients.concurrent_reconnect_limit,
@@ -149,6 +153,7 @@ export class IrcNetwork {
     return new PrivacyFilter({
       roomsOf: async (channel) => (await this.ctx.portals.getByKey(this.portalKey(channel))).filter((p) => p.kind !== 'dm').map((p) => p.roomId),
       joinedMatrixUsers: (roomId) => this.ctx.portals.joinedMatrixUsers(roomId),
+      exempt: async (roomId) => (await this.roomConfig.settings(roomId)).allowUnconnectedMatrixUsers,
       roomNotice: (roomId, text) => this.ctx.notify.roomNotice(roomId, text),
       onWithheld: () => withheld?.inc({ network: this.name }),
     });
@@ -535,6 +540,12 @@ export class IrcNetwork {
     return channel;
   }
 
+  /** `clients.line_limit`, or what the room chose within `per_room_config.line_limit_max`. */
+  private async lineLimitFor(portal: Portal): Promise<number> {
+    if (portal.kind === 'dm' || !this.ctx.config.per_room_config.enabled) return this.cfg.clients.line_limit;
+    return (await this.roomConfig.settings(portal.roomId)).lineLimit;
+  }
+
   async handleMessage(msg: MatrixMessage): Promise<SendResult> {
     const userId = msg.sender.userId;
     this.checkUser(userId);
@@ -543,7 +554,8 @@ export class IrcNetwork {
     const rendered = renderMessage(msg, this.renderDeps());
     let text = rendered.text;
     const lines = client.connection.planMessage(target, text, rendered.kind);
-    if (lines.length > this.cfg.clients.line_limit) text = await this.longMessage(msg.content.body, client, lines);
+    const lineLimit = await this.lineLimitFor(msg.portal);
+    if (lines.length > lineLimit) text = await this.longMessage(msg.content.body, client, lines, lineLimit);
     // A reply keeps its "nick: text" rendering *and* gets the reply tag: the tag carries no text, most
     // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
     this.send(client, rendered.kind, target, text, { firstLineTags: replyTagsFor(msg.replyTo), onEcho: this.echoRecorder(msg) });
@@ -593,7 +605,7 @@ export class IrcNetwork {
    * Beyond line_limit lines, the full text is uploaded and IRC gets the first line and a link
    * (MAI's behaviour). If the upload fails: the first lines and "(truncated)", never nothing.
    */
-  private async longMessage(body: string, client: PooledClient, lines: string[]): Promise<string> {
+  private async longMessage(body: string, client: PooledClient, lines: string[], lineLimit: number): Promise<string> {
     const nick = client.connection.nick;
     const name = `${nick}_${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
     try {
@@ -604,7 +616,7 @@ export class IrcNetwork {
       return `${first}... (full message at <${url}>)`;
     } catch (err) {
       this.ctx.log.warn('long message upload failed; sending it truncated', { err: String(err) });
-      return [...lines.slice(0, Math.max(1, this.cfg.clients.line_limit - 1)), '...(truncated)'].join('\n');
+      return [...lines.slice(0, Math.max(1, lineLimit - 1)), '...(truncated)'].join('\n');
     }
   }
 
@@ -617,9 +629,10 @@ export class IrcNetwork {
     // "* new text" of a long edit is as many lines as the message: line_limit holds for it too, and
     // the line keeps the "* " that marks a correction.
     let text = renderEdit(edit);
-    if (client.connection.planMessage(target, text, kind).length > this.cfg.clients.line_limit) {
+    const lineLimit = await this.lineLimitFor(edit.portal);
+    if (client.connection.planMessage(target, text, kind).length > lineLimit) {
       const body = edit.content.body;
-      text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind))}`;
+      text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind), lineLimit)}`;
     }
     this.send(client, kind, target, text, { onEcho: this.editEchoRecorder(edit) });
   }

@@ -16,6 +16,8 @@ export interface PrivacyFilterDeps {
   roomsOf(channel: string): Promise<string[]>;
   /** Matrix users (not ghosts or the bot) joined to a room. */
   joinedMatrixUsers(roomId: string): Promise<string[]>;
+  /** Whether the room turned the filter off for itself (per-room `allowUnconnectedMatrixUsers`). */
+  exempt?(roomId: string): Promise<boolean>;
   /** A notice in a room, as the bot. */
   roomNotice(roomId: string, text: string): Promise<void>;
   /** One line withheld (for the metric). */
@@ -56,7 +58,8 @@ export class PrivacyFilter {
   async allows(channel: string, label: string, onChannel: ReadonlySet<string>): Promise<boolean> {
     const roomIds = await this.d.roomsOf(channel);
     const missingByRoom = await Promise.all(roomIds.map(async (roomId) => ({
-      roomId, missing: (await this.d.joinedMatrixUsers(roomId)).filter((u) => !onChannel.has(u)).sort(),
+      roomId,
+      missing: await this.d.exempt?.(roomId) ? [] : (await this.d.joinedMatrixUsers(roomId)).filter((u) => !onChannel.has(u)).sort(),
     })));
     const ok = missingByRoom.every((r) => r.missing.length === 0);
     for (const { roomId, missing } of missingByRoom) this.note(roomId, label, missing, ok);
