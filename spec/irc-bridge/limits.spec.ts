@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '../harness/inspircd';
 import { connectObserver, type Observer } from '../harness/inspircd/observer';
+import { HomeserverEmulator } from '../harness/homeserver';
 import { startIrcBridge, alias, noticesTo, botMessages, eventually, NET, BOT, type IrcBridge } from './support';
 
 describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', function () {
@@ -99,6 +100,28 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     assert.ok(!o.lines.slice(from).some((l) => /:abe\[m\]!\S+ QUIT /.test(l)), 'abe was not disconnected');
     // Silent from now on: the timeout applies again.
     await o.waitFor((l) => /:abe\[m\]!\S+ QUIT .*Idle timeout/.test(l), 15_000, from);
+  });
+
+  it('a user a followed ban list starts to ban is disconnected from IRC and told', async () => {
+    const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+    const mod = await hs.registerUser('mod');
+    const policy = await mod.createRoom({ preset: 'public_chat' });
+    const b = await startIrcBridge(ircd, {}, { hs, core: { bridge: { admins: ['@admin:localhost'], ban_lists: { rooms: [policy] } } } });
+    bridges.push(b);
+    const o = await observer('Bobs', '#banlist');
+    const bea = await b.fx.hs.registerUser('bea', { displayname: 'bea' });
+    const from = o.lines.length;
+    await bea.join(alias('#banlist'));
+    await joined(o, 'bea[m]', '#banlist', from);
+    await mod.sendState(policy, 'm.policy.rule.user', 'bea', { entity: bea.userId, recommendation: 'm.ban', reason: 'spam' });
+    const quit = await o.waitFor((l) => /:bea\[m\]!\S+ QUIT /.test(l), 15_000, from);
+    assert.match(quit, /Access to the bridge revoked/);
+    assert.doesNotMatch(quit, /spam/, 'the list\'s reason stays on Matrix');
+    await eventually(() => noticesTo(b.fx.hs, bea.userId).find((n) => /you may no longer use this bridge/.test(n)), 'bea told');
+    assert.equal(b.connector().networks.get(NET)!.users.get(bea.userId), undefined);
+    await b.fx.stop();
+    bridges.splice(bridges.indexOf(b), 1);
+    await hs.stop();
   });
 
   it('with Matrix→IRC membership mirrored, a silent room member stays on the channel (no idle timeout, as in MAI)', async () => {

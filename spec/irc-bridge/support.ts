@@ -23,13 +23,14 @@ export interface IrcBridge {
 export async function startIrcBridge(
   ircd: InspircdHandle,
   server: Record<string, unknown> = {},
-  opts: { core?: Record<string, unknown>; irc?: Record<string, unknown> } = {},
+  opts: { core?: Record<string, unknown>; irc?: Record<string, unknown>; hs?: HomeserverEmulator } = {},
 ): Promise<IrcBridge> {
   let connector!: IrcConnector;
   const fx = await startBridgeFixture<IrcConfig>({
     connector: () => (connector = new IrcConnector()),
     configKey: 'irc',
     core: opts.core,
+    hs: opts.hs,
     connectorConfig: {
       servers: {
         [NET]: {

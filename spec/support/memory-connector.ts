@@ -39,6 +39,12 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
   gate?: Promise<void>;
   private nextId = 1;
   started = false;
+  /** Times the core said who may use the bridge changed (a ban list rule). */
+  permissionsChanged = 0;
+
+  onPermissionsChanged(): void {
+    this.permissionsChanged++;
+  }
 
   init(ctx: BridgeContext<{ network: string }>): void {
     this.ctx = ctx;

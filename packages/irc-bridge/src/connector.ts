@@ -9,7 +9,7 @@ import {
   BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
   type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SendResult,
-  type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type Portal,
+  type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
@@ -30,7 +30,7 @@ export interface IrcStats {
 const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
 export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
-  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider {
+  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider, PermissionsWatcher {
   readonly protocol = IRC_PROTOCOL;
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
@@ -90,6 +90,11 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     sample();
     this.metricsTimer = setInterval(sample, 5_000);
     this.metricsTimer.unref();
+  }
+
+  /** A followed ban list changed: users it now bans lose their connections (PermissionsWatcher). */
+  async onPermissionsChanged(): Promise<void> {
+    for (const n of this.networks.values()) await n.dropForbiddenUsers();
   }
 
   async stop(): Promise<void> {

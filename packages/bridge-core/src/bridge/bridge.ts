@@ -19,6 +19,7 @@ import type { Store, KeyValueRepository } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
+import { BanLists } from '../moderation/ban-lists';
 import { StateCache, DEFAULT_STATE_EVENT_TYPES } from '../state/state-cache';
 import { matrixClientStateFetcher, type RawStateEvent } from '../state/state-fetcher';
 import { CommandRouter } from '../commands/command-router';
@@ -85,6 +86,8 @@ export class Bridge<C = unknown> {
   readonly commands: CommandRouter;
   readonly adminRooms: AdminRooms;
   readonly permissions: PermissionChecker;
+  /** Followed ban lists (`bridge.ban_lists`), if any. */
+  readonly banLists?: BanLists;
   /** Memberships seen in transactions, newest per room and user (bounded): what a DM partner did. */
   private readonly seenMemberships = new LruMap<string, string>(50_000);
   readonly notifier: BotNotifier;
@@ -213,7 +216,21 @@ export class Bridge<C = unknown> {
         }
       },
     });
-    this.permissions = new PermissionChecker({ admins: config.bridge.admins, users: config.bridge.permissions?.users });
+    if (config.bridge.ban_lists.rooms.length) {
+      this.banLists = new BanLists({
+        rooms: config.bridge.ban_lists.rooms, bot, log: this.log.child({ module: 'ban-lists' }),
+        onChange: () => {
+          if (this.started && supports(connector, 'permissions')) {
+            void Promise.resolve(connector.onPermissionsChanged()).catch((err) => this.log.warn('connector could not apply changed permissions', { err: String(err) }));
+          }
+        },
+      });
+    }
+    const banLists = this.banLists;
+    this.permissions = new PermissionChecker({
+      admins: config.bridge.admins, users: config.bridge.permissions?.users,
+      ...(banLists ? { bannedFor: (u: string) => banLists.bannedFor(u) } : {}),
+    });
     this.commands = new CommandRouter();
     this.adminRooms = new AdminRooms(this.store.kv);
     this.notifier = new BotNotifier(bot, this.adminRooms);
@@ -344,6 +361,8 @@ export class Bridge<C = unknown> {
       onFatal: (err) => this.opts.onFatal?.(err),
     });
     this.homeserverCheck.start();
+    // Before the connector connects anyone: a banned user must not get in during start-up.
+    await this.banLists?.start();
     await connector.start();
     this.started = true;
     this.pruner.start();
@@ -363,6 +382,7 @@ export class Bridge<C = unknown> {
     await this.bridgeInfoSync.stop();
     this.pruner.stop();
     this.homeserverCheck?.stop();
+    this.banLists?.stop();
     if (this.started) await this.opts.connector.stop().catch((err) => this.log.error('connector stop failed', { err: String(err) }));
     this.started = false;
     await this.server?.close();
@@ -396,6 +416,7 @@ export class Bridge<C = unknown> {
     // (persisted before the crash), so the room is read afresh instead.
     if (redelivered) this.state.invalidate(event.room_id as string);
     else this.state.onEvent(event as RawStateEvent);
+    this.banLists?.observe(event);
     if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
       const membership = (event.content as { membership?: unknown } | undefined)?.membership;
       if (typeof membership !== 'string') return;

@@ -55,6 +55,8 @@ export interface PermissionConfig {
    * nobody but the admins.
    */
   users?: string[];
+  /** Why a user is banned by a followed ban list, if they are (admins are exempt). */
+  bannedFor?: (userId: string) => string | undefined;
 }
 
 export type PermissionLevel = 'admin' | 'user' | 'none';
@@ -62,10 +64,12 @@ export type PermissionLevel = 'admin' | 'user' | 'none';
 export class PermissionChecker {
   private readonly admins: Array<(userId: string) => boolean>;
   private readonly users: Array<(userId: string) => boolean> | undefined;
+  private readonly bannedFor?: (userId: string) => string | undefined;
 
   constructor(config: PermissionConfig = {}) {
     this.admins = (config.admins ?? []).map(compileUserGlob);
     this.users = config.users?.map(compileUserGlob);
+    this.bannedFor = config.bannedFor;
   }
 
   isAdmin(userId: string): boolean {
@@ -75,6 +79,7 @@ export class PermissionChecker {
   mayUseBridge(userId: string): boolean {
     if (this.isAdmin(userId)) return true;
     if (!USER_ID_RE.test(userId)) return false;
+    if (this.bannedFor?.(userId) !== undefined) return false;
     return this.users === undefined || this.users.some((m) => m(userId));
   }
 

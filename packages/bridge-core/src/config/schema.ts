@@ -58,6 +58,9 @@ export const BridgeSchema = section({
   permissions: Type.Optional(section({
     users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
   }, { description: 'Who may use the bridge.' })),
+  ban_lists: section({
+    rooms: Type.Array(Type.String({ pattern: '^[!#][^:]+:.+$' }), { default: [], description: 'Policy rooms (MSC2313 ban lists, as Mjolnir, Draupnir and community moderation lists publish them), by room ID or alias. Users an `m.ban` user rule matches may not use the bridge: nothing they send is relayed and their remote connections are closed. The bot joins each room (invite it to private ones); bridge admins are never banned by a list.' }),
+  }, { default: {}, description: 'Ban lists the bridge follows (MAI `banLists`).' }),
   portal_rooms: section({
     federate: Type.Boolean({ default: true, description: 'Whether users of other homeservers may join the portal rooms the bridge creates (`m.federate`). Cannot be changed for a room once it exists.' }),
     room_version: Type.String({ pattern: '^([0-9A-Za-z.-]+)?$', default: '', description: 'Room version of created portal rooms; empty: the homeserver\'s default.' }),

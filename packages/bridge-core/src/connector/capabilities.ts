@@ -101,6 +101,14 @@ export interface BridgeInfoDisplay {
   channel?: { displayname?: string; external_url?: string };
 }
 
+/**
+ * Who may use the bridge changed at run time (a followed ban list gained or lost a rule): the
+ * connector checks `ctx.mayUseBridge` again for the users it holds connections for.
+ */
+export interface PermissionsWatcher {
+  onPermissionsChanged(): void | Promise<void>;
+}
+
 export interface Capabilities {
   edits: EditHandler;
   redactions: RedactionHandler;
@@ -114,6 +122,7 @@ export interface Capabilities {
   thirdParty: ThirdPartyLookup;
   links: LinkHandler;
   bridgeInfo: BridgeInfoProvider;
+  permissions: PermissionsWatcher;
 }
 
 const MARKERS: { [K in keyof Capabilities]: string } = {
@@ -129,6 +138,7 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
   thirdParty: 'protocolMetadata',
   links: '__links__',
   bridgeInfo: 'bridgeInfo',
+  permissions: 'onPermissionsChanged',
 };
 
 /** Whether a connector implements a capability; narrows its type. */

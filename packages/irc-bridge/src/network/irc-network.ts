@@ -741,6 +741,20 @@ export class IrcNetwork {
     return r.delivered;
   }
 
+  /**
+   * Users who may no longer use the bridge (a followed ban list gained a rule, see the core's
+   * `bridge.ban_lists`): their connections are closed and they are told. The IRC side sees a QUIT
+   * without the list's reason.
+   */
+  async dropForbiddenUsers(): Promise<void> {
+    for (const userId of this.users.users()) {
+      if (this.ctx.mayUseBridge(userId)) continue;
+      this.ctx.log.info('user no longer allowed to use the bridge: disconnecting', { network: this.name, userId });
+      await this.users.release(userId, 'You may no longer use this bridge.', 'Access to the bridge revoked');
+      this.tell(userId, `You were disconnected from ${this.name}: you may no longer use this bridge.`);
+    }
+  }
+
   /** The idle timeout users of this network have (0: none). */
   get idleTimeoutS(): number { return idleTimeoutS(this.cfg); }
 
