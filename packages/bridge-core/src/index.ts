@@ -36,6 +36,7 @@ export { ConfigError } from './config/errors';
 export { generateConfigReference, listConfigOptions } from './config/docs';
 export * from './appservice/registration';
 export { runCli, type CliOptions, type StartContext, type RunningBridge } from './cli/main';
+export type { ConnectorCliCommand } from './cli/args';
 
 // Building blocks other packages and tools reuse
 export * from './store';

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** `causeway-irc`: the IRC bridge's executable (generate-registration, validate-config, start ...). */
+/** `causeway-irc`: the IRC bridge's executable (generate-registration, validate-config, migrate-mai-config, start ...). */
 import { runBridge } from '@causeway/bridge-core';
 import { IrcConnector } from './connector';
 import { bridgeVersion } from './commands/admin-commands';
+import { migrateMaiConfigCommand } from './migrate/migrate-command';
 
-void runBridge({ connector: new IrcConnector(), configKey: 'irc', version: bridgeVersion() }).then((code) => {
+void runBridge({ connector: new IrcConnector(), configKey: 'irc', version: bridgeVersion(), commands: [migrateMaiConfigCommand] }).then((code) => {
   if (typeof code === 'number' && code !== 0) process.exitCode = code;
 });

@@ -116,6 +116,24 @@ describe('command line', () => {
     assert.deepEqual(v.cap.out, ['test-bridge 1.2.3']);
   });
 
+  it('runs a connector\'s own command with its arguments and exit code, and lists it in the usage', async () => {
+    const seen: string[][] = [];
+    const commands = [{
+      name: 'import-old', args: 'FILE', summary: 'Import an old config',
+      async run(argv: readonly string[], io: { stdout(t: string): void }) { seen.push([...argv]); io.stdout('imported'); return argv.length ? 0 : 2; },
+    }];
+    const a = harness({ commands });
+    assert.equal(await runCli(['import-old', 'old.yaml', '-o', 'x'], a.opts), 0);
+    assert.deepEqual(seen, [['old.yaml', '-o', 'x']]);
+    assert.deepEqual(a.cap.out, ['imported']);
+    assert.deepEqual(a.cap.exits, [0]);
+    const b = harness({ commands });
+    assert.equal(await runCli(['import-old'], b.opts), 2);
+    const h = harness({ commands });
+    await runCli(['--help'], h.opts);
+    assert.match(h.cap.out.join('\n'), /import-old FILE\s+Import an old config/);
+  });
+
   it('config-reference prints core and connector options', async () => {
     const { opts, cap } = harness();
     assert.equal(await runCli(['config-reference'], opts), 0);

@@ -6,6 +6,7 @@
  */
 import type { BridgeConnector } from '../connector/connector';
 import { runCli } from '../cli/main';
+import type { ConnectorCliCommand } from '../cli/args';
 import { Bridge } from './bridge';
 
 export interface RunBridgeOptions<C> {
@@ -14,6 +15,8 @@ export interface RunBridgeOptions<C> {
   configKey: string;
   argv?: readonly string[];
   version?: string;
+  /** The connector's own commands (see ConnectorCliCommand). */
+  commands?: readonly ConnectorCliCommand[];
 }
 
 export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
@@ -22,6 +25,7 @@ export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
     connectorConfigKey: opts.configKey,
     connectorSchema: opts.connector.configSchema,
     version: opts.version,
+    commands: opts.commands,
     start: async (loaded) => {
       let stopping = false;
       const bridge: Bridge<C> = new Bridge<C>({

@@ -31,7 +31,17 @@ const SUBCOMMANDS: Record<string, CliCommand> = {
   help: 'help',
 };
 
-export function usage(program: string): string {
+/** A command a connector adds to its executable (e.g. a migration from another bridge's config). */
+export interface ConnectorCliCommand {
+  name: string;
+  /** Its arguments, for the usage text, e.g. `MAI_CONFIG [-o FILE]`. */
+  args: string;
+  summary: string;
+  /** Runs with the arguments after the command name; resolves with the exit code. */
+  run(argv: readonly string[], io: { stdout(text: string): void; stderr(text: string): void }): Promise<number>;
+}
+
+export function usage(program: string, extra: readonly ConnectorCliCommand[] = []): string {
   return [
     `Usage: ${program} [command] [options]`,
     '',
@@ -40,6 +50,10 @@ export function usage(program: string): string {
     '  generate-registration, -r   Write the appservice registration file and exit',
     '  validate-config             Check the config file and exit (0 = valid, 1 = invalid)',
     '  config-reference            Print the reference of every config option (Markdown)',
+    ...extra.map((c) => {
+      const head = `  ${c.name} ${c.args}`;
+      return head.length < 30 ? `${head.padEnd(30)}${c.summary}` : `${head}\n${' '.repeat(30)}${c.summary}`;
+    }),
     '',
     'Options:',
     '  -c, --config FILE           Config file (default ./config.yaml)',

@@ -17,7 +17,7 @@ import {
   describeRegistrationChanges, ensureRegistration, generateRegistration, loadRegistration,
   type GenerateRegistrationOptions, type Registration,
 } from '../appservice/registration';
-import { parseArgs, usage, UsageError, type CliArgs } from './args';
+import { parseArgs, usage, UsageError, type CliArgs, type ConnectorCliCommand } from './args';
 
 export const EXIT_OK = 0;
 export const EXIT_CONFIG = 1;
@@ -55,6 +55,8 @@ export interface CliOptions<C = unknown> {
   programName?: string;
   /** Printed by --version; default the bridge-core package version. */
   version?: string;
+  /** The connector's own commands (`<program> <name> ...`), listed in the usage. */
+  commands?: readonly ConnectorCliCommand[];
   io?: CliIo;
 }
 
@@ -111,20 +113,22 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
   const program = opts.programName ?? `${opts.protocol.id}-bridge`;
   const connectorSection = { key: opts.connectorConfigKey, schema: opts.connectorSchema };
   const done = (code: number) => { exit(code); return code; };
+  const own = opts.commands?.find((c) => c.name === argv[0]);
+  if (own) return done(await own.run(argv.slice(1), { stdout: out, stderr: err }));
 
   let args: CliArgs;
   try {
     args = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    err(`${program}: ${e.message}\n\n${usage(program)}`);
+    err(`${program}: ${e.message}\n\n${usage(program, opts.commands)}`);
     return done(EXIT_USAGE);
   }
 
   try {
     switch (args.command) {
       case 'help':
-        out(usage(program));
+        out(usage(program, opts.commands));
         return done(EXIT_OK);
       case 'version':
         out(`${program} ${opts.version ?? coreVersion()}`);
@@ -161,7 +165,7 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`${program}: ${e.message}\n\n${usage(program)}`);
+      err(`${program}: ${e.message}\n\n${usage(program, opts.commands)}`);
       return done(EXIT_USAGE);
     }
     if (e instanceof ConfigError) {
