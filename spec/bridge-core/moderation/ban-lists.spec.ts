@@ -25,6 +25,7 @@ describe('bridge-core: ban lists (policy rooms)', function () {
     policy = await mod.createRoom({ preset: 'public_chat', name: 'Ban list' });
     await rule('spam', { entity: '@spam*:localhost', recommendation: 'm.ban', reason: 'spamming' });
     await rule('admin', { entity: '@admin:localhost', recommendation: 'm.ban', reason: 'a list may be wrong' });
+    await rule('case', { entity: '@Shouty:LOCALHOST', recommendation: 'org.matrix.mjolnir.ban' });
     await rule('other', { entity: '@nobody:localhost', recommendation: 'org.example.mute' });
     fx = await startBridgeFixture({
       hs, connector: () => (connector = new MemoryConnector()), configKey: 'mem',
@@ -38,7 +39,9 @@ describe('bridge-core: ban lists (policy rooms)', function () {
   });
 
   it('from start-up: a banned user\'s messages are not relayed and they are told; others and admins are', async () => {
-    assert.equal(fx.bridge.banLists?.size, 2, 'the two m.ban rules; the mute rule is not a ban');
+    assert.equal(fx.bridge.banLists?.size, 3, 'the three ban rules; the mute rule is not a ban');
+    assert.equal(fx.bridge.permissions.mayUseBridge('@Shouty:localhost'), false, 'server names compare case-insensitively');
+    assert.equal(fx.bridge.permissions.mayUseBridge('@shouty:localhost'), true, 'localparts do not');
     const alice = await hs.registerUser('alice');
     const spammer = await hs.registerUser('spammer9');
     const admin = await hs.registerUser('admin');

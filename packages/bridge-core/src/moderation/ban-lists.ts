@@ -18,6 +18,12 @@ const BAN_RECOMMENDATIONS = new Set(['m.ban', 'org.matrix.mjolnir.ban']);
 /** How often a list room that could not be joined or read is tried again. */
 const RETRY_MS = 5 * 60_000;
 
+/** Server names compare case-insensitively (as the glob matcher does); localparts exactly. */
+const exactKey = (userId: string) => {
+  const i = userId.indexOf(':');
+  return i < 0 ? userId : userId.slice(0, i) + userId.slice(i).toLowerCase();
+};
+
 interface Rule {
   entity: string;
   reason: string;
@@ -36,6 +42,12 @@ export interface BanListsOptions {
 export class BanLists {
   /** `roomId \0 type \0 state_key` → rule; only rules with a ban recommendation are kept. */
   private readonly rules = new Map<string, Rule>();
+  /**
+   * Asked on every Matrix message (through mayUseBridge) while lists hold thousands of rules,
+   * most of them one user ID each: those are looked up, only globs are tried one by one.
+   * Rebuilt on the first question after a change (changes are rare).
+   */
+  private index?: { exact: Map<string, Rule>; globs: Rule[] };
   /** Policy room IDs, once joined. */
   private readonly roomIds = new Set<string>();
   private readonly pending = new Set<string>();
@@ -56,8 +68,19 @@ export class BanLists {
 
   /** Why a user is banned (the first matching rule's reason), or undefined. */
   bannedFor(userId: string): string | undefined {
-    for (const r of this.rules.values()) if (r.matches(userId)) return r.reason || `matches ${r.entity}`;
-    return undefined;
+    const index = this.index ??= this.buildIndex();
+    const r = index.exact.get(exactKey(userId)) ?? index.globs.find((g) => g.matches(userId));
+    return r ? r.reason || `matches ${r.entity}` : undefined;
+  }
+
+  private buildIndex(): { exact: Map<string, Rule>; globs: Rule[] } {
+    const exact = new Map<string, Rule>();
+    const globs: Rule[] = [];
+    for (const r of this.rules.values()) {
+      if (/[*?]/.test(r.entity)) globs.push(r);
+      else if (!exact.has(exactKey(r.entity))) exact.set(exactKey(r.entity), r);
+    }
+    return { exact, globs };
   }
 
   get size(): number { return this.rules.size; }
@@ -101,6 +124,7 @@ export class BanLists {
   /** Adds, replaces or removes one rule; returns whether what is banned changed. */
   private apply(roomId: string, type: string, stateKey: string, content: unknown): boolean {
     const key = `${roomId}\u0000${type}\u0000${stateKey}`;
+    this.index = undefined;
     const c = (content && typeof content === 'object' ? content : {}) as { entity?: unknown; recommendation?: unknown; reason?: unknown };
     const ban = typeof c.entity === 'string' && c.entity.length > 0 && typeof c.recommendation === 'string' && BAN_RECOMMENDATIONS.has(c.recommendation);
     if (!ban) return this.rules.delete(key);
