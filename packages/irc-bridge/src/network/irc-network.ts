@@ -70,6 +70,8 @@ export class IrcNetwork {
   private readonly i2m: IrcToMatrix;
   /** Rooms' own settings (`per_room_config`). */
   private readonly roomConfig: RoomConfig;
+  /** How Matrix replies read on IRC (`irc.replies`). */
+  private readonly replyStyle: ReplyStyle;
   private readonly counters = { matrixToIrc: 0, ircToMatrix: 0, undelivered: 0 };
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -82,6 +84,8 @@ export class IrcNetwork {
     private readonly features: UserFeatures,
   ) {
     this.roomConfig = new RoomConfig(ctx, cfg);
+    const r = ctx.config.replies;
+    this.replyStyle = { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
     this.scheduler = new ConnectScheduler({
       connectsPerSecond: cfg.clients.connect_rate_per_second,
       maxConcurrent: cfg.clients.concurrent_reconnect_limit,
@@ -507,11 +511,6 @@ export class IrcNetwork {
   }
 
   // ---- Matrix → IRC -----------------------------------------------------------------------------
-
-  private get replyStyle(): ReplyStyle {
-    const r = this.ctx.config.replies;
-    return { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
-  }
 
   private renderDeps(): RenderDeps {
     return {
