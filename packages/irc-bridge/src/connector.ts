@@ -49,6 +49,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   init(ctx: BridgeContext<IrcConfig>): void {
     this.ctxRef = ctx;
     checkServerCombinations(ctx.config);
+    for (const warning of questionableCombinations(ctx.config)) ctx.log.warn(warning);
     this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
     this.features = new UserFeatures(ctx.data);
     for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
@@ -280,6 +281,18 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
 }
 
 /** Combinations the schema cannot express; each would otherwise fail only at the first connection. */
+/** Valid settings that together probably do not do what the operator wants: said at start, not refused. */
+export function questionableCombinations(config: IrcConfig): string[] {
+  const out: string[] = [];
+  for (const [name, s] of Object.entries(config.servers)) {
+    if (s.membership.irc_to_matrix.require_matrix_joined && !s.membership.matrix_to_irc.incremental) {
+      out.push(`irc.servers.${name}.membership.irc_to_matrix.require_matrix_joined is on but matrix_to_irc.incremental is off: `
+        + 'room members are connected only when they first speak, so until then the privacy filter withholds their rooms\' IRC lines');
+    }
+  }
+  return out;
+}
+
 function checkServerCombinations(config: IrcConfig): void {
   const problems: string[] = [];
   for (const [name, s] of Object.entries(config.servers)) {
