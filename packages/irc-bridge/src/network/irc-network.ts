@@ -740,6 +740,23 @@ export class IrcNetwork {
     return r.delivered;
   }
 
+  /** Closes a user's connection on this network and tells them (bridge admins' `!disconnect`, `!reapidle`). */
+  async disconnectUser(userId: string, reason: string): Promise<boolean> {
+    if (!this.users.get(userId)) return false;
+    await this.users.release(userId, 'Disconnected from IRC by a bridge admin.', 'Disconnected by the bridge admin');
+    this.tell(userId, `A bridge admin disconnected you from ${this.name}${reason ? `: ${reason}` : ''}. Your next message reconnects you.`);
+    return true;
+  }
+
+  /**
+   * Connected users with no bridged activity (a message, a join…) since `before` (epoch ms), as
+   * the core keeps it across restarts (`ctx.lastActive`): a user connected at start-up by the
+   * initial sync but silent for weeks counts as idle, however recent their connection.
+   */
+  idleUsers(before: number): string[] {
+    return this.users.users().filter((userId) => this.users.get(userId) && (this.ctx.lastActive(userId) ?? 0) < before);
+  }
+
   /**
    * Users who may no longer use the bridge (a followed ban list gained a rule, see the core's
    * `bridge.ban_lists`): their connections are closed and they are told. The IRC side sees a QUIT
