@@ -280,7 +280,8 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     note('ircService.mediaProxy.bindPort/signingKeyPath', 'the media proxy is served on the appservice listener with its own signing key; point media_proxy.public_url\'s reverse proxy there. Old links stop working.');
   }
   if (has(svc, 'bridgeInfoState')) note('ircService.bridgeInfoState', 'always on: every portal carries bridge-info state, refreshed at start.');
-  for (const k of ['RMAUlimit', 'userActivity', 'debugApi', 'ignoreFunctionalMembersInAdminRooms']) {
+  if (has(svc, 'debugApi')) note('ircService.debugApi', 'no HTTP debug API: bridge admins use !connections, !disconnect and !reapidle in their admin room.');
+  for (const k of ['RMAUlimit', 'userActivity', 'ignoreFunctionalMembersInAdminRooms']) {
     if (has(svc, k)) note(`ircService.${k}`, 'not carried over: no counterpart.');
   }
   for (const k of ['sentry', 'connectionPool', 'advanced']) if (has(mai, k)) note(k, 'not carried over: no counterpart.');
