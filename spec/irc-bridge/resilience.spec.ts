@@ -87,7 +87,7 @@ describe('irc-bridge: a silently dead link', function () {
     await ircd?.dispose();
   });
 
-  it('is noticed by clients.ping_timeout_s (no error ever arrives) and the user reconnects once the server answers again', async () => {
+  it('is noticed by clients.ping_timeout_s (no error ever arrives); the user is told which line may be missing and reconnects once the server answers again', async () => {
     const net = b.connector().networks.get('testnet')!;
     const alice = await b.fx.hs.registerUser('alice', { displayname: 'alice' });
     const roomId = await alice.join(alias('#dead'));
@@ -96,8 +96,13 @@ describe('irc-bridge: a silently dead link', function () {
     let registrations = 0;
     net.users.pool.on('connected', (userId) => { if (userId === alice.userId) registrations++; });
     ircd.freeze();
+    // Written into the dead link: the server never confirms it (no echo).
+    await alice.sendMessage(roomId, 'into the void');
     // Nothing is answered and nothing fails; only the ping timeout can tell the link is dead.
     await eventually(() => net.users.get(alice.userId)?.status !== 'connected', 'the dead link noticed', 15_000);
+    // MAI lost such a line silently; here the user learns it may not have arrived.
+    await eventually(() => noticesTo(b.fx.hs, alice.userId).find((n) => /dropped before the server confirmed this line; it may not have reached IRC: #dead: "into the void"/.test(n)),
+      'alice told which line may be missing');
     ircd.thaw();
     await eventually(() => net.users.get(alice.userId)?.status === 'connected', 'alice connected again', 30_000);
     assert.equal(registrations, 1, 'a new connection registered, not the old one waking up');

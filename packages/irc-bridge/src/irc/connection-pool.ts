@@ -16,6 +16,7 @@ import {
   type SendReport,
   type SendOptions,
   type LineResult,
+  type DisconnectedEvent,
 } from './connection-types';
 import { ConnectScheduler, CancelledError, type ScheduledTask, type SchedulerOptions } from './reconnect-scheduler';
 import { backoffDelay, type BackoffOptions } from './backoff';
@@ -58,6 +59,8 @@ export interface PoolEvents {
   failed: [key: string, reason: Disconnect];
   /** Removed by the cap or idle timeout. */
   evicted: [key: string, reason: 'client_limit' | 'idle'];
+  /** The connection dropped (not on request) before the server confirmed these lines (see DisconnectedEvent.unconfirmed). */
+  unconfirmed: [key: string, lines: DisconnectedEvent['unconfirmed']];
 }
 
 export class PooledClient {
@@ -95,6 +98,8 @@ export class PooledClient {
       c.rejoining = new IrcCaseMap<{ left: boolean }>();
       // Lines still in the flood queue go back in front of the outbox, in order.
       if (c._status === 'connected' && ev.reason.kind !== 'requested') c.outbox.unshiftLines(ev.adopt());
+      // Not re-sent: a hung server that wakes up still has them, and IRC would see them twice.
+      if (ev.unconfirmed.length && ev.reason.kind !== 'requested') c.pool.emitEvent('unconfirmed', c.key, ev.unconfirmed);
       c.onDisconnected(ev.reason);
     },
     // Our JOIN and a KICK/PART the server already sent us can cross: kicked on IRC, the user rejoins

@@ -147,6 +147,11 @@ export interface SendOptions {
 
 export interface DisconnectedEvent {
   reason: Disconnect;
+  /**
+   * Lines written on the connection whose echo (echo-message) had not come back when it dropped:
+   * the server never confirmed them, so they may not have arrived. Empty without echo-message.
+   */
+  unconfirmed: ReadonlyArray<{ command: string; target: string; text: string }>;
   /** Lines still queued. Call adopt() to take them (e.g. to resend after reconnect); otherwise they are reported as not delivered. */
   pending: readonly OutgoingLine[];
   adopt(): OutgoingLine[];

@@ -822,6 +822,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     let adopted = false;
     const event: DisconnectedEvent = {
       reason,
+      unconfirmed: this.echoes.clear(),
       pending,
       adopt: () => {
         adopted = true;
@@ -829,7 +830,6 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       },
     };
     this.namesBuffer = undefined;
-    this.echoes.clear();
     if (this.barriers) for (const token of [...this.barriers.keys()]) this.settleBarrier(token, false);
     const c = this.connecting; // null once connect() has resolved
     this.connecting = null;

@@ -72,10 +72,15 @@ export class EchoMatcher {
     this.wake();
   }
 
-  /** The connection dropped: echoes of lines written on it will not come. */
-  clear(): void {
+  /**
+   * The connection dropped: echoes of lines written on it will not come. Returns the lines still
+   * waiting, in the order written: the server never confirmed them, so they may not have arrived.
+   */
+  clear(): Array<{ command: string; target: string; text: string }> {
+    const dropped = this.pending.map(({ command, target, text }) => ({ command, target, text }));
     this.pending = [];
     this.wake();
+    return dropped;
   }
 
   /**

@@ -83,6 +83,7 @@ export class UserConnections {
           + (c.allow_nick_changes ? ' Use !nick to choose another.' : ''));
       }
     });
+    this.pool.on('unconfirmed', (userId, lines) => this.tellUnconfirmed(userId, lines));
     this.pool.on('failed', (userId, reason) => {
       this.tell(userId, `Could not stay connected to ${d.network}: ${describe(reason)} The bridge will not retry; use !reconnect once the problem is solved.`);
     });
@@ -96,6 +97,21 @@ export class UserConnections {
 
   private tell(userId: string, text: string): void {
     this.d.ctx.notify.notice(userId, text).catch((err) => this.d.ctx.log.warn('could not notify user', { userId, err: String(err) }));
+  }
+
+  /**
+   * MAI lost these silently: lines written just before a connection died (a dead link, a hung
+   * server) that the server never confirmed. They are not re-sent (a server that was only hung
+   * still has them); the user learns which ones may be missing.
+   */
+  private tellUnconfirmed(userId: string, lines: ReadonlyArray<{ target: string; text: string }>): void {
+    const shown = lines.slice(0, 3).map((l) => {
+      const text = l.text.replace(/^\x01ACTION |\x01$/g, '').replace(/[\x00-\x1f]/g, '');
+      return `${l.target}: "${text.length > 80 ? `${text.slice(0, 80)}…` : text}"`;
+    });
+    const more = lines.length > 3 ? ` and ${lines.length - 3} more` : '';
+    this.tell(userId, `Your connection to ${this.d.network} dropped before the server confirmed ${lines.length === 1 ? 'this line' : `these ${lines.length} lines`}; `
+      + `${lines.length === 1 ? 'it' : 'they'} may not have reached IRC: ${shown.join(', ')}${more}.`);
   }
 
   private tellUndelivered(userId: string, message: { kind: MessageKind; target: string; text: string }, reason: string): void {
