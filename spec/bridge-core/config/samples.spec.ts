@@ -10,6 +10,22 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { parseConfig, ConfigError, type ConnectorSection } from '../../../packages/bridge-core/src/config/loader';
+import { composeConfigSchema } from '../../../packages/bridge-core/src/config/schema';
+import { listConfigOptions } from '../../../packages/bridge-core/src/config/docs';
+
+/**
+ * Options a sample never mentions, neither as a key nor as a commented-out key: a sample that
+ * claims to show every option must not fall behind the schema as options are added.
+ */
+function unmentioned(text: string, schema: TSchema): string[] {
+  const lines = text.split('\n');
+  // The key of every line, commented out or not, with its indentation: `  # key: value` counts.
+  const keys = lines.map((l) => /^(\s*)(?:#\s*)?([A-Za-z0-9_.-]+|"[^"]+"):/.exec(l)).filter((m): m is RegExpExecArray => !!m);
+  return listConfigOptions(schema).map((o) => o.path).filter((p) => {
+    const leaf = p.split('.').pop()!;
+    return !leaf.startsWith('<') && !keys.some((m) => m[2] === leaf);
+  });
+}
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const configDir = path.join(root, 'config');
@@ -53,6 +69,7 @@ describe('sample configs (config/*.sample.yaml)', () => {
 
     if (prefix === 'core') {
       it(`${name} validates against the core schema`, () => validate());
+      it(`${name} mentions every core option`, () => assert.deepEqual(unmentioned(text(), composeConfigSchema()), []));
       continue;
     }
     const c = connectorFor(prefix);
@@ -67,6 +84,7 @@ describe('sample configs (config/*.sample.yaml)', () => {
       const schema = mod[c.exportName];
       assert.ok(schema, `${c.file} does not export ${c.exportName}`);
       validate({ key: c.key, schema });
+      assert.deepEqual(unmentioned(text(), composeConfigSchema({ key: c.key, schema })), [], `${name} does not mention these options`);
     });
   }
 });
