@@ -15,7 +15,8 @@ import { listConfigOptions } from '../../../packages/bridge-core/src/config/docs
 
 /**
  * Options a sample never mentions, neither as a key nor as a commented-out key: a sample that
- * claims to show every option must not fall behind the schema as options are added.
+ * claims to show every option must not fall behind the schema as options are added. Matched by
+ * the option's own name (its last path segment), which catches a new option left out entirely.
  */
 function unmentioned(text: string, schema: TSchema): string[] {
   const lines = text.split('\n');
