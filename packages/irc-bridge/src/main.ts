@@ -4,7 +4,8 @@ import { runBridge } from '@causeway/bridge-core';
 import { IrcConnector } from './connector';
 import { bridgeVersion } from './commands/admin-commands';
 import { migrateMaiConfigCommand } from './migrate/migrate-command';
+import { migrateMaiRoomsCommand } from './migrate/rooms-command';
 
-void runBridge({ connector: new IrcConnector(), configKey: 'irc', version: bridgeVersion(), commands: [migrateMaiConfigCommand] }).then((code) => {
+void runBridge({ connector: new IrcConnector(), configKey: 'irc', version: bridgeVersion(), commands: [migrateMaiConfigCommand, migrateMaiRoomsCommand] }).then((code) => {
   if (typeof code === 'number' && code !== 0) process.exitCode = code;
 });

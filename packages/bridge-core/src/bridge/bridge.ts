@@ -14,7 +14,7 @@ import type { Registration } from '../appservice/registration';
 import { AppserviceServer } from '../appservice/http-server';
 import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
-import { createStore } from '../store/create-store';
+import { storeFromConfig } from '../store/create-store';
 import type { Store, KeyValueRepository } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
@@ -121,9 +121,7 @@ export class Bridge<C = unknown> {
     const ghostTemplate = new LocalpartTemplate(config.bridge.ghost_localpart_template ?? connector.protocol.defaults.ghostLocalpartTemplate);
     const aliasTemplateSrc = config.bridge.alias_localpart_template ?? connector.protocol.defaults.aliasLocalpartTemplate;
 
-    this.store = opts.store ?? createStore(config.database.engine === 'postgres'
-      ? { engine: 'postgres', connectionString: config.database.postgres!.connection_string!, maxConnections: config.database.postgres!.max_connections }
-      : { engine: 'nedb', directory: path.resolve(config.database.nedb.directory) });
+    this.store = opts.store ?? storeFromConfig(config);
 
     this.activity = new ActivityTracker({ kv: this.store.kv });
     this.metrics = new BridgeMetrics({ protocol: connector.protocol.id, version: opts.version, activity: this.activity });

@@ -5,7 +5,9 @@
  */
 import { NedbStore, type NedbStoreOptions } from './nedb';
 import { PostgresStore, type PostgresStoreOptions } from './postgres';
+import path from 'node:path';
 import type { Store } from './store';
+import type { CoreConfig } from '../config/schema';
 
 export type StoreOptions =
   | { engine: 'nedb'; directory: string }
@@ -36,4 +38,12 @@ export function createStore(options: StoreOptions, tuning: StoreTuning = {}): St
       throw new Error(`unknown store engine: ${JSON.stringify((engine as { engine?: unknown }).engine)}`);
     }
   }
+}
+
+/** The store the config file's `database:` section describes (not open yet). */
+export function storeFromConfig(config: CoreConfig, tuning: StoreTuning = {}): Store {
+  const db = config.database;
+  return createStore(db.engine === 'postgres'
+    ? { engine: 'postgres', connectionString: db.postgres!.connection_string, maxConnections: db.postgres!.max_connections }
+    : { engine: 'nedb', directory: path.resolve(db.nedb.directory) }, tuning);
 }

@@ -292,10 +292,10 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   if (db.engine === 'postgres' && conn) {
     put(out, 'database.engine', 'postgres');
     put(out, 'database.postgres.connection_string', conn);
-    note('database', 'use a new, empty PostgreSQL database: MAI\'s tables are not read. Static mappings come over through irc.servers.*.mappings; provisioned links must be linked again.');
+    note('database', 'use a new, empty PostgreSQL database, and import MAI\'s rooms into it with `causeway-irc migrate-mai-rooms --postgres <MAI connection string>` before the first start.');
   } else if (conn) {
     put(out, 'database.engine', 'nedb');
-    note('database', `MAI's NeDB files (${conn.replace(/^nedb:\/\//, '')}) are not read; the embedded store starts empty in database.nedb.directory. Static mappings come over through irc.servers.*.mappings; provisioned links must be linked again.`);
+    note('database', `the embedded store starts empty in database.nedb.directory; import MAI's rooms into it with \`causeway-irc migrate-mai-rooms --nedb ${conn.replace(/^nedb:\/\//, '')}/rooms.db\` before the first start.`);
   }
   return { config: out, notes };
 }
