@@ -12,7 +12,7 @@ import { maiLinksFromNedb, maiLinksFromPostgres, portalsFromMaiLinks, nedbDocume
 import { migrateMaiRoomsCommand } from '../../../packages/irc-bridge/src/migrate/rooms-command';
 import { startInspircd, type InspircdHandle } from '../../harness/inspircd';
 import { connectObserver, type Observer } from '../../harness/inspircd/observer';
-import { startIrcBridge, eventually, BOT, NET, type IrcBridge } from '../support';
+import { startIrcBridge, BOT, NET, type IrcBridge } from '../support';
 
 const line = (doc: object) => JSON.stringify(doc);
 /** rooms.db as MAI's NeDB store wrote it: index lines, links, a re-written link, a deleted one, a PM room. */
