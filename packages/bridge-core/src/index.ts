@@ -27,6 +27,7 @@ export { BRIDGING_EVENT_TYPE, type BridgingStatus, type BridgingStatusUpdate } f
 // Commands
 export * from './commands/command';
 export { CommandRouter } from './commands/command-router';
+export { AdminRooms } from './commands/admin-rooms';
 export { PermissionChecker, matchesUserGlob } from './commands/permissions';
 
 // Config, registration, CLI

@@ -11,7 +11,8 @@ export const FEATURES = {
 export type FeatureName = keyof typeof FEATURES;
 type Flags = Partial<Record<FeatureName, boolean>>;
 
-const NAMESPACE = 'features';
+export const FEATURES_NAMESPACE = 'features';
+const NAMESPACE = FEATURES_NAMESPACE;
 
 export class UserFeatures {
   private readonly flags = new Map<string, Flags>();

@@ -14,8 +14,9 @@ import type { Registration } from '../appservice/registration';
 import { AppserviceServer } from '../appservice/http-server';
 import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
+import { connectorData } from '../store/connector-data';
 import { storeFromConfig } from '../store/create-store';
-import type { Store, KeyValueRepository } from '../store/store';
+import type { Store } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
 import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
@@ -61,16 +62,6 @@ export interface BridgeOptions<C> {
   version?: string;
   /** A configuration error the bridge cannot run with (the homeserver rejected the as_token). */
   onFatal?(err: Error): void;
-}
-
-/** A KeyValueRepository view that prefixes every namespace, so connectors cannot clash with the core. */
-function namespaced(kv: KeyValueRepository, prefix: string): KeyValueRepository {
-  return {
-    get: (ns, key) => kv.get(`${prefix}.${ns}`, key),
-    put: (ns, key, value, opts) => kv.put(`${prefix}.${ns}`, key, value, opts),
-    delete: (ns, key) => kv.delete(`${prefix}.${ns}`, key),
-    list: (ns, opts) => kv.list(`${prefix}.${ns}`, opts),
-  };
 }
 
 export class Bridge<C = unknown> {
@@ -279,7 +270,7 @@ export class Bridge<C = unknown> {
       notify: this.notifier,
       media: this.mediaService,
       commands: this.commands,
-      data: namespaced(this.store.kv, `connector.${protocolId}`),
+      data: connectorData(this.store.kv, protocolId),
       provisioning: this.provisioningRoutes(),
       http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
       metrics: this.metrics,

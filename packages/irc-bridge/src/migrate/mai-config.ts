@@ -243,7 +243,7 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   if (has(prov, 'openIdOverrides') || has(prov, 'openIdDisallowedIpRanges')) note('ircService.provisioning.openId*', 'see provisioning.openid.allowed_ips.');
 
   if (str(svc.passwordEncryptionKeyPath)) {
-    note('ircService.passwordEncryptionKeyPath', 'not carried over: stored passwords are sealed with a key of their own here (irc.passwords); users store theirs again with !storepass.');
+    note('ircService.passwordEncryptionKeyPath', 'not carried over: stored passwords are sealed with a key of their own here (irc.passwords); users store theirs again with !storepass (migrate-mai-rooms brings their nicks, not their passwords).');
   }
 
   const mh = obj(svc.matrixHandler);
@@ -292,10 +292,10 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   if (db.engine === 'postgres' && conn) {
     put(out, 'database.engine', 'postgres');
     put(out, 'database.postgres.connection_string', conn);
-    note('database', 'use a new, empty PostgreSQL database, and import MAI\'s rooms into it with `causeway-irc migrate-mai-rooms --postgres <MAI connection string>` before the first start.');
+    note('database', 'use a new, empty PostgreSQL database, and import MAI\'s rooms and users\' nicks into it with `causeway-irc migrate-mai-rooms --postgres <MAI connection string>` before the first start.');
   } else if (conn) {
     put(out, 'database.engine', 'nedb');
-    note('database', `the embedded store starts empty in database.nedb.directory; import MAI's rooms into it with \`causeway-irc migrate-mai-rooms --nedb ${conn.replace(/^nedb:\/\//, '')}/rooms.db\` before the first start.`);
+    note('database', `the embedded store starts empty in database.nedb.directory; import MAI's rooms and users' nicks into it with \`causeway-irc migrate-mai-rooms --nedb ${conn.replace(/^nedb:\/\//, '')}\` before the first start.`);
   }
   return { config: out, notes };
 }

@@ -8,7 +8,9 @@
  * Each link has an origin: `alias` and `join` rooms were created by MAI (portals here),
  * `provision` rooms were linked by their owners (plumbed here), `config` rooms come from the
  * config's `mappings` (carried over by migrate-mai-config, so skipped). PM rooms become DM
- * portals of their Matrix user.
+ * portals of their Matrix user. Users' admin rooms stay their admin rooms, and what they chose
+ * (`!nick`, `!username`, `!feature`) comes along; their stored passwords cannot (MAI sealed them
+ * with its own RSA key).
  */
 import type { Portal } from '@causeway/bridge-core';
 import { ircLower } from '../irc';
@@ -18,6 +20,14 @@ export type MaiOrigin = 'config' | 'provision' | 'alias' | 'join';
 export interface MaiLinks {
   channels: Array<{ roomId: string; domain: string; channel: string; origin?: string }>;
   pms: Array<{ roomId: string; domain: string; nick: string; matrixUserId: string }>;
+  adminRooms?: Array<{ roomId: string; userId: string }>;
+}
+
+/** What a Matrix user chose in MAI: per IRC server domain their nick and username, and features. */
+export interface MaiUser {
+  userId: string;
+  clients: Array<{ domain: string; nick?: string; username?: string }>;
+  mentions?: boolean;
 }
 
 type Doc = Record<string, unknown>;
@@ -52,6 +62,8 @@ export function maiLinksFromNedb(text: string): MaiLinks {
     const data = obj(d.data);
     const domain = str(remote.domain);
     const channel = str(remote.channel);
+    const adminOf = str(obj(obj(d.matrix).extras).admin_id);
+    if (roomId && adminOf) { (out.adminRooms ??= []).push({ roomId, userId: adminOf }); continue; }
     if (!roomId || !domain || !channel) continue;
     if (str(data.real_user_id) && str(data.virtual_user_id)) {
       out.pms.push({ roomId, domain, nick: channel, matrixUserId: data.real_user_id as string });
@@ -62,13 +74,51 @@ export function maiLinksFromNedb(text: string): MaiLinks {
   return out;
 }
 
+/**
+ * MAI's `users.db` (matrix-appservice-bridge's UserBridgeStore): Matrix users' `client_config`,
+ * keyed by server domain with dots written as underscores, and `features`.
+ */
+export function maiUsersFromNedb(text: string, domains: readonly string[]): MaiUser[] {
+  const out: MaiUser[] = [];
+  for (const d of nedbDocuments(text)) {
+    const userId = str(d.id);
+    if (d.type !== 'matrix' || !userId?.startsWith('@')) continue;
+    const data = obj(d.data);
+    const clients = Object.entries(obj(data.client_config)).map(([key, c]) => ({
+      // MAI wrote "irc.example.net" as "irc_example_net"; the configured domains tell them apart.
+      domain: domains.find((dom) => dom.replace(/\./g, '_') === key) ?? key.replace(/_/g, '.'),
+      nick: str(obj(c).nick), username: str(obj(c).username),
+    }));
+    const mentions = obj(data.features).mentions;
+    out.push({ userId, clients, ...(typeof mentions === 'boolean' ? { mentions } : {}) });
+  }
+  return out;
+}
+
 /** MAI's PostgreSQL tables as links (`query` runs SQL on MAI's database). */
 export async function maiLinksFromPostgres(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<MaiLinks> {
   const channels = (await query('SELECT room_id, irc_domain, irc_channel, origin FROM rooms WHERE type = \'channel\''))
     .map((r) => ({ roomId: String(r.room_id), domain: String(r.irc_domain), channel: String(r.irc_channel), origin: str(r.origin) }));
   const pms = (await query('SELECT room_id, irc_domain, irc_nick, matrix_user_id FROM pm_rooms WHERE matrix_user_id IS NOT NULL'))
     .map((r) => ({ roomId: String(r.room_id), domain: String(r.irc_domain), nick: String(r.irc_nick), matrixUserId: String(r.matrix_user_id) }));
-  return { channels, pms };
+  const adminRooms = (await query('SELECT room_id, user_id FROM admin_rooms WHERE user_id IS NOT NULL'))
+    .map((r) => ({ roomId: String(r.room_id), userId: String(r.user_id) }));
+  return { channels, pms, adminRooms };
+}
+
+/** MAI's PostgreSQL `client_config` and `user_features` as users. */
+export async function maiUsersFromPostgres(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<MaiUser[]> {
+  const users = new Map<string, MaiUser>();
+  const user = (id: string) => users.get(id) ?? users.set(id, { userId: id, clients: [] }).get(id)!;
+  for (const r of await query('SELECT user_id, domain, config FROM client_config WHERE user_id IS NOT NULL')) {
+    const c = obj(typeof r.config === 'string' ? JSON.parse(r.config) : r.config);
+    user(String(r.user_id)).clients.push({ domain: String(r.domain), nick: str(c.nick), username: str(c.username) });
+  }
+  for (const r of await query('SELECT user_id, features FROM user_features WHERE user_id IS NOT NULL')) {
+    const f = obj(typeof r.features === 'string' ? JSON.parse(r.features) : r.features);
+    if (typeof f.mentions === 'boolean') user(String(r.user_id)).mentions = f.mentions;
+  }
+  return [...users.values()];
 }
 
 export interface PortalPlan {

@@ -1,33 +1,80 @@
 /**
- * `causeway-irc migrate-mai-rooms (--nedb rooms.db | --postgres URL) [-c config.yaml] [--dry-run]`:
- * imports matrix-appservice-irc's room links into this bridge's store (see mai-rooms). Rooms
- * already known here are left alone, so it can run again. The bridge acts in those rooms only
- * as MAI's bot and ghosts did: keep MAI's bot user (`bridge.bot.localpart` = its registration's
- * `sender_localpart`) and ghost template, or invite the new bot to each room.
+ * `causeway-irc migrate-mai-rooms (--nedb MAI_DATA_DIR | --postgres URL) [-c config.yaml] [--dry-run]`:
+ * imports matrix-appservice-irc's rooms and users' choices into this bridge's store (see
+ * mai-rooms), before its first start. What is already known here is left alone, so it can run
+ * again. The bridge acts in those rooms only as MAI's bot and ghosts did: keep MAI's bot user
+ * (`bridge.bot.localpart` = its registration's `sender_localpart`) and ghost template, or invite
+ * the new bot to each room.
  */
-import { readFileSync } from 'node:fs';
-import { loadConfig, storeFromConfig, ConfigError, type ConnectorCliCommand } from '@causeway/bridge-core';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AdminRooms, connectorData, loadConfig, storeFromConfig, ConfigError, type ConnectorCliCommand, type KeyValueRepository, type Store,
+} from '@causeway/bridge-core';
 import { IrcConfigSchema, type IrcConfig } from '../config-schema';
-import { maiLinksFromNedb, maiLinksFromPostgres, portalsFromMaiLinks, type MaiLinks } from './mai-rooms';
+import { IRC_PROTOCOL } from '../protocol';
+import { STORED_NICKS, STORED_USERNAMES, userKey } from '../network/user-connections';
+import { FEATURES_NAMESPACE } from '../user-features';
+import {
+  maiLinksFromNedb, maiLinksFromPostgres, maiUsersFromNedb, maiUsersFromPostgres, portalsFromMaiLinks, type MaiLinks, type MaiUser,
+} from './mai-rooms';
 
-const USAGE = 'Usage: migrate-mai-rooms (--nedb MAI_DATA/rooms.db | --postgres MAI_CONNECTION_STRING) [-c config.yaml] [--dry-run]';
+const USAGE = 'Usage: migrate-mai-rooms (--nedb MAI_DATA_DIR | --postgres MAI_CONNECTION_STRING) [-c config.yaml] [--dry-run]';
 
-async function readLinks(source: { nedb?: string; postgres?: string }): Promise<MaiLinks> {
-  if (source.nedb) return maiLinksFromNedb(readFileSync(source.nedb, 'utf8'));
+async function readMai(source: { nedb?: string; postgres?: string }, domains: string[]): Promise<{ links: MaiLinks; users: MaiUser[] }> {
+  if (source.nedb) {
+    // The data directory (rooms.db, users.db), or rooms.db itself.
+    const dir = statSync(source.nedb).isDirectory() ? source.nedb : path.dirname(source.nedb);
+    const usersDb = path.join(dir, 'users.db');
+    return {
+      links: maiLinksFromNedb(readFileSync(path.join(dir, 'rooms.db'), 'utf8')),
+      users: existsSync(usersDb) ? maiUsersFromNedb(readFileSync(usersDb, 'utf8'), domains) : [],
+    };
+  }
   const { Client } = await import('pg');
   const client = new Client({ connectionString: source.postgres });
   await client.connect();
   try {
-    return await maiLinksFromPostgres(async (sql) => (await client.query(sql)).rows as Array<Record<string, unknown>>);
+    const query = async (sql: string) => (await client.query(sql)).rows as Array<Record<string, unknown>>;
+    return { links: await maiLinksFromPostgres(query), users: await maiUsersFromPostgres(query) };
   } finally {
     await client.end();
   }
 }
 
+/** Writes `value` under (ns, key) unless something is there already; returns whether it wrote. */
+async function putNew(data: KeyValueRepository, ns: string, key: string, value: unknown, dry: boolean): Promise<boolean> {
+  if ((await data.get(ns, key)) !== undefined) return false;
+  if (!dry) await data.put(ns, key, value);
+  return true;
+}
+
+/** Users' admin rooms, nicks, usernames and mention choice; returns counts of what was written. */
+async function importUsers(store: Store, links: MaiLinks, users: MaiUser[], networkFor: (d: string) => string | undefined, dry: boolean) {
+  const admin = new AdminRooms(store.kv);
+  const data = connectorData(store.kv, IRC_PROTOCOL.id);
+  const n = { adminRooms: 0, nicks: 0, usernames: 0, features: 0 };
+  for (const a of links.adminRooms ?? []) {
+    if (await admin.adminRoomFor(a.userId) || await admin.ownerOf(a.roomId)) continue;
+    if (!dry) await admin.remember(a.userId, a.roomId);
+    n.adminRooms++;
+  }
+  for (const u of users) {
+    for (const c of u.clients) {
+      const network = networkFor(c.domain);
+      if (!network) continue;
+      if (c.nick && await putNew(data, STORED_NICKS, userKey(network, u.userId), c.nick, dry)) n.nicks++;
+      if (c.username && await putNew(data, STORED_USERNAMES, userKey(network, u.userId), c.username, dry)) n.usernames++;
+    }
+    if (u.mentions !== undefined && await putNew(data, FEATURES_NAMESPACE, u.userId, { mentions: u.mentions }, dry)) n.features++;
+  }
+  return n;
+}
+
 export const migrateMaiRoomsCommand: ConnectorCliCommand = {
   name: 'migrate-mai-rooms',
-  args: '(--nedb FILE | --postgres URL) [-c FILE] [--dry-run]',
-  summary: 'Import matrix-appservice-irc\'s room links (portals, plumbed rooms, PM rooms) into this bridge\'s store',
+  args: '(--nedb DIR | --postgres URL) [-c FILE] [--dry-run]',
+  summary: 'Import matrix-appservice-irc\'s rooms (portals, plumbed, PM and admin rooms) and users\' nicks into this bridge\'s store',
   async run(argv, io) {
     const opts: { nedb?: string; postgres?: string; config: string; dry: boolean } = { config: './config.yaml', dry: false };
     for (let i = 0; i < argv.length; i++) {
@@ -46,32 +93,35 @@ export const migrateMaiRoomsCommand: ConnectorCliCommand = {
       io.stderr(err instanceof ConfigError ? err.message : String(err));
       return 1;
     }
-    let links: MaiLinks;
+    const servers = Object.entries(loaded.connector.servers);
+    let mai: { links: MaiLinks; users: MaiUser[] };
     try {
-      links = await readLinks(opts);
+      mai = await readMai(opts, servers.map(([, s]) => s.address.toLowerCase()));
     } catch (err) {
-      io.stderr(`Could not read MAI's rooms from ${opts.nedb ?? 'PostgreSQL'}: ${err instanceof Error ? err.message : String(err)}`);
+      io.stderr(`Could not read MAI's data from ${opts.nedb ?? 'PostgreSQL'}: ${err instanceof Error ? err.message : String(err)}`);
       return 1;
     }
-    const servers = Object.entries(loaded.connector.servers);
     const networkFor = (domain: string) => servers.find(([name, s]) => s.address.toLowerCase() === domain.toLowerCase() || name === domain.toLowerCase())?.[0];
-    const plan = portalsFromMaiLinks(links, networkFor);
+    const plan = portalsFromMaiLinks(mai.links, networkFor);
     const store = storeFromConfig(loaded.core);
     await store.init();
     let imported = 0;
     let known = 0;
+    let users;
     try {
       for (const p of plan.portals) {
         if (await store.portals.getByRoom(p.roomId)) { known++; continue; }
         if (!opts.dry) await store.portals.put(p);
         imported++;
       }
+      users = await importUsers(store, mai.links, mai.users, networkFor, opts.dry);
     } finally {
       await store.close();
     }
     const kinds = (k: string) => plan.portals.filter((p) => p.kind === k).length;
     io.stdout(`${opts.dry ? 'Would import' : 'Imported'} ${imported} room(s) (${kinds('portal')} portal, ${kinds('plumbed')} plumbed, ${kinds('dm')} PM rooms in MAI's data); `
-      + `${known} already known here; ${plan.skipped.length} skipped.`);
+      + `${known} already known here; ${plan.skipped.length} skipped. ${opts.dry ? 'Would keep' : 'Kept'} ${users.adminRooms} admin room(s), `
+      + `${users.nicks} nick(s), ${users.usernames} username(s) and ${users.features} mention choice(s) of users (not already set here).`);
     for (const s of plan.skipped) io.stdout(`skipped ${s}`);
     return 0;
   },

@@ -36,8 +36,11 @@ export interface UserConnectionsDeps {
   detach(userId: string): void;
 }
 
-const STORED_NICKS = 'nicks';
-const STORED_USERNAMES = 'usernames';
+/** Where users' chosen nicks and usernames are kept (per network and user); also written by the MAI importer. */
+export const STORED_NICKS = 'nicks';
+export const STORED_USERNAMES = 'usernames';
+/** The key of a user's stored nick or username on a network. */
+export const userKey = (network: string, userId: string) => `${network}\u0000${userId}`;
 
 /**
  * The idle timeout in effect (0: none). Mirrored membership means a room member is on the
@@ -157,20 +160,20 @@ export class UserConnections {
   }
 
   async storedNick(userId: string): Promise<string | undefined> {
-    return this.d.ctx.data.get<string>(STORED_NICKS, `${this.d.network}\u0000${userId}`);
+    return this.d.ctx.data.get<string>(STORED_NICKS, userKey(this.d.network, userId));
   }
 
   async rememberNick(userId: string, nick: string): Promise<void> {
-    await this.d.ctx.data.put(STORED_NICKS, `${this.d.network}\u0000${userId}`, nick);
+    await this.d.ctx.data.put(STORED_NICKS, userKey(this.d.network, userId), nick);
   }
 
   /** The username (ident) a user chose with `!username`, if any; else one derived from their ID. */
   async usernameOf(userId: string): Promise<string> {
-    return (await this.d.ctx.data.get<string>(STORED_USERNAMES, `${this.d.network}\u0000${userId}`)) ?? usernameFor(userId);
+    return (await this.d.ctx.data.get<string>(STORED_USERNAMES, userKey(this.d.network, userId))) ?? usernameFor(userId);
   }
 
   async rememberUsername(userId: string, username: string): Promise<void> {
-    await this.d.ctx.data.put(STORED_USERNAMES, `${this.d.network}\u0000${userId}`, username);
+    await this.d.ctx.data.put(STORED_USERNAMES, userKey(this.d.network, userId), username);
   }
 
   /** Never connected: matched by `excluded_users`, or not allowed to use the bridge at all (`bridge.permissions.users`). */
