@@ -13,11 +13,11 @@
  * process. Memory figures are process.memoryUsage() after two full GCs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { arg, getGc } from './cli';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
@@ -195,6 +195,36 @@ async function paced(count: number, rate: number, send: (i: number) => void): Pr
   return (now() - start) / 1000;
 }
 
+/** CPU time of this process's main thread alone, ms (Linux schedstat; NaN elsewhere). */
+function mainThreadCpuMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** GC pauses of this process while watched, summed by kind (each pause stops the bridge's event loop). */
+function watchGc(): { stop(): string } {
+  const kinds = new Map<string, { n: number; total: number; max: number }>();
+  const names: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weak callbacks' };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = names[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const k = kinds.get(kind) ?? { n: 0, total: 0, max: 0 };
+      k.n++; k.total += e.duration; k.max = Math.max(k.max, e.duration);
+      kinds.set(kind, k);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      obs.disconnect();
+      return [...kinds].map(([kind, k]) => `${k.n} ${kind} (${k.total.toFixed(0)} ms, longest ${k.max.toFixed(1)} ms)`).join(', ') || 'none';
+    },
+  };
+}
+
 /** `tag seq t` at the end of a message body. */
 const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
 
@@ -272,6 +302,8 @@ async function hsRole(): Promise<void> {
       return { seconds, start: t0 };
     },
     pending: () => hs.pusher.pending(),
+    /** Requests the homeserver received from appservices, by endpoint, since the last reset. */
+    requestCounts: ({ reset }: { reset?: boolean }) => { const c = hs.metrics.counts(); if (reset) hs.metrics.reset(); return c; },
     async stop() { await hs.stop(); },
   });
 }
@@ -650,14 +682,19 @@ async function main(): Promise<void> {
     const eldAll = async (reset: boolean) => ({ bridge: eld(reset), hs: await hs.call<Eld>('eld', { reset }), driver: await driver.call<Eld>('eld', { reset }) });
     await eldAll(true);
     await bare.call('resetRecv', { tag: 'x' });
+    await hs.call('requestCounts', { reset: true });
     const profiler = PROFILE_I2M ? await startProfile() : undefined;
     const allocProfiler = ALLOC_PROFILE_I2M ? await startProfile('alloc') : undefined;
     // The bridge's CPU per line: a figure the machine's other load does not move much, unlike latency.
     const cpu0 = process.cpuUsage();
+    const mainCpu0 = mainThreadCpuMs();
+    const gcs = watchGc();
     const cpuT0 = now();
     const i2mSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'x' });
     const i2mGot = await collect(() => hs.call('recvCount', { tag: 'x' }), MESSAGES, 60_000);
     const i2mCpu = process.cpuUsage(cpu0);
+    const i2mMainCpuMs = mainThreadCpuMs() - mainCpu0;
+    const i2mGc = gcs.stop();
     const i2mCpuWallMs = now() - cpuT0;
     const i2mCpuPerLine = (i2mCpu.user + i2mCpu.system) / Math.max(1, i2mGot);
     const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
@@ -669,6 +706,7 @@ async function main(): Promise<void> {
     if (profiler) console.log(`  CPU profile of the phase: ${await profiler.stop(PROFILE_I2M)}`);
     if (allocProfiler) console.log(`  allocation profile of the phase: ${await allocProfiler.stop(ALLOC_PROFILE_I2M)}`);
     const i2mEld = await eldAll(true);
+    const i2mRequests = await hs.call<Record<string, number>>('requestCounts', { reset: true });
     bridge.remote.emit = origEmit;
     const ircLeg: number[] = [];
     const matrixLeg: number[] = [];
@@ -682,7 +720,12 @@ async function main(): Promise<void> {
     console.log(`  IRC leg (send → connector emits) p50 ${lats(ircLeg).p50.toFixed(1)} ms p99 ${lats(ircLeg).p99.toFixed(1)} ms; ` +
       `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`);
     console.log(`  event-loop delay: bridge ${fmtEld(i2mEld.bridge)}; emulator ${fmtEld(i2mEld.hs)}; IRC driver ${fmtEld(i2mEld.driver)}`);
-    console.log(`  bridge process CPU (all threads): ${(i2mCpuPerLine / 1000).toFixed(2)} ms per relayed line, ${((i2mCpu.user + i2mCpu.system) / 10 / i2mCpuWallMs).toFixed(0)}% of a core over the phase`);
+    console.log(`  bridge process CPU (all threads): ${(i2mCpuPerLine / 1000).toFixed(2)} ms per relayed line, ${((i2mCpu.user + i2mCpu.system) / 10 / i2mCpuWallMs).toFixed(0)}% of a core over the phase` +
+      (Number.isNaN(i2mMainCpuMs) ? '' : `; the main thread alone ${(i2mMainCpuMs / Math.max(1, i2mGot)).toFixed(2)} ms per line (the rest: GC helpers, file writes and syncs on the thread pool)`));
+    console.log(`  garbage collection in the bridge's process: ${i2mGc}`);
+    // Every request beyond one send per line is homeserver work on the line's path.
+    console.log(`  homeserver requests per relayed line: ${Object.entries(i2mRequests).sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${(v / Math.max(1, i2mGot)).toFixed(2)}`).join(', ')}`);
     console.log(`  the same lines to a bare irc-framework client in each channel: ${sameLines.lat.length}/${MESSAGES}, ` +
       `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms; ` +
       `what the bridge adds to a line (its delivery − the plain client's), p50 ${lats(added).p50.toFixed(1)} ms p99 ${lats(added).p99.toFixed(1)} ms`);

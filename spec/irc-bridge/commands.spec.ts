@@ -159,4 +159,25 @@ describe('irc-bridge: admin-room commands', function () {
     assert.match(await command('!feature colours'), /Unknown feature colours/);
     assert.match(await command('!feature mentions default'), /mentions is now on for you \(the bridge's default\)/);
   });
+
+  it('a nick is a mention as a whole word, in any IRC case, and not inside a longer word', async () => {
+    const roomId = b.fx.hs.resolveAlias(alias('#cmds'))!;
+    if (b.fx.hs.membership(roomId, dave.userId) !== 'join') await dave.join(roomId);
+    const nick = () => b.connector().networks.get('testnet')!.users.nickOf(dave.userId);
+    // After the previous test's restart Dave is connected again once he speaks.
+    if (!nick()) await dave.sendMessage(roomId, 'back');
+    await eventually(() => nick(), 'dave connected');
+    await eventually(() => b.connector().networks.get('testnet')!.channels.get('#cmds')?.joinedBy.has(dave.userId), 'dave on #cmds');
+    const line = async (text: string) => {
+      obs.raw(`PRIVMSG #cmds :${text}`);
+      return eventually(() => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && e.content.body === text), text);
+    };
+    const inside = await line(`x${nick()}y, ${nick()}_, ${nick()}[away] and ${nick()}|afk are other nicks`);
+    assert.equal(inside.content['m.mentions']?.user_ids?.length ?? 0, 0, 'part of a longer nick-shaped word is not a mention');
+    // IRC's case mapping (rfc1459): [ ] and { } are the same letter in two cases.
+    const shouted = nick()!.toUpperCase().replace(/\[/g, '{').replace(/\]/g, '}');
+    const loud = await line(`hey ${shouted}, twice: ${shouted}!`);
+    assert.deepEqual(loud.content['m.mentions']?.user_ids, [dave.userId], 'one mention however often the nick appears');
+    assert.match(String(loud.content.formatted_body), /^hey <a href="https:\/\/matrix\.to\/#\/%40dave%3Alocalhost">[^<]+<\/a>, twice/);
+  });
 });

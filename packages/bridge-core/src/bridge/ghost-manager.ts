@@ -84,6 +84,19 @@ export class GhostManager implements GhostService {
    * applied. After the first call for a ghost this costs no homeserver request
    * unless the profile changed.
    */
+  /**
+   * The ghost's intent when nothing has to be done first (known, registered, and the profile as
+   * given), without waiting: a remote message from a known sender takes this path every time.
+   */
+  readyIntent(key: GhostKey, profile: { displayName?: string; avatarUrl?: string } = {}): Intent | undefined {
+    const rec = this.records.get(ghostKeyString(key));
+    if (!rec) return undefined;
+    if (profile.displayName && profile.displayName !== rec.displayName) return undefined;
+    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) return undefined;
+    const intent = this.deps.intentFor(rec.userId);
+    return intent.registeredNow ? intent : undefined;
+  }
+
   async intent(key: GhostKey, profile: { displayName?: string; avatarUrl?: string } = {}): Promise<Intent> {
     const rec = await this.ensure(key);
     const intent = this.deps.intentFor(rec.userId);

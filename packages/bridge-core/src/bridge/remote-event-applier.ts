@@ -236,8 +236,16 @@ export class RemoteEventApplier implements RemoteEventSink {
     return intent;
   }
 
+  /** joinedIntent's answer when it has nothing to wait for (a known ghost, registered and joined). */
+  private joinedIntentNow(portal: Portal, sender: RemoteSender): Intent | undefined {
+    const intent = 'ghost' in sender
+      ? this.deps.ghosts.readyIntent(sender.ghost, { displayName: sender.displayName, avatarUrl: sender.avatarUrl })
+      : this.deps.bot;
+    return intent?.joinedNow(portal.roomId) ? intent : undefined;
+  }
+
   private async message(portal: Portal, ev: RemoteMessage): Promise<void> {
-    const intent = await this.joinedIntent(portal, ev.sender);
+    const intent = this.joinedIntentNow(portal, ev.sender) ?? await this.joinedIntent(portal, ev.sender);
     const content = toMatrixContent(ev.content);
     if (ev.threadRoot) {
       const root = await this.firstEvent(portal, ev.threadRoot);

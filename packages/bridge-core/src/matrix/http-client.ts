@@ -38,6 +38,7 @@ import { EventEmitter } from 'node:events';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import { MatrixError } from '../util/matrix-error';
+import { exchange } from './buffered-exchange';
 import { BackoffPolicy, DEFAULT_BACKOFF, backoffDelay, sleep } from '../util/backoff';
 import { getLogger, registerSecret, redact } from '../logging/logger';
 import type { Logger } from '../logging/logger';
@@ -360,6 +361,7 @@ export class MatrixHttpClient {
     method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, opts: RequestOptions,
   ): Promise<{ status: number; headers: RawResponse['headers']; value?: unknown; error?: MatrixError }> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (!opts.raw) return this.attemptJson(method, path, headers, body, opts, timeoutMs);
     const ac = new AttemptSignal();
     const timer = setTimeout(() => ac.abort(new AttemptTimeout('timeout')), timeoutMs);
     const onCallerAbort = () => ac.abort(opts.signal!.reason);
@@ -395,7 +397,44 @@ export class MatrixHttpClient {
       opts.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
+
+  /** A JSON request: the response is read whole (buffered-exchange.ts), no stream in between. */
+  private async attemptJson(
+    method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, opts: RequestOptions, timeoutMs: number,
+  ): Promise<{ status: number; headers: RawResponse['headers']; value?: unknown; error?: MatrixError }> {
+    const ex = exchange(this.dispatcher, {
+      origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body,
+      headersTimeout: timeoutMs + 1000, bodyTimeout: timeoutMs + 1000,
+    });
+    const timer = setTimeout(() => ex.abort(new AttemptTimeout('timeout')), timeoutMs);
+    const signal = opts.signal;
+    const onCallerAbort = signal ? () => ex.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted'))) : undefined;
+    if (signal && onCallerAbort) {
+      if (signal.aborted) onCallerAbort();
+      else signal.addEventListener('abort', onCallerAbort, { once: true });
+    }
+    try {
+      const res = await ex.response;
+      const status = res.status;
+      const text = res.body.toString('utf8');
+      if (status >= 200 && status < 300) {
+        // The headers of a success are not looked at: they are not even parsed.
+        if (!text) return { status, headers: NO_HEADERS, value: {} };
+        try {
+          return { status, headers: NO_HEADERS, value: JSON.parse(text) };
+        } catch {
+          return { status, headers: NO_HEADERS, error: new MatrixError(status, 'M_NOT_JSON', `homeserver answered ${status} with a body that is not JSON`) };
+        }
+      }
+      return { status, headers: res.headers(), error: toMatrixError(status, text) };
+    } finally {
+      clearTimeout(timer);
+      if (signal && onCallerAbort) signal.removeEventListener('abort', onCallerAbort);
+    }
+  }
 }
+
+const NO_HEADERS: RawResponse['headers'] = Object.freeze({});
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;

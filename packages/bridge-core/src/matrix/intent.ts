@@ -170,8 +170,21 @@ export class Intent {
    * joined. For a ghost whose join is refused (403), the bot invites it and the
    * join is retried. Resolves with the room ID (useful when given an alias).
    */
+  /**
+   * Registered and joined to the room as far as memory knows, answered synchronously: the
+   * common case of every message, where `ensureJoined` would have nothing to do.
+   */
+  /** Registered as far as memory knows (no store read, no request). */
+  get registeredNow(): boolean {
+    return this.registered;
+  }
+
+  joinedNow(roomId: string): boolean {
+    return this.registered && this.memberships.get(roomId) === 'join';
+  }
+
   async ensureJoined(roomIdOrAlias: string, opts: JoinOptions = {}): Promise<string> {
-    if (this.registered && this.memberships.get(roomIdOrAlias) === 'join') return roomIdOrAlias;
+    if (this.joinedNow(roomIdOrAlias)) return roomIdOrAlias;
     await this.ensureRegistered();
     if ((await this.cachedMembership(roomIdOrAlias)) === 'join') return roomIdOrAlias;
     return this.ctx.joinFlight.run(`${this.userId}\n${roomIdOrAlias}`, async () => {
@@ -263,7 +276,7 @@ export class Intent {
 
   /** Runs a room operation that needs the user joined; on "not in room", re-joins once and retries. */
   private async inRoom<T>(roomId: string, op: () => Promise<T>): Promise<T> {
-    await this.ensureJoined(roomId);
+    if (!this.joinedNow(roomId)) await this.ensureJoined(roomId);
     const generation = this.joinGeneration.get(roomId) ?? 0;
     try {
       return await op();

@@ -123,10 +123,10 @@ export class IrcNetwork {
       portalKey: (channel) => this.portalKey(channel),
       ghostKey: (nick) => this.ghostKey(nick),
       displayName: (nick) => cfg.ghost_display_name.replace(/\$NICK/g, nick).replace(/\$NETWORK/g, cfg.name ?? name),
-      mentionable: (channel) => [...(this.channels.get(channel)?.joinedBy ?? [])]
-        .filter((k) => k !== BOT_KEY && this.wantsMentions(k))
-        .map((userId) => ({ userId, nick: this.users.nickOf(userId) ?? '' }))
-        .filter((x) => x.nick),
+      mentionTarget: (channel, word) => {
+        const userId = this.users.userForNick(word);
+        return userId && this.channels.get(channel)?.joinedBy.has(userId) && this.wantsMentions(userId) ? userId : undefined;
+      },
       echoesSettled: (channel) => {
         const waits = [...(this.channels.get(channel)?.joinedBy ?? [])]
           .filter((k) => k !== BOT_KEY)

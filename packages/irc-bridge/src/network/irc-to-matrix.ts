@@ -32,8 +32,11 @@ export interface IrcToMatrixDeps {
   portalKey(channel: string): PortalKey;
   ghostKey(nick: string): GhostKey;
   displayName(nick: string): string;
-  /** Matrix user IDs to mention when their IRC nick appears in a channel line. */
-  mentionable(channel: string): Array<{ nick: string; userId: string }>;
+  /**
+   * The Matrix user to mention when `word` (a nick-shaped word of a channel line) is their nick:
+   * on the channel through their own connection, and wanting pills (`!feature mentions`).
+   */
+  mentionTarget(channel: string, word: string): string | undefined;
   /**
    * Settles once the lines our Matrix users' connections sent to `channel` have echoed (their
    * msgids are then in the message map) or will not, within a bound; undefined when none is
@@ -48,6 +51,8 @@ export interface IrcToMatrixDeps {
 }
 
 const SIMPLE_MODES = new Set(['i', 'k', 'm', 's']);
+/** A run of the characters a nick may hold (RFC 2812 plus `-`): a nick mentioned as a word is one whole run. */
+const NICK_WORD = /[A-Za-z0-9[\]\\`_^{|}-]+/g;
 
 export class IrcToMatrix {
   /** Join fan-out for the initial NAMES snapshot, drip-fed (membership.flood_delay_ms). */
@@ -121,15 +126,15 @@ export class IrcToMatrix {
     let html = m.formattedBody;
     const mentions: string[] = [];
     if (ev.isChannel) {
-      // Nick mentions of bridged Matrix users become pills, so they are notified.
-      const lower = body.toLowerCase();
-      for (const { nick, userId } of this.d.mentionable(ev.target)) {
-        if (!lower.includes(nick.toLowerCase())) continue; // cheap pre-check before building two regexes
-        const re = new RegExp(`(^|[^A-Za-z0-9\\[\\]\\\\\`_^{|}-])(${escapeRegex(nick)})(?=$|[^A-Za-z0-9\\[\\]\\\\\`_^{|}-])`, 'i');
-        if (!re.test(body)) continue;
+      // Nick mentions of bridged Matrix users become pills, so they are notified. A nick counts
+      // where it stands as a whole word, which is exactly a maximal run of nick characters: each
+      // such run is looked up once (per line, not per member of the channel).
+      for (const [word] of body.matchAll(NICK_WORD)) {
+        const userId = this.d.mentionTarget(ev.target, word);
+        if (!userId || mentions.includes(userId)) continue;
         mentions.push(userId);
         const base = html ?? escapeHtml(body);
-        const escNick = escapeRegex(escapeHtml(nick));
+        const escNick = escapeRegex(escapeHtml(word));
         html = base.replace(new RegExp(`(^|[\\s,.:;!?(>])(${escNick})(?=$|[\\s,.:;!?)<])`, 'i'),
           (_all, pre: string, n: string) => `${pre}<a href="https://matrix.to/#/${encodeURIComponent(userId)}">${n}</a>`);
         if (html === base) html = m.formattedBody;
