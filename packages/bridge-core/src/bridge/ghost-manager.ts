@@ -80,11 +80,6 @@ export class GhostManager implements GhostService {
   }
 
   /**
-   * The intent of a remote user's ghost, registered and with its profile
-   * applied. After the first call for a ghost this costs no homeserver request
-   * unless the profile changed.
-   */
-  /**
    * The ghost's intent when nothing has to be done first (known, registered, and the profile as
    * given), without waiting: a remote message from a known sender takes this path every time.
    */
@@ -94,9 +89,14 @@ export class GhostManager implements GhostService {
     if (profile.displayName && profile.displayName !== rec.displayName) return undefined;
     if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) return undefined;
     const intent = this.deps.intentFor(rec.userId);
-    return intent.registeredNow ? intent : undefined;
+    return intent.isRegistered ? intent : undefined;
   }
 
+  /**
+   * The intent of a remote user's ghost, registered and with its profile
+   * applied. After the first call for a ghost this costs no homeserver request
+   * unless the profile changed.
+   */
   async intent(key: GhostKey, profile: { displayName?: string; avatarUrl?: string } = {}): Promise<Intent> {
     const rec = await this.ensure(key);
     const intent = this.deps.intentFor(rec.userId);

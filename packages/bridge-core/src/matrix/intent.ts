@@ -166,23 +166,18 @@ export class Intent {
   // ---------------------------------------------------------------- membership
 
   /**
-   * Joins the room unless the cache (memory, then store) says the user is already
-   * joined. For a ghost whose join is refused (403), the bot invites it and the
-   * join is retried. Resolves with the room ID (useful when given an alias).
-   */
-  /**
    * Registered and joined to the room as far as memory knows, answered synchronously: the
    * common case of every message, where `ensureJoined` would have nothing to do.
    */
-  /** Registered as far as memory knows (no store read, no request). */
-  get registeredNow(): boolean {
-    return this.registered;
-  }
-
   joinedNow(roomId: string): boolean {
     return this.registered && this.memberships.get(roomId) === 'join';
   }
 
+  /**
+   * Joins the room unless the cache (memory, then store) says the user is already
+   * joined. For a ghost whose join is refused (403), the bot invites it and the
+   * join is retried. Resolves with the room ID (useful when given an alias).
+   */
   async ensureJoined(roomIdOrAlias: string, opts: JoinOptions = {}): Promise<string> {
     if (this.joinedNow(roomIdOrAlias)) return roomIdOrAlias;
     await this.ensureRegistered();
