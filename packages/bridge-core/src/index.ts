@@ -16,13 +16,13 @@ export * from './connector/matrix-events';
 export * from './connector/remote-events';
 
 // Portals, ghosts and the runtime
-export * from './bridge/portal';
-export * from './bridge/templates';
-export { Bridge, type BridgeOptions } from './bridge/bridge';
-export { runBridge, type RunBridgeOptions } from './bridge/run-bridge';
-export { fromMatrixContent, toMatrixContent, stripReplyFallback } from './bridge/content-convert';
-export { BRIDGE_INFO_TYPES, bridgeInfoStateKey, type BridgeInfoContent } from './bridge/bridge-info';
-export { BRIDGING_EVENT_TYPE, type BridgingStatus, type BridgingStatusUpdate } from './bridge/bridging-status';
+export * from './connector/portal';
+export * from './portals/templates';
+export { Bridge, type BridgeOptions } from './runtime/bridge';
+export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';
+export { fromMatrixContent, toMatrixContent, stripReplyFallback } from './messages/content-convert';
+export { BRIDGE_INFO_TYPES, bridgeInfoStateKey, type BridgeInfoContent } from './portals/bridge-info';
+export { BRIDGING_EVENT_TYPE, type BridgingStatus, type BridgingStatusUpdate } from './portals/bridging-status';
 
 // Commands
 export * from './commands/command';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator } from '../../harness/homeserver';
-import { HomeserverCheck } from '../../../packages/bridge-core/src/bridge/homeserver-check';
+import { HomeserverCheck } from '../../../packages/bridge-core/src/runtime/homeserver-check';
 import { MatrixHttpClient } from '../../../packages/bridge-core/src/matrix/http-client';
 import { IntentFactory } from '../../../packages/bridge-core/src/matrix/intent-factory';
 import { generateRegistration } from '../../../packages/bridge-core/src/appservice/registration';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from '../../../packages/bridge-core/src/bridge/templates';
-import { fromMatrixContent, toMatrixContent, readRelation, stripReplyFallback } from '../../../packages/bridge-core/src/bridge/content-convert';
+import { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from '../../../packages/bridge-core/src/portals/templates';
+import { fromMatrixContent, toMatrixContent, readRelation, stripReplyFallback } from '../../../packages/bridge-core/src/messages/content-convert';
 
 describe('bridge-core: ghost and alias templates', () => {
   it('escapes any remote ID into a valid localpart and back', () => {

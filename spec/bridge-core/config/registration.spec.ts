@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import {
   generateRegistration, writeRegistration, loadRegistration, ensureRegistration, templateToRegex, type Registration,
 } from '../../../packages/bridge-core/src/appservice/registration';
-import { LocalpartTemplate } from '../../../packages/bridge-core/src/bridge/templates';
+import { LocalpartTemplate } from '../../../packages/bridge-core/src/portals/templates';
 import { ConfigError } from '../../../packages/bridge-core/src/config/errors';
 import { redact } from '../../../packages/bridge-core/src/logging/logger';
 import { testProtocol } from './fixtures/protocol';

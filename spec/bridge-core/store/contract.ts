@@ -4,7 +4,7 @@
  * empty storage (a temp directory, a random PostgreSQL schema).
  */
 import { strict as assert } from 'node:assert';
-import type { Portal } from '../../../packages/bridge-core/src/bridge/portal';
+import type { Portal } from '../../../packages/bridge-core/src/connector/portal';
 import { StoreClosedError } from '../../../packages/bridge-core/src/store/common';
 import type { GhostRecord, MessageRecord, Store } from '../../../packages/bridge-core/src/store/store';
 

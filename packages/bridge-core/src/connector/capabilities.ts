@@ -8,7 +8,7 @@ import type {
   MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
 } from './matrix-events';
 import type { SendResult } from './connector';
-import type { Portal } from '../bridge/portal';
+import type { Portal } from './portal';
 
 export interface EditHandler {
   handleMatrixEdit(edit: MatrixEdit): Promise<SendResult | void>;

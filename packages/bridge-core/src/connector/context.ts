@@ -4,10 +4,10 @@
  */
 import type { Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
-import type { Portal } from '../bridge/portal';
+import type { Portal } from './portal';
 import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
-import type { BridgingStatusUpdate } from '../bridge/bridging-status';
+import type { BridgingStatusUpdate } from '../portals/bridging-status';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { LateRemoteIds } from './matrix-events';
 import type { CommandRegistry } from '../commands/command';

@@ -5,7 +5,7 @@
  * converted the event content and looked up related messages in the message map.
  */
 import type { MessageContent } from './content';
-import type { Portal } from '../bridge/portal';
+import type { Portal } from './portal';
 
 /** A message on the remote side that the core knows from its message map. */
 export interface RemoteMessageRef {

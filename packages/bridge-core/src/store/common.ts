@@ -1,7 +1,7 @@
 /**
  * Small helpers shared by the store backends. Nothing here touches a database.
  */
-import type { Portal, PortalKind } from '../bridge/portal';
+import type { Portal, PortalKind } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
 import type { StoredMembership } from './store';
 

@@ -3,7 +3,7 @@
  * it and passes the same contract suite (spec/bridge-core/store/contract.ts).
  * Repositories are per concept so a backend can index each the way it needs.
  */
-import type { Portal } from '../bridge/portal';
+import type { Portal } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
 
 export interface GhostRecord {

@@ -29,7 +29,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
-import type { Portal } from '../../bridge/portal';
+import type { Portal } from '../../connector/portal';
 import { ghostKeyString, portalKeyString, type GhostKey, type PortalKey } from '../../connector/ids';
 import { getLogger } from '../../logging/logger';
 import {

@@ -7,7 +7,7 @@
  * such strings are rejected by the server with an error.
  */
 import { Pool, type PoolConfig } from 'pg';
-import type { Portal } from '../../bridge/portal';
+import type { Portal } from '../../connector/portal';
 import type { GhostKey, PortalKey } from '../../connector/ids';
 import { getLogger, registerSecret } from '../../logging/logger';
 import {

@@ -23,7 +23,7 @@
  */
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
-import type { Portal } from './portal';
+import type { Portal } from '../connector/portal';
 import type { BridgeInfoPublisher } from './bridge-info';
 import { bridgeInfoFingerprint, type BridgeInfoRecord, type BridgeInfoSent } from './bridge-info-record';
 import { portalKeyString } from '../connector/ids';

@@ -7,7 +7,7 @@ import { stateCacheStatsFrom } from '../metrics';
 import type { DeliveryPipeline } from '../appservice/delivery';
 import type { StateCache } from '../state/state-cache';
 import type { GhostRepository, MessageRepository } from '../store/store';
-import type { PortalManager } from './portal-manager';
+import type { PortalManager } from '../portals/portal-manager';
 
 export function attachMetricSources(metrics: BridgeMetrics, from: {
   delivery: DeliveryPipeline;

@@ -21,7 +21,7 @@ import type { ProtocolInfo } from '../connector/connector';
 import type { BridgeInfoProvider, BridgeInfoDisplay } from '../connector/capabilities';
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
-import type { Portal } from './portal';
+import type { Portal } from '../connector/portal';
 import type { BridgeInfoRecord } from './bridge-info-record';
 
 export const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;

@@ -18,11 +18,11 @@ import type {
 import type { LateEditRemoteIds, LateRemoteIds } from '../connector/matrix-events';
 import type { MessageRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
-import type { Portal } from './portal';
-import type { PortalManager } from './portal-manager';
-import type { GhostManager } from './ghost-manager';
-import { toMatrixContent } from './content-convert';
-import { reactionRemoteId } from './reaction-ids';
+import type { Portal } from '../connector/portal';
+import type { PortalManager } from '../portals/portal-manager';
+import type { GhostManager } from '../portals/ghost-manager';
+import { toMatrixContent } from '../messages/content-convert';
+import { reactionRemoteId } from '../messages/reaction-ids';
 import { KeyedQueue } from '../util/keyed-queue';
 import { LruMap } from '../util/lru';
 import { PendingWrites } from '../util/pending-writes';

@@ -4,7 +4,7 @@
  */
 import type { BridgeConnector } from '../connector/connector';
 import { supports } from '../connector/capabilities';
-import type { PortalManager } from './portal-manager';
+import type { PortalManager } from '../portals/portal-manager';
 
 export class TypingTracker {
   private readonly typingByRoom = new Map<string, Set<string>>();

@@ -12,7 +12,7 @@ import type { PortalInfo, LinkHandler } from '../connector/capabilities';
 import { BridgeError } from '../connector/errors';
 import type { PortalRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
-import type { Portal } from './portal';
+import type { Portal } from '../connector/portal';
 import { LocalpartTemplate } from './templates';
 import { SingleFlight } from '../util/single-flight';
 import type { Intent } from '../matrix/intent';

@@ -12,8 +12,8 @@ import type { CommandRouter } from '../commands/command-router';
 import type { PermissionChecker } from '../commands/permissions';
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
-import type { GhostManager } from './ghost-manager';
-import type { PortalManager } from './portal-manager';
+import type { GhostManager } from '../portals/ghost-manager';
+import type { PortalManager } from '../portals/portal-manager';
 import type { MatrixEvent } from './matrix-event-router';
 
 export interface NonPortalDeps {

@@ -9,8 +9,8 @@ import { supports } from '../connector/capabilities';
 import type { AppserviceHandlers } from '../appservice/http-server';
 import type { Logger } from '../logging/logger';
 import { parseUserId } from '../connector/ids';
-import type { GhostManager } from './ghost-manager';
-import type { PortalManager } from './portal-manager';
+import type { GhostManager } from '../portals/ghost-manager';
+import type { PortalManager } from '../portals/portal-manager';
 
 export interface QueryDeps {
   connector: BridgeConnector;

@@ -7,7 +7,7 @@
  *
  * A remote place may be linked to several rooms (IRC mappings allow it); a room links to one place.
  */
-import type { PortalKey } from '../connector/ids';
+import type { PortalKey } from './ids';
 
 export type PortalKind = 'portal' | 'plumbed' | 'dm';
 

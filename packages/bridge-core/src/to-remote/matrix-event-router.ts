@@ -14,10 +14,10 @@ import type { UserNotifier } from '../connector/context';
 import type { MatrixSender, RemoteMessageRef, Membership } from '../connector/matrix-events';
 import type { MessageRecord, MessageRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
-import type { Portal } from './portal';
-import type { PortalManager } from './portal-manager';
-import { fromMatrixContent, readRelation } from './content-convert';
-import { parseReactionRemoteId, reactionRemoteId } from './reaction-ids';
+import type { Portal } from '../connector/portal';
+import type { PortalManager } from '../portals/portal-manager';
+import { fromMatrixContent, readRelation } from '../messages/content-convert';
+import { parseReactionRemoteId, reactionRemoteId } from '../messages/reaction-ids';
 import { PendingWrites } from '../util/pending-writes';
 
 /** A client-format event as found in a transaction; fields are checked before use. */
