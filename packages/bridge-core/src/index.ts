@@ -1,11 +1,12 @@
 /**
- * @causeway/bridge-core — the Matrix side of a bridge.
- *
- * A protocol package implements `BridgeConnector` (connector/connector.ts) and
- * its optional capabilities (connector/capabilities.ts), then calls `runBridge`.
+ * @causeway/bridge-core — the Matrix side of a bridge. This entry point is the connector
+ * contract: what a protocol package compiles against (everything under `connector/`), plus
+ * `runBridge` to start one. Tools that run or inspect a bridge outside `runBridge` (migrations,
+ * test harnesses) use `@causeway/bridge-core/tools`. Nothing else is public: a connector that
+ * needs an internal is a sign the contract lacks something.
  */
 
-// The connector contract
+// The connector contract (connector/ imports nothing else of the core but util/ and logging/)
 export * from './connector/connector';
 export * from './connector/capabilities';
 export * from './connector/context';
@@ -14,44 +15,21 @@ export * from './connector/errors';
 export * from './connector/ids';
 export * from './connector/matrix-events';
 export * from './connector/remote-events';
-
-// Portals, ghosts and the runtime
 export * from './connector/portal';
-export * from './portals/templates';
-export { Bridge, type BridgeOptions } from './runtime/bridge';
+export * from './connector/bridging-status';
+export * from './connector/commands';
+export * from './connector/routes';
+export * from './connector/key-value';
+export * from './connector/metrics';
+export * from './connector/config-schema';
+export * from './connector/cli-command';
+
+// Starting a bridge
 export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';
-export { fromMatrixContent, toMatrixContent, stripReplyFallback } from './messages/content-convert';
-export { BRIDGE_INFO_TYPES, bridgeInfoStateKey, type BridgeInfoContent } from './portals/bridge-info';
-export { BRIDGING_EVENT_TYPE, type BridgingStatus, type BridgingStatusUpdate } from './portals/bridging-status';
 
-// Commands
-export * from './commands/command';
-export { CommandRouter } from './commands/command-router';
-export { AdminRooms } from './commands/admin-rooms';
-export { PermissionChecker, matchesUserGlob } from './commands/permissions';
-
-// Config, registration, CLI
-export * from './config/schema';
-export { loadConfig, parseConfig, validateConfig } from './config/loader';
-export { ConfigError } from './config/errors';
-export { generateConfigReference, listConfigOptions } from './config/docs';
-export * from './appservice/registration';
-export { runCli, type CliOptions, type StartContext, type RunningBridge } from './cli/main';
-export type { ConnectorCliCommand } from './cli/args';
-
-// Building blocks other packages and tools reuse
-export * from './store';
-export { MatrixHttpClient, Intent, IntentFactory, MediaClient, txnIdForKey } from './matrix';
-export { StateCache, type StateCacheOptions } from './state';
-export { BridgeMetrics, ActivityTracker, MetricsServer, describeMetrics } from './metrics';
-export {
-  ProvisioningApi, addLinkRoutes, Reply, type RouteDefinition, type ProvisioningRequest, type LinkHooks, type RoomPowerChecker,
-} from './provisioning';
-export { AppserviceServer, DeliveryPipeline } from './appservice';
-export { getLogger, configureLogging, registerSecret, redact, type Logger, type LogLevel } from './logging/logger';
+// Small utilities connectors share with the core
 export { MatrixError } from './util/matrix-error';
 export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff';
 export { secureCompare } from './util/secure-compare';
-export { SingleFlight } from './util/single-flight';
-export { KeyedQueue } from './util/keyed-queue';
-export { LruMap } from './util/lru';
+export type { Logger, LogLevel } from './logging/logger';
+export { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from './portals/templates';

@@ -23,43 +23,12 @@ import { hsTokenChecker } from './auth';
 import { DEFAULT_MAX_BODY_BYTES, discard, parseJson, readBody } from './body';
 import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
+import type { RouteResponse, RouteContext, RouteHandler, RouteOptions } from '../connector/routes';
 
 export const APP_V1 = '/_matrix/app/v1';
 export const APP_UNSTABLE = '/_matrix/app/unstable';
 
-/** Result a route handler may return instead of writing `res` itself. */
-export interface RouteResponse {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface RouteContext {
-  readonly req: http.IncomingMessage;
-  readonly res: http.ServerResponse;
-  /** Percent-decoded `:name` captures of the pattern. */
-  readonly params: Readonly<Record<string, string>>;
-  /** Query parameters (the `access_token` parameter is removed). */
-  readonly query: URLSearchParams;
-  readonly requestId: string;
-  /** Logger carrying the request ID. */
-  readonly log: Logger;
-  /** The body, bounded by the server's limit (413 `M_TOO_LARGE` beyond). */
-  readBody(): Promise<Buffer>;
-  /** The body parsed as JSON (400 `M_NOT_JSON` if it is not). */
-  readJson(): Promise<unknown>;
-}
-
-/**
- * A route handler. Return a RouteResponse (or nothing for 200 `{}`), throw a
- * MatrixError for an error answer, or write `ctx.res` directly (streaming).
- */
-export type RouteHandler = (ctx: RouteContext) => Promise<RouteResponse | void> | RouteResponse | void;
-
-export interface RouteOptions {
-  /** Skip the hs_token check (default false: routes are authenticated). */
-  public?: boolean;
-}
+export { type RouteResponse, type RouteContext, type RouteHandler, type RouteOptions };
 
 /** Field values from the query string (everything but `access_token`). */
 export type ThirdPartyFields = Record<string, string>;

@@ -2,6 +2,8 @@
  * Command-line parsing, compatible with the flags operators know from other
  * Matrix bridges (`-r -u URL -f registration.yaml`, `-c config.yaml`, `-p PORT`).
  */
+import type { ConnectorCliCommand } from '../connector/cli-command';
+export type { ConnectorCliCommand };
 
 export type CliCommand = 'run' | 'generate-registration' | 'validate-config' | 'config-reference' | 'help' | 'version';
 
@@ -30,16 +32,6 @@ const SUBCOMMANDS: Record<string, CliCommand> = {
   start: 'run',
   help: 'help',
 };
-
-/** A command a connector adds to its executable (e.g. a migration from another bridge's config). */
-export interface ConnectorCliCommand {
-  name: string;
-  /** Its arguments, for the usage text, e.g. `MAI_CONFIG [-o FILE]`. */
-  args: string;
-  summary: string;
-  /** Runs with the arguments after the command name; resolves with the exit code. */
-  run(argv: readonly string[], io: { stdout(text: string): void; stderr(text: string): void }): Promise<number>;
-}
 
 export function usage(program: string, extra: readonly ConnectorCliCommand[] = []): string {
   return [

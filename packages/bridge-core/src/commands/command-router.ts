@@ -13,7 +13,7 @@
  * (so a password with quotes in it arrives intact).
  */
 import { getLogger, type Logger } from '../logging/logger';
-import { type Command, type CommandArg, type CommandContext, type CommandRegistry, CommandUsageError } from './command';
+import { type Command, type CommandArg, type CommandContext, type CommandRegistry, CommandUsageError } from '../connector/commands';
 import { closestMatch, escapeHtml, nextToken, skipSpaces, stripReplyFallback } from './parse';
 
 /** A message typed in an admin room, as the bridge wiring hands it over. */

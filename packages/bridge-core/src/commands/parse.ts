@@ -2,7 +2,7 @@
  * Pure helpers of the command framework: tokenising a command line, edit
  * distance for "did you mean", HTML escaping of replies.
  */
-import { CommandUsageError } from './command';
+import { CommandUsageError } from '../connector/commands';
 
 export interface Token {
   /** The token with quotes removed and escapes resolved. */

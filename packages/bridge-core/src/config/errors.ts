@@ -1,17 +1,4 @@
-/** A configuration (or registration) problem the operator must fix. The message lists every problem, one per line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    /** Short headline, e.g. "config.yaml is not valid". */
-    readonly headline: string,
-    /** One line per problem: `key.path: what is wrong (expected …)`. */
-    readonly problems: string[] = [],
-    /** Set when the file itself does not exist (callers may then offer to create it). */
-    readonly fileMissing = false,
-  ) {
-    super(problems.length ? `${headline}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : headline);
-  }
-}
+export { ConfigError } from '../connector/errors';
 
 /** Render a JSON pointer / key list as `a.b["c.d"][0]`. */
 export function formatKeyPath(segments: Array<string | number>): string {

@@ -8,22 +8,10 @@
  * it as required. `section()` builds such objects: it drops defaulted keys
  * from the JSON Schema `required` list while TypeBox's type keeps them.
  */
-import { Type, type Static, type TSchema, type TObject, type TProperties, type ObjectOptions, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TObject } from '@sinclair/typebox';
+import { section, StringEnum } from '../connector/config-schema';
 
-/** An object schema with `additionalProperties: false`; properties that carry a default are not required at run time. */
-export function section<T extends TProperties>(properties: T, options: ObjectOptions = {}): TObject<T> {
-  const schema = Type.Object(properties, { additionalProperties: false, ...options });
-  const plain = schema as { required?: string[] };
-  const required = (plain.required ?? []).filter((k) => (properties[k] as TSchema).default === undefined);
-  if (required.length) plain.required = required;
-  else delete plain.required;
-  return schema;
-}
-
-/** A string restricted to a fixed set (a plain `enum`, which gives clearer errors than a union of literals). */
-export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
-  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
-}
+export { section, StringEnum };
 
 const USER_GLOB = '^@[^:\\s]+:[^\\s]+$';
 const HTTP_URL = '^https?://[^\\s/]+(/[^\\s]*)?$';

@@ -3,17 +3,16 @@
  * `init()` and needs nothing else from the Matrix side.
  */
 import type { Logger } from '../logging/logger';
-import type { KeyValueRepository } from '../store/store';
+import type { KeyValueRepository } from './key-value';
 import type { Portal } from './portal';
 import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
-import type { BridgingStatusUpdate } from '../portals/bridging-status';
+import type { BridgingStatusUpdate } from './bridging-status';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { LateRemoteIds } from './matrix-events';
-import type { CommandRegistry } from '../commands/command';
-import type { RouteDefinition, LinkHooks } from '../provisioning';
-import type { BridgeMetrics } from '../metrics';
-import type { RouteHandler, RouteOptions } from '../appservice/http-server';
+import type { CommandRegistry } from './commands';
+import type { ConnectorMetrics } from './metrics';
+import type { RouteDefinition, LinkHooks, RouteHandler, RouteOptions } from './routes';
 
 export interface RemoteEventSink {
   /**
@@ -121,9 +120,7 @@ export interface AppserviceRoutes {
   addRoute(method: string, pathPattern: string, handler: RouteHandler, opts?: RouteOptions): void;
 }
 
-/** What a connector reports to Prometheus; everything is prefixed and labelled by the core. */
-export type ConnectorMetrics = Pick<BridgeMetrics,
-  'setRemoteConnections' | 'observeRemoteSendQueueDelay' | 'counter' | 'gauge' | 'histogram'>;
+export type { ConnectorMetrics };
 
 export interface BridgeContext<Config = unknown> {
   /** The connector's own section of the config file, validated. */

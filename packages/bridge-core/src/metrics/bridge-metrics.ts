@@ -19,6 +19,7 @@ import {
   TRANSACTION_OUTCOMES, type MetricDescription, type MetricKey, type RelayDirection, type RelayOutcome, type TransactionOutcome,
 } from './definitions';
 import { createEndpointTemplater } from './endpoint-template';
+import type { ConnectorMetrics } from '../connector/metrics';
 
 /**
  * Numbers the room state cache exposes for its metrics. Counters (`hits`,
@@ -135,7 +136,7 @@ export function protocolPrefix(protocol: string): string {
   return `causeway_${p}_`;
 }
 
-export class BridgeMetrics {
+export class BridgeMetrics implements ConnectorMetrics {
   readonly registry: Registry;
   readonly protocol: string;
   private readonly log: Logger;

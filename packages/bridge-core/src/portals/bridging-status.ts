@@ -16,18 +16,7 @@
 import { parseUserId } from '../connector/ids';
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
-
-export const BRIDGING_EVENT_TYPE = 'm.room.bridging';
-export type BridgingStatus = 'pending' | 'success' | 'failure';
-
-export interface BridgingStatusUpdate {
-  roomId: string;
-  /** Which link this is about, e.g. `irc://irc.example.org/#channel`. */
-  stateKey: string;
-  /** The Matrix user who asked for the link. */
-  userId: string;
-  status: BridgingStatus;
-}
+import { BRIDGING_EVENT_TYPE, type BridgingStatusUpdate } from '../connector/bridging-status';
 
 const STATUSES: readonly string[] = ['pending', 'success', 'failure'];
 

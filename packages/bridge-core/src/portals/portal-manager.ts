@@ -17,7 +17,8 @@ import { LocalpartTemplate } from './templates';
 import { SingleFlight } from '../util/single-flight';
 import type { Intent } from '../matrix/intent';
 import type { BridgeInfoPublisher } from './bridge-info';
-import { writeBridgingStatus, type BridgingStatusUpdate } from './bridging-status';
+import { writeBridgingStatus } from './bridging-status';
+import type { BridgingStatusUpdate } from '../connector/bridging-status';
 
 export interface PortalManagerDeps {
   repo: PortalRepository;

@@ -47,12 +47,11 @@ import { OpenIdError, OpenIdVerifier, type OpenIdVerifierOptions } from './openi
 import { isInAllowList, parseAllowList, type AllowList } from './ssrf-guard';
 import { compileSchema, isValidRoomId, isValidUserId, validateOrThrow, type JsonSchema } from './validation';
 import type { ValidateFunction } from 'ajv';
+import { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition } from '../connector/routes';
 
 export const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
 export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Checks a user's standing in a room (the state cache provides one). */
 export interface RoomPowerChecker {
@@ -64,58 +63,7 @@ export interface RoomPowerChecker {
   userPowerIn(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
 }
 
-interface BaseRequest {
-  /** JSON body (an object; `{}` when there is none). `user_id`/`userId` are removed. */
-  body: Record<string, unknown>;
-  /** Query parameters, first value of each. `user_id`/`userId` are removed. */
-  query: Record<string, string>;
-  /** Percent-decoded path captures (`{roomId}` / `:roomId`). */
-  params: Record<string, string>;
-  /** Client IP (from X-Forwarded-For only when the peer is a trusted proxy). */
-  ip: string;
-  requestId: string;
-  log: Logger;
-}
-
-export type PublicRequest = BaseRequest;
-
-export interface ProvisioningRequest extends BaseRequest {
-  /** The Matrix user the request acts for. */
-  userId: string;
-  /** How the caller authenticated. */
-  auth: 'secret' | 'session';
-  /** The session (auth `session` only). */
-  session?: Session;
-}
-
-/** Return this from a handler to choose the status code (default: 200 with the returned value, `{}` for undefined). */
-export class Reply {
-  constructor(readonly status: number, readonly body: unknown = {}, readonly headers: Record<string, string> = {}) {}
-}
-
-export interface RouteDefinition {
-  method: HttpMethod;
-  /** Path below the prefix, e.g. `/v1/link`, `/v1/links/{roomId}` (or `:roomId`). */
-  path: string;
-  /** JSON Schema (TypeBox or plain) of the body for POST/PUT/PATCH, of the query for GET/DELETE. */
-  schema?: JsonSchema;
-  /** Explicit query schema (values are coerced from strings), in addition to `schema`. */
-  querySchema?: JsonSchema;
-  handler(req: ProvisioningRequest): Promise<unknown>;
-  /** Return the room ID whose power levels the acting user must satisfy. */
-  requiresRoomPower?: (req: ProvisioningRequest) => string;
-  /**
-   * The errcode of the 403 when the acting user's level is too low (default `M_FORBIDDEN`), for
-   * routes that keep an older API's codes that clients check (MAI's `IRC_NOT_ENOUGH_POWER`).
-   */
-  powerErrcode?: string;
-  /** Return the room ID the acting user must be joined to (no level check). */
-  requiresRoomMembership?: (req: ProvisioningRequest) => string;
-  /** Network-side check run after the power check; throw a MatrixError to refuse. */
-  authorize?: (req: ProvisioningRequest) => Promise<void>;
-  /** Write an audit line per request (link/unlink-type routes). */
-  audit?: boolean;
-}
+export { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
 
 export interface PublicRouteDefinition {
   method: HttpMethod;
@@ -469,7 +417,7 @@ export class ProvisioningApi {
     return claimed;
   }
 
-  private validate(route: CompiledRoute, preq: BaseRequest): void {
+  private validate(route: CompiledRoute, preq: PublicRequest): void {
     if (route.bodySchema) validateOrThrow(route.bodySchema, preq.body, 'body');
     for (const q of route.querySchemas) validateOrThrow(q, preq.query, 'query');
   }

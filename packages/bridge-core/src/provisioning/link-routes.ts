@@ -12,18 +12,9 @@
  */
 import type { JsonSchema } from './validation';
 import type { ProvisioningApi, ProvisioningRequest } from './api';
+import type { LinkHooks } from '../connector/routes';
 
-export interface LinkHooks {
-  link(roomId: string, userId: string, body: Record<string, unknown>, req: ProvisioningRequest): Promise<unknown>;
-  unlink(roomId: string, userId: string, body: Record<string, unknown>, req: ProvisioningRequest): Promise<unknown>;
-  list(roomId: string, req: ProvisioningRequest): Promise<unknown[]>;
-  /** Extra body schema for link (e.g. the remote channel), checked with the core's. */
-  linkSchema?: JsonSchema;
-  /** Extra body schema for unlink. */
-  unlinkSchema?: JsonSchema;
-  /** Network-side permission check before link/unlink (after the room power check). */
-  authorize?(action: 'link' | 'unlink', req: ProvisioningRequest): Promise<void>;
-}
+export { type LinkHooks };
 
 const ROOM_BODY = {
   type: 'object',

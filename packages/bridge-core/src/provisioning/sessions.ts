@@ -9,21 +9,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyValueRepository } from '../store/store';
+import type { ProvisioningSessionRecord as SessionRecord, ProvisioningSession as Session } from '../connector/routes';
 
 export const SESSION_NAMESPACE = 'provisioning-sessions';
 export const SESSION_TOKEN_PREFIX = 'cwps_';
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60_000;
 
-export interface SessionRecord {
-  userId: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
-export interface Session extends SessionRecord {
-  /** SHA-256 of the token, hex: the session's ID (safe to log). */
-  id: string;
-}
+export { type SessionRecord, type Session };
 
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

@@ -4,6 +4,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { MatrixError } from '../util/matrix-error';
+import type { JsonSchema } from '../connector/routes';
 
 const DNS_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -58,8 +59,7 @@ export function isValidRoomId(roomId: unknown): roomId is string {
   return typeof roomId === 'string' && roomId.length > 1 && roomId.length <= 255 && /^![\x21-\x7E]+$/.test(roomId);
 }
 
-/** Loose schema type: TypeBox schemas and plain JSON Schema objects both fit. */
-export type JsonSchema = object;
+export { type JsonSchema };
 
 const bodyAjv = new Ajv({ allErrors: false, strict: false });
 const queryAjv = new Ajv({ allErrors: false, strict: false, coerceTypes: true });

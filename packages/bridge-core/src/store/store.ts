@@ -5,6 +5,7 @@
  */
 import type { Portal } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
+import type { KeyValueRepository } from '../connector/key-value';
 
 export interface GhostRecord {
   key: GhostKey;
@@ -97,22 +98,8 @@ export interface IntentRepository {
   forgetRoom(roomId: string): Promise<void>;
 }
 
-/**
- * Namespaced JSON documents for everything else: connector data (IRC nicks,
- * encrypted passwords), admin-room bookkeeping, provisioning sessions, the
- * persisted state cache. Values must be JSON-serialisable (`undefined` is
- * rejected). `expiresAt` is epoch milliseconds; an entry whose expiresAt is
- * <= now is invisible to get/list/delete at once and removed by a periodic
- * sweep. A put without `expiresAt` stores a non-expiring value. `list` is
- * sorted by key, `prefix` is literal, `limit` caps the result.
- */
-export interface KeyValueRepository {
-  get<T = unknown>(namespace: string, key: string): Promise<T | undefined>;
-  put<T = unknown>(namespace: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void>;
-  /** True when a live (unexpired) value was removed. */
-  delete(namespace: string, key: string): Promise<boolean>;
-  list<T = unknown>(namespace: string, opts?: { prefix?: string; limit?: number }): Promise<Array<{ key: string; value: T }>>;
-}
+/** Defined with the connector contract (connectors see it as `ctx.data`). */
+export type { KeyValueRepository };
 
 export interface Store {
   readonly portals: PortalRepository;

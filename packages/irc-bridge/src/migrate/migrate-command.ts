@@ -6,7 +6,8 @@
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { ConfigError, validateConfig, type ConnectorCliCommand } from '@causeway/bridge-core';
+import { ConfigError, type ConnectorCliCommand } from '@causeway/bridge-core';
+import { validateConfig } from '@causeway/bridge-core/tools';
 import { IrcConfigSchema } from '../config-schema';
 import { convertMaiConfig } from './mai-config';
 

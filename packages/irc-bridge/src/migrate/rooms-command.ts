@@ -8,9 +8,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import {
-  AdminRooms, connectorData, loadConfig, storeFromConfig, ConfigError, type ConnectorCliCommand, type KeyValueRepository, type Store,
-} from '@causeway/bridge-core';
+import { ConfigError, type ConnectorCliCommand, type KeyValueRepository } from '@causeway/bridge-core';
+import { AdminRooms, connectorData, loadConfig, storeFromConfig, type Store } from '@causeway/bridge-core/tools';
 import { IrcConfigSchema, type IrcConfig } from '../config-schema';
 import { IRC_PROTOCOL } from '../protocol';
 import { STORED_NICKS, STORED_USERNAMES, userKey } from '../network/user-connections';
