@@ -231,7 +231,7 @@ const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
 // ---- role: homeserver emulator -------------------------------------------------------------------
 
 async function hsRole(): Promise<void> {
-  const { HomeserverEmulator } = await import('../spec/harness/homeserver');
+  const { HomeserverEmulator } = await import('@causeway/testing');
   const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
   const users: Array<{ userId: string; roomId: string; user: any }> = [];
   // Ghost messages as the emulator receives them (the send request's handling).
@@ -546,10 +546,10 @@ async function collect(count: () => Promise<number>, n: number, deadlineMs: numb
 }
 
 async function main(): Promise<void> {
-  const { startInspircd } = await import('../spec/harness/inspircd');
-  const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core');
-  const { IrcConnector } = await import('../packages/irc-bridge/src/connector');
-  const { freePort } = await import('../spec/support/bridge-fixture');
+  const { startInspircd } = await import('@causeway/testing');
+  const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core/tools');
+  const { IrcConnector } = await import('@causeway/irc-bridge');
+  const { freePort } = await import('@causeway/testing');
 
   console.log(`IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
     `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection, deaf_mode ${DEAF_MODE}; ` +
