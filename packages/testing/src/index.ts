@@ -13,3 +13,4 @@ export { freePort } from './ports';
 export { httpCall, type Reply as HttpReply } from './http';
 export { eventually } from './eventually';
 export { preciseNow, preciseSleepUntil } from './precise-timer';
+export * from './gitter';
