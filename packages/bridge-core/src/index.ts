@@ -23,6 +23,7 @@ export * from './connector/key-value';
 export * from './connector/metrics';
 export * from './connector/config-schema';
 export * from './connector/cli-command';
+export * from './connector/secrets';
 
 // Starting a bridge
 export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';

@@ -8,14 +8,14 @@
 import {
   BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
-  type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SendResult,
+  type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SecretStore, type SendResult,
   type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
 import { IrcConfigSchema, type IrcConfig } from './config-schema';
 import { IrcNetwork, type NetworkStats } from './network/irc-network';
-import { PasswordStore } from './passwords';
+import { openSecrets, PASSWORDS_NAMESPACE } from './passwords';
 import { UserFeatures } from './user-features';
 import { Identd } from './ident/identd';
 import { registerCommands } from './commands';
@@ -35,7 +35,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
   private ctxRef?: BridgeContext<IrcConfig>;
-  passwords!: PasswordStore;
+  passwords!: SecretStore;
   features!: UserFeatures;
   private identd?: Identd;
   private metricsTimer?: NodeJS.Timeout;
@@ -50,7 +50,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     this.ctxRef = ctx;
     checkServerCombinations(ctx.config);
     for (const warning of questionableCombinations(ctx.config)) ctx.log.warn(warning);
-    this.passwords = new PasswordStore(ctx.data, { keyFile: ctx.config.passwords.encryption_key_file, dataDir: ctx.config.data_dir });
+    this.passwords = openSecrets(ctx, PASSWORDS_NAMESPACE);
     this.features = new UserFeatures(ctx.data);
     for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
     registerCommands(this);

@@ -2,7 +2,6 @@
 export { IrcConnector, type IrcStats } from './connector';
 export { IrcConfigSchema, ServerSchema, type IrcConfig, type ServerConfig } from './config-schema';
 export { IRC_PROTOCOL } from './protocol';
-export { PasswordStore } from './passwords';
 export { Identd, answerIdentQuery } from './ident/identd';
 export { ipv6For, usernameFor } from './network/identity';
 export * as provisioning from './provisioning';

@@ -12,6 +12,7 @@ import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { LateRemoteIds } from './matrix-events';
 import type { CommandRegistry } from './commands';
 import type { ConnectorMetrics } from './metrics';
+import type { SecretStore, SecretStoreOptions } from './secrets';
 import type { RouteDefinition, LinkHooks, RouteHandler, RouteOptions } from './routes';
 
 export interface RemoteEventSink {
@@ -136,6 +137,11 @@ export interface BridgeContext<Config = unknown> {
   readonly commands: CommandRegistry;
   /** Connector-private persistent data, namespaced by the connector's protocol ID. */
   readonly data: KeyValueRepository;
+  /**
+   * Per-user secrets sealed at rest in the namespace `namespace` of the connector's data (see
+   * connector/secrets.ts). Stores opened with the same key file share one key.
+   */
+  secrets(namespace: string, opts?: SecretStoreOptions): SecretStore;
   readonly provisioning: ProvisioningRoutes;
   readonly http: AppserviceRoutes;
   readonly metrics: ConnectorMetrics;

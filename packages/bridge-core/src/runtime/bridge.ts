@@ -15,6 +15,7 @@ import { AppserviceServer } from '../appservice/http-server';
 import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
 import { connectorData } from '../store/connector-data';
+import { SealedSecretStore, SecretKey } from '../secrets/sealed-store';
 import { storeFromConfig } from '../store/create-store';
 import type { Store } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
@@ -80,6 +81,7 @@ export class Bridge<C = unknown> {
   /** Followed ban lists (`bridge.ban_lists`), if any. */
   readonly banLists?: BanLists;
   /** Memberships seen in transactions, newest per room and user (bounded): what a DM partner did. */
+  private readonly secretKeys = new Map<string, SecretKey>();
   private readonly seenMemberships = new LruMap<string, string>(50_000);
   readonly notifier: BotNotifier;
   readonly metrics: BridgeMetrics;
@@ -271,6 +273,7 @@ export class Bridge<C = unknown> {
       media: this.mediaService,
       commands: this.commands,
       data: connectorData(this.store.kv, protocolId),
+      secrets: (namespace, o) => new SealedSecretStore(connectorData(this.store.kv, protocolId), namespace, this.secretKey(o?.keyFile, o?.createKeyFile)),
       provisioning: this.provisioningRoutes(),
       http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
       metrics: this.metrics,
@@ -278,6 +281,14 @@ export class Bridge<C = unknown> {
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),
       lastActive: (u) => this.activity.lastMatrixActivity(u),
     };
+  }
+
+  /** One key per key file, so stores sharing a file never generate it twice. */
+  private secretKey(keyFile: string | undefined, create = keyFile === undefined): SecretKey {
+    const file = path.resolve(keyFile ?? path.join(this.opts.config.data_dir, `${this.opts.connector.protocol.id}-passwords.key`));
+    let key = this.secretKeys.get(file);
+    if (!key) this.secretKeys.set(file, (key = new SecretKey(file, create)));
+    return key;
   }
 
   /** Where /metrics is served, when enabled. */

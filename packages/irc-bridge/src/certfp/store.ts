@@ -1,14 +1,14 @@
 /**
  * Per-user client certificates (CertFP), one per user and network, sealed at
- * rest exactly as stored passwords are (AES-256-GCM with the same key file,
- * the record bound to its network and user): the private key is a login
+ * rest by the core exactly as stored passwords are (`ctx.secrets`, the same key
+ * file, the record bound to its network and user): the private key is a login
  * credential on networks that accept CertFP. Key material is never logged.
  */
-import type { KeyValueRepository } from '@causeway/bridge-core';
-import { PasswordStore } from '../passwords';
+import type { SecretStore } from '@causeway/bridge-core';
 import type { KeyType } from './self-signed';
 
-const NAMESPACE = 'client-certificates';
+/** The KV namespace of the sealed records (`ctx.secrets(CERTIFICATES_NAMESPACE, …)`). */
+export const CERTIFICATES_NAMESPACE = 'client-certificates';
 
 export interface StoredCertificate {
   /** PKCS#8 PEM private key. */
@@ -21,11 +21,7 @@ export interface StoredCertificate {
 }
 
 export class ClientCertificateStore {
-  private readonly sealed: PasswordStore;
-
-  constructor(kv: KeyValueRepository, opts: { keyFile?: string; dataDir: string }) {
-    this.sealed = new PasswordStore(kv, { ...opts, namespace: NAMESPACE });
-  }
+  constructor(private readonly sealed: SecretStore) {}
 
   set(network: string, userId: string, cert: StoredCertificate): Promise<void> {
     return this.sealed.set(network, userId, JSON.stringify(cert));

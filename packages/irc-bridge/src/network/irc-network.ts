@@ -14,7 +14,7 @@ import {
   type ConnectionObserver, type RegisteredEvent, type SendOptions, type ServerOptions,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
-import type { PasswordStore } from '../passwords';
+import type { SecretStore } from '@causeway/bridge-core';
 import { ChatRelay } from './chat-relay';
 import { BOT_KEY, ChannelTable } from './channel-state';
 import { QuitDebounce } from './quit-debounce';
@@ -80,7 +80,7 @@ export class IrcNetwork {
     readonly name: string,
     readonly cfg: ServerConfig,
     private readonly ctx: BridgeContext<IrcConfig>,
-    passwords: PasswordStore,
+    passwords: SecretStore,
     private readonly features: UserFeatures,
   ) {
     this.roomConfig = new RoomConfig(ctx, cfg);

@@ -16,8 +16,9 @@ import {
   type UserConnectionOptions, type MessageKind, type Disconnect, type ConnectionObserver,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
-import type { PasswordStore } from '../passwords';
-import { ClientCertificateStore } from '../certfp/store';
+import type { SecretStore } from '@causeway/bridge-core';
+import { openSecrets } from '../passwords';
+import { ClientCertificateStore, CERTIFICATES_NAMESPACE } from '../certfp/store';
 import { fingerprintsOf } from '../certfp/fingerprint';
 import { ipv6For, nickFromTemplate, realnameFor, usernameFor } from './identity';
 import { credentialsFor, usesOwnCertificate } from './credentials';
@@ -27,7 +28,7 @@ export interface UserConnectionsDeps {
   network: string;
   cfg: ServerConfig;
   ctx: BridgeContext<IrcConfig>;
-  passwords: PasswordStore;
+  passwords: SecretStore;
   scheduler: ConnectScheduler;
   server: ServerOptions;
   /** Wire the IRC event listeners of a new connection (once per user; the object survives reconnects). */
@@ -75,7 +76,7 @@ export class UserConnections {
       outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
       onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
     });
-    this.certificates = new ClientCertificateStore(d.ctx.data, { keyFile: d.ctx.config.passwords.encryption_key_file, dataDir: d.ctx.config.data_dir });
+    this.certificates = new ClientCertificateStore(openSecrets(d.ctx, CERTIFICATES_NAMESPACE));
     const serverArg = Object.keys(d.ctx.config.servers).length > 1 ? `${d.network} ` : '';
     this.certificateLogin = new CertificateLoginFeedback(d.network, serverArg, (userId, text) => this.tell(userId, text));
     this.pool.on('connected', (userId, info) => {
