@@ -32,5 +32,6 @@ export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';
 export { MatrixError } from './util/matrix-error';
 export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff';
 export { secureCompare } from './util/secure-compare';
+export { escapeHtml } from './messages/matrix-html';
 export type { Logger, LogLevel } from './logging/logger';
 export { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from './portals/templates';

@@ -22,7 +22,7 @@ export interface MessageContent {
   kind: MessageKind;
   /** Plain text. For media: the caption or file name. */
   body: string;
-  /** Matrix-compatible HTML; only set when it differs from the plain body. */
+  /** Matrix-compatible HTML; only set when it differs from the plain body. Towards Matrix the core passes it through its allow-list (messages/matrix-html.ts). */
   html?: string;
   media?: MediaInfo;
   /** Matrix user IDs mentioned (Matrix→remote) or to mention (remote→Matrix). */

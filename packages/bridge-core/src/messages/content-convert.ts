@@ -4,6 +4,7 @@
  * becomes an empty body and the caller decides to skip it.
  */
 import type { MessageContent, MessageKind } from '../connector/content';
+import { sanitizeMatrixHtml } from './matrix-html';
 
 const MSGTYPE_TO_KIND: Record<string, MessageKind> = {
   'm.text': 'text', 'm.notice': 'notice', 'm.emote': 'emote',
@@ -66,7 +67,7 @@ export function toMatrixContent(msg: MessageContent): Json {
   const content: Json = { msgtype: KIND_TO_MSGTYPE[msg.kind] ?? 'm.text', body: msg.body };
   if (msg.html !== undefined) {
     content.format = 'org.matrix.custom.html';
-    content.formatted_body = msg.html;
+    content.formatted_body = sanitizeMatrixHtml(msg.html);
   }
   if (msg.media) {
     if (msg.media.mxc) content.url = msg.media.mxc;
