@@ -1,1 +1,2 @@
-export {};
+// @causeway/testing: emulators and helpers for bridge specs.
+export * from './slack';
