@@ -113,6 +113,9 @@ export function richTextBlocks(typed: string): unknown[] {
         rest = lines[i];
       }
       flushPlain();
+      // Fences on lines of their own do not add blank lines to the code.
+      if (body.length > 1 && body[0] === '') body.shift();
+      if (body.length > 1 && body[body.length - 1] === '') body.pop();
       elements.push({ type: 'rich_text_preformatted', elements: [{ type: 'text', text: body.join('\n') }], border: 0 });
       if (!closed) break;
       continue;
