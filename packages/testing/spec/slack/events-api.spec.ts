@@ -16,7 +16,6 @@ interface Seen {
 describe('slack emulator: Events API with Bolt over HTTP', () => {
   let w: Workspace;
   let bolt: BoltApp | undefined;
-  let url: string;
   let seen: Seen[];
 
   async function startBolt(opts: { processBeforeResponse?: boolean; onMessage?: (s: Seen) => Promise<void> } = {}): Promise<void> {
@@ -28,7 +27,7 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
       seen.push(s);
       await opts.onMessage?.(s);
     });
-    url = await started.start();
+    await started.start();
   }
 
   beforeEach(async () => {

@@ -95,7 +95,7 @@ describe('slack emulator: files', () => {
   it('needs files:write to upload and refuses the retired files.upload', async () => {
     const inst = w.slack.install(w.slack.createApp({ name: 'ro', botScopes: ['chat:write', 'files:read'], botEvents: [] }), w.team);
     const ro = webClient(w.slack, inst.botToken);
-    await assert.rejects(ro.files.getUploadURLExternal({ filename: 'a', length: 1 }), (e: WebAPIPlatformError) => e.data.error === 'missing_scope' && e.data.needed === 'files:write');
+    await assert.rejects(ro.files.getUploadURLExternal({ filename: 'a', length: 1 }), (e: WebAPIPlatformError) => e.data.error === 'missing_scope' && (e.data as { needed?: string }).needed === 'files:write');
     // The SDK no longer has files.upload; a hand-made call still reaches the method.
     await assert.rejects(w.bot.apiCall('files.upload', { channels: w.general.id, content: 'x', filename: 'x.txt' }), (e: WebAPIPlatformError) => e.data.error === 'method_deprecated');
   });

@@ -3,7 +3,7 @@ import type { App as BoltApp } from '@slack/bolt';
 import type { WebAPIPlatformError } from '@slack/web-api';
 import { eventually, startSocketBolt, startWorkspace, webClient, type Workspace } from './helpers';
 
-type Ev = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Ev = Record<string, any>;
 
 describe('slack emulator: side effects as events (received by Bolt)', () => {
   let w: Workspace;
@@ -207,6 +207,27 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const quietTypes = w.slack.deliveries(quiet).map((d) => `${d.event.type}/${String(d.event.subtype ?? '')}`);
     assert.deepEqual(quietTypes, ['message/channel_join', 'message/']);
     assert.ok(events.some((e) => e.type === 'reaction_added'));
+  });
+
+  it('DMs and group DMs: the bot opens them, posts there, and hears the people in them', async () => {
+    const dm = await w.bot.conversations.open({ users: w.alice.id });
+    assert.match(dm.channel!.id!, /^D/);
+    assert.equal((await w.bot.conversations.open({ users: w.alice.id })).already_open, true);
+    const toUser = await w.bot.chat.postMessage({ channel: w.alice.id, text: 'to the user ID' });
+    assert.equal(toUser.channel, dm.channel!.id);
+    w.alice.post(dm.channel!.id!, 'hello bot');
+    const group = await w.bot.conversations.open({ users: `${w.alice.id},${w.bob.id}` });
+    assert.equal(group.channel!.is_mpim, true);
+    w.bob.post(group.channel!.id!, 'hello all');
+    const hidden = w.alice.openDm(w.bob);
+    w.alice.post(hidden, 'just us');
+    await settled();
+    const fromPeople = events.filter((e) => e.type === 'message' && !e.bot_id);
+    assert.deepEqual(fromPeople.map((e) => [e.text, e.channel_type]), [['hello bot', 'im'], ['hello all', 'mpim']]);
+    const list = await w.bot.conversations.list({ types: 'im,mpim' });
+    assert.deepEqual(list.channels!.map((c) => c.id).sort(), [dm.channel!.id, group.channel!.id].sort());
+    assert.equal((await w.bot.conversations.info({ channel: dm.channel!.id! })).channel!.user, w.alice.id);
+    await assert.rejects(w.bot.conversations.history({ channel: hidden.id }), (e: WebAPIPlatformError) => e.data.error === 'channel_not_found');
   });
 
   it('a post with a user token comes from that user, and the bot hears it', async () => {

@@ -105,6 +105,54 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     first.close();
   });
 
+  async function rawConnection(): Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<number> }> {
+    const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
+    const ws = new WebSocket(url!);
+    const messages: Record<string, unknown>[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return { ws, messages, closed };
+  }
+
+  it('answers WebSocket pings', async () => {
+    const { ws } = await rawConnection();
+    const pong = new Promise<string>((resolve) => ws.once('pong', (d) => resolve(d.toString())));
+    ws.ping('are you there');
+    assert.equal(await pong, 'are you there');
+    ws.close();
+  });
+
+  it('sends each disconnect kind; for all but warning it closes the socket if the client does not', async () => {
+    for (const reason of ['warning', 'link_disabled'] as const) {
+      const conn = await rawConnection();
+      w.slack.disconnectSocket(w.app, reason);
+      await eventually(() => conn.messages.some((m) => m.type === 'disconnect'), 'the disconnect message');
+      assert.deepEqual(conn.messages.filter((m) => m.type === 'disconnect').map((m) => m.reason), [reason]);
+      if (reason === 'link_disabled') assert.equal(await conn.closed, 1000);
+      else conn.ws.close();
+    }
+  });
+
+  it('refuses connections beyond the limit with too_many_websockets', async () => {
+    await w.slack.stop();
+    w = await startWorkspace({ socketMode: { maxConnections: 2 } });
+    const [a, b, c] = [await rawConnection(), await rawConnection(), await rawConnection()];
+    await eventually(() => c.messages.length > 0, 'an answer on the third connection');
+    assert.deepEqual(c.messages.map((m) => [m.type, m.reason]), [['disconnect', 'too_many_websockets']]);
+    assert.deepEqual([a.messages[0].type, b.messages[0].type], ['hello', 'hello']);
+    assert.equal(w.slack.socketConnections(w.app), 2);
+    w.alice.post(w.general, 'to one of two');
+    await eventually(() => a.messages.length + b.messages.length === 3, 'one envelope on one connection');
+    const envelope = [...a.messages, ...b.messages].find((m) => m.type === 'events_api')!;
+    assert.equal(envelope.retry_attempt, 0);
+    assert.equal((envelope.payload as { event: { text: string } }).event.text, 'to one of two');
+    for (const x of [a, b, c]) x.ws.close();
+  });
+
   it('holds events while no connection is open and delivers them to the next one', async () => {
     w.alice.post(w.general, 'early');
     assert.equal(w.slack.deliveries(w.app)[0].state, 'pending');

@@ -5,7 +5,9 @@ import { METHOD_HANDLERS } from '../../src/slack/methods';
 import { METHODS } from '../../src/slack/scopes';
 import { startWorkspace, webClient, type Workspace } from './helpers';
 
-async function platformError(p: Promise<unknown>): Promise<WebAPIPlatformError['data']> {
+type ErrorData = WebAPIPlatformError['data'] & { needed?: string; provided?: string };
+
+async function platformError(p: Promise<unknown>): Promise<ErrorData> {
   try {
     await p;
   } catch (err) {
@@ -94,7 +96,7 @@ describe('slack emulator: Web API', () => {
     w.slack.revokeToken(w.inst.botToken, 'invalid_auth');
     assert.equal((await platformError(w.bot.auth.test())).error, 'invalid_auth');
     w.slack.restoreToken(w.inst.botToken);
-    assert.equal((await w.bot.auth.revoke()).revoked, true);
+    assert.equal(((await w.bot.auth.revoke()) as { revoked?: boolean }).revoked, true);
     assert.equal((await platformError(w.bot.auth.test())).error, 'invalid_auth');
   });
 
@@ -154,7 +156,7 @@ describe('slack emulator: Web API', () => {
     for (let i = 0; i < 5; i++) w.alice.post(w.general, `m${i}`);
     const seen: string[] = [];
     for await (const page of w.bot.paginate('conversations.history', { channel: w.general.id, limit: 2 })) {
-      seen.push(...(page.messages as { text: string }[]).map((m) => m.text));
+      seen.push(...((page as { messages?: { text: string }[] }).messages ?? []).map((m) => m.text));
     }
     assert.deepEqual(seen, ['m4', 'm3', 'm2', 'm1', 'm0']);
     const first = await w.bot.conversations.history({ channel: w.general.id, limit: 5 });
@@ -162,7 +164,7 @@ describe('slack emulator: Web API', () => {
     assert.equal(first.response_metadata?.next_cursor, '');
     for (let i = 0; i < 3; i++) w.slack.createUser(w.team, { name: `u${i}` });
     const names: string[] = [];
-    for await (const page of w.bot.paginate('users.list', { limit: 2 })) names.push(...(page.members as { name: string }[]).map((m) => m.name));
+    for await (const page of w.bot.paginate('users.list', { limit: 2 })) names.push(...((page as { members?: { name: string }[] }).members ?? []).map((m) => m.name));
     assert.deepEqual(names.sort(), ['alice', 'bob', 'causeway', 'u0', 'u1', 'u2']);
   });
 
