@@ -86,13 +86,13 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const root = w.alice.post(w.general, 'root');
     const reply = w.bob.reply(w.general, root.ts, 'in thread');
     const bcast = w.bob.reply(w.general, root.ts, 'also to channel', { broadcast: true });
-    const botReply = await w.bot.chat.postMessage({ channel: w.general.id, text: 'bot reply', thread_ts: root.ts, reply_broadcast: true });
+    const botReply = await w.bot.chat.postMessage({ channel: w.general.id, text: 'bot reply', thread_ts: root.ts, reply_broadcast: true, username: 'lost on broadcast' });
     const [, r, b, br] = await settled();
     assert.deepEqual([r.ts, r.thread_ts, r.parent_user_id, r.subtype], [reply.ts, root.ts, w.alice.id, undefined]);
     assert.deepEqual([b.ts, b.subtype, b.thread_ts], [bcast.ts, 'thread_broadcast', root.ts]);
     assert.equal(b.root.ts, root.ts);
     assert.equal(b.root.reply_count, 2);
-    assert.deepEqual([br.ts, br.subtype], [botReply.ts, 'thread_broadcast']);
+    assert.deepEqual([br.ts, br.subtype, br.username, br.bot_id], [botReply.ts, 'thread_broadcast', undefined, w.inst.botId]);
     const history = await w.bot.conversations.history({ channel: w.general.id });
     assert.deepEqual(history.messages!.map((m) => m.text), ['bot reply', 'also to channel', 'root']);
     assert.equal(history.messages![2].reply_count, 3);

@@ -181,6 +181,18 @@ describe('slack emulator: Web API', () => {
     assert.equal((await w.bot.chat.postMessage({ channel: elsewhere.id, text: 'now' })).ok, true);
   });
 
+  it('lists public channels to all and private ones to members; users.conversations lists memberships', async () => {
+    const open = w.slack.createChannel(w.team, { name: 'open', members: [w.alice] });
+    const mine = w.slack.createChannel(w.team, { name: 'mine', private: true, members: [w.alice, w.inst.botUserId] });
+    w.slack.createChannel(w.team, { name: 'theirs', private: true, members: [w.alice] });
+    const all = await w.bot.conversations.list({ types: 'public_channel,private_channel' });
+    assert.deepEqual(all.channels!.map((c) => [c.name, c.is_private, c.is_member]).sort(),
+      [['general', false, true], ['mine', true, true], ['open', false, false]]);
+    const member = await w.bot.users.conversations({ types: 'public_channel,private_channel' });
+    assert.deepEqual(member.channels!.map((c) => c.id).sort(), [w.general.id, mine.id].sort());
+    assert.ok(!member.channels!.some((c) => c.id === open.id));
+  });
+
   it('has a handler for every method in the scope table and no other', () => {
     assert.deepEqual(Object.keys(METHOD_HANDLERS).sort(), Object.keys(METHODS).sort());
   });

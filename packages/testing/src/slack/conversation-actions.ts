@@ -73,13 +73,13 @@ export class ConversationActions {
     if (!conv.members.has(userId)) return false;
     const before = [...conv.members];
     conv.members.delete(userId);
-    const text = remover ? `<@${userId}> was removed from the channel` : `<@${userId}> has left the channel`;
-    const msg = this.state.addMessage(conv, { subtype: 'channel_leave', user: userId, text, extra: {}, via: 'system' });
-    this.events.emit(conv.teamId, this.messages.messageEvent(conv, msg), { conversation: conv, alsoVisibleTo: before });
     this.events.emit(conv.teamId, {
       type: 'member_left_channel', user: userId, channel: conv.id, channel_type: conv.kind === 'channel' ? 'C' : 'G',
       team: conv.teamId, event_ts: this.state.clock.next('events'),
     }, { conversation: conv, alsoVisibleTo: before });
+    const text = remover ? `<@${userId}> was removed from the channel` : `<@${userId}> has left the channel`;
+    const msg = this.state.addMessage(conv, { subtype: 'channel_leave', user: userId, text, extra: {}, via: 'system' });
+    this.events.emit(conv.teamId, this.messages.messageEvent(conv, msg), { conversation: conv, alsoVisibleTo: before });
     return true;
   }
 

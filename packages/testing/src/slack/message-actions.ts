@@ -82,7 +82,9 @@ export class MessageActions {
       fields.botId = actor.botId;
       fields.appId = actor.appId;
       // Overrides take effect only with chat:write.customize; the post then is a `bot_message`.
-      if ((p.username || p.iconUrl || p.iconEmoji) && actor.scopes.has('chat:write.customize')) {
+      // A reply also broadcast to the channel shows the bot's own identity (bolt-js#2445).
+      const broadcast = Boolean(p.threadTs && p.broadcast);
+      if ((p.username || p.iconUrl || p.iconEmoji) && actor.scopes.has('chat:write.customize') && !broadcast) {
         fields.subtype = 'bot_message';
         delete fields.user;
         fields.username = p.username ?? this.state.bots.get(actor.botId ?? '')?.name;

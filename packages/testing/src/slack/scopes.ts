@@ -41,6 +41,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   'users.list': { tier: 2, tokens: both('users:read') },
   'users.lookupByEmail': { tier: 3, tokens: both('users:read.email') },
   'users.profile.get': { tier: 4, tokens: both('users.profile:read') },
+  'users.conversations': { tier: 3, tokens: both(READ) },
   'users.profile.set': { tier: 3, tokens: { user: 'users.profile:write' } },
   'chat.postMessage': { tier: 'post', tokens: both('chat:write') },
   'chat.update': { tier: 3, tokens: both('chat:write') },

@@ -27,6 +27,31 @@ function inWindow(ctx: MethodContext, msgs: Message[]): Message[] {
   });
 }
 
+/**
+ * conversations.list (what the caller can see) and users.conversations (what `memberOf` is in,
+ * as far as the caller can see): `types`, `exclude_archived`, paging.
+ */
+function listConversations(ctx: MethodContext, memberOf: string, onlyMember: boolean) {
+  const actor = ctx.actor();
+  const types = ctx.args.list('types');
+  const kinds = (types.length ? types : ['public_channel']).map((t) => {
+    const k = TYPE_KIND[t];
+    if (!k) throw new SlackApiError('invalid_types');
+    return k;
+  });
+  const need = ctx.spec.tokens[ctx.token.kind];
+  for (const k of kinds) {
+    const scope = scopeFor(need, k);
+    if (scope && !ctx.token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
+  }
+  const exclude = ctx.args.bool('exclude_archived');
+  const visible = [...ctx.services.state.conversations.values()].filter((c) => c.teamId === actor.teamId && kinds.includes(c.kind)
+    && (c.kind === 'channel' || c.members.has(actor.userId)) && (!onlyMember || c.members.has(memberOf)) && !(exclude && c.archived))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const page = paginate(visible, (c) => c.id, ctx.args.str('cursor'), clampLimit(ctx.args.int('limit', 100), 100, 1000));
+  return { channels: page.items.map((c) => info(ctx, c)), response_metadata: { next_cursor: page.nextCursor } };
+}
+
 export const conversationMethods: Record<string, MethodHandler> = {
   'conversations.info': (ctx) => ({ channel: info(ctx, conversationArg(ctx), ctx.args.bool('include_num_members')) }),
 
@@ -37,24 +62,13 @@ export const conversationMethods: Record<string, MethodHandler> = {
     return { members: page.items, response_metadata: { next_cursor: page.nextCursor } };
   },
 
-  'conversations.list': (ctx) => {
-    const actor = ctx.actor();
-    const types = ctx.args.list('types');
-    const kinds = (types.length ? types : ['public_channel']).map((t) => {
-      const k = TYPE_KIND[t];
-      if (!k) throw new SlackApiError('invalid_types');
-      return k;
-    });
-    const need = ctx.spec.tokens[ctx.token.kind];
-    for (const k of kinds) {
-      const scope = scopeFor(need, k);
-      if (scope && !ctx.token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
-    }
-    const exclude = ctx.args.bool('exclude_archived');
-    const visible = [...ctx.services.state.conversations.values()].filter((c) => c.teamId === actor.teamId && kinds.includes(c.kind)
-      && (c.kind === 'channel' || c.members.has(actor.userId)) && !(exclude && c.archived)).sort((a, b) => (a.id < b.id ? -1 : 1));
-    const page = paginate(visible, (c) => c.id, ctx.args.str('cursor'), clampLimit(ctx.args.int('limit', 100), 100, 1000));
-    return { channels: page.items.map((c) => info(ctx, c)), response_metadata: { next_cursor: page.nextCursor } };
+  'conversations.list': (ctx) => listConversations(ctx, ctx.actor().userId, false),
+
+  'users.conversations': (ctx) => {
+    const user = ctx.args.str('user') ?? ctx.actor().userId;
+    const target = ctx.services.state.users.get(user);
+    if (!target || target.teamId !== ctx.token.teamId) throw new SlackApiError('user_not_found');
+    return listConversations(ctx, user, true);
   },
 
   'conversations.history': (ctx) => {
