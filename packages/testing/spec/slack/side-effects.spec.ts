@@ -217,7 +217,7 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.equal(toUser.channel, dm.channel!.id);
     w.alice.post(dm.channel!.id!, 'hello bot');
     const group = await w.bot.conversations.open({ users: `${w.alice.id},${w.bob.id}` });
-    assert.equal(group.channel!.is_mpim, true);
+    assert.equal((group.channel as { is_mpim?: boolean }).is_mpim, true);
     w.bob.post(group.channel!.id!, 'hello all');
     const hidden = w.alice.openDm(w.bob);
     w.alice.post(hidden, 'just us');
@@ -226,7 +226,7 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.deepEqual(fromPeople.map((e) => [e.text, e.channel_type]), [['hello bot', 'im'], ['hello all', 'mpim']]);
     const list = await w.bot.conversations.list({ types: 'im,mpim' });
     assert.deepEqual(list.channels!.map((c) => c.id).sort(), [dm.channel!.id, group.channel!.id].sort());
-    assert.equal((await w.bot.conversations.info({ channel: dm.channel!.id! })).channel!.user, w.alice.id);
+    assert.equal(((await w.bot.conversations.info({ channel: dm.channel!.id! })).channel as { user?: string }).user, w.alice.id);
     await assert.rejects(w.bot.conversations.history({ channel: hidden.id }), (e: WebAPIPlatformError) => e.data.error === 'channel_not_found');
   });
 
