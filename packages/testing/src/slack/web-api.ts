@@ -44,7 +44,7 @@ export interface CallRecord {
   teamId?: string;
   /** The bot user or the user whose token was used. */
   userId?: string;
-  /** Arguments as received, without `token`; binary parts as `{ filename, size }`. */
+  /** Arguments as received, without tokens and client secrets; binary parts as `{ filename, size }`. */
   args: Json;
   status: number;
   ok: boolean;
@@ -177,9 +177,12 @@ function withWarnings(body: Json, warnings: string[]): Json {
   return { ...body, warning: warnings.join(','), response_metadata: { ...meta, warnings } };
 }
 
+/** Credentials never enter the call log. */
+const SECRET_ARGS = new Set(['token', 'client_secret', 'refresh_token', 'code_verifier']);
+
 function loggedArgs(body: ParsedBody): Json {
   const args: Json = {};
-  for (const [k, v] of Object.entries(body.fields)) if (k !== 'token') args[k] = v;
+  for (const [k, v] of Object.entries(body.fields)) if (!SECRET_ARGS.has(k)) args[k] = v;
   for (const f of body.files) args[f.field] = { filename: f.filename, size: f.data.length };
   return args;
 }
