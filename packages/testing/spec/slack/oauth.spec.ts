@@ -32,6 +32,10 @@ describe('slack emulator: OAuth and user tokens', () => {
     assert.deepEqual([stored.user, stored.botId, stored.via, stored.postedByApp], [w.alice.id, undefined, 'user-token', w.app.id]);
     await asAlice.reactions.add({ channel: w.general.id, timestamp: posted.ts!, name: 'heart' });
     assert.deepEqual(stored.reactions, [{ name: 'heart', users: [w.alice.id] }]);
+    // The call log keeps neither the client secret nor the issued token.
+    const [logged] = w.slack.calls('oauth.v2.access');
+    assert.equal(logged.args.client_secret, undefined);
+    assert.equal((logged.response.authed_user as { access_token: string }).access_token, '[redacted]');
     // The user token has only what was granted.
     await assert.rejects(asAlice.users.info({ user: w.bob.id }), (e: WebAPIPlatformError) => e.data.error === 'missing_scope');
   });

@@ -49,6 +49,7 @@ export interface CallRecord {
   status: number;
   ok: boolean;
   error?: string;
+  /** The answer, issued tokens redacted. */
   response: Json;
 }
 
@@ -162,7 +163,7 @@ export class WebApi {
     record.status = status;
     record.ok = body.ok === true;
     record.error = typeof body.error === 'string' ? body.error : undefined;
-    record.response = body;
+    record.response = redactTokens(body) as Json;
     this.calls.push(record);
     if (res.headersSent || res.destroyed) return;
     const data = Buffer.from(JSON.stringify(body));
@@ -179,6 +180,15 @@ function withWarnings(body: Json, warnings: string[]): Json {
 
 /** Credentials never enter the call log. */
 const SECRET_ARGS = new Set(['token', 'client_secret', 'refresh_token', 'code_verifier']);
+
+/** A copy of an answer with issued tokens (oauth.v2.access) replaced. */
+function redactTokens(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactTokens);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) out[k] = k === 'access_token' || k === 'refresh_token' ? '[redacted]' : redactTokens(v);
+  return out;
+}
 
 function loggedArgs(body: ParsedBody): Json {
   const args: Json = {};
