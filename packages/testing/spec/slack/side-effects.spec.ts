@@ -192,6 +192,9 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.equal(avatar.status, 200);
     assert.equal(Buffer.from(await avatar.arrayBuffer()).toString(), 'fake-png');
     assert.equal((await w.bot.users.info({ user: w.alice.id })).user!.profile!.display_name, 'Ally');
+    w.slack.deactivateUser(w.bob);
+    await settled();
+    assert.deepEqual(ofType('user_change').map((c) => [c.user.id, c.user.deleted]), [[w.alice.id, false], [w.bob.id, true]]);
   });
 
   it('delivers only where the bot is a member and only subscribed events', async () => {

@@ -144,6 +144,11 @@ export class SlackEmulator {
     return new SlackUser(this.services, this.state.user(idOf(ref)).id);
   }
 
+  /** An admin deactivates the account (`user_change` with `deleted: true`). */
+  deactivateUser(user: UserRef): void {
+    this.services.users.deactivate(idOf(user));
+  }
+
   createApp(opts: AppOptions = {}): App {
     return this.state.createApp(opts);
   }

@@ -1,5 +1,6 @@
 // Changes to people: a profile edit (name, display name, avatar, status) produces `user_change`
-// with the whole user object; a new member produces `team_join`. Both are workspace-wide.
+// with the whole user object, as does a deactivation (`deleted: true`); a new member produces
+// `team_join`. All are workspace-wide.
 import type { EventDispatcher } from './dispatcher';
 import type { User } from './model';
 import type { SlackState, UserOptions } from './state';
@@ -22,6 +23,15 @@ export class UserActions {
   join(teamId: string, opts: UserOptions): User {
     const user = this.state.createUser(teamId, opts);
     this.events.emit(teamId, { type: 'team_join', user: userJson(this.state, user), event_ts: this.state.clock.next('events') });
+    return user;
+  }
+
+  /** An admin deactivates the account: `user_change` with `deleted: true`. */
+  deactivate(userId: string): User {
+    const user = this.state.user(userId);
+    user.deleted = true;
+    user.updated = this.state.now();
+    this.events.emit(user.teamId, { type: 'user_change', user: userJson(this.state, user), cache_ts: Math.floor(Date.now() / 1000), event_ts: this.state.clock.next('events') });
     return user;
   }
 
