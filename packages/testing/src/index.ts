@@ -14,3 +14,4 @@ export { httpCall, type Reply as HttpReply } from './http';
 export { eventually } from './eventually';
 export { preciseNow, preciseSleepUntil } from './precise-timer';
 export * from './gitter';
+export * from './slack';

@@ -1,0 +1,13 @@
+// Logical Web API failures: thrown by handlers and actions, answered as HTTP 200
+// `{"ok":false,"error":code,...extra}` the way Slack answers them.
+
+export class SlackApiError extends Error {
+  constructor(readonly code: string, readonly extra: Record<string, unknown> = {}) {
+    super(code);
+    this.name = 'SlackApiError';
+  }
+}
+
+export function fail(code: string, extra?: Record<string, unknown>): never {
+  throw new SlackApiError(code, extra);
+}
