@@ -481,7 +481,7 @@ export class IrcNetwork {
     quit: ({ connKey }, ev) => this.i2m.onQuit(connKey, ev),
     nick: ({ connKey }, ev) => this.i2m.onNick(connKey, ev),
     names: ({ connKey, conn }, ev) => this.i2m.onNames(connKey, conn, ev),
-    topic: ({ connKey }, ev) => void this.i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })),
+    topic: ({ connKey }, ev) => this.i2m.onTopic(connKey, ev),
     mode: ({ connKey, conn }, ev) => this.i2m.onMode(connKey, conn, ev),
     'channel-modes': ({ connKey }, ev) => this.i2m.onChannelModes(connKey, ev),
     disconnected: ({ connKey }) => {
@@ -718,20 +718,50 @@ export class IrcNetwork {
 
   // ---- queries ----------------------------------------------------------------------------------
 
-  /** Channel operators (nicks with +o or higher) as the bot sees them; the bot itself excluded. */
+  /** Operator queries in progress, by case-folded channel (see operators). */
+  private readonly querying = new Map<string, number>();
+
+  /**
+   * Channel operators (nicks with +o or higher) as the bot sees them; the bot itself excluded.
+   * The bot joins to look; when no room bridges the channel it leaves again once the last query
+   * of it is done, so queries cannot park it (often with op) in channels nothing relays.
+   */
   async operators(channel: string, key?: string, timeoutMs = 10_000): Promise<string[]> {
     if (!this.bot) throw new BridgeError(`${this.name} has no relay bot, so channel operators cannot be checked.`);
-    this.botJoin(channel, key);
-    const deadline = Date.now() + timeoutMs;
-    while (!(this.channels.get(channel)?.synced && this.channels.listener(channel) === BOT_KEY)) {
-      if (Date.now() > deadline) throw new BridgeError(`The bridge could not join ${channel} on ${this.name}.`);
-      await new Promise((r) => setTimeout(r, 50));
+    const id = ircLower(channel);
+    this.querying.set(id, (this.querying.get(id) ?? 0) + 1);
+    try {
+      this.botJoin(channel, key);
+      const deadline = Date.now() + timeoutMs;
+      while (!(this.channels.get(channel)?.synced && this.channels.listener(channel) === BOT_KEY)) {
+        if (Date.now() > deadline) throw new BridgeError(`The bridge could not join ${channel} on ${this.name}.`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const ops: string[] = [];
+      for (const [nick, modes] of this.channels.get(channel)!.members) {
+        if (/[qaoy~]/.test(modes) && this.ownerOf(nick) !== 'bot') ops.push(nick);
+      }
+      return ops;
+    } finally {
+      const left = (this.querying.get(id) ?? 1) - 1;
+      if (left > 0) this.querying.set(id, left);
+      else {
+        this.querying.delete(id);
+        await this.botLeaveIfUnbridged(channel).catch((err) => this.ctx.log.warn('relay bot did not leave a queried channel', { network: this.name, channel, err: String(err) }));
+      }
     }
-    const ops: string[] = [];
-    for (const [nick, modes] of this.channels.get(channel)!.members) {
-      if (/[qaoy~]/.test(modes) && this.ownerOf(nick) !== 'bot') ops.push(nick);
-    }
-    return ops;
+  }
+
+  /** The bot PARTs `channel` unless a room or mapping bridges it or a query still needs it. */
+  private async botLeaveIfUnbridged(channel: string): Promise<void> {
+    if (!this.bot?.channels.has(channel) || this.querying.has(ircLower(channel))) return;
+    if (Object.keys(this.cfg.mappings).some((c) => ircLower(c) === ircLower(channel))) return;
+    if ((await this.ctx.portals.getByKey(this.portalKey(channel))).length > 0) return;
+    // Checked again after the lookup: a query may have started meanwhile.
+    if (this.querying.has(ircLower(channel))) return;
+    await this.bot.part(channel, 'Only looked');
+    // A room linked in the moment before the PART found the bot still there and did not join it.
+    await this.botJoinIfBridged(channel);
   }
 
   stats(): NetworkStats {
