@@ -63,7 +63,7 @@ export class RemoteEventApplier implements RemoteEventSink {
   emit(event: RemoteEvent): Promise<void> {
     const malformed = remoteEventProblem(event);
     if (malformed) {
-      this.deps.log.error('malformed remote event from the connector dropped', { problem: malformed });
+      this.deps.log.error('malformed remote event from the connector dropped', { problem: malformed, type: String((event as { type?: unknown } | null)?.type) });
       return Promise.reject(new TypeError(`malformed remote event: ${malformed}`));
     }
     const started = Date.now();

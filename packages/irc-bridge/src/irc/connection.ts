@@ -147,7 +147,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     // reaches none of them, and onMessage (a later listener of the same line) skips it too.
     client.use((_c, rawMiddleware) => {
       rawMiddleware.use((command: string, msg: IfMessage, rawLine: string, _client: unknown, next: () => void) => {
-        const why = malformedReason(command, msg.params);
+        const why = malformedReason(command, msg.params, msg.nick);
         if (why === undefined) return next();
         this.dropped.add(msg);
         this.problem({ kind: 'malformed-line', line: rawLine.trimEnd(), reason: why });
@@ -771,7 +771,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
           let i = 0;
           while (i < entry.length && symbols.includes(entry[i])) i++;
           const nick = entry.slice(i).split('!')[0];
-          list.push({ nick, prefixes: entry.slice(0, i) });
+          if (nick) list.push({ nick, prefixes: entry.slice(0, i) }); // a bare prefix symbol names nobody
         }
         names.set(channel, list);
         return;

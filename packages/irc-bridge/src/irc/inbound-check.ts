@@ -20,10 +20,21 @@ const MIN_PARAMS: Readonly<Record<string, number>> = {
 /** Every numeric names us first and says something after. */
 const NUMERIC_MIN_PARAMS = 2;
 
-/** Why a parsed line cannot be handled, or undefined when it can. */
-export function malformedReason(command: string, params: readonly unknown[]): string | undefined {
+/** Leading parameters that name a channel or a nick, so cannot be empty (text parameters may be). */
+const NAMES: Readonly<Record<string, number>> = {
+  PRIVMSG: 1, NOTICE: 1, JOIN: 1, PART: 1, KICK: 2, TOPIC: 1, INVITE: 2, MODE: 1, NICK: 1,
+};
+
+/** Commands only a user sends: without a nick in the prefix nobody did it. */
+const FROM_A_USER = new Set(['JOIN', 'PART', 'QUIT', 'NICK', 'INVITE']);
+
+/** Why a parsed line cannot be handled, or undefined when it can. `nick`: the prefix's nick, if any. */
+export function malformedReason(command: string, params: readonly string[], nick?: string): string | undefined {
   if (!command) return 'no command';
   const min = MIN_PARAMS[command] ?? (/^\d{3}$/.test(command) ? NUMERIC_MIN_PARAMS : 0);
   if (params.length < min) return `${command} with ${params.length} of at least ${min} parameters`;
+  const names = NAMES[command] ?? 0;
+  for (let i = 0; i < names; i++) if (!params[i]) return `${command} with an empty parameter ${i + 1}`;
+  if (FROM_A_USER.has(command) && !nick) return `${command} from no one`;
   return undefined;
 }

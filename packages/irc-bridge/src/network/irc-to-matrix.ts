@@ -228,7 +228,8 @@ export class IrcToMatrix {
     const actorOwner = this.d.ownerOf(ev.by.nick);
     // A kick done from a Matrix user's own connection mirrors a Matrix kick that already happened.
     if (actorOwner && actorOwner !== 'bot') return;
-    const sender: RemoteSender = ev.by.user || ev.by.host ? this.sender(ev.by.nick) : { bot: true };
+    // A server (no user@host), or a prefix with no nick: the bridge bot kicks for the network.
+    const sender: RemoteSender = ev.by.nick && (ev.by.user || ev.by.host) ? this.sender(ev.by.nick) : { bot: true };
     this.emit({
       type: 'membership', portal: this.d.portalKey(ev.channel), sender, membership: 'kick', reason,
       ...(owner ? { targetMatrixUser: owner.userId } : { target: this.d.ghostKey(ev.nick) }),
