@@ -77,6 +77,12 @@ function roomOf(req: ProvisioningRequest): string {
   return (a ?? b)!;
 }
 
+/**
+ * Operator queries (querylink, and link's check) one user may have running at once: each makes
+ * the relay bot join a channel until it is answered.
+ */
+export const MAX_QUERIES_PER_USER = 3;
+
 interface PendingLink {
   network: IrcNetwork;
   opNick: string;
@@ -93,6 +99,8 @@ export class IrcProvisioning {
   private readonly pending = new Map<string, PendingLink>();
   /** Links an operator approved, so the connector's beforeLink lets them through (`room\0network\0channel`). */
   private readonly approved = new Set<string>();
+  /** Operator queries running, by requesting user (MAX_QUERIES_PER_USER). */
+  private readonly queries = new Map<string, number>();
 
   constructor(private readonly c: IrcConnector) {}
 
@@ -154,12 +162,21 @@ export class IrcProvisioning {
     return (await this.c.ctx.portals.list({ kind: 'plumbed' })).length;
   }
 
-  private async operatorsOf(n: IrcNetwork, channel: string, key?: string): Promise<string[]> {
+  private async operatorsOf(userId: string, n: IrcNetwork, channel: string, key?: string): Promise<string[]> {
+    const running = this.queries.get(userId) ?? 0;
+    if (running >= MAX_QUERIES_PER_USER) {
+      throw new MatrixError(429, 'M_LIMIT_EXCEEDED', `You already have ${running} channel queries running; wait for them to finish.`);
+    }
+    this.queries.set(userId, running + 1);
     try {
       return await n.operators(channel, key);
     } catch (err) {
       if (err instanceof BridgeError) throw new MatrixError(404, 'IRC_UNKNOWN_CHANNEL', err.userMessage);
       throw err;
+    } finally {
+      const left = (this.queries.get(userId) ?? 1) - 1;
+      if (left > 0) this.queries.set(userId, left);
+      else this.queries.delete(userId);
     }
   }
 
@@ -176,7 +193,7 @@ export class IrcProvisioning {
     await this.checkRules(roomId);
     const pendingKey = `${n.name}\u0000${ircLower(opNick)}`;
     if (this.pending.has(pendingKey)) throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
-    const ops = await this.operatorsOf(n, channel, key);
+    const ops = await this.operatorsOf(req.userId, n, channel, key);
     if (!ops.some((o) => ircLower(o) === ircLower(opNick))) {
       throw new MatrixError(400, 'IRC_BAD_OPERATOR_TARGET', `${opNick} is not an operator of ${channel} on ${n.name}.`);
     }
@@ -275,7 +292,7 @@ export class IrcProvisioning {
   private async queryLink(req: ProvisioningRequest): Promise<{ operators: string[] }> {
     const n = this.networkOf(req.body.remote_room_server);
     const channel = this.channelOf(n, req.body.remote_room_channel);
-    return { operators: await this.operatorsOf(n, channel, req.body.key as string | undefined) };
+    return { operators: await this.operatorsOf(req.userId, n, channel, req.body.key as string | undefined) };
   }
 
   private networks(): { servers: Array<{ network_id: string; desc: string; fields: Record<string, string> }> } {

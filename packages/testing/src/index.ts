@@ -15,3 +15,4 @@ export { eventually } from './eventually';
 export { preciseNow, preciseSleepUntil } from './precise-timer';
 export * from './gitter';
 export * from './slack';
+export { FakeIrcd } from './fake-ircd';

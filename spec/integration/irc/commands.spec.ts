@@ -76,6 +76,15 @@ describe('irc-bridge: admin-room commands', function () {
     await obs.waitFor((l) => /Davey!\S+ PRIVMSG Witness :raw hello$/.test(l), 10_000, from);
   });
 
+  it('!cmd JOIN and PART name only channels the bridge can address (InspIRCd accepts #a:b, and its echo once ended the bridge)', async () => {
+    for (const bad of ['JOIN #a:b', 'JOIN #fine,#a:b', 'PART #a:b', 'JOIN 0']) {
+      assert.match(await command(`!cmd ${bad}`), /Refused: .*(not a valid channel name|needs a channel)/, bad);
+    }
+    const from = obs.lines.length;
+    assert.match(await command('!cmd PRIVMSG Witness :still here'), /Sent PRIVMSG/);
+    await obs.waitFor((l) => /Davey!\S+ PRIVMSG Witness :still here$/.test(l), 10_000, from);
+  });
+
   it('!username sets the ident of the next connection, and refuses one IRC cannot carry', async () => {
     assert.match(await command('!username bad name'), /Give a username of 1 to 10/);
     assert.match(await command('!username da@ve'), /Give a username/);

@@ -238,4 +238,34 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await b.fx.bridge.portals.getByRoom(roomId), undefined);
   });
+
+  it('querylink leaves the relay bot in no channel it only looked at, and runs at most 3 queries per user at once', async () => {
+    const botChannels = async (o: Observer) => ((await o.whois('CwBot')).find((l) => / 319 /.test(l)) ?? '').replace(/^.* 319 \S+ CwBot :/, '').split(' ').filter(Boolean);
+    const looker = await observer('Looker');
+    for (const ch of ['#look1', '#look2', '#look3']) {
+      await observer(`Op${ch.slice(1)}`, ch);
+      const q = await call('POST', '/querylink', { remote_room_server: NET, remote_room_channel: ch });
+      assert.equal(q.status, 200, q.text);
+      assert.deepEqual(q.body.operators, [`Op${ch.slice(1)}`]);
+    }
+    await eventually(async () => (await botChannels(looker)).every((c) => !/#look/.test(c)), 'the bot left the channels it looked at');
+
+    // Queries the server holds up (an invite-only channel the bot cannot join) stay running until
+    // they time out; a fourth from the same user meanwhile is refused.
+    const holder = await observer('Holder', '#held');
+    holder.raw('MODE #held +i');
+    await holder.waitFor((l) => / MODE #held :?\+i/.test(l));
+    const held = [1, 2, 3].map(() => call('POST', '/querylink', { remote_room_server: NET, remote_room_channel: '#held' }));
+    const running = () => (b.connector().networks.get(NET) as unknown as { querying: Map<string, number> }).querying.get('#held');
+    await eventually(() => running() === 3, 'the three queries running (they take 10 s to time out)');
+    const fourth = await call('POST', '/querylink', { remote_room_server: NET, remote_room_channel: '#look1' });
+    assert.equal(fourth.status, 429, fourth.text);
+    assert.equal(fourth.body.errcode, 'M_LIMIT_EXCEEDED');
+    const bobs = await call('POST', '/querylink', { remote_room_server: NET, remote_room_channel: '#look1' }, SECRET, bob.userId);
+    assert.equal(bobs.status, 200, `another user is not held up: ${bobs.text}`);
+    for (const r of await Promise.all(held)) assert.equal(r.body.errcode, 'IRC_UNKNOWN_CHANNEL', r.text);
+    const after = await call('POST', '/querylink', { remote_room_server: NET, remote_room_channel: '#look2' });
+    assert.equal(after.status, 200, `queries count only while they run: ${after.text}`);
+    await eventually(async () => (await botChannels(looker)).every((c) => !/#look|#held/.test(c)), 'the bot is in none of them');
+  });
 });

@@ -56,6 +56,31 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     await eventually(() => hs().membership(roomId, ghostId('Sam')) === 'leave', 'Sam quit after the restart');
   });
 
+  it('applies a TOPIC and the NICK right after it in that order: the old ghost sets the topic and leaves for good', async () => {
+    const owner = await observer('Otto', '#order'); // first in: operator
+    owner.raw('MODE #order -t'); // anyone may set the topic
+    await owner.waitFor((l) => / MODE #order :?-t/.test(l));
+    const roomId = await alice.join(alias('#order'));
+    const net = b.connector().networks.get(NET)!;
+    await eventually(() => net.channels.get('#order')?.synced, 'bot in #order');
+    const uma = await observer('Uma', '#order');
+    await eventually(() => hs().membership(roomId, ghostId('Uma')) === 'join', 'Uma\'s ghost joined');
+    const mark = hs().roomTimeline(roomId).length;
+    uma.raw('TOPIC #order :topic before the nick');
+    uma.raw('NICK Uma2');
+    await eventually(() => hs().membership(roomId, ghostId('Uma2')) === 'join', 'Uma2\'s ghost joined');
+    await eventually(() => hs().stateEvent(roomId, 'm.room.topic')?.content.topic === 'topic before the nick', 'topic');
+    await b.fx.bridge.idle();
+    const after = hs().roomTimeline(roomId).slice(mark);
+    const at = (pred: (e: { type: string; state_key?: string; content: Record<string, unknown> }) => boolean) => after.findIndex(pred);
+    const topic = at((e) => e.type === 'm.room.topic');
+    const leave = at((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma') && e.content.membership === 'leave');
+    const join2 = at((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma2') && e.content.membership === 'join');
+    assert.ok(topic >= 0 && topic < leave && leave < join2, `timeline order: topic ${topic}, Uma leaves ${leave}, Uma2 joins ${join2}`);
+    assert.equal(hs().membership(roomId, ghostId('Uma')), 'leave', 'the old ghost did not come back');
+    assert.ok(!after.slice(leave + 1).some((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma')), 'no rejoin of the old ghost');
+  });
+
   it('fills a portal created by alias with the topic, ops and modes its channel had before', async () => {
     const olga = await observer('Olga', '#before'); // first in: operator
     olga.raw('TOPIC #before :set before the portal');

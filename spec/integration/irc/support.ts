@@ -21,7 +21,7 @@ export interface IrcBridge {
 }
 
 export async function startIrcBridge(
-  ircd: InspircdHandle,
+  ircd: Pick<InspircdHandle, 'host' | 'port'>,
   server: Record<string, unknown> = {},
   opts: { core?: Record<string, unknown>; irc?: Record<string, unknown>; hs?: HomeserverEmulator } = {},
 ): Promise<IrcBridge> {

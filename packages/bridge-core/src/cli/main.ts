@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import type { ProtocolInfo } from '../connector/connector';
-import { configureLogging } from '../logging/logger';
+import { configureLogging, getLogger } from '../logging/logger';
 import { ConfigError } from '../config/errors';
 import { loadConfig, type LoadedConfig } from '../config/loader';
 import { composeConfigSchema, type CoreConfig } from '../config/schema';
@@ -18,6 +18,7 @@ import {
   type GenerateRegistrationOptions, type Registration,
 } from '../appservice/registration';
 import { parseArgs, usage, UsageError, type CliArgs, type ConnectorCliCommand } from './args';
+import { guardProcess } from './process-guard';
 
 export const EXIT_OK = 0;
 export const EXIT_CONFIG = 1;
@@ -41,7 +42,7 @@ export interface CliIo {
   stderr?: (text: string) => void;
   /** Called with the exit code when the CLI is done (not after a successful start). Default: process.exit. */
   exit?: (code: number) => void;
-  /** Where SIGINT/SIGTERM come from. Default: process. */
+  /** Where SIGINT/SIGTERM, uncaught exceptions and unhandled rejections come from (see process-guard.ts). Default: process. */
   signals?: NodeJS.EventEmitter;
 }
 
@@ -211,15 +212,17 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
     throw e;
   }
 
+  const signals = opts.io?.signals ?? process;
+  const unguard = guardProcess({ source: signals, log: getLogger('process'), exit });
   let running: RunningBridge;
   try {
     running = await opts.start(ctx);
   } catch (e) {
+    unguard();
     err(`${program}: failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return done(e instanceof ConfigError ? EXIT_CONFIG : 1);
   }
 
-  const signals = opts.io?.signals ?? process;
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) {
@@ -236,7 +239,7 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
-  const cleanup = () => { signals.off('SIGINT', onInt); signals.off('SIGTERM', onTerm); };
+  const cleanup = () => { signals.off('SIGINT', onInt); signals.off('SIGTERM', onTerm); unguard(); };
   signals.on('SIGINT', onInt);
   signals.on('SIGTERM', onTerm);
   return EXIT_OK;

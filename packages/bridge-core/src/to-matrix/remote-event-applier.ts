@@ -24,6 +24,7 @@ import type { GhostManager } from '../portals/ghost-manager';
 import { toMatrixContent } from '../messages/content-convert';
 import { reactionRemoteId } from '../messages/reaction-ids';
 import { KeyedQueue } from '../util/keyed-queue';
+import { remoteEventProblem } from './remote-event-shape';
 import { LruMap } from '../util/lru';
 import { PendingWrites } from '../util/pending-writes';
 import type { Intent } from '../matrix/intent';
@@ -60,6 +61,11 @@ export class RemoteEventApplier implements RemoteEventSink {
   constructor(private readonly deps: RemoteApplierDeps) {}
 
   emit(event: RemoteEvent): Promise<void> {
+    const malformed = remoteEventProblem(event);
+    if (malformed) {
+      this.deps.log.error('malformed remote event from the connector dropped', { problem: malformed, type: String((event as { type?: unknown } | null)?.type) });
+      return Promise.reject(new TypeError(`malformed remote event: ${malformed}`));
+    }
     const started = Date.now();
     const key = portalKeyString(event.portal);
     const applied = this.queue.run(key, async () => {
@@ -417,8 +423,10 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private async meta(portal: Portal, ev: RemoteRoomMeta): Promise<void> {
+    // A ghost not in the room (it left, or never joined) is not brought in to set state: the bot sets it.
+    const asBot = 'ghost' in ev.sender && !(await this.ghostInRoom(ev.sender.ghost, portal.roomId));
     const writeState = async (type: string, content: Record<string, unknown>) => {
-      const intent = await this.joinedIntent(portal, ev.sender).catch(() => this.deps.bot);
+      const intent = asBot ? this.deps.bot : await this.joinedIntent(portal, ev.sender).catch(() => this.deps.bot);
       try {
         await intent.sendState(portal.roomId, type, '', content);
       } catch (err) {

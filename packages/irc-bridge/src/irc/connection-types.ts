@@ -54,7 +54,24 @@ export interface IrcConnectionOptions {
   echoMessage?: boolean;
   /** Charset for inbound/outbound text when the network is not UTF-8. */
   encoding?: string;
+  /**
+   * Told what the connection dropped rather than fail on (see ConnectionProblem), with the
+   * connection's current nick. Without it, problems go to stderr.
+   */
+  onProblem?: (problem: ConnectionProblem, nick: string) => void;
 }
+
+/**
+ * Something from the network the connection dropped instead of letting it end the process: the
+ * connection stays up and carries on with the next line.
+ */
+export type ConnectionProblem =
+  /** An observer or listener of this connection threw on an event (the others still had it). */
+  | { kind: 'observer-failed'; event: string; error: unknown }
+  /** A server line the connection could not handle (too few parameters, or its parse threw). */
+  | { kind: 'malformed-line'; line: string; reason: string }
+  /** A server line longer than IRC allows (line-reader.ts), dropped unread. */
+  | { kind: 'line-too-long'; bytes: number };
 
 export interface Identity {
   nick: string;

@@ -27,10 +27,12 @@ import {
   type SoftError,
 } from './errors';
 import { IfClientCtor, type IfClient, type IfMessage } from './irc-framework';
-import { ObservableEvents } from './observable-events';
+import { ObservableEvents, type ObserverFailure } from './observable-events';
+import { BoundedNetTransport, LINE_TOO_LONG_EVENT } from './bounded-transport';
+import { malformedReason } from './inbound-check';
 import {
   IrcConnectionError,
-  type ConnectionEvents, type ConnectionState, type DisconnectedEvent, type Identity, type IrcConnectionOptions,
+  type ConnectionEvents, type ConnectionProblem, type ConnectionState, type DisconnectedEvent, type Identity, type IrcConnectionOptions,
   type LineResult, type OutgoingLine, type RegisteredEvent, type SendOptions, type SendReport, type Sender, type WhoisResult,
 } from './connection-types';
 
@@ -119,17 +121,62 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     this.skipChannelChat = skip;
   }
 
-  private installChatFilter(client: IfClient): void {
+  /**
+   * Where irc-framework takes each line the server sent: channel chat another connection relays is
+   * dropped unparsed (setChannelChatFilter), NUL (never valid on IRC) is removed so it cannot reach
+   * Matrix, and a line too short to mean anything is dropped before any handler reads it
+   * (inbound-check.ts). Whatever a handler still throws on drops that line, not the process.
+   */
+  private installLineGuard(client: IfClient): void {
     const conn = client.connection;
     const parse = conn.addReadBuffer.bind(conn);
-    conn.addReadBuffer = (line: string) => {
+    conn.addReadBuffer = (raw: string) => {
+      const line = raw.includes('\0') ? raw.replace(/\0/g, '') : raw;
       const skip = this.skipChannelChat;
       if (skip && this._state === 'registered') {
         const chat = peekChannelChat(line, this._isupport.chanTypes);
         if (chat && !this.isSelf(chat.nick) && skip(chat.channel, chat.msgid)) return;
       }
-      parse(line);
+      try {
+        parse(line);
+      } catch (err) {
+        this.problem({ kind: 'malformed-line', line: line.trimEnd(), reason: err instanceof Error ? err.message : String(err) });
+      }
     };
+    // irc-framework's raw middleware runs before its own handlers; a line it does not pass on
+    // reaches none of them, and onMessage (a later listener of the same line) skips it too.
+    client.use((_c, rawMiddleware) => {
+      rawMiddleware.use((command: string, msg: IfMessage, rawLine: string, _client: unknown, next: () => void) => {
+        const why = malformedReason(command, msg.params, msg.nick);
+        if (why === undefined) return next();
+        this.dropped.add(msg);
+        this.problem({ kind: 'malformed-line', line: rawLine.trimEnd(), reason: why });
+      });
+    });
+  }
+
+  /** Lines the raw middleware refused (see installLineGuard); weak, so nothing is kept. */
+  private readonly dropped = new WeakSet<IfMessage>();
+
+  /** Reports what was dropped (see ConnectionProblem); the connection carries on. */
+  private problem(p: ConnectionProblem): void {
+    const report = this.options.onProblem;
+    if (report) {
+      try {
+        report(p, this.identity.nick);
+      } catch {
+        // A reporter that throws has nowhere left to report to: the line stays dropped.
+      }
+      return;
+    }
+    const what = p.kind === 'observer-failed' ? `observer of '${p.event}' failed: ${p.error instanceof Error ? p.error.stack ?? p.error.message : String(p.error)}`
+      : p.kind === 'malformed-line' ? `malformed line dropped (${p.reason}): ${p.line.slice(0, 200)}`
+        : `line of ${p.bytes}+ bytes dropped`;
+    process.stderr.write(`IRC connection ${this.identity.nick}: ${what}\n`);
+  }
+
+  protected override observerFailed(failure: ObserverFailure): void {
+    this.problem({ kind: 'observer-failed', ...failure });
   }
 
   isChannel(target: string): boolean {
@@ -172,7 +219,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     const o = this.options;
     const client = new IfClientCtor();
     this.client = client;
-    this.installChatFilter(client);
+    this.installLineGuard(client);
     const timeoutMs = o.connectTimeoutMs ?? 30_000;
 
     return new Promise<RegisteredEvent>((resolve, reject) => {
@@ -211,6 +258,8 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
         version: '',
         // Our splitter does the real splitting; this only matters if irc-framework ever splits.
         message_max_length: 510,
+        // irc-framework's own line splitting, but bounded (line-reader.ts).
+        transport: BoundedNetTransport,
       });
     });
   }
@@ -218,6 +267,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   /** The socket's events for this connection's lifetime (its own scope, so they hold only `client`). */
   private listen(client: IfClient): void {
     client.connection.on('message', (msg: IfMessage) => this.onMessage(msg));
+    client.connection.on(LINE_TOO_LONG_EVENT, (bytes: number) => this.problem({ kind: 'line-too-long', bytes }));
     client.on('socket close', (err: unknown) => {
       if (err) this.socketError = err;
       this.onSocketClose(client);
@@ -376,8 +426,13 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     return this.sendMessage('action', target, text);
   }
 
+  /** Whether `channel` is a name this connection can address (the server's CHANTYPES and CHANNELLEN; see channel-name.ts). */
+  validChannel(channel: string): boolean {
+    return isValidChannelName(channel, { chanTypes: this._isupport.chanTypes, channelLen: this._isupport.channelLen });
+  }
+
   private checkChannel(channel: string): void {
-    if (!isValidChannelName(channel, { chanTypes: this._isupport.chanTypes, channelLen: this._isupport.channelLen })) {
+    if (!this.validChannel(channel)) {
       throw new IrcInjectionError(`invalid channel name ${JSON.stringify(channel)}`);
     }
   }
@@ -450,7 +505,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
 
   /** Sends a validated raw command (see parseRawCommand for the deny list). */
   raw(input: string): Promise<LineResult> {
-    const parsed = parseRawCommand(input);
+    const parsed = parseRawCommand(input, undefined, { chanTypes: this._isupport.chanTypes, channelLen: this._isupport.channelLen });
     if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.reason });
     const hasTrailing = /(^|\s):/.test(input.trim().slice(parsed.command.length));
     const middle = hasTrailing ? parsed.params.slice(0, -1) : parsed.params;
@@ -565,6 +620,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   }
 
   private onMessage(msg: IfMessage): void {
+    if (this.dropped.has(msg)) return;
     if (this.waiters?.size) for (const w of [...this.waiters]) w(msg);
     const p = msg.params;
     const time = parseServerTime(msg.tags);
@@ -715,7 +771,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
           let i = 0;
           while (i < entry.length && symbols.includes(entry[i])) i++;
           const nick = entry.slice(i).split('!')[0];
-          list.push({ nick, prefixes: entry.slice(0, i) });
+          if (nick) list.push({ nick, prefixes: entry.slice(0, i) }); // a bare prefix symbol names nobody
         }
         names.set(channel, list);
         return;

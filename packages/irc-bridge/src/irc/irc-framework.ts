@@ -13,6 +13,8 @@ export interface IfClient {
   connect(options: Record<string, unknown>): void;
   on(event: string, fn: (...args: any[]) => void): void;
   removeAllListeners(): void;
+  /** Adds middleware: `fn(client, rawMiddleware, parsedMiddleware)`; raw middleware sees each parsed line before the handlers. */
+  use(fn: (client: unknown, raw: { use(fn: (...args: any[]) => void): void }, parsed: unknown) => void): void;
   connection: {
     on(event: string, fn: (...args: any[]) => void): void;
     write(line: string, cb?: () => void): boolean;

@@ -2,6 +2,10 @@
 // never carry CR/LF/NUL, and commands that would break our connection state (registration,
 // authentication, identity, quitting) are refused because the bridge must manage those itself.
 import { buildLine, isSafeMiddleParam } from './sanitize';
+import { isValidChannelName, type ChannelRules } from './channel-name';
+
+/** Commands whose first parameter is a comma-separated list of channels: each must be a name the bridge can address. */
+const CHANNEL_LIST_COMMANDS = new Set(['JOIN', 'PART']);
 
 /** Commands a user may never send raw; each is managed by the bridge or unsafe. */
 export const DEFAULT_DENIED_COMMANDS: readonly string[] = [
@@ -24,7 +28,12 @@ export type RawCommandResult =
   | { ok: true; command: string; params: string[]; line: string }
   | { ok: false; reason: string };
 
-export function parseRawCommand(input: string, denied: readonly string[] = DEFAULT_DENIED_COMMANDS): RawCommandResult {
+/**
+ * `channels`: the network's channel rules (ISUPPORT). A JOIN or PART names only channels valid
+ * under them, as everywhere else in the bridge: InspIRCd accepts `#a:b`, and echoed back, a
+ * channel the bridge cannot address reached code that refuses it.
+ */
+export function parseRawCommand(input: string, denied: readonly string[] = DEFAULT_DENIED_COMMANDS, channels: ChannelRules = {}): RawCommandResult {
   if (/[\r\n\0]/.test(input)) return { ok: false, reason: 'The command must be a single line.' };
   const text = input.trim();
   if (!text) return { ok: false, reason: 'No command given.' };
@@ -48,5 +57,9 @@ export function parseRawCommand(input: string, denied: readonly string[] = DEFAU
   if (denied.includes(command)) return { ok: false, reason: `${command} cannot be sent with !cmd.` };
   if (!middle.every(isSafeMiddleParam)) return { ok: false, reason: 'Invalid parameter.' };
   const params = trailing === undefined ? middle : [...middle, trailing];
+  if (CHANNEL_LIST_COMMANDS.has(command)) {
+    const bad = (params[0] ?? '').split(',').find((c) => !isValidChannelName(c, channels));
+    if (bad !== undefined) return { ok: false, reason: bad ? `${JSON.stringify(bad)} is not a valid channel name.` : `${command} needs a channel.` };
+  }
   return { ok: true, command, params, line: buildLine(command, middle, trailing) };
 }

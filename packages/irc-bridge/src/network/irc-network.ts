@@ -11,7 +11,7 @@ import {
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type ConnectionObserver, type RegisteredEvent, type SendOptions, type ServerOptions,
+  type ConnectionObserver, type ConnectionProblem, type RegisteredEvent, type SendOptions, type ServerOptions,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { SecretStore } from '@causeway/bridge-core';
@@ -75,6 +75,8 @@ export class IrcNetwork {
   private readonly counters = { matrixToIrc: 0, ircToMatrix: 0, undelivered: 0 };
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Server lines dropped unhandled (see connectionProblem). */
+  private readonly droppedLines;
 
   constructor(
     readonly name: string,
@@ -84,6 +86,9 @@ export class IrcNetwork {
     private readonly features: UserFeatures,
   ) {
     this.roomConfig = new RoomConfig(ctx, cfg);
+    this.droppedLines = ctx.metrics?.counter('dropped_lines_total',
+      'Lines from the IRC server dropped unhandled: malformed (too few parameters, or the IRC library failed on them) or too long (over 8 KiB of tags plus 512 bytes).',
+      ['network', 'reason']);
     const r = ctx.config.replies;
     this.replyStyle = { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
     this.scheduler = new ConnectScheduler({
@@ -102,6 +107,7 @@ export class IrcNetwork {
       ...(cfg.additional_addresses.length ? { additionalHosts: cfg.additional_addresses, onlyAdditionalHosts: cfg.only_additional_addresses } : {}),
       flood: { ratePerSecond: cfg.clients.flood_lines_per_second },
       ...(cfg.encoding_fallback ? { encoding: utf8WithFallback(cfg.encoding_fallback) } : {}),
+      onProblem: (problem, nick) => this.connectionProblem(problem, nick),
     };
     this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler });
     this.users = new UserConnections({
@@ -141,6 +147,26 @@ export class IrcNetwork {
         delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
       }),
     });
+  }
+
+  /** What a connection dropped rather than fail on (ConnectionProblem): logged, and lines counted. */
+  private connectionProblem(p: ConnectionProblem, nick: string): void {
+    const where = { network: this.name, nick };
+    switch (p.kind) {
+      case 'observer-failed':
+        this.ctx.log.error('IRC event not handled: its handler failed (event dropped)', {
+          ...where, event: p.event, err: p.error instanceof Error ? p.error.stack ?? p.error.message : String(p.error),
+        });
+        return;
+      case 'malformed-line':
+        this.droppedLines?.inc({ network: this.name, reason: 'malformed' });
+        this.ctx.log.warn('malformed line from the IRC server dropped', { ...where, reason: p.reason, line: p.line.slice(0, 200) });
+        return;
+      case 'line-too-long':
+        this.droppedLines?.inc({ network: this.name, reason: 'too_long' });
+        this.ctx.log.warn('over-long line from the IRC server dropped', { ...where, bytes: p.bytes });
+        return;
+    }
   }
 
   /** `mention_pills` with the user's `!feature mentions` choice: whether their nick in a line becomes a pill. */
@@ -426,6 +452,9 @@ export class IrcNetwork {
       this.i2m.onMessage(connKey, owner, ev);
     },
     join: ({ connKey, conn }, ev) => {
+      // A channel the bridge cannot address (a server may accept `#a:b`) is never bridged: its
+      // JOIN would only reach code that refuses the name.
+      if (!conn.validChannel(ev.channel)) return;
       if (ev.self) {
         this.channels.ensure(ev.channel).joinedBy.add(connKey);
         this.updateDeafness();
@@ -452,7 +481,7 @@ export class IrcNetwork {
     quit: ({ connKey }, ev) => this.i2m.onQuit(connKey, ev),
     nick: ({ connKey }, ev) => this.i2m.onNick(connKey, ev),
     names: ({ connKey, conn }, ev) => this.i2m.onNames(connKey, conn, ev),
-    topic: ({ connKey }, ev) => void this.i2m.onTopic(connKey, ev).catch((err) => this.ctx.log.warn('topic not bridged', { err: String(err) })),
+    topic: ({ connKey }, ev) => this.i2m.onTopic(connKey, ev),
     mode: ({ connKey, conn }, ev) => this.i2m.onMode(connKey, conn, ev),
     'channel-modes': ({ connKey }, ev) => this.i2m.onChannelModes(connKey, ev),
     disconnected: ({ connKey }) => {
@@ -689,20 +718,50 @@ export class IrcNetwork {
 
   // ---- queries ----------------------------------------------------------------------------------
 
-  /** Channel operators (nicks with +o or higher) as the bot sees them; the bot itself excluded. */
+  /** Operator queries in progress, by case-folded channel (see operators). */
+  private readonly querying = new Map<string, number>();
+
+  /**
+   * Channel operators (nicks with +o or higher) as the bot sees them; the bot itself excluded.
+   * The bot joins to look; when no room bridges the channel it leaves again once the last query
+   * of it is done, so queries cannot park it (often with op) in channels nothing relays.
+   */
   async operators(channel: string, key?: string, timeoutMs = 10_000): Promise<string[]> {
     if (!this.bot) throw new BridgeError(`${this.name} has no relay bot, so channel operators cannot be checked.`);
-    this.botJoin(channel, key);
-    const deadline = Date.now() + timeoutMs;
-    while (!(this.channels.get(channel)?.synced && this.channels.listener(channel) === BOT_KEY)) {
-      if (Date.now() > deadline) throw new BridgeError(`The bridge could not join ${channel} on ${this.name}.`);
-      await new Promise((r) => setTimeout(r, 50));
+    const id = ircLower(channel);
+    this.querying.set(id, (this.querying.get(id) ?? 0) + 1);
+    try {
+      this.botJoin(channel, key);
+      const deadline = Date.now() + timeoutMs;
+      while (!(this.channels.get(channel)?.synced && this.channels.listener(channel) === BOT_KEY)) {
+        if (Date.now() > deadline) throw new BridgeError(`The bridge could not join ${channel} on ${this.name}.`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const ops: string[] = [];
+      for (const [nick, modes] of this.channels.get(channel)!.members) {
+        if (/[qaoy~]/.test(modes) && this.ownerOf(nick) !== 'bot') ops.push(nick);
+      }
+      return ops;
+    } finally {
+      const left = (this.querying.get(id) ?? 1) - 1;
+      if (left > 0) this.querying.set(id, left);
+      else {
+        this.querying.delete(id);
+        await this.botLeaveIfUnbridged(channel).catch((err) => this.ctx.log.warn('relay bot did not leave a queried channel', { network: this.name, channel, err: String(err) }));
+      }
     }
-    const ops: string[] = [];
-    for (const [nick, modes] of this.channels.get(channel)!.members) {
-      if (/[qaoy~]/.test(modes) && this.ownerOf(nick) !== 'bot') ops.push(nick);
-    }
-    return ops;
+  }
+
+  /** The bot PARTs `channel` unless a room or mapping bridges it or a query still needs it. */
+  private async botLeaveIfUnbridged(channel: string): Promise<void> {
+    if (!this.bot?.channels.has(channel) || this.querying.has(ircLower(channel))) return;
+    if (Object.keys(this.cfg.mappings).some((c) => ircLower(c) === ircLower(channel))) return;
+    if ((await this.ctx.portals.getByKey(this.portalKey(channel))).length > 0) return;
+    // Checked again after the lookup: a query may have started meanwhile.
+    if (this.querying.has(ircLower(channel))) return;
+    await this.bot.part(channel, 'Only looked');
+    // A room linked in the moment before the PART found the bot still there and did not join it.
+    await this.botJoinIfBridged(channel);
   }
 
   stats(): NetworkStats {

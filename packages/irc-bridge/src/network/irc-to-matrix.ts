@@ -6,10 +6,14 @@
  * reaches Matrix once. Lines from our own connections (a Matrix user's nick,
  * the bot) are echoes and never come back. IRC text becomes Matrix HTML only
  * through `ircToMatrix` (allow-list sanitiser).
+ *
+ * Per portal, events reach the core in the order their lines arrived (see emit): an event whose
+ * crossing depends on a lookup (a topic, a reply waiting for echoes) holds its place, and the
+ * events after it wait behind it rather than overtake it.
  */
 import { portalKeyString, type BridgeContext, type GhostKey, type PortalKey, type RemoteEvent, type RemoteSender } from '@causeway/bridge-core';
 import {
-  ircToMatrix, escapeHtml, IrcCaseMap, ircLower, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
+  ircToMatrix, escapeHtml, IrcCaseMap, ircLower, stripCodes, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
@@ -224,7 +228,8 @@ export class IrcToMatrix {
     const actorOwner = this.d.ownerOf(ev.by.nick);
     // A kick done from a Matrix user's own connection mirrors a Matrix kick that already happened.
     if (actorOwner && actorOwner !== 'bot') return;
-    const sender: RemoteSender = ev.by.user || ev.by.host ? this.sender(ev.by.nick) : { bot: true };
+    // A server (no user@host), or a prefix with no nick: the bridge bot kicks for the network.
+    const sender: RemoteSender = ev.by.nick && (ev.by.user || ev.by.host) ? this.sender(ev.by.nick) : { bot: true };
     this.emit({
       type: 'membership', portal: this.d.portalKey(ev.channel), sender, membership: 'kick', reason,
       ...(owner ? { targetMatrixUser: owner.userId } : { target: this.d.ghostKey(ev.nick) }),
@@ -300,18 +305,27 @@ export class IrcToMatrix {
 
   // ---- topic and modes ------------------------------------------------------------------------
 
-  async onTopic(connKey: string, ev: { channel: string; topic: string; setBy?: string; time: Date }): Promise<void> {
+  /**
+   * Whether the topic crosses takes lookups; it is decided in the portal's order (a gate), so a
+   * NICK right after the TOPIC is not applied first (which left the old ghost in the room, rejoined
+   * to set a topic it had set before its nick changed). Formatting codes are not topic text:
+   * `m.room.topic` is plain.
+   */
+  onTopic(connKey: string, ev: { channel: string; topic: string; setBy?: string; time: Date }): void {
     if (!this.isListener(connKey, ev.channel)) return;
     if (ev.setBy && this.d.ownerOf(ev.setBy)) return; // set from Matrix: already there
     const portal = this.d.portalKey(ev.channel);
-    // MAI: IRC topics update only bridge-owned portal rooms; a plumbed room's topic belongs to its owners.
-    const rooms = await this.d.ctx.portals.getByKey(portal);
-    if (rooms.length === 0 || rooms.some((p) => p.kind !== 'portal')) return;
-    const known = await this.d.ctx.data.get<string>('topics', `${portal.network}\u0000${portal.id}`);
-    if (known === ev.topic) return; // the topic replayed on every join: nothing changed
-    await this.d.ctx.data.put('topics', `${portal.network}\u0000${portal.id}`, ev.topic);
+    const topic = stripCodes(ev.topic);
+    const stored = `${portal.network}\u0000${portal.id}`;
     const sender: RemoteSender = ev.setBy ? this.sender(ev.setBy) : { bot: true };
-    this.emit({ type: 'meta', portal, sender, topic: ev.topic, timestamp: ev.time.getTime() });
+    this.emit({ type: 'meta', portal, sender, topic, timestamp: ev.time.getTime() }, undefined, async () => {
+      // MAI: IRC topics update only bridge-owned portal rooms; a plumbed room's topic belongs to its owners.
+      const rooms = await this.d.ctx.portals.getByKey(portal);
+      if (rooms.length === 0 || rooms.some((p) => p.kind !== 'portal')) return false;
+      if ((await this.d.ctx.data.get<string>('topics', stored)) === topic) return false; // replayed on every join: nothing changed
+      await this.d.ctx.data.put('topics', stored, topic);
+      return true;
+    });
   }
 
   onMode(connKey: string, conn: IrcConnection, ev: { target: string; by: Sender; changes: ModeChange[]; time: Date }): void {
