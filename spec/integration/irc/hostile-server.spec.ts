@@ -49,9 +49,9 @@ describe('irc-bridge: a hostile IRC server', function () {
     const before = await dropped('malformed');
     fake.send(':x!y@z PRIVMSG\r\n:x!y@z NOTICE\r\n:x!y@z KICK\r\n:x!y@z TOPIC\r\n');
     await stillRelays();
-    // Each line reached every connection of ours (the bot's and Alice's).
-    const live = fake.live.length;
-    await eventually(async () => (await dropped('malformed')) >= before + 4 * live, 'malformed lines counted');
+    // Each connection that parses the channel's lines counts them (a connection whose copies are
+    // dropped before parsing, as a second hearer's are, counts none): at least one did all four.
+    await eventually(async () => (await dropped('malformed')) >= before + 4, 'malformed lines counted');
     assert.equal(fake.clients.length, connections, 'no connection was lost or remade');
   });
 
