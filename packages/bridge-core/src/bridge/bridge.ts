@@ -251,7 +251,7 @@ export class Bridge<C = unknown> {
       this.provisioning = new ProvisioningApi(provisioningOptionsFromConfig(config.provisioning, {
         store: this.store.kv, powerChecker: this.powerChecker(), mayUseBridge: (u) => this.permissions.mayUseBridge(u),
         log: getLogger('provisioning'), auditLog: getLogger('audit'),
-      }));
+      }, config.homeserver));
     }
     this.pruner = new MessageMapPruner(this.store.messages, config.database.message_retention_days, this.log.child({ module: 'store' }));
     this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });

@@ -27,6 +27,7 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
 
 const USER_GLOB = '^@[^:\\s]+:[^\\s]+$';
 const HTTP_URL = '^https?://[^\\s/]+(/[^\\s]*)?$';
+const SERVER_NAME = '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$';
 
 const Port = (description: string, def?: number) =>
   Type.Integer({ minimum: 1, maximum: 65535, description, ...(def === undefined ? {} : { default: def }) });
@@ -34,7 +35,7 @@ const Positive = (description: string, def: number) => Type.Integer({ minimum: 1
 
 export const HomeserverSchema = section({
   url: Type.String({ pattern: HTTP_URL, description: 'Client-server API base URL of the homeserver, e.g. https://matrix.example.org or http://127.0.0.1:8008.' }),
-  domain: Type.String({ pattern: '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$', description: 'The server name: the part after the colon in user IDs (example.org).' }),
+  domain: Type.String({ pattern: SERVER_NAME, description: 'The server name: the part after the colon in user IDs (example.org).' }),
   media_url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'Public base URL for media links shown to remote users, if different from `url`.' })),
 }, { description: 'The homeserver the bridge serves.' });
 
@@ -121,7 +122,8 @@ export const ProvisioningSchema = section({
   }, { default: {}, description: 'Request rate limits.' }),
   trusted_proxies: Type.Array(Type.String({ format: 'cidr' }), { default: [], description: 'Addresses or CIDR ranges of reverse proxies in front of the API whose X-Forwarded-For is believed, so per-IP rate limits and audit lines see the real client. Without it every client behind a proxy shares one address.' }),
   openid: section({
-    allowed_ips: Type.Optional(Type.Array(Type.String({ format: 'cidr' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups may reach (for a homeserver on the LAN). Private and loopback addresses are refused otherwise.' })),
+    allowed_ips: Type.Optional(Type.Array(Type.String({ format: 'cidr' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups on other homeservers may reach (for a homeserver on the LAN found by server discovery). Private and loopback addresses are refused otherwise. Not needed for the bridge\'s own homeserver, whose users are looked up at `homeserver.url`.' })),
+    overrides: Type.Record(Type.String({ pattern: SERVER_NAME }), Type.String({ pattern: HTTP_URL, description: 'Base URL (scheme://host[:port]) that serves `/_matrix/federation/v1/openid/userinfo` for the server named by the key.' }), { default: {}, description: 'Server name → base URL (http or https) where that homeserver answers OpenID userinfo lookups, e.g. `{ "chat.example.lan": "http://10.0.0.5:8008" }`: used as given, without server discovery or the address checks, like `homeserver.url` is for the bridge\'s own homeserver (matrix-appservice-bridge\'s `openIdOverride`).' }),
     timeout_ms: Positive('Timeout of the OpenID userinfo lookup on the user\'s homeserver, in milliseconds.', 10000),
     max_response_bytes: Positive('Largest userinfo response accepted, in bytes.', 65536),
   }, { default: {}, description: 'Verification of OpenID tokens presented by Matrix users.' }),
