@@ -32,7 +32,7 @@ export { PermissionChecker, matchesUserGlob } from './commands/permissions';
 
 // Config, registration, CLI
 export * from './config/schema';
-export { loadConfig, parseConfig, validateConfig } from './config/loader';
+export { loadConfig, parseConfig, validateConfig, type ConnectorSection } from './config/loader';
 export { ConfigError } from './config/errors';
 export { generateConfigReference, listConfigOptions } from './config/docs';
 export * from './appservice/registration';

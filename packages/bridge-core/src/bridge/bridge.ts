@@ -36,7 +36,7 @@ import { MediaProxy } from '../media/media-proxy';
 import { HomeserverCheck } from './homeserver-check';
 import { attachMetricSources } from './metric-sources';
 import { MessageMapPruner } from './message-map-pruner';
-import { LocalpartTemplate } from './templates';
+import { bridgeTemplates } from './template-config';
 import { GhostManager } from './ghost-manager';
 import { PortalManager } from './portal-manager';
 import { BridgeInfoPublisher } from './bridge-info';
@@ -109,8 +109,10 @@ export class Bridge<C = unknown> {
     this.log = getLogger(`bridge.${connector.protocol.id}`);
     const domain = config.homeserver.domain;
     this.botUserId = `@${registration.sender_localpart}:${domain}`;
-    const ghostTemplate = new LocalpartTemplate(config.bridge.ghost_localpart_template ?? connector.protocol.defaults.ghostLocalpartTemplate);
-    const aliasTemplateSrc = config.bridge.alias_localpart_template ?? connector.protocol.defaults.aliasLocalpartTemplate;
+    const templates = bridgeTemplates(
+      { ghost: config.bridge.ghost_localpart_template, alias: config.bridge.alias_localpart_template },
+      connector.protocol.defaults, connector.networkNames?.(opts.connectorConfig),
+    );
 
     this.store = opts.store ?? storeFromConfig(config);
 
@@ -164,7 +166,7 @@ export class Bridge<C = unknown> {
       },
     };
     this.ghosts = new GhostManager({
-      domain, botUserId: this.botUserId, template: ghostTemplate, repo: this.store.ghosts,
+      domain, botUserId: this.botUserId, template: templates.ghost, repo: this.store.ghosts,
       intentFor: (u) => this.intents.ghost(u), media: mediaService, log: this.log.child({ module: 'ghosts' }),
     });
     const bridgeInfoLog = this.log.child({ module: 'bridge-info' });
@@ -175,7 +177,7 @@ export class Bridge<C = unknown> {
     });
     this.portals = new PortalManager({
       repo: this.store.portals, bot, domain,
-      aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
+      aliasTemplate: templates.alias,
       rooms: {
         federate: config.bridge.portal_rooms.federate, roomVersion: config.bridge.portal_rooms.room_version || undefined,
         dmFederate: config.bridge.dm_rooms.federate,

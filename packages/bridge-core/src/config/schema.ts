@@ -53,8 +53,8 @@ export const BridgeSchema = section({
     displayname: Type.Optional(Type.String({ description: 'Display name of the bridge bot.' })),
     avatar_url: Type.Optional(Type.String({ pattern: '^mxc://[^/]+/.+$', description: 'Avatar of the bridge bot, as an mxc:// URI.' })),
   }, { default: {}, description: 'The bridge bot user (the registration `sender_localpart`).' }),
-  ghost_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for ghost users (`$ID` = escaped remote ID, `$NETWORK` = network); overrides the connector's default. Changing it after users exist orphans the old ghosts." })),
-  alias_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for portal room aliases; overrides the connector's default." })),
+  ghost_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for ghost users (`$ID` = escaped remote ID, `$NETWORK` = network); overrides the connector's default. `$NETWORK` may be left out when the bridge has one network (matrix-appservice-irc's `irc_$NICK` style); with several it is required. Changing it after users exist orphans the old ghosts." })),
+  alias_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for portal room aliases (`$ID` = remote ID as it is, `$NETWORK` = network); overrides the connector's default. `$NETWORK` may be left out when the bridge has one network (`irc_$ID` gives `#irc_#channel`); with several it is required." })),
   admins: Type.Array(Type.String({ pattern: USER_GLOB }), { default: [], description: 'Matrix users with bridge admin rights: full user IDs or globs such as `@*:example.org`.' }),
   permissions: Type.Optional(section({
     users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
