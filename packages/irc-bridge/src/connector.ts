@@ -9,7 +9,7 @@ import {
   BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
   type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SecretStore, type SendResult,
-  type ThirdPartyLookup, LocalpartTemplate, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
+  type ThirdPartyLookup, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
@@ -20,14 +20,13 @@ import { UserFeatures } from './user-features';
 import { Identd } from './ident/identd';
 import { registerCommands } from './commands';
 import { IrcProvisioning } from './provisioning';
-import { GHOST_TEMPLATE, IRC_PROTOCOL } from './protocol';
+import { IRC_PROTOCOL } from './protocol';
+import { ircNetworkNames } from './config-section';
 import { ircBridgeInfo } from './bridge-info';
 
 export interface IrcStats {
   networks: Record<string, NetworkStats>;
 }
-
-const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
 export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
   ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider, PermissionsWatcher {
@@ -44,6 +43,11 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   get ctx(): BridgeContext<IrcConfig> {
     if (!this.ctxRef) throw new Error('IrcConnector used before init()');
     return this.ctxRef;
+  }
+
+  /** Each `irc.servers` key is a network: with one, templates may leave out `$NETWORK` (MAI's `@irc_$NICK`). */
+  networkNames(config: IrcConfig): readonly string[] {
+    return ircNetworkNames(config);
   }
 
   init(ctx: BridgeContext<IrcConfig>): void {
@@ -186,7 +190,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   }
 
   async resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
-    const m = ghostTemplate.match(localpart);
+    const m = this.ctx.ghosts.parseLocalpart(localpart, [...this.networks.keys()]);
     if (!m?.network || !this.networks.has(m.network) || !isValidNick(m.id)) return null;
     const n = this.networks.get(m.network)!;
     return { key: n.ghostKey(m.id), displayName: n.cfg.ghost_display_name.replace(/\$NICK/g, m.id).replace(/\$NETWORK/g, n.cfg.name ?? n.name) };

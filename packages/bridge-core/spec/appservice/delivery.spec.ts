@@ -8,7 +8,17 @@ import { DeliveryPipeline } from '../../src/appservice/delivery';
 import { crc32 } from 'node:zlib';
 import { rangeRecord, TransactionJournal } from '../../src/appservice/transaction-journal';
 import { BridgeError } from '../../src/connector/errors';
+import type { Logger } from '../../src/logging/logger';
 import { call, deferred, ev, startHarness, txn, waitFor, type Harness } from './helpers';
+
+function recordingLogger(lines: string[]): Logger {
+  const log = (level: string) => (msg: string) => { lines.push(`${level} ${msg}`); };
+  const l: Logger = {
+    error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), trace: () => {},
+    child: () => l, isLevelEnabled: () => true,
+  };
+  return l;
+}
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-as-'));
@@ -136,6 +146,136 @@ describe('appservice delivery', () => {
     });
   }
 
+  for (const mode of ['in-memory', 'journaled'] as const) {
+    describe(`${mode}: a txnId is a key for retries, not an identity (homeservers reuse them)`, () => {
+      const dir = () => (mode === 'journaled' ? tmpDir() : undefined);
+
+      it('takes a known txnId with other events as a new transaction, answers its retries without reprocessing, and says so once at info', async () => {
+        const handled: string[] = [];
+        const lines: string[] = [];
+        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id!); }, log: recordingLogger(lines) });
+        for (const [id, events] of [['1', ['$a']], ['2', ['$b']], ['1', ['$c']], ['2', ['$d', '$e']], ['1', ['$c']], ['2', ['$d', '$e']]] as const) {
+          assert.equal((await txn(h.base, id, events.map((e) => ev('!r:hs', e)))).status, 200);
+        }
+        await h.pipeline.idle();
+        assert.deepEqual(handled, ['$a', '$b', '$c', '$d', '$e']);
+        const reused = lines.filter((l) => /reused a transaction ID/.test(l));
+        assert.equal(reused.length, 1, lines.join('\n'));
+        assert.match(reused[0], /^info /);
+      });
+
+      it('a retry is recognised by its events, not its bytes: re-serialised (new unsigned.age) and without its ephemeral events', async () => {
+        const handled: Array<string | undefined> = [];
+        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id ?? e.type); } });
+        const typing = [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: ['@alice:hs'] } }];
+        assert.equal((await txn(h.base, '7', [ev('!r:hs', '$x', { unsigned: { age: 10 } })], { ephemeral: typing })).status, 200);
+        assert.equal((await txn(h.base, '7', [ev('!r:hs', '$x', { unsigned: { age: 5012 } })])).status, 200);
+        await h.pipeline.idle();
+        assert.deepEqual(handled, ['$x', 'm.typing']);
+      });
+
+      it('never handles an event twice, whatever transaction it comes in; the rest of that transaction is handled', async () => {
+        const handled: Array<string | undefined> = [];
+        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id ?? e.type); } });
+        assert.equal((await txn(h.base, '1', [ev('!r:hs', '$p'), ev('!r:hs', '$q')])).status, 200);
+        assert.equal((await txn(h.base, '2', [ev('!r:hs', '$q'), ev('!r:hs', '$s')], { ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: [] } }] })).status, 200);
+        assert.equal((await txn(h.base, '3', [ev('!r:hs', '$p')])).status, 200);
+        await h.pipeline.idle();
+        assert.deepEqual(handled, ['$p', '$q', '$s', 'm.typing']);
+      });
+    });
+  }
+
+  describe('journal: what was accepted is remembered across restarts, within bounds', () => {
+    it('a retry after a bridge restart is still recognised by its events; a reused txnId still processed; a repeated event still dropped', async () => {
+      const dataDir = tmpDir();
+      const handled: string[] = [];
+      const handler = async (e: MatrixRawEvent) => { handled.push(e.event_id!); };
+      h = await startHarness({ journalDir: dataDir, handler });
+      assert.equal((await txn(h.base, '1', [ev('!r:hs', '$one')])).status, 200);
+      assert.equal((await txn(h.base, '2', [ev('!r:hs', '$two')])).status, 200);
+      await h.pipeline.idle();
+      await h.close();
+      h = await startHarness({ journalDir: dataDir, handler });
+      assert.equal((await txn(h.base, '2', [ev('!r:hs', '$two', { unsigned: { age: 99 } })])).status, 200, 'the retry');
+      assert.equal((await txn(h.base, '1', [ev('!r:hs', '$three')])).status, 200, 'txnId 1 again, for a new event');
+      assert.equal((await txn(h.base, '9', [ev('!r:hs', '$one'), ev('!r:hs', '$four')])).status, 200, 'an old event again');
+      await h.pipeline.idle();
+      assert.deepEqual(handled, ['$one', '$two', '$three', '$four']);
+    });
+
+    it('remembers a bounded number of event IDs, also after rotations and restarts', async () => {
+      const dataDir = tmpDir();
+      const handled: string[] = [];
+      const handler = async (e: MatrixRawEvent) => { handled.push(e.event_id!); };
+      const journal = { rememberEvents: 3, rememberTxns: 4, segmentBytes: 1, doneFlushMs: 1 }; // every write rotates: snapshots carry it all
+      h = await startHarness({ journalDir: dataDir, journal, handler });
+      for (let i = 1; i <= 6; i++) assert.equal((await txn(h.base, `t${i}`, [ev('!r:hs', `$e${i}`)])).status, 200);
+      await h.pipeline.idle();
+      let st = h.pipeline.stats().journal!;
+      assert.deepEqual([st.knownEvents, st.knownTxns], [3, 4]);
+      await h.close();
+      h = await startHarness({ journalDir: dataDir, journal, handler });
+      st = h.pipeline.stats().journal!;
+      assert.deepEqual([st.knownEvents, st.knownTxns], [3, 4]);
+      // $e6 is remembered; $e1 fell out of the window (3 event IDs) and would be handled again.
+      assert.equal((await txn(h.base, 'x1', [ev('!r:hs', '$e6')])).status, 200);
+      assert.equal((await txn(h.base, 'x2', [ev('!r:hs', '$e1')])).status, 200);
+      await h.pipeline.idle();
+      assert.deepEqual(handled, ['$e1', '$e2', '$e3', '$e4', '$e5', '$e6', '$e1']);
+    });
+
+    it('reads an older journal (txnIds without their events): such a txnId with events is processed, not dropped', async () => {
+      const dataDir = tmpDir();
+      // What an older version wrote: one segment holding a SNAPSHOT record (type 4) of txnIds only.
+      const ids = Buffer.from(JSON.stringify(['1', '2', '3']));
+      const payload = Buffer.alloc(8 + ids.length);
+      payload.writeDoubleLE(42, 0);
+      ids.copy(payload, 8);
+      const rec = Buffer.alloc(9 + payload.length);
+      rec.writeUInt32LE(1 + payload.length, 0);
+      rec[8] = 4;
+      payload.copy(rec, 9);
+      rec.writeUInt32LE(crc32(rec.subarray(8)) >>> 0, 4);
+      fs.writeFileSync(path.join(dataDir, 'seg-0000000001.log'), rec);
+      const handled: Array<[string, number]> = [];
+      h = await startHarness({ journalDir: dataDir, handler: async (e, d) => { handled.push([e.event_id!, d.seq]); } });
+      assert.equal(h.pipeline.stats().journal!.knownTxns, 3);
+      assert.equal((await txn(h.base, '2', [ev('!r:hs', '$after-upgrade')])).status, 200);
+      await h.pipeline.idle();
+      assert.deepEqual(handled, [['$after-upgrade', 42]]);
+    });
+
+    it('replays an event once when a refused record was sent again in another composition (the homeserver restarted meanwhile)', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, fsync: 'never' });
+      const body = (events: MatrixRawEvent[], extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ events, ...extra }));
+      const typing = { ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: [] } }] };
+      const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
+      const realWritev = nodeFs.writevSync;
+      const mut = nodeFs as unknown as Record<string, unknown>;
+      // The record reaches the file, then the write is reported failed: refused, the homeserver will send it again.
+      mut.writevSync = (fd: number, chunks: Buffer[]) => {
+        mut.writevSync = realWritev;
+        nodeFs.writeSync(fd, Buffer.concat(chunks));
+        throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+      };
+      try {
+        await assert.rejects(journal.append('5', body([ev('!r:hs', '$m1'), ev('!r:hs', '$m2')], typing), 3), /EIO/);
+      } finally {
+        mut.writevSync = realWritev;
+      }
+      assert.equal(journal.seen.hasEvent('$m1'), false, 'a refused write is forgotten');
+      // After its restart the homeserver sends the events again, without the typing notification.
+      await journal.append('5', body([ev('!r:hs', '$m1'), ev('!r:hs', '$m2')]), 2);
+      await journal.close();
+      const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
+      const replayed = replay.flatMap((r) => r.pending.map((p) => (r.body.events[p.index] as MatrixRawEvent | undefined)?.event_id ?? 'ephemeral'));
+      assert.deepEqual(replayed.filter((id) => id !== 'ephemeral'), ['$m1', '$m2']);
+      await j2.close();
+    });
+  });
+
   describe('journal', () => {
     it('replays unfinished events after a restart, in order, flagged redelivered only if started', async () => {
       const dataDir = tmpDir();
@@ -178,7 +318,8 @@ describe('appservice delivery', () => {
       h = undefined;
       const again: string[] = [];
       h = await startHarness({ journalDir: dataDir, handler: async (e) => { again.push(e.event_id!); } });
-      for (let t = 0; t < 30; t++) assert.equal((await txn(h.base, `rot${t}`, [ev('!a:hs', 'x')])).status, 200);
+      // The homeserver's retries of all 30 (same txnIds, same events), after the segments holding them are gone.
+      for (let t = 0; t < 30; t++) assert.equal((await txn(h.base, `rot${t}`, [ev('!a:hs', `$r${t}a`), ev('!b:hs', `$r${t}b`)])).status, 200);
       await h.pipeline.idle();
       assert.deepEqual(again, []);
       assert.equal(seen.length, 60);
@@ -197,7 +338,8 @@ describe('appservice delivery', () => {
       const deadline = Date.now() + 5000;
       while (onDisk() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.equal(onDisk(), false, 'the finished segment holding the message was deleted');
-      assert.equal(journal.has('secret1'), true, 'the txnId is still remembered for dedupe');
+      assert.equal(journal.seen.hasTxn('secret1'), true, 'the txnId is still remembered for dedupe');
+      assert.equal(journal.seen.hasEvent('$s1'), true, 'and its event');
       await journal.close();
     });
 
@@ -267,8 +409,8 @@ describe('appservice delivery', () => {
       fs.truncateSync(file, fs.statSync(file).size - 5);
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
       assert.deepEqual(replay.map((r) => r.txnId), ['torn1']);
-      assert.equal(j2.has('torn1'), true);
-      assert.equal(j2.has('torn2'), false);
+      assert.equal(j2.seen.hasTxn('torn1'), true);
+      assert.equal(j2.seen.hasTxn('torn2'), false);
       await j2.close();
     });
 
@@ -369,8 +511,8 @@ describe('appservice delivery', () => {
       await h.pipeline.idle();
       assert.deepEqual(ignored, ['$g1', '$g2'], 'and not seen twice');
       assert.deepEqual(handled, []);
-      assert.equal(h.pipeline.stats().journal!.knownTxns, 0, 'nothing journaled');
-      assert.equal(h.pipeline.stats().journal!.bytesWritten, 0);
+      assert.equal(h.pipeline.stats().journal!.bytesWritten, 0, 'nothing journaled');
+      assert.equal(h.pipeline.stats().journal!.knownTxns, 1, 'but the txnId is known');
       // A ghost's state event, a user's message next to an echo, or an ephemeral event: journaled and handled.
       const member = ev('!a:hs', '$m1', { sender: '@ghost:hs', type: 'm.room.member', state_key: '@ghost:hs', content: { membership: 'join' } });
       assert.equal((await txn(h.base, 'e2', [member])).status, 200);
@@ -381,7 +523,7 @@ describe('appservice delivery', () => {
       await h.pipeline.idle();
       assert.deepEqual(handled, ['$m1', '$g3', '$u1', '$g4', undefined]);
       assert.deepEqual(ignored, ['$g1', '$g2']);
-      assert.equal(h.pipeline.stats().journal!.knownTxns, 3);
+      assert.equal(h.pipeline.stats().journal!.knownTxns, 4);
     });
 
     it('keeps sequence numbers increasing across restarts', async () => {

@@ -1,5 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { Type } from '@sinclair/typebox';
 import { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from '../../src/portals/templates';
+import { bridgeTemplates } from '../../src/portals/template-config';
+import { ConfigError } from '../../src/config/errors';
+import { validateConfig } from '../../src/config/loader';
 import { fromMatrixContent, toMatrixContent, readRelation, stripReplyFallback } from '../../src/messages/content-convert';
 
 describe('bridge-core: ghost and alias templates', () => {
@@ -40,6 +44,36 @@ describe('bridge-core: ghost and alias templates', () => {
     assert.equal(alias.match('irc_other_#chan', { networks: ['my'] }), null);
     const ghost = new LocalpartTemplate('irc_$NETWORK_$ID');
     assert.deepEqual(ghost.match(ghost.render({ network: 'my_net', id: 'Bob' }), { networks: ['my_net'] }), { network: 'my_net', id: 'Bob' });
+  });
+
+  it('a template without $NETWORK names the one network it is given (MAI\'s single-network irc_$NICK)', () => {
+    const ghost = new LocalpartTemplate('irc_$ID', { network: 'irc.example.org' });
+    assert.equal(ghost.render({ network: 'irc.example.org', id: 'Bob' }), 'irc__bob');
+    assert.deepEqual(ghost.match('irc__bob'), { network: 'irc.example.org', id: 'Bob' });
+    assert.deepEqual(ghost.match('irc_carol', { networks: ['irc.example.org'] }), { network: 'irc.example.org', id: 'carol' });
+    const alias = new LocalpartTemplate('irc_$ID', { escape: false, network: 'irc.example.org' });
+    assert.deepEqual(alias.match('irc_#matrix'), { network: 'irc.example.org', id: '#matrix' });
+    // Without a network to name, the network stays unknown (what a query then cannot resolve).
+    assert.deepEqual(new LocalpartTemplate('irc_$ID').match('irc_bob'), { id: 'bob' });
+    // A template with $NETWORK ignores the option.
+    assert.deepEqual(new LocalpartTemplate('irc_$NETWORK_$ID', { network: 'x' }).match('irc_y_bob'), { network: 'y', id: 'bob' });
+  });
+
+  it('with several networks, a template without $NETWORK is a config error naming the key', () => {
+    const defaults = { botLocalpart: 'bot', ghostLocalpartTemplate: 'irc_$NETWORK_$ID', aliasLocalpartTemplate: 'irc_$NETWORK_$ID' };
+    assert.throws(() => bridgeTemplates({ ghost: 'irc_$ID' }, defaults, ['libera', 'oftc']), (err: unknown) =>
+      err instanceof ConfigError && err.problems.length === 1 && /^bridge\.ghost_localpart_template: "irc_\$ID" has no \$NETWORK, but 2 networks are configured \(libera, oftc\)/.test(err.problems[0]));
+    assert.throws(() => bridgeTemplates({ alias: 'irc_$ID' }, defaults, ['libera', 'oftc']), /bridge\.alias_localpart_template/);
+    const one = bridgeTemplates({ ghost: 'irc_$ID', alias: 'irc_$ID' }, defaults, ['libera']);
+    assert.deepEqual(one.ghost.match('irc_bob'), { network: 'libera', id: 'bob' });
+    assert.deepEqual(one.alias?.match('irc_#chan'), { network: 'libera', id: '#chan' });
+    const section = {
+      key: 'mem', schema: Type.Object({ nets: Type.Array(Type.String()) }),
+      networkNames: (s: unknown) => (s as { nets: string[] }).nets, defaults,
+    };
+    const cfg = (nets: string[]) => ({ homeserver: { url: 'http://127.0.0.1:8008', domain: 'localhost' }, bridge: { ghost_localpart_template: 'irc_$ID' }, mem: { nets } });
+    assert.doesNotThrow(() => validateConfig(cfg(['libera']), section));
+    assert.throws(() => validateConfig(cfg(['libera', 'oftc']), section), /bridge\.ghost_localpart_template: "irc_\$ID" has no \$NETWORK/);
   });
 
   it('refuses a template without $ID', () => {

@@ -24,7 +24,8 @@ describe('bridge-core: start-up homeserver check', function () {
   before(async () => { hs = await HomeserverEmulator.start({ serverName: 'localhost' }); });
   after(async () => { for (const c of clients) await c.close(); await hs.stop(); });
 
-  async function check(opts: { asToken?: string; registeredUrl: string }) {
+  async function check(opts: { asToken?: string; registeredUrl: string }, on: HomeserverEmulator = hs) {
+    const hs = on;
     const reg = generateRegistration({ url: opts.registeredUrl, protocol: new MemoryConnector().protocol, domain: 'localhost', id: `t${Math.random().toString(36).slice(2)}` });
     reg.sender_localpart = `_mem_bot_${reg.id}`;
     hs.addRegistration(reg as never);
@@ -59,5 +60,29 @@ describe('bridge-core: start-up homeserver check', function () {
     while (!lines.some((l) => /cannot connect to the bridge/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     c.stop();
     assert.ok(lines.some((l) => /^warn homeserver check failed: the homeserver cannot connect to the bridge/.test(l)), lines.join('\n'));
+  });
+
+  describe('a homeserver without the appservice ping (Synapse 1.67)', () => {
+    let old: HomeserverEmulator;
+    before(async () => { old = await HomeserverEmulator.start({ serverName: 'localhost', profile: 'synapse-1.67' }); });
+    after(async () => { await old.stop(); });
+
+    it('takes its 400 M_UNRECOGNIZED as "not supported" and checks the as_token with whoami, once, without a warning', async () => {
+      const { c, lines } = await check({ registeredUrl: 'http://127.0.0.1:1' }, old);
+      const outcome = await Promise.race([c.settled, new Promise((r) => setTimeout(() => r('still retrying'), 3000))]);
+      c.stop();
+      assert.equal(outcome, 'unsupported', lines.join('\n'));
+      assert.equal(old.requestCount('POST /appservice/{appserviceId}/ping'), 0, 'not a route of that release');
+      assert.equal(old.requestCount('POST <unrecognized>'), 1);
+      assert.equal(old.requestCount('GET /account/whoami'), 1);
+      assert.deepEqual(lines.filter((l) => l.startsWith('warn')), []);
+      assert.ok(lines.some((l) => /^info the homeserver does not support the appservice ping .* checked with whoami/.test(l)), lines.join('\n'));
+    });
+
+    it('still reports a rejected as_token as fatal', async () => {
+      const { c, fatal } = await check({ asToken: 'not-the-token-0123456789abcdef0123', registeredUrl: 'http://127.0.0.1:1' }, old);
+      assert.equal(await c.settled, 'fatal');
+      assert.match(String(fatal()?.message), /as_token/);
+    });
   });
 });

@@ -5,8 +5,12 @@
  *
  * Guarantees (with a journal; see transaction-journal.ts for fsync modes):
  * 1. A transaction is answered 200 only after its raw body is written to the
- *    journal. A retried txnId (same process or after a restart, within the
- *    last `rememberTxns` transactions) is answered 200 without reprocessing.
+ *    journal. A retry (same txnId and same events; same process or after a
+ *    restart, within the last `rememberTxns` transactions) is answered 200
+ *    without reprocessing. A known txnId with other events is a new
+ *    transaction (homeservers reuse them after a restart; logged once at
+ *    info). An event already accepted (by event ID, within the last
+ *    `rememberEvents`) is never queued again, whatever transaction it comes in.
  * 2. Every acknowledged event reaches the handler at least once, also across
  *    SIGKILL: events not marked done are replayed on start, in journal order,
  *    before any new transaction is taken.
@@ -31,6 +35,7 @@
  */
 import { getLogger, type Logger } from '../logging/logger';
 import { RoomDispatcher, type DispatcherStats, type RoomDispatcherOptions } from './room-dispatcher';
+import { SeenTransactions, transactionIdentity, type TransactionIdentity } from './seen-transactions';
 import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
 import {
   mapTransactionItems, transactionItemCount, transactionItems,
@@ -50,9 +55,10 @@ export interface DeliveryPipelineOptions {
   /**
    * Timeline events the handler is known to drop: the bridge's own echoes (every message its
    * ghosts send comes back in a transaction). A transaction made only of them is acknowledged
-   * without a journal write or a dispatch; `onIgnored` still sees each event, once (the txnId is
-   * remembered in memory). At a steady message rate from the remote side nearly every transaction
-   * is one echo, and each was written to disk for an event nobody handles.
+   * without a journal write or a dispatch; `onIgnored` still sees each event, once (the txnId and
+   * the digest of its events are remembered, and kept in the journal's snapshots). At a steady
+   * message rate from the remote side nearly every transaction is one echo, and each was written
+   * to disk for an event nobody handles.
    */
   ignorable?: (event: MatrixRawEvent) => boolean;
   onIgnored?: (event: MatrixRawEvent) => void;
@@ -67,11 +73,22 @@ export interface DeliveryStats extends DispatcherStats {
 }
 
 const FREE: Admission = { ready: undefined, release() {} };
+const NONE: readonly string[] = [];
+
+/** A transaction being journaled: a retry of it waits for the same outcome. */
+interface InFlight {
+  digest: string;
+  /** The event IDs it journals (remembered as accepted already: another copy of one must wait for the outcome). */
+  eventIds: readonly string[];
+  done: Promise<void>;
+}
 
 export class DeliveryPipeline implements TransactionSink {
   private readonly dispatcher: RoomDispatcher;
-  private readonly inflight = new Map<string, Promise<void>>();
-  private readonly memKnown = new Map<string, true>();
+  private readonly inflight = new Map<string, InFlight>();
+  /** The journal's (persisted), or the pipeline's own without a journal. */
+  private readonly seen: SeenTransactions;
+  private reuseLogged = false;
   private memSeq = 0;
   private journaling = 0;
   private readonly hwm: number;
@@ -90,6 +107,7 @@ export class DeliveryPipeline implements TransactionSink {
     this.log = opts.log ?? getLogger('appservice.delivery');
     this.ignorable = opts.ignorable;
     this.onIgnored = opts.onIgnored;
+    this.seen = journal?.seen ?? new SeenTransactions({ maxTxns: opts.journal?.rememberTxns, maxEvents: opts.journal?.rememberEvents });
     const j = journal;
     this.dispatcher = new RoomDispatcher({
       handler: opts.handler,
@@ -124,11 +142,18 @@ export class DeliveryPipeline implements TransactionSink {
     return p;
   }
 
-  lookup(txnId: string): 'known' | Promise<void> | undefined {
-    const p = this.inflight.get(txnId);
-    if (p) return p;
-    // memKnown: every txnId without a journal, and with one the echo-only ones it never saw.
-    if (this.memKnown.has(txnId) || this.journal?.has(txnId)) return 'known';
+  knows(txnId: string): boolean {
+    return this.inflight.has(txnId) || this.seen.hasTxn(txnId);
+  }
+
+  retry(txnId: string, body: TransactionBody): Promise<void> | undefined {
+    return this.retryOf(txnId, transactionIdentity(body).digest);
+  }
+
+  private retryOf(txnId: string, digest: string): Promise<void> | undefined {
+    const flight = this.inflight.get(txnId);
+    if (flight?.digest === digest) return flight.done;
+    if (!flight && this.seen.isRetry(txnId, digest)) return Promise.resolve();
     return undefined;
   }
 
@@ -150,33 +175,77 @@ export class DeliveryPipeline implements TransactionSink {
   }
 
   accept(txnId: string, body: TransactionBody, raw: Buffer): Promise<void> {
-    const seen = this.lookup(txnId);
-    if (seen === 'known') return Promise.resolve();
-    if (seen) return seen;
-    if (this.ignorable && this.onlyIgnorable(body)) {
-      this.remember(txnId); // a retry is known, not counted again
-      if (this.onIgnored) for (const e of body.events) this.onIgnored(e as MatrixRawEvent);
-      return Promise.resolve();
+    const identity = transactionIdentity(body);
+    const retry = this.retryOf(txnId, identity.digest);
+    if (retry) return retry;
+    // Another transaction with this txnId is being journaled right now: decide once its outcome is known.
+    const flight = this.inflight.get(txnId);
+    if (flight) return flight.done.then(() => this.accept(txnId, body, raw), () => this.accept(txnId, body, raw));
+
+    // Events already accepted in an earlier transaction are not queued again.
+    const again = this.alreadyAccepted(identity.eventIds);
+    if (again.length && this.inflight.size) {
+      // Some may be in a transaction still being journaled (a homeserver that restarted mid-request
+      // sends them again): if that write fails they are not accepted after all, so wait for it.
+      const holders = [...this.inflight.values()].filter((f) => again.some((id) => f.eventIds.includes(id)));
+      if (holders.length) return Promise.allSettled(holders.map((f) => f.done)).then(() => this.accept(txnId, body, raw));
+    }
+    if (this.seen.hasTxn(txnId)) this.noteReusedTxnId(txnId);
+    if (again.length) {
+      body = withoutEvents(body, new Set(again));
+      raw = Buffer.from(JSON.stringify(body));
+      this.log.debug('Events already accepted left out of a transaction', { txnId, events: again.length });
     }
     const n = transactionItemCount(body);
+    if (n === 0 || (this.ignorable && this.onlyIgnorable(body))) {
+      // Nothing to journal: remembered so a retry is known (echoes' event IDs are not worth the room).
+      this.seen.remember(txnId, identity.digest, n === 0 ? identity.eventIds : []);
+      if (n > 0 && this.onIgnored) for (const e of body.events) this.onIgnored(e as MatrixRawEvent);
+      return Promise.resolve();
+    }
+    const fresh = again.length ? identity.eventIds.filter((id) => !again.includes(id)) : identity.eventIds;
+    const recorded: TransactionIdentity = { digest: identity.digest, eventIds: fresh };
     let p: Promise<void>;
     if (this.journal) {
       this.journaling += n;
-      p = this.journal.append(txnId, raw, n).then(
-        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, body, firstSeq); },
+      const b = body;
+      p = this.journal.append(txnId, raw, n, recorded).then(
+        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, b, firstSeq); },
         (err) => { this.journaling -= n; this.wake(); throw err; },
       );
     } else {
-      this.remember(txnId);
+      this.seen.remember(txnId, recorded.digest, recorded.eventIds);
       const firstSeq = this.memSeq;
       this.memSeq += n;
       this.dispatch(txnId, body, firstSeq);
       p = Promise.resolve();
     }
-    this.inflight.set(txnId, p);
-    const clear = () => { this.inflight.delete(txnId); };
+    const entry: InFlight = { digest: identity.digest, eventIds: fresh, done: p };
+    this.inflight.set(txnId, entry);
+    const clear = () => { if (this.inflight.get(txnId) === entry) this.inflight.delete(txnId); };
     p.then(clear, clear);
     return p;
+  }
+
+  /** The event IDs among `ids` accepted before (no allocation in the usual case: none). */
+  private alreadyAccepted(ids: readonly string[]): readonly string[] {
+    let again: string[] | undefined;
+    for (let i = 0; i < ids.length; i++) if (this.seen.hasEvent(ids[i])) (again ??= []).push(ids[i]);
+    return again ?? NONE;
+  }
+
+  /**
+   * A txnId seen before with other events: not a retry but a new transaction. Synapse on SQLite
+   * numbers transactions from 1 again after a restart (synapse#14556); said once, at info.
+   */
+  private noteReusedTxnId(txnId: string): void {
+    if (this.reuseLogged) {
+      if (this.log.isLevelEnabled('debug')) this.log.debug('Transaction ID reused by the homeserver', { txnId });
+      return;
+    }
+    this.reuseLogged = true;
+    this.log.info('The homeserver reused a transaction ID for other events (it numbers transactions anew after a restart, ' +
+      'as Synapse with SQLite does); taking it as a new transaction. Retries are still recognised by their events.', { txnId });
   }
 
   /** Resolves when every accepted event has finished. */
@@ -232,12 +301,12 @@ export class DeliveryPipeline implements TransactionSink {
     this.dispatcher.enqueue(mapTransactionItems(body, (event, kind, i): DeliveryItem => (
       { event, kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false, startMarked: false })));
   }
+}
 
-  private remember(txnId: string): void {
-    this.memKnown.set(txnId, true);
-    if (this.memKnown.size > 10_000) {
-      const oldest = this.memKnown.keys().next().value;
-      if (oldest !== undefined) this.memKnown.delete(oldest);
-    }
-  }
+/** The body without the timeline events whose IDs are in `ids` (ephemeral events stay). */
+function withoutEvents(body: TransactionBody, ids: ReadonlySet<string>): TransactionBody {
+  return {
+    ...body,
+    events: body.events.filter((e) => !(typeof e === 'object' && e !== null && ids.has((e as MatrixRawEvent).event_id as string))),
+  };
 }

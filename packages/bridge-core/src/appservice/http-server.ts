@@ -8,9 +8,11 @@
  *   authenticated the same way unless registered with `{public: true}`.
  *   Unauthenticated requests learn nothing about which paths exist.
  * - Unknown path → 404 `M_UNRECOGNIZED`; known path, wrong method → 405.
- * - Transactions: a known txnId is answered 200 at once; otherwise the body is
- *   read (bounded), parsed, shape-checked and handed to the TransactionSink,
- *   and 200 is sent only once the sink says the events are durably queued.
+ * - Transactions: the body is read (bounded), parsed, shape-checked and
+ *   handed to the TransactionSink, and 200 is sent only once the sink says the
+ *   events are durably queued. A retry (a known txnId with the same events) is
+ *   answered 200 without processing; a known txnId with other events is a new
+ *   transaction (see seen-transactions.ts).
  *   Nothing is processed when the body is malformed (400 `M_NOT_JSON` /
  *   `M_BAD_JSON`) or too large (413 `M_TOO_LARGE`).
  * - Tokens are never logged; each request has an ID that its log lines carry.
@@ -321,27 +323,36 @@ export class AppserviceServer {
   private async onTransaction(ctx: RouteContext): Promise<void> {
     const txnId = ctx.params.txnId;
     const sink = this.sink;
-    const seen = sink.lookup(txnId);
-    if (seen !== undefined) {
-      // A retry: the homeserver resends identical content; don't read it.
-      discard(ctx.req);
-      if (seen !== 'known') await seen;
-      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug('Duplicate transaction acknowledged', { txnId });
-      return;
+    let parsed: { raw: Buffer; body: TransactionBody } | undefined;
+    if (sink.knows(txnId)) {
+      // A retry, or a new transaction under a reused txnId (homeservers restart their
+      // numbering): only the events tell. Read before back-pressure, so a retry is answered at once.
+      parsed = await this.readTransaction(ctx);
+      const retry = sink.retry(txnId, parsed.body);
+      if (retry) {
+        await retry;
+        if (ctx.log.isLevelEnabled('debug')) ctx.log.debug('Duplicate transaction acknowledged', { txnId });
+        return;
+      }
     }
     const admission = sink.admit();
     try {
       if (admission.ready) await this.waitForCapacity(ctx, admission.ready);
-      const raw = await ctx.readBody();
-      const body = parseJson(raw);
-      const shape = transactionShapeError(body);
-      if (shape) throw new MatrixError(400, 'M_BAD_JSON', shape);
-      const accepted = sink.accept(txnId, body as TransactionBody, raw);
+      const { raw, body } = parsed ?? await this.readTransaction(ctx);
+      const accepted = sink.accept(txnId, body, raw);
       admission.release();
       await accepted;
     } finally {
       admission.release();
     }
+  }
+
+  private async readTransaction(ctx: RouteContext): Promise<{ raw: Buffer; body: TransactionBody }> {
+    const raw = await ctx.readBody();
+    const body = parseJson(raw);
+    const shape = transactionShapeError(body);
+    if (shape) throw new MatrixError(400, 'M_BAD_JSON', shape);
+    return { raw, body: body as TransactionBody };
   }
 
   private waitForCapacity(ctx: RouteContext, ready: Promise<void>): Promise<void> {

@@ -23,9 +23,12 @@
  *   (types 5 and 6), so a batch of consecutive sequence numbers costs 12
  *   bytes. Journals from older versions hold one f64 per sequence number
  *   (types 2 and 3); both are read.
- * - SNAPSHOT: first record of every segment: the next sequence number and the
- *   most recent `rememberTxns` txnIds already journaled, so old segments can
- *   be deleted without forgetting which transactions were acknowledged.
+ * - SNAPSHOT: first record of every segment: the next sequence number and what
+ *   SeenTransactions remembers (the last `rememberTxns` txnIds with a digest
+ *   of their events, the last `rememberEvents` event IDs), so old segments can
+ *   be deleted without forgetting which transactions and events were
+ *   acknowledged (type 7; journals from older versions have type 4, txnIds
+ *   only, whose events count as unknown).
  *
  * Writing: everything queued in one tick (TXN records of concurrent
  * requests, STARTED and DONE markers) goes to the file in one synchronous
@@ -52,7 +55,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { getLogger, type Logger } from '../logging/logger';
-import { transactionItems, type TransactionBody } from './transaction';
+import { SeenTransactions, UNKNOWN_DIGEST, transactionIdentity, type SeenSnapshot, type TransactionIdentity } from './seen-transactions';
+import { mapTransactionItems, type TransactionBody } from './transaction';
 
 export type FsyncMode = 'always' | 'batch' | 'never';
 
@@ -68,13 +72,15 @@ export interface JournalOptions {
    * Rotate a segment holding transactions once it is this old, ms, so finished
    * events leave the disk soon even on a quiet bridge: the journal holds raw
    * messages, some private (a `!storepass` typed in an admin room). Default 1 min:
-   * a rotation costs one snapshot of the remembered txnIds (≤ rememberTxns IDs,
-   * a few hundred KB at most) and a sync, so once a minute is cheap, and a
+   * a rotation costs one snapshot of the remembered txnIds and event IDs (≤ rememberTxns
+   * and rememberEvents of them, about 1 MB at most) and a sync, so once a minute is cheap, and a
    * finished secret stays on disk for at most about a minute and a half.
    */
   segmentMaxAgeMs?: number;
   /** How many recent txnIds to remember across restarts. Default 10,000. */
   rememberTxns?: number;
+  /** How many recent event IDs to remember across restarts (see seen-transactions.ts). Default 10,000. */
+  rememberEvents?: number;
   /** Longest a DONE marker waits for a write to ride on, ms. Default 25. */
   doneFlushMs?: number;
   log?: Logger;
@@ -92,6 +98,7 @@ export interface JournaledTxn {
 export interface JournalStats {
   segments: number;
   knownTxns: number;
+  knownEvents: number;
   writes: number;
   bytesWritten: number;
   fsyncs: number;
@@ -104,6 +111,7 @@ const REC_DONE = 3;
 const REC_SNAPSHOT = 4;
 const REC_STARTED_RANGES = 5;
 const REC_DONE_RANGES = 6;
+const REC_SNAPSHOT_SEEN = 7;
 /** One range in a STARTED/DONE range record: f64 first sequence number, u32 count. */
 const RANGE = 12;
 /** u32 length (of type + payload), u32 crc32 (of type + payload), u8 type. */
@@ -177,12 +185,11 @@ export class TransactionJournal {
   private readonly segmentBytes: number;
   private readonly segmentMaxAgeMs: number;
   private ageTimer?: NodeJS.Timeout;
-  private readonly rememberTxns: number;
   private readonly doneFlushMs: number;
   private readonly log: Logger;
 
-  /** txnIds journaled (or being journaled), oldest first. */
-  private readonly known = new Map<string, true>();
+  /** The transactions and events journaled (or being journaled), and the echo-only ones the pipeline reports. */
+  readonly seen: SeenTransactions;
   private nextSeq = 0;
   private readonly segments: Segment[] = [];
   private fd = -1;
@@ -190,7 +197,7 @@ export class TransactionJournal {
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
   private txnCbs: TxnCallback[] = [];
-  private txns: Array<{ txnId: string; firstSeq: number; count: number }> = [];
+  private txns: Array<{ txnId: string; firstSeq: number; count: number; eventIds: readonly string[] }> = [];
   private started: number[] = [];
   private startedCbs: Array<() => void> = [];
   private done: number[] = [];
@@ -210,14 +217,14 @@ export class TransactionJournal {
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly st: JournalStats = { segments: 0, knownTxns: 0, writes: 0, bytesWritten: 0, fsyncs: 0, segmentsDeleted: 0 };
+  private readonly st: JournalStats = { segments: 0, knownTxns: 0, knownEvents: 0, writes: 0, bytesWritten: 0, fsyncs: 0, segmentsDeleted: 0 };
 
   private constructor(opts: JournalOptions) {
     this.dir = opts.dir;
     this.mode = opts.fsync ?? 'batch';
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 60_000;
-    this.rememberTxns = opts.rememberTxns ?? 10_000;
+    this.seen = new SeenTransactions({ maxTxns: opts.rememberTxns, maxEvents: opts.rememberEvents });
     this.doneFlushMs = opts.doneFlushMs ?? 25;
     this.log = opts.log ?? getLogger('appservice.journal');
   }
@@ -241,19 +248,18 @@ export class TransactionJournal {
     return { journal: j, replay };
   }
 
-  /** Whether this txnId was journaled (or is being journaled right now). */
-  has(txnId: string): boolean {
-    return this.known.has(txnId);
-  }
-
   /**
-   * Journal a transaction: `raw` is the request body as received, `count` the
-   * number of items `transactionItems` yields for it. Resolves with the first
+   * Journal a transaction: `raw` is the request body (as received, or without
+   * events already accepted), `count` the number of items `transactionItems`
+   * yields for it, `identity` its transactionIdentity (computed from `raw`
+   * when omitted; remembered in `seen` at once, forgotten again if the write
+   * fails). Resolves with the first
    * item's sequence number once the record is written (and fdatasync'd in
    * 'always' mode); the events are then durable and may be acknowledged.
    */
-  append(txnId: string, raw: Buffer, count: number): Promise<number> {
+  append(txnId: string, raw: Buffer, count: number, identity?: TransactionIdentity): Promise<number> {
     if (this.closed) return Promise.reject(new Error('journal is closed'));
+    identity ??= transactionIdentity(JSON.parse(raw.toString('utf8')) as TransactionBody);
     const id = Buffer.from(txnId, 'utf8');
     if (id.length > 0xffff) return Promise.reject(new Error('txnId too long'));
     const firstSeq = this.nextSeq;
@@ -268,11 +274,11 @@ export class TransactionJournal {
     head.writeUInt32LE(crc32(raw, crc32(head.subarray(8))) >>> 0, 4);
     this.chunks.push(head, raw);
     this.chunkBytes += head.length + raw.length;
-    this.txns.push({ txnId, firstSeq, count });
-    this.remember(txnId);
+    this.txns.push({ txnId, firstSeq, count, eventIds: identity.eventIds });
+    this.seen.remember(txnId, identity.digest, identity.eventIds);
     return new Promise<number>((resolve, reject) => {
       this.txnCbs.push((err) => {
-        if (err) { this.known.delete(txnId); reject(err); } else resolve(firstSeq);
+        if (err) { this.seen.forget(txnId, identity.eventIds); reject(err); } else resolve(firstSeq);
       });
       this.kick();
     });
@@ -297,7 +303,7 @@ export class TransactionJournal {
   }
 
   stats(): JournalStats {
-    return { ...this.st, segments: this.segments.length, knownTxns: this.known.size };
+    return { ...this.st, segments: this.segments.length, knownTxns: this.seen.txnCount, knownEvents: this.seen.eventCount };
   }
 
   /** Write everything pending (DONE markers included) and wait for it. */
@@ -466,15 +472,6 @@ export class TransactionJournal {
 
   // ---- segments ----
 
-  private remember(txnId: string): void {
-    this.known.delete(txnId);
-    this.known.set(txnId, true);
-    if (this.known.size > this.rememberTxns) {
-      const oldest = this.known.keys().next().value;
-      if (oldest !== undefined) this.known.delete(oldest);
-    }
-  }
-
   /**
    * Continue in a new segment. On a disk error (full, read-only, EIO) the current segment stays
    * open and nothing is lost: false is returned, rotation is retried, and until it succeeds
@@ -517,17 +514,16 @@ export class TransactionJournal {
     this.ageTimer.unref();
   }
 
-  /** Start segment `id` with a SNAPSHOT of the txnIds already written. */
+  /** Start segment `id` with a SNAPSHOT of what `seen` remembers, but the transactions not written yet. */
   private openSegment(id: number): void {
     const file = path.join(this.dir, segmentName(id));
     const notWritten = new Set(this.txns.map((t) => t.txnId));
-    const ids: string[] = [];
-    for (const k of this.known.keys()) if (!notWritten.has(k)) ids.push(k);
-    const json = Buffer.from(JSON.stringify(ids), 'utf8');
+    const notWrittenEvents = new Set(this.txns.flatMap((t) => t.eventIds));
+    const json = Buffer.from(JSON.stringify(this.seen.snapshot(notWritten, notWrittenEvents)), 'utf8');
     const payload = Buffer.allocUnsafe(8 + json.length);
     payload.writeDoubleLE(this.nextSeq, 0);
     json.copy(payload, 8);
-    const snap = record(REC_SNAPSHOT, payload);
+    const snap = record(REC_SNAPSHOT_SEEN, payload);
     const fd = fs.openSync(file, 'a');
     try {
       fs.writeSync(fd, snap);
@@ -572,7 +568,7 @@ export class TransactionJournal {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    const txns: Array<{ txnId: string; firstSeq: number; count: number; body: Buffer; seg: Segment }> = [];
+    const txns: LoadedTxn[] = [];
     const started = new Set<number>();
     const done = new Set<number>();
     for (const id of ids) {
@@ -592,10 +588,12 @@ export class TransactionJournal {
           const count = buf.readUInt32LE(p + 8);
           const idLen = buf.readUInt16LE(p + 12);
           const txnId = buf.toString('utf8', p + 14, p + 14 + idLen);
-          txns.push({ txnId, firstSeq, count, body: buf.subarray(p + 14 + idLen, end), seg });
+          const t = parseTxn(txnId, firstSeq, count, buf.subarray(p + 14 + idLen, end), seg);
+          txns.push(t);
+          // In record order, like snapshots: what was written last is what the homeserver's txnId stands for now.
+          this.seen.remember(txnId, t.digest, t.eventIds);
           if (firstSeq < seg.firstSeq) seg.firstSeq = firstSeq;
           if (firstSeq + count > this.nextSeq) this.nextSeq = firstSeq + count;
-          this.remember(txnId);
         } else if (type === REC_STARTED || type === REC_DONE) {
           const set = type === REC_STARTED ? started : done;
           for (let o = p; o + 8 <= end; o += 8) set.add(buf.readDoubleLE(o));
@@ -606,10 +604,13 @@ export class TransactionJournal {
             const count = buf.readUInt32LE(o + 8);
             for (let k = 0; k < count; k++) set.add(first + k);
           }
-        } else if (type === REC_SNAPSHOT) {
+        } else if (type === REC_SNAPSHOT || type === REC_SNAPSHOT_SEEN) {
           const next = buf.readDoubleLE(p);
           if (next > this.nextSeq) this.nextSeq = next;
-          for (const t of JSON.parse(buf.toString('utf8', p + 8, end)) as string[]) if (!this.known.has(t)) this.remember(t);
+          const json = JSON.parse(buf.toString('utf8', p + 8, end)) as unknown;
+          if (type === REC_SNAPSHOT_SEEN) this.seen.restore(json as SeenSnapshot);
+          // Older journals: txnIds only, their events unknown (never overriding what a TXN record told).
+          else for (const t of json as string[]) if (!this.seen.hasTxn(t)) this.seen.remember(t, UNKNOWN_DIGEST, []);
         }
         off = end;
       }
@@ -617,37 +618,68 @@ export class TransactionJournal {
         this.log.warn('Journal segment ends in a torn or corrupt record; ignoring the rest', { file, offset: off, size: buf.length });
       }
     }
-    // A txnId written twice: the first write was refused (it failed, or its fdatasync did, after the
-    // bytes reached the file) and the homeserver resent it. Only the last copy was acknowledged;
-    // replaying the first too would deliver its events twice.
+    // An event written twice: the first write was refused (it failed, or its fdatasync did, after
+    // the bytes reached the file) and the homeserver sent it again, under the same txnId or, after
+    // a restart of its own, possibly another composition of it. Only the last copy was
+    // acknowledged; replaying the first too would deliver it twice. A record is superseded whole
+    // by a later one of the same txnId and events; an event, by a later record holding it.
     const lastCopy = new Map<string, number>();
-    txns.forEach((t, i) => lastCopy.set(t.txnId, i));
+    const lastHolder = new Map<string, number>();
+    txns.forEach((t, i) => {
+      lastCopy.set(`${t.txnId}\u0000${t.digest}`, i);
+      for (const e of t.eventIds) lastHolder.set(e, i);
+    });
     const replay: JournaledTxn[] = [];
     for (const [i, t] of txns.entries()) {
-      if (lastCopy.get(t.txnId) !== i) continue;
+      if (lastCopy.get(`${t.txnId}\u0000${t.digest}`) !== i) continue;
       const pending: JournaledTxn['pending'] = [];
-      for (let i = 0; i < t.count; i++) {
-        const seq = t.firstSeq + i;
-        if (!done.has(seq)) pending.push({ index: i, seq, started: started.has(seq) });
+      for (let k = 0; k < t.count; k++) {
+        const seq = t.firstSeq + k;
+        if (done.has(seq)) continue;
+        const eventId = t.itemEventIds?.[k];
+        if (eventId !== undefined && lastHolder.get(eventId) !== i) continue;
+        pending.push({ index: k, seq, started: started.has(seq) });
       }
       if (pending.length === 0) continue;
-      let body: TransactionBody;
-      try {
-        body = JSON.parse(t.body.toString('utf8')) as TransactionBody;
-        const n = transactionItems(body).length;
-        if (n !== t.count) throw new Error(`expected ${t.count} events, found ${n}`);
-      } catch (err) {
-        this.log.error('Journaled transaction cannot be replayed; skipping it', { txnId: t.txnId, error: (err as Error).message });
+      if (t.error !== undefined) {
+        this.log.error('Journaled transaction cannot be replayed; skipping it', { txnId: t.txnId, error: t.error });
         continue;
       }
       t.seg.unfinished += pending.length;
-      replay.push({ txnId: t.txnId, firstSeq: t.firstSeq, body, pending });
+      // Parsed again rather than kept from the scan: only transactions with pending events are held in memory.
+      replay.push({ txnId: t.txnId, firstSeq: t.firstSeq, body: JSON.parse(t.raw.toString('utf8')) as TransactionBody, pending });
     }
     if (ids.length) {
       const events = replay.reduce((n, r) => n + r.pending.length, 0);
-      this.log.info('Journal loaded', { segments: ids.length, knownTxns: this.known.size, replayEvents: events });
+      this.log.info('Journal loaded', { segments: ids.length, knownTxns: this.seen.txnCount, knownEvents: this.seen.eventCount, replayEvents: events });
     }
     return replay;
+  }
+}
+
+/** A TXN record read back: its identity, and `error` when its body cannot be read. */
+interface LoadedTxn {
+  txnId: string;
+  firstSeq: number;
+  count: number;
+  seg: Segment;
+  raw: Buffer;
+  digest: string;
+  eventIds: string[];
+  /** Item index → its timeline event ID (undefined for ephemeral items and events without one). */
+  itemEventIds?: Array<string | undefined>;
+  error?: string;
+}
+
+function parseTxn(txnId: string, firstSeq: number, count: number, raw: Buffer, seg: Segment): LoadedTxn {
+  try {
+    const body = JSON.parse(raw.toString('utf8')) as TransactionBody;
+    const itemEventIds = mapTransactionItems(body, (event, kind) => (kind === 'timeline' && typeof event.event_id === 'string' ? event.event_id : undefined));
+    if (itemEventIds.length !== count) throw new Error(`expected ${count} events, found ${itemEventIds.length}`);
+    const { digest, eventIds } = transactionIdentity(body);
+    return { txnId, firstSeq, count, seg, raw, digest, eventIds, itemEventIds };
+  } catch (err) {
+    return { txnId, firstSeq, count, seg, raw, digest: UNKNOWN_DIGEST, eventIds: [], error: (err as Error).message };
   }
 }
 

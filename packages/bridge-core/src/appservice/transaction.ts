@@ -120,14 +120,21 @@ export function transactionShapeError(body: unknown): string | undefined {
 /**
  * Where transactions go once the HTTP layer has authenticated and parsed
  * them. `DeliveryPipeline` is the production implementation.
+ *
+ * A txnId alone does not identify a transaction (homeservers reuse them after
+ * a restart): a retry is the same txnId with the same events. So the HTTP
+ * layer asks `knows` first, and only for a known txnId reads the body before
+ * back-pressure to ask `retry`; everything else waits for `admit` unread.
  */
 export interface TransactionSink {
+  /** Whether this txnId was accepted before or is being accepted now (the body decides whether this is a retry). */
+  knows(txnId: string): boolean;
   /**
-   * 'known' when the txnId has already been accepted (answer 200 without
-   * reprocessing); a promise when the same txnId is being accepted right now
-   * (answer when it settles); undefined when it is new.
+   * A retry of a transaction already accepted (same txnId, same events): a promise that
+   * resolves when it may be answered 200 (at once, or when the first copy is durably
+   * queued), without processing anything. undefined when it is not a retry.
    */
-  lookup(txnId: string): 'known' | Promise<void> | undefined;
+  retry(txnId: string, body: TransactionBody): Promise<void> | undefined;
   /**
    * Back-pressure. `ready` is undefined when a new transaction may be taken
    * now, otherwise a promise that resolves when it may. `release()` must be
@@ -135,7 +142,11 @@ export interface TransactionSink {
    * (also while still waiting); calls after the first are ignored.
    */
   admit(): Admission;
-  /** Durably queue the transaction; resolves once it is safe to answer 200. */
+  /**
+   * Durably queue the transaction's events, but those already accepted (by
+   * event ID); resolves once it is safe to answer 200. A retry that raced its
+   * first copy resolves with it.
+   */
   accept(txnId: string, body: TransactionBody, raw: Buffer): Promise<void>;
 }
 

@@ -51,6 +51,8 @@ export interface CliOptions<C = unknown> {
   /** Top-level key of the connector's config section, e.g. "irc". */
   connectorConfigKey: string;
   connectorSchema: TSchema;
+  /** The connector's network names for a valid section (`BridgeConnector.networkNames`), to check templates against. */
+  networkNames?: (section: unknown) => readonly string[];
   start: (loaded: StartContext<C>) => Promise<RunningBridge>;
   /** Shown in usage and messages; default `<protocol id>-bridge`. */
   programName?: string;
@@ -112,7 +114,7 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
   const err = opts.io?.stderr ?? ((t: string) => { process.stderr.write(t.endsWith('\n') ? t : t + '\n'); });
   const exit = opts.io?.exit ?? ((code: number) => process.exit(code));
   const program = opts.programName ?? `${opts.protocol.id}-bridge`;
-  const connectorSection = { key: opts.connectorConfigKey, schema: opts.connectorSchema };
+  const connectorSection = { key: opts.connectorConfigKey, schema: opts.connectorSchema, networkNames: opts.networkNames, defaults: opts.protocol.defaults };
   const done = (code: number) => { exit(code); return code; };
   const own = opts.commands?.find((c) => c.name === argv[0]);
   if (own) return done(await own.run(argv.slice(1), { stdout: out, stderr: err }));

@@ -13,6 +13,8 @@ import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, 
 import { registerSecret } from '../logging/logger';
 import { composeConfigSchema, type CoreConfig } from './schema';
 import { ConfigError, didYouMean, formatKeyPath } from './errors';
+import { templateProblems } from './template-checks';
+import type { ProtocolInfo } from '../connector/connector';
 
 export { ConfigError } from './errors';
 
@@ -21,6 +23,10 @@ export interface ConnectorSection {
   key: string;
   /** TypeBox schema of that section. */
   schema: TSchema;
+  /** The network names of a valid section (`BridgeConnector.networkNames`), to check the templates against. */
+  networkNames?: (section: unknown) => readonly string[];
+  /** The connector's default templates, checked like configured ones. */
+  defaults?: ProtocolInfo['defaults'];
 }
 
 export interface LoadedConfig<C = unknown> {
@@ -188,6 +194,11 @@ export function validateConfig<C = unknown>(raw: unknown, connectorSection?: Con
   const problems: string[] = [];
   if (!validate(data)) problems.push(...formatAjvErrors(validate.errors ?? []));
   if (isObject(data)) problems.push(...crossChecks(data));
+  if (!problems.length && connectorSection?.networkNames) {
+    const bridge = (data as { bridge: CoreConfig['bridge'] }).bridge;
+    const networks = connectorSection.networkNames((data as Record<string, unknown>)[connectorSection.key]);
+    problems.push(...templateProblems({ ghost: bridge.ghost_localpart_template, alias: bridge.alias_localpart_template }, networks, connectorSection.defaults));
+  }
   if (problems.length) throw new ConfigError(`${source} is not valid`, problems);
 
   const cfg = data as Record<string, unknown>;

@@ -15,6 +15,7 @@ export { section, StringEnum };
 
 const USER_GLOB = '^@[^:\\s]+:[^\\s]+$';
 const HTTP_URL = '^https?://[^\\s/]+(/[^\\s]*)?$';
+const SERVER_NAME = '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$';
 
 const Port = (description: string, def?: number) =>
   Type.Integer({ minimum: 1, maximum: 65535, description, ...(def === undefined ? {} : { default: def }) });
@@ -22,7 +23,7 @@ const Positive = (description: string, def: number) => Type.Integer({ minimum: 1
 
 export const HomeserverSchema = section({
   url: Type.String({ pattern: HTTP_URL, description: 'Client-server API base URL of the homeserver, e.g. https://matrix.example.org or http://127.0.0.1:8008.' }),
-  domain: Type.String({ pattern: '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$', description: 'The server name: the part after the colon in user IDs (example.org).' }),
+  domain: Type.String({ pattern: SERVER_NAME, description: 'The server name: the part after the colon in user IDs (example.org).' }),
   media_url: Type.Optional(Type.String({ pattern: HTTP_URL, description: 'Public base URL for media links shown to remote users, if different from `url`.' })),
 }, { description: 'The homeserver the bridge serves.' });
 
@@ -40,8 +41,8 @@ export const BridgeSchema = section({
     displayname: Type.Optional(Type.String({ description: 'Display name of the bridge bot.' })),
     avatar_url: Type.Optional(Type.String({ pattern: '^mxc://[^/]+/.+$', description: 'Avatar of the bridge bot, as an mxc:// URI.' })),
   }, { default: {}, description: 'The bridge bot user (the registration `sender_localpart`).' }),
-  ghost_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for ghost users (`$ID` = escaped remote ID, `$NETWORK` = network); overrides the connector's default. Changing it after users exist orphans the old ghosts." })),
-  alias_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for portal room aliases; overrides the connector's default." })),
+  ghost_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for ghost users (`$ID` = escaped remote ID, `$NETWORK` = network); overrides the connector's default. `$NETWORK` may be left out when the bridge has one network (matrix-appservice-irc's `irc_$NICK` style); with several it is required. Changing it after users exist orphans the old ghosts." })),
+  alias_localpart_template: Type.Optional(Type.String({ pattern: '\\$ID', description: "Localpart template for portal room aliases (`$ID` = remote ID as it is, `$NETWORK` = network); overrides the connector's default. `$NETWORK` may be left out when the bridge has one network (`irc_$ID` gives `#irc_#channel`); with several it is required." })),
   admins: Type.Array(Type.String({ pattern: USER_GLOB }), { default: [], description: 'Matrix users with bridge admin rights: full user IDs or globs such as `@*:example.org`.' }),
   permissions: Type.Optional(section({
     users: Type.Array(Type.String({ pattern: USER_GLOB }), { description: 'Users allowed to use the bridge, as user IDs or globs. Default: everyone on the homeserver domain (`@*:<domain>`).' }),
@@ -109,7 +110,8 @@ export const ProvisioningSchema = section({
   }, { default: {}, description: 'Request rate limits.' }),
   trusted_proxies: Type.Array(Type.String({ format: 'cidr' }), { default: [], description: 'Addresses or CIDR ranges of reverse proxies in front of the API whose X-Forwarded-For is believed, so per-IP rate limits and audit lines see the real client. Without it every client behind a proxy shares one address.' }),
   openid: section({
-    allowed_ips: Type.Optional(Type.Array(Type.String({ format: 'cidr' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups may reach (for a homeserver on the LAN). Private and loopback addresses are refused otherwise.' })),
+    allowed_ips: Type.Optional(Type.Array(Type.String({ format: 'cidr' }), { description: 'CIDR ranges of private addresses that OpenID userinfo lookups on other homeservers may reach (for a homeserver on the LAN found by server discovery). Private and loopback addresses are refused otherwise. Not needed for the bridge\'s own homeserver, whose users are looked up at `homeserver.url`.' })),
+    overrides: Type.Record(Type.String({ pattern: SERVER_NAME }), Type.String({ pattern: HTTP_URL, description: 'Base URL (scheme://host[:port]) that serves `/_matrix/federation/v1/openid/userinfo` for the server named by the key.' }), { default: {}, description: 'Server name → base URL (http or https) where that homeserver answers OpenID userinfo lookups, e.g. `{ "chat.example.lan": "http://10.0.0.5:8008" }`: used as given, without server discovery or the address checks, like `homeserver.url` is for the bridge\'s own homeserver (matrix-appservice-bridge\'s `openIdOverride`).' }),
     timeout_ms: Positive('Timeout of the OpenID userinfo lookup on the user\'s homeserver, in milliseconds.', 10000),
     max_response_bytes: Positive('Largest userinfo response accepted, in bytes.', 65536),
   }, { default: {}, description: 'Verification of OpenID tokens presented by Matrix users.' }),

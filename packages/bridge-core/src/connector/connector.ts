@@ -46,6 +46,14 @@ export interface BridgeConnector<Config = unknown> {
   /** JSON Schema (TypeBox) of the connector's section of the config file; validated with the core's. */
   readonly configSchema: TSchema;
 
+  /**
+   * The names of the networks `config` defines (what `$NETWORK` stands for in templates), for
+   * connectors that bridge several. With exactly one, ghost and alias templates may leave out
+   * `$NETWORK` (they then name that network); with several, such a template is a config error.
+   * Called before `init`, also by `validate-config`.
+   */
+  networkNames?(config: Config): readonly string[];
+
   /** Called once before start with everything the core offers. Register commands and provisioning routes here. */
   init(ctx: BridgeContext<Config>): Promise<void> | void;
   /** Connect to the network. The appservice listener is already answering. */

@@ -81,6 +81,12 @@ export interface GhostService {
   isBridgeUser(userId: string): boolean;
   /** The remote user behind a ghost user ID, if we know them. */
   keyFor(userId: string): Promise<GhostKey | undefined>;
+  /**
+   * Which remote user a ghost localpart names under the configured template (the inverse of
+   * userIdFor, without the store). Pass the known network names so names containing separators
+   * still parse. With a single-network template the network is that network.
+   */
+  parseLocalpart(localpart: string, networks?: readonly string[]): { network?: string; id: string } | null;
 }
 
 export interface UserNotifier {

@@ -515,8 +515,8 @@ export class Intent {
 
   // ---------------------------------------------------------------- misc
 
-  async whoami(): Promise<WhoAmI> {
-    return this.client.request<WhoAmI>('GET', `${C}/account/whoami`, { userId: this.as, endpoint: 'GET /account/whoami' });
+  async whoami(opts: { maxRetries?: number } = {}): Promise<WhoAmI> {
+    return this.client.request<WhoAmI>('GET', `${C}/account/whoami`, { userId: this.as, endpoint: 'GET /account/whoami', maxRetries: opts.maxRetries });
   }
 
   /**

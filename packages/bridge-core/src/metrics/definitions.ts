@@ -91,7 +91,7 @@ export const METRIC_DEFINITIONS = {
   transactions: {
     name: 'causeway_transactions_total', type: 'counter', labels: ['protocol', 'outcome'],
     help: 'Appservice transactions received from the homeserver, by outcome.',
-    details: '`outcome` is `processed` (accepted and journaled), `duplicate` (a transaction ID seen before, acknowledged again) or `rejected` (bad token or malformed body).',
+    details: '`outcome` is `processed` (accepted and journaled), `duplicate` (a homeserver\'s retry: a transaction ID seen before with the same events, acknowledged again; the same ID with other events is a new transaction, `processed`) or `rejected` (bad token or malformed body).',
   },
   deliveryQueueEvents: {
     name: 'causeway_delivery_queue_events', type: 'gauge', labels: ['protocol'],

@@ -70,6 +70,10 @@ export class GhostManager implements GhostService {
     return yes;
   }
 
+  parseLocalpart(localpart: string, networks?: readonly string[]): { network?: string; id: string } | null {
+    return this.deps.template.match(localpart, { networks });
+  }
+
   async keyFor(userId: string): Promise<GhostKey | undefined> {
     const rec = await this.deps.repo.getByUserId(userId);
     if (rec) return rec.key;

@@ -50,6 +50,11 @@ export function unescapeLocalpart(escaped: string): string | null {
  * A localpart template with `$NETWORK` and `$ID` placeholders. `match()`
  * reverses it.
  *
+ * A template without `$NETWORK` (matrix-appservice-irc's single-network
+ * `irc_$NICK`, migrated to `irc_$ID`) can only serve one network: `network`
+ * names it, and `match()` answers with it. See template-config.ts for the
+ * rule that a bridge with several networks needs `$NETWORK`.
+ *
  * User IDs have a strict grammar, so by default values are escaped. Aliases
  * accept almost any character, and operators expect `#irc_libera_#matrix`
  * rather than an escaped form, so alias templates use `{ escape: false }`:
@@ -60,10 +65,12 @@ export class LocalpartTemplate {
   private readonly pattern: RegExp;
   private readonly order: Array<'network' | 'id'> = [];
   private readonly escape: boolean;
+  private readonly network?: string;
 
-  constructor(public readonly template: string, opts: { escape?: boolean } = {}) {
+  constructor(public readonly template: string, opts: { escape?: boolean; network?: string } = {}) {
     if (!template.includes('$ID')) throw new Error(`template "${template}" must contain $ID`);
     this.escape = opts.escape ?? true;
+    if (!template.includes('$NETWORK')) this.network = opts.network;
     const networkSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+?)' : '([^:]+?)';
     const idSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+)' : '([^:]+)';
     let src = '^';
@@ -74,6 +81,11 @@ export class LocalpartTemplate {
       else src += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
     this.pattern = new RegExp(src + '$');
+  }
+
+  /** Whether the template names the network (`$NETWORK`). */
+  get hasNetwork(): boolean {
+    return this.template.includes('$NETWORK');
   }
 
   render(vars: { network: string; id: string }): string {
@@ -107,7 +119,9 @@ export class LocalpartTemplate {
       if (value === null) return null;
       out[this.order[i]] = value;
     }
-    return out.id === undefined ? null : (out as { network?: string; id: string });
+    if (out.id === undefined) return null;
+    if (out.network === undefined && this.network !== undefined) out.network = this.network;
+    return out as { network?: string; id: string };
   }
 
   /** A pattern with the network fixed to a literal and the ID captured. */

@@ -4,15 +4,25 @@
  * federation API (`GET /_matrix/federation/v1/openid/userinfo`) whom the token
  * belongs to, and accepts the answer only for a user on exactly that server.
  *
- * The outgoing request goes to a host the caller chose, so it is guarded:
- * - the address checked is the one the socket connects to: a `lookup` that
- *   filters resolved addresses, a direct check of IP-literal hosts, and a
- *   re-check of the connected socket's peer address (no DNS-rebinding gap);
- * - private, loopback, link-local and other special-purpose addresses are
- *   refused unless in the operator's allow-list (`provisioning.openid.allowed_ips`);
- * - redirects are never followed (a 3xx is an error);
- * - the whole exchange has a timeout and the response body a size cap;
- * - only https (http only when `allowHttp`, for tests).
+ * Where the lookup goes:
+ * - for the bridge's own homeserver (`homeserver.domain`), to `homeserver.url`:
+ *   the operator configured that URL and the bridge already trusts it with its
+ *   as_token, so it is used as it is, http or https, loopback or LAN. Synapse
+ *   serves the userinfo endpoint on its client listener, and a homeserver that
+ *   does not federate has no other (so `https://<domain>:8448` would fail);
+ * - for a server named in `provisioning.openid.overrides`, to the base URL the
+ *   operator gave for it (matrix-appservice-bridge's `openIdOverride`), trusted
+ *   the same way;
+ * - for every other server, to its federation API found by server discovery,
+ *   and that request goes to a host the caller chose, so it is guarded:
+ *   - the address checked is the one the socket connects to: a `lookup` that
+ *     filters resolved addresses, a direct check of IP-literal hosts, and a
+ *     re-check of the connected socket's peer address (no DNS-rebinding gap);
+ *   - private, loopback, link-local and other special-purpose addresses are
+ *     refused unless in the operator's allow-list (`provisioning.openid.allowed_ips`);
+ *   - only https (http only when `allowHttp`, for tests).
+ * Every lookup: redirects are never followed (a 3xx is an error); the whole
+ * exchange has a timeout and the response body a size cap.
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
@@ -45,6 +55,13 @@ export type BaseUrlResolver = (serverName: string, parsed: ParsedServerName) => 
 export interface OpenIdVerifierOptions {
   /** CIDRs of otherwise-refused addresses that may be reached (homeserver on the LAN). */
   allowedIps?: readonly string[];
+  /**
+   * The bridge's own homeserver: tokens of users of `domain` are looked up at `url`
+   * (the client-server base URL the bridge uses), without the address guard.
+   */
+  homeserver?: { domain: string; url: string };
+  /** Server name → base URL of its userinfo endpoint, set by the operator; used as they are, like `homeserver`. */
+  overrides?: Readonly<Record<string, string>>;
   /** Whole-exchange timeout, ms. Default 10 s. */
   timeoutMs?: number;
   /** Largest response body accepted, bytes. Default 64 KiB. */
@@ -67,6 +84,10 @@ export class OpenIdVerifier {
   private readonly allowHttp: boolean;
   private readonly resolver: BaseUrlResolver;
   private readonly agent: Agent;
+  /** For the operator's own URLs (homeserver, overrides): no address guard. Created on first use. */
+  private trustedAgent?: Agent;
+  /** Lower-cased server name → base URL the operator configured. */
+  private readonly trusted = new Map<string, string>();
   private readonly log: Logger;
 
   constructor(opts: OpenIdVerifierOptions = {}) {
@@ -75,6 +96,8 @@ export class OpenIdVerifier {
     this.maxBytes = opts.maxResponseBytes ?? 64 * 1024;
     this.allowHttp = opts.allowHttp === true;
     this.resolver = opts.resolveBaseUrl ?? ((name, parsed) => this.discover(name, parsed));
+    for (const [name, url] of Object.entries(opts.overrides ?? {})) this.trusted.set(name.toLowerCase(), url);
+    if (opts.homeserver) this.trusted.set(opts.homeserver.domain.toLowerCase(), opts.homeserver.url);
     this.log = opts.log ?? getLogger('provisioning.openid');
     const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs } as buildConnector.BuildOptions);
     const allow = this.allow;
@@ -103,9 +126,10 @@ export class OpenIdVerifier {
     const parsed = parseServerName(matrixServer);
     if (!parsed) throw new OpenIdError('bad_server_name', 'matrixServer is not a valid server name');
     const deadline = AbortSignal.timeout(this.timeoutMs);
-    const base = (await this.resolver(matrixServer, parsed)).replace(/\/+$/, '');
+    const configured = this.trusted.get(matrixServer.toLowerCase());
+    const base = (configured ?? await this.resolver(matrixServer, parsed)).replace(/\/+$/, '');
     const url = `${base}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(token)}`;
-    const { status, body } = await this.get(url, deadline);
+    const { status, body } = await this.get(url, deadline, configured !== undefined);
     if (status === 401 || status === 403) throw new OpenIdError('token_rejected', `homeserver rejected the OpenID token (${status})`);
     if (status !== 200) throw new OpenIdError('bad_response', `homeserver answered ${status}`);
     let sub: unknown;
@@ -121,19 +145,22 @@ export class OpenIdVerifier {
     return sub;
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    await Promise.all([this.agent.close(), this.trustedAgent?.close()]);
   }
 
-  /** One guarded GET: no redirects, bounded body, deadline. */
-  private async get(url: string, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
+  /**
+   * One GET: no redirects, bounded body, deadline. `trusted` (a URL from the operator's config)
+   * skips the address guard and allows http; anything else must pass both.
+   */
+  private async get(url: string, signal: AbortSignal, trusted = false): Promise<{ status: number; body: Buffer }> {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
       throw new OpenIdError('bad_server_name', 'resolved homeserver URL is invalid');
     }
-    if (u.protocol !== 'https:' && !(this.allowHttp && u.protocol === 'http:')) {
+    if (u.protocol !== 'https:' && !((this.allowHttp || trusted) && u.protocol === 'http:')) {
       throw new OpenIdError('bad_server_name', `refusing ${u.protocol} URL for the homeserver`);
     }
     if (u.username || u.password) throw new OpenIdError('bad_server_name', 'homeserver URL must not carry credentials');
@@ -141,7 +168,7 @@ export class OpenIdVerifier {
     try {
       res = await request(u, {
         method: 'GET',
-        dispatcher: this.agent,
+        dispatcher: trusted ? this.trustedDispatcher() : this.agent,
         signal,
         headers: { accept: 'application/json' },
         headersTimeout: this.timeoutMs,
@@ -174,6 +201,10 @@ export class OpenIdVerifier {
       throw err instanceof OpenIdError ? err : this.classify(err, signal);
     }
     return { status: res.statusCode, body: Buffer.concat(chunks, total) };
+  }
+
+  private trustedDispatcher(): Agent {
+    return (this.trustedAgent ??= new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000, connections: 8 }));
   }
 
   private classify(err: unknown, signal: AbortSignal): OpenIdError {

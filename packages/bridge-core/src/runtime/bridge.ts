@@ -37,7 +37,7 @@ import { MediaProxy } from '../media/media-proxy';
 import { HomeserverCheck } from './homeserver-check';
 import { attachMetricSources } from './metric-sources';
 import { MessageMapPruner } from './message-map-pruner';
-import { LocalpartTemplate } from '../portals/templates';
+import { bridgeTemplates } from '../portals/template-config';
 import { GhostManager } from '../portals/ghost-manager';
 import { PortalManager } from '../portals/portal-manager';
 import { BridgeInfoPublisher } from '../portals/bridge-info';
@@ -111,8 +111,10 @@ export class Bridge<C = unknown> {
     this.log = getLogger(`bridge.${connector.protocol.id}`);
     const domain = config.homeserver.domain;
     this.botUserId = `@${registration.sender_localpart}:${domain}`;
-    const ghostTemplate = new LocalpartTemplate(config.bridge.ghost_localpart_template ?? connector.protocol.defaults.ghostLocalpartTemplate);
-    const aliasTemplateSrc = config.bridge.alias_localpart_template ?? connector.protocol.defaults.aliasLocalpartTemplate;
+    const templates = bridgeTemplates(
+      { ghost: config.bridge.ghost_localpart_template, alias: config.bridge.alias_localpart_template },
+      connector.protocol.defaults, connector.networkNames?.(opts.connectorConfig),
+    );
 
     this.store = opts.store ?? storeFromConfig(config);
 
@@ -166,7 +168,7 @@ export class Bridge<C = unknown> {
       },
     };
     this.ghosts = new GhostManager({
-      domain, botUserId: this.botUserId, template: ghostTemplate, repo: this.store.ghosts,
+      domain, botUserId: this.botUserId, template: templates.ghost, repo: this.store.ghosts,
       intentFor: (u) => this.intents.ghost(u), media: mediaService, log: this.log.child({ module: 'ghosts' }),
     });
     const bridgeInfoLog = this.log.child({ module: 'bridge-info' });
@@ -177,7 +179,7 @@ export class Bridge<C = unknown> {
     });
     this.portals = new PortalManager({
       repo: this.store.portals, bot, domain,
-      aliasTemplate: aliasTemplateSrc ? new LocalpartTemplate(aliasTemplateSrc, { escape: false }) : undefined,
+      aliasTemplate: templates.alias,
       rooms: {
         federate: config.bridge.portal_rooms.federate, roomVersion: config.bridge.portal_rooms.room_version || undefined,
         dmFederate: config.bridge.dm_rooms.federate,
@@ -253,7 +255,7 @@ export class Bridge<C = unknown> {
       this.provisioning = new ProvisioningApi(provisioningOptionsFromConfig(config.provisioning, {
         store: this.store.kv, powerChecker: this.powerChecker(), mayUseBridge: (u) => this.permissions.mayUseBridge(u),
         log: getLogger('provisioning'), auditLog: getLogger('audit'),
-      }));
+      }, config.homeserver));
     }
     this.pruner = new MessageMapPruner(this.store.messages, config.database.message_retention_days, this.log.child({ module: 'store' }));
     this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });

@@ -6,6 +6,12 @@
  * proves both directions at once: our as_token and URL (we reach it) and its
  * hs_token and our registration URL (it reaches us). Each failure gets a log
  * line that says what to fix; a rejected as_token is fatal and reported once.
+ *
+ * Homeservers older than Matrix 1.7 have no ping. They say so with
+ * `M_UNRECOGNIZED`, but not always with 404: Synapse before 1.7x answers an
+ * unknown endpoint 400. Any 4xx with that errcode therefore means "not
+ * supported", and the as_token is checked with `whoami` instead, once (the
+ * homeserver → bridge direction then goes unchecked, and the log says so).
  */
 import type { Intent } from '../matrix/intent';
 import { MatrixError } from '../util/matrix-error';
@@ -40,6 +46,8 @@ export type HomeserverCheckOutcome = 'ok' | 'fatal' | 'unsupported';
 export class HomeserverCheck {
   private stopped = false;
   private timer?: NodeJS.Timeout;
+  /** The homeserver has no appservice ping: later rounds only retry the whoami. */
+  private pingUnsupported = false;
   private settle!: (outcome: HomeserverCheckOutcome) => void;
   /** Resolves once the check has a final answer (it keeps retrying until then). */
   readonly settled = new Promise<HomeserverCheckOutcome>((resolve) => { this.settle = resolve; });
@@ -60,21 +68,30 @@ export class HomeserverCheck {
     const { bot, appserviceId, log } = this.opts;
     try {
       await bot.ensureRegistered();
-      // One attempt per round: this loop owns the retry schedule (and the log line).
-      const { duration_ms } = await bot.ping(appserviceId, `causeway-startup-${Date.now()}`, { maxRetries: 0 });
-      log.info(`homeserver round trip OK: it reached the bridge in ${duration_ms} ms`);
-      this.settle('ok');
-      return;
+      if (!this.pingUnsupported) {
+        try {
+          // One attempt per round: this loop owns the retry schedule (and the log line).
+          const { duration_ms } = await bot.ping(appserviceId, `causeway-startup-${Date.now()}`, { maxRetries: 0 });
+          log.info(`homeserver round trip OK: it reached the bridge in ${duration_ms} ms`);
+          this.settle('ok');
+          return;
+        } catch (err) {
+          if (!isUnrecognized(err)) throw err;
+          this.pingUnsupported = true;
+        }
+      }
+      const me = await bot.whoami({ maxRetries: 0 });
+      if (me.user_id !== bot.userId) {
+        log.warn(`the homeserver says the as_token belongs to ${me.user_id}, not ${bot.userId}: check sender_localpart in the homeserver's copy of the registration`);
+      }
+      log.info('the homeserver does not support the appservice ping (Matrix < 1.7): the as_token was checked with whoami; ' +
+        'whether the homeserver can reach the bridge is not checked (watch for transactions arriving)');
+      this.settle('unsupported');
     } catch (err) {
       if (err instanceof MatrixTokenError) {
         log.error(`the homeserver rejected the as_token: ${err.message}`);
         this.opts.onFatal(err);
         this.settle('fatal');
-        return;
-      }
-      if (err instanceof MatrixError && err.status === 404 && err.errcode === 'M_UNRECOGNIZED') {
-        log.info('the homeserver does not support the appservice ping (Matrix < 1.7); skipping the round-trip check');
-        this.settle('unsupported');
         return;
       }
       const why = err instanceof MatrixError && err.status !== 0 ? explain(err) : `cannot reach the homeserver at ${this.opts.homeserverUrl} (${String(err)})`;
@@ -84,4 +101,9 @@ export class HomeserverCheck {
       this.timer.unref();
     }
   }
+}
+
+/** "No such endpoint", as homeservers of every age say it: M_UNRECOGNIZED with 404, 405 or (Synapse < 1.7x) 400. */
+function isUnrecognized(err: unknown): boolean {
+  return err instanceof MatrixError && err.errcode === 'M_UNRECOGNIZED' && err.status >= 400 && err.status < 500;
 }

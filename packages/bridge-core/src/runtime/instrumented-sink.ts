@@ -1,15 +1,16 @@
 /**
  * Wraps the delivery pipeline to count transactions for metrics: processed
  * (journaled and acknowledged, with the time it took) and duplicates (a
- * retried txnId answered without reprocessing).
+ * retried transaction, same txnId and events, answered without reprocessing).
  */
 import type { TransactionSink } from '../appservice/transaction';
 import type { BridgeMetrics } from '../metrics';
 
 export function instrumentSink(sink: TransactionSink, metrics: BridgeMetrics): TransactionSink {
   return {
-    lookup(txnId) {
-      const r = sink.lookup(txnId);
+    knows: (txnId) => sink.knows(txnId),
+    retry(txnId, body) {
+      const r = sink.retry(txnId, body);
       if (r !== undefined) metrics.onTransaction({ outcome: 'duplicate' });
       return r;
     },

@@ -24,6 +24,7 @@ export function runBridge<C>(opts: RunBridgeOptions<C>): Promise<number> {
     protocol: opts.connector.protocol,
     connectorConfigKey: opts.configKey,
     connectorSchema: opts.connector.configSchema,
+    networkNames: opts.connector.networkNames && ((section) => opts.connector.networkNames!(section as C)),
     version: opts.version,
     commands: opts.commands,
     start: async (loaded) => {

@@ -68,7 +68,7 @@ ircService:
   ident: { enabled: true, port: 1113 }
   logging: { level: "warning", logfile: "/var/log/irc.log", errfile: "/var/log/irc.err" }
   metrics: { enabled: true, port: 7001, host: "0.0.0.0" }
-  provisioning: { enabled: true, secret: "short", requestTimeoutSeconds: 300, roomLimit: 50, rules: { userIds: { conflict: ["@oldirc_.*"], exempt: [] } } }
+  provisioning: { enabled: true, secret: "short", requestTimeoutSeconds: 300, roomLimit: 50, rules: { userIds: { conflict: ["@oldirc_.*"] , exempt: [] } }, openIdOverrides: { "chat.example.lan": "http://10.0.0.5:8008/" } }
   passwordEncryptionKeyPath: "passkey.pem"
   matrixHandler: { shortReplyTemplate: "$NICK: $REPLY", longReplyTemplate: "<$NICK> \\"$ORIGINAL\\" <- $REPLY", shortReplyTresholdSeconds: 120, replySourceMaxLength: 40, eventCacheSize: 4096 }
   ircHandler: { mapIrcMentionsToMatrix: "off", powerLevelGracePeriodMs: 2000 }
@@ -116,6 +116,7 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
     assert.equal(c.irc.mention_pills, 'off');
     assert.deepEqual(c.irc.per_room_config, { enabled: true, line_limit_max: 5, allow_unconnected_matrix_users: false });
     assert.deepEqual(c.irc.provisioning.rules.conflict, ['@oldirc_.*']);
+    assert.deepEqual(c.provisioning.openid.overrides, { 'chat.example.lan': 'http://10.0.0.5:8008' });
   });
 
   it('names every key it could not carry over', () => {

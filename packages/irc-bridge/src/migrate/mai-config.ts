@@ -240,7 +240,9 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   put(out, 'irc.provisioning.rules.conflict', Array.isArray(rules.conflict) ? rules.conflict : undefined);
   put(out, 'irc.provisioning.rules.exempt', Array.isArray(rules.exempt) ? rules.exempt : undefined);
   if (has(prov, 'widget')) note('ircService.provisioning.widget', 'not carried over: no setup widget is served.');
-  if (has(prov, 'openIdOverrides') || has(prov, 'openIdDisallowedIpRanges')) note('ircService.provisioning.openId*', 'see provisioning.openid.allowed_ips.');
+  const overrides = Object.entries(obj(prov.openIdOverrides)).filter(([, url]) => typeof url === 'string' && /^https?:\/\//.test(url));
+  if (overrides.length) put(out, 'provisioning.openid.overrides', Object.fromEntries(overrides.map(([name, url]) => [name, (url as string).replace(/\/+$/, '')])));
+  if (has(prov, 'openIdDisallowedIpRanges')) note('ircService.provisioning.openIdDisallowedIpRanges', 'not carried over: private and loopback addresses are refused unless listed in provisioning.openid.allowed_ips (this homeserver\'s own users are looked up at homeserver.url).');
 
   if (str(svc.passwordEncryptionKeyPath)) {
     note('ircService.passwordEncryptionKeyPath', 'not carried over: stored passwords are sealed with a key of their own here (irc.passwords); users store theirs again with !storepass (migrate-mai-rooms brings their nicks, not their passwords).');

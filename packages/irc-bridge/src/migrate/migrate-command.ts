@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { ConfigError, type ConnectorCliCommand } from '@causeway/bridge-core';
 import { validateConfig } from '@causeway/bridge-core/tools';
-import { IrcConfigSchema } from '../config-schema';
+import { IRC_CONFIG_SECTION } from './config-section';
 import { convertMaiConfig } from './mai-config';
 
 export const migrateMaiConfigCommand: ConnectorCliCommand = {
@@ -44,7 +44,7 @@ export const migrateMaiConfigCommand: ConnectorCliCommand = {
     const problems: string[] = [];
     try {
       // On a copy: validation fills in defaults, and the file should hold only what was carried over.
-      validateConfig(structuredClone(config), { key: 'irc', schema: IrcConfigSchema });
+      validateConfig(structuredClone(config), IRC_CONFIG_SECTION);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);

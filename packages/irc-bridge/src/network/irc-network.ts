@@ -6,7 +6,7 @@
  * so `#Chan` and `#chan` are one portal; ghost IDs are case-folded nicks.
  */
 import {
-  BridgeError, LocalpartTemplate, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
+  BridgeError, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
   type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
 } from '@causeway/bridge-core';
 import {
@@ -26,7 +26,6 @@ import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf, idleTimeoutS } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './matrix-to-irc';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
-import { GHOST_TEMPLATE } from '../protocol';
 
 export interface NetworkStats {
   connections: Record<'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped', number>;
@@ -46,7 +45,6 @@ const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned
 /** Refusals of a JOIN (471/473/474/475/489; not 477, which InspIRCd also sends for a PRIVMSG): see joinRefused. */
 const JOIN_REFUSED = new Set(['channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'secure_only']);
 
-const ghostTemplate = new LocalpartTemplate(GHOST_TEMPLATE);
 
 /**
  * How long an IRC reply waits for the echo of a line from Matrix it may answer (see
@@ -203,7 +201,8 @@ export class IrcNetwork {
   nickOfGhost(userId: string): string | undefined {
     const parsed = parseUserId(userId);
     if (!parsed || parsed.domain !== this.ctx.domain) return undefined;
-    const m = ghostTemplate.match(parsed.localpart);
+    // Every network's name: one may be a prefix of another (`a` and `a_b` under `irc_$NETWORK_$ID`).
+    const m = this.ctx.ghosts.parseLocalpart(parsed.localpart, Object.keys(this.ctx.config.servers));
     return m && m.network === this.name && isValidNick(m.id) ? m.id : undefined;
   }
 

@@ -56,7 +56,10 @@ export async function startBridgeFixture<C>(opts: {
   });
   hs.addRegistration(registration as never);
   const make = () => {
-    const l = validateConfig<C>(core(port), { key: opts.configKey, schema: connector.configSchema });
+    const l = validateConfig<C>(core(port), {
+      key: opts.configKey, schema: connector.configSchema, defaults: connector.protocol.defaults,
+      networkNames: connector.networkNames && ((section) => connector.networkNames!(section as C)),
+    });
     return new Bridge<C>({ config: l.core, connectorConfig: l.connector, registration, connector });
   };
   const bridge = make();

@@ -6,6 +6,7 @@ import type { AsQueries } from './as-queries';
 import type { Ephemeral } from './ephemeral';
 import type { MediaStore } from './media';
 import type { Outbound } from './outbound';
+import type { EmulatorProfile } from './profile';
 import type { Pusher } from './pusher';
 import type { RateLimitConfig } from './ratelimit';
 import type { RegistrationLike } from './appservices';
@@ -40,6 +41,8 @@ export interface EmulatorOptions {
   legacyMediaFrozen?: boolean;
   /** Per-user rate limiting; disabled by default. */
   rateLimit?: Partial<RateLimitConfig>;
+  /** Behave like an older homeserver release (see profile.ts). Default 'current'. */
+  profile?: EmulatorProfile;
 }
 
 export interface ResolvedConfig {

@@ -62,4 +62,10 @@ export class Ephemeral {
       room.typing.clear();
     }
   }
+
+  /** A restart: typing lives in memory only (receipts are stored and stay). */
+  reset(): void {
+    this.stop();
+    this.typingRooms.clear();
+  }
 }

@@ -1,6 +1,7 @@
 // Public entry point of the homeserver emulator used by every bridge's integration tests.
 export { HomeserverEmulator } from './server';
 export type { EmulatorOptions } from './core';
+export type { EmulatorProfile } from './profile';
 export type { RegistrationLike, NamespaceLike } from './appservices';
 export { TestUser, MatrixHttpError, FIXTURE_HEADER } from './test-user';
 export { FaultInjector } from './faults';

@@ -34,13 +34,19 @@ export class Outbound {
   private httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
   private httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
 
+  /**
+   * `legacyOnly`: call only the last (legacy) of the paths `withFallback` is given, with the token
+   * only in `?access_token=`, as Synapse did before 1.81.
+   */
+  constructor(private readonly legacyOnly = false) {}
+
   /** `base` is the registration URL (may contain a path); `path` starts with '/'. */
   request(method: string, base: string, path: string, opts: OutboundOptions): Promise<OutboundResult> {
     const u = new URL(base.replace(/\/+$/, '') + path);
     if (opts.query) for (const [k, v] of Object.entries(opts.query)) u.searchParams.append(k, v);
-    if (opts.token && opts.tokenInQuery) u.searchParams.set('access_token', opts.token);
+    if (opts.token && (opts.tokenInQuery || this.legacyOnly)) u.searchParams.set('access_token', opts.token);
     const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.token && !this.legacyOnly) headers.authorization = `Bearer ${opts.token}`;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.from(opts.body);
@@ -93,6 +99,7 @@ export class Outbound {
    * (see isUnknownEndpoint) — Synapse's fallback rule.
    */
   async withFallback(method: string, base: string, paths: string[], opts: OutboundOptions): Promise<OutboundResult & { path: string }> {
+    if (this.legacyOnly) paths = paths.slice(-1);
     let last!: OutboundResult & { path: string };
     for (let i = 0; i < paths.length; i++) {
       const r = await this.request(method, base, paths[i], opts);
@@ -106,6 +113,13 @@ export class Outbound {
   destroy(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+  }
+
+  /** Drop every connection (requests in flight fail) and start with fresh pools: a process restart. */
+  reset(): void {
+    this.destroy();
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50, noDelay: true });
   }
 }
 

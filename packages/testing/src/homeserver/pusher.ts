@@ -33,6 +33,8 @@ export interface PushAttempt {
 interface InFlight {
   txnId: string;
   body: string;
+  /** The timeline events, kept to serialise them again after a restart (Synapse reloads them from its database). */
+  recs: EventRecord[];
   eventIds: string[];
   ephemeralCount: number;
   attempts: number;
@@ -61,6 +63,10 @@ export class Pusher {
   private paused = false;
   private stopped = false;
   private abort = new AbortController();
+  /** Bumped by restart(): a push started before it is forgotten, not counted as a failure. */
+  private generation = 0;
+  /** Between restart() and resumeAfterRestart(): the homeserver is not running. */
+  private down = false;
   private log: PushAttempt[] = [];
   private idleWaiters = new Set<() => void>();
   private globalLoss = 0;
@@ -96,7 +102,7 @@ export class Pusher {
   // Defer to the next macrotask so the events produced by one request (e.g. the
   // six or so of a createRoom) land in one transaction, as with Synapse.
   private schedule(q: AsQueue): void {
-    if (q.scheduled || q.sending || q.timer || this.paused) return;
+    if (q.scheduled || q.sending || q.timer || this.paused || this.down) return;
     q.scheduled = true;
     setImmediate(() => {
       q.scheduled = false;
@@ -105,12 +111,13 @@ export class Pusher {
   }
 
   private async run(q: AsQueue): Promise<void> {
-    if (this.stopped || this.paused || q.sending || q.timer) return;
+    if (this.stopped || this.paused || this.down || q.sending || q.timer) return;
     if (!q.inflight) {
       if (q.events.length === 0 && q.ephemeral.length === 0) return this.checkIdle();
       q.inflight = this.build(q);
     }
     const t = q.inflight;
+    const generation = this.generation;
     q.sending = true;
     t.attempts++;
     let outcome: PushAttempt['outcome'];
@@ -135,6 +142,7 @@ export class Pusher {
     } catch (e) {
       outcome = e instanceof TransportError ? e.kind : 'connection';
     }
+    if (generation !== this.generation) return;
     q.sending = false;
     if (this.stopped) return;
     this.log.push({ asId: q.as.id, txnId: t.txnId, path, outcome, eventIds: t.eventIds, at: Date.now() });
@@ -166,6 +174,7 @@ export class Pusher {
       txnId: String(q.nextTxn++),
       // Serialised once: a retry resends exactly these bytes.
       body: JSON.stringify(body),
+      recs,
       eventIds: recs.map((r) => r.ev.event_id),
       ephemeralCount: eph.length,
       attempts: 0,
@@ -257,6 +266,46 @@ export class Pusher {
   private checkIdle(): void {
     if (this.idleWaiters.size === 0) return;
     for (const w of [...this.idleWaiters]) w();
+  }
+
+  /**
+   * What a homeserver restart does to appservice delivery, as Synapse 1.67 does it:
+   * - a push in flight is cut off (the appservice may or may not have got it);
+   * - a transaction not yet acknowledged was stored in the database: it is sent again after the
+   *   restart under the same txnId with the same events, serialised anew (a new `unsigned.age`,
+   *   so not the same bytes) and without its ephemeral events, which were never stored;
+   * - events queued in memory behind it, not yet in a transaction, are lost: Synapse had already
+   *   moved its appservice stream position past them (typing and receipts too);
+   * - `resetTxnIds` (SQLite): the ID sequence restarts after the highest stored transaction, so
+   *   from 1 when every transaction had been acknowledged. With PostgreSQL it continues.
+   */
+  restart(opts: { resetTxnIds: boolean }): void {
+    this.generation++;
+    this.down = true;
+    this.abort.abort();
+    this.abort = new AbortController();
+    const now = Date.now();
+    for (const q of this.queues.values()) {
+      if (q.timer) clearTimeout(q.timer);
+      q.timer = undefined;
+      q.sending = false;
+      q.failures = 0;
+      q.events = [];
+      q.ephemeral = [];
+      const t = q.inflight;
+      if (t && t.recs.length === 0) q.inflight = undefined;
+      else if (t) {
+        q.inflight = { ...t, body: JSON.stringify({ events: t.recs.map((r) => formatEvent(r, now)) }), ephemeralCount: 0 };
+      }
+      if (opts.resetTxnIds) q.nextTxn = q.inflight ? Number(q.inflight.txnId) + 1 : 1;
+    }
+    this.checkIdle();
+  }
+
+  /** After restart(): resend what was stored, once the homeserver is up again. */
+  resumeAfterRestart(): void {
+    this.down = false;
+    for (const q of this.queues.values()) this.schedule(q);
   }
 
   stop(): void {

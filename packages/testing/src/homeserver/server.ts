@@ -10,12 +10,13 @@ import { AsQueries } from './as-queries';
 import { Ctx, Handler, RawReply, Reply, Requester, RouteDef } from './context';
 import type { Core, EmulatorOptions, ResolvedConfig } from './core';
 import { Ephemeral } from './ephemeral';
-import { MatrixError, limitExceeded, unrecognized } from './errors';
+import { MatrixError, limitExceeded } from './errors';
 import { FaultInjector, FaultKind, RequestInfo } from './faults';
 import { isInterestedInEvent } from './interest';
 import { MediaStore, mediaRoutes } from './media';
 import { Metrics } from './metrics';
 import { Outbound } from './outbound';
+import { profileRules, type ProfileRules } from './profile';
 import { Pusher } from './pusher';
 import { RateLimiter, RateLimitConfig } from './ratelimit';
 import { roomRoutes } from './room-routes';
@@ -36,7 +37,9 @@ export class HomeserverEmulator implements Core {
   readonly rooms: RoomStore;
   readonly appservices: AppserviceRegistry;
   readonly pusher: Pusher;
-  readonly outbound = new Outbound();
+  readonly outbound: Outbound;
+  /** What the emulated release does differently (EmulatorOptions.profile). */
+  readonly release: ProfileRules;
   readonly media: MediaStore;
   readonly queries: AsQueries;
   readonly ephemeral: Ephemeral;
@@ -51,10 +54,15 @@ export class HomeserverEmulator implements Core {
   private sockets = new Set<Socket>();
   private stopCtl = new AbortController();
   private _url = '';
+  private port = 0;
   private stopped = false;
+  /** Bumped by restart(): requests that arrived before it never answer. */
+  private generation = 0;
 
   private constructor(opts: EmulatorOptions) {
     this.serverName = opts.serverName ?? 'localhost';
+    this.release = profileRules(opts.profile);
+    this.outbound = new Outbound(this.release.legacyAppserviceCalls);
     const pushTimeoutMs = opts.pushTimeoutMs ?? 5000;
     this.config = {
       serverName: this.serverName,
@@ -81,11 +89,12 @@ export class HomeserverEmulator implements Core {
       (id) => this.appservices.get(id),
     );
     this.rooms = new RoomStore(this.serverName, { onEvent: (room, rec) => this.dispatch(room, rec) });
-    this.media = new MediaStore(this.serverName, this.config.maxUploadBytes, opts.legacyMediaFrozen ?? true);
+    this.media = new MediaStore(this.serverName, this.config.maxUploadBytes, opts.legacyMediaFrozen ?? this.release.legacyMediaFrozen);
     this.queries = new AsQueries(this.appservices, this.users, this.rooms, this.outbound, this.config);
     this.ephemeral = new Ephemeral(this.appservices, this.pusher);
     this.rateLimiter = new RateLimiter({ enabled: false, perSecond: 10, burst: 20, ...opts.rateLimit });
     for (const r of [...accountRoutes(this), ...roomRoutes(this), ...mediaRoutes(this), ...appserviceRoutes(this)]) {
+      if (this.release.absent.has(r.key)) continue;
       this.routes.set(r.handler, r);
       this.router.add({ method: r.method, paths: r.paths, key: r.key, handler: r.handler });
     }
@@ -104,8 +113,45 @@ export class HomeserverEmulator implements Core {
       hs.server.listen(0, '127.0.0.1', () => resolve());
     });
     const addr = hs.server.address() as AddressInfo;
+    hs.port = addr.port;
     hs._url = `http://127.0.0.1:${addr.port}`;
     return hs;
+  }
+
+  /**
+   * Restart the homeserver, as `systemctl restart matrix-synapse` does: the listener closes and
+   * every connection is cut (requests in flight get no answer), it stays down for `downtimeMs`
+   * (connections are refused), then it listens again on the same port, with what Synapse keeps
+   * in its database (users, rooms, events, tokens, media, stored appservice transactions) and
+   * without what it kept in memory:
+   * - appservice delivery: see `Pusher.restart` (a transaction not yet acknowledged is sent
+   *   again, events not yet in one are lost; with `resetTxnIds`, SQLite's transaction numbering
+   *   starts over, from 1 when every transaction had been acknowledged: synapse#14556);
+   * - the transaction-ID cache of appservice users' sends (Synapse 1.67 persists send txnIds
+   *   only per access token, which appservice requests do not have): a send retried after the
+   *   restart makes a second event;
+   * - typing notifications and rate-limit counters.
+   */
+  async restart(opts: { resetTxnIds?: boolean; downtimeMs?: number } = {}): Promise<void> {
+    if (this.stopped) throw new Error('the emulator is stopped');
+    this.generation++;
+    this.stopCtl.abort();
+    this.stopCtl = new AbortController();
+    this.pusher.restart({ resetTxnIds: opts.resetTxnIds === true });
+    this.outbound.reset();
+    this.ephemeral.reset();
+    this.rateLimiter.reset();
+    for (const key of [...this.txns.keys()]) if (key.startsWith('as:')) this.txns.delete(key);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+    await sleep(opts.downtimeMs ?? 50);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => { this.server.removeListener('error', reject); resolve(); });
+    });
+    this.pusher.resumeAfterRestart();
   }
 
   /** http://127.0.0.1:PORT */
@@ -258,6 +304,7 @@ export class HomeserverEmulator implements Core {
     const path = qi < 0 ? rawUrl : rawUrl.slice(0, qi);
     const query = new URLSearchParams(qi < 0 ? '' : rawUrl.slice(qi + 1));
     const fromTestClient = req.headers[FIXTURE_HEADER] === '1';
+    const generation = this.generation;
 
     let segments: string[] | undefined;
     try {
@@ -287,9 +334,9 @@ export class HomeserverEmulator implements Core {
       }
       const fault = this.faults.take(info);
       if (fault && (await this.applyFault(fault, req, res))) return;
-      if (this.stopped) return void req.socket.destroy();
+      if (this.stopped || generation !== this.generation) return void req.socket.destroy();
 
-      if (!match || !route) throw unrecognized(m === 'method' ? 405 : 404);
+      if (!match || !route) throw this.release.unknownEndpoint(m === 'method');
       const ctx = new Ctx(method, path, key, match.params, query, req.headers);
       if (route.auth !== 'none') ctx.requesterOrUndefined = this.authenticate(req, query, route.auth === 'optional', fromTestClient, route.identityAssertion !== false);
       if (route.rateLimited && this.rateLimiter.config.enabled && ctx.requesterOrUndefined) this.checkRateLimit(ctx.requesterOrUndefined);
