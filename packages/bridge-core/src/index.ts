@@ -34,4 +34,3 @@ export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util
 export { secureCompare } from './util/secure-compare';
 export { escapeHtml } from './messages/matrix-html';
 export type { Logger, LogLevel } from './logging/logger';
-export { LocalpartTemplate, escapeLocalpart, unescapeLocalpart } from './portals/templates';
