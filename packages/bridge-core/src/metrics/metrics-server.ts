@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger';
 import { getLogger, registerSecret } from '../logging/logger';
 import { secureCompare } from '../util/secure-compare';
+import { MatrixError } from '../util/matrix-error';
+import { sendError } from '../util/http-answer';
 
 export interface MetricsServerOptions {
   /** The registry to expose (`bridgeMetrics.registry`) or anything holding one. */
@@ -98,30 +100,22 @@ export class MetricsServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const path = (req.url ?? '/').split('?')[0];
-      if (path !== this.path) return sendError(res, 404, 'M_NOT_FOUND', 'Not found');
+      if (path !== this.path) return sendError(req, res, new MatrixError(404, 'M_NOT_FOUND', 'Not found'));
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        return sendError(res, 405, 'M_UNRECOGNIZED', 'Method not allowed');
+        return sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed'), { Allow: 'GET, HEAD' });
       }
       if (this.token !== undefined) {
         const h = req.headers.authorization;
-        if (h === undefined || h === '') return sendError(res, 401, 'M_MISSING_TOKEN', 'Missing access token');
+        if (h === undefined || h === '') return sendError(req, res, new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token'));
         const m = BEARER.exec(h);
-        if (!m || !secureCompare(m[1], this.token)) return sendError(res, 403, 'M_FORBIDDEN', 'Invalid access token');
+        if (!m || !secureCompare(m[1], this.token)) return sendError(req, res, new MatrixError(403, 'M_FORBIDDEN', 'Invalid access token'));
       }
       const body = await this.registry.metrics();
       res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {
       this.log.error('metrics scrape failed', { error: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) sendError(res, 500, 'M_UNKNOWN', 'Could not collect metrics');
-      else res.destroy();
+      sendError(req, res, new MatrixError(500, 'M_UNKNOWN', 'Could not collect metrics'));
     }
   }
-}
-
-function sendError(res: ServerResponse, status: number, errcode: string, error: string): void {
-  const body = JSON.stringify({ errcode, error });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
 }
