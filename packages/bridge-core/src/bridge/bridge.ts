@@ -33,6 +33,7 @@ import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type Roo
 import type { ProvisioningRoutes } from '../connector/context';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
+import { wellFormed } from '../media/content-disposition';
 import { HomeserverCheck } from './homeserver-check';
 import { attachMetricSources } from './metric-sources';
 import { MessageMapPruner } from './message-map-pruner';
@@ -160,7 +161,7 @@ export class Bridge<C = unknown> {
         const base = config.homeserver.media_url ?? config.homeserver.url;
         const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
         if (!base || !m) return undefined;
-        return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(name) : ''}`;
+        return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(wellFormed(name)) : ''}`;
       },
     };
     this.ghosts = new GhostManager({
