@@ -2,6 +2,10 @@
  * The Prometheus scrape endpoint: `GET /metrics` (and HEAD) on its own
  * listener, default 127.0.0.1:9001, optionally protected by a bearer token
  * compared in constant time. Errors are Matrix-style JSON bodies.
+ *
+ * Without a token it must be loopback-only unless the operator says otherwise:
+ * a config binding it elsewhere with neither `bearer_token` nor `public: true`
+ * is refused (metricsConfigProblem), so /metrics is never open by accident.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +15,7 @@ import { getLogger, registerSecret } from '../logging/logger';
 import { secureCompare } from '../util/secure-compare';
 import { MatrixError } from '../util/matrix-error';
 import { sendError } from '../util/http-answer';
+import { isLoopbackHost } from '../util/loopback';
 
 export interface MetricsServerOptions {
   /** The registry to expose (`bridgeMetrics.registry`) or anything holding one. */
@@ -32,6 +37,19 @@ export interface MetricsConfig {
   bind_host: string;
   port: number;
   bearer_token?: string;
+  /** Serve without a token on a non-loopback address, on purpose. */
+  public?: boolean;
+}
+
+/**
+ * Why a `metrics` section may not be used: enabled on an address other machines can reach,
+ * with no bearer token, and not declared public. Undefined when it is fine. Names the keys.
+ */
+export function metricsConfigProblem(cfg: Partial<MetricsConfig>): string | undefined {
+  if (cfg.enabled !== true || cfg.bearer_token || cfg.public === true) return undefined;
+  const host = typeof cfg.bind_host === 'string' ? cfg.bind_host : '127.0.0.1';
+  if (isLoopbackHost(host)) return undefined;
+  return `metrics.bind_host: ${JSON.stringify(host)} is reachable from other machines and metrics.bearer_token is not set, so /metrics would be open to anyone (expected metrics.bearer_token, a loopback metrics.bind_host such as 127.0.0.1, or metrics.public: true to serve it open on purpose)`;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -59,6 +77,8 @@ export class MetricsServer {
   /** A server for the `metrics` config section, or undefined when metrics are disabled. */
   static fromConfig(cfg: MetricsConfig, registry: MetricsServerOptions['registry'], logger?: Logger): MetricsServer | undefined {
     if (!cfg.enabled) return undefined;
+    const problem = metricsConfigProblem(cfg);
+    if (problem) throw new Error(problem);
     return new MetricsServer({ registry, host: cfg.bind_host, port: cfg.port, bearerToken: cfg.bearer_token, logger });
   }
 
