@@ -32,7 +32,8 @@ const str = (v: unknown): v is string => typeof v === 'string';
 export class NonPortalHandler {
   constructor(private readonly deps: NonPortalDeps) {}
 
-  async handle(event: MatrixEvent): Promise<boolean> {
+  /** `delivery.carriesSecret` is set for a command with a secret argument, so the journal drops it once handled. */
+  async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
     const content = (event.content ?? {}) as Record<string, unknown>;
@@ -46,6 +47,7 @@ export class NonPortalHandler {
       await this.deps.commands.handle({
         sender, roomId, body: content.body,
         isAdmin: this.deps.permissions.isAdmin(sender),
+        onSecret: () => { delivery.carriesSecret = true; },
         reply: (text, html) => this.deps.bot.sendEvent(roomId, 'm.room.message', html
           ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
           : { msgtype: 'm.notice', body: text }).then(() => undefined),
