@@ -87,6 +87,9 @@ export class RawConnection {
   /** Everything received and not yet parsed as a response. */
   get pending(): Buffer { return this.buf; }
 
+  /** Finish sending (half-close): the server sees the end of the stream. */
+  end(): void { this.socket.end(); }
+
   destroy(): void { this.socket.destroy(); }
 
   private wake(): void {

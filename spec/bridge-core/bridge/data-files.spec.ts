@@ -66,7 +66,7 @@ describe('bridge-core: data files are private, and secrets leave the journal', f
     process.env.CAUSEWAY_LOG_LEVEL = 'warn';
     try {
       await fx.restart();
-      const line = await eventually(() => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').split('\n').find((l) => /other users of this machine/.test(l)), 'the warning');
+      const line = await eventually(() => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '').split('\n').find((l) => /other users of this machine/.test(l)), 'the warning');
       assert.ok(line.includes(`${journalDir} (0755)`), line);
       assert.ok(line.endsWith(`chmod -R go-rwx ${fx.dataDir}`), line);
       assert.ok(!line.includes('kv.db'), line);
