@@ -2,18 +2,22 @@
  * Malformed HTTP and JSON against a running bridge's two listeners (the appservice listener and
  * the provisioning API on its own port), over raw sockets: broken request lines, header fields,
  * chunked encodings, bodies and JSON, pipelined with valid requests, and media proxy links for
- * file names drawn from the whole of Unicode. The process must stay up,
- * no answer may be a 500 (bad input is the caller's problem, never an internal error), no
- * connection may be left hanging once the client has finished, and afterwards normal
- * authenticated requests are answered correctly.
+ * file names drawn from the whole of Unicode. The process must stay up, no answer may be a 500
+ * and nothing may be logged as an error (bad input is the caller's problem, never an internal
+ * error), no connection may be left hanging once the client has finished, and afterwards
+ * normal authenticated requests are answered correctly.
  *
  * Bounded (a fixed number of cases) and deterministic given a seed: the seed is in the test's
  * title; `FUZZ_SEED=<seed>` replays the same cases.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MemoryConnector } from '../../support/memory-connector';
 import { startBridgeFixture, eventually, freePort, type BridgeFixture } from '../../support/bridge-fixture';
 import { RawConnection, requestBytes, type RawResponse } from '../../support/raw-http';
+import { getLogger } from '@causeway/bridge-core';
 
 const SECRET = 'provisioning-secret-for-fuzzing-0123456789';
 const CASES_PER_LISTENER = 160;
@@ -198,6 +202,8 @@ describe('bridge-core: malformed HTTP and JSON against the listeners', function 
   let fx: BridgeFixture<{ network: string }>;
   let connector: MemoryConnector;
   let provisioningPort: number;
+  const logDir = fs.mkdtempSync(path.join(tmpdir(), 'causeway-fuzz-log-'));
+  const logFile = path.join(logDir, 'bridge.log');
 
   before(async () => {
     provisioningPort = await freePort();
@@ -207,10 +213,14 @@ describe('bridge-core: malformed HTTP and JSON against the listeners', function 
       core: (asUrl) => ({
         provisioning: { enabled: true, secret: SECRET, port: provisioningPort },
         media_proxy: { public_url: asUrl },
+        logging: { file: logFile, format: 'json' },
       }),
     });
   });
-  after(async () => { await fx?.stop(); });
+  after(async () => {
+    await fx?.stop();
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
 
   it(`stays up, never answers 500, leaves no connection hanging, and answers normal requests afterwards (seed ${SEED})`, async () => {
     const alice = await fx.hs.registerUser('alice');
@@ -266,5 +276,14 @@ describe('bridge-core: malformed HTTP and JSON against the listeners', function 
     assert.equal(whoami.status, 200, `seed ${SEED}`);
     assert.deepEqual(await whoami.json(), { user_id: '@after:localhost', auth: 'secret' });
     await fx.bridge.idle();
+    // The file sink writes asynchronously: the marker line is written after everything above.
+    const marker = `fuzz-done-${SEED}`;
+    getLogger('fuzz').error(marker);
+    const lines = await eventually(() => {
+      const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      return text.includes(marker) && text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; message: string });
+    }, 'the log file');
+    const errors = lines.filter((l) => l.level === 'error' && l.message !== marker);
+    assert.deepEqual(errors.map((l) => l.message), [], `seed ${SEED}: ${JSON.stringify(errors).slice(0, 2000)}`);
   });
 });
