@@ -279,9 +279,10 @@ describe('bridge-core: malformed HTTP and JSON against the listeners', function 
     // The file sink writes asynchronously: the marker line is written after everything above.
     const marker = `fuzz-done-${SEED}`;
     getLogger('fuzz').error(marker);
-    const lines = await eventually(() => {
+    type Line = { level: string; message: string };
+    const lines = await eventually((): Line[] | undefined => {
       const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
-      return text.includes(marker) && text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; message: string });
+      return text.includes(marker) ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : undefined;
     }, 'the log file');
     const errors = lines.filter((l) => l.level === 'error' && l.message !== marker);
     assert.deepEqual(errors.map((l) => l.message), [], `seed ${SEED}: ${JSON.stringify(errors).slice(0, 2000)}`);
