@@ -43,7 +43,7 @@ export type { ConnectorCliCommand } from './cli/args';
 export * from './store';
 export { MatrixHttpClient, Intent, IntentFactory, MediaClient, txnIdForKey } from './matrix';
 export { StateCache, type StateCacheOptions } from './state';
-export { BridgeMetrics, ActivityTracker, MetricsServer, describeMetrics } from './metrics';
+export { BridgeMetrics, ActivityTracker, MetricsServer, metricsConfigProblem, describeMetrics } from './metrics';
 export {
   ProvisioningApi, addLinkRoutes, Reply, type RouteDefinition, type ProvisioningRequest, type LinkHooks, type RoomPowerChecker,
 } from './provisioning';
