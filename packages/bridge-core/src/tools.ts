@@ -16,4 +16,5 @@ export type { Store, PortalRepository, GhostRepository, MessageRepository, Inten
 export { connectorData } from './store/connector-data';
 export { AdminRooms } from './commands/admin-rooms';
 export { describeMetrics } from './metrics';
-export { configureLogging } from './logging/logger';
+export { configureLogging, getLogger } from './logging/logger';
+export { metricsConfigProblem } from './metrics/metrics-server';

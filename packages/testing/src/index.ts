@@ -16,3 +16,4 @@ export { preciseNow, preciseSleepUntil } from './precise-timer';
 export * from './gitter';
 export * from './slack';
 export { FakeIrcd } from './fake-ircd';
+export { RawConnection, requestBytes, type RawResponse } from './raw-http';

@@ -401,6 +401,20 @@ describe('bridge-core: a bridge through the homeserver emulator', function () {
     assert.match(notice.content.body, /@alice:localhost: The channel is moderated/);
   });
 
+  it('gives up at once on an invite the bot can no longer accept (the room is gone), instead of retrying it', async () => {
+    fx.hs.resetCounters();
+    const invite = {
+      type: 'm.room.member', room_id: '!gone:localhost', sender: alice.userId, state_key: '@_mem_bot:localhost', event_id: '$gone-invite',
+      origin_server_ts: Date.now(), content: { membership: 'invite' },
+    };
+    const res = await fetch(`${fx.asUrl}/_matrix/app/v1/transactions/gone1`, {
+      method: 'PUT', headers: { authorization: `Bearer ${fx.registration.hs_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [invite] }),
+    });
+    assert.equal(res.status, 200);
+    await fx.bridge.idle();
+    assert.equal(joins(fx.hs.requestCounts()), 1, JSON.stringify(fx.hs.requestCounts()));
+  });
+
   it('answers !help in an admin room opened by a DM invite to the bot', async () => {
     const roomId = await alice.createRoom({ is_direct: true, invite: ['@_mem_bot:localhost'], preset: 'trusted_private_chat' });
     await eventually(() => fx.hs.membership(roomId, '@_mem_bot:localhost') === 'join', 'bot joined');

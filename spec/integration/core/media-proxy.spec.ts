@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { MemoryConnector } from '@causeway/testing/bridge';
-import { startBridgeFixture, type BridgeFixture } from '@causeway/testing/bridge';
+import { RawConnection, requestBytes } from '@causeway/testing';
+import { MemoryConnector, startBridgeFixture, type BridgeFixture } from '@causeway/testing/bridge';
 
 const DOWNLOAD = 'GET /media/download/{serverName}/{mediaId}';
 
@@ -90,6 +90,47 @@ describe('bridge-core: media proxy for remote users', function () {
     assert.equal((await fetch(urlA.replace(idA, idB))).status, 404, 'signature bound to the media ID');
     const forged = urlA.replace(/\/([A-Za-z0-9_-]{32})\//, '/' + 'A'.repeat(32) + '/');
     assert.equal((await fetch(forged)).status, 404, 'forged signature');
+  });
+
+  it('serves files whose names are not ASCII (ASCII filename=, exact name in filename*), and the keep-alive connection stays sound', async () => {
+    const alice = await fx.hs.registerUser('alice-names');
+    const files: Array<[name: string, type: string, ascii: string]> = [
+      ['résumé.txt', 'text/plain', 'resume.txt'],
+      ['re\u0301sume\u0301.txt', 'text/plain', 'resume.txt'], // decomposed accents
+      ['文件.txt', 'text/plain', '__.txt'],
+      ['😀.png', 'image/png', '__.png'],
+      ['a "quoted"\\name%41.bin', 'application/pdf', 'a _quoted__name_41.bin'],
+    ];
+    // One connection for every request: a broken answer would corrupt the ones after it.
+    const conn = await RawConnection.open(Number(new URL(fx.asUrl).port));
+    try {
+      for (const [i, [name, type, ascii]] of files.entries()) {
+        const data = Buffer.from(`contents of file ${i}`);
+        const link = new URL(connector.ctx.media.publicUrl(await alice.upload(data, type, name), name)!);
+        await conn.write(requestBytes('GET', link.pathname));
+        const res = await conn.response();
+        assert.ok(res, `connection closed instead of serving ${name}`);
+        assert.equal(res.status, 200, `${name}: ${res.status} ${res.body.toString()}`);
+        assert.deepEqual(res.body, data);
+        const disposition = res.headers['content-disposition'];
+        const m = /^(inline|attachment); filename="([\x20-\x7e]*)"; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+)$/.exec(disposition);
+        assert.ok(m, `${name}: ${disposition}`);
+        assert.equal(m[2], ascii);
+        assert.equal(decodeURIComponent(m[3]), name);
+      }
+      assert.equal(conn.isClosed, false);
+    } finally {
+      conn.destroy();
+    }
+  });
+
+  it('refuses a link whose file name was changed: the signature covers what it serves', async () => {
+    const alice = await fx.hs.registerUser('alice-rename');
+    const link = connector.ctx.media.publicUrl(await alice.upload(Buffer.from('%PDF'), 'application/pdf', 'report.pdf'), 'report.pdf')!;
+    assert.equal((await fetch(link)).status, 200);
+    const renamed = await fetch(link.replace(/\/report\.pdf$/, '/invoice.exe'));
+    assert.equal(renamed.status, 404);
+    assert.equal((await renamed.json() as { errcode: string }).errcode, 'M_NOT_FOUND');
   });
 
   it('never serves active content inline', async () => {

@@ -95,6 +95,25 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.equal((await fetch(`${fx.asUrl}/_mem/health`)).status, 200);
   });
 
+  it('answers 403 M_AS_BRIDGE_NOT_IN_ROOM to link and list on a room the bot is not in, and links it once the bot is invited', async () => {
+    const base = `${fx.asUrl}/_matrix/provision/v1`;
+    const roomId = await alice.createRoom({ preset: 'public_chat' });
+    const auth = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
+    const q = `user_id=${encodeURIComponent(alice.userId)}`;
+    const link = () => fetch(`${base}/link?${q}`, { method: 'POST', headers: auth, body: JSON.stringify({ room_id: roomId, channel: 'outside' }) });
+    for (const res of [await link(), await fetch(`${base}/links/${encodeURIComponent(roomId)}?${q}`, { headers: auth })]) {
+      assert.equal(res.status, 403);
+      const body = await res.json() as { errcode: string; room_id: string };
+      assert.equal(body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
+      assert.equal(body.room_id, roomId);
+    }
+    await alice.invite(roomId, '@_mem_bot:localhost');
+    await fx.hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+    const ok = await link();
+    assert.equal(ok.status, 200, await ok.clone().text());
+  });
+
   it('links a room through provisioning on the appservice port, with auth and power checks', async () => {
     const base = `${fx.asUrl}/_matrix/provision/v1`;
     const roomId = await alice.createRoom({ preset: 'public_chat' });

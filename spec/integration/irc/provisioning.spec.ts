@@ -95,6 +95,16 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     }
   });
 
+  it('answers 403 M_AS_BRIDGE_NOT_IN_ROOM to /link, /unlink and /listlinks on a room the bot is not in', async () => {
+    const roomId = await alice.createRoom({ preset: 'public_chat' }); // the bot never invited
+    const link = { remote_room_server: NET, remote_room_channel: '#outside', matrix_room_id: roomId, op_nick: 'someop' };
+    for (const [method, path, body] of [['POST', '/link', link], ['POST', '/unlink', link], ['GET', `/listlinks/${encodeURIComponent(roomId)}`]] as const) {
+      const r = await call(method, path, body);
+      assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+      assert.equal(r.body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
+    }
+  });
+
   it('refuses to link a room with a member provisioning.rules.conflict names (another IRC bridge\'s user), unless exempt', async () => {
     const roomId = await room(50);
     const other = await b.fx.hs.registerUser('oldirc_someone');

@@ -343,6 +343,50 @@ describe('appservice delivery', () => {
       await journal.close();
     });
 
+    it('drops a finished event that carried a secret from disk at once (forget), still remembering its txnId', async () => {
+      const dataDir = tmpDir();
+      const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1 });
+      const secret = 'hunter2-password-typed-in-an-admin-room';
+      const seq = await journal.append('secret1', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: `!storepass ${secret}` } })] })), 1);
+      await new Promise<void>((r) => journal.markStarted([seq], () => r()));
+      journal.markDone(seq);
+      journal.forget(seq);
+      await journal.flush();
+      const onDisk = fs.readdirSync(dataDir).filter((f) => fs.readFileSync(path.join(dataDir, f)).includes(secret));
+      assert.deepEqual(onDisk, [], 'no segment holds the secret once it was handled');
+      assert.equal(journal.seen.hasTxn('secret1'), true);
+      await journal.close();
+      const reopened = await TransactionJournal.open({ dir: dataDir });
+      assert.deepEqual(reopened.replay, []);
+      assert.equal(reopened.journal.seen.hasTxn('secret1'), true);
+      await reopened.journal.close();
+    });
+
+    it('drops a secret whose segment older unfinished events keep: they are still replayed, their markers kept', async () => {
+      const dataDir = tmpDir();
+      // Every write starts a new segment, so the secret lands in a segment after the unfinished one.
+      const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1, segmentBytes: 1 });
+      const secret = 'correct-horse-battery-staple';
+      const oldSeq = await journal.append('old', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$old')] })), 1);
+      // Its STARTED marker and the secret's transaction share a write, hence a segment.
+      const started = new Promise<void>((r) => journal.markStarted([oldSeq], () => r()));
+      const seq = await journal.append('secret2', Buffer.from(JSON.stringify({ events: [ev('!b:hs', '$s2', { content: { msgtype: 'm.text', body: secret } })] })), 1);
+      await started;
+      await new Promise<void>((r) => journal.markStarted([seq], () => r()));
+      journal.markDone(seq);
+      journal.forget(seq);
+      await journal.flush();
+      const files = fs.readdirSync(dataDir);
+      assert.ok(files.length >= 2, files.join());
+      assert.deepEqual(files.filter((f) => fs.readFileSync(path.join(dataDir, f)).includes(secret)), []);
+      await journal.close();
+      const reopened = await TransactionJournal.open({ dir: dataDir });
+      assert.deepEqual(reopened.replay.map((t) => [t.txnId, t.pending]), [['old', [{ index: 0, seq: oldSeq, started: true }]]]);
+      assert.equal(reopened.journal.seen.hasTxn('secret2'), true);
+      assert.equal(reopened.journal.seen.hasTxn('old'), true);
+      await reopened.journal.close();
+    });
+
     it('refuses transactions while the disk is full, without crashing, and takes them again once it is not', async () => {
       const dataDir = tmpDir();
       const { journal } = await TransactionJournal.open({ dir: dataDir, fsync: 'never', segmentBytes: 1 }); // every write rotates

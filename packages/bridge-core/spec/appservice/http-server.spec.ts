@@ -3,6 +3,7 @@ import type { MatrixRawEvent } from '../../src/appservice/transaction';
 import { call, ev, HS_TOKEN, rawRequest, startHarness, txn, type Harness } from './helpers';
 import { MatrixError } from '../../src/util/matrix-error';
 import { MatrixConnectionError } from '../../src/matrix/http-client';
+import { RawConnection, requestBytes } from '@causeway/testing';
 
 describe('appservice HTTP listener', () => {
   let h: Harness;
@@ -184,6 +185,71 @@ describe('appservice HTTP listener', () => {
       const boom = await call(h.base, 'GET', '/_causeway/boom');
       assert.equal(boom.status, 500);
       assert.equal(boom.body.errcode, 'M_UNKNOWN');
+    });
+  });
+
+  describe('connections', () => {
+    const MiB = 1024 * 1024;
+
+    it('refuses an unauthenticated body without reading it: 401/403 with Connection: close, and the connection is closed', async () => {
+      for (const [auth, status] of [[{}, 401], [{ Authorization: 'Bearer wrong' }, 403]] as const) {
+        const conn = await RawConnection.open(port);
+        try {
+          // A 200 MiB transaction is announced; only 1 MiB of it is sent.
+          await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/huge', { ...auth, 'Content-Type': 'application/json', 'Content-Length': String(200 * MiB) }));
+          await conn.write(Buffer.alloc(MiB, 0x20));
+          const res = await conn.response();
+          assert.equal(res?.status, status);
+          assert.equal(res.headers.connection, 'close');
+          assert.ok(await conn.closesWithin(10_000), 'the listener kept the connection open to read the rest of the body');
+        } finally {
+          conn.destroy();
+        }
+      }
+      assert.equal((await call(h.base, 'POST', '/_matrix/app/v1/ping')).status, 200);
+    });
+
+    it('keeps a connection alive after an error answered once the body was read', async () => {
+      const conn = await RawConnection.open(port);
+      try {
+        await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/ka', { Authorization: `Bearer ${HS_TOKEN}` }, '{"events": ['));
+        assert.equal((await conn.response())?.status, 400);
+        await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/ka', { Authorization: `Bearer ${HS_TOKEN}` }, JSON.stringify({ events: [] })));
+        assert.equal((await conn.response())?.status, 200);
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    it('cuts the connection of a handler that fails after it began its answer, instead of a second answer over the first', async () => {
+      // writeHead throws on a header value Node refuses, after taking the status and framing.
+      h.server.addRoute('GET', '/_causeway/bad-header', (ctx) => {
+        ctx.res.writeHead(200, { 'Content-Length': '100', 'X-File': '文件' });
+        ctx.res.end(Buffer.alloc(100));
+      });
+      // Headers and part of the body are out when it fails.
+      h.server.addRoute('GET', '/_causeway/half', async (ctx) => {
+        ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '100' });
+        ctx.res.write('0123456789');
+        await new Promise((r) => setImmediate(r));
+        throw new Error('disk gone');
+      });
+      for (const path of ['/_causeway/bad-header', '/_causeway/half']) {
+        const conn = await RawConnection.open(port);
+        try {
+          // Two requests pipelined: a corrupt answer to the first would swallow the second's.
+          await conn.write(Buffer.concat([
+            requestBytes('GET', path, { Authorization: `Bearer ${HS_TOKEN}` }),
+            requestBytes('GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs', { Authorization: `Bearer ${HS_TOKEN}` }),
+          ]));
+          assert.ok(await conn.closesWithin(10_000), `${path}: the connection was left open`);
+          assert.doesNotMatch(conn.pending.toString('latin1'), /HTTP\/1\.1 500/, path);
+        } finally {
+          conn.destroy();
+        }
+      }
+      // Other connections are untouched.
+      assert.equal((await call(h.base, 'GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs')).status, 200);
     });
   });
 

@@ -401,6 +401,22 @@ describe('commands: CommandRouter', () => {
       assert.ok(!log.text().includes('hunter2'), log.text());
     });
 
+    it('reports a command with a secret argument through onSecret, whatever then happens to it, and no other', async () => {
+      router.register(cmd({ name: 'plain', args: [{ name: 'x', rest: true, optional: true }] }));
+      router.register(cmd({ name: 'adminpass', permission: 'admin', args: [{ name: 'pw', secret: true }] }));
+      const cases: Array<[string, boolean]> = [
+        [`!ok ${PASSWORD}`, true], [`!LOGIN bob ${PASSWORD}`, true], ['!ok', true], [`!ok a b`, true], [`!adminpass ${PASSWORD}`, true],
+        [`!plain ${PASSWORD}`, false], ['!help ok', false], [`!nope ${PASSWORD}`, false], ['hello', false],
+      ];
+      for (const [body, secret] of cases) {
+        let reported = 0;
+        const m = message(body);
+        m.onSecret = () => { reported++; };
+        await router.handle(m);
+        assert.equal(reported, secret ? 1 : 0, body);
+      }
+    });
+
     it('survives a reply function that throws', async () => {
       const m = message('!nope');
       m.reply = async () => { throw new Error('M_FORBIDDEN'); };

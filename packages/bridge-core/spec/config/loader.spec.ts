@@ -174,6 +174,22 @@ describe('config loader', () => {
     }
   });
 
+  it('refuses metrics on an address other machines reach without a bearer token, unless metrics.public says so', () => {
+    const metrics = (body: string) => `${minimalConfig}metrics:\n  enabled: true\n${body}`;
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'metrics.example.org']) {
+      const problems = problemsOf(() => parseConfig(metrics(`  bind_host: "${host}"\n`)));
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], /^metrics\.bind_host: /);
+      assert.match(problems[0], /metrics\.bearer_token/);
+      assert.match(problems[0], /metrics\.public/);
+    }
+    assert.equal(parseConfig(metrics('  bind_host: 0.0.0.0\n  bearer_token: scrape-token-0123456789\n')).core.metrics.bind_host, '0.0.0.0');
+    assert.equal(parseConfig(metrics('  bind_host: 0.0.0.0\n  public: true\n')).core.metrics.public, true);
+    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.equal(parseConfig(metrics(`  bind_host: "${host}"\n`)).core.metrics.bind_host, host);
+    // Disabled metrics bind nothing: no complaint.
+    assert.equal(parseConfig(`${minimalConfig}metrics:\n  bind_host: 0.0.0.0\n`).core.metrics.enabled, false);
+  });
+
   it('says where a missing config file was looked for', () => {
     assert.throws(() => loadConfig(path.join(dir, 'nope.yaml')), (e: unknown) => e instanceof ConfigError && /nope\.yaml not found/.test(e.message));
   });

@@ -89,6 +89,13 @@ describe('MetricsServer', () => {
     assert.equal((await scrape(server.url, TOKEN)).status, 200);
   });
 
+  it('is not built open on an address other machines reach: a bearer token or public: true is needed', () => {
+    metrics = new BridgeMetrics({ protocol: 'test', processMetrics: false });
+    assert.throws(() => MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0 }, metrics), /metrics\.bind_host.*metrics\.bearer_token.*metrics\.public/);
+    assert.ok(MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0, bearer_token: TOKEN }, metrics));
+    assert.ok(MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0, public: true }, metrics));
+  });
+
   it('defaults to 127.0.0.1:9001 and stops cleanly', async () => {
     metrics = new BridgeMetrics({ protocol: 'test', processMetrics: false });
     server = new MetricsServer({ registry: metrics });

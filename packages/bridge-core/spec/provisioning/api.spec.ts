@@ -11,6 +11,8 @@ import { SESSION_NAMESPACE, hashSessionToken } from '../../src/provisioning/sess
 import { MatrixError } from '../../src/util/matrix-error';
 import { MatrixConnectionError } from '../../src/matrix/http-client';
 import { NedbStore } from '../../src/store/nedb';
+import { RoomStateUnavailableError } from '../../src/state/state-cache';
+import { RawConnection, requestBytes } from '@causeway/testing';
 import { SECRET, MemoryKv, FakePowerChecker, call, captureLogger, startApi, type ApiHarness, type LogLine } from './helpers';
 
 const ROOM = '!room:example.org';
@@ -326,6 +328,84 @@ describe('provisioning/api', () => {
       } finally {
         await api.close();
       }
+    });
+  });
+
+  describe('rooms the bridge is not in', () => {
+    it('answers 403 M_AS_BRIDGE_NOT_IN_ROOM to link, unlink and list, without an error in the log', async () => {
+      const lines: LogLine[] = [];
+      const notIn = new MatrixError(403, 'M_FORBIDDEN', 'User @_x_bot:example.org not in room');
+      const api = await startApi({
+        log: captureLogger(lines), rateLimit: { enabled: false },
+        powerChecker: { userPowerIn: async (roomId) => { throw new RoomStateUnavailableError(roomId, notIn); } },
+      });
+      addLinkRoutes(api.api, linkHooks());
+      try {
+        const answers = [
+          await call(api.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: ROOM, channel: '#c' } }),
+          await call(api.base, 'POST', '/v1/unlink', { token: SECRET, body: { user_id: ALICE, room_id: ROOM } }),
+          await call(api.base, 'GET', `/v1/links/${encodeURIComponent(ROOM)}?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET }),
+        ];
+        for (const r of answers) {
+          assert.equal(r.status, 403, JSON.stringify(r.body));
+          assert.equal(r.body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
+          assert.equal(r.body.room_id, ROOM);
+          assert.match(r.body.error, /invite/);
+        }
+        assert.deepEqual(lines.filter((l) => l.level === 'error').map((l) => l.msg), []);
+      } finally {
+        await api.close();
+      }
+    });
+
+    it('answers 502 when the homeserver could not be asked about the room', async () => {
+      const api = await startApi({
+        log: captureLogger([]), rateLimit: { enabled: false },
+        powerChecker: { userPowerIn: async (roomId) => { throw new RoomStateUnavailableError(roomId, new MatrixConnectionError('M_CONNECTION_FAILED', 'refused')); } },
+      });
+      addLinkRoutes(api.api, linkHooks());
+      try {
+        const r = await call(api.base, 'GET', `/v1/links/${encodeURIComponent(ROOM)}?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET });
+        assert.equal(r.status, 502);
+        assert.equal(r.body.errcode, 'M_UNKNOWN');
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
+  describe('connections', () => {
+    it('refuses an unauthenticated body without reading it: 401/403 with Connection: close, and the connection is closed', async () => {
+      for (const [auth, status] of [[{}, 401], [{ Authorization: 'Bearer wrong-token' }, 403]] as const) {
+        const conn = await RawConnection.open(h.port);
+        try {
+          await conn.write(requestBytes('POST', '/_matrix/provision/v1/link', { ...auth, 'Content-Type': 'application/json', 'Content-Length': String(200 * 1024 * 1024) }));
+          await conn.write(Buffer.alloc(1024 * 1024, 0x20));
+          const res = await conn.response();
+          assert.equal(res?.status, status);
+          assert.equal(res.headers.connection, 'close');
+          assert.ok(await conn.closesWithin(10_000), 'the listener kept the connection open to read the rest of the body');
+        } finally {
+          conn.destroy();
+        }
+      }
+      assert.equal((await call(h.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET })).status, 200);
+    });
+
+    it('cuts the connection when a route\'s answer cannot be written, instead of a second answer over it', async () => {
+      h.api.addRoute({ method: 'GET', path: '/v1/bad-header', handler: async () => new ApiReply(200, { ok: true }, { 'X-File': '文件' }) });
+      const conn = await RawConnection.open(h.port);
+      try {
+        await conn.write(Buffer.concat([
+          requestBytes('GET', `/_matrix/provision/v1/bad-header?user_id=${encodeURIComponent(ALICE)}`, { Authorization: `Bearer ${SECRET}` }),
+          requestBytes('GET', `/_matrix/provision/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { Authorization: `Bearer ${SECRET}` }),
+        ]));
+        assert.ok(await conn.closesWithin(10_000), 'the connection was left open');
+        assert.doesNotMatch(conn.pending.toString('latin1'), /HTTP\/1\.1 500/);
+      } finally {
+        conn.destroy();
+      }
+      assert.equal((await call(h.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET })).status, 200);
     });
   });
 

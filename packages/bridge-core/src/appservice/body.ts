@@ -12,7 +12,11 @@ export function tooLarge(limit: number): MatrixError {
   return new MatrixError(413, 'M_TOO_LARGE', `Request body exceeds ${limit} bytes`);
 }
 
-/** Read the whole body into one Buffer, or reject with 413 `M_TOO_LARGE`. */
+function aborted(): MatrixError {
+  return new MatrixError(400, 'M_UNKNOWN', 'The request ended before its body was complete');
+}
+
+/** Read the whole body into one Buffer, or reject with 413 `M_TOO_LARGE` (400 when the client aborts). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
@@ -43,8 +47,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (chunks) resolve(Buffer.concat(chunks, total));
       else resolve(first ?? Buffer.alloc(0));
     };
-    const onError = (err: Error) => { cleanup(); reject(err); };
-    const onAborted = () => { cleanup(); reject(new Error('request aborted')); };
+    // The client went away or sent a broken body: its problem, answered (if anyone listens) as such.
+    const onError = () => { cleanup(); reject(aborted()); };
+    const onAborted = () => { cleanup(); reject(aborted()); };
     const cleanup = () => {
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);

@@ -115,7 +115,7 @@ export class DeliveryPipeline implements TransactionSink {
       retry: opts.retry,
       log: this.log,
       beforeStart: j ? (seqs, go) => j.markStarted(seqs, go) : undefined,
-      onFinished: j ? (item) => j.markDone(item.seq) : undefined,
+      onFinished: j ? (item) => { j.markDone(item.seq); if (item.carriesSecret) j.forget(item.seq); } : undefined,
     });
     this.dispatcher.onProgress(() => { if (this.waiters.length) this.wake(); });
   }

@@ -6,7 +6,8 @@
  *   present), compared in constant time: none → 401 `M_UNAUTHORIZED`,
  *   wrong → 403 `M_FORBIDDEN`. Extra routes added with `addRoute` are
  *   authenticated the same way unless registered with `{public: true}`.
- *   Unauthenticated requests learn nothing about which paths exist.
+ *   Unauthenticated requests learn nothing about which paths exist, and their
+ *   bodies are not read: the answer closes the connection (util/http-answer.ts).
  * - Unknown path → 404 `M_UNRECOGNIZED`; known path, wrong method → 405.
  * - Transactions: the body is read (bounded), parsed, shape-checked and
  *   handed to the TransactionSink, and 200 is sent only once the sink says the
@@ -19,10 +20,12 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MatrixError, answerableError } from '../util/matrix-error';
+import { MatrixError } from '../util/matrix-error';
+import { answerStarted, sendError, sendJson } from '../util/http-answer';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
+import { unavailableStateAnswer } from '../state/not-in-room';
 import { hsTokenChecker } from './auth';
-import { DEFAULT_MAX_BODY_BYTES, discard, parseJson, readBody } from './body';
+import { DEFAULT_MAX_BODY_BYTES, parseJson, readBody } from './body';
 import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
 import type { RouteResponse, RouteContext, RouteHandler, RouteOptions } from '../connector/routes';
@@ -79,7 +82,6 @@ interface InternalRoute {
   public: boolean;
 }
 
-const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
 const EMPTY_OBJECT = Buffer.from('{}');
 /** Headers of the plain 200 `{}` answer (every transaction): a fixed length, so no chunked framing. */
 const EMPTY_OBJECT_HEADERS = { 'Content-Type': 'application/json', 'Content-Length': String(EMPTY_OBJECT.length) } as const;
@@ -210,13 +212,12 @@ export class AppserviceServer {
           ? new MatrixError(401, 'M_UNAUTHORIZED', 'Missing hs_token')
           : new MatrixError(403, 'M_FORBIDDEN', 'Bad hs_token');
         this.log.child({ requestId: nextRequestId() }).warn('Rejected homeserver request', { method, path: safePath(path), status: err.status });
-        return this.sendError(req, res, err);
+        return sendError(req, res, err);
       }
     }
-    if (!match) return this.sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
+    if (!match) return sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
     if (!route) {
-      res.setHeader('Allow', match.allowed.join(', '));
-      return this.sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request method'));
+      return sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request method'), { Allow: match.allowed.join(', ') });
     }
     const ctx = new Ctx(req, res, match.params, qs, this.log, this.maxBody);
     let result: Promise<RouteResponse | void> | RouteResponse | void;
@@ -234,37 +235,26 @@ export class AppserviceServer {
 
   private respond(ctx: Ctx, r: RouteResponse | void): void {
     const res = ctx.res;
-    if (res.headersSent || res.writableEnded) return;
-    if (!r) {
+    // The handler answered (or is streaming) itself.
+    if (res.writableEnded || res.headersSent) return;
+    if (!r && !answerStarted(res)) {
       res.writeHead(200, EMPTY_OBJECT_HEADERS);
       res.end(EMPTY_OBJECT);
       return;
     }
-    const body = r.body === undefined ? EMPTY_OBJECT : Buffer.from(JSON.stringify(r.body));
-    res.writeHead(r.status ?? 200, { ...JSON_HEADERS, ...r.headers });
-    res.end(body);
+    sendJson(ctx.req, res, r?.status ?? 200, r?.body, r?.headers);
   }
 
+  /** A handler failed: answer its error, or cut the connection if it had begun answering (sendError). */
   private fail(ctx: Ctx, err: unknown): void {
-    if (err instanceof MatrixError) {
-      if (err.status >= 500) ctx.log.error('Request failed', { path: safePath(ctx.req.url ?? ''), errcode: err.errcode, error: err.message });
-      else if (ctx.log.isLevelEnabled('debug')) ctx.log.debug('Request refused', { path: safePath(ctx.req.url ?? ''), status: err.status, errcode: err.errcode });
-      return this.sendError(ctx.req, ctx.res, err);
+    const answer = err instanceof MatrixError ? err : unavailableStateAnswer(err);
+    if (answer) {
+      if (answer.status >= 500) ctx.log.error('Request failed', { path: safePath(ctx.req.url ?? ''), errcode: answer.errcode, error: answer.message });
+      else if (ctx.log.isLevelEnabled('debug')) ctx.log.debug('Request refused', { path: safePath(ctx.req.url ?? ''), status: answer.status, errcode: answer.errcode });
+      return sendError(ctx.req, ctx.res, answer);
     }
     ctx.log.error('Request handler threw', { path: safePath(ctx.req.url ?? ''), error: err instanceof Error ? err : String(err) });
-    this.sendError(ctx.req, ctx.res, new MatrixError(500, 'M_UNKNOWN', 'Internal error'));
-  }
-
-  private sendError(req: http.IncomingMessage, res: http.ServerResponse, error: MatrixError): void {
-    if (res.headersSent || res.writableEnded) return;
-    const err = answerableError(error);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (err.status === 413) headers.Connection = 'close';
-    if (typeof err.extra.retry_after_ms === 'number') headers['Retry-After'] = String(Math.ceil(err.extra.retry_after_ms / 1000));
-    res.writeHead(err.status, headers);
-    res.end(JSON.stringify(err.toJSON()));
-    // Whatever is left of the body is drained, not buffered.
-    discard(req);
+    sendError(ctx.req, ctx.res, new MatrixError(500, 'M_UNKNOWN', 'Internal error'));
   }
 
   // ---- built-in homeserver routes ----

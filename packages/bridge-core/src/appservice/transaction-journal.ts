@@ -30,6 +30,13 @@
  *   acknowledged (type 7; journals from older versions have type 4, txnIds
  *   only, whose events count as unknown).
  *
+ * Secrets (`forget`): an event whose content must not stay on disk once it is
+ * handled (a password typed in an admin room) closes its segment at once; the
+ * segment goes as soon as nothing in it is unfinished, deleted when it is the
+ * oldest, otherwise rewritten (temp file, rename) without its TXN records, all
+ * finished by then, keeping the markers older segments' events still need.
+ * Segments and the directory are private to the bridge's user (0600/0700).
+ *
  * Writing: everything queued in one tick (TXN records of concurrent
  * requests, STARTED and DONE markers) goes to the file in one synchronous
  * `writev` at the end of the tick (a microtask). A page-cache write of a
@@ -57,6 +64,7 @@ import { crc32 } from 'node:zlib';
 import { getLogger, type Logger } from '../logging/logger';
 import { SeenTransactions, UNKNOWN_DIGEST, transactionIdentity, type SeenSnapshot, type TransactionIdentity } from './seen-transactions';
 import { mapTransactionItems, type TransactionBody } from './transaction';
+import { makePrivateDirSync, openPrivateSync } from '../util/private-files';
 
 export type FsyncMode = 'always' | 'batch' | 'never';
 
@@ -71,7 +79,7 @@ export interface JournalOptions {
   /**
    * Rotate a segment holding transactions once it is this old, ms, so finished
    * events leave the disk soon even on a quiet bridge: the journal holds raw
-   * messages, some private (a `!storepass` typed in an admin room). Default 1 min:
+   * messages, some private (commands with a secret go at once: `forget`). Default 1 min:
    * a rotation costs one snapshot of the remembered txnIds and event IDs (≤ rememberTxns
    * and rememberEvents of them, about 1 MB at most) and a sync, so once a minute is cheap, and a
    * finished secret stays on disk for at most about a minute and a half.
@@ -128,6 +136,8 @@ interface Segment {
   bytes: number;
   /** When the segment was opened (this run), for age-based rotation. */
   openedAt: number;
+  /** Holds an event whose content must leave the disk once everything in the segment finished (`forget`). */
+  secret?: boolean;
 }
 
 type TxnCallback = (err: Error | null) => void;
@@ -299,6 +309,23 @@ export class TransactionJournal {
     if (this.done.length >= 8192) this.kick();
     else if (!this.doneTimer && !this.closed) {
       this.doneTimer = setTimeout(() => { this.doneTimer = undefined; this.kick(); }, this.doneFlushMs);
+    }
+  }
+
+  /**
+   * Event `seq` carried a secret and has finished (call after `markDone`): its TXN record must
+   * not stay on disk. Its segment, if still the one being written, is closed now; it is dropped
+   * (deleted, or rewritten without its transactions) as soon as everything in it has finished.
+   */
+  forget(seq: number): void {
+    const seg = this.segmentOf(seq);
+    if (!seg || this.closed) return;
+    seg.secret = true;
+    if (seg === this.segments.at(-1)) {
+      // Rotation fdatasyncs the file: not while a sync runs on it (the next write rotates).
+      if (this.syncing || !this.rotate()) this.rotateNext = true;
+    } else {
+      this.deleteFinishedSegments();
     }
   }
 
@@ -524,7 +551,7 @@ export class TransactionJournal {
     payload.writeDoubleLE(this.nextSeq, 0);
     json.copy(payload, 8);
     const snap = record(REC_SNAPSHOT_SEEN, payload);
-    const fd = fs.openSync(file, 'a');
+    const fd = openPrivateSync(file, 'a');
     try {
       fs.writeSync(fd, snap);
       if (this.mode !== 'never') {
@@ -546,7 +573,10 @@ export class TransactionJournal {
     return undefined;
   }
 
-  /** Delete the oldest segments while they are fully finished (never the current one). */
+  /**
+   * Delete the oldest segments while they are fully finished (never the current one); then
+   * drop the transactions of finished segments holding a secret that older ones keep alive.
+   */
   private deleteFinishedSegments(): void {
     while (this.segments.length > 1 && this.segments[0].unfinished <= 0) {
       const seg = this.segments.shift()!;
@@ -557,12 +587,52 @@ export class TransactionJournal {
         this.log.warn('Could not delete finished journal segment', { file: seg.file, error: (err as Error).message });
       }
     }
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i];
+      if (seg.secret && seg.unfinished <= 0) this.dropTransactions(seg);
+    }
+  }
+
+  /**
+   * Rewrite a finished, closed segment without its TXN records: its SNAPSHOT and STARTED/DONE
+   * markers stay (events of older segments may be marked in it). Every txnId it held is in a
+   * later segment's SNAPSHOT, so retries are still recognised. Crash-safe: temp file, rename.
+   */
+  private dropTransactions(seg: Segment): void {
+    const tmp = `${seg.file}.tmp`;
+    try {
+      const buf = fs.readFileSync(seg.file);
+      const kept: Buffer[] = [];
+      let off = 0;
+      while (off + HEADER <= buf.length) {
+        const len = buf.readUInt32LE(off);
+        const end = off + 8 + len;
+        if (len < 1 || end > buf.length) break;
+        if (buf[off + 8] !== REC_TXN) kept.push(buf.subarray(off, end));
+        off = end;
+      }
+      const fd = openPrivateSync(tmp, 'w');
+      try {
+        const out = Buffer.concat(kept);
+        writeAllSync(fd, [out], out.length);
+        if (this.mode !== 'never') fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, seg.file);
+      if (this.mode !== 'never') syncDir(this.dir);
+      seg.secret = false;
+    } catch (err) {
+      try { fs.unlinkSync(tmp); } catch { /* not created */ }
+      this.log.warn('Could not drop the finished transactions of a journal segment holding a secret; it goes with the segment', { file: seg.file, error: (err as Error).message });
+      seg.secret = false;
+    }
   }
 
   // ---- loading ----
 
   private load(): JournaledTxn[] {
-    fs.mkdirSync(this.dir, { recursive: true });
+    makePrivateDirSync(this.dir);
     const ids = fs.readdirSync(this.dir)
       .map((f) => SEGMENT_RE.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)

@@ -47,6 +47,11 @@ export interface DeliveryContext {
   /** Retry attempt within this process, 0 for the first call. */
   readonly attempt: number;
   readonly kind: DeliveryKind;
+  /**
+   * Set by a handler when the event carries a secret (a password typed in an admin room): once
+   * it has finished, the journal drops it from disk instead of keeping it until its segment ages out.
+   */
+  carriesSecret?: boolean;
 }
 
 export type EventHandler = (event: MatrixRawEvent, delivery: DeliveryContext) => Promise<void>;

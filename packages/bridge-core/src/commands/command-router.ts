@@ -11,6 +11,9 @@
  * single quotes, backslash escapes). A `rest` argument receives the raw
  * remainder of the line, trimmed, with quotes and backslashes left as typed
  * (so a password with quotes in it arrives intact).
+ *
+ * A message naming a command with a `secret` argument is reported through
+ * `onSecret`, so the transaction journal drops it once it is handled.
  */
 import { getLogger, type Logger } from '../logging/logger';
 import { type Command, type CommandArg, type CommandContext, type CommandRegistry, CommandUsageError } from '../connector/commands';
@@ -25,6 +28,11 @@ export interface IncomingCommandMessage {
   /** Whether the sender is a bridge admin (see PermissionChecker). */
   isAdmin: boolean;
   reply(text: string, html?: string): Promise<void>;
+  /**
+   * Called (before anything else happens to it) when the message is a command with a `secret`
+   * argument, so that whatever keeps the message (the transaction journal) lets go of it once handled.
+   */
+  onSecret?(): void;
 }
 
 /** What handle() did with a message (for metrics and tests). */
@@ -146,6 +154,8 @@ export class CommandRouter implements CommandRegistry {
       await this.unknown(msg, typed);
       return 'unknown';
     }
+    // Whatever happens next (refused, bad usage, failure), the message may hold the secret.
+    if (cmd.args?.some((a) => a.secret)) msg.onSecret?.();
     if (cmd.permission === 'admin' && !msg.isAdmin) {
       this.log.info('Refused admin-only command', { sender: msg.sender, roomId: msg.roomId, command: cmd.name });
       await this.send(msg, 'This command is only available to bridge admins.');

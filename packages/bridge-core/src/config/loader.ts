@@ -11,6 +11,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
 import { registerSecret } from '../logging/logger';
+import { metricsConfigProblem, type MetricsConfig } from '../metrics/metrics-server';
 import { composeConfigSchema, type CoreConfig } from './schema';
 import { ConfigError, didYouMean, formatKeyPath } from './errors';
 import { templateProblems } from './template-checks';
@@ -213,6 +214,8 @@ export function validateConfig<C = unknown>(raw: unknown, connectorSection?: Con
 
 function crossChecks(cfg: Record<string, unknown>): string[] {
   const out: string[] = [];
+  const metrics = metricsConfigProblem((cfg.metrics ?? {}) as Partial<MetricsConfig>);
+  if (metrics) out.push(metrics);
   const db = cfg.database as { engine?: string; postgres?: { connection_string?: string } } | undefined;
   if (db?.engine === 'postgres' && !db.postgres?.connection_string) {
     out.push('database.postgres.connection_string: required when database.engine is "postgres" (expected a postgresql:// URI)');

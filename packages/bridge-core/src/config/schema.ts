@@ -96,6 +96,7 @@ export const MetricsSchema = section({
   bind_host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the metrics listener binds to.' }),
   port: Port('Port the metrics listener binds to.', 9001),
   bearer_token: Type.Optional(Type.String({ minLength: 16, description: 'If set, scrapes must send `Authorization: Bearer <token>`.' })),
+  public: Type.Boolean({ default: false, description: 'Serve /metrics without a bearer token on an address other machines can reach (bind_host not loopback). Without it such a config is refused at start: set bearer_token, bind to 127.0.0.1, or set this to true when a firewall or proxy already guards the port.' }),
 }, { default: {}, description: 'Prometheus metrics endpoint (/metrics).' });
 
 export const ProvisioningSchema = section({

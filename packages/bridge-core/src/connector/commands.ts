@@ -14,7 +14,9 @@ export interface CommandArg {
   rest?: boolean;
   /**
    * The value is sensitive (a password, a token): the framework never writes it
-   * to the log (it appears as `<secret>` and is scrubbed from logged errors).
+   * to the log (it appears as `<secret>` and is scrubbed from logged errors), and
+   * the message that carried it is dropped from the transaction journal as soon
+   * as it has been handled.
    */
   secret?: boolean;
   /** Validates and may normalise the raw value; throw CommandUsageError to refuse. */

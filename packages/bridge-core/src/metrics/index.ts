@@ -3,7 +3,7 @@ export {
   type BridgeMetricsOptions, type StateCacheStats, type HomeserverRequestInfo, type RelayInfo, type TransactionInfo, type DeliveryStats,
 } from './bridge-metrics';
 export { ActivityTracker, ACTIVITY_NAMESPACE, type ActivityTrackerOptions, type ActivityCounts } from './activity-tracker';
-export { MetricsServer, type MetricsServerOptions, type MetricsConfig } from './metrics-server';
+export { MetricsServer, metricsConfigProblem, type MetricsServerOptions, type MetricsConfig } from './metrics-server';
 export { endpointTemplate, createEndpointTemplater, isKnownEndpointTemplate } from './endpoint-template';
 export {
   describeMetrics, renderMetricsDoc, seriesNames, METRIC_DEFINITIONS, KNOWN_EVENT_TYPES,

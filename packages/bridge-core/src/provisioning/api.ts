@@ -29,13 +29,19 @@
  *  7. The route's own `authorize` hook (network-side checks), then its handler.
  *  8. Routes marked `audit: true` write one line to the `provisioning.audit`
  *     logger per request: who, what, when, from where, outcome.
- * Errors are always `{errcode, error}`. Tokens are never logged.
+ * Errors are always `{errcode, error}`, sent through util/http-answer.ts: a request
+ * refused before its body was read (no or wrong token) is answered with
+ * `Connection: close` and the body is not read. A room whose state the bridge
+ * cannot read (its bot is not in it) is 403 `M_AS_BRIDGE_NOT_IN_ROOM`
+ * (state/not-in-room.ts). Tokens are never logged.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { BridgeError } from '../connector/errors';
-import { MatrixError, answerableError } from '../util/matrix-error';
+import { MatrixError } from '../util/matrix-error';
+import { bodyUnread, sendError, sendJson } from '../util/http-answer';
+import { unavailableStateAnswer } from '../state/not-in-room';
 import { secureCompare } from '../util/secure-compare';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
@@ -229,7 +235,7 @@ export class ProvisioningApi {
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.server) return Promise.reject(new Error('provisioning API already listening'));
     const server = http.createServer((req, res) => {
-      if (!this.handle(req, res)) this.send(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      if (!this.handle(req, res)) this.sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
     });
     server.keepAliveTimeout = 10_000;
     this.server = server;
@@ -304,8 +310,7 @@ export class ProvisioningApi {
     try {
       ip = this.clientIp(req);
       if (method === 'OPTIONS' && this.cors) {
-        req.resume();
-        res.writeHead(204, { ...CORS_HEADERS, 'Content-Length': '0' });
+        res.writeHead(204, { ...CORS_HEADERS, 'Content-Length': '0', ...(bodyUnread(req) ? { Connection: 'close' } : {}) });
         res.end();
         return;
       }
@@ -319,7 +324,7 @@ export class ProvisioningApi {
         const preq: PublicRequest = { body, query, params: match!.params, ip, requestId, log };
         this.validate(route, preq);
         const result = await (route.def as PublicRouteDefinition).handler(preq);
-        this.reply(res, result);
+        this.reply(req, res, result);
         return;
       }
 
@@ -362,11 +367,11 @@ export class ProvisioningApi {
       else if (def.requiresRoomMembership) await this.checkPower(def.requiresRoomMembership(preq), userId, false);
       if (def.authorize) await def.authorize(preq);
       const result = await def.handler(preq);
-      const status = this.reply(res, result);
+      const status = this.reply(req, res, result);
       if (auditCtx) this.writeAudit(auditCtx.route, auditCtx.preq, status);
     } catch (err) {
       const merr = this.toMatrixError(err, log);
-      this.sendError(res, merr);
+      this.sendError(req, res, merr);
       if (auditCtx) this.writeAudit(auditCtx.route, auditCtx.preq, merr.status, merr.errcode);
     }
   }
@@ -390,9 +395,8 @@ export class ProvisioningApi {
         }
         body = parsed as Record<string, unknown>;
       }
-    } else {
-      req.resume();
     }
+    // A body on a GET is not read: the answer closes the connection instead (util/http-answer.ts).
     return { body, query };
   }
 
@@ -433,43 +437,31 @@ export class ProvisioningApi {
 
   private toMatrixError(err: unknown, log: Logger): MatrixError {
     if (err instanceof MatrixError) return err;
+    // A room whose state the bridge cannot read (its bot is not in it): the caller's to fix, in words.
+    const unavailable = unavailableStateAnswer(err);
+    if (unavailable) return unavailable;
     // A connector's refusal (channel not found, already linked…) is the caller's problem, told in words.
     if (err instanceof BridgeError) return new MatrixError(400, 'M_UNKNOWN', err.userMessage);
     log.error('Provisioning handler failed', { error: err instanceof Error ? err : String(err) });
     return new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
   }
 
-  private reply(res: http.ServerResponse, result: unknown): number {
+  private reply(req: http.IncomingMessage, res: http.ServerResponse, result: unknown): number {
     if (result instanceof Reply) {
-      this.send(res, result.status, result.body, result.headers);
+      sendJson(req, res, result.status, result.body, { ...this.commonHeaders(), ...result.headers });
       return result.status;
     }
-    this.send(res, 200, result === undefined ? {} : result);
+    sendJson(req, res, 200, result === undefined ? {} : result, this.commonHeaders());
     return 200;
   }
 
-  private sendError(res: http.ServerResponse, error: MatrixError): void {
-    const err = answerableError(error);
-    const headers: Record<string, string> = {};
-    if (err.status === 413) headers.Connection = 'close';
-    const retry = err.extra.retry_after_ms;
-    if (typeof retry === 'number') headers['Retry-After'] = String(Math.max(1, Math.ceil(retry / 1000)));
-    const allow = (err as MatrixError & { allow?: string[] }).allow;
-    if (allow) headers.Allow = allow.join(', ');
-    this.send(res, err.status, err.toJSON(), headers);
+  private sendError(req: http.IncomingMessage, res: http.ServerResponse, error: MatrixError): void {
+    const allow = (error as MatrixError & { allow?: string[] }).allow;
+    sendError(req, res, error, { ...this.commonHeaders(), ...(allow ? { Allow: allow.join(', ') } : {}) });
   }
 
-  private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    if (res.headersSent || res.writableEnded) return;
-    const payload = Buffer.from(JSON.stringify(body ?? {}));
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Content-Length': String(payload.length),
-      'Cache-Control': 'no-store',
-      ...(this.cors ? { 'Access-Control-Allow-Origin': '*' } : {}),
-      ...headers,
-    });
-    res.end(payload);
+  private commonHeaders(): Record<string, string> {
+    return this.cors ? { 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*' } : { 'Cache-Control': 'no-store' };
   }
 
   private writeAudit(route: CompiledRoute, preq: ProvisioningRequest, status: number, errcode?: string): void {

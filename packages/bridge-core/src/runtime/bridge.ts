@@ -34,6 +34,8 @@ import { ProvisioningApi, addLinkRoutes, provisioningOptionsFromConfig, type Roo
 import type { ProvisioningRoutes } from '../connector/context';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
+import { wellFormed } from '../media/content-disposition';
+import { warnAboutExposedDataFiles } from './exposed-files-warning';
 import { HomeserverCheck } from './homeserver-check';
 import { attachMetricSources } from './metric-sources';
 import { MessageMapPruner } from './message-map-pruner';
@@ -164,7 +166,7 @@ export class Bridge<C = unknown> {
         const base = config.homeserver.media_url ?? config.homeserver.url;
         const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
         if (!base || !m) return undefined;
-        return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(name) : ''}`;
+        return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(wellFormed(name)) : ''}`;
       },
     };
     this.ghosts = new GhostManager({
@@ -239,7 +241,7 @@ export class Bridge<C = unknown> {
       mayRedactOthers: async (roomId, u) => (await this.state.getPowerLevel(roomId, u)) >= (await this.state.requiredPowerLevelFor(roomId, 'redact')),
       displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
         ?? userId.replace(/^@([^:]+):.*$/, '$1'),
-      handleNonPortal: (e) => nonPortal.handle(e),
+      handleNonPortal: (e, delivery) => nonPortal.handle(e, delivery),
       observeState: (e, redelivered) => this.observeState(e, redelivered),
       log: this.log.child({ module: 'router' }),
       onRelayed: (kind, outcome, startedAt, event) => {
@@ -335,6 +337,7 @@ export class Bridge<C = unknown> {
       ignorable: (e) => typeof e.state_key !== 'string' && typeof e.sender === 'string' && this.ghosts.isBridgeUser(e.sender),
       onIgnored: (e) => this.metrics.onHomeserverEvent(e.type),
     });
+    await warnAboutExposedDataFiles(config, this.log);
     this.server = new AppserviceServer({
       hsToken: this.opts.registration.hs_token,
       maxBodyBytes: config.appservice.max_body_bytes,

@@ -38,7 +38,8 @@ export interface RouterDeps {
   mayRedactOthers(roomId: string, userId: string): Promise<boolean>;
   displayName(roomId: string, userId: string): Promise<string>;
   /** Non-portal events (admin rooms, invites to the bot or a ghost) go here. Returns true when handled. */
-  handleNonPortal(event: MatrixEvent): Promise<boolean>;
+  /** `delivery.carriesSecret` may be set by it (an admin-room command with a secret argument). */
+  handleNonPortal(event: MatrixEvent, delivery: { carriesSecret?: boolean }): Promise<boolean>;
   /**
    * Called for every state event before anything else, to keep caches current (even for echoes).
    * `redelivered`: replayed from the journal after a crash, so possibly older than what a cache
@@ -61,7 +62,7 @@ export class MatrixEventRouter {
   constructor(private readonly deps: RouterDeps) {}
 
   /** Handle one event. Never throws for bad input; throws only for transient failures worth a retry. */
-  async route(event: MatrixEvent, delivery: { redelivered: boolean } = { redelivered: false }): Promise<void> {
+  async route(event: MatrixEvent, delivery: { redelivered: boolean; carriesSecret?: boolean } = { redelivered: false }): Promise<void> {
     if (!isStr(event.type) || !isStr(event.room_id) || !isStr(event.sender) || !isStr(event.event_id)) {
       this.deps.log.debug('malformed event ignored', { eventId: String(event.event_id) });
       return;
@@ -69,7 +70,7 @@ export class MatrixEventRouter {
     if (typeof event.state_key === 'string') this.deps.observeState?.(event, delivery.redelivered);
     const portal = await this.deps.portals.getByRoom(event.room_id);
     if (!portal) {
-      await this.deps.handleNonPortal(event);
+      await this.deps.handleNonPortal(event, delivery);
       return;
     }
     // Loop prevention: our own bot and ghosts never cross back. Membership events *targeting* a ghost

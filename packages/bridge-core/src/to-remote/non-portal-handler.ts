@@ -6,6 +6,7 @@
 import type { BridgeConnector } from '../connector/connector';
 import { supports } from '../connector/capabilities';
 import { BridgeError } from '../connector/errors';
+import { MatrixError } from '../util/matrix-error';
 import type { AdminRooms } from '../commands/admin-rooms';
 import { isDirectInviteToBot } from '../commands/admin-rooms';
 import type { CommandRouter } from '../commands/command-router';
@@ -32,7 +33,8 @@ const str = (v: unknown): v is string => typeof v === 'string';
 export class NonPortalHandler {
   constructor(private readonly deps: NonPortalDeps) {}
 
-  async handle(event: MatrixEvent): Promise<boolean> {
+  /** `delivery.carriesSecret` is set for a command with a secret argument, so the journal drops it once handled. */
+  async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
     const content = (event.content ?? {}) as Record<string, unknown>;
@@ -46,6 +48,7 @@ export class NonPortalHandler {
       await this.deps.commands.handle({
         sender, roomId, body: content.body,
         isAdmin: this.deps.permissions.isAdmin(sender),
+        onSecret: () => { delivery.carriesSecret = true; },
         reply: (text, html) => this.deps.bot.sendEvent(roomId, 'm.room.message', html
           ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
           : { msgtype: 'm.notice', body: text }).then(() => undefined),
@@ -64,7 +67,16 @@ export class NonPortalHandler {
         await bot.leave(roomId, 'You are not allowed to use this bridge.').catch(() => undefined);
         return true;
       }
-      await bot.ensureJoined(roomId);
+      try {
+        await bot.ensureJoined(roomId);
+      } catch (err) {
+        // The invite cannot be accepted any more (room gone, invite withdrawn, banned): final, not retried.
+        if (err instanceof MatrixError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          this.deps.log.warn('could not accept an invite to a room', { roomId, sender, status: err.status, errcode: err.errcode, error: err.message });
+          return true;
+        }
+        throw err;
+      }
       if (isDirectInviteToBot(event as never, bot.userId)) {
         await this.deps.adminRooms.remember(sender, roomId);
         await bot.sendEvent(roomId, 'm.room.message', {

@@ -111,6 +111,8 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
     assert.equal(c.bridge.drop_matrix_messages_after_s, 300);
     assert.equal(c.appservice.port, 8090);
     assert.equal(c.logging.level, 'warn');
+    // MAI's metrics were open on 0.0.0.0: kept open, on purpose and said so.
+    assert.deepEqual(c.metrics, { enabled: true, port: 7001, bind_host: '0.0.0.0', public: true });
     assert.deepEqual(c.database, { engine: 'postgres', postgres: { connection_string: 'postgres://irc:secret@localhost/irc' } });
     assert.equal(c.irc.replies.short_window_s, 120);
     assert.equal(c.irc.mention_pills, 'off');
@@ -121,7 +123,7 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
 
   it('names every key it could not carry over', () => {
     for (const key of ['homeserver.enablePresence', 'RMAUlimit', 'passwordEncryptionKeyPath', 'provisioning.secret', 'kickReason',
-      'dynamicChannels.whitelist', 'matrixClients.joinAttempts', 'eventCacheSize', 'errfile', 'database']) {
+      'dynamicChannels.whitelist', 'matrixClients.joinAttempts', 'eventCacheSize', 'errfile', 'database', 'metrics.host']) {
       assert.ok(notes.some((n) => n.includes(key)), `a note names ${key}:\n${notes.join('\n')}`);
     }
   });

@@ -8,6 +8,7 @@
  * become the core's, so existing ghost IDs and portal aliases keep their names where MAI's
  * templates allow it.
  */
+import { metricsConfigProblem } from '@causeway/bridge-core/tools';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -223,6 +224,11 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   put(out, 'metrics.enabled', bool(metrics.enabled));
   put(out, 'metrics.port', num(metrics.port));
   put(out, 'metrics.bind_host', str(metrics.host));
+  // MAI served /metrics to anyone who could reach it; here that takes saying so.
+  if (metricsConfigProblem(obj(out.metrics))) {
+    put(out, 'metrics.public', true);
+    note('ircService.metrics.host', `MAI served /metrics without authentication on ${String(metrics.host)}; kept so with metrics.public: true. Better: set metrics.bearer_token (and give it to Prometheus), or bind to 127.0.0.1.`);
+  }
   if (has(metrics, 'userActivityThresholdHours') || has(metrics, 'remoteUserAgeBuckets')) {
     note('ircService.metrics.userActivityThresholdHours/remoteUserAgeBuckets', 'not carried over: active users are reported over fixed windows.');
   }

@@ -33,6 +33,7 @@ import { portalKeyString, type PortalKey } from '../../connector/ids';
 import { getLogger } from '../../logging/logger';
 import { cleanPortalKey, StoreClosedError } from '../common';
 import type { MessageRecord, MessageRepository } from '../store';
+import { openPrivate } from '../../util/private-files';
 
 const log = getLogger('store').child({ module: 'nedb' });
 
@@ -87,7 +88,7 @@ export class MessageLog implements MessageRepository {
   static async open(file: string): Promise<MessageLog> {
     const m = new MessageLog(file);
     await m.load();
-    m.fh = await fs.open(file, 'a');
+    m.fh = await openPrivate(file, 'a');
     return m;
   }
 
@@ -261,7 +262,7 @@ export class MessageLog implements MessageRepository {
       this.compactQueued = false;
       if (this.waste === 0) return;
       const tmp = `${this.file}~`;
-      const out = await fs.open(tmp, 'w');
+      const out = await openPrivate(tmp, 'w');
       let lines = this.indexLines.length;
       try {
         if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
@@ -283,7 +284,7 @@ export class MessageLog implements MessageRepository {
       }
       await fs.rename(tmp, this.file);
       await this.fh!.close();
-      this.fh = await fs.open(this.file, 'a');
+      this.fh = await openPrivate(this.file, 'a');
       // Batches queued behind this compaction count themselves as they are written.
       this.fileLines = lines;
     }).catch((err) => {

@@ -15,6 +15,9 @@
  * seconds the OS had not flushed. Compaction (periodic, and at close) rewrites
  * a file through a temp file + fsync + rename, so it never leaves a half file.
  *
+ * Files are created 0600 in a 0700 directory (util/private-files.ts): kv.db holds
+ * the media proxy's signing key and provisioning sessions.
+ *
  * One process at a time: a `LOCK` file with the owner's PID guards the
  * directory (a lock left by a dead process is taken over).
  *
@@ -42,6 +45,7 @@ import type {
 import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
 import { MessageLog } from './message-log';
 import { truncateTornTail } from './repair';
+import { NEDB_PRIVATE_MODES, makePrivateDir, writePrivateFile } from '../../util/private-files';
 
 const log = getLogger('store').child({ module: 'nedb' });
 
@@ -131,7 +135,7 @@ export class NedbStore implements Store {
   }
 
   private async open(): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await makePrivateDir(this.dir);
     await this.acquireLock();
     const datastores = {} as Record<NedbCollection, DS>;
     for (const name of [...NEDB_COLLECTIONS, 'meta', 'messages']) {
@@ -139,7 +143,9 @@ export class NedbStore implements Store {
       const dropped = await truncateTornTail(filename);
       if (dropped) log.warn('Dropped a torn last line (a write interrupted by a crash)', { file: filename, bytes: dropped });
       if (name === 'messages') continue;
-      const ds = Datastore.create({ filename, autoload: false });
+      // `modes` is @seald-io/nedb's (file and directory permissions); nedb-promises' types omit it.
+      const options = { filename, autoload: false, modes: { ...NEDB_PRIVATE_MODES } };
+      const ds = Datastore.create(options);
       await ds.load();
       if (name === 'meta') this.meta = ds; else datastores[name as NedbCollection] = ds;
     }
@@ -236,7 +242,7 @@ export class NedbStore implements Store {
     const file = path.join(this.dir, 'LOCK');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await fs.writeFile(file, String(process.pid), { flag: 'wx' });
+        await writePrivateFile(file, String(process.pid), 'wx');
         this.lockFile = file;
         heldLocks.add(this.dir);
         return;
