@@ -23,7 +23,7 @@ describe('ActivityTracker', () => {
     assert.deepEqual(c.users['1d'], { matrix: 0, remote: 0 });
     assert.deepEqual(c.users['7d'], { matrix: 1, remote: 1 });
     assert.deepEqual(c.users['30d'], { matrix: 2, remote: 1 });
-    assert.deepEqual(c.rooms, { '1d': 0, '7d': 1, '30d': 1 });
+    assert.deepEqual(c.rooms, { '1h': 0, '1d': 0, '7d': 1, '30d': 1 });
     assert.equal(t.activeUsers(7 * DAY, 'matrix'), 1);
     assert.equal(t.activeRooms(DAY), 0);
     // activity again refreshes; the window edge is inclusive
@@ -42,6 +42,45 @@ describe('ActivityTracker', () => {
     c = t.counts();
     assert.deepEqual(c.users['30d'], { matrix: 0, remote: 0 });
     assert.equal(t.size, 0);
+  });
+
+  it('counts the last hour, and each network on its own while totals count a user once', async () => {
+    const kv = new MemoryKv(clock);
+    const t = new ActivityTracker({ kv, now: clock, flushIntervalMs: 0 });
+    await t.init();
+    t.recordMatrixUser('@a:hs', undefined, 'T1');
+    t.recordRoom('!r1:hs', undefined, 'T1');
+    now += 2 * HOUR;
+    t.recordMatrixUser('@a:hs', undefined, 'T2');
+    t.recordMatrixUser('@b:hs', undefined, 'T2');
+    t.recordRemoteUser('@slack_u:hs', undefined, 'T2');
+    t.recordRoom('!r2:hs', undefined, 'T2');
+    now += 30 * 60_000;
+    let c = t.counts();
+    assert.deepEqual(c.users['1h'], { matrix: 2, remote: 1 }, '@a (on T2) and @b talked within the hour');
+    assert.deepEqual(c.users['1d'], { matrix: 2, remote: 1 }, '@a counts once although it talked on two networks');
+    assert.deepEqual(c.networks.T1.users['1h'], { matrix: 0, remote: 0 });
+    assert.deepEqual(c.networks.T1.users['1d'], { matrix: 1, remote: 0 });
+    assert.deepEqual(c.networks.T2.users['1h'], { matrix: 2, remote: 1 });
+    assert.deepEqual(c.networks.T1.rooms, { '1h': 0, '1d': 1, '7d': 1, '30d': 1 });
+    assert.deepEqual(c.networks.T2.rooms, { '1h': 1, '1d': 1, '7d': 1, '30d': 1 });
+    // Per-network activity survives a restart like the totals.
+    await t.close();
+    const t2 = new ActivityTracker({ kv, now: clock, flushIntervalMs: 0 });
+    await t2.init();
+    c = t2.counts();
+    assert.deepEqual(c.networks.T1.users['1d'], { matrix: 1, remote: 0 });
+    assert.deepEqual(c.networks.T2.users['1d'], { matrix: 2, remote: 1 });
+    // The exposition: per-network series next to the totals, a network gone quiet at 0.
+    const m = new BridgeMetrics({ protocol: 'slack', processMetrics: false, activity: t2 });
+    let s = parseExposition(await m.metrics());
+    assert.equal(value(s, 'causeway_active_users_by_network', { network: 'T2', window: '1h', kind: 'matrix' }), 2);
+    assert.equal(value(s, 'causeway_active_users_by_network', { network: 'T1', window: '1d', kind: 'matrix' }), 1);
+    assert.equal(value(s, 'causeway_active_rooms_by_network', { network: 'T1', window: '1h' }), 0);
+    assert.equal(value(s, 'causeway_active_users', { window: '1d', kind: 'matrix' }), 2);
+    now += 31 * DAY;
+    s = parseExposition(await m.metrics());
+    assert.equal(value(s, 'causeway_active_users_by_network', { network: 'T2', window: '30d', kind: 'matrix' }), 0);
   });
 
   it('persists to the store and survives a restart', async () => {

@@ -29,19 +29,29 @@ export interface ActivityTrackerOptions {
   logger?: Logger;
 }
 
-export interface ActivityCounts {
+export interface WindowCounts {
   users: Record<ActivityWindow, Record<ActivityKind, number>>;
   rooms: Record<ActivityWindow, number>;
+}
+
+export interface ActivityCounts extends WindowCounts {
+  /**
+   * The same per remote network (an IRC network, a Slack workspace, a Gitter deployment), for
+   * activity recorded with one. A user active on two networks counts once in the totals above.
+   */
+  networks: Record<string, WindowCounts>;
 }
 
 interface Entry {
   /** Last activity, epoch ms. */
   last: number;
+  /** Last activity per network, when recorded with one. */
+  nets?: Map<string, number>;
   /** When this entry was last queued for a write (epoch ms), if ever. */
   persistedAt?: number;
 }
 
-interface StoredActivity { ts: number }
+interface StoredActivity { ts: number; n?: Record<string, number> }
 
 export class ActivityTracker {
   private readonly kv?: KeyValueRepository;
@@ -73,9 +83,12 @@ export class ActivityTracker {
     const cutoff = this.now() - this.retentionMs;
     for (const { key, value } of rows) {
       if (!value || typeof value.ts !== 'number' || value.ts < cutoff || !parseKey(key)) continue;
-      const e = this.entries.get(key);
-      if (!e) this.entries.set(key, { last: value.ts, persistedAt: value.ts });
+      let e = this.entries.get(key);
+      if (!e) this.entries.set(key, (e = { last: value.ts, persistedAt: value.ts }));
       else if (e.last < value.ts) e.last = value.ts;
+      if (value.n && typeof value.n === 'object') {
+        for (const [net, ts] of Object.entries(value.n)) if (typeof ts === 'number' && ts >= cutoff) noteNetwork(e, net, ts);
+      }
     }
     if (this.flushIntervalMs > 0 && !this.timer && !this.closed) {
       this.timer = setInterval(() => { void this.flush(); }, this.flushIntervalMs);
@@ -83,13 +96,13 @@ export class ActivityTracker {
     }
   }
 
-  /** A Matrix user talked through the bridge. */
-  recordMatrixUser(userId: string, at?: number): void { this.touch(`matrix:${userId}`, at); }
+  /** A Matrix user talked through the bridge (on `network`, when known). */
+  recordMatrixUser(userId: string, at?: number, network?: string): void { this.touch(`matrix:${userId}`, at, network); }
   /** A remote user's ghost talked (pass a stable ID: the ghost's user ID or the remote user ID). */
-  recordRemoteUser(id: string, at?: number): void { this.touch(`remote:${id}`, at); }
-  recordUser(kind: ActivityKind, id: string, at?: number): void { this.touch(`${kind}:${id}`, at); }
+  recordRemoteUser(id: string, at?: number, network?: string): void { this.touch(`remote:${id}`, at, network); }
+  recordUser(kind: ActivityKind, id: string, at?: number, network?: string): void { this.touch(`${kind}:${id}`, at, network); }
   /** A portal room carried bridged traffic. */
-  recordRoom(roomId: string, at?: number): void { this.touch(`room:${roomId}`, at); }
+  recordRoom(roomId: string, at?: number, network?: string): void { this.touch(`room:${roomId}`, at, network); }
 
   /** When a Matrix user last had an event relayed (epoch ms), within retention; undefined when not known. */
   lastMatrixActivity(userId: string): number | undefined {
@@ -108,8 +121,8 @@ export class ActivityTracker {
   /** Every window at once (one pass), forgetting entries past retention. */
   counts(): ActivityCounts {
     const now = this.now();
-    const users = Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, 0]))])) as ActivityCounts['users'];
-    const rooms = Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, 0])) as ActivityCounts['rooms'];
+    const totals = emptyCounts();
+    const networks: Record<string, WindowCounts> = {};
     for (const [key, e] of this.entries) {
       const age = now - e.last;
       if (age > this.retentionMs) {
@@ -117,13 +130,15 @@ export class ActivityTracker {
         continue;
       }
       const kind = parseKey(key)!;
-      for (const w of ACTIVITY_WINDOWS) {
-        if (age > ACTIVITY_WINDOW_MS[w]) continue;
-        if (kind === 'room') rooms[w]++;
-        else users[w][kind]++;
+      count(totals, kind, age);
+      if (e.nets) {
+        for (const [net, last] of e.nets) {
+          if (now - last > this.retentionMs) { e.nets.delete(net); continue; }
+          count((networks[net] ??= emptyCounts()), kind, now - last);
+        }
       }
     }
-    return { users, rooms };
+    return { ...totals, networks };
   }
 
   /** Number of users/rooms remembered (for tests and diagnostics). */
@@ -147,12 +162,17 @@ export class ActivityTracker {
     await this.flush();
   }
 
-  private touch(key: string, at?: number): void {
+  private touch(key: string, at?: number, network?: string): void {
     const ts = at ?? this.now();
     let e = this.entries.get(key);
-    if (!e) { e = { last: ts }; this.entries.set(key, e); }
-    else if (ts > e.last) e.last = ts;
-    else return;
+    const fresh = !e;
+    if (!e) this.entries.set(key, (e = { last: ts }));
+    // A network's own time is kept even when it is not the entry's latest (written with the next write).
+    if (network !== undefined) noteNetwork(e, network, ts);
+    if (!fresh) {
+      if (ts > e.last) e.last = ts;
+      else return;
+    }
     if (this.kv && (e.persistedAt === undefined || ts - e.persistedAt >= this.persistEveryMs)) {
       e.persistedAt = ts;
       this.dirty.add(key);
@@ -167,7 +187,9 @@ export class ActivityTracker {
       const e = this.entries.get(keys[i]);
       if (!e) continue;
       try {
-        await kv.put<StoredActivity>(ACTIVITY_NAMESPACE, keys[i], { ts: e.last }, { expiresAt: e.last + this.retentionMs });
+        const stored: StoredActivity = { ts: e.last };
+        if (e.nets?.size) stored.n = Object.fromEntries(e.nets);
+        await kv.put<StoredActivity>(ACTIVITY_NAMESPACE, keys[i], stored, { expiresAt: e.last + this.retentionMs });
       } catch (err) {
         // The store is likely down: keep this key and the rest for the next flush.
         for (const k of keys.slice(i)) this.dirty.add(k);
@@ -182,6 +204,26 @@ export class ActivityTracker {
     let n = 0;
     for (const [key, e] of this.entries) if (e.last >= cutoff && key.startsWith(prefix)) n++;
     return n;
+  }
+}
+
+function noteNetwork(e: Entry, network: string, ts: number): void {
+  const nets = (e.nets ??= new Map());
+  if ((nets.get(network) ?? 0) < ts) nets.set(network, ts);
+}
+
+function emptyCounts(): WindowCounts {
+  return {
+    users: Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, 0]))])) as WindowCounts['users'],
+    rooms: Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, 0])) as WindowCounts['rooms'],
+  };
+}
+
+function count(c: WindowCounts, kind: ActivityKind | 'room', age: number): void {
+  for (const w of ACTIVITY_WINDOWS) {
+    if (age > ACTIVITY_WINDOW_MS[w]) continue;
+    if (kind === 'room') c.rooms[w]++;
+    else c.users[w][kind]++;
   }
 }
 

@@ -437,6 +437,25 @@ export class BridgeMetrics implements ConnectorMetrics {
       const c = this.activity.counts();
       for (const window of ACTIVITY_WINDOWS) rooms.set({ window }, c.rooms[window]);
     });
+    // Per network: a network once reported and now without activity goes to 0, not stale.
+    const reported = new Set<string>();
+    const usersByNetwork: Gauge<string> = this.make('activeUsersByNetwork', () => {
+      if (!this.activity) return;
+      const nets = this.activity.counts().networks;
+      for (const network of new Set([...reported, ...Object.keys(nets)])) {
+        reported.add(network);
+        for (const window of ACTIVITY_WINDOWS) {
+          for (const kind of ACTIVITY_KINDS) usersByNetwork.set({ network, window, kind }, nets[network]?.users[window][kind] ?? 0);
+        }
+      }
+    });
+    const roomsByNetwork: Gauge<string> = this.make('activeRoomsByNetwork', () => {
+      if (!this.activity) return;
+      const nets = this.activity.counts().networks;
+      for (const network of new Set([...reported, ...Object.keys(nets)])) {
+        for (const window of ACTIVITY_WINDOWS) roomsByNetwork.set({ network, window }, nets[network]?.rooms[window] ?? 0);
+      }
+    });
     for (const window of ACTIVITY_WINDOWS) {
       for (const kind of ACTIVITY_KINDS) users.set({ window, kind }, 0);
       rooms.set({ window }, 0);

@@ -33,13 +33,13 @@ export const RELAY_OUTCOMES = ['ok', 'failed', 'rejected', 'dropped'] as const;
 export type RelayOutcome = typeof RELAY_OUTCOMES[number];
 export const TRANSACTION_OUTCOMES = ['processed', 'duplicate', 'rejected'] as const;
 export type TransactionOutcome = typeof TRANSACTION_OUTCOMES[number];
-export const ACTIVITY_WINDOWS = ['1d', '7d', '30d'] as const;
+export const ACTIVITY_WINDOWS = ['1h', '1d', '7d', '30d'] as const;
 export type ActivityWindow = typeof ACTIVITY_WINDOWS[number];
 export const ACTIVITY_KINDS = ['matrix', 'remote'] as const;
 export type ActivityKind = typeof ACTIVITY_KINDS[number];
 
 const DAY = 24 * 3600 * 1000;
-export const ACTIVITY_WINDOW_MS: Record<ActivityWindow, number> = { '1d': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
+export const ACTIVITY_WINDOW_MS: Record<ActivityWindow, number> = { '1h': DAY / 24, '1d': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
 
 /**
  * Event types counted under their own name in
@@ -146,11 +146,20 @@ export const METRIC_DEFINITIONS = {
   activeUsers: {
     name: 'causeway_active_users', type: 'gauge', labels: ['protocol', 'window', 'kind'],
     help: 'Users active through the bridge within the window.',
-    details: '`window` is `1d`, `7d` or `30d` (`30d` is the monthly active users figure); `kind` is `matrix` (Matrix users who talked through the bridge) or `remote` (remote users whose ghosts talked). Last activity is persisted in the store, so a restart does not reset the figures; it is evaluated at scrape time.',
+    details: '`window` is `1h`, `1d`, `7d` or `30d` (`30d` is the monthly active users figure); `kind` is `matrix` (Matrix users who talked through the bridge) or `remote` (remote users whose ghosts talked). Last activity is persisted in the store, so a restart does not reset the figures; it is evaluated at scrape time.',
   },
   activeRooms: {
     name: 'causeway_active_rooms', type: 'gauge', labels: ['protocol', 'window'],
-    help: 'Portal rooms with bridged traffic within the window (`1d`, `7d`, `30d`).',
+    help: 'Portal rooms with bridged traffic within the window (`1h`, `1d`, `7d`, `30d`).',
+  },
+  activeUsersByNetwork: {
+    name: 'causeway_active_users_by_network', type: 'gauge', labels: ['protocol', 'network', 'window', 'kind'],
+    help: 'Users active through the bridge within the window, per remote network (IRC network, Slack workspace, Gitter deployment).',
+    details: 'The same windows and kinds as `causeway_active_users`. A user active on two networks is counted on each, and once in `causeway_active_users`, so do not sum this over `network` for a total.',
+  },
+  activeRoomsByNetwork: {
+    name: 'causeway_active_rooms_by_network', type: 'gauge', labels: ['protocol', 'network', 'window'],
+    help: 'Portal rooms with bridged traffic within the window, per remote network.',
   },
   buildInfo: {
     name: 'causeway_build_info', type: 'gauge', labels: ['protocol', 'version'],

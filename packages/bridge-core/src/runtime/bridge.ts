@@ -207,7 +207,7 @@ export class Bridge<C = unknown> {
       onApplied: (type, outcome, startedAt, event) => {
         this.metrics.onRelay({ direction: 'remote_to_matrix', kind: type, outcome, latencyMs: Date.now() - startedAt });
         if (outcome === 'ok' && event && 'ghost' in event.sender) {
-          this.activity.recordRemoteUser(this.ghosts.userIdFor(event.sender.ghost));
+          this.activity.recordRemoteUser(this.ghosts.userIdFor(event.sender.ghost), undefined, event.portal.network);
         }
       },
     });
@@ -244,11 +244,11 @@ export class Bridge<C = unknown> {
       handleNonPortal: (e, delivery) => nonPortal.handle(e, delivery),
       observeState: (e, redelivered) => this.observeState(e, redelivered),
       log: this.log.child({ module: 'router' }),
-      onRelayed: (kind, outcome, startedAt, event) => {
+      onRelayed: (kind, outcome, startedAt, event, portal) => {
         this.metrics.onRelay({ direction: 'matrix_to_remote', kind, outcome, latencyMs: Date.now() - startedAt });
         if (outcome === 'ok') {
-          this.activity.recordMatrixUser(event.sender as string);
-          this.activity.recordRoom(event.room_id as string);
+          this.activity.recordMatrixUser(event.sender as string, undefined, portal.key.network);
+          this.activity.recordRoom(event.room_id as string, undefined, portal.key.network);
         }
       },
     });

@@ -48,7 +48,7 @@ export interface RouterDeps {
   observeState?(event: MatrixEvent, redelivered: boolean): void;
   log: Logger;
   /** Metrics hook: one call per event reaching a connector. */
-  onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number, event: MatrixEvent): void;
+  onRelayed?(kind: string, outcome: 'ok' | 'failed' | 'rejected', startedAt: number, event: MatrixEvent, portal: Portal): void;
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -84,7 +84,7 @@ export class MatrixEventRouter {
     const started = Date.now();
     const kind = this.kindOf(event);
     if (this.tooLate(event, kind)) {
-      this.deps.onRelayed?.(kind, 'rejected', started, event);
+      this.deps.onRelayed?.(kind, 'rejected', started, event, portal);
       const at = new Date(event.origin_server_ts as number).toISOString().replace('T', ' ').slice(0, 16);
       await this.tellSender(portal, event.sender, new BridgeError(
         `Your message from ${at} UTC reached the bridge too late to be sent on (more than ${Math.round(this.deps.dropMessagesAfterMs! / 1000)} s), so it was not.`,
@@ -94,14 +94,14 @@ export class MatrixEventRouter {
     try {
       if (delivery.redelivered) this.redelivered.add(event);
       const handled = await this.dispatch(portal, event, kind);
-      if (handled) this.deps.onRelayed?.(kind, 'ok', started, event);
+      if (handled) this.deps.onRelayed?.(kind, 'ok', started, event, portal);
     } catch (err) {
       if (err instanceof BridgeError) {
-        this.deps.onRelayed?.(kind, 'rejected', started, event);
+        this.deps.onRelayed?.(kind, 'rejected', started, event, portal);
         await this.tellSender(portal, event.sender, err);
         return;
       }
-      this.deps.onRelayed?.(kind, 'failed', started, event);
+      this.deps.onRelayed?.(kind, 'failed', started, event, portal);
       throw err;
     }
   }
