@@ -249,12 +249,16 @@ function parasAndPres(units: Unit[], s: number, e: number, pres: Span[]): Block[
   let pos = s;
   for (const pre of pres) {
     if (pre.start < s || pre.end > e) continue;
-    if (pre.start > pos) out.push({ t: 'para', children: parseInline(units, pos, pre.start) });
+    // A pre block starts a line of its own: spaces that led up to it go.
+    let before = pre.start;
+    while (before > pos && units[before - 1] === ' ') before--;
+    if (before > pos) out.push({ t: 'para', children: parseInline(units, pos, before) });
     let text = plainOf(units, pre.start + 3, pre.end - 3);
     if (text.startsWith('\n')) text = text.slice(1);
     if (text.endsWith('\n')) text = text.slice(0, -1);
     out.push({ t: 'pre', text });
     pos = pre.end;
+    while (pos < e && units[pos] === ' ') pos++;
   }
   if (pos < e) out.push({ t: 'para', children: parseInline(units, pos, e) });
   return out;
