@@ -6,10 +6,15 @@
 // mrkdwn markers only work at word boundaries and within one line, so styles are serialised line by
 // line, whitespace is moved outside markers, and a marker pair Slack would not recognise (inside a
 // word, next to a token, or cut short by a literal marker character in the text) is left out
-// rather than shown as stray asterisks. Underline and spoilers have no mrkdwn form.
+// rather than shown as stray asterisks; inline code touching a word gets a space instead.
+// Underline and spoilers have no mrkdwn form.
+//
+// Known limit: Slack has no escape for `*`, `_`, `~`, `` ` `` and a leading `>`, so literal text
+// that happens to form a span at word boundaries (`*like this*`) is formatted by Slack.
 import type { Block, Inline, InlineStyle, RichDoc } from './rich-doc';
 import { inlineText, isSafeUrl } from './rich-doc';
 import { escapeMrkdwn } from './escape';
+import { canCloseBefore, canOpenAfter } from './mrkdwn-rules';
 
 export interface MatrixToSlackResolvers {
   /** A Matrix user pill: their Slack user ID (`<@U…>`), other text, or undefined to show the pill text. */
@@ -23,12 +28,15 @@ const MARKS: Partial<Record<InlineStyle, string>> = { bold: '*', italic: '_', st
 const ORDER: InlineStyle[] = ['bold', 'italic', 'strike'];
 const BULLETS = ['•', '◦', '▪'];
 
+const SPACE: Cell = { k: 'ch', c: ' ' };
+
 /** What the mrkdwn parser sees at a token's edge: a `<…>` token counts as part of a word. */
 const TOKEN = '\u0000token';
 
 type Cell =
   | { k: 'ch'; c: string }
-  | { k: 'atom'; s: string; first: string; last: string }
+  /** `code`: set on inline code, which needs word boundaries like a marker. */
+  | { k: 'atom'; s: string; first: string; last: string; code?: boolean }
   | { k: 'open' | 'close'; m: string; id: number }
   | { k: 'nl' };
 
@@ -38,7 +46,6 @@ interface Item {
 }
 
 const isSpace = (c: string) => /^\s$/u.test(c);
-const isWord = (c: string) => c === TOKEN || /^[\p{L}\p{N}\p{M}]$/u.test(c);
 
 function tokenAtom(s: string): Cell {
   return { k: 'atom', s, first: TOKEN, last: TOKEN };
@@ -84,7 +91,7 @@ class InlineRenderer {
         return;
       case 'code':
         if (n.text && !n.text.includes('`') && !n.text.includes('\n') && n.text.trim()) {
-          this.atom({ k: 'atom', s: `\`${escapeMrkdwn(n.text)}\``, first: '`', last: '`' }, styles);
+          this.atom({ k: 'atom', s: `\`${escapeMrkdwn(n.text)}\``, first: '`', last: '`', code: true }, styles);
         } else {
           this.chars(n.text, styles);
         }
@@ -180,7 +187,8 @@ class InlineRenderer {
         cells.push(item.cell);
         continue;
       }
-      const target = ORDER.filter((s) => item.styles.includes(s));
+      // In the document's nesting order, so `<i><b>x</b> y</i>` stays `_*x* y_`.
+      const target = item.styles.filter((s) => MARKS[s] !== undefined);
       const keep = stack.findIndex((f) => !target.includes(f.style));
       if (keep >= 0) closeFrom(keep);
       for (const s of target) {
@@ -197,7 +205,11 @@ class InlineRenderer {
   }
 }
 
-/** The character the mrkdwn parser sees at cell i, looking from `side`. */
+/**
+ * The character the mrkdwn parser sees next to a marker, at cell i, looking from `side`. The
+ * parser reads a span's content on its own, so an enclosing span's own marker is the edge of the
+ * text (undefined) rather than a character.
+ */
 function viewAt(cells: Cell[], i: number, side: 'before' | 'after'): string | undefined {
   const c = cells[i];
   if (!c) return undefined;
@@ -208,13 +220,19 @@ function viewAt(cells: Cell[], i: number, side: 'before' | 'after'): string | un
       return undefined;
     case 'atom':
       return side === 'before' ? c.last : c.first;
-    default:
-      return c.m;
+    case 'open':
+      return side === 'before' ? undefined : c.m;
+    case 'close':
+      return side === 'after' ? undefined : c.m;
   }
 }
 
-function boundaryOk(ch: string | undefined, m: string): boolean {
-  return ch === undefined || isSpace(ch) || (!isWord(ch) && ch !== m);
+function openOk(prev: string | undefined, m: string): boolean {
+  return prev !== TOKEN && canOpenAfter(prev, m);
+}
+
+function closeOk(next: string | undefined, m: string): boolean {
+  return next !== TOKEN && canCloseBefore(next, m);
 }
 
 /** Moves whitespace outside marker pairs and drops pairs Slack would not recognise. */
@@ -237,6 +255,16 @@ function fixMarkers(input: Cell[]): Cell[] {
         j--;
       }
     }
+    // Backticks, like markers, need word boundaries. Code is not dropped for that (its text could
+    // hold markers that would then format): a space separates it from the word it touches.
+    let spaced = false;
+    cells = cells.flatMap((c, i): Cell[] => {
+      if (c.k !== 'atom' || c.code === undefined) return [c];
+      const before = openOk(viewAt(cells, i - 1, 'before'), '`') ? [] : [SPACE];
+      const after = closeOk(viewAt(cells, i + 1, 'after'), '`') ? [] : [SPACE];
+      if (before.length || after.length) spaced = true;
+      return [...before, c, ...after];
+    });
     const opens = new Map<number, number>();
     const bad = new Set<number>();
     cells.forEach((c, i) => {
@@ -249,8 +277,8 @@ function fixMarkers(input: Cell[]): Cell[] {
       const last = viewAt(cells, i - 1, 'before');
       let ok =
         hasContent &&
-        boundaryOk(viewAt(cells, o - 1, 'before'), m) &&
-        boundaryOk(viewAt(cells, i + 1, 'after'), m) &&
+        openOk(viewAt(cells, o - 1, 'before'), m) &&
+        closeOk(viewAt(cells, i + 1, 'after'), m) &&
         first !== undefined && !isSpace(first) && first !== m &&
         last !== undefined && !isSpace(last);
       // A literal marker character inside that the parser would take as the closing one.
@@ -258,12 +286,12 @@ function fixMarkers(input: Cell[]): Cell[] {
         const x = cells[k];
         if (x.k === 'ch' && x.c === m) {
           const prev = viewAt(cells, k - 1, 'before');
-          if (prev !== undefined && !isSpace(prev) && boundaryOk(viewAt(cells, k + 1, 'after'), m)) ok = false;
+          if (prev !== undefined && !isSpace(prev) && closeOk(viewAt(cells, k + 1, 'after'), m)) ok = false;
         }
       }
       if (!ok) bad.add(c.id);
     });
-    if (bad.size === 0) return cells;
+    if (bad.size === 0 && !spaced) return cells;
     cells = cells.filter((c) => !((c.k === 'open' || c.k === 'close') && bad.has(c.id)));
   }
   return cells.filter((c) => c.k !== 'open' && c.k !== 'close');

@@ -216,19 +216,17 @@ class Converter {
         return [{ t: 'para', children: [{ t: 'style', style: 'bold', children: trimLines(this.inlines(n.children)) }] }];
       case 'hr':
         return [{ t: 'hr' }];
-      case 'table':
-      case 'thead':
-      case 'tbody':
-      case 'tfoot':
-        return n.children.flatMap((c) => (typeof c === 'string' ? [] : this.block(c)));
-      case 'tr': {
-        const cells = n.children.filter((c): c is El => typeof c !== 'string');
+      case 'table': {
+        // Rows become lines of one paragraph, cells separated by ` | `; header cells bold.
         const children: Inline[] = [];
-        cells.forEach((c, i) => {
-          if (i > 0) children.push({ t: 'text', text: ' | ' });
-          const inner = trimLines(this.inlines(c.children));
-          children.push(...(c.tag === 'th' ? [{ t: 'style' as const, style: 'bold' as const, children: inner }] : inner));
-        });
+        for (const row of rowsOf(n)) {
+          if (children.length) children.push({ t: 'br' });
+          row.forEach((c, i) => {
+            if (i > 0) children.push({ t: 'text', text: ' | ' });
+            const inner = trimLines(this.inlines(c.children));
+            children.push(...(c.tag === 'th' ? [{ t: 'style' as const, style: 'bold' as const, children: inner }] : inner));
+          });
+        }
         return [{ t: 'para', children }];
       }
       case 'li':
@@ -238,6 +236,20 @@ class Converter {
         return this.blocks(n.children);
     }
   }
+}
+
+/** The rows of a table (inside thead/tbody/tfoot or not), each as its cells. */
+function rowsOf(table: El): El[][] {
+  const rows: El[][] = [];
+  const visit = (n: El) => {
+    for (const c of n.children) {
+      if (typeof c === 'string') continue;
+      if (c.tag === 'tr') rows.push(c.children.filter((x): x is El => typeof x !== 'string' && (x.tag === 'td' || x.tag === 'th')));
+      else if (c.tag === 'thead' || c.tag === 'tbody' || c.tag === 'tfoot') visit(c);
+    }
+  };
+  visit(table);
+  return rows;
 }
 
 /** Drops the spaces a browser would not show: at the start and end of a line. */

@@ -4,16 +4,15 @@
 // - Text arrives with `&`, `<`, `>` escaped as `&amp;`, `&lt;`, `&gt;`; a raw `<` only ever opens a
 //   control token (`<@U1|name>`, `<#C1|name>`, `<!here>`, `<!subteam^S1>`, `<!date^…>`, `<url|label>`).
 //   Entities are decoded once, after tokens are cut out, so user text can never become a token.
-// - `*bold*`, `_italic_`, `~strike~` and `` `code` `` need word boundaries: the opening marker follows
-//   the start, whitespace or punctuation and is followed by a non-space; the closing marker follows
-//   a non-space and is followed by the end, whitespace or punctuation. So `snake_case_name` and
-//   `2*3*4` stay plain. They do not span lines; they nest (`*_both_*`).
+// - `*bold*`, `_italic_`, `~strike~` and `` `code` `` need word boundaries (see mrkdwn-rules.ts), so
+//   `snake_case_name` and `2*3*4` stay plain. They do not span lines; they nest (`*_both_*`).
 // - ```` ```pre``` ```` may span lines and sits anywhere; nothing inside code is formatted.
 // - A line starting with `>` (delivered as `&gt;`) is a quote; `>>>` quotes the rest of the message.
 // - `:name:` (optionally followed by `:skin-tone-N:`) is an emoji by name.
 import type { Block, Inline, RichDoc } from './rich-doc';
 import { normalizeDoc } from './rich-doc';
 import { unescapeMrkdwn } from './escape';
+import { canCloseBefore, canOpenAfter } from './mrkdwn-rules';
 
 /** A control token cut out of the text, and how it reads as plain text (inside code). */
 interface Token {
@@ -124,16 +123,15 @@ function parseToken(inner: string): Token {
 
 const isStr = (u: Unit | undefined): u is string => typeof u === 'string';
 const isSpace = (u: Unit | undefined) => isStr(u) && /^\s$/u.test(u);
-const isWordChar = (u: Unit | undefined) => isStr(u) && /^[\p{L}\p{N}\p{M}]$/u.test(u);
 
-/** May a marker open after `prev` (undefined: start of the span)? */
+/** May a marker open after `prev`? A token counts as part of a word. */
 function openAfter(prev: Unit | undefined, marker: string): boolean {
-  return prev === undefined || isSpace(prev) || (isStr(prev) && !isWordChar(prev) && prev !== marker);
+  return prev === undefined || (isStr(prev) && canOpenAfter(prev, marker));
 }
 
-/** May a marker close before `next` (undefined: end of the span)? */
+/** May a marker close before `next`? */
 function closeBefore(next: Unit | undefined, marker: string): boolean {
-  return next === undefined || isSpace(next) || (isStr(next) && !isWordChar(next) && next !== marker);
+  return next === undefined || (isStr(next) && canCloseBefore(next, marker));
 }
 
 interface Span {
@@ -278,6 +276,12 @@ function codeSpanEnd(units: Unit[], i: number, s: number, e: number): number {
   return -1;
 }
 
+/** Index of the next `ch` in [from, e) before a newline, or -1. */
+function nextOnLine(units: Unit[], from: number, e: number, ch: string): number {
+  for (let k = from; k < e && units[k] !== '\n'; k++) if (units[k] === ch) return k;
+  return -1;
+}
+
 /** End (exclusive) of a `*`/`_`/`~` span opening at i, or -1. */
 function styleSpanEnd(units: Unit[], i: number, s: number, e: number): number {
   const marker = units[i] as string;
@@ -288,9 +292,11 @@ function styleSpanEnd(units: Unit[], i: number, s: number, e: number): number {
     const u = units[j];
     if (u === '\n') return -1;
     if (u === '`') {
-      const end = codeSpanEnd(units, j, s, e);
-      if (end > 0) {
-        j = end - 1;
+      // Whatever sits between two backticks on the line cannot close the span, even where the
+      // backticks do not make a code span on their own (they may once the content is parsed).
+      const close = nextOnLine(units, j + 1, e, '`');
+      if (close > 0) {
+        j = close;
         continue;
       }
     }
