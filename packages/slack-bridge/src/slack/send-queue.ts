@@ -48,6 +48,7 @@ interface Entry<P, R> {
 }
 
 const DEFAULT_BACKOFF = { baseMs: 1000, maxMs: 5 * 60_000 };
+const MIN_RATELIMIT_WAIT_MS = 1000;
 
 function realSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -220,11 +221,13 @@ export class SendQueue<P, R = unknown> {
       failure = { type: 'permanent' };
     }
     if (failure.type === 'ratelimited') {
-      const until = this.now() + Math.max(0, failure.retryAfterMs);
+      // A floor, so a `Retry-After: 0` (or a classifier's 0) cannot turn into a tight loop.
+      const wait = Math.max(MIN_RATELIMIT_WAIT_MS, Number.isFinite(failure.retryAfterMs) ? failure.retryAfterMs : 0);
+      const until = this.now() + wait;
       const map = failure.scope === 'key' ? this.keyBlockedUntil : this.methodBlockedUntil;
       const id = failure.scope === 'key' ? key : item.method;
       map.set(id, Math.max(map.get(id) ?? 0, until));
-      this.opts.onRetry?.(item, failure, Math.max(0, failure.retryAfterMs));
+      this.opts.onRetry?.(item, failure, wait);
       return;
     }
     if (failure.type === 'transient') item.failures++;
@@ -238,7 +241,7 @@ export class SendQueue<P, R = unknown> {
     }
     const b = this.opts.backoff ?? DEFAULT_BACKOFF;
     const ceiling = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(item.failures - 1, 30));
-    const delay = Math.max(failure.retryAfterMs ?? 0, Math.round(ceiling / 2 + this.random() * (ceiling / 2)));
+    const delay = Math.max(1, failure.retryAfterMs ?? 0, Math.round(ceiling / 2 + this.random() * (ceiling / 2)));
     entry.notBefore = this.now() + delay;
     this.opts.onRetry?.(item, failure, delay);
     await this.guard(item, () => this.store.update(item));
