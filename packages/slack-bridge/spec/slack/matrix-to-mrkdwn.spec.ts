@@ -114,6 +114,13 @@ describe('Matrix HTML -> slack mrkdwn', () => {
     }
     assert.equal(md('<a href="https://matrix.to/#/%E0%A4%A">x</a>'), '<https://matrix.to/#/%E0%A4%A|x>');
   });
+
+  it('survives hostile nesting (a 64 KB event can nest thousands of tags) and keeps the text', () => {
+    assert.equal(md('<b>'.repeat(20000) + 'deep'), '*deep*');
+    assert.equal(md('<span>'.repeat(10000) + 'deep'), 'deep');
+    assert.match(md('<ul><li>'.repeat(5000) + 'deep'), /deep$/);
+    assert.match(md('<blockquote>'.repeat(10000) + 'deep'), /^> .*deep$/);
+  });
 });
 
 /** Small seeded PRNG so a failing case can be reproduced from its seed. */

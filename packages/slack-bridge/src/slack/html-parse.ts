@@ -26,6 +26,8 @@ const INPUT_SANITIZE: sanitizeHtml.IOptions = {
   // Reply fallbacks are the bridge's business (it quotes or threads); their HTML is never relayed.
   nonTextTags: ['style', 'script', 'textarea', 'option', 'noscript', 'mx-reply'],
   disallowedTagsMode: 'discard',
+  // Deeper tags are dropped (their text kept), so hostile nesting cannot exhaust the stack below.
+  nestingLimit: 50,
 };
 
 interface El {

@@ -139,22 +139,26 @@ interface Span {
   end: number;
 }
 
-/** Finds ```pre``` spans in [s, e): they are cut out before lines, quotes and inline markup. */
+/**
+ * Finds ```pre``` spans in [s, e): they are cut out before lines, quotes and inline markup. An
+ * opening fence takes the first valid closing fence after it (one pass over precomputed closers,
+ * so hostile input cannot make this quadratic).
+ */
 function findPreSpans(units: Unit[], s: number, e: number): Span[] {
+  const closers: number[] = [];
+  for (let j = s; j + 2 < e; j++) {
+    if (!isFence(units, j)) continue;
+    const next = j + 3 < e ? units[j + 3] : undefined;
+    if (next !== '`' && closeBefore(next, '`')) closers.push(j);
+  }
   const spans: Span[] = [];
+  let k = 0;
   let i = s;
   while (i + 2 < e) {
     if (isFence(units, i) && openAfter(i > s ? units[i - 1] : undefined, '`')) {
-      let j = i + 3;
-      let found = -1;
-      while (j + 2 < e) {
-        if (isFence(units, j) && j > i + 3 && units[j + 3] !== '`' && closeBefore(j + 3 < e ? units[j + 3] : undefined, '`')) {
-          found = j;
-          break;
-        }
-        j++;
-      }
-      if (found >= 0 && units.slice(i + 3, found).some((u) => !isSpace(u))) {
+      while (k < closers.length && closers[k] <= i + 3) k++;
+      const found = k < closers.length ? closers[k] : -1;
+      if (found >= 0 && hasNonSpace(units, i + 3, found)) {
         spans.push({ start: i, end: found + 3 });
         i = found + 3;
         continue;
@@ -163,6 +167,11 @@ function findPreSpans(units: Unit[], s: number, e: number): Span[] {
     i++;
   }
   return spans;
+}
+
+function hasNonSpace(units: Unit[], s: number, e: number): boolean {
+  for (let k = s; k < e; k++) if (!isSpace(units[k])) return true;
+  return false;
 }
 
 function isFence(units: Unit[], i: number): boolean {
@@ -276,33 +285,63 @@ function codeSpanEnd(units: Unit[], i: number, s: number, e: number): number {
   return -1;
 }
 
-/** Index of the next `ch` in [from, e) before a newline, or -1. */
-function nextOnLine(units: Unit[], from: number, e: number, ch: string): number {
-  for (let k = from; k < e && units[k] !== '\n'; k++) if (units[k] === ch) return k;
-  return -1;
+/** Positions in one inline range that closing-marker searches need, computed once per range. */
+interface InlineIndex {
+  newlines: number[];
+  ticks: number[];
+  /** Per marker: positions where it could close a span (non-space before, boundary after). */
+  closers: Record<string, number[]>;
 }
 
-/** End (exclusive) of a `*`/`_`/`~` span opening at i, or -1. */
-function styleSpanEnd(units: Unit[], i: number, s: number, e: number): number {
+function indexInline(units: Unit[], s: number, e: number): InlineIndex {
+  const idx: InlineIndex = { newlines: [], ticks: [], closers: { '*': [], _: [], '~': [] } };
+  for (let j = s; j < e; j++) {
+    const u = units[j];
+    if (u === '\n') idx.newlines.push(j);
+    else if (u === '`') idx.ticks.push(j);
+    else if ((u === '*' || u === '_' || u === '~') && j > s && !isSpace(units[j - 1]) && closeBefore(j + 1 < e ? units[j + 1] : undefined, u)) {
+      idx.closers[u].push(j);
+    }
+  }
+  return idx;
+}
+
+/** First index in the sorted array whose value is >= v. */
+function lowerBound(a: number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * End (exclusive) of a `*`/`_`/`~` span opening at i, or -1: the first closing marker on the line
+ * that is not between two backticks (counted in pairs from the opening marker; whatever sits
+ * between them cannot close the span, even where they do not make a code span on their own).
+ */
+function styleSpanEnd(units: Unit[], i: number, s: number, e: number, idx: InlineIndex): number {
   const marker = units[i] as string;
   const first = units[i + 1];
   if (i + 1 >= e || first === undefined || isSpace(first) || first === marker) return -1;
   if (!openAfter(i > s ? units[i - 1] : undefined, marker)) return -1;
-  for (let j = i + 1; j < e; j++) {
-    const u = units[j];
-    if (u === '\n') return -1;
-    if (u === '`') {
-      // Whatever sits between two backticks on the line cannot close the span, even where the
-      // backticks do not make a code span on their own (they may once the content is parsed).
-      const close = nextOnLine(units, j + 1, e, '`');
-      if (close > 0) {
-        j = close;
-        continue;
-      }
+  const nl = lowerBound(idx.newlines, i);
+  const lineStop = nl < idx.newlines.length ? idx.newlines[nl] : e;
+  const cands = idx.closers[marker];
+  const t0 = lowerBound(idx.ticks, i + 1);
+  let k = lowerBound(cands, i + 2);
+  while (k < cands.length && cands[k] < lineStop) {
+    const c = cands[k];
+    const n = lowerBound(idx.ticks, c) - t0;
+    const pairClose = t0 + n;
+    if (n % 2 === 1 && pairClose < idx.ticks.length && idx.ticks[pairClose] < lineStop) {
+      k = lowerBound(cands, idx.ticks[pairClose] + 1);
+      continue;
     }
-    if (u === marker && j > i + 1 && !isSpace(units[j - 1]) && closeBefore(j + 1 < e ? units[j + 1] : undefined, marker)) {
-      return j + 1;
-    }
+    return c + 1;
   }
   return -1;
 }
@@ -334,6 +373,7 @@ function emojiAt(units: Unit[], i: number, e: number): [number, string, string |
 }
 
 function parseInline(units: Unit[], s: number, e: number): Inline[] {
+  const idx = indexInline(units, s, e);
   const out: Inline[] = [];
   let text = '';
   const flush = () => {
@@ -364,7 +404,7 @@ function parseInline(units: Unit[], s: number, e: number): Inline[] {
         continue;
       }
     } else if (u === '*' || u === '_' || u === '~') {
-      const end = styleSpanEnd(units, i, s, e);
+      const end = styleSpanEnd(units, i, s, e, idx);
       if (end > 0) {
         flush();
         out.push({ t: 'style', style: STYLE_OF[u], children: parseInline(units, i + 1, end - 1) });
