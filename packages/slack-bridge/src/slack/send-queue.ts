@@ -98,7 +98,7 @@ export class SendQueue<P, R = unknown> {
   async start(): Promise<number> {
     if (this.started) return 0;
     const restored = (await this.store.list()).sort((a, b) => a.seq - b.seq);
-    this.seq = restored.reduce((max, i) => Math.max(max, i.seq), 0);
+    this.seq = restored.reduce((max, i) => Math.max(max, i.seq), this.seq);
     this.abort = new AbortController();
     this.started = true;
     for (const item of restored) this.push({ item, notBefore: 0 });
@@ -162,13 +162,24 @@ export class SendQueue<P, R = unknown> {
   private readyAt(key: string, entry: Entry<P, R>): number {
     const method = entry.item.method;
     const spacing = this.opts.minIntervalMs?.[method];
-    const last = this.lastSent.get(`${method}\u0000${key}`);
+    const last = spacing ? this.lastSent.get(`${method}\u0000${key}`) : undefined;
     return Math.max(
       entry.notBefore,
-      this.methodBlockedUntil.get(method) ?? 0,
-      this.keyBlockedUntil.get(key) ?? 0,
+      this.until(this.methodBlockedUntil, method),
+      this.until(this.keyBlockedUntil, key),
       spacing && last !== undefined ? last + spacing : 0,
     );
+  }
+
+  /** A block's end, forgetting it once it is over (these maps would otherwise only grow). */
+  private until(map: Map<string, number>, id: string): number {
+    const t = map.get(id);
+    if (t === undefined) return 0;
+    if (t <= this.now()) {
+      map.delete(id);
+      return 0;
+    }
+    return t;
   }
 
   private async run(key: string, q: Entry<P, R>[]): Promise<void> {
@@ -189,7 +200,7 @@ export class SendQueue<P, R = unknown> {
         const { item } = entry;
         let result: R;
         try {
-          this.lastSent.set(`${item.method}\u0000${key}`, this.now());
+          if (this.opts.minIntervalMs?.[item.method]) this.lastSent.set(`${item.method}\u0000${key}`, this.now());
           result = await this.opts.send(item);
         } catch (err) {
           await this.failed(key, q, entry, err);
