@@ -77,6 +77,8 @@ describe('Matrix HTML -> slack mrkdwn', () => {
     assert.equal(md('foo<b>bar</b> <b>x</b><i>y</i>'), 'foobar xy');
     // `*a* b*` would end the bold after "a": better plain than wrong.
     assert.equal(md('<b>a* b</b> <i>snake_case_name</i>'), 'a* b _snake_case_name_');
+    // The `*` right after the italic marker would end the bold early: the bold goes, the italic stays.
+    assert.equal(md('<b>x <i>*. y</i> z</b>'), 'x _*. y_ z');
     assert.equal(md('<b></b><i> </i>'), 'fallback body');
   });
 

@@ -206,11 +206,12 @@ class InlineRenderer {
 }
 
 /**
- * The character the mrkdwn parser sees next to a marker, at cell i, looking from `side`. The
- * parser reads a span's content on its own, so an enclosing span's own marker is the edge of the
- * text (undefined) rather than a character.
+ * The character the mrkdwn parser sees at cell i, looking from `side`. When it decides whether a
+ * marker opens or closes, it reads a span's content on its own, so an enclosing span's marker is
+ * the edge of the text (undefined); with `raw`, as when it scans content for a closing marker,
+ * every marker is just its character.
  */
-function viewAt(cells: Cell[], i: number, side: 'before' | 'after'): string | undefined {
+function viewAt(cells: Cell[], i: number, side: 'before' | 'after', raw = false): string | undefined {
   const c = cells[i];
   if (!c) return undefined;
   switch (c.k) {
@@ -221,9 +222,9 @@ function viewAt(cells: Cell[], i: number, side: 'before' | 'after'): string | un
     case 'atom':
       return side === 'before' ? c.last : c.first;
     case 'open':
-      return side === 'before' ? undefined : c.m;
+      return side === 'before' && !raw ? undefined : c.m;
     case 'close':
-      return side === 'after' ? undefined : c.m;
+      return side === 'after' && !raw ? undefined : c.m;
   }
 }
 
@@ -285,8 +286,8 @@ function fixMarkers(input: Cell[]): Cell[] {
       for (let k = o + 2; ok && k < i; k++) {
         const x = cells[k];
         if (x.k === 'ch' && x.c === m) {
-          const prev = viewAt(cells, k - 1, 'before');
-          if (prev !== undefined && !isSpace(prev) && closeOk(viewAt(cells, k + 1, 'after'), m)) ok = false;
+          const prev = viewAt(cells, k - 1, 'before', true);
+          if (prev !== undefined && !isSpace(prev) && closeOk(viewAt(cells, k + 1, 'after', true), m)) ok = false;
         }
       }
       if (!ok) bad.add(c.id);
