@@ -153,13 +153,14 @@ function styledChars(doc: RichDoc): Array<{ ch: string; styles: Set<string> }> {
       else if (n.t === 'style') walk(n.children, [...styles, n.style]);
       else if (n.t === 'link') walk(n.children, [...styles, `link:${n.url}`]);
       else if (n.t === 'br') out.push({ ch: '\n', styles: new Set() });
+      else if (n.t === 'mention') out.push({ ch: `[${n.id}]`, styles: new Set(styles) });
     }
   };
   for (const b of doc) if (b.t === 'para') walk(b.children, []);
   return out;
 }
 
-function randomInlines(rand: () => number, depth: number, used: readonly string[], glue = () => ' '): Inline[] {
+function randomInlines(rand: () => number, depth: number, used: readonly string[], glue = () => ' ', mentions = false): Inline[] {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const count = 1 + Math.floor(rand() * 3);
   const out: Inline[] = [];
@@ -169,11 +170,13 @@ function randomInlines(rand: () => number, depth: number, used: readonly string[
     const free = STYLES.filter((s) => !used.includes(s));
     if (r < 0.35 && depth < 3 && free.length) {
       const style = pick(free);
-      out.push({ t: 'style', style, children: randomInlines(rand, depth + 1, [...used, style], glue) });
+      out.push({ t: 'style', style, children: randomInlines(rand, depth + 1, [...used, style], glue, mentions) });
     } else if (r < 0.45) {
       out.push({ t: 'code', text: `${pick(CODE_WORDS)} ${pick(CODE_WORDS)}` });
     } else if (r < 0.55) {
       out.push({ t: 'link', url: `https://example.org/${pick(['a', 'b_c', 'd?e=1&f=2'])}`, children: [{ t: 'text', text: `${pick(WORDS)} ${pick(WORDS)}` }] });
+    } else if (r < 0.6 && mentions) {
+      out.push({ t: 'mention', net: 'matrix', kind: 'user', id: '@slack_U1:example.org', label: 'Alice' });
     } else {
       out.push({ t: 'text', text: pick(WORDS) });
     }
@@ -200,13 +203,13 @@ describe('round trips between Matrix HTML and Slack mrkdwn', () => {
       const rand = prng(seed * 7919);
       // Words glued without spaces, or across line breaks: markers at such places are not recognised.
       const glue = () => ['', ' ', '\n', '-', ''][Math.floor(rand() * 5)];
-      const doc: RichDoc = normalizeDoc([{ t: 'para', children: randomInlines(rand, 0, [], glue) }]);
+      const doc: RichDoc = normalizeDoc([{ t: 'para', children: randomInlines(rand, 0, [], glue, true) }]);
       const matrix = renderMatrix(doc);
-      const mrkdwn = matrixToSlack({ body: matrix.body, ...(matrix.html ? { html: matrix.html } : {}) });
+      const mrkdwn = matrixToSlack({ body: matrix.body, ...(matrix.html ? { html: matrix.html } : {}) }, toSlack);
       // Whitespace at line edges is not significant in HTML; compare the visible characters.
       const visible = (cs: ReturnType<typeof styledChars>) => cs.filter((c) => !/\s/.test(c.ch));
       const before = visible(styledChars(doc));
-      const back = slackToMatrix({ text: mrkdwn });
+      const back = slackToMatrix({ text: mrkdwn }, toMatrix);
       const after = visible(styledChars(back.html ? parseMatrixHtml(back.html) : [{ t: 'para', children: [{ t: 'text', text: back.body }] }]));
       assert.equal(after.map((c) => c.ch).join(''), before.map((c) => c.ch).join(''), `seed ${seed}: ${mrkdwn}`);
       after.forEach((c, i) => {
