@@ -93,6 +93,7 @@ describe('Matrix HTML -> slack mrkdwn', () => {
     assert.equal(md('<blockquote><p>q1</p><p>q2 <b>b</b></p></blockquote><p>after</p>'), '> q1\n>\n> q2 *b*\nafter');
     assert.equal(md('<ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>'), '• one\n• two\n    ◦ nested');
     assert.equal(md('<ol start="3"><li>three</li><li>four</li></ol>'), '3. three\n4. four');
+    assert.equal(md('<ul>\n<li>\n<p>loose</p>\n<p>second para</p>\n</li>\n<li>next</li>\n</ul>\n'), '• loose\n\n  second para\n• next');
     assert.equal(md('<h1>Title</h1><p>text</p><hr><p>end</p>'), '*Title*\n\ntext\n---\nend');
     assert.equal(md('<table><tr><th>h1</th><th>h2</th></tr><tr><td>a</td><td>b</td></tr></table>'), '*h1* | *h2*\na | b');
   });

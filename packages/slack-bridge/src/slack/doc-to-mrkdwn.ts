@@ -354,7 +354,7 @@ function renderBlock(b: Block, r: MatrixToSlackResolvers, depth: number): string
           const body = renderBlocks(item, r, depth + 1);
           return body
             .split('\n')
-            .map((l, k) => (k === 0 ? `${indent}${marker}${l}` : l.startsWith(' ') ? l : `${indent}${' '.repeat(marker.length)}${l}`))
+            .map((l, k) => (k === 0 ? `${indent}${marker}${l}` : !l || l.startsWith(' ') ? l : `${indent}${' '.repeat(marker.length)}${l}`))
             .join('\n');
         })
         .join('\n');
