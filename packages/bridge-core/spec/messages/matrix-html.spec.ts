@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { sanitizeMatrixHtml, escapeHtml } from '../../src/messages/matrix-html';
-import { toMatrixContent } from '../../src/messages/content-convert';
+import { fromMatrixContent, toMatrixContent } from '../../src/messages/content-convert';
 
 describe('bridge-core: HTML towards Matrix', () => {
   it('keeps the formatting Matrix clients render', () => {
@@ -25,6 +25,13 @@ describe('bridge-core: HTML towards Matrix', () => {
     const content = toMatrixContent({ kind: 'text', body: 'hi', html: '<b>hi</b><img src=x onerror=alert(1)>' });
     assert.equal(content.formatted_body, '<b>hi</b><img />');
     assert.equal(content.format, 'org.matrix.custom.html');
+  });
+
+  it('carries a room mention both ways as m.mentions.room', () => {
+    assert.deepEqual(toMatrixContent({ kind: 'text', body: '@room hi', mentionsRoom: true })['m.mentions'], { user_ids: [], room: true });
+    assert.deepEqual(toMatrixContent({ kind: 'text', body: 'hi' })['m.mentions'], { user_ids: [] });
+    assert.equal(fromMatrixContent({ msgtype: 'm.text', body: '@room hi', 'm.mentions': { room: true } })?.mentionsRoom, true);
+    assert.equal(fromMatrixContent({ msgtype: 'm.text', body: '@room hi' })?.mentionsRoom, undefined);
   });
 
   it('escapes text so it cannot open markup or leave an attribute', () => {

@@ -27,6 +27,11 @@ export interface MessageContent {
   media?: MediaInfo;
   /** Matrix user IDs mentioned (Matrix→remote) or to mention (remote→Matrix). */
   mentions?: string[];
+  /**
+   * The whole room is mentioned: Matrix→remote, the sender's `m.mentions.room` (a ping of the
+   * channel, e.g. Slack's `<!channel>`, Gitter's `@/all`); remote→Matrix, an `@room` notification.
+   */
+  mentionsRoom?: boolean;
   /** A link back to the message on the remote network. */
   externalUrl?: string;
 }

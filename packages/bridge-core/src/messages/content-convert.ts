@@ -46,6 +46,7 @@ export function fromMatrixContent(content: unknown, opts: { isReply?: boolean } 
   if (html !== undefined && html !== plain) out.html = html;
   const mentions = (c['m.mentions'] as Json | undefined)?.user_ids;
   if (Array.isArray(mentions)) out.mentions = mentions.filter((m): m is string => typeof m === 'string');
+  if ((c['m.mentions'] as Json | undefined)?.room === true) out.mentionsRoom = true;
   if (kind !== 'text' && kind !== 'notice' && kind !== 'emote') {
     const url = str(c.url);
     const info = (c.info && typeof c.info === 'object' ? c.info : {}) as Json;
@@ -79,7 +80,7 @@ export function toMatrixContent(msg: MessageContent): Json {
     content.info = info;
     if (msg.media.name && msg.media.name !== msg.body) content.filename = msg.media.name;
   }
-  content['m.mentions'] = { user_ids: msg.mentions ?? [] };
+  content['m.mentions'] = msg.mentionsRoom ? { user_ids: msg.mentions ?? [], room: true } : { user_ids: msg.mentions ?? [] };
   if (msg.externalUrl) content.external_url = msg.externalUrl;
   return content;
 }
