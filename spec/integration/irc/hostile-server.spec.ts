@@ -37,6 +37,9 @@ describe('irc-bridge: a hostile IRC server', function () {
     alice = await b.fx.hs.registerUser('alice');
     roomId = await alice.join(alias(CH));
     await eventually(() => fake.client('CwBot')?.channels.has(CH), 'relay bot joined the channel');
+    // Alice's own connection (she joined the room) arrives on its own time: wait for it, so the
+    // specs below count connections that are all there.
+    await eventually(() => fake.live.filter((c) => c.channels.has(CH)).length >= 2, "alice's connection on the channel");
     await stillRelays();
   });
   after(async () => {
