@@ -15,6 +15,7 @@ import { AppserviceServer } from '../appservice/http-server';
 import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
 import { connectorData } from '../store/connector-data';
+import { DurableQueues } from '../outbox/durable-queues';
 import { storeFromConfig } from '../store/create-store';
 import type { Store } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
@@ -74,6 +75,8 @@ export class Bridge<C = unknown> {
   readonly ghosts: GhostManager;
   readonly portals: PortalManager;
   readonly remote: RemoteEventApplier;
+  /** Durable queues (store-backed), for the applier and, namespaced, the connector (`ctx.outbox`). */
+  readonly outbox: DurableQueues;
   readonly commands: CommandRouter;
   readonly adminRooms: AdminRooms;
   readonly permissions: PermissionChecker;
@@ -115,6 +118,7 @@ export class Bridge<C = unknown> {
     this.store = opts.store ?? storeFromConfig(config);
 
     this.activity = new ActivityTracker({ kv: this.store.kv });
+    this.outbox = new DurableQueues(this.store.queues, this.log.child({ module: 'outbox' }));
     this.metrics = new BridgeMetrics({ protocol: connector.protocol.id, version: opts.version, activity: this.activity });
     this.client = new MatrixHttpClient({
       baseUrl: config.homeserver.url,
@@ -271,6 +275,7 @@ export class Bridge<C = unknown> {
       media: this.mediaService,
       commands: this.commands,
       data: connectorData(this.store.kv, protocolId),
+      outbox: { queue: (name) => this.outbox.queue(`connector.${protocolId}.${name}`) },
       provisioning: this.provisioningRoutes(),
       http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
       metrics: this.metrics,

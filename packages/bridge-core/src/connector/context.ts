@@ -3,7 +3,7 @@
  * `init()` and needs nothing else from the Matrix side.
  */
 import type { Logger } from '../logging/logger';
-import type { KeyValueRepository } from '../store/store';
+import type { KeyValueRepository, QueueRecord } from '../store/store';
 import type { Portal } from '../bridge/portal';
 import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
@@ -121,6 +121,39 @@ export interface AppserviceRoutes {
   addRoute(method: string, pathPattern: string, handler: RouteHandler, opts?: RouteOptions): void;
 }
 
+/**
+ * Durable, per-key ordered queues (`ctx.outbox`): for what a connector must not lose across a
+ * restart (a kill -9 included) before it has gone out, e.g. messages waiting for a send rate limit
+ * or for a connection that is down. The core's journal counts a Matrix event as handled once the
+ * connector's handler returns: whatever the handler has not sent by then must be in one of these
+ * queues, or a crash loses it.
+ *
+ * The pattern: in the handler, `append` what is to be sent (one entry per unit that goes out on
+ * its own, e.g. a line) and wait for it; send from memory; `markAttempted` right before an entry
+ * goes out and `remove` it once it has. At start, `list()` gives what the last run left: send it
+ * first, in order. An entry with `attempted` may have gone out before the crash: treat it like a
+ * `redelivered` Matrix event (collapse it with an idempotency key where the network has one).
+ * Names are per connector (the core prefixes them with the protocol ID).
+ */
+export interface OutboxService {
+  queue<T = unknown>(name: string): DurableQueue<T>;
+}
+
+export interface DurableQueue<T> {
+  readonly name: string;
+  /** Appends `values` at the tail of `key`'s queue, all or none; resolves once stored. Appends to one key keep call order. */
+  append(key: string, values: readonly T[], opts?: { createdAt?: number }): Promise<QueueRecord<T>[]>;
+  /** The stored entries in order: one key's, or every key's in append order. */
+  list(key?: string): Promise<QueueRecord<T>[]>;
+  /**
+   * Sending these entries begins now; resolves once that is stored. Calls in the same tick share
+   * one store write, so marking each line of a burst costs one write.
+   */
+  markAttempted(entries: readonly QueueRecord<T>[]): Promise<void>;
+  /** Sent, or given up on: removed (calls in the same tick share one store write). */
+  remove(entries: readonly QueueRecord<T>[]): Promise<void>;
+}
+
 /** What a connector reports to Prometheus; everything is prefixed and labelled by the core. */
 export type ConnectorMetrics = Pick<BridgeMetrics,
   'setRemoteConnections' | 'observeRemoteSendQueueDelay' | 'counter' | 'gauge' | 'histogram'>;
@@ -139,6 +172,8 @@ export interface BridgeContext<Config = unknown> {
   readonly commands: CommandRegistry;
   /** Connector-private persistent data, namespaced by the connector's protocol ID. */
   readonly data: KeyValueRepository;
+  /** Connector-private durable queues for what must go out after a restart (see OutboxService). */
+  readonly outbox: OutboxService;
   readonly provisioning: ProvisioningRoutes;
   readonly http: AppserviceRoutes;
   readonly metrics: ConnectorMetrics;
