@@ -44,6 +44,9 @@ import { BridgeInfoPublisher } from './bridge-info';
 import { BridgeInfoRecord } from './bridge-info-record';
 import { BridgeInfoSync } from './bridge-info-sync';
 import { RemoteEventApplier } from './remote-event-applier';
+import type { StoredRemoteEvent } from './remote-event-lanes';
+import { HomeserverGate } from './homeserver-gate';
+import type { RequestMetricInfo } from '../matrix/http-client';
 import { MatrixEventRouter, type MatrixEvent } from './matrix-event-router';
 import { NonPortalHandler } from './non-portal-handler';
 import { BotNotifier } from './user-notifier';
@@ -75,6 +78,8 @@ export class Bridge<C = unknown> {
   readonly ghosts: GhostManager;
   readonly portals: PortalManager;
   readonly remote: RemoteEventApplier;
+  /** Whether the homeserver answers; remote events wait on it while it does not. */
+  readonly gate: HomeserverGate;
   /** Durable queues (store-backed), for the applier and, namespaced, the connector (`ctx.outbox`). */
   readonly outbox: DurableQueues;
   readonly commands: CommandRouter;
@@ -105,6 +110,10 @@ export class Bridge<C = unknown> {
   private readonly botUserId: string;
   private readonly mediaService: MediaService;
   private started = false;
+  /** Matrix events (a journal replay included) reach the connector only once it has started. */
+  private connectorReady = false;
+  private readonly connectorStarted: Promise<void>;
+  private markConnectorStarted!: () => void;
 
   constructor(private readonly opts: BridgeOptions<C>) {
     const { config, registration, connector } = opts;
@@ -126,9 +135,18 @@ export class Bridge<C = unknown> {
       connections: config.matrix_client.max_connections,
       timeoutMs: config.matrix_client.request_timeout_ms,
       backoff: { baseMs: 250, maxMs: 30_000, maxRetries: config.matrix_client.max_retries },
-      onRequest: (info) => this.metrics.onHomeserverRequest(info),
+      onRequest: (info) => {
+        this.metrics.onHomeserverRequest(info);
+        this.observeReachability(info);
+      },
       onFatalError: (err) => this.opts.onFatal?.(err),
     });
+    this.gate = new HomeserverGate({
+      probe: () => this.client.request('GET', '/_matrix/client/versions', { maxRetries: 0, timeoutMs: 10_000 }),
+      log: this.log.child({ module: 'homeserver' }),
+      onChange: (reachable) => this.metrics.setHomeserverReachable(reachable),
+    });
+    this.connectorStarted = new Promise((resolve) => { this.markConnectorStarted = resolve; });
     this.media = new MediaClient(this.client);
     this.intents = new IntentFactory({
       client: this.client, botUserId: this.botUserId, store: this.store.intents, media: this.media,
@@ -202,6 +220,16 @@ export class Bridge<C = unknown> {
       // From transactions (the state cache does not hold DM rooms: the bot is not in them).
       membershipOf: async (roomId, userId) => this.seenMemberships.get(`${roomId}\u0000${userId}`),
       log: this.log.child({ module: 'remote' }),
+      waiting: this.outbox.queue<StoredRemoteEvent>('core.remote-events'),
+      gate: this.gate,
+      maxWaitMs: config.matrix_client.max_outage_wait_s * 1000,
+      onUndeliverable: (event, reason) => {
+        this.metrics.onRemoteEventUndeliverable(event.type);
+        if (supports(connector, 'undeliverable')) {
+          void Promise.resolve().then(() => connector.onRemoteEventUndeliverable(event, reason))
+            .catch((err) => this.log.warn('connector could not report an undeliverable remote event', { err: String(err) }));
+        }
+      },
       onApplied: (type, outcome, startedAt, event) => {
         this.metrics.onRelay({ direction: 'remote_to_matrix', kind: type, outcome, latencyMs: Date.now() - startedAt });
         if (outcome === 'ok' && event && 'ghost' in event.sender) {
@@ -315,6 +343,8 @@ export class Bridge<C = unknown> {
     const { config, connector } = this.opts;
     await this.store.init();
     await this.activity.init();
+    // Before the connector can emit: what waited for the homeserver when the last run ended goes first.
+    await this.remote.restore();
     this.delivery = await DeliveryPipeline.open({
       handler: (event, delivery) => this.handleMatrixEvent(event, delivery),
       journalDir: path.resolve(config.data_dir, 'journal'),
@@ -335,6 +365,7 @@ export class Bridge<C = unknown> {
       log: this.log.child({ module: 'appservice' }),
     });
     attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, messages: this.store.messages, portals: this.portals });
+    this.metrics.setRemoteEventsWaitingSource(() => this.remote.waiting);
     if (this.mediaProxy) {
       await this.mediaProxy.init();
       this.mediaProxy.register(this.server);
@@ -359,6 +390,8 @@ export class Bridge<C = unknown> {
     await this.banLists?.start();
     await connector.start();
     this.started = true;
+    this.connectorReady = true;
+    this.markConnectorStarted();
     this.pruner.start();
     // After connector.start(), so the connector can describe its rooms; not awaited, so a bridge with
     // thousands of rooms to refresh (the first start after an upgrade) is up at once.
@@ -384,7 +417,7 @@ export class Bridge<C = unknown> {
     await this.metricsServer?.stop();
     await this.delivery?.close();
     await this.router.idle();
-    await this.remote.idle();
+    await this.remote.stop();
     await this.state.close();
     await this.activity.close();
     await this.client.close();
@@ -398,7 +431,19 @@ export class Bridge<C = unknown> {
     await this.remote.idle();
   }
 
+  /**
+   * The HTTP client's view of each attempt, for the gate: no answer at all means the homeserver
+   * is unreachable; any answer means it is not. A 502/503/504 closes the gate only when a remote
+   * event fails with it (the applier), since media downloads get them for other servers' faults.
+   */
+  private observeReachability(info: RequestMetricInfo): void {
+    if (info.status === 0) this.gate.reportDown(`${info.endpoint}: ${info.errcode ?? 'no answer'}`);
+    else if (!this.gate.reachable && info.status < 500) this.gate.reportUp();
+  }
+
   private async handleMatrixEvent(event: MatrixRawEvent, delivery: DeliveryContext): Promise<void> {
+    // The journal's replay starts before the connector has: its events wait for it (in order).
+    if (!this.connectorReady) await this.connectorStarted;
     this.metrics.onHomeserverEvent(event.type);
     if (event.type === 'm.typing') return this.typing.onTyping(event);
     if (event.type === 'm.receipt' || event.type === 'm.presence') return;

@@ -94,6 +94,7 @@ export const MatrixClientSchema = section({
   max_connections: Positive('Maximum concurrent HTTP connections to the homeserver.', 64),
   request_timeout_ms: Positive('Timeout of one homeserver request, in milliseconds.', 30000),
   max_retries: Type.Integer({ minimum: 0, default: 5, description: 'Retries of a failed or rate-limited homeserver request.' }),
+  max_outage_wait_s: Type.Integer({ minimum: 1, default: 3600, description: 'How long remote events (messages, edits, membership changes, ...) wait for a homeserver that cannot be reached (connection refused or reset, timeouts, 502/503/504 from its proxy), e.g. during a restart. They wait in order per room, stored so that a restart of the bridge keeps them, while one probe at a time checks whether the homeserver is back. Past this many seconds an event is given up: its sender on the remote network is told and causeway_remote_events_undeliverable_total counts it.' }),
 }, { default: {}, description: 'The client the bridge uses to call the homeserver.' });
 
 export const LoggingSchema = section({
