@@ -76,8 +76,9 @@ export class RemoteEventApplier implements RemoteEventSink {
       nonceOf: (event) => (event.timestamp === undefined && (event.type === 'edit' || event.type === 'reaction') ? this.occurrence(event) : undefined),
       restoreNonce: (event, nonce) => this.nonces.set(event, nonce),
       onExpired: (event, waitedMs) => {
-        const minutes = Math.max(1, Math.round(waitedMs / 60_000));
-        const reason = `the Matrix homeserver could not be reached for ${minutes} minute${minutes === 1 ? '' : 's'}`;
+        const secs = Math.round(waitedMs / 1000);
+        const span = secs < 120 ? `${secs} seconds` : `${Math.round(secs / 60)} minutes`;
+        const reason = `the Matrix homeserver could not be reached for ${span}`;
         this.deps.log.warn('remote event given up: the homeserver stayed unreachable', {
           type: event.type, network: event.portal.network, channel: event.portal.id, waitedSeconds: Math.round(waitedMs / 1000),
         });

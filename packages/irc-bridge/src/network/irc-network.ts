@@ -7,7 +7,7 @@
  */
 import {
   BridgeError, LocalpartTemplate, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
-  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
+  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type RemoteEvent, type SendResult,
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
@@ -508,6 +508,30 @@ export class IrcNetwork {
 
   private tell(userId: string, text: string): void {
     this.ctx.notify.notice(userId, text).catch(() => undefined);
+  }
+
+  /**
+   * The core gave up on an IRC line (the homeserver stayed unreachable, see the core's
+   * `matrix_client.max_outage_wait_s`): its sender is told with a NOTICE, from the relay bot, or
+   * else from the connection that received it (the Matrix user of a private message, the channel's
+   * listener). Only lines people wrote are reported, not joins or mode changes.
+   */
+  async reportUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
+    if ((event.type !== 'message' && event.type !== 'edit') || !('ghost' in event.sender)) return;
+    const nick = event.sender.ghost.id;
+    const isChannel = event.type === 'message' ? !event.dmWith : this.validChannel(event.portal.id);
+    const where = isChannel ? event.portal.id : 'your private message';
+    const body = event.content.body.replace(/[\x00-\x1f]/g, ' ');
+    const preview = body.length > 60 ? `${body.slice(0, 60)}…` : body;
+    const text = `Your message to ${isChannel ? where : 'a Matrix user'} did not reach Matrix (${reason}): "${preview}"`;
+    const via = this.bot?.status === 'connected' ? this.bot
+      : event.type === 'message' && event.dmWith ? this.users.get(event.dmWith)
+        : this.users.get(this.channels.listener(event.portal.id) ?? '');
+    if (!via || via.status !== 'connected') {
+      this.ctx.log.warn('could not tell an IRC user their line did not reach Matrix: no connection to send from', { network: this.name, nick });
+      return;
+    }
+    await via.notice(nick, text);
   }
 
   // ---- Matrix → IRC -----------------------------------------------------------------------------
