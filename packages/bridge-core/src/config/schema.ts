@@ -87,7 +87,7 @@ export const DeliverySchema = section({
   max_rooms_in_flight: Positive('How many rooms are processed concurrently (events within a room stay ordered).', 32),
   high_water_mark_events: Positive('Queued events above which the bridge slows acknowledging homeserver transactions.', 1000),
   handler_retries: Type.Integer({ minimum: 0, default: 3, description: 'Retries of a failed event handler before the event is reported as not delivered.' }),
-  fsync: StringEnum(['always', 'batch', 'never'] as const, { default: 'batch', description: 'When the transaction journal is flushed to disk: every write, once per batch, or never (fastest, loses recent events on a crash).' }),
+  fsync: StringEnum(['always', 'batch', 'never'] as const, { default: 'batch', description: 'When the transaction journal and the embedded store\'s durable queues (queues.db) are flushed to disk. A crash or kill of the bridge process loses nothing acknowledged with any of them; against a power loss or kernel crash: `always` waits for the disk on every write (loses nothing), `batch` syncs every 100 ms (can lose the last 100 ms), `never` leaves it to the OS (can lose what it had not written back). PostgreSQL commits are durable by themselves.' }),
 }, { default: {}, description: 'Event delivery from the homeserver to the connector.' });
 
 export const MatrixClientSchema = section({
