@@ -39,7 +39,7 @@ export type QueueFsync = 'always' | 'batch' | 'never';
 /** Background fdatasync period with fsync 'batch'. */
 const BATCH_SYNC_MS = 100;
 /** Compaction runs by itself once the file holds this many more lines than live records. */
-const AUTO_COMPACT_SLACK = 5_000;
+const AUTO_COMPACT_SLACK = 50_000;
 
 interface Rec {
   key: string;
@@ -60,7 +60,9 @@ export class QueueLog implements QueueRepository {
   private fh: fs.FileHandle | undefined;
   private pending: Pending[] = [];
   private flushQueued = false;
-  /** The write chain: batches and compactions, one at a time, in order. */
+  /** A write or compaction is running (the next batch waits for it). */
+  private busy = false;
+  /** The file operations, one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
   private unsynced = false;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -77,7 +79,7 @@ export class QueueLog implements QueueRepository {
       q.syncTimer = setInterval(() => { void q.backgroundSync(); }, BATCH_SYNC_MS);
       q.syncTimer.unref();
     }
-    if (q.fileLines > q.live + AUTO_COMPACT_SLACK) await q.compact();
+    if (q.fileLines > q.live + 1) await q.compact();
     return q;
   }
 
@@ -208,22 +210,32 @@ export class QueueLog implements QueueRepository {
 
   // ---- the file --------------------------------------------------------------------
 
-  /** Queues a line for the next write (operations of one tick share it); settles once it is written (and synced with 'always'). */
+  /** Queues a line for the next write; settles once it is written (and synced with 'always'). */
   private write(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
-      if (this.flushQueued) return;
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      this.kick();
+    });
+  }
+
+  /**
+   * Group commit: one write at a time; what arrives meanwhile (or in the same tick) goes out
+   * together in the next one, so a burst of operations costs one write, not a queue of them.
+   */
+  private kick(): void {
+    if (this.busy || this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.flush();
     });
   }
 
   private flush(): Promise<void> {
-    this.flushQueued = false;
+    if (this.busy || this.pending.length === 0) return this.chain;
     const batch = this.pending;
-    if (batch.length === 0) return this.chain;
     this.pending = [];
-    this.chain = this.chain.then(async () => {
+    return this.run(async () => {
       try {
         await this.fh!.appendFile(batch.map((p) => p.line).join('\n') + '\n');
         this.fileLines += batch.length;
@@ -234,8 +246,17 @@ export class QueueLog implements QueueRepository {
         log.error('Queue log: write failed', { file: this.file, error: err as Error });
         for (const p of batch) p.reject(err);
       }
+      if (this.fileLines > this.live + AUTO_COMPACT_SLACK) await this.compactNow();
     });
-    if (this.fileLines > this.live + AUTO_COMPACT_SLACK) void this.compact();
+  }
+
+  /** Runs one file operation at a time; afterwards, what queued meanwhile is written. */
+  private run(op: () => Promise<void>): Promise<void> {
+    this.busy = true;
+    this.chain = this.chain.then(op).finally(() => {
+      this.busy = false;
+      if (this.pending.length) this.kick();
+    });
     return this.chain;
   }
 
@@ -247,8 +268,12 @@ export class QueueLog implements QueueRepository {
 
   /** Rewrites the log with one line per live record (temp file, fsync, rename); writes made meanwhile follow it. */
   compact(): Promise<void> {
-    const run = this.chain.then(async () => {
-      if (this.fileLines === this.live + 1) return; // the seq line and one line per record already
+    return this.run(() => this.compactNow());
+  }
+
+  private async compactNow(): Promise<void> {
+    if (this.fileLines === this.live + 1) return; // the seq line and one line per record already
+    try {
       const tmp = `${this.file}~`;
       const out = await fs.open(tmp, 'w');
       let lines = 0;
@@ -260,7 +285,7 @@ export class QueueLog implements QueueRepository {
           }
         }
         lines = chunk.length;
-        if (chunk.length) await out.appendFile(chunk.join('\n') + '\n');
+        await out.appendFile(chunk.join('\n') + '\n');
         await out.sync();
       } finally {
         await out.close();
@@ -270,11 +295,9 @@ export class QueueLog implements QueueRepository {
       this.fh = await fs.open(this.file, 'a');
       this.fileLines = lines;
       this.unsynced = false;
-    }).catch((err) => {
+    } catch (err) {
       log.warn('Queue log compaction failed', { file: this.file, error: err as Error });
-    });
-    this.chain = run;
-    return run;
+    }
   }
 
   /** Writes everything pending, compacts, syncs and closes the file. */
@@ -282,9 +305,11 @@ export class QueueLog implements QueueRepository {
     if (this.closed) return;
     this.closed = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    await this.flush();
+    while (this.pending.length || this.busy) {
+      await this.chain;
+      await this.flush();
+    }
     await this.compact();
-    await this.chain;
     if (this.fsyncMode !== 'never') await this.fh?.datasync().catch(() => undefined);
     await this.fh?.close();
     this.fh = undefined;
