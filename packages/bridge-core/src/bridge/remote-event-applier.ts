@@ -103,11 +103,10 @@ export class RemoteEventApplier implements RemoteEventSink {
     return this.lanes.waiting;
   }
 
-  private async applyCounted(event: RemoteEvent, startedAt: number): Promise<void> {
-    try {
-      const outcome = await this.apply(event);
+  private applyCounted(event: RemoteEvent, startedAt: number): Promise<void> {
+    return this.apply(event).then((outcome) => {
       this.deps.onApplied?.(event.type, outcome, startedAt, event);
-    } catch (err) {
+    }, (err: unknown) => {
       // Unreachable: the event waits and is tried again, so it has not failed (yet).
       if (!isUnreachable(err)) {
         this.deps.onApplied?.(event.type, 'failed', startedAt, event);
@@ -116,7 +115,7 @@ export class RemoteEventApplier implements RemoteEventSink {
         });
       }
       throw err;
-    }
+    });
   }
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */

@@ -211,7 +211,7 @@ export class RemoteEventLanes {
       lane.items = lane.items.slice(lane.head);
       lane.head = 0;
     }
-    void this.unstore(item);
+    if (item.record || item.storing) void this.unstore(item); // most events were never stored
     if (err === undefined) item.resolve?.();
     else item.reject?.(err);
   }
