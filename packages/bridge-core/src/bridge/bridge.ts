@@ -225,8 +225,9 @@ export class Bridge<C = unknown> {
       maxWaitMs: config.matrix_client.max_outage_wait_s * 1000,
       onUndeliverable: (event, reason) => {
         this.metrics.onRemoteEventUndeliverable(event.type);
+        // Events restored at start may expire before the connector has connected to its network.
         if (supports(connector, 'undeliverable')) {
-          void Promise.resolve().then(() => connector.onRemoteEventUndeliverable(event, reason))
+          void this.connectorStarted.then(() => connector.onRemoteEventUndeliverable(event, reason))
             .catch((err) => this.log.warn('connector could not report an undeliverable remote event', { err: String(err) }));
         }
       },
