@@ -70,6 +70,8 @@ describe('irc-bridge: IRC lines while the homeserver restarts', function () {
     assert.match(notice, /Your message to #gone did not reach Matrix \(the Matrix homeserver could not be reached for \d+ seconds\): "lost in the outage"/);
     assert.match(await b!.fx.bridge.metrics.metrics(), /^causeway_remote_events_undeliverable_total\{[^}]*kind="message"[^}]*\} 1$/m);
     await b!.fx.hs.comeBack();
+    // The next probe (its delay has grown while the homeserver was down) sees it back.
+    await eventually(() => b!.fx.bridge.gate.reachable, 'the homeserver seen back', 40_000);
     dave.raw('PRIVMSG #gone :after the outage');
     await eventually(() => messages(b!.fx.hs, roomId, ghostId('erin')).some((e) => e.content.body === 'after the outage'), 'a later line crosses', 20_000);
     assert.deepEqual(messages(b!.fx.hs, roomId, ghostId('erin')).map((e) => e.content.body), ['warm-up', 'after the outage']);

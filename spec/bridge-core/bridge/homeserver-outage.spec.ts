@@ -81,6 +81,8 @@ describe('bridge-core: remote events while the homeserver is down', function () 
     assert.equal(fx.bridge.remote.waiting, 0, 'nothing left stored');
 
     await fx.hs.comeBack();
+    // The next probe (its delay has grown while the homeserver was down) sees it back.
+    await eventually(() => fx.bridge.gate.reachable, 'the homeserver seen back', 40_000);
     await connector.ctx.remote.emit(line(3));
     assert.deepEqual(bodies(), ['warm-up', 'line 3']);
   });
