@@ -51,11 +51,6 @@ export class HomeserverGate {
     return this.up;
   }
 
-  /** When the current state began (epoch ms). */
-  get changedAt(): number {
-    return this.since;
-  }
-
   /** Resolves once the homeserver is reachable (at once when it is). */
   whenReachable(): Promise<void> {
     if (this.up) return Promise.resolve();

@@ -104,10 +104,6 @@ export class DurableLines {
     this.stopping = true;
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   private count(eventId: string, by: number): void {
     const n = (this.byEvent.get(eventId) ?? 0) + by;
     if (n > 0) this.byEvent.set(eventId, n);
