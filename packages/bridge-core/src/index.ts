@@ -24,6 +24,7 @@ export * from './connector/metrics';
 export * from './connector/config-schema';
 export * from './connector/cli-command';
 export * from './connector/secrets';
+export * from './connector/outbox';
 
 // Starting a bridge
 export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';

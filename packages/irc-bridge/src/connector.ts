@@ -10,6 +10,7 @@ import {
   type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
   type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SecretStore, type SendResult,
   type ThirdPartyLookup, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
+  type RemoteEvent, type UndeliverableHandler,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
@@ -29,7 +30,8 @@ export interface IrcStats {
 }
 
 export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
-  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider, PermissionsWatcher {
+  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider, PermissionsWatcher,
+  UndeliverableHandler {
   readonly protocol = IRC_PROTOCOL;
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
@@ -154,6 +156,11 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   async handleMatrixRoomMeta(change: MatrixRoomMeta): Promise<void> {
     const n = this.networks.get(change.portal.key.network);
     if (n) await n.handleRoomMeta(change);
+  }
+
+  /** A line the core gave up on (the homeserver stayed unreachable): its IRC sender gets a NOTICE. */
+  async onRemoteEventUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
+    await this.networks.get(event.portal.network)?.reportUndeliverable(event, reason);
   }
 
   // ---- portals, ghosts, DMs -----------------------------------------------------------------------

@@ -78,7 +78,7 @@ describe('irc-bridge: a silently dead link', function () {
   let olive: Observer | undefined;
   before(async () => {
     ircd = await startInspircd();
-    b = await startIrcBridge(ircd, { clients: { ping_interval_s: 1, ping_timeout_s: 3, connect_timeout_s: 3 } });
+    b = await startIrcBridge(ircd, { clients: { ping_interval_s: 1, ping_timeout_s: 3, connect_timeout_s: 3, } });
   });
   after(async () => {
     ircd?.thaw();
@@ -91,8 +91,10 @@ describe('irc-bridge: a silently dead link', function () {
     const net = b.connector().networks.get('testnet')!;
     const alice = await b.fx.hs.registerUser('alice', { displayname: 'alice' });
     const roomId = await alice.join(alias('#dead'));
-    await alice.sendMessage(roomId, 'before');
+    const before = await alice.sendMessage(roomId, 'before');
     await eventually(() => net.users.get(alice.userId)?.status === 'connected', 'alice connected');
+    // 'before' went out and the server confirmed it (its echo's msgid is recorded): only what follows is unconfirmed.
+    await eventually(async () => (await b.fx.bridge.store.messages.getByEvent(roomId, before)).length === 2, '"before" written and echoed');
     let registrations = 0;
     net.users.pool.on('connected', (userId) => { if (userId === alice.userId) registrations++; });
     ircd.freeze();

@@ -412,5 +412,94 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(typeof all[0].value, 'number');
       });
     });
+
+    describe('queues', () => {
+      const values = (recs: Array<{ value: unknown }>) => recs.map((r) => r.value);
+
+      it('appends in order per key; seqs grow across keys and calls; list gives a key\'s queue or the whole queue in append order', async () => {
+        const a1 = await store.queues.append('lines', 'alice', ['a1', 'a2'], 1000);
+        const b1 = await store.queues.append('lines', 'bob', ['b1']);
+        const a2 = await store.queues.append('lines', 'alice', ['a3']);
+        assert.deepEqual(a1.map((r) => ({ ...r, seq: 0 })), [
+          { queue: 'lines', key: 'alice', seq: 0, value: 'a1', createdAt: 1000, attempted: false },
+          { queue: 'lines', key: 'alice', seq: 0, value: 'a2', createdAt: 1000, attempted: false },
+        ]);
+        const seqs = [...a1, ...b1, ...a2].map((r) => r.seq);
+        assert.deepEqual([...seqs].sort((x, y) => x - y), seqs, 'seqs follow the appends');
+        assert.equal(new Set(seqs).size, 4);
+        assert.ok(Math.abs(b1[0].createdAt - Date.now()) < 60_000, 'createdAt defaults to now');
+        assert.deepEqual(values(await store.queues.list('lines', { key: 'alice' })), ['a1', 'a2', 'a3']);
+        assert.deepEqual(values(await store.queues.list('lines')), ['a1', 'a2', 'b1', 'a3']);
+        assert.deepEqual(values(await store.queues.list('lines', { limit: 2 })), ['a1', 'a2']);
+        assert.deepEqual(values(await store.queues.list('lines', { key: 'alice', limit: 0 })), []);
+        assert.deepEqual(await store.queues.list('lines', { key: 'carol' }), []);
+        assert.deepEqual(await store.queues.list('nothing'), []);
+        assert.deepEqual(await store.queues.append('lines', 'alice', []), []);
+      });
+
+      it('round-trips JSON values and any string as queue name and key (NUL included); queues are kept apart', async () => {
+        const odd: unknown[] = [{ 'm.relates_to': { $ref: 1 }, text: 'nul \u0000 inside', list: [1, null, 'é☃'] }, 0, '', false, null, [[]]];
+        const key = 'libera\u0000@alice:example.org';
+        const queue = 'connector.irc\u0000lines\uE000';
+        await store.queues.append(queue, key, odd);
+        await store.queues.append('other', key, ['elsewhere']);
+        const got = await store.queues.list(queue, { key });
+        assert.deepEqual(values(got), odd);
+        assert.deepEqual(got.map((r) => [r.queue, r.key]), odd.map(() => [queue, key]));
+        assert.deepEqual(values(await store.queues.list('other')), ['elsewhere']);
+        assert.equal(await store.queues.count(queue), odd.length);
+        assert.equal(await store.queues.count('other'), 1);
+        assert.equal(await store.queues.count(), odd.length + 1);
+      });
+
+      it('rejects a value that is not JSON-serialisable, appending nothing', async () => {
+        await assert.rejects(() => store.queues.append('q', 'k', ['fine', undefined]), TypeError);
+        assert.equal(await store.queues.count('q'), 0);
+      });
+
+      it('markAttempted flags records; remove takes them out and says how many; unknown seqs are ignored', async () => {
+        const recs = await store.queues.append('q', 'k', ['x', 'y', 'z']);
+        await store.queues.markAttempted('q', [recs[0].seq, 987_654_321]);
+        await store.queues.markAttempted('other', [recs[1].seq]); // another queue's seq space is not this one
+        assert.deepEqual((await store.queues.list('q')).map((r) => [r.value, r.attempted]), [['x', true], ['y', false], ['z', false]]);
+        assert.equal(await store.queues.remove('q', [recs[0].seq, recs[2].seq, 987_654_321]), 2);
+        assert.equal(await store.queues.remove('q', [recs[0].seq]), 0);
+        assert.equal(await store.queues.remove('other', [recs[1].seq]), 0);
+        assert.deepEqual(values(await store.queues.list('q')), ['y']);
+        await store.queues.markAttempted('q', []);
+        assert.equal(await store.queues.remove('q', []), 0);
+      });
+
+      it('keeps every record, its flag and the order across a restart; seqs keep growing and are never reused', async () => {
+        const first = await store.queues.append('q', 'k', ['one', 'two', 'three'], 5);
+        await store.queues.markAttempted('q', [first[1].seq]);
+        await store.queues.remove('q', [first[0].seq]);
+        const last = await store.queues.append('q', 'k', ['four']);
+        await store.queues.remove('q', [last[0].seq]); // the highest seq is gone before the restart
+        await store.close();
+        const again = await reopen();
+        assert.deepEqual((await again.queues.list('q')).map((r) => [r.value, r.attempted, r.createdAt, r.seq]),
+          [['two', true, 5, first[1].seq], ['three', false, 5, first[2].seq]]);
+        const next = await again.queues.append('q', 'k', ['five']);
+        assert.ok(next[0].seq > last[0].seq, `seq ${next[0].seq} after ${last[0].seq}`);
+        assert.deepEqual(values(await again.queues.list('q', { key: 'k' })), ['two', 'three', 'five']);
+      });
+
+      it('concurrent appends to different keys all land, each key in its own order', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.queues.append('q', `k${i % 4}`, [i, i + 100])));
+        assert.equal(await store.queues.count('q'), 40);
+        for (let k = 0; k < 4; k++) {
+          const vs = values(await store.queues.list('q', { key: `k${k}` })) as number[];
+          assert.equal(vs.length, 10);
+          for (let i = 0; i < vs.length; i += 2) assert.equal(vs[i + 1], vs[i] + 100, 'one append\'s values stay together, in order');
+        }
+      });
+
+      it('rejects calls after close() with StoreClosedError', async () => {
+        await store.close();
+        await assert.rejects(() => store.queues.append('q', 'k', [1]), StoreClosedError);
+        await assert.rejects(() => store.queues.list('q'), StoreClosedError);
+      });
+    });
   });
 }

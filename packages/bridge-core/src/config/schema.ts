@@ -76,13 +76,14 @@ export const DeliverySchema = section({
   max_rooms_in_flight: Positive('How many rooms are processed concurrently (events within a room stay ordered).', 32),
   high_water_mark_events: Positive('Queued events above which the bridge slows acknowledging homeserver transactions.', 1000),
   handler_retries: Type.Integer({ minimum: 0, default: 3, description: 'Retries of a failed event handler before the event is reported as not delivered.' }),
-  fsync: StringEnum(['always', 'batch', 'never'] as const, { default: 'batch', description: 'When the transaction journal is flushed to disk: every write, once per batch, or never (fastest, loses recent events on a crash).' }),
+  fsync: StringEnum(['always', 'batch', 'never'] as const, { default: 'batch', description: 'When the transaction journal and the embedded store\'s durable queues (queues.db) are flushed to disk. A crash or kill of the bridge process loses nothing acknowledged with any of them; against a power loss or kernel crash: `always` waits for the disk on every write (loses nothing), `batch` syncs every 100 ms (can lose the last 100 ms), `never` leaves it to the OS (can lose what it had not written back). PostgreSQL commits are durable by themselves.' }),
 }, { default: {}, description: 'Event delivery from the homeserver to the connector.' });
 
 export const MatrixClientSchema = section({
   max_connections: Positive('Maximum concurrent HTTP connections to the homeserver.', 64),
   request_timeout_ms: Positive('Timeout of one homeserver request, in milliseconds.', 30000),
   max_retries: Type.Integer({ minimum: 0, default: 5, description: 'Retries of a failed or rate-limited homeserver request.' }),
+  max_outage_wait_s: Type.Integer({ minimum: 1, default: 3600, description: 'How long remote events (messages, edits, membership changes, ...) wait for a homeserver that cannot be reached (connection refused or reset, timeouts, 502/503/504 from its proxy), e.g. during a restart. They wait in order per room, stored so that a restart of the bridge keeps them, while one probe at a time checks whether the homeserver is back. Past this many seconds an event is given up: its sender on the remote network is told and causeway_remote_events_undeliverable_total counts it.' }),
 }, { default: {}, description: 'The client the bridge uses to call the homeserver.' });
 
 export const LoggingSchema = section({

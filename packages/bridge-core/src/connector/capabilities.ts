@@ -8,6 +8,7 @@ import type {
   MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
 } from './matrix-events';
 import type { SendResult } from './connector';
+import type { RemoteEvent } from './remote-events';
 import type { Portal } from './portal';
 
 export interface EditHandler {
@@ -109,6 +110,18 @@ export interface PermissionsWatcher {
   onPermissionsChanged(): void | Promise<void>;
 }
 
+/**
+ * A remote event the core gave up on: the homeserver could not be reached for
+ * `matrix_client.max_outage_wait_s` after the connector emitted it (the event waited, stored,
+ * until then). The network will not send it again, so the connector tells its sender there (the
+ * IRC bridge sends a NOTICE); `causeway_remote_events_undeliverable_total` counts it either way.
+ * Without this capability the sender is not told.
+ */
+export interface UndeliverableHandler {
+  /** `reason` is a sentence for people, e.g. "the Matrix homeserver could not be reached for 60 minutes". */
+  onRemoteEventUndeliverable(event: RemoteEvent, reason: string): void | Promise<void>;
+}
+
 export interface Capabilities {
   edits: EditHandler;
   redactions: RedactionHandler;
@@ -123,6 +136,7 @@ export interface Capabilities {
   links: LinkHandler;
   bridgeInfo: BridgeInfoProvider;
   permissions: PermissionsWatcher;
+  undeliverable: UndeliverableHandler;
 }
 
 const MARKERS: { [K in keyof Capabilities]: string } = {
@@ -139,6 +153,7 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
   links: '__links__',
   bridgeInfo: 'bridgeInfo',
   permissions: 'onPermissionsChanged',
+  undeliverable: 'onRemoteEventUndeliverable',
 };
 
 /** Whether a connector implements a capability; narrows its type. */

@@ -5,6 +5,7 @@
 import type { Logger } from '../logging/logger';
 import type { KeyValueRepository } from './key-value';
 import type { Portal } from './portal';
+import type { OutboxService } from './outbox';
 import type { GhostKey, PortalKey } from './ids';
 import type { PortalInfo } from './capabilities';
 import type { BridgingStatusUpdate } from './bridging-status';
@@ -127,7 +128,7 @@ export interface AppserviceRoutes {
   addRoute(method: string, pathPattern: string, handler: RouteHandler, opts?: RouteOptions): void;
 }
 
-export type { ConnectorMetrics };
+export type { ConnectorMetrics, OutboxService };
 
 export interface BridgeContext<Config = unknown> {
   /** The connector's own section of the config file, validated. */
@@ -148,6 +149,8 @@ export interface BridgeContext<Config = unknown> {
    * connector/secrets.ts). Stores opened with the same key file share one key.
    */
   secrets(namespace: string, opts?: SecretStoreOptions): SecretStore;
+  /** Connector-private durable queues for what must go out after a restart (see OutboxService). */
+  readonly outbox: OutboxService;
   readonly provisioning: ProvisioningRoutes;
   readonly http: AppserviceRoutes;
   readonly metrics: ConnectorMetrics;

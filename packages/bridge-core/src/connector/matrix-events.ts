@@ -105,10 +105,30 @@ export interface MatrixTyping {
  */
 export type LateRemoteIds = LateMessageRemoteIds | LateEditRemoteIds;
 
+/**
+ * What recording late IDs needs to know of a Matrix message: the MatrixMessage the connector
+ * received will do, or what a connector stored of it to send after a restart (see `ctx.outbox`).
+ */
+export interface LateMessageRef {
+  eventId: string;
+  timestamp: number;
+  portal: Pick<Portal, 'roomId' | 'key'>;
+  sender: Pick<MatrixSender, 'userId'>;
+  content: { body: string };
+}
+
+/** What recording late IDs needs to know of a Matrix edit (a MatrixEdit will do; see LateMessageRef). */
+export interface LateEditRef {
+  timestamp: number;
+  portal: Pick<Portal, 'roomId' | 'key'>;
+  target: Pick<RemoteMessageRef, 'eventId' | 'sender'>;
+  content: { body: string };
+}
+
 /** IDs of what a Matrix message became, recorded for that message's event. */
 export interface LateMessageRemoteIds {
-  /** The message as the connector received it. */
-  message: MatrixMessage;
+  /** The message as the connector received it (or what it stored of it). */
+  message: LateMessageRef;
   remoteIds: string[];
   /**
    * Message-map part of the first ID (the next get the following parts). Parts below it hold what
@@ -128,7 +148,7 @@ export interface LateMessageRemoteIds {
  * event is no longer in the message map (redacted, pruned).
  */
 export interface LateEditRemoteIds {
-  /** The edit as the connector received it. */
-  edit: MatrixEdit;
+  /** The edit as the connector received it (or what it stored of it). */
+  edit: LateEditRef;
   remoteIds: string[];
 }

@@ -156,6 +156,9 @@ export class BridgeMetrics implements ConnectorMetrics {
   private readonly messageMapRecords: Gauge<string>;
   private readonly remoteConnections: Gauge<string>;
   private readonly sendQueueDelay: Histogram<string>;
+  private readonly homeserverReachable: Gauge<string>;
+  private readonly remoteEventsUndeliverable: Counter<string>;
+  private remoteWaitingSource?: () => number;
 
   private readonly relayKinds = new BoundedLabel(MAX_RELAY_KINDS);
   private readonly connectionStates = new BoundedLabel(MAX_STATES);
@@ -195,6 +198,12 @@ export class BridgeMetrics implements ConnectorMetrics {
     this.ghosts = this.make('ghosts', () => this.collectGhosts());
     this.messageMapRecords = this.make('messageMapRecords', () => this.collectMessageMap());
     this.remoteConnections = this.make('remoteConnections');
+    this.homeserverReachable = this.make('homeserverReachable');
+    this.homeserverReachable.set(1);
+    const waiting: Gauge<string> = this.make('remoteEventsWaiting', () => {
+      if (this.remoteWaitingSource) waiting.set(nonNegative(this.remoteWaitingSource()));
+    });
+    this.remoteEventsUndeliverable = this.make('remoteEventsUndeliverable');
     this.sendQueueDelay = this.make('remoteSendQueueDelay');
     this.makeStateCacheMetrics();
     this.makeActivityMetrics();
@@ -243,6 +252,21 @@ export class BridgeMetrics implements ConnectorMetrics {
     this.transactions.inc({ outcome });
     const s = seconds(info.durationMs);
     if (s !== undefined) this.txnProcessing.observe(s);
+  }
+
+  /** Whether the homeserver answers (the HomeserverGate's view). */
+  setHomeserverReachable(reachable: boolean): void {
+    this.homeserverReachable.set(reachable ? 1 : 0);
+  }
+
+  /** A remote event given up after waiting for an unreachable homeserver. */
+  onRemoteEventUndeliverable(kind: string): void {
+    this.remoteEventsUndeliverable.inc({ kind: this.relayKinds.value(kind) });
+  }
+
+  /** Read the number of remote events waiting for the homeserver at scrape time. */
+  setRemoteEventsWaitingSource(source: (() => number) | undefined): void {
+    this.remoteWaitingSource = source;
   }
 
   /** Time a message waited in a connector's outgoing queue (e.g. IRC flood control). */

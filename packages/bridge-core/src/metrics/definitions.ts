@@ -165,6 +165,21 @@ export const METRIC_DEFINITIONS = {
     name: 'causeway_build_info', type: 'gauge', labels: ['protocol', 'version'],
     help: 'Always 1; the labels identify the running build.',
   },
+  homeserverReachable: {
+    name: 'causeway_homeserver_reachable', type: 'gauge', labels: ['protocol'],
+    help: '1 while the homeserver answers, 0 while it cannot be reached (remote events then wait).',
+    details: 'Goes to 0 when a request finds no homeserver (connection refused or reset, a timeout) or a remote event fails with 502/503/504 from the proxy in front of it; back to 1 at the first answer. While it is 0 one probe (`GET /_matrix/client/versions`) at a time, 1 s doubling to 30 s apart, asks whether it is back.',
+  },
+  remoteEventsWaiting: {
+    name: 'causeway_remote_events_waiting', type: 'gauge', labels: ['protocol'],
+    help: 'Remote events stored while they wait for an unreachable homeserver, applied in order once it answers.',
+    details: 'Stored in the store\'s durable queue, so they survive a restart of the bridge. They wait at most `matrix_client.max_outage_wait_s` from when they arrived; see `causeway_remote_events_undeliverable_total` for what was given up.',
+  },
+  remoteEventsUndeliverable: {
+    name: 'causeway_remote_events_undeliverable_total', type: 'counter', labels: ['protocol', 'kind'],
+    help: 'Remote events given up after waiting `matrix_client.max_outage_wait_s` for an unreachable homeserver, by kind.',
+    details: '`kind` is the remote event type (`message`, `edit`, `membership`, ...). The connector is told about each one (the IRC bridge sends its sender a NOTICE). Typing notifications are never kept waiting and are not counted.',
+  },
   remoteSendQueueDelay: {
     name: 'causeway_remote_send_queue_delay_seconds', type: 'histogram', labels: ['protocol'], buckets: LATENCY_BUCKETS,
     help: 'Time outgoing messages wait in a connector\'s send queue before reaching the remote network (e.g. IRC flood control).',

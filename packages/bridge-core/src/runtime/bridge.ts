@@ -16,6 +16,7 @@ import { DeliveryPipeline } from '../appservice/delivery';
 import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
 import { connectorData } from '../store/connector-data';
 import { SealedSecretStore, SecretKey } from '../secrets/sealed-store';
+import { DurableQueues } from '../outbox/durable-queues';
 import { storeFromConfig } from '../store/create-store';
 import type { Store } from '../store/store';
 import { MatrixHttpClient } from '../matrix/http-client';
@@ -46,6 +47,9 @@ import { BridgeInfoPublisher } from '../portals/bridge-info';
 import { BridgeInfoRecord } from '../portals/bridge-info-record';
 import { BridgeInfoSync } from '../portals/bridge-info-sync';
 import { RemoteEventApplier } from '../to-matrix/remote-event-applier';
+import type { StoredRemoteEvent } from '../to-matrix/remote-event-lanes';
+import { HomeserverGate } from '../to-matrix/homeserver-gate';
+import type { RequestMetricInfo } from '../matrix/http-client';
 import { MatrixEventRouter, type MatrixEvent } from '../to-remote/matrix-event-router';
 import { NonPortalHandler } from '../to-remote/non-portal-handler';
 import { BotNotifier } from '../portals/user-notifier';
@@ -77,6 +81,10 @@ export class Bridge<C = unknown> {
   readonly ghosts: GhostManager;
   readonly portals: PortalManager;
   readonly remote: RemoteEventApplier;
+  /** Whether the homeserver answers; remote events wait on it while it does not. */
+  readonly gate: HomeserverGate;
+  /** Durable queues (store-backed), for the applier and, namespaced, the connector (`ctx.outbox`). */
+  readonly outbox: DurableQueues;
   readonly commands: CommandRouter;
   readonly adminRooms: AdminRooms;
   readonly permissions: PermissionChecker;
@@ -106,6 +114,10 @@ export class Bridge<C = unknown> {
   private readonly botUserId: string;
   private readonly mediaService: MediaService;
   private started = false;
+  /** Matrix events (a journal replay included) reach the connector only once it has started. */
+  private connectorReady = false;
+  private readonly connectorStarted: Promise<void>;
+  private markConnectorStarted!: () => void;
 
   constructor(private readonly opts: BridgeOptions<C>) {
     const { config, registration, connector } = opts;
@@ -121,6 +133,7 @@ export class Bridge<C = unknown> {
     this.store = opts.store ?? storeFromConfig(config);
 
     this.activity = new ActivityTracker({ kv: this.store.kv });
+    this.outbox = new DurableQueues(this.store.queues, this.log.child({ module: 'outbox' }));
     this.metrics = new BridgeMetrics({ protocol: connector.protocol.id, version: opts.version, activity: this.activity });
     this.client = new MatrixHttpClient({
       baseUrl: config.homeserver.url,
@@ -128,9 +141,18 @@ export class Bridge<C = unknown> {
       connections: config.matrix_client.max_connections,
       timeoutMs: config.matrix_client.request_timeout_ms,
       backoff: { baseMs: 250, maxMs: 30_000, maxRetries: config.matrix_client.max_retries },
-      onRequest: (info) => this.metrics.onHomeserverRequest(info),
+      onRequest: (info) => {
+        this.metrics.onHomeserverRequest(info);
+        this.observeReachability(info);
+      },
       onFatalError: (err) => this.opts.onFatal?.(err),
     });
+    this.gate = new HomeserverGate({
+      probe: () => this.client.request('GET', '/_matrix/client/versions', { maxRetries: 0, timeoutMs: 10_000 }),
+      log: this.log.child({ module: 'homeserver' }),
+      onChange: (reachable) => this.metrics.setHomeserverReachable(reachable),
+    });
+    this.connectorStarted = new Promise((resolve) => { this.markConnectorStarted = resolve; });
     this.media = new MediaClient(this.client);
     this.intents = new IntentFactory({
       client: this.client, botUserId: this.botUserId, store: this.store.intents, media: this.media,
@@ -204,6 +226,17 @@ export class Bridge<C = unknown> {
       // From transactions (the state cache does not hold DM rooms: the bot is not in them).
       membershipOf: async (roomId, userId) => this.seenMemberships.get(`${roomId}\u0000${userId}`),
       log: this.log.child({ module: 'remote' }),
+      waiting: this.outbox.queue<StoredRemoteEvent>('core.remote-events'),
+      gate: this.gate,
+      maxWaitMs: config.matrix_client.max_outage_wait_s * 1000,
+      onUndeliverable: (event, reason) => {
+        this.metrics.onRemoteEventUndeliverable(event.type);
+        // Events restored at start may expire before the connector has connected to its network.
+        if (supports(connector, 'undeliverable')) {
+          void this.connectorStarted.then(() => connector.onRemoteEventUndeliverable(event, reason))
+            .catch((err) => this.log.warn('connector could not report an undeliverable remote event', { err: String(err) }));
+        }
+      },
       onApplied: (type, outcome, startedAt, event) => {
         this.metrics.onRelay({ direction: 'remote_to_matrix', kind: type, outcome, latencyMs: Date.now() - startedAt });
         if (outcome === 'ok' && event && 'ghost' in event.sender) {
@@ -278,6 +311,7 @@ export class Bridge<C = unknown> {
       commands: this.commands,
       data: connectorData(this.store.kv, protocolId),
       secrets: (namespace, o) => new SealedSecretStore(connectorData(this.store.kv, protocolId), namespace, this.secretKey(o?.keyFile, o?.createKeyFile)),
+      outbox: { queue: (name) => this.outbox.queue(`connector.${protocolId}.${name}`) },
       provisioning: this.provisioningRoutes(),
       http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
       metrics: this.metrics,
@@ -325,6 +359,8 @@ export class Bridge<C = unknown> {
     const { config, connector } = this.opts;
     await this.store.init();
     await this.activity.init();
+    // Before the connector can emit: what waited for the homeserver when the last run ended goes first.
+    await this.remote.restore();
     this.delivery = await DeliveryPipeline.open({
       handler: (event, delivery) => this.handleMatrixEvent(event, delivery),
       journalDir: path.resolve(config.data_dir, 'journal'),
@@ -346,6 +382,7 @@ export class Bridge<C = unknown> {
       log: this.log.child({ module: 'appservice' }),
     });
     attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, messages: this.store.messages, portals: this.portals });
+    this.metrics.setRemoteEventsWaitingSource(() => this.remote.waiting);
     if (this.mediaProxy) {
       await this.mediaProxy.init();
       this.mediaProxy.register(this.server);
@@ -370,6 +407,8 @@ export class Bridge<C = unknown> {
     await this.banLists?.start();
     await connector.start();
     this.started = true;
+    this.connectorReady = true;
+    this.markConnectorStarted();
     this.pruner.start();
     // After connector.start(), so the connector can describe its rooms; not awaited, so a bridge with
     // thousands of rooms to refresh (the first start after an upgrade) is up at once.
@@ -395,7 +434,7 @@ export class Bridge<C = unknown> {
     await this.metricsServer?.stop();
     await this.delivery?.close();
     await this.router.idle();
-    await this.remote.idle();
+    await this.remote.stop();
     await this.state.close();
     await this.activity.close();
     await this.client.close();
@@ -409,7 +448,19 @@ export class Bridge<C = unknown> {
     await this.remote.idle();
   }
 
+  /**
+   * The HTTP client's view of each attempt, for the gate: no answer at all means the homeserver
+   * is unreachable; any answer means it is not. A 502/503/504 closes the gate only when a remote
+   * event fails with it (the applier), since media downloads get them for other servers' faults.
+   */
+  private observeReachability(info: RequestMetricInfo): void {
+    if (info.status === 0) this.gate.reportDown(`${info.endpoint}: ${info.errcode ?? 'no answer'}`);
+    else if (!this.gate.reachable && info.status < 500) this.gate.reportUp();
+  }
+
   private async handleMatrixEvent(event: MatrixRawEvent, delivery: DeliveryContext): Promise<void> {
+    // The journal's replay starts before the connector has: its events wait for it (in order).
+    if (!this.connectorReady) await this.connectorStarted;
     this.metrics.onHomeserverEvent(event.type);
     if (event.type === 'm.typing') return this.typing.onTyping(event);
     if (event.type === 'm.receipt' || event.type === 'm.presence') return;

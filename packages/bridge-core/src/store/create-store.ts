@@ -45,5 +45,8 @@ export function storeFromConfig(config: CoreConfig, tuning: StoreTuning = {}): S
   const db = config.database;
   return createStore(db.engine === 'postgres'
     ? { engine: 'postgres', connectionString: db.postgres!.connection_string, maxConnections: db.postgres!.max_connections }
-    : { engine: 'nedb', directory: path.resolve(db.nedb.directory) }, tuning);
+    : { engine: 'nedb', directory: path.resolve(db.nedb.directory) },
+  // The embedded store's queue log follows the journal's fsync setting: what the journal hands on
+  // to a durable queue must be as safe there as it was in the journal.
+  { ...tuning, nedb: { queueFsync: config.delivery.fsync, ...tuning.nedb } });
 }

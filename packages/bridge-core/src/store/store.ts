@@ -6,6 +6,7 @@
 import type { Portal } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
 import type { KeyValueRepository } from '../connector/key-value';
+import type { QueueRecord } from '../connector/outbox';
 
 export interface GhostRecord {
   key: GhostKey;
@@ -101,12 +102,38 @@ export interface IntentRepository {
 /** Defined with the connector contract (connectors see it as `ctx.data`). */
 export type { KeyValueRepository };
 
+export type { QueueRecord };
+
+/**
+ * Durable FIFO queues of JSON values, one per (queue, key): what must survive a restart until it has
+ * been delivered, in order (remote events waiting for the homeserver, a connector's outgoing lines
+ * waiting for a rate limit or a connection). Queue names and keys are any strings; values must be
+ * JSON-serialisable.
+ *
+ * `append` is all or nothing, also across a crash (the entries of one call are stored together).
+ * Two appends to one key that overlap in time may be stored in either order: a caller that needs
+ * their order waits for the first (the core's DurableQueues service does).
+ */
+export interface QueueRepository {
+  /** Append `values` at the tail of (queue, key), in order. Returns their records (an empty list for no values). */
+  append<T = unknown>(queue: string, key: string, values: readonly T[], createdAt?: number): Promise<QueueRecord<T>[]>;
+  /** A queue's records in `seq` order: of one key with `key`, else of all keys; `limit` caps the result. */
+  list<T = unknown>(queue: string, opts?: { key?: string; limit?: number }): Promise<QueueRecord<T>[]>;
+  /** Flag records as attempted (unknown seqs are ignored). */
+  markAttempted(queue: string, seqs: readonly number[]): Promise<void>;
+  /** Remove records (unknown seqs are ignored); returns how many went. */
+  remove(queue: string, seqs: readonly number[]): Promise<number>;
+  /** Records held in one queue, or in all without `queue`. */
+  count(queue?: string): Promise<number>;
+}
+
 export interface Store {
   readonly portals: PortalRepository;
   readonly ghosts: GhostRepository;
   readonly messages: MessageRepository;
   readonly intents: IntentRepository;
   readonly kv: KeyValueRepository;
+  readonly queues: QueueRepository;
   /** Open connections and run pending migrations (each in a transaction). */
   init(): Promise<void>;
   close(): Promise<void>;

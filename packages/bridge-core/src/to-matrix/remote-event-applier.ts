@@ -1,6 +1,9 @@
 /**
  * Applies remote events to Matrix. Per portal, events are applied strictly in
- * the order the connector emitted them; portals run concurrently.
+ * the order the connector emitted them; portals run concurrently. When the
+ * homeserver cannot be reached they wait, stored, in order, for up to
+ * `maxWaitMs` (remote-event-lanes.ts): the remote network will not send them
+ * again.
  *
  * Cost model: once a ghost is registered and joined (both cached and
  * persisted), relaying a message is exactly one homeserver request — the send,
@@ -23,11 +26,13 @@ import type { PortalManager } from '../portals/portal-manager';
 import type { GhostManager } from '../portals/ghost-manager';
 import { toMatrixContent } from '../messages/content-convert';
 import { reactionRemoteId } from '../messages/reaction-ids';
-import { KeyedQueue } from '../util/keyed-queue';
 import { remoteEventProblem } from './remote-event-shape';
 import { LruMap } from '../util/lru';
 import { PendingWrites } from '../util/pending-writes';
 import type { Intent } from '../matrix/intent';
+import type { DurableQueue } from '../connector/outbox';
+import { isUnreachable, type HomeserverGate } from './homeserver-gate';
+import { RemoteEventLanes, type StoredRemoteEvent } from './remote-event-lanes';
 
 export interface RemoteApplierDeps {
   portals: PortalManager;
@@ -37,8 +42,15 @@ export interface RemoteApplierDeps {
   /** A user's membership in a room as last seen in a transaction, if seen (for DMs the Matrix user left). */
   membershipOf?(roomId: string, userId: string): Promise<string | undefined>;
   log: Logger;
+  /** Where events wait while the homeserver is unreachable (kept across restarts). */
+  waiting: DurableQueue<StoredRemoteEvent>;
+  gate: HomeserverGate;
+  /** How long an event waits for an unreachable homeserver before it is given up (`matrix_client.max_outage_wait_s`). */
+  maxWaitMs: number;
   /** Metrics hook: one call per remote event with its outcome. */
   onApplied?(type: RemoteEvent['type'], outcome: 'ok' | 'dropped' | 'failed', startedAt: number, event: RemoteEvent): void;
+  /** An event given up after waiting `maxWaitMs` (the connector tells its sender; a metric counts it). */
+  onUndeliverable?(event: RemoteEvent, reason: string): void;
 }
 
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
@@ -47,7 +59,7 @@ const hash = (s: string) => createHash('sha256').update(s).digest('base64url').s
 const IN_ROOM = new Set(['join', 'invite']);
 
 export class RemoteEventApplier implements RemoteEventSink {
-  private readonly queue = new KeyedQueue();
+  private readonly lanes: RemoteEventLanes;
   private readonly nonces = new WeakMap<RemoteEvent, string>();
   /** DM rooms whose partner's membership was asked of the homeserver already (see reopenDm). */
   private readonly dmChecked = new LruMap<string, true>(10_000);
@@ -58,7 +70,24 @@ export class RemoteEventApplier implements RemoteEventSink {
    */
   private readonly writes = new PendingWrites();
 
-  constructor(private readonly deps: RemoteApplierDeps) {}
+  constructor(private readonly deps: RemoteApplierDeps) {
+    this.lanes = new RemoteEventLanes({
+      queue: deps.waiting, gate: deps.gate, maxWaitMs: deps.maxWaitMs, log: deps.log,
+      apply: (event, queuedAt) => this.applyCounted(event, queuedAt),
+      nonceOf: (event) => (event.timestamp === undefined && (event.type === 'edit' || event.type === 'reaction') ? this.occurrence(event) : undefined),
+      restoreNonce: (event, nonce) => this.nonces.set(event, nonce),
+      onExpired: (event, waitedMs) => {
+        const secs = Math.round(waitedMs / 1000);
+        const span = secs < 120 ? `${secs} seconds` : `${Math.round(secs / 60)} minutes`;
+        const reason = `the Matrix homeserver could not be reached for ${span}`;
+        this.deps.log.warn('remote event given up: the homeserver stayed unreachable', {
+          type: event.type, network: event.portal.network, channel: event.portal.id, waitedSeconds: Math.round(waitedMs / 1000),
+        });
+        this.deps.onApplied?.(event.type, 'failed', Date.now() - waitedMs, event);
+        this.deps.onUndeliverable?.(event, reason);
+      },
+    });
+  }
 
   emit(event: RemoteEvent): Promise<void> {
     const malformed = remoteEventProblem(event);
@@ -66,22 +95,33 @@ export class RemoteEventApplier implements RemoteEventSink {
       this.deps.log.error('malformed remote event from the connector dropped', { problem: malformed, type: String((event as { type?: unknown } | null)?.type) });
       return Promise.reject(new TypeError(`malformed remote event: ${malformed}`));
     }
-    const started = Date.now();
-    const key = portalKeyString(event.portal);
-    const applied = this.queue.run(key, async () => {
-      try {
-        const outcome = await this.apply(event);
-        this.deps.onApplied?.(event.type, outcome, started, event);
-      } catch (err) {
-        this.deps.onApplied?.(event.type, 'failed', started, event);
+    // The caller hears back once the event is on Matrix and its mapping is stored.
+    return this.lanes.push(event).then(() => this.writes.settled(portalKeyString(event.portal)));
+  }
+
+  /** Puts back the events a previous run stored while the homeserver was unreachable; call before the connector emits. */
+  restore(): Promise<number> {
+    return this.lanes.restore();
+  }
+
+  /** Events stored because the homeserver was unreachable, not yet applied. */
+  get waiting(): number {
+    return this.lanes.waiting;
+  }
+
+  private applyCounted(event: RemoteEvent, startedAt: number): Promise<void> {
+    return this.apply(event).then((outcome) => {
+      this.deps.onApplied?.(event.type, outcome, startedAt, event);
+    }, (err: unknown) => {
+      // Unreachable: the event waits and is tried again, so it has not failed (yet).
+      if (!isUnreachable(err)) {
+        this.deps.onApplied?.(event.type, 'failed', startedAt, event);
         this.deps.log.error('could not apply remote event to Matrix', {
           type: event.type, network: event.portal.network, channel: event.portal.id, err: String(err),
         });
-        throw err;
       }
+      throw err;
     });
-    // The caller hears back once the event is on Matrix and its mapping is stored.
-    return applied.then(() => this.writes.settled(key));
   }
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */
@@ -153,10 +193,17 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   async idle(): Promise<void> {
-    await this.queue.idle();
+    await this.lanes.idle();
     await this.writes.all();
   }
-  get pending(): number { return this.queue.pending; }
+
+  /** Stops applying; what is left stays stored for the next start (see RemoteEventLanes.stop). */
+  async stop(): Promise<void> {
+    await this.lanes.stop();
+    await this.writes.all();
+  }
+
+  get pending(): number { return this.lanes.pending; }
 
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
     let portals = await this.deps.portals.getByKey(ev.portal);

@@ -92,7 +92,16 @@ export class MatrixEventRouter {
       return;
     }
     try {
-      if (delivery.redelivered) this.redelivered.add(event);
+      if (delivery.redelivered) {
+        // Handled before the crash (its mapping is stored only after the connector's handler
+        // returned): the journal's DONE record was lost, not the work. Sending it again would duplicate it.
+        if ((kind === 'message' || kind === 'edit' || kind === 'reaction')
+          && (await this.deps.messages.getByEvent(portal.roomId, event.event_id)).length > 0) {
+          this.deps.log.debug('redelivered event already handled before the restart: skipped', { eventId: event.event_id });
+          return;
+        }
+        this.redelivered.add(event);
+      }
       const handled = await this.dispatch(portal, event, kind);
       if (handled) this.deps.onRelayed?.(kind, 'ok', started, event, portal);
     } catch (err) {

@@ -147,6 +147,12 @@ export interface OutgoingLine {
   tags?: Readonly<Record<string, string>>;
   /** Called with the msgid the server gave the line, when echo-message is on. */
   onEcho?(msgid: string): void;
+  /**
+   * Called right before the line is written (for each line, if it was split); a returned promise
+   * holds the write, and the lines behind it, until it settles. The bridge stores there that the
+   * line is being sent, so after a crash it knows the line may have gone out.
+   */
+  beforeWrite?(): Promise<void> | undefined;
   createdAt: number;
   settle(result: LineResult): void;
 }
@@ -160,6 +166,10 @@ export interface SendOptions {
   firstLineTags?: Readonly<Record<string, string>>;
   /** Called once per line, in line order, with the msgid the server gave it (needs echo-message). */
   onEcho?(msgid: string): void;
+  /** See OutgoingLine.beforeWrite; given to each line of the message. */
+  beforeWrite?(): Promise<void> | undefined;
+  /** When the message was first queued, if before now (restored after a restart): the outbox's age limit counts from it. */
+  queuedAt?: number;
 }
 
 export interface DisconnectedEvent {

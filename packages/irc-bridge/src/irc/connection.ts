@@ -80,7 +80,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   constructor(public readonly options: IrcConnectionOptions) {
     super();
     this.identity = { nick: options.nick, user: options.username, host: '' };
-    this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), options.flood);
+    this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), { ...options.flood, prepare: beforeWrites });
   }
 
   // ---- state ----------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   // ---- sending ------------------------------------------------------------------------------
   private enqueue(
     command: string, middle: string[], trailing?: string, kind?: MessageKind,
-    extra: Pick<OutgoingLine, 'tags' | 'onEcho'> & { urgent?: boolean } = {},
+    extra: Pick<OutgoingLine, 'tags' | 'onEcho' | 'beforeWrite'> & { urgent?: boolean } = {},
   ): Promise<LineResult> {
     // Validate now, so an unsafe value fails the caller instead of the queue.
     buildLine(command, middle, trailing);
@@ -394,6 +394,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       lines.map((l, i) => this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind, {
         ...(i === 0 && opts.firstLineTags ? { tags: opts.firstLineTags } : {}),
         ...(opts.onEcho ? { onEcho: opts.onEcho } : {}),
+        ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}),
       })),
     );
     const failed = results.find((r) => !r.ok) as { ok: false; reason: string } | undefined;
@@ -917,6 +918,16 @@ function parseServerTime(tags: Record<string, string | true>): Date {
 
 function stripAction(trailing: string): string {
   return trailing.replace(/^\x01ACTION /, '').replace(/\x01$/, '');
+}
+
+/** The flood queue's `prepare`: the lines' beforeWrite hooks, one promise for all of them (none when none has one). */
+function beforeWrites(lines: OutgoingLine[]): Promise<void> | undefined {
+  let waits: Array<Promise<void>> | undefined;
+  for (const l of lines) {
+    const w = l.beforeWrite?.();
+    if (w) (waits ??= []).push(w);
+  }
+  return waits && Promise.all(waits).then(() => undefined);
 }
 
 /** Settles the original once: failure on the first failing piece, success after all pieces. */

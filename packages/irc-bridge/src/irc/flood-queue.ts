@@ -3,6 +3,8 @@
 // ("Excess Flood"/"RecvQ exceeded") past its threshold. A token bucket measured in the server's
 // own penalty units keeps a connection under that: `burst` tokens up front, then `ratePerSecond`.
 // The queue also records how long lines waited, so the bridge can expose queueing delay.
+// With `prepare`, the lines the bucket lets out are first handed over together (to store that they
+// are being sent, see IrcConnection), and written once that has settled.
 
 /** InspIRCd 3 command penalties (x1000 in its source) for the commands we send. */
 export const DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -20,7 +22,7 @@ export const DEFAULT_COSTS: Readonly<Record<string, number>> = {
   LIST: 5,
 };
 
-export interface FloodQueueOptions {
+export interface FloodQueueOptions<T = unknown> {
   /** Tokens available at once (default 4). */
   burst?: number;
   /** Tokens regained per second (default 1, InspIRCd's default commandrate). */
@@ -30,12 +32,19 @@ export interface FloodQueueOptions {
   costs?: Readonly<Record<string, number>>;
   /** Clock, replaceable in tests. */
   now?: () => number;
+  /**
+   * Called once per item, before it is written, with the run of items the bucket lets out now. A
+   * returned promise holds those items (and everything behind them) until it settles.
+   */
+  prepare?: (items: T[]) => Promise<void> | undefined;
 }
 
 export interface QueuedItem<T> {
   item: T;
   cost: number;
   enqueuedAt: number;
+  /** `prepare` has been called for it. */
+  prepared?: boolean;
 }
 
 export interface FloodStats {
@@ -57,13 +66,17 @@ export class FloodQueue<T> {
   private readonly queue: QueuedItem<T>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private paused = true;
+  /** Waiting for `prepare`'s promise. */
+  private preparing = false;
+  private readonly prepare: FloodQueueOptions<T>['prepare'];
   private stats: FloodStats = { pending: 0, sent: 0, lastDelayMs: 0, maxDelayMs: 0 };
 
   /** `sink` writes one item to the socket. */
   constructor(
     private readonly sink: (item: T, waitedMs: number) => void,
-    opts: FloodQueueOptions = {},
+    opts: FloodQueueOptions<T> = {},
   ) {
+    this.prepare = opts.prepare;
     this.burst = Math.max(1, opts.burst ?? 4);
     this.rate = opts.ratePerSecond ?? 1;
     this.defaultCost = opts.defaultCost ?? 1;
@@ -116,6 +129,27 @@ export class FloodQueue<T> {
     return { ...this.stats, pending: this.queue.length };
   }
 
+  /** Hands `prepare` the items the bucket lets out now; true when they have to wait for it. */
+  private prepareRun(): boolean {
+    const run: QueuedItem<T>[] = [];
+    let tokens = this.tokens;
+    for (const q of this.queue) {
+      if (tokens + 1e-9 < Math.min(q.cost, this.burst)) break;
+      tokens -= q.cost;
+      if (!q.prepared) run.push(q);
+    }
+    for (const q of run) q.prepared = true;
+    const wait = this.prepare!(run.map((q) => q.item));
+    if (!wait) return false;
+    this.preparing = true;
+    const go = () => {
+      this.preparing = false;
+      this.pump();
+    };
+    wait.then(go, go);
+    return true;
+  }
+
   private refill(): void {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
@@ -123,13 +157,14 @@ export class FloodQueue<T> {
   }
 
   private pump(): void {
-    if (this.paused || this.timer) return;
+    if (this.paused || this.timer || this.preparing) return;
     this.refill();
     while (this.queue.length) {
       const head = this.queue[0];
       // An item costlier than the whole bucket is allowed once the bucket is full.
       const need = Math.min(head.cost, this.burst);
       if (this.tokens + 1e-9 < need) break;
+      if (this.prepare && !head.prepared && this.prepareRun()) return;
       this.queue.shift();
       this.tokens -= head.cost;
       const waited = this.now() - head.enqueuedAt;

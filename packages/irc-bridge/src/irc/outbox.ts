@@ -51,7 +51,7 @@ export class Outbox {
       settle({ delivered: false, lines: 0, sent: 0, reason: 'Too many messages are waiting for the IRC connection.', queueDelayMs: 0 });
       return;
     }
-    this.entries.push({ type: 'message', kind, target, text, ...(opts ? { opts } : {}), createdAt: this.now(), settle });
+    this.entries.push({ type: 'message', kind, target, text, ...(opts ? { opts } : {}), createdAt: opts?.queuedAt ?? this.now(), settle });
   }
 
   /** Puts lines from a dropped connection in front: they were sent before anything queued here. */

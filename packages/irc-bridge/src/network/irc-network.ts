@@ -7,11 +7,11 @@
  */
 import {
   BridgeError, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
-  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type SendResult,
+  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type RemoteEvent, type SendResult,
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type ConnectionObserver, type ConnectionProblem, type RegisteredEvent, type SendOptions, type ServerOptions,
+  type ConnectionObserver, type ConnectionProblem, type RegisteredEvent, type ServerOptions,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { SecretStore } from '@causeway/bridge-core';
@@ -26,6 +26,7 @@ import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf, idleTimeoutS } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './matrix-to-irc';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
+import { DurableLines, type StoredLine, type StoredLineRecord } from './durable-lines';
 
 export interface NetworkStats {
   connections: Record<'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped', number>;
@@ -75,6 +76,10 @@ export class IrcNetwork {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Server lines dropped unhandled (see connectionProblem). */
   private readonly droppedLines;
+  /** Matrix → IRC lines kept until written to the socket (see durable-lines.ts). */
+  private readonly lines: DurableLines;
+  /** Lines left by the last run are queued again (before any new one; handlers wait for it). */
+  private restored: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -87,6 +92,7 @@ export class IrcNetwork {
     this.droppedLines = ctx.metrics?.counter('dropped_lines_total',
       'Lines from the IRC server dropped unhandled: malformed (too few parameters, or the IRC library failed on them) or too long (over 8 KiB of tags plus 512 bytes).',
       ['network', 'reason']);
+    this.lines = new DurableLines(ctx.outbox.queue<StoredLine>('lines'), name);
     const r = ctx.config.replies;
     this.replyStyle = { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
     this.scheduler = new ConnectScheduler({
@@ -223,6 +229,10 @@ export class IrcNetwork {
   // ---- lifecycle ----------------------------------------------------------------------------
 
   async start(): Promise<void> {
+    this.restored = this.resumeStoredLines().catch((err) => {
+      this.ctx.log.error('Matrix messages stored for IRC before the restart could not be read', { network: this.name, err: String(err) });
+    });
+    await this.restored;
     const channels = new Map<string, string | undefined>();
     for (const [channel, m] of Object.entries(this.cfg.mappings)) channels.set(ircLower(channel), m.key);
     const portals = await this.ctx.portals.list({ network: this.name });
@@ -339,6 +349,8 @@ export class IrcNetwork {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Lines not written by now stay stored for the next start; nobody is told they failed.
+    this.lines.stop();
     for (const t of this.timers) clearTimeout(t);
     this.i2m.stop();
     await Promise.all([this.users.shutdown(), this.botPool.shutdown('Bridge shutting down')]);
@@ -538,6 +550,30 @@ export class IrcNetwork {
     this.ctx.notify.notice(userId, text).catch(() => undefined);
   }
 
+  /**
+   * The core gave up on an IRC line (the homeserver stayed unreachable, see the core's
+   * `matrix_client.max_outage_wait_s`): its sender is told with a NOTICE, from the relay bot, or
+   * else from the connection that received it (the Matrix user of a private message, the channel's
+   * listener). Only lines people wrote are reported, not joins or mode changes.
+   */
+  async reportUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
+    if ((event.type !== 'message' && event.type !== 'edit') || !('ghost' in event.sender)) return;
+    const nick = event.sender.ghost.id;
+    const isChannel = event.type === 'message' ? !event.dmWith : this.validChannel(event.portal.id);
+    const where = isChannel ? event.portal.id : 'your private message';
+    const body = event.content.body.replace(/[\x00-\x1f]/g, ' ');
+    const preview = body.length > 60 ? `${body.slice(0, 60)}…` : body;
+    const text = `Your message to ${isChannel ? where : 'a Matrix user'} did not reach Matrix (${reason}): "${preview}"`;
+    const via = this.bot?.status === 'connected' ? this.bot
+      : event.type === 'message' && event.dmWith ? this.users.get(event.dmWith)
+        : this.users.get(this.channels.listener(event.portal.id) ?? '');
+    if (!via || via.status !== 'connected') {
+      this.ctx.log.warn('could not tell an IRC user their line did not reach Matrix: no connection to send from', { network: this.name, nick });
+      return;
+    }
+    await via.notice(nick, text);
+  }
+
   // ---- Matrix → IRC -----------------------------------------------------------------------------
 
   private renderDeps(): RenderDeps {
@@ -574,7 +610,11 @@ export class IrcNetwork {
   }
 
   async handleMessage(msg: MatrixMessage): Promise<SendResult> {
+    await this.restored;
     const userId = msg.sender.userId;
+    const remoteIds = [matrixRemoteId(msg.eventId)];
+    // Stored before the crash: its lines go out from the store, not a second time.
+    if (msg.redelivered && this.lines.holds(msg.eventId)) return { remoteIds };
     this.checkUser(userId);
     const client = await this.users.clientFor(userId, msg.sender.displayName);
     const target = await this.targetFor(msg.portal, client, userId);
@@ -585,47 +625,109 @@ export class IrcNetwork {
     if (lines.length > lineLimit) text = await this.longMessage(msg.content.body, client, lines, lineLimit);
     // A reply keeps its "nick: text" rendering *and* gets the reply tag: the tag carries no text, most
     // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
-    this.send(client, rendered.kind, target, text, { firstLineTags: replyTagsFor(msg.replyTo), onEcho: this.echoRecorder(msg) });
+    const tags = replyTagsFor(msg.replyTo);
+    const message = {
+      eventId: msg.eventId, timestamp: msg.timestamp, portal: { roomId: msg.portal.roomId, key: msg.portal.key },
+      sender: { userId }, content: { body: msg.content.body },
+    };
+    await this.sendDurably(client, msg, rendered.kind, target, text, tags, (i) => ({ message, part: i + 1 }));
     // Known now: the event ID (Matrix replies and edits find the sender and text through it). The
     // msgids the server gives the lines follow with their echoes.
-    return { remoteIds: [matrixRemoteId(msg.eventId)] };
+    return { remoteIds };
   }
 
   /**
-   * Records the msgid of each echoed line of `msg` in the message map (parts 1, 2, … after the
-   * event ID's part 0), so an IRC user's `+draft/reply` to any of its lines becomes a Matrix reply.
+   * Stores the lines of a Matrix message or edit (durable-lines.ts), then queues them on the user's
+   * connection: the event is handled once they are stored, and they go out even across a crash.
+   * Connected, the text is split now, one stored entry per line; otherwise it is stored whole and
+   * split once the connection knows the server's line budget.
    */
-  private echoRecorder(msg: MatrixMessage): ((msgid: string) => void) | undefined {
-    let part = 1;
-    return this.recordEchoes(msg.eventId, (msgid) => ({ message: msg, remoteIds: [msgid], firstPart: part++ }));
-  }
-
-  /**
-   * Records the msgid of each echoed line of an edit for the *edited* message, not the edit event:
-   * Matrix clients show the edit folded into the original (an edit event is not something one
-   * replies to), so an IRC user replying to the "s/old/new/" or "* new text" line is replying to
-   * that message as Matrix users see it. The core appends these after the message's own parts and
-   * any earlier edit's (see LateEditRemoteIds), so the original lines' msgids still map too.
-   */
-  private editEchoRecorder(edit: MatrixEdit): ((msgid: string) => void) | undefined {
-    return this.recordEchoes(edit.eventId, (msgid) => ({ edit, remoteIds: [msgid] }));
-  }
-
-  private recordEchoes(eventId: string, late: (msgid: string) => LateRemoteIds): ((msgid: string) => void) | undefined {
-    if (!this.cfg.clients.echo_message) return undefined;
-    return (msgid) => {
-      this.ctx.remote.addRemoteIds(late(msgid))
-        .catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', { eventId, err: String(err) }));
-    };
-  }
-
-  /** Queues the lines without waiting for the flood queue: failures reach the user via onUndelivered. */
-  private send(client: PooledClient, kind: 'privmsg' | 'notice' | 'action', target: string, text: string, opts?: SendOptions): void {
+  private async sendDurably(
+    client: PooledClient, event: MatrixMessage | MatrixEdit, kind: StoredLine['kind'], target: string, text: string,
+    tags: Record<string, string> | undefined, echo: (line: number) => StoredLine['echo'],
+  ): Promise<void> {
+    const pieces = client.status === 'connected' && client.connection.state === 'registered'
+      ? client.connection.planMessage(target, text, kind) : [text];
+    const channelKey = event.portal.kind === 'dm' ? undefined : event.portal.data?.key as string | undefined;
+    const records = await this.lines.store(event.sender.userId, pieces.map((piece, i): StoredLine => ({
+      kind, target, text: piece, eventId: event.eventId, displayName: event.sender.displayName,
+      ...(i === 0 && tags ? { tags } : {}),
+      ...(channelKey ? { channelKey } : {}),
+      ...(this.cfg.clients.echo_message ? { echo: echo(i) } : {}),
+    })));
     this.counters.matrixToIrc++;
-    void client.sendMessage(kind, target, text, opts).then((r) => {
+    for (const r of records) this.sendStored(client, r);
+  }
+
+  /** Queues a stored line: marked before it is written, removed once written or given up (failures reach the user via onUndelivered). */
+  private sendStored(client: PooledClient, record: StoredLineRecord): void {
+    const v = record.value;
+    const hooks = this.lines.hooks(record);
+    void client.sendMessage(v.kind, v.target, v.text, {
+      ...(v.tags ? { firstLineTags: v.tags } : {}),
+      ...(v.echo ? { onEcho: this.echoRecorder(v.echo) } : {}),
+      beforeWrite: hooks.beforeWrite,
+      queuedAt: record.createdAt,
+    }).then((r) => {
+      hooks.settled(r);
       if (!r.delivered) this.counters.undelivered++;
       else this.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
     });
+  }
+
+  /**
+   * Lines from Matrix the last run stored but had not written (see durable-lines.ts), sent first,
+   * in order, on each user's connection once it is up (channels joined again first). A line
+   * marked as being written when the bridge died may have gone out: like a redelivered event, it
+   * is sent again.
+   */
+  private async resumeStoredLines(): Promise<void> {
+    const byUser = await this.lines.restore();
+    let count = 0;
+    let maybeSent = 0;
+    for (const [userId, records] of byUser) {
+      if (this.users.isExcluded(userId)) {
+        for (const r of records) this.lines.hooks(r).settled({ delivered: false, lines: 0, sent: 0, queueDelayMs: 0 });
+        continue;
+      }
+      const client = await this.users.clientFor(userId, records[0].value.displayName);
+      for (const r of records) {
+        const { target, channelKey } = r.value;
+        if (this.validChannel(target) && !client.channels.has(target)) {
+          void client.join(target, channelKey).catch(() => undefined);
+          this.botJoin(target, channelKey);
+        }
+        this.sendStored(client, r);
+        count++;
+        if (r.attempted) maybeSent++;
+      }
+    }
+    if (count) {
+      this.ctx.log.info('Matrix messages stored for IRC before the restart are sent now', {
+        network: this.name, lines: count, users: byUser.size, mayHaveGoneOutBefore: maybeSent,
+      });
+    }
+  }
+
+  /**
+   * Records the msgid of each echoed line of a Matrix message in the message map (parts 1, 2, … after
+   * the event ID's part 0), so an IRC user's `+draft/reply` to any of its lines becomes a Matrix
+   * reply; or, for an edit, for the *edited* message, not the edit event: Matrix clients show the
+   * edit folded into the original (an edit event is not something one replies to), so an IRC user
+   * replying to the "s/old/new/" or "* new text" line is replying to that message as Matrix users
+   * see it. The core appends those after the message's own parts and any earlier edit's (see
+   * LateEditRemoteIds), so the original lines' msgids still map too.
+   */
+  private echoRecorder(echo: NonNullable<StoredLine['echo']>): (msgid: string) => void {
+    let n = 0;
+    const late = (msgid: string): LateRemoteIds => ('edit' in echo
+      ? { edit: echo.edit, remoteIds: [msgid] }
+      : { message: echo.message, remoteIds: [msgid], firstPart: echo.part + n++ });
+    return (msgid) => {
+      this.ctx.remote.addRemoteIds(late(msgid)).catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', {
+        eventId: 'edit' in echo ? echo.edit.target.eventId : echo.message.eventId, err: String(err),
+      }));
+    };
   }
 
   /**
@@ -648,6 +750,8 @@ export class IrcNetwork {
   }
 
   async handleEdit(edit: MatrixEdit): Promise<void> {
+    await this.restored;
+    if (edit.redelivered && this.lines.holds(edit.eventId)) return;
     const userId = edit.sender.userId;
     this.checkUser(userId);
     const client = await this.users.clientFor(userId, edit.sender.displayName);
@@ -661,7 +765,11 @@ export class IrcNetwork {
       const body = edit.content.body;
       text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind), lineLimit)}`;
     }
-    this.send(client, kind, target, text, { onEcho: this.editEchoRecorder(edit) });
+    const ref = {
+      timestamp: edit.timestamp, portal: { roomId: edit.portal.roomId, key: edit.portal.key },
+      target: { eventId: edit.target.eventId, sender: edit.target.sender }, content: { body: edit.content.body },
+    };
+    await this.sendDurably(client, edit, kind, target, text, undefined, () => ({ edit: ref }));
   }
 
   async handleMembership(change: MatrixMembership): Promise<void> {

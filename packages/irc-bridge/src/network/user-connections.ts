@@ -65,6 +65,7 @@ export class UserConnections {
   private readonly toldNick = new Map<string, string>();
   private readonly attached = new WeakSet<IrcConnection>();
   private readonly acquiring = new Map<string, Promise<PooledClient>>();
+  private shuttingDown = false;
 
   constructor(private readonly d: UserConnectionsDeps) {
     const c = d.cfg.clients;
@@ -119,6 +120,8 @@ export class UserConnections {
   }
 
   private tellUndelivered(userId: string, message: { kind: MessageKind; target: string; text: string }, reason: string): void {
+    // Stopping: what was not sent stays stored and goes out after the next start (durable-lines.ts).
+    if (this.shuttingDown) return;
     const preview = message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
     this.tell(userId, `Your message to ${message.target} on ${this.d.network} was not delivered: "${preview.replace(/[\x00-\x1f]/g, '')}" — ${reason}`);
   }
@@ -238,6 +241,7 @@ export class UserConnections {
   }
 
   shutdown(): Promise<void> {
+    this.shuttingDown = true;
     return this.pool.shutdown('Bridge shutting down');
   }
 }

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type {
   BridgeConnector, BridgeContext, SendResult, MatrixMessage, MatrixEdit, MatrixRedaction, MatrixReaction,
-  MatrixReactionRemoval, MatrixMembership, MatrixRoomMeta, PortalInfo, GhostKey, BridgeInfoDisplay, Portal,
+  MatrixReactionRemoval, MatrixMembership, MatrixRoomMeta, PortalInfo, GhostKey, BridgeInfoDisplay, Portal, RemoteEvent,
 } from '@causeway/bridge-core';
 import { BridgeError } from '@causeway/bridge-core';
 
@@ -41,6 +41,12 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
   started = false;
   /** Times the core said who may use the bridge changed (a ban list rule). */
   permissionsChanged = 0;
+  /** Remote events the core gave up on (the homeserver stayed unreachable), with the reason it gave. */
+  readonly undeliverable: Array<{ event: RemoteEvent; reason: string }> = [];
+
+  onRemoteEventUndeliverable(event: RemoteEvent, reason: string): void {
+    this.undeliverable.push({ event, reason });
+  }
 
   onPermissionsChanged(): void {
     this.permissionsChanged++;

@@ -221,6 +221,10 @@ export class Pusher {
     this.paused = true;
   }
 
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   resume(): void {
     this.paused = false;
     for (const q of this.queues.values()) this.schedule(q);

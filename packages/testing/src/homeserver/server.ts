@@ -58,6 +58,9 @@ export class HomeserverEmulator implements Core {
   private stopped = false;
   /** Bumped by restart(): requests that arrived before it never answer. */
   private generation = 0;
+  private down = false;
+  /** Whether goDown() paused the pusher (and comeBack() must resume it). */
+  private downPausedPusher = false;
 
   private constructor(opts: EmulatorOptions) {
     this.serverName = opts.serverName ?? 'localhost';
@@ -166,6 +169,39 @@ export class HomeserverEmulator implements Core {
     if (!this.users.exists(as.senderUserId)) this.users.create(local, { appserviceId: as.id });
   }
 
+  /**
+   * Go down as a restarting Synapse does: the listener closes, so connections are refused
+   * (ECONNREFUSED), open ones are dropped mid-request, and nothing is pushed to appservices. Rooms,
+   * users and queued pushes are kept for `comeBack()`.
+   */
+  async goDown(): Promise<void> {
+    if (this.down || this.stopped) return;
+    this.down = true;
+    this.downPausedPusher = !this.pusher.isPaused;
+    if (this.downPausedPusher) this.pusher.pause();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  /** Listen again on the same port (the URL is unchanged) and resume pushing. */
+  async comeBack(): Promise<void> {
+    if (!this.down || this.stopped) return;
+    const port = Number(new URL(this._url).port);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => { this.server.off('error', reject); resolve(); });
+    });
+    this.down = false;
+    if (this.downPausedPusher) this.pusher.resume();
+  }
+
+  /** Between goDown() and comeBack(). */
+  get isDown(): boolean {
+    return this.down;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -173,6 +209,7 @@ export class HomeserverEmulator implements Core {
     this.pusher.stop();
     this.ephemeral.stop();
     this.outbound.destroy();
+    if (this.down) return;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       for (const s of this.sockets) s.destroy();

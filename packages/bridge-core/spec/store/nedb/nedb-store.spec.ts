@@ -45,7 +45,7 @@ describe('NeDB store specifics', () => {
     await s.kv.put('a', 'b', 1);
     await s.close();
     const files = (await fs.readdir(root)).sort();
-    for (const f of ['ghosts.db', 'intents.db', 'kv.db', 'memberships.db', 'messages.db', 'meta.db', 'portals.db']) {
+    for (const f of ['ghosts.db', 'intents.db', 'kv.db', 'memberships.db', 'messages.db', 'meta.db', 'portals.db', 'queues.db']) {
       assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
     }
     assert.ok(!files.includes('LOCK'), 'lock released on close');
@@ -229,6 +229,41 @@ describe('NeDB store specifics', () => {
       await s2.close();
       await fs.appendFile(file(), 'not json\nnor this\n');
       await assert.rejects(() => make().init(), (e: Error) => e.message.includes('messages.db') && /2 of 3 lines/.test(e.message));
+    });
+  });
+
+  describe('durable queues (queues.db, an operation log)', () => {
+    const file = () => path.join(root, 'queues.db');
+
+    it('an append cut off by a crash is lost whole, never in part; what was written before it stays', async () => {
+      const s1 = make();
+      await s1.init();
+      await s1.queues.append('q', 'k', ['kept']);
+      await s1.queues.markAttempted('q', (await s1.queues.list('q')).map((r) => r.seq));
+      // Kill the process mid-write: no close, no compaction. The next append line is torn half-way.
+      const written = await fs.readFile(file(), 'utf8');
+      const line = JSON.stringify({ a: 'q', k: 'k', s: 2, t: 1, v: ['lost 1', 'lost 2'] });
+      await s1.close();
+      await fs.writeFile(file(), written + line.slice(0, line.length - 7));
+      const s2 = make();
+      await s2.init();
+      assert.deepEqual((await s2.queues.list('q')).map((r) => [r.value, r.attempted]), [['kept', true]]);
+    });
+
+    it('compacts at close to one line per live record, and still never reuses a seq', async () => {
+      const s = make();
+      await s.init();
+      const recs = await s.queues.append('q', 'k', Array.from({ length: 50 }, (_, i) => i));
+      for (const r of recs.slice(0, 49)) await s.queues.remove('q', [r.seq]);
+      const newest = await s.queues.append('q', 'k', ['newest']);
+      await s.queues.remove('q', [newest[0].seq]);
+      await s.close();
+      const lines = (await fs.readFile(file(), 'utf8')).split('\n').filter(Boolean);
+      assert.equal(lines.length, 2, lines.join('\n'));
+      const again = make();
+      await again.init();
+      assert.deepEqual((await again.queues.list('q')).map((r) => r.value), [49]);
+      assert.ok((await again.queues.append('q', 'k', ['next']))[0].seq > newest[0].seq);
     });
   });
 

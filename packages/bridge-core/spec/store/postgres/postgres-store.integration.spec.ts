@@ -90,7 +90,7 @@ describe('PostgreSQL store', function () {
       await s.close();
       await make().init();
       assert.deepEqual(await versionsIn(schema), PG_MIGRATIONS.map((m) => m.version));
-      assert.deepEqual(await tablesIn(schema), ['ghosts', 'intents', 'kv', 'memberships', 'messages', 'portals', 'schema_version']);
+      assert.deepEqual(await tablesIn(schema), ['ghosts', 'intents', 'kv', 'memberships', 'messages', 'portals', 'queue_entries', 'schema_version']);
     });
 
     it('a failing migration rolls back completely and init() rejects; the next start retries it', async () => {
@@ -191,12 +191,17 @@ describe('PostgreSQL store', function () {
           kv: await q(`SELECT key FROM kv WHERE namespace = 'ns' AND key LIKE 'ab%' ORDER BY key`),
           remote: await q(`SELECT * FROM messages WHERE network = 'n' AND remote_channel = '#c' AND receiver = '' AND remote_id = 'x'`),
           joined: await q(`SELECT room_id FROM memberships WHERE user_id = '@u:x' AND membership = 'join'`),
+          queueKey: await q(`SELECT * FROM queue_entries WHERE queue = 'q' AND key = 'k' ORDER BY seq`),
+          queueAll: await q(`SELECT * FROM queue_entries WHERE queue = 'q' ORDER BY seq LIMIT 10`),
         };
       });
       assert.match(plan.kv, /kv_pkey/);
       assert.match(plan.kv, /key >= 'ab'/);
       assert.match(plan.remote, /messages_remote_idx/);
       assert.match(plan.joined, /memberships_joined_idx/);
+      assert.match(plan.queueKey, /queue_entries_queue_idx/);
+      assert.doesNotMatch(plan.queueKey, /Sort/);
+      assert.match(plan.queueAll, /queue_entries_order_idx/);
     });
   });
 });

@@ -27,7 +27,9 @@
  *
  * The message map (`messages.db`, same file format) is kept by its own log,
  * message-log.ts: it is the hot path. Messages are kept in memory too; call
- * `messages.prune()` periodically.
+ * `messages.prune()` periodically. The durable queues (`queues.db`) are an
+ * operation log of their own too (queue-log.ts), the one file here that can
+ * be fsynced (`queueFsync`, which the bridge sets from `delivery.fsync`).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -40,10 +42,11 @@ import {
 } from '../common';
 import type {
   GhostRecord, GhostRepository, IntentRecord, IntentRepository, KeyValueRepository, MessageRecord, MessageRepository,
-  PortalRepository, Store, StoredMembership,
+  PortalRepository, QueueRecord, QueueRepository, Store, StoredMembership,
 } from '../store';
 import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
 import { MessageLog } from './message-log';
+import { QueueLog, type QueueFsync } from './queue-log';
 import { truncateTornTail } from './repair';
 import { NEDB_PRIVATE_MODES, makePrivateDir, writePrivateFile } from '../../util/private-files';
 
@@ -62,6 +65,12 @@ export interface NedbStoreOptions {
   expirySweepIntervalMs?: number;
   /** Replace the migration list (tests). Defaults to NEDB_MIGRATIONS. */
   migrations?: readonly NedbMigration[];
+  /**
+   * When the durable queues' log (queues.db) is fdatasync'd: with every write ('always'), in the
+   * background every 100 ms ('batch', the default) or never. The other files are never fsynced
+   * (NeDB's own behaviour); a process kill loses nothing written either way.
+   */
+  queueFsync?: QueueFsync;
 }
 
 type DS = Datastore<{ _id: string }>;
@@ -92,11 +101,13 @@ export class NedbStore implements Store {
   readonly messages: MessageRepository;
   readonly intents: IntentRepository;
   readonly kv: KeyValueRepository;
+  readonly queues: QueueRepository;
 
   private readonly dir: string;
   private ds: Record<NedbCollection, DS> | undefined;
   private meta: DS | undefined;
   private messageLog: MessageLog | undefined;
+  private queueLog: QueueLog | undefined;
   private readonly dirty = new Set<NedbCollection>();
   private timers: NodeJS.Timeout[] = [];
   private opening: Promise<void> | undefined;
@@ -110,6 +121,13 @@ export class NedbStore implements Store {
     this.messages = new NedbMessages(this);
     this.intents = new NedbIntents(this);
     this.kv = new NedbKv(this);
+    this.queues = new NedbQueues(this);
+  }
+
+  /** @internal The durable queues, once open. */
+  queueStore(): QueueLog {
+    if (!this.queueLog) throw new StoreClosedError('nedb store');
+    return this.queueLog;
   }
 
   /** @internal The message map, once open. */
@@ -138,11 +156,11 @@ export class NedbStore implements Store {
     await makePrivateDir(this.dir);
     await this.acquireLock();
     const datastores = {} as Record<NedbCollection, DS>;
-    for (const name of [...NEDB_COLLECTIONS, 'meta', 'messages']) {
+    for (const name of [...NEDB_COLLECTIONS, 'meta', 'messages', 'queues']) {
       const filename = path.join(this.dir, `${name}.db`);
       const dropped = await truncateTornTail(filename);
       if (dropped) log.warn('Dropped a torn last line (a write interrupted by a crash)', { file: filename, bytes: dropped });
-      if (name === 'messages') continue;
+      if (name === 'messages' || name === 'queues') continue;
       // `modes` is @seald-io/nedb's (file and directory permissions); nedb-promises' types omit it.
       const options = { filename, autoload: false, modes: { ...NEDB_PRIVATE_MODES } };
       const ds = Datastore.create(options);
@@ -151,6 +169,7 @@ export class NedbStore implements Store {
     }
     await this.migrate(datastores);
     this.messageLog = await MessageLog.open(path.join(this.dir, 'messages.db'));
+    this.queueLog = await QueueLog.open(path.join(this.dir, 'queues.db'), { fsync: this.opts.queueFsync });
     this.ds = datastores;
 
     const compactMs = this.opts.compactionIntervalMs ?? DEFAULT_COMPACTION_MS;
@@ -229,6 +248,8 @@ export class NedbStore implements Store {
     if (this.ds) {
       await this.messageLog?.close().catch((e) => log.error('NeDB: message mappings not written at close', { error: e as Error }));
       this.messageLog = undefined;
+      await this.queueLog?.close().catch((e) => log.error('NeDB: queue operations not written at close', { error: e as Error }));
+      this.queueLog = undefined;
       // Compaction is queued behind every pending operation, so this also drains in-flight writes.
       await this.compactDirty();
       this.ds = undefined;
@@ -375,6 +396,18 @@ class NedbMessages implements MessageRepository {
   deleteByEvent(roomId: string, eventId: string): Promise<void> { return this.s.messageMap().deleteByEvent(roomId, eventId); }
   prune(olderThan: number): Promise<number> { return this.s.messageMap().prune(olderThan); }
   count(): Promise<number> { return this.s.messageMap().count(); }
+}
+
+/** The durable queues, through the store (so they follow init/close). */
+class NedbQueues implements QueueRepository {
+  constructor(private readonly s: NedbStore) {}
+  async append<T = unknown>(queue: string, key: string, values: readonly T[], createdAt?: number): Promise<QueueRecord<T>[]> {
+    return this.s.queueStore().append(queue, key, values, createdAt);
+  }
+  async list<T = unknown>(queue: string, opts?: { key?: string; limit?: number }): Promise<QueueRecord<T>[]> { return this.s.queueStore().list(queue, opts); }
+  async markAttempted(queue: string, seqs: readonly number[]): Promise<void> { return this.s.queueStore().markAttempted(queue, seqs); }
+  async remove(queue: string, seqs: readonly number[]): Promise<number> { return this.s.queueStore().remove(queue, seqs); }
+  async count(queue?: string): Promise<number> { return this.s.queueStore().count(queue); }
 }
 
 class NedbIntents implements IntentRepository {

@@ -15,7 +15,7 @@ import {
 } from '../common';
 import type {
   GhostRecord, GhostRepository, IntentRecord, IntentRepository, KeyValueRepository, MessageRecord, MessageRepository,
-  PortalRepository, Store, StoredMembership,
+  PortalRepository, QueueRecord, QueueRepository, Store, StoredMembership,
 } from '../store';
 import { PG_MIGRATIONS, type PgMigration } from './migrations';
 import { quoteIdent, runMigrations } from './migrate';
@@ -63,6 +63,7 @@ export class PostgresStore implements Store {
   readonly messages: MessageRepository;
   readonly intents: IntentRepository;
   readonly kv: KeyValueRepository;
+  readonly queues: QueueRepository;
 
   private pool: Pool | undefined;
   private opening: Promise<void> | undefined;
@@ -80,6 +81,7 @@ export class PostgresStore implements Store {
     this.messages = new PgMessages(this);
     this.intents = new PgIntents(this);
     this.kv = new PgKv(this);
+    this.queues = new PgQueues(this);
   }
 
   /** @internal */
@@ -382,7 +384,7 @@ function likePrefix(prefix: string): string {
 }
 
 /**
- * kv keys as stored. PostgreSQL text cannot hold U+0000, which connectors use as a separator
+ * kv keys (and queue names and keys) as stored. PostgreSQL text cannot hold U+0000, which connectors use as a separator
  * (the embedded store takes it), so NUL is written as U+E000 U+0030 and U+E000 itself doubled.
  * Keys without either (all keys ever written before this) are unchanged; prefixes and listed keys
  * go through the same mapping, so ordering and prefix lists keep working.
@@ -424,5 +426,56 @@ class PgKv implements KeyValueRepository {
        ORDER BY key LIMIT $4`,
       [namespace, likePrefix(encodeKvKey(opts.prefix ?? '')), Date.now(), limit]);
     return rows.map((r) => ({ key: decodeKvKey(r.key), value: r.value }));
+  }
+}
+
+interface QueueRow { seq: string; key: string; value: string; created_at: string; attempted: boolean }
+
+function toQueueRecord<T>(queue: string, r: QueueRow): QueueRecord<T> {
+  return { queue, key: decodeKvKey(r.key), seq: Number(r.seq), value: JSON.parse(r.value) as T, createdAt: Number(r.created_at), attempted: r.attempted };
+}
+
+class PgQueues implements QueueRepository {
+  constructor(private readonly s: PostgresStore) {}
+
+  async append<T = unknown>(queue: string, key: string, values: readonly T[], createdAt = Date.now()): Promise<QueueRecord<T>[]> {
+    const json = values.map((v, i) => encodeJson(v, `queue ${queue} value ${i}`));
+    if (json.length === 0) return [];
+    // One statement: all or nothing. Identity values are drawn in the SELECT's order, so the
+    // returned seqs, sorted, belong to the values in order.
+    const { rows } = await this.s.db.query<{ seq: string }>(
+      `INSERT INTO queue_entries (queue, key, value, created_at)
+       SELECT $1, $2, v, $3 FROM unnest($4::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i
+       RETURNING seq`,
+      [encodeKvKey(queue), encodeKvKey(key), createdAt, json]);
+    const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+    return json.map((j, i) => ({ queue, key, seq: seqs[i], value: JSON.parse(j) as T, createdAt, attempted: false }));
+  }
+
+  async list<T = unknown>(queue: string, opts: { key?: string; limit?: number } = {}): Promise<QueueRecord<T>[]> {
+    const limit = opts.limit !== undefined && opts.limit >= 0 ? Math.floor(opts.limit) : null;
+    const { rows } = await this.s.db.query<QueueRow>(
+      `SELECT seq, key, value, created_at, attempted FROM queue_entries
+       WHERE queue = $1 AND ($2::text IS NULL OR key = $2) ORDER BY seq LIMIT $3`,
+      [encodeKvKey(queue), opts.key === undefined ? null : encodeKvKey(opts.key), limit]);
+    return rows.map((r) => toQueueRecord<T>(queue, r));
+  }
+
+  async markAttempted(queue: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.s.db.query('UPDATE queue_entries SET attempted = true WHERE queue = $1 AND seq = ANY($2::bigint[]) AND NOT attempted',
+      [encodeKvKey(queue), seqs]);
+  }
+
+  async remove(queue: string, seqs: readonly number[]): Promise<number> {
+    if (seqs.length === 0) return 0;
+    const { rowCount } = await this.s.db.query('DELETE FROM queue_entries WHERE queue = $1 AND seq = ANY($2::bigint[])', [encodeKvKey(queue), seqs]);
+    return rowCount ?? 0;
+  }
+
+  async count(queue?: string): Promise<number> {
+    const { rows } = await this.s.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM queue_entries WHERE ($1::text IS NULL OR queue = $1)', [queue === undefined ? null : encodeKvKey(queue)]);
+    return Number(rows[0].n);
   }
 }
