@@ -47,6 +47,7 @@ import { BridgeInfoPublisher } from '../portals/bridge-info';
 import { BridgeInfoRecord } from '../portals/bridge-info-record';
 import { BridgeInfoSync } from '../portals/bridge-info-sync';
 import { RemoteEventApplier } from '../to-matrix/remote-event-applier';
+import { MessageMap } from '../messages/message-map';
 import type { StoredRemoteEvent } from '../to-matrix/remote-event-lanes';
 import { HomeserverGate } from '../to-matrix/homeserver-gate';
 import type { RequestMetricInfo } from '../matrix/http-client';
@@ -74,6 +75,7 @@ export interface BridgeOptions<C> {
 export class Bridge<C = unknown> {
   readonly log: Logger;
   readonly store: Store;
+  private readonly messageMap: MessageMap;
   readonly client: MatrixHttpClient;
   readonly intents: IntentFactory;
   readonly media: MediaClient;
@@ -131,6 +133,7 @@ export class Bridge<C = unknown> {
     );
 
     this.store = opts.store ?? storeFromConfig(config);
+    this.messageMap = new MessageMap(this.store.messages, this.log.child({ module: 'message-map' }));
 
     this.activity = new ActivityTracker({ kv: this.store.kv });
     this.outbox = new DurableQueues(this.store.queues, this.log.child({ module: 'outbox' }));
@@ -222,7 +225,7 @@ export class Bridge<C = unknown> {
     });
     this.bridgeInfoSync = new BridgeInfoSync({ portals: this.portals, publisher: bridgeInfo, record: bridgeInfoRecord, bot, log: bridgeInfoLog });
     this.remote = new RemoteEventApplier({
-      portals: this.portals, ghosts: this.ghosts, messages: this.store.messages, bot,
+      portals: this.portals, ghosts: this.ghosts, messages: this.messageMap, bot,
       // From transactions (the state cache does not hold DM rooms: the bot is not in them).
       membershipOf: async (roomId, userId) => this.seenMemberships.get(`${roomId}\u0000${userId}`),
       log: this.log.child({ module: 'remote' }),
@@ -267,7 +270,7 @@ export class Bridge<C = unknown> {
       commands: this.commands, permissions: this.permissions, log: this.log.child({ module: 'admin' }),
     });
     this.router = new MatrixEventRouter({
-      connector, portals: this.portals, messages: this.store.messages, notify: this.notifier,
+      connector, portals: this.portals, messages: this.messageMap, notify: this.notifier,
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),
       dropMessagesAfterMs: config.bridge.drop_matrix_messages_after_s * 1000,

@@ -18,8 +18,9 @@ import type {
   RemoteEvent, RemoteMessage, RemoteEdit, RemoteDelete, RemoteReaction, RemoteReactionRemove, RemoteMembership,
   RemoteRoomMeta, RemoteRoomSettings, RemoteSender, RemoteTyping, RemoteProfileChange,
 } from '../connector/remote-events';
-import type { LateEditRemoteIds, LateRemoteIds } from '../connector/matrix-events';
-import type { MessageRepository } from '../store/store';
+import type { LateRemoteIds } from '../connector/matrix-events';
+import type { MessageMap } from '../messages/message-map';
+import type { MessageRecord } from '../store/store';
 import type { Logger } from '../logging/logger';
 import type { Portal } from '../connector/portal';
 import type { PortalManager } from '../portals/portal-manager';
@@ -28,7 +29,6 @@ import { toMatrixContent } from '../messages/content-convert';
 import { reactionRemoteId } from '../messages/reaction-ids';
 import { remoteEventProblem } from './remote-event-shape';
 import { LruMap } from '../util/lru';
-import { PendingWrites } from '../util/pending-writes';
 import type { Intent } from '../matrix/intent';
 import type { DurableQueue } from '../connector/outbox';
 import { isUnreachable, type HomeserverGate } from './homeserver-gate';
@@ -37,7 +37,7 @@ import { RemoteEventLanes, type StoredRemoteEvent } from './remote-event-lanes';
 export interface RemoteApplierDeps {
   portals: PortalManager;
   ghosts: GhostManager;
-  messages: MessageRepository;
+  messages: MessageMap;
   bot: Intent;
   /** A user's membership in a room as last seen in a transaction, if seen (for DMs the Matrix user left). */
   membershipOf?(roomId: string, userId: string): Promise<string | undefined>;
@@ -63,12 +63,6 @@ export class RemoteEventApplier implements RemoteEventSink {
   private readonly nonces = new WeakMap<RemoteEvent, string>();
   /** DM rooms whose partner's membership was asked of the homeserver already (see reopenDm). */
   private readonly dmChecked = new LruMap<string, true>(10_000);
-  /**
-   * Message-map writes still in flight, per portal. A portal's next event does
-   * not wait for its predecessor's write (that would add a store round trip to
-   * every message on the serial path); only lookups in the map do.
-   */
-  private readonly writes = new PendingWrites();
 
   constructor(private readonly deps: RemoteApplierDeps) {
     this.lanes = new RemoteEventLanes({
@@ -96,7 +90,7 @@ export class RemoteEventApplier implements RemoteEventSink {
       return Promise.reject(new TypeError(`malformed remote event: ${malformed}`));
     }
     // The caller hears back once the event is on Matrix and its mapping is stored.
-    return this.lanes.push(event).then(() => this.writes.settled(portalKeyString(event.portal)));
+    return this.lanes.push(event).then(() => this.deps.messages.settled(event.portal));
   }
 
   /** Puts back the events a previous run stored while the homeserver was unreachable; call before the connector emits. */
@@ -125,82 +119,33 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */
-  private recordMessage(record: Parameters<MessageRepository['put']>[0]): void {
-    this.writes.track(portalKeyString(record.portal), this.putMessage(record));
-  }
-
-  /** Store a mapping; a failure is logged, not thrown. */
-  private putMessage(record: Parameters<MessageRepository['put']>[0]): Promise<void> {
-    return this.deps.messages.put(record).catch((err) => {
-      this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
-        roomId: record.roomId, eventId: record.eventId, err: String(err),
-      });
-    });
+  private recordMessage(record: MessageRecord): void {
+    this.deps.messages.record([record]);
   }
 
   /** The portal's message map, once pending writes have landed. */
-  private async lookup(portal: PortalKey, remoteId: string) {
-    await this.writes.settled(portalKeyString(portal));
-    return this.deps.messages.getByRemote(portal, remoteId);
+  private lookup(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> {
+    return this.deps.messages.byRemote(portal, remoteId);
   }
 
   updateProfile(change: RemoteProfileChange): Promise<void> {
     return this.deps.ghosts.updateProfile(change);
   }
 
-  /**
-   * Tracked like the applier's own mappings (not queued behind the portal's events): a remote reply
-   * emitted after this call waits for the write in its lookup, however busy the portal is.
-   */
+  /** Recorded in the message map next to the applier's own mappings (see MessageMap.addRemoteIds). */
   addRemoteIds(late: LateRemoteIds): Promise<void> {
-    if ('edit' in late) return this.addEditRemoteIds(late);
-    const m = late.message;
-    late.remoteIds.forEach((remoteId, i) => this.recordMessage({
-      roomId: m.portal.roomId, eventId: m.eventId, portal: m.portal.key, remoteId, part: late.firstPart + i,
-      sender: m.sender.userId, timestamp: m.timestamp, body: m.content.body,
-    }));
-    return this.writes.settled(portalKeyString(m.portal.key));
-  }
-
-  /**
-   * An edit's IDs join the edited event after its highest part. The parts are read, so the job runs
-   * behind every write tracked for the portal so far (earlier late IDs of the message and of other
-   * edits included: one at a time, no two jobs pick the same part) and is itself tracked before
-   * this returns, so a remote reply emitted after this call finds the mapping.
-   */
-  private addEditRemoteIds(late: LateEditRemoteIds): Promise<void> {
-    const e = late.edit;
-    const key = portalKeyString(e.portal.key);
-    const earlier = this.writes.settled(key);
-    const job = (async () => {
-      await earlier;
-      const parts = (await this.deps.messages.getByEvent(e.portal.roomId, e.target.eventId)).map((r) => r.part);
-      if (!parts.length) return; // the edited message is gone from the map (redacted, pruned)
-      const next = Math.max(...parts) + 1;
-      // Sender: the edited message's (only its author may edit). Timestamp and body: the edit's,
-      // what this remote line is; the message's first part still gives replies its original text.
-      await Promise.all(late.remoteIds.map((remoteId, i) => this.putMessage({
-        roomId: e.portal.roomId, eventId: e.target.eventId, portal: e.portal.key, remoteId, part: next + i,
-        sender: e.target.sender, timestamp: e.timestamp, body: e.content.body,
-      })));
-    })().catch((err) => {
-      this.deps.log.error('could not store a message mapping (replies to an edit will not cross)', {
-        roomId: e.portal.roomId, eventId: e.target.eventId, err: String(err),
-      });
-    });
-    this.writes.track(key, job);
-    return this.writes.settled(key);
+    return this.deps.messages.addRemoteIds(late);
   }
 
   async idle(): Promise<void> {
     await this.lanes.idle();
-    await this.writes.all();
+    await this.deps.messages.idle();
   }
 
   /** Stops applying; what is left stays stored for the next start (see RemoteEventLanes.stop). */
   async stop(): Promise<void> {
     await this.lanes.stop();
-    await this.writes.all();
+    await this.deps.messages.idle();
   }
 
   get pending(): number { return this.lanes.pending; }
@@ -365,7 +310,7 @@ export class RemoteEventApplier implements RemoteEventSink {
         if (intent === this.deps.bot) throw err;
         await this.deps.bot.redact(portal.roomId, r.eventId, ev.reason, { txnKey: `d\u0000${portal.roomId}\u0000${r.eventId}` });
       }
-      await this.deps.messages.deleteByEvent(portal.roomId, r.eventId);
+      await this.deps.messages.forget(portal.roomId, r.eventId);
     }
   }
 
@@ -408,7 +353,7 @@ export class RemoteEventApplier implements RemoteEventSink {
     const intent = await this.joinedIntent(portal, ev.sender);
     for (const r of records) {
       await intent.redact(portal.roomId, r.eventId, undefined, { txnKey: `rr\u0000${portal.roomId}\u0000${r.eventId}` });
-      await this.deps.messages.deleteByEvent(portal.roomId, r.eventId);
+      await this.deps.messages.forget(portal.roomId, r.eventId);
     }
   }
 

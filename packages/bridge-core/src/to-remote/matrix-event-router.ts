@@ -12,13 +12,12 @@ import { supports } from '../connector/capabilities';
 import { BridgeError } from '../connector/errors';
 import type { UserNotifier } from '../connector/context';
 import type { MatrixSender, RemoteMessageRef, Membership } from '../connector/matrix-events';
-import type { MessageRecord, MessageRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
 import type { Portal } from '../connector/portal';
 import type { PortalManager } from '../portals/portal-manager';
 import { fromMatrixContent, readRelation } from '../messages/content-convert';
 import { parseReactionRemoteId, reactionRemoteId } from '../messages/reaction-ids';
-import { PendingWrites } from '../util/pending-writes';
+import type { MessageMap } from '../messages/message-map';
 
 /** A client-format event as found in a transaction; fields are checked before use. */
 export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: unknown; sender?: unknown; event_id?: unknown };
@@ -26,7 +25,7 @@ export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: 
 export interface RouterDeps {
   connector: BridgeConnector;
   portals: PortalManager;
-  messages: MessageRepository;
+  messages: MessageMap;
   notify: UserNotifier;
   isBridgeUser(userId: string): boolean;
   /** `bridge.permissions.users`: others' events in portals never reach the connector. */
@@ -56,7 +55,6 @@ const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 export class MatrixEventRouter {
   /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
   private readonly redelivered = new WeakSet<object>();
-  private readonly writes = new PendingWrites();
   /** Senders already told that the bridge is not for them (see refuse). */
   private readonly refused = new Set<string>();
   constructor(private readonly deps: RouterDeps) {}
@@ -96,7 +94,7 @@ export class MatrixEventRouter {
         // Handled before the crash (its mapping is stored only after the connector's handler
         // returned): the journal's DONE record was lost, not the work. Sending it again would duplicate it.
         if ((kind === 'message' || kind === 'edit' || kind === 'reaction')
-          && (await this.deps.messages.getByEvent(portal.roomId, event.event_id)).length > 0) {
+          && (await this.deps.messages.byEvent(portal.roomId, event.event_id)).length > 0) {
           this.deps.log.debug('redelivered event already handled before the restart: skipped', { eventId: event.event_id });
           return;
         }
@@ -165,36 +163,21 @@ export class MatrixEventRouter {
     };
   }
 
-  private async ref(portal: Portal, eventId: string | undefined): Promise<RemoteMessageRef | undefined> {
-    if (!eventId) return undefined;
-    await this.writes.settled(portal.roomId);
-    const records = await this.deps.messages.getByEvent(portal.roomId, eventId);
-    const first = records.sort((a, b) => a.part - b.part)[0];
-    return first && {
-      remoteId: first.remoteId, remoteIds: records.map((r) => r.remoteId), eventId, sender: first.sender, body: first.body,
-      timestamp: first.timestamp,
-    };
+  private ref(portal: Portal, eventId: string | undefined): Promise<RemoteMessageRef | undefined> {
+    return this.deps.messages.ref(portal.roomId, eventId);
   }
 
-  /** Store the mapping off the room's serial path; lookups in this room wait for it (see PendingWrites). */
+  /** Store the mapping off the room's serial path; lookups in this room wait for it (see MessageMap). */
   private record(portal: Portal, event: MatrixEvent, remoteIds: string[] | undefined, body?: string): void {
-    const ids = remoteIds ?? [];
-    for (let part = 0; part < ids.length; part++) {
-      const rec: MessageRecord = {
-        roomId: portal.roomId, eventId: event.event_id as string, portal: portal.key, remoteId: ids[part], part,
-        sender: event.sender as string, timestamp: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now(), body,
-      };
-      this.writes.track(portal.roomId, this.deps.messages.put(rec).catch((err) => {
-        this.deps.log.error('could not store a message mapping (edits and replies to it will not cross)', {
-          roomId: rec.roomId, eventId: rec.eventId, err: String(err),
-        });
-      }));
-    }
+    const timestamp = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
+    this.deps.messages.record((remoteIds ?? []).map((remoteId, part) => ({
+      roomId: portal.roomId, eventId: event.event_id as string, portal: portal.key, remoteId, part, sender: event.sender as string, timestamp, body,
+    })));
   }
 
   /** Resolves once every mapping write issued so far has landed (tests, shutdown). */
   idle(): Promise<void> {
-    return this.writes.all();
+    return this.deps.messages.idle();
   }
 
   private async message(portal: Portal, event: MatrixEvent): Promise<boolean> {
@@ -228,15 +211,10 @@ export class MatrixEventRouter {
    * against the original) and replies quote what Matrix users see.
    */
   private recordEditedText(portal: Portal, target: RemoteMessageRef, body: string): void {
-    const rec: MessageRecord = {
+    this.deps.messages.record([{
       roomId: portal.roomId, eventId: target.eventId, portal: portal.key, remoteId: target.remoteId, part: 0,
       sender: target.sender, timestamp: target.timestamp, body,
-    };
-    this.writes.track(portal.roomId, this.deps.messages.put(rec).catch((err) => {
-      this.deps.log.error('could not store an edited message\'s text (a later edit will be diffed against the older text)', {
-        roomId: rec.roomId, eventId: rec.eventId, err: String(err),
-      });
-    }));
+    }], 'a later edit will be diffed against the older text');
   }
 
   private async redaction(portal: Portal, event: MatrixEvent): Promise<boolean> {
@@ -258,12 +236,12 @@ export class MatrixEventRouter {
     if (reaction) {
       if (!supports(c, 'reactions') || !c.handleMatrixReactionRemoval) return false;
       await c.handleMatrixReactionRemoval({ ...base, target: { ...target, remoteId: reaction.targetRemoteId }, key: reaction.key });
-      await this.deps.messages.deleteByEvent(portal.roomId, redacts);
+      await this.deps.messages.forget(portal.roomId, redacts);
       return true;
     }
     if (!supports(c, 'redactions')) return false;
     await c.handleMatrixRedaction({ ...base, target, reason: typeof reason === 'string' ? reason : undefined });
-    await this.deps.messages.deleteByEvent(portal.roomId, redacts);
+    await this.deps.messages.forget(portal.roomId, redacts);
     return true;
   }
 
