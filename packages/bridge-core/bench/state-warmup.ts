@@ -32,7 +32,8 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { StateCache } from '../src/state/state-cache';
-import { fetchStateFetcher, matrixClientStateFetcher, type RawStateEvent, type StateFetcher } from '../src/state/state-fetcher';
+import { fetchStateFetcher, matrixClientStateFetcher, type StateFetcher } from '../src/state/state-fetcher';
+import type { MatrixEvent } from '../src/matrix/event';
 import { Semaphore } from '../src/state/semaphore';
 import { MatrixHttpClient } from '../src/matrix/http-client';
 import { configureLogging } from '../src/logging/logger';
@@ -122,12 +123,12 @@ class WireFetcher implements StateFetcher {
   peak = 0;
   requests = 0;
   constructor(private readonly byRoom: Map<string, string>, private readonly delay: () => Promise<void>) {}
-  async fetchRoomState(roomId: string): Promise<RawStateEvent[]> {
+  async fetchRoomState(roomId: string): Promise<MatrixEvent[]> {
     this.requests++;
     if (++this.inFlight > this.peak) this.peak = this.inFlight;
     try {
       await this.delay();
-      return JSON.parse(this.byRoom.get(roomId)!) as RawStateEvent[];
+      return JSON.parse(this.byRoom.get(roomId)!) as MatrixEvent[];
     } finally {
       this.inFlight--;
     }
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
   }
   rows.unshift(...inProcess);
   // The cache's own CPU: answers already parsed (shared arrays; the cache never mutates them), no latency.
-  const parsed = new Map([...byRoom].map(([id, w]) => [id, JSON.parse(w) as RawStateEvent[]] as const));
+  const parsed = new Map([...byRoom].map(([id, w]) => [id, JSON.parse(w) as MatrixEvent[]] as const));
   let cacheCpuUs = 0;
   {
     const cache = new StateCache({ fetcher: { fetchRoomState: async (id) => parsed.get(id)! }, semaphore: new Semaphore(args.cap), maxRooms: args.rooms });

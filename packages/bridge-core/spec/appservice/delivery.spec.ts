@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import type { DeliveryContext, MatrixRawEvent } from '../../src/appservice/transaction';
+import type { DeliveryContext } from '../../src/appservice/transaction';
+import type { MatrixEvent } from '../../src/matrix/event';
 import { DeliveryPipeline } from '../../src/appservice/delivery';
 import { crc32 } from 'node:zlib';
 import { rangeRecord, TransactionJournal } from '../../src/appservice/transaction-journal';
@@ -56,7 +57,7 @@ describe('appservice delivery', () => {
             done.push(e.event_id!);
           },
         });
-        const events: MatrixRawEvent[] = [ev('!a:hs', '$a1'), ev('!b:hs', '$b1'), ev('!a:hs', '$a2'), ev('!b:hs', '$b2')];
+        const events: MatrixEvent[] = [ev('!a:hs', '$a1'), ev('!b:hs', '$b1'), ev('!a:hs', '$a2'), ev('!b:hs', '$b2')];
         assert.equal((await txn(h.base, 't1', events)).status, 200);
         assert.equal((await txn(h.base, 't2', [ev('!b:hs', '$b3'), ev('!a:hs', '$a3'), ev('!c:hs', '$c1')])).status, 200);
         await waitFor(() => done.length === 4);
@@ -190,7 +191,7 @@ describe('appservice delivery', () => {
     it('a retry after a bridge restart is still recognised by its events; a reused txnId still processed; a repeated event still dropped', async () => {
       const dataDir = tmpDir();
       const handled: string[] = [];
-      const handler = async (e: MatrixRawEvent) => { handled.push(e.event_id!); };
+      const handler = async (e: MatrixEvent) => { handled.push(e.event_id!); };
       h = await startHarness({ journalDir: dataDir, handler });
       assert.equal((await txn(h.base, '1', [ev('!r:hs', '$one')])).status, 200);
       assert.equal((await txn(h.base, '2', [ev('!r:hs', '$two')])).status, 200);
@@ -207,7 +208,7 @@ describe('appservice delivery', () => {
     it('remembers a bounded number of event IDs, also after rotations and restarts', async () => {
       const dataDir = tmpDir();
       const handled: string[] = [];
-      const handler = async (e: MatrixRawEvent) => { handled.push(e.event_id!); };
+      const handler = async (e: MatrixEvent) => { handled.push(e.event_id!); };
       const journal = { rememberEvents: 3, rememberTxns: 4, segmentBytes: 1, doneFlushMs: 1 }; // every write rotates: snapshots carry it all
       h = await startHarness({ journalDir: dataDir, journal, handler });
       for (let i = 1; i <= 6; i++) assert.equal((await txn(h.base, `t${i}`, [ev('!r:hs', `$e${i}`)])).status, 200);
@@ -249,7 +250,7 @@ describe('appservice delivery', () => {
     it('replays an event once when a refused record was sent again in another composition (the homeserver restarted meanwhile)', async () => {
       const dataDir = tmpDir();
       const { journal } = await TransactionJournal.open({ dir: dataDir, fsync: 'never' });
-      const body = (events: MatrixRawEvent[], extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ events, ...extra }));
+      const body = (events: MatrixEvent[], extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ events, ...extra }));
       const typing = { ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: [] } }] };
       const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
       const realWritev = nodeFs.writevSync;
@@ -270,7 +271,7 @@ describe('appservice delivery', () => {
       await journal.append('5', body([ev('!r:hs', '$m1'), ev('!r:hs', '$m2')]), 2);
       await journal.close();
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      const replayed = replay.flatMap((r) => r.pending.map((p) => (r.body.events[p.index] as MatrixRawEvent | undefined)?.event_id ?? 'ephemeral'));
+      const replayed = replay.flatMap((r) => r.pending.map((p) => (r.body.events[p.index] as MatrixEvent | undefined)?.event_id ?? 'ephemeral'));
       assert.deepEqual(replayed.filter((id) => id !== 'ephemeral'), ['$m1', '$m2']);
       await j2.close();
     });
@@ -573,7 +574,7 @@ describe('appservice delivery', () => {
     it('keeps sequence numbers increasing across restarts', async () => {
       const dataDir = tmpDir();
       const seqs: number[] = [];
-      const handler = async (_e: MatrixRawEvent, d: DeliveryContext) => { seqs.push(d.seq); };
+      const handler = async (_e: MatrixEvent, d: DeliveryContext) => { seqs.push(d.seq); };
       let p = await DeliveryPipeline.open({ journalDir: dataDir, handler });
       await p.accept('s1', { events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] }, Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] })));
       await p.idle();

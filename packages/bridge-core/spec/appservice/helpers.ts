@@ -3,7 +3,7 @@ import {
   AppserviceServer, type AppserviceHandlers, type AppserviceServerOptions,
 } from '../../src/appservice/http-server';
 import { DeliveryPipeline, type DeliveryPipelineOptions } from '../../src/appservice/delivery';
-import type { MatrixRawEvent } from '../../src/appservice/transaction';
+import type { MatrixEvent } from '../../src/matrix/event';
 import { httpCall, type HttpReply } from '@causeway/testing';
 
 export const HS_TOKEN = 'hs-token-0123456789abcdef';
@@ -48,7 +48,7 @@ export function call(
   return httpCall(base, method, path, { ...opts, token: opts.token === undefined ? HS_TOKEN : opts.token });
 }
 
-export function ev(room: string, id: string, extra: Partial<MatrixRawEvent> = {}): MatrixRawEvent {
+export function ev(room: string, id: string, extra: Partial<MatrixEvent> = {}): MatrixEvent {
   return {
     type: 'm.room.message', room_id: room, sender: '@alice:hs', event_id: id, origin_server_ts: 1_700_000_000_000,
     content: { msgtype: 'm.text', body: `message ${id}` }, ...extra,

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { MatrixRawEvent } from '../../src/appservice/transaction';
+import type { MatrixEvent } from '../../src/matrix/event';
 import { call, ev, HS_TOKEN, rawRequest, startHarness, txn, type Harness } from './helpers';
 import { MatrixError } from '../../src/util/matrix-error';
 import { MatrixConnectionError } from '../../src/matrix/http-client';
@@ -7,7 +7,7 @@ import { RawConnection, requestBytes } from '@causeway/testing';
 
 describe('appservice HTTP listener', () => {
   let h: Harness;
-  let seen: MatrixRawEvent[];
+  let seen: MatrixEvent[];
   let port: number;
   const pings: Array<string | undefined> = [];
 

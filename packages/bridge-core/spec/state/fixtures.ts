@@ -1,13 +1,14 @@
 // Test fixtures for the state cache: a fetcher-level fake homeserver (counts,
 // peak concurrency, latency, faults), synthetic rooms and an in-memory KV store.
 import { MatrixError } from '../../src/util/matrix-error';
-import type { RawStateEvent, StateFetcher } from '../../src/state/state-fetcher';
+import type { StateFetcher } from '../../src/state/state-fetcher';
+import type { MatrixEvent } from '../../src/matrix/event';
 import type { KeyValueRepository } from '../../src/store/store';
 
 export const SERVER = 'bench.example';
 
 let eventCounter = 0;
-export function ev(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, ts = 1_700_000_000_000, sender = `@admin:${SERVER}`): RawStateEvent {
+export function ev(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, ts = 1_700_000_000_000, sender = `@admin:${SERVER}`): MatrixEvent {
   return { type, state_key: stateKey, content, sender, room_id: roomId, origin_server_ts: ts, event_id: `$ev${++eventCounter}_${Math.random().toString(36).slice(2, 12)}` };
 }
 
@@ -25,10 +26,10 @@ function mediaId(n: number): string {
  * with a few users, join rules, name, topic, canonical alias, create, encryption
  * and history visibility + guest access (not cached by default): members + 9 events.
  */
-export function makeRoom(i: number, members = 21, ts = 1_700_000_000_000): RawStateEvent[] {
+export function makeRoom(i: number, members = 21, ts = 1_700_000_000_000): MatrixEvent[] {
   const roomId = roomIdFor(i);
   const admin = `@admin:${SERVER}`;
-  const evs: RawStateEvent[] = [
+  const evs: MatrixEvent[] = [
     ev(roomId, 'm.room.create', '', { room_version: '10', creator: admin }, ts, admin),
     ev(roomId, 'm.room.power_levels', '', {
       users: { [admin]: 100, [`@mod${i}:${SERVER}`]: 50, '@bridgebot:bench.example': 100 },
@@ -56,11 +57,11 @@ export function roomIdFor(i: number): string {
   return `!${mediaId(i + 7_000_000).slice(0, 18)}:${SERVER}`;
 }
 
-export interface FakeRoom { events: RawStateEvent[] }
+export interface FakeRoom { events: MatrixEvent[] }
 
 /** A fetcher over an in-memory room map with request counting, latency and faults. */
 export class FakeHomeserver implements StateFetcher {
-  readonly rooms = new Map<string, RawStateEvent[]>();
+  readonly rooms = new Map<string, MatrixEvent[]>();
   readonly requests = new Map<string, number>();
   totalRequests = 0;
   inFlight = 0;
@@ -73,7 +74,7 @@ export class FakeHomeserver implements StateFetcher {
   /** Called at the start of each request. */
   onRequest?: (roomId: string) => void;
 
-  async fetchRoomState(roomId: string): Promise<RawStateEvent[]> {
+  async fetchRoomState(roomId: string): Promise<MatrixEvent[]> {
     this.totalRequests++;
     this.requests.set(roomId, (this.requests.get(roomId) ?? 0) + 1);
     this.inFlight++;
@@ -89,7 +90,7 @@ export class FakeHomeserver implements StateFetcher {
       const evs = this.rooms.get(roomId);
       if (!evs) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
       // Hand out a fresh copy, as JSON over the wire would.
-      return JSON.parse(JSON.stringify(evs)) as RawStateEvent[];
+      return JSON.parse(JSON.stringify(evs)) as MatrixEvent[];
     } finally {
       this.inFlight--;
     }

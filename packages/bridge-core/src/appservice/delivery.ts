@@ -39,8 +39,9 @@ import { SeenTransactions, transactionIdentity, type TransactionIdentity } from 
 import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
 import {
   mapTransactionItems, transactionItemCount, transactionItems,
-  type Admission, type DeliveryItem, type EventHandler, type MatrixRawEvent, type TransactionBody, type TransactionSink,
+  type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
 } from './transaction';
+import { isMatrixEvent, type MatrixEvent } from '../matrix/event';
 
 export interface DeliveryPipelineOptions {
   handler: EventHandler;
@@ -60,8 +61,8 @@ export interface DeliveryPipelineOptions {
    * message rate from the remote side nearly every transaction is one echo, and each was written
    * to disk for an event nobody handles.
    */
-  ignorable?: (event: MatrixRawEvent) => boolean;
-  onIgnored?: (event: MatrixRawEvent) => void;
+  ignorable?: (event: MatrixEvent) => boolean;
+  onIgnored?: (event: MatrixEvent) => void;
 }
 
 export interface DeliveryStats extends DispatcherStats {
@@ -200,7 +201,7 @@ export class DeliveryPipeline implements TransactionSink {
     if (n === 0 || (this.ignorable && this.onlyIgnorable(body))) {
       // Nothing to journal: remembered so a retry is known (echoes' event IDs are not worth the room).
       this.seen.remember(txnId, identity.digest, n === 0 ? identity.eventIds : []);
-      if (n > 0 && this.onIgnored) for (const e of body.events) this.onIgnored(e as MatrixRawEvent);
+      if (n > 0 && this.onIgnored) for (const e of body.events) if (isMatrixEvent(e)) this.onIgnored(e);
       return Promise.resolve();
     }
     const fresh = again.length ? identity.eventIds.filter((id) => !again.includes(id)) : identity.eventIds;
@@ -278,7 +279,7 @@ export class DeliveryPipeline implements TransactionSink {
   private onlyIgnorable(body: TransactionBody): boolean {
     const events = body.events;
     if (events.length === 0 || transactionItemCount(body) !== events.length) return false;
-    for (let i = 0; i < events.length; i++) if (!this.ignorable!(events[i] as MatrixRawEvent)) return false;
+    for (const e of events) if (!isMatrixEvent(e) || !this.ignorable!(e)) return false;
     return true;
   }
 
@@ -307,6 +308,6 @@ export class DeliveryPipeline implements TransactionSink {
 function withoutEvents(body: TransactionBody, ids: ReadonlySet<string>): TransactionBody {
   return {
     ...body,
-    events: body.events.filter((e) => !(typeof e === 'object' && e !== null && ids.has((e as MatrixRawEvent).event_id as string))),
+    events: body.events.filter((e) => !(isMatrixEvent(e) && e.event_id !== undefined && ids.has(e.event_id))),
   };
 }

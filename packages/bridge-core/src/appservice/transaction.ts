@@ -4,19 +4,9 @@
  * The journal re-runs the same function on replay, so it must stay
  * deterministic: item N of a transaction is always the same event.
  */
+import { isMatrixEvent, type MatrixEvent } from '../matrix/event';
 
-/** A client-format event as the homeserver sends it (timeline or ephemeral). */
-export interface MatrixRawEvent {
-  type: string;
-  room_id?: string;
-  event_id?: string;
-  sender?: string;
-  state_key?: string;
-  origin_server_ts?: number;
-  content?: Record<string, unknown>;
-  unsigned?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type { MatrixEvent };
 
 /** The parsed body of `PUT /transactions/{txnId}`. */
 export interface TransactionBody {
@@ -54,19 +44,15 @@ export interface DeliveryContext {
   carriesSecret?: boolean;
 }
 
-export type EventHandler = (event: MatrixRawEvent, delivery: DeliveryContext) => Promise<void>;
+export type EventHandler = (event: MatrixEvent, delivery: DeliveryContext) => Promise<void>;
 
 /** One event on its way through the dispatcher (it doubles as its DeliveryContext). */
 export interface DeliveryItem extends DeliveryContext {
-  readonly event: MatrixRawEvent;
+  readonly event: MatrixEvent;
   redelivered: boolean;
   attempt: number;
   /** Internal: a STARTED record has been requested for it. */
   startMarked: boolean;
-}
-
-function isEvent(v: unknown): v is MatrixRawEvent {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string';
 }
 
 /**
@@ -75,7 +61,7 @@ function isEvent(v: unknown): v is MatrixRawEvent {
  * event objects are skipped (a malformed entry must not make the homeserver
  * retry the whole transaction forever).
  */
-export function transactionItems(body: TransactionBody): Array<{ event: MatrixRawEvent; kind: DeliveryKind }> {
+export function transactionItems(body: TransactionBody): Array<{ event: MatrixEvent; kind: DeliveryKind }> {
   return mapTransactionItems(body, (event, kind) => ({ event, kind }));
 }
 
@@ -88,18 +74,18 @@ function ephemeralOf(body: TransactionBody): unknown[] | undefined {
  * `transactionItems(body)` mapped through `make` (item N is made from the
  * same event as `transactionItems(body)[N]`), without the intermediate objects.
  */
-export function mapTransactionItems<T>(body: TransactionBody, make: (event: MatrixRawEvent, kind: DeliveryKind, index: number) => T): T[] {
+export function mapTransactionItems<T>(body: TransactionBody, make: (event: MatrixEvent, kind: DeliveryKind, index: number) => T): T[] {
   const out: T[] = [];
   const events = body.events;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    if (isEvent(e)) out.push(make(e, 'timeline', out.length));
+    if (isMatrixEvent(e)) out.push(make(e, 'timeline', out.length));
   }
   const eph = ephemeralOf(body);
   if (eph) {
     for (let i = 0; i < eph.length; i++) {
       const e = eph[i];
-      if (isEvent(e)) out.push(make(e, 'ephemeral', out.length));
+      if (isMatrixEvent(e)) out.push(make(e, 'ephemeral', out.length));
     }
   }
   return out;
@@ -109,9 +95,9 @@ export function mapTransactionItems<T>(body: TransactionBody, make: (event: Matr
 export function transactionItemCount(body: TransactionBody): number {
   let n = 0;
   const events = body.events;
-  for (let i = 0; i < events.length; i++) if (isEvent(events[i])) n++;
+  for (let i = 0; i < events.length; i++) if (isMatrixEvent(events[i])) n++;
   const eph = ephemeralOf(body);
-  if (eph) for (let i = 0; i < eph.length; i++) if (isEvent(eph[i])) n++;
+  if (eph) for (let i = 0; i < eph.length; i++) if (isMatrixEvent(eph[i])) n++;
   return n;
 }
 

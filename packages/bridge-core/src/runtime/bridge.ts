@@ -13,7 +13,8 @@ import type { CoreConfig } from '../config/schema';
 import type { Registration } from '../appservice/registration';
 import { AppserviceServer } from '../appservice/http-server';
 import { DeliveryPipeline } from '../appservice/delivery';
-import type { DeliveryContext, MatrixRawEvent } from '../appservice/transaction';
+import type { DeliveryContext } from '../appservice/transaction';
+import type { MatrixEvent } from '../matrix/event';
 import { connectorData } from '../store/connector-data';
 import { SealedSecretStore, SecretKey } from '../secrets/sealed-store';
 import { DurableQueues } from '../outbox/durable-queues';
@@ -24,7 +25,7 @@ import { IntentFactory } from '../matrix/intent-factory';
 import { MediaClient } from '../matrix/media';
 import { BanLists } from '../moderation/ban-lists';
 import { StateCache, DEFAULT_STATE_EVENT_TYPES } from '../state/state-cache';
-import { matrixClientStateFetcher, type RawStateEvent } from '../state/state-fetcher';
+import { matrixClientStateFetcher } from '../state/state-fetcher';
 import { CommandRouter } from '../commands/command-router';
 import { AdminRooms } from '../commands/admin-rooms';
 import { LruMap } from '../util/lru';
@@ -51,7 +52,7 @@ import { MessageMap } from '../messages/message-map';
 import type { StoredRemoteEvent } from '../to-matrix/remote-event-lanes';
 import { HomeserverGate } from '../to-matrix/homeserver-gate';
 import type { RequestMetricInfo } from '../matrix/http-client';
-import { MatrixEventRouter, type MatrixEvent } from '../to-remote/matrix-event-router';
+import { MatrixEventRouter } from '../to-remote/matrix-event-router';
 import { NonPortalHandler } from '../to-remote/non-portal-handler';
 import { BotNotifier } from '../portals/user-notifier';
 import { TypingTracker } from '../to-remote/typing-tracker';
@@ -461,20 +462,20 @@ export class Bridge<C = unknown> {
     else if (!this.gate.reachable && info.status < 500) this.gate.reportUp();
   }
 
-  private async handleMatrixEvent(event: MatrixRawEvent, delivery: DeliveryContext): Promise<void> {
+  private async handleMatrixEvent(event: MatrixEvent, delivery: DeliveryContext): Promise<void> {
     // The journal's replay starts before the connector has: its events wait for it (in order).
     if (!this.connectorReady) await this.connectorStarted;
     this.metrics.onHomeserverEvent(event.type);
     if (event.type === 'm.typing') return this.typing.onTyping(event);
     if (event.type === 'm.receipt' || event.type === 'm.presence') return;
-    await this.router.route(event as MatrixEvent, delivery);
+    await this.router.route(event, delivery);
   }
 
   private observeState(event: MatrixEvent, redelivered: boolean): void {
     // The cache applies state in arrival order; a replayed event may be older than what it holds
     // (persisted before the crash), so the room is read afresh instead.
     if (redelivered) this.state.invalidate(event.room_id as string);
-    else this.state.onEvent(event as RawStateEvent);
+    else this.state.onEvent(event);
     this.banLists?.observe(event);
     if (event.type === 'm.room.member' && typeof event.state_key === 'string') {
       const membership = (event.content as { membership?: unknown } | undefined)?.membership;

@@ -15,7 +15,8 @@ import { MatrixError } from '../util/matrix-error';
 import { getLogger, type Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
 import { Semaphore, sharedSemaphore, type Priority, type SemaphoreTicket } from './semaphore';
-import type { RawStateEvent, StateFetcher } from './state-fetcher';
+import type { StateFetcher } from './state-fetcher';
+import type { MatrixEvent } from '../matrix/event';
 import {
   decJson, decKey, decMember, decMembership, decField, encField, encJson, encKey, encMember, eventHash, makeValue,
   parseValue, REDACTION_KEEPS, tableDeserialize, tableEntries, tableFromEntries, tableGet, tableSerialize, tableSet,
@@ -127,7 +128,7 @@ interface Loading {
   promise: Promise<RoomTable>;
   ticket?: SemaphoreTicket;
   /** Events that arrived while the room was loading; applied to the result. */
-  buffered: RawStateEvent[];
+  buffered: MatrixEvent[];
   invalidated: boolean;
 }
 
@@ -334,7 +335,7 @@ export class StateCache {
    * timestamps say), redactions of cached state events are applied. Returns true when the cache changed (or the event was
    * queued for a room being loaded).
    */
-  onEvent(event: RawStateEvent): boolean {
+  onEvent(event: MatrixEvent): boolean {
     const roomId = event.room_id;
     if (typeof roomId !== 'string' || this.closed) return false;
     const isRedaction = event.type === 'm.room.redaction';
@@ -587,7 +588,7 @@ export class StateCache {
     if (this.loading.get(roomId) === l) this.loading.delete(roomId);
   }
 
-  private async fetchWithRetry(roomId: string, priority: Priority, l: Loading): Promise<RawStateEvent[]> {
+  private async fetchWithRetry(roomId: string, priority: Priority, l: Loading): Promise<MatrixEvent[]> {
     for (let attempt = 0; ; attempt++) {
       this.c.queued++;
       const ticket = this.semaphore.enqueue(priority);
@@ -627,7 +628,7 @@ export class StateCache {
     }
   }
 
-  private build(events: RawStateEvent[]): RoomTable {
+  private build(events: MatrixEvent[]): RoomTable {
     const recs = new Map<string, string>();
     for (const ev of events) {
       if (!ev || typeof ev.state_key !== 'string') continue;
@@ -642,7 +643,7 @@ export class StateCache {
     return tableFromEntries(recs);
   }
 
-  private encodePayload(code: string, ev: RawStateEvent): string {
+  private encodePayload(code: string, ev: MatrixEvent): string {
     const content = ev.content && typeof ev.content === 'object' ? ev.content : {};
     if (code === this.memberCode) return encMember(ev.state_key!, content);
     if (ev.type === 'm.room.create') return encField(ev.sender) + US + encJson(content);
@@ -684,7 +685,7 @@ export class StateCache {
   }
 
   /** Apply one event to a table; undefined when it changes nothing (older, duplicate, not ours). */
-  private apply(roomId: string, t: RoomTable, ev: RawStateEvent): RoomTable | undefined {
+  private apply(roomId: string, t: RoomTable, ev: MatrixEvent): RoomTable | undefined {
     if (ev.type === 'm.room.redaction') {
       const target = typeof ev.redacts === 'string' ? ev.redacts : ev.content?.redacts;
       const h = eventHash(target);

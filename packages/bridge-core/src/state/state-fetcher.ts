@@ -4,20 +4,8 @@
  * stand-alone implementation over global `fetch()` (tests, benches, tools).
  */
 import { MatrixError } from '../util/matrix-error';
+import { isMatrixEvent, type MatrixEvent } from '../matrix/event';
 
-/** A Matrix event as the homeserver returns it (only the fields the cache reads are typed). */
-export interface RawStateEvent {
-  type: string;
-  state_key?: string;
-  content?: Record<string, unknown>;
-  sender?: string;
-  origin_server_ts?: number;
-  event_id?: string;
-  room_id?: string;
-  /** On m.room.redaction before room v11 (v11 moves it into content). */
-  redacts?: string;
-  unsigned?: Record<string, unknown>;
-}
 
 export interface StateFetcher {
   /**
@@ -26,7 +14,7 @@ export interface StateFetcher {
    * `retry_after_ms` in `extra` for 429s) for HTTP errors so the cache can tell
    * "forbidden" from "try again".
    */
-  fetchRoomState(roomId: string, signal?: AbortSignal): Promise<RawStateEvent[]>;
+  fetchRoomState(roomId: string, signal?: AbortSignal): Promise<MatrixEvent[]>;
 }
 
 export interface FetchStateFetcherOptions {
@@ -55,7 +43,7 @@ export function fetchStateFetcher(opts: FetchStateFetcherOptions): StateFetcher 
       if (res.ok) {
         const body = await res.json();
         if (!Array.isArray(body)) throw new MatrixError(502, 'M_BAD_JSON', `GET /rooms/${roomId}/state did not return an array`);
-        return body as RawStateEvent[];
+        return body.filter(isMatrixEvent);
       }
       let body: Record<string, unknown> = {};
       try { body = (await res.json()) as Record<string, unknown>; } catch { /* not JSON */ }
@@ -87,7 +75,7 @@ export function matrixClientStateFetcher(client: MatrixRequester, opts: { userId
         signal, endpoint: 'GET /rooms/{roomId}/state', idempotent: false, userId: opts.userId,
       });
       if (!Array.isArray(body)) throw new MatrixError(502, 'M_BAD_JSON', `GET /rooms/${roomId}/state did not return an array`);
-      return body as RawStateEvent[];
+      return body.filter(isMatrixEvent);
     },
   };
 }

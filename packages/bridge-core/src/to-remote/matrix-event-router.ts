@@ -18,9 +18,8 @@ import type { PortalManager } from '../portals/portal-manager';
 import { fromMatrixContent, readRelation } from '../messages/content-convert';
 import { parseReactionRemoteId, reactionRemoteId } from '../messages/reaction-ids';
 import type { MessageMap } from '../messages/message-map';
+import type { MatrixEvent } from '../matrix/event';
 
-/** A client-format event as found in a transaction; fields are checked before use. */
-export type MatrixEvent = Record<string, unknown> & { type?: unknown; room_id?: unknown; sender?: unknown; event_id?: unknown };
 
 export interface RouterDeps {
   connector: BridgeConnector;

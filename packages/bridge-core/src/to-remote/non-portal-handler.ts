@@ -15,7 +15,7 @@ import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
 import type { GhostManager } from '../portals/ghost-manager';
 import type { PortalManager } from '../portals/portal-manager';
-import type { MatrixEvent } from './matrix-event-router';
+import type { MatrixEvent } from '../matrix/event';
 
 export interface NonPortalDeps {
   connector: BridgeConnector;
