@@ -442,10 +442,13 @@ class PgQueues implements QueueRepository {
     const json = values.map((v, i) => encodeJson(v, `queue ${queue} value ${i}`));
     if (json.length === 0) return [];
     // One statement: all or nothing. Identity values are drawn in the SELECT's order, so the
-    // returned seqs, sorted, belong to the values in order.
+    // returned seqs, sorted, belong to the values in order. Two appends to the same key at once
+    // would draw their identity values interleaved (a sequence is not locked by a statement), so
+    // the statement first takes a transaction lock on the key: one append's entries stay together.
     const { rows } = await this.s.db.query<{ seq: string }>(
-      `INSERT INTO queue_entries (queue, key, value, created_at)
-       SELECT $1, $2, v, $3 FROM unnest($4::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i
+      `WITH key_lock AS (SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\x01' || $2, 0)))
+       INSERT INTO queue_entries (queue, key, value, created_at)
+       SELECT $1, $2, v, $3 FROM key_lock, unnest($4::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i
        RETURNING seq`,
       [encodeKvKey(queue), encodeKvKey(key), createdAt, json]);
     const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
