@@ -9,7 +9,7 @@
  * - `!settoken <token>` / `!removetoken`: puppeting. The token is a secret argument: never
  *   logged, and the message carrying it is dropped from the journal once handled.
  */
-import { CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
+import { BridgeError, CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
 import type { GitterConnector } from './connector';
 import { GitterHttpError } from './gitter';
 import { GITTER_NETWORK } from './protocol';
@@ -47,7 +47,13 @@ export function registerCommands(c: GitterConnector): void {
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         if (!(await mayManage(c, cmd, roomId, 'link'))) return;
-        const portal = await c.link(roomId, cmd.args.gitter_room!, cmd.sender);
+        let portal;
+        try {
+          portal = await c.link(roomId, cmd.args.gitter_room!, cmd.sender);
+        } catch (err) {
+          if (err instanceof BridgeError) return cmd.reply(err.userMessage);
+          throw err;
+        }
         await cmd.reply(`Linked ${describeLink(portal.roomId, portal.data, portal.key.id)}.`);
       },
     },
