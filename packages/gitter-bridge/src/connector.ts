@@ -36,7 +36,8 @@ import { GitterAccount, kindOf, type Delivery } from './account';
 import { Outcomes } from './outcomes';
 import { Puppets } from './puppets';
 import { RoomStreams } from './room-streams';
-import { gitterEvent } from './inbound';
+import { gitterEvent, ghostKey } from './inbound';
+import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
 import { registerCommands } from './commands';
@@ -74,6 +75,10 @@ export class GitterConnector
   private readonly outcomes = new Outcomes();
   /** Message versions a puppet account created (`id:v`), so their stream copies are not bridged back. */
   private readonly ownVersions = new Set<string>();
+  /** Authors of recent Gitter messages, for the ghost that redacts one when it is deleted. */
+  private readonly authors = new LruMap<string, string>(20_000);
+  /** Gitter messages deleted because a Matrix user redacted them (set before the DELETE: the stream can be first). */
+  private readonly deletedFromMatrix = new LruMap<string, true>(5_000);
   private metricsTimer?: NodeJS.Timeout;
   private readonly requestsSeen = new Map<GitterAccount, number>();
 
@@ -163,12 +168,18 @@ export class GitterConnector
       ghosts: this.ctx.ghosts,
       puppetOf: (username) => this.puppets.matrixUserOf(username),
     });
+    this.authors.set(m.id, m.fromUser.username);
     await this.ctx.remote.emit(event);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
   }
 
   private async onGitterRemove(roomId: string, messageId: string): Promise<void> {
-    await this.ctx.remote.emit({ type: 'delete', portal: this.portalKey(roomId), sender: { bot: true }, targetId: messageId });
+    if (this.deletedFromMatrix.has(messageId)) return; // our own deletion coming back
+    // A removal names only the message: its author's ghost redacts it when we saw who that was
+    // (a ghost may redact its own events in any room), else the bot (which needs the power to).
+    const author = this.authors.get(messageId);
+    const sender = author ? { ghost: ghostKey(author) } : { bot: true as const };
+    await this.ctx.remote.emit({ type: 'delete', portal: this.portalKey(roomId), sender, targetId: messageId });
   }
 
   private async onStreamRefused(roomId: string, err: Error): Promise<void> {
@@ -206,6 +217,7 @@ export class GitterConnector
       ...(relay && this.ctx.config.relay.sender_prefix ? { relayName: sender.displayName } : {}),
       ...(account.user ? { ownUsername: account.user.username } : {}),
       usernameOf: (u) => this.usernameOf(u),
+      mediaUrl: (mxc, name) => this.ctx.media.publicUrl(mxc, name),
     });
   }
 
@@ -304,6 +316,7 @@ export class GitterConnector
 
   async handleMatrixRedaction(r: MatrixRedaction): Promise<void> {
     const account = this.accountFor(r.sender.userId);
+    for (const id of r.target.remoteIds ?? [r.target.remoteId]) this.deletedFromMatrix.set(id, true);
     const d = await account.submit(
       {
         kind: 'delete',

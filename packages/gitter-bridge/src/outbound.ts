@@ -15,6 +15,8 @@ export interface OutboundOptions {
   ownUsername?: string;
   /** A Matrix user ID → the Gitter username it stands for (ghost or puppet), if any. */
   usernameOf(userId: string): string | undefined;
+  /** A URL Gitter users can follow for Matrix media (the core's media proxy or download URL). */
+  mediaUrl(mxc: string, name: string): string | undefined;
 }
 
 export interface GitterText {
@@ -26,10 +28,10 @@ export function gitterText(content: MessageContent, opts: OutboundOptions): Gitt
   const status = content.kind === 'emote';
   let md: string;
   if (content.media) {
-    const link = content.media.url
-      ? `[${escapeMarkdownText(content.media.name || 'file')}](${content.media.url})`
-      : escapeMarkdownText(content.media.name);
-    const caption = content.body && content.body !== content.media.name ? ` ${escapeMarkdownText(content.body)}` : '';
+    const { media } = content;
+    const url = media.url ?? (media.mxc ? opts.mediaUrl(media.mxc, media.name) : undefined);
+    const link = url ? `[${escapeMarkdownText(media.name || 'file')}](${url})` : escapeMarkdownText(media.name);
+    const caption = content.body && content.body !== media.name ? ` ${escapeMarkdownText(content.body)}` : '';
     md = `${link}${caption}`;
   } else {
     md = matrixToGitterMarkdown(
