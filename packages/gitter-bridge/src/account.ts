@@ -23,6 +23,7 @@ export class GitterAccount {
   user?: GitterUser;
   /** The token was refused: nothing more is sent with it. */
   broken = false;
+  private readonly joined = new Set<string>();
 
   constructor(
     /** `relay`, or `puppet:<Matrix user id>`. */
@@ -71,6 +72,22 @@ export class GitterAccount {
   async identify(): Promise<GitterUser> {
     this.user = await this.client.currentUser();
     return this.user;
+  }
+
+  /**
+   * Joins a Gitter room before the first send there (Gitter lets only members post). Joining is
+   * idempotent on Gitter; done once per room and run.
+   */
+  async ensureJoined(roomId: string): Promise<void> {
+    if (this.joined.has(roomId)) return;
+    const me = this.user ?? (await this.identify());
+    await this.client.joinRoomById(me.id, roomId);
+    this.joined.add(roomId);
+  }
+
+  /** The room was left (the user left the Matrix room). */
+  left(roomId: string): void {
+    this.joined.delete(roomId);
   }
 
   /** Sends what the last run left stored, in order. */

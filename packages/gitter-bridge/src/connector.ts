@@ -245,6 +245,7 @@ export class GitterConnector
     const roomId = msg.portal.key.id;
     const account = this.accountFor(msg.sender.userId);
     const relayed = account === this.relay;
+    if (!relayed) await this.joinAsPuppet(account, roomId);
     const t = this.render(msg.content, msg.sender, account, relayed);
     const parts = await this.fit(t.text, msg.content.body);
     const relayParts = relayed ? undefined : await this.fit(this.render(msg.content, msg.sender, this.relay, true).text, msg.content.body);
@@ -337,6 +338,18 @@ export class GitterConnector
     throw this.refusal(d, 'deletion');
   }
 
+  /** A puppet joins the Gitter room before posting; a refused token is reported like a refused send. */
+  private async joinAsPuppet(account: GitterAccount, roomId: string): Promise<void> {
+    try {
+      await account.ensureJoined(roomId);
+    } catch (err) {
+      if (err instanceof GitterHttpError && err.kind === 'unauthorized') return; // the send's 401 tells the user
+      if (err instanceof GitterHttpError)
+        throw new BridgeError('Your Gitter account could not join this Gitter room, so your message was not delivered.', { cause: err });
+      throw err;
+    }
+  }
+
   /** A Gitter refusal as a BridgeError the core shows the sender. */
   private refusal(d: Extract<Delivery, { ok: false }>, what: string): BridgeError {
     const e = d.error;
@@ -368,8 +381,11 @@ export class GitterConnector
     const account = this.puppets.accountOf(change.target);
     if (!account?.user) return;
     const roomId = change.portal.key.id;
-    if (change.membership === 'join' && change.previous !== 'join') await account.client.joinRoomById(account.user.id, roomId);
-    else if (change.membership === 'leave' && change.previous === 'join') await account.client.removeUser(roomId, account.user.id);
+    if (change.membership === 'join' && change.previous !== 'join') await account.ensureJoined(roomId);
+    else if (change.membership === 'leave' && change.previous === 'join') {
+      account.left(roomId);
+      await account.client.removeUser(roomId, account.user.id);
+    }
   }
 
   // ---- links and portals --------------------------------------------------------------------
