@@ -89,7 +89,8 @@ export class SlackToMatrix {
           {
             type: 'meta',
             portal: ws.portalKey(ev.channel),
-            sender: ev.userId ? await this.sender(ev.userId) : { bot: true },
+            // The bot sets room state: in a linked room it is more likely to have the power than a ghost.
+            sender: { bot: true },
             topic: ev.value,
             timestamp: tsMs(ev.ts),
           },
