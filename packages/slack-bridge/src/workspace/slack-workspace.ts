@@ -27,7 +27,8 @@ function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger
     debug: (...m: unknown[]) => log.debug(m.map(String).join(' '), fields),
     info: (...m: unknown[]) => log.debug(m.map(String).join(' '), fields),
     warn: (...m: unknown[]) => log.warn(m.map(String).join(' '), fields),
-    error: (...m: unknown[]) => log.error(m.map(String).join(' '), fields),
+    // The SDK reports what it recovers from (an ack on a closed socket) as errors; ours are warnings.
+    error: (...m: unknown[]) => log.warn(m.map(String).join(' '), fields),
     setLevel: (l: LogLevel) => {
       level = l;
     },
