@@ -17,16 +17,16 @@
  * bridge's does. Its own messages come back to it (Slack's echo events, the homeserver's echo
  * transactions) as the bridge's do, and are read and dropped.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import type { SlackConfig } from '@causeway/slack-bridge';
 import { arg } from './cli';
+import { startBridge } from './lib/bridge';
 import { processCpuMs } from './lib/cpu';
+import { hsRole } from './lib/hs-role';
+import { minimalMatrix } from './lib/minimal-matrix';
 import { Receipts, stamp } from './lib/receipts';
-import { relayRounds, type Direction, type PhaseResult, type Relay } from './lib/relay-rounds';
+import { relayRounds, runPhase, type Direction, type Relay } from './lib/relay-rounds';
 import { runRole, serve, spawnRole, type Child } from './lib/roles';
-import { collect, paced, sleep, until } from './lib/timing';
+import { paced, until } from './lib/timing';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
@@ -37,82 +37,10 @@ const CHANNELS = Math.max(1, Number(arg('channels', '10')));
 const PEOPLE = Math.max(1, Number(arg('people', '10')));
 /** The workspace's key in the bridge's config (in ghost IDs). */
 const WS = 'bench';
-const MIN_USER = '@bare_relay:localhost';
-const MIN_AS_TOKEN = 'bench-bare-relay-as-token';
-/** How long a phase waits for its last message before counting the rest as lost. */
-const COLLECT_MS = 60_000;
-/** After the last message, how long late duplicates (redeliveries) still get counted. */
-const DUP_GRACE_MS = 1_000;
 
 /** Message i of a phase: sent by person ⌊i / channels⌋ mod people into channel i mod channels, so every room hears everyone. */
 const sender = (i: number) => Math.floor(i / CHANNELS) % PEOPLE;
 const room = (i: number) => i % CHANNELS;
-
-// ---- role: homeserver emulator -------------------------------------------------------------------
-
-async function hsRole(): Promise<void> {
-  const { HomeserverEmulator } = await import('@causeway/testing');
-  const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
-  const receipts = new Receipts();
-  // What the relays send, timed as the emulator handles the send request.
-  const origSend = hs.rooms.send.bind(hs.rooms);
-  hs.rooms.send = ((r: any, d: any) => {
-    const rec = origSend(r, d);
-    if (d.type === 'm.room.message' && typeof d.content?.body === 'string' && (d.sender.startsWith('@slack_') || d.sender === MIN_USER))
-      receipts.record(d.content.body, r.roomId);
-    return rec;
-  }) as typeof hs.rooms.send;
-  const users: any[] = [];
-  const rooms: Record<Relay, string[]> = { bridge: [], minimal: [] };
-
-  serve({
-    info: () => ({ url: hs.url, serverName: hs.serverName }),
-    addRegistration: (reg) => hs.addRegistration(reg),
-    membership: ({ roomId, userId }: { roomId: string; userId: string }) => hs.membership(roomId, userId),
-    /** Matrix people, and one room per channel created by the first with the bridge's bot invited, everyone joined. */
-    async setupBridgeRooms({ bot }: { bot: string }) {
-      for (let i = 0; i < PEOPLE; i++) users.push(await hs.registerUser(`mu${i}`, { displayname: `Matrix user ${i}` }));
-      for (let c = 0; c < CHANNELS; c++) {
-        const id = await users[0].createRoom({ preset: 'public_chat', invite: [bot] });
-        for (const u of users.slice(1)) await u.join(id);
-        rooms.bridge.push(id);
-      }
-      return rooms.bridge;
-    },
-    /** The minimal relay's appservice (it hears its rooms through its bot) and its rooms, everyone joined. */
-    async setupMinimalRooms({ url }: { url: string }) {
-      hs.addRegistration({
-        id: 'bench-bare-relay',
-        url,
-        as_token: MIN_AS_TOKEN,
-        hs_token: 'bench-bare-relay-hs-token',
-        sender_localpart: MIN_USER.slice(1, MIN_USER.indexOf(':')),
-        rate_limited: false,
-        namespaces: { users: [{ exclusive: true, regex: MIN_USER }], aliases: [], rooms: [] },
-      });
-      const bot = hs.appserviceClient('bench-bare-relay');
-      for (let c = 0; c < CHANNELS; c++) {
-        const id = await bot.createRoom({ preset: 'public_chat' });
-        for (const u of users) await u.join(id);
-        rooms.minimal.push(id);
-      }
-      return { url: hs.url, rooms: rooms.minimal };
-    },
-    /** Matrix→Slack: the people send `count` messages at `rate`/s into the relay's rooms (as the homeserver accepting them). */
-    async matrixSend({ count, rate, tag, relay }: { count: number; rate: number; tag: string; relay: Relay }) {
-      await paced(count, rate, (i) => {
-        const u = users[sender(i)];
-        hs.rooms.send(hs.rooms.get(rooms[relay][room(i)])!, {
-          sender: u.userId,
-          type: 'm.room.message',
-          content: { msgtype: 'm.text', body: `m ${stamp(tag, i)}` },
-        });
-      });
-    },
-    count: ({ tag }: { tag: string }) => receipts.count(tag),
-    take: ({ tag }: { tag: string }) => receipts.take(tag),
-  });
-}
 
 // ---- role: Slack emulator ------------------------------------------------------------------------
 
@@ -149,7 +77,7 @@ async function slackRole(): Promise<void> {
   serve({
     info: () => info,
     /** Slack→Matrix: the people post `count` messages at `rate`/s into the relay's channels (as Slack clients). */
-    async slackSend({ count, rate, tag, relay }: { count: number; rate: number; tag: string; relay: Relay }) {
+    async send({ count, rate, tag, relay }: { count: number; rate: number; tag: string; relay: Relay }) {
       await paced(count, rate, (i) => people[sender(i)].post(info[relay].channels[room(i)], `s ${stamp(tag, i)}`));
     },
     count: ({ tag }: { tag: string }) => receipts.count(tag),
@@ -164,57 +92,22 @@ async function slackRole(): Promise<void> {
 // ---- role: the minimal relay ---------------------------------------------------------------------
 
 async function minimalRole(): Promise<void> {
-  const http = await import('node:http');
   const { App, LogLevel } = await import('@slack/bolt');
-  const { Pool } = await import('undici');
-  let hsPool: InstanceType<typeof Pool> | undefined;
+  const matrix = minimalMatrix();
   let app: InstanceType<typeof App> | undefined;
   const channelOf = new Map<string, string>(); // Matrix room → Slack channel
   const roomOf = new Map<string, string>(); // Slack channel → Matrix room
-  // One request at a time per room or channel, so each keeps its order (as the bridge's queues do).
-  const tails = new Map<string, Promise<void>>();
-  const inOrder = (key: string, f: () => Promise<void>) =>
-    tails.set(
-      key,
-      (tails.get(key) ?? Promise.resolve()).then(f).catch((err) => console.error(`minimal relay: ${String(err)}`)),
-    );
-  let txn = 0;
-
-  const putSend = async (roomId: string, body: string) => {
-    const p = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/r${txn++}?user_id=${encodeURIComponent(MIN_USER)}`;
-    const res = await hsPool!.request({
-      method: 'PUT',
-      path: p,
-      headers: { authorization: `Bearer ${MIN_AS_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ msgtype: 'm.text', body }),
-    });
-    await res.body.dump();
-    if (res.statusCode !== 200) throw new Error(`${res.statusCode} for PUT /send`);
-  };
 
   serve({
-    /** The appservice listener: each m.room.message from someone else becomes one chat.postMessage; echoes are read and dropped. */
-    async listen() {
-      const server = http.createServer((req, res) => {
-        const parts: Buffer[] = [];
-        req.on('data', (c: Buffer) => parts.push(c));
-        req.on('end', () => {
-          const txnBody = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as { events?: any[] };
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}');
-          for (const ev of txnBody.events ?? []) {
-            const channel = channelOf.get(ev.room_id);
-            if (ev.type !== 'm.room.message' || ev.sender === MIN_USER || !channel || !app) continue;
-            const text = String(ev.content?.body ?? '');
-            inOrder(channel, async () => {
-              await app!.client.chat.postMessage({ channel, text });
-            });
-          }
+    /** The appservice listener: each Matrix message becomes one chat.postMessage. */
+    listen: () =>
+      matrix.listen((roomId, body) => {
+        const channel = channelOf.get(roomId);
+        if (!channel || !app) return;
+        matrix.inOrder(channel, async () => {
+          await app!.client.chat.postMessage({ channel, text: body });
         });
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      server.unref();
-      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    },
+      }),
     /** Bolt in Socket Mode: each person's message becomes one PUT /send; the bot's own echoes are dropped. */
     async start({
       hsUrl,
@@ -233,13 +126,13 @@ async function minimalRole(): Promise<void> {
         channelOf.set(r, c);
         roomOf.set(c, r);
       }
-      hsPool = new Pool(hsUrl, { connections: 16 });
+      matrix.connect(hsUrl);
       app = new App({ token: botToken, appToken, socketMode: true, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
       app.event('message', async ({ event }) => {
         const e = event as { channel: string; text?: string; bot_id?: string; subtype?: string };
         const roomId = roomOf.get(e.channel);
         if (e.bot_id || e.subtype || !roomId) return;
-        inOrder(roomId, () => putSend(roomId, e.text ?? ''));
+        matrix.inOrder(roomId, () => matrix.send(roomId, e.text ?? ''));
       });
       await app.start();
     },
@@ -253,9 +146,7 @@ async function minimalRole(): Promise<void> {
 // ---- main: the bridge ------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core/tools');
   const { SlackConnector } = await import('@causeway/slack-bridge');
-  const { freePort } = await import('@causeway/testing');
   const load = () =>
     os
       .loadavg()
@@ -275,37 +166,15 @@ async function main(): Promise<void> {
     ]);
     children.push(hs, slack, minimal);
     const side = await slack.call<SlackSide>('info');
-    const hsInfo = await hs.call<{ url: string; serverName: string }>('info');
 
-    // The bridge, in this process, configured as an operator would (Socket Mode).
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-slack-'));
-    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const connector = new SlackConnector();
-    const port = await freePort();
-    const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: hsInfo.serverName });
-    await hs.call('addRegistration', registration);
-    const cfg = validateConfig<any>(
-      {
-        homeserver: { url: hsInfo.url, domain: hsInfo.serverName },
-        appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
-        bridge: { admins: ['@admin:localhost'] },
-        database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
-        data_dir: dataDir,
-        state_cache: { warm_on_start: false },
-        logging: { level: 'error' },
-        slack: { workspaces: { [WS]: { bot_token: side.bridge.botToken, app_token: side.bridge.appToken, api_url: side.apiUrl } } },
-      },
-      {
-        key: 'slack',
-        schema: connector.configSchema,
-        defaults: connector.protocol.defaults,
-        networkNames: (s) => connector.networkNames(s as SlackConfig),
-      },
-    );
-    const bridge = new Bridge<any>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
-    await bridge.start();
-    cleanup.unshift(() => bridge.stop());
-    const bot = `@${registration.sender_localpart}:${hsInfo.serverName}`;
+    // The bridge, in this process, in Socket Mode.
+    const { bridge, bot, stop } = await startBridge({
+      connector: new SlackConnector(),
+      key: 'slack',
+      section: { workspaces: { [WS]: { bot_token: side.bridge.botToken, app_token: side.bridge.appToken, api_url: side.apiUrl } } },
+      hs,
+    });
+    cleanup.unshift(stop);
 
     // Portals: one Matrix room per bridge channel, linked as a bridge admin's `link` would.
     const bridgeRooms = await hs.call<string[]>('setupBridgeRooms', { bot });
@@ -329,26 +198,21 @@ async function main(): Promise<void> {
     });
     cleanup.unshift(() => minimal.call('stop'));
 
-    const phase = async (relay: Relay, tag: string, count: number, send: Child, sendCmd: string, recv: Child): Promise<PhaseResult> => {
-      const cpu = () => (relay === 'bridge' ? Promise.resolve(processCpuMs()) : minimal.call<number>('cpu'));
-      const cpu0 = await cpu();
-      await send.call(sendCmd, { count, rate: RATE, tag, relay });
-      await collect(() => recv.call<number>('count', { tag }), count, COLLECT_MS);
-      const cpuMs = (await cpu()) - cpu0;
-      await sleep(DUP_GRACE_MS);
-      const r = await recv.call<{ lat: number[]; duplicated: number; misordered: number }>('take', { tag });
-      return { sent: count, lat: r.lat, duplicated: r.duplicated, misordered: r.misordered, cpuMs };
-    };
+    const cpuMs = (relay: Relay) => () => (relay === 'bridge' ? Promise.resolve(processCpuMs()) : minimal.call<number>('cpu'));
+    const toMatrix = (relay: Relay, tag: string, count = MESSAGES) =>
+      runPhase({ relay, tag, count, rate: RATE, sender: slack, receiver: hs, cpuMs: cpuMs(relay) });
+    const toSlack = (relay: Relay, tag: string, count = MESSAGES) =>
+      runPhase({ relay, tag, count, rate: RATE, sender: hs, receiver: slack, cpuMs: cpuMs(relay) });
     const directions: Direction[] = [
-      { name: 'Slack→Matrix', run: (relay, tag) => phase(relay, tag, MESSAGES, slack, 'slackSend', hs) },
-      { name: 'Matrix→Slack', run: (relay, tag) => phase(relay, tag, MESSAGES, hs, 'matrixSend', slack) },
+      { name: 'Slack→Matrix', run: (relay, tag) => toMatrix(relay, tag) },
+      { name: 'Matrix→Slack', run: (relay, tag) => toSlack(relay, tag) },
     ];
 
     // Warm-up, not counted: every person's ghost registered and joined in every portal, connections and JIT warm.
     const warm = Math.max(PEOPLE * CHANNELS, Math.min(1000, MESSAGES));
     for (const relay of ['bridge', 'minimal'] as Relay[]) {
-      await phase(relay, `w0${relay}`, warm, slack, 'slackSend', hs);
-      await phase(relay, `w1${relay}`, warm, hs, 'matrixSend', slack);
+      await toMatrix(relay, `w0${relay}`, warm);
+      await toSlack(relay, `w1${relay}`, warm);
     }
     console.log(`warmed up (${warm} messages each way through each relay); load ${load()}`);
 
@@ -361,4 +225,9 @@ async function main(): Promise<void> {
   }
 }
 
-runRole({ main, hs: hsRole, slack: slackRole, minimal: minimalRole });
+runRole({
+  main,
+  hs: () => hsRole({ ghostPrefix: '@slack_', people: PEOPLE, rooms: CHANNELS, sender, room }),
+  slack: slackRole,
+  minimal: minimalRole,
+});

@@ -7,7 +7,10 @@
  */
 import * as os from 'node:os';
 import { lats, median } from './stats';
+import type { ReceiptStats } from './receipts';
+import type { Child } from './roles';
 import { formatTable, ms, ratio } from './table';
+import { collect, sleep } from './timing';
 
 export type Relay = 'bridge' | 'minimal';
 
@@ -107,4 +110,29 @@ export async function relayRounds(opts: { rounds: number; directions: Direction[
   const ok = verdicts.every(Boolean);
   console.log(ok ? 'PASS' : 'MISS');
   return ok;
+}
+
+/**
+ * One phase: `sender`'s `send` command emits `count` stamped messages at `rate`/s through `relay`,
+ * `receiver` times them; the relay's CPU is read before the first send and after the last receipt
+ * (or the deadline). Late duplicates are still counted for `dupGraceMs` after that.
+ */
+export async function runPhase(o: {
+  relay: Relay;
+  tag: string;
+  count: number;
+  rate: number;
+  sender: Child;
+  receiver: Child;
+  cpuMs: () => Promise<number>;
+  collectMs?: number;
+  dupGraceMs?: number;
+}): Promise<PhaseResult> {
+  const cpu0 = await o.cpuMs();
+  await o.sender.call('send', { count: o.count, rate: o.rate, tag: o.tag, relay: o.relay });
+  await collect(() => o.receiver.call<number>('count', { tag: o.tag }), o.count, o.collectMs ?? 60_000);
+  const cpuMs = (await o.cpuMs()) - cpu0;
+  await sleep(o.dupGraceMs ?? 1000);
+  const r = await o.receiver.call<ReceiptStats>('take', { tag: o.tag });
+  return { sent: o.count, lat: r.lat, duplicated: r.duplicated, misordered: r.misordered, cpuMs };
 }
