@@ -27,7 +27,7 @@ import { hsRole } from './lib/hs-role';
 import { minimalMatrix } from './lib/minimal-matrix';
 import { Receipts, stamp } from './lib/receipts';
 import { relayRounds, runPhase, type Direction, type Relay } from './lib/relay-rounds';
-import { runRole, serve, spawnRole, type Child } from './lib/roles';
+import { eld, runRole, serve, spawnRole, type Child, type Eld } from './lib/roles';
 import { paced, until } from './lib/timing';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
@@ -234,10 +234,12 @@ async function main(): Promise<void> {
     );
 
     const cpuMs = (relay: Relay) => () => (relay === 'bridge' ? Promise.resolve(processCpuMs()) : minimal.call<number>('cpu'));
+    const eldOf = (relay: Relay) => (reset: boolean) =>
+      relay === 'bridge' ? Promise.resolve(eld(reset)) : minimal.call<Eld>('eld', { reset });
     const toMatrix = (relay: Relay, tag: string, count = MESSAGES) =>
-      runPhase({ relay, tag, count, rate: RATE, sender: gitter, receiver: hs, cpuMs: cpuMs(relay) });
+      runPhase({ relay, tag, count, rate: RATE, sender: gitter, receiver: hs, cpuMs: cpuMs(relay), eld: eldOf(relay) });
     const toGitter = (relay: Relay, tag: string, count = MESSAGES) =>
-      runPhase({ relay, tag, count, rate: RATE, sender: hs, receiver: gitter, cpuMs: cpuMs(relay) });
+      runPhase({ relay, tag, count, rate: RATE, sender: hs, receiver: gitter, cpuMs: cpuMs(relay), eld: eldOf(relay) });
     const directions: Direction[] = [
       { name: 'Gitter→Matrix', run: (relay, tag) => toMatrix(relay, tag) },
       { name: 'Matrix→Gitter', run: (relay, tag) => toGitter(relay, tag) },

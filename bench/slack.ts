@@ -25,7 +25,7 @@ import { hsRole } from './lib/hs-role';
 import { minimalMatrix } from './lib/minimal-matrix';
 import { Receipts, stamp } from './lib/receipts';
 import { relayRounds, runPhase, type Direction, type Relay } from './lib/relay-rounds';
-import { runRole, serve, spawnRole, type Child } from './lib/roles';
+import { eld, runRole, serve, spawnRole, type Child, type Eld } from './lib/roles';
 import { paced, until } from './lib/timing';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
@@ -199,10 +199,12 @@ async function main(): Promise<void> {
     cleanup.unshift(() => minimal.call('stop'));
 
     const cpuMs = (relay: Relay) => () => (relay === 'bridge' ? Promise.resolve(processCpuMs()) : minimal.call<number>('cpu'));
+    const eldOf = (relay: Relay) => (reset: boolean) =>
+      relay === 'bridge' ? Promise.resolve(eld(reset)) : minimal.call<Eld>('eld', { reset });
     const toMatrix = (relay: Relay, tag: string, count = MESSAGES) =>
-      runPhase({ relay, tag, count, rate: RATE, sender: slack, receiver: hs, cpuMs: cpuMs(relay) });
+      runPhase({ relay, tag, count, rate: RATE, sender: slack, receiver: hs, cpuMs: cpuMs(relay), eld: eldOf(relay) });
     const toSlack = (relay: Relay, tag: string, count = MESSAGES) =>
-      runPhase({ relay, tag, count, rate: RATE, sender: hs, receiver: slack, cpuMs: cpuMs(relay) });
+      runPhase({ relay, tag, count, rate: RATE, sender: hs, receiver: slack, cpuMs: cpuMs(relay), eld: eldOf(relay) });
     const directions: Direction[] = [
       { name: 'Slack→Matrix', run: (relay, tag) => toMatrix(relay, tag) },
       { name: 'Matrix→Slack', run: (relay, tag) => toSlack(relay, tag) },

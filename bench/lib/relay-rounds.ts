@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import { lats, median } from './stats';
 import type { ReceiptStats } from './receipts';
-import type { Child } from './roles';
+import { fmtEld, type Child, type Eld } from './roles';
 import { formatTable, ms, ratio } from './table';
 import { collect, sleep } from './timing';
 
@@ -22,6 +22,8 @@ export interface PhaseResult {
   misordered: number;
   /** CPU time of the relay's process (user + system, all threads) from the first send to the last receipt. */
   cpuMs: number;
+  /** The relay process's event-loop delay over the phase: a stall there delays every message in flight. */
+  eld?: Eld;
 }
 
 export interface Direction {
@@ -60,7 +62,7 @@ export async function relayRounds(opts: { rounds: number; directions: Direction[
         console.log(
           `round ${round + 1} ${dir.name} ${relay === 'bridge' ? 'bridge ' : 'minimal'}: ${r.lat.length}/${r.sent} delivered, ` +
             `${r.duplicated} duplicated, ${r.misordered} out of order; p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}; ` +
-            `CPU ${row.cpuPerMsg.toFixed(3)} ms/msg; load ${load()}`,
+            `CPU ${row.cpuPerMsg.toFixed(3)} ms/msg${r.eld ? `; event-loop delay ${fmtEld(r.eld)}` : ''}; load ${load()}`,
         );
       }
     }
@@ -127,12 +129,16 @@ export async function runPhase(o: {
   cpuMs: () => Promise<number>;
   collectMs?: number;
   dupGraceMs?: number;
+  /** The relay process's event-loop delay since the last reset (`reset` starts a new period). */
+  eld?: (reset: boolean) => Promise<Eld>;
 }): Promise<PhaseResult> {
+  await o.eld?.(true);
   const cpu0 = await o.cpuMs();
   await o.sender.call('send', { count: o.count, rate: o.rate, tag: o.tag, relay: o.relay });
   await collect(() => o.receiver.call<number>('count', { tag: o.tag }), o.count, o.collectMs ?? 60_000);
   const cpuMs = (await o.cpuMs()) - cpu0;
+  const eld = await o.eld?.(false);
   await sleep(o.dupGraceMs ?? 1000);
   const r = await o.receiver.call<ReceiptStats>('take', { tag: o.tag });
-  return { sent: o.count, lat: r.lat, duplicated: r.duplicated, misordered: r.misordered, cpuMs };
+  return { sent: o.count, lat: r.lat, duplicated: r.duplicated, misordered: r.misordered, cpuMs, eld };
 }
