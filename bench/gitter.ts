@@ -37,6 +37,8 @@ const RATE = Number(arg('rate', '100'));
 const ROUNDS = Math.max(1, Number(arg('rounds', '3')));
 const ROOMS = Math.max(1, Number(arg('rooms', '10')));
 const PEOPLE = Math.max(1, Number(arg('people', '10')));
+/** --fsync always|batch|never: the core's `delivery.fsync` (default: the core's default, batch). */
+const FSYNC = arg('fsync', '');
 
 /** Message i of a phase: sent by person ⌊i / rooms⌋ mod people into room i mod rooms, so every room hears everyone. */
 const sender = (i: number) => Math.floor(i / ROOMS) % PEOPLE;
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(
-    `Gitter bridge bench: ${MESSAGES} messages each way at ${RATE}/s, ${ROOMS} rooms, ${PEOPLE} people a side, ${ROUNDS} round(s); ` +
+    `Gitter bridge bench: ${MESSAGES} messages each way at ${RATE}/s, ${ROOMS} rooms, ${PEOPLE} people a side, ${ROUNDS} round(s)${FSYNC ? `, delivery.fsync ${FSYNC}` : ''}; ` +
       `${os.cpus().length} CPUs, load ${load()}`,
   );
   const children: Child[] = [];
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
       key: 'gitter',
       section: { rest_base_url: side.restBaseUrl, stream_base_url: side.streamBaseUrl, relay: { token: side.bridge.token } },
       hs,
+      core: FSYNC ? { delivery: { fsync: FSYNC } } : {},
     });
     cleanup.unshift(stop);
 

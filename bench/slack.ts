@@ -35,6 +35,8 @@ const RATE = Number(arg('rate', '100'));
 const ROUNDS = Math.max(1, Number(arg('rounds', '3')));
 const CHANNELS = Math.max(1, Number(arg('channels', '10')));
 const PEOPLE = Math.max(1, Number(arg('people', '10')));
+/** --fsync always|batch|never: the core's `delivery.fsync` (default: the core's default, batch). */
+const FSYNC = arg('fsync', '');
 /** The workspace's key in the bridge's config (in ghost IDs). */
 const WS = 'bench';
 
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(
-    `Slack bridge bench: ${MESSAGES} messages each way at ${RATE}/s, ${CHANNELS} channels, ${PEOPLE} people a side, ${ROUNDS} round(s); ` +
+    `Slack bridge bench: ${MESSAGES} messages each way at ${RATE}/s, ${CHANNELS} channels, ${PEOPLE} people a side, ${ROUNDS} round(s)${FSYNC ? `, delivery.fsync ${FSYNC}` : ''}; ` +
       `${os.cpus().length} CPUs, load ${load()}`,
   );
   const children: Child[] = [];
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
       key: 'slack',
       section: { workspaces: { [WS]: { bot_token: side.bridge.botToken, app_token: side.bridge.appToken, api_url: side.apiUrl } } },
       hs,
+      core: FSYNC ? { delivery: { fsync: FSYNC } } : {},
     });
     cleanup.unshift(stop);
 

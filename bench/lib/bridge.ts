@@ -22,6 +22,8 @@ export async function startBridge<C>(o: {
   key: string;
   section: Record<string, unknown>;
   hs: Child;
+  /** Core options on top of the bench's (e.g. `delivery.fsync`). */
+  core?: Record<string, unknown>;
 }): Promise<BenchBridge<C>> {
   const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core/tools');
   const { freePort } = await import('@causeway/testing');
@@ -40,6 +42,7 @@ export async function startBridge<C>(o: {
       data_dir: dataDir,
       state_cache: { warm_on_start: false },
       logging: { level: 'error' },
+      ...o.core,
       [o.key]: o.section,
     },
     {
