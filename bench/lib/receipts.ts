@@ -6,7 +6,7 @@
 import { now } from './timing';
 
 /** `tag seq t` at the end of a message text. */
-export const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
+const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
 
 /** The stamp to end message `seq` of `tag` with, sent now. */
 export const stamp = (tag: string, seq: number): string => `${tag} ${seq} ${now().toFixed(3)}`;

@@ -95,7 +95,7 @@ export class Child {
 }
 
 /** The `--role` this process plays (`main` when started by hand). */
-export function currentRole(): string {
+function currentRole(): string {
   const i = process.argv.indexOf('--role');
   return i > 0 ? process.argv[i + 1] : 'main';
 }

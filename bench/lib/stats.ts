@@ -1,7 +1,7 @@
 /** Percentiles and medians of latency samples (ms). */
 
 /** The p-th percentile of an ascending array (nearest rank); NaN when empty. */
-export function pct(sorted: number[], p: number): number {
+function pct(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
