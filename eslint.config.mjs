@@ -36,8 +36,20 @@ export default tseslint.config(
     },
   },
   {
+    // Unit specs and benches live in each package but are outside its tsconfig (which builds src/
+    // only); spec/tsconfig.json is the project that includes them, so type-aware rules use it.
+    files: ['spec/**/*.ts', 'packages/*/spec/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: false, project: ['./spec/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { module: 'readonly', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      // Keep disableTypeChecked's parser options: plain JavaScript is in no tsconfig project.
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { module: 'readonly', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' },
+    },
   },
 );
