@@ -501,7 +501,7 @@ describe('provisioning/api', () => {
       assert.ok(!JSON.stringify(stored).includes(token));
       await a.close();
       await store.close();
-      const onDisk = (await fs.readdir(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f));
+      const onDisk = (await fs.readdir(dir, { recursive: true })).map((f) => path.join(dir, f));
       for (const f of onDisk) {
         if ((await fs.stat(f)).isFile()) assert.ok(!(await fs.readFile(f, 'utf8')).includes(token), `token found in ${f}`);
       }

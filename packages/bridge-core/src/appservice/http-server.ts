@@ -351,7 +351,7 @@ export class AppserviceServer {
       const t = setTimeout(() => {
         reject(new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Bridge is catching up; retry later', { retry_after_ms: 5000 }));
       }, this.bpTimeout);
-      ready.then(() => { clearTimeout(t); resolve(); }, (err) => { clearTimeout(t); reject(err); });
+      ready.then(() => { clearTimeout(t); resolve(); }, (err: unknown) => { clearTimeout(t); reject(err); });
     });
   }
 }

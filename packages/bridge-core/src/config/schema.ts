@@ -170,5 +170,5 @@ export function composeConfigSchema(connector?: { key: string; schema: TSchema }
   const connectorSchema = required?.length || connector.schema.default !== undefined
     ? connector.schema
     : { ...connector.schema, default: {} };
-  return section({ ...CoreConfigProperties, [connector.key]: connectorSchema as TSchema }, { description: CoreConfigSchema.description });
+  return section({ ...CoreConfigProperties, [connector.key]: connectorSchema }, { description: CoreConfigSchema.description });
 }

@@ -229,7 +229,7 @@ export class StateCache {
   }
 
   /** Members with the given membership(s) (default joined). */
-  async getMembers(roomId: string, membership: string | readonly string[] | 'all' = 'join'): Promise<MemberInfo[]> {
+  async getMembers(roomId: string, membership: string | readonly string[] = 'join'): Promise<MemberInfo[]> {
     const code = this.codeFor('m.room.member');
     const t = await this.table(roomId);
     const want = membership === 'all' ? undefined : new Set(typeof membership === 'string' ? [membership] : membership);
@@ -389,7 +389,6 @@ export class StateCache {
     const started = Date.now();
     const ids = [...new Set(roomIds)];
     const p: WarmupProgress = { total: ids.length, done: 0, fetched: 0, fromStore: 0, failed: 0 };
-    let skipped: number;
     let aborted = false;
     if (ids.length > this.maxRooms) {
       this.log.warn(`state cache warm-up: ${ids.length} rooms but maxRooms is ${this.maxRooms}; the least recently used will be evicted`);
@@ -455,7 +454,7 @@ export class StateCache {
       this.c.warmupPending -= p.total - p.done;
     }
     const ms = Date.now() - started;
-    skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
+    const skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
     this.log.info(`state cache warm-up ${aborted ? 'aborted' : 'finished'}: ${p.done}/${p.total} rooms in ${(ms / 1000).toFixed(1)} s`,
       { fetched: p.fetched, fromStore: p.fromStore, failed: p.failed, skipped });
     return { ...p, skipped, ms, aborted };
