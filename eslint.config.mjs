@@ -55,4 +55,11 @@ export default tseslint.config(
       globals: { module: 'readonly', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' },
     },
   },
+  {
+    // The .js files (.mocharc.js, the mocha reporter) are CommonJS, loaded by mocha with require():
+    // require() is how they import.
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

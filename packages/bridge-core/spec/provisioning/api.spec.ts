@@ -22,7 +22,7 @@ const BOB = '@bob:example.org';
 function linkHooks(calls: string[] = []) {
   return {
     calls,
-    link: async (roomId: string, userId: string, body: Record<string, unknown>) => { calls.push(`link ${roomId} ${userId} ${body.channel}`); return { linked: true }; },
+    link: async (roomId: string, userId: string, body: Record<string, unknown>) => { calls.push(`link ${roomId} ${userId} ${String(body.channel)}`); return { linked: true }; },
     unlink: async (roomId: string, userId: string) => { calls.push(`unlink ${roomId} ${userId}`); },
     list: async (roomId: string) => [{ room_id: roomId, channel: '#causeway' }],
     linkSchema: Type.Object({ channel: Type.String({ pattern: '^#' }), key: Type.Optional(Type.String()) }),

@@ -84,7 +84,7 @@ export class FakeHomeserver implements StateFetcher {
       if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
       else await Promise.resolve();
       const f = this.faults.get(roomId);
-      if (f && f.length) throw f.shift();
+      if (f && f.length) throw f.shift()!;
       const forbidden = this.forbidden.get(roomId);
       if (forbidden) throw forbidden;
       const evs = this.rooms.get(roomId);
