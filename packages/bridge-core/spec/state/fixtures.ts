@@ -57,8 +57,6 @@ export function roomIdFor(i: number): string {
   return `!${mediaId(i + 7_000_000).slice(0, 18)}:${SERVER}`;
 }
 
-export interface FakeRoom { events: MatrixEvent[] }
-
 /** A fetcher over an in-memory room map with request counting, latency and faults. */
 export class FakeHomeserver implements StateFetcher {
   readonly rooms = new Map<string, MatrixEvent[]>();

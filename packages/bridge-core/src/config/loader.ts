@@ -79,7 +79,7 @@ export function parseConfig<C = unknown>(text: string, connectorSection?: Connec
 }
 
 /** Parse YAML and resolve `!env`/`!file` tags. Throws ConfigError on syntax errors (with line and column) and on missing secrets. */
-export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
+function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
   const source = opts.source ?? 'config';
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
@@ -265,7 +265,7 @@ function pointerToSegments(pointer: string): string[] {
 }
 
 /** Turn Ajv errors into `key.path: what is wrong (expected …)` lines. */
-export function formatAjvErrors(errors: ErrorObject[]): string[] {
+function formatAjvErrors(errors: ErrorObject[]): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const e of errors) {

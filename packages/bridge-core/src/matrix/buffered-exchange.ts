@@ -12,7 +12,7 @@
  */
 import type { Dispatcher } from 'undici';
 
-export interface BufferedResponse {
+interface BufferedResponse {
   status: number;
   /** The body's bytes (empty when there was none). */
   body: Buffer;

@@ -96,7 +96,7 @@ export interface MatrixHttpClientOptions {
   random?: () => number;
 }
 
-export type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
+type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;

@@ -55,9 +55,9 @@ import { compileSchema, isValidRoomId, isValidUserId, validateOrThrow, type Json
 import type { ValidateFunction } from 'ajv';
 import { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition } from '../connector/routes';
 
-export const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
-export const MIN_SECRET_LENGTH = 32;
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
+const MIN_SECRET_LENGTH = 32;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 /** Checks a user's standing in a room (the state cache provides one). */
 export interface RoomPowerChecker {
@@ -69,7 +69,7 @@ export interface RoomPowerChecker {
   userPowerIn(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
 }
 
-export { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
+export { Reply, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
 
 export interface PublicRouteDefinition {
   method: HttpMethod;

@@ -30,7 +30,7 @@ export const DEFAULT_STATE_EVENT_TYPES: readonly string[] = [
   'm.room.encryption', 'm.room.canonical_alias', 'm.room.create',
 ];
 
-export const STATE_CACHE_NAMESPACE = 'state-cache';
+const STATE_CACHE_NAMESPACE = 'state-cache';
 /** Bump when the packed format changes; persisted rooms with another stamp are ignored. */
 const FORMAT_VERSION = 1;
 
@@ -67,7 +67,7 @@ export interface StateCacheOptions {
   now?: () => number;
 }
 
-export interface WarmupProgress {
+interface WarmupProgress {
   total: number;
   done: number;
   fetched: number;

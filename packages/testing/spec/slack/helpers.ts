@@ -24,12 +24,12 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
 }
 
 /** Bolt and the SDK log through this: silent, so expected errors do not clutter the run. */
-export const quietLogger: Logger = {
+const quietLogger: Logger = {
   debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
   setLevel: () => undefined, getLevel: () => LogLevel.ERROR, setName: () => undefined,
 };
 
-export function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
+function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
   return { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quietLogger, ...extra };
 }
 

@@ -130,7 +130,7 @@ export class Outbound {
  * M_UNRECOGNIZED, or 400 M_UNRECOGNIZED; plus 501 Not Implemented. A 404 with a JSON
  * M_NOT_FOUND is a real answer ("no such user"), not a missing route.
  */
-export function isUnknownEndpoint(r: OutboundResult): boolean {
+function isUnknownEndpoint(r: OutboundResult): boolean {
   if (r.status === 501) return true;
   if (r.status === 404 || r.status === 405) {
     return !r.text.trimStart().startsWith('{') || fieldsOf(r.json).errcode === 'M_UNRECOGNIZED';

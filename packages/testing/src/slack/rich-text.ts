@@ -8,7 +8,7 @@ type Element = Record<string, unknown>;
 
 const TOKEN = /<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#C[A-Z0-9]+(?:\|[^>]*)?|#[GD][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[A-Z0-9]+)?(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>/g;
 
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
