@@ -9,7 +9,7 @@ import { MatrixError } from '../util/matrix-error';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export function tooLarge(limit: number): MatrixError {
+function tooLarge(limit: number): MatrixError {
   return new MatrixError(413, 'M_TOO_LARGE', `Request body exceeds ${limit} bytes`);
 }
 
@@ -86,7 +86,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** Let the rest of a request flow past without keeping it. */
-export function discard(req: IncomingMessage): void {
+function discard(req: IncomingMessage): void {
   if (!req.complete) req.resume();
 }
 

@@ -66,9 +66,9 @@ const redactFormat = winston.format((info) => {
 
 function textLine(info: winston.Logform.TransformableInfo): string {
   const { level, message, timestamp, module, requestId, ...rest } = info as Record<string, unknown>;
-  const tags = [module, requestId].filter(Boolean).map((t) => `[${t}]`).join('');
+  const tags = [module, requestId].filter(Boolean).map((t) => `[${String(t)}]`).join('');
   const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-  return `${timestamp} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${message}${extra}`;
+  return `${String(timestamp)} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${String(message)}${extra}`;
 }
 
 let root: winston.Logger | undefined;
@@ -105,7 +105,8 @@ class WinstonLogger implements Logger {
   trace(m: string, meta?: Record<string, unknown>) { this.log('trace', m, meta); }
   child(fields: Record<string, unknown>): Logger {
     const merged = { ...this.fields, ...fields };
-    if (this.fields.module && fields.module) merged.module = `${this.fields.module}.${fields.module}`;
+    const outer = this.fields.module, inner = fields.module;
+    if (typeof outer === 'string' && outer && typeof inner === 'string' && inner) merged.module = `${outer}.${inner}`;
     return new WinstonLogger(merged);
   }
   isLevelEnabled(level: LogLevel): boolean {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { KeyValueRepository } from '../store/store';
 import type { StateEventInit } from './bridge-info';
 
-export const BRIDGE_INFO_NAMESPACE = 'bridge-info';
+const BRIDGE_INFO_NAMESPACE = 'bridge-info';
 
 export interface BridgeInfoSent {
   fingerprint: string;

@@ -12,7 +12,7 @@ import { findExposedFiles } from '../util/private-files';
 const LISTED = 20;
 
 /** The data directory, the NeDB directory (when used), the registration file (it holds both tokens) and the log file. */
-export function dataPaths(config: CoreConfig): string[] {
+function dataPaths(config: CoreConfig): string[] {
   const paths = [path.resolve(config.data_dir), path.resolve(config.appservice.registration)];
   if (config.database.engine === 'nedb') paths.push(path.resolve(config.database.nedb.directory));
   if (config.logging.file) paths.push(path.resolve(config.logging.file));

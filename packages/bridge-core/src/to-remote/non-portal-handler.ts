@@ -37,7 +37,7 @@ export class NonPortalHandler {
   async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
-    const content = (event.content ?? {}) as Record<string, unknown>;
+    const content = (event.content ?? {});
     if (event.type === 'm.room.member' && str(event.state_key)) {
       return this.membership(roomId, sender, event.state_key, content, event);
     }

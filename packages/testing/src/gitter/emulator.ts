@@ -150,7 +150,7 @@ export class GitterEmulator {
     const room = this.model.createRoom(opts);
     for (const id of opts.admins ?? []) this.model.addMember(room.id, id, true);
     for (const id of opts.members ?? []) this.model.addMember(room.id, id);
-    return this.model.roomJson(room, opts.admins?.[0] ?? '') as GitterRoomJson & { id: string };
+    return this.model.roomJson(room, opts.admins?.[0] ?? '');
   }
 
   /** A one-to-one room between two users. */
