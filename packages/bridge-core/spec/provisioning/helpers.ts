@@ -68,7 +68,7 @@ export class FakePowerChecker implements RoomPowerChecker {
   }
 }
 
-export { httpCall as call, type HttpReply as Reply } from '@causeway/testing';
+export { httpCall as call } from '@causeway/testing';
 
 export interface ApiHarness {
   api: ProvisioningApi;

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyValueRepository } from '../store/store';
 
-export const BRIDGE_INFO_NAMESPACE = 'bridge-info';
+const BRIDGE_INFO_NAMESPACE = 'bridge-info';
 
 /** One state event of a room's bridge info, as sent (and fingerprinted). */
 export interface StateEventInit {

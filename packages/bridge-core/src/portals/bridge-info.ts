@@ -24,9 +24,9 @@ import type { Intent } from '../matrix/intent';
 import type { Portal } from '../connector/portal';
 import type { BridgeInfoRecord, StateEventInit } from './bridge-info-record';
 
-export const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
+const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
 
-export interface BridgeInfoContent {
+interface BridgeInfoContent {
   bridgebot: string;
   creator?: string;
   protocol: { id: string; displayname: string };
@@ -38,11 +38,11 @@ type Subject = Pick<Portal, 'key' | 'kind' | 'data'>;
 
 const escapePart = (part: string): string => part.replace(/%/g, '%25').replace(/\//g, '%2F');
 
-export function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
+function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
   return [protocolId, portal.key.network, portal.key.id].map(escapePart).join('/');
 }
 
-export function bridgeInfoContent(opts: {
+function bridgeInfoContent(opts: {
   bot: string; protocol: ProtocolInfo; portal: Subject; display?: BridgeInfoDisplay; creator?: string;
 }): BridgeInfoContent {
   const { key } = opts.portal;

@@ -80,7 +80,8 @@ export const conversationMethods: Record<string, MethodHandler> = {
     const limit = clampLimit(ctx.args.int('limit', 100), 100, 999);
     const page = paginate(newestFirst, (m) => m.ts, ctx.args.str('cursor'), limit, true);
     return {
-      messages: page.items.map((m) => messageJson(ctx.services.state, m)), has_more: page.nextCursor !== '', pin_count: 0,
+      messages: page.items.map((m) => withoutMetadata(messageJson(ctx.services.state, m), ctx.args.bool('include_all_metadata'))),
+      has_more: page.nextCursor !== '', pin_count: 0,
       channel_actions_ts: null, channel_actions_count: 0, response_metadata: { next_cursor: page.nextCursor },
     };
   },
@@ -174,3 +175,9 @@ export const conversationMethods: Record<string, MethodHandler> = {
     return {};
   },
 };
+
+/** Message metadata is listed by history only when asked for (`include_all_metadata`). */
+function withoutMetadata(json: Record<string, unknown>, keep: boolean): Record<string, unknown> {
+  if (!keep) delete json.metadata;
+  return json;
+}
