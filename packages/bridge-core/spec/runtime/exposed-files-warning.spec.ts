@@ -19,7 +19,11 @@ describe('bridge-core: the start-up warning about exposed data files', () => {
       fs.chmodSync(path.join(data, 'kv.db'), 0o644);
       fs.chmodSync(path.join(dir, 'registration.yaml'), 0o640);
       const lines: LogLine[] = [];
-      const config = { data_dir: data, appservice: { registration: path.join(dir, 'registration.yaml') }, database: { engine: 'nedb', nedb: { directory: data } } } as unknown as CoreConfig;
+      const config = {
+        data_dir: data,
+        appservice: { registration: path.join(dir, 'registration.yaml') },
+        database: { engine: 'nedb', nedb: { directory: data } },
+      } as unknown as CoreConfig;
       await warnAboutExposedDataFiles(config, captureLogger(lines));
       assert.equal(lines.length, 1);
       assert.equal(lines[0].level, 'warn');

@@ -28,11 +28,16 @@ export async function warnAboutExposedDataFiles(config: CoreConfig, log: Logger)
     return;
   }
   if (!exposed.length) return;
-  const list = exposed.slice(0, LISTED).map((f) => `${f.path} (${f.mode.toString(8).padStart(4, '0')})`).join(', ');
+  const list = exposed
+    .slice(0, LISTED)
+    .map((f) => `${f.path} (${f.mode.toString(8).padStart(4, '0')})`)
+    .join(', ');
   const more = exposed.length > LISTED ? ' and more' : '';
   // The fix names each place once: not a directory inside another, not one that does not exist.
   const existing = roots.filter((r, i) => existsSync(r) && roots.indexOf(r) === i);
   const outer = existing.filter((r) => !existing.some((o) => o !== r && r.startsWith(o + path.sep)));
-  log.warn(`Data files other users of this machine can read or change: ${list}${more}. They hold message text, `
-    + `the media proxy's signing key, sessions and tokens; new ones are created private. To fix: chmod -R go-rwx ${outer.join(' ')}`);
+  log.warn(
+    `Data files other users of this machine can read or change: ${list}${more}. They hold message text, ` +
+      `the media proxy's signing key, sessions and tokens; new ones are created private. To fix: chmod -R go-rwx ${outer.join(' ')}`,
+  );
 }

@@ -37,7 +37,7 @@ export class NonPortalHandler {
   async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
-    const content = (event.content ?? {});
+    const content = event.content ?? {};
     if (event.type === 'm.room.member' && str(event.state_key)) {
       return this.membership(roomId, sender, event.state_key, content, event);
     }
@@ -46,19 +46,36 @@ export class NonPortalHandler {
       // Only the room's owner commands the bot there; others in the room are ignored.
       if (owner !== sender || !str(content.body) || content.msgtype !== 'm.text') return false;
       await this.deps.commands.handle({
-        sender, roomId, body: content.body,
+        sender,
+        roomId,
+        body: content.body,
         isAdmin: this.deps.permissions.isAdmin(sender),
-        onSecret: () => { delivery.carriesSecret = true; },
-        reply: (text, html) => this.deps.bot.sendEvent(roomId, 'm.room.message', html
-          ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
-          : { msgtype: 'm.notice', body: text }).then(() => undefined),
+        onSecret: () => {
+          delivery.carriesSecret = true;
+        },
+        reply: (text, html) =>
+          this.deps.bot
+            .sendEvent(
+              roomId,
+              'm.room.message',
+              html
+                ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
+                : { msgtype: 'm.notice', body: text },
+            )
+            .then(() => undefined),
       });
       return true;
     }
     return false;
   }
 
-  private async membership(roomId: string, sender: string, target: string, content: Record<string, unknown>, event: MatrixEvent): Promise<boolean> {
+  private async membership(
+    roomId: string,
+    sender: string,
+    target: string,
+    content: Record<string, unknown>,
+    event: MatrixEvent,
+  ): Promise<boolean> {
     const membership = content.membership;
     const bot = this.deps.bot;
     if (membership === 'invite' && target === bot.userId) {
@@ -72,7 +89,13 @@ export class NonPortalHandler {
       } catch (err) {
         // The invite cannot be accepted any more (room gone, invite withdrawn, banned): final, not retried.
         if (err instanceof MatrixError && err.status >= 400 && err.status < 500 && err.status !== 429) {
-          this.deps.log.warn('could not accept an invite to a room', { roomId, sender, status: err.status, errcode: err.errcode, error: err.message });
+          this.deps.log.warn('could not accept an invite to a room', {
+            roomId,
+            sender,
+            status: err.status,
+            errcode: err.errcode,
+            error: err.message,
+          });
           return true;
         }
         throw err;
