@@ -42,4 +42,5 @@ npm run build
 npx eslint --max-warnings 0 "${LINT_SCOPE[@]}"
 npx knip --no-progress "${KNIP_WORKSPACES[@]/#/--workspace=}"
 npm run --if-present check:imports
+npx prettier --check "${FORMAT_SCOPE[@]}"
 npm test

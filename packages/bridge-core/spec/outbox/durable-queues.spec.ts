@@ -20,10 +20,19 @@ class SpyRepository implements QueueRepository {
     this.order.push(...values);
     return values.map((value) => ({ queue, key, seq: ++this.seq, value, createdAt: 0, attempted: false }));
   }
-  async list(): Promise<never[]> { return []; }
-  async markAttempted(_q: string, seqs: readonly number[]): Promise<void> { this.calls.push(`mark ${seqs.join(',')}`); }
-  async remove(_q: string, seqs: readonly number[]): Promise<number> { this.calls.push(`remove ${seqs.join(',')}`); return seqs.length; }
-  async count(): Promise<number> { return 0; }
+  async list(): Promise<never[]> {
+    return [];
+  }
+  async markAttempted(_q: string, seqs: readonly number[]): Promise<void> {
+    this.calls.push(`mark ${seqs.join(',')}`);
+  }
+  async remove(_q: string, seqs: readonly number[]): Promise<number> {
+    this.calls.push(`remove ${seqs.join(',')}`);
+    return seqs.length;
+  }
+  async count(): Promise<number> {
+    return 0;
+  }
 }
 
 describe('bridge-core: durable queues (ctx.outbox)', () => {

@@ -23,7 +23,12 @@ describe('bridge-core: the start-up warning about exposed data files', () => {
       fs.writeFileSync(logFile, 'x');
       fs.chmodSync(logFile, 0o644);
       const lines: LogLine[] = [];
-      const config = { data_dir: data, appservice: { registration: path.join(dir, 'registration.yaml') }, database: { engine: 'nedb', nedb: { directory: data } }, logging: { file: logFile } } as unknown as CoreConfig;
+      const config = {
+        data_dir: data,
+        appservice: { registration: path.join(dir, 'registration.yaml') },
+        database: { engine: 'nedb', nedb: { directory: data } },
+        logging: { file: logFile },
+      } as unknown as CoreConfig;
       await warnAboutExposedDataFiles(config, captureLogger(lines));
       assert.equal(lines.length, 1);
       assert.equal(lines[0].level, 'warn');

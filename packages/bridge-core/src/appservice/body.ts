@@ -56,7 +56,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       total += chunk.length;
       if (total > limit) {
         cleanup();
-        first = undefined; chunks = undefined;
+        first = undefined;
+        chunks = undefined;
         discard(req);
         reject(tooLarge(limit));
         return;
@@ -70,8 +71,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       else resolve(first ?? Buffer.alloc(0));
     };
     // The client went away or sent a broken body: its problem, answered (if anyone listens) as such.
-    const onError = () => { cleanup(); reject(aborted()); };
-    const onAborted = () => { cleanup(); reject(aborted()); };
+    const onError = () => {
+      cleanup();
+      reject(aborted());
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(aborted());
+    };
     const cleanup = () => {
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);

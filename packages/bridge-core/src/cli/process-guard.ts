@@ -23,7 +23,7 @@ export interface ProcessGuardOptions {
   now?: () => number;
 }
 
-const describeError = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
+const describeError = (e: unknown) => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
 
 /** Installs the handlers; returns a function that removes them. */
 export function guardProcess(opts: ProcessGuardOptions): () => void {

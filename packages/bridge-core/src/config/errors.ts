@@ -31,7 +31,10 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let bestDist = 3;
   for (const c of candidates) {
     const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) { best = c; bestDist = d; }
+    if (d < bestDist) {
+      best = c;
+      bestDist = d;
+    }
   }
   return best;
 }

@@ -5,7 +5,13 @@
  */
 import type { GhostKey, PortalKey } from './ids';
 import type {
-  MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
+  MatrixEdit,
+  MatrixMembership,
+  MatrixReaction,
+  MatrixReactionRemoval,
+  MatrixRedaction,
+  MatrixRoomMeta,
+  MatrixTyping,
 } from './matrix-events';
 import type { SendResult } from './connector';
 import type { RemoteEvent } from './remote-events';
@@ -149,8 +155,12 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
 export function supports<K extends keyof Capabilities>(connector: object, cap: K): connector is Capabilities[K] {
   if (cap === 'links') {
     const c = connector as Partial<LinkHandler>;
-    return typeof c.beforeLink === 'function' || typeof c.onLinked === 'function' || typeof c.onUnlinked === 'function'
-      || typeof c.onPortalCreated === 'function';
+    return (
+      typeof c.beforeLink === 'function' ||
+      typeof c.onLinked === 'function' ||
+      typeof c.onUnlinked === 'function' ||
+      typeof c.onPortalCreated === 'function'
+    );
   }
   return typeof (connector as Record<string, unknown>)[MARKERS[cap]] === 'function';
 }

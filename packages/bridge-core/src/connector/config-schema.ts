@@ -10,7 +10,7 @@ import { Type, type TObject, type TProperties, type ObjectOptions, type TUnsafe 
 export function section<T extends TProperties>(properties: T, options: ObjectOptions = {}): TObject<T> {
   const schema = Type.Object(properties, { additionalProperties: false, ...options });
   const plain = schema as { required?: string[] };
-  const required = (plain.required ?? []).filter((k) => (properties[k]).default === undefined);
+  const required = (plain.required ?? []).filter((k) => properties[k].default === undefined);
   if (required.length) plain.required = required;
   else delete plain.required;
   return schema;

@@ -44,8 +44,15 @@ export function exchange(dispatcher: Dispatcher, opts: ExchangeOptions): Exchang
     handler.reject = reject;
   });
   dispatcher.dispatch(
-    { origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body,
-      headersTimeout: opts.headersTimeout, bodyTimeout: opts.bodyTimeout },
+    {
+      origin: opts.origin,
+      path: opts.path,
+      method: opts.method,
+      headers: opts.headers,
+      body: opts.body,
+      headersTimeout: opts.headersTimeout,
+      bodyTimeout: opts.bodyTimeout,
+    },
     handler,
   );
   return { response, abort: (reason) => handler.abortWith(reason) };

@@ -43,7 +43,11 @@ function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): st
 }
 
 function bridgeInfoContent(opts: {
-  bot: string; protocol: ProtocolInfo; portal: Subject; display?: BridgeInfoDisplay; creator?: string;
+  bot: string;
+  protocol: ProtocolInfo;
+  portal: Subject;
+  display?: BridgeInfoDisplay;
+  creator?: string;
 }): BridgeInfoContent {
   const { key } = opts.portal;
   const d = opts.display ?? {};
@@ -51,7 +55,9 @@ function bridgeInfoContent(opts: {
     bridgebot: opts.bot,
     ...(opts.creator ? { creator: opts.creator } : {}),
     protocol: { id: opts.protocol.id, displayname: opts.protocol.displayName },
-    ...(key.network ? { network: { id: key.network, displayname: d.network?.displayname ?? key.network, ...pick(d.network, 'external_url') } } : {}),
+    ...(key.network
+      ? { network: { id: key.network, displayname: d.network?.displayname ?? key.network, ...pick(d.network, 'external_url') } }
+      : {}),
     channel: { id: key.id, ...pick(d.channel, 'displayname'), ...pick(d.channel, 'external_url') },
   };
 }
@@ -62,14 +68,16 @@ function pick<T extends object, K extends keyof T>(o: T | undefined, k: K): Part
 }
 
 export class BridgeInfoPublisher {
-  constructor(private readonly deps: {
-    bot: Intent;
-    protocol: ProtocolInfo;
-    provider?: BridgeInfoProvider;
-    /** Where what each room accepted is remembered; without it nothing is (and every start resends). */
-    record?: BridgeInfoRecord;
-    log: Logger;
-  }) {}
+  constructor(
+    private readonly deps: {
+      bot: Intent;
+      protocol: ProtocolInfo;
+      provider?: BridgeInfoProvider;
+      /** Where what each room accepted is remembered; without it nothing is (and every start resends). */
+      record?: BridgeInfoRecord;
+      log: Logger;
+    },
+  ) {}
 
   /**
    * The state events for a portal; a connector failing to describe it only costs the display names.
@@ -84,7 +92,9 @@ export class BridgeInfoPublisher {
     } catch (err) {
       if (opts.requireDisplay) throw err;
       this.deps.log.warn('connector could not describe a portal for its bridge info; sending IDs only', {
-        network: portal.key.network, channel: portal.key.id, err: String(err),
+        network: portal.key.network,
+        channel: portal.key.id,
+        err: String(err),
       });
     }
     const content = bridgeInfoContent({ bot: this.deps.bot.userId, protocol: this.deps.protocol, portal, display, creator });
@@ -112,17 +122,23 @@ export class BridgeInfoPublisher {
   /** After an unlink: blank both events and forget them (a later link starts afresh). Never throws. */
   async clear(portal: Portal): Promise<void> {
     if (portal.kind === 'dm') return;
-    await this.deps.record?.forget(portal.roomId).catch((err) => this.deps.log.warn('could not forget the bridge info sent to an unlinked room', {
-      roomId: portal.roomId, err: String(err),
-    }));
+    await this.deps.record?.forget(portal.roomId).catch((err) =>
+      this.deps.log.warn('could not forget the bridge info sent to an unlinked room', {
+        roomId: portal.roomId,
+        err: String(err),
+      }),
+    );
     await this.send(portal, this.withKey(portal, {}), 'blank bridge info');
   }
 
   /** A store failure here only means the next start sends the same events again. */
   private async remember(portal: Portal, events: StateEventInit[], creator?: string): Promise<void> {
-    await this.deps.record?.remember(portal.roomId, events, creator).catch((err) => this.deps.log.warn('could not record the bridge info sent to a room; the next start resends it', {
-      roomId: portal.roomId, err: String(err),
-    }));
+    await this.deps.record?.remember(portal.roomId, events, creator).catch((err) =>
+      this.deps.log.warn('could not record the bridge info sent to a room; the next start resends it', {
+        roomId: portal.roomId,
+        err: String(err),
+      }),
+    );
   }
 
   private withKey(portal: Subject, content: Record<string, unknown>): StateEventInit[] {
@@ -135,7 +151,10 @@ export class BridgeInfoPublisher {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       this.deps.log.warn(`could not send ${what} to the room (does the bot have power to send state?)`, {
-        roomId: portal.roomId, network: portal.key.network, channel: portal.key.id, err: String(failed.reason),
+        roomId: portal.roomId,
+        network: portal.key.network,
+        channel: portal.key.id,
+        err: String(failed.reason),
       });
     }
     return !failed;

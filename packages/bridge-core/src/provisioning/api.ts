@@ -154,13 +154,16 @@ export class ProvisioningApi {
   constructor(opts: ProvisioningOptions) {
     if (opts.secret !== undefined) {
       if (typeof opts.secret !== 'string' || opts.secret.length < MIN_SECRET_LENGTH) {
-        throw new Error(`provisioning.secret must be at least ${MIN_SECRET_LENGTH} characters long (it is ${typeof opts.secret === 'string' ? opts.secret.length : 0}); refusing to start the provisioning API`);
+        throw new Error(
+          `provisioning.secret must be at least ${MIN_SECRET_LENGTH} characters long (it is ${typeof opts.secret === 'string' ? opts.secret.length : 0}); refusing to start the provisioning API`,
+        );
       }
       registerSecret(opts.secret);
       this.secret = opts.secret;
     }
     const prefix = (opts.prefix ?? DEFAULT_PROVISIONING_PREFIX).replace(/\/+$/, '');
-    if (!prefix.startsWith('/') || /[?#\s]/.test(prefix)) throw new Error(`provisioning.path_prefix must be an absolute path: ${JSON.stringify(opts.prefix)}`);
+    if (!prefix.startsWith('/') || /[?#\s]/.test(prefix))
+      throw new Error(`provisioning.path_prefix must be an absolute path: ${JSON.stringify(opts.prefix)}`);
     this.prefix = prefix;
     this.powerChecker = opts.powerChecker;
     this.mayUseBridge = opts.mayUseBridge ?? (() => true);
@@ -290,7 +293,10 @@ export class ProvisioningApi {
     if (!this.proxies.ranges.length || !isInAllowList(peer, this.proxies)) return peer;
     // The peer is a trusted proxy: walk X-Forwarded-For from the right to the first untrusted hop.
     const xff = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map((s) => normaliseIp(s.trim())).filter(Boolean);
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+      .split(',')
+      .map((s) => normaliseIp(s.trim()))
+      .filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       if (!isInAllowList(hops[i], this.proxies) || i === 0) return hops[i];
     }
@@ -352,12 +358,25 @@ export class ProvisioningApi {
       const def = route.def;
       // Until the acting user is known, failures of audited routes are audited under the session user (or "unknown").
       if (def.audit) {
-        auditCtx = { route, preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log } };
+        auditCtx = {
+          route,
+          preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log },
+        };
       }
       const { body, query } = await this.readInput(req, method, qs);
       const userId = this.actingUser(auth, session, body, query);
       if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
-      const preq: ProvisioningRequest = { userId, auth, session, body, query, params: match.params, ip, requestId, log: log.child({ userId }) };
+      const preq: ProvisioningRequest = {
+        userId,
+        auth,
+        session,
+        body,
+        query,
+        params: match.params,
+        ip,
+        requestId,
+        log: log.child({ userId }),
+      };
       if (def.audit) auditCtx = { route, preq };
 
       const ud = this.userLimiter?.take(userId);
@@ -377,7 +396,11 @@ export class ProvisioningApi {
     }
   }
 
-  private async readInput(req: http.IncomingMessage, method: string, qs: string): Promise<{ body: Record<string, unknown>; query: Record<string, string> }> {
+  private async readInput(
+    req: http.IncomingMessage,
+    method: string,
+    qs: string,
+  ): Promise<{ body: Record<string, unknown>; query: Record<string, string> }> {
     const query: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(qs)) if (!(k in query)) query[k] = v;
     delete query.access_token; // never accepted as auth, never passed on
@@ -401,7 +424,12 @@ export class ProvisioningApi {
     return { body, query };
   }
 
-  private actingUser(auth: 'secret' | 'session', session: Session | undefined, body: Record<string, unknown>, query: Record<string, string>): string {
+  private actingUser(
+    auth: 'secret' | 'session',
+    session: Session | undefined,
+    body: Record<string, unknown>,
+    query: Record<string, string>,
+  ): string {
     const given = new Set<unknown>();
     for (const k of USER_KEYS) {
       if (k in query) given.add(query[k]);
@@ -417,8 +445,10 @@ export class ProvisioningApi {
       }
       return session!.userId;
     }
-    if (claimed === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing field: user_id (the user the request acts for)', { field: 'user_id' });
-    if (!isValidUserId(claimed)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid field user_id: not a Matrix user ID', { field: 'user_id' });
+    if (claimed === undefined)
+      throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing field: user_id (the user the request acts for)', { field: 'user_id' });
+    if (!isValidUserId(claimed))
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid field user_id: not a Matrix user ID', { field: 'user_id' });
     return claimed;
   }
 
@@ -432,7 +462,9 @@ export class ProvisioningApi {
     const p = await this.powerChecker!.userPowerIn(roomId, userId);
     if (!p.joined) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not joined to ${roomId}`);
     if (needLevel && !(p.level >= p.required)) {
-      throw new MatrixError(403, errcode, `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, { required_power_level: p.required });
+      throw new MatrixError(403, errcode, `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, {
+        required_power_level: p.required,
+      });
     }
   }
 
@@ -495,7 +527,10 @@ export class ProvisioningApi {
         schema: {
           type: 'object',
           required: ['matrixServer', 'openIdToken'],
-          properties: { matrixServer: { type: 'string', minLength: 1, maxLength: 255 }, openIdToken: { type: 'string', minLength: 1, maxLength: 4096 } },
+          properties: {
+            matrixServer: { type: 'string', minLength: 1, maxLength: 255 },
+            openIdToken: { type: 'string', minLength: 1, maxLength: 4096 },
+          },
         },
         handler: async (req) => {
           const server = req.body.matrixServer as string;
@@ -508,8 +543,14 @@ export class ProvisioningApi {
           if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
           const { token, session } = await this.sessions.create(userId);
           this.audit.info(`provisioning session created for ${userId}`, {
-            at: new Date().toISOString(), user: userId, route: '/v1/exchange_openid', ip: req.ip, requestId: req.requestId,
-            session: session.id.slice(0, 12), matrixServer: server, outcome: 'ok',
+            at: new Date().toISOString(),
+            user: userId,
+            route: '/v1/exchange_openid',
+            ip: req.ip,
+            requestId: req.requestId,
+            session: session.id.slice(0, 12),
+            matrixServer: server,
+            outcome: 'ok',
           });
           return { token, user_id: userId, expires_at: session.expiresAt, expires_in_ms: session.expiresAt - session.createdAt };
         },
@@ -542,7 +583,13 @@ export class ProvisioningApi {
         if (!req.session) throw noSession();
         await this.sessions.revoke(req.session.id);
         this.audit.info(`provisioning session revoked by ${req.userId}`, {
-          at: new Date().toISOString(), user: req.userId, route: '/v1/session', ip: req.ip, requestId: req.requestId, session: req.session.id.slice(0, 12), outcome: 'ok',
+          at: new Date().toISOString(),
+          user: req.userId,
+          route: '/v1/session',
+          ip: req.ip,
+          requestId: req.requestId,
+          session: req.session.id.slice(0, 12),
+          outcome: 'ok',
         });
         return {};
       },
@@ -555,7 +602,13 @@ export class ProvisioningApi {
         if (!req.session) throw noSession();
         const revoked = await this.sessions.revokeAllForUser(req.userId);
         this.audit.info(`all provisioning sessions of ${req.userId} revoked by the user`, {
-          at: new Date().toISOString(), user: req.userId, route: '/v1/session/all', ip: req.ip, requestId: req.requestId, count: revoked, outcome: 'ok',
+          at: new Date().toISOString(),
+          user: req.userId,
+          route: '/v1/session/all',
+          ip: req.ip,
+          requestId: req.requestId,
+          count: revoked,
+          outcome: 'ok',
         });
         return { revoked };
       },
@@ -593,8 +646,12 @@ function noSession(): MatrixError {
 function safeFields(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (SENSITIVE_FIELD.test(k)) { out[k] = '<omitted>'; continue; }
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
+    if (SENSITIVE_FIELD.test(k)) {
+      out[k] = '<omitted>';
+      continue;
+    }
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v))
+      out[k] = typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
   }
   return out;
 }

@@ -117,7 +117,10 @@ export function isForbiddenAddress(ip: string, allowList?: AllowList | readonly 
 /** Error raised (with code `ESSRFBLOCKED`) when a connection target is refused. */
 export class ForbiddenAddressError extends Error {
   readonly code = 'ESSRFBLOCKED';
-  constructor(readonly hostname: string, readonly address: string) {
+  constructor(
+    readonly hostname: string,
+    readonly address: string,
+  ) {
     super(`Refusing to connect to ${hostname} (${address}): address is private, loopback or otherwise special-purpose`);
     this.name = 'ForbiddenAddressError';
   }
@@ -141,7 +144,11 @@ export function guardedLookup(allowList?: AllowList | readonly string[], baseLoo
       const all = addresses;
       const allowed = all.filter((a) => !isForbiddenAddress(a.address, list));
       if (allowed.length === 0) {
-        return callback(new ForbiddenAddressError(hostname, all.map((a) => a.address).join(', ') || 'no address'), options.all ? [] : '', undefined);
+        return callback(
+          new ForbiddenAddressError(hostname, all.map((a) => a.address).join(', ') || 'no address'),
+          options.all ? [] : '',
+          undefined,
+        );
       }
       if (options.all) return callback(null, allowed);
       callback(null, allowed[0].address, allowed[0].family);

@@ -41,8 +41,14 @@ export function assertMembership(m: string): asserts m is StoredMembership {
 }
 
 /** Build a Portal with optional fields present only when set, so both backends return equal shapes. */
-export function makePortal(roomId: string, key: PortalKey, kind: PortalKind, createdAt: number,
-  dmUser?: string | null, data?: Record<string, unknown> | null): Portal {
+export function makePortal(
+  roomId: string,
+  key: PortalKey,
+  kind: PortalKind,
+  createdAt: number,
+  dmUser?: string | null,
+  data?: Record<string, unknown> | null,
+): Portal {
   const p: Portal = { roomId, key: cleanPortalKey(key), kind, createdAt };
   if (dmUser) p.dmUser = dmUser;
   if (data) p.data = data;

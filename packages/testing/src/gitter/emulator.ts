@@ -103,10 +103,13 @@ export class GitterEmulator {
     this.stopped = true;
     this.streams.closeAll();
     await Promise.all(
-      this.servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      })),
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
     );
     for (const s of this.sockets) s.destroy();
   }
@@ -194,9 +197,7 @@ export class GitterEmulator {
   /** The room's messages as Gitter would send them, oldest first (what the bridge posted, too). */
   messages(roomId: string, opts: { threads?: boolean; deleted?: boolean } = {}): GitterMessageJson[] {
     const room = this.model.room(roomId);
-    return room.messages
-      .filter((m) => (opts.deleted || !m.deleted) && (opts.threads || !m.parentId))
-      .map((m) => this.model.messageJson(m));
+    return room.messages.filter((m) => (opts.deleted || !m.deleted) && (opts.threads || !m.parentId)).map((m) => this.model.messageJson(m));
   }
 
   /** Messages a user posted in the room, thread replies included. */
@@ -268,8 +269,12 @@ export class GitterEmulator {
       const streamMatch = isStream ? STREAM_TEMPLATE.exec(path) : null;
       const route = isStream ? undefined : this.router.match(method, path);
       const key = isStream
-        ? streamMatch && method === 'GET' ? 'STREAM /v1/rooms/{roomId}/chatMessages' : `STREAM ${method} <unrecognized>`
-        : route ? route.route.key : `${method} <unrecognized>`;
+        ? streamMatch && method === 'GET'
+          ? 'STREAM /v1/rooms/{roomId}/chatMessages'
+          : `STREAM ${method} <unrecognized>`
+        : route
+          ? route.route.key
+          : `${method} <unrecognized>`;
       const testClient = req.headers[TEST_CLIENT_HEADER] === '1';
       if (!testClient) {
         this.requests.add(token ?? '', key);

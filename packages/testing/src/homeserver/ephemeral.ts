@@ -21,10 +21,13 @@ export class Ephemeral {
     if (old) clearTimeout(old);
     const wasTyping = !!old;
     if (typing) {
-      const t = setTimeout(() => {
-        room.typing.delete(userId);
-        this.emitTyping(room);
-      }, Math.max(0, Math.min(timeoutMs, 120_000)));
+      const t = setTimeout(
+        () => {
+          room.typing.delete(userId);
+          this.emitTyping(room);
+        },
+        Math.max(0, Math.min(timeoutMs, 120_000)),
+      );
       t.unref();
       room.typing.set(userId, t);
       this.typingRooms.add(room);

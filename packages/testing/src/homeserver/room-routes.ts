@@ -95,9 +95,14 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const b = ctx.body;
     const version = b.room_version === undefined ? DEFAULT_ROOM_VERSION : b.room_version;
     if (typeof version !== 'string' || !SUPPORTED_ROOM_VERSIONS.includes(version)) {
-      throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', 'Your homeserver does not support the features required to interact with this room');
+      throw new MatrixError(
+        400,
+        'M_UNSUPPORTED_ROOM_VERSION',
+        'Your homeserver does not support the features required to interact with this room',
+      );
     }
-    if (b.visibility !== undefined && b.visibility !== 'public' && b.visibility !== 'private') throw invalidParam("'visibility' must be 'public' or 'private'");
+    if (b.visibility !== undefined && b.visibility !== 'public' && b.visibility !== 'private')
+      throw invalidParam("'visibility' must be 'public' or 'private'");
     const presetName = b.preset ?? (b.visibility === 'public' ? 'public_chat' : 'private_chat');
     const preset = typeof presetName === 'string' ? PRESETS[presetName] : undefined;
     if (!preset) throw invalidParam(`Unknown preset ${describe(presetName)}`);
@@ -114,7 +119,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
       if (!Array.isArray(b.initial_state)) throw invalidParam('initial_state must be a list');
       const listed: unknown[] = b.initial_state;
       for (const s of listed) {
-        if (!isObject(s) || typeof s.type !== 'string' || !isObject(s.content) || (s.state_key !== undefined && typeof s.state_key !== 'string')) {
+        if (
+          !isObject(s) ||
+          typeof s.type !== 'string' ||
+          !isObject(s.content) ||
+          (s.state_key !== undefined && typeof s.state_key !== 'string')
+        ) {
           throw new MatrixError(400, 'M_INVALID_ROOM_STATE', 'Invalid initial_state event');
         }
         initialState.push({ type: s.type, state_key: s.state_key ?? '', content: s.content });
@@ -180,7 +190,11 @@ export function roomRoutes(hs: Core): RouteDef[] {
       send('m.room.canonical_alias', { alias }, '');
     }
     send('m.room.join_rules', fromInitial('m.room.join_rules')?.content ?? { join_rule: preset.join_rule }, '');
-    send('m.room.history_visibility', fromInitial('m.room.history_visibility')?.content ?? { history_visibility: preset.history_visibility }, '');
+    send(
+      'm.room.history_visibility',
+      fromInitial('m.room.history_visibility')?.content ?? { history_visibility: preset.history_visibility },
+      '',
+    );
     const guest = fromInitial('m.room.guest_access');
     if (guest) send('m.room.guest_access', guest.content, '');
     else if (preset.guest_can_join) send('m.room.guest_access', { guest_access: 'can_join' }, '');
@@ -209,7 +223,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const room = hs.rooms.get(roomId);
     if (!room) throw notFound('No known servers');
     if (room.membership(userId) === 'join') return { room_id: roomId };
-    hs.rooms.send(room, { sender: userId, type: 'm.room.member', state_key: userId, content: memberContent(userId, 'join', reasonOf(ctx.body)) });
+    hs.rooms.send(room, {
+      sender: userId,
+      type: 'm.room.member',
+      state_key: userId,
+      content: memberContent(userId, 'join', reasonOf(ctx.body)),
+    });
     return { room_id: roomId };
   };
 
@@ -266,7 +285,13 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const room = roomFor(ctx.params.roomId, ctx.userId);
     const content: Record<string, unknown> = { ...reasonOf(ctx.body) };
     if (parseInt(room.version, 10) >= 11) content.redacts = ctx.params.eventId;
-    const rec = hs.rooms.send(room, { sender: ctx.userId, type: 'm.room.redaction', content, redacts: ctx.params.eventId, ts: massagedTs(ctx) });
+    const rec = hs.rooms.send(room, {
+      sender: ctx.userId,
+      type: 'm.room.redaction',
+      content,
+      redacts: ctx.params.eventId,
+      ts: massagedTs(ctx),
+    });
     const res = { event_id: rec.ev.event_id };
     hs.txns.set(scope, res);
     return res;
@@ -365,7 +390,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
       if (!room) throw notFound('Not a known room');
       const cur = room.membership(userId);
       if (cur === 'leave') return {};
-      hs.rooms.send(room, { sender: userId, type: 'm.room.member', state_key: userId, content: { membership: 'leave', ...reasonOf(ctx.body) } });
+      hs.rooms.send(room, {
+        sender: userId,
+        type: 'm.room.member',
+        state_key: userId,
+        content: { membership: 'leave', ...reasonOf(ctx.body) },
+      });
       return {};
     }),
     clientRoute('POST', '/rooms/{roomId}/forget', {}, (ctx) => {
@@ -376,7 +406,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
     }),
     clientRoute('PUT', '/rooms/{roomId}/send/{eventType}/{txnId}', { bodyRequired: true, rateLimited: true }, sendMessage),
     clientRoute('PUT', '/rooms/{roomId}/redact/{eventId}/{txnId}', { rateLimited: true }, redact),
-    clientRoute('PUT', ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'], { bodyRequired: true, rateLimited: true }, putState),
+    clientRoute(
+      'PUT',
+      ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'],
+      { bodyRequired: true, rateLimited: true },
+      putState,
+    ),
     clientRoute('GET', ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'], {}, getStateEvent),
     clientRoute('GET', '/rooms/{roomId}/state', {}, (ctx) => {
       const room = roomFor(ctx.params.roomId, ctx.userId);
@@ -403,7 +438,10 @@ export function roomRoutes(hs: Core): RouteDef[] {
       const now = Date.now();
       if (dir === 'b') {
         const start = Math.max(0, pos - limit);
-        const chunk = tl.slice(start, pos).reverse().map((r) => formatEvent(r, now));
+        const chunk = tl
+          .slice(start, pos)
+          .reverse()
+          .map((r) => formatEvent(r, now));
         return start > 0 ? { chunk, start: `t${pos}`, end: `t${start}` } : { chunk, start: `t${pos}` };
       }
       const end = Math.min(tl.length, pos + limit);
@@ -449,7 +487,8 @@ export function roomRoutes(hs: Core): RouteDef[] {
     }),
     clientRoute('POST', '/rooms/{roomId}/receipt/{receiptType}/{eventId}', {}, (ctx) => {
       const type = ctx.params.receiptType;
-      if (!['m.read', 'm.read.private', 'm.fully_read'].includes(type)) throw invalidParam(`Receipt type must be 'm.read', 'm.read.private' or 'm.fully_read'`);
+      if (!['m.read', 'm.read.private', 'm.fully_read'].includes(type))
+        throw invalidParam(`Receipt type must be 'm.read', 'm.read.private' or 'm.fully_read'`);
       const room = roomFor(ctx.params.roomId, ctx.userId);
       if (!room.joined.has(ctx.userId)) throw notInRoom(ctx.userId, room.roomId);
       if (type === 'm.fully_read') return {};
@@ -525,7 +564,9 @@ export function roomRoutes(hs: Core): RouteDef[] {
       else throw invalidParam("visibility must be 'public' or 'private'");
       return {};
     }),
-    clientRoute('GET', '/publicRooms', { auth: 'optional' }, (ctx) => publicRoomsChunk(undefined, ctx.query.get('third_party_instance_id') ?? undefined)),
+    clientRoute('GET', '/publicRooms', { auth: 'optional' }, (ctx) =>
+      publicRoomsChunk(undefined, ctx.query.get('third_party_instance_id') ?? undefined),
+    ),
     clientRoute('POST', '/publicRooms', {}, (ctx) => {
       const { filter, third_party_instance_id: instance } = ctx.body;
       const search = isObject(filter) ? filter.generic_search_term : undefined;

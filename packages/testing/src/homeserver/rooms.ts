@@ -310,7 +310,7 @@ export class RoomStore {
       const target = d.redacts ?? d.content.redacts;
       const hit = typeof target === 'string' ? this.events.get(target) : undefined;
       if (hit && hit.room === room && hit.rec.ev.sender !== d.sender && level < room.actionLevel('redact')) {
-        throw forbidden('You don\'t have permission to redact events');
+        throw forbidden("You don't have permission to redact events");
       }
     }
   }
@@ -360,7 +360,8 @@ export class RoomStore {
       }
       case 'knock': {
         if (d.sender !== target) throw forbidden('Cannot knock for another user');
-        if (room.joinRule !== 'knock' && room.joinRule !== 'knock_restricted') throw forbidden('You are not permitted to knock on this room');
+        if (room.joinRule !== 'knock' && room.joinRule !== 'knock_restricted')
+          throw forbidden('You are not permitted to knock on this room');
         if (cur === 'ban' || cur === 'join') throw forbidden('You cannot knock on this room');
         return;
       }

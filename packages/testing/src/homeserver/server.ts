@@ -153,7 +153,10 @@ export class HomeserverEmulator implements Core {
     await sleep(opts.downtimeMs ?? 50);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', () => { this.server.removeListener('error', reject); resolve(); });
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
     });
     this.pusher.resumeAfterRestart();
   }
@@ -192,7 +195,10 @@ export class HomeserverEmulator implements Core {
     const port = Number(new URL(this._url).port);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     this.down = false;
     if (this.downPausedPusher) this.pusher.resume();
@@ -376,7 +382,14 @@ export class HomeserverEmulator implements Core {
 
       if (!match || !route) throw this.release.unknownEndpoint(m === 'method');
       const ctx = new Ctx(method, path, key, match.params, query, req.headers);
-      if (route.auth !== 'none') ctx.requesterOrUndefined = this.authenticate(req, query, route.auth === 'optional', fromTestClient, route.identityAssertion !== false);
+      if (route.auth !== 'none')
+        ctx.requesterOrUndefined = this.authenticate(
+          req,
+          query,
+          route.auth === 'optional',
+          fromTestClient,
+          route.identityAssertion !== false,
+        );
       if (route.rateLimited && this.rateLimiter.config.enabled && ctx.requesterOrUndefined) this.checkRateLimit(ctx.requesterOrUndefined);
       if (rawBody === 'too-large') throw new MatrixError(413, 'M_TOO_LARGE', 'Request body too large');
       const bodyMode = route.body ?? (method === 'PUT' || method === 'POST' ? 'json' : 'none');
@@ -388,7 +401,14 @@ export class HomeserverEmulator implements Core {
       await this.reply(res, result, respondAt);
     } catch (e) {
       if (e instanceof MatrixError) await this.sendJson(res, e.status, e.toJSON(), e.headers, respondAt);
-      else await this.sendJson(res, 500, { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` }, {}, respondAt);
+      else
+        await this.sendJson(
+          res,
+          500,
+          { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` },
+          {},
+          respondAt,
+        );
     }
   }
 
@@ -417,7 +437,9 @@ export class HomeserverEmulator implements Core {
       case 'rateLimit': {
         const body: Record<string, unknown> = { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' };
         if (!f.omitBodyField) body.retry_after_ms = f.retryAfterMs;
-        const headers: Record<string, string> = f.omitHeader ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(f.retryAfterMs / 1000))) };
+        const headers: Record<string, string> = f.omitHeader
+          ? {}
+          : { 'Retry-After': String(Math.max(1, Math.ceil(f.retryAfterMs / 1000))) };
         await this.sendJson(res, 429, body, headers);
         return true;
       }
@@ -436,7 +458,13 @@ export class HomeserverEmulator implements Core {
     }
   }
 
-  private authenticate(req: http.IncomingMessage, query: URLSearchParams, optional: boolean, fromTestClient: boolean, assertion: boolean): Requester | undefined {
+  private authenticate(
+    req: http.IncomingMessage,
+    query: URLSearchParams,
+    optional: boolean,
+    fromTestClient: boolean,
+    assertion: boolean,
+  ): Requester | undefined {
     let token: string | undefined;
     const auth = req.headers.authorization;
     if (auth) {
@@ -455,10 +483,12 @@ export class HomeserverEmulator implements Core {
       const asserted = assertion ? query.get('user_id') : null;
       const userId = asserted ?? as.senderUserId;
       if (userId !== as.senderUserId) {
-        if (!as.isUserInNamespace(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
-        if (!this.users.exists(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId})`);
+        if (!as.isUserInNamespace(userId))
+          throw new MatrixError(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
+        if (!this.users.exists(userId))
+          throw new MatrixError(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId})`);
       }
-      const deviceId = assertion ? query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined : undefined;
+      const deviceId = assertion ? (query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined) : undefined;
       if (deviceId !== undefined && !this.users.get(userId)?.devices.has(deviceId)) {
         throw new MatrixError(400, 'M_UNKNOWN_DEVICE', 'Unknown device for user');
       }
@@ -487,12 +517,24 @@ export class HomeserverEmulator implements Core {
     }
   }
 
-  private async sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, respondAt = 0): Promise<void> {
+  private async sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+    respondAt = 0,
+  ): Promise<void> {
     if (res.destroyed || res.headersSent) return;
     await this.write(res, status, { 'Content-Type': 'application/json', ...headers }, Buffer.from(JSON.stringify(body)), respondAt);
   }
 
-  private async write(res: http.ServerResponse, status: number, headers: Record<string, string>, data: Buffer, respondAt: number): Promise<void> {
+  private async write(
+    res: http.ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    data: Buffer,
+    respondAt: number,
+  ): Promise<void> {
     if (respondAt > 0) await sleepUntil(respondAt, this.stopCtl.signal);
     if (res.destroyed || res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': String(data.length) });

@@ -49,7 +49,12 @@ export class TestUser {
    * Raw request. Paths starting with `/_matrix` are used as-is, anything else is
    * under `/_matrix/client/v3`. `body` may be an object (JSON) or a Buffer (sent raw).
    */
-  request(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; auth?: boolean } = {}): Promise<{ status: number; body: SpecJson; headers: http.IncomingHttpHeaders; raw: Buffer }> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { headers?: Record<string, string>; auth?: boolean } = {},
+  ): Promise<{ status: number; body: SpecJson; headers: http.IncomingHttpHeaders; raw: Buffer }> {
     let full = path.startsWith('/_matrix') ? path : '/_matrix/client/v3' + path;
     if (this.assertUserId) full += (full.includes('?') ? '&' : '?') + 'user_id=' + encodeURIComponent(this.assertUserId);
     const headers: Record<string, string> = { [FIXTURE_HEADER]: '1', ...opts.headers };
@@ -153,7 +158,12 @@ export class TestUser {
   }
 
   async redact(roomId: string, eventId: string, reason?: string): Promise<string> {
-    return this.callFor('event_id', 'PUT', `/rooms/${TestUser.enc(roomId)}/redact/${TestUser.enc(eventId)}/${this.newTxnId()}`, reason ? { reason } : {});
+    return this.callFor(
+      'event_id',
+      'PUT',
+      `/rooms/${TestUser.enc(roomId)}/redact/${TestUser.enc(eventId)}/${this.newTxnId()}`,
+      reason ? { reason } : {},
+    );
   }
 
   async setDisplayName(name: string): Promise<void> {

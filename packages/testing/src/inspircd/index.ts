@@ -106,10 +106,7 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
   const logPath = join(configDir, 'ircd.log');
 
   const writeConfig = () =>
-    writeFileSync(
-      confPath,
-      renderConfig({ ...config, port, host, dir: configDir, moduleDir: INSPIRCD_MODULE_DIR, oper }),
-    );
+    writeFileSync(confPath, renderConfig({ ...config, port, host, dir: configDir, moduleDir: INSPIRCD_MODULE_DIR, oper }));
   writeConfig();
 
   let child: ChildProcess | null = null;
@@ -174,8 +171,12 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     start,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
-    freeze: () => { child?.kill('SIGSTOP'); },
-    thaw: () => { child?.kill('SIGCONT'); },
+    freeze: () => {
+      child?.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child?.kill('SIGCONT');
+    },
     async restart() {
       await stopWith('SIGTERM');
       await start();

@@ -49,7 +49,15 @@ export async function connectObserver(server: Pick<InspircdHandle, 'host' | 'por
       clearTimeout(t);
       resolve();
     });
-    client.connect({ host: server.host, port: server.port, nick, username: 'observer', gecos: 'observer', auto_reconnect: false, version: '' });
+    client.connect({
+      host: server.host,
+      port: server.port,
+      nick,
+      username: 'observer',
+      gecos: 'observer',
+      auto_reconnect: false,
+      version: '',
+    });
   });
   const obs: Observer = {
     nick,

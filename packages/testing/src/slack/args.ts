@@ -4,7 +4,10 @@ import type { UploadedPart } from './body';
 import { SlackApiError } from './errors';
 
 export class ApiArgs {
-  constructor(readonly values: Record<string, unknown>, readonly files: UploadedPart[] = []) {}
+  constructor(
+    readonly values: Record<string, unknown>,
+    readonly files: UploadedPart[] = [],
+  ) {}
 
   has(name: string): boolean {
     const v = this.values[name];

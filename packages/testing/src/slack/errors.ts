@@ -2,7 +2,10 @@
 // `{"ok":false,"error":code,...extra}` the way Slack answers them.
 
 export class SlackApiError extends Error {
-  constructor(readonly code: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(code);
     this.name = 'SlackApiError';
   }

@@ -49,8 +49,12 @@ function matcher(m: CallMatcher): (c: CallInfo) => boolean {
 
 function handleOf(rules: Rule<unknown>[], rule: Rule<unknown>): FaultHandle {
   return {
-    get remaining() { return rule.remaining; },
-    get triggered() { return rule.triggered; },
+    get remaining() {
+      return rule.remaining;
+    },
+    get triggered() {
+      return rule.triggered;
+    },
     cancel() {
       const i = rules.indexOf(rule);
       if (i >= 0) rules.splice(i, 1);
@@ -125,7 +129,12 @@ export class Faults {
 
   /** The next Events API deliveries carry a timestamp `skewSeconds` (default 600) in the past. */
   staleTimestamp(opts: FaultOptions & { appId?: string; skewSeconds?: number } = {}): FaultHandle {
-    return this.add(this.signatures, (c) => !opts.appId || c.appId === opts.appId, { kind: 'stale', skewSeconds: opts.skewSeconds ?? 600 }, opts);
+    return this.add(
+      this.signatures,
+      (c) => !opts.appId || c.appId === opts.appId,
+      { kind: 'stale', skewSeconds: opts.skewSeconds ?? 600 },
+      opts,
+    );
   }
 
   takeSignatureFault(appId: string): SignatureFault | undefined {

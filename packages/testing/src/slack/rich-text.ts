@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 
 type Element = Record<string, unknown>;
 
-const TOKEN = /<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#C[A-Z0-9]+(?:\|[^>]*)?|#[GD][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[A-Z0-9]+)?(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>/g;
+const TOKEN =
+  /<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#C[A-Z0-9]+(?:\|[^>]*)?|#[GD][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[A-Z0-9]+)?(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>/g;
 
 function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -68,7 +68,12 @@ export class SocketModeServer implements Transport {
   private readonly pingIntervalMs: number;
   private readonly disconnectGraceMs: number;
 
-  constructor(private baseWsUrl: () => string, opts: SocketModeOptions, private log: DeliveryLog, private faults: Faults) {
+  constructor(
+    private baseWsUrl: () => string,
+    opts: SocketModeOptions,
+    private log: DeliveryLog,
+    private faults: Faults,
+  ) {
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
     this.maxRetries = opts.maxRetries ?? 3;
     this.maxConnections = opts.maxConnections ?? 10;
@@ -125,11 +130,14 @@ export class SocketModeServer implements Transport {
       }, this.pingIntervalMs);
       conn.pinger.unref();
     }
-    ws.send(JSON.stringify({
-      type: 'hello', num_connections: s.connections.length,
-      debug_info: { host: 'applink-emulator', build_number: 1, approximate_connection_time: 18060 },
-      connection_info: { app_id: appId },
-    }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: s.connections.length,
+        debug_info: { host: 'applink-emulator', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: appId },
+      }),
+    );
     const waiting = s.waiting.splice(0);
     for (const env of waiting) this.dispatch(appId, env);
   }
@@ -180,10 +188,16 @@ export class SocketModeServer implements Transport {
     env.attempt = { retry: env.retry, reason: env.reason || undefined, outcome: 'sent', at: Date.now() };
     env.delivery.attempts.push(env.attempt);
     s.inflight.set(env.id, env);
-    conn.ws.send(JSON.stringify({
-      envelope_id: env.id, type: 'events_api', accepts_response_payload: false,
-      retry_attempt: env.retry, retry_reason: env.reason, payload: env.delivery.payload,
-    }));
+    conn.ws.send(
+      JSON.stringify({
+        envelope_id: env.id,
+        type: 'events_api',
+        accepts_response_payload: false,
+        retry_attempt: env.retry,
+        retry_reason: env.reason,
+        payload: env.delivery.payload,
+      }),
+    );
     env.timer = setTimeout(() => this.onAckTimeout(appId, env), this.ackTimeoutMs);
     this.timers.add(env.timer);
   }
@@ -236,7 +250,12 @@ export class SocketModeServer implements Transport {
   /** Connections the app has opened so far, and tickets it was given. */
   stats(appId: string): { opened: number; ticketsIssued: number; waiting: number; inflight: number } {
     const s = this.sockets(appId);
-    return { opened: this.opened.get(appId) ?? 0, ticketsIssued: this.ticketsIssued.get(appId) ?? 0, waiting: s.waiting.length, inflight: s.inflight.size };
+    return {
+      opened: this.opened.get(appId) ?? 0,
+      ticketsIssued: this.ticketsIssued.get(appId) ?? 0,
+      waiting: s.waiting.length,
+      inflight: s.inflight.size,
+    };
   }
 
   async stop(): Promise<void> {
