@@ -96,6 +96,30 @@ describe('gitter-bridge: resilience', function () {
     );
   });
 
+  it('finds a send whose answer was lost in history instead of posting it twice, and maps it', async () => {
+    const POST = 'POST /v1/rooms/{roomId}/chatMessages';
+    const posts = b.gitter.requestCount(b.relay.token, POST);
+    b.gitter.loseAnswers(POST);
+    const eventId = await bob.sendMessage(roomId, 'answer lost');
+    const mine = () => b.gitter.messagesBy(room.id, b.relay.id).filter((m) => m.text.includes('answer lost'));
+    await eventually(() => mine().length === 1, 'on Gitter');
+    // The bridge looks in history, finds it, and carries on with the next message.
+    await bob.sendMessage(roomId, 'next after lost');
+    await eventually(() => b.gitter.messagesBy(room.id, b.relay.id).some((m) => m.text === '**Bob**: next after lost'), 'next message');
+    assert.equal(mine().length, 1, 'posted once');
+    assert.equal(b.gitter.requestCount(b.relay.token, POST) - posts, 2, 'one POST per message: the lost one was not sent again');
+    // The recovered id is in the message map: an edit reaches the same Gitter message.
+    await bob.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.text',
+      body: '* answer found',
+      'm.new_content': { msgtype: 'm.text', body: 'answer found' },
+      'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+    });
+    const [found] = mine();
+    await eventually(() => b.gitter.message(room.id, found.id)?.text === '**Bob**: answer found', 'the recovered message edited');
+    assert.equal(b.gitter.message(room.id, found.id)?.v, 2);
+  });
+
   it('uploads a message over 4,096 characters and sends a link to it', async () => {
     const long = `${'long text '.repeat(600)}the end`;
     await bob.sendMessage(roomId, long);
