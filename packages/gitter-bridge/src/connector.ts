@@ -10,6 +10,7 @@
  */
 import {
   BridgeError,
+  ConfigError,
   type AliasResolver,
   type BridgeConnector,
   type BridgeContext,
@@ -135,8 +136,11 @@ export class GitterConnector
 
   async start(): Promise<void> {
     const me = await this.relay.identify().catch((err: unknown) => {
-      if (err instanceof GitterHttpError && err.kind === 'unauthorized')
-        throw new Error('gitter.relay.token: Gitter refused the relay token (401)');
+      if (err instanceof GitterHttpError && err.kind === 'unauthorized') {
+        throw new ConfigError('The Gitter relay account cannot log in', [
+          'gitter.relay.token: Gitter refused it (401): revoked, expired or mistyped',
+        ]);
+      }
       throw err;
     });
     this.ctx.log.info('Gitter relay account', { username: me.username });
