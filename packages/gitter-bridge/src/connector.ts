@@ -179,7 +179,8 @@ export class GitterConnector
     return { network: GITTER_NETWORK, id: roomId };
   }
 
-  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<void> {
+  /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
+  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -193,8 +194,8 @@ export class GitterConnector
       puppetOf: (username) => this.puppets.matrixUserOf(username),
     });
     this.authors.set(m.id, m.fromUser.username);
-    await this.ctx.remote.emit(event);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
+    return this.ctx.remote.emit(event);
   }
 
   private async onGitterRemove(roomId: string, messageId: string): Promise<void> {
