@@ -32,6 +32,8 @@ export async function startSlackBridge(
   transport: Transport,
   opts: {
     emulator?: Parameters<typeof SlackEmulator.start>[0];
+    /** The app's settings (scopes, event subscriptions), as its manifest gives them. */
+    appOptions?: Parameters<SlackEmulator['createApp']>[0];
     workspace?: Record<string, unknown>;
     slack?: Record<string, unknown>;
     core?: Record<string, unknown>;
