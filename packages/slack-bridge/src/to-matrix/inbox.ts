@@ -125,7 +125,7 @@ function eventIdOf(body: Record<string, unknown>): string | undefined {
 }
 
 /** The conversation an event belongs to (its ordering lane); workspace-wide events share one. */
-export function laneOf(body: Record<string, unknown>): string {
+function laneOf(body: Record<string, unknown>): string {
   const ev = body.event;
   if (!ev || typeof ev !== 'object') return '-';
   const e = ev as Record<string, unknown>;

@@ -23,7 +23,7 @@ import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 const MAX_TEXT = 39_000;
 
 /** The Slack ts a message-map entry points at (file parts carry a `~f<n>` suffix). */
-export function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
+function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
   const key = parseSlackMessageId(ref.remoteId.replace(/~[a-z]\S*$/, ''));
   return key && key.team === ws.identity.teamId ? { channel: key.channel, ts: key.ts } : undefined;
 }

@@ -10,7 +10,7 @@ import { BridgeError } from '@causeway/bridge-core';
 import { classifySlackError, SendQueue, type PendingSend } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { DurableSendStore } from './durable-store';
-import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
+import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
 
 /** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
@@ -144,9 +144,7 @@ export class SlackSender {
   }
 }
 
-export function slackError(err: unknown): string | undefined {
+function slackError(err: unknown): string | undefined {
   const e = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
   return typeof e === 'string' ? e : undefined;
 }
-
-export type { SlackCall };
