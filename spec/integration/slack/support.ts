@@ -36,8 +36,7 @@ export async function startSlackBridge(
     appOptions?: Parameters<SlackEmulator['createApp']>[0];
     workspace?: Record<string, unknown>;
     slack?: Record<string, unknown>;
-    core?: Record<string, unknown>;
-    dataDir?: string;
+    core?: Record<string, unknown> | ((asUrl: string) => Record<string, unknown>);
   } = {},
 ): Promise<SlackBridge> {
   const slack = await SlackEmulator.start({ ...opts.emulator });
