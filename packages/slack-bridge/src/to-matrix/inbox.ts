@@ -17,6 +17,8 @@ export interface StoredEnvelope {
 
 type Rec = QueueRecord<StoredEnvelope>;
 
+const STOP_WAIT_MS = 5000;
+
 export class SlackInbox {
   private readonly lanes = new Map<string, Rec[]>();
   private readonly workers = new Map<string, Promise<void>>();
@@ -48,9 +50,20 @@ export class SlackInbox {
     }
   }
 
+  /**
+   * Stops taking events from the queue. An event being applied gets a few seconds to finish (the
+   * homeserver may be down, and then it would never); whatever is unfinished stays stored.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.all([...this.workers.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.workers.values()]),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     this.lanes.clear();
   }
 

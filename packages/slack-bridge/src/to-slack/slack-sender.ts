@@ -13,7 +13,7 @@ import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
 
-/** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
+/** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
 
 export class SlackSender {
@@ -67,7 +67,11 @@ export class SlackSender {
     const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
     await this.store.markAttempted(item.id);
     if (again && call.method === 'chat.postMessage') {
-      const found = await this.findPost(call.args, item.payload.eventId, item.enqueuedAt);
+      const found = await this.findPost(
+        call.args,
+        item.payload.eventId,
+        Math.min(item.enqueuedAt, item.payload.late?.timestamp ?? Infinity),
+      );
       if (found) return { ts: found };
     }
     switch (call.method) {
