@@ -145,10 +145,30 @@ describe('slack-bridge: content both ways', function () {
     );
     assert.deepEqual(b.fx.hs.mediaBytes(parrot.content['m.relates_to'].key), PNG);
 
-    await b.matrixAlice.sendEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' } });
+    const tada = () => b.slack.message(b.general, m.ts)?.reactions.find((r) => r.name === 'tada' && r.users.includes(b.botUserId));
+    const r1 = await b.matrixAlice.sendEvent(roomId, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' },
+    });
+    await eventually(tada, 'tada on Slack');
+    // A second Matrix user's 🎉 is the same bot reaction; it goes only when both are taken back.
+    const other = await b.fx.hs.registerUser('mbob', { displayname: 'Bob M' });
+    await other.join(roomId);
+    const r2 = await other.sendEvent(roomId, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' },
+    });
+    await settle();
+    await b.matrixAlice.redact(roomId, r1);
+    await settle();
+    assert.ok(tada(), 'still there while Bob M reacts');
+    await other.redact(roomId, r2);
+    await eventually(() => !tada(), 'tada removed from Slack');
+
+    // Slack → Matrix removal: the ghost's reaction is redacted.
+    b.bob.unreact(b.general, m.ts, 'thumbsup');
+    const thumbs = b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.reaction' && e.content['m.relates_to']?.key === '👍')!;
     await eventually(
-      () => b.slack.message(b.general, m.ts)?.reactions.find((r) => r.name === 'tada' && r.users.includes(b.botUserId)),
-      'tada on Slack',
+      () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.redaction' && e.redacts === thumbs.event_id),
+      '👍 redacted on Matrix',
     );
   });
 

@@ -3,7 +3,8 @@
 // emotes as italics, notices, media by external upload), replies and threads (`thread_ts`; a
 // Matrix reply outside a thread is also broadcast to the channel, where Matrix users saw it),
 // edits (`chat.update`), redactions (`chat.delete`, the bridge's own posts only: a bot cannot delete
-// other people's messages) and reactions (Unicode → shortcode).
+// other people's messages) and reactions (Unicode → shortcode, one bot reaction per emoji for
+// every Matrix user who chose it).
 import type {
   MatrixEdit,
   MatrixMessage,
@@ -17,6 +18,7 @@ import type {
 import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { mentionResolvers } from './mentions';
+import { Reactors } from './reactors';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
@@ -29,7 +31,11 @@ function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>):
 }
 
 export class MatrixToSlack {
-  constructor(private readonly ws: SlackWorkspace) {}
+  private readonly reactors: Reactors;
+
+  constructor(private readonly ws: SlackWorkspace) {
+    this.reactors = new Reactors(ws.ctx.data, ws.name);
+  }
 
   async message(msg: MatrixMessage): Promise<SendResult> {
     const ws = this.ws;
@@ -98,6 +104,13 @@ export class MatrixToSlack {
     const t = slackTsOf(this.ws, r.target);
     const name = unicodeToEmoji(r.key) ?? /^:([a-z0-9_+'-]+):$/.exec(r.key)?.[1];
     if (!t || !name) return; // a reaction Slack has no emoji for (text, an image) does not cross
+    const reactors = this.reactors;
+    const change = remove
+      ? await reactors.remove(t.channel, t.ts, name, r.sender.userId)
+      : await reactors.add(t.channel, t.ts, name, r.sender.userId);
+    // Another Matrix user's identical reaction is the bot's one reaction on Slack. A replayed add is
+    // sent again (Slack answers already_reacted if it got there): it may not have gone out.
+    if (!change && (remove || !r.redelivered)) return;
     await this.ws.sender.call(t.channel, {
       eventId: r.eventId,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
