@@ -118,6 +118,23 @@ describe('slack-bridge: content both ways', function () {
     const post = await onSlack('retract this');
     await b.matrixAlice.redact(roomId, mine);
     await eventually(() => b.slack.message(b.general, post.ts)?.deleted, 'chat.delete on Slack');
+
+    // A Slack user's message removed by a Matrix moderator stays on Slack, and the moderator is told.
+    const kept = b.alice.post(b.general, 'not ours to delete');
+    const keptEv = await fromAlice('not ours to delete');
+    await b.matrixAlice.redact(roomId, keptEv.event_id);
+    await eventually(
+      () =>
+        b.fx.hs.rooms
+          .allRoomIds()
+          .some((r) =>
+            b.fx.hs
+              .roomTimeline(r)
+              .some((e) => e.sender === BOT && String(e.content?.body).includes('Slack does not let the bridge delete')),
+          ),
+      'the moderator told',
+    );
+    assert.ok(!b.slack.message(b.general, kept.ts)?.deleted);
   });
 
   it('reactions cross both ways: Unicode ↔ shortcodes, custom emoji as images', async () => {

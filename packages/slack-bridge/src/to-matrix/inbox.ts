@@ -23,6 +23,8 @@ export class SlackInbox {
   private readonly lanes = new Map<string, Rec[]>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly pendingIds = new Set<string>();
+  /** Records in a lane now, so one listed at start and also just appended is applied once. */
+  private readonly queued = new Set<number>();
   private running = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -40,6 +42,8 @@ export class SlackInbox {
 
   /** Resumes what the last run left, then accepts new events. */
   async start(): Promise<void> {
+    // Running before the listing: an envelope accepted meanwhile goes to its lane at once (and is
+    // skipped if the listing has it too), so none waits for the next restart.
     this.running = true;
     const prefix = this.keyOf('');
     for (const r of await this.queue.list()) {
@@ -65,6 +69,7 @@ export class SlackInbox {
     ]);
     clearTimeout(timer);
     this.lanes.clear();
+    this.queued.clear();
   }
 
   /** Stores an envelope (unless it is a duplicate); resolves once stored. */
@@ -89,7 +94,8 @@ export class SlackInbox {
   }
 
   private push(rec: Rec): void {
-    if (!this.running) return; // stays stored for the next start
+    if (!this.running || this.queued.has(rec.seq)) return; // not running: stays stored for the next start
+    this.queued.add(rec.seq);
     let lane = this.lanes.get(rec.key);
     if (!lane) this.lanes.set(rec.key, (lane = []));
     lane.push(rec);
@@ -120,6 +126,7 @@ export class SlackInbox {
           });
         }
         if (id) this.pendingIds.delete(id);
+        this.queued.delete(rec.seq);
       }
     } finally {
       if (lane.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);

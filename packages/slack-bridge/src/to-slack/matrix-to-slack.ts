@@ -5,15 +5,16 @@
 // edits (`chat.update`), redactions (`chat.delete`, the bridge's own posts only: a bot cannot delete
 // other people's messages) and reactions (Unicode → shortcode, one bot reaction per emoji for
 // every Matrix user who chose it).
-import type {
-  MatrixEdit,
-  MatrixMessage,
-  MessageContent,
-  MatrixReaction,
-  MatrixReactionRemoval,
-  MatrixRedaction,
-  RemoteMessageRef,
-  SendResult,
+import {
+  BridgeError,
+  type MatrixEdit,
+  type MatrixMessage,
+  type MessageContent,
+  type MatrixReaction,
+  type MatrixReactionRemoval,
+  type MatrixRedaction,
+  type RemoteMessageRef,
+  type SendResult,
 } from '@causeway/bridge-core';
 import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
@@ -89,7 +90,11 @@ export class MatrixToSlack {
 
   async redaction(r: MatrixRedaction): Promise<void> {
     // A Slack user's message (its Matrix sender is a ghost) cannot be deleted by the bot.
-    if (this.ws.ctx.ghosts.isBridgeUser(r.target.sender) && !this.isBot(r.target.sender)) return;
+    if (this.ws.ctx.ghosts.isBridgeUser(r.target.sender)) {
+      throw new BridgeError('The message was removed here, but Slack does not let the bridge delete messages of Slack users.', {
+        notify: 'admin-room',
+      });
+    }
     for (const remoteId of r.target.remoteIds ?? [r.target.remoteId]) {
       const t = slackTsOf(this.ws, { remoteId });
       if (t)
@@ -115,10 +120,6 @@ export class MatrixToSlack {
       eventId: r.eventId,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });
-  }
-
-  private isBot(userId: string): boolean {
-    return userId === this.ws.botUserId();
   }
 
   private async text(content: MessageContent): Promise<string> {
