@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { ConfigError } from '@causeway/bridge-core';
 import { parseConfig } from '@causeway/bridge-core/tools';
 import { SlackConfigSchema, checkWorkspaces, type SlackConfig } from '../src/config-schema';
+import { SlackConnector } from '../src/connector';
 
 const slack = { key: 'slack', schema: SlackConfigSchema };
 const base =
@@ -57,5 +58,19 @@ describe('slack-bridge: config', () => {
   it('refuses two Events API workspaces on one path', () => {
     const yaml = `${base}      signing_secret: a\n      events_path: /slack/events\n    beta:\n      bot_token: xoxb-3\n      signing_secret: b\n      events_path: /slack/events\n`;
     assert.deepEqual(problems(yaml), ['slack.workspaces.beta.events_path: /slack/events is also the path of workspace acme']);
+  });
+
+  it("is checked by validate-config too (through the connector's networkNames)", () => {
+    const connector = new SlackConnector();
+    const section = {
+      ...slack,
+      networkNames: (v: unknown) => connector.networkNames(v as SlackConfig),
+      defaults: connector.protocol.defaults,
+    };
+    assert.throws(
+      () => parseConfig(base, section),
+      (e: unknown) => e instanceof ConfigError && e.problems[0].startsWith('slack.workspaces.acme: set app_token'),
+    );
+    assert.doesNotThrow(() => parseConfig(`${base}      app_token: xapp-1\n`, section));
   });
 });
