@@ -78,6 +78,20 @@ describe('slack-bridge: content both ways', function () {
     await onSlack('_dances_');
     await b.matrixAlice.sendMessage(roomId, { msgtype: 'm.notice', body: 'fyi' });
     await onSlack('fyi');
+
+    // Another app's post (a bot) is a notice from a ghost of that bot, under the name it posted with.
+    const other = b.slack.createApp({ name: 'Deploybot' });
+    const { botToken, botUserId } = b.slack.install(other, b.team);
+    b.alice.invite(b.general, botUserId);
+    const res = await fetch(`${b.slack.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${botToken}`, 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ channel: b.general.id, text: 'deployed v2', username: 'Deploys' }),
+    });
+    assert.equal(((await res.json()) as { ok: boolean }).ok, true);
+    const notice = await eventually(() => messages(b, roomId).find((e) => e.content.body === 'deployed v2'), 'bot post on Matrix');
+    assert.equal(notice.content.msgtype, 'm.notice');
+    assert.equal(b.fx.hs.profile(notice.sender)?.displayname, 'Deploys');
   });
 
   it('edits cross both ways (message_changed ↔ m.replace, chat.update)', async () => {
