@@ -68,6 +68,19 @@ describe('slack-bridge: content both ways', function () {
       'm.mentions': { user_ids: [ghostId(b.bob.id)], room: true },
     });
     await onSlack(`*bold* <@${b.bob.id}> <!channel> &lt;b&gt;`);
+
+    await b.matrixAlice.sendMessage(roomId, {
+      msgtype: 'm.text',
+      body: 'styles',
+      format: 'org.matrix.custom.html',
+      formatted_body:
+        '<i>it</i> <del>st</del> <code>c</code><pre><code>block\nline</code></pre><blockquote>quoted</blockquote>' +
+        '<ul><li>one</li><li>two</li></ul><ol><li>first</li></ol><p><a href="https://example.org/x">link</a></p>',
+    });
+    await onSlack('_it_ ~st~ `c`\n```block\nline```\n> quoted\n• one\n• two\n1. first\n<https://example.org/x|link>');
+    // Without @room in m.mentions, the text "@room" pings nobody on Slack.
+    await b.matrixAlice.sendMessage(roomId, { msgtype: 'm.text', body: 'hello @room', 'm.mentions': {} });
+    await onSlack('hello @room');
   });
 
   it('emotes and notices cross both ways', async () => {
