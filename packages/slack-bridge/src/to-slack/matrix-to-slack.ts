@@ -43,7 +43,15 @@ export class MatrixToSlack {
     const channel = msg.portal.key.id;
     const identity = await this.identity(msg);
     const thread = this.threadOf(msg);
-    const base = { eventId: msg.eventId, late: msg, ...(msg.redelivered ? { mayExist: true } : {}) };
+    // What the message map needs if the IDs come after a restart (the whole event would bloat the store).
+    const late = {
+      eventId: msg.eventId,
+      timestamp: msg.timestamp,
+      portal: { roomId: msg.portal.roomId, key: msg.portal.key },
+      sender: { userId: msg.sender.userId },
+      content: { body: msg.content.body },
+    };
+    const base = { eventId: msg.eventId, late, ...(msg.redelivered ? { mayExist: true } : {}) };
     let call: SlackCall;
     const media = msg.content.media;
     if (media?.mxc) {

@@ -7,7 +7,7 @@
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
 import { BridgeError } from '@causeway/bridge-core';
-import { classifySlackError, SendQueue, type PendingSend } from '../slack';
+import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
@@ -57,7 +57,10 @@ export class SlackSender {
     try {
       return await this.queue.enqueue(channel, stored.call.method, stored);
     } catch (err) {
-      const code = (err as { data?: { error?: string } }).data?.error;
+      // Stopping: the call stays stored and goes out after the restart, so nobody is told it failed.
+      if (err instanceof SendQueueStoppedError)
+        throw new BridgeError('The bridge is stopping; this is sent when it is back.', { notify: 'none', cause: err });
+      const code = slackError(err);
       throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
     }
   }
