@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { arg, getGc } from './cli';
+import { Client as IfClient } from 'irc-framework';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
@@ -83,14 +84,16 @@ const fmtEld = (e: Eld) => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} 
 type Handlers = Record<string, (args: any) => unknown>;
 function serve(handlers: Handlers): void {
   handlers = { ...handlers, eld: ({ reset }: { reset?: boolean }) => eld(!!reset) };
-  process.on('message', async (m: { id: number; cmd: string; args: unknown }) => {
+  // Never rejects: a handler's failure is sent back to the parent.
+  const answer = async (m: { id: number; cmd: string; args: unknown }) => {
     try {
       const result = await handlers[m.cmd](m.args);
       process.send!({ id: m.id, result });
     } catch (err) {
       process.send!({ id: m.id, error: String((err as Error)?.stack ?? err) });
     }
-  });
+  };
+  process.on('message', (m: { id: number; cmd: string; args: unknown }) => void answer(m));
   process.on('disconnect', () => process.exit(0));
   process.send!({ ready: true });
 }
@@ -144,9 +147,6 @@ async function spawnRole(role: string): Promise<Child> {
   return c;
 }
 
-// irc-framework ships no types.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { Client: IfClient } = require('irc-framework') as { Client: new () => any };
 
 /** One plain irc-framework client, registered; resolves on 001. */
 function bareClient(host: string, port: number, nick: string, onLine?: (line: string, client: any) => void): Promise<any> {
@@ -540,7 +540,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 /** Waits until `count()` reaches n or stops growing for `quietMs` after the deadline; returns the count. */
 async function collect(count: () => Promise<number>, n: number, deadlineMs: number): Promise<number> {
   const deadline = Date.now() + deadlineMs;
-  let c = 0;
+  let c: number;
   while ((c = await count()) < n && Date.now() < deadline) await sleep(100);
   return c;
 }
@@ -615,8 +615,7 @@ async function main(): Promise<void> {
     const info = await hs.call<{ url: string; serverName: string }>('info');
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-irc-'));
     cleanup.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
-    let connector!: InstanceType<typeof IrcConnector>;
-    connector = new IrcConnector();
+    const connector = new IrcConnector();
     const port = await freePort();
     const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: info.serverName });
     await hs.call('addRegistration', registration);

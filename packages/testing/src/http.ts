@@ -1,5 +1,7 @@
+import type { SpecJson } from './spec-json';
+
 /** One JSON-over-HTTP call for specs: optional bearer token, JSON or raw body, parsed answer. */
-export interface Reply { status: number; body: any; headers: Headers }
+export interface Reply { status: number; body: SpecJson; headers: Headers }
 
 export async function httpCall(
   base: string, method: string, path: string,

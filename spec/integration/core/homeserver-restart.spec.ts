@@ -58,7 +58,7 @@ describe('bridge-core: a homeserver that restarts its transaction numbering (Syn
     await hs.restart({ resetTxnIds: true });
     await allDelivered();
     const resent = txnIdsOf(lost);
-    assert.ok(resent.length >= 2 && resent.every((t) => t === resent[0]), `resent under the same txnId after the restart: ${resent}`);
+    assert.ok(resent.length >= 2 && resent.every((t) => t === resent[0]), `resent under the same txnId after the restart: ${resent.join(',')}`);
     await send('after the second restart');
     await allDelivered();
 

@@ -36,7 +36,7 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new MemoryConnector().protocol, domain: 'localhost' });
     const regPath = path.join(dataDir, 'registration.yaml');
     writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg as never);
+    hs.addRegistration(reg);
     env = { ...process.env, HS_URL: hs.url, PORT: String(port), DATA_DIR: dataDir, REG_PATH: regPath, SINK_URL: sinkUrl, CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error' };
   });
   after(async () => {
@@ -50,8 +50,8 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/bridge-proc.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     child = proc;
     return new Promise((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d}`);
+      proc.stdout.on('data', (d: Buffer) => {
+        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
         if (d.toString().includes('READY')) resolve();
       });
       proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));

@@ -99,7 +99,7 @@ describe('appservice delivery', () => {
         const sender = (async () => {
           for (let t = 0; t < 10; t++) {
             const events = Array.from({ length: perTxn }, (_, i) => ev(`!r${i}:hs`, `$t${t}e${i}`));
-            const r = await txn(h!.base, `bp${t}`, events);
+            const r = await txn(h.base, `bp${t}`, events);
             assert.equal(r.status, 200);
             acked++;
           }

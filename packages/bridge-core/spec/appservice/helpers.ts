@@ -38,7 +38,7 @@ export async function startHarness(
   };
 }
 
-export type { HttpReply as Reply };
+;
 
 /** A call to the appservice listener, with the hs_token unless `token` says otherwise (null = none). */
 export function call(

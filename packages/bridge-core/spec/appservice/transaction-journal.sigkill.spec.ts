@@ -17,8 +17,8 @@ function startChild(dataDir: string, sinkFile: string): Promise<Child> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    proc.stderr!.on('data', (c) => { err += c; });
-    proc.stdout!.on('data', (c) => {
+    proc.stderr.on('data', (c) => { err += c; });
+    proc.stdout.on('data', (c) => {
       out += c;
       const m = /READY (\d+)/.exec(out);
       if (m) resolve({ proc, base: `http://127.0.0.1:${m[1]}` });

@@ -184,8 +184,8 @@ describe('commands: CommandRouter', () => {
       const m = message('!<img/src=x/onerror=alert(1)>');
       await router.handle(m);
       assert.ok(m.replies[0].html);
-      assert.doesNotMatch(m.replies[0].html!, /<img/);
-      assert.match(m.replies[0].html!, /&lt;img\/src=x\/onerror=alert\(1\)&gt;/);
+      assert.doesNotMatch(m.replies[0].html, /<img/);
+      assert.match(m.replies[0].html, /&lt;img\/src=x\/onerror=alert\(1\)&gt;/);
     });
 
     it('truncates very long unknown names', async () => {

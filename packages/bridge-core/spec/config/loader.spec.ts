@@ -202,7 +202,7 @@ describe('config loader', () => {
         walk(v, `${at}${k}.`);
       }
     };
-    walk(CoreConfigSchema as unknown as Record<string, unknown>, '');
+    walk(CoreConfigSchema, '');
     assert.deepEqual(missing, []);
   });
 });

@@ -45,7 +45,7 @@ function connectorFor(prefix: string): { file: string; exportName: string; key: 
 }
 
 // Placeholder values for `!env` in samples; `!file` must point to something real.
-const sampleEnv = new Proxy({} as NodeJS.ProcessEnv, {
+const sampleEnv = new Proxy({}, {
   get: (_t, name) => (typeof name === 'string' ? process.env[name] ?? `sample-value-for-${name}` : undefined),
 });
 

@@ -61,7 +61,7 @@ export async function startStub(handler: (req: SeenRequest, index: number) => St
   let inFlight = 0;
   let peak = 0;
   const sockets = new Set<import('node:net').Socket>();
-  const server = http.createServer(async (req, res) => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     peak = Math.max(peak, inFlight);
     const chunks: Buffer[] = [];
@@ -76,7 +76,8 @@ export async function startStub(handler: (req: SeenRequest, index: number) => St
     res.writeHead(reply.status, { 'content-type': reply.body ? 'application/octet-stream' : 'application/json', ...reply.headers });
     res.end(body);
     inFlight--;
-  });
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

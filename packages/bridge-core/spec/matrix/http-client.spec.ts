@@ -70,7 +70,7 @@ describe('matrix/MatrixHttpClient', () => {
       : { status: 200, json: { room_id: '!new:hs' } });
     const c = makeClient();
     const t0 = Date.now();
-    const res = await c.request('POST', '/_matrix/client/v3/createRoom', { body: {} });
+    const res = await c.request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { body: {} });
     assert.equal(res.room_id, '!new:hs');
     assert.ok(Date.now() - t0 >= 140);
     assert.equal(stub.requests.length, 2);

@@ -30,7 +30,7 @@ function slowRepo() {
 function captureLog(): Logger & { errors: string[] } {
   const errors: string[] = [];
   const log = { errors, error: (m: string) => { errors.push(m); }, warn() {}, info() {}, debug() {}, trace() {}, child: () => log, isLevelEnabled: () => false };
-  return log as unknown as Logger & { errors: string[] };
+  return log;
 }
 
 const portal: PortalKey = { network: 'net', id: '#chan' };

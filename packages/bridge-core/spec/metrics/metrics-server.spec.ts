@@ -36,7 +36,7 @@ describe('MetricsServer', () => {
     const r = await scrape(server.url);
     assert.equal(r.status, 200);
     assert.equal(r.contentType, metrics.registry.contentType);
-    assert.match(r.contentType!, /^text\/plain; version=0\.0\.4/);
+    assert.match(r.contentType, /^text\/plain; version=0\.0\.4/);
     assert.equal(value(parseExposition(r.body), 'causeway_transactions_total', { outcome: 'processed' }), 1);
     const q = await scrape(server.url + '?name[]=x');
     assert.equal(q.status, 200);

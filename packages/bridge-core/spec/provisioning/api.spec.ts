@@ -22,7 +22,7 @@ const BOB = '@bob:example.org';
 function linkHooks(calls: string[] = []) {
   return {
     calls,
-    link: async (roomId: string, userId: string, body: Record<string, unknown>) => { calls.push(`link ${roomId} ${userId} ${body.channel}`); return { linked: true }; },
+    link: async (roomId: string, userId: string, body: Record<string, unknown>) => { calls.push(`link ${roomId} ${userId} ${String(body.channel)}`); return { linked: true }; },
     unlink: async (roomId: string, userId: string) => { calls.push(`unlink ${roomId} ${userId}`); },
     list: async (roomId: string) => [{ room_id: roomId, channel: '#causeway' }],
     linkSchema: Type.Object({ channel: Type.String({ pattern: '^#' }), key: Type.Optional(Type.String()) }),
@@ -501,7 +501,7 @@ describe('provisioning/api', () => {
       assert.ok(!JSON.stringify(stored).includes(token));
       await a.close();
       await store.close();
-      const onDisk = (await fs.readdir(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f));
+      const onDisk = (await fs.readdir(dir, { recursive: true })).map((f) => path.join(dir, f));
       for (const f of onDisk) {
         if ((await fs.stat(f)).isFile()) assert.ok(!(await fs.readFile(f, 'utf8')).includes(token), `token found in ${f}`);
       }

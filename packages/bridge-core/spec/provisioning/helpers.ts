@@ -68,7 +68,7 @@ export class FakePowerChecker implements RoomPowerChecker {
   }
 }
 
-export { httpCall as call, type Reply } from '../../../testing/src/http';
+export { httpCall as call } from '@causeway/testing';
 
 export interface ApiHarness {
   api: ProvisioningApi;

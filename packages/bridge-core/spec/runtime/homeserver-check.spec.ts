@@ -28,7 +28,7 @@ describe('bridge-core: start-up homeserver check', function () {
     const hs = on;
     const reg = generateRegistration({ url: opts.registeredUrl, protocol: new MemoryConnector().protocol, domain: 'localhost', id: `t${Math.random().toString(36).slice(2)}` });
     reg.sender_localpart = `_mem_bot_${reg.id}`;
-    hs.addRegistration(reg as never);
+    hs.addRegistration(reg);
     const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: opts.asToken ?? reg.as_token, backoff: { baseMs: 5, maxMs: 10, maxRetries: 0 } });
     clients.push(client);
     const store = new Map<string, unknown>();

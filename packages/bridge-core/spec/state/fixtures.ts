@@ -57,8 +57,6 @@ export function roomIdFor(i: number): string {
   return `!${mediaId(i + 7_000_000).slice(0, 18)}:${SERVER}`;
 }
 
-export interface FakeRoom { events: MatrixEvent[] }
-
 /** A fetcher over an in-memory room map with request counting, latency and faults. */
 export class FakeHomeserver implements StateFetcher {
   readonly rooms = new Map<string, MatrixEvent[]>();
@@ -84,7 +82,7 @@ export class FakeHomeserver implements StateFetcher {
       if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
       else await Promise.resolve();
       const f = this.faults.get(roomId);
-      if (f && f.length) throw f.shift();
+      if (f && f.length) throw f.shift()!;
       const forbidden = this.forbidden.get(roomId);
       if (forbidden) throw forbidden;
       const evs = this.rooms.get(roomId);

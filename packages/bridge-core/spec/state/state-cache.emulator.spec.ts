@@ -96,7 +96,7 @@ describe('StateCache (emulator)', function () {
     assert.equal(a.status, 'fulfilled');
     assert.equal(b.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
-    assert.equal((bad as PromiseRejectedResult).reason.status, 403);
+    assert.equal((bad).reason.status, 403);
     await assert.rejects(() => cache.getName(foreign));
     assert.equal(await cache.getName(ids[2]), 'Bench room number 2');
     assert.equal(hs.requestCount(STATE), 4); // the 403 was asked once

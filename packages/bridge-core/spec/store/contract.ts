@@ -8,7 +8,7 @@ import type { Portal } from '../../src/connector/portal';
 import { StoreClosedError } from '../../src/store/common';
 import type { GhostRecord, MessageRecord, Store } from '../../src/store/store';
 
-export interface StoreBacking {
+interface StoreBacking {
   /** A new, not yet initialised store over this test's storage. Every call sees the same data. */
   open(): Store;
   /** The schema version a fully migrated store reports. */

@@ -25,24 +25,24 @@ import { answerStarted, sendError, sendJson } from '../util/http-answer';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import { unavailableStateAnswer } from '../state/not-in-room';
 import { hsTokenChecker } from './auth';
-import { DEFAULT_MAX_BODY_BYTES, parseJson, readBody } from './body';
+import { DEFAULT_MAX_BODY_BYTES, continueWhenRead, parseJson, readBody } from './body';
 import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
 import type { RouteResponse, RouteContext, RouteHandler, RouteOptions } from '../connector/routes';
 
-export const APP_V1 = '/_matrix/app/v1';
-export const APP_UNSTABLE = '/_matrix/app/unstable';
+const APP_V1 = '/_matrix/app/v1';
+const APP_UNSTABLE = '/_matrix/app/unstable';
 
 export { type RouteResponse, type RouteContext, type RouteHandler, type RouteOptions };
 
 /** Field values from the query string (everything but `access_token`). */
-export type ThirdPartyFields = Record<string, string>;
+type ThirdPartyFields = Record<string, string>;
 
 /**
  * Third-party lookups. A missing method, `undefined` or an empty array is
  * answered 404 `M_NOT_FOUND`.
  */
-export interface ThirdPartyHandlers {
+interface ThirdPartyHandlers {
   protocol?(protocol: string): Promise<Record<string, unknown> | undefined>;
   locations?(protocol: string, fields: ThirdPartyFields): Promise<unknown[] | undefined>;
   users?(protocol: string, fields: ThirdPartyFields): Promise<unknown[] | undefined>;
@@ -140,7 +140,9 @@ export class AppserviceServer {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.bpTimeout = opts.backpressureTimeoutMs ?? 30_000;
     this.log = opts.log ?? getLogger('appservice');
-    this.httpServer = http.createServer((req, res) => this.handle(req, res));
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.httpServer = http.createServer(listener);
+    continueWhenRead(this.httpServer, listener);
     this.httpServer.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.registerBuiltins();
   }
@@ -351,7 +353,7 @@ export class AppserviceServer {
       const t = setTimeout(() => {
         reject(new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Bridge is catching up; retry later', { retry_after_ms: 5000 }));
       }, this.bpTimeout);
-      ready.then(() => { clearTimeout(t); resolve(); }, (err) => { clearTimeout(t); reject(err); });
+      ready.then(() => { clearTimeout(t); resolve(); }, (err: unknown) => { clearTimeout(t); reject(err); });
     });
   }
 }

@@ -11,7 +11,7 @@ import type { ProtocolInfo } from '../connector/connector';
 import { registerSecret } from '../logging/logger';
 import { ConfigError } from '../config/errors';
 
-export interface NamespaceEntry {
+interface NamespaceEntry {
   exclusive: boolean;
   regex: string;
 }
@@ -52,11 +52,11 @@ export interface GenerateRegistrationOptions {
 }
 
 /** A random token with 32 bytes of entropy, base64url (43 characters). */
-export function generateToken(): string {
+function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export function escapeRegex(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -165,7 +165,7 @@ export function loadRegistration(file: string): Registration {
 }
 
 /** Problems with a parsed registration, one line per key (empty when valid). */
-export function checkRegistration(data: unknown): string[] {
+function checkRegistration(data: unknown): string[] {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return ['(top level): expected a mapping of registration keys'];
   const r = data as Record<string, unknown>;
   const problems: string[] = [];

@@ -61,7 +61,7 @@ export interface DispatcherStats {
   retries: number;
 }
 
-export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000, maxRetries: 5 };
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000, maxRetries: 5 };
 
 /** Lane key for events without a room. */
 const NO_ROOM = '\u0000no-room';

@@ -5,7 +5,7 @@
 import type { ConnectorCliCommand } from '../connector/cli-command';
 export type { ConnectorCliCommand };
 
-export type CliCommand = 'run' | 'generate-registration' | 'validate-config' | 'config-reference' | 'help' | 'version';
+type CliCommand = 'run' | 'generate-registration' | 'validate-config' | 'config-reference' | 'help' | 'version';
 
 export interface CliArgs {
   command: CliCommand;

@@ -20,9 +20,9 @@ import {
 import { parseArgs, usage, UsageError, type CliArgs, type ConnectorCliCommand } from './args';
 import { guardProcess } from './process-guard';
 
-export const EXIT_OK = 0;
-export const EXIT_CONFIG = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_CONFIG = 1;
+const EXIT_USAGE = 2;
 
 /** Everything `start` gets: the validated config and the registration in force. */
 export interface StartContext<C = unknown> extends LoadedConfig<C> {
@@ -31,11 +31,11 @@ export interface StartContext<C = unknown> extends LoadedConfig<C> {
   configPath: string;
 }
 
-export interface RunningBridge {
+interface RunningBridge {
   stop(): Promise<void>;
 }
 
-export interface CliIo {
+interface CliIo {
   /** Default: process.stdout. */
   stdout?: (text: string) => void;
   /** Default: process.stderr. */
@@ -72,7 +72,7 @@ function coreVersion(): string {
 }
 
 /** The lines an admin adds to the homeserver config to install the registration. */
-export function homeserverInstructions(registrationPath: string): string {
+function homeserverInstructions(registrationPath: string): string {
   const abs = path.resolve(registrationPath);
   return [
     'Add it to your homeserver and restart the homeserver:',
@@ -88,7 +88,7 @@ export function homeserverInstructions(registrationPath: string): string {
 }
 
 /** The registration URL: -u, else appservice.url, else the listener address (127.0.0.1 for a wildcard bind). */
-export function defaultAppserviceUrl(core: CoreConfig): string {
+function defaultAppserviceUrl(core: CoreConfig): string {
   const host = ['0.0.0.0', '::', '[::]'].includes(core.appservice.bind_host) ? '127.0.0.1' : core.appservice.bind_host;
   return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${core.appservice.port}`;
 }

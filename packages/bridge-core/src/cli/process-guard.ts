@@ -13,7 +13,7 @@
 import type { Logger } from '../logging/logger';
 
 export const BURST = 10;
-export const BURST_WINDOW_MS = 60_000;
+const BURST_WINDOW_MS = 60_000;
 
 export interface ProcessGuardOptions {
   /** Where `uncaughtException` and `unhandledRejection` come from (the process). */

@@ -44,7 +44,7 @@ export function listConfigOptions(schema: TSchema): ConfigOption[] {
       out.splice(out.findIndex((o) => o.path === `${at}[]`), 1);
     }
   };
-  walk(schema as unknown as Json, '', true, true);
+  walk(schema, '', true, true);
   return out;
 }
 

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { parseAllowList } from '../provisioning/ssrf-guard';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
+import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type ScalarTag } from 'yaml';
 import { registerSecret } from '../logging/logger';
-import { metricsConfigProblem, type MetricsConfig } from '../metrics/metrics-server';
+import { metricsConfigProblem } from '../metrics/metrics-server';
 import { composeConfigSchema, type CoreConfig } from './schema';
 import { ConfigError, didYouMean, formatKeyPath } from './errors';
 import { templateProblems } from './template-checks';
@@ -79,7 +79,7 @@ export function parseConfig<C = unknown>(text: string, connectorSection?: Connec
 }
 
 /** Parse YAML and resolve `!env`/`!file` tags. Throws ConfigError on syntax errors (with line and column) and on missing secrets. */
-export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
+function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
   const source = opts.source ?? 'config';
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
@@ -100,10 +100,10 @@ export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unk
   const problems: string[] = [];
   visit(doc, {
     Node(_key, node, ancestry) {
-      const tag = (node as Node).tag;
+      const tag = (node).tag;
       if (tag !== '!env' && tag !== '!file') return;
-      const keyPath = formatKeyPath(yamlKeyPath(ancestry, node as Node));
-      const at = where((node as Node).range?.[0]);
+      const keyPath = formatKeyPath(yamlKeyPath(ancestry, node));
+      const at = where((node).range?.[0]);
       if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') {
         problems.push(`${keyPath}: ${tag} needs a ${tag === '!env' ? 'variable name' : 'file path'}, as in \`${tag} ${tag === '!env' ? 'BRIDGE_SECRET' : '/run/secrets/bridge'}\`${at}`);
         return;
@@ -139,11 +139,11 @@ function yamlKeyPath(ancestry: readonly unknown[], node: Node): Array<string | n
   for (let i = 0; i < chain.length; i++) {
     const item = chain[i];
     if (isPair(item)) {
-      const key = (item as Pair).key;
+      const key = (item).key;
       out.push(isScalar(key) ? String(key.value) : String(key));
     } else if (isSeq(item)) {
       const next = chain[i + 1];
-      const idx = (item.items as unknown[]).indexOf(next);
+      const idx = (item.items).indexOf(next);
       if (idx >= 0) out.push(idx);
     }
   }
@@ -167,7 +167,7 @@ function compile(schema: TSchema): ValidateFunction {
     try {
       v = ajv.compile(schema);
     } catch (err) {
-      throw new Error(`the config schema does not compile (a bug in the bridge, not in your config): ${(err as Error).message}`);
+      throw new Error(`the config schema does not compile (a bug in the bridge, not in your config): ${(err as Error).message}`, { cause: err });
     }
     validators.set(schema, v);
   }
@@ -179,7 +179,7 @@ const coreOnly = composeConfigSchema();
 function schemaFor(connectorSection?: ConnectorSection): TSchema {
   if (!connectorSection) return coreOnly;
   let byKey = schemaCache.get(connectorSection.schema);
-  if (!byKey) schemaCache.set(connectorSection.schema, byKey = new Map());
+  if (!byKey) schemaCache.set(connectorSection.schema, byKey = new Map<string, TSchema>());
   let s = byKey.get(connectorSection.key);
   if (!s) byKey.set(connectorSection.key, s = composeConfigSchema(connectorSection));
   return s;
@@ -214,7 +214,7 @@ export function validateConfig<C = unknown>(raw: unknown, connectorSection?: Con
 
 function crossChecks(cfg: Record<string, unknown>): string[] {
   const out: string[] = [];
-  const metrics = metricsConfigProblem((cfg.metrics ?? {}) as Partial<MetricsConfig>);
+  const metrics = metricsConfigProblem((cfg.metrics ?? {}));
   if (metrics) out.push(metrics);
   const db = cfg.database as { engine?: string; postgres?: { connection_string?: string } } | undefined;
   if (db?.engine === 'postgres' && !db.postgres?.connection_string) {
@@ -265,13 +265,13 @@ function pointerToSegments(pointer: string): string[] {
 }
 
 /** Turn Ajv errors into `key.path: what is wrong (expected …)` lines. */
-export function formatAjvErrors(errors: ErrorObject[]): string[] {
+function formatAjvErrors(errors: ErrorObject[]): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
     const segs = pointerToSegments(e.instancePath);
     const at = formatKeyPath(segs);
-    const parent = e.parentSchema as Record<string, unknown> | undefined;
+    const parent = e.parentSchema;
     let line: string;
     // A failing anyOf/oneOf also reports each branch; keep its summary only.
     if (/\/(anyOf|oneOf)\/\d+\//.test(e.schemaPath)) continue;

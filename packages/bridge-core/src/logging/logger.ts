@@ -4,7 +4,9 @@
  * and well-known token-bearing fields/query parameters are redacted, whatever
  * the caller passes.
  */
+import * as path from 'node:path';
 import winston from 'winston';
+import { PRIVATE_FILE_MODE, makePrivateDirSync } from '../util/private-files';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export interface LogOptions {
@@ -64,9 +66,9 @@ const redactFormat = winston.format((info) => {
 
 function textLine(info: winston.Logform.TransformableInfo): string {
   const { level, message, timestamp, module, requestId, ...rest } = info as Record<string, unknown>;
-  const tags = [module, requestId].filter(Boolean).map((t) => `[${t}]`).join('');
+  const tags = [module, requestId].filter(Boolean).map((t) => `[${String(t)}]`).join('');
   const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-  return `${timestamp} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${message}${extra}`;
+  return `${String(timestamp)} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${String(message)}${extra}`;
 }
 
 let root: winston.Logger | undefined;
@@ -79,7 +81,12 @@ export function configureLogging(opts: LogOptions = {}): void {
     ? winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json())
     : winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(textLine));
   const transports: winston.transport[] = [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })];
-  if (opts.file) transports.push(new winston.transports.File({ filename: opts.file }));
+  if (opts.file) {
+    // A log holds room IDs, user IDs and message metadata: private like the other data files,
+    // whatever the umask (winston would create it 0644 and its directory 0755).
+    makePrivateDirSync(path.dirname(path.resolve(opts.file)));
+    transports.push(new winston.transports.File({ filename: opts.file, options: { flags: 'a', mode: PRIVATE_FILE_MODE } }));
+  }
   if (root) root.close();
   root = winston.createLogger({ levels: LEVELS, level: LEVELS[level] === undefined ? 'info' : level, format: fmt, transports });
 }
@@ -98,7 +105,8 @@ class WinstonLogger implements Logger {
   trace(m: string, meta?: Record<string, unknown>) { this.log('trace', m, meta); }
   child(fields: Record<string, unknown>): Logger {
     const merged = { ...this.fields, ...fields };
-    if (this.fields.module && fields.module) merged.module = `${this.fields.module}.${fields.module}`;
+    const outer = this.fields.module, inner = fields.module;
+    if (typeof outer === 'string' && outer && typeof inner === 'string' && inner) merged.module = `${outer}.${inner}`;
     return new WinstonLogger(merged);
   }
   isLevelEnabled(level: LogLevel): boolean {

@@ -96,7 +96,7 @@ export interface MatrixHttpClientOptions {
   random?: () => number;
 }
 
-export type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
+type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;
@@ -179,10 +179,11 @@ function safeDecode(s: string): string {
 const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function errorCode(err: unknown): string | undefined {
-  let e: any = err;
+  let e: unknown = err;
   for (let i = 0; e && i < 4; i++) {
-    if (typeof e.code === 'string') return e.code;
-    e = e.cause;
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') return code;
+    e = cause;
   }
   return undefined;
 }
@@ -243,7 +244,7 @@ export class MatrixHttpClient {
   }
 
   /** JSON request; resolves with the parsed body (or `{}` for an empty one). */
-  request<T = any>(method: string, path: string, opts?: RequestOptions & { raw?: false }): Promise<T>;
+  request<T = unknown>(method: string, path: string, opts?: RequestOptions & { raw?: false }): Promise<T>;
   request(method: string, path: string, opts: RequestOptions & { raw: true }): Promise<RawResponse>;
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {
     if (this.closed) throw new MatrixConnectionError('M_CONNECTION_FAILED', 'Matrix HTTP client is closed');
@@ -368,7 +369,7 @@ export class MatrixHttpClient {
     opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       const res = await this.dispatcher.request({
-        origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body, signal: ac,
+        origin: this.origin, path, method: method, headers, body, signal: ac,
         headersTimeout: timeoutMs + 1000, bodyTimeout: timeoutMs + 1000,
       });
       const status = res.statusCode;
@@ -403,7 +404,7 @@ export class MatrixHttpClient {
     method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, opts: RequestOptions, timeoutMs: number,
   ): Promise<{ status: number; headers: RawResponse['headers']; value?: unknown; error?: MatrixError }> {
     const ex = exchange(this.dispatcher, {
-      origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body,
+      origin: this.origin, path, method: method, headers, body,
       headersTimeout: timeoutMs + 1000, bodyTimeout: timeoutMs + 1000,
     });
     const timer = setTimeout(() => ex.abort(new AttemptTimeout('timeout')), timeoutMs);
@@ -463,12 +464,14 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
 }
 
 function toMatrixError(status: number, text: string): MatrixError {
-  let parsed: any;
+  let parsed: unknown;
   try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = undefined; }
-  const errcode = parsed && typeof parsed.errcode === 'string' ? parsed.errcode : status === 429 ? 'M_LIMIT_EXCEEDED' : 'M_UNKNOWN';
-  const message = parsed && typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`;
+  // A JSON object body is a Matrix error; anything else (HTML from a proxy, a bare string) is not.
+  const body = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  const errcode = typeof body.errcode === 'string' ? body.errcode : status === 429 ? 'M_LIMIT_EXCEEDED' : 'M_UNKNOWN';
+  const message = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
   const extra: Record<string, unknown> = {};
-  if (parsed && typeof parsed === 'object') for (const [k, v] of Object.entries(parsed)) if (k !== 'errcode' && k !== 'error') extra[k] = v;
+  for (const [k, v] of Object.entries(body)) if (k !== 'errcode' && k !== 'error') extra[k] = v;
   if ((errcode === 'M_UNKNOWN_TOKEN' || errcode === 'M_MISSING_TOKEN') && (status === 401 || status === 403)) {
     return new MatrixTokenError(status, errcode, message, extra);
   }

@@ -97,7 +97,7 @@ export interface ClientEvent {
 }
 
 /** Is this the homeserver saying the sender is not (or no longer) in the room? */
-export function isNotInRoomError(err: unknown): boolean {
+function isNotInRoomError(err: unknown): boolean {
   if (!(err instanceof MatrixError) || err.status !== 403 || err.errcode !== 'M_FORBIDDEN') return false;
   return /\bnot\b.*\b(in|joined|member|participating)\b.*\broom\b|\bnot in room\b|must be (joined|in the room)/i.test(err.message);
 }

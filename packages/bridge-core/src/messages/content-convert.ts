@@ -87,7 +87,8 @@ export function toMatrixContent(msg: MessageContent): Json {
 
 /** The relation of a Matrix event, read defensively. */
 export interface Relation {
-  type?: 'm.replace' | 'm.annotation' | 'm.thread' | string;
+  /** 'm.replace', 'm.annotation', 'm.thread', or another relation type passed through as is. */
+  type?: string;
   eventId?: string;
   key?: string;
   inReplyTo?: string;

@@ -29,7 +29,7 @@ export interface ActivityTrackerOptions {
   logger?: Logger;
 }
 
-export interface WindowCounts {
+interface WindowCounts {
   users: Record<ActivityWindow, Record<ActivityKind, number>>;
   rooms: Record<ActivityWindow, number>;
 }

@@ -131,7 +131,7 @@ function packageVersion(): string {
 }
 
 /** Prometheus-safe form of a connector ID, for metric name prefixes. */
-export function protocolPrefix(protocol: string): string {
+function protocolPrefix(protocol: string): string {
   const p = protocol.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   return `causeway_${p}_`;
 }

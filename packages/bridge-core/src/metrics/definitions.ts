@@ -8,7 +8,7 @@
  * not declared on the prom-client metric itself.
  */
 
-export type MetricType = 'counter' | 'gauge' | 'histogram';
+type MetricType = 'counter' | 'gauge' | 'histogram';
 
 export interface MetricDescription {
   name: string;
@@ -23,9 +23,9 @@ export interface MetricDescription {
 }
 
 /** Buckets for request/processing durations (seconds). */
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Buckets for end-to-end relay latency and queueing delay (seconds). */
-export const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 export const RELAY_DIRECTIONS = ['matrix_to_remote', 'remote_to_matrix'] as const;
 export type RelayDirection = typeof RELAY_DIRECTIONS[number];

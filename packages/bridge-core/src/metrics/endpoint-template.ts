@@ -127,7 +127,7 @@ const PREFIXES: Array<[RegExp, string]> = [
 ];
 
 /** Distinct templates produced for paths matching no known route, before falling back to `other`. */
-export const MAX_UNKNOWN_TEMPLATES = 64;
+const MAX_UNKNOWN_TEMPLATES = 64;
 
 /**
  * The route template of a client-server API path, e.g.

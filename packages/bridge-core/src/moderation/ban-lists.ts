@@ -13,7 +13,7 @@ import type { Logger } from '../logging/logger';
 import { compileUserGlob } from '../commands/permissions';
 
 /** The user-rule event types: stable, and the older names lists still carry. */
-export const USER_RULE_TYPES: ReadonlySet<string> = new Set(['m.policy.rule.user', 'm.room.rule.user', 'org.matrix.mjolnir.rule.user']);
+const USER_RULE_TYPES: ReadonlySet<string> = new Set(['m.policy.rule.user', 'm.room.rule.user', 'org.matrix.mjolnir.rule.user']);
 const BAN_RECOMMENDATIONS = new Set(['m.ban', 'org.matrix.mjolnir.ban']);
 /** How often a list room that could not be joined or read is tried again. */
 const RETRY_MS = 5 * 60_000;

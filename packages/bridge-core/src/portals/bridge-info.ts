@@ -22,11 +22,11 @@ import type { BridgeInfoProvider, BridgeInfoDisplay } from '../connector/capabil
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
 import type { Portal } from '../connector/portal';
-import type { BridgeInfoRecord } from './bridge-info-record';
+import type { BridgeInfoRecord, StateEventInit } from './bridge-info-record';
 
-export const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
+const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
 
-export interface BridgeInfoContent {
+interface BridgeInfoContent {
   bridgebot: string;
   creator?: string;
   protocol: { id: string; displayname: string };
@@ -38,11 +38,11 @@ type Subject = Pick<Portal, 'key' | 'kind' | 'data'>;
 
 const escapePart = (part: string): string => part.replace(/%/g, '%25').replace(/\//g, '%2F');
 
-export function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
+function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
   return [protocolId, portal.key.network, portal.key.id].map(escapePart).join('/');
 }
 
-export function bridgeInfoContent(opts: {
+function bridgeInfoContent(opts: {
   bot: string; protocol: ProtocolInfo; portal: Subject; display?: BridgeInfoDisplay; creator?: string;
 }): BridgeInfoContent {
   const { key } = opts.portal;
@@ -59,12 +59,6 @@ export function bridgeInfoContent(opts: {
 /** Only keys the connector actually set, so the content has no `undefined` holes. */
 function pick<T extends object, K extends keyof T>(o: T | undefined, k: K): Partial<Pick<T, K>> {
   return o && o[k] !== undefined ? ({ [k]: o[k] } as Partial<Pick<T, K>>) : {};
-}
-
-export interface StateEventInit {
-  type: string;
-  state_key: string;
-  content: Record<string, unknown>;
 }
 
 export class BridgeInfoPublisher {

@@ -45,7 +45,7 @@ import { unavailableStateAnswer } from '../state/not-in-room';
 import { secureCompare } from '../util/secure-compare';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
-import { readBody } from '../appservice/body';
+import { continueWhenRead, readBody } from '../appservice/body';
 import { Router } from '../appservice/router';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_SESSION_TTL_MS, SessionStore, type Session } from './sessions';
@@ -55,9 +55,9 @@ import { compileSchema, isValidRoomId, isValidUserId, validateOrThrow, type Json
 import type { ValidateFunction } from 'ajv';
 import { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition } from '../connector/routes';
 
-export const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
-export const MIN_SECRET_LENGTH = 32;
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
+const MIN_SECRET_LENGTH = 32;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 /** Checks a user's standing in a room (the state cache provides one). */
 export interface RoomPowerChecker {
@@ -69,7 +69,7 @@ export interface RoomPowerChecker {
   userPowerIn(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
 }
 
-export { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
+export { Reply, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
 
 export interface PublicRouteDefinition {
   method: HttpMethod;
@@ -111,15 +111,14 @@ export interface ProvisioningOptions {
   now?: () => number;
 }
 
-interface CompiledRoute {
-  kind: 'public' | 'private';
+interface CompiledBase {
   name?: string;
   pattern: string;
   method: HttpMethod;
   bodySchema?: ValidateFunction;
   querySchemas: ValidateFunction[];
-  def: RouteDefinition | PublicRouteDefinition;
 }
+type CompiledRoute = CompiledBase & ({ kind: 'public'; def: PublicRouteDefinition } | { kind: 'private'; def: RouteDefinition });
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const USER_KEYS = ['user_id', 'userId'] as const;
@@ -185,14 +184,14 @@ export class ProvisioningApi {
     if ((def.requiresRoomPower || def.requiresRoomMembership) && !this.powerChecker) {
       throw new Error(`provisioning route ${def.method} ${def.path} needs room power checks but no RoomPowerChecker was given`);
     }
-    this.register({ kind: 'private', ...this.compile(def) });
+    this.register({ kind: 'private', ...this.compile(def), def });
   }
 
   /** Add a route reachable without authentication. Only for explicitly named routes (health, exchange_openid). */
   addPublicRoute(name: string, def: PublicRouteDefinition): void {
     if (!/^[a-z0-9_.-]+$/i.test(name)) throw new Error(`public provisioning route needs a name: ${JSON.stringify(name)}`);
     if (this.publicNames.has(name)) throw new Error(`public provisioning route "${name}" already exists`);
-    const route: CompiledRoute = { kind: 'public', name, ...this.compile(def) };
+    const route: CompiledRoute = { kind: 'public', name, ...this.compile(def), def };
     this.register(route);
     this.publicNames.set(name, route);
   }
@@ -204,7 +203,7 @@ export class ProvisioningApi {
 
   /** Admin: create a session for a user (e.g. from an admin-room command). */
   createSession(userId: string): Promise<{ token: string; session: Session }> {
-    if (!isValidUserId(userId)) throw new Error(`not a Matrix user ID: ${userId}`);
+    if (!isValidUserId(userId)) throw new Error(`not a Matrix user ID: ${String(userId)}`);
     return this.sessions.create(userId);
   }
 
@@ -234,9 +233,11 @@ export class ProvisioningApi {
   /** Serve on its own port. Resolves with the bound address. */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.server) return Promise.reject(new Error('provisioning API already listening'));
-    const server = http.createServer((req, res) => {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (!this.handle(req, res)) this.sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
-    });
+    };
+    const server = http.createServer(listener);
+    continueWhenRead(server, listener);
     server.keepAliveTimeout = 10_000;
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -265,7 +266,7 @@ export class ProvisioningApi {
 
   // ---------------------------------------------------------------- internals
 
-  private compile(def: RouteDefinition | PublicRouteDefinition): Omit<CompiledRoute, 'kind' | 'name'> {
+  private compile(def: RouteDefinition | PublicRouteDefinition): CompiledBase {
     const method = def.method.toUpperCase() as HttpMethod;
     if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw new Error(`unsupported method ${def.method}`);
     if (!def.path.startsWith('/')) throw new Error(`provisioning route path must start with "/": ${def.path}`);
@@ -277,7 +278,7 @@ export class ProvisioningApi {
       else querySchemas.push(compileSchema(def.schema, 'query'));
     }
     if (def.querySchema) querySchemas.push(compileSchema(def.querySchema, 'query'));
-    return { pattern, method, bodySchema, querySchemas, def };
+    return { pattern, method, bodySchema, querySchemas };
   }
 
   private register(route: CompiledRoute): void {
@@ -305,7 +306,7 @@ export class ProvisioningApi {
     const requestId = `${REQUEST_PREFIX}-${(++requestCounter).toString(36)}`;
     const log = this.log.child({ requestId });
     const method = (req.method ?? 'GET').toUpperCase();
-    let ip = '';
+    let ip: string;
     let auditCtx: { route: CompiledRoute; preq: ProvisioningRequest } | undefined;
     try {
       ip = this.clientIp(req);
@@ -321,9 +322,9 @@ export class ProvisioningApi {
       if (route && route.kind === 'public') {
         this.takeIp(ip);
         const { body, query } = await this.readInput(req, method, qs);
-        const preq: PublicRequest = { body, query, params: match!.params, ip, requestId, log };
+        const preq: PublicRequest = { body, query, params: match.params, ip, requestId, log };
         this.validate(route, preq);
-        const result = await (route.def as PublicRouteDefinition).handler(preq);
+        const result = await route.def.handler(preq);
         this.reply(req, res, result);
         return;
       }
@@ -348,7 +349,7 @@ export class ProvisioningApi {
       if (!match) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
       if (!route) throw methodNotAllowed(match.allowed);
 
-      const def = route.def as RouteDefinition;
+      const def = route.def;
       // Until the acting user is known, failures of audited routes are audited under the session user (or "unknown").
       if (def.audit) {
         auditCtx = { route, preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log } };
@@ -409,7 +410,7 @@ export class ProvisioningApi {
       delete body[k];
     }
     if (given.size > 1) throw new MatrixError(400, 'M_INVALID_PARAM', 'Conflicting user_id values', { field: 'user_id' });
-    const claimed = given.values().next().value as unknown;
+    const claimed = given.values().next().value;
     if (auth === 'session') {
       if (claimed !== undefined && claimed !== session!.userId) {
         throw new MatrixError(403, 'M_FORBIDDEN', 'A session can only act for its own user');

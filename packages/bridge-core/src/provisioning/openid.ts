@@ -99,7 +99,7 @@ export class OpenIdVerifier {
     for (const [name, url] of Object.entries(opts.overrides ?? {})) this.trusted.set(name.toLowerCase(), url);
     if (opts.homeserver) this.trusted.set(opts.homeserver.domain.toLowerCase(), opts.homeserver.url);
     this.log = opts.log ?? getLogger('provisioning.openid');
-    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs } as buildConnector.BuildOptions);
+    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs });
     const allow = this.allow;
     const connect: buildConnector.connector = (o, cb) => {
       const host = o.hostname.replace(/^\[(.*)\]$/, '$1');

@@ -35,7 +35,7 @@ export function parseServerName(name: string): ParsedServerName | undefined {
   return undefined;
 }
 
-export function isValidServerName(name: string): boolean {
+function isValidServerName(name: string): boolean {
   return parseServerName(name) !== undefined;
 }
 

@@ -481,7 +481,7 @@ export class Bridge<C = unknown> {
       const membership = (event.content as { membership?: unknown } | undefined)?.membership;
       if (typeof membership !== 'string') return;
       this.seenMemberships.set(`${event.room_id as string}\u0000${event.state_key}`, membership);
-      void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);
+      void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership);
     }
   }
 }

@@ -13,7 +13,7 @@
 import { MatrixError } from '../util/matrix-error';
 import { RoomStateUnavailableError } from './state-cache';
 
-export const BRIDGE_NOT_IN_ROOM = 'M_AS_BRIDGE_NOT_IN_ROOM';
+const BRIDGE_NOT_IN_ROOM = 'M_AS_BRIDGE_NOT_IN_ROOM';
 
 /** The error to answer for `err` when it is a room whose state cannot be had; undefined otherwise. */
 export function unavailableStateAnswer(err: unknown): MatrixError | undefined {

@@ -17,7 +17,7 @@
  * one-byte (and free of separators) whatever users put in their names.
  */
 
-export const RS = '\x1e';
+const RS = '\x1e';
 export const US = '\x1f';
 const ESC = '\x01';
 const SAME_SERVER = '\x02';
@@ -26,7 +26,7 @@ const NEEDS_ESC = /[\x00-\x1f\u0100-\uffff]/;
 const WIDE = /[\u0100-\uffff]/;
 
 /** Rooms with more records than this switch from one string to a Map. */
-export const BIG_ROOM = 64;
+const BIG_ROOM = 64;
 
 export type RoomTable = string | Map<string, string>;
 
@@ -176,7 +176,7 @@ export function tableSet(t: RoomTable, key: string, value: string | undefined): 
   return value === undefined ? [before, after].join('') : [before, after, RS, key, US, value].join('');
 }
 
-export function tableSize(t: RoomTable): number {
+function tableSize(t: RoomTable): number {
   if (typeof t !== 'string') return t.size;
   let n = 0;
   for (let i = t.indexOf(RS); i >= 0; i = t.indexOf(RS, i + 1)) n++;

@@ -30,7 +30,7 @@ export const DEFAULT_STATE_EVENT_TYPES: readonly string[] = [
   'm.room.encryption', 'm.room.canonical_alias', 'm.room.create',
 ];
 
-export const STATE_CACHE_NAMESPACE = 'state-cache';
+const STATE_CACHE_NAMESPACE = 'state-cache';
 /** Bump when the packed format changes; persisted rooms with another stamp are ignored. */
 const FORMAT_VERSION = 1;
 
@@ -67,7 +67,7 @@ export interface StateCacheOptions {
   now?: () => number;
 }
 
-export interface WarmupProgress {
+interface WarmupProgress {
   total: number;
   done: number;
   fetched: number;
@@ -229,7 +229,7 @@ export class StateCache {
   }
 
   /** Members with the given membership(s) (default joined). */
-  async getMembers(roomId: string, membership: string | readonly string[] | 'all' = 'join'): Promise<MemberInfo[]> {
+  async getMembers(roomId: string, membership: string | readonly string[] = 'join'): Promise<MemberInfo[]> {
     const code = this.codeFor('m.room.member');
     const t = await this.table(roomId);
     const want = membership === 'all' ? undefined : new Set(typeof membership === 'string' ? [membership] : membership);
@@ -389,7 +389,6 @@ export class StateCache {
     const started = Date.now();
     const ids = [...new Set(roomIds)];
     const p: WarmupProgress = { total: ids.length, done: 0, fetched: 0, fromStore: 0, failed: 0 };
-    let skipped: number;
     let aborted = false;
     if (ids.length > this.maxRooms) {
       this.log.warn(`state cache warm-up: ${ids.length} rooms but maxRooms is ${this.maxRooms}; the least recently used will be evicted`);
@@ -455,7 +454,7 @@ export class StateCache {
       this.c.warmupPending -= p.total - p.done;
     }
     const ms = Date.now() - started;
-    skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
+    const skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
     this.log.info(`state cache warm-up ${aborted ? 'aborted' : 'finished'}: ${p.done}/${p.total} rooms in ${(ms / 1000).toFixed(1)} s`,
       { fetched: p.fetched, fromStore: p.fromStore, failed: p.failed, skipped });
     return { ...p, skipped, ms, aborted };

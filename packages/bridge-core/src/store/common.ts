@@ -5,8 +5,8 @@ import type { Portal, PortalKind } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
 import type { StoredMembership } from './store';
 
-export const PORTAL_KINDS: readonly PortalKind[] = ['portal', 'plumbed', 'dm'];
-export const MEMBERSHIPS: readonly StoredMembership[] = ['join', 'invite', 'leave', 'ban'];
+const PORTAL_KINDS: readonly PortalKind[] = ['portal', 'plumbed', 'dm'];
+const MEMBERSHIPS: readonly StoredMembership[] = ['join', 'invite', 'leave', 'ban'];
 
 /** Thrown by every repository method once `close()` has been called (or before `init()`). */
 export class StoreClosedError extends Error {

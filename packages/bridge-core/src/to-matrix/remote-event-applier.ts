@@ -284,7 +284,7 @@ export class RemoteEventApplier implements RemoteEventSink {
     const content = {
       ...newContent,
       body: `* ${ev.content.body}`,
-      ...(newContent.formatted_body !== undefined ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
+      ...(typeof newContent.formatted_body === 'string' ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
       'm.new_content': newContent,
       'm.relates_to': { rel_type: 'm.replace', event_id: target },
     };

@@ -28,6 +28,7 @@ import type { RemoteEvent } from '../connector/remote-events';
 import type { DurableQueue } from '../connector/outbox';
 import type { QueueRecord } from '../store/store';
 import type { Logger } from '../logging/logger';
+import { MatrixError } from '../util/matrix-error';
 import { isUnreachable, type HomeserverGate } from './homeserver-gate';
 
 /** An event as stored while it waits. `nonce`: its occurrence nonce (see RemoteEventApplier.occurrence), kept so a retry after a restart reuses its txnId. */
@@ -189,7 +190,7 @@ export class RemoteEventLanes {
         this.finish(lane, item);
       } else if (this.stopping && item.event.type !== 'typing') {
         break; // stored by stop(): tried again after the next start
-      } else if (isUnreachable(failure) && item.event.type !== 'typing') {
+      } else if (failure instanceof MatrixError && isUnreachable(failure) && item.event.type !== 'typing') {
         // Kept at the head: tried again, first, once the homeserver answers.
         this.o.gate.reportDown(String(failure));
         await this.store(lane);
@@ -232,7 +233,7 @@ export class RemoteEventLanes {
       const it = lane.items[i];
       if (!it.record && !it.storing && it.event.type !== 'typing') items.push(it);
     }
-    if (items.length === 0) return Promise.all(lane.items.slice(lane.head).map((it) => it.storing)).then(() => undefined);
+    if (items.length === 0) return Promise.all(lane.items.slice(lane.head).flatMap((it) => it.storing ?? [])).then(() => undefined);
     this.stored += items.length;
     const values = items.map((it): StoredRemoteEvent => {
       const nonce = this.o.nonceOf(it.event);

@@ -50,6 +50,8 @@ export interface RouterDeps {
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+/** A topic or name as text; a malformed event's object value is not rendered as "[object Object]". */
+const metaText = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
 
 export class MatrixEventRouter {
   /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
@@ -138,10 +140,10 @@ export class MatrixEventRouter {
       case 'membership': return supports(c, 'membership') ? this.membership(portal, event) : false;
       case 'meta': {
         if (!supports(c, 'roomMeta') || typeof event.state_key !== 'string' || event.state_key !== '') return false;
-        const content = (event.content ?? {}) as Record<string, unknown>;
+        const content = (event.content ?? {});
         await c.handleMatrixRoomMeta({
           ...(await this.base(portal, event)),
-          ...(event.type === 'm.room.topic' ? { topic: String(content.topic ?? '') } : { name: String(content.name ?? '') }),
+          ...(event.type === 'm.room.topic' ? { topic: metaText(content.topic) } : { name: metaText(content.name) }),
         });
         return true;
       }
@@ -218,7 +220,7 @@ export class MatrixEventRouter {
 
   private async redaction(portal: Portal, event: MatrixEvent): Promise<boolean> {
     const c = this.deps.connector;
-    const redacts = isStr(event.redacts) ? event.redacts : (event.content as Record<string, unknown> | undefined)?.redacts;
+    const redacts = isStr(event.redacts) ? event.redacts : (event.content)?.redacts;
     if (!isStr(redacts)) return false;
     const target = await this.ref(portal, redacts);
     if (!target) return false;
@@ -229,7 +231,7 @@ export class MatrixEventRouter {
       this.deps.log.info('redaction by someone other than the author, without the redact level: not bridged', { roomId: portal.roomId, redacts });
       return false;
     }
-    const reason = (event.content as Record<string, unknown> | undefined)?.reason;
+    const reason = (event.content)?.reason;
     const base = await this.base(portal, event);
     const reaction = parseReactionRemoteId(target.remoteId);
     if (reaction) {
@@ -260,10 +262,10 @@ export class MatrixEventRouter {
   private async membership(portal: Portal, event: MatrixEvent): Promise<boolean> {
     const c = this.deps.connector;
     if (!supports(c, 'membership') || !isStr(event.state_key)) return false;
-    const content = (event.content ?? {}) as Record<string, unknown>;
+    const content = (event.content ?? {});
     const membership = content.membership as Membership;
     if (!['join', 'leave', 'invite', 'ban', 'knock'].includes(String(membership))) return false;
-    const prev = ((event.unsigned as Record<string, unknown> | undefined)?.prev_content as Record<string, unknown> | undefined)?.membership;
+    const prev = ((event.unsigned)?.prev_content as Record<string, unknown> | undefined)?.membership;
     // A profile change is a join→join; the connector only cares about real transitions.
     if (membership === 'join' && prev === 'join') return false;
     await c.handleMatrixMembership({

@@ -37,7 +37,7 @@ export class NonPortalHandler {
   async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
-    const content = (event.content ?? {}) as Record<string, unknown>;
+    const content = (event.content ?? {});
     if (event.type === 'm.room.member' && str(event.state_key)) {
       return this.membership(roomId, sender, event.state_key, content, event);
     }
@@ -53,9 +53,28 @@ export class NonPortalHandler {
           ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
           : { msgtype: 'm.notice', body: text }).then(() => undefined),
       });
+      if (delivery.carriesSecret && str(event.event_id)) await this.removeSecret(roomId, event.event_id);
       return true;
     }
     return false;
+  }
+
+  /**
+   * A command that carried a secret (a password, a token) stays readable in the room's history
+   * on the homeserver: the bot redacts it once handled, or, where it may not redact others'
+   * messages, asks the owner to. Either way the command has run; a failure here is not retried.
+   */
+  private async removeSecret(roomId: string, eventId: string): Promise<void> {
+    try {
+      await this.deps.bot.redact(roomId, eventId, 'This message contained a secret.');
+      return;
+    } catch (err) {
+      this.deps.log.info('could not redact a command that carried a secret', { roomId, eventId, err: String(err) });
+    }
+    await this.deps.bot.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.notice',
+      body: 'Your message contained a secret and I may not remove it from this room: please delete it yourself.',
+    }).catch((err: unknown) => this.deps.log.warn('could not ask to delete a command that carried a secret', { roomId, err: String(err) }));
   }
 
   private async membership(roomId: string, sender: string, target: string, content: Record<string, unknown>, event: MatrixEvent): Promise<boolean> {

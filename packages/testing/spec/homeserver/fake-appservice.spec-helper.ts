@@ -27,7 +27,7 @@ export class FakeAppservice {
     f.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
+      req.on('end', () => void (async () => {
         const u = new URL(req.url ?? '/', 'http://x');
         const body = Buffer.concat(chunks).toString('utf8');
         let json: any;
@@ -44,7 +44,7 @@ export class FakeAppservice {
         const out = JSON.stringify(a.body ?? {});
         res.writeHead(a.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
         res.end(out);
-      });
+      })());
     });
     f.server.on('connection', (s) => {
       f.sockets.add(s);

@@ -16,20 +16,20 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** Bolt and the SDK log through this: silent, so expected errors do not clutter the run. */
-export const quietLogger: Logger = {
+const quietLogger: Logger = {
   debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
   setLevel: () => undefined, getLevel: () => LogLevel.ERROR, setName: () => undefined,
 };
 
-export function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
+function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
   return { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quietLogger, ...extra };
 }
 

@@ -23,7 +23,7 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     events = [];
     bolt = await startSocketBolt(w.slack, w.app, w.inst, { ignoreSelf: false });
     bolt.event(/.*/, async ({ event }) => {
-      events.push(event as Ev);
+      events.push(event);
     });
     await bolt.start();
   });
@@ -207,7 +207,7 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.bob.react(w.general, m.ts, 'eyes');
     await settled();
     assert.ok(!events.some((e) => e.channel === elsewhere.id));
-    const quietTypes = w.slack.deliveries(quiet).map((d) => `${d.event.type}/${String(d.event.subtype ?? '')}`);
+    const quietTypes = w.slack.deliveries(quiet).map((d) => `${d.event.type as string}/${(d.event.subtype as string | undefined) ?? ''}`);
     assert.deepEqual(quietTypes, ['message/channel_join', 'message/']);
     assert.ok(events.some((e) => e.type === 'reaction_added'));
   });

@@ -93,7 +93,7 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const first = new WebSocket(url!);
     const hello = await new Promise<{ type: string; num_connections: number; connection_info: { app_id: string } }>((resolve, reject) => {
-      first.once('message', (d) => resolve(JSON.parse(d.toString())));
+      first.once('message', (d: Buffer) => resolve(JSON.parse(d.toString())));
       first.once('error', reject);
     });
     assert.equal(hello.type, 'hello');
@@ -109,7 +109,7 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const ws = new WebSocket(url!);
     const messages: Record<string, unknown>[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);

@@ -54,7 +54,7 @@ export async function startBridgeFixture<C>(opts: {
     url: asUrl, protocol: connector.protocol, domain: hs.serverName,
     ghostTemplate: bridgeCfg.ghost_localpart_template, aliasTemplate: bridgeCfg.alias_localpart_template,
   });
-  hs.addRegistration(registration as never);
+  hs.addRegistration(registration);
   const make = () => {
     const l = validateConfig<C>(core(port), {
       key: opts.configKey, schema: connector.configSchema, defaults: connector.protocol.defaults,

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 
-export const SERVER_NAME = 'fake.ircd';
+const SERVER_NAME = 'fake.ircd';
 
 export class FakeClient {
   nick = '';

@@ -122,6 +122,17 @@ export class GitterEmulator {
     return new GitterTestUser(this.restBase, user.id, user.username, user.displayName, token);
   }
 
+  /**
+   * Changes a user's display name or avatar URL (as they would on GitHub, where Gitter took both
+   * from); the user's `v` goes up and their later messages carry the new profile.
+   */
+  setProfile(userId: string, profile: { displayName?: string; avatarUrl?: string }): void {
+    const user = this.model.user(userId);
+    if (profile.displayName !== undefined) user.displayName = profile.displayName;
+    if (profile.avatarUrl !== undefined) user.avatarUrl = profile.avatarUrl;
+    user.v++;
+  }
+
   /** Another token for an existing user (e.g. the bridge's own, to count its requests apart). */
   issueToken(userId: string): string {
     this.model.user(userId);
@@ -139,7 +150,7 @@ export class GitterEmulator {
     const room = this.model.createRoom(opts);
     for (const id of opts.admins ?? []) this.model.addMember(room.id, id, true);
     for (const id of opts.members ?? []) this.model.addMember(room.id, id);
-    return this.model.roomJson(room, opts.admins?.[0] ?? '') as GitterRoomJson & { id: string };
+    return this.model.roomJson(room, opts.admins?.[0] ?? '');
   }
 
   /** A one-to-one room between two users. */

@@ -19,7 +19,7 @@ import {
 } from './shapes';
 
 export const MAX_TEXT_LENGTH = 4096;
-export const MAX_SKIP = 5000;
+const MAX_SKIP = 5000;
 
 /** Behaviour later Gitter servers added; all off by default, as in the documented v1 API. */
 export interface GitterFeatures {

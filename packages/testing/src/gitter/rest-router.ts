@@ -5,7 +5,7 @@ import { badRequest, forbidden, notFound } from './errors';
 import type { GitterModel, RoomRecord } from './model';
 import { userJson } from './shapes';
 
-export interface RestRequest {
+interface RestRequest {
   userId: string;
   params: Record<string, string>;
   query: URLSearchParams;

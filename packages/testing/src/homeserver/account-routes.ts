@@ -10,7 +10,7 @@ const SPEC_VERSIONS = ['r0.5.0', 'r0.6.0', 'r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1
 
 export function accountRoutes(hs: Core): RouteDef[] {
   const register = async (ctx: Ctx) => {
-    const body = ctx.body as Record<string, any>;
+    const body = ctx.body;
     const inhibitLogin = body.inhibit_login === true;
     const username = body.username;
     if (username !== undefined && (typeof username !== 'string' || username.length > 512)) {
@@ -56,7 +56,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
   };
 
   const login = (ctx: Ctx) => {
-    const body = ctx.body as Record<string, any>;
+    const body = ctx.body;
     const ident = isObject(body.identifier) ? body.identifier.user : body.user;
     if (typeof ident !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing user identifier');
     const userId = ident.startsWith('@') ? ident : hs.users.userIdFor(ident);
@@ -88,7 +88,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
   const setProfileField = async (ctx: Ctx) => {
     const field = ctx.params.keyName;
     if (ctx.params.userId !== ctx.userId) throw forbidden(`Cannot set another user's ${field}`);
-    const value = (ctx.body as Record<string, unknown>)[field];
+    const value = ctx.body[field];
     if (value !== null && typeof value !== 'string') throw badJson(`Missing or invalid key '${field}'`);
     if (typeof value === 'string' && value.length > 256) throw new MatrixError(400, 'M_TOO_LARGE', `${field} is too long`);
     const acct = hs.users.get(ctx.userId);
@@ -184,7 +184,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
       selfOnly(ctx, 'add account data');
       const acct = hs.users.get(ctx.userId)!;
       let m = acct.roomAccountData.get(ctx.params.roomId);
-      if (!m) acct.roomAccountData.set(ctx.params.roomId, (m = new Map()));
+      if (!m) acct.roomAccountData.set(ctx.params.roomId, (m = new Map<string, unknown>()));
       m.set(ctx.params.type, ctx.body);
       return {};
     }),
@@ -196,10 +196,11 @@ export function accountRoutes(hs: Core): RouteDef[] {
     }),
     clientRoute('PUT', '/presence/{userId}/status', { bodyRequired: true }, (ctx) => {
       selfOnly(ctx, 'set presence');
-      const b = ctx.body as Record<string, unknown>;
-      if (!['online', 'offline', 'unavailable'].includes(b.presence as string)) throw invalidParam('Invalid presence state');
+      const b = ctx.body;
+      const presence = b.presence;
+      if (typeof presence !== 'string' || !['online', 'offline', 'unavailable'].includes(presence)) throw invalidParam('Invalid presence state');
       hs.users.get(ctx.userId)!.presence = {
-        presence: b.presence as string,
+        presence,
         status_msg: typeof b.status_msg === 'string' ? b.status_msg : undefined,
         last_active: Date.now(),
       };

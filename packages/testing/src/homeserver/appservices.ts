@@ -38,7 +38,7 @@ function compile(list: unknown, what: string, id: string): Compiled[] {
       // expected to anchor the end themselves (usually via the ":server" suffix).
       return { exclusive, re: new RegExp('^(?:' + regex + ')') };
     } catch (e) {
-      throw new Error(`registration ${id}: invalid regex ${JSON.stringify(regex)} in namespaces.${what}: ${(e as Error).message}`);
+      throw new Error(`registration ${id}: invalid regex ${JSON.stringify(regex)} in namespaces.${what}: ${(e as Error).message}`, { cause: e });
     }
   });
 }

@@ -20,7 +20,8 @@ import { profileRules, type ProfileRules } from './profile';
 import { Pusher } from './pusher';
 import { RateLimiter, RateLimitConfig } from './ratelimit';
 import { roomRoutes } from './room-routes';
-import { EventRecord, MatrixEvent, Room, RoomStore, formatEvent } from './rooms';
+import { EventRecord, Room, RoomStore, formatEvent } from './rooms';
+import type { SpecEvent } from '../spec-json';
 import { Router } from './router';
 import { FIXTURE_HEADER, TestUser } from './test-user';
 import { UserStore } from './users';
@@ -261,17 +262,17 @@ export class HomeserverEmulator implements Core {
     this.metrics.reset();
   }
 
-  roomState(roomId: string): MatrixEvent[] {
+  roomState(roomId: string): SpecEvent[] {
     const room = this.rooms.get(roomId);
     return room ? room.currentState().map((r) => formatEvent(r)) : [];
   }
 
-  roomTimeline(roomId: string): MatrixEvent[] {
+  roomTimeline(roomId: string): SpecEvent[] {
     const room = this.rooms.get(roomId);
     return room ? room.timeline.map((r) => formatEvent(r)) : [];
   }
 
-  stateEvent(roomId: string, type: string, stateKey = ''): MatrixEvent | undefined {
+  stateEvent(roomId: string, type: string, stateKey = ''): SpecEvent | undefined {
     const rec = this.rooms.get(roomId)?.getState(type, stateKey);
     return rec ? formatEvent(rec) : undefined;
   }
@@ -284,7 +285,7 @@ export class HomeserverEmulator implements Core {
     return Array.from(this.rooms.get(roomId)?.joined ?? []);
   }
 
-  event(eventId: string): MatrixEvent | undefined {
+  event(eventId: string): SpecEvent | undefined {
     const hit = this.rooms.event(eventId);
     return hit ? formatEvent(hit.rec) : undefined;
   }
@@ -417,11 +418,11 @@ export class HomeserverEmulator implements Core {
         const body: Record<string, unknown> = { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' };
         if (!f.omitBodyField) body.retry_after_ms = f.retryAfterMs;
         const headers: Record<string, string> = f.omitHeader ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(f.retryAfterMs / 1000))) };
-        this.sendJson(res, 429, body, headers);
+        await this.sendJson(res, 429, body, headers);
         return true;
       }
       case 'error':
-        this.sendJson(res, f.status, { errcode: f.errcode, error: f.message ?? `Injected ${f.status}` });
+        await this.sendJson(res, f.status, { errcode: f.errcode, error: f.message ?? `Injected ${f.status}` });
         return true;
       case 'timeout':
         if (f.until) await Promise.race([f.until, sleep(2 ** 31 - 1, this.stopCtl.signal)]);

@@ -130,8 +130,8 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     const logFrom = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
     const proc = spawn('/bin/sh', ['-c', shellCmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    proc.stdout?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8000)));
-    proc.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stdout?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {

@@ -234,7 +234,7 @@ ${service('SaslServ', 'SASL Authentication Agent')}
   } catch (err) {
     const tail = logTail();
     await dispose();
-    throw new Error(`${(err as Error).message}\n${tail}`);
+    throw new Error(`${(err as Error).message}\n${tail}`, { cause: err });
   }
 
   return {

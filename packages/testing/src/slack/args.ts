@@ -56,7 +56,14 @@ export class ApiArgs {
   list(name: string): string[] {
     const v = this.values[name];
     if (v === undefined || v === null || v === '') return [];
-    const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
+    const items = Array.isArray(v) ? v.map(scalarText) : scalarText(v).split(',');
     return items.map((s) => s.trim()).filter(Boolean);
   }
+}
+
+/** One value of a list argument as text; an object (never valid there) as its JSON. */
+function scalarText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
 }

@@ -7,7 +7,3 @@ export class SlackApiError extends Error {
     this.name = 'SlackApiError';
   }
 }
-
-export function fail(code: string, extra?: Record<string, unknown>): never {
-  throw new SlackApiError(code, extra);
-}

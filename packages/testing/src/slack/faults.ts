@@ -70,7 +70,7 @@ export class Faults {
   private add<F>(list: Rule<F>[], match: (c: CallInfo) => boolean, fault: F, opts: FaultOptions): FaultHandle {
     const rule: Rule<F> = { match, fault, remaining: opts.times ?? 1, skip: opts.after ?? 0, triggered: 0 };
     list.push(rule);
-    return handleOf(list as Rule<unknown>[], rule as Rule<unknown>);
+    return handleOf(list, rule);
   }
 
   private take<F>(list: Rule<F>[], info: CallInfo): F | undefined {

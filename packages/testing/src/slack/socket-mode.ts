@@ -111,7 +111,7 @@ export class SocketModeServer implements Transport {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => this.onClose(conn));
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.onMessage(conn, data.toString());
+      if (!isBinary) this.onMessage(conn, rawText(data));
     });
     if (s.connections.filter((c) => !c.draining).length >= this.maxConnections) {
       this.sendDisconnect(conn, 'too_many_websockets');
@@ -252,4 +252,10 @@ export class SocketModeServer implements Transport {
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** A text frame's payload (ws hands it over as a Buffer, or fragments, or an ArrayBuffer). */
+function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString();
 }

@@ -92,7 +92,7 @@ export class WebApi {
       if (token) {
         headers['x-oauth-scopes'] = [...token.scopes].join(',');
         if (accepted.length) headers['x-accepted-oauth-scopes'] = accepted.join(',');
-        if (accepted.length && !accepted.some((s) => token!.scopes.has(s))) {
+        if (accepted.length && !accepted.some((s) => token.scopes.has(s))) {
           throw new SlackApiError('missing_scope', { needed: accepted.join(','), provided: [...token.scopes].join(',') });
         }
       }

@@ -221,7 +221,7 @@ export class MessageLog implements MessageRepository {
       // The first write of a batch waits a few ms for company: one write() per batch, not per message.
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
-        this.flush();
+        void this.flush(); // never rejects: a failed write rejects its batch's own promises
       }, BATCH_WINDOW_MS);
     });
   }
@@ -341,7 +341,7 @@ function list(slot: Slot | undefined): MessageDoc[] {
 
 function add(m: Map<string, Map<string, Slot>>, k1: string, k2: string, d: MessageDoc): void {
   let inner = m.get(k1);
-  if (!inner) m.set(k1, (inner = new Map()));
+  if (!inner) m.set(k1, (inner = new Map<string, Slot>()));
   const slot = inner.get(k2);
   if (slot === undefined) inner.set(k2, d);
   else if (Array.isArray(slot)) slot.push(d);

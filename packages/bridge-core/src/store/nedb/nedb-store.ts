@@ -325,7 +325,7 @@ class NedbPortals implements PortalRepository {
 
   async getByKey(key: PortalKey): Promise<Portal[]> {
     const docs = await this.s.db('portals').find<PortalDoc>({ k: portalKeyString(key) }).sort({ createdAt: 1, _id: 1 });
-    return docs.map(NedbPortals.toPortal);
+    return docs.map((d) => NedbPortals.toPortal(d));
   }
 
   async list(filter: { network?: string; kind?: Portal['kind'] } = {}): Promise<Portal[]> {
@@ -333,7 +333,7 @@ class NedbPortals implements PortalRepository {
     if (filter.network !== undefined) q.network = filter.network;
     if (filter.kind !== undefined) q.kind = filter.kind;
     const docs = await this.s.db('portals').find<PortalDoc>(q).sort({ createdAt: 1, _id: 1 });
-    return docs.map(NedbPortals.toPortal);
+    return docs.map((d) => NedbPortals.toPortal(d));
   }
 
   async delete(roomId: string): Promise<boolean> {
@@ -367,7 +367,7 @@ class NedbGhosts implements GhostRepository {
     try {
       await this.s.db('ghosts', true).update({ _id: doc._id }, doc, { upsert: true });
     } catch (e) {
-      if (isUniqueViolation(e)) throw new Error(`ghost user ID ${ghost.userId} already belongs to another remote user`);
+      if (isUniqueViolation(e)) throw new Error(`ghost user ID ${ghost.userId} already belongs to another remote user`, { cause: e });
       throw e;
     }
   }

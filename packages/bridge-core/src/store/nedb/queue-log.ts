@@ -139,7 +139,7 @@ export class QueueLog implements QueueRepository {
 
   private queue(name: string): Map<number, Rec> {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = new Map()));
+    if (!q) this.queues.set(name, (q = new Map<number, Rec>()));
     return q;
   }
 

@@ -249,7 +249,7 @@ class PgGhosts implements GhostRepository {
           g.data !== undefined ? encodeJson(g.data, 'ghost.data') : null],
       );
     } catch (e) {
-      if (isUniqueViolation(e, 'ghosts_user_id_key')) throw new Error(`ghost user ID ${g.userId} already belongs to another remote user`);
+      if (isUniqueViolation(e, 'ghosts_user_id_key')) throw new Error(`ghost user ID ${g.userId} already belongs to another remote user`, { cause: e });
       throw e;
     }
   }

@@ -35,7 +35,7 @@ export const userMethods: Record<string, MethodHandler> = {
     const profile = ctx.args.json<Record<string, unknown>>('profile', 'invalid_profile') ?? {};
     const name = ctx.args.str('name');
     if (name) profile[name] = ctx.args.str('value') ?? '';
-    const str = (k: string) => (typeof profile[k] === 'string' ? (profile[k] as string) : undefined);
+    const str = (k: string) => (typeof profile[k] === 'string' ? (profile[k]) : undefined);
     const user = ctx.services.users.updateProfile(ctx.token.userId!, {
       displayName: str('display_name'), realName: str('real_name'), title: str('title'),
       statusText: str('status_text'), statusEmoji: str('status_emoji'),

@@ -3,9 +3,9 @@
  * could reorder overlapping ones, and the marks and removals of one tick share one store write.
  */
 import { strict as assert } from 'node:assert';
-import { DurableQueues } from '../../../packages/bridge-core/src/outbox/durable-queues';
-import type { QueueRecord, QueueRepository } from '../../../packages/bridge-core/src/store/store';
-import { getLogger } from '../../../packages/bridge-core/src/logging/logger';
+import { DurableQueues } from '../../src/outbox/durable-queues';
+import type { QueueRecord, QueueRepository } from '../../src/store/store';
+import { getLogger } from '../../src/logging/logger';
 
 /** A repository whose appends finish in the reverse order of their calls unless serialised, and which counts its calls. */
 class SpyRepository implements QueueRepository {
