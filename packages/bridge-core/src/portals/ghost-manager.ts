@@ -28,6 +28,12 @@ export interface GhostManagerDeps {
 }
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
+/**
+ * How long an avatar URL that could not be fetched is left alone before it is tried again. Without
+ * it every message of that sender would try again, each try a DNS lookup or a connect timeout
+ * (seconds) on the portal's lane.
+ */
+const AVATAR_RETRY_MS = 10 * 60_000;
 
 async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype: string }> {
   const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
@@ -41,6 +47,8 @@ async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype
 
 export class GhostManager implements GhostService {
   private readonly records = new LruMap<string, GhostRecord>(20_000);
+  /** Avatar URLs that failed, by ghost user ID, with when they may be tried again. */
+  private readonly failedAvatars = new LruMap<string, { source: string; until: number }>(20_000);
   // The template and domain never change, so both answers can be remembered: they are asked
   // for on every relayed message and every incoming event, and each asks a regex.
   private readonly userIds = new LruMap<string, string>(20_000);
@@ -91,7 +99,7 @@ export class GhostManager implements GhostService {
     const rec = this.records.get(ghostKeyString(key));
     if (!rec) return undefined;
     if (profile.displayName && profile.displayName !== rec.displayName) return undefined;
-    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) return undefined;
+    if (profile.avatarUrl && this.avatarToApply(rec, profile.avatarUrl)) return undefined;
     const intent = this.deps.intentFor(rec.userId);
     return intent.isRegistered ? intent : undefined;
   }
@@ -137,6 +145,13 @@ export class GhostManager implements GhostService {
     });
   }
 
+  /** Whether an avatar URL is still to be applied: not the current one, and not one that failed lately. */
+  private avatarToApply(rec: GhostRecord, url: string): boolean {
+    if (url === rec.avatarSource) return false;
+    const failed = this.failedAvatars.get(rec.userId);
+    return !(failed && failed.source === url && failed.until > Date.now());
+  }
+
   private async applyProfile(rec: GhostRecord, profile: { displayName?: string; avatarUrl?: string }): Promise<void> {
     const intent = this.deps.intentFor(rec.userId);
     let changed = false;
@@ -145,7 +160,7 @@ export class GhostManager implements GhostService {
       rec.displayName = profile.displayName;
       changed = true;
     }
-    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) {
+    if (profile.avatarUrl && this.avatarToApply(rec, profile.avatarUrl)) {
       try {
         let mxc = profile.avatarUrl;
         if (!mxc.startsWith('mxc://')) {
@@ -158,6 +173,7 @@ export class GhostManager implements GhostService {
         changed = true;
       } catch (err) {
         // A broken avatar must not stop messages: log and carry on with the old one.
+        this.failedAvatars.set(rec.userId, { source: profile.avatarUrl, until: Date.now() + AVATAR_RETRY_MS });
         this.deps.log.warn('could not update ghost avatar', { userId: rec.userId, err: String(err) });
       }
     }
