@@ -62,7 +62,14 @@ interface Child {
 }
 
 async function startChild(role: string, env: Record<string, string>): Promise<Child> {
-  const proc = fork(__filename, ['--role', role], { env: { ...process.env, ...env }, execArgv: ['--require', 'tsx/cjs'] });
+  const proc = fork(__filename, ['--role', role], {
+    env: { ...process.env, ...env },
+    execArgv: [
+      '--require',
+      'tsx/cjs',
+      ...(role === 'bridge' && process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []),
+    ],
+  });
   let next = 0;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   const ready = new Promise<void>((resolve, reject) => {
@@ -109,12 +116,27 @@ async function bridgeRole(): Promise<void> {
     data_dir: dataDir,
     logging: { level: 'error' },
     state_cache: { warm_on_start: false },
-    gitter: { rest_base_url: e.GITTER_REST!, stream_base_url: e.GITTER_STREAM!, relay: { token: e.GITTER_TOKEN! }, membership: { poll_interval_s: 0 } },
+    gitter: {
+      rest_base_url: e.GITTER_REST!,
+      stream_base_url: e.GITTER_STREAM!,
+      relay: { token: e.GITTER_TOKEN! },
+      membership: { poll_interval_s: 0 },
+    },
   };
-  const { core, connector: cfg } = validateConfig(raw, { key: 'gitter', schema: connector.configSchema, defaults: connector.protocol.defaults });
+  const { core, connector: cfg } = validateConfig(raw, {
+    key: 'gitter',
+    schema: connector.configSchema,
+    defaults: connector.protocol.defaults,
+  });
   const bridge = new Bridge({ config: core, connectorConfig: cfg as never, registration: JSON.parse(e.REGISTRATION!), connector });
   await bridge.start();
-  serveParent({ cpu: () => cpuMicros() });
+  serveParent({
+    cpu: () => cpuMicros(),
+    async stop() {
+      await bridge.stop();
+      setImmediate(() => process.exit(0)); // after the answer (and a --cpu-prof profile) is written
+    },
+  });
 }
 
 // ---- role: the minimal relay --------------------------------------------------------------------
@@ -226,7 +248,8 @@ async function main(): Promise<void> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { events?: any[] }) : {};
-      for (const ev of body.events ?? []) if (ev.type === 'm.room.message' && String(ev.content?.body ?? '').startsWith('g ')) record(String(ev.content.body));
+      for (const ev of body.events ?? [])
+        if (ev.type === 'm.room.message' && String(ev.content?.body ?? '').startsWith('g ')) record(String(ev.content.body));
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
     });
   });
@@ -234,8 +257,13 @@ async function main(): Promise<void> {
 
   const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
   hs.addRegistration({
-    id: 'bench-witness', url: `http://127.0.0.1:${(witness.address() as AddressInfo).port}`, as_token: 'bench-witness-as', hs_token: 'bench-witness-hs',
-    sender_localpart: 'bench_witness', rate_limited: false, namespaces: { users: [], aliases: [], rooms: [{ exclusive: false, regex: '!.*' }] },
+    id: 'bench-witness',
+    url: `http://127.0.0.1:${(witness.address() as AddressInfo).port}`,
+    as_token: 'bench-witness-as',
+    hs_token: 'bench-witness-hs',
+    sender_localpart: 'bench_witness',
+    rate_limited: false,
+    namespaces: { users: [], aliases: [], rooms: [{ exclusive: false, regex: '!.*' }] },
   } as never);
   const gitter = await GitterEmulator.start({ rateLimit: { enabled: false } });
   gitter.model.onMessage((_roomId, rec) => {
@@ -253,8 +281,13 @@ async function main(): Promise<void> {
   // The minimal relay's appservice and room.
   const barePort = await freePort();
   hs.addRegistration({
-    id: 'bench-bare-relay', url: `http://127.0.0.1:${barePort}`, as_token: BARE_AS_TOKEN, hs_token: BARE_HS_TOKEN,
-    sender_localpart: 'bare_relay', rate_limited: false, namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
+    id: 'bench-bare-relay',
+    url: `http://127.0.0.1:${barePort}`,
+    as_token: BARE_AS_TOKEN,
+    hs_token: BARE_HS_TOKEN,
+    sender_localpart: 'bare_relay',
+    rate_limited: false,
+    namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
   } as never);
   const bareMatrixRoom = await hs.appserviceClient('bench-bare-relay').createRoom({ preset: 'public_chat' });
   await bob.join(bareMatrixRoom);
@@ -262,12 +295,27 @@ async function main(): Promise<void> {
   // The bridge, its registration as an operator would generate it, and its linked room.
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-gitter-'));
   const bridgePort = await freePort();
-  const registration = generateRegistration({ url: `http://127.0.0.1:${bridgePort}`, protocol: new GitterConnector().protocol, domain: 'localhost' });
+  const registration = generateRegistration({
+    url: `http://127.0.0.1:${bridgePort}`,
+    protocol: new GitterConnector().protocol,
+    domain: 'localhost',
+  });
   hs.addRegistration(registration as never);
   const common = { HS_URL: hs.url, GITTER_REST: gitter.restBaseUrl, GITTER_STREAM: gitter.streamBaseUrl, CAUSEWAY_LOG_LEVEL: 'error' };
-  const bridge = await startChild('bridge', { ...common, PORT: String(bridgePort), DATA_DIR: dataDir, GITTER_TOKEN: bridgeUser.token, REGISTRATION: JSON.stringify(registration) });
+  const bridge = await startChild('bridge', {
+    ...common,
+    PORT: String(bridgePort),
+    DATA_DIR: dataDir,
+    GITTER_TOKEN: bridgeUser.token,
+    REGISTRATION: JSON.stringify(registration),
+  });
   const bare = await startChild('bare', {
-    ...common, PORT: String(barePort), GITTER_TOKEN: bareUser.token, GITTER_USER_ID: bareUser.id, MATRIX_ROOM: bareMatrixRoom, GITTER_ROOM: bareGitterRoom.id,
+    ...common,
+    PORT: String(barePort),
+    GITTER_TOKEN: bareUser.token,
+    GITTER_USER_ID: bareUser.id,
+    MATRIX_ROOM: bareMatrixRoom,
+    GITTER_ROOM: bareGitterRoom.id,
   });
   const bot = '@gitterbot:localhost';
   const bridgeMatrixRoom = await bob.createRoom({ preset: 'public_chat', invite: [bot] });
@@ -287,7 +335,10 @@ async function main(): Promise<void> {
   await sleep(1000);
 
   type System = 'bridge' | 'bare';
-  const rooms = { bridge: { matrix: bridgeMatrixRoom, gitter: bridgeGitterRoom.id, child: bridge }, bare: { matrix: bareMatrixRoom, gitter: bareGitterRoom.id, child: bare } };
+  const rooms = {
+    bridge: { matrix: bridgeMatrixRoom, gitter: bridgeGitterRoom.id, child: bridge },
+    bare: { matrix: bareMatrixRoom, gitter: bareGitterRoom.id, child: bare },
+  };
 
   /** Sends `count` stamped messages at RATE/s one way to one system; resolves with its figures. */
   async function phase(system: System, dir: 'g' | 'm', round: number, count: number) {
@@ -301,7 +352,8 @@ async function main(): Promise<void> {
       await preciseSleepUntil(t0 + (i * 1000) / RATE);
       const text = `${dir} ${tag} ${i} ${now().toFixed(3)}`;
       if (dir === 'g') gitter.seedMessages(r.gitter, alice.id, [text]);
-      else hs.rooms.send(hs.rooms.get(r.matrix)!, { sender: bob.userId, type: 'm.room.message', content: { msgtype: 'm.text', body: text } });
+      else
+        hs.rooms.send(hs.rooms.get(r.matrix)!, { sender: bob.userId, type: 'm.room.message', content: { msgtype: 'm.text', body: text } });
     }
     const deadline = Date.now() + 60_000;
     while ((arrivals.get(key)?.seen.size ?? 0) < count && Date.now() < deadline) await sleep(50);
@@ -310,7 +362,11 @@ async function main(): Promise<void> {
     const a = arrivals.get(key) ?? { lat: [], seen: new Set<number>(), dup: 0, misorder: 0, last: -1 };
     const sorted = [...a.lat].sort((x, y) => x - y);
     return {
-      p50: percentile(sorted, 50), p99: percentile(sorted, 99), lost: count - a.seen.size, dup: a.dup, misorder: a.misorder,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      lost: count - a.seen.size,
+      dup: a.dup,
+      misorder: a.misorder,
       cpuPerMsgUs: (cpu1 - cpu0) / count,
     };
   }
@@ -325,7 +381,8 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const dir of ['g', 'm'] as const) {
       const res: Record<System, Awaited<ReturnType<typeof phase>>> = {} as never;
-      for (const system of (round % 2 ? ['bridge', 'bare'] : ['bare', 'bridge']) as System[]) res[system] = await phase(system, dir, round, MESSAGES);
+      for (const system of (round % 2 ? ['bridge', 'bare'] : ['bare', 'bridge']) as System[])
+        res[system] = await phase(system, dir, round, MESSAGES);
       for (const system of ['bridge', 'bare'] as const) {
         const x = res[system];
         console.log(
@@ -339,12 +396,14 @@ async function main(): Promise<void> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const gRatio = median(ratios.g);
   const mRatio = median(ratios.m);
-  console.log(`\nmedian p99 ratio bridge/minimal relay: Gitter→Matrix ${gRatio.toFixed(2)}×, Matrix→Gitter ${mRatio.toFixed(2)}× (target ≤ 2×)`);
+  console.log(
+    `\nmedian p99 ratio bridge/minimal relay: Gitter→Matrix ${gRatio.toFixed(2)}×, Matrix→Gitter ${mRatio.toFixed(2)}× (target ≤ 2×)`,
+  );
   console.log(`bridge: ${clean ? 'nothing lost, duplicated or out of order' : 'LOST, DUPLICATED OR MISORDERED messages (see the table)'}`);
   const met = clean && gRatio <= 2 && mRatio <= 2;
   console.log(met ? 'target met' : 'target NOT met');
 
-  bridge.proc.kill('SIGTERM');
+  await bridge.call('stop').catch(() => bridge.proc.kill('SIGKILL'));
   bare.proc.kill('SIGTERM');
   await hs.stop();
   await gitter.stop();
