@@ -48,7 +48,11 @@ export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command
     ...['unlink', 'unplumb'].map((name): Command => ({
       name,
       summary: `Unlink a room from its IRC channel (room moderators and bridge admins): !${name} <room_id> [server #channel]`,
-      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server', optional: true }, { name: 'channel', optional: true, parse: CHANNEL }],
+      args: [
+        { name: 'room_id', parse: ROOM_ID },
+        { name: 'server', optional: true },
+        { name: 'channel', optional: true, parse: CHANNEL },
+      ],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const portal = await c.ctx.portals.getByRoom(roomId);
@@ -56,7 +60,10 @@ export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command
         // As MAI: the room's moderators may unlink it, not only bridge admins.
         if (!cmd.isAdmin) {
           const power = await c.ctx.portals.canManage(roomId, cmd.sender);
-          if (!power.ok) return cmd.reply(`Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`);
+          if (!power.ok)
+            return cmd.reply(
+              `Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`,
+            );
         }
         if (cmd.args.server && cmd.args.channel) {
           const n = c.networks.require(cmd.args.server);

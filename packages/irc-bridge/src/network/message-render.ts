@@ -49,7 +49,11 @@ export function formatSize(bytes: number): string {
 
 /** A quote of a replied-to message: first non-blank line, cut. */
 function quoteOf(body: string, max: number): string {
-  const first = body.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const first =
+    body
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   const stripped = sanitizeUserText(first.replace(/^>\s?/, ''));
   return [...stripped].length > max ? `${[...stripped].slice(0, max).join('')}...` : stripped;
 }
