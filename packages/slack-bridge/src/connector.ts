@@ -27,9 +27,10 @@ import { SlackWorkspace } from './workspace/slack-workspace';
 import { registerCommands } from './commands';
 import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
+import type { SlackWorkspaces } from './workspace/registry';
 
 export class SlackConnector
-  implements BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
+  implements SlackWorkspaces, BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
 {
   readonly protocol = SLACK_PROTOCOL;
   readonly configSchema = SlackConfigSchema;
@@ -77,6 +78,10 @@ export class SlackConnector
   /** Resolves once every workspace has nothing left to apply or send. */
   async idle(): Promise<void> {
     await Promise.all([...this.workspaces.values()].map((w) => w.idle()));
+  }
+
+  has(name: string): boolean {
+    return this.workspaces.has(name);
   }
 
   workspace(name: string): SlackWorkspace {
