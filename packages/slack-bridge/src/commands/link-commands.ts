@@ -3,7 +3,7 @@
 // requires to change power levels, as for IRC unlinks and provisioning) may link and unlink their
 // own room. The Slack side's consent is checked by the connector's beforeLink (links.ts).
 import { BridgeError, CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 import { isChannelId } from '../links';
 
 const ROOM_ID = (raw: string) => {
@@ -15,7 +15,7 @@ const CHANNEL = (raw: string) => {
   return raw;
 };
 
-async function mayManage(c: SlackConnector, cmd: CommandContext, roomId: string): Promise<string | undefined> {
+async function mayManage(c: SlackWorkspaces, cmd: CommandContext, roomId: string): Promise<string | undefined> {
   if (cmd.isAdmin) return undefined;
   const power = await c.ctx.portals.canManage(roomId, cmd.sender);
   return power.ok
@@ -23,7 +23,7 @@ async function mayManage(c: SlackConnector, cmd: CommandContext, roomId: string)
     : `Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may do that.`;
 }
 
-export function linkCommands(c: SlackConnector): Command[] {
+export function linkCommands(c: SlackWorkspaces): Command[] {
   return [
     {
       name: 'link',
