@@ -15,8 +15,6 @@
 import type { Portal } from '@causeway/bridge-core';
 import { ircLower } from '../irc';
 
-export type MaiOrigin = 'config' | 'provision' | 'alias' | 'join';
-
 export interface MaiLinks {
   channels: Array<{ roomId: string; domain: string; channel: string; origin?: string }>;
   pms: Array<{ roomId: string; domain: string; nick: string; matrixUserId: string }>;

@@ -31,7 +31,7 @@ import {
   type Sender,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
-import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
+import type { ChannelState, ChannelTable } from './channel-state';
 import type { QuitDebounce } from './quit-debounce';
 import type { PrivacyFilter } from './privacy-filter';
 import { PowerLevelBatch, type LevelChange } from './power-level-batch';
@@ -461,5 +461,3 @@ export class IrcToMatrix {
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-export { BOT_KEY };
