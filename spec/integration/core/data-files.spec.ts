@@ -112,11 +112,38 @@ describe('bridge-core: data files are private, and secrets leave the journal', f
     const holding = () => fs.readdirSync(journalDir).filter((f) => fs.readFileSync(path.join(journalDir, f)).includes(secret));
     // The journal rotates aged segments once a minute anyway: this must happen long before.
     await eventually(() => holding().length === 0, `the journal to let go of the secret (still in ${holding().join(', ')})`, 5_000);
-    // Ordinary messages are journaled as before.
+    // The command is also taken out of the room's history (the only redaction in the room).
+    const redaction = await eventually(
+      () => fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.redaction' && e.sender === '@_mem_bot:localhost'),
+      'the command redacted',
+    );
+    const target = fx.hs.roomTimeline(roomId).find((e) => e.event_id === redaction.redacts);
+    assert.equal(target?.sender, alice.userId);
+    assert.ok(!JSON.stringify(fx.hs.roomTimeline(roomId)).includes(secret), 'the secret is still in the room');
+    // Ordinary messages are journaled (and kept) as before.
     await alice.sendMessage(roomId, '!help');
     await eventually(
       () => fx.hs.roomTimeline(roomId).some((e) => e.sender === '@_mem_bot:localhost' && /Available commands/.test(e.content?.body ?? '')),
       'help',
+    );
+    const help = fx.hs.roomTimeline(roomId).find((e) => e.sender === alice.userId && e.content?.body === '!help');
+    assert.ok(!fx.hs.roomTimeline(roomId).some((e) => e.type === 'm.room.redaction' && e.redacts === help?.event_id), '!help was redacted');
+  });
+
+  it('asks the owner to delete a command with a secret where the bot may not redact it', async () => {
+    const roomId = await alice.createRoom({ is_direct: true, invite: ['@_mem_bot:localhost'], preset: 'private_chat' });
+    await eventually(() => fx.hs.membership(roomId, '@_mem_bot:localhost') === 'join', 'bot joined');
+    await alice.sendMessage(roomId, '!setsecret another-secret');
+    await eventually(
+      () =>
+        fx.hs
+          .roomTimeline(roomId)
+          .some((e) => e.sender === '@_mem_bot:localhost' && /please delete it yourself/.test(e.content?.body ?? '')),
+      'the request to delete it',
+    );
+    assert.ok(
+      fx.hs.roomTimeline(roomId).some((e) => e.sender === '@_mem_bot:localhost' && e.content?.body === 'Stored.'),
+      'the command ran',
     );
   });
 });

@@ -253,6 +253,34 @@ describe('appservice HTTP listener', () => {
       assert.equal((await call(h.base, 'POST', '/_matrix/app/v1/ping')).status, 200);
     });
 
+    it('answers Expect: 100-continue with the refusal when the token is wrong, and with 100 Continue only once authenticated', async () => {
+      const body = JSON.stringify({ events: [ev('!a:hs', '$continue')] });
+      const headers = { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Expect: '100-continue' };
+      const refused = await RawConnection.open(port);
+      try {
+        await refused.write(requestBytes('PUT', '/_matrix/app/v1/transactions/c1', { ...headers, Authorization: 'Bearer wrong' }));
+        const res = await refused.response();
+        // The first thing back is the final answer: a client that waits for 100 never sends the body.
+        assert.equal(res?.status, 403);
+        assert.equal(res.headers.connection, 'close');
+      } finally {
+        refused.destroy();
+      }
+      const accepted = await RawConnection.open(port);
+      try {
+        await accepted.write(requestBytes('PUT', '/_matrix/app/v1/transactions/c2', { ...headers, Authorization: `Bearer ${HS_TOKEN}` }));
+        assert.equal((await accepted.response())?.status, 100);
+        await accepted.write(body);
+        assert.equal((await accepted.response())?.status, 200);
+        assert.deepEqual(
+          seen.map((e) => e.event_id),
+          ['$continue'],
+        );
+      } finally {
+        accepted.destroy();
+      }
+    });
+
     it('keeps a connection alive after an error answered once the body was read', async () => {
       const conn = await RawConnection.open(port);
       try {

@@ -80,7 +80,7 @@ export class FakePowerChecker implements RoomPowerChecker {
   }
 }
 
-export { httpCall as call } from '../../../testing/src/http';
+export { httpCall as call } from '@causeway/testing';
 
 export interface ApiHarness {
   api: ProvisioningApi;

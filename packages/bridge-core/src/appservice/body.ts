@@ -1,9 +1,10 @@
 /**
  * Bounded request-body reading. Refuses early on a Content-Length over the
  * limit and stops buffering as soon as a chunked body passes it; what is left
- * of the request is drained without being kept.
+ * of the request is drained without being kept. A client that asked
+ * `Expect: 100-continue` is told to send its body only when a handler reads it.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { MatrixError } from '../util/matrix-error';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -16,6 +17,22 @@ function aborted(): MatrixError {
   return new MatrixError(400, 'M_UNKNOWN', 'The request ended before its body was complete');
 }
 
+/** Requests whose client waits for `100 Continue` before it sends the body. */
+const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
+/**
+ * Serve `Expect: 100-continue` requests with `listener` like any other, except that
+ * `100 Continue` goes out when a handler starts reading the body (readBody), not at once as
+ * Node does by default: a request refused on its headers (no token, a bad one, an unknown
+ * route, a declared size over the limit) never has its body sent at all.
+ */
+export function continueWhenRead(server: Server, listener: RequestListener): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.set(req, res);
+    listener(req, res);
+  });
+}
+
 /** Read the whole body into one Buffer, or reject with 413 `M_TOO_LARGE` (400 when the client aborts). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -25,6 +42,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       discard(req);
       return Promise.reject(tooLarge(limit));
     }
+  }
+  const waiting = awaitingContinue.get(req);
+  if (waiting) {
+    awaitingContinue.delete(req);
+    if (!waiting.headersSent) waiting.writeContinue();
   }
   return new Promise<Buffer>((resolve, reject) => {
     let first: Buffer | undefined;

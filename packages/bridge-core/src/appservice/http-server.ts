@@ -25,7 +25,7 @@ import { answerStarted, sendError, sendJson } from '../util/http-answer';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import { unavailableStateAnswer } from '../state/not-in-room';
 import { hsTokenChecker } from './auth';
-import { DEFAULT_MAX_BODY_BYTES, parseJson, readBody } from './body';
+import { DEFAULT_MAX_BODY_BYTES, continueWhenRead, parseJson, readBody } from './body';
 import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
 import type { RouteResponse, RouteContext, RouteHandler, RouteOptions } from '../connector/routes';
@@ -148,7 +148,9 @@ export class AppserviceServer {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.bpTimeout = opts.backpressureTimeoutMs ?? 30_000;
     this.log = opts.log ?? getLogger('appservice');
-    this.httpServer = http.createServer((req, res) => this.handle(req, res));
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.httpServer = http.createServer(listener);
+    continueWhenRead(this.httpServer, listener);
     this.httpServer.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.registerBuiltins();
   }

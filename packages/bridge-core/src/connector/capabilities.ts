@@ -15,7 +15,7 @@ import type {
 } from './matrix-events';
 import type { SendResult } from './connector';
 import type { RemoteEvent } from './remote-events';
-import type { Portal } from './portal';
+import type { Portal, PortalInfo } from './portal';
 
 export interface EditHandler {
   handleMatrixEdit(edit: MatrixEdit): Promise<SendResult | void>;
@@ -40,17 +40,6 @@ export interface RoomMetaHandler {
 
 export interface TypingHandler {
   handleMatrixTyping(typing: MatrixTyping): Promise<void>;
-}
-
-/** What a portal room should look like when the core creates it. */
-export interface PortalInfo {
-  key: PortalKey;
-  name?: string;
-  topic?: string;
-  /** Listed in the room directory. */
-  published?: boolean;
-  inviteOnly?: boolean;
-  data?: Record<string, unknown>;
 }
 
 /** Rooms created on demand when someone joins an alias in the bridge's namespace. */

@@ -4,7 +4,9 @@
  * and well-known token-bearing fields/query parameters are redacted, whatever
  * the caller passes.
  */
+import * as path from 'node:path';
 import winston from 'winston';
+import { PRIVATE_FILE_MODE, makePrivateDirSync } from '../util/private-files';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export interface LogOptions {
@@ -84,7 +86,12 @@ export function configureLogging(opts: LogOptions = {}): void {
       ? winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json())
       : winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(textLine));
   const transports: winston.transport[] = [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })];
-  if (opts.file) transports.push(new winston.transports.File({ filename: opts.file }));
+  if (opts.file) {
+    // A log holds room IDs, user IDs and message metadata: private like the other data files,
+    // whatever the umask (winston would create it 0644 and its directory 0755).
+    makePrivateDirSync(path.dirname(path.resolve(opts.file)));
+    transports.push(new winston.transports.File({ filename: opts.file, options: { flags: 'a', mode: PRIVATE_FILE_MODE } }));
+  }
   if (root) root.close();
   root = winston.createLogger({ levels: LEVELS, level: LEVELS[level] === undefined ? 'info' : level, format: fmt, transports });
 }

@@ -13,9 +13,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { KeyValueRepository } from '../store/store';
-import type { StateEventInit } from './bridge-info';
 
 const BRIDGE_INFO_NAMESPACE = 'bridge-info';
+
+/** One state event of a room's bridge info, as sent (and fingerprinted). */
+export interface StateEventInit {
+  type: string;
+  state_key: string;
+  content: Record<string, unknown>;
+}
 
 export interface BridgeInfoSent {
   fingerprint: string;

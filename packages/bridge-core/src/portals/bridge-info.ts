@@ -22,7 +22,7 @@ import type { BridgeInfoProvider, BridgeInfoDisplay } from '../connector/capabil
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
 import type { Portal } from '../connector/portal';
-import type { BridgeInfoRecord } from './bridge-info-record';
+import type { BridgeInfoRecord, StateEventInit } from './bridge-info-record';
 
 const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
 
@@ -65,12 +65,6 @@ function bridgeInfoContent(opts: {
 /** Only keys the connector actually set, so the content has no `undefined` holes. */
 function pick<T extends object, K extends keyof T>(o: T | undefined, k: K): Partial<Pick<T, K>> {
   return o && o[k] !== undefined ? ({ [k]: o[k] } as Partial<Pick<T, K>>) : {};
-}
-
-export interface StateEventInit {
-  type: string;
-  state_key: string;
-  content: Record<string, unknown>;
 }
 
 export class BridgeInfoPublisher {

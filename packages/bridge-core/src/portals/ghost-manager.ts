@@ -28,6 +28,15 @@ export interface GhostManagerDeps {
 }
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
+/** After an avatar failed to download or upload, the next try waits 1 min, then doubling to 6 h. */
+const AVATAR_RETRY = { baseMs: 60_000, maxMs: 6 * 3600_000 };
+
+/** An avatar URL that failed: not tried again, for any message of its ghost, before `retryAt`. */
+interface FailedAvatar {
+  source: string;
+  failures: number;
+  retryAt: number;
+}
 
 async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype: string }> {
   const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
@@ -46,6 +55,9 @@ export class GhostManager implements GhostService {
   private readonly userIds = new LruMap<string, string>(20_000);
   private readonly bridgeUsers = new LruMap<string, boolean>(20_000);
   private readonly ensureFlight = new SingleFlight<string, GhostRecord>();
+  // Without this a broken avatar URL (404, a dead host) was fetched again for every message of
+  // its ghost, each time a 10-second wait in the portal's lane.
+  private readonly failedAvatars = new LruMap<string, FailedAvatar>(20_000);
 
   constructor(private readonly deps: GhostManagerDeps) {}
 
@@ -91,7 +103,7 @@ export class GhostManager implements GhostService {
     const rec = this.records.get(ghostKeyString(key));
     if (!rec) return undefined;
     if (profile.displayName && profile.displayName !== rec.displayName) return undefined;
-    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) return undefined;
+    if (this.avatarToApply(rec, profile.avatarUrl)) return undefined;
     const intent = this.deps.intentFor(rec.userId);
     return intent.isRegistered ? intent : undefined;
   }
@@ -145,22 +157,40 @@ export class GhostManager implements GhostService {
       rec.displayName = profile.displayName;
       changed = true;
     }
-    if (profile.avatarUrl && profile.avatarUrl !== rec.avatarSource) {
+    const source = this.avatarToApply(rec, profile.avatarUrl);
+    if (source) {
       try {
-        let mxc = profile.avatarUrl;
+        let mxc = source;
         if (!mxc.startsWith('mxc://')) {
-          const img = await (this.deps.fetchAvatar ?? defaultFetchAvatar)(profile.avatarUrl);
+          const img = await (this.deps.fetchAvatar ?? defaultFetchAvatar)(source);
           mxc = await this.deps.media.upload(img.data, { name: 'avatar', mimetype: img.mimetype });
         }
         await intent.setAvatarUrl(mxc);
         rec.avatarMxc = mxc;
-        rec.avatarSource = profile.avatarUrl;
+        rec.avatarSource = source;
         changed = true;
+        this.failedAvatars.delete(rec.userId);
       } catch (err) {
-        // A broken avatar must not stop messages: log and carry on with the old one.
-        this.deps.log.warn('could not update ghost avatar', { userId: rec.userId, err: String(err) });
+        // A broken avatar must not stop messages: log and carry on with the old one, and try
+        // this URL again only after a while.
+        const prev = this.failedAvatars.get(rec.userId);
+        const failures = prev?.source === source ? prev.failures + 1 : 1;
+        const wait = Math.min(AVATAR_RETRY.maxMs, AVATAR_RETRY.baseMs * 2 ** Math.min(failures - 1, 20));
+        this.failedAvatars.set(rec.userId, { source, failures, retryAt: Date.now() + wait });
+        this.deps.log.warn('could not update ghost avatar', {
+          userId: rec.userId,
+          err: String(err),
+          retryInSeconds: Math.round(wait / 1000),
+        });
       }
     }
     if (changed) await this.deps.repo.put(rec);
+  }
+
+  /** `avatarUrl` when it is new for the ghost and not a recent failure waiting for its retry time. */
+  private avatarToApply(rec: GhostRecord, avatarUrl: string | undefined): string | undefined {
+    if (!avatarUrl || avatarUrl === rec.avatarSource) return undefined;
+    const failed = this.failedAvatars.get(rec.userId);
+    return failed && failed.source === avatarUrl && Date.now() < failed.retryAt ? undefined : avatarUrl;
   }
 }

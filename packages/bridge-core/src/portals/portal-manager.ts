@@ -8,11 +8,11 @@
 import type { PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { PortalService } from '../connector/context';
-import type { PortalInfo, LinkHandler } from '../connector/capabilities';
+import type { LinkHandler } from '../connector/capabilities';
 import { BridgeError } from '../connector/errors';
 import type { PortalRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
-import type { Portal } from '../connector/portal';
+import type { Portal, PortalInfo } from '../connector/portal';
 import { LocalpartTemplate } from './templates';
 import { SingleFlight } from '../util/single-flight';
 import type { Intent } from '../matrix/intent';

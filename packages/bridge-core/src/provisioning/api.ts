@@ -45,7 +45,7 @@ import { unavailableStateAnswer } from '../state/not-in-room';
 import { secureCompare } from '../util/secure-compare';
 import { getLogger, registerSecret, type Logger } from '../logging/logger';
 import type { KeyValueRepository } from '../store/store';
-import { readBody } from '../appservice/body';
+import { continueWhenRead, readBody } from '../appservice/body';
 import { Router } from '../appservice/router';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_SESSION_TTL_MS, SessionStore, type Session } from './sessions';
@@ -236,9 +236,11 @@ export class ProvisioningApi {
   /** Serve on its own port. Resolves with the bound address. */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.server) return Promise.reject(new Error('provisioning API already listening'));
-    const server = http.createServer((req, res) => {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (!this.handle(req, res)) this.sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
-    });
+    };
+    const server = http.createServer(listener);
+    continueWhenRead(server, listener);
     server.keepAliveTimeout = 10_000;
     this.server = server;
     return new Promise((resolve, reject) => {

@@ -11,10 +11,11 @@ import { findExposedFiles } from '../util/private-files';
 
 const LISTED = 20;
 
-/** The data directory, the NeDB directory (when used) and the registration file (it holds both tokens). */
+/** The data directory, the NeDB directory (when used), the registration file (it holds both tokens) and the log file. */
 function dataPaths(config: CoreConfig): string[] {
   const paths = [path.resolve(config.data_dir), path.resolve(config.appservice.registration)];
   if (config.database.engine === 'nedb') paths.push(path.resolve(config.database.nedb.directory));
+  if (config.logging.file) paths.push(path.resolve(config.logging.file));
   return paths;
 }
 
@@ -33,8 +34,9 @@ export async function warnAboutExposedDataFiles(config: CoreConfig, log: Logger)
     .map((f) => `${f.path} (${f.mode.toString(8).padStart(4, '0')})`)
     .join(', ');
   const more = exposed.length > LISTED ? ' and more' : '';
-  // The fix names each place once: not a directory inside another, not one that does not exist.
-  const existing = roots.filter((r, i) => existsSync(r) && roots.indexOf(r) === i);
+  // The fix names each place once: only those holding an exposed file, not a directory inside another.
+  const holds = (root: string) => exposed.some((f) => f.path === root || f.path.startsWith(root + path.sep));
+  const existing = roots.filter((r, i) => existsSync(r) && roots.indexOf(r) === i && holds(r));
   const outer = existing.filter((r) => !existing.some((o) => o !== r && r.startsWith(o + path.sep)));
   log.warn(
     `Data files other users of this machine can read or change: ${list}${more}. They hold message text, ` +

@@ -64,9 +64,30 @@ export class NonPortalHandler {
             )
             .then(() => undefined),
       });
+      if (delivery.carriesSecret && str(event.event_id)) await this.removeSecret(roomId, event.event_id);
       return true;
     }
     return false;
+  }
+
+  /**
+   * A command that carried a secret (a password, a token) stays readable in the room's history
+   * on the homeserver: the bot redacts it once handled, or, where it may not redact others'
+   * messages, asks the owner to. Either way the command has run; a failure here is not retried.
+   */
+  private async removeSecret(roomId: string, eventId: string): Promise<void> {
+    try {
+      await this.deps.bot.redact(roomId, eventId, 'This message contained a secret.');
+      return;
+    } catch (err) {
+      this.deps.log.info('could not redact a command that carried a secret', { roomId, eventId, err: String(err) });
+    }
+    await this.deps.bot
+      .sendEvent(roomId, 'm.room.message', {
+        msgtype: 'm.notice',
+        body: 'Your message contained a secret and I may not remove it from this room: please delete it yourself.',
+      })
+      .catch((err: unknown) => this.deps.log.warn('could not ask to delete a command that carried a secret', { roomId, err: String(err) }));
   }
 
   private async membership(

@@ -1,6 +1,9 @@
-// Retry delays for stream reconnects and failed sends: exponential with "equal jitter" (half
-// fixed, half random), so the streams of many rooms cut at once (server restart, network loss)
-// do not come back in lockstep, and a cancellable sleep.
+// Retry delays for stream reconnects and failed sends, and a cancellable sleep. The delays are
+// the core's backoff (`backoffDelay` of @causeway/bridge-core: exponential with half fixed, half
+// random jitter, so the streams of many rooms cut at once do not come back in lockstep), with
+// the defaults and 1-based attempt numbers this layer's callers use. Only that small helper is
+// taken from the core; nothing of its Matrix side.
+import { backoffDelay as coreBackoffDelay } from '@causeway/bridge-core';
 import { GitterAbortedError } from './errors';
 
 export interface BackoffOptions {
@@ -13,11 +16,8 @@ export interface BackoffOptions {
 
 /** Delay before retry `attempt` (1 = first retry): uniform in [d/2, d], d = min(max, base·2^(attempt-1)). */
 export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number {
-  const base = opts.baseMs ?? 1000;
-  const max = opts.maxMs ?? 60_000;
-  const random = opts.random ?? Math.random;
-  const ceiling = Math.min(max, base * 2 ** Math.min(Math.max(attempt, 1) - 1, 30));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  const policy = { baseMs: opts.baseMs ?? 1000, maxMs: opts.maxMs ?? 60_000, maxRetries: Infinity };
+  return coreBackoffDelay(Math.max(attempt, 1) - 1, policy, opts.random ?? Math.random);
 }
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -125,6 +125,17 @@ export class GitterEmulator {
     return new GitterTestUser(this.restBase, user.id, user.username, user.displayName, token);
   }
 
+  /**
+   * Changes a user's display name or avatar URL (as they would on GitHub, where Gitter took both
+   * from); the user's `v` goes up and their later messages carry the new profile.
+   */
+  setProfile(userId: string, profile: { displayName?: string; avatarUrl?: string }): void {
+    const user = this.model.user(userId);
+    if (profile.displayName !== undefined) user.displayName = profile.displayName;
+    if (profile.avatarUrl !== undefined) user.avatarUrl = profile.avatarUrl;
+    user.v++;
+  }
+
   /** Another token for an existing user (e.g. the bridge's own, to count its requests apart). */
   issueToken(userId: string): string {
     this.model.user(userId);

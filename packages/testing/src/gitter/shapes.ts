@@ -77,10 +77,12 @@ export interface UserRecord {
   username: string;
   displayName: string;
   v: number;
+  /** Set by `setProfile`; otherwise an address under example.invalid. */
+  avatarUrl?: string;
 }
 
 export function userJson(u: UserRecord, role?: 'admin'): GitterUserJson {
-  const avatar = `https://avatars.example.invalid/${encodeURIComponent(u.username)}`;
+  const avatar = u.avatarUrl ?? `https://avatars.example.invalid/${encodeURIComponent(u.username)}`;
   return {
     id: u.id,
     username: u.username,

@@ -16,6 +16,17 @@ function blocksArg(ctx: MethodContext): unknown[] | undefined {
   return blocks as unknown[] | undefined;
 }
 
+/** `metadata` ({event_type, event_payload}): kept with the message, shown by history with `include_all_metadata`. */
+function metadataArg(ctx: MethodContext): Record<string, unknown> | undefined {
+  const v = ctx.args.json<unknown>('metadata', 'invalid_metadata_format');
+  if (v === undefined) return undefined;
+  const m = v as { event_type?: unknown; event_payload?: unknown };
+  if (!m || typeof m !== 'object' || typeof m.event_type !== 'string' || !m.event_payload || typeof m.event_payload !== 'object') {
+    throw new SlackApiError('invalid_metadata_format');
+  }
+  return { event_type: m.event_type, event_payload: m.event_payload };
+}
+
 function attachmentsArg(ctx: MethodContext): unknown[] | undefined {
   const v = ctx.args.json<unknown>('attachments', 'invalid_attachments');
   if (v !== undefined && !Array.isArray(v)) throw new SlackApiError('invalid_attachments');
@@ -27,6 +38,7 @@ export const chatMethods: Record<string, MethodHandler> = {
     refuseAsUser(ctx);
     const conv = conversationArg(ctx, { userMeansDm: true });
     const threadTs = ctx.args.str('thread_ts');
+    const metadata = metadataArg(ctx);
     const msg = ctx.services.messages.post(ctx.actor(), conv, {
       text: ctx.args.str('text'),
       blocks: blocksArg(ctx),
@@ -36,6 +48,7 @@ export const chatMethods: Record<string, MethodHandler> = {
       username: ctx.args.str('username') || undefined,
       iconUrl: ctx.args.str('icon_url') || undefined,
       iconEmoji: ctx.args.str('icon_emoji') || undefined,
+      ...(metadata ? { extra: { metadata } } : {}),
     });
     return { channel: conv.id, ts: msg.ts, message: messageJson(ctx.services.state, msg) };
   },

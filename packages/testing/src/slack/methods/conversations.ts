@@ -88,7 +88,7 @@ export const conversationMethods: Record<string, MethodHandler> = {
     const limit = clampLimit(ctx.args.int('limit', 100), 100, 999);
     const page = paginate(newestFirst, (m) => m.ts, ctx.args.str('cursor'), limit, true);
     return {
-      messages: page.items.map((m) => messageJson(ctx.services.state, m)),
+      messages: page.items.map((m) => withoutMetadata(messageJson(ctx.services.state, m), ctx.args.bool('include_all_metadata'))),
       has_more: page.nextCursor !== '',
       pin_count: 0,
       channel_actions_ts: null,
@@ -193,3 +193,9 @@ export const conversationMethods: Record<string, MethodHandler> = {
     return {};
   },
 };
+
+/** Message metadata is listed by history only when asked for (`include_all_metadata`). */
+function withoutMetadata(json: Record<string, unknown>, keep: boolean): Record<string, unknown> {
+  if (!keep) delete json.metadata;
+  return json;
+}

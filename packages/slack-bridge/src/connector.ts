@@ -1,0 +1,112 @@
+/**
+ * The Slack connector: what the core calls. It owns only the routing to the right workspace
+ * (the portal key's network) and the capability surface; the flows live in `to-slack/` and
+ * `to-matrix/`, a workspace's connection in `workspace/`.
+ */
+import {
+  BridgeError,
+  type BridgeConnector,
+  type BridgeContext,
+  type BridgeInfoDisplay,
+  type BridgeInfoProvider,
+  type EditHandler,
+  type LinkHandler,
+  type MatrixEdit,
+  type MatrixMessage,
+  type MatrixReaction,
+  type MatrixReactionRemoval,
+  type MatrixRedaction,
+  type PortalKey,
+  type ReactionHandler,
+  type RedactionHandler,
+  type SendResult,
+} from '@causeway/bridge-core';
+import { SlackConfigSchema, checkWorkspaces, type SlackConfig } from './config-schema';
+import { SLACK_PROTOCOL } from './protocol';
+import { SlackWorkspace } from './workspace/slack-workspace';
+import { registerCommands } from './commands';
+import { registerProvisioning } from './provisioning/link-routes';
+import { checkLink } from './links';
+
+export class SlackConnector
+  implements BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
+{
+  readonly protocol = SLACK_PROTOCOL;
+  readonly configSchema = SlackConfigSchema;
+  readonly workspaces = new Map<string, SlackWorkspace>();
+  private ctxRef?: BridgeContext<SlackConfig>;
+
+  get ctx(): BridgeContext<SlackConfig> {
+    if (!this.ctxRef) throw new Error('SlackConnector used before init()');
+    return this.ctxRef;
+  }
+
+  networkNames(config: SlackConfig): readonly string[] {
+    return Object.keys(config?.workspaces ?? {});
+  }
+
+  init(ctx: BridgeContext<SlackConfig>): void {
+    this.ctxRef = ctx;
+    checkWorkspaces(ctx.config);
+    const names = () => [...this.workspaces.keys()];
+    for (const [name, cfg] of Object.entries(ctx.config.workspaces)) {
+      const ws = new SlackWorkspace(name, cfg, ctx, names);
+      this.workspaces.set(name, ws);
+      const path = ws.eventsPath;
+      // Public on purpose: Slack cannot send the hs_token; every request is checked by its signature.
+      if (path) ctx.http.addRoute('POST', path, (rc) => ws.receiver.handleHttp(rc), { public: true });
+    }
+    registerCommands(this);
+    registerProvisioning(this);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.workspaces.values()].map((w) => w.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.workspaces.values()].map((w) => w.stop()));
+  }
+
+  /** Resolves once every workspace has nothing left to apply or send. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.workspaces.values()].map((w) => w.idle()));
+  }
+
+  workspace(name: string): SlackWorkspace {
+    const w = this.workspaces.get(name);
+    if (!w) throw new BridgeError(`There is no Slack workspace called ${name}. Known: ${[...this.workspaces.keys()].join(', ')}.`);
+    return w;
+  }
+
+  handleMatrixMessage(msg: MatrixMessage): Promise<SendResult> {
+    return this.workspace(msg.portal.key.network).toSlack.message(msg);
+  }
+
+  async handleMatrixEdit(edit: MatrixEdit): Promise<void> {
+    await this.workspace(edit.portal.key.network).toSlack.edit(edit);
+  }
+
+  async handleMatrixRedaction(r: MatrixRedaction): Promise<void> {
+    await this.workspace(r.portal.key.network).toSlack.redaction(r);
+  }
+
+  async handleMatrixReaction(r: MatrixReaction): Promise<void> {
+    await this.workspace(r.portal.key.network).toSlack.reaction(r);
+  }
+
+  async handleMatrixReactionRemoval(r: MatrixReactionRemoval): Promise<void> {
+    await this.workspace(r.portal.key.network).toSlack.reaction(r, true);
+  }
+
+  beforeLink(request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {
+    return checkLink(this, request);
+  }
+
+  bridgeInfo(portal: { key: PortalKey }): BridgeInfoDisplay {
+    const ws = this.workspaces.get(portal.key.network);
+    if (!ws) return {};
+    const teamName = ws.cfg.name ?? (ws.botUserId() ? ws.identity.teamName : ws.name);
+    return { network: { displayname: teamName }, channel: { displayname: portal.key.id } };
+  }
+}

@@ -1,0 +1,52 @@
+// The bridge hears everything it posts (Slack sends the app's own messages, edits, reactions and
+// joins back as events, sometimes before the Web API call has answered). They are recognised by
+// the bot and app IDs a post carries and by the bot user, and, for what carries neither reliably,
+// by the `ts` values the Web API returned (posts) or was given (deletions).
+import type { SlackAuthor } from '../slack';
+import type { SlackIdentity } from '../workspace/identity';
+
+const MAX_REMEMBERED = 10_000;
+
+export class EchoFilter {
+  private readonly posted = new Set<string>();
+  private readonly deleted = new Set<string>();
+
+  constructor(private readonly me: () => SlackIdentity) {}
+
+  /** Whether an author is this bridge's bot (its posts, reactions, joins). */
+  isSelf(author: SlackAuthor | undefined): boolean {
+    if (!author) return false;
+    const me = this.me();
+    return (
+      (!!author.botId && author.botId === me.botId) ||
+      (!!author.appId && author.appId === me.appId) ||
+      (!!author.userId && author.userId === me.botUserId)
+    );
+  }
+
+  isSelfUser(userId: string | undefined): boolean {
+    return !!userId && userId === this.me().botUserId;
+  }
+
+  recordPosted(channel: string, ts: string): void {
+    remember(this.posted, `${channel}\u0000${ts}`);
+  }
+
+  wasPosted(channel: string, ts: string): boolean {
+    return this.posted.has(`${channel}\u0000${ts}`);
+  }
+
+  recordDeleted(channel: string, ts: string): void {
+    remember(this.deleted, `${channel}\u0000${ts}`);
+  }
+
+  /** A deletion the bridge made itself (consumed: Slack reports it once). */
+  takeDeleted(channel: string, ts: string): boolean {
+    return this.deleted.delete(`${channel}\u0000${ts}`);
+  }
+}
+
+function remember(set: Set<string>, key: string): void {
+  set.add(key);
+  if (set.size > MAX_REMEMBERED) set.delete(set.values().next().value as string);
+}

@@ -1,0 +1,50 @@
+// Slack files → Matrix media: `url_private` is fetched with the bot token as a Bearer (Slack serves
+// nothing without it; a sign-in redirect means the token cannot read the file) and uploaded to the
+// homeserver. A file that cannot be fetched becomes a notice with its name, never a silent drop.
+import type { MessageContent } from '@causeway/bridge-core';
+import type { SlackFile } from '../slack';
+import type { SlackWorkspace } from '../workspace/slack-workspace';
+
+const MAX_FILE_BYTES = 100 * 1024 * 1024;
+
+function kindOf(mimetype: string | undefined): MessageContent['kind'] {
+  if (mimetype?.startsWith('image/')) return 'image';
+  if (mimetype?.startsWith('video/')) return 'video';
+  if (mimetype?.startsWith('audio/')) return 'audio';
+  return 'file';
+}
+
+export async function slackFileToContent(ws: SlackWorkspace, file: SlackFile): Promise<MessageContent> {
+  const name = file.name ?? file.title ?? file.id;
+  const url = file.urlPrivateDownload ?? file.urlPrivate;
+  if (!file.available || !url) return { kind: 'notice', body: `(a file Slack does not let the bridge read: ${name})` };
+  try {
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${ws.cfg.bot_token}` },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    const length = Number(res.headers.get('content-length') ?? 0);
+    if (length > MAX_FILE_BYTES) throw new Error('too large');
+    const data = Buffer.from(await res.arrayBuffer());
+    if (data.length > MAX_FILE_BYTES) throw new Error('too large');
+    const mimetype = file.mimetype ?? res.headers.get('content-type')?.split(';')[0] ?? 'application/octet-stream';
+    const mxc = await ws.ctx.media.upload(data, { name, mimetype });
+    return {
+      kind: kindOf(mimetype),
+      body: file.title && file.title !== name ? file.title : name,
+      media: {
+        mxc,
+        name,
+        mimetype,
+        size: data.length,
+        ...(file.width ? { width: file.width } : {}),
+        ...(file.height ? { height: file.height } : {}),
+      },
+    };
+  } catch (err) {
+    ws.ctx.log.warn('Slack file could not be fetched', { file: file.id, err: String(err) });
+    return { kind: 'notice', body: `(a file could not be copied from Slack: ${name})` };
+  }
+}

@@ -1,0 +1,32 @@
+// What the bridge asks of Slack for one Matrix event, in a form that can be stored (ctx.outbox)
+// and sent after a restart: a Web API call with JSON arguments, or a file to upload, plus what is
+// needed to record the result in the core's message map when the handler is no longer waiting.
+import type { LateMessageRef } from '@causeway/bridge-core';
+
+/** Slack `metadata.event_type` on every post: how a post whose answer was lost is found again. */
+export const MATRIX_EVENT_METADATA = 'causeway_matrix_event';
+
+export type SlackCall =
+  | { method: 'chat.postMessage'; args: Record<string, unknown> }
+  | { method: 'chat.update'; args: { channel: string; ts: string; text: string } }
+  | { method: 'chat.delete'; args: { channel: string; ts: string } }
+  | { method: 'reactions.add' | 'reactions.remove'; args: { channel: string; timestamp: string; name: string } }
+  | {
+      method: 'files.upload-external';
+      args: { channel: string; thread_ts?: string; mxc: string; name: string; mimetype?: string; comment?: string };
+    };
+
+export interface StoredCall {
+  call: SlackCall;
+  /** The Matrix event it comes from. */
+  eventId: string;
+  /** For posts: the message, so IDs found after a restart go to the message map (addRemoteIds). */
+  late?: LateMessageRef;
+  /** The core replays this Matrix event (it may have been sent before a crash): look for it first. */
+  mayExist?: boolean;
+}
+
+/** What a call gave back: the `ts` of a post or upload. */
+export interface CallResult {
+  ts?: string;
+}

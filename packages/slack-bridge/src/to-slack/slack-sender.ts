@@ -1,0 +1,152 @@
+// Every Matrix → Slack call goes through here: stored first (DurableSendStore on ctx.outbox),
+// then sent by the send queue (slack/send-queue) one at a time per channel, in order, waiting out
+// 429s (Retry-After, per method) and backing off on transient failures. A call whose sending had
+// begun before a crash, or that belongs to a Matrix event the core replays, is first looked for on
+// Slack (a post carries its Matrix event ID in message metadata), so a lost answer is found instead
+// of posting twice. IDs found for a message whose handler is gone go to the message map through
+// `ctx.remote.addRemoteIds`.
+import type { WebClient } from '@slack/web-api';
+import { BridgeError } from '@causeway/bridge-core';
+import { classifySlackError, SendQueue, type PendingSend } from '../slack';
+import type { SlackWorkspace } from '../workspace/slack-workspace';
+import { DurableSendStore } from './durable-store';
+import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
+import { uploadToSlack } from './upload';
+
+/** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
+const LOOKBACK_S = 120;
+
+export class SlackSender {
+  readonly store: DurableSendStore;
+  private readonly queue: SendQueue<StoredCall, CallResult>;
+
+  constructor(
+    private readonly ws: SlackWorkspace,
+    private readonly client: WebClient,
+  ) {
+    this.store = new DurableSendStore(ws.ctx.outbox.queue('slack-sends'), ws.name);
+    this.queue = new SendQueue<StoredCall, CallResult>({
+      store: this.store,
+      send: (item) => this.send(item),
+      classify: (err) => classifySlackError(err),
+      onSent: (item, result) => this.sent(item, result),
+      onFailed: (item, err) => this.failed(item, err),
+      onRetry: (item, failure, delayMs) =>
+        ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs }),
+      onError: (err) => ws.ctx.log.warn('Slack send queue bookkeeping failed', { err: String(err) }),
+      backoff: { baseMs: 500, maxMs: 60_000 },
+      maxFailures: 8,
+    });
+  }
+
+  async start(): Promise<void> {
+    const n = await this.queue.start();
+    if (n) this.ws.ctx.log.info('Slack calls left by the last run are sent first', { workspace: this.ws.name, count: n });
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Stores a call and waits until Slack accepted it; a refusal becomes a BridgeError for the sender. */
+  async call(channel: string, stored: StoredCall): Promise<CallResult> {
+    try {
+      return await this.queue.enqueue(channel, stored.call.method, stored);
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
+    }
+  }
+
+  private async send(item: PendingSend<StoredCall>): Promise<CallResult> {
+    const { call } = item.payload;
+    const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
+    await this.store.markAttempted(item.id);
+    if (again && call.method === 'chat.postMessage') {
+      const found = await this.findPost(call.args, item.payload.eventId, item.enqueuedAt);
+      if (found) return { ts: found };
+    }
+    switch (call.method) {
+      case 'chat.postMessage': {
+        const r = await this.client.apiCall('chat.postMessage', call.args);
+        const ts = (r as { ts?: string }).ts ?? '';
+        this.ws.echoes.recordPosted(call.args.channel as string, ts);
+        return { ts };
+      }
+      case 'chat.update':
+        await this.client.apiCall('chat.update', call.args);
+        return {};
+      case 'chat.delete':
+        this.ws.echoes.recordDeleted(call.args.channel, call.args.ts);
+        try {
+          await this.client.apiCall('chat.delete', call.args);
+        } catch (err) {
+          if (slackError(err) === 'message_not_found') return {}; // gone already: what was asked
+          throw err;
+        }
+        return {};
+      case 'reactions.add':
+      case 'reactions.remove':
+        try {
+          await this.client.apiCall(call.method, call.args);
+        } catch (err) {
+          // Another Matrix user's identical reaction is the bot's one reaction on Slack.
+          if (['already_reacted', 'no_reaction'].includes(slackError(err) ?? '')) return {};
+          throw err;
+        }
+        return {};
+      case 'files.upload-external':
+        return uploadToSlack(this.ws, this.client, call.args);
+    }
+  }
+
+  /** A post of this Matrix event already on Slack (its answer was lost), by its metadata. */
+  private async findPost(args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
+    const channel = args.channel as string;
+    const oldest = (Math.floor(storedAt / 1000) - LOOKBACK_S).toString();
+    const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
+    const r = threadTs
+      ? await this.client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
+      : await this.client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
+    const messages = ((r as { messages?: unknown }).messages ?? []) as Array<{
+      ts?: string;
+      bot_id?: string;
+      metadata?: { event_type?: string; event_payload?: { event_id?: string } };
+    }>;
+    const hit = messages.find((m) => m.metadata?.event_type === MATRIX_EVENT_METADATA && m.metadata.event_payload?.event_id === eventId);
+    if (hit?.ts) {
+      this.ws.ctx.log.info('Slack post found after a lost answer; not sent again', { eventId });
+      this.ws.echoes.recordPosted(channel, hit.ts);
+    }
+    return hit?.ts;
+  }
+
+  private async sent(item: PendingSend<StoredCall>, result: CallResult): Promise<void> {
+    const late = item.payload.late;
+    if (!late || !result.ts || !this.store.isRestored(item.id)) return;
+    const channel = (item.payload.call.args as { channel: string }).channel;
+    await this.ws.ctx.remote.addRemoteIds({ message: late, remoteIds: [this.ws.messageId(channel, result.ts)], firstPart: 0 });
+  }
+
+  private async failed(item: PendingSend<StoredCall>, err: unknown): Promise<void> {
+    this.ws.ctx.log.warn('Slack call failed for good', { method: item.payload.call.method, error: slackError(err) ?? String(err) });
+    const late = item.payload.late;
+    if (late && this.store.isRestored(item.id)) {
+      await this.ws.ctx.notify.notice(
+        late.sender.userId,
+        `Your message "${late.content.body.slice(0, 80)}" could not be sent to Slack (${slackError(err) ?? 'error'}).`,
+      );
+    }
+  }
+}
+
+export function slackError(err: unknown): string | undefined {
+  const e = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
+  return typeof e === 'string' ? e : undefined;
+}
+
+export type { SlackCall };

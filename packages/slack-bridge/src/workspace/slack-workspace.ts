@@ -1,0 +1,173 @@
+// One Slack workspace (an app installation): its Bolt app and Web API clients, who the bridge is
+// there (auth.test), the transport events arrive by, and the two flows. The connector holds one
+// per `slack.workspaces` entry and routes by the portal key's network, which is the entry's name.
+import { App, LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { BridgeContext, GhostKey, PortalKey } from '@causeway/bridge-core';
+import { slackMessageId } from '../slack';
+import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
+import { BridgeReceiver } from './receiver';
+import { fetchIdentity, type SlackIdentity } from './identity';
+import { SlackUsers } from './users';
+import { CustomEmoji } from './custom-emoji';
+import { ThreadRoots } from './thread-roots';
+import { EchoFilter } from '../to-matrix/echo-filter';
+import { EventDedupe } from '../to-matrix/event-dedupe';
+import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
+import { SlackToMatrix } from '../to-matrix/slack-events';
+import { SlackSender } from '../to-slack/slack-sender';
+import { MatrixToSlack } from '../to-slack/matrix-to-slack';
+
+/** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
+function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
+  const log = ctx.log;
+  let level = LogLevel.INFO;
+  const fields = { workspace: name };
+  return {
+    debug: (...m: unknown[]) => log.debug(m.map(String).join(' '), fields),
+    info: (...m: unknown[]) => log.debug(m.map(String).join(' '), fields),
+    warn: (...m: unknown[]) => log.warn(m.map(String).join(' '), fields),
+    // The SDK reports what it recovers from (an ack on a closed socket) as errors; ours are warnings.
+    error: (...m: unknown[]) => log.warn(m.map(String).join(' '), fields),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export class SlackWorkspace {
+  private identityRef?: SlackIdentity;
+  /** Lookups (users, emoji, history): a few quick retries. */
+  readonly client: WebClient;
+  /** Sends: no SDK retries and 429s handed back, so the send queue keeps order and waits per method. */
+  readonly sendClient: WebClient;
+  readonly receiver: BridgeReceiver;
+  readonly app: App;
+  readonly users: SlackUsers;
+  readonly emoji: CustomEmoji;
+  readonly echoes: EchoFilter;
+  readonly threads = new ThreadRoots();
+  readonly sender: SlackSender;
+  readonly toSlack: MatrixToSlack;
+  private readonly toMatrix: SlackToMatrix;
+  private readonly dedupe: EventDedupe;
+  private readonly inbox: SlackInbox;
+
+  constructor(
+    readonly name: string,
+    readonly cfg: WorkspaceConfig,
+    readonly ctx: BridgeContext<SlackConfig>,
+    /** Every workspace name, for alias parsing. */
+    readonly allNames: () => readonly string[],
+  ) {
+    const logger = slackLogger(ctx, name);
+    const base: WebClientOptions = { slackApiUrl: cfg.api_url, logger };
+    this.client = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } });
+    this.sendClient = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    this.receiver = new BridgeReceiver(
+      cfg.app_token
+        ? {
+            kind: 'socket',
+            appToken: cfg.app_token,
+            clientOptions: { slackApiUrl: cfg.api_url, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } },
+            logger,
+            clientPingTimeout: 3000,
+          }
+        : { kind: 'http', signingSecret: cfg.signing_secret ?? '' },
+      ctx.log,
+    );
+    // The bridge checks its own echoes (EchoFilter) for every kind of event, so Bolt's partial
+    // self-filter is off; the token was checked by auth.test already.
+    this.app = new App({
+      token: cfg.bot_token,
+      receiver: this.receiver,
+      clientOptions: base,
+      logger,
+      ignoreSelf: false,
+      tokenVerificationEnabled: false,
+      deferInitialization: true,
+    });
+    this.app.use(async ({ body }) => {
+      await this.toMatrix.handle(body);
+    });
+    this.app.error(async (err) => {
+      ctx.log.warn('Slack event handling failed', { workspace: name, err: String(err) });
+    });
+    this.users = new SlackUsers(this.client, ctx.log);
+    this.emoji = new CustomEmoji(this.client, ctx.media, ctx.log);
+    this.echoes = new EchoFilter(() => this.identity);
+    this.toMatrix = new SlackToMatrix(this);
+    this.sender = new SlackSender(this, this.sendClient);
+    this.toSlack = new MatrixToSlack(this);
+    this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);
+    this.inbox = new SlackInbox(
+      ctx.outbox.queue<StoredEnvelope>('slack-inbox'),
+      name,
+      this.dedupe,
+      (env) => this.receiver.process(env.body, env.retryNum),
+      ctx.log,
+    );
+    this.receiver.onEnvelope(async (body, retryNum) => {
+      const r = await this.inbox.accept(body, retryNum);
+      if (r === 'duplicate') ctx.log.debug('Slack event delivered again; dropped', { workspace: name, retryNum });
+    });
+  }
+
+  get connectorConfig(): SlackConfig {
+    return this.ctx.config;
+  }
+
+  get identity(): SlackIdentity {
+    if (!this.identityRef) throw new Error(`Slack workspace ${this.name} used before start()`);
+    return this.identityRef;
+  }
+
+  botUserId(): string | undefined {
+    return this.identityRef?.botUserId;
+  }
+
+  /** Where Events API requests for this workspace arrive (when it uses them). */
+  get eventsPath(): string | undefined {
+    return this.cfg.signing_secret ? eventsPath(this.name, this.cfg) : undefined;
+  }
+
+  portalKey(channel: string): PortalKey {
+    return { network: this.name, id: channel };
+  }
+
+  ghostKey(userId: string): GhostKey {
+    return { network: this.name, id: userId };
+  }
+
+  messageId(channel: string, ts: string): string {
+    return slackMessageId({ team: this.identity.teamId, channel, ts });
+  }
+
+  async start(): Promise<void> {
+    this.identityRef = await fetchIdentity(this.client);
+    await this.app.init();
+    await this.dedupe.load();
+    await this.sender.start();
+    await this.inbox.start();
+    await this.app.start();
+    this.ctx.log.info('Slack workspace connected', {
+      workspace: this.name,
+      team: this.identity.teamId,
+      transport: this.cfg.app_token ? 'socket mode' : 'events api',
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop().catch(() => undefined);
+    await this.inbox.stop();
+    await this.sender.stop();
+  }
+
+  /** Resolves when no Slack event waits to be applied and no call waits to be sent. */
+  async idle(): Promise<void> {
+    await this.inbox.idle();
+    await this.sender.idle();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The Slack bridge end to end in relay mode, over both transports (Socket Mode, and the Events API
+ * posting signed requests to the bridge's own listener): messages cross both ways, Matrix users
+ * appear on Slack under their name through the bot, Slack users are ghosts whose profile follows
+ * `user_change`, and nothing the bridge posts comes back.
+ */
+import { strict as assert } from 'node:assert';
+import { startSlackBridge, linkedRoom, ghostId, messages, eventually, type SlackBridge, type Transport } from './support';
+
+for (const transport of ['socket', 'http'] as Transport[]) {
+  describe(`slack-bridge relay (${transport === 'socket' ? 'Socket Mode' : 'Events API'})`, function () {
+    this.timeout(60_000);
+    let b: SlackBridge;
+    let roomId: string;
+
+    before(async () => {
+      b = await startSlackBridge(transport);
+      roomId = await linkedRoom(b);
+    });
+    after(async () => {
+      await b?.stop();
+    });
+
+    it("a Slack message reaches Matrix from the sender's ghost, with their name", async () => {
+      b.alice.post(b.general, 'hello matrix');
+      const ev = await eventually(
+        () => messages(b, roomId, ghostId(b.alice.id)).find((e) => e.content.body === 'hello matrix'),
+        'Slack message on Matrix',
+      );
+      assert.equal(ev.content.msgtype, 'm.text');
+      assert.equal(b.fx.hs.profile(ghostId(b.alice.id))?.displayname, 'alice');
+    });
+
+    it("a Matrix message reaches Slack through the bot under the sender's display name, and is not echoed back", async () => {
+      await b.matrixAlice.sendMessage(roomId, 'hello slack');
+      const post = await eventually(() => b.slack.posted(b.app, b.general).find((m) => m.text === 'hello slack'), 'post on Slack');
+      assert.equal(post.username, 'Alice M');
+      await b.slack.waitForDeliveries(b.app);
+      await b.connector().idle();
+      assert.equal(messages(b, roomId).filter((e) => e.content.body === 'hello slack').length, 1);
+    });
+
+    it('a Slack profile change (user_change) renames the ghost', async () => {
+      b.bob.post(b.general, 'first words');
+      await eventually(() => messages(b, roomId, ghostId(b.bob.id)).find((e) => e.content.body === 'first words'), 'Bob on Matrix');
+      b.bob.updateProfile({ displayName: 'Robert' });
+      await eventually(() => b.fx.hs.profile(ghostId(b.bob.id))?.displayname === 'Robert', 'ghost renamed');
+    });
+
+    it('messages of channels that are not linked stay on Slack', async () => {
+      const other = b.slack.createChannel(b.team, { name: 'random', members: [b.alice, b.botUserId] });
+      b.alice.post(other, 'not bridged');
+      b.alice.post(b.general, 'after the unbridged one');
+      await eventually(() => messages(b, roomId).find((e) => e.content.body === 'after the unbridged one'), 'later message');
+      await b.connector().idle();
+      for (const r of b.fx.hs.rooms.allRoomIds()) assert.ok(!messages(b, r).some((e) => e.content.body === 'not bridged'));
+    });
+  });
+}
