@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
@@ -24,6 +24,10 @@ async function knownSeries(): Promise<Set<string>> {
     names.add(m.name);
     if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
     if (type === 'summary') for (const s of ['_sum', '_count']) names.add(m.name + s);
+  }
+  // Connectors' own series (`causeway_<protocol>_*`), as each bridge documents them in docs/<bridge>-metrics.md.
+  for (const f of readdirSync(join(ROOT, 'docs')).filter((n) => /^[a-z]+-metrics\.md$/.test(n))) {
+    for (const m of readFileSync(join(ROOT, 'docs', f), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \|/gm)) names.add(m[1]);
   }
   return names;
 }

@@ -62,6 +62,7 @@ export class GitterEmulator {
   private restBase = '';
   private streamBase = '';
   private stopped = false;
+  private readonly lostAnswers = new Map<string, number>();
 
   private constructor(private readonly opts: GitterEmulatorOptions) {
     const now = opts.now ?? Date.now;
@@ -134,6 +135,22 @@ export class GitterEmulator {
     if (profile.displayName !== undefined) user.displayName = profile.displayName;
     if (profile.avatarUrl !== undefined) user.avatarUrl = profile.avatarUrl;
     user.v++;
+  }
+
+  /**
+   * The next `count` requests with this key (e.g. `POST /v1/rooms/{roomId}/chatMessages`) take
+   * effect but lose their answer: the connection is dropped instead of replying, as when a
+   * network cut or a crash comes between the server's work and the client reading the answer.
+   */
+  loseAnswers(key: string, count = 1): void {
+    this.lostAnswers.set(key, (this.lostAnswers.get(key) ?? 0) + count);
+  }
+
+  private takeLostAnswer(key: string): boolean {
+    const n = this.lostAnswers.get(key) ?? 0;
+    if (n <= 0) return false;
+    this.lostAnswers.set(key, n - 1);
+    return true;
   }
 
   /** Another token for an existing user (e.g. the bridge's own, to count its requests apart). */
@@ -299,6 +316,11 @@ export class GitterEmulator {
       }
       if (!route) throw new GitterApiError(404, 'Not Found');
       const result = route.route.handler({ userId, params: route.params, query: url.searchParams, body });
+      if (!testClient && this.takeLostAnswer(key)) {
+        // The request took effect; its answer never arrives (connection dropped before the reply).
+        res.destroy();
+        return;
+      }
       if (result === NO_CONTENT) {
         res.writeHead(204, headers);
         res.end();

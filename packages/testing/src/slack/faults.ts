@@ -19,7 +19,9 @@ export type WebFault =
   | { kind: 'ratelimited'; retryAfter: number }
   | { kind: 'error'; error: string; extra?: Record<string, unknown> }
   | { kind: 'http'; status: number; body?: string }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** The call takes effect, then the connection is cut before the answer (a lost answer). */
+  | { kind: 'lost-answer' };
 
 export interface FaultOptions {
   /** How many matching calls fail (default 1; Infinity until cancelled). */
@@ -107,6 +109,11 @@ export class Faults {
   /** The connection is dropped without an answer. */
   reset(method: CallMatcher, opts: FaultOptions = {}): FaultHandle {
     return this.add(this.web, matcher(method), { kind: 'reset' }, opts);
+  }
+
+  /** The call is carried out (a post is posted), then the connection is cut: the caller never learns it worked. */
+  lostAnswer(method: CallMatcher, opts: FaultOptions = {}): FaultHandle {
+    return this.add(this.web, matcher(method), { kind: 'lost-answer' }, opts);
   }
 
   takeWebFault(call: CallInfo): WebFault | undefined {

@@ -92,7 +92,7 @@ export class WebApi {
         userId: token?.userId,
         tokenKind: token?.kind,
       });
-      if (fault && this.applyFault(fault, req, res, record)) return;
+      if (fault && fault.kind !== 'lost-answer' && this.applyFault(fault, req, res, record)) return;
       const need = token ? spec.tokens[token.kind] : undefined;
       const accepted = scopeAlternatives(need);
       if (token) {
@@ -130,6 +130,13 @@ export class WebApi {
         warn: (w) => warnings.push(w),
       };
       const result = await handler(ctx);
+      if (fault?.kind === 'lost-answer') {
+        record.status = 0;
+        record.error = 'connection_reset_after_effect';
+        this.calls.push(record);
+        req.socket.destroy();
+        return;
+      }
       this.reply(res, record, 200, withWarnings({ ok: true, ...result }, warnings), headers);
     } catch (err) {
       if (err instanceof SlackApiError) {
@@ -163,6 +170,8 @@ export class WebApi {
         res.end(text);
         return true;
       }
+      case 'lost-answer':
+        return false;
       case 'reset':
         record.status = 0;
         record.error = 'connection_reset';
