@@ -6,7 +6,10 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GitterTestUser, TestUser } from '@causeway/testing';
+import { HomeserverEmulator, type GitterTestUser, type TestUser } from '@causeway/testing';
+import { startBridgeFixture } from '@causeway/testing/bridge';
+import { ConfigError } from '@causeway/bridge-core';
+import { GitterConnector, type GitterConfig } from '@causeway/gitter-bridge';
 import { adminRoom, eventually, ghostId, linkedRoom, messages, startGitterBridge, type GitterBridge } from './support';
 
 describe('gitter-bridge: messages through the relay', function () {
@@ -81,6 +84,28 @@ describe('gitter-bridge: messages through the relay', function () {
     assert.equal(posted.text, '**Bob** dances');
   });
 
+  it('refuses to start with a relay token Gitter does not accept, naming the key', async () => {
+    const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+    try {
+      await assert.rejects(
+        startBridgeFixture<GitterConfig>({
+          connector: () => new GitterConnector(),
+          configKey: 'gitter',
+          hs,
+          connectorConfig: {
+            rest_base_url: b.gitter.restBaseUrl,
+            stream_base_url: b.gitter.streamBaseUrl,
+            relay: { token: 'not-a-token' },
+          },
+        }),
+        (err: unknown) =>
+          err instanceof ConfigError && err.problems.some((p) => p.startsWith('gitter.relay.token: Gitter refused it (401)')),
+      );
+    } finally {
+      await hs.stop();
+    }
+  });
+
   it("updates the ghost's display name and avatar when the Gitter profile changes", async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
     const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
@@ -92,6 +117,26 @@ describe('gitter-bridge: messages through the relay', function () {
       await eventually(() => b.fx.hs.profile(ghostId('alice'))?.displayname === 'Alice Liddell', 'display name updated');
       const mxc = await eventually(() => b.fx.hs.profile(ghostId('alice'))?.avatar_url, 'avatar set');
       assert.deepEqual(b.fx.hs.mediaBytes(mxc), png);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('does not try a broken avatar again on every message (each try could cost a timeout)', async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits++;
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dave = b.gitter.createUser('dave', { displayName: 'Dave' });
+      b.gitter.addMember(room.id, dave.id);
+      b.gitter.setProfile(dave.id, { avatarUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dave.png` });
+      for (let i = 0; i < 5; i++) await dave.post(room.id, `broken avatar ${i}`);
+      await eventually(() => messages(b.fx.hs, roomId, ghostId('dave')).length === 5, 'all five bridged');
+      assert.equal(hits, 1);
+      assert.equal(b.fx.hs.profile(ghostId('dave'))?.displayname, 'Dave');
     } finally {
       server.close();
     }

@@ -54,14 +54,13 @@ describe('irc-bridge: admin-room commands', function () {
     await obs.waitFor((l) => / :Dave\[m\]!\S+ JOIN :?#cmds/i.test(l) || /^:Dave\[m\]!\S+ JOIN/.test(l.replace(/^@\S+ /, '')), 20_000, from);
     const roomId = b.fx.hs.resolveAlias(alias('#cmds'));
     assert.ok(roomId, 'portal alias exists');
-    await eventually(() => b.fx.hs.membership(roomId!, '@dave:localhost') === 'invite', 'dave invited');
+    await eventually(() => b.fx.hs.membership(roomId, '@dave:localhost') === 'invite', 'dave invited');
   });
 
   it('!nick changes the nick on IRC, and refuses a taken one without renaming silently', async () => {
-    let from = obs.lines.length;
+    const from = obs.lines.length;
     assert.match(await command('!nick Davey'), /You are now Davey/);
     await obs.waitFor((l) => /dave\[m\]!\S+ NICK :?Davey/i.test(l), 10_000, from);
-    from = obs.lines.length;
     const reply = await command('!nick Witness');
     assert.match(reply, /Your nick stays Davey/);
     assert.match(await command('!nick'), /Your nick on testnet is Davey/);
@@ -91,10 +90,14 @@ describe('irc-bridge: admin-room commands', function () {
     assert.match(await command('!username dave_irc'), /dave_irc from your next connection/);
     await command('!reconnect');
     // No identd here, so InspIRCd shows it with its "~" (unverified) mark.
-    await eventually(async () => (await obs.whois('Davey')).some((l) => / 311 \S+ Davey ~?dave_irc /.test(l)), 'WHOIS shows the chosen username', 30_000);
+    await eventually(
+      async () => (await obs.whois('Davey')).some((l) => / 311 \S+ Davey ~?dave_irc /.test(l)),
+      'WHOIS shows the chosen username',
+      30_000,
+    );
   });
 
-  it('!whois answers with the IRC user\'s details', async () => {
+  it("!whois answers with the IRC user's details", async () => {
     const reply = await command('!whois Witness');
     assert.match(reply, /Witness is observer@/);
     assert.match(await command('!whois NoSuchNick'), /There is no IRC user called NoSuchNick/);
@@ -108,7 +111,10 @@ describe('irc-bridge: admin-room commands', function () {
     // The database and the connector's data dir (with the generated key). The core's transaction
     // journal holds the raw Matrix event the user typed, as the homeserver does; that is the core's.
     const dirs = [path.join(b.fx.dataDir, 'db'), b.connector().ctx.config.data_dir];
-    assert.ok(filesUnder(dirs[1]).some((f) => f.endsWith('irc-passwords.key')), 'a key was generated');
+    assert.ok(
+      filesUnder(dirs[1]).some((f) => f.endsWith('irc-passwords.key')),
+      'a key was generated',
+    );
     for (const file of dirs.flatMap(filesUnder)) {
       assert.ok(!readFileSync(file).includes(secret), `${file} contains the password`);
     }
@@ -128,7 +134,7 @@ describe('irc-bridge: admin-room commands', function () {
     const erin = await b.fx.hs.registerUser('erin');
     await erin.join(room);
     const erinAdmin = await erin.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
-    await eventually(() => b.fx.hs.membership(erinAdmin, BOT) === 'join', 'bot in Erin\'s admin room');
+    await eventually(() => b.fx.hs.membership(erinAdmin, BOT) === 'join', "bot in Erin's admin room");
     await erin.sendMessage(erinAdmin, `!unlink ${room}`);
     const refusal = await eventually(() => botMessages(b.fx.hs, erinAdmin).find((m) => /may unlink/.test(m)), 'refusal');
     assert.match(refusal, /power level 100; you have 0/);
@@ -150,7 +156,10 @@ describe('irc-bridge: admin-room commands', function () {
     await eventually(() => nick(), 'dave connected');
     const lineTo = async (text: string) => {
       obs.raw(`PRIVMSG #cmds :${nick()}: ${text}`);
-      return eventually(() => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && String(e.content.body).endsWith(text)), text);
+      return eventually(
+        () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && String(e.content.body).endsWith(text)),
+        text,
+      );
     };
     const pinged = await lineTo('are you there?');
     assert.deepEqual(pinged.content['m.mentions']?.user_ids, [dave.userId], 'by default the nick is a mention');

@@ -180,4 +180,50 @@ describe('slack-bridge: Socket Mode re-sends, disconnects and rate limits', func
     );
     assert.ok(b.slack.calls('chat.postMessage').filter((c) => c.status === 429).length >= 6, 'Slack did answer 429');
   });
+
+  it('a post whose answer was lost (Slack took it, the connection dropped) is found by its metadata, not posted twice', async () => {
+    b.slack.faults.lostAnswer('chat.postMessage', { times: 1 });
+    const eventId = await b.matrixAlice.sendMessage(roomId, 'answer lost');
+    await eventually(() => b.slack.calls('chat.postMessage').some((c) => c.error === 'connection_reset_after_effect'), 'the lost answer');
+    await b.connector().idle();
+    await b.fx.bridge.idle();
+    assert.equal(b.slack.posted(b.app, b.general).filter((m) => m.text === 'answer lost').length, 1);
+    assert.ok(b.slack.calls('conversations.history').length >= 1, 'looked for it');
+    // The message map knows the Slack message: a reaction to it on Slack reaches the Matrix event.
+    const post = b.slack.posted(b.app, b.general).find((m) => m.text === 'answer lost')!;
+    b.alice.react(b.general, post.ts, 'eyes');
+    await eventually(
+      () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.reaction' && e.content['m.relates_to']?.event_id === eventId),
+      'reaction on the Matrix event',
+    );
+  });
+});
+
+describe('slack-bridge: a Slack message the homeserver never took', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+  let roomId: string;
+
+  before(async () => {
+    b = await startSlackBridge('socket', { core: { matrix_client: { max_outage_wait_s: 1 } } });
+    roomId = await linkedRoom(b);
+  });
+  after(async () => {
+    await b?.fx.hs.comeBack().catch(() => undefined);
+    await b?.stop();
+  });
+
+  it('is told to its author on Slack, in the channel, only to them', async () => {
+    b.alice.post(b.general, 'warm-up');
+    await eventually(() => messages(b, roomId).find((e) => e.content.body === 'warm-up'), 'warm-up');
+    await b.fx.hs.goDown();
+    b.alice.post(b.general, 'lost in the outage');
+    const note = await eventually(
+      () => b.slack.ephemeral.find((e) => e.user === b.alice.id && e.text.includes('lost in the outage')),
+      'ephemeral notice',
+      30_000,
+    );
+    assert.equal(note.channel, b.general.id);
+    assert.match(note.text, /did not reach Matrix/);
+  });
 });

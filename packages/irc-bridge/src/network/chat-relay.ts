@@ -25,11 +25,14 @@ const REMEMBERED = 8192;
 
 export class ChatRelay {
   private readonly claims = new Map<string, string>();
-  private readonly order: string[] = new Array(REMEMBERED);
+  private readonly order: string[] = new Array<string>(REMEMBERED);
   private next = 0;
 
   /** `claim()`: whether deaf mode is on (two hearers per channel). */
-  constructor(private readonly channels: ChannelTable, private readonly claim: () => boolean) {}
+  constructor(
+    private readonly channels: ChannelTable,
+    private readonly claim: () => boolean,
+  ) {}
 
   /** Whether `connKey`'s copy of a line to `channel` (with its `msgid` tag, if any) is the one to relay. */
   relays(connKey: string, channel: string, msgid: string | undefined): boolean {

@@ -42,7 +42,10 @@ export class DurableLines {
   private readonly byEvent = new Map<string, number>();
   private stopping = false;
 
-  constructor(private readonly queue: DurableQueue<StoredLine>, private readonly network: string) {}
+  constructor(
+    private readonly queue: DurableQueue<StoredLine>,
+    private readonly network: string,
+  ) {}
 
   private keyOf(userId: string): string {
     return `${this.network}\u0000${userId}`;
@@ -83,7 +86,7 @@ export class DurableLines {
    * removes it once written or given up, unless the bridge is stopping (then it stays for the
    * next start).
    */
-  hooks(record: StoredLineRecord): { beforeWrite(): Promise<void> | undefined; settled(report: SendReport): void } {
+  hooks(record: StoredLineRecord): { beforeWrite: () => Promise<void> | undefined; settled: (report: SendReport) => void } {
     let marked = record.attempted;
     return {
       beforeWrite: () => {

@@ -7,13 +7,13 @@
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
 import { BridgeError } from '@causeway/bridge-core';
-import { classifySlackError, SendQueue, type PendingSend } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
-import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
+import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
 
-/** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
+/** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
 
 export class SlackSender {
@@ -21,7 +21,7 @@ export class SlackSender {
   private readonly queue: SendQueue<StoredCall, CallResult>;
 
   constructor(
-    private readonly ws: SlackWorkspace,
+    private readonly ws: WorkspaceContext,
     private readonly client: WebClient,
   ) {
     this.store = new DurableSendStore(ws.ctx.outbox.queue('slack-sends'), ws.name);
@@ -57,7 +57,10 @@ export class SlackSender {
     try {
       return await this.queue.enqueue(channel, stored.call.method, stored);
     } catch (err) {
-      const code = (err as { data?: { error?: string } }).data?.error;
+      // Stopping: the call stays stored and goes out after the restart, so nobody is told it failed.
+      if (err instanceof SendQueueStoppedError)
+        throw new BridgeError('The bridge is stopping; this is sent when it is back.', { notify: 'none', cause: err });
+      const code = slackError(err);
       throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
     }
   }
@@ -67,7 +70,11 @@ export class SlackSender {
     const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
     await this.store.markAttempted(item.id);
     if (again && call.method === 'chat.postMessage') {
-      const found = await this.findPost(call.args, item.payload.eventId, item.enqueuedAt);
+      const found = await this.findPost(
+        call.args,
+        item.payload.eventId,
+        Math.min(item.enqueuedAt, item.payload.late?.timestamp ?? Infinity),
+      );
       if (found) return { ts: found };
     }
     switch (call.method) {
@@ -144,9 +151,7 @@ export class SlackSender {
   }
 }
 
-export function slackError(err: unknown): string | undefined {
+function slackError(err: unknown): string | undefined {
   const e = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
   return typeof e === 'string' ? e : undefined;
 }
-
-export type { SlackCall };

@@ -3,7 +3,7 @@
 // per `slack.workspaces` entry and routes by the portal key's network, which is the entry's name.
 import { App, LogLevel, type Logger as SlackLogger } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import type { BridgeContext, GhostKey, PortalKey } from '@causeway/bridge-core';
+import { ConfigError, type BridgeContext, type GhostKey, type PortalKey } from '@causeway/bridge-core';
 import { slackMessageId } from '../slack';
 import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
 import { BridgeReceiver } from './receiver';
@@ -11,6 +11,7 @@ import { fetchIdentity, type SlackIdentity } from './identity';
 import { SlackUsers } from './users';
 import { CustomEmoji } from './custom-emoji';
 import { ThreadRoots } from './thread-roots';
+import type { WorkspaceContext } from './workspace-context';
 import { EchoFilter } from '../to-matrix/echo-filter';
 import { EventDedupe } from '../to-matrix/event-dedupe';
 import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
@@ -37,7 +38,7 @@ function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger
   };
 }
 
-export class SlackWorkspace {
+export class SlackWorkspace implements WorkspaceContext {
   private identityRef?: SlackIdentity;
   /** Lookups (users, emoji, history): a few quick retries. */
   readonly client: WebClient;
@@ -100,7 +101,7 @@ export class SlackWorkspace {
     this.echoes = new EchoFilter(() => this.identity);
     this.toMatrix = new SlackToMatrix(this);
     this.sender = new SlackSender(this, this.sendClient);
-    this.toSlack = new MatrixToSlack(this);
+    this.toSlack = new MatrixToSlack(this, this.sender);
     this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);
     this.inbox = new SlackInbox(
       ctx.outbox.queue<StoredEnvelope>('slack-inbox'),
@@ -146,12 +147,24 @@ export class SlackWorkspace {
   }
 
   async start(): Promise<void> {
-    this.identityRef = await fetchIdentity(this.client);
+    try {
+      this.identityRef = await fetchIdentity(this.client);
+    } catch (err) {
+      throw new ConfigError(`Slack workspace ${this.name} could not start`, [
+        `slack.workspaces.${this.name}.bot_token: Slack refused it (${slackErrorCode(err)})`,
+      ]);
+    }
     await this.app.init();
     await this.dedupe.load();
     await this.sender.start();
     await this.inbox.start();
-    await this.app.start();
+    try {
+      await this.app.start();
+    } catch (err) {
+      throw new ConfigError(`Slack workspace ${this.name} could not start`, [
+        `slack.workspaces.${this.name}.app_token: Slack refused it (${slackErrorCode(err)})`,
+      ]);
+    }
     this.ctx.log.info('Slack workspace connected', {
       workspace: this.name,
       team: this.identity.teamId,
@@ -170,4 +183,10 @@ export class SlackWorkspace {
     await this.inbox.idle();
     await this.sender.idle();
   }
+}
+
+/** The Slack error code of a failed call (`invalid_auth`), or the error's message. */
+function slackErrorCode(err: unknown): string {
+  const code = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
+  return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
 }
