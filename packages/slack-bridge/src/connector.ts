@@ -27,6 +27,7 @@ import { SlackWorkspace } from './workspace/slack-workspace';
 import { registerCommands } from './commands';
 import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
+import { registerPuppeting } from './puppets';
 
 export class SlackConnector
   implements BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
@@ -58,6 +59,7 @@ export class SlackConnector
     }
     registerCommands(this);
     registerProvisioning(this);
+    registerPuppeting(this);
   }
 
   async start(): Promise<void> {

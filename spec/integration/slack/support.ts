@@ -32,10 +32,13 @@ export async function startSlackBridge(
   transport: Transport,
   opts: {
     emulator?: Parameters<typeof SlackEmulator.start>[0];
-    workspace?: Record<string, unknown>;
+    /** Extra workspace settings; a function gets the emulator's app (its OAuth client ID and secret). */
+    workspace?: Record<string, unknown> | ((app: SlackApp) => Record<string, unknown>);
     slack?: Record<string, unknown>;
     core?: Record<string, unknown>;
     dataDir?: string;
+    /** Extra app settings (e.g. user event subscriptions for puppets' DMs). */
+    app?: Parameters<SlackEmulator['createApp']>[0];
   } = {},
 ): Promise<SlackBridge> {
   const slack = await SlackEmulator.start({ ...opts.emulator });
@@ -43,6 +46,7 @@ export async function startSlackBridge(
   const alice = slack.createUser(team, { name: 'alice', realName: 'Alice Liddell', displayName: 'alice' });
   const bob = slack.createUser(team, { name: 'bob', realName: 'Bob Smith' });
   const app = slack.createApp({
+    ...opts.app,
     name: 'Causeway',
     ...(transport === 'http' ? { socketMode: false, requestUrl: 'http://127.0.0.1:9/unset' } : {}),
   });
@@ -59,7 +63,7 @@ export async function startSlackBridge(
           bot_token: botToken,
           api_url: slack.apiUrl,
           ...(transport === 'socket' ? { app_token: app.appToken } : { signing_secret: app.signingSecret }),
-          ...opts.workspace,
+          ...(typeof opts.workspace === 'function' ? opts.workspace(app) : opts.workspace),
         },
       },
       ...opts.slack,

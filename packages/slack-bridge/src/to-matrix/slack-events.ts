@@ -15,6 +15,7 @@ import {
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { slackTextToContent } from './text';
 import { slackFileToContent } from './files';
+import { isPuppetEcho } from '../puppets/puppet-events';
 
 const tsMs = (ts: string | undefined): number | undefined => (ts ? Math.round(Number(ts) * 1000) : undefined);
 
@@ -44,6 +45,7 @@ export class SlackToMatrix {
 
   private async translate(ev: Exclude<SlackEvent, { kind: 'ignored' }>): Promise<RemoteEvent[]> {
     const ws = this.ws;
+    if (await isPuppetEcho(ws, ev)) return [];
     switch (ev.kind) {
       case 'user_change':
       case 'team_join': {

@@ -18,6 +18,7 @@ import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { mentionResolvers } from './mentions';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
+import { callerFields } from '../puppets/puppet-send';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
 const MAX_TEXT = 39_000;
@@ -36,7 +37,12 @@ export class MatrixToSlack {
     const channel = msg.portal.key.id;
     const identity = await this.identity(msg);
     const thread = this.threadOf(msg);
-    const base = { eventId: msg.eventId, late: msg, ...(msg.redelivered ? { mayExist: true } : {}) };
+    const base = {
+      eventId: msg.eventId,
+      late: msg,
+      ...(msg.redelivered ? { mayExist: true } : {}),
+      ...callerFields(ws, msg.sender.userId, msg.portal),
+    };
     let call: SlackCall;
     const media = msg.content.media;
     if (media?.mxc) {
@@ -77,6 +83,7 @@ export class MatrixToSlack {
     const text = await this.text(edit.content);
     await this.ws.sender.call(target.channel, {
       eventId: edit.eventId,
+      ...callerFields(this.ws, edit.sender.userId, edit.portal),
       call: { method: 'chat.update', args: { channel: target.channel, ts: target.ts, text } },
     });
   }
@@ -89,6 +96,7 @@ export class MatrixToSlack {
       if (t)
         await this.ws.sender.call(t.channel, {
           eventId: r.eventId,
+          ...callerFields(this.ws, r.sender.userId, r.portal),
           call: { method: 'chat.delete', args: { channel: t.channel, ts: t.ts } },
         });
     }
@@ -100,6 +108,7 @@ export class MatrixToSlack {
     if (!t || !name) return; // a reaction Slack has no emoji for (text, an image) does not cross
     await this.ws.sender.call(t.channel, {
       eventId: r.eventId,
+      ...callerFields(this.ws, r.sender.userId, r.portal),
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });
   }

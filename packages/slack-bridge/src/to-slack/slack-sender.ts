@@ -12,6 +12,7 @@ import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
+import { sendForMatrixUser } from '../puppets/puppet-send';
 
 /** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
@@ -57,33 +58,41 @@ export class SlackSender {
     try {
       return await this.queue.enqueue(channel, stored.call.method, stored);
     } catch (err) {
+      if (err instanceof BridgeError) throw err;
       const code = (err as { data?: { error?: string } }).data?.error;
       throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
     }
   }
 
-  private async send(item: PendingSend<StoredCall>): Promise<CallResult> {
+  /** With a puppeted user's token when the call is theirs (puppets/puppet-send), else as the bot. */
+  private send(item: PendingSend<StoredCall>): Promise<CallResult> {
+    return sendForMatrixUser(this.ws, item.payload, (userClient) => this.perform(item, userClient ?? this.client, !!userClient));
+  }
+
+  private async perform(item: PendingSend<StoredCall>, client: WebClient, asUser: boolean): Promise<CallResult> {
     const { call } = item.payload;
     const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
     await this.store.markAttempted(item.id);
     if (again && call.method === 'chat.postMessage') {
-      const found = await this.findPost(call.args, item.payload.eventId, item.enqueuedAt);
+      const found = await this.findPost(client, call.args, item.payload.eventId, item.enqueuedAt);
       if (found) return { ts: found };
     }
     switch (call.method) {
       case 'chat.postMessage': {
-        const r = await this.client.apiCall('chat.postMessage', call.args);
+        // A user's own post carries their own name and avatar: the relay's overrides are dropped.
+        const { username: _u, icon_url: _i, ...own } = call.args;
+        const r = await client.apiCall('chat.postMessage', asUser ? own : call.args);
         const ts = (r as { ts?: string }).ts ?? '';
         this.ws.echoes.recordPosted(call.args.channel as string, ts);
         return { ts };
       }
       case 'chat.update':
-        await this.client.apiCall('chat.update', call.args);
+        await client.apiCall('chat.update', call.args);
         return {};
       case 'chat.delete':
         this.ws.echoes.recordDeleted(call.args.channel, call.args.ts);
         try {
-          await this.client.apiCall('chat.delete', call.args);
+          await client.apiCall('chat.delete', call.args);
         } catch (err) {
           if (slackError(err) === 'message_not_found') return {}; // gone already: what was asked
           throw err;
@@ -92,7 +101,7 @@ export class SlackSender {
       case 'reactions.add':
       case 'reactions.remove':
         try {
-          await this.client.apiCall(call.method, call.args);
+          await client.apiCall(call.method, call.args);
         } catch (err) {
           // Another Matrix user's identical reaction is the bot's one reaction on Slack.
           if (['already_reacted', 'no_reaction'].includes(slackError(err) ?? '')) return {};
@@ -100,18 +109,18 @@ export class SlackSender {
         }
         return {};
       case 'files.upload-external':
-        return uploadToSlack(this.ws, this.client, call.args);
+        return uploadToSlack(this.ws, client, call.args);
     }
   }
 
   /** A post of this Matrix event already on Slack (its answer was lost), by its metadata. */
-  private async findPost(args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
+  private async findPost(client: WebClient, args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
     const channel = args.channel as string;
     const oldest = (Math.floor(storedAt / 1000) - LOOKBACK_S).toString();
     const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
     const r = threadTs
-      ? await this.client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
-      : await this.client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
+      ? await client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
+      : await client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
     const messages = ((r as { messages?: unknown }).messages ?? []) as Array<{
       ts?: string;
       bot_id?: string;

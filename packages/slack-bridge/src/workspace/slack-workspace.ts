@@ -17,6 +17,9 @@ import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
 import { SlackToMatrix } from '../to-matrix/slack-events';
 import { SlackSender } from '../to-slack/slack-sender';
 import { MatrixToSlack } from '../to-slack/matrix-to-slack';
+import { Puppets } from '../puppets/puppets';
+import { PuppetEchoes } from '../puppets/puppet-echoes';
+import { handlePuppetPayload } from '../puppets/puppet-events';
 
 /** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
 function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
@@ -51,6 +54,8 @@ export class SlackWorkspace {
   readonly threads = new ThreadRoots();
   readonly sender: SlackSender;
   readonly toSlack: MatrixToSlack;
+  readonly puppets: Puppets;
+  readonly puppetEchoes = new PuppetEchoes();
   private readonly toMatrix: SlackToMatrix;
   private readonly dedupe: EventDedupe;
   private readonly inbox: SlackInbox;
@@ -90,12 +95,14 @@ export class SlackWorkspace {
       deferInitialization: true,
     });
     this.app.use(async ({ body }) => {
+      await handlePuppetPayload(this, body);
       await this.toMatrix.handle(body);
     });
     this.app.error(async (err) => {
       ctx.log.warn('Slack event handling failed', { workspace: name, err: String(err) });
     });
     this.users = new SlackUsers(this.client, ctx.log);
+    this.puppets = new Puppets(this, logger);
     this.emoji = new CustomEmoji(this.client, ctx.media, ctx.log);
     this.echoes = new EchoFilter(() => this.identity);
     this.toMatrix = new SlackToMatrix(this);
@@ -149,6 +156,7 @@ export class SlackWorkspace {
     this.identityRef = await fetchIdentity(this.client);
     await this.app.init();
     await this.dedupe.load();
+    await this.puppets.start();
     await this.sender.start();
     await this.inbox.start();
     await this.app.start();
