@@ -9,6 +9,10 @@ import {
   type BridgeContext,
   type BridgeInfoDisplay,
   type BridgeInfoProvider,
+  type DirectChatHandler,
+  type GhostResolver,
+  type GhostKey,
+  type PortalInfo,
   type EditHandler,
   type LinkHandler,
   type MatrixEdit,
@@ -28,9 +32,18 @@ import { registerCommands } from './commands';
 import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
 import { registerPuppeting } from './puppets';
+import { resolveSlackGhost } from './directory/ghost-resolver';
 
 export class SlackConnector
-  implements BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
+  implements
+    BridgeConnector<SlackConfig>,
+    EditHandler,
+    RedactionHandler,
+    ReactionHandler,
+    LinkHandler,
+    BridgeInfoProvider,
+    DirectChatHandler,
+    GhostResolver
 {
   readonly protocol = SLACK_PROTOCOL;
   readonly configSchema = SlackConfigSchema;
@@ -99,6 +112,16 @@ export class SlackConnector
 
   async handleMatrixReactionRemoval(r: MatrixReactionRemoval): Promise<void> {
     await this.workspace(r.portal.key.network).toSlack.reaction(r, true);
+  }
+
+  /** A Matrix user invited a Slack user's ghost to a DM: opened with their own token (puppets/direct-messages). */
+  openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo> {
+    return this.workspace(ghost.network).dms.open(matrixUserId, ghost);
+  }
+
+  /** The homeserver asks about a user in our namespace: a Slack user who exists (directory/ghost-resolver). */
+  resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
+    return resolveSlackGhost(this, localpart);
   }
 
   beforeLink(request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {

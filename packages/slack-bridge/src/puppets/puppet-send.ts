@@ -38,7 +38,9 @@ export async function sendForMatrixUser(ws: SlackWorkspace, stored: StoredCall, 
 
 function relayOrRefuse(stored: StoredCall, perform: PerformCall, why: string): Promise<CallResult> {
   if (stored.puppetOnly)
-    throw new BridgeError(`This message could not be sent: ${why}, and only your own Slack account can write in this conversation.`);
+    throw new BridgeError(`This message could not be sent: ${why}, and only your own Slack account can write in this conversation.`, {
+      notify: 'admin-room',
+    });
   return perform(undefined);
 }
 

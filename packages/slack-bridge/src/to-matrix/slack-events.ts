@@ -16,6 +16,7 @@ import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { slackTextToContent } from './text';
 import { slackFileToContent } from './files';
 import { isPuppetEcho } from '../puppets/puppet-events';
+import { isDirectMessage } from '../puppets/direct-messages';
 
 const tsMs = (ts: string | undefined): number | undefined => (ts ? Math.round(Number(ts) * 1000) : undefined);
 
@@ -59,7 +60,10 @@ export class SlackToMatrix {
         return [];
       }
       case 'message':
-        if (ws.echoes.isSelf(ev.author) || ws.echoes.wasPosted(ev.channel, ev.ts) || !(await this.linked(ev.channel))) return [];
+        if (ws.echoes.isSelf(ev.author) || ws.echoes.wasPosted(ev.channel, ev.ts)) return [];
+        // Puppets' DMs: to each puppeted member's DM room (puppets/direct-messages).
+        if (isDirectMessage(ev)) return ws.dms.route(ev, await this.message(ev));
+        if (!(await this.linked(ev.channel))) return [];
         return this.message(ev);
       case 'message_changed':
         if (ws.echoes.isSelf(ev.author) || !(await this.linked(ev.channel))) return [];

@@ -20,6 +20,7 @@ import { MatrixToSlack } from '../to-slack/matrix-to-slack';
 import { Puppets } from '../puppets/puppets';
 import { PuppetEchoes } from '../puppets/puppet-echoes';
 import { handlePuppetPayload } from '../puppets/puppet-events';
+import { DirectMessages } from '../puppets/direct-messages';
 
 /** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
 function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
@@ -56,6 +57,7 @@ export class SlackWorkspace {
   readonly toSlack: MatrixToSlack;
   readonly puppets: Puppets;
   readonly puppetEchoes = new PuppetEchoes();
+  readonly dms = new DirectMessages(this);
   private readonly toMatrix: SlackToMatrix;
   private readonly dedupe: EventDedupe;
   private readonly inbox: SlackInbox;
