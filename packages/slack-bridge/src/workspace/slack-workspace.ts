@@ -21,6 +21,7 @@ import { Puppets } from '../puppets/puppets';
 import { PuppetEchoes } from '../puppets/puppet-echoes';
 import { handlePuppetPayload } from '../puppets/puppet-events';
 import { DirectMessages } from '../puppets/direct-messages';
+import { TeamSync } from '../team-sync/team-sync';
 
 /** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
 function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
@@ -58,6 +59,7 @@ export class SlackWorkspace {
   readonly puppets: Puppets;
   readonly puppetEchoes = new PuppetEchoes();
   readonly dms = new DirectMessages(this);
+  readonly teamSync = new TeamSync(this);
   private readonly toMatrix: SlackToMatrix;
   private readonly dedupe: EventDedupe;
   private readonly inbox: SlackInbox;
@@ -98,6 +100,7 @@ export class SlackWorkspace {
     });
     this.app.use(async ({ body }) => {
       await handlePuppetPayload(this, body);
+      await this.teamSync.onPayload(body);
       await this.toMatrix.handle(body);
     });
     this.app.error(async (err) => {
@@ -162,6 +165,7 @@ export class SlackWorkspace {
     await this.sender.start();
     await this.inbox.start();
     await this.app.start();
+    await this.teamSync.start();
     this.ctx.log.info('Slack workspace connected', {
       workspace: this.name,
       team: this.identity.teamId,
