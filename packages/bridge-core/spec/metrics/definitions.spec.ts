@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
@@ -15,6 +15,14 @@ before(async () => { ({ parser: promql } = await import('@prometheus-io/lezer-pr
 /** Every series name the bridge exposes: core definitions plus prom-client's process metrics. */
 async function knownSeries(): Promise<Set<string>> {
   const names = new Set(describeMetrics().flatMap(seriesNames));
+  // Connectors' own metrics are known by their pages, docs/<bridge>-metrics.md (each bridge's specs
+  // check its page against what it registers).
+  for (const page of readdirSync(join(ROOT, 'docs')).filter((f) => /^[a-z]+-metrics\.md$/.test(f))) {
+    for (const [, name, type] of readFileSync(join(ROOT, 'docs', page), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \| (\w+) \|/gm)) {
+      names.add(name);
+      if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
+    }
+  }
   const r = new Registry();
   collectDefaultMetrics({ register: r });
   for (const m of await r.getMetricsAsJSON()) {

@@ -4,11 +4,11 @@
 // code is exchanged with `oauth.v2.access` for a user token, which must belong to the workspace's
 // team and is checked with `auth.test` before it is stored. The answer is plain text for the
 // browser; the user is also told in their admin room.
-import { WebClient } from '@slack/web-api';
 import type { RouteContext } from '@causeway/bridge-core';
 import type { SlackConnector } from '../connector';
 import type { LoginStates } from './login-states';
 import { slackErrorCode } from './puppets';
+import { MeteredWebClient } from '../metrics/metered-client';
 
 function page(ctx: RouteContext, status: number, text: string): void {
   ctx.res.writeHead(status, {
@@ -48,7 +48,8 @@ export function oauthCallback(c: SlackConnector, states: LoginStates) {
     let token: string | undefined;
     let slackUserId: string | undefined;
     try {
-      const oauth = new WebClient(undefined, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 2, maxTimeout: 2000 } });
+      const meter = { metrics: ws.metrics, workspace: ws.name, token: 'user' as const };
+      const oauth = new MeteredWebClient(undefined, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 2, maxTimeout: 2000 } }, meter);
       const r = (await oauth.oauth.v2.access({
         client_id: cfg.client_id,
         client_secret: cfg.client_secret,
@@ -58,7 +59,7 @@ export function oauthCallback(c: SlackConnector, states: LoginStates) {
       if (r.team?.id !== ws.identity.teamId) throw new LoginRefused(`that login is for another Slack workspace than ${ws.name}`);
       token = r.authed_user?.access_token;
       if (!token?.startsWith('xoxp-')) throw new LoginRefused('Slack gave no user token (is a user scope configured?)');
-      const me = await new WebClient(token, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 0 } }).auth.test();
+      const me = await new MeteredWebClient(token, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 0 } }, meter).auth.test();
       slackUserId = me.user_id;
       if (!slackUserId || slackUserId !== r.authed_user?.id || me.team_id !== ws.identity.teamId)
         throw new LoginRefused('Slack did not confirm whose token it is');

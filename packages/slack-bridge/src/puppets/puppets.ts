@@ -7,9 +7,10 @@
 // `token_revoked`, `account_inactive` answers) is forgotten and the user is told in their admin
 // room; the call that hit it goes out through the relay instead (see puppet-send), so nothing is
 // dropped silently.
-import { WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import type { WebClient, Logger as SlackLogger } from '@slack/web-api';
 import type { SecretStore } from '@causeway/bridge-core';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
+import { MeteredWebClient } from '../metrics/metered-client';
 
 const SECRETS_NS = 'user-tokens';
 const RECORDS_NS = 'puppets';
@@ -85,12 +86,11 @@ export class Puppets {
   }
 
   private open(matrixUserId: string, record: PuppetRecord, token: string): Puppet {
-    const client = new WebClient(token, {
-      slackApiUrl: this.ws.cfg.api_url,
-      logger: this.logger,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-    });
+    const client = new MeteredWebClient(
+      token,
+      { slackApiUrl: this.ws.cfg.api_url, logger: this.logger, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
+      { metrics: this.ws.metrics, workspace: this.ws.name, token: 'user' },
+    );
     const p: Puppet = { ...record, matrixUserId, client };
     this.byMatrix.set(matrixUserId, p);
     this.bySlack.set(record.slackUserId, matrixUserId);

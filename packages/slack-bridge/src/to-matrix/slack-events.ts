@@ -17,6 +17,7 @@ import { slackTextToContent } from './text';
 import { slackFileToContent } from './files';
 import { isPuppetEcho } from '../puppets/puppet-events';
 import { isDirectMessage } from '../puppets/direct-messages';
+import { observeEventToMatrix } from '../metrics/metered-client';
 
 const tsMs = (ts: string | undefined): number | undefined => (ts ? Math.round(Number(ts) * 1000) : undefined);
 
@@ -32,7 +33,9 @@ export class SlackToMatrix {
       this.ws.ctx.log.debug('Slack event ignored', { reason: ev.reason });
       return;
     }
-    for (const re of await this.translate(ev)) await this.ws.ctx.remote.emit(re);
+    const out = await this.translate(ev);
+    for (const re of out) await this.ws.ctx.remote.emit(re);
+    if (out.length) observeEventToMatrix(this.ws, body);
   }
 
   private async linked(channel: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
 import { sendForMatrixUser } from '../puppets/puppet-send';
+import { countRateLimitWait } from '../metrics/slack-metrics';
 
 /** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
@@ -32,8 +33,10 @@ export class SlackSender {
       classify: (err) => classifySlackError(err),
       onSent: (item, result) => this.sent(item, result),
       onFailed: (item, err) => this.failed(item, err),
-      onRetry: (item, failure, delayMs) =>
-        ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs }),
+      onRetry: (item, failure, delayMs) => {
+        ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs });
+        if (failure.type === 'ratelimited') countRateLimitWait(ws, item.payload.call.method, delayMs);
+      },
       onError: (err) => ws.ctx.log.warn('Slack send queue bookkeeping failed', { err: String(err) }),
       backoff: { baseMs: 500, maxMs: 60_000 },
       maxFailures: 8,

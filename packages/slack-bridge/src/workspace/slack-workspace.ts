@@ -2,7 +2,7 @@
 // there (auth.test), the transport events arrive by, and the two flows. The connector holds one
 // per `slack.workspaces` entry and routes by the portal key's network, which is the entry's name.
 import { App, LogLevel, type Logger as SlackLogger } from '@slack/bolt';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
 import type { BridgeContext, GhostKey, PortalKey } from '@causeway/bridge-core';
 import { slackMessageId } from '../slack';
 import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
@@ -22,6 +22,8 @@ import { PuppetEchoes } from '../puppets/puppet-echoes';
 import { handlePuppetPayload } from '../puppets/puppet-events';
 import { DirectMessages } from '../puppets/direct-messages';
 import { TeamSync } from '../team-sync/team-sync';
+import { slackMetrics, type SlackMetrics } from '../metrics/slack-metrics';
+import { MeteredWebClient } from '../metrics/metered-client';
 
 /** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
 function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
@@ -60,6 +62,7 @@ export class SlackWorkspace {
   readonly puppetEchoes = new PuppetEchoes();
   readonly dms = new DirectMessages(this);
   readonly teamSync = new TeamSync(this);
+  readonly metrics: SlackMetrics;
   private readonly toMatrix: SlackToMatrix;
   private readonly dedupe: EventDedupe;
   private readonly inbox: SlackInbox;
@@ -73,8 +76,14 @@ export class SlackWorkspace {
   ) {
     const logger = slackLogger(ctx, name);
     const base: WebClientOptions = { slackApiUrl: cfg.api_url, logger };
-    this.client = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } });
-    this.sendClient = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    this.metrics = slackMetrics(ctx.metrics);
+    const meter = { metrics: this.metrics, workspace: name, token: 'bot' as const };
+    this.client = new MeteredWebClient(
+      cfg.bot_token,
+      { ...base, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } },
+      meter,
+    );
+    this.sendClient = new MeteredWebClient(cfg.bot_token, { ...base, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }, meter);
     this.receiver = new BridgeReceiver(
       cfg.app_token
         ? {
