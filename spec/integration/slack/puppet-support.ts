@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import type { SlackUser, TestUser } from '@causeway/testing';
 import { startSlackBridge, eventually, BOT, type SlackBridge, type Transport } from './support';
 
-export const REDIRECT = 'https://bridge.example.org/slack/oauth';
+const REDIRECT = 'https://bridge.example.org/slack/oauth';
 
 export async function startPuppetBridge(
   transport: Transport,

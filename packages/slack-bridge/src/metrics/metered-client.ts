@@ -35,7 +35,7 @@ export class MeteredWebClient extends WebClient {
 }
 
 /** Slack's own time of an event (event_ts, else the message ts, else event_time), epoch ms. */
-export function slackEventTimeMs(body: unknown): number | undefined {
+function slackEventTimeMs(body: unknown): number | undefined {
   const b = body as { event?: { event_ts?: unknown; ts?: unknown }; event_time?: unknown } | undefined;
   for (const v of [b?.event?.event_ts, b?.event?.ts]) {
     if (typeof v === 'string' && /^\d{9,11}(\.\d{1,6})?$/.test(v)) return Math.round(Number(v) * 1000);

@@ -13,7 +13,7 @@ function pick(c: SlackConnector, name: string | undefined): SlackWorkspace {
   throw new CommandUsageError(`Name the workspace: one of ${[...c.workspaces.keys()].join(', ')}.`);
 }
 
-export function authorizeUrl(ws: SlackWorkspace, state: string): string {
+function authorizeUrl(ws: SlackWorkspace, state: string): string {
   const cfg = ws.cfg.puppeting!;
   const u = new URL(cfg.authorize_url);
   u.searchParams.set('client_id', cfg.client_id);

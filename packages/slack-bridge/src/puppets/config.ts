@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { section } from '@causeway/bridge-core';
 
 /** What a puppet token needs: post, edit, delete and react as the user, in channels, DMs and group DMs. */
-export const DEFAULT_USER_SCOPES = [
+const DEFAULT_USER_SCOPES = [
   'chat:write',
   'channels:history',
   'channels:read',

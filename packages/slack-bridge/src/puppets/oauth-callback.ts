@@ -7,7 +7,7 @@
 import type { RouteContext } from '@causeway/bridge-core';
 import type { SlackConnector } from '../connector';
 import type { LoginStates } from './login-states';
-import { slackErrorCode } from './puppets';
+import { LoginRefused, slackErrorCode } from './puppets';
 import { MeteredWebClient } from '../metrics/metered-client';
 
 function page(ctx: RouteContext, status: number, text: string): void {
@@ -65,8 +65,10 @@ export function oauthCallback(c: SlackConnector, states: LoginStates) {
         throw new LoginRefused('Slack did not confirm whose token it is');
       await ws.puppets.add(who.userId, slackUserId, token);
     } catch (err) {
-      const why = err instanceof Error && !slackErrorCode(err) ? err.message : `Slack answered ${slackErrorCode(err) ?? 'an error'}`;
-      if (!(err instanceof LoginRefused) && !slackErrorCode(err)) ctx.log.warn('Slack login failed', { err: String(err) });
+      const code = slackErrorCode(err);
+      const why = err instanceof LoginRefused ? err.message : code ? `Slack answered ${code}` : 'the bridge could not complete it';
+      // What went wrong inside the bridge is logged, never shown on a public page.
+      if (!(err instanceof LoginRefused) && !code) ctx.log.warn('Slack login failed', { err: String(err) });
       await tell(`The Slack login to ${ws.name} failed: ${why}.`);
       page(ctx, 400, `The Slack login failed: ${why}.`);
       return;
@@ -78,5 +80,3 @@ export function oauthCallback(c: SlackConnector, states: LoginStates) {
     page(ctx, 200, `Your Slack account ${name} is now linked to the Matrix user ${who.userId}. You can close this page.`);
   };
 }
-
-class LoginRefused extends Error {}

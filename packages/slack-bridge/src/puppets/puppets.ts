@@ -38,6 +38,9 @@ export function isDeadTokenError(err: unknown): boolean {
   return DEAD_TOKEN_ERRORS.has(slackErrorCode(err) ?? '');
 }
 
+/** A login the bridge refuses for a reason the user may be shown (not an internal failure). */
+export class LoginRefused extends Error {}
+
 export class Puppets {
   private secretsRef?: SecretStore;
   private readonly byMatrix = new Map<string, Puppet>();
@@ -116,7 +119,7 @@ export class Puppets {
    */
   async add(matrixUserId: string, slackUserId: string, token: string): Promise<void> {
     const other = this.bySlack.get(slackUserId);
-    if (other && other !== matrixUserId) throw new Error(`That Slack account is already linked to ${other}.`);
+    if (other && other !== matrixUserId) throw new LoginRefused(`that Slack account is already linked to ${other}`);
     const previous = this.byMatrix.get(matrixUserId);
     if (previous) this.bySlack.delete(previous.slackUserId);
     const record: PuppetRecord = { slackUserId, since: Date.now() };

@@ -1,6 +1,6 @@
 // The `team_sync` section of a Slack workspace: a portal room for every public channel the app is
 // in, created without anyone linking it, with the channel's name and topic kept in step.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { section } from '@causeway/bridge-core';
 
 export const TeamSyncSchema = section(
@@ -19,5 +19,3 @@ export const TeamSyncSchema = section(
   },
   { default: {}, description: 'Team sync: portals for the public channels of the workspace.' },
 );
-
-export type TeamSyncConfig = Static<typeof TeamSyncSchema>;
