@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { arg, getGc } from './cli';
+import { Client as IfClient } from 'irc-framework';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
@@ -55,10 +56,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * readings shifts RSS per connection by ~25 KB at 1,000 connections either way: it is a per-process
  * buffer, not a cost of the connections. `rssNoYoung` leaves it out.
  */
-interface Mem { rss: number; heapUsed: number; external: number; youngGen: number; rssNoYoung: number }
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  youngGen: number;
+  rssNoYoung: number;
+}
 async function memAfterGc(): Promise<Mem> {
   const gc = getGc();
-  for (let i = 0; i < 3; i++) { gc(); await sleep(50); }
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await sleep(50);
+  }
   const m = process.memoryUsage();
   const youngGen = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers, youngGen, rssNoYoung: m.rss - youngGen };
@@ -72,7 +82,11 @@ async function memAfterGc(): Promise<Mem> {
  */
 const eldHistogram = monitorEventLoopDelay({ resolution: 5 });
 eldHistogram.enable();
-interface Eld { p99: number; max: number; mean: number }
+interface Eld {
+  p99: number;
+  max: number;
+  mean: number;
+}
 function eld(reset: boolean): Eld {
   const r = { p99: eldHistogram.percentile(99) / 1e6, max: eldHistogram.max / 1e6, mean: eldHistogram.mean / 1e6 };
   if (reset) eldHistogram.reset();
@@ -83,14 +97,16 @@ const fmtEld = (e: Eld) => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} 
 type Handlers = Record<string, (args: any) => unknown>;
 function serve(handlers: Handlers): void {
   handlers = { ...handlers, eld: ({ reset }: { reset?: boolean }) => eld(!!reset) };
-  process.on('message', async (m: { id: number; cmd: string; args: unknown }) => {
+  // Never rejects: a handler's failure is sent back to the parent.
+  const answer = async (m: { id: number; cmd: string; args: unknown }) => {
     try {
       const result = await handlers[m.cmd](m.args);
       process.send!({ id: m.id, result });
     } catch (err) {
       process.send!({ id: m.id, error: String((err as Error)?.stack ?? err) });
     }
-  });
+  };
+  process.on('message', (m: { id: number; cmd: string; args: unknown }) => void answer(m));
   process.on('disconnect', () => process.exit(0));
   process.send!({ ready: true });
 }
@@ -99,7 +115,10 @@ class Child {
   private next = 1;
   private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
-  constructor(readonly name: string, readonly proc: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
     let onReady!: () => void;
     this.ready = new Promise((r) => (onReady = r));
     proc.on('message', (m: { id?: number; ready?: boolean; result?: unknown; error?: string }) => {
@@ -107,7 +126,8 @@ class Child {
       const w = this.waiting.get(m.id!);
       if (!w) return;
       this.waiting.delete(m.id!);
-      if (m.error) w.reject(new Error(`${name}: ${m.error}`)); else w.resolve(m.result);
+      if (m.error) w.reject(new Error(`${name}: ${m.error}`));
+      else w.resolve(m.result);
     });
     proc.on('exit', (code) => {
       for (const w of this.waiting.values()) w.reject(new Error(`${name} exited (${code})`));
@@ -144,29 +164,48 @@ async function spawnRole(role: string): Promise<Child> {
   return c;
 }
 
-// irc-framework ships no types.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { Client: IfClient } = require('irc-framework') as { Client: new () => any };
-
 /** One plain irc-framework client, registered; resolves on 001. */
 function bareClient(host: string, port: number, nick: string, onLine?: (line: string, client: any) => void): Promise<any> {
   const c = new IfClient();
-  if (onLine) c.on('raw', (ev: { line: string; from_server: boolean }) => { if (ev.from_server) onLine(ev.line.replace(/[\r\n]+$/, ''), c); });
+  if (onLine)
+    c.on('raw', (ev: { line: string; from_server: boolean }) => {
+      if (ev.from_server) onLine(ev.line.replace(/[\r\n]+$/, ''), c);
+    });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${nick} did not register`)), 60_000);
-    c.once('registered', () => { clearTimeout(t); resolve(c); });
+    c.once('registered', () => {
+      clearTimeout(t);
+      resolve(c);
+    });
     c.once('close', () => reject(new Error(`${nick} closed before registering`)));
     // Same irc-framework options as the bridge's IrcConnection where they matter.
-    c.connect({ host, port, nick, username: 'bare', gecos: 'bare', auto_reconnect: false, version: '',
-      ping_interval: 60, ping_timeout: 600, enable_chghost: true, enable_setname: true, message_max_length: 510 });
+    c.connect({
+      host,
+      port,
+      nick,
+      username: 'bare',
+      gecos: 'bare',
+      auto_reconnect: false,
+      version: '',
+      ping_interval: 60,
+      ping_timeout: 600,
+      enable_chghost: true,
+      enable_setname: true,
+      message_max_length: 510,
+    });
   });
 }
 
 function joinAndWait(c: any, channels: string[], lines: { waitJoined: Map<string, () => void> }): Promise<void> {
-  return Promise.all(channels.map((ch) => new Promise<void>((resolve) => {
-    lines.waitJoined.set(`${c.user.nick.toLowerCase()} ${ch.toLowerCase()}`, resolve);
-    c.raw(`JOIN ${ch}`);
-  }))).then(() => undefined);
+  return Promise.all(
+    channels.map(
+      (ch) =>
+        new Promise<void>((resolve) => {
+          lines.waitJoined.set(`${c.user.nick.toLowerCase()} ${ch.toLowerCase()}`, resolve);
+          c.raw(`JOIN ${ch}`);
+        }),
+    ),
+  ).then(() => undefined);
 }
 /** Watches for 366 (end of NAMES) to know a JOIN completed. */
 function joinWatcher(): { waitJoined: Map<string, () => void>; onLine: (line: string) => void } {
@@ -178,7 +217,10 @@ function joinWatcher(): { waitJoined: Map<string, () => void>; onLine: (line: st
       if (!m) return;
       const k = `${m[1].toLowerCase()} ${m[2].toLowerCase()}`;
       const f = waitJoined.get(k);
-      if (f) { waitJoined.delete(k); f(); }
+      if (f) {
+        waitJoined.delete(k);
+        f();
+      }
     },
   };
 }
@@ -212,7 +254,9 @@ function watchGc(): { stop(): string } {
     for (const e of list.getEntries()) {
       const kind = names[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
       const k = kinds.get(kind) ?? { n: 0, total: 0, max: 0 };
-      k.n++; k.total += e.duration; k.max = Math.max(k.max, e.duration);
+      k.n++;
+      k.total += e.duration;
+      k.max = Math.max(k.max, e.duration);
       kinds.set(kind, k);
     }
   });
@@ -220,7 +264,9 @@ function watchGc(): { stop(): string } {
   return {
     stop() {
       obs.disconnect();
-      return [...kinds].map(([kind, k]) => `${k.n} ${kind} (${k.total.toFixed(0)} ms, longest ${k.max.toFixed(1)} ms)`).join(', ') || 'none';
+      return (
+        [...kinds].map(([kind, k]) => `${k.n} ${kind} (${k.total.toFixed(0)} ms, longest ${k.max.toFixed(1)} ms)`).join(', ') || 'none'
+      );
     },
   };
 }
@@ -245,7 +291,12 @@ async function hsRole(): Promise<void> {
         const t = now();
         let r = recv.get(m[1]);
         if (!r) recv.set(m[1], (r = { lat: [], at: [], seen: new Set(), last: 0 }));
-        if (!r.seen.has(Number(m[2]))) { r.seen.add(Number(m[2])); r.lat.push(t - Number(m[3])); r.at.push([Number(m[2]), t]); r.last = t; }
+        if (!r.seen.has(Number(m[2]))) {
+          r.seen.add(Number(m[2]));
+          r.lat.push(t - Number(m[3]));
+          r.at.push([Number(m[2]), t]);
+          r.last = t;
+        }
       }
     }
     return rec;
@@ -253,7 +304,9 @@ async function hsRole(): Promise<void> {
 
   serve({
     info: () => ({ url: hs.url, serverName: hs.serverName }),
-    addRegistration: (reg) => { hs.addRegistration(reg); },
+    addRegistration: (reg) => {
+      hs.addRegistration(reg);
+    },
     /** Registers users and joins user i to the portal of channel i % channels (first member of each channel first). */
     async joinAll({ n, channels, concurrency }: { n: number; channels: number; concurrency: number }) {
       const alias = (ch: string) => `#irc_${NET}_${ch}:localhost`;
@@ -262,19 +315,30 @@ async function hsRole(): Promise<void> {
         users.push({ userId: user.userId, roomId: '', user });
       }
       const t0 = now();
-      const joinOne = async (i: number) => { users[i].roomId = await users[i].user.join(alias(channelName(i % channels))); };
+      const joinOne = async (i: number) => {
+        users[i].roomId = await users[i].user.join(alias(channelName(i % channels)));
+      };
       // The first member of each channel creates its portal (alias query): one at a time per channel.
       const first = Array.from({ length: Math.min(n, channels) }, (_, i) => i);
       const rest = Array.from({ length: Math.max(0, n - channels) }, (_, i) => i + channels);
       for (const batch of [first, rest]) {
         let k = 0;
-        await Promise.all(Array.from({ length: concurrency }, async () => { while (k < batch.length) await joinOne(batch[k++]); }));
+        await Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (k < batch.length) await joinOne(batch[k++]);
+          }),
+        );
       }
       return { seconds: (now() - t0) / 1000 };
     },
-    resetRecv: ({ tag }: { tag: string }) => { recv.delete(tag); },
+    resetRecv: ({ tag }: { tag: string }) => {
+      recv.delete(tag);
+    },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
-    recvStats: ({ tag }: { tag: string }) => { const r = recv.get(tag); return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 }; },
+    recvStats: ({ tag }: { tag: string }) => {
+      const r = recv.get(tag);
+      return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 };
+    },
     /**
      * The minimal relay's side of the homeserver: an appservice whose own messages come back to it
      * in transactions, as Synapse sends every appservice its users' events (the bridge gets the
@@ -282,8 +346,12 @@ async function hsRole(): Promise<void> {
      */
     async relaySetup({ channels, url }: { channels: number; url: string }) {
       hs.addRegistration({
-        id: 'bench-bare-relay', url, as_token: RELAY_AS_TOKEN, hs_token: 'bench-bare-relay-hs-token',
-        sender_localpart: RELAY_USER.slice(1, RELAY_USER.indexOf(':')), rate_limited: false,
+        id: 'bench-bare-relay',
+        url,
+        as_token: RELAY_AS_TOKEN,
+        hs_token: 'bench-bare-relay-hs-token',
+        sender_localpart: RELAY_USER.slice(1, RELAY_USER.indexOf(':')),
+        rate_limited: false,
         namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
       });
       const bot = hs.appserviceClient('bench-bare-relay');
@@ -297,14 +365,24 @@ async function hsRole(): Promise<void> {
       const seconds = await paced(count, rate, (i) => {
         const u = users[(i + (first ?? 0)) % users.length];
         const room = hs.rooms.get(u.roomId)!;
-        hs.rooms.send(room, { sender: u.userId, type: 'm.room.message', content: { msgtype: 'm.text', body: `m ${tag} ${i} ${now().toFixed(3)}` } });
+        hs.rooms.send(room, {
+          sender: u.userId,
+          type: 'm.room.message',
+          content: { msgtype: 'm.text', body: `m ${tag} ${i} ${now().toFixed(3)}` },
+        });
       });
       return { seconds, start: t0 };
     },
     pending: () => hs.pusher.pending(),
     /** Requests the homeserver received from appservices, by endpoint, since the last reset. */
-    requestCounts: ({ reset }: { reset?: boolean }) => { const c = hs.metrics.counts(); if (reset) hs.metrics.reset(); return c; },
-    async stop() { await hs.stop(); },
+    requestCounts: ({ reset }: { reset?: boolean }) => {
+      const c = hs.metrics.counts();
+      if (reset) hs.metrics.reset();
+      return c;
+    },
+    async stop() {
+      await hs.stop();
+    },
   });
 }
 
@@ -313,7 +391,10 @@ async function hsRole(): Promise<void> {
 async function driverRole(): Promise<void> {
   let senders: any[] = [];
   let observer: any = null;
-  const seen = new Map<string, { lat: number[]; seen: Set<number>; dup: number; order: Map<string, number>; misorder: number; last: number }>();
+  const seen = new Map<
+    string,
+    { lat: number[]; seen: Set<number>; dup: number; order: Map<string, number>; misorder: number; last: number }
+  >();
   const jw = joinWatcher();
   const observe = (line: string) => {
     jw.onLine(line);
@@ -325,7 +406,10 @@ async function driverRole(): Promise<void> {
     let r = seen.get(s[1]);
     if (!r) seen.set(s[1], (r = { lat: [], seen: new Set(), dup: 0, order: new Map(), misorder: 0, last: 0 }));
     const seq = Number(s[2]);
-    if (r.seen.has(seq)) { r.dup++; return; }
+    if (r.seen.has(seq)) {
+      r.dup++;
+      return;
+    }
     r.seen.add(seq);
     r.lat.push(t - Number(s[3]));
     r.last = t;
@@ -343,11 +427,21 @@ async function driverRole(): Promise<void> {
       // The senders are deaf (user mode +d): without it each line would come back to the other nine
       // senders, 10,000 lines/s for this process to parse and InspIRCd to write, load on the two
       // cores that has nothing to do with what is measured.
-      await Promise.all(senders.map((s) => new Promise<void>((resolve) => {
-        const onLine = (ev: { line: string }) => { if (/ MODE \S+ :?\+d/.test(ev.line)) { s.off('raw', onLine); resolve(); } };
-        s.on('raw', onLine);
-        s.raw(`MODE ${s.user.nick} +d`);
-      })));
+      await Promise.all(
+        senders.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              const onLine = (ev: { line: string }) => {
+                if (/ MODE \S+ :?\+d/.test(ev.line)) {
+                  s.off('raw', onLine);
+                  resolve();
+                }
+              };
+              s.on('raw', onLine);
+              s.raw(`MODE ${s.user.nick} +d`);
+            }),
+        ),
+      );
     },
     async reconnectObserver({ host, port }: { host: string; port: number }) {
       observer?.removeAllListeners();
@@ -386,7 +480,11 @@ async function driverRole(): Promise<void> {
 
 // ---- role: bare irc-framework clients ------------------------------------------------------------
 
-interface RelayTarget { url: string; rooms: string[]; tags: string[] }
+interface RelayTarget {
+  url: string;
+  rooms: string[];
+  tags: string[];
+}
 
 /**
  * The least any IRC→Matrix bridge must do with a line: a bare irc-framework client has read it, and
@@ -395,15 +493,23 @@ interface RelayTarget { url: string; rooms: string[]; tags: string[] }
  * comes back in a transaction, read and answered. No store, no formatting, no ghosts: the latency
  * and CPU floor of a relay with one homeserver round trip in it, on the machine at hand.
  */
-function minimalRelay(): { listen(): Promise<string>; configure(t: RelayTarget | null): Promise<void>; forward(channel: number, tag: string, text: string): void } {
+function minimalRelay(): {
+  listen(): Promise<string>;
+  configure(t: RelayTarget | null): Promise<void>;
+  forward(channel: number, tag: string, text: string): void;
+} {
   let target: RelayTarget | null = null;
   let pool: any = null;
   let txn = 0;
   const tails: Array<Promise<void>> = [];
   const send = async (room: string, text: string) => {
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/r${txn++}?user_id=${encodeURIComponent(RELAY_USER)}`;
-    const res = await pool.request({ method: 'PUT', path, headers: { authorization: `Bearer ${RELAY_AS_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ msgtype: 'm.text', body: text }) });
+    const res = await pool.request({
+      method: 'PUT',
+      path,
+      headers: { authorization: `Bearer ${RELAY_AS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ msgtype: 'm.text', body: text }),
+    });
     await res.body.dump();
     if (res.statusCode !== 200) throw new Error(`minimal relay: ${res.statusCode} for PUT /send`);
   };
@@ -452,26 +558,41 @@ async function bareRole(): Promise<void> {
         const wait = t0 + (i * 1000) / rate - now();
         if (wait > 0) await sleep(wait);
         const listener = i < CHANNELS; // the first client of each channel records delivery latency
-        pending.push(bareClient(host, port, `bare${i}`, (line) => {
-          jw.onLine(line);
-          if (!listener || !line.includes(' PRIVMSG #')) return;
-          const s = STAMP.exec(line);
-          const r = s ? recv.get(s[1]) : undefined;
-          if (r) { const t = now(); r.lat.push(t - Number(s![3])); r.last = t; r.at.push([Number(s![2]), t]); }
-          if (s) relay.forward(i, s[1], line.slice(line.indexOf(' :', line.indexOf(' PRIVMSG #')) + 2));
-        }).then((c) => { clients[i] = c; return joinAndWait(c, [channelName(i % CHANNELS)], jw); }));
+        pending.push(
+          bareClient(host, port, `bare${i}`, (line) => {
+            jw.onLine(line);
+            if (!listener || !line.includes(' PRIVMSG #')) return;
+            const s = STAMP.exec(line);
+            const r = s ? recv.get(s[1]) : undefined;
+            if (r) {
+              const t = now();
+              r.lat.push(t - Number(s![3]));
+              r.last = t;
+              r.at.push([Number(s![2]), t]);
+            }
+            if (s) relay.forward(i, s[1], line.slice(line.indexOf(' :', line.indexOf(' PRIVMSG #')) + 2));
+          }).then((c) => {
+            clients[i] = c;
+            return joinAndWait(c, [channelName(i % CHANNELS)], jw);
+          }),
+        );
       }
       await Promise.all(pending);
       return { seconds: (now() - t0) / 1000 };
     },
-    resetRecv: ({ tag }: { tag: string }) => { recv.set(tag, { lat: [], last: 0, at: [] }); },
+    resetRecv: ({ tag }: { tag: string }) => {
+      recv.set(tag, { lat: [], last: 0, at: [] });
+    },
     recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
     recvStats: ({ tag }: { tag: string }) => recv.get(tag) ?? { lat: [], last: 0 },
     relay: (target: RelayTarget | null) => relay.configure(target),
     /** The minimal relay's appservice listener: takes the echo transactions, answers 200 {}. */
     relayListen: () => relay.listen(),
     /** This process's CPU time so far (user + system, µs): the minimal relay's cost per line is a difference of two. */
-    cpu: () => { const u = process.cpuUsage(); return u.user + u.system; },
+    cpu: () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    },
     /** Keeps only the first client of each channel (the listeners), so they can time the same lines as the bridge. */
     async thin() {
       for (let i = CHANNELS; i < clients.length; i++) clients[i]?.quit('bye');
@@ -502,15 +623,19 @@ async function startProfile(kind: 'cpu' | 'alloc' = 'cpu'): Promise<{ stop(file:
   const { writeFileSync } = await import('node:fs');
   const session = new inspector.Session();
   session.connect();
-  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) =>
-    session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
   if (kind === 'cpu') {
     await post('Profiler.enable');
     await post('Profiler.start');
   } else {
     await post('HeapProfiler.enable');
     // Garbage is the point (it is what the scavenges collect), so collected objects stay in.
-    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   }
   return {
     async stop(file) {
@@ -540,7 +665,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 /** Waits until `count()` reaches n or stops growing for `quietMs` after the deadline; returns the count. */
 async function collect(count: () => Promise<number>, n: number, deadlineMs: number): Promise<number> {
   const deadline = Date.now() + deadlineMs;
-  let c = 0;
+  let c: number;
   while ((c = await count()) < n && Date.now() < deadline) await sleep(100);
   return c;
 }
@@ -551,9 +676,14 @@ async function main(): Promise<void> {
   const { IrcConnector } = await import('@causeway/irc-bridge');
   const { freePort } = await import('@causeway/testing');
 
-  console.log(`IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
-    `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection, deaf_mode ${DEAF_MODE}; ` +
-    `${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
+      `(${SENDERS} IRC senders), connect_rate ${CONNECT_RATE}/s, flood ${FLOOD} lines/s per connection, deaf_mode ${DEAF_MODE}; ` +
+      `${os.cpus().length} CPUs, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+  );
   const ircd = await startInspircd({ connectClass: { threshold: '100000', recvq: '8M' } });
   const children: Child[] = [];
   const cleanup: Array<() => Promise<unknown>> = [() => Promise.all(children.map((c) => c.kill())), () => ircd.dispose()];
@@ -571,24 +701,32 @@ async function main(): Promise<void> {
     const bareConnect = await bare.call('connect', { ...server, n: USERS, rate: CONNECT_RATE });
     await sleep(2000);
     const bareMem1: Mem = await bare.call('mem');
-    console.log(`bare: ${USERS} clients connected and joined in ${bareConnect.seconds.toFixed(1)} s; ` +
-      `RSS +${((bareMem1.rss - bareMem0.rss) / USERS / 1024).toFixed(1)} KB/client, heap +${((bareMem1.heapUsed - bareMem0.heapUsed) / USERS / 1024).toFixed(1)} KB/client`);
+    console.log(
+      `bare: ${USERS} clients connected and joined in ${bareConnect.seconds.toFixed(1)} s; ` +
+        `RSS +${((bareMem1.rss - bareMem0.rss) / USERS / 1024).toFixed(1)} KB/client, heap +${((bareMem1.heapUsed - bareMem0.heapUsed) / USERS / 1024).toFixed(1)} KB/client`,
+    );
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'bw' }); // warm-up
     await sleep(1000);
     await bare.call('resetRecv', { tag: 'b' });
     const bareSend = await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'b' });
     const bareGot = await collect(() => bare.call('recvCount', { tag: 'b' }), MESSAGES, 30_000);
     const bareI2m = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'b' });
-    console.log(`bare: IRC delivery ${bareGot}/${MESSAGES}, p50 ${lats(bareI2m.lat).p50.toFixed(1)} ms p99 ${lats(bareI2m.lat).p99.toFixed(1)} ms`);
+    console.log(
+      `bare: IRC delivery ${bareGot}/${MESSAGES}, p50 ${lats(bareI2m.lat).p50.toFixed(1)} ms p99 ${lats(bareI2m.lat).p99.toFixed(1)} ms`,
+    );
     await bare.call('resetRecv', { tag: 'bb' });
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'bb', burst: SENDERS });
     await collect(() => bare.call('recvCount', { tag: 'bb' }), MESSAGES, 30_000);
     const bareBurst = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'bb' });
-    console.log(`bare: IRC delivery in ${SENDERS}-line bursts per channel, p50 ${lats(bareBurst.lat).p50.toFixed(1)} ms p99 ${lats(bareBurst.lat).p99.toFixed(1)} ms`);
+    console.log(
+      `bare: IRC delivery in ${SENDERS}-line bursts per channel, p50 ${lats(bareBurst.lat).p50.toFixed(1)} ms p99 ${lats(bareBurst.lat).p99.toFixed(1)} ms`,
+    );
     const bareM2iSend = await bare.call('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
     const bareM2iGot = await collect(() => driver.call('seenCount', { tag: 'bm' }), MESSAGES, 30_000);
     const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
-    console.log(`bare: sent→observer ${bareM2iGot}/${MESSAGES}, p50 ${lats(bareM2i.lat).p50.toFixed(1)} ms p99 ${lats(bareM2i.lat).p99.toFixed(1)} ms`);
+    console.log(
+      `bare: sent→observer ${bareM2iGot}/${MESSAGES}, p50 ${lats(bareM2i.lat).p50.toFixed(1)} ms p99 ${lats(bareM2i.lat).p99.toFixed(1)} ms`,
+    );
     // The listeners (one plain client per channel) stay: they time the very lines the bridge relays,
     // at the same moment and under the same load, for the like-for-like baseline.
     await bare.call('thin');
@@ -596,7 +734,10 @@ async function main(): Promise<void> {
     // no cost of its own would deliver, homeserver round trip included. After `thin`, so that the
     // relay's process holds only the listeners, not 1,000 clients parsing every line.
     const relayUrl = await bare.call<string>('relayListen');
-    await bare.call('relay', { ...(await hs.call<{ url: string; rooms: string[] }>('relaySetup', { channels: CHANNELS, url: relayUrl })), tags: ['rw', 'r'] });
+    await bare.call('relay', {
+      ...(await hs.call<{ url: string; rooms: string[] }>('relaySetup', { channels: CHANNELS, url: relayUrl })),
+      tags: ['rw', 'r'],
+    });
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'rw' }); // warm-up (connections, JIT)
     await collect(() => hs.call('recvCount', { tag: 'rw' }), Math.min(1000, MESSAGES), 30_000);
     await bare.call('resetRecv', { tag: 'r' });
@@ -607,41 +748,51 @@ async function main(): Promise<void> {
     await bare.call('relay', null);
     const relayI2m = await hs.call<{ lat: number[] }>('recvStats', { tag: 'r' });
     const relayRead = await bare.call<{ lat: number[] }>('recvStats', { tag: 'r' });
-    console.log(`bare: minimal relay (the listener + one PUT /send per line) ${relayGot}/${MESSAGES}, p50 ${lats(relayI2m.lat).p50.toFixed(1)} ms ` +
-      `p99 ${lats(relayI2m.lat).p99.toFixed(1)} ms; its IRC read alone p99 ${lats(relayRead.lat).p99.toFixed(1)} ms; ` +
-      `its process CPU ${relayCpuPerLine.toFixed(2)} ms per line (the ${CHANNELS} listeners' reads included)`);
+    console.log(
+      `bare: minimal relay (the listener + one PUT /send per line) ${relayGot}/${MESSAGES}, p50 ${lats(relayI2m.lat).p50.toFixed(1)} ms ` +
+        `p99 ${lats(relayI2m.lat).p99.toFixed(1)} ms; its IRC read alone p99 ${lats(relayRead.lat).p99.toFixed(1)} ms; ` +
+        `its process CPU ${relayCpuPerLine.toFixed(2)} ms per line (the ${CHANNELS} listeners' reads included)`,
+    );
 
     // ---- the bridge, in this process ----
     const info = await hs.call<{ url: string; serverName: string }>('info');
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-irc-'));
     cleanup.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
-    let connector!: InstanceType<typeof IrcConnector>;
-    connector = new IrcConnector();
+    const connector = new IrcConnector();
     const port = await freePort();
     const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: info.serverName });
     await hs.call('addRegistration', registration);
-    const cfg = validateConfig<any>({
-      homeserver: { url: info.url, domain: info.serverName },
-      appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
-      bridge: { admins: ['@admin:localhost'] },
-      database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
-      data_dir: dataDir,
-      state_cache: { warm_on_start: false },
-      logging: { level: 'error' },
-      irc: {
-        servers: {
-          [NET]: {
-            address: ircd.host, port: ircd.port, bot: { nick: 'BenchBot' },
-            membership: { irc_to_matrix: { initial: false, incremental: true } },
-            clients: {
-              max_clients: USERS + 10, connect_rate_per_second: CONNECT_RATE, flood_lines_per_second: FLOOD, deaf_mode: DEAF_MODE === 'off' ? '' : DEAF_MODE,
-              nick_template: '$DISPLAY[m]', queue: { max_messages: 100, max_age_s: 300 },
+    const cfg = validateConfig<any>(
+      {
+        homeserver: { url: info.url, domain: info.serverName },
+        appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
+        bridge: { admins: ['@admin:localhost'] },
+        database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
+        data_dir: dataDir,
+        state_cache: { warm_on_start: false },
+        logging: { level: 'error' },
+        irc: {
+          servers: {
+            [NET]: {
+              address: ircd.host,
+              port: ircd.port,
+              bot: { nick: 'BenchBot' },
+              membership: { irc_to_matrix: { initial: false, incremental: true } },
+              clients: {
+                max_clients: USERS + 10,
+                connect_rate_per_second: CONNECT_RATE,
+                flood_lines_per_second: FLOOD,
+                deaf_mode: DEAF_MODE === 'off' ? '' : DEAF_MODE,
+                nick_template: '$DISPLAY[m]',
+                queue: { max_messages: 100, max_age_s: 300 },
+              },
             },
           },
+          data_dir: dataDir,
         },
-        data_dir: dataDir,
       },
-    }, { key: 'irc', schema: connector.configSchema });
+      { key: 'irc', schema: connector.configSchema },
+    );
     const bridge = new Bridge<any>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
     await bridge.start();
     cleanup.unshift(() => bridge.stop().catch(() => undefined));
@@ -650,16 +801,19 @@ async function main(): Promise<void> {
     const mem0 = await memAfterGc();
 
     const userIds = Array.from({ length: USERS }, (_, i) => `@bu${i}:localhost`);
-    const allIn = () => userIds.every((u, i) => {
-      const c = net.users.get(u);
-      return c?.status === 'connected' && net.channels.get(channelName(i % CHANNELS))?.joinedBy.has(u);
-    });
+    const allIn = () =>
+      userIds.every((u, i) => {
+        const c = net.users.get(u);
+        return c?.status === 'connected' && net.channels.get(channelName(i % CHANNELS))?.joinedBy.has(u);
+      });
     const tc0 = now();
     const joined = hs.call('joinAll', { n: USERS, channels: CHANNELS, concurrency: 20 });
     await joined;
     await until('all users connected and in their channel', allIn, 120_000 + (USERS / CONNECT_RATE) * 2000, 100);
     out.connectS = (now() - tc0) / 1000;
-    console.log(`bridge: ${USERS} users connected and joined in ${out.connectS.toFixed(1)} s (floor ${(USERS / CONNECT_RATE).toFixed(1)} s)`);
+    console.log(
+      `bridge: ${USERS} users connected and joined in ${out.connectS.toFixed(1)} s (floor ${(USERS / CONNECT_RATE).toFixed(1)} s)`,
+    );
     await sleep(2000);
     const mem1 = await memAfterGc();
 
@@ -679,7 +833,11 @@ async function main(): Promise<void> {
       }
       return origEmit(ev);
     };
-    const eldAll = async (reset: boolean) => ({ bridge: eld(reset), hs: await hs.call<Eld>('eld', { reset }), driver: await driver.call<Eld>('eld', { reset }) });
+    const eldAll = async (reset: boolean) => ({
+      bridge: eld(reset),
+      hs: await hs.call<Eld>('eld', { reset }),
+      driver: await driver.call<Eld>('eld', { reset }),
+    });
     await eldAll(true);
     await bare.call('resetRecv', { tag: 'x' });
     await hs.call('requestCounts', { reset: true });
@@ -710,25 +868,38 @@ async function main(): Promise<void> {
     bridge.remote.emit = origEmit;
     const ircLeg: number[] = [];
     const matrixLeg: number[] = [];
-    i2m.at.forEach(([seq, t], k) => { // at[k] and lat[k] are the same message
+    i2m.at.forEach(([seq, t], k) => {
+      // at[k] and lat[k] are the same message
       const e = emittedAt.get(seq);
       if (e === undefined) return;
       matrixLeg.push(t - e);
       ircLeg.push(e - (t - i2m.lat[k]));
     });
     console.log(`bridge: IRC→Matrix ${i2mGot}/${MESSAGES}, p50 ${lats(i2m.lat).p50.toFixed(1)} ms p99 ${lats(i2m.lat).p99.toFixed(1)} ms`);
-    console.log(`  IRC leg (send → connector emits) p50 ${lats(ircLeg).p50.toFixed(1)} ms p99 ${lats(ircLeg).p99.toFixed(1)} ms; ` +
-      `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`);
+    console.log(
+      `  IRC leg (send → connector emits) p50 ${lats(ircLeg).p50.toFixed(1)} ms p99 ${lats(ircLeg).p99.toFixed(1)} ms; ` +
+        `Matrix leg (emit → emulator handles the send) p50 ${lats(matrixLeg).p50.toFixed(1)} ms p99 ${lats(matrixLeg).p99.toFixed(1)} ms`,
+    );
     console.log(`  event-loop delay: bridge ${fmtEld(i2mEld.bridge)}; emulator ${fmtEld(i2mEld.hs)}; IRC driver ${fmtEld(i2mEld.driver)}`);
-    console.log(`  bridge process CPU (all threads): ${(i2mCpuPerLine / 1000).toFixed(2)} ms per relayed line, ${((i2mCpu.user + i2mCpu.system) / 10 / i2mCpuWallMs).toFixed(0)}% of a core over the phase` +
-      (Number.isNaN(i2mMainCpuMs) ? '' : `; the main thread alone ${(i2mMainCpuMs / Math.max(1, i2mGot)).toFixed(2)} ms per line (the rest: GC helpers, file writes and syncs on the thread pool)`));
+    console.log(
+      `  bridge process CPU (all threads): ${(i2mCpuPerLine / 1000).toFixed(2)} ms per relayed line, ${((i2mCpu.user + i2mCpu.system) / 10 / i2mCpuWallMs).toFixed(0)}% of a core over the phase` +
+        (Number.isNaN(i2mMainCpuMs)
+          ? ''
+          : `; the main thread alone ${(i2mMainCpuMs / Math.max(1, i2mGot)).toFixed(2)} ms per line (the rest: GC helpers, file writes and syncs on the thread pool)`),
+    );
     console.log(`  garbage collection in the bridge's process: ${i2mGc}`);
     // Every request beyond one send per line is homeserver work on the line's path.
-    console.log(`  homeserver requests per relayed line: ${Object.entries(i2mRequests).sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${(v / Math.max(1, i2mGot)).toFixed(2)}`).join(', ')}`);
-    console.log(`  the same lines to a bare irc-framework client in each channel: ${sameLines.lat.length}/${MESSAGES}, ` +
-      `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms; ` +
-      `what the bridge adds to a line (its delivery − the plain client's), p50 ${lats(added).p50.toFixed(1)} ms p99 ${lats(added).p99.toFixed(1)} ms`);
+    console.log(
+      `  homeserver requests per relayed line: ${Object.entries(i2mRequests)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${(v / Math.max(1, i2mGot)).toFixed(2)}`)
+        .join(', ')}`,
+    );
+    console.log(
+      `  the same lines to a bare irc-framework client in each channel: ${sameLines.lat.length}/${MESSAGES}, ` +
+        `p50 ${lats(sameLines.lat).p50.toFixed(1)} ms p99 ${lats(sameLines.lat).p99.toFixed(1)} ms; ` +
+        `what the bridge adds to a line (its delivery − the plain client's), p50 ${lats(added).p50.toFixed(1)} ms p99 ${lats(added).p99.toFixed(1)} ms`,
+    );
     // More rounds of the same phase: on a shared machine one round can hit a bad stretch, so the
     // ratio to the same lines is also given as the median over rounds.
     const roundRatios = [lats(i2m.lat).p99 / lats(sameLines.lat).p99];
@@ -741,8 +912,10 @@ async function main(): Promise<void> {
       const got = await hs.call<{ lat: number[] }>('recvStats', { tag });
       const plain = await bare.call<{ lat: number[] }>('recvStats', { tag });
       roundRatios.push(lats(got.lat).p99 / lats(plain.lat).p99);
-      console.log(`  round ${r + 1}: bridge p50 ${lats(got.lat).p50.toFixed(1)} ms p99 ${lats(got.lat).p99.toFixed(1)} ms; ` +
-        `the same lines to a plain client p99 ${lats(plain.lat).p99.toFixed(1)} ms (${roundRatios[r].toFixed(2)}×)`);
+      console.log(
+        `  round ${r + 1}: bridge p50 ${lats(got.lat).p50.toFixed(1)} ms p99 ${lats(got.lat).p99.toFixed(1)} ms; ` +
+          `the same lines to a plain client p99 ${lats(plain.lat).p99.toFixed(1)} ms (${roundRatios[r].toFixed(2)}×)`,
+      );
     }
     const medianRatio = [...roundRatios].sort((a, b) => a - b)[Math.floor((roundRatios.length - 1) / 2)];
     // The same rate in bursts: each room's events are applied in order, one homeserver request at a
@@ -750,7 +923,9 @@ async function main(): Promise<void> {
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'xb', burst: SENDERS });
     await collect(() => hs.call('recvCount', { tag: 'xb' }), MESSAGES, 60_000);
     const i2mBurst = await hs.call<{ lat: number[] }>('recvStats', { tag: 'xb' });
-    console.log(`bridge: IRC→Matrix in ${SENDERS}-line bursts per channel, p50 ${lats(i2mBurst.lat).p50.toFixed(1)} ms p99 ${lats(i2mBurst.lat).p99.toFixed(1)} ms`);
+    console.log(
+      `bridge: IRC→Matrix in ${SENDERS}-line bursts per channel, p50 ${lats(i2mBurst.lat).p50.toFixed(1)} ms p99 ${lats(i2mBurst.lat).p99.toFixed(1)} ms`,
+    );
 
     // Matrix → IRC
     const m2iSend = await hs.call<{ seconds: number; start: number }>('matrixSend', { count: MESSAGES, rate: RATE, tag: 'y' });
@@ -784,7 +959,9 @@ async function main(): Promise<void> {
       const got = await collect(() => driver.call('seenCount', { tag: 'o' }), outage, 60_000);
       const st = await driver.call<{ misorder: number }>('seenStats', { tag: 'o' });
       restart = { seconds, bound: USERS / CONNECT_RATE + 10, sent: outage, got, misorder: st.misorder };
-      console.log(`bridge: restart: all ${USERS} back in ${seconds.toFixed(1)} s (bound ${restart.bound.toFixed(0)} s), outage messages ${got}/${outage}`);
+      console.log(
+        `bridge: restart: all ${USERS} back in ${seconds.toFixed(1)} s (bound ${restart.bound.toFixed(0)} s), outage messages ${got}/${outage}`,
+      );
     }
 
     // ---- table ----
@@ -803,49 +980,146 @@ async function main(): Promise<void> {
     type Row = [string, string, string, string, string];
     const rows: Row[] = [];
     const verdicts: boolean[] = [];
-    const row = (name: string, bridgeV: string, bareV: string, ratio: string, target = '') => rows.push([name, bridgeV, bareV, ratio, target]);
-    const verdict = (ok: boolean, text: string) => { verdicts.push(ok); return `${ok ? 'PASS' : 'MISS'} ${text}`; };
-    row(`connect ${USERS} (at ${CONNECT_RATE}/s; floor ${(USERS / CONNECT_RATE).toFixed(0)} s)`, `${out.connectS.toFixed(1)} s`, `${bareConnect.seconds.toFixed(1)} s`, `${(out.connectS / bareConnect.seconds).toFixed(2)}×`);
-    row('RSS per connection (after GC)', `${rss.toFixed(1)} KB`, `${bRss.toFixed(1)} KB`, `${(rss / bRss).toFixed(2)}×`, verdict(rss <= 1.5 * bRss, '≤ 1.5×'));
-    row('RSS per connection, young generation left out', `${rssNoYoung.toFixed(1)} KB`, `${bRssNoYoung.toFixed(1)} KB`, `${(rssNoYoung / bRssNoYoung).toFixed(2)}×`);
+    const row = (name: string, bridgeV: string, bareV: string, ratio: string, target = '') =>
+      rows.push([name, bridgeV, bareV, ratio, target]);
+    const verdict = (ok: boolean, text: string) => {
+      verdicts.push(ok);
+      return `${ok ? 'PASS' : 'MISS'} ${text}`;
+    };
+    row(
+      `connect ${USERS} (at ${CONNECT_RATE}/s; floor ${(USERS / CONNECT_RATE).toFixed(0)} s)`,
+      `${out.connectS.toFixed(1)} s`,
+      `${bareConnect.seconds.toFixed(1)} s`,
+      `${(out.connectS / bareConnect.seconds).toFixed(2)}×`,
+    );
+    row(
+      'RSS per connection (after GC)',
+      `${rss.toFixed(1)} KB`,
+      `${bRss.toFixed(1)} KB`,
+      `${(rss / bRss).toFixed(2)}×`,
+      verdict(rss <= 1.5 * bRss, '≤ 1.5×'),
+    );
+    row(
+      'RSS per connection, young generation left out',
+      `${rssNoYoung.toFixed(1)} KB`,
+      `${bRssNoYoung.toFixed(1)} KB`,
+      `${(rssNoYoung / bRssNoYoung).toFixed(2)}×`,
+    );
     row('heap per connection (after GC)', `${heap.toFixed(1)} KB`, `${bHeap.toFixed(1)} KB`, `${(heap / bHeap).toFixed(2)}×`);
-    row(`RSS / heap of the process with 0 → ${USERS}`, `${(mem0.rss / 2 ** 20).toFixed(0)}→${(mem1.rss / 2 ** 20).toFixed(0)} / ${(mem0.heapUsed / 2 ** 20).toFixed(0)}→${(mem1.heapUsed / 2 ** 20).toFixed(0)} MB`,
-      `${(bareMem0.rss / 2 ** 20).toFixed(0)}→${(bareMem1.rss / 2 ** 20).toFixed(0)} / ${(bareMem0.heapUsed / 2 ** 20).toFixed(0)}→${(bareMem1.heapUsed / 2 ** 20).toFixed(0)} MB`, '');
+    row(
+      `RSS / heap of the process with 0 → ${USERS}`,
+      `${(mem0.rss / 2 ** 20).toFixed(0)}→${(mem1.rss / 2 ** 20).toFixed(0)} / ${(mem0.heapUsed / 2 ** 20).toFixed(0)}→${(mem1.heapUsed / 2 ** 20).toFixed(0)} MB`,
+      `${(bareMem0.rss / 2 ** 20).toFixed(0)}→${(bareMem1.rss / 2 ** 20).toFixed(0)} / ${(bareMem0.heapUsed / 2 ** 20).toFixed(0)}→${(bareMem1.heapUsed / 2 ** 20).toFixed(0)} MB`,
+      '',
+    );
     row(`IRC→Matrix delivered (of ${MESSAGES})`, `${i2mGot}`, `${bareGot}`, '', verdict(i2mGot === MESSAGES, 'all'));
-    row('IRC→Matrix msg/s (first send → last receipt)', tput(i2mGot, i2mSend.start, i2m.last).toFixed(0), tput(bareGot, bareSend.start, bareI2m.last).toFixed(0), '');
+    row(
+      'IRC→Matrix msg/s (first send → last receipt)',
+      tput(i2mGot, i2mSend.start, i2m.last).toFixed(0),
+      tput(bareGot, bareSend.start, bareI2m.last).toFixed(0),
+      '',
+    );
     row('IRC→Matrix p50 latency', `${I.p50.toFixed(1)} ms`, `${bI.p50.toFixed(1)} ms`, `${(I.p50 / bI.p50).toFixed(2)}×`);
-    row(`IRC→Matrix p99 latency at ${RATE}/s (bare: alone)`, `${I.p99.toFixed(1)} ms`, `${bI.p99.toFixed(1)} ms`, `${(I.p99 / bI.p99).toFixed(2)}×`, verdict(I.p99 <= 2 * bI.p99, '≤ 2×'));
+    row(
+      `IRC→Matrix p99 latency at ${RATE}/s (bare: alone)`,
+      `${I.p99.toFixed(1)} ms`,
+      `${bI.p99.toFixed(1)} ms`,
+      `${(I.p99 / bI.p99).toFixed(2)}×`,
+      verdict(I.p99 <= 2 * bI.p99, '≤ 2×'),
+    );
     const sI = lats(sameLines.lat);
-    row(`IRC→Matrix p50 / p99 (bare: the same lines)`, `${I.p50.toFixed(1)} / ${I.p99.toFixed(1)} ms`, `${sI.p50.toFixed(1)} / ${sI.p99.toFixed(1)} ms`,
-      `${(I.p99 / sI.p99).toFixed(2)}×`, verdict(I.p99 <= 2 * sI.p99, '≤ 2×'));
-    if (ROUNDS > 1) row(`IRC→Matrix p99 ÷ the same lines' p99, median of ${ROUNDS} rounds`, '', '', `${medianRatio.toFixed(2)}×`, verdict(medianRatio <= 2, '≤ 2×'));
+    row(
+      `IRC→Matrix p50 / p99 (bare: the same lines)`,
+      `${I.p50.toFixed(1)} / ${I.p99.toFixed(1)} ms`,
+      `${sI.p50.toFixed(1)} / ${sI.p99.toFixed(1)} ms`,
+      `${(I.p99 / sI.p99).toFixed(2)}×`,
+      verdict(I.p99 <= 2 * sI.p99, '≤ 2×'),
+    );
+    if (ROUNDS > 1)
+      row(
+        `IRC→Matrix p99 ÷ the same lines' p99, median of ${ROUNDS} rounds`,
+        '',
+        '',
+        `${medianRatio.toFixed(2)}×`,
+        verdict(medianRatio <= 2, '≤ 2×'),
+      );
     const R = lats(relayI2m.lat);
     // Informational: the issue's target compares with a bare read, which has no homeserver round trip in it.
-    row('IRC→Matrix p99 vs a minimal relay (bare client + 1 PUT/line)', `${I.p99.toFixed(1)} ms`, `${R.p99.toFixed(1)} ms`, `${(I.p99 / R.p99).toFixed(2)}×`);
+    row(
+      'IRC→Matrix p99 vs a minimal relay (bare client + 1 PUT/line)',
+      `${I.p99.toFixed(1)} ms`,
+      `${R.p99.toFixed(1)} ms`,
+      `${(I.p99 / R.p99).toFixed(2)}×`,
+    );
     // The same lines, read by the relay's own client: the ratio any bridge pays for the round trip alone.
-    row('minimal relay p99 ÷ its own IRC read p99', `${R.p99.toFixed(1)} ms`, `${lats(relayRead.lat).p99.toFixed(1)} ms`, `${(R.p99 / lats(relayRead.lat).p99).toFixed(2)}×`);
+    row(
+      'minimal relay p99 ÷ its own IRC read p99',
+      `${R.p99.toFixed(1)} ms`,
+      `${lats(relayRead.lat).p99.toFixed(1)} ms`,
+      `${(R.p99 / lats(relayRead.lat).p99).toFixed(2)}×`,
+    );
     const IB = lats(i2mBurst.lat);
     const bIB = lats(bareBurst.lat);
-    row('IRC→Matrix: process CPU per relayed line (bare: the minimal relay)', `${(i2mCpuPerLine / 1000).toFixed(2)} ms`, `${relayCpuPerLine.toFixed(2)} ms`, `${(i2mCpuPerLine / 1000 / relayCpuPerLine).toFixed(2)}×`);
-    row(`IRC→Matrix p99, ${SENDERS}-line bursts per channel`, `${IB.p99.toFixed(1)} ms`, `${bIB.p99.toFixed(1)} ms`, `${(IB.p99 / bIB.p99).toFixed(2)}×`);
+    row(
+      'IRC→Matrix: process CPU per relayed line (bare: the minimal relay)',
+      `${(i2mCpuPerLine / 1000).toFixed(2)} ms`,
+      `${relayCpuPerLine.toFixed(2)} ms`,
+      `${(i2mCpuPerLine / 1000 / relayCpuPerLine).toFixed(2)}×`,
+    );
+    row(
+      `IRC→Matrix p99, ${SENDERS}-line bursts per channel`,
+      `${IB.p99.toFixed(1)} ms`,
+      `${bIB.p99.toFixed(1)} ms`,
+      `${(IB.p99 / bIB.p99).toFixed(2)}×`,
+    );
     row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
-    row('Matrix→IRC msg/s (first send → last receipt)', tput(m2iGot, m2iSend.start, m2i.last).toFixed(0), tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0), '');
+    row(
+      'Matrix→IRC msg/s (first send → last receipt)',
+      tput(m2iGot, m2iSend.start, m2i.last).toFixed(0),
+      tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0),
+      '',
+    );
     row('Matrix→IRC p50 latency', `${M.p50.toFixed(1)} ms`, `${bM.p50.toFixed(1)} ms`, `${(M.p50 / bM.p50).toFixed(2)}×`);
     row('Matrix→IRC p99 latency', `${M.p99.toFixed(1)} ms`, `${bM.p99.toFixed(1)} ms`, `${(M.p99 / bM.p99).toFixed(2)}×`);
     if (restart) {
-      row(`restart: all ${USERS} reconnected`, `${restart.seconds.toFixed(1)} s`, '', '', verdict(restart.seconds <= restart.bound, `≤ ${restart.bound.toFixed(0)} s`));
-      row('restart: outage messages lost / out of order', `${restart.sent - restart.got} / ${restart.misorder}`, '', '', verdict(restart.got === restart.sent, `0 of ${restart.sent}`));
+      row(
+        `restart: all ${USERS} reconnected`,
+        `${restart.seconds.toFixed(1)} s`,
+        '',
+        '',
+        verdict(restart.seconds <= restart.bound, `≤ ${restart.bound.toFixed(0)} s`),
+      );
+      row(
+        'restart: outage messages lost / out of order',
+        `${restart.sent - restart.got} / ${restart.misorder}`,
+        '',
+        '',
+        verdict(restart.got === restart.sent, `0 of ${restart.sent}`),
+      );
     }
     const head: Row = ['', 'bridge', 'bare irc-framework', 'ratio', 'target'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  ')
+        .trimEnd();
     console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
     for (const r of rows) console.log(line(r));
-    console.log(`\nMatrix users were created in the emulator and joined their portal by alias (the bridge connects a user on the join);` +
-      ` Matrix→IRC messages are accepted by the emulator as if sent by those users (pushed to the bridge as transactions).`);
-    console.log(`Latency: IRC→Matrix = emulator handling the ghost's send − the sender's write; bare = first bare client of the channel receiving the line.` +
-      ` Matrix→IRC = observer receipt − emulator accepting the user's event; bare = observer receipt − bare client's write.`);
-    console.log(`machine load after run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\nMatrix users were created in the emulator and joined their portal by alias (the bridge connects a user on the join);` +
+        ` Matrix→IRC messages are accepted by the emulator as if sent by those users (pushed to the bridge as transactions).`,
+    );
+    console.log(
+      `Latency: IRC→Matrix = emulator handling the ghost's send − the sender's write; bare = first bare client of the channel receiving the line.` +
+        ` Matrix→IRC = observer receipt − emulator accepting the user's event; bare = observer receipt − bare client's write.`,
+    );
+    console.log(
+      `machine load after run: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     const ok = verdicts.every(Boolean);
     console.log(ok ? 'PASS' : 'MISS');
     process.exitCode = ok ? 0 : 1;
@@ -855,4 +1129,12 @@ async function main(): Promise<void> {
 }
 
 const roles: Record<string, () => Promise<void>> = { main, hs: hsRole, driver: driverRole, bare: bareRole };
-roles[ROLE]().then(() => { if (ROLE === 'main') process.exit(process.exitCode ?? 0); }, (err) => { console.error(err); process.exit(1); });
+roles[ROLE]().then(
+  () => {
+    if (ROLE === 'main') process.exit(process.exitCode ?? 0);
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What the lint, dead-code and format checks cover: the parts of the tree that pass them today.
+# The IRC bridge, the Slack and Gitter bridges and their integration specs are not clean yet; once
+# they are, LINT_SCOPE and FORMAT_SCOPE become (.) and KNIP_WORKSPACES goes (plain `knip`).
+LINT_SCOPE=(packages/bridge-core packages/testing spec/integration/core spec/support bench eslint.config.mjs .mocharc.js)
+KNIP_WORKSPACES=(. packages/bridge-core packages/testing)
+FORMAT_SCOPE=("${LINT_SCOPE[@]}" knip.json lerna.json package.json tsconfig.base.json .prettierrc.json)
+
 # InspIRCd (Debian's package; Debian's `ergo` is a different server) for the IRC integration tests;
 # Atheme services linked to it for real SASL; openssl for the test-time TLS certificates.
 # The specs that need them fail (not skip) when any of these is missing.
@@ -30,4 +37,10 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/d
 fi
 
 npm ci --no-audit --no-fund
+# Checks before the tests (each stops the run): ESLint's type-aware rules need the packages built.
+npm run build
+npx eslint --max-warnings 0 "${LINT_SCOPE[@]}"
+npx knip --no-progress "${KNIP_WORKSPACES[@]/#/--workspace=}"
+npm run --if-present check:imports
+npx prettier --check "${FORMAT_SCOPE[@]}"
 npm test

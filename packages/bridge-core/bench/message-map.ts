@@ -27,7 +27,11 @@ const IN_FLIGHT = 5_000;
 const SEP = '\u0000';
 
 const gc = getGc();
-const heapAfterGc = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+const heapAfterGc = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 
 // As in a bridge: room IDs, senders and portal keys are shared (they come from portal and ghost
 // objects); event IDs come fresh from each homeserver response; remote IDs and bodies are new.
@@ -39,8 +43,16 @@ const remoteIdOf = (i: number) => `${(1_700_000_000_000 + i).toString(36)}-${(i 
 function record(i: number): MessageRecord {
   const eventId = JSON.parse(JSON.stringify(`$${(i * 7919).toString(36)}${'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'.slice(i % 7)}`)) as string;
   const body = Array.from({ length: 6 + (i % 10) }, (_, k) => words[(i + k * 7) % words.length]).join(' ');
-  return { roomId: rooms[i % ROOMS], eventId, portal: portals[i % ROOMS], remoteId: remoteIdOf(i), part: 0,
-    sender: senders[i % SENDERS], timestamp: 1_700_000_000_000 + i, body };
+  return {
+    roomId: rooms[i % ROOMS],
+    eventId,
+    portal: portals[i % ROOMS],
+    remoteId: remoteIdOf(i),
+    part: 0,
+    sender: senders[i % SENDERS],
+    timestamp: 1_700_000_000_000 + i,
+    body,
+  };
 }
 
 interface Store {
@@ -71,7 +83,14 @@ async function openNedb(file: string): Promise<Store> {
   };
 }
 
-interface Row { name: string; bytes: number; putUs: number; lookupUs: number; reloadMs: number; found: boolean }
+interface Row {
+  name: string;
+  bytes: number;
+  putUs: number;
+  lookupUs: number;
+  reloadMs: number;
+  found: boolean;
+}
 
 async function measure(name: string, open: (file: string) => Promise<Store>): Promise<Row> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-mmap-'));
@@ -108,12 +127,18 @@ async function measure(name: string, open: (file: string) => Promise<Store>): Pr
 }
 
 async function main(): Promise<void> {
-  console.log(`message map: ${RECORDS} records over ${ROOMS} rooms, one part each; ${LOOKUPS} lookups by remote ID; heap measured after GC`);
+  console.log(
+    `message map: ${RECORDS} records over ${ROOMS} rooms, one part each; ${LOOKUPS} lookups by remote ID; heap measured after GC`,
+  );
   const baseline = await measure('NeDB datastore, indexed (baseline)', openNedb);
   const log = await measure('message log (the embedded store)', openLog);
   const head = ['', 'heap/record', `put (${IN_FLIGHT} in flight)`, 'lookup', 'reload', 'heap vs baseline'];
   const rows = [baseline, log].map((r) => [
-    r.name, `${r.bytes.toFixed(0)} B`, `${r.putUs.toFixed(1)} µs`, `${r.lookupUs.toFixed(1)} µs`, `${r.reloadMs.toFixed(0)} ms${r.found ? '' : ' (record missing!)'}`,
+    r.name,
+    `${r.bytes.toFixed(0)} B`,
+    `${r.putUs.toFixed(1)} µs`,
+    `${r.lookupUs.toFixed(1)} µs`,
+    `${r.reloadMs.toFixed(0)} ms${r.found ? '' : ' (record missing!)'}`,
     `${(r.bytes / baseline.bytes).toFixed(2)}×`,
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
@@ -123,7 +148,9 @@ async function main(): Promise<void> {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
   console.log();
-  console.log(`at 30 days' retention (message_retention_days) and 10,000 bridged messages a day: ${(log.bytes * 300_000 / 2 ** 20).toFixed(0)} MB of heap for the map`);
+  console.log(
+    `at 30 days' retention (message_retention_days) and 10,000 bridged messages a day: ${((log.bytes * 300_000) / 2 ** 20).toFixed(0)} MB of heap for the map`,
+  );
   process.exitCode = baseline.found && log.found ? 0 : 1;
 }
 

@@ -39,7 +39,7 @@ function message(room: number): Record<string, unknown> {
   const body = Array.from({ length: len }, (_, i) => words[(n * 7 + i * 3) % words.length]).join(' ');
   const e: Record<string, unknown> = {
     type: 'm.room.message',
-    room_id: `!${(room * 2654435761 >>> 0).toString(36)}abcdefgh:example.org`,
+    room_id: `!${((room * 2654435761) >>> 0).toString(36)}abcdefgh:example.org`,
     sender: `@user${n % 500}:example.org`,
     event_id: `$${n.toString(36)}Xq9fK2mZpL0vR7tW3bN8cD5eY1hJ4gA6sU`,
     origin_server_ts: 1_700_000_000_000 + n,
@@ -56,7 +56,8 @@ function message(room: number): Record<string, unknown> {
 
 function makeBodies(count: number): Buffer[] {
   return Array.from({ length: count }, (_, t) =>
-    Buffer.from(JSON.stringify({ events: Array.from({ length: EVENTS }, (_, i) => message((t * 31 + i) % ROOMS)) })));
+    Buffer.from(JSON.stringify({ events: Array.from({ length: EVENTS }, (_, i) => message((t * 31 + i) % ROOMS)) })),
+  );
 }
 
 /**
@@ -136,7 +137,11 @@ const send = (i) => new Promise((resolve, reject) => {
 `;
 
 /** Bodies in one SharedArrayBuffer, so handing them to each driver worker copies nothing. */
-interface BodySet { shared: SharedArrayBuffer; offsets: number[]; count: number }
+interface BodySet {
+  shared: SharedArrayBuffer;
+  offsets: number[];
+  count: number;
+}
 
 function share(bodies: Buffer[]): BodySet {
   const offsets = [0];
@@ -163,7 +168,8 @@ function drive(port: number, prefix: string, bodies: BodySet): Promise<DriveResu
     });
     worker.once('message', (m: { seconds: number; start: string; latencies: number[]; error?: string }) => {
       void worker.terminate();
-      if (m.error) reject(new Error(m.error)); else resolve({ seconds: m.seconds, start: BigInt(m.start), latencies: m.latencies });
+      if (m.error) reject(new Error(m.error));
+      else resolve({ seconds: m.seconds, start: BigInt(m.start), latencies: m.latencies });
     });
     worker.once('error', reject);
   });
@@ -200,10 +206,13 @@ async function full(warm: BodySet, bodies: BodySet, fsync: FsyncMode): Promise<R
   const pipeline = await DeliveryPipeline.open({
     journalDir: dir,
     journal: { fsync },
-    handler: async () => { handled++; },
+    handler: async () => {
+      handled++;
+    },
   });
   const server = new AppserviceServer({
-    hsToken: HS_TOKEN, transactions: pipeline,
+    hsToken: HS_TOKEN,
+    transactions: pipeline,
     handlers: { onUserQuery: async () => false, onAliasQuery: async () => false },
   });
   const port = (await server.listen(0)).port;
@@ -221,7 +230,14 @@ async function full(warm: BodySet, bodies: BodySet, fsync: FsyncMode): Promise<R
   await pipeline.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (handled !== (warm.count + bodies.count) * EVENTS) throw new Error(`handled ${handled} events`);
-  return { name: `AppserviceServer + journal (fsync ${fsync}) + dispatcher`, seconds, latencies: r.latencies, busyMs, journalBytes, events: handled };
+  return {
+    name: `AppserviceServer + journal (fsync ${fsync}) + dispatcher`,
+    seconds,
+    latencies: r.latencies,
+    busyMs,
+    journalBytes,
+    events: handled,
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -240,8 +256,13 @@ async function main(): Promise<void> {
   const mb = txnBodies.reduce((n, b) => n + b.length, 0) / 1e6;
   const warm = share(warmBodies);
   const bodies = share(txnBodies);
-  console.log(`${TXNS} transactions × ${EVENTS} events (${mb.toFixed(1)} MB, ${ROOMS} rooms), ${SENDERS} keep-alive senders, ` +
-    `warm-up ${WARMUP}, ${ROUNDS} interleaved rounds; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `${TXNS} transactions × ${EVENTS} events (${mb.toFixed(1)} MB, ${ROOMS} rooms), ${SENDERS} keep-alive senders, ` +
+      `warm-up ${WARMUP}, ${ROUNDS} interleaved rounds; ${os.cpus().length} CPUs, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+  );
   const bareRuns: Array<ReturnType<typeof summarise>> = [];
   const fullRuns: Array<ReturnType<typeof summarise>> = [];
   let journalMb = 0;
@@ -250,7 +271,9 @@ async function main(): Promise<void> {
       // Profiling aid: one server only, no comparison.
       const r = ONLY === 'bare' ? await bare(warm, bodies) : await full(warm, bodies, FSYNC);
       const x = summarise(r);
-      console.log(`  round ${round + 1}: ${ONLY} ${Math.round(x.eps)} ev/s p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} cpu ${x.busyMs.toFixed(0)} ms`);
+      console.log(
+        `  round ${round + 1}: ${ONLY} ${Math.round(x.eps)} ev/s p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} cpu ${x.busyMs.toFixed(0)} ms`,
+      );
       continue;
     }
     const b = summarise(await bare(warm, bodies));
@@ -259,8 +282,10 @@ async function main(): Promise<void> {
     journalMb = fr.journalBytes / 1e6;
     bareRuns.push(b);
     fullRuns.push(f);
-    console.log(`  round ${round + 1}: bare ${Math.round(b.eps)} ev/s p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} cpu ${b.busyMs.toFixed(0)} ms | ` +
-      `full ${Math.round(f.eps)} ev/s p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} cpu ${f.busyMs.toFixed(0)} ms | ratio ${(f.eps / b.eps).toFixed(2)}`);
+    console.log(
+      `  round ${round + 1}: bare ${Math.round(b.eps)} ev/s p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} cpu ${b.busyMs.toFixed(0)} ms | ` +
+        `full ${Math.round(f.eps)} ev/s p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} cpu ${f.busyMs.toFixed(0)} ms | ratio ${(f.eps / b.eps).toFixed(2)}`,
+    );
   }
   if (ONLY) return;
   // Best round of each: on a shared machine the least-disturbed run is the most repeatable figure.
@@ -272,19 +297,29 @@ async function main(): Promise<void> {
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(`\n${'server (best round)'.padEnd(w)}  ${'events/s'.padStart(10)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(w)}  ${Math.round(r.eps).toString().padStart(10)}  ${r.p50.toFixed(2).padStart(7)}  ${r.p99.toFixed(2).padStart(7)}`);
+    console.log(
+      `${r.name.padEnd(w)}  ${Math.round(r.eps).toString().padStart(10)}  ${r.p50.toFixed(2).padStart(7)}  ${r.p99.toFixed(2).padStart(7)}`,
+    );
   }
   const ratio = rows[1].eps / rows[0].eps;
   const medianRatio = fullRuns.map((f, i) => f.eps / bareRuns[i].eps).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
-  console.log(`ratio full/bare events/s: ${ratio.toFixed(2)}× (median per round ${medianRatio.toFixed(2)}×); ` +
-    `target ≥ 0.5×, p99 ≤ 8 ms; journal ${journalMb.toFixed(1)} MB per run`);
+  console.log(
+    `ratio full/bare events/s: ${ratio.toFixed(2)}× (median per round ${medianRatio.toFixed(2)}×); ` +
+      `target ≥ 0.5×, p99 ≤ 8 ms; journal ${journalMb.toFixed(1)} MB per run`,
+  );
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const bareCpu = med(bareRuns.map((r) => r.busyMs)), fullCpu = med(fullRuns.map((r) => r.busyMs));
-  console.log(`server-thread cpu per 1,000 events (median): bare ${(bareCpu / (TXNS * EVENTS / 1000)).toFixed(2)} ms, ` +
-    `full ${(fullCpu / (TXNS * EVENTS / 1000)).toFixed(2)} ms (${(fullCpu / bareCpu).toFixed(2)}× bare)`);
+  const bareCpu = med(bareRuns.map((r) => r.busyMs)),
+    fullCpu = med(fullRuns.map((r) => r.busyMs));
+  console.log(
+    `server-thread cpu per 1,000 events (median): bare ${(bareCpu / ((TXNS * EVENTS) / 1000)).toFixed(2)} ms, ` +
+      `full ${(fullCpu / ((TXNS * EVENTS) / 1000)).toFixed(2)} ms (${(fullCpu / bareCpu).toFixed(2)}× bare)`,
+  );
   const ok = ratio >= 0.5 && rows[1].p99 <= 8;
   console.log(ok ? 'PASS' : `MISS${rows[0].p99 > 8 ? ' (the bare server misses the p99 target too: machine is loaded)' : ''}`);
   process.exitCode = ok ? 0 : 1;
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

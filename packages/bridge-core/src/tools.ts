@@ -9,7 +9,11 @@ export { loadConfig, parseConfig, validateConfig, type LoadedConfig, type Connec
 export { CoreConfigSchema, composeConfigSchema, type CoreConfig } from './config/schema';
 export { generateConfigReference, listConfigOptions } from './config/docs';
 export {
-  generateRegistration, loadRegistration, writeRegistration, type Registration, type GenerateRegistrationOptions,
+  generateRegistration,
+  loadRegistration,
+  writeRegistration,
+  type Registration,
+  type GenerateRegistrationOptions,
 } from './appservice/registration';
 export { createStore, storeFromConfig, type StoreOptions } from './store/create-store';
 export type { Store, PortalRepository, GhostRepository, MessageRepository, IntentRepository } from './store/store';

@@ -63,6 +63,16 @@ export const GitterConfigSchema = section(
       },
       { default: {}, description: 'The per-room HTTP streams.' },
     ),
+    membership: section(
+      {
+        poll_interval_s: Int(
+          "How often each linked room's member list is read to mirror Gitter joins and leaves (Gitter's chat stream does not carry them); 0 = never. Each read costs one request per 100 members of the relay's 100 a minute.",
+          300,
+        ),
+        max_members: Int('Rooms with more members than this are read only up to it (joins and leaves beyond it are missed).', 5000, 1),
+      },
+      { default: {}, description: 'Gitter joins and leaves → ghost joins and leaves.' },
+    ),
     history_lookup_pages: Int(
       'Pages of 100 messages searched for a send whose answer was lost (after a restart or a cut connection) before it is sent again.',
       3,

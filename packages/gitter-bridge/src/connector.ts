@@ -10,6 +10,7 @@
  */
 import {
   BridgeError,
+  ConfigError,
   type AliasResolver,
   type BridgeConnector,
   type BridgeContext,
@@ -36,6 +37,7 @@ import { GitterAccount, kindOf, type Delivery } from './account';
 import { Outcomes } from './outcomes';
 import { Puppets } from './puppets';
 import { RoomStreams } from './room-streams';
+import { MemberSync } from './member-sync';
 import { gitterEvent, ghostKey } from './inbound';
 import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
@@ -70,6 +72,7 @@ export class GitterConnector
   relay!: GitterAccount;
   puppets!: Puppets;
   streams!: RoomStreams;
+  private members!: MemberSync;
   metrics!: GitterMetrics;
   private queue!: DurableQueue<StoredOp>;
   private readonly outcomes = new Outcomes();
@@ -110,27 +113,48 @@ export class GitterConnector
       this.metrics,
       ctx.log.child({ module: 'gitter-streams' }),
     );
+    this.members = new MemberSync(ctx.config.membership, {
+      rest: this.relay.client,
+      data: ctx.data,
+      log: ctx.log.child({ module: 'gitter-members' }),
+      excluded: (id) => id === this.relay.user?.id || this.puppets.isPuppetGitterId(id) !== undefined,
+      emit: (roomId, user, membership) =>
+        this.ctx.remote.emit({
+          type: 'membership',
+          portal: this.portalKey(roomId),
+          sender: {
+            ghost: ghostKey(user.username),
+            displayName: user.displayName || user.username,
+            ...(user.avatarUrl ? { avatarUrl: user.avatarUrl } : {}),
+          },
+          membership,
+        }),
+    });
     registerCommands(this);
     registerProvisioning(this);
   }
 
   async start(): Promise<void> {
     const me = await this.relay.identify().catch((err: unknown) => {
-      if (err instanceof GitterHttpError && err.kind === 'unauthorized')
-        throw new Error('gitter.relay.token: Gitter refused the relay token (401)');
+      if (err instanceof GitterHttpError && err.kind === 'unauthorized') {
+        throw new ConfigError('The Gitter relay account cannot log in', [
+          'gitter.relay.token: Gitter refused it (401): revoked, expired or mistyped',
+        ]);
+      }
       throw err;
     });
     this.ctx.log.info('Gitter relay account', { username: me.username });
     await this.relay.resume();
     await this.puppets.start();
     const rooms = new Set((await this.ctx.portals.list({ network: GITTER_NETWORK })).map((p) => p.key.id));
-    for (const roomId of rooms) await this.streams.ensure(roomId);
+    for (const roomId of rooms) await this.follow(roomId);
+    this.members.start();
     this.startMetrics();
   }
 
   async stop(): Promise<void> {
     if (this.metricsTimer) clearInterval(this.metricsTimer);
-    await this.streams.stop();
+    await Promise.all([this.streams.stop(), this.members.stop()]);
     await Promise.all([this.relay.stop(), this.puppets.stop()]);
   }
 
@@ -155,7 +179,8 @@ export class GitterConnector
     return { network: GITTER_NETWORK, id: roomId };
   }
 
-  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<void> {
+  /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
+  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -169,8 +194,8 @@ export class GitterConnector
       puppetOf: (username) => this.puppets.matrixUserOf(username),
     });
     this.authors.set(m.id, m.fromUser.username);
-    await this.ctx.remote.emit(event);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
+    return this.ctx.remote.emit(event);
   }
 
   private async onGitterRemove(roomId: string, messageId: string): Promise<void> {
@@ -434,16 +459,24 @@ export class GitterConnector
     };
   }
 
+  /** Starts listening to a Gitter room: its stream and its member list. */
+  private async follow(roomId: string): Promise<void> {
+    await this.streams.ensure(roomId);
+    this.members.track(roomId);
+  }
+
   async onLinked(portal: { key: PortalKey }): Promise<void> {
-    await this.streams.ensure(portal.key.id);
+    await this.follow(portal.key.id);
   }
 
   async onPortalCreated(portal: { key: PortalKey }): Promise<void> {
-    await this.streams.ensure(portal.key.id);
+    await this.follow(portal.key.id);
   }
 
   async onUnlinked(portal: { key: PortalKey }): Promise<void> {
-    if ((await this.ctx.portals.getByKey(portal.key)).length === 0) await this.streams.release(portal.key.id);
+    if ((await this.ctx.portals.getByKey(portal.key)).length > 0) return;
+    await this.streams.release(portal.key.id);
+    await this.members.untrack(portal.key.id);
   }
 
   bridgeInfo(portal: Pick<Portal, 'key' | 'data'>): BridgeInfoDisplay {

@@ -24,7 +24,7 @@ function matrixUserFor(deps: InboundDeps, username: string): string {
   return deps.puppetOf(username) ?? deps.ghosts.userIdFor(ghostKey(username));
 }
 
-export function gitterContent(msg: GitterMessage, deps: InboundDeps): MessageContent {
+function gitterContent(msg: GitterMessage, deps: InboundDeps): MessageContent {
   const emote = msg.status === true;
   const text = emote ? stripEmotePrefix(msg.text, msg.fromUser.username) : msg.text;
   const rendered = gitterMarkdownToHtml(text, {

@@ -22,7 +22,7 @@ const KEEP_MS = 7 * 24 * 3600_000;
 export type StoredOp = OutgoingOp & { matrix?: StoredMatrixRef };
 
 /** Enough of the Matrix event to report the outcome after a restart. */
-export interface StoredMatrixRef {
+interface StoredMatrixRef {
   eventId: string;
   roomId: string;
   sender: string;

@@ -13,8 +13,15 @@ import type { GitterMetrics } from './metrics';
 
 const CURSOR_NS = 'stream-cursor';
 
+/** Messages of one room queued for Matrix and not yet applied, at most (then the stream waits). */
+const MAX_IN_FLIGHT = 256;
+
 export interface RoomStreamHandlers {
-  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<void>;
+  /**
+   * Queues a message for Matrix; resolves once queued (the order is then fixed), with a promise
+   * of its being applied, or nothing when it was dropped (an echo).
+   */
+  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void>;
   onRemove(roomId: string, messageId: string): Promise<void>;
   /** The server refused the room's stream for good (401, 403, 404). */
   onFatal(roomId: string, error: Error): void;
@@ -22,6 +29,9 @@ export interface RoomStreamHandlers {
 
 export class RoomStreams {
   private readonly streams = new Map<string, RoomStream>();
+  private readonly inFlight = new Map<string, Promise<void>[]>();
+  private readonly cursors = new Map<string, string>();
+  private readonly writing = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -59,13 +69,13 @@ export class RoomStreams {
       log: { debug: (m, f) => this.log.debug(m, f), warn: (m, f) => this.log.warn(m, f) },
       onMessage: async (message, source) => {
         if (source === 'catch-up') this.metrics.catchUpMessages.inc();
-        await this.handlers.onMessage(roomId, message, source);
-        await this.saveCursor(roomId, stream);
+        const applied = (await this.handlers.onMessage(roomId, message, source)) ?? Promise.resolve();
+        await this.appliedLater(roomId, message.id, applied);
       },
       onRemove: (id) => this.handlers.onRemove(roomId, id),
       onState: (state: StreamState, detail) => {
         if (state === 'waiting') this.metrics.streamReconnects.inc({ reason: reasonLabel(detail?.reason) });
-        if (state === 'live') void this.saveCursor(roomId, stream); // the starting point of a first connect
+        if (state === 'live' && !this.inFlight.get(roomId)?.length && stream.lastId) this.cursorAt(roomId, stream.lastId); // a first connect's starting point
         this.log.debug('Gitter stream state', { roomId, state, ...detail });
       },
       onError: (err) => this.log.warn('Gitter stream problem', { roomId, err: err.message }),
@@ -89,16 +99,53 @@ export class RoomStreams {
     const all = [...this.streams.values()];
     this.streams.clear();
     await Promise.all(all.map((s) => s.stop()));
+    await this.settled();
   }
 
-  private async saveCursor(roomId: string, stream: RoomStream): Promise<void> {
-    const id = stream.lastId;
-    if (!id) return;
-    try {
-      await this.data.put(CURSOR_NS, roomId, id);
-    } catch (err) {
-      this.log.warn('could not save the Gitter stream cursor', { roomId, err: String(err) });
-    }
+  /**
+   * Messages are queued for Matrix without waiting for each to be applied (the core keeps their
+   * order), so a burst is not paced by the homeserver's round trips. The cursor moves to a
+   * message once it was applied (they are applied in order); a full window waits for the oldest.
+   */
+  private async appliedLater(roomId: string, messageId: string, applied: Promise<void>): Promise<void> {
+    let list = this.inFlight.get(roomId);
+    if (!list) this.inFlight.set(roomId, (list = []));
+    const done = applied.then(
+      () => this.cursorAt(roomId, messageId),
+      () => this.cursorAt(roomId, messageId), // failed for good: counted and logged by the core
+    );
+    list.push(done);
+    void done.then(() => list.splice(list.indexOf(done), 1));
+    if (list.length >= MAX_IN_FLIGHT) await list[0];
+  }
+
+  /** The cursor is `messageId` now; written at most one write at a time (the newest wins). */
+  private cursorAt(roomId: string, messageId: string): void {
+    this.cursors.set(roomId, messageId);
+    if (this.writing.has(roomId)) return;
+    this.writing.add(roomId);
+    void (async () => {
+      try {
+        for (
+          let id = this.cursors.get(roomId), written: string | undefined;
+          id !== undefined && id !== written;
+          id = this.cursors.get(roomId)
+        ) {
+          await this.data
+            .put(CURSOR_NS, roomId, id)
+            .catch((err: unknown) => this.log.warn('could not save the Gitter stream cursor', { roomId, err: String(err) }));
+          written = id;
+        }
+      } finally {
+        this.writing.delete(roomId);
+      }
+    })();
+  }
+
+  /** Resolves when every queued message was applied and its cursor written (stop, specs). */
+  async settled(): Promise<void> {
+    for (const list of this.inFlight.values()) await Promise.all([...list]);
+    while (this.writing.size) await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -16,6 +16,7 @@ import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
 import { IrcConfigSchema, type IrcConfig } from './config-schema';
 import { IrcNetwork, type NetworkStats } from './network/irc-network';
+import { NetworkRegistry } from './network/registry';
 import { openSecrets, PASSWORDS_NAMESPACE } from './passwords';
 import { UserFeatures } from './user-features';
 import { Identd } from './ident/identd';
@@ -35,6 +36,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   readonly protocol = IRC_PROTOCOL;
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
+  /** The networks as commands and provisioning see them (they are not handed the connector). */
+  private readonly registry = new NetworkRegistry(this.networks);
   private ctxRef?: BridgeContext<IrcConfig>;
   passwords!: SecretStore;
   features!: UserFeatures;
@@ -59,8 +62,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     this.passwords = openSecrets(ctx, PASSWORDS_NAMESPACE);
     this.features = new UserFeatures(ctx.data);
     for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
-    registerCommands(this);
-    this.provisioning = new IrcProvisioning(this);
+    registerCommands({ ctx, networks: this.registry, passwords: this.passwords, features: this.features });
+    this.provisioning = new IrcProvisioning({ ctx, networks: this.registry });
     this.provisioning.register();
   }
 
@@ -126,9 +129,7 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   }
 
   network(name: string): IrcNetwork {
-    const n = this.networks.get(name);
-    if (!n) throw new BridgeError(`There is no IRC network called ${name}. Known: ${[...this.networks.keys()].join(', ')}.`);
-    return n;
+    return this.registry.require(name);
   }
 
   /** Counters for the metrics module (connections by state, reconnect queue, messages, flood-queue delay). */
@@ -177,23 +178,13 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     return { network, channel: m.id };
   }
 
-  portalInfo(n: IrcNetwork, channel: string, key?: string): PortalInfo {
-    return {
-      key: n.portalKey(channel),
-      name: channel,
-      published: n.cfg.dynamic_channels.published,
-      inviteOnly: n.cfg.dynamic_channels.join_rule === 'invite',
-      ...(key ? { data: { key } } : {}),
-    };
-  }
-
   async resolveAlias(localpart: string): Promise<PortalInfo | null> {
     const parsed = this.parseAlias(localpart);
     if (!parsed) return null;
     const { network: n, channel } = parsed;
     if (!n.cfg.dynamic_channels.enabled || n.isExcludedChannel(channel)) return null;
     n.botJoin(ircLower(channel));
-    return this.portalInfo(n, channel);
+    return n.portalInfo(channel);
   }
 
   async resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {

@@ -27,11 +27,12 @@
  * (`portals.setBridgingStatus`); without power to send state in the room it is skipped and logged.
  */
 import {
-  BridgeError, MatrixError, Reply, type BridgingStatus, type ProvisioningRequest, type RouteDefinition,
+  BridgeError, MatrixError, Reply, type BridgeContext, type BridgingStatus, type ProvisioningRequest, type RouteDefinition,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
-import type { IrcConnector } from './connector';
+import type { IrcConfig } from './config-schema';
 import type { IrcNetwork } from './network/irc-network';
+import type { IrcNetworks } from './network/registry';
 
 export interface LinkEntry {
   matrix_room_id: string;
@@ -102,7 +103,7 @@ export class IrcProvisioning {
   /** Operator queries running, by requesting user (MAX_QUERIES_PER_USER). */
   private readonly queries = new Map<string, number>();
 
-  constructor(private readonly c: IrcConnector) {}
+  constructor(private readonly c: { ctx: BridgeContext<IrcConfig>; networks: IrcNetworks }) {}
 
   /** Adds every route to the core's provisioning API (a no-op when provisioning is disabled). */
   register(): void {
@@ -285,7 +286,7 @@ export class IrcProvisioning {
 
   private async listLinks(roomId: string): Promise<LinkEntry[]> {
     const portal = await this.c.ctx.portals.getByRoom(roomId);
-    if (!portal || portal.kind === 'dm' || !this.c.networks.has(portal.key.network)) return [];
+    if (!portal || portal.kind === 'dm' || !this.c.networks.get(portal.key.network)) return [];
     return [{ matrix_room_id: roomId, remote_room_server: portal.key.network, remote_room_channel: portal.key.id }];
   }
 
@@ -297,7 +298,7 @@ export class IrcProvisioning {
 
   private networks(): { servers: Array<{ network_id: string; desc: string; fields: Record<string, string> }> } {
     return {
-      servers: [...this.c.networks.values()].map((n) => ({
+      servers: this.c.networks.list().map((n) => ({
         network_id: n.cfg.network_id ?? n.name,
         desc: n.cfg.name ?? n.name,
         fields: { domain: n.cfg.address, network: n.name },

@@ -68,9 +68,9 @@ export const SlackConfigSchema = section(
     ),
     dedupe_window_hours: Type.Integer({
       minimum: 1,
-      default: 24,
+      default: 6,
       description:
-        'How long the `event_id` of every Slack event is kept, so a redelivery (Events API retries, Socket Mode re-sends) is bridged once, also across a restart.',
+        'How long the `event_id` of every Slack event is kept, so a redelivery (Events API retries, Socket Mode re-sends) is bridged once, also across a restart. Slack gives up redelivering within minutes.',
     }),
   },
   { description: 'The Slack bridge.' },

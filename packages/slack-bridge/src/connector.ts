@@ -55,7 +55,13 @@ export class SlackConnector
     return this.ctxRef;
   }
 
+  /**
+   * The workspace names. The core calls this on every valid config, `validate-config` included,
+   * before `init`: the transport rule the schema cannot say (exactly one of app_token and
+   * signing_secret) is checked here too, so `validate-config` reports it.
+   */
   networkNames(config: SlackConfig): readonly string[] {
+    checkWorkspaces(config);
     return Object.keys(config?.workspaces ?? {});
   }
 

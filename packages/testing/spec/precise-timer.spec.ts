@@ -6,13 +6,18 @@ describe('harness: precise timers (helper thread, no busy-wait)', () => {
     const start = preciseNow();
     const order: number[] = [];
     const late: number[] = [];
-    await Promise.all([30, 5, 20, 10, 10.5].map(async (ms) => {
-      await preciseSleepUntil(start + ms);
-      late.push(preciseNow() - (start + ms));
-      order.push(ms);
-    }));
+    await Promise.all(
+      [30, 5, 20, 10, 10.5].map(async (ms) => {
+        await preciseSleepUntil(start + ms);
+        late.push(preciseNow() - (start + ms));
+        order.push(ms);
+      }),
+    );
     assert.deepEqual(order, [5, 10, 10.5, 20, 30]);
-    assert.ok(late.every((l) => l >= 0), `early: ${late.join(', ')}`);
+    assert.ok(
+      late.every((l) => l >= 0),
+      `early: ${late.join(', ')}`,
+    );
   });
 
   it('an abort resolves at once; a past deadline resolves without the thread', async () => {

@@ -7,9 +7,12 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,8 +1,16 @@
+import type { SpecJson } from './spec-json';
+
 /** One JSON-over-HTTP call for specs: optional bearer token, JSON or raw body, parsed answer. */
-export interface Reply { status: number; body: any; headers: Headers }
+export interface Reply {
+  status: number;
+  body: SpecJson;
+  headers: Headers;
+}
 
 export async function httpCall(
-  base: string, method: string, path: string,
+  base: string,
+  method: string,
+  path: string,
   opts: { token?: string | null; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...opts.headers };
@@ -13,6 +21,10 @@ export async function httpCall(
   const res = await fetch(base + path, { method, headers, body });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* keep text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
   return { status: res.status, body: parsed, headers: res.headers };
 }

@@ -17,7 +17,9 @@ function ephemeralLow(): number {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     if (Number.isInteger(low) && low > 0) return low;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return 49152;
 }
 

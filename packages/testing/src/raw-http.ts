@@ -23,24 +23,38 @@ export class RawConnection {
   bytesWritten = 0;
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.wake(); });
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
     this.closed = new Promise<void>((resolve) => {
-      const done = () => { this._closed = true; this.wake(); resolve(); };
+      const done = () => {
+        this._closed = true;
+        this.wake();
+        resolve();
+      };
       socket.once('close', done);
       socket.once('end', done);
     });
-    socket.on('error', () => { /* a reset: seen as closed */ });
+    socket.on('error', () => {
+      /* a reset: seen as closed */
+    });
   }
 
   static open(port: number, host = '127.0.0.1'): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, host);
-      s.once('connect', () => { s.removeListener('error', reject); resolve(new RawConnection(s)); });
+      s.once('connect', () => {
+        s.removeListener('error', reject);
+        resolve(new RawConnection(s));
+      });
       s.once('error', reject);
     });
   }
 
-  get isClosed(): boolean { return this._closed || this.socket.destroyed; }
+  get isClosed(): boolean {
+    return this._closed || this.socket.destroyed;
+  }
 
   /** Write bytes; resolves once the socket took them (false if it is closed). */
   write(data: string | Buffer): Promise<boolean> {
@@ -67,10 +81,14 @@ export class RawConnection {
       }
       if (this.isClosed) return undefined;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no complete response within ${timeoutMs} ms; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
+      if (left <= 0)
+        throw new Error(`no complete response within ${timeoutMs} ms; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -78,19 +96,27 @@ export class RawConnection {
   /** Wait for the server to close the connection; false if it is still open after `timeoutMs`. */
   async closesWithin(timeoutMs = 10_000): Promise<boolean> {
     let t: NodeJS.Timeout | undefined;
-    const open = new Promise<false>((resolve) => { t = setTimeout(() => resolve(false), timeoutMs); });
+    const open = new Promise<false>((resolve) => {
+      t = setTimeout(() => resolve(false), timeoutMs);
+    });
     const result = await Promise.race([this.closed.then(() => true as const), open]);
     clearTimeout(t);
     return result;
   }
 
   /** Everything received and not yet parsed as a response. */
-  get pending(): Buffer { return this.buf; }
+  get pending(): Buffer {
+    return this.buf;
+  }
 
   /** Finish sending (half-close): the server sees the end of the stream. */
-  end(): void { this.socket.end(); }
+  end(): void {
+    this.socket.end();
+  }
 
-  destroy(): void { this.socket.destroy(); }
+  destroy(): void {
+    this.socket.destroy();
+  }
 
   private wake(): void {
     const w = this.waiters;
@@ -137,7 +163,10 @@ function parseResponse(buf: Buffer): { response: RawResponse; consumed: number }
   }
   const length = Number(headers['content-length'] ?? 0);
   if (buf.length < offset + length) return undefined;
-  return { response: { status, statusText: m[2], headers, body: Buffer.from(buf.subarray(offset, offset + length)) }, consumed: offset + length };
+  return {
+    response: { status, statusText: m[2], headers, body: Buffer.from(buf.subarray(offset, offset + length)) },
+    consumed: offset + length,
+  };
 }
 
 /** A request as bytes: `GET /x HTTP/1.1`, Host, the given headers, and the body with its Content-Length. */
@@ -145,6 +174,8 @@ export function requestBytes(method: string, path: string, headers: Record<strin
   const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
   const all: Record<string, string> = { Host: '127.0.0.1', ...headers };
   if (b && !Object.keys(all).some((k) => k.toLowerCase() === 'content-length')) all['Content-Length'] = String(b.length);
-  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   return b ? Buffer.concat([Buffer.from(head, 'latin1'), b]) : Buffer.from(head, 'latin1');
 }

@@ -16,7 +16,10 @@ describe('bridge-core: ban lists (policy rooms)', function () {
   let policy: string;
 
   const rule = (key: string, content: Record<string, unknown>) => mod.sendState(policy, 'm.policy.rule.user', key, content);
-  const settle = async () => { await hs.pusher.waitForIdle(); await fx.bridge.idle(); };
+  const settle = async () => {
+    await hs.pusher.waitForIdle();
+    await fx.bridge.idle();
+  };
   const relayed = () => connector.messages().map((m) => `${m.event.sender.userId}: ${m.event.content.body}`);
 
   before(async () => {
@@ -28,7 +31,9 @@ describe('bridge-core: ban lists (policy rooms)', function () {
     await rule('case', { entity: '@Shouty:LOCALHOST', recommendation: 'org.matrix.mjolnir.ban' });
     await rule('other', { entity: '@nobody:localhost', recommendation: 'org.example.mute' });
     fx = await startBridgeFixture({
-      hs, connector: () => (connector = new MemoryConnector()), configKey: 'mem',
+      hs,
+      connector: () => (connector = new MemoryConnector()),
+      configKey: 'mem',
       // A list that cannot be read is logged and retried; it does not stop the bridge or the others.
       core: { bridge: { admins: ['@admin:localhost'], ban_lists: { rooms: ['!missing:localhost', policy] } } },
     });
@@ -38,7 +43,7 @@ describe('bridge-core: ban lists (policy rooms)', function () {
     await hs?.stop();
   });
 
-  it('from start-up: a banned user\'s messages are not relayed and they are told; others and admins are', async () => {
+  it("from start-up: a banned user's messages are not relayed and they are told; others and admins are", async () => {
     assert.equal(fx.bridge.banLists?.size, 3, 'the three ban rules; the mute rule is not a ban');
     assert.equal(fx.bridge.permissions.mayUseBridge('@Shouty:localhost'), false, 'server names compare case-insensitively');
     assert.equal(fx.bridge.permissions.mayUseBridge('@shouty:localhost'), true, 'localparts do not');
@@ -55,12 +60,16 @@ describe('bridge-core: ban lists (policy rooms)', function () {
     assert.deepEqual(relayed(), ['@alice:localhost: hello', '@admin:localhost: admins are exempt']);
     assert.equal(fx.bridge.permissions.mayUseBridge(spammer.userId), false);
     const bot = fx.bridge.intents.bot.userId;
-    assert.ok(hs.roomTimeline(roomId).some((e) => e.sender === bot && String(e.content?.body).startsWith(`${spammer.userId}: Your messages are not bridged`)),
-      'the banned user is told in the room');
+    assert.ok(
+      hs
+        .roomTimeline(roomId)
+        .some((e) => e.sender === bot && String(e.content?.body).startsWith(`${spammer.userId}: Your messages are not bridged`)),
+      'the banned user is told in the room',
+    );
   });
 
   it('a rule added while running bans at once and tells the connector; removing it lifts the ban', async () => {
-    const alice = (await hs.registerUser('alice2'));
+    const alice = await hs.registerUser('alice2');
     const roomId = await alice.join('#_mem_mem_general:localhost');
     const before = connector.permissionsChanged;
     await rule('alice2', { entity: alice.userId, recommendation: 'm.ban', reason: 'test' });

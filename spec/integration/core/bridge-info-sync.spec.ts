@@ -97,31 +97,48 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
   function logLines(): Array<Record<string, any>> {
     const file = path.join(logDir, 'bridge.log');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   }
 
   it('gives portals created and linked before bridge info existed their bridge info on the next start, DMs excepted', async () => {
     const created = await legacyCreated('old');
     const plumbed = await legacyPlumbed('older', 50);
     const dm = await alice.createRoom({ preset: 'trusted_private_chat', is_direct: true });
-    await fx.bridge.store.portals.put({ roomId: dm, key: { network: 'mem', id: 'fay' }, kind: 'dm', dmUser: alice.userId, createdAt: Date.now() });
+    await fx.bridge.store.portals.put({
+      roomId: dm,
+      key: { network: 'mem', id: 'fay' },
+      kind: 'dm',
+      dmUser: alice.userId,
+      createdAt: Date.now(),
+    });
     assert.deepEqual([...bridgeInfo(created), ...bridgeInfo(plumbed)], [], 'no bridge info before the upgrade');
 
     assert.deepEqual(await restart(), { updated: 2, current: 0, failed: 0, skipped: 0 });
-    for (const [roomId, id] of [[created, 'old'], [plumbed, 'older']]) {
+    for (const [roomId, id] of [
+      [created, 'old'],
+      [plumbed, 'older'],
+    ]) {
       const events = bridgeInfo(roomId);
       assert.deepEqual(events.map((e) => e.type).sort(), [...TYPES].sort());
       for (const e of events) {
         assert.equal(e.sender, BOT);
         assert.equal(e.state_key, `mem/mem/${id}`);
-        assert.deepEqual(e.content, { bridgebot: BOT, protocol, network: { id: 'mem', displayname: 'Memory network mem' }, channel: channel(id) });
+        assert.deepEqual(e.content, {
+          bridgebot: BOT,
+          protocol,
+          network: { id: 'mem', displayname: 'Memory network mem' },
+          channel: channel(id),
+        });
       }
     }
-    assert.deepEqual(bridgeInfo(dm), [], 'a DM is one person\'s conversation, not a bridged channel');
+    assert.deepEqual(bridgeInfo(dm), [], "a DM is one person's conversation, not a bridged channel");
     assert.equal(fx.hs.requestCount(STATE_PUT), 4);
   });
 
-  it('sends nothing on a restart when no room\'s bridge info changed', async () => {
+  it("sends nothing on a restart when no room's bridge info changed", async () => {
     const created = await createdPortal('general');
     const plumbed = await linkedRoom('team');
     const before = [...bridgeInfo(created), ...bridgeInfo(plumbed)].map((e) => e.event_id);
@@ -130,7 +147,10 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
 
     assert.deepEqual(await restart(), { updated: 0, current: 2, failed: 0, skipped: 0 });
     assert.equal(fx.hs.requestCount(STATE_PUT), 0, JSON.stringify(fx.hs.requestCounts()));
-    assert.deepEqual([...bridgeInfo(created), ...bridgeInfo(plumbed)].map((e) => e.event_id), before);
+    assert.deepEqual(
+      [...bridgeInfo(created), ...bridgeInfo(plumbed)].map((e) => e.event_id),
+      before,
+    );
   });
 
   it('resends bridge info once after the network is renamed, keeping who linked the room', async () => {
@@ -187,7 +207,10 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
     describeFails = true;
     assert.deepEqual(await restart(), { updated: 0, current: 0, failed: 1, skipped: 0 });
     assert.equal(fx.hs.requestCount(STATE_PUT), 0);
-    assert.deepEqual(bridgeInfo(roomId).map((e) => e.event_id), before);
+    assert.deepEqual(
+      bridgeInfo(roomId).map((e) => e.event_id),
+      before,
+    );
     describeFails = false;
     assert.deepEqual(await restart(), { updated: 0, current: 1, failed: 0, skipped: 0 });
   });
@@ -210,7 +233,10 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
     fx.hs.faults.setLatency(1500, STATE_PUT);
     await fx.restart();
     let refreshed = false;
-    const done = fx.bridge.bridgeInfoSync.done().then((s) => { refreshed = true; return s; });
+    const done = fx.bridge.bridgeInfoSync.done().then((s) => {
+      refreshed = true;
+      return s;
+    });
     await alice.sendMessage(roomId, 'during the refresh');
     await eventually(() => connector.messages().some((m) => m.event.content.body === 'during the refresh'), 'message relayed');
     assert.equal(refreshed, false, 'the message did not wait for the refresh');
@@ -223,6 +249,9 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
     assert.ok(await fx.bridge.store.kv.get('bridge-info', roomId));
     await connector.ctx.portals.unlink(roomId, { actor: alice.userId });
     assert.equal(await fx.bridge.store.kv.get('bridge-info', roomId), undefined);
-    assert.deepEqual(bridgeInfo(roomId).map((e) => e.content), [{}, {}]);
+    assert.deepEqual(
+      bridgeInfo(roomId).map((e) => e.content),
+      [{}, {}],
+    );
   });
 });

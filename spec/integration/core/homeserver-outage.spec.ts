@@ -24,7 +24,8 @@ describe('bridge-core: remote events while the homeserver is down', function () 
 
   async function start(core: Record<string, unknown> = {}): Promise<void> {
     fx = await startBridgeFixture({
-      connector: () => (connector = new MemoryConnector()), configKey: 'mem',
+      connector: () => (connector = new MemoryConnector()),
+      configKey: 'mem',
       core: { matrix_client: { max_retries: MAX_RETRIES, ...core } },
     });
     alice = await fx.hs.registerUser('alice');
@@ -32,24 +33,44 @@ describe('bridge-core: remote events while the homeserver is down', function () 
     // The ghost is registered and joined before the outage: from then on a line is one request.
     await connector.ctx.remote.emit({ type: 'message', portal, sender: bob, id: 'warm-up', content: { kind: 'text', body: 'warm-up' } });
   }
-  afterEach(async () => { await fx?.stop(); });
+  afterEach(async () => {
+    await fx?.stop();
+  });
 
-  const bodies = () => fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message' && e.sender.includes('bob')).map((e) => String(e.content.body));
+  const bodies = () =>
+    fx.hs
+      .roomTimeline(roomId)
+      .filter((e) => e.type === 'm.room.message' && e.sender.includes('bob'))
+      .map((e) => String(e.content.body));
   /** Attempts the bridge's client made that got no answer, by endpoint (what the emulator cannot count while down). */
   async function unanswered(endpoint: string): Promise<number> {
     const text = await fx.bridge.metrics.metrics();
-    const re = new RegExp(`^causeway_homeserver_requests_total\\{[^}]*endpoint="${endpoint.replace(/[{}/]/g, '\\$&')}"[^}]*status="0"[^}]*\\} (\\d+)`, 'm');
+    const re = new RegExp(
+      `^causeway_homeserver_requests_total\\{[^}]*endpoint="${endpoint.replace(/[{}/]/g, '\\$&')}"[^}]*status="0"[^}]*\\} (\\d+)`,
+      'm',
+    );
     return Number(re.exec(text)?.[1] ?? 0);
   }
-  const line = (i: number) => ({ type: 'message' as const, portal, sender: bob, id: `line-${i}`, timestamp: Date.now(), content: { kind: 'text' as const, body: `line ${i}` } });
+  const line = (i: number) => ({
+    type: 'message' as const,
+    portal,
+    sender: bob,
+    id: `line-${i}`,
+    timestamp: Date.now(),
+    content: { kind: 'text' as const, body: `line ${i}` },
+  });
 
-  it('keeps every line that arrives while it is down, past the client\'s retry budget, and applies each once, in order, when it is back', async () => {
+  it("keeps every line that arrives while it is down, past the client's retry budget, and applies each once, in order, when it is back", async () => {
     await start();
     await fx.hs.goDown();
     const emitted: Array<Promise<void>> = [];
     for (let i = 0; i < 10; i++) emitted.push(connector.ctx.remote.emit(line(i)));
     // The first line's send has used up the client's retries: without waiting it would be dropped now.
-    await eventually(async () => (await unanswered('/rooms/{roomId}/send/{eventType}/{txnId}')) >= MAX_RETRIES + 1, 'the send retries used up', 20_000);
+    await eventually(
+      async () => (await unanswered('/rooms/{roomId}/send/{eventType}/{txnId}')) >= MAX_RETRIES + 1,
+      'the send retries used up',
+      20_000,
+    );
     await eventually(() => fx.bridge.remote.waiting === 10, 'every line stored while it waits');
     for (let i = 10; i < 20; i++) emitted.push(connector.ctx.remote.emit(line(i)));
     await eventually(() => fx.bridge.remote.waiting === 20, 'lines arriving later wait behind them');
@@ -71,10 +92,18 @@ describe('bridge-core: remote events while the homeserver is down', function () 
   it('gives up on what waited longer than max_outage_wait_s, tells the connector and counts it; what comes after still lands', async () => {
     await start({ max_outage_wait_s: 1 });
     await fx.hs.goDown();
-    const outcomes = [0, 1, 2].map((i) => connector.ctx.remote.emit(line(i)).then(() => 'applied', () => 'given up'));
+    const outcomes = [0, 1, 2].map((i) =>
+      connector.ctx.remote.emit(line(i)).then(
+        () => 'applied',
+        () => 'given up',
+      ),
+    );
     await eventually(() => connector.undeliverable.length === 3, 'all three given up', 20_000);
     assert.deepEqual(await Promise.all(outcomes), ['given up', 'given up', 'given up']);
-    assert.deepEqual(connector.undeliverable.map((u) => (u.event as { id: string }).id), ['line-0', 'line-1', 'line-2']);
+    assert.deepEqual(
+      connector.undeliverable.map((u) => (u.event as { id: string }).id),
+      ['line-0', 'line-1', 'line-2'],
+    );
     assert.match(connector.undeliverable[0].reason, /homeserver could not be reached/);
     assert.match(await fx.bridge.metrics.metrics(), /^causeway_remote_events_undeliverable_total\{[^}]*kind="message"[^}]*\} 3$/m);
     assert.equal(fx.bridge.remote.waiting, 0, 'nothing left stored');

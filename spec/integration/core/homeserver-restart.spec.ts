@@ -19,12 +19,24 @@ describe('bridge-core: a homeserver that restarts its transaction numbering (Syn
 
   /** Every message body the remote side got, over every bridge process. */
   const delivered = () => connectors.flatMap((c) => c.messages().map((m) => String(m.event.content.body)));
-  const txnIdsOf = (eventId: string) => hs.pusher.attempts().filter((a) => a.eventIds.includes(eventId)).map((a) => a.txnId);
+  const txnIdsOf = (eventId: string) =>
+    hs.pusher
+      .attempts()
+      .filter((a) => a.eventIds.includes(eventId))
+      .map((a) => a.txnId);
 
   before(async () => {
     // A retry backoff long enough for a restart to happen inside it.
     hs = await HomeserverEmulator.start({ serverName: 'localhost', profile: 'synapse-1.67', pushRetryBaseMs: 1500 });
-    fx = await startBridgeFixture({ hs, connector: () => { const c = new MemoryConnector(); connectors.push(c); return c; }, configKey: 'mem' });
+    fx = await startBridgeFixture({
+      hs,
+      connector: () => {
+        const c = new MemoryConnector();
+        connectors.push(c);
+        return c;
+      },
+      configKey: 'mem',
+    });
     alice = await hs.registerUser('alice', { displayname: 'Alice' });
   });
   after(async () => {
@@ -36,8 +48,12 @@ describe('bridge-core: a homeserver that restarts its transaction numbering (Syn
     const roomId = await alice.join('#_mem_mem_general:localhost');
     await eventually(async () => (await fx.bridge.portals.getByRoom(roomId)) !== undefined, 'portal');
     const expected: string[] = [];
-    const send = async (body: string) => { expected.push(body); return alice.sendMessage(roomId, body); };
-    const allDelivered = () => eventually(() => delivered().length >= expected.length && hs.pusher.pending() === 0, `${expected.length} messages delivered`);
+    const send = async (body: string) => {
+      expected.push(body);
+      return alice.sendMessage(roomId, body);
+    };
+    const allDelivered = () =>
+      eventually(() => delivered().length >= expected.length && hs.pusher.pending() === 0, `${expected.length} messages delivered`);
 
     for (let i = 1; i <= 10; i++) await send(`before the restart ${i}`);
     await allDelivered();
@@ -58,7 +74,10 @@ describe('bridge-core: a homeserver that restarts its transaction numbering (Syn
     await hs.restart({ resetTxnIds: true });
     await allDelivered();
     const resent = txnIdsOf(lost);
-    assert.ok(resent.length >= 2 && resent.every((t) => t === resent[0]), `resent under the same txnId after the restart: ${resent}`);
+    assert.ok(
+      resent.length >= 2 && resent.every((t) => t === resent[0]),
+      `resent under the same txnId after the restart: ${resent.join(',')}`,
+    );
     await send('after the second restart');
     await allDelivered();
 

@@ -19,9 +19,11 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
     fx = await startBridgeFixture({ connector: () => (connector = new MemoryConnector()), configKey: 'mem' });
     alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
   });
-  afterEach(async () => { await fx.stop(); });
+  afterEach(async () => {
+    await fx.stop();
+  });
 
-  it('maps a remote reply to a late ID onto the Matrix event, keeps the handler\'s ID, and lists both to Matrix replies', async () => {
+  it("maps a remote reply to a late ID onto the Matrix event, keeps the handler's ID, and lists both to Matrix replies", async () => {
     const roomId = await alice.join('#_mem_mem_late:localhost');
     await eventually(async () => (await fx.bridge.portals.getByRoom(roomId)) !== undefined, 'portal');
     const original = await alice.sendMessage(roomId, 'two\nlines');
@@ -29,9 +31,16 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
     // The network stamps an ID on each line once it has them (part 0 is the handler's ID).
     await connector.ctx.remote.addRemoteIds({ message: sent.event, remoteIds: ['line-1', 'line-2'], firstPart: 1 });
 
-    for (const [id, target] of [['a1', 'line-2'], ['a2', sent.remoteId]]) {
+    for (const [id, target] of [
+      ['a1', 'line-2'],
+      ['a2', sent.remoteId],
+    ]) {
       await connector.ctx.remote.emit({
-        type: 'message', portal: portalKey, sender: { ghost: { network: 'mem', id: 'bob' } }, id, replyTo: target,
+        type: 'message',
+        portal: portalKey,
+        sender: { ghost: { network: 'mem', id: 'bob' } },
+        id,
+        replyTo: target,
         content: { kind: 'text', body: `answer ${id}` },
       });
     }
@@ -54,10 +63,13 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
     const original = await alice.sendMessage(roomId, 'first draft');
     const sent = await eventually(() => connector.messages().find((m) => m.event.eventId === original), 'delivered');
     await connector.ctx.remote.addRemoteIds({ message: sent.event, remoteIds: ['line-1'], firstPart: 1 });
-    const editTo = (body: string) => alice.sendMessage(roomId, {
-      msgtype: 'm.text', body: `* ${body}`, 'm.new_content': { msgtype: 'm.text', body },
-      'm.relates_to': { rel_type: 'm.replace', event_id: original },
-    });
+    const editTo = (body: string) =>
+      alice.sendMessage(roomId, {
+        msgtype: 'm.text',
+        body: `* ${body}`,
+        'm.new_content': { msgtype: 'm.text', body },
+        'm.relates_to': { rel_type: 'm.replace', event_id: original },
+      });
     const edited = async (body: string) => {
       const id = await editTo(body);
       return eventually(() => connector.delivered.find((d) => d.kind === 'edit' && d.event.eventId === id), 'edit delivered');
@@ -73,7 +85,11 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
 
     for (const target of ['edit-1a', 'edit-1b', 'edit-2', 'line-1', sent.remoteId]) {
       await connector.ctx.remote.emit({
-        type: 'message', portal: portalKey, sender: { ghost: { network: 'mem', id: 'bob' } }, id: `re-${target}`, replyTo: target,
+        type: 'message',
+        portal: portalKey,
+        sender: { ghost: { network: 'mem', id: 'bob' } },
+        id: `re-${target}`,
+        replyTo: target,
         content: { kind: 'text', body: `answer to ${target}` },
       });
     }
@@ -94,7 +110,9 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
     const original = await alice.sendMessage(roomId, 'soon gone');
     await eventually(() => connector.messages().find((m) => m.event.eventId === original), 'delivered');
     const editId = await alice.sendMessage(roomId, {
-      msgtype: 'm.text', body: '* gone', 'm.new_content': { msgtype: 'm.text', body: 'gone' },
+      msgtype: 'm.text',
+      body: '* gone',
+      'm.new_content': { msgtype: 'm.text', body: 'gone' },
       'm.relates_to': { rel_type: 'm.replace', event_id: original },
     });
     const edit = await eventually(() => connector.delivered.find((d) => d.kind === 'edit' && d.event.eventId === editId), 'edit delivered');
@@ -104,7 +122,11 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
     await fx.bridge.idle();
     await connector.ctx.remote.addRemoteIds({ edit: edit.event, remoteIds: ['late-edit'] });
     await connector.ctx.remote.emit({
-      type: 'message', portal: portalKey, sender: { ghost: { network: 'mem', id: 'bob' } }, id: 're-late', replyTo: 'late-edit',
+      type: 'message',
+      portal: portalKey,
+      sender: { ghost: { network: 'mem', id: 'bob' } },
+      id: 're-late',
+      replyTo: 'late-edit',
       content: { kind: 'text', body: 'answer to nothing' },
     });
     const answer = fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && e.content.body === 'answer to nothing');

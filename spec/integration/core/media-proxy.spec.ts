@@ -16,7 +16,9 @@ describe('bridge-core: media proxy for remote users', function () {
       core: (asUrl) => ({ media_proxy: { public_url: asUrl } }),
     });
   });
-  after(async () => { await fx.stop(); });
+  after(async () => {
+    await fx.stop();
+  });
 
   it('serves authenticated homeserver media through a signed link, without any token', async () => {
     const alice = await fx.hs.registerUser('alice');
@@ -56,17 +58,21 @@ describe('bridge-core: media proxy for remote users', function () {
   it('bounds downloads running at once: beyond a short wait, 503 with Retry-After, and the bridge keeps serving', async () => {
     const alice = await fx.hs.registerUser('alice-many');
     const urls: string[] = [];
-    for (let i = 0; i < 60; i++) urls.push(connector.ctx.media.publicUrl(await alice.upload(Buffer.from(`file ${i}`), 'text/plain', `f${i}.txt`), `f${i}.txt`)!);
+    for (let i = 0; i < 60; i++)
+      urls.push(connector.ctx.media.publicUrl(await alice.upload(Buffer.from(`file ${i}`), 'text/plain', `f${i}.txt`), `f${i}.txt`)!);
     // The homeserver holds every download until 24 requests have been turned away: nothing finishes early.
     const held = fx.hs.faults.hold(DOWNLOAD, { times: Infinity });
     let refused = 0;
     try {
-      const pending = urls.map((u) => fetch(u).then(async (r) => {
-        if (r.status === 503 && ++refused === 24) held.release();
-        return { status: r.status, retry: r.headers.get('retry-after'), body: await r.text() };
-      }));
+      const pending = urls.map((u) =>
+        fetch(u).then(async (r) => {
+          if (r.status === 503 && ++refused === 24) held.release();
+          return { status: r.status, retry: r.headers.get('retry-after'), body: await r.text() };
+        }),
+      );
       const res = await Promise.all(pending);
-      const ok = res.filter((r) => r.status === 200), busy = res.filter((r) => r.status === 503);
+      const ok = res.filter((r) => r.status === 200),
+        busy = res.filter((r) => r.status === 503);
       // 4 downloads at a time and 32 waiting (the defaults): 36 served, 24 told to come back.
       assert.equal(ok.length, 36, JSON.stringify(res.map((r) => r.status)));
       assert.equal(busy.length, 24);
@@ -130,7 +136,7 @@ describe('bridge-core: media proxy for remote users', function () {
     assert.equal((await fetch(link)).status, 200);
     const renamed = await fetch(link.replace(/\/report\.pdf$/, '/invoice.exe'));
     assert.equal(renamed.status, 404);
-    assert.equal((await renamed.json() as { errcode: string }).errcode, 'M_NOT_FOUND');
+    assert.equal(((await renamed.json()) as { errcode: string }).errcode, 'M_NOT_FOUND');
   });
 
   it('never serves active content inline', async () => {

@@ -43,7 +43,9 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     alice = await fx.hs.registerUser('alice');
     bob = await fx.hs.registerUser('bob');
   });
-  afterEach(async () => { await fx?.stop(); });
+  afterEach(async () => {
+    await fx?.stop();
+  });
 
   async function scrape(): Promise<Map<string, number>> {
     const res = await fetch(fx.bridge.metricsUrl!, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
@@ -58,7 +60,11 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     await eventually(() => connector.messages().length === 3, 'delivered');
     for (let i = 0; i < 4; i++) {
       await connector.ctx.remote.emit({
-        type: 'message', portal: { network: 'mem', id: 'metrics' }, sender: { ghost: { network: 'mem', id: 'zed' } }, id: `z${i}`, content: { kind: 'text', body: 'yo' },
+        type: 'message',
+        portal: { network: 'mem', id: 'metrics' },
+        sender: { ghost: { network: 'mem', id: 'zed' } },
+        id: `z${i}`,
+        content: { kind: 'text', body: 'yo' },
       });
     }
     await fx.hs.pusher.waitForIdle();
@@ -67,7 +73,10 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.equal(value(m, 'causeway_messages_relayed_total', { direction: 'matrix_to_remote', kind: 'message', outcome: 'ok' }), 3);
     assert.equal(value(m, 'causeway_messages_relayed_total', { direction: 'remote_to_matrix', kind: 'message', outcome: 'ok' }), 4);
     assert.ok(value(m, 'causeway_homeserver_events_received_total', { type: 'm.room.message' }) >= 3);
-    assert.equal(value(m, 'causeway_homeserver_requests_total', { endpoint: '/rooms/{roomId}/send/{eventType}/{txnId}', status: '200' }), 4);
+    assert.equal(
+      value(m, 'causeway_homeserver_requests_total', { endpoint: '/rooms/{roomId}/send/{eventType}/{txnId}', status: '200' }),
+      4,
+    );
     assert.ok(value(m, 'causeway_transactions_total', { outcome: 'processed' }) >= 1);
     assert.equal(value(m, 'causeway_portals', { kind: 'portal' }), 1);
     assert.equal(value(m, 'causeway_ghosts'), 1);
@@ -85,7 +94,7 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.equal((await fetch(fx.bridge.metricsUrl!, { headers: { authorization: 'Bearer nope' } })).status, 403);
   });
 
-  it('authenticates a connector\'s custom appservice-port route with the hs_token unless declared public', async () => {
+  it("authenticates a connector's custom appservice-port route with the hs_token unless declared public", async () => {
     const status = `${fx.asUrl}/_mem/status`;
     assert.equal((await fetch(status)).status, 401);
     assert.equal((await fetch(status, { headers: { authorization: 'Bearer wrong-token' } })).status, 403);
@@ -100,10 +109,11 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     const roomId = await alice.createRoom({ preset: 'public_chat' });
     const auth = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
     const q = `user_id=${encodeURIComponent(alice.userId)}`;
-    const link = () => fetch(`${base}/link?${q}`, { method: 'POST', headers: auth, body: JSON.stringify({ room_id: roomId, channel: 'outside' }) });
+    const link = () =>
+      fetch(`${base}/link?${q}`, { method: 'POST', headers: auth, body: JSON.stringify({ room_id: roomId, channel: 'outside' }) });
     for (const res of [await link(), await fetch(`${base}/links/${encodeURIComponent(roomId)}?${q}`, { headers: auth })]) {
       assert.equal(res.status, 403);
-      const body = await res.json() as { errcode: string; room_id: string };
+      const body = (await res.json()) as { errcode: string; room_id: string };
       assert.equal(body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
       assert.equal(body.room_id, roomId);
     }
@@ -121,9 +131,12 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     await alice.invite(roomId, '@_mem_bot:localhost');
     await fx.hs.pusher.waitForIdle();
     await fx.bridge.idle();
-    const post = (token: string | undefined, user: string, body: unknown) => fetch(`${base}/link?user_id=${encodeURIComponent(user)}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
-    });
+    const post = (token: string | undefined, user: string, body: unknown) =>
+      fetch(`${base}/link?user_id=${encodeURIComponent(user)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
     const noToken = await post(undefined, alice.userId, { room_id: roomId, channel: 'plumbed' });
     assert.equal(noToken.status, 401);
     const wrong = await post('x'.repeat(48), alice.userId, { room_id: roomId, channel: 'plumbed' });
@@ -132,7 +145,7 @@ describe('bridge-core: metrics and provisioning on a running bridge', function (
     assert.equal(powerless.status, 403, await powerless.text());
     const badBody = await post(SECRET, alice.userId, { room_id: roomId, channel: 'NOT VALID' });
     assert.equal(badBody.status, 400);
-    assert.match((await badBody.json() as { error: string }).error, /channel/);
+    assert.match(((await badBody.json()) as { error: string }).error, /channel/);
     const ok = await post(SECRET, alice.userId, { room_id: roomId, channel: 'plumbed' });
     assert.equal(ok.status, 200, await ok.clone().text());
     const portal = await fx.bridge.portals.getByRoom(roomId);

@@ -32,15 +32,24 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
     let fx: BridgeFixture<{ network: string }>;
     let alice: TestUser;
     before(async () => {
-      fx = await startBridgeFixture({ connector: () => new MemoryConnector(), configKey: 'mem', core: { provisioning: { enabled: true } } });
+      fx = await startBridgeFixture({
+        connector: () => new MemoryConnector(),
+        configKey: 'mem',
+        core: { provisioning: { enabled: true } },
+      });
       alice = await fx.hs.registerUser('alice');
     });
-    after(async () => { await fx.stop(); });
+    after(async () => {
+      await fx.stop();
+    });
 
     it('exchanges an OpenID token the homeserver issued for a session, asking homeserver.url', async () => {
       const { access_token, matrix_server_name } = await openIdToken(alice);
       assert.equal(matrix_server_name, 'localhost');
-      const r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, { matrixServer: matrix_server_name, openIdToken: access_token });
+      const r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, {
+        matrixServer: matrix_server_name,
+        openIdToken: access_token,
+      });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.user_id, alice.userId);
       assert.equal(fx.hs.requestCount(USERINFO), 1);
@@ -50,7 +59,10 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
     });
 
     it('still refuses a token the homeserver does not know, and a server name in another case is the same server', async () => {
-      let r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, { matrixServer: 'localhost', openIdToken: 'not-a-token-of-the-homeserver' });
+      let r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, {
+        matrixServer: 'localhost',
+        openIdToken: 'not-a-token-of-the-homeserver',
+      });
       assert.deepEqual([r.status, r.body.errcode], [403, 'M_UNKNOWN_TOKEN']);
       const { access_token } = await openIdToken(alice);
       r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, { matrixServer: 'LocalHost', openIdToken: access_token });
@@ -60,7 +72,10 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
     it('another server name on the same loopback address is still refused by the address guard', async () => {
       const port = new URL(fx.hs.url).port;
       const { access_token } = await openIdToken(alice);
-      const r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, { matrixServer: `127.0.0.1:${port}`, openIdToken: access_token });
+      const r = await post(`${fx.asUrl}/_matrix/provision/v1/exchange_openid`, {
+        matrixServer: `127.0.0.1:${port}`,
+        openIdToken: access_token,
+      });
       assert.deepEqual([r.status, r.body.errcode], [403, 'M_FORBIDDEN']);
       assert.match(r.body.error, /address is not allowed/);
     });

@@ -22,7 +22,9 @@ describe('bridge-core: remote events a connector gets wrong', function () {
     roomId = await alice.join('#_mem_mem_safety:localhost');
     await eventually(async () => (await fx.bridge.portals.getByRoom(roomId)) !== undefined, 'portal');
   });
-  after(async () => { await fx.stop(); });
+  after(async () => {
+    await fx.stop();
+  });
 
   it('refuses a malformed event with its reason, without throwing, and applies the next one', async () => {
     const bad: unknown[] = [
@@ -36,14 +38,19 @@ describe('bridge-core: remote events a connector gets wrong', function () {
     ];
     for (const ev of bad) {
       let settled: Promise<void> | undefined;
-      assert.doesNotThrow(() => { settled = connector.ctx.remote.emit(ev as RemoteEvent); }, `emit(${JSON.stringify(ev)}) threw`);
+      assert.doesNotThrow(
+        () => {
+          settled = connector.ctx.remote.emit(ev as RemoteEvent);
+        },
+        `emit(${JSON.stringify(ev)}) threw`,
+      );
       await assert.rejects(settled!, /malformed remote event: \S/, JSON.stringify(ev));
     }
     await connector.ctx.remote.emit({ type: 'message', portal, sender: bob, id: 'fine', content: { kind: 'text', body: 'still fine' } });
     assert.ok(fx.hs.roomTimeline(roomId).some((e) => e.type === 'm.room.message' && e.content.body === 'still fine'));
   });
 
-  it('sets a topic as the bot when the setter\'s ghost is not in the room, and as the ghost when it is', async () => {
+  it("sets a topic as the bot when the setter's ghost is not in the room, and as the ghost when it is", async () => {
     const carol = { ghost: { network: 'mem', id: 'carol' } };
     const carolId = '@_mem_mem_carol:localhost';
     await connector.ctx.remote.emit({ type: 'meta', portal, sender: carol, topic: 'from outside' });

@@ -10,7 +10,11 @@ import { HomeserverEmulator, type TestUser } from '@causeway/testing';
 import { MemoryConnector } from '@causeway/testing/bridge';
 import { eventually, freePort } from '@causeway/testing/bridge';
 
-interface Arrival { eventId: string; body: string; redelivered: boolean }
+interface Arrival {
+  eventId: string;
+  body: string;
+  redelivered: boolean;
+}
 
 describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', function () {
   this.timeout(120_000);
@@ -27,7 +31,10 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     sink = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
-      req.on('end', () => { arrivals.push(JSON.parse(body)); res.end('{}'); });
+      req.on('end', () => {
+        arrivals.push(JSON.parse(body));
+        res.end('{}');
+      });
     });
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
     sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}/deliver`;
@@ -36,8 +43,16 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new MemoryConnector().protocol, domain: 'localhost' });
     const regPath = path.join(dataDir, 'registration.yaml');
     writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg as never);
-    env = { ...process.env, HS_URL: hs.url, PORT: String(port), DATA_DIR: dataDir, REG_PATH: regPath, SINK_URL: sinkUrl, CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error' };
+    hs.addRegistration(reg);
+    env = {
+      ...process.env,
+      HS_URL: hs.url,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      REG_PATH: regPath,
+      SINK_URL: sinkUrl,
+      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
+    };
   });
   after(async () => {
     child?.kill('SIGKILL');
@@ -47,11 +62,14 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
   });
 
   function startChild(): Promise<void> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/bridge-proc.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/bridge-proc.ts')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child = proc;
     return new Promise((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d}`);
+      proc.stdout.on('data', (d: Buffer) => {
+        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
         if (d.toString().includes('READY')) resolve();
       });
       proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));
@@ -76,8 +94,9 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     await startChild();
     await sender;
     assert.ok(killed, 'the bridge was killed mid-stream');
-    await eventually(() => new Set(arrivals.map((a) => a.eventId)).size === TOTAL, 'every event delivered', 60_000)
-      .catch((err) => { throw new Error(`${err.message}: ${new Set(arrivals.map((a) => a.eventId)).size}/${TOTAL}, pusher pending ${hs.pusher.pending()}`); });
+    await eventually(() => new Set(arrivals.map((a) => a.eventId)).size === TOTAL, 'every event delivered', 60_000).catch((err) => {
+      throw new Error(`${err.message}: ${new Set(arrivals.map((a) => a.eventId)).size}/${TOTAL}, pusher pending ${hs.pusher.pending()}`);
+    });
     await hs.pusher.waitForIdle(30_000);
 
     const unique = new Set(arrivals.map((a) => a.eventId));
@@ -85,7 +104,11 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     // Order within the room: first arrivals follow the send order.
     const firstSeen: string[] = [];
     const seen = new Set<string>();
-    for (const a of arrivals) if (!seen.has(a.eventId)) { seen.add(a.eventId); firstSeen.push(a.eventId); }
+    for (const a of arrivals)
+      if (!seen.has(a.eventId)) {
+        seen.add(a.eventId);
+        firstSeen.push(a.eventId);
+      }
     assert.deepEqual(firstSeen, sent, 'room order kept across the crash');
     // A raw duplicate is possible only for an event that was in flight at the kill, and it says so.
     const counts = new Map<string, number>();

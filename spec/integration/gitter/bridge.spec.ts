@@ -6,7 +6,10 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GitterTestUser, TestUser } from '@causeway/testing';
+import { HomeserverEmulator, type GitterTestUser, type TestUser } from '@causeway/testing';
+import { startBridgeFixture } from '@causeway/testing/bridge';
+import { ConfigError } from '@causeway/bridge-core';
+import { GitterConnector, type GitterConfig } from '@causeway/gitter-bridge';
 import { adminRoom, eventually, ghostId, linkedRoom, messages, startGitterBridge, type GitterBridge } from './support';
 
 describe('gitter-bridge: messages through the relay', function () {
@@ -79,6 +82,28 @@ describe('gitter-bridge: messages through the relay', function () {
     await bob.sendMessage(roomId, { msgtype: 'm.emote', body: 'dances' });
     const posted = await eventually(() => b.gitter.messagesBy(room.id, b.relay.id).find((m) => m.status), 'emote relayed');
     assert.equal(posted.text, '**Bob** dances');
+  });
+
+  it('refuses to start with a relay token Gitter does not accept, naming the key', async () => {
+    const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+    try {
+      await assert.rejects(
+        startBridgeFixture<GitterConfig>({
+          connector: () => new GitterConnector(),
+          configKey: 'gitter',
+          hs,
+          connectorConfig: {
+            rest_base_url: b.gitter.restBaseUrl,
+            stream_base_url: b.gitter.streamBaseUrl,
+            relay: { token: 'not-a-token' },
+          },
+        }),
+        (err: unknown) =>
+          err instanceof ConfigError && err.problems.some((p) => p.startsWith('gitter.relay.token: Gitter refused it (401)')),
+      );
+    } finally {
+      await hs.stop();
+    }
   });
 
   it("updates the ghost's display name and avatar when the Gitter profile changes", async () => {

@@ -172,7 +172,7 @@ describe('gitter-bridge: edits, deletions, threads, mentions and media', functio
     await bob.sendMessage(roomId, { msgtype: 'm.image', body: 'cat.png', url: mxc, info: { mimetype: 'image/png', size: 16 } });
     const posted = await relayed((t) => t.includes('cat.png'), 'image link on Gitter');
     const link = /\]\((http[^)]+)\)/.exec(posted.text)?.[1];
-    assert.ok(link !== undefined && link.startsWith(b.fx.asUrl), posted.text);
+    if (!link?.startsWith(b.fx.asUrl)) assert.fail(posted.text);
     const res = await fetch(link);
     assert.equal(res.status, 200);
     assert.equal(Buffer.from(await res.arrayBuffer()).toString(), 'not really a png');

@@ -8,7 +8,6 @@ import { GitterEmulator, type GitterEmulatorOptions, type GitterTestUser, type H
 import { GitterConnector, type GitterConfig } from '@causeway/gitter-bridge';
 
 export const BOT = '@gitterbot:localhost';
-export const ADMIN = '@admin:localhost';
 
 export interface GitterBridge {
   fx: BridgeFixture<GitterConfig>;

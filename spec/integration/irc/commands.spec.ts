@@ -54,14 +54,13 @@ describe('irc-bridge: admin-room commands', function () {
     await obs.waitFor((l) => / :Dave\[m\]!\S+ JOIN :?#cmds/i.test(l) || /^:Dave\[m\]!\S+ JOIN/.test(l.replace(/^@\S+ /, '')), 20_000, from);
     const roomId = b.fx.hs.resolveAlias(alias('#cmds'));
     assert.ok(roomId, 'portal alias exists');
-    await eventually(() => b.fx.hs.membership(roomId!, '@dave:localhost') === 'invite', 'dave invited');
+    await eventually(() => b.fx.hs.membership(roomId, '@dave:localhost') === 'invite', 'dave invited');
   });
 
   it('!nick changes the nick on IRC, and refuses a taken one without renaming silently', async () => {
-    let from = obs.lines.length;
+    const from = obs.lines.length;
     assert.match(await command('!nick Davey'), /You are now Davey/);
     await obs.waitFor((l) => /dave\[m\]!\S+ NICK :?Davey/i.test(l), 10_000, from);
-    from = obs.lines.length;
     const reply = await command('!nick Witness');
     assert.match(reply, /Your nick stays Davey/);
     assert.match(await command('!nick'), /Your nick on testnet is Davey/);

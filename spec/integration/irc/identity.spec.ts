@@ -84,7 +84,7 @@ describe('irc-bridge: identity (identd, per-user IPv6)', function () {
           const why = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
           // Another run on this machine (or one that was killed) may hold the same address: use it, leave it to its owner.
           if (/already assigned|File exists/.test(why)) continue;
-          throw new Error(`could not add ${ip} to lo (needs root and iproute2; scripts/test.sh runs as root): ${why}`);
+          throw new Error(`could not add ${ip} to lo (needs root and iproute2; scripts/test.sh runs as root): ${why}`, { cause: err });
         }
       }
       v6port = await freePort('::1');

@@ -91,13 +91,12 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     const olive = await observer('Olive', '#rep1');
     const pat = await observer('Pat', '#rep1');
     const roomId = await portal(alice, '#rep1', 'Alice[m]', olive);
-    let from = pat.lines.length;
+    const from = pat.lines.length;
     olive.raw('PRIVMSG #rep1 :who broke the build?');
     const msgid = tagsOf(await line(pat, from, 'Olive', '#rep1', 'who broke the build?')).msgid;
     assert.ok(msgid, 'the server gives each line a msgid');
     const original = await matrixEvent(roomId, ghostId('Olive'), 'who broke the build?');
 
-    from = pat.lines.length;
     pat.raw(`@+draft/reply=${msgid} PRIVMSG #rep1 :not me`);
     const reply = await matrixEvent(roomId, ghostId('Pat'), 'not me');
     assert.equal(reply.content['m.relates_to']?.['m.in_reply_to']?.event_id, original.event_id);
@@ -109,7 +108,7 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
   it('an IRC reply (+draft/reply or +reply) to any line of a message from Matrix becomes a Matrix reply to it', async () => {
     const olive = await observer('Olive2', '#rep2');
     const roomId = await portal(alice, '#rep2', 'Alice[m]', olive);
-    let from = olive.lines.length;
+    const from = olive.lines.length;
     const eventId = await alice.sendMessage(roomId, 'lunch?\nmy treat');
     const first = tagsOf(await line(olive, from, 'Alice[m]', '#rep2', 'lunch?')).msgid;
     const second = tagsOf(await line(olive, from, 'Alice[m]', '#rep2', 'my treat')).msgid;

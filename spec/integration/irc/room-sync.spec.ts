@@ -92,15 +92,15 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     await bob.request('GET', `/directory/room/${encodeURIComponent(alias('#before'))}`).catch(() => undefined);
     const roomId = hs().resolveAlias(alias('#before'));
     assert.ok(roomId, 'portal created');
-    await eventually(() => hs().stateEvent(roomId!, 'm.room.topic')?.content.topic === 'set before the portal', 'topic');
-    await eventually(() => powerOf(roomId!, ghostId('Olga')) === 50, 'the op ghost at PL 50');
-    await eventually(() => joinRule(roomId!) === 'invite', '+i → invite only');
-    await eventually(() => !published(roomId!), '+s → not in the directory');
-    await eventually(() => hs().stateEvent(roomId!, 'm.room.power_levels')?.content.events_default === 1, '+m → moderated');
+    await eventually(() => hs().stateEvent(roomId, 'm.room.topic')?.content.topic === 'set before the portal', 'topic');
+    await eventually(() => powerOf(roomId, ghostId('Olga')) === 50, 'the op ghost at PL 50');
+    await eventually(() => joinRule(roomId) === 'invite', '+i → invite only');
+    await eventually(() => !published(roomId), '+s → not in the directory');
+    await eventually(() => hs().stateEvent(roomId, 'm.room.power_levels')?.content.events_default === 1, '+m → moderated');
     // Taking the modes off returns to the configured defaults (public, listed), not further.
     olga.raw('MODE #before -ism');
-    await eventually(() => joinRule(roomId!) === 'public' && published(roomId!), 'configured join rule and listing back');
-    await eventually(() => hs().stateEvent(roomId!, 'm.room.power_levels')?.content.events_default === 0, 'unmoderated');
+    await eventually(() => joinRule(roomId) === 'public' && published(roomId), 'configured join rule and listing back');
+    await eventually(() => hs().stateEvent(roomId, 'm.room.power_levels')?.content.events_default === 0, 'unmoderated');
   });
 
   it('never demotes a Matrix moderator for an IRC voice, and leaves a plumbed room\'s join rule to its owners', async () => {

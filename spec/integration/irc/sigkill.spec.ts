@@ -57,7 +57,7 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new IrcConnector().protocol, domain: 'localhost' });
     const regPath = path.join(dataDir, 'registration.yaml');
     writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg as never);
+    hs.addRegistration(reg);
     env = {
       ...process.env, HS_URL: hs.url, PORT: String(port), DATA_DIR: dataDir, REG_PATH: regPath,
       IRC_HOST: ircd.host, IRC_PORT: String(ircd.port), CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
@@ -74,8 +74,8 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/irc-bridge-proc.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     child = proc;
     return new Promise((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d}`);
+      proc.stdout.on('data', (d: Buffer) => {
+        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
         if (d.toString().includes('READY')) resolve();
       });
       proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));

@@ -7,6 +7,8 @@
 import { strict as assert } from 'node:assert';
 import { startSlackBridge, linkedRoom, ghostId, messages, eventually, type SlackBridge, type Transport } from './support';
 
+const AVATAR = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
 for (const transport of ['socket', 'http'] as Transport[]) {
   describe(`slack-bridge relay (${transport === 'socket' ? 'Socket Mode' : 'Events API'})`, function () {
     this.timeout(60_000);
@@ -14,7 +16,9 @@ for (const transport of ['socket', 'http'] as Transport[]) {
     let roomId: string;
 
     before(async () => {
-      b = await startSlackBridge(transport);
+      // The media proxy gives Matrix avatars a URL Slack can fetch (icon_url).
+      b = await startSlackBridge(transport, { core: (asUrl) => ({ media_proxy: { public_url: asUrl } }) });
+      await b.matrixAlice.setAvatarUrl(await b.matrixAlice.upload(AVATAR, 'image/png', 'me.png'));
       roomId = await linkedRoom(b);
     });
     after(async () => {
@@ -35,16 +39,25 @@ for (const transport of ['socket', 'http'] as Transport[]) {
       await b.matrixAlice.sendMessage(roomId, 'hello slack');
       const post = await eventually(() => b.slack.posted(b.app, b.general).find((m) => m.text === 'hello slack'), 'post on Slack');
       assert.equal(post.username, 'Alice M');
+      // The avatar is the Matrix user's, served by the bridge's media proxy without a token.
+      const icon = await fetch(post.icons!.image_72);
+      assert.equal(icon.status, 200);
+      assert.deepEqual(Buffer.from(await icon.arrayBuffer()), AVATAR);
       await b.slack.waitForDeliveries(b.app);
       await b.connector().idle();
       assert.equal(messages(b, roomId).filter((e) => e.content.body === 'hello slack').length, 1);
     });
 
-    it('a Slack profile change (user_change) renames the ghost', async () => {
+    it('a Slack profile change (user_change) renames the ghost and changes its avatar', async () => {
       b.bob.post(b.general, 'first words');
       await eventually(() => messages(b, roomId, ghostId(b.bob.id)).find((e) => e.content.body === 'first words'), 'Bob on Matrix');
-      b.bob.updateProfile({ displayName: 'Robert' });
+      b.bob.updateProfile({ displayName: 'Robert', avatar: { data: AVATAR, contentType: 'image/png' } });
       await eventually(() => b.fx.hs.profile(ghostId(b.bob.id))?.displayname === 'Robert', 'ghost renamed');
+      // Bob had Slack's default picture before; the ghost's avatar becomes the new one.
+      await eventually(() => {
+        const mxc = b.fx.hs.profile(ghostId(b.bob.id))?.avatar_url;
+        return mxc !== undefined && b.fx.hs.mediaBytes(mxc)?.equals(AVATAR);
+      }, 'ghost avatar');
     });
 
     it('messages of channels that are not linked stay on Slack', async () => {

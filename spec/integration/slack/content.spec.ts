@@ -68,6 +68,19 @@ describe('slack-bridge: content both ways', function () {
       'm.mentions': { user_ids: [ghostId(b.bob.id)], room: true },
     });
     await onSlack(`*bold* <@${b.bob.id}> <!channel> &lt;b&gt;`);
+
+    await b.matrixAlice.sendMessage(roomId, {
+      msgtype: 'm.text',
+      body: 'styles',
+      format: 'org.matrix.custom.html',
+      formatted_body:
+        '<i>it</i> <del>st</del> <code>c</code><pre><code>block\nline</code></pre><blockquote>quoted</blockquote>' +
+        '<ul><li>one</li><li>two</li></ul><ol><li>first</li></ol><p><a href="https://example.org/x">link</a></p>',
+    });
+    await onSlack('_it_ ~st~ `c`\n```block\nline```\n> quoted\n• one\n• two\n1. first\n<https://example.org/x|link>');
+    // Without @room in m.mentions, the text "@room" pings nobody on Slack.
+    await b.matrixAlice.sendMessage(roomId, { msgtype: 'm.text', body: 'hello @room', 'm.mentions': {} });
+    await onSlack('hello @room');
   });
 
   it('emotes and notices cross both ways', async () => {
@@ -78,6 +91,20 @@ describe('slack-bridge: content both ways', function () {
     await onSlack('_dances_');
     await b.matrixAlice.sendMessage(roomId, { msgtype: 'm.notice', body: 'fyi' });
     await onSlack('fyi');
+
+    // Another app's post (a bot) is a notice from a ghost of that bot, under the name it posted with.
+    const other = b.slack.createApp({ name: 'Deploybot' });
+    const { botToken, botUserId } = b.slack.install(other, b.team);
+    b.alice.invite(b.general, botUserId);
+    const res = await fetch(`${b.slack.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${botToken}`, 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ channel: b.general.id, text: 'deployed v2', username: 'Deploys' }),
+    });
+    assert.equal(((await res.json()) as { ok: boolean }).ok, true);
+    const notice = await eventually(() => messages(b, roomId).find((e) => e.content.body === 'deployed v2'), 'bot post on Matrix');
+    assert.equal(notice.content.msgtype, 'm.notice');
+    assert.equal(b.fx.hs.profile(notice.sender)?.displayname, 'Deploys');
   });
 
   it('edits cross both ways (message_changed ↔ m.replace, chat.update)', async () => {
@@ -118,6 +145,23 @@ describe('slack-bridge: content both ways', function () {
     const post = await onSlack('retract this');
     await b.matrixAlice.redact(roomId, mine);
     await eventually(() => b.slack.message(b.general, post.ts)?.deleted, 'chat.delete on Slack');
+
+    // A Slack user's message removed by a Matrix moderator stays on Slack, and the moderator is told.
+    const kept = b.alice.post(b.general, 'not ours to delete');
+    const keptEv = await fromAlice('not ours to delete');
+    await b.matrixAlice.redact(roomId, keptEv.event_id);
+    await eventually(
+      () =>
+        b.fx.hs.rooms
+          .allRoomIds()
+          .some((r) =>
+            b.fx.hs
+              .roomTimeline(r)
+              .some((e) => e.sender === BOT && String(e.content?.body).includes('Slack does not let the bridge delete')),
+          ),
+      'the moderator told',
+    );
+    assert.ok(!b.slack.message(b.general, kept.ts)?.deleted);
   });
 
   it('reactions cross both ways: Unicode ↔ shortcodes, custom emoji as images', async () => {
@@ -145,10 +189,30 @@ describe('slack-bridge: content both ways', function () {
     );
     assert.deepEqual(b.fx.hs.mediaBytes(parrot.content['m.relates_to'].key), PNG);
 
-    await b.matrixAlice.sendEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' } });
+    const tada = () => b.slack.message(b.general, m.ts)?.reactions.find((r) => r.name === 'tada' && r.users.includes(b.botUserId));
+    const r1 = await b.matrixAlice.sendEvent(roomId, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' },
+    });
+    await eventually(tada, 'tada on Slack');
+    // A second Matrix user's 🎉 is the same bot reaction; it goes only when both are taken back.
+    const other = await b.fx.hs.registerUser('mbob', { displayname: 'Bob M' });
+    await other.join(roomId);
+    const r2 = await other.sendEvent(roomId, 'm.reaction', {
+      'm.relates_to': { rel_type: 'm.annotation', event_id: ev.event_id, key: '🎉' },
+    });
+    await settle();
+    await b.matrixAlice.redact(roomId, r1);
+    await settle();
+    assert.ok(tada(), 'still there while Bob M reacts');
+    await other.redact(roomId, r2);
+    await eventually(() => !tada(), 'tada removed from Slack');
+
+    // Slack → Matrix removal: the ghost's reaction is redacted.
+    b.bob.unreact(b.general, m.ts, 'thumbsup');
+    const thumbs = b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.reaction' && e.content['m.relates_to']?.key === '👍')!;
     await eventually(
-      () => b.slack.message(b.general, m.ts)?.reactions.find((r) => r.name === 'tada' && r.users.includes(b.botUserId)),
-      'tada on Slack',
+      () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.redaction' && e.redacts === thumbs.event_id),
+      '👍 redacted on Matrix',
     );
   });
 

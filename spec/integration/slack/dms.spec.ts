@@ -35,7 +35,7 @@ describe('slack-bridge: DMs and group DMs of puppeted users', function () {
       .map((x) => x.text);
 
   before(async () => {
-    b = await startPuppetBridge('socket', { app: { userEvents: ['message.im', 'message.mpim'] } });
+    b = await startPuppetBridge('socket', { appOptions: { userEvents: ['message.im', 'message.mpim'] } });
     carol = b.slack.createUser(b.team, { name: 'carol', realName: 'Carol Jones' });
     m = b.matrixAlice;
     admin = await adminRoom(b, m);

@@ -180,4 +180,21 @@ describe('slack-bridge: Socket Mode re-sends, disconnects and rate limits', func
     );
     assert.ok(b.slack.calls('chat.postMessage').filter((c) => c.status === 429).length >= 6, 'Slack did answer 429');
   });
+
+  it('a post whose answer was lost (Slack took it, the connection dropped) is found by its metadata, not posted twice', async () => {
+    b.slack.faults.lostAnswer('chat.postMessage', { times: 1 });
+    const eventId = await b.matrixAlice.sendMessage(roomId, 'answer lost');
+    await eventually(() => b.slack.calls('chat.postMessage').some((c) => c.error === 'connection_reset_after_effect'), 'the lost answer');
+    await b.connector().idle();
+    await b.fx.bridge.idle();
+    assert.equal(b.slack.posted(b.app, b.general).filter((m) => m.text === 'answer lost').length, 1);
+    assert.ok(b.slack.calls('conversations.history').length >= 1, 'looked for it');
+    // The message map knows the Slack message: a reaction to it on Slack reaches the Matrix event.
+    const post = b.slack.posted(b.app, b.general).find((m) => m.text === 'answer lost')!;
+    b.alice.react(b.general, post.ts, 'eyes');
+    await eventually(
+      () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.reaction' && e.content['m.relates_to']?.event_id === eventId),
+      'reaction on the Matrix event',
+    );
+  });
 });

@@ -4,7 +4,15 @@
  * emulator and the real Bridge with the SlackConnector, plus helpers for what each side sees.
  */
 import { startBridgeFixture, eventually, type BridgeFixture } from '@causeway/testing/bridge';
-import { SlackEmulator, type SlackApp, type SlackConversation, type SlackTeam, type SlackUser, type TestUser } from '@causeway/testing';
+import {
+  HomeserverEmulator,
+  SlackEmulator,
+  type SlackApp,
+  type SlackConversation,
+  type SlackTeam,
+  type SlackUser,
+  type TestUser,
+} from '@causeway/testing';
 import { SlackConnector, type SlackConfig } from '@causeway/slack-bridge';
 
 export const WS = 'acme';
@@ -32,13 +40,12 @@ export async function startSlackBridge(
   transport: Transport,
   opts: {
     emulator?: Parameters<typeof SlackEmulator.start>[0];
+    /** The app's settings (scopes, event subscriptions), as its manifest gives them. */
+    appOptions?: Parameters<SlackEmulator['createApp']>[0];
     /** Extra workspace settings; a function gets the emulator's app (its OAuth client ID and secret). */
     workspace?: Record<string, unknown> | ((app: SlackApp) => Record<string, unknown>);
     slack?: Record<string, unknown>;
-    core?: Record<string, unknown>;
-    dataDir?: string;
-    /** Extra app settings (e.g. user event subscriptions for puppets' DMs). */
-    app?: Parameters<SlackEmulator['createApp']>[0];
+    core?: Record<string, unknown> | ((asUrl: string) => Record<string, unknown>);
   } = {},
 ): Promise<SlackBridge> {
   const slack = await SlackEmulator.start({ ...opts.emulator });
@@ -46,17 +53,19 @@ export async function startSlackBridge(
   const alice = slack.createUser(team, { name: 'alice', realName: 'Alice Liddell', displayName: 'alice' });
   const bob = slack.createUser(team, { name: 'bob', realName: 'Bob Smith' });
   const app = slack.createApp({
-    ...opts.app,
+    ...opts.appOptions,
     name: 'Causeway',
     ...(transport === 'http' ? { socketMode: false, requestUrl: 'http://127.0.0.1:9/unset' } : {}),
   });
   const { botToken, botUserId } = slack.install(app, team);
   const general = slack.createChannel(team, { name: 'general', general: true, members: [alice, bob, botUserId] });
   let connector!: SlackConnector;
+  const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
   const fx = await startBridgeFixture<SlackConfig>({
     connector: () => (connector = new SlackConnector()),
     configKey: 'slack',
     core: opts.core,
+    hs,
     connectorConfig: {
       workspaces: {
         [WS]: {
@@ -68,6 +77,10 @@ export async function startSlackBridge(
       },
       ...opts.slack,
     },
+  }).catch(async (err: unknown) => {
+    await hs.stop();
+    await slack.stop();
+    throw err;
   });
   if (transport === 'http') slack.configureApp(app, { requestUrl: `${fx.asUrl}/slack/events/${WS}`, socketMode: false });
   const matrixAlice = await fx.hs.registerUser('malice', { displayname: 'Alice M' });
@@ -85,6 +98,7 @@ export async function startSlackBridge(
     connector: () => connector,
     async stop() {
       await fx.stop();
+      await hs.stop();
       await slack.stop();
     },
   };

@@ -30,7 +30,7 @@ describe('slack-bridge: team sync', function () {
       // Events API without retries: what happens while the bridge is down is lost to it, as after
       // Slack's retry window, so only the start-up sync can catch up.
       b = await startSlackBridge('http', {
-        app: { botEvents: EVENTS },
+        appOptions: { botEvents: EVENTS },
         workspace: { team_sync: { enabled: true } },
         emulator: { rateLimits: false, eventsApi: { retryDelaysMs: [] } },
       });
@@ -111,7 +111,7 @@ describe('slack-bridge: team sync', function () {
     let b: SlackBridge;
     before(async () => {
       b = await startSlackBridge('socket', {
-        app: { botEvents: EVENTS },
+        appOptions: { botEvents: EVENTS },
         workspace: { team_sync: { enabled: true, join_public_channels: true, published: true } },
         emulator: { rateLimits: false },
       });

@@ -13,10 +13,17 @@ import type { Logger } from '../../src/logging/logger';
 import { call, deferred, ev, startHarness, txn, waitFor, type Harness } from './helpers';
 
 function recordingLogger(lines: string[]): Logger {
-  const log = (level: string) => (msg: string) => { lines.push(`${level} ${msg}`); };
+  const log = (level: string) => (msg: string) => {
+    lines.push(`${level} ${msg}`);
+  };
   const l: Logger = {
-    error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), trace: () => {},
-    child: () => l, isLevelEnabled: () => true,
+    error: log('error'),
+    warn: log('warn'),
+    info: log('info'),
+    debug: log('debug'),
+    trace: () => {},
+    child: () => l,
+    isLevelEnabled: () => true,
   };
   return l;
 }
@@ -27,7 +34,10 @@ function tmpDir(): string {
 
 describe('appservice delivery', () => {
   let h: Harness | undefined;
-  afterEach(async () => { await h?.close(); h = undefined; });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
 
   for (const mode of ['in-memory', 'journaled'] as const) {
     describe(mode, () => {
@@ -35,7 +45,12 @@ describe('appservice delivery', () => {
 
       it('processes a retried txnId once (sequential and concurrent retries)', async () => {
         const seen: string[] = [];
-        h = await startHarness({ journalDir: dir(), handler: async (e) => { seen.push(e.event_id!); } });
+        h = await startHarness({
+          journalDir: dir(),
+          handler: async (e) => {
+            seen.push(e.event_id!);
+          },
+        });
         const events = [ev('!a:hs', '$1'), ev('!a:hs', '$2')];
         const [r1, r2] = await Promise.all([txn(h.base, 'dup', events), txn(h.base, 'dup', events)]);
         assert.equal(r1.status, 200);
@@ -90,16 +105,25 @@ describe('appservice delivery', () => {
       it('holds transactions at the high-water mark instead of queueing without bound', async () => {
         const gate = deferred();
         let calls = 0;
-        h = await startHarness({ journalDir: dir(), highWaterMark: 20, handler: async () => { calls++; await gate.promise; } });
+        h = await startHarness({
+          journalDir: dir(),
+          highWaterMark: 20,
+          handler: async () => {
+            calls++;
+            await gate.promise;
+          },
+        });
         const perTxn = 7;
         let peak = 0;
-        const sampler = setInterval(() => { peak = Math.max(peak, h!.pipeline.stats().unfinished + h!.pipeline.stats().journaling); }, 1);
+        const sampler = setInterval(() => {
+          peak = Math.max(peak, h!.pipeline.stats().unfinished + h!.pipeline.stats().journaling);
+        }, 1);
         // The homeserver sends one transaction at a time, in order.
         let acked = 0;
         const sender = (async () => {
           for (let t = 0; t < 10; t++) {
             const events = Array.from({ length: perTxn }, (_, i) => ev(`!r${i}:hs`, `$t${t}e${i}`));
-            const r = await txn(h!.base, `bp${t}`, events);
+            const r = await txn(h.base, `bp${t}`, events);
             assert.equal(r.status, 200);
             acked++;
           }
@@ -132,7 +156,12 @@ describe('appservice delivery', () => {
             done.push(e.event_id!);
           },
         });
-        const r = await txn(h.base, 'poison', [ev('!a:hs', '$poison'), ev('!a:hs', '$flaky'), ev('!a:hs', '$refused'), ev('!a:hs', '$after')]);
+        const r = await txn(h.base, 'poison', [
+          ev('!a:hs', '$poison'),
+          ev('!a:hs', '$flaky'),
+          ev('!a:hs', '$refused'),
+          ev('!a:hs', '$after'),
+        ]);
         assert.equal(r.status, 200);
         await h.pipeline.idle();
         assert.deepEqual(done, ['$flaky', '$after']);
@@ -154,9 +183,31 @@ describe('appservice delivery', () => {
       it('takes a known txnId with other events as a new transaction, answers its retries without reprocessing, and says so once at info', async () => {
         const handled: string[] = [];
         const lines: string[] = [];
-        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id!); }, log: recordingLogger(lines) });
-        for (const [id, events] of [['1', ['$a']], ['2', ['$b']], ['1', ['$c']], ['2', ['$d', '$e']], ['1', ['$c']], ['2', ['$d', '$e']]] as const) {
-          assert.equal((await txn(h.base, id, events.map((e) => ev('!r:hs', e)))).status, 200);
+        h = await startHarness({
+          journalDir: dir(),
+          handler: async (e) => {
+            handled.push(e.event_id!);
+          },
+          log: recordingLogger(lines),
+        });
+        for (const [id, events] of [
+          ['1', ['$a']],
+          ['2', ['$b']],
+          ['1', ['$c']],
+          ['2', ['$d', '$e']],
+          ['1', ['$c']],
+          ['2', ['$d', '$e']],
+        ] as const) {
+          assert.equal(
+            (
+              await txn(
+                h.base,
+                id,
+                events.map((e) => ev('!r:hs', e)),
+              )
+            ).status,
+            200,
+          );
         }
         await h.pipeline.idle();
         assert.deepEqual(handled, ['$a', '$b', '$c', '$d', '$e']);
@@ -167,7 +218,12 @@ describe('appservice delivery', () => {
 
       it('a retry is recognised by its events, not its bytes: re-serialised (new unsigned.age) and without its ephemeral events', async () => {
         const handled: Array<string | undefined> = [];
-        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id ?? e.type); } });
+        h = await startHarness({
+          journalDir: dir(),
+          handler: async (e) => {
+            handled.push(e.event_id ?? e.type);
+          },
+        });
         const typing = [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: ['@alice:hs'] } }];
         assert.equal((await txn(h.base, '7', [ev('!r:hs', '$x', { unsigned: { age: 10 } })], { ephemeral: typing })).status, 200);
         assert.equal((await txn(h.base, '7', [ev('!r:hs', '$x', { unsigned: { age: 5012 } })])).status, 200);
@@ -177,9 +233,21 @@ describe('appservice delivery', () => {
 
       it('never handles an event twice, whatever transaction it comes in; the rest of that transaction is handled', async () => {
         const handled: Array<string | undefined> = [];
-        h = await startHarness({ journalDir: dir(), handler: async (e) => { handled.push(e.event_id ?? e.type); } });
+        h = await startHarness({
+          journalDir: dir(),
+          handler: async (e) => {
+            handled.push(e.event_id ?? e.type);
+          },
+        });
         assert.equal((await txn(h.base, '1', [ev('!r:hs', '$p'), ev('!r:hs', '$q')])).status, 200);
-        assert.equal((await txn(h.base, '2', [ev('!r:hs', '$q'), ev('!r:hs', '$s')], { ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: [] } }] })).status, 200);
+        assert.equal(
+          (
+            await txn(h.base, '2', [ev('!r:hs', '$q'), ev('!r:hs', '$s')], {
+              ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: { user_ids: [] } }],
+            })
+          ).status,
+          200,
+        );
         assert.equal((await txn(h.base, '3', [ev('!r:hs', '$p')])).status, 200);
         await h.pipeline.idle();
         assert.deepEqual(handled, ['$p', '$q', '$s', 'm.typing']);
@@ -191,7 +259,9 @@ describe('appservice delivery', () => {
     it('a retry after a bridge restart is still recognised by its events; a reused txnId still processed; a repeated event still dropped', async () => {
       const dataDir = tmpDir();
       const handled: string[] = [];
-      const handler = async (e: MatrixEvent) => { handled.push(e.event_id!); };
+      const handler = async (e: MatrixEvent) => {
+        handled.push(e.event_id!);
+      };
       h = await startHarness({ journalDir: dataDir, handler });
       assert.equal((await txn(h.base, '1', [ev('!r:hs', '$one')])).status, 200);
       assert.equal((await txn(h.base, '2', [ev('!r:hs', '$two')])).status, 200);
@@ -208,7 +278,9 @@ describe('appservice delivery', () => {
     it('remembers a bounded number of event IDs, also after rotations and restarts', async () => {
       const dataDir = tmpDir();
       const handled: string[] = [];
-      const handler = async (e: MatrixEvent) => { handled.push(e.event_id!); };
+      const handler = async (e: MatrixEvent) => {
+        handled.push(e.event_id!);
+      };
       const journal = { rememberEvents: 3, rememberTxns: 4, segmentBytes: 1, doneFlushMs: 1 }; // every write rotates: snapshots carry it all
       h = await startHarness({ journalDir: dataDir, journal, handler });
       for (let i = 1; i <= 6; i++) assert.equal((await txn(h.base, `t${i}`, [ev('!r:hs', `$e${i}`)])).status, 200);
@@ -240,7 +312,12 @@ describe('appservice delivery', () => {
       rec.writeUInt32LE(crc32(rec.subarray(8)) >>> 0, 4);
       fs.writeFileSync(path.join(dataDir, 'seg-0000000001.log'), rec);
       const handled: Array<[string, number]> = [];
-      h = await startHarness({ journalDir: dataDir, handler: async (e, d) => { handled.push([e.event_id!, d.seq]); } });
+      h = await startHarness({
+        journalDir: dataDir,
+        handler: async (e, d) => {
+          handled.push([e.event_id!, d.seq]);
+        },
+      });
       assert.equal(h.pipeline.stats().journal!.knownTxns, 3);
       assert.equal((await txn(h.base, '2', [ev('!r:hs', '$after-upgrade')])).status, 200);
       await h.pipeline.idle();
@@ -271,8 +348,13 @@ describe('appservice delivery', () => {
       await journal.append('5', body([ev('!r:hs', '$m1'), ev('!r:hs', '$m2')]), 2);
       await journal.close();
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      const replayed = replay.flatMap((r) => r.pending.map((p) => (r.body.events[p.index] as MatrixEvent | undefined)?.event_id ?? 'ephemeral'));
-      assert.deepEqual(replayed.filter((id) => id !== 'ephemeral'), ['$m1', '$m2']);
+      const replayed = replay.flatMap((r) =>
+        r.pending.map((p) => (r.body.events[p.index] as MatrixEvent | undefined)?.event_id ?? 'ephemeral'),
+      );
+      assert.deepEqual(
+        replayed.filter((id) => id !== 'ephemeral'),
+        ['$m1', '$m2'],
+      );
       await j2.close();
     });
   });
@@ -284,7 +366,10 @@ describe('appservice delivery', () => {
       const first: string[] = [];
       h = await startHarness({
         journalDir: dataDir,
-        handler: async (e) => { first.push(e.event_id!); if (e.event_id === '$a2') await gate.promise; },
+        handler: async (e) => {
+          first.push(e.event_id!);
+          if (e.event_id === '$a2') await gate.promise;
+        },
       });
       assert.equal((await txn(h.base, 'r1', [ev('!a:hs', '$a1'), ev('!a:hs', '$a2'), ev('!b:hs', '$b1')])).status, 200);
       await waitFor(() => first.includes('$a2') && first.includes('$b1'));
@@ -294,9 +379,20 @@ describe('appservice delivery', () => {
       h = undefined;
 
       const second: Array<[string, DeliveryContext]> = [];
-      h = await startHarness({ journalDir: dataDir, handler: async (e, d) => { second.push([e.event_id!, d]); } });
+      h = await startHarness({
+        journalDir: dataDir,
+        handler: async (e, d) => {
+          second.push([e.event_id!, d]);
+        },
+      });
       await h.pipeline.idle();
-      assert.deepEqual(second.map(([id, d]) => [id, d.redelivered]), [['$a2', true], ['$a3', false]]);
+      assert.deepEqual(
+        second.map(([id, d]) => [id, d.redelivered]),
+        [
+          ['$a2', true],
+          ['$a3', false],
+        ],
+      );
       // The retried transaction is still known after the restart.
       assert.equal((await txn(h.base, 'r1', [ev('!a:hs', '$a1')])).status, 200);
       await h.pipeline.idle();
@@ -307,7 +403,13 @@ describe('appservice delivery', () => {
     it('rotates segments and deletes fully finished ones, remembering txnIds', async () => {
       const dataDir = tmpDir();
       const seen: string[] = [];
-      h = await startHarness({ journalDir: dataDir, journal: { segmentBytes: 2048, doneFlushMs: 1 }, handler: async (e) => { seen.push(e.event_id!); } });
+      h = await startHarness({
+        journalDir: dataDir,
+        journal: { segmentBytes: 2048, doneFlushMs: 1 },
+        handler: async (e) => {
+          seen.push(e.event_id!);
+        },
+      });
       for (let t = 0; t < 30; t++) {
         assert.equal((await txn(h.base, `rot${t}`, [ev('!a:hs', `$r${t}a`), ev('!b:hs', `$r${t}b`)])).status, 200);
         await h.pipeline.idle();
@@ -318,9 +420,15 @@ describe('appservice delivery', () => {
       await h.close();
       h = undefined;
       const again: string[] = [];
-      h = await startHarness({ journalDir: dataDir, handler: async (e) => { again.push(e.event_id!); } });
+      h = await startHarness({
+        journalDir: dataDir,
+        handler: async (e) => {
+          again.push(e.event_id!);
+        },
+      });
       // The homeserver's retries of all 30 (same txnIds, same events), after the segments holding them are gone.
-      for (let t = 0; t < 30; t++) assert.equal((await txn(h.base, `rot${t}`, [ev('!a:hs', `$r${t}a`), ev('!b:hs', `$r${t}b`)])).status, 200);
+      for (let t = 0; t < 30; t++)
+        assert.equal((await txn(h.base, `rot${t}`, [ev('!a:hs', `$r${t}a`), ev('!b:hs', `$r${t}b`)])).status, 200);
       await h.pipeline.idle();
       assert.deepEqual(again, []);
       assert.equal(seen.length, 60);
@@ -330,7 +438,11 @@ describe('appservice delivery', () => {
       const dataDir = tmpDir();
       const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1, segmentMaxAgeMs: 40 });
       const secret = 'hunter2-password-typed-in-an-admin-room';
-      const seq = await journal.append('secret1', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: secret } })] })), 1);
+      const seq = await journal.append(
+        'secret1',
+        Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: secret } })] })),
+        1,
+      );
       await new Promise<void>((r) => journal.markStarted([seq], () => r()));
       journal.markDone(seq);
       await journal.flush();
@@ -348,7 +460,11 @@ describe('appservice delivery', () => {
       const dataDir = tmpDir();
       const { journal } = await TransactionJournal.open({ dir: dataDir, doneFlushMs: 1 });
       const secret = 'hunter2-password-typed-in-an-admin-room';
-      const seq = await journal.append('secret1', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: `!storepass ${secret}` } })] })), 1);
+      const seq = await journal.append(
+        'secret1',
+        Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$s1', { content: { msgtype: 'm.text', body: `!storepass ${secret}` } })] })),
+        1,
+      );
       await new Promise<void>((r) => journal.markStarted([seq], () => r()));
       journal.markDone(seq);
       journal.forget(seq);
@@ -371,7 +487,11 @@ describe('appservice delivery', () => {
       const oldSeq = await journal.append('old', Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$old')] })), 1);
       // Its STARTED marker and the secret's transaction share a write, hence a segment.
       const started = new Promise<void>((r) => journal.markStarted([oldSeq], () => r()));
-      const seq = await journal.append('secret2', Buffer.from(JSON.stringify({ events: [ev('!b:hs', '$s2', { content: { msgtype: 'm.text', body: secret } })] })), 1);
+      const seq = await journal.append(
+        'secret2',
+        Buffer.from(JSON.stringify({ events: [ev('!b:hs', '$s2', { content: { msgtype: 'm.text', body: secret } })] })),
+        1,
+      );
       await started;
       await new Promise<void>((r) => journal.markStarted([seq], () => r()));
       journal.markDone(seq);
@@ -379,10 +499,16 @@ describe('appservice delivery', () => {
       await journal.flush();
       const files = fs.readdirSync(dataDir);
       assert.ok(files.length >= 2, files.join());
-      assert.deepEqual(files.filter((f) => fs.readFileSync(path.join(dataDir, f)).includes(secret)), []);
+      assert.deepEqual(
+        files.filter((f) => fs.readFileSync(path.join(dataDir, f)).includes(secret)),
+        [],
+      );
       await journal.close();
       const reopened = await TransactionJournal.open({ dir: dataDir });
-      assert.deepEqual(reopened.replay.map((t) => [t.txnId, t.pending]), [['old', [{ index: 0, seq: oldSeq, started: true }]]]);
+      assert.deepEqual(
+        reopened.replay.map((t) => [t.txnId, t.pending]),
+        [['old', [{ index: 0, seq: oldSeq, started: true }]]],
+      );
       assert.equal(reopened.journal.seen.hasTxn('secret2'), true);
       assert.equal(reopened.journal.seen.hasTxn('old'), true);
       await reopened.journal.close();
@@ -395,22 +521,30 @@ describe('appservice delivery', () => {
       // The module object itself (an `import * as` namespace is a copy): what the journal calls.
       const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
       const real = { writevSync: nodeFs.writevSync, writeSync: nodeFs.writeSync };
-      const enospc = () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); };
+      const enospc = () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      };
       const mut = nodeFs as unknown as Record<string, unknown>;
-      mut.writevSync = enospc; mut.writeSync = enospc;
+      mut.writevSync = enospc;
+      mut.writeSync = enospc;
       try {
         await assert.rejects(journal.append('full1', body, 1), /segment|ENOSPC/);
         // The retry timer rotates again (still failing) and the homeserver resends: still refused, still running.
         await new Promise((r) => setTimeout(r, 1200));
         await assert.rejects(journal.append('full1', body, 1), /segment|ENOSPC/);
       } finally {
-        mut.writevSync = real.writevSync; mut.writeSync = real.writeSync;
+        mut.writevSync = real.writevSync;
+        mut.writeSync = real.writeSync;
       }
       const seq = await journal.append('full1', body, 1);
       assert.ok(seq > 0);
       await journal.close();
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      assert.deepEqual(replay.map((r) => r.txnId), ['full1'], 'written once, after the disk came back');
+      assert.deepEqual(
+        replay.map((r) => r.txnId),
+        ['full1'],
+        'written once, after the disk came back',
+      );
       await j2.close();
     });
 
@@ -438,7 +572,10 @@ describe('appservice delivery', () => {
       await journal.append('B', body('$b'), 1);
       await journal.close();
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      assert.deepEqual(replay.map((r) => r.txnId), ['keep', 'A', 'B']);
+      assert.deepEqual(
+        replay.map((r) => r.txnId),
+        ['keep', 'A', 'B'],
+      );
       await j2.close();
     });
 
@@ -450,10 +587,17 @@ describe('appservice delivery', () => {
       const body2 = Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$t2')] }));
       await journal.append('torn2', body2, 1);
       await journal.close();
-      const file = fs.readdirSync(dataDir).map((f) => path.join(dataDir, f)).sort().at(-1)!;
+      const file = fs
+        .readdirSync(dataDir)
+        .map((f) => path.join(dataDir, f))
+        .sort()
+        .at(-1)!;
       fs.truncateSync(file, fs.statSync(file).size - 5);
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      assert.deepEqual(replay.map((r) => r.txnId), ['torn1']);
+      assert.deepEqual(
+        replay.map((r) => r.txnId),
+        ['torn1'],
+      );
       assert.equal(j2.seen.hasTxn('torn1'), true);
       assert.equal(j2.seen.hasTxn('torn2'), false);
       await j2.close();
@@ -466,7 +610,12 @@ describe('appservice delivery', () => {
       assert.equal(rec[8], 6);
       const ranges: Array<[number, number]> = [];
       for (let o = 9; o < rec.length; o += 12) ranges.push([rec.readDoubleLE(o), rec.readUInt32LE(o + 8)]);
-      assert.deepEqual(ranges, [[0, 1], [3, 3], [7, 1], [10, 2]]);
+      assert.deepEqual(ranges, [
+        [0, 1],
+        [3, 3],
+        [7, 1],
+        [10, 2],
+      ]);
       assert.equal(rangeRecord(5, []).length, 9);
     });
 
@@ -479,7 +628,9 @@ describe('appservice delivery', () => {
       // Started: 0-5 and 8 (three records in one batch, out of order); done: 0-2, 4 and 8.
       await new Promise<void>((resolve) => {
         let n = 0;
-        const go = () => { if (++n === 3) resolve(); };
+        const go = () => {
+          if (++n === 3) resolve();
+        };
         journal.markStarted([3, 4, 5], go);
         journal.markStarted([8, 0, 1], go);
         journal.markStarted([2], go);
@@ -494,8 +645,11 @@ describe('appservice delivery', () => {
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
       assert.equal(replay.length, 1);
       assert.deepEqual(replay[0].pending, [
-        { index: 3, seq: 3, started: true }, { index: 5, seq: 5, started: true },
-        { index: 6, seq: 6, started: false }, { index: 7, seq: 7, started: false }, { index: 9, seq: 9, started: false },
+        { index: 3, seq: 3, started: true },
+        { index: 5, seq: 5, started: true },
+        { index: 6, seq: 6, started: false },
+        { index: 7, seq: 7, started: false },
+        { index: 9, seq: 9, started: false },
       ]);
       await j2.close();
     });
@@ -507,7 +661,11 @@ describe('appservice delivery', () => {
       await journal.append('old1', Buffer.from(JSON.stringify({ events })), 3);
       await journal.close();
       // Append what an older version wrote: STARTED [0, 1] and DONE [0], one f64 each.
-      const file = fs.readdirSync(dataDir).map((f) => path.join(dataDir, f)).sort().at(-1)!;
+      const file = fs
+        .readdirSync(dataDir)
+        .map((f) => path.join(dataDir, f))
+        .sort()
+        .at(-1)!;
       const legacy = (type: number, seqs: number[]) => {
         const out = Buffer.alloc(9 + seqs.length * 8);
         out.writeUInt32LE(1 + seqs.length * 8, 0);
@@ -518,16 +676,30 @@ describe('appservice delivery', () => {
       };
       fs.appendFileSync(file, Buffer.concat([legacy(2, [0, 1]), legacy(3, [0])]));
       const { journal: j2, replay } = await TransactionJournal.open({ dir: dataDir });
-      assert.deepEqual(replay[0].pending, [{ index: 1, seq: 1, started: true }, { index: 2, seq: 2, started: false }]);
+      assert.deepEqual(replay[0].pending, [
+        { index: 1, seq: 1, started: true },
+        { index: 2, seq: 2, started: false },
+      ]);
       await j2.close();
     });
 
     it("fsync 'always': acknowledges and starts handlers only after an fdatasync, sharing syncs across writes", async () => {
       const dataDir = tmpDir();
       const seen: string[] = [];
-      h = await startHarness({ journalDir: dataDir, journal: { fsync: 'always', doneFlushMs: 1 }, handler: async (e) => { seen.push(e.event_id!); } });
-      const replies = await Promise.all(Array.from({ length: 20 }, (_, t) => txn(h!.base, `al${t}`, [ev(`!r${t % 4}:hs`, `$al${t}a`), ev(`!r${t % 4}:hs`, `$al${t}b`)])));
-      assert.deepEqual(replies.map((r) => r.status), Array(20).fill(200));
+      h = await startHarness({
+        journalDir: dataDir,
+        journal: { fsync: 'always', doneFlushMs: 1 },
+        handler: async (e) => {
+          seen.push(e.event_id!);
+        },
+      });
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, t) => txn(h!.base, `al${t}`, [ev(`!r${t % 4}:hs`, `$al${t}a`), ev(`!r${t % 4}:hs`, `$al${t}b`)])),
+      );
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        Array(20).fill(200),
+      );
       await h.pipeline.idle();
       assert.equal(seen.length, 40);
       for (let t = 0; t < 20; t++) assert.ok(seen.indexOf(`$al${t}a`) < seen.indexOf(`$al${t}b`));
@@ -536,7 +708,12 @@ describe('appservice delivery', () => {
       await h.close();
       h = undefined;
       const again: string[] = [];
-      h = await startHarness({ journalDir: dataDir, handler: async (e) => { again.push(e.event_id!); } });
+      h = await startHarness({
+        journalDir: dataDir,
+        handler: async (e) => {
+          again.push(e.event_id!);
+        },
+      });
       await h.pipeline.idle();
       assert.deepEqual(again, []);
     });
@@ -546,9 +723,14 @@ describe('appservice delivery', () => {
       const handled: string[] = [];
       const ignored: string[] = [];
       h = await startHarness({
-        journalDir: dataDir, handler: async (e) => { handled.push(e.event_id!); },
+        journalDir: dataDir,
+        handler: async (e) => {
+          handled.push(e.event_id!);
+        },
         ignorable: (e) => e.sender === '@ghost:hs' && typeof e.state_key !== 'string',
-        onIgnored: (e) => { ignored.push(e.event_id!); },
+        onIgnored: (e) => {
+          ignored.push(e.event_id!);
+        },
       });
       const echo = (id: string) => ev('!a:hs', id, { sender: '@ghost:hs' });
       assert.equal((await txn(h.base, 'e1', [echo('$g1'), echo('$g2')])).status, 200);
@@ -559,12 +741,22 @@ describe('appservice delivery', () => {
       assert.equal(h.pipeline.stats().journal!.bytesWritten, 0, 'nothing journaled');
       assert.equal(h.pipeline.stats().journal!.knownTxns, 1, 'but the txnId is known');
       // A ghost's state event, a user's message next to an echo, or an ephemeral event: journaled and handled.
-      const member = ev('!a:hs', '$m1', { sender: '@ghost:hs', type: 'm.room.member', state_key: '@ghost:hs', content: { membership: 'join' } });
+      const member = ev('!a:hs', '$m1', {
+        sender: '@ghost:hs',
+        type: 'm.room.member',
+        state_key: '@ghost:hs',
+        content: { membership: 'join' },
+      });
       assert.equal((await txn(h.base, 'e2', [member])).status, 200);
       assert.equal((await txn(h.base, 'e3', [echo('$g3'), ev('!a:hs', '$u1')])).status, 200);
-      assert.equal((await call(h.base, 'PUT', '/_matrix/app/v1/transactions/e4', {
-        body: { events: [echo('$g4')], ephemeral: [{ type: 'm.typing', room_id: '!a:hs', content: { user_ids: [] } }] },
-      })).status, 200);
+      assert.equal(
+        (
+          await call(h.base, 'PUT', '/_matrix/app/v1/transactions/e4', {
+            body: { events: [echo('$g4')], ephemeral: [{ type: 'm.typing', room_id: '!a:hs', content: { user_ids: [] } }] },
+          })
+        ).status,
+        200,
+      );
       await h.pipeline.idle();
       assert.deepEqual(handled, ['$m1', '$g3', '$u1', '$g4', undefined]);
       assert.deepEqual(ignored, ['$g1', '$g2']);
@@ -574,9 +766,15 @@ describe('appservice delivery', () => {
     it('keeps sequence numbers increasing across restarts', async () => {
       const dataDir = tmpDir();
       const seqs: number[] = [];
-      const handler = async (_e: MatrixEvent, d: DeliveryContext) => { seqs.push(d.seq); };
+      const handler = async (_e: MatrixEvent, d: DeliveryContext) => {
+        seqs.push(d.seq);
+      };
       let p = await DeliveryPipeline.open({ journalDir: dataDir, handler });
-      await p.accept('s1', { events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] }, Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] })));
+      await p.accept(
+        's1',
+        { events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] },
+        Buffer.from(JSON.stringify({ events: [ev('!a:hs', '$1'), ev('!a:hs', '$2')] })),
+      );
       await p.idle();
       await p.close();
       p = await DeliveryPipeline.open({ journalDir: dataDir, handler });

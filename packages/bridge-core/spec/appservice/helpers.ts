@@ -1,7 +1,5 @@
 import * as http from 'node:http';
-import {
-  AppserviceServer, type AppserviceHandlers, type AppserviceServerOptions,
-} from '../../src/appservice/http-server';
+import { AppserviceServer, type AppserviceHandlers, type AppserviceServerOptions } from '../../src/appservice/http-server';
 import { DeliveryPipeline, type DeliveryPipelineOptions } from '../../src/appservice/delivery';
 import type { MatrixEvent } from '../../src/matrix/event';
 import { httpCall, type HttpReply } from '@causeway/testing';
@@ -33,16 +31,21 @@ export async function startHarness(
   });
   const addr = await server.listen(0, '127.0.0.1');
   return {
-    server, pipeline, base: `http://127.0.0.1:${addr.port}`,
-    async close() { await server.close(); await pipeline.close(); },
+    server,
+    pipeline,
+    base: `http://127.0.0.1:${addr.port}`,
+    async close() {
+      await server.close();
+      await pipeline.close();
+    },
   };
 }
 
-export type { HttpReply as Reply };
-
 /** A call to the appservice listener, with the hs_token unless `token` says otherwise (null = none). */
 export function call(
-  base: string, method: string, path: string,
+  base: string,
+  method: string,
+  path: string,
   opts: { token?: string | null; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
 ): Promise<HttpReply> {
   return httpCall(base, method, path, { ...opts, token: opts.token === undefined ? HS_TOKEN : opts.token });
@@ -50,8 +53,13 @@ export function call(
 
 export function ev(room: string, id: string, extra: Partial<MatrixEvent> = {}): MatrixEvent {
   return {
-    type: 'm.room.message', room_id: room, sender: '@alice:hs', event_id: id, origin_server_ts: 1_700_000_000_000,
-    content: { msgtype: 'm.text', body: `message ${id}` }, ...extra,
+    type: 'm.room.message',
+    room_id: room,
+    sender: '@alice:hs',
+    event_id: id,
+    origin_server_ts: 1_700_000_000_000,
+    content: { msgtype: 'm.text', body: `message ${id}` },
+    ...extra,
   };
 }
 
@@ -62,18 +70,29 @@ export function txn(base: string, txnId: string, events: unknown[], extra: Recor
 /** A promise you resolve from outside. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
   let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
 /** Raw HTTP/1.1 request (for bodies fetch would not send as-is). */
-export function rawRequest(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, chunked = false):
-Promise<{ status: number; body: string }> {
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+  chunked = false,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       let data = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => { data += c; });
+      res.on('data', (c) => {
+        data += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
     });
     req.on('error', reject);

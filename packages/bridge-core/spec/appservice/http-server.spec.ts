@@ -13,22 +13,33 @@ describe('appservice HTTP listener', () => {
 
   beforeEach(async () => {
     seen = [];
-    h = await startHarness({ handler: async (e) => { seen.push(e); } }, { maxBodyBytes: 4096 }, {
-      onUserQuery: async (u) => {
-        // The homeserver unreachable while registering the ghost: the bridge's client throws status 0.
-        if (u === '@_x_down:hs') throw new MatrixConnectionError('M_CONNECTION_TIMEOUT', 'POST /register timed out');
-        return u === '@_x_bob:hs';
+    h = await startHarness(
+      {
+        handler: async (e) => {
+          seen.push(e);
+        },
       },
-      onAliasQuery: async (a) => a === '#_x_room:hs',
-      onPing: (id) => { pings.push(id); },
-      thirdParty: {
-        protocol: async (p) => (p === 'x' ? { user_fields: ['nick'], location_fields: ['channel'], icon: '', field_types: {}, instances: [] } : undefined),
-        locations: async (p, f) => (p === 'x' && f.channel === 'c1' ? [{ alias: '#_x_c1:hs', protocol: 'x', fields: f }] : []),
-        users: async (p, f) => (p === 'x' && f.nick === 'bob' ? [{ userid: '@_x_bob:hs', protocol: 'x', fields: f }] : []),
-        locationsByAlias: async (a) => (a === '#_x_c1:hs' ? [{ alias: a, protocol: 'x', fields: { channel: 'c1' } }] : []),
-        usersByUserId: async (u) => (u === '@_x_bob:hs' ? [{ userid: u, protocol: 'x', fields: { nick: 'bob' } }] : []),
+      { maxBodyBytes: 4096 },
+      {
+        onUserQuery: async (u) => {
+          // The homeserver unreachable while registering the ghost: the bridge's client throws status 0.
+          if (u === '@_x_down:hs') throw new MatrixConnectionError('M_CONNECTION_TIMEOUT', 'POST /register timed out');
+          return u === '@_x_bob:hs';
+        },
+        onAliasQuery: async (a) => a === '#_x_room:hs',
+        onPing: (id) => {
+          pings.push(id);
+        },
+        thirdParty: {
+          protocol: async (p) =>
+            p === 'x' ? { user_fields: ['nick'], location_fields: ['channel'], icon: '', field_types: {}, instances: [] } : undefined,
+          locations: async (p, f) => (p === 'x' && f.channel === 'c1' ? [{ alias: '#_x_c1:hs', protocol: 'x', fields: f }] : []),
+          users: async (p, f) => (p === 'x' && f.nick === 'bob' ? [{ userid: '@_x_bob:hs', protocol: 'x', fields: f }] : []),
+          locationsByAlias: async (a) => (a === '#_x_c1:hs' ? [{ alias: a, protocol: 'x', fields: { channel: 'c1' } }] : []),
+          usersByUserId: async (u) => (u === '@_x_bob:hs' ? [{ userid: u, protocol: 'x', fields: { nick: 'bob' } }] : []),
+        },
       },
-    });
+    );
     port = Number(new URL(h.base).port);
   });
   afterEach(() => h.close());
@@ -43,7 +54,10 @@ describe('appservice HTTP listener', () => {
       assert.equal(legacy.headers.get('content-length'), '2');
       assert.equal(legacy.headers.get('transfer-encoding'), null);
       await h.pipeline.idle();
-      assert.deepEqual(seen.map((e) => e.event_id), ['$1', '$2']);
+      assert.deepEqual(
+        seen.map((e) => e.event_id),
+        ['$1', '$2'],
+      );
     });
 
     it('answers user queries (v1 and legacy), 404 for unknown users', async () => {
@@ -119,11 +133,16 @@ describe('appservice HTTP listener', () => {
 
   describe('hs_token', () => {
     const paths: Array<[string, string]> = [
-      ['PUT', '/_matrix/app/v1/transactions/auth1'], ['PUT', '/transactions/auth1'],
-      ['GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs'], ['GET', '/users/%40_x_bob%3Ahs'],
-      ['GET', '/_matrix/app/v1/rooms/%23_x_room%3Ahs'], ['GET', '/rooms/%23_x_room%3Ahs'],
-      ['POST', '/_matrix/app/v1/ping'], ['GET', '/_matrix/app/v1/thirdparty/protocol/x'],
-      ['GET', '/_matrix/app/unstable/thirdparty/protocol/x'], ['GET', '/_matrix/app/v1/thirdparty/user?userid=x'],
+      ['PUT', '/_matrix/app/v1/transactions/auth1'],
+      ['PUT', '/transactions/auth1'],
+      ['GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs'],
+      ['GET', '/users/%40_x_bob%3Ahs'],
+      ['GET', '/_matrix/app/v1/rooms/%23_x_room%3Ahs'],
+      ['GET', '/rooms/%23_x_room%3Ahs'],
+      ['POST', '/_matrix/app/v1/ping'],
+      ['GET', '/_matrix/app/v1/thirdparty/protocol/x'],
+      ['GET', '/_matrix/app/unstable/thirdparty/protocol/x'],
+      ['GET', '/_matrix/app/v1/thirdparty/user?userid=x'],
       ['GET', '/_matrix/app/v1/unknown'],
     ];
     const body = { events: [ev('!a:hs', '$auth')] };
@@ -143,19 +162,31 @@ describe('appservice HTTP listener', () => {
         assert.equal(r.status, 403, `${m} ${p}`);
         assert.equal(r.body.errcode, 'M_FORBIDDEN');
       }
-      const notBearer = await call(h.base, 'POST', '/_matrix/app/v1/ping', { token: null, headers: { Authorization: `Basic ${HS_TOKEN}` } });
+      const notBearer = await call(h.base, 'POST', '/_matrix/app/v1/ping', {
+        token: null,
+        headers: { Authorization: `Basic ${HS_TOKEN}` },
+      });
       assert.equal(notBearer.status, 403);
       await h.pipeline.idle();
       assert.equal(seen.length, 0);
     });
 
     it('accepts the legacy access_token query parameter', async () => {
-      const r = await call(h.base, 'PUT', `/transactions/q1?access_token=${HS_TOKEN}`, { token: null, body: { events: [ev('!a:hs', '$q')] } });
+      const r = await call(h.base, 'PUT', `/transactions/q1?access_token=${HS_TOKEN}`, {
+        token: null,
+        body: { events: [ev('!a:hs', '$q')] },
+      });
       assert.equal(r.status, 200);
-      const wrong = await call(h.base, 'PUT', '/transactions/q2?access_token=nope', { token: null, body: { events: [ev('!a:hs', '$q2')] } });
+      const wrong = await call(h.base, 'PUT', '/transactions/q2?access_token=nope', {
+        token: null,
+        body: { events: [ev('!a:hs', '$q2')] },
+      });
       assert.equal(wrong.status, 403);
       await h.pipeline.idle();
-      assert.deepEqual(seen.map((e) => e.event_id), ['$q']);
+      assert.deepEqual(
+        seen.map((e) => e.event_id),
+        ['$q'],
+      );
     });
 
     it('403 when header and query token disagree, 200 when they agree', async () => {
@@ -177,11 +208,15 @@ describe('appservice HTTP listener', () => {
       const echo = await call(h.base, 'POST', '/_causeway/echo', { body: { x: 1 } });
       assert.equal(echo.status, 201);
       assert.deepEqual(echo.body, { x: 1 });
-      h.server.addRoute('GET', '/_causeway/teapot', () => { throw new MatrixError(418, 'M_TEAPOT', 'short and stout'); });
+      h.server.addRoute('GET', '/_causeway/teapot', () => {
+        throw new MatrixError(418, 'M_TEAPOT', 'short and stout');
+      });
       const tea = await call(h.base, 'GET', '/_causeway/teapot');
       assert.equal(tea.status, 418);
       assert.equal(tea.body.errcode, 'M_TEAPOT');
-      h.server.addRoute('GET', '/_causeway/boom', () => { throw new Error('secret detail'); });
+      h.server.addRoute('GET', '/_causeway/boom', () => {
+        throw new Error('secret detail');
+      });
       const boom = await call(h.base, 'GET', '/_causeway/boom');
       assert.equal(boom.status, 500);
       assert.equal(boom.body.errcode, 'M_UNKNOWN');
@@ -192,11 +227,20 @@ describe('appservice HTTP listener', () => {
     const MiB = 1024 * 1024;
 
     it('refuses an unauthenticated body without reading it: 401/403 with Connection: close, and the connection is closed', async () => {
-      for (const [auth, status] of [[{}, 401], [{ Authorization: 'Bearer wrong' }, 403]] as const) {
+      for (const [auth, status] of [
+        [{}, 401],
+        [{ Authorization: 'Bearer wrong' }, 403],
+      ] as const) {
         const conn = await RawConnection.open(port);
         try {
           // A 200 MiB transaction is announced; only 1 MiB of it is sent.
-          await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/huge', { ...auth, 'Content-Type': 'application/json', 'Content-Length': String(200 * MiB) }));
+          await conn.write(
+            requestBytes('PUT', '/_matrix/app/v1/transactions/huge', {
+              ...auth,
+              'Content-Type': 'application/json',
+              'Content-Length': String(200 * MiB),
+            }),
+          );
           await conn.write(Buffer.alloc(MiB, 0x20));
           const res = await conn.response();
           assert.equal(res?.status, status);
@@ -239,7 +283,9 @@ describe('appservice HTTP listener', () => {
       try {
         await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/ka', { Authorization: `Bearer ${HS_TOKEN}` }, '{"events": ['));
         assert.equal((await conn.response())?.status, 400);
-        await conn.write(requestBytes('PUT', '/_matrix/app/v1/transactions/ka', { Authorization: `Bearer ${HS_TOKEN}` }, JSON.stringify({ events: [] })));
+        await conn.write(
+          requestBytes('PUT', '/_matrix/app/v1/transactions/ka', { Authorization: `Bearer ${HS_TOKEN}` }, JSON.stringify({ events: [] })),
+        );
         assert.equal((await conn.response())?.status, 200);
       } finally {
         conn.destroy();
@@ -263,10 +309,12 @@ describe('appservice HTTP listener', () => {
         const conn = await RawConnection.open(port);
         try {
           // Two requests pipelined: a corrupt answer to the first would swallow the second's.
-          await conn.write(Buffer.concat([
-            requestBytes('GET', path, { Authorization: `Bearer ${HS_TOKEN}` }),
-            requestBytes('GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs', { Authorization: `Bearer ${HS_TOKEN}` }),
-          ]));
+          await conn.write(
+            Buffer.concat([
+              requestBytes('GET', path, { Authorization: `Bearer ${HS_TOKEN}` }),
+              requestBytes('GET', '/_matrix/app/v1/users/%40_x_bob%3Ahs', { Authorization: `Bearer ${HS_TOKEN}` }),
+            ]),
+          );
           assert.ok(await conn.closesWithin(10_000), `${path}: the connection was left open`);
           assert.doesNotMatch(conn.pending.toString('latin1'), /HTTP\/1\.1 500/, path);
         } finally {
@@ -301,8 +349,14 @@ describe('appservice HTTP listener', () => {
       const r = await call(h.base, 'PUT', '/_matrix/app/v1/transactions/big1', { rawBody: big });
       assert.equal(r.status, 413);
       assert.equal(r.body.errcode, 'M_TOO_LARGE');
-      const chunked = await rawRequest(port, 'PUT', '/_matrix/app/v1/transactions/big2',
-        { Authorization: `Bearer ${HS_TOKEN}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, big, true);
+      const chunked = await rawRequest(
+        port,
+        'PUT',
+        '/_matrix/app/v1/transactions/big2',
+        { Authorization: `Bearer ${HS_TOKEN}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+        big,
+        true,
+      );
       assert.equal(chunked.status, 413);
       assert.equal(JSON.parse(chunked.body).errcode, 'M_TOO_LARGE');
     });
@@ -311,14 +365,22 @@ describe('appservice HTTP listener', () => {
       assert.equal((await call(h.base, 'PUT', '/_matrix/app/v1/transactions/fix', { rawBody: '{' })).status, 400);
       assert.equal((await txn(h.base, 'fix', [ev('!a:hs', '$fixed')])).status, 200);
       await h.pipeline.idle();
-      assert.deepEqual(seen.map((e) => e.event_id), ['$fixed']);
+      assert.deepEqual(
+        seen.map((e) => e.event_id),
+        ['$fixed'],
+      );
     });
 
     it('skips malformed entries inside events without failing the transaction', async () => {
-      const r = await txn(h.base, 'mixed', [42, ev('!a:hs', '$ok'), { no: 'type' }], { ephemeral: [{ type: 'm.typing', room_id: '!a:hs', content: { user_ids: [] } }] });
+      const r = await txn(h.base, 'mixed', [42, ev('!a:hs', '$ok'), { no: 'type' }], {
+        ephemeral: [{ type: 'm.typing', room_id: '!a:hs', content: { user_ids: [] } }],
+      });
       assert.equal(r.status, 200);
       await h.pipeline.idle();
-      assert.deepEqual(seen.map((e) => e.type), ['m.room.message', 'm.typing']);
+      assert.deepEqual(
+        seen.map((e) => e.type),
+        ['m.room.message', 'm.typing'],
+      );
     });
   });
 });

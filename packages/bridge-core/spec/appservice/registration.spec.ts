@@ -3,7 +3,12 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
-  generateRegistration, writeRegistration, loadRegistration, ensureRegistration, templateToRegex, type Registration,
+  generateRegistration,
+  writeRegistration,
+  loadRegistration,
+  ensureRegistration,
+  templateToRegex,
+  type Registration,
 } from '../../src/appservice/registration';
 import { LocalpartTemplate } from '../../src/portals/templates';
 import { ConfigError } from '../../src/config/errors';
@@ -14,8 +19,12 @@ const base = { url: 'http://127.0.0.1:9898', protocol: testProtocol, domain: 'ex
 
 describe('appservice registration', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'causeway-reg-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'causeway-reg-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('fills every required key from the protocol', () => {
     const reg = generateRegistration(base);
@@ -44,7 +53,10 @@ describe('appservice registration', () => {
 
   it('derives anchored, escaped namespace regexes that match ghosts and not outsiders', () => {
     const reg = generateRegistration({ ...base, domain: 'chat.example.org' });
-    const users = reg.namespaces.users.map((n) => { assert.equal(n.exclusive, true); return new RegExp(n.regex); });
+    const users = reg.namespaces.users.map((n) => {
+      assert.equal(n.exclusive, true);
+      return new RegExp(n.regex);
+    });
     const aliases = reg.namespaces.aliases.map((n) => new RegExp(n.regex));
     for (const n of [...reg.namespaces.users, ...reg.namespaces.aliases]) {
       assert.ok(n.regex.startsWith('^') && n.regex.endsWith('$'), n.regex);
@@ -72,9 +84,18 @@ describe('appservice registration', () => {
   });
 
   it('honours configured bot localpart and template overrides', () => {
-    const reg = generateRegistration({ ...base, botLocalpart: 'ircbot', ghostTemplate: 'irc_$ID', aliasTemplate: undefined, protocol: { ...testProtocol, defaults: { ...testProtocol.defaults, aliasLocalpartTemplate: undefined } } });
+    const reg = generateRegistration({
+      ...base,
+      botLocalpart: 'ircbot',
+      ghostTemplate: 'irc_$ID',
+      aliasTemplate: undefined,
+      protocol: { ...testProtocol, defaults: { ...testProtocol.defaults, aliasLocalpartTemplate: undefined } },
+    });
     assert.equal(reg.sender_localpart, 'ircbot');
-    assert.deepEqual(reg.namespaces.users.map((n) => n.regex), ['^@irc_.*:example\\.org$', '^@ircbot:example\\.org$']);
+    assert.deepEqual(
+      reg.namespaces.users.map((n) => n.regex),
+      ['^@irc_.*:example\\.org$', '^@ircbot:example\\.org$'],
+    );
     assert.deepEqual(reg.namespaces.aliases, []);
   });
 
@@ -119,7 +140,10 @@ describe('appservice registration', () => {
     assert.equal(moved.updated, true);
     assert.equal(moved.registration.as_token, first.registration.as_token);
     assert.equal(moved.registration.hs_token, first.registration.hs_token);
-    assert.ok(moved.changes.some((c) => c.startsWith('url changed from "http://127.0.0.1:9898" to "http://bridge:9000"')), moved.changes.join('\n'));
+    assert.ok(
+      moved.changes.some((c) => c.startsWith('url changed from "http://127.0.0.1:9898" to "http://bridge:9000"')),
+      moved.changes.join('\n'),
+    );
     assert.ok(moved.changes.some((c) => c.startsWith('namespaces.users changed')));
     assert.ok(!moved.changes.some((c) => c.includes('token')));
     const onDisk = loadRegistration(file);

@@ -5,7 +5,10 @@ import { ev } from './helpers';
 
 describe('appservice: what identifies a transaction', () => {
   it('its timeline event IDs: not its bytes, not its ephemeral events', () => {
-    const a = transactionIdentity({ events: [ev('!r:hs', '$1', { unsigned: { age: 1 } }), ev('!r:hs', '$2')], ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: {} }] });
+    const a = transactionIdentity({
+      events: [ev('!r:hs', '$1', { unsigned: { age: 1 } }), ev('!r:hs', '$2')],
+      ephemeral: [{ type: 'm.typing', room_id: '!r:hs', content: {} }],
+    });
     const b = transactionIdentity({ events: [ev('!r:hs', '$1', { unsigned: { age: 9000 } }), ev('!r:hs', '$2')] });
     assert.equal(a.digest, b.digest);
     assert.deepEqual(a.eventIds, ['$1', '$2']);
@@ -30,7 +33,10 @@ describe('appservice: what identifies a transaction', () => {
     s.remember('2', 'x', []);
     s.remember('3', 'y', ['$d']);
     assert.deepEqual([s.hasTxn('1'), s.hasTxn('2'), s.hasTxn('3')], [false, true, true], 'the oldest txnId went');
-    assert.deepEqual(['$a', '$b', '$c', '$d'].map((e) => s.hasEvent(e)), [false, true, true, true]);
+    assert.deepEqual(
+      ['$a', '$b', '$c', '$d'].map((e) => s.hasEvent(e)),
+      [false, true, true, true],
+    );
     s.forget('3', ['$d']);
     assert.deepEqual([s.hasTxn('3'), s.hasEvent('$d')], [false, false]);
     const copy = new SeenTransactions({ maxTxns: 2, maxEvents: 3 });

@@ -8,17 +8,24 @@ import { ev, HS_TOKEN } from './helpers';
 const FIXTURE = path.join(__dirname, 'fixtures', 'appservice-proc.ts');
 const ROOT = path.resolve(__dirname, '../../../..');
 
-interface Child { proc: ChildProcess; base: string }
+interface Child {
+  proc: ChildProcess;
+  base: string;
+}
 
 function startChild(dataDir: string, sinkFile: string): Promise<Child> {
   const proc = spawn(process.execPath, ['--require', 'tsx/cjs', FIXTURE, dataDir, sinkFile, HS_TOKEN], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAUSEWAY_LOG_LEVEL: 'error' },
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CAUSEWAY_LOG_LEVEL: 'error' },
   });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    proc.stderr!.on('data', (c) => { err += c; });
-    proc.stdout!.on('data', (c) => {
+    proc.stderr.on('data', (c) => {
+      err += c;
+    });
+    proc.stdout.on('data', (c) => {
       out += c;
       const m = /READY (\d+)/.exec(out);
       if (m) resolve({ proc, base: `http://127.0.0.1:${m[1]}` });
@@ -37,7 +44,9 @@ function kill9(child: Child): Promise<void> {
 describe('appservice exactly-once across SIGKILL', function () {
   this.timeout(90_000);
   const children: Child[] = [];
-  after(() => { for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); });
+  after(() => {
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+  });
 
   it('delivers every acknowledged event, duplicates only when flagged redelivered', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-kill-'));
@@ -63,9 +72,13 @@ describe('appservice exactly-once across SIGKILL', function () {
     for (let t = 0; t < TXNS; t++) {
       if (killDuring.has(t)) {
         const inFlight = fetch(`${child.base}/_matrix/app/v1/transactions/${txns[t].id}`, {
-          method: 'PUT', body: txns[t].body,
+          method: 'PUT',
+          body: txns[t].body,
           headers: { Authorization: `Bearer ${HS_TOKEN}`, 'Content-Type': 'application/json' },
-        }).then((r) => r.status, () => 0);
+        }).then(
+          (r) => r.status,
+          () => 0,
+        );
         await new Promise((r) => setTimeout(r, t % 3));
         await kill9(child);
         kills++;
@@ -78,7 +91,8 @@ describe('appservice exactly-once across SIGKILL', function () {
       for (;;) {
         try {
           const res = await fetch(`${child.base}/_matrix/app/v1/transactions/${txns[t].id}`, {
-            method: 'PUT', body: txns[t].body,
+            method: 'PUT',
+            body: txns[t].body,
             headers: { Authorization: `Bearer ${HS_TOKEN}`, 'Content-Type': 'application/json' },
           });
           await res.arrayBuffer();
@@ -94,7 +108,8 @@ describe('appservice exactly-once across SIGKILL', function () {
         // sometimes while the next transaction is already on the wire.
         if (t % 2 === 0) {
           void fetch(`${child.base}/_matrix/app/v1/transactions/${txns[t + 1].id}`, {
-            method: 'PUT', body: txns[t + 1].body,
+            method: 'PUT',
+            body: txns[t + 1].body,
             headers: { Authorization: `Bearer ${HS_TOKEN}`, 'Content-Type': 'application/json' },
           }).catch(() => undefined);
           await new Promise((r) => setImmediate(r));
@@ -115,7 +130,12 @@ describe('appservice exactly-once across SIGKILL', function () {
         roomOrder.set(e.room_id, [...(roomOrder.get(e.room_id) ?? []), e.event_id]);
       }
     }
-    const readSink = () => fs.readFileSync(sinkFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
+    const readSink = () =>
+      fs
+        .readFileSync(sinkFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '));
     const deadline = Date.now() + 30_000;
     while (new Set(readSink().map((l) => l[1])).size < expected.size && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -138,14 +158,18 @@ describe('appservice exactly-once across SIGKILL', function () {
     assert.equal(firstSeen.size, expected.size, 'every acknowledged event delivered');
     // Per-room order (first deliveries) is the homeserver's order.
     for (const [room, ids] of roomOrder) {
-      const delivered = lines.filter(([r, id]) => r === room && firstSeen.get(id) !== undefined)
-        .filter(([, id], i, all) => all.findIndex(([, x]) => x === id) === i).map(([, id]) => id);
+      const delivered = lines
+        .filter(([r, id]) => r === room && firstSeen.get(id) !== undefined)
+        .filter(([, id], i, all) => all.findIndex(([, x]) => x === id) === i)
+        .map(([, id]) => id);
       assert.deepEqual(delivered, ids, `order in ${room}`);
     }
     // Each "redelivered" flag must correspond to a replay: never more than the kills could cause.
     assert.ok(flaggedDeliveries >= rawDuplicates);
-    console.log(`      sigkill: ${kills} kills, ${resends} resends, ${lines.length} deliveries of ${expected.size} events, ` +
-      `${rawDuplicates} raw duplicates (all flagged), ${flaggedDeliveries} flagged redelivered`);
+    console.log(
+      `      sigkill: ${kills} kills, ${resends} resends, ${lines.length} deliveries of ${expected.size} events, ` +
+        `${rawDuplicates} raw duplicates (all flagged), ${flaggedDeliveries} flagged redelivered`,
+    );
     await kill9(child);
   });
 });

@@ -9,7 +9,12 @@ import { parseArgs, UsageError } from '../../src/cli/args';
 import { loadRegistration } from '../../src/appservice/registration';
 import { testProtocol, TestConnectorSchema, minimalConfig } from '../config/fixtures/protocol';
 
-interface Captured { out: string[]; err: string[]; exits: number[]; signals: EventEmitter }
+interface Captured {
+  out: string[];
+  err: string[];
+  exits: number[];
+  signals: EventEmitter;
+}
 
 function harness(extra: Partial<CliOptions> = {}): { opts: CliOptions; cap: Captured } {
   const cap: Captured = { out: [], err: [], exits: [], signals: new EventEmitter() };
@@ -33,14 +38,25 @@ describe('command line', () => {
     config = path.join(dir, 'config.yaml');
     writeFileSync(config, minimalConfig + `appservice:\n  registration: ${path.join(dir, 'registration.yaml')}\n`);
   });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   describe('argument parsing', () => {
     it('understands the familiar flags', () => {
-      assert.deepEqual(parseArgs(['-r', '-u', 'http://x:1', '-f', 'r.yaml', '-c', 'c.yaml']),
-        { command: 'generate-registration', config: 'c.yaml', url: 'http://x:1', file: 'r.yaml', forceNewTokens: false });
-      assert.deepEqual(parseArgs(['generate-registration', '--url=http://x', '--force-new-tokens']),
-        { command: 'generate-registration', config: './config.yaml', url: 'http://x', forceNewTokens: true });
+      assert.deepEqual(parseArgs(['-r', '-u', 'http://x:1', '-f', 'r.yaml', '-c', 'c.yaml']), {
+        command: 'generate-registration',
+        config: 'c.yaml',
+        url: 'http://x:1',
+        file: 'r.yaml',
+        forceNewTokens: false,
+      });
+      assert.deepEqual(parseArgs(['generate-registration', '--url=http://x', '--force-new-tokens']), {
+        command: 'generate-registration',
+        config: './config.yaml',
+        url: 'http://x',
+        forceNewTokens: true,
+      });
       assert.equal(parseArgs(['-p', '8000']).port, 8000);
       assert.equal(parseArgs([]).command, 'run');
       assert.equal(parseArgs(['validate-config', '-c', 'x']).command, 'validate-config');
@@ -49,7 +65,16 @@ describe('command line', () => {
     });
 
     it('rejects what it does not understand', () => {
-      for (const argv of [['--bogus'], ['-p', 'abc'], ['-p', '70000'], ['-u'], ['-u', 'ftp://x'], ['extra'], ['--force-new-tokens'], ['validate-config', '-r']]) {
+      for (const argv of [
+        ['--bogus'],
+        ['-p', 'abc'],
+        ['-p', '70000'],
+        ['-u'],
+        ['-u', 'ftp://x'],
+        ['extra'],
+        ['--force-new-tokens'],
+        ['validate-config', '-r'],
+      ]) {
         assert.throws(() => parseArgs(argv), UsageError, argv.join(' '));
       }
     });
@@ -116,12 +141,20 @@ describe('command line', () => {
     assert.deepEqual(v.cap.out, ['test-bridge 1.2.3']);
   });
 
-  it('runs a connector\'s own command with its arguments and exit code, and lists it in the usage', async () => {
+  it("runs a connector's own command with its arguments and exit code, and lists it in the usage", async () => {
     const seen: string[][] = [];
-    const commands = [{
-      name: 'import-old', args: 'FILE', summary: 'Import an old config',
-      async run(argv: readonly string[], io: { stdout(t: string): void }) { seen.push([...argv]); io.stdout('imported'); return argv.length ? 0 : 2; },
-    }];
+    const commands = [
+      {
+        name: 'import-old',
+        args: 'FILE',
+        summary: 'Import an old config',
+        async run(argv: readonly string[], io: { stdout(t: string): void }) {
+          seen.push([...argv]);
+          io.stdout('imported');
+          return argv.length ? 0 : 2;
+        },
+      },
+    ];
     const a = harness({ commands });
     assert.equal(await runCli(['import-old', 'old.yaml', '-o', 'x'], a.opts), 0);
     assert.deepEqual(seen, [['old.yaml', '-o', 'x']]);
@@ -145,7 +178,16 @@ describe('command line', () => {
   it('run: generates a missing registration, starts, and stops on SIGTERM', async () => {
     let started: StartContext | undefined;
     let stopped = 0;
-    const { opts, cap } = harness({ start: async (ctx) => { started = ctx; return { stop: async () => { stopped++; } }; } });
+    const { opts, cap } = harness({
+      start: async (ctx) => {
+        started = ctx;
+        return {
+          stop: async () => {
+            stopped++;
+          },
+        };
+      },
+    });
     const code = await runCli(['-c', config, '-p', '9555'], opts);
     assert.equal(code, 0);
     assert.deepEqual(cap.exits, [], 'no exit while running');
@@ -177,7 +219,12 @@ describe('command line', () => {
   it('run: config errors exit 1 without starting', async () => {
     writeFileSync(config, 'homeserver: {url: nope}\n');
     let started = false;
-    const { opts, cap } = harness({ start: async () => { started = true; return { stop: async () => undefined }; } });
+    const { opts, cap } = harness({
+      start: async () => {
+        started = true;
+        return { stop: async () => undefined };
+      },
+    });
     assert.equal(await runCli(['-c', config], opts), 1);
     assert.equal(started, false);
     assert.match(cap.err.join('\n'), /homeserver\.domain: required value missing/);
@@ -186,11 +233,12 @@ describe('command line', () => {
   it('a real process exits with the documented codes', async function () {
     this.timeout(60000);
     const entry = path.join(__dirname, 'fixtures', 'cli-entry.ts');
-    const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [require.resolve('tsx/cli'), entry, ...args], { cwd: dir }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr });
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [require.resolve('tsx/cli'), entry, ...args], { cwd: dir }, (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr });
+        });
       });
-    });
     const [ok, bad, usage] = await Promise.all([
       run(['validate-config', '-c', config]),
       run(['validate-config', '-c', path.join(dir, 'missing.yaml')]),

@@ -23,19 +23,26 @@ describe('bridge-core: errors nothing caught while the bridge runs', function ()
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the faulty bridge; sends SIGTERM once it says it is still running (if it does). */
-  const run = (faults: number) => new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'fixtures', 'cli-faulty-entry.ts'), '-c', config], {
-      cwd: dir, env: { ...process.env, FAULTS: String(faults), CAUSEWAY_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'],
+  const run = (faults: number) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [require.resolve('tsx/cli'), path.join(__dirname, 'fixtures', 'cli-faulty-entry.ts'), '-c', config],
+        {
+          cwd: dir,
+          env: { ...process.env, FAULTS: String(faults), CAUSEWAY_LOG_LEVEL: 'error' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      const read = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('STILL RUNNING')) child.kill('SIGTERM');
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.on('exit', (code) => resolve({ code, out }));
     });
-    let out = '';
-    const read = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('STILL RUNNING')) child.kill('SIGTERM');
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.on('exit', (code) => resolve({ code, out }));
-  });
 
   it('logs an uncaught exception and an unhandled rejection, and keeps running', async () => {
     const { code, out } = await run(1);

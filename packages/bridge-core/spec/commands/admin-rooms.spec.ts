@@ -7,8 +7,11 @@ const BOT = '@bridgebot:example.org';
 describe('commands: admin rooms', () => {
   describe('isDirectInviteToBot', () => {
     const invite = (over: Record<string, unknown> = {}, content: Record<string, unknown> = {}) => ({
-      type: 'm.room.member', sender: '@alice:example.org', state_key: BOT,
-      content: { membership: 'invite', is_direct: true, ...content }, ...over,
+      type: 'm.room.member',
+      sender: '@alice:example.org',
+      state_key: BOT,
+      content: { membership: 'invite', is_direct: true, ...content },
+      ...over,
     });
 
     it('accepts a direct invite of the bot', () => {
@@ -61,7 +64,7 @@ describe('commands: admin rooms', () => {
       assert.equal(await again.adminRoomFor('@alice:example.org'), '!r1:example.org');
     });
 
-    it('replaces a user\'s previous admin room', async () => {
+    it("replaces a user's previous admin room", async () => {
       await rooms.remember('@alice:example.org', '!r1:example.org');
       await rooms.remember('@alice:example.org', '!r2:example.org');
       assert.equal(await rooms.isAdminRoom('!r1:example.org'), false);

@@ -20,7 +20,9 @@ describe('commands: CommandRouter', () => {
     calls = [];
   });
 
-  const recorder = async (ctx: CommandContext): Promise<void> => { calls.push(ctx); };
+  const recorder = async (ctx: CommandContext): Promise<void> => {
+    calls.push(ctx);
+  };
 
   describe('register', () => {
     it('rejects duplicates', () => {
@@ -54,16 +56,20 @@ describe('commands: CommandRouter', () => {
 
   describe('parsing', () => {
     beforeEach(() => {
-      router.register(cmd({
-        name: 'msg',
-        args: [{ name: 'target' }, { name: 'text', rest: true }],
-        run: recorder,
-      }));
-      router.register(cmd({
-        name: 'pair',
-        args: [{ name: 'a' }, { name: 'b', optional: true }],
-        run: recorder,
-      }));
+      router.register(
+        cmd({
+          name: 'msg',
+          args: [{ name: 'target' }, { name: 'text', rest: true }],
+          run: recorder,
+        }),
+      );
+      router.register(
+        cmd({
+          name: 'pair',
+          args: [{ name: 'a' }, { name: 'b', optional: true }],
+          run: recorder,
+        }),
+      );
     });
 
     it('passes quoted arguments and the raw rest of the line', async () => {
@@ -113,11 +119,21 @@ describe('commands: CommandRouter', () => {
     });
 
     it('runs argument parsers and uses their normalised value', async () => {
-      router.register(cmd({
-        name: 'port',
-        args: [{ name: 'n', parse: (raw) => { if (!/^\d+$/.test(raw)) throw new CommandUsageError(`Not a number: ${raw}`); return String(Number(raw)); } }],
-        run: recorder,
-      }));
+      router.register(
+        cmd({
+          name: 'port',
+          args: [
+            {
+              name: 'n',
+              parse: (raw) => {
+                if (!/^\d+$/.test(raw)) throw new CommandUsageError(`Not a number: ${raw}`);
+                return String(Number(raw));
+              },
+            },
+          ],
+          run: recorder,
+        }),
+      );
       await router.handle(message('!port 0080'));
       assert.equal(calls[0].args.n, '80');
       const m = message('!port abc');
@@ -156,7 +172,10 @@ describe('commands: CommandRouter', () => {
       const m = message('!foo bar');
       assert.equal(await router.handle(m), 'unknown');
       assert.equal(m.replies[0].text, 'Unknown command `!foo`. Did you mean `!food`? Send `!help` for the list of commands.');
-      assert.equal(m.replies[0].html, 'Unknown command <code>!foo</code>. Did you mean <code>!food</code>? Send <code>!help</code> for the list of commands.');
+      assert.equal(
+        m.replies[0].html,
+        'Unknown command <code>!foo</code>. Did you mean <code>!food</code>? Send <code>!help</code> for the list of commands.',
+      );
     });
 
     it('suggests help itself', async () => {
@@ -184,8 +203,8 @@ describe('commands: CommandRouter', () => {
       const m = message('!<img/src=x/onerror=alert(1)>');
       await router.handle(m);
       assert.ok(m.replies[0].html);
-      assert.doesNotMatch(m.replies[0].html!, /<img/);
-      assert.match(m.replies[0].html!, /&lt;img\/src=x\/onerror=alert\(1\)&gt;/);
+      assert.doesNotMatch(m.replies[0].html, /<img/);
+      assert.match(m.replies[0].html, /&lt;img\/src=x\/onerror=alert\(1\)&gt;/);
     });
 
     it('truncates very long unknown names', async () => {
@@ -197,17 +216,23 @@ describe('commands: CommandRouter', () => {
 
   describe('usage errors', () => {
     beforeEach(() => {
-      router.register(cmd({
-        name: 'login',
-        args: [{ name: 'user' }, { name: 'server', optional: true }, { name: 'options', rest: true, optional: true }],
-        run: recorder,
-      }));
+      router.register(
+        cmd({
+          name: 'login',
+          args: [{ name: 'user' }, { name: 'server', optional: true }, { name: 'options', rest: true, optional: true }],
+          run: recorder,
+        }),
+      );
       router.register(cmd({ name: 'ping', run: recorder }));
-      router.register(cmd({
-        name: 'say',
-        args: [{ name: 'text', rest: true }],
-        run: async () => { throw new CommandUsageError('Nothing to say about <that>.'); },
-      }));
+      router.register(
+        cmd({
+          name: 'say',
+          args: [{ name: 'text', rest: true }],
+          run: async () => {
+            throw new CommandUsageError('Nothing to say about <that>.');
+          },
+        }),
+      );
     });
 
     it('reports a missing argument with the usage line', async () => {
@@ -291,26 +316,31 @@ describe('commands: CommandRouter', () => {
   describe('!help', () => {
     beforeEach(() => {
       router.register(cmd({ name: 'zeta', summary: 'Last <one>' }));
-      router.register(cmd({
-        name: 'alpha',
-        summary: 'First & foremost',
-        help: 'Longer text\nover two lines <b>.',
-        args: [
-          { name: 'user', description: 'Who to <greet>' },
-          { name: 'message', optional: true, rest: true, description: 'What to say' },
-        ],
-      }));
+      router.register(
+        cmd({
+          name: 'alpha',
+          summary: 'First & foremost',
+          help: 'Longer text\nover two lines <b>.',
+          args: [
+            { name: 'user', description: 'Who to <greet>' },
+            { name: 'message', optional: true, rest: true, description: 'What to say' },
+          ],
+        }),
+      );
     });
 
     it('lists commands sorted, with summaries, escaped in HTML', async () => {
       const m = message('!help');
       assert.equal(await router.handle(m), 'help');
-      assert.equal(m.replies[0].text, [
-        'Available commands:',
-        '!alpha <user> [message...] — First & foremost',
-        '!help [command] — Show this list, or help for one command.',
-        '!zeta — Last <one>',
-      ].join('\n'));
+      assert.equal(
+        m.replies[0].text,
+        [
+          'Available commands:',
+          '!alpha <user> [message...] — First & foremost',
+          '!help [command] — Show this list, or help for one command.',
+          '!zeta — Last <one>',
+        ].join('\n'),
+      );
       const html = m.replies[0].html!;
       assert.match(html, /<li><code>!alpha &lt;user&gt; \[message\.\.\.\]<\/code> — First &amp; foremost<\/li>/);
       assert.match(html, /Last &lt;one&gt;/);
@@ -360,15 +390,29 @@ describe('commands: CommandRouter', () => {
     const PASSWORD = 'hunter2-very-secret';
 
     beforeEach(() => {
-      router.register(cmd({
-        name: 'login',
-        args: [{ name: 'user' }, { name: 'password', secret: true, rest: true }],
-        run: async (ctx) => { throw new Error(`login failed for ${ctx.args.user} with ${ctx.args.password}`); },
-      }));
-      router.register(cmd({
-        name: 'token',
-        args: [{ name: 'value', secret: true, parse: (raw) => { throw new TypeError(`cannot parse ${raw}`); } }],
-      }));
+      router.register(
+        cmd({
+          name: 'login',
+          args: [{ name: 'user' }, { name: 'password', secret: true, rest: true }],
+          run: async (ctx) => {
+            throw new Error(`login failed for ${ctx.args.user} with ${ctx.args.password}`);
+          },
+        }),
+      );
+      router.register(
+        cmd({
+          name: 'token',
+          args: [
+            {
+              name: 'value',
+              secret: true,
+              parse: (raw) => {
+                throw new TypeError(`cannot parse ${raw}`);
+              },
+            },
+          ],
+        }),
+      );
       router.register(cmd({ name: 'ok', args: [{ name: 'pw', secret: true }], run: recorder }));
     });
 
@@ -405,13 +449,22 @@ describe('commands: CommandRouter', () => {
       router.register(cmd({ name: 'plain', args: [{ name: 'x', rest: true, optional: true }] }));
       router.register(cmd({ name: 'adminpass', permission: 'admin', args: [{ name: 'pw', secret: true }] }));
       const cases: Array<[string, boolean]> = [
-        [`!ok ${PASSWORD}`, true], [`!LOGIN bob ${PASSWORD}`, true], ['!ok', true], [`!ok a b`, true], [`!adminpass ${PASSWORD}`, true],
-        [`!plain ${PASSWORD}`, false], ['!help ok', false], [`!nope ${PASSWORD}`, false], ['hello', false],
+        [`!ok ${PASSWORD}`, true],
+        [`!LOGIN bob ${PASSWORD}`, true],
+        ['!ok', true],
+        [`!ok a b`, true],
+        [`!adminpass ${PASSWORD}`, true],
+        [`!plain ${PASSWORD}`, false],
+        ['!help ok', false],
+        [`!nope ${PASSWORD}`, false],
+        ['hello', false],
       ];
       for (const [body, secret] of cases) {
         let reported = 0;
         const m = message(body);
-        m.onSecret = () => { reported++; };
+        m.onSecret = () => {
+          reported++;
+        };
         await router.handle(m);
         assert.equal(reported, secret ? 1 : 0, body);
       }
@@ -419,13 +472,17 @@ describe('commands: CommandRouter', () => {
 
     it('survives a reply function that throws', async () => {
       const m = message('!nope');
-      m.reply = async () => { throw new Error('M_FORBIDDEN'); };
+      m.reply = async () => {
+        throw new Error('M_FORBIDDEN');
+      };
       assert.equal(await router.handle(m), 'unknown');
       assert.ok(log.lines.some((l) => l.level === 'warn' && /Could not reply/.test(l.msg)));
     });
 
     it('handler replies pass through unchanged', async () => {
-      router.register(cmd({ name: 'echo', args: [{ name: 't', rest: true }], run: async (ctx) => ctx.reply(`you said ${ctx.args.t}`, '<b>ok</b>') }));
+      router.register(
+        cmd({ name: 'echo', args: [{ name: 't', rest: true }], run: async (ctx) => ctx.reply(`you said ${ctx.args.t}`, '<b>ok</b>') }),
+      );
       const m = message('!echo hi');
       await router.handle(m);
       assert.deepEqual(m.replies, [{ text: 'you said hi', html: '<b>ok</b>' }]);

@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { CommandUsageError } from '../../src/connector/commands';
-import {
-  closestMatch, editDistance, escapeHtml, stripReplyFallback, tokenize,
-} from '../../src/commands/parse';
+import { closestMatch, editDistance, escapeHtml, stripReplyFallback, tokenize } from '../../src/commands/parse';
 
 describe('commands: parse helpers', () => {
   describe('tokenize', () => {

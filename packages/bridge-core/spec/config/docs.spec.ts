@@ -7,13 +7,26 @@ describe('config reference', () => {
   it('lists every option with type, default and description', () => {
     const opts = listConfigOptions(CoreConfigSchema);
     const byPath = new Map(opts.map((o) => [o.path, o]));
-    for (const p of ['homeserver.url', 'appservice.port', 'database.postgres.connection_string', 'provisioning.openid.allowed_ips', 'state_cache.event_types', 'data_dir']) {
+    for (const p of [
+      'homeserver.url',
+      'appservice.port',
+      'database.postgres.connection_string',
+      'provisioning.openid.allowed_ips',
+      'state_cache.event_types',
+      'data_dir',
+    ]) {
       assert.ok(byPath.has(p), p);
     }
     assert.equal(byPath.get('appservice.port')?.default, 9898);
     assert.equal(byPath.get('homeserver.url')?.required, true);
     assert.equal(byPath.get('logging.level')?.type, '"error" | "warn" | "info" | "debug" | "trace"');
-    assert.ok(opts.every((o) => o.description), opts.filter((o) => !o.description).map((o) => o.path).join(', '));
+    assert.ok(
+      opts.every((o) => o.description),
+      opts
+        .filter((o) => !o.description)
+        .map((o) => o.path)
+        .join(', '),
+    );
   });
 
   it('renders Markdown tables including the connector section', () => {

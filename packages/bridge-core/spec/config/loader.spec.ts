@@ -22,8 +22,12 @@ function problemsOf(fn: () => unknown): string[] {
 
 describe('config loader', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'causeway-config-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'causeway-config-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('loads a minimal config and applies every default', () => {
     const file = path.join(dir, 'config.yaml');
@@ -63,7 +67,9 @@ describe('config loader', () => {
   });
 
   it('names the key path of an unknown key, with a did-you-mean', () => {
-    const problems = problemsOf(() => parseConfig(minimalConfig + 'appservice:\n  prot: 9000\ntest:\n  servers:\n    libera: {host: h, prot: 6667}\n', section));
+    const problems = problemsOf(() =>
+      parseConfig(minimalConfig + 'appservice:\n  prot: 9000\ntest:\n  servers:\n    libera: {host: h, prot: 6667}\n', section),
+    );
     assert.ok(problems.includes('appservice.prot: unknown key (did you mean "port"?)'), problems.join('\n'));
     assert.ok(problems.includes('test.servers.libera.prot: unknown key (did you mean "port"?)'), problems.join('\n'));
   });
@@ -75,25 +81,47 @@ describe('config loader', () => {
 
   it('names the expected type of a wrongly typed value', () => {
     const problems = problemsOf(() => parseConfig(minimalConfig + 'appservice:\n  port: "ninety"\nmetrics:\n  enabled: 3\n'));
-    assert.ok(problems.some((p) => p.startsWith('appservice.port: wrong type (expected an integer, got a string)')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('metrics.enabled: wrong type (expected a boolean')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('appservice.port: wrong type (expected an integer, got a string)')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('metrics.enabled: wrong type (expected a boolean')),
+      problems.join('\n'),
+    );
   });
 
   it('names a missing required value and lists every problem at once', () => {
     const problems = problemsOf(() => parseConfig('homeserver:\n  url: http://hs\nlogging: {level: loud}\n', section));
-    assert.ok(problems.some((p) => p.startsWith('homeserver.domain: required value missing (expected a string')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('logging.level: "loud" is not allowed (expected one of "error"')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('homeserver.domain: required value missing (expected a string')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('logging.level: "loud" is not allowed (expected one of "error"')),
+      problems.join('\n'),
+    );
     assert.equal(problems.length, 2);
   });
 
   it('reports a missing homeserver section and a missing connector value', () => {
     const problems = problemsOf(() => parseConfig('test:\n  servers:\n    libera: {port: 6667}\n', section));
-    assert.ok(problems.some((p) => p.startsWith('homeserver: required section missing')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('test.servers.libera.host: required value missing')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('homeserver: required section missing')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('test.servers.libera.host: required value missing')),
+      problems.join('\n'),
+    );
   });
 
   it('names an address range that does not parse (it used to fail at start-up without its key)', () => {
-    const problems = problemsOf(() => parseConfig(minimalConfig + 'provisioning:\n  trusted_proxies: [10.0.0.1, "::1/200"]\n  openid:\n    allowed_ips: ["10.0.0.0/99", fd00::/8]\n'));
+    const problems = problemsOf(() =>
+      parseConfig(
+        minimalConfig + 'provisioning:\n  trusted_proxies: [10.0.0.1, "::1/200"]\n  openid:\n    allowed_ips: ["10.0.0.0/99", fd00::/8]\n',
+      ),
+    );
     assert.deepEqual(problems.sort(), [
       'provisioning.openid.allowed_ips[0]: "10.0.0.0/99" is not a valid IP address or CIDR range (e.g. 10.0.0.0/8)',
       'provisioning.trusted_proxies[1]: "::1/200" is not a valid IP address or CIDR range (e.g. 10.0.0.0/8)',
@@ -139,13 +167,18 @@ describe('config loader', () => {
     const file = path.join(dir, 'config.yaml');
     process.env.CAUSEWAY_TEST_PROV_SECRET = 'provisioning-secret-from-env-0123456789';
     try {
-      writeFileSync(file, minimalConfig + [
-        'database:',
-        '  engine: postgres',
-        `  postgres: {connection_string: !file ${secretFile}}`,
-        'provisioning: {secret: !env CAUSEWAY_TEST_PROV_SECRET}',
-        'metrics: {bearer_token: !file ./token}',
-      ].join('\n') + '\n');
+      writeFileSync(
+        file,
+        minimalConfig +
+          [
+            'database:',
+            '  engine: postgres',
+            `  postgres: {connection_string: !file ${secretFile}}`,
+            'provisioning: {secret: !env CAUSEWAY_TEST_PROV_SECRET}',
+            'metrics: {bearer_token: !file ./token}',
+          ].join('\n') +
+          '\n',
+      );
       const { core } = loadConfig(file);
       assert.equal(core.database.postgres?.connection_string, 'postgresql://bridge:s3cretpw@db/bridge');
       assert.equal(core.provisioning.secret, 'provisioning-secret-from-env-0123456789');
@@ -158,9 +191,19 @@ describe('config loader', () => {
   });
 
   it('reports a missing environment variable or secret file with the key path', () => {
-    const problems = problemsOf(() => parseConfig(minimalConfig + 'provisioning:\n  secret: !env CAUSEWAY_TEST_UNSET_VAR\nmetrics:\n  bearer_token: !file /nonexistent/causeway-token\n', undefined, { env: {} }));
+    const problems = problemsOf(() =>
+      parseConfig(
+        minimalConfig +
+          'provisioning:\n  secret: !env CAUSEWAY_TEST_UNSET_VAR\nmetrics:\n  bearer_token: !file /nonexistent/causeway-token\n',
+        undefined,
+        { env: {} },
+      ),
+    );
     assert.equal(problems.length, 2);
-    assert.match(problems[0], /^provisioning\.secret: environment variable CAUSEWAY_TEST_UNSET_VAR is not set \(from !env\) \(line 6, column 16\)$/);
+    assert.match(
+      problems[0],
+      /^provisioning\.secret: environment variable CAUSEWAY_TEST_UNSET_VAR is not set \(from !env\) \(line 6, column 16\)$/,
+    );
     assert.match(problems[1], /^metrics\.bearer_token: cannot read secret file \/nonexistent\/causeway-token \(no such file/);
   });
 
@@ -185,13 +228,17 @@ describe('config loader', () => {
     }
     assert.equal(parseConfig(metrics('  bind_host: 0.0.0.0\n  bearer_token: scrape-token-0123456789\n')).core.metrics.bind_host, '0.0.0.0');
     assert.equal(parseConfig(metrics('  bind_host: 0.0.0.0\n  public: true\n')).core.metrics.public, true);
-    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.equal(parseConfig(metrics(`  bind_host: "${host}"\n`)).core.metrics.bind_host, host);
+    for (const host of ['127.0.0.1', '::1', 'localhost'])
+      assert.equal(parseConfig(metrics(`  bind_host: "${host}"\n`)).core.metrics.bind_host, host);
     // Disabled metrics bind nothing: no complaint.
     assert.equal(parseConfig(`${minimalConfig}metrics:\n  bind_host: 0.0.0.0\n`).core.metrics.enabled, false);
   });
 
   it('says where a missing config file was looked for', () => {
-    assert.throws(() => loadConfig(path.join(dir, 'nope.yaml')), (e: unknown) => e instanceof ConfigError && /nope\.yaml not found/.test(e.message));
+    assert.throws(
+      () => loadConfig(path.join(dir, 'nope.yaml')),
+      (e: unknown) => e instanceof ConfigError && /nope\.yaml not found/.test(e.message),
+    );
   });
 
   it('has a description on every property of the schema', () => {
@@ -202,7 +249,7 @@ describe('config loader', () => {
         walk(v, `${at}${k}.`);
       }
     };
-    walk(CoreConfigSchema as unknown as Record<string, unknown>, '');
+    walk(CoreConfigSchema, '');
     assert.deepEqual(missing, []);
   });
 });

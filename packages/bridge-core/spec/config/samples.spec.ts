@@ -22,10 +22,12 @@ function unmentioned(text: string, schema: TSchema): string[] {
   const lines = text.split('\n');
   // The key of every line, commented out or not, with its indentation: `  # key: value` counts.
   const keys = lines.map((l) => /^(\s*)(?:#\s*)?([A-Za-z0-9_.-]+|"[^"]+"):/.exec(l)).filter((m): m is RegExpExecArray => !!m);
-  return listConfigOptions(schema).map((o) => o.path).filter((p) => {
-    const leaf = p.split('.').pop()!;
-    return !leaf.startsWith('<') && !keys.some((m) => m[2] === leaf);
-  });
+  return listConfigOptions(schema)
+    .map((o) => o.path)
+    .filter((p) => {
+      const leaf = p.split('.').pop()!;
+      return !leaf.startsWith('<') && !keys.some((m) => m[2] === leaf);
+    });
 }
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
@@ -37,20 +39,29 @@ const CONNECTORS: Record<string, { file: string; exportName: string; key: string
 };
 
 function connectorFor(prefix: string): { file: string; exportName: string; key: string } {
-  return CONNECTORS[prefix] ?? {
-    file: `packages/${prefix}-bridge/src/config-schema.ts`,
-    exportName: `${prefix[0].toUpperCase()}${prefix.slice(1)}ConfigSchema`,
-    key: prefix,
-  };
+  return (
+    CONNECTORS[prefix] ?? {
+      file: `packages/${prefix}-bridge/src/config-schema.ts`,
+      exportName: `${prefix[0].toUpperCase()}${prefix.slice(1)}ConfigSchema`,
+      key: prefix,
+    }
+  );
 }
 
 // Placeholder values for `!env` in samples; `!file` must point to something real.
-const sampleEnv = new Proxy({} as NodeJS.ProcessEnv, {
-  get: (_t, name) => (typeof name === 'string' ? process.env[name] ?? `sample-value-for-${name}` : undefined),
-});
+const sampleEnv = new Proxy(
+  {},
+  {
+    get: (_t, name) => (typeof name === 'string' ? (process.env[name] ?? `sample-value-for-${name}`) : undefined),
+  },
+);
 
 describe('sample configs (config/*.sample.yaml)', () => {
-  const samples = existsSync(configDir) ? readdirSync(configDir).filter((f) => f.endsWith('.sample.yaml')).sort() : [];
+  const samples = existsSync(configDir)
+    ? readdirSync(configDir)
+        .filter((f) => f.endsWith('.sample.yaml'))
+        .sort()
+    : [];
 
   it('there is at least the core sample', () => {
     assert.ok(samples.includes('core.sample.yaml'), `found: ${samples.join(', ') || 'none'}`);
@@ -76,7 +87,9 @@ describe('sample configs (config/*.sample.yaml)', () => {
     const c = connectorFor(prefix);
     const schemaPath = path.join(root, c.file);
     if (!existsSync(schemaPath)) {
-      it(`${name}: PENDING — connector schema ${c.file} (export ${c.exportName}) does not exist yet`, function () { this.skip(); });
+      it(`${name}: PENDING — connector schema ${c.file} (export ${c.exportName}) does not exist yet`, function () {
+        this.skip();
+      });
       continue;
     }
     it(`${name} validates against the core schema + ${c.exportName} under "${c.key}"`, () => {

@@ -51,9 +51,7 @@ export interface SeenRequest {
 }
 
 export type StubReply =
-  | { status: number; json?: unknown; headers?: Record<string, string>; body?: Buffer; delayMs?: number }
-  | 'hang'
-  | 'reset';
+  { status: number; json?: unknown; headers?: Record<string, string>; body?: Buffer; delayMs?: number } | 'hang' | 'reset';
 
 /** An HTTP server answering from a script: each request gets `handler(req, index)`. */
 export async function startStub(handler: (req: SeenRequest, index: number) => StubReply | Promise<StubReply>) {
@@ -61,29 +59,48 @@ export async function startStub(handler: (req: SeenRequest, index: number) => St
   let inFlight = 0;
   let peak = 0;
   const sockets = new Set<import('node:net').Socket>();
-  const server = http.createServer(async (req, res) => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     peak = Math.max(peak, inFlight);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const seen: SeenRequest = { method: req.method!, url: new URL(req.url!, 'http://stub'), headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
+    const seen: SeenRequest = {
+      method: req.method!,
+      url: new URL(req.url!, 'http://stub'),
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+      at: Date.now(),
+    };
     requests.push(seen);
     const reply = await handler(seen, requests.length - 1);
-    if (reply === 'hang') { res.on('close', () => inFlight--); return; }
-    if (reply === 'reset') { inFlight--; req.socket.destroy(); return; }
+    if (reply === 'hang') {
+      res.on('close', () => inFlight--);
+      return;
+    }
+    if (reply === 'reset') {
+      inFlight--;
+      req.socket.destroy();
+      return;
+    }
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     const body = reply.body ?? Buffer.from(JSON.stringify(reply.json ?? {}));
     res.writeHead(reply.status, { 'content-type': reply.body ? 'application/octet-stream' : 'application/json', ...reply.headers });
     res.end(body);
     inFlight--;
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    get peak() { return peak; },
+    get peak() {
+      return peak;
+    },
     connections: () => sockets.size,
     async close() {
       for (const s of sockets) s.destroy();
@@ -96,7 +113,15 @@ export const FAST_BACKOFF = { baseMs: 5, maxMs: 40, maxRetries: 4 };
 
 /** A logger that drops everything (for specs that provoke error logs on purpose). */
 export const SILENT: Logger = {
-  error() {}, warn() {}, info() {}, debug() {}, trace() {},
-  child() { return SILENT; },
-  isLevelEnabled() { return false; },
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  trace() {},
+  child() {
+    return SILENT;
+  },
+  isLevelEnabled() {
+    return false;
+  },
 };

@@ -1,6 +1,11 @@
 import { strict as assert } from 'node:assert';
 import {
-  MatrixHttpClient, MatrixTokenError, MatrixConnectionError, retryModeFor, parseRetryAfter, endpointLabel,
+  MatrixHttpClient,
+  MatrixTokenError,
+  MatrixConnectionError,
+  retryModeFor,
+  parseRetryAfter,
+  endpointLabel,
 } from '../../src/matrix/http-client';
 import type { RequestMetricInfo } from '../../src/matrix/http-client';
 import { MatrixError } from '../../src/util/matrix-error';
@@ -26,7 +31,9 @@ describe('matrix/MatrixHttpClient', () => {
     stub = await startStub(() => ({ status: 200, json: { event_id: '$e' } }));
     const c = makeClient();
     const res = await c.request('PUT', '/_matrix/client/v3/rooms/!r%3Ahs/send/m.room.message/t1', {
-      userId: '@_g_1:hs', ts: 1234, body: { msgtype: 'm.text', body: 'hi' },
+      userId: '@_g_1:hs',
+      ts: 1234,
+      body: { msgtype: 'm.text', body: 'hi' },
     });
     assert.deepEqual(res, { event_id: '$e' });
     const req = stub.requests[0];
@@ -54,9 +61,11 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('honours Retry-After (seconds) over retry_after_ms on 429', async () => {
-    stub = await startStub((_r, i) => i === 0
-      ? { status: 429, json: { errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 5 }, headers: { 'Retry-After': '1' } }
-      : { status: 200, json: {} });
+    stub = await startStub((_r, i) =>
+      i === 0
+        ? { status: 429, json: { errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 5 }, headers: { 'Retry-After': '1' } }
+        : { status: 200, json: {} },
+    );
     const c = makeClient();
     const t0 = Date.now();
     await c.request('GET', '/_matrix/client/v3/joined_rooms');
@@ -65,12 +74,14 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('uses retry_after_ms when there is no Retry-After header, even for createRoom', async () => {
-    stub = await startStub((_r, i) => i === 0
-      ? { status: 429, json: { errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 150 } }
-      : { status: 200, json: { room_id: '!new:hs' } });
+    stub = await startStub((_r, i) =>
+      i === 0
+        ? { status: 429, json: { errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 150 } }
+        : { status: 200, json: { room_id: '!new:hs' } },
+    );
     const c = makeClient();
     const t0 = Date.now();
-    const res = await c.request('POST', '/_matrix/client/v3/createRoom', { body: {} });
+    const res = await c.request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { body: {} });
     assert.equal(res.room_id, '!new:hs');
     assert.ok(Date.now() - t0 >= 140);
     assert.equal(stub.requests.length, 2);
@@ -84,7 +95,9 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('retries 5xx with backoff for idempotent requests, bounded by maxRetries', async () => {
-    stub = await startStub((_r, i) => i < 2 ? { status: 502, json: { errcode: 'M_UNKNOWN', error: 'bad gateway' } } : { status: 200, json: { ok: 1 } });
+    stub = await startStub((_r, i) =>
+      i < 2 ? { status: 502, json: { errcode: 'M_UNKNOWN', error: 'bad gateway' } } : { status: 200, json: { ok: 1 } },
+    );
     const c = makeClient();
     assert.deepEqual(await c.request('PUT', '/_matrix/client/v3/rooms/!r/send/m.room.message/t'), { ok: 1 });
     assert.equal(stub.requests.length, 3);
@@ -98,12 +111,18 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('does not retry createRoom after a 5xx or a timeout (the room may exist)', async () => {
-    stub = await startStub((r) => r.url.pathname.endsWith('createRoom') && r.body.toString().includes('slow') ? 'hang' : { status: 500, json: { errcode: 'M_UNKNOWN', error: 'x' } });
+    stub = await startStub((r) =>
+      r.url.pathname.endsWith('createRoom') && r.body.toString().includes('slow')
+        ? 'hang'
+        : { status: 500, json: { errcode: 'M_UNKNOWN', error: 'x' } },
+    );
     const c = makeClient();
     await assert.rejects(c.request('POST', '/_matrix/client/v3/createRoom', { body: {} }), (e: any) => e.status === 500);
     assert.equal(stub.requests.length, 1);
-    await assert.rejects(c.request('POST', '/_matrix/client/v3/createRoom', { body: { name: 'slow' }, timeoutMs: 200 }),
-      (e: unknown) => e instanceof MatrixConnectionError && e.errcode === 'M_CONNECTION_TIMEOUT');
+    await assert.rejects(
+      c.request('POST', '/_matrix/client/v3/createRoom', { body: { name: 'slow' }, timeoutMs: 200 }),
+      (e: unknown) => e instanceof MatrixConnectionError && e.errcode === 'M_CONNECTION_TIMEOUT',
+    );
     assert.equal(stub.requests.length, 2);
   });
 
@@ -118,14 +137,16 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('retries a timed-out or reset idempotent request', async () => {
-    stub = await startStub((_r, i) => i === 0 ? 'hang' : i === 1 ? 'reset' : { status: 200, json: { joined_rooms: [] } });
+    stub = await startStub((_r, i) => (i === 0 ? 'hang' : i === 1 ? 'reset' : { status: 200, json: { joined_rooms: [] } }));
     const c = makeClient();
     assert.deepEqual(await c.request('GET', '/_matrix/client/v3/joined_rooms', { timeoutMs: 200 }), { joined_rooms: [] });
     assert.equal(stub.requests.length, 3);
   });
 
   it('retries join (a safe POST) after a 5xx', async () => {
-    stub = await startStub((_r, i) => i === 0 ? { status: 503, json: { errcode: 'M_UNKNOWN', error: 'x' } } : { status: 200, json: { room_id: '!r:hs' } });
+    stub = await startStub((_r, i) =>
+      i === 0 ? { status: 503, json: { errcode: 'M_UNKNOWN', error: 'x' } } : { status: 200, json: { room_id: '!r:hs' } },
+    );
     const c = makeClient();
     assert.deepEqual(await c.request('POST', '/_matrix/client/v3/join/!r%3Ahs', { body: {} }), { room_id: '!r:hs' });
     assert.equal(stub.requests.length, 2);
@@ -149,14 +170,17 @@ describe('matrix/MatrixHttpClient', () => {
   });
 
   it('calls onRequest once per attempt with endpoint, status and duration', async () => {
-    stub = await startStub((_r, i) => i === 0 ? { status: 500, json: { errcode: 'M_UNKNOWN', error: 'x' } } : { status: 200, json: {} });
+    stub = await startStub((_r, i) => (i === 0 ? { status: 500, json: { errcode: 'M_UNKNOWN', error: 'x' } } : { status: 200, json: {} }));
     const seen: RequestMetricInfo[] = [];
     const c = makeClient({ onRequest: (i) => seen.push(i) });
     await c.request('GET', '/_matrix/client/v3/rooms/!abc%3Ahs/state', { endpoint: 'GET /rooms/{roomId}/state' });
-    assert.deepEqual(seen.map((s) => [s.endpoint, s.method, s.status, s.attempt]), [
-      ['GET /rooms/{roomId}/state', 'GET', 500, 0],
-      ['GET /rooms/{roomId}/state', 'GET', 200, 1],
-    ]);
+    assert.deepEqual(
+      seen.map((s) => [s.endpoint, s.method, s.status, s.attempt]),
+      [
+        ['GET /rooms/{roomId}/state', 'GET', 500, 0],
+        ['GET /rooms/{roomId}/state', 'GET', 200, 1],
+      ],
+    );
     assert.ok(seen.every((s) => s.durationMs >= 0 && s.requestId === seen[0].requestId));
   });
 
@@ -185,6 +209,9 @@ describe('matrix/MatrixHttpClient', () => {
     assert.equal(parseRetryAfter('3'), 3000);
     assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4000), 6000);
     assert.equal(parseRetryAfter('soon'), undefined);
-    assert.equal(endpointLabel('PUT', '/_matrix/client/v3/rooms/!a%3Ab/send/m.room.message/123'), 'PUT /rooms/{id}/send/m.room.message/{id}');
+    assert.equal(
+      endpointLabel('PUT', '/_matrix/client/v3/rooms/!a%3Ab/send/m.room.message/123'),
+      'PUT /rooms/{id}/send/m.room.message/{id}',
+    );
   });
 });

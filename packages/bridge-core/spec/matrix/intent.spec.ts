@@ -22,7 +22,11 @@ const REGISTRATION = {
   hs_token: 'hs_token_for_intent_specs',
   sender_localpart: '_cw_bot',
   rate_limited: false,
-  namespaces: { users: [{ exclusive: true, regex: `@_cw_.*:${SERVER}` }], aliases: [{ exclusive: true, regex: `#_cw_.*:${SERVER}` }], rooms: [] },
+  namespaces: {
+    users: [{ exclusive: true, regex: `@_cw_.*:${SERVER}` }],
+    aliases: [{ exclusive: true, regex: `#_cw_.*:${SERVER}` }],
+    rooms: [],
+  },
 };
 
 const K = {
@@ -42,7 +46,13 @@ describe('matrix/Intent (emulator)', function () {
   let repo: MemoryIntentRepository;
 
   function newFactory(opts: { maxIntents?: number; timeoutMs?: number } = {}) {
-    const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: AS_TOKEN, backoff: FAST_BACKOFF, connections: 8, timeoutMs: opts.timeoutMs });
+    const client = new MatrixHttpClient({
+      baseUrl: hs.url,
+      asToken: AS_TOKEN,
+      backoff: FAST_BACKOFF,
+      connections: 8,
+      timeoutMs: opts.timeoutMs,
+    });
     clients.push(client);
     return new IntentFactory({ client, botUserId: BOT, store: repo, isBridgeUser: (u) => u.startsWith('@_cw_'), ...opts });
   }
@@ -55,13 +65,24 @@ describe('matrix/Intent (emulator)', function () {
   });
   const delta = (before: ReturnType<typeof counts>) => {
     const now = counts();
-    return { register: now.register - before.register, join: now.join - before.join, send: now.send - before.send, invite: now.invite - before.invite };
+    return {
+      register: now.register - before.register,
+      join: now.join - before.join,
+      send: now.send - before.send,
+      invite: now.invite - before.invite,
+    };
   };
 
   async function roomBodies(factory: IntentFactory, roomId: string): Promise<string[]> {
     const res = await factory.client.request<{ chunk: Array<{ type: string; content: { body?: string } }> }>(
-      'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages`, { query: { dir: 'b', limit: 1000 } });
-    return res.chunk.filter((e) => e.type === 'm.room.message').map((e) => e.content.body ?? '').reverse();
+      'GET',
+      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages`,
+      { query: { dir: 'b', limit: 1000 } },
+    );
+    return res.chunk
+      .filter((e) => e.type === 'm.room.message')
+      .map((e) => e.content.body ?? '')
+      .reverse();
   }
 
   beforeEach(async () => {
@@ -225,7 +246,9 @@ describe('matrix/Intent (emulator)', function () {
     const f = newFactory();
     const roomId = await f.bot.createRoom({ preset: 'private_chat' });
     const before = counts();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => f.ghost(`@_cw_lou:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: `p${i}` })));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => f.ghost(`@_cw_lou:${SERVER}`).sendMessage(roomId, { msgtype: 'm.text', body: `p${i}` })),
+    );
     assert.deepEqual(delta(before), { register: 1, join: 2, send: 8, invite: 1 });
   });
 
@@ -305,7 +328,10 @@ describe('matrix/Intent (emulator)', function () {
     assert.equal((await f.bot.resolveAlias(`#_cw_portal:${SERVER}`))?.roomId, roomId);
     assert.equal(await f.bot.resolveAlias(`#_cw_none:${SERVER}`), undefined);
     await f.bot.setDirectoryVisibility(roomId, 'public');
-    const dir = await f.client.request<{ visibility: string }>('GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`);
+    const dir = await f.client.request<{ visibility: string }>(
+      'GET',
+      `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`,
+    );
     assert.equal(dir.visibility, 'public');
     await ghost.setTyping(roomId, true);
     await ghost.sendReadReceipt(roomId, ev);
@@ -317,14 +343,25 @@ describe('matrix/Intent (emulator)', function () {
     const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: 'not_the_right_token', backoff: FAST_BACKOFF, logger: SILENT });
     clients.push(client);
     const f = new IntentFactory({ client, botUserId: BOT, store: repo });
-    await assert.rejects(f.ghost(`@_cw_x:${SERVER}`).ensureRegistered(), (e: unknown) => e instanceof MatrixTokenError && e.errcode === 'M_UNKNOWN_TOKEN');
+    await assert.rejects(
+      f.ghost(`@_cw_x:${SERVER}`).ensureRegistered(),
+      (e: unknown) => e instanceof MatrixTokenError && e.errcode === 'M_UNKNOWN_TOKEN',
+    );
     assert.equal(hs.requestCount(K.register), 1);
   });
 
   it('pings the appservice through the homeserver', async () => {
     const as = await startStub(() => ({ status: 200, json: {} }));
     try {
-      hs.addRegistration({ ...REGISTRATION, id: 'pingable', url: as.url, as_token: 'as_token_pingable', hs_token: 'hs_token_pingable', sender_localpart: '_pg_bot', namespaces: { users: [{ exclusive: true, regex: `@_pg_.*:${SERVER}` }] } });
+      hs.addRegistration({
+        ...REGISTRATION,
+        id: 'pingable',
+        url: as.url,
+        as_token: 'as_token_pingable',
+        hs_token: 'hs_token_pingable',
+        sender_localpart: '_pg_bot',
+        namespaces: { users: [{ exclusive: true, regex: `@_pg_.*:${SERVER}` }] },
+      });
       const client = new MatrixHttpClient({ baseUrl: hs.url, asToken: 'as_token_pingable', backoff: FAST_BACKOFF });
       clients.push(client);
       const f = new IntentFactory({ client, botUserId: `@_pg_bot:${SERVER}`, store: repo });

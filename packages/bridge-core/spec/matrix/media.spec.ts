@@ -51,7 +51,10 @@ describe('matrix/MediaClient (emulator)', function () {
     const media = new MediaClient(client);
     assert.equal(await media.uploadLimit(), 1000);
     await media.upload(Buffer.alloc(500));
-    await assert.rejects(media.upload(Buffer.alloc(1001)), (e: unknown) => e instanceof MatrixError && e.status === 413 && e.errcode === 'M_TOO_LARGE');
+    await assert.rejects(
+      media.upload(Buffer.alloc(1001)),
+      (e: unknown) => e instanceof MatrixError && e.status === 413 && e.errcode === 'M_TOO_LARGE',
+    );
     assert.equal(hs.requestCount('GET /media/config'), 1);
     assert.equal(hs.requestCount('POST /_matrix/media/v3/upload'), 1);
   });
@@ -70,7 +73,10 @@ describe('matrix/MediaClient (emulator)', function () {
   it('does not fall back when the media does not exist', async () => {
     await start();
     const media = new MediaClient(client);
-    await assert.rejects(media.download(`mxc://${SERVER}/doesNotExist`), (e: unknown) => e instanceof MatrixError && e.status === 404 && e.errcode === 'M_NOT_FOUND');
+    await assert.rejects(
+      media.download(`mxc://${SERVER}/doesNotExist`),
+      (e: unknown) => e instanceof MatrixError && e.status === 404 && e.errcode === 'M_NOT_FOUND',
+    );
     assert.equal(hs.requestCount(LEGACY_DOWNLOAD), 0);
   });
 

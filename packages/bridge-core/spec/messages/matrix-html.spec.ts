@@ -4,9 +4,10 @@ import { fromMatrixContent, toMatrixContent } from '../../src/messages/content-c
 
 describe('bridge-core: HTML towards Matrix', () => {
   it('keeps the formatting Matrix clients render', () => {
-    const html = '<b>bold</b> <i>it</i> <del>gone</del> <code class="language-ts">x</code> <a href="https://matrix.to/#/@a:b">A</a>'
-      + '<pre><code>block</code></pre><blockquote>q</blockquote><ul><li>one</li></ul><ol start="3"><li>three</li></ol>'
-      + '<font color="#ff0000" data-mx-color="#ff0000">red</font><span data-mx-spoiler>secret</span>';
+    const html =
+      '<b>bold</b> <i>it</i> <del>gone</del> <code class="language-ts">x</code> <a href="https://matrix.to/#/@a:b">A</a>' +
+      '<pre><code>block</code></pre><blockquote>q</blockquote><ul><li>one</li></ul><ol start="3"><li>three</li></ol>' +
+      '<font color="#ff0000" data-mx-color="#ff0000">red</font><span data-mx-spoiler>secret</span>';
     assert.equal(sanitizeMatrixHtml(html), html);
   });
 

@@ -9,7 +9,9 @@ const DAY = 24 * HOUR;
 describe('ActivityTracker', () => {
   let now: number;
   const clock = () => now;
-  beforeEach(() => { now = Date.UTC(2025, 5, 1, 12); });
+  beforeEach(() => {
+    now = Date.UTC(2025, 5, 1, 12);
+  });
 
   it('counts users per kind and rooms within 1d/7d/30d windows (injected clock)', () => {
     const t = new ActivityTracker({ now: clock });
@@ -159,7 +161,10 @@ describe('ActivityTracker', () => {
     assert.equal(kv.puts, 0);
     kv.failing = false;
     await t.flush();
-    assert.deepEqual((await kv.list(ACTIVITY_NAMESPACE)).map((e) => e.key), ['matrix:@a:hs', 'matrix:@b:hs']);
+    assert.deepEqual(
+      (await kv.list(ACTIVITY_NAMESPACE)).map((e) => e.key),
+      ['matrix:@a:hs', 'matrix:@b:hs'],
+    );
   });
 
   it('keeps records made before init and merges with the stored ones', async () => {

@@ -10,7 +10,9 @@ describe('BridgeMetrics', () => {
     stops.push(() => s.server.stop());
     return s;
   }
-  afterEach(async () => { for (const stop of stops.splice(0)) await stop(); });
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
 
   it('counts relays and observes relay latency, scraped over HTTP', async () => {
     const { metrics, get } = await setup();
@@ -38,11 +40,40 @@ describe('BridgeMetrics', () => {
   it('counts homeserver requests by endpoint template, method and status, with durations', async () => {
     const { metrics, get } = await setup();
     // the HTTP client's hook shape, with its own labels and raw paths
-    const hook = (i: { endpoint: string; method: string; status: number; durationMs: number; attempt: number; requestId: string }) => metrics.onHomeserverRequest(i);
-    hook({ endpoint: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}', method: 'PUT', status: 200, durationMs: 12, attempt: 0, requestId: 'a' });
-    hook({ endpoint: 'PUT /rooms/{id}/send/m.room.message/m1700.3', method: 'PUT', status: 200, durationMs: 30, attempt: 0, requestId: 'b' });
-    hook({ endpoint: '/_matrix/client/v3/rooms/!x%3Ahs/send/m.reaction/42', method: 'put', status: 429, durationMs: 2, attempt: 0, requestId: 'c' });
-    hook({ endpoint: '/_matrix/client/v3/rooms/!x%3Ahs/send/m.reaction/42', method: 'PUT', status: 0, durationMs: 30000, attempt: 1, requestId: 'c' });
+    const hook = (i: { endpoint: string; method: string; status: number; durationMs: number; attempt: number; requestId: string }) =>
+      metrics.onHomeserverRequest(i);
+    hook({
+      endpoint: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}',
+      method: 'PUT',
+      status: 200,
+      durationMs: 12,
+      attempt: 0,
+      requestId: 'a',
+    });
+    hook({
+      endpoint: 'PUT /rooms/{id}/send/m.room.message/m1700.3',
+      method: 'PUT',
+      status: 200,
+      durationMs: 30,
+      attempt: 0,
+      requestId: 'b',
+    });
+    hook({
+      endpoint: '/_matrix/client/v3/rooms/!x%3Ahs/send/m.reaction/42',
+      method: 'put',
+      status: 429,
+      durationMs: 2,
+      attempt: 0,
+      requestId: 'c',
+    });
+    hook({
+      endpoint: '/_matrix/client/v3/rooms/!x%3Ahs/send/m.reaction/42',
+      method: 'PUT',
+      status: 0,
+      durationMs: 30000,
+      attempt: 1,
+      requestId: 'c',
+    });
     hook({ endpoint: 'GET /joined_rooms', method: 'GET', status: 200, durationMs: 3, attempt: 0, requestId: 'd' });
     const s = await get();
     const send = '/rooms/{roomId}/send/{eventType}/{txnId}';
@@ -94,7 +125,12 @@ describe('BridgeMetrics', () => {
     const { metrics, get } = await setup();
     for (let i = 0; i < 200; i++) metrics.onRelay({ direction: 'remote_to_matrix', kind: `kind${i}`, outcome: 'ok' });
     for (let i = 0; i < 2000; i++) {
-      metrics.onHomeserverRequest({ endpoint: `/_matrix/client/v3/rooms/!r${i}:hs/state/m.room.member/@u${i}:hs`, method: 'PUT', status: 200, durationMs: 1 });
+      metrics.onHomeserverRequest({
+        endpoint: `/_matrix/client/v3/rooms/!r${i}:hs/state/m.room.member/@u${i}:hs`,
+        method: 'PUT',
+        status: 200,
+        durationMs: 1,
+      });
       metrics.onHomeserverRequest({ endpoint: `/_matrix/client/v3/custom/${i}/x${i}y`, method: 'GET', status: 200, durationMs: 1 });
     }
     const s = await get();
@@ -118,7 +154,10 @@ describe('BridgeMetrics', () => {
     assert.equal(value(s, 'causeway_remote_connections', { state: 'disconnected' }), 2);
     metrics.setRemoteConnections({});
     s = await get();
-    assert.deepEqual(find(s, 'causeway_remote_connections').map((x) => x.value), [0, 0, 0]);
+    assert.deepEqual(
+      find(s, 'causeway_remote_connections').map((x) => x.value),
+      [0, 0, 0],
+    );
   });
 
   it('reads portals, ghosts, delivery and state cache at scrape time', async () => {
@@ -165,17 +204,25 @@ describe('BridgeMetrics', () => {
   });
 
   it('adapts the core StateCache stats shape', () => {
-    assert.deepEqual(
-      stateCacheStatsFrom({ hits: 1, misses: 2, requestsInFlight: 3, queueDepth: 4, roomsCached: 5, evictions: 6 }),
-      { hits: 1, misses: 2, inFlight: 3, queued: 4, rooms: 5, evictions: 6 },
-    );
+    assert.deepEqual(stateCacheStatsFrom({ hits: 1, misses: 2, requestsInFlight: 3, queueDepth: 4, roomsCached: 5, evictions: 6 }), {
+      hits: 1,
+      misses: 2,
+      inFlight: 3,
+      queued: 4,
+      rooms: 5,
+      evictions: 6,
+    });
   });
 
   it('a failing source does not fail the scrape', async () => {
     const { metrics, get } = await setup();
     metrics.setGhosts(3);
-    metrics.setGhostSource(async () => { throw new Error('store down'); });
-    metrics.setStateCacheSource(() => { throw new Error('boom'); });
+    metrics.setGhostSource(async () => {
+      throw new Error('store down');
+    });
+    metrics.setStateCacheSource(() => {
+      throw new Error('boom');
+    });
     const s = await get();
     assert.equal(value(s, 'causeway_ghosts'), 3);
   });

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
@@ -10,19 +10,13 @@ const ROOT = join(__dirname, '..', '..', '..', '..');
 
 // The PromQL grammar is published as an ES module only.
 let promql: Awaited<typeof import('@prometheus-io/lezer-promql', { with: { 'resolution-mode': 'import' } })>['parser'];
-before(async () => { ({ parser: promql } = await import('@prometheus-io/lezer-promql')); });
+before(async () => {
+  ({ parser: promql } = await import('@prometheus-io/lezer-promql'));
+});
 
 /** Every series name the bridge exposes: core definitions plus prom-client's process metrics. */
 async function knownSeries(): Promise<Set<string>> {
   const names = new Set(describeMetrics().flatMap(seriesNames));
-  // Connectors' own metrics are known by their pages, docs/<bridge>-metrics.md (each bridge's specs
-  // check its page against what it registers).
-  for (const page of readdirSync(join(ROOT, 'docs')).filter((f) => /^[a-z]+-metrics\.md$/.test(f))) {
-    for (const [, name, type] of readFileSync(join(ROOT, 'docs', page), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \| (\w+) \|/gm)) {
-      names.add(name);
-      if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
-    }
-  }
   const r = new Registry();
   collectDefaultMetrics({ register: r });
   for (const m of await r.getMetricsAsJSON()) {
@@ -30,6 +24,13 @@ async function knownSeries(): Promise<Set<string>> {
     names.add(m.name);
     if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
     if (type === 'summary') for (const s of ['_sum', '_count']) names.add(m.name + s);
+  }
+  // Connectors' own series (`causeway_<protocol>_*`), as each bridge documents them in docs/<bridge>-metrics.md.
+  for (const f of readdirSync(join(ROOT, 'docs')).filter((n) => /^[a-z]+-metrics\.md$/.test(n))) {
+    for (const m of readFileSync(join(ROOT, 'docs', f), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \|(?: (\w+) \|)?/gm)) {
+      names.add(m[1]);
+      if (m[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m[1] + s);
+    }
   }
   return names;
 }
@@ -42,7 +43,11 @@ function metricNames(expr: string): string[] {
 /** Where PromQL's own grammar (the Lezer one Prometheus's UI uses) finds a syntax error, or undefined. */
 function promqlError(expr: string): string | undefined {
   let at: number | undefined;
-  promql.parse(expr).iterate({ enter: (n) => { if (n.type.isError && at === undefined) at = n.from; } });
+  promql.parse(expr).iterate({
+    enter: (n) => {
+      if (n.type.isError && at === undefined) at = n.from;
+    },
+  });
   return at === undefined ? undefined : `syntax error at ${at}: …${expr.slice(Math.max(0, at - 20), at + 20)}…`;
 }
 
@@ -60,8 +65,11 @@ function exprsOf(node: unknown, out: string[] = []): string[] {
 describe('metrics documentation and dashboard', () => {
   it('docs/metrics.md is up to date with the definitions (regenerate with src/metrics/print-docs.ts)', () => {
     const onDisk = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
-    assert.equal(onDisk, renderMetricsDoc(),
-      'docs/metrics.md is stale: run `npx tsx packages/bridge-core/src/metrics/print-docs.ts docs/metrics.md`');
+    assert.equal(
+      onDisk,
+      renderMetricsDoc(),
+      'docs/metrics.md is stale: run `npx tsx packages/bridge-core/src/metrics/print-docs.ts docs/metrics.md`',
+    );
   });
 
   it('describeMetrics() matches what the registry exposes (names, types, labels, help)', async () => {
@@ -88,7 +96,10 @@ describe('metrics documentation and dashboard', () => {
     it('is an importable dashboard with a Prometheus input and a protocol variable', () => {
       assert.ok(dash.schemaVersion >= 36 && dash.schemaVersion <= 41, String(dash.schemaVersion));
       assert.ok(dash.uid && dash.title);
-      assert.deepEqual(dash.__inputs.map((i: { name: string; pluginId: string }) => [i.name, i.pluginId]), [['DS_PROMETHEUS', 'prometheus']]);
+      assert.deepEqual(
+        dash.__inputs.map((i: { name: string; pluginId: string }) => [i.name, i.pluginId]),
+        [['DS_PROMETHEUS', 'prometheus']],
+      );
       const protocol = dash.templating.list.find((v: { name: string }) => v.name === 'protocol');
       assert.ok(protocol, 'protocol template variable');
       assert.match(protocol.definition, /label_values\(causeway_build_info, protocol\)/);
@@ -119,15 +130,27 @@ describe('metrics documentation and dashboard', () => {
       }
       // the panels the dashboard promises
       for (const n of [
-        'causeway_messages_relayed_total', 'causeway_relay_latency_seconds', 'causeway_homeserver_requests_total',
-        'causeway_homeserver_request_duration_seconds', 'causeway_transaction_processing_seconds', 'causeway_delivery_queue_events',
-        'causeway_state_cache_hits_total', 'causeway_state_cache_misses_total', 'causeway_state_cache_requests_in_flight',
-        'causeway_portals', 'causeway_ghosts', 'causeway_remote_connections', 'causeway_active_users',
-        'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
-      ]) assert.ok(used.has(n), `dashboard does not show ${n}`);
+        'causeway_messages_relayed_total',
+        'causeway_relay_latency_seconds',
+        'causeway_homeserver_requests_total',
+        'causeway_homeserver_request_duration_seconds',
+        'causeway_transaction_processing_seconds',
+        'causeway_delivery_queue_events',
+        'causeway_state_cache_hits_total',
+        'causeway_state_cache_misses_total',
+        'causeway_state_cache_requests_in_flight',
+        'causeway_portals',
+        'causeway_ghosts',
+        'causeway_remote_connections',
+        'causeway_active_users',
+        'process_cpu_seconds_total',
+        'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds',
+      ])
+        assert.ok(used.has(n), `dashboard does not show ${n}`);
     });
 
-    it('has queries PromQL can parse (with Grafana\'s variables filled in)', () => {
+    it("has queries PromQL can parse (with Grafana's variables filled in)", () => {
       for (const e of exprsOf(dash.panels)) {
         assert.equal(promqlError(e.replace(/\$protocol/g, 'irc').replace(/\$__rate_interval/g, '5m')), undefined, e);
       }
@@ -135,9 +158,14 @@ describe('metrics documentation and dashboard', () => {
   });
 
   describe('config/prometheus-alerts.yaml', () => {
-    const rules = (parseYaml(readFileSync(join(ROOT, 'config', 'prometheus-alerts.yaml'), 'utf8')) as {
-      groups: Array<{ name: string; rules: Array<{ alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }> }>;
-    }).groups.flatMap((g) => g.rules);
+    const rules = (
+      parseYaml(readFileSync(join(ROOT, 'config', 'prometheus-alerts.yaml'), 'utf8')) as {
+        groups: Array<{
+          name: string;
+          rules: Array<{ alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }>;
+        }>;
+      }
+    ).groups.flatMap((g) => g.rules);
 
     it('the syntax check finds a broken expression (so a passing file means something)', () => {
       assert.ok(promqlError('sum by (protocol) (rate(causeway_transactions_total[5m])'));

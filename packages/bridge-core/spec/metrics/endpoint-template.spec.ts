@@ -5,7 +5,10 @@ describe('endpointTemplate', () => {
   const cases: Array<[string, string]> = [
     ['/_matrix/client/v3/rooms/!abc%3Aexample.org/send/m.room.message/m1700000000.42', '/rooms/{roomId}/send/{eventType}/{txnId}'],
     ['/_matrix/client/v3/rooms/!abc:example.org/send/m.room.message/1', '/rooms/{roomId}/send/{eventType}/{txnId}'],
-    ['/_matrix/client/r0/rooms/%21abc%3Aexample.org/send/org.example.custom%2Fthing/txn-%F0%9F%98%80', '/rooms/{roomId}/send/{eventType}/{txnId}'],
+    [
+      '/_matrix/client/r0/rooms/%21abc%3Aexample.org/send/org.example.custom%2Fthing/txn-%F0%9F%98%80',
+      '/rooms/{roomId}/send/{eventType}/{txnId}',
+    ],
     ['/_matrix/client/v3/rooms/!a:b/send/m.room.message/tx?user_id=%40irc_bob%3Ahs&ts=1', '/rooms/{roomId}/send/{eventType}/{txnId}'],
     ['https://hs.example.org:8448/_matrix/client/v3/joined_rooms?user_id=@x:y', '/joined_rooms'],
     ['PUT /rooms/{roomId}/send/{eventType}/{txnId}', '/rooms/{roomId}/send/{eventType}/{txnId}'],
@@ -48,7 +51,7 @@ describe('endpointTemplate', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       // every segment word-like: only the cap can bound these
-      const word = String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26) % 26);
+      const word = String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + (Math.floor(i / 26) % 26));
       seen.add(template(`/_matrix/client/v3/${word}/${word}`));
     }
     assert.ok(seen.has('other'));

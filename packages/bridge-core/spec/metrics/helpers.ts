@@ -2,7 +2,11 @@ import type { KeyValueRepository } from '../../src/store/store';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics';
 import { MetricsServer } from '../../src/metrics/metrics-server';
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parse the Prometheus text exposition format (enough for our own output). */
 export function parseExposition(text: string): Sample[] {

@@ -6,11 +6,17 @@ import { parseExposition, scrape, value } from './helpers';
 
 const TOKEN = 'scrape-token-0123456789';
 
-function raw(url: string, method: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  url: string,
+  method: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       let body = '';
-      res.on('data', (c) => { body += c; });
+      res.on('data', (c) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -21,7 +27,9 @@ function raw(url: string, method: string, headers: Record<string, string> = {}):
 describe('MetricsServer', () => {
   let metrics: BridgeMetrics;
   let server: MetricsServer;
-  afterEach(async () => { await server?.stop(); });
+  afterEach(async () => {
+    await server?.stop();
+  });
 
   async function start(token?: string) {
     metrics = new BridgeMetrics({ protocol: 'test', processMetrics: false });
@@ -36,7 +44,7 @@ describe('MetricsServer', () => {
     const r = await scrape(server.url);
     assert.equal(r.status, 200);
     assert.equal(r.contentType, metrics.registry.contentType);
-    assert.match(r.contentType!, /^text\/plain; version=0\.0\.4/);
+    assert.match(r.contentType, /^text\/plain; version=0\.0\.4/);
     assert.equal(value(parseExposition(r.body), 'causeway_transactions_total', { outcome: 'processed' }), 1);
     const q = await scrape(server.url + '?name[]=x');
     assert.equal(q.status, 200);
@@ -91,7 +99,10 @@ describe('MetricsServer', () => {
 
   it('is not built open on an address other machines reach: a bearer token or public: true is needed', () => {
     metrics = new BridgeMetrics({ protocol: 'test', processMetrics: false });
-    assert.throws(() => MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0 }, metrics), /metrics\.bind_host.*metrics\.bearer_token.*metrics\.public/);
+    assert.throws(
+      () => MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0 }, metrics),
+      /metrics\.bind_host.*metrics\.bearer_token.*metrics\.public/,
+    );
     assert.ok(MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0, bearer_token: TOKEN }, metrics));
     assert.ok(MetricsServer.fromConfig({ enabled: true, bind_host: '0.0.0.0', port: 0, public: true }, metrics));
   });

@@ -22,8 +22,13 @@ const BOB = '@bob:example.org';
 function linkHooks(calls: string[] = []) {
   return {
     calls,
-    link: async (roomId: string, userId: string, body: Record<string, unknown>) => { calls.push(`link ${roomId} ${userId} ${body.channel}`); return { linked: true }; },
-    unlink: async (roomId: string, userId: string) => { calls.push(`unlink ${roomId} ${userId}`); },
+    link: async (roomId: string, userId: string, body: Record<string, unknown>) => {
+      calls.push(`link ${roomId} ${userId} ${String(body.channel)}`);
+      return { linked: true };
+    },
+    unlink: async (roomId: string, userId: string) => {
+      calls.push(`unlink ${roomId} ${userId}`);
+    },
     list: async (roomId: string) => [{ room_id: roomId, channel: '#causeway' }],
     linkSchema: Type.Object({ channel: Type.String({ pattern: '^#' }), key: Type.Optional(Type.String()) }),
   };
@@ -85,7 +90,9 @@ describe('provisioning/api', () => {
         assert.equal(typeof r.body.error, 'string');
       }
       // A non-Bearer scheme counts as no token.
-      const basic = await call(h.base, 'GET', '/v1/whoami', { headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+      const basic = await call(h.base, 'GET', '/v1/whoami', {
+        headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      });
       assert.equal(basic.status, 401);
     });
 
@@ -125,7 +132,10 @@ describe('provisioning/api', () => {
       assert.match(r.body.error, /user_id/);
       r = await call(h.base, 'POST', '/v1/unlink', { token: SECRET, body: { room_id: ROOM, user_id: '@bad user:x' } });
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
-      r = await call(h.base, 'POST', `/v1/unlink?user_id=${encodeURIComponent(BOB)}`, { token: SECRET, body: { room_id: ROOM, user_id: ALICE } });
+      r = await call(h.base, 'POST', `/v1/unlink?user_id=${encodeURIComponent(BOB)}`, {
+        token: SECRET,
+        body: { room_id: ROOM, user_id: ALICE },
+      });
       assert.equal(r.status, 400);
       assert.match(r.body.error, /Conflicting user_id/);
     });
@@ -156,7 +166,10 @@ describe('provisioning/api', () => {
     });
 
     it('answers CORS preflights without auth and sets CORS on answers', async () => {
-      const res = await fetch(`${h.base}/v1/link`, { method: 'OPTIONS', headers: { Origin: 'https://widget.example', 'Access-Control-Request-Method': 'POST' } });
+      const res = await fetch(`${h.base}/v1/link`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://widget.example', 'Access-Control-Request-Method': 'POST' },
+      });
       assert.equal(res.status, 204);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
       assert.match(res.headers.get('access-control-allow-headers') ?? '', /Authorization/);
@@ -195,7 +208,8 @@ describe('provisioning/api', () => {
 
     it('validates query parameters with coercion', async () => {
       h.api.addRoute({
-        method: 'GET', path: '/v1/limits',
+        method: 'GET',
+        path: '/v1/limits',
         schema: Type.Object({ count: Type.Integer({ minimum: 1 }) }),
         handler: async (req) => ({ count: req.query.count }),
       });
@@ -213,7 +227,10 @@ describe('provisioning/api', () => {
       const small = await startApi({ maxBodyBytes: 1024, powerChecker: power });
       try {
         addLinkRoutes(small.api, linkHooks());
-        const r = await call(small.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: ROOM, channel: '#' + 'x'.repeat(2000) } });
+        const r = await call(small.base, 'POST', '/v1/link', {
+          token: SECRET,
+          body: { user_id: ALICE, room_id: ROOM, channel: '#' + 'x'.repeat(2000) },
+        });
         assert.equal(r.status, 413);
         assert.equal(r.body.errcode, 'M_TOO_LARGE');
       } finally {
@@ -224,7 +241,10 @@ describe('provisioning/api', () => {
 
   describe('link routes', () => {
     it('links when the acting user is joined with enough power, and audits it', async () => {
-      const r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: ROOM, channel: '#causeway', key: 'chan-key-secret' } });
+      const r = await call(h.base, 'POST', '/v1/link', {
+        token: SECRET,
+        body: { user_id: ALICE, room_id: ROOM, channel: '#causeway', key: 'chan-key-secret' },
+      });
       assert.equal(r.status, 200);
       assert.deepEqual(r.body, { linked: true });
       assert.deepEqual(hooks.calls, [`link ${ROOM} ${ALICE} #causeway`]);
@@ -253,10 +273,13 @@ describe('provisioning/api', () => {
       const { token: bobToken } = await h.api.createSession(BOB);
       r = await call(h.base, 'POST', '/v1/unlink', { token: bobToken, body: { room_id: ROOM } });
       assert.equal(r.status, 403);
-      assert.deepEqual(audit.map((l) => [l.meta.user, l.meta.route, l.meta.outcome, l.meta.errcode]), [
-        [ALICE, '/v1/unlink', 'ok', undefined],
-        [BOB, '/v1/unlink', 'error', 'M_FORBIDDEN'],
-      ]);
+      assert.deepEqual(
+        audit.map((l) => [l.meta.user, l.meta.route, l.meta.outcome, l.meta.errcode]),
+        [
+          [ALICE, '/v1/unlink', 'ok', undefined],
+          [BOB, '/v1/unlink', 'error', 'M_FORBIDDEN'],
+        ],
+      );
       assert.equal(audit[0].meta.auth, 'session');
       assert.ok(!JSON.stringify(audit).includes(token));
       // Refused before the acting user is known (bad user_id with the secret): still audited.
@@ -276,7 +299,10 @@ describe('provisioning/api', () => {
 
     it('refuses a user who is not joined (403), even with a high level', async () => {
       power.set(ROOM, '@carol:example.org', false, 100);
-      let r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: '@carol:example.org', room_id: ROOM, channel: '#c' } });
+      let r = await call(h.base, 'POST', '/v1/link', {
+        token: SECRET,
+        body: { user_id: '@carol:example.org', room_id: ROOM, channel: '#c' },
+      });
       assert.equal(r.status, 403);
       assert.match(r.body.error, /not joined/);
       r = await call(h.base, 'POST', '/v1/unlink', { token: SECRET, body: { user_id: '@dave:example.org', room_id: ROOM } });
@@ -301,16 +327,39 @@ describe('provisioning/api', () => {
 
     it('runs the network-side authorize hook and passes handler errors through as {errcode, error}', async () => {
       const calls: string[] = [];
-      const api = new ProvisioningApi({ secret: SECRET, store: new MemoryKv(), powerChecker: power, openId: false, auditLog: captureLogger(), log: captureLogger() });
+      const api = new ProvisioningApi({
+        secret: SECRET,
+        store: new MemoryKv(),
+        powerChecker: power,
+        openId: false,
+        auditLog: captureLogger(),
+        log: captureLogger(),
+      });
       addLinkRoutes(api, {
         ...linkHooks(calls),
-        authorize: async (action, req) => { if (req.body.channel === '#private') throw new MatrixError(403, 'NET_NOT_OP', `cannot ${action}`); },
-        unlink: async () => { throw new MatrixError(404, 'NET_NO_LINK', 'No such link'); },
+        authorize: async (action, req) => {
+          if (req.body.channel === '#private') throw new MatrixError(403, 'NET_NOT_OP', `cannot ${action}`);
+        },
+        unlink: async () => {
+          throw new MatrixError(404, 'NET_NO_LINK', 'No such link');
+        },
       });
-      api.addRoute({ method: 'POST', path: '/v1/boom', handler: async () => { throw new Error('secret internals'); } });
+      api.addRoute({
+        method: 'POST',
+        path: '/v1/boom',
+        handler: async () => {
+          throw new Error('secret internals');
+        },
+      });
       api.addRoute({ method: 'POST', path: '/v1/accepted', handler: async () => new ApiReply(202, { pending: true }) });
       // The homeserver unreachable inside a handler (status 0 from the bridge's client): 502, not a crash.
-      api.addRoute({ method: 'POST', path: '/v1/hs-down', handler: async () => { throw new MatrixConnectionError('M_CONNECTION_FAILED', 'connect ECONNREFUSED'); } });
+      api.addRoute({
+        method: 'POST',
+        path: '/v1/hs-down',
+        handler: async () => {
+          throw new MatrixConnectionError('M_CONNECTION_FAILED', 'connect ECONNREFUSED');
+        },
+      });
       const addr = await api.listen(0);
       const base = `http://127.0.0.1:${addr.port}/_matrix/provision`;
       try {
@@ -336,8 +385,13 @@ describe('provisioning/api', () => {
       const lines: LogLine[] = [];
       const notIn = new MatrixError(403, 'M_FORBIDDEN', 'User @_x_bot:example.org not in room');
       const api = await startApi({
-        log: captureLogger(lines), rateLimit: { enabled: false },
-        powerChecker: { userPowerIn: async (roomId) => { throw new RoomStateUnavailableError(roomId, notIn); } },
+        log: captureLogger(lines),
+        rateLimit: { enabled: false },
+        powerChecker: {
+          userPowerIn: async (roomId) => {
+            throw new RoomStateUnavailableError(roomId, notIn);
+          },
+        },
       });
       addLinkRoutes(api.api, linkHooks());
       try {
@@ -352,7 +406,10 @@ describe('provisioning/api', () => {
           assert.equal(r.body.room_id, ROOM);
           assert.match(r.body.error, /invite/);
         }
-        assert.deepEqual(lines.filter((l) => l.level === 'error').map((l) => l.msg), []);
+        assert.deepEqual(
+          lines.filter((l) => l.level === 'error').map((l) => l.msg),
+          [],
+        );
       } finally {
         await api.close();
       }
@@ -360,12 +417,19 @@ describe('provisioning/api', () => {
 
     it('answers 502 when the homeserver could not be asked about the room', async () => {
       const api = await startApi({
-        log: captureLogger([]), rateLimit: { enabled: false },
-        powerChecker: { userPowerIn: async (roomId) => { throw new RoomStateUnavailableError(roomId, new MatrixConnectionError('M_CONNECTION_FAILED', 'refused')); } },
+        log: captureLogger([]),
+        rateLimit: { enabled: false },
+        powerChecker: {
+          userPowerIn: async (roomId) => {
+            throw new RoomStateUnavailableError(roomId, new MatrixConnectionError('M_CONNECTION_FAILED', 'refused'));
+          },
+        },
       });
       addLinkRoutes(api.api, linkHooks());
       try {
-        const r = await call(api.base, 'GET', `/v1/links/${encodeURIComponent(ROOM)}?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET });
+        const r = await call(api.base, 'GET', `/v1/links/${encodeURIComponent(ROOM)}?user_id=${encodeURIComponent(ALICE)}`, {
+          token: SECRET,
+        });
         assert.equal(r.status, 502);
         assert.equal(r.body.errcode, 'M_UNKNOWN');
       } finally {
@@ -376,10 +440,19 @@ describe('provisioning/api', () => {
 
   describe('connections', () => {
     it('refuses an unauthenticated body without reading it: 401/403 with Connection: close, and the connection is closed', async () => {
-      for (const [auth, status] of [[{}, 401], [{ Authorization: 'Bearer wrong-token' }, 403]] as const) {
+      for (const [auth, status] of [
+        [{}, 401],
+        [{ Authorization: 'Bearer wrong-token' }, 403],
+      ] as const) {
         const conn = await RawConnection.open(h.port);
         try {
-          await conn.write(requestBytes('POST', '/_matrix/provision/v1/link', { ...auth, 'Content-Type': 'application/json', 'Content-Length': String(200 * 1024 * 1024) }));
+          await conn.write(
+            requestBytes('POST', '/_matrix/provision/v1/link', {
+              ...auth,
+              'Content-Type': 'application/json',
+              'Content-Length': String(200 * 1024 * 1024),
+            }),
+          );
           await conn.write(Buffer.alloc(1024 * 1024, 0x20));
           const res = await conn.response();
           assert.equal(res?.status, status);
@@ -392,14 +465,18 @@ describe('provisioning/api', () => {
       assert.equal((await call(h.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET })).status, 200);
     });
 
-    it('cuts the connection when a route\'s answer cannot be written, instead of a second answer over it', async () => {
+    it("cuts the connection when a route's answer cannot be written, instead of a second answer over it", async () => {
       h.api.addRoute({ method: 'GET', path: '/v1/bad-header', handler: async () => new ApiReply(200, { ok: true }, { 'X-File': '文件' }) });
       const conn = await RawConnection.open(h.port);
       try {
-        await conn.write(Buffer.concat([
-          requestBytes('GET', `/_matrix/provision/v1/bad-header?user_id=${encodeURIComponent(ALICE)}`, { Authorization: `Bearer ${SECRET}` }),
-          requestBytes('GET', `/_matrix/provision/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { Authorization: `Bearer ${SECRET}` }),
-        ]));
+        await conn.write(
+          Buffer.concat([
+            requestBytes('GET', `/_matrix/provision/v1/bad-header?user_id=${encodeURIComponent(ALICE)}`, {
+              Authorization: `Bearer ${SECRET}`,
+            }),
+            requestBytes('GET', `/_matrix/provision/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { Authorization: `Bearer ${SECRET}` }),
+          ]),
+        );
         assert.ok(await conn.closesWithin(10_000), 'the connection was left open');
         assert.doesNotMatch(conn.pending.toString('latin1'), /HTTP\/1\.1 500/);
       } finally {
@@ -473,7 +550,11 @@ describe('provisioning/api', () => {
         const a = await startApi({ trustedProxies, powerChecker: power, auditLog: captureLogger(lines), rateLimit: { enabled: false } });
         try {
           addLinkRoutes(a.api, linkHooks());
-          await call(a.base, 'POST', '/v1/unlink', { token: SECRET, body: { user_id: ALICE, room_id: ROOM }, headers: { 'X-Forwarded-For': '203.0.113.9, 198.51.100.7' } });
+          await call(a.base, 'POST', '/v1/unlink', {
+            token: SECRET,
+            body: { user_id: ALICE, room_id: ROOM },
+            headers: { 'X-Forwarded-For': '203.0.113.9, 198.51.100.7' },
+          });
         } finally {
           await a.close();
         }
@@ -481,13 +562,18 @@ describe('provisioning/api', () => {
       await run();
       await run(['127.0.0.1/32']);
       await run(['127.0.0.1/32', '198.51.100.0/24']);
-      assert.deepEqual(lines.map((l) => l.meta.ip), ['127.0.0.1', '198.51.100.7', '203.0.113.9']);
+      assert.deepEqual(
+        lines.map((l) => l.meta.ip),
+        ['127.0.0.1', '198.51.100.7', '203.0.113.9'],
+      );
     });
   });
 
   describe('sessions', () => {
     let dir: string;
-    beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'causeway-prov-')); });
+    beforeEach(async () => {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'causeway-prov-'));
+    });
     afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
     it('stores only a SHA-256 of the token, survives a restart over the same store, and is revocable', async () => {
@@ -497,11 +583,14 @@ describe('provisioning/api', () => {
       const { token } = await a.api.createSession(ALICE);
       assert.match(token, /^cwps_[A-Za-z0-9_-]{43}$/);
       const stored = await store.kv.list(SESSION_NAMESPACE);
-      assert.deepEqual(stored.map((s) => s.key), [hashSessionToken(token)]);
+      assert.deepEqual(
+        stored.map((s) => s.key),
+        [hashSessionToken(token)],
+      );
       assert.ok(!JSON.stringify(stored).includes(token));
       await a.close();
       await store.close();
-      const onDisk = (await fs.readdir(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f));
+      const onDisk = (await fs.readdir(dir, { recursive: true })).map((f) => path.join(dir, f));
       for (const f of onDisk) {
         if ((await fs.stat(f)).isFile()) assert.ok(!(await fs.readFile(f, 'utf8')).includes(token), `token found in ${f}`);
       }

@@ -2,9 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyValueRepository } from '../../src/store/store';
 import type { Logger, LogLevel } from '../../src/logging/logger';
-import {
-  ProvisioningApi, type ProvisioningOptions, type RoomPowerChecker,
-} from '../../src/provisioning/api';
+import { ProvisioningApi, type ProvisioningOptions, type RoomPowerChecker } from '../../src/provisioning/api';
 
 export const SECRET = 'provisioning-shared-secret-0123456789abcdef';
 
@@ -12,11 +10,15 @@ export const SECRET = 'provisioning-shared-secret-0123456789abcdef';
 export class MemoryKv implements KeyValueRepository {
   readonly data = new Map<string, { value: unknown; expiresAt?: number }>();
   constructor(private readonly now: () => number = Date.now) {}
-  private k(ns: string, key: string) { return `${ns}\u0000${key}`; }
-  private live(e?: { expiresAt?: number }) { return !!e && (e.expiresAt === undefined || e.expiresAt > this.now()); }
+  private k(ns: string, key: string) {
+    return `${ns}\u0000${key}`;
+  }
+  private live(e?: { expiresAt?: number }) {
+    return !!e && (e.expiresAt === undefined || e.expiresAt > this.now());
+  }
   async get<T>(ns: string, key: string): Promise<T | undefined> {
     const e = this.data.get(this.k(ns, key));
-    return this.live(e) ? structuredClone(e!.value) as T : undefined;
+    return this.live(e) ? (structuredClone(e!.value) as T) : undefined;
   }
   async put<T>(ns: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void> {
     this.data.set(this.k(ns, key), { value: structuredClone(value), expiresAt: opts?.expiresAt });
@@ -36,14 +38,24 @@ export class MemoryKv implements KeyValueRepository {
   }
 }
 
-export interface LogLine { level: LogLevel; msg: string; meta: Record<string, unknown> }
+export interface LogLine {
+  level: LogLevel;
+  msg: string;
+  meta: Record<string, unknown>;
+}
 
 /** A Logger that records every line (children share the sink). */
 export function captureLogger(lines: LogLine[] = [], fields: Record<string, unknown> = {}): Logger & { lines: LogLine[] } {
-  const rec = (level: LogLevel) => (msg: string, meta?: Record<string, unknown>) => { lines.push({ level, msg, meta: { ...fields, ...meta } }); };
+  const rec = (level: LogLevel) => (msg: string, meta?: Record<string, unknown>) => {
+    lines.push({ level, msg, meta: { ...fields, ...meta } });
+  };
   return {
     lines,
-    error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug'), trace: rec('trace'),
+    error: rec('error'),
+    warn: rec('warn'),
+    info: rec('info'),
+    debug: rec('debug'),
+    trace: rec('trace'),
     child: (f) => captureLogger(lines, { ...fields, ...f }),
     isLevelEnabled: () => true,
   };
@@ -68,7 +80,7 @@ export class FakePowerChecker implements RoomPowerChecker {
   }
 }
 
-export { httpCall as call, type Reply } from '../../../testing/src/http';
+export { httpCall as call } from '@causeway/testing';
 
 export interface ApiHarness {
   api: ProvisioningApi;
@@ -84,17 +96,32 @@ export async function startApi(opts: Partial<ProvisioningOptions> & { store?: Ke
 }
 
 /** A node:http server on loopback, answering with `handler`; counts TCP connections. */
-export async function fakeServer(handler: http.RequestListener): Promise<{ port: number; url: string; connections: number; requests: string[]; close(): Promise<void> }> {
+export async function fakeServer(
+  handler: http.RequestListener,
+): Promise<{ port: number; url: string; connections: number; requests: string[]; close(): Promise<void> }> {
   const state = { connections: 0, requests: [] as string[] };
-  const server = http.createServer((req, res) => { state.requests.push(req.url ?? ''); handler(req, res); });
-  server.on('connection', () => { state.connections++; });
+  const server = http.createServer((req, res) => {
+    state.requests.push(req.url ?? '');
+    handler(req, res);
+  });
+  server.on('connection', () => {
+    state.connections++;
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    get connections() { return state.connections; },
-    get requests() { return state.requests; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    get connections() {
+      return state.connections;
+    },
+    get requests() {
+      return state.requests;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -37,8 +37,10 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
       const ok = validateConfig({ ...base, provisioning: { openid: { overrides: { 'chat.example.lan': lan.url } } } });
       assert.deepEqual(ok.core.provisioning.openid.overrides, { 'chat.example.lan': lan.url });
       assert.deepEqual(validateConfig(base).core.provisioning.openid.overrides, {});
-      assert.throws(() => validateConfig({ ...base, provisioning: { openid: { overrides: { 'chat.example.lan': 'ftp://x' } } } }),
-        /provisioning\.openid\.overrides/);
+      assert.throws(
+        () => validateConfig({ ...base, provisioning: { openid: { overrides: { 'chat.example.lan': 'ftp://x' } } } }),
+        /provisioning\.openid\.overrides/,
+      );
     });
 
     it('asks the configured URL for that server, and only for that server', async () => {
@@ -47,7 +49,10 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
       const { access_token } = await openIdToken(bob);
       assert.equal(await v.verify('chat.example.lan', access_token), bob.userId);
       // The same token offered as another server's: discovery and the guard, as before (no https on a .invalid name).
-      await assert.rejects(v.verify('other.invalid', access_token), (e: unknown) => e instanceof OpenIdError && e.reason !== 'foreign_user');
+      await assert.rejects(
+        v.verify('other.invalid', access_token),
+        (e: unknown) => e instanceof OpenIdError && e.reason !== 'foreign_user',
+      );
     });
   });
 });

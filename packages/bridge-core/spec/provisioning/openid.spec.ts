@@ -10,7 +10,11 @@ const USERINFO = '/_matrix/federation/v1/openid/userinfo';
 async function fakeHomeserver(respond: (req: http.IncomingMessage, res: http.ServerResponse, token: string | null) => void) {
   return fakeServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    if (u.pathname !== USERINFO) { res.writeHead(404); res.end(); return; }
+    if (u.pathname !== USERINFO) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     respond(req, res, u.searchParams.get('access_token'));
   });
 }
@@ -46,10 +50,14 @@ describe('provisioning/openid', () => {
     verifiers.push(v);
     return v;
   };
-  afterEach(async () => { await Promise.all(verifiers.splice(0).map((v) => v.close())); });
+  afterEach(async () => {
+    await Promise.all(verifiers.splice(0).map((v) => v.close()));
+  });
 
   it('returns the user of a token on exactly the named server', async () => {
-    const hs = await fakeHomeserver((_req, res, token) => (token === 'tok+/=' ? json(res, 200, { sub: '@alice:example.org' }) : json(res, 401, { errcode: 'M_UNKNOWN_TOKEN' })));
+    const hs = await fakeHomeserver((_req, res, token) =>
+      token === 'tok+/=' ? json(res, 200, { sub: '@alice:example.org' }) : json(res, 401, { errcode: 'M_UNKNOWN_TOKEN' }),
+    );
     try {
       const v = verifier({ allowedIps: ['127.0.0.1/32'], resolveBaseUrl: () => hs.url });
       assert.equal(await v.verify('example.org', 'tok+/='), '@alice:example.org');
@@ -82,7 +90,10 @@ describe('provisioning/openid', () => {
 
   it('does not follow redirects', async () => {
     const target = await fakeHomeserver((_req, res) => json(res, 200, { sub: '@alice:example.org' }));
-    const hs = await fakeHomeserver((_req, res) => { res.writeHead(302, { Location: `${target.url}${USERINFO}?access_token=t` }); res.end(); });
+    const hs = await fakeHomeserver((_req, res) => {
+      res.writeHead(302, { Location: `${target.url}${USERINFO}?access_token=t` });
+      res.end();
+    });
     try {
       const v = verifier({ allowedIps: ['127.0.0.1/32'], resolveBaseUrl: () => hs.url });
       assert.equal(await reason(v.verify('example.org', 't')), 'redirect');
@@ -115,7 +126,10 @@ describe('provisioning/openid', () => {
       assert.equal(await reason(v.verify(`localhost:${hs.port}`, 't')), 'forbidden_address');
       assert.equal(await reason(v.verify(`127.0.0.1:${hs.port}`, 't')), 'forbidden_address');
       assert.equal(await reason(v.verify(`[::1]:${hs.port}`, 't')), 'forbidden_address');
-      assert.equal(await reason(verifier({ resolveBaseUrl: () => `http://[::ffff:127.0.0.1]:${hs.port}` }).verify('x.org', 't')), 'forbidden_address');
+      assert.equal(
+        await reason(verifier({ resolveBaseUrl: () => `http://[::ffff:127.0.0.1]:${hs.port}` }).verify('x.org', 't')),
+        'forbidden_address',
+      );
       assert.equal(await reason(verifier({ resolveBaseUrl: () => `http://0.0.0.0:${hs.port}` }).verify('x.org', 't')), 'forbidden_address');
       assert.equal(hs.connections, 0);
       const allowed = verifier({ allowedIps: ['127.0.0.1/32'] });
@@ -129,7 +143,10 @@ describe('provisioning/openid', () => {
     const v = new OpenIdVerifier({ resolveBaseUrl: () => 'http://93.184.216.34', log: captureLogger() });
     verifiers.push(v);
     assert.equal(await reason(v.verify('example.org', 't')), 'bad_server_name');
-    assert.equal(await reason(verifier({ resolveBaseUrl: () => 'http://u:p@93.184.216.34' }).verify('example.org', 't')), 'bad_server_name');
+    assert.equal(
+      await reason(verifier({ resolveBaseUrl: () => 'http://u:p@93.184.216.34' }).verify('example.org', 't')),
+      'bad_server_name',
+    );
     assert.equal(await reason(verifier({ resolveBaseUrl: () => 'file:///etc/passwd' }).verify('example.org', 't')), 'bad_server_name');
   });
 
@@ -137,7 +154,11 @@ describe('provisioning/openid', () => {
     let chunked = false;
     const hs = await fakeHomeserver((_req, res) => {
       const big = JSON.stringify({ sub: '@alice:example.org', pad: 'x'.repeat(10_000) });
-      if (chunked) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.write(big.slice(0, 5000)); res.end(big.slice(5000)); } else json(res, 200, JSON.parse(big));
+      if (chunked) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write(big.slice(0, 5000));
+        res.end(big.slice(5000));
+      } else json(res, 200, JSON.parse(big));
     });
     try {
       const v = verifier({ allowedIps: ['127.0.0.1/32'], resolveBaseUrl: () => hs.url, maxResponseBytes: 1024 });
@@ -150,7 +171,9 @@ describe('provisioning/openid', () => {
   });
 
   it('times out a homeserver that does not answer', async () => {
-    const hs = await fakeHomeserver(() => { /* never answers */ });
+    const hs = await fakeHomeserver(() => {
+      /* never answers */
+    });
     try {
       const v = verifier({ allowedIps: ['127.0.0.1/32'], resolveBaseUrl: () => hs.url, timeoutMs: 300 });
       const t0 = Date.now();
@@ -164,13 +187,18 @@ describe('provisioning/openid', () => {
   describe('POST /v1/exchange_openid', () => {
     it('creates a session usable as Bearer token; the OpenID token is never logged', async () => {
       const lines: LogLine[] = [];
-      const hs = await fakeHomeserver((_req, res, token) => (token === 'openid-token-123456' ? json(res, 200, { sub: '@alice:example.org' }) : json(res, 401, {})));
+      const hs = await fakeHomeserver((_req, res, token) =>
+        token === 'openid-token-123456' ? json(res, 200, { sub: '@alice:example.org' }) : json(res, 401, {}),
+      );
       const a = await startApi({
         openId: { allowHttp: true, allowedIps: ['127.0.0.1/32'], resolveBaseUrl: () => hs.url },
-        log: captureLogger(lines), auditLog: captureLogger(lines),
+        log: captureLogger(lines),
+        auditLog: captureLogger(lines),
       });
       try {
-        let r = await call(a.base, 'POST', '/v1/exchange_openid', { body: { matrixServer: 'example.org', openIdToken: 'openid-token-123456' } });
+        let r = await call(a.base, 'POST', '/v1/exchange_openid', {
+          body: { matrixServer: 'example.org', openIdToken: 'openid-token-123456' },
+        });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         assert.equal(r.body.user_id, '@alice:example.org');
         assert.ok(r.body.expires_at > Date.now());
@@ -187,7 +215,8 @@ describe('provisioning/openid', () => {
 
         const text = JSON.stringify(lines);
         assert.ok(lines.some((l) => /session created/.test(l.msg)));
-        for (const secret of ['openid-token-123456', 'wrong-token-999999', token]) assert.ok(!text.includes(secret), `${secret} leaked into logs`);
+        for (const secret of ['openid-token-123456', 'wrong-token-999999', token])
+          assert.ok(!text.includes(secret), `${secret} leaked into logs`);
       } finally {
         await a.close();
         await hs.close();
@@ -198,7 +227,10 @@ describe('provisioning/openid', () => {
       let mode: 'foreign' | 'redirect' | 'ok' = 'foreign';
       const hs = await fakeHomeserver((req, res) => {
         if (mode === 'foreign') return json(res, 200, { sub: '@admin:matrix.org' });
-        if (mode === 'redirect') { res.writeHead(307, { Location: 'http://127.0.0.1:1/' }); return res.end(); }
+        if (mode === 'redirect') {
+          res.writeHead(307, { Location: 'http://127.0.0.1:1/' });
+          return res.end();
+        }
         json(res, 200, { sub: `@alice:${req.headers.host}` });
       });
       const a = await startApi({ openId: { allowHttp: true }, log: captureLogger() });

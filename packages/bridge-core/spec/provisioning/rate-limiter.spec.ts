@@ -26,7 +26,8 @@ describe('provisioning/rate-limiter', () => {
   it('refills to capacity at most, and forgets idle keys when sweeping', () => {
     let t = 0;
     const rl = new RateLimiter({ perMinute: 2, now: () => t, sweepThreshold: 2 });
-    rl.take('a'); rl.take('b');
+    rl.take('a');
+    rl.take('b');
     t += 3_600_000;
     rl.take('c'); // sweep: a and b are full again
     assert.equal(rl.size, 1);

@@ -1,14 +1,28 @@
 import { strict as assert } from 'node:assert';
 import type * as dns from 'node:dns';
 import * as net from 'node:net';
-import {
-  ForbiddenAddressError, guardedLookup, isForbiddenAddress, isInAllowList, parseAllowList,
-} from '../../src/provisioning/ssrf-guard';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, isInAllowList, parseAllowList } from '../../src/provisioning/ssrf-guard';
 
 describe('provisioning/ssrf-guard', () => {
   it('refuses special-purpose IPv4 addresses', () => {
-    for (const ip of ['127.0.0.1', '127.8.9.10', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
-      '0.0.0.0', '100.64.0.1', '100.127.255.254', '224.0.0.1', '239.255.255.250', '255.255.255.255', '192.0.2.1', '198.18.0.1', '240.0.0.1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '127.8.9.10',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '100.64.0.1',
+      '100.127.255.254',
+      '224.0.0.1',
+      '239.255.255.250',
+      '255.255.255.255',
+      '192.0.2.1',
+      '198.18.0.1',
+      '240.0.0.1',
+    ]) {
       assert.equal(isForbiddenAddress(ip), true, ip);
     }
   });
@@ -20,8 +34,25 @@ describe('provisioning/ssrf-guard', () => {
   });
 
   it('refuses special-purpose IPv6 addresses and IPv4 embedded in IPv6', () => {
-    for (const ip of ['::1', '::', 'fe80::1', 'fe80::1%eth0', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1',
-      '::ffff:7f00:1', '64:ff9b::7f00:1', '64:ff9b::a00:1', '2002:7f00:1::1', '2002:c0a8:101::1', '2001:db8::1', '2001::1', '[::1]']) {
+    for (const ip of [
+      '::1',
+      '::',
+      'fe80::1',
+      'fe80::1%eth0',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+      '::ffff:7f00:1',
+      '64:ff9b::7f00:1',
+      '64:ff9b::a00:1',
+      '2002:7f00:1::1',
+      '2002:c0a8:101::1',
+      '2001:db8::1',
+      '2001::1',
+      '[::1]',
+    ]) {
       assert.equal(isForbiddenAddress(ip), true, ip);
     }
     // NAT64 / 6to4 of a public address are fine.
@@ -63,12 +94,16 @@ describe('provisioning/ssrf-guard', () => {
       }) as unknown as typeof dns.lookup;
     const dnsTable = fakeDns({
       'evil.test': [{ address: '127.0.0.1', family: 4 }],
-      'mixed.test': [{ address: '10.0.0.1', family: 4 }, { address: '93.184.216.34', family: 4 }],
+      'mixed.test': [
+        { address: '10.0.0.1', family: 4 },
+        { address: '93.184.216.34', family: 4 },
+      ],
       'good.test': [{ address: '93.184.216.34', family: 4 }],
     });
-    const run = (host: string, all: boolean, allow?: string[]) => new Promise<{ err: any; addr: any; family?: number }>((resolve) => {
-      (guardedLookup(allow, dnsTable) as any)(host, { all }, (err: any, addr: any, family?: number) => resolve({ err, addr, family }));
-    });
+    const run = (host: string, all: boolean, allow?: string[]) =>
+      new Promise<{ err: any; addr: any; family?: number }>((resolve) => {
+        (guardedLookup(allow, dnsTable) as any)(host, { all }, (err: any, addr: any, family?: number) => resolve({ err, addr, family }));
+      });
 
     it('fails a name that resolves only to forbidden addresses', async () => {
       const r = await run('evil.test', false);
@@ -97,7 +132,10 @@ describe('provisioning/ssrf-guard', () => {
 
     it('stops a real socket before it connects to a name resolving to loopback', async () => {
       let accepted = 0;
-      const server = net.createServer((s) => { accepted++; s.destroy(); });
+      const server = net.createServer((s) => {
+        accepted++;
+        s.destroy();
+      });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as net.AddressInfo).port;
       try {

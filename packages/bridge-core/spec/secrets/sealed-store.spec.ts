@@ -11,7 +11,9 @@ function memoryKv(): KeyValueRepository & { raw: Map<string, unknown> } {
   return {
     raw,
     get: async <T>(ns: string, k: string) => raw.get(`${ns}/${k}`) as T | undefined,
-    put: async (ns: string, k: string, v: unknown) => { raw.set(`${ns}/${k}`, structuredClone(v)); },
+    put: async (ns: string, k: string, v: unknown) => {
+      raw.set(`${ns}/${k}`, structuredClone(v));
+    },
     delete: async (ns: string, k: string) => raw.delete(`${ns}/${k}`),
     list: async () => [],
   };
@@ -19,8 +21,12 @@ function memoryKv(): KeyValueRepository & { raw: Map<string, unknown> } {
 
 describe('bridge-core: sealed per-user secrets', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'causeway-secrets-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'causeway-secrets-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reads back what was stored, keeps no plaintext, and generates a private key file on first use', async () => {
     const kv = memoryKv();

@@ -20,7 +20,10 @@ function mediaId(n: number): string {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
   let s = '';
   let x = (n * 2654435761) >>> 0;
-  for (let i = 0; i < 24; i++) { s += A[x % 52]; x = (Math.imul(x, 1103515245) + 12345) >>> 0; }
+  for (let i = 0; i < 24; i++) {
+    s += A[x % 52];
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+  }
   return s;
 }
 
@@ -37,9 +40,26 @@ export function seedRoom(hs: HomeserverEmulator, i: number, members = 21, bot = 
   send(bot, 'm.room.create', { creator: bot, room_version: '10' });
   send(bot, 'm.room.member', { membership: 'join', displayname: 'Bridge bot' }, bot);
   send(bot, 'm.room.power_levels', {
-    users: { [bot]: 100, [`@mod${i}:${server}`]: 50 }, users_default: 0,
-    events: { 'm.room.name': 50, 'm.room.power_levels': 100, 'm.room.history_visibility': 100, 'm.room.canonical_alias': 50, 'm.room.avatar': 50, 'm.room.tombstone': 100, 'm.room.server_acl': 100, 'm.room.encryption': 100 },
-    events_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0, historical: 100, notifications: { room: 50 },
+    users: { [bot]: 100, [`@mod${i}:${server}`]: 50 },
+    users_default: 0,
+    events: {
+      'm.room.name': 50,
+      'm.room.power_levels': 100,
+      'm.room.history_visibility': 100,
+      'm.room.canonical_alias': 50,
+      'm.room.avatar': 50,
+      'm.room.tombstone': 100,
+      'm.room.server_acl': 100,
+      'm.room.encryption': 100,
+    },
+    events_default: 0,
+    state_default: 50,
+    ban: 50,
+    kick: 50,
+    redact: 50,
+    invite: 0,
+    historical: 100,
+    notifications: { room: 50 },
   });
   send(bot, 'm.room.join_rules', { join_rule: 'public' });
   send(bot, 'm.room.history_visibility', { history_visibility: 'shared' });

@@ -8,8 +8,23 @@ import type { KeyValueRepository } from '../../src/store/store';
 export const SERVER = 'bench.example';
 
 let eventCounter = 0;
-export function ev(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, ts = 1_700_000_000_000, sender = `@admin:${SERVER}`): MatrixEvent {
-  return { type, state_key: stateKey, content, sender, room_id: roomId, origin_server_ts: ts, event_id: `$ev${++eventCounter}_${Math.random().toString(36).slice(2, 12)}` };
+export function ev(
+  roomId: string,
+  type: string,
+  stateKey: string,
+  content: Record<string, unknown>,
+  ts = 1_700_000_000_000,
+  sender = `@admin:${SERVER}`,
+): MatrixEvent {
+  return {
+    type,
+    state_key: stateKey,
+    content,
+    sender,
+    room_id: roomId,
+    origin_server_ts: ts,
+    event_id: `$ev${++eventCounter}_${Math.random().toString(36).slice(2, 12)}`,
+  };
 }
 
 function mediaId(n: number): string {
@@ -17,7 +32,10 @@ function mediaId(n: number): string {
   let s = '';
   let x = (n * 2654435761) >>> 0;
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  for (let i = 0; i < 24; i++) { s += A[x % 52]; x = (Math.imul(x, 1103515245) + 12345) >>> 0; }
+  for (let i = 0; i < 24; i++) {
+    s += A[x % 52];
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+  }
   return s;
 }
 
@@ -31,11 +49,34 @@ export function makeRoom(i: number, members = 21, ts = 1_700_000_000_000): Matri
   const admin = `@admin:${SERVER}`;
   const evs: MatrixEvent[] = [
     ev(roomId, 'm.room.create', '', { room_version: '10', creator: admin }, ts, admin),
-    ev(roomId, 'm.room.power_levels', '', {
-      users: { [admin]: 100, [`@mod${i}:${SERVER}`]: 50, '@bridgebot:bench.example': 100 },
-      users_default: 0, events: { 'm.room.name': 50, 'm.room.power_levels': 100, 'm.room.history_visibility': 100, 'm.room.canonical_alias': 50, 'm.room.avatar': 50, 'm.room.tombstone': 100, 'm.room.server_acl': 100, 'm.room.encryption': 100 },
-      events_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0, historical: 100, notifications: { room: 50 },
-    }, ts),
+    ev(
+      roomId,
+      'm.room.power_levels',
+      '',
+      {
+        users: { [admin]: 100, [`@mod${i}:${SERVER}`]: 50, '@bridgebot:bench.example': 100 },
+        users_default: 0,
+        events: {
+          'm.room.name': 50,
+          'm.room.power_levels': 100,
+          'm.room.history_visibility': 100,
+          'm.room.canonical_alias': 50,
+          'm.room.avatar': 50,
+          'm.room.tombstone': 100,
+          'm.room.server_acl': 100,
+          'm.room.encryption': 100,
+        },
+        events_default: 0,
+        state_default: 50,
+        ban: 50,
+        kick: 50,
+        redact: 50,
+        invite: 0,
+        historical: 100,
+        notifications: { room: 50 },
+      },
+      ts,
+    ),
     ev(roomId, 'm.room.join_rules', '', { join_rule: i % 3 === 0 ? 'public' : 'invite' }, ts),
     ev(roomId, 'm.room.history_visibility', '', { history_visibility: 'shared' }, ts),
     ev(roomId, 'm.room.guest_access', '', { guest_access: 'can_join' }, ts),
@@ -48,7 +89,16 @@ export function makeRoom(i: number, members = 21, ts = 1_700_000_000_000): Matri
   for (let m = 0; m < members; m++) {
     const n = i * members + m;
     const userId = m === 0 ? admin : `@user${n}:${SERVER}`;
-    evs.push(ev(roomId, 'm.room.member', userId, { membership: 'join', displayname: m === 0 ? 'Admin' : `User ${n}`, avatar_url: `mxc://${SERVER}/${mediaId(n)}` }, ts + m, userId));
+    evs.push(
+      ev(
+        roomId,
+        'm.room.member',
+        userId,
+        { membership: 'join', displayname: m === 0 ? 'Admin' : `User ${n}`, avatar_url: `mxc://${SERVER}/${mediaId(n)}` },
+        ts + m,
+        userId,
+      ),
+    );
   }
   return evs;
 }
@@ -56,8 +106,6 @@ export function makeRoom(i: number, members = 21, ts = 1_700_000_000_000): Matri
 export function roomIdFor(i: number): string {
   return `!${mediaId(i + 7_000_000).slice(0, 18)}:${SERVER}`;
 }
-
-export interface FakeRoom { events: MatrixEvent[] }
 
 /** A fetcher over an in-memory room map with request counting, latency and faults. */
 export class FakeHomeserver implements StateFetcher {
@@ -84,7 +132,7 @@ export class FakeHomeserver implements StateFetcher {
       if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
       else await Promise.resolve();
       const f = this.faults.get(roomId);
-      if (f && f.length) throw f.shift();
+      if (f && f.length) throw f.shift()!;
       const forbidden = this.forbidden.get(roomId);
       if (forbidden) throw forbidden;
       const evs = this.rooms.get(roomId);
@@ -96,7 +144,9 @@ export class FakeHomeserver implements StateFetcher {
     }
   }
 
-  count(roomId: string): number { return this.requests.get(roomId) ?? 0; }
+  count(roomId: string): number {
+    return this.requests.get(roomId) ?? 0;
+  }
 }
 
 export class MemoryKv implements KeyValueRepository {
@@ -104,7 +154,9 @@ export class MemoryKv implements KeyValueRepository {
   gets = 0;
   puts = 0;
   lists = 0;
-  private k(ns: string, key: string) { return `${ns}\u0000${key}`; }
+  private k(ns: string, key: string) {
+    return `${ns}\u0000${key}`;
+  }
   async get<T>(ns: string, key: string): Promise<T | undefined> {
     this.gets++;
     const v = this.data.get(this.k(ns, key));
@@ -114,7 +166,9 @@ export class MemoryKv implements KeyValueRepository {
     this.puts++;
     this.data.set(this.k(ns, key), JSON.parse(JSON.stringify(value)));
   }
-  async delete(ns: string, key: string): Promise<boolean> { return this.data.delete(this.k(ns, key)); }
+  async delete(ns: string, key: string): Promise<boolean> {
+    return this.data.delete(this.k(ns, key));
+  }
   async list<T>(ns: string, opts: { prefix?: string; limit?: number } = {}): Promise<Array<{ key: string; value: T }>> {
     this.lists++;
     const out: Array<{ key: string; value: T }> = [];

@@ -44,12 +44,19 @@ describe('StateCache (emulator)', function () {
     const inner = fetchStateFetcher({ baseUrl: hs.url, asToken: STATE_AS_TOKEN });
     let out = 0;
     let peakOut = 0;
-    const cache = newCache({ maxRooms: 5000, fetcher: {
-      async fetchRoomState(roomId, signal) {
-        peakOut = Math.max(peakOut, ++out);
-        try { return await inner.fetchRoomState(roomId, signal); } finally { out--; }
+    const cache = newCache({
+      maxRooms: 5000,
+      fetcher: {
+        async fetchRoomState(roomId, signal) {
+          peakOut = Math.max(peakOut, ++out);
+          try {
+            return await inner.fetchRoomState(roomId, signal);
+          } finally {
+            out--;
+          }
+        },
       },
-    } });
+    });
     const res = await cache.warm(ids);
     assert.equal(res.fetched, 5000);
     assert.equal(res.failed, 0);
@@ -96,7 +103,7 @@ describe('StateCache (emulator)', function () {
     assert.equal(a.status, 'fulfilled');
     assert.equal(b.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
-    assert.equal((bad as PromiseRejectedResult).reason.status, 403);
+    assert.equal(bad.reason.status, 403);
     await assert.rejects(() => cache.getName(foreign));
     assert.equal(await cache.getName(ids[2]), 'Bench room number 2');
     assert.equal(hs.requestCount(STATE), 4); // the 403 was asked once
@@ -121,7 +128,10 @@ describe('StateCache (emulator)', function () {
       hs.faults.serverError(STATE, { times: 1, status: 503 });
       assert.equal(await cache.getName(ids[0]), 'Bench room number 0');
       assert.equal(cache.stats().retries, 1);
-      const err = await cache.getName(foreign).then(() => undefined, (e: unknown) => e as { status?: number });
+      const err = await cache.getName(foreign).then(
+        () => undefined,
+        (e: unknown) => e as { status?: number },
+      );
       assert.equal(err?.status, 403);
       assert.deepEqual(await Promise.all(ids.map((id) => cache.joinRule(id))), ['public', 'public', 'public']);
       assert.equal(hs.requestCount(STATE), 5);

@@ -9,13 +9,27 @@ const FAST = { baseMs: 1, maxMs: 4, maxRetries: 3 };
 
 class CapturingLogger implements Logger {
   lines: Array<{ level: string; msg: string }> = [];
-  error(msg: string) { this.lines.push({ level: 'error', msg }); }
-  warn(msg: string) { this.lines.push({ level: 'warn', msg }); }
-  info(msg: string) { this.lines.push({ level: 'info', msg }); }
-  debug(msg: string) { this.lines.push({ level: 'debug', msg }); }
-  trace(msg: string) { this.lines.push({ level: 'trace', msg }); }
-  child(): Logger { return this; }
-  isLevelEnabled() { return true; }
+  error(msg: string) {
+    this.lines.push({ level: 'error', msg });
+  }
+  warn(msg: string) {
+    this.lines.push({ level: 'warn', msg });
+  }
+  info(msg: string) {
+    this.lines.push({ level: 'info', msg });
+  }
+  debug(msg: string) {
+    this.lines.push({ level: 'debug', msg });
+  }
+  trace(msg: string) {
+    this.lines.push({ level: 'trace', msg });
+  }
+  child(): Logger {
+    return this;
+  }
+  isLevelEnabled() {
+    return true;
+  }
 }
 
 function setup(nRooms = 3, opts: Partial<StateCacheOptions> = {}) {
@@ -37,8 +51,12 @@ describe('StateCache', () => {
       assert.equal(await cache.getMembership(room, '@nobody:bench.example'), undefined);
       const member = await cache.getMember(room, '@user1:bench.example');
       assert.equal(member?.displayname, 'User 1');
-      assert.match(member!.avatar_url!, /^mxc:\/\/bench\.example\/[A-Za-z]{24}$/);
-      assert.deepEqual(await cache.getState(room, 'm.room.member', '@user1:bench.example'), { membership: 'join', displayname: 'User 1', avatar_url: member!.avatar_url });
+      assert.match(member.avatar_url!, /^mxc:\/\/bench\.example\/[A-Za-z]{24}$/);
+      assert.deepEqual(await cache.getState(room, 'm.room.member', '@user1:bench.example'), {
+        membership: 'join',
+        displayname: 'User 1',
+        avatar_url: member.avatar_url,
+      });
       assert.equal(await cache.getPowerLevel(room, admin), 100);
       assert.equal(await cache.getPowerLevel(room, '@mod0:bench.example'), 50);
       assert.equal(await cache.getPowerLevel(room, '@user1:bench.example'), 0);
@@ -69,8 +87,9 @@ describe('StateCache', () => {
       const { hs, cache } = setup();
       hs.latencyMs = 20;
       const room = roomIdFor(2);
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) =>
-        i % 2 ? cache.getMembership(room, '@admin:bench.example') : cache.getName(room)));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => (i % 2 ? cache.getMembership(room, '@admin:bench.example') : cache.getName(room))),
+      );
       assert.equal(hs.count(room), 1);
       assert.equal(results[0], 'Bench room number 2');
       assert.equal(results[1], 'join');
@@ -80,8 +99,10 @@ describe('StateCache', () => {
     it('applies power-level defaults without a power_levels event, and room v12 creators', async () => {
       const hs = new FakeHomeserver();
       hs.rooms.set('!a:x', [ev('!a:x', 'm.room.create', '', { room_version: '10', creator: '@c:x' }, 1, '@c:x')]);
-      hs.rooms.set('!b:x', [ev('!b:x', 'm.room.create', '', { room_version: '12', additional_creators: ['@d:x'] }, 1, '@c:x'),
-        ev('!b:x', 'm.room.power_levels', '', { users: { '@e:x': 75 } }, 2)]);
+      hs.rooms.set('!b:x', [
+        ev('!b:x', 'm.room.create', '', { room_version: '12', additional_creators: ['@d:x'] }, 1, '@c:x'),
+        ev('!b:x', 'm.room.power_levels', '', { users: { '@e:x': 75 } }, 2),
+      ]);
       const cache = new StateCache({ fetcher: hs, semaphore: new Semaphore(2) });
       assert.equal(await cache.getPowerLevel('!a:x', '@c:x'), 100);
       assert.equal(await cache.getPowerLevel('!a:x', '@z:x'), 0);
@@ -96,7 +117,9 @@ describe('StateCache', () => {
       const hs = new FakeHomeserver();
       const weird = ['Zoë 🦊 李', 'tab\there\x1e\x1f\x01', '', '\x04'];
       hs.rooms.set('!u:x', [
-        ...weird.map((d, i) => ev('!u:x', 'm.room.member', `@u${i}:x`, { membership: 'join', displayname: d, avatar_url: `mxc://other/${i}` })),
+        ...weird.map((d, i) =>
+          ev('!u:x', 'm.room.member', `@u${i}:x`, { membership: 'join', displayname: d, avatar_url: `mxc://other/${i}` }),
+        ),
         ev('!u:x', 'm.room.member', '@odd\x1fkey:x', { membership: 'invite' }),
         ev('!u:x', 'm.room.name', '', { name: 'Ünïcødé 名前 \u2028' }),
         ev('!u:x', 'm.room.member', '@k:x', { membership: 'knock', displayname: 42 }),
@@ -111,8 +134,14 @@ describe('StateCache', () => {
       assert.equal(await cache.getMembership('!u:x', '@k:x'), 'knock');
       assert.equal((await cache.getMember('!u:x', '@k:x'))?.displayname, undefined);
       assert.equal(await cache.getName('!u:x'), 'Ünïcødé 名前 \u2028');
-      assert.deepEqual((await cache.getMembers('!u:x', 'all')).map((m) => m.userId).sort(),
-        ['@k:x', '@odd\x1fkey:x', '@u0:x', '@u1:x', '@u2:x', '@u3:x']);
+      assert.deepEqual((await cache.getMembers('!u:x', 'all')).map((m) => m.userId).sort(), [
+        '@k:x',
+        '@odd\x1fkey:x',
+        '@u0:x',
+        '@u1:x',
+        '@u2:x',
+        '@u3:x',
+      ]);
     });
 
     it('handles big rooms (map mode) including updates', async () => {
@@ -178,9 +207,27 @@ describe('StateCache', () => {
       await cache.ensure(room);
       cache.onEvent(nameEv);
       cache.onEvent(memberEv);
-      assert.equal(cache.onEvent({ type: 'm.room.redaction', room_id: room, redacts: '$unrelated', content: {}, origin_server_ts: 1_800_000_000_001 }), false);
-      assert.ok(cache.onEvent({ type: 'm.room.redaction', room_id: room, redacts: nameEv.event_id, content: {}, origin_server_ts: 1_800_000_000_001 }));
-      assert.ok(cache.onEvent({ type: 'm.room.redaction', room_id: room, content: { redacts: memberEv.event_id }, origin_server_ts: 1_800_000_000_001 }));
+      assert.equal(
+        cache.onEvent({ type: 'm.room.redaction', room_id: room, redacts: '$unrelated', content: {}, origin_server_ts: 1_800_000_000_001 }),
+        false,
+      );
+      assert.ok(
+        cache.onEvent({
+          type: 'm.room.redaction',
+          room_id: room,
+          redacts: nameEv.event_id,
+          content: {},
+          origin_server_ts: 1_800_000_000_001,
+        }),
+      );
+      assert.ok(
+        cache.onEvent({
+          type: 'm.room.redaction',
+          room_id: room,
+          content: { redacts: memberEv.event_id },
+          origin_server_ts: 1_800_000_000_001,
+        }),
+      );
       assert.equal(await cache.getName(room), undefined);
       assert.deepEqual(await cache.getMember(room, '@x:bench.example'), { userId: '@x:bench.example', membership: 'join' });
       assert.equal(hs.totalRequests, 1);
@@ -257,7 +304,7 @@ describe('StateCache', () => {
       assert.equal(results[0].status, 'fulfilled');
       assert.equal(results[2].status, 'fulfilled');
       assert.equal(results[1].status, 'rejected');
-      const err = (results[1] as PromiseRejectedResult).reason as RoomStateUnavailableError;
+      const err = results[1].reason as RoomStateUnavailableError;
       assert.ok(err instanceof RoomStateUnavailableError);
       assert.equal(err.status, 403);
       assert.equal(err.errcode, 'M_FORBIDDEN');
@@ -286,7 +333,10 @@ describe('StateCache', () => {
     it('retries 5xx/429/network errors with backoff, honouring retry_after_ms', async () => {
       const { hs, cache } = setup();
       const room = roomIdFor(0);
-      hs.faults.set(room, [new MatrixError(502, 'M_UNKNOWN', 'bad gateway'), new MatrixError(429, 'M_LIMIT_EXCEEDED', 'slow down', { retry_after_ms: 40 })]);
+      hs.faults.set(room, [
+        new MatrixError(502, 'M_UNKNOWN', 'bad gateway'),
+        new MatrixError(429, 'M_LIMIT_EXCEEDED', 'slow down', { retry_after_ms: 40 }),
+      ]);
       const t = Date.now();
       assert.equal(await cache.getName(room), 'Bench room number 0');
       assert.ok(Date.now() - t >= 38);
@@ -297,10 +347,16 @@ describe('StateCache', () => {
     it('gives up after the bound with a clear log line', async () => {
       const { hs, cache, log } = setup();
       const room = roomIdFor(0);
-      hs.faults.set(room, Array.from({ length: 10 }, () => new MatrixError(500, 'M_UNKNOWN', 'boom')));
+      hs.faults.set(
+        room,
+        Array.from({ length: 10 }, () => new MatrixError(500, 'M_UNKNOWN', 'boom')),
+      );
       await assert.rejects(() => cache.getName(room), /unavailable: boom/);
       assert.equal(hs.count(room), FAST.maxRetries + 1);
-      assert.ok(log.lines.some((l) => l.level === 'error' && /giving up on .* after 4 attempts/.test(l.msg)), JSON.stringify(log.lines));
+      assert.ok(
+        log.lines.some((l) => l.level === 'error' && /giving up on .* after 4 attempts/.test(l.msg)),
+        JSON.stringify(log.lines),
+      );
       assert.equal(await cache.getName(roomIdFor(1)), 'Bench room number 1');
     });
   });
@@ -315,7 +371,14 @@ describe('StateCache', () => {
       const log = new CapturingLogger();
       const cache = new StateCache({ fetcher: hs, semaphore: new Semaphore(4), logger: log, progressIntervalMs: 200, maxRooms: N });
       let lastProgress = 0;
-      const warming = cache.warm(Array.from({ length: N }, (_, i) => roomIdFor(i)), { onProgress: (p) => { lastProgress = p.done; } });
+      const warming = cache.warm(
+        Array.from({ length: N }, (_, i) => roomIdFor(i)),
+        {
+          onProgress: (p) => {
+            lastProgress = p.done;
+          },
+        },
+      );
       // A lookup for a room far down the list jumps the queue.
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(await cache.getName(roomIdFor(N - 1)), `Bench room number ${N - 1}`);
@@ -332,7 +395,10 @@ describe('StateCache', () => {
       assert.equal(hs.peak, 4);
       assert.equal(cache.size, N);
       assert.equal(cache.stats().warmupPending, 0);
-      assert.ok(log.lines.some((l) => /^state cache warm-up: \d+\/5000 rooms$/.test(l.msg)), 'progress logged');
+      assert.ok(
+        log.lines.some((l) => /^state cache warm-up: \d+\/5000 rooms$/.test(l.msg)),
+        'progress logged',
+      );
       assert.ok(log.lines.some((l) => /^state cache warm-up finished: 5000\/5000 rooms/.test(l.msg)));
     });
   });
@@ -395,7 +461,15 @@ describe('Semaphore', () => {
     const n2 = s.enqueue('normal');
     const h1 = s.enqueue('high');
     n2.promote();
-    for (const [name, t] of [['n1', n1], ['n2', n2], ['h1', h1]] as const) void t.promise.then((rel) => { order.push(name); setTimeout(rel, 1); });
+    for (const [name, t] of [
+      ['n1', n1],
+      ['n2', n2],
+      ['h1', h1],
+    ] as const)
+      void t.promise.then((rel) => {
+        order.push(name);
+        setTimeout(rel, 1);
+      });
     assert.equal(s.waiting, 3);
     r0();
     while (order.length < 3) await new Promise((r) => setTimeout(r, 5));
@@ -416,7 +490,9 @@ describe('Semaphore', () => {
     s.setCapacity(2);
     const r2 = await t2.promise;
     assert.equal(s.active, 2);
-    r(); r2(); r2();
+    r();
+    r2();
+    r2();
     assert.equal(s.active, 0);
     assert.throws(() => new Semaphore(0), RangeError);
   });

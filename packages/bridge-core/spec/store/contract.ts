@@ -8,7 +8,7 @@ import type { Portal } from '../../src/connector/portal';
 import { StoreClosedError } from '../../src/store/common';
 import type { GhostRecord, MessageRecord, Store } from '../../src/store/store';
 
-export interface StoreBacking {
+interface StoreBacking {
   /** A new, not yet initialised store over this test's storage. Every call sees the same data. */
   open(): Store;
   /** The schema version a fully migrated store reports. */
@@ -63,10 +63,19 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.schemaVersion(), backing.latestVersion);
       });
 
-      it('keeps every repository\'s data across close() and re-open (restart), migrations not re-applied', async () => {
+      it("keeps every repository's data across close() and re-open (restart), migrations not re-applied", async () => {
         await store.portals.put(portal({ data: { key: 'secret' } }));
         await store.ghosts.put({ key: { network: 'libera', id: 'alice' }, userId: '@irc_alice:example.org', displayName: 'alice' });
-        await store.messages.put({ roomId: '!room:example.org', eventId: '$e1', portal: { network: 'libera', id: '#causeway' }, remoteId: 'r1', part: 0, sender: '@bob:example.org', timestamp: 5, body: 'hi' });
+        await store.messages.put({
+          roomId: '!room:example.org',
+          eventId: '$e1',
+          portal: { network: 'libera', id: '#causeway' },
+          remoteId: 'r1',
+          part: 0,
+          sender: '@bob:example.org',
+          timestamp: 5,
+          body: 'hi',
+        });
         await store.intents.put({ userId: '@bot:example.org', registered: true, displayName: 'Bot' });
         await store.intents.setMembership('!room:example.org', '@bot:example.org', 'join');
         await store.kv.put('ns', 'k', { a: [1, 2, 3] });
@@ -76,8 +85,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const again = await reopen();
         assert.equal(await again.schemaVersion(), backing.latestVersion);
         assert.deepEqual(await again.portals.getByRoom('!room:example.org'), portal({ data: { key: 'secret' } }));
-        assert.deepEqual(await again.ghosts.getByUserId('@irc_alice:example.org'),
-          { key: { network: 'libera', id: 'alice' }, userId: '@irc_alice:example.org', displayName: 'alice' });
+        assert.deepEqual(await again.ghosts.getByUserId('@irc_alice:example.org'), {
+          key: { network: 'libera', id: 'alice' },
+          userId: '@irc_alice:example.org',
+          displayName: 'alice',
+        });
         assert.equal((await again.messages.getByEvent('!room:example.org', '$e1')).length, 1);
         assert.deepEqual(await again.intents.get('@bot:example.org'), { userId: '@bot:example.org', registered: true, displayName: 'Bot' });
         assert.deepEqual(await again.intents.joinedRooms('@bot:example.org'), ['!room:example.org']);
@@ -98,8 +110,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('portals', () => {
       it('round-trips every field, and returns undefined for an unknown room', async () => {
-        const p = portal({ kind: 'dm', dmUser: '@alice:example.org', key: { network: 'libera', id: 'bob', receiver: '@alice:example.org' },
-          data: { nested: { list: [1, 'two', null, true] }, 'dotted.key': 1, $dollar: 'x' } });
+        const p = portal({
+          kind: 'dm',
+          dmUser: '@alice:example.org',
+          key: { network: 'libera', id: 'bob', receiver: '@alice:example.org' },
+          data: { nested: { list: [1, 'two', null, true] }, 'dotted.key': 1, $dollar: 'x' },
+        });
         await store.portals.put(p);
         assert.deepEqual(await store.portals.getByRoom(p.roomId), p);
         assert.equal(await store.portals.getByRoom('!nope:example.org'), undefined);
@@ -111,7 +127,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.portals.count(), 1);
         await store.portals.put(portal({ kind: 'plumbed', key: { network: 'oftc', id: '#other' } }));
         assert.equal(await store.portals.count(), 1);
-        assert.deepEqual(await store.portals.getByRoom('!room:example.org'), portal({ kind: 'plumbed', key: { network: 'oftc', id: '#other' } }));
+        assert.deepEqual(
+          await store.portals.getByRoom('!room:example.org'),
+          portal({ kind: 'plumbed', key: { network: 'oftc', id: '#other' } }),
+        );
         assert.deepEqual(await store.portals.getByKey({ network: 'libera', id: '#causeway' }), []);
       });
 
@@ -166,8 +185,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('ghosts', () => {
       const ghost: GhostRecord = {
-        key: { network: 'libera', id: 'alice' }, userId: '@irc_alice:example.org', displayName: 'alice (IRC)',
-        avatarMxc: 'mxc://example.org/abc', avatarSource: 'sha256:00ff', data: { host: 'a.b.c', 'x.y': [1] },
+        key: { network: 'libera', id: 'alice' },
+        userId: '@irc_alice:example.org',
+        displayName: 'alice (IRC)',
+        avatarMxc: 'mxc://example.org/abc',
+        avatarSource: 'sha256:00ff',
+        data: { host: 'a.b.c', 'x.y': [1] },
       };
 
       it('round-trips by key and by user ID', async () => {
@@ -205,8 +228,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('messages', () => {
       const msg = (over: Partial<MessageRecord> = {}): MessageRecord => ({
-        roomId: '!room:x', eventId: '$ev1', portal: { network: 'libera', id: '#causeway' }, remoteId: 'irc-1', part: 0,
-        sender: '@alice:x', timestamp: 1000, body: 'hello', ...over,
+        roomId: '!room:x',
+        eventId: '$ev1',
+        portal: { network: 'libera', id: '#causeway' },
+        remoteId: 'irc-1',
+        part: 0,
+        sender: '@alice:x',
+        timestamp: 1000,
+        body: 'hello',
+        ...over,
       });
 
       it('stores the parts of an event and returns them in part order', async () => {
@@ -215,7 +245,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.messages.put(msg({ part: 1, remoteId: 'irc-2' }));
         await store.messages.put(msg({ eventId: '$other', part: 0, remoteId: 'irc-9' }));
         const got = await store.messages.getByEvent('!room:x', '$ev1');
-        assert.deepEqual(got.map((m) => m.part), [0, 1, 2]);
+        assert.deepEqual(
+          got.map((m) => m.part),
+          [0, 1, 2],
+        );
         assert.deepEqual(got[0], msg({ part: 0, remoteId: 'irc-1', body: 'a' }));
         assert.deepEqual(await store.messages.getByEvent('!other:x', '$ev1'), []);
       });
@@ -258,7 +291,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         for (let i = 0; i < 5; i++) await store.messages.put(msg({ eventId: `$e${i}`, remoteId: `r${i}`, timestamp: 1000 + i }));
         assert.equal(await store.messages.prune(1003), 3);
         assert.equal(await store.messages.prune(1003), 0);
-        assert.deepEqual((await store.messages.getByEvent('!room:x', '$e3')).map((m) => m.timestamp), [1003]);
+        assert.deepEqual(
+          (await store.messages.getByEvent('!room:x', '$e3')).map((m) => m.timestamp),
+          [1003],
+        );
         assert.equal((await store.messages.getByEvent('!room:x', '$e4')).length, 1);
         assert.deepEqual(await store.messages.getByEvent('!room:x', '$e0'), []);
       });
@@ -289,7 +325,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.intents.put({ userId: '@bot:x', registered: false });
         assert.deepEqual(await store.intents.get('@bot:x'), { userId: '@bot:x', registered: false });
         await store.intents.put({ userId: '@bot:x', registered: true, displayName: 'Bot', avatarUrl: 'mxc://x/y' });
-        assert.deepEqual(await store.intents.get('@bot:x'), { userId: '@bot:x', registered: true, displayName: 'Bot', avatarUrl: 'mxc://x/y' });
+        assert.deepEqual(await store.intents.get('@bot:x'), {
+          userId: '@bot:x',
+          registered: true,
+          displayName: 'Bot',
+          avatarUrl: 'mxc://x/y',
+        });
         await store.intents.put({ userId: '@bot:x', registered: true });
         assert.deepEqual(await store.intents.get('@bot:x'), { userId: '@bot:x', registered: true });
       });
@@ -338,7 +379,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('kv', () => {
       it('round-trips JSON values and keeps namespaces apart', async () => {
-        const values: unknown[] = [{ 'm.relates_to': { $ref: 1 }, list: [1, { a: null }] }, [1, 'a', false], 'text', 42.5, 0, true, null, ''];
+        const values: unknown[] = [
+          { 'm.relates_to': { $ref: 1 }, list: [1, { a: null }] },
+          [1, 'a', false],
+          'text',
+          42.5,
+          0,
+          true,
+          null,
+          '',
+        ];
         for (const [i, v] of values.entries()) await store.kv.put('ns', `k${i}`, v);
         for (const [i, v] of values.entries()) assert.deepEqual(await store.kv.get('ns', `k${i}`), v);
         assert.equal(await store.kv.get('other', 'k0'), undefined);
@@ -359,8 +409,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const keys = ['libera\u0000@alice:example.org', 'libera\u0000@bob:example.org', 'odd\uE000key', 'odd\uE0000', 'libera'];
         for (const k of keys) await store.kv.put('nul', k, k.length);
         for (const k of keys) assert.equal(await store.kv.get('nul', k), k.length, JSON.stringify(k));
-        assert.deepEqual((await store.kv.list('nul', { prefix: 'libera\u0000' })).map((e) => e.key).sort(),
-          ['libera\u0000@alice:example.org', 'libera\u0000@bob:example.org']);
+        assert.deepEqual((await store.kv.list('nul', { prefix: 'libera\u0000' })).map((e) => e.key).sort(), [
+          'libera\u0000@alice:example.org',
+          'libera\u0000@bob:example.org',
+        ]);
         assert.equal(await store.kv.delete('nul', 'libera\u0000@bob:example.org'), true);
         assert.equal(await store.kv.get('nul', 'libera\u0000@bob:example.org'), undefined);
         assert.equal(await store.kv.get('nul', 'libera'), 6);
@@ -373,14 +425,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('list returns the namespace sorted by key, filtered by prefix, limited', async () => {
         for (const k of ['b/2', 'a/1', 'b/1', 'c', 'b/10', 'b%x', 'b_y']) await store.kv.put('ns', k, k.toUpperCase());
         await store.kv.put('elsewhere', 'b/3', 'no');
-        assert.deepEqual((await store.kv.list('ns')).map((e) => e.key), ['a/1', 'b%x', 'b/1', 'b/10', 'b/2', 'b_y', 'c']);
+        assert.deepEqual(
+          (await store.kv.list('ns')).map((e) => e.key),
+          ['a/1', 'b%x', 'b/1', 'b/10', 'b/2', 'b_y', 'c'],
+        );
         assert.deepEqual(await store.kv.list('ns', { prefix: 'b/' }), [
-          { key: 'b/1', value: 'B/1' }, { key: 'b/10', value: 'B/10' }, { key: 'b/2', value: 'B/2' }]);
-        assert.deepEqual((await store.kv.list('ns', { prefix: 'b/', limit: 2 })).map((e) => e.key), ['b/1', 'b/10']);
+          { key: 'b/1', value: 'B/1' },
+          { key: 'b/10', value: 'B/10' },
+          { key: 'b/2', value: 'B/2' },
+        ]);
+        assert.deepEqual(
+          (await store.kv.list('ns', { prefix: 'b/', limit: 2 })).map((e) => e.key),
+          ['b/1', 'b/10'],
+        );
         assert.deepEqual(await store.kv.list('ns', { limit: 0 }), []);
         // LIKE metacharacters in a prefix are literal.
-        assert.deepEqual((await store.kv.list('ns', { prefix: 'b%' })).map((e) => e.key), ['b%x']);
-        assert.deepEqual((await store.kv.list('ns', { prefix: 'b_' })).map((e) => e.key), ['b_y']);
+        assert.deepEqual(
+          (await store.kv.list('ns', { prefix: 'b%' })).map((e) => e.key),
+          ['b%x'],
+        );
+        assert.deepEqual(
+          (await store.kv.list('ns', { prefix: 'b_' })).map((e) => e.key),
+          ['b_y'],
+        );
         assert.deepEqual(await store.kv.list('ns', { prefix: 'zzz' }), []);
         assert.deepEqual(await store.kv.list('empty'), []);
       });
@@ -393,11 +460,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(await store.kv.get('ns', 'past'), undefined);
         assert.equal(await store.kv.get('ns', 'future'), 2);
         assert.equal(await store.kv.get('ns', 'soon'), 3);
-        assert.deepEqual((await store.kv.list('ns')).map((e) => e.key), ['future', 'soon']);
+        assert.deepEqual(
+          (await store.kv.list('ns')).map((e) => e.key),
+          ['future', 'soon'],
+        );
         await sleep(200);
         assert.equal(await store.kv.get('ns', 'soon'), undefined);
-        assert.deepEqual((await store.kv.list('ns')).map((e) => e.key), ['future']);
-        assert.deepEqual((await store.kv.list('ns', { limit: 1 })).map((e) => e.key), ['future']);
+        assert.deepEqual(
+          (await store.kv.list('ns')).map((e) => e.key),
+          ['future'],
+        );
+        assert.deepEqual(
+          (await store.kv.list('ns', { limit: 1 })).map((e) => e.key),
+          ['future'],
+        );
         assert.equal(await store.kv.delete('ns', 'soon'), false);
         await store.kv.put('ns', 'past', 'back');
         assert.equal(await store.kv.get('ns', 'past'), 'back');
@@ -416,16 +492,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('queues', () => {
       const values = (recs: Array<{ value: unknown }>) => recs.map((r) => r.value);
 
-      it('appends in order per key; seqs grow across keys and calls; list gives a key\'s queue or the whole queue in append order', async () => {
+      it("appends in order per key; seqs grow across keys and calls; list gives a key's queue or the whole queue in append order", async () => {
         const a1 = await store.queues.append('lines', 'alice', ['a1', 'a2'], 1000);
         const b1 = await store.queues.append('lines', 'bob', ['b1']);
         const a2 = await store.queues.append('lines', 'alice', ['a3']);
-        assert.deepEqual(a1.map((r) => ({ ...r, seq: 0 })), [
-          { queue: 'lines', key: 'alice', seq: 0, value: 'a1', createdAt: 1000, attempted: false },
-          { queue: 'lines', key: 'alice', seq: 0, value: 'a2', createdAt: 1000, attempted: false },
-        ]);
+        assert.deepEqual(
+          a1.map((r) => ({ ...r, seq: 0 })),
+          [
+            { queue: 'lines', key: 'alice', seq: 0, value: 'a1', createdAt: 1000, attempted: false },
+            { queue: 'lines', key: 'alice', seq: 0, value: 'a2', createdAt: 1000, attempted: false },
+          ],
+        );
         const seqs = [...a1, ...b1, ...a2].map((r) => r.seq);
-        assert.deepEqual([...seqs].sort((x, y) => x - y), seqs, 'seqs follow the appends');
+        assert.deepEqual(
+          [...seqs].sort((x, y) => x - y),
+          seqs,
+          'seqs follow the appends',
+        );
         assert.equal(new Set(seqs).size, 4);
         assert.ok(Math.abs(b1[0].createdAt - Date.now()) < 60_000, 'createdAt defaults to now');
         assert.deepEqual(values(await store.queues.list('lines', { key: 'alice' })), ['a1', 'a2', 'a3']);
@@ -438,14 +521,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('round-trips JSON values and any string as queue name and key (NUL included); queues are kept apart', async () => {
-        const odd: unknown[] = [{ 'm.relates_to': { $ref: 1 }, text: 'nul \u0000 inside', list: [1, null, 'é☃'] }, 0, '', false, null, [[]]];
+        const odd: unknown[] = [
+          { 'm.relates_to': { $ref: 1 }, text: 'nul \u0000 inside', list: [1, null, 'é☃'] },
+          0,
+          '',
+          false,
+          null,
+          [[]],
+        ];
         const key = 'libera\u0000@alice:example.org';
         const queue = 'connector.irc\u0000lines\uE000';
         await store.queues.append(queue, key, odd);
         await store.queues.append('other', key, ['elsewhere']);
         const got = await store.queues.list(queue, { key });
         assert.deepEqual(values(got), odd);
-        assert.deepEqual(got.map((r) => [r.queue, r.key]), odd.map(() => [queue, key]));
+        assert.deepEqual(
+          got.map((r) => [r.queue, r.key]),
+          odd.map(() => [queue, key]),
+        );
         assert.deepEqual(values(await store.queues.list('other')), ['elsewhere']);
         assert.equal(await store.queues.count(queue), odd.length);
         assert.equal(await store.queues.count('other'), 1);
@@ -461,7 +554,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const recs = await store.queues.append('q', 'k', ['x', 'y', 'z']);
         await store.queues.markAttempted('q', [recs[0].seq, 987_654_321]);
         await store.queues.markAttempted('other', [recs[1].seq]); // another queue's seq space is not this one
-        assert.deepEqual((await store.queues.list('q')).map((r) => [r.value, r.attempted]), [['x', true], ['y', false], ['z', false]]);
+        assert.deepEqual(
+          (await store.queues.list('q')).map((r) => [r.value, r.attempted]),
+          [
+            ['x', true],
+            ['y', false],
+            ['z', false],
+          ],
+        );
         assert.equal(await store.queues.remove('q', [recs[0].seq, recs[2].seq, 987_654_321]), 2);
         assert.equal(await store.queues.remove('q', [recs[0].seq]), 0);
         assert.equal(await store.queues.remove('other', [recs[1].seq]), 0);
@@ -478,8 +578,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.queues.remove('q', [last[0].seq]); // the highest seq is gone before the restart
         await store.close();
         const again = await reopen();
-        assert.deepEqual((await again.queues.list('q')).map((r) => [r.value, r.attempted, r.createdAt, r.seq]),
-          [['two', true, 5, first[1].seq], ['three', false, 5, first[2].seq]]);
+        assert.deepEqual(
+          (await again.queues.list('q')).map((r) => [r.value, r.attempted, r.createdAt, r.seq]),
+          [
+            ['two', true, 5, first[1].seq],
+            ['three', false, 5, first[2].seq],
+          ],
+        );
         const next = await again.queues.append('q', 'k', ['five']);
         assert.ok(next[0].seq > last[0].seq, `seq ${next[0].seq} after ${last[0].seq}`);
         assert.deepEqual(values(await again.queues.list('q', { key: 'k' })), ['two', 'three', 'five']);
@@ -491,7 +596,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         for (let k = 0; k < 4; k++) {
           const vs = values(await store.queues.list('q', { key: `k${k}` })) as number[];
           assert.equal(vs.length, 10);
-          for (let i = 0; i < vs.length; i += 2) assert.equal(vs[i + 1], vs[i] + 100, 'one append\'s values stay together, in order');
+          for (let i = 0; i < vs.length; i += 2) assert.equal(vs[i + 1], vs[i] + 100, "one append's values stay together, in order");
         }
       });
 

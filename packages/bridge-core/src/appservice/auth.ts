@@ -5,14 +5,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { secureCompare } from '../util/secure-compare';
 
 export type AuthResult = 'ok' | 'missing' | 'forbidden';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The token from the Authorization header: undefined if absent, null if the header is not a Bearer token. */
-export function bearerToken(req: IncomingMessage): string | undefined | null {
+function bearerToken(req: IncomingMessage): string | undefined | null {
   const h = req.headers.authorization;
   if (h === undefined || h === '') return undefined;
   const m = BEARER.exec(h);
@@ -20,25 +19,9 @@ export function bearerToken(req: IncomingMessage): string | undefined | null {
 }
 
 /**
- * Check a request against the expected hs_token.
- * `queryToken` is the decoded `access_token` query parameter, if any.
- */
-export function checkHsToken(req: IncomingMessage, queryToken: string | undefined, expected: string): AuthResult {
-  const header = bearerToken(req);
-  if (header === null) return 'forbidden';
-  if (header === undefined && queryToken === undefined) return 'missing';
-  // Compare every token that was presented: each must match, so a header and
-  // a query parameter that disagree are refused.
-  let ok = true;
-  if (header !== undefined && !secureCompare(header, expected)) ok = false;
-  if (queryToken !== undefined && !secureCompare(queryToken, expected)) ok = false;
-  return ok ? 'ok' : 'forbidden';
-}
-
-/**
- * `checkHsToken` bound to one expected token, for a server checking every
- * request against the same one: the expected token's digest is computed once
- * instead of per comparison. Same comparison as `secureCompare`: both sides
+ * Checks requests against the expected hs_token (`queryToken` is the decoded
+ * `access_token` query parameter, if any). The expected token's digest is computed once
+ * instead of per comparison. Same comparison as util/secure-compare: both sides
  * hashed (nothing about the secret's content or length leaks through timing),
  * then the lengths must agree.
  */
@@ -50,6 +33,8 @@ export function hsTokenChecker(expected: string): (req: IncomingMessage, queryTo
     const header = bearerToken(req);
     if (header === null) return 'forbidden';
     if (header === undefined && queryToken === undefined) return 'missing';
+    // Compare every token that was presented: each must match, so a header and
+    // a query parameter that disagree are refused.
     let ok = true;
     if (header !== undefined && !same(header)) ok = false;
     if (queryToken !== undefined && !same(queryToken)) ok = false;

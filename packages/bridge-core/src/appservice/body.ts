@@ -9,7 +9,7 @@ import { MatrixError } from '../util/matrix-error';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export function tooLarge(limit: number): MatrixError {
+function tooLarge(limit: number): MatrixError {
   return new MatrixError(413, 'M_TOO_LARGE', `Request body exceeds ${limit} bytes`);
 }
 
@@ -56,7 +56,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       total += chunk.length;
       if (total > limit) {
         cleanup();
-        first = undefined; chunks = undefined;
+        first = undefined;
+        chunks = undefined;
         discard(req);
         reject(tooLarge(limit));
         return;
@@ -70,8 +71,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       else resolve(first ?? Buffer.alloc(0));
     };
     // The client went away or sent a broken body: its problem, answered (if anyone listens) as such.
-    const onError = () => { cleanup(); reject(aborted()); };
-    const onAborted = () => { cleanup(); reject(aborted()); };
+    const onError = () => {
+      cleanup();
+      reject(aborted());
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(aborted());
+    };
     const cleanup = () => {
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);
@@ -86,7 +93,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** Let the rest of a request flow past without keeping it. */
-export function discard(req: IncomingMessage): void {
+function discard(req: IncomingMessage): void {
   if (!req.complete) req.resume();
 }
 

@@ -38,8 +38,14 @@ import { RoomDispatcher, type DispatcherStats, type RoomDispatcherOptions } from
 import { SeenTransactions, transactionIdentity, type TransactionIdentity } from './seen-transactions';
 import { TransactionJournal, type JournalOptions, type JournalStats } from './transaction-journal';
 import {
-  mapTransactionItems, transactionItemCount, transactionItems,
-  type Admission, type DeliveryItem, type EventHandler, type TransactionBody, type TransactionSink,
+  mapTransactionItems,
+  transactionItemCount,
+  transactionItems,
+  type Admission,
+  type DeliveryItem,
+  type EventHandler,
+  type TransactionBody,
+  type TransactionSink,
 } from './transaction';
 import { isMatrixEvent, type MatrixEvent } from '../matrix/event';
 
@@ -116,9 +122,16 @@ export class DeliveryPipeline implements TransactionSink {
       retry: opts.retry,
       log: this.log,
       beforeStart: j ? (seqs, go) => j.markStarted(seqs, go) : undefined,
-      onFinished: j ? (item) => { j.markDone(item.seq); if (item.carriesSecret) j.forget(item.seq); } : undefined,
+      onFinished: j
+        ? (item) => {
+            j.markDone(item.seq);
+            if (item.carriesSecret) j.forget(item.seq);
+          }
+        : undefined,
     });
-    this.dispatcher.onProgress(() => { if (this.waiters.length) this.wake(); });
+    this.dispatcher.onProgress(() => {
+      if (this.waiters.length) this.wake();
+    });
   }
 
   /**
@@ -136,7 +149,13 @@ export class DeliveryPipeline implements TransactionSink {
     for (const t of replay) {
       const all = transactionItems(t.body);
       const items: DeliveryItem[] = t.pending.map(({ index, seq, started }) => ({
-        event: all[index].event, kind: all[index].kind, txnId: t.txnId, seq, attempt: 0, redelivered: started, startMarked: false,
+        event: all[index].event,
+        kind: all[index].kind,
+        txnId: t.txnId,
+        seq,
+        attempt: 0,
+        redelivered: started,
+        startMarked: false,
       }));
       p.dispatcher.enqueue(items);
     }
@@ -161,7 +180,9 @@ export class DeliveryPipeline implements TransactionSink {
   admit(): Admission {
     if (this.waiters.length === 0 && this.admitting === 0 && this.pressure() < this.hwm) return FREE;
     const w = { resolve: () => {}, granted: false, released: false };
-    const ready = new Promise<void>((resolve) => { w.resolve = resolve; });
+    const ready = new Promise<void>((resolve) => {
+      w.resolve = resolve;
+    });
     this.waiters.push(w);
     return {
       ready,
@@ -181,7 +202,11 @@ export class DeliveryPipeline implements TransactionSink {
     if (retry) return retry;
     // Another transaction with this txnId is being journaled right now: decide once its outcome is known.
     const flight = this.inflight.get(txnId);
-    if (flight) return flight.done.then(() => this.accept(txnId, body, raw), () => this.accept(txnId, body, raw));
+    if (flight)
+      return flight.done.then(
+        () => this.accept(txnId, body, raw),
+        () => this.accept(txnId, body, raw),
+      );
 
     // Events already accepted in an earlier transaction are not queued again.
     const again = this.alreadyAccepted(identity.eventIds);
@@ -211,8 +236,15 @@ export class DeliveryPipeline implements TransactionSink {
       this.journaling += n;
       const b = body;
       p = this.journal.append(txnId, raw, n, recorded).then(
-        (firstSeq) => { this.journaling -= n; this.dispatch(txnId, b, firstSeq); },
-        (err) => { this.journaling -= n; this.wake(); throw err; },
+        (firstSeq) => {
+          this.journaling -= n;
+          this.dispatch(txnId, b, firstSeq);
+        },
+        (err) => {
+          this.journaling -= n;
+          this.wake();
+          throw err;
+        },
       );
     } else {
       this.seen.remember(txnId, recorded.digest, recorded.eventIds);
@@ -223,7 +255,9 @@ export class DeliveryPipeline implements TransactionSink {
     }
     const entry: InFlight = { digest: identity.digest, eventIds: fresh, done: p };
     this.inflight.set(txnId, entry);
-    const clear = () => { if (this.inflight.get(txnId) === entry) this.inflight.delete(txnId); };
+    const clear = () => {
+      if (this.inflight.get(txnId) === entry) this.inflight.delete(txnId);
+    };
     p.then(clear, clear);
     return p;
   }
@@ -245,8 +279,11 @@ export class DeliveryPipeline implements TransactionSink {
       return;
     }
     this.reuseLogged = true;
-    this.log.info('The homeserver reused a transaction ID for other events (it numbers transactions anew after a restart, ' +
-      'as Synapse with SQLite does); taking it as a new transaction. Retries are still recognised by their events.', { txnId });
+    this.log.info(
+      'The homeserver reused a transaction ID for other events (it numbers transactions anew after a restart, ' +
+        'as Synapse with SQLite does); taking it as a new transaction. Retries are still recognised by their events.',
+      { txnId },
+    );
   }
 
   /** Resolves when every accepted event has finished. */
@@ -299,8 +336,17 @@ export class DeliveryPipeline implements TransactionSink {
   }
 
   private dispatch(txnId: string, body: TransactionBody, firstSeq: number): void {
-    this.dispatcher.enqueue(mapTransactionItems(body, (event, kind, i): DeliveryItem => (
-      { event, kind, txnId, seq: firstSeq + i, attempt: 0, redelivered: false, startMarked: false })));
+    this.dispatcher.enqueue(
+      mapTransactionItems(body, (event, kind, i): DeliveryItem => ({
+        event,
+        kind,
+        txnId,
+        seq: firstSeq + i,
+        attempt: 0,
+        redelivered: false,
+        startMarked: false,
+      })),
+    );
   }
 }
 

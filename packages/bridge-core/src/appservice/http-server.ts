@@ -30,19 +30,19 @@ import { Router } from './router';
 import { transactionShapeError, type TransactionBody, type TransactionSink } from './transaction';
 import type { RouteResponse, RouteContext, RouteHandler, RouteOptions } from '../connector/routes';
 
-export const APP_V1 = '/_matrix/app/v1';
-export const APP_UNSTABLE = '/_matrix/app/unstable';
+const APP_V1 = '/_matrix/app/v1';
+const APP_UNSTABLE = '/_matrix/app/unstable';
 
 export { type RouteResponse, type RouteContext, type RouteHandler, type RouteOptions };
 
 /** Field values from the query string (everything but `access_token`). */
-export type ThirdPartyFields = Record<string, string>;
+type ThirdPartyFields = Record<string, string>;
 
 /**
  * Third-party lookups. A missing method, `undefined` or an empty array is
  * answered 404 `M_NOT_FOUND`.
  */
-export interface ThirdPartyHandlers {
+interface ThirdPartyHandlers {
   protocol?(protocol: string): Promise<Record<string, unknown> | undefined>;
   locations?(protocol: string, fields: ThirdPartyFields): Promise<unknown[] | undefined>;
   users?(protocol: string, fields: ThirdPartyFields): Promise<unknown[] | undefined>;
@@ -106,8 +106,12 @@ class Ctx implements RouteContext {
     private readonly maxBody: number,
   ) {}
   /** Assigned on first use (most requests never log). */
-  get requestId(): string { return (this._requestId ??= nextRequestId()); }
-  get log(): Logger { return (this._log ??= this.baseLog.child({ requestId: this.requestId })); }
+  get requestId(): string {
+    return (this._requestId ??= nextRequestId());
+  }
+  get log(): Logger {
+    return (this._log ??= this.baseLog.child({ requestId: this.requestId }));
+  }
   get query(): URLSearchParams {
     if (!this._query) {
       this._query = new URLSearchParams(this.qs);
@@ -115,8 +119,12 @@ class Ctx implements RouteContext {
     }
     return this._query;
   }
-  readBody(): Promise<Buffer> { return readBody(this.req, this.maxBody); }
-  async readJson(): Promise<unknown> { return parseJson(await this.readBody()); }
+  readBody(): Promise<Buffer> {
+    return readBody(this.req, this.maxBody);
+  }
+  async readJson(): Promise<unknown> {
+    return parseJson(await this.readBody());
+  }
 }
 
 export class AppserviceServer {
@@ -180,7 +188,10 @@ export class AppserviceServer {
       if (!this.httpServer.listening) return resolve();
       const force = setTimeout(() => this.httpServer.closeAllConnections(), graceMs);
       force.unref();
-      this.httpServer.close(() => { clearTimeout(force); resolve(); });
+      this.httpServer.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
       this.httpServer.closeIdleConnections();
     });
   }
@@ -210,16 +221,21 @@ export class AppserviceServer {
       if (qs !== '' && qs.includes('access_token')) queryToken = new URLSearchParams(qs).get('access_token') ?? undefined;
       const auth = this.checkToken(req, queryToken);
       if (auth !== 'ok') {
-        const err = auth === 'missing'
-          ? new MatrixError(401, 'M_UNAUTHORIZED', 'Missing hs_token')
-          : new MatrixError(403, 'M_FORBIDDEN', 'Bad hs_token');
-        this.log.child({ requestId: nextRequestId() }).warn('Rejected homeserver request', { method, path: safePath(path), status: err.status });
+        const err =
+          auth === 'missing'
+            ? new MatrixError(401, 'M_UNAUTHORIZED', 'Missing hs_token')
+            : new MatrixError(403, 'M_FORBIDDEN', 'Bad hs_token');
+        this.log
+          .child({ requestId: nextRequestId() })
+          .warn('Rejected homeserver request', { method, path: safePath(path), status: err.status });
         return sendError(req, res, err);
       }
     }
     if (!match) return sendError(req, res, new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
     if (!route) {
-      return sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request method'), { Allow: match.allowed.join(', ') });
+      return sendError(req, res, new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request method'), {
+        Allow: match.allowed.join(', '),
+      });
     }
     const ctx = new Ctx(req, res, match.params, qs, this.log, this.maxBody);
     let result: Promise<RouteResponse | void> | RouteResponse | void;
@@ -229,7 +245,10 @@ export class AppserviceServer {
       return this.fail(ctx, err);
     }
     if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<RouteResponse | void>).then((r) => this.respond(ctx, r), (err) => this.fail(ctx, err));
+      (result as Promise<RouteResponse | void>).then(
+        (r) => this.respond(ctx, r),
+        (err) => this.fail(ctx, err),
+      );
     } else {
       this.respond(ctx, result as RouteResponse | void);
     }
@@ -251,8 +270,10 @@ export class AppserviceServer {
   private fail(ctx: Ctx, err: unknown): void {
     const answer = err instanceof MatrixError ? err : unavailableStateAnswer(err);
     if (answer) {
-      if (answer.status >= 500) ctx.log.error('Request failed', { path: safePath(ctx.req.url ?? ''), errcode: answer.errcode, error: answer.message });
-      else if (ctx.log.isLevelEnabled('debug')) ctx.log.debug('Request refused', { path: safePath(ctx.req.url ?? ''), status: answer.status, errcode: answer.errcode });
+      if (answer.status >= 500)
+        ctx.log.error('Request failed', { path: safePath(ctx.req.url ?? ''), errcode: answer.errcode, error: answer.message });
+      else if (ctx.log.isLevelEnabled('debug'))
+        ctx.log.debug('Request refused', { path: safePath(ctx.req.url ?? ''), status: answer.status, errcode: answer.errcode });
       return sendError(ctx.req, ctx.res, answer);
     }
     ctx.log.error('Request handler threw', { path: safePath(ctx.req.url ?? ''), error: err instanceof Error ? err : String(err) });
@@ -296,9 +317,11 @@ export class AppserviceServer {
         return { body: p };
       });
       this.addRoute('GET', `${prefix}/thirdparty/location/:protocol`, async (ctx) =>
-        list(await tp().locations?.(ctx.params.protocol, fields(ctx.query)), 'locations'));
+        list(await tp().locations?.(ctx.params.protocol, fields(ctx.query)), 'locations'),
+      );
       this.addRoute('GET', `${prefix}/thirdparty/user/:protocol`, async (ctx) =>
-        list(await tp().users?.(ctx.params.protocol, fields(ctx.query)), 'users'));
+        list(await tp().users?.(ctx.params.protocol, fields(ctx.query)), 'users'),
+      );
       this.addRoute('GET', `${prefix}/thirdparty/location`, async (ctx) => {
         const a = ctx.query.get('alias');
         if (!a) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing "alias"');
@@ -330,7 +353,7 @@ export class AppserviceServer {
     const admission = sink.admit();
     try {
       if (admission.ready) await this.waitForCapacity(ctx, admission.ready);
-      const { raw, body } = parsed ?? await this.readTransaction(ctx);
+      const { raw, body } = parsed ?? (await this.readTransaction(ctx));
       const accepted = sink.accept(txnId, body, raw);
       admission.release();
       await accepted;
@@ -353,7 +376,16 @@ export class AppserviceServer {
       const t = setTimeout(() => {
         reject(new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Bridge is catching up; retry later', { retry_after_ms: 5000 }));
       }, this.bpTimeout);
-      ready.then(() => { clearTimeout(t); resolve(); }, (err) => { clearTimeout(t); reject(err); });
+      ready.then(
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(t);
+          reject(err);
+        },
+      );
     });
   }
 }

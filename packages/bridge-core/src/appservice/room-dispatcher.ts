@@ -61,7 +61,7 @@ export interface DispatcherStats {
   retries: number;
 }
 
-export const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000, maxRetries: 5 };
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000, maxRetries: 5 };
 
 /** Lane key for events without a room. */
 const NO_ROOM = '\u0000no-room';
@@ -87,7 +87,9 @@ class Lane {
     this.go = () => d._invoke(this);
     this.retryNow = () => d._retry(this);
   }
-  get size(): number { return this.q.length - this.head; }
+  get size(): number {
+    return this.q.length - this.head;
+  }
 }
 
 function notRetryable(err: unknown): boolean {
@@ -149,10 +151,14 @@ export class RoomDispatcher {
   }
 
   /** Events enqueued and not yet finished. */
-  get unfinished(): number { return this.st.unfinished; }
+  get unfinished(): number {
+    return this.st.unfinished;
+  }
 
   /** Called (synchronously) whenever an event finishes; used for back-pressure. */
-  onProgress(listener: () => void): void { this.progressListener = listener; }
+  onProgress(listener: () => void): void {
+    this.progressListener = listener;
+  }
 
   /** Resolves when every enqueued event has finished. */
   idle(): Promise<void> {
@@ -165,7 +171,10 @@ export class RoomDispatcher {
   }
 
   private makeReady(lane: Lane): void {
-    if (lane.roomless) { this.start(lane); return; }
+    if (lane.roomless) {
+      this.start(lane);
+      return;
+    }
     lane.state = 'ready';
     this.ready.push(lane);
   }
@@ -229,8 +238,12 @@ export class RoomDispatcher {
         this.st.queued++;
         lane.state = 'sleeping';
         this.log.warn('Event handler failed; will retry', {
-          eventId: item.event.event_id, roomId: item.event.room_id, type: item.event.type,
-          attempt: item.attempt, retryInMs: delay, error: errorText(err),
+          eventId: item.event.event_id,
+          roomId: item.event.room_id,
+          type: item.event.type,
+          attempt: item.attempt,
+          retryInMs: delay,
+          error: errorText(err),
         });
         setTimeout(lane.retryNow, delay);
         this.pump();
@@ -238,8 +251,11 @@ export class RoomDispatcher {
       }
       this.st.failed++;
       this.log.error('Event handler failed; giving up on this event', {
-        eventId: item.event.event_id, roomId: item.event.room_id, type: item.event.type,
-        attempts: item.attempt + 1, error: errorText(err),
+        eventId: item.event.event_id,
+        roomId: item.event.room_id,
+        type: item.event.type,
+        attempts: item.attempt + 1,
+        error: errorText(err),
       });
     } else {
       this.st.processed++;
@@ -247,7 +263,10 @@ export class RoomDispatcher {
     lane.q[lane.head++] = undefined;
     this.st.unfinished--;
     if (lane.size > 0) {
-      if (lane.head > 256 && lane.head * 2 > lane.q.length) { lane.q = lane.q.slice(lane.head); lane.head = 0; }
+      if (lane.head > 256 && lane.head * 2 > lane.q.length) {
+        lane.q = lane.q.slice(lane.head);
+        lane.head = 0;
+      }
       this.makeReady(lane);
     } else {
       lane.state = 'idle';

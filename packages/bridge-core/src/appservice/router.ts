@@ -66,7 +66,10 @@ export class Router<H> {
       let ok = true;
       for (let i = 0; i < statics.length; i++) {
         const s = statics[i];
-        if (s !== undefined ? s !== segs[i + 1] : segs[i + 1] === '') { ok = false; break; }
+        if (s !== undefined ? s !== segs[i + 1] : segs[i + 1] === '') {
+          ok = false;
+          break;
+        }
       }
       if (!ok) continue;
       const handler = route.methods.get(method);
@@ -78,11 +81,12 @@ export class Router<H> {
         try {
           params[name] = decodeURIComponent(segs[i + 1]);
         } catch {
-          ok = false; break;
+          ok = false;
+          break;
         }
       }
       if (!ok) continue;
-      const found: RouteMatch<H> = { handler, allowed: handler ? route.allowed as string[] : [...route.allowed], params };
+      const found: RouteMatch<H> = { handler, allowed: handler ? (route.allowed as string[]) : [...route.allowed], params };
       if (handler) return found;
       fallback = found;
     }

@@ -159,7 +159,11 @@ export function rangeRecord(type: number, seqs: readonly number[]): Buffer {
   // Markers mostly arrive in ascending order already (a transaction's events
   // start and finish in journal order): sort only when they do not.
   let ascending = true;
-  for (let i = 1; i < seqs.length; i++) if (seqs[i] < seqs[i - 1]) { ascending = false; break; }
+  for (let i = 1; i < seqs.length; i++)
+    if (seqs[i] < seqs[i - 1]) {
+      ascending = false;
+      break;
+    }
   const sorted = ascending ? seqs : Float64Array.from(seqs).sort();
   let ranges = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] > sorted[i - 1] + 1) ranges++;
@@ -167,7 +171,8 @@ export function rangeRecord(type: number, seqs: readonly number[]): Buffer {
   out.writeUInt32LE(1 + ranges * RANGE, 0);
   out[8] = type;
   let o = HEADER - RANGE;
-  let first = 0, count = 0;
+  let first = 0,
+    count = 0;
   for (let i = 0; i < sorted.length; i++) {
     const seq = sorted[i];
     if (count > 0 && seq <= first + count) {
@@ -227,7 +232,15 @@ export class TransactionJournal {
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly st: JournalStats = { segments: 0, knownTxns: 0, knownEvents: 0, writes: 0, bytesWritten: 0, fsyncs: 0, segmentsDeleted: 0 };
+  private readonly st: JournalStats = {
+    segments: 0,
+    knownTxns: 0,
+    knownEvents: 0,
+    writes: 0,
+    bytesWritten: 0,
+    fsyncs: 0,
+    segmentsDeleted: 0,
+  };
 
   private constructor(opts: JournalOptions) {
     this.dir = opts.dir;
@@ -288,7 +301,10 @@ export class TransactionJournal {
     this.seen.remember(txnId, identity.digest, identity.eventIds);
     return new Promise<number>((resolve, reject) => {
       this.txnCbs.push((err) => {
-        if (err) { this.seen.forget(txnId, identity.eventIds); reject(err); } else resolve(firstSeq);
+        if (err) {
+          this.seen.forget(txnId, identity.eventIds);
+          reject(err);
+        } else resolve(firstSeq);
       });
       this.kick();
     });
@@ -308,7 +324,10 @@ export class TransactionJournal {
     if (seg && --seg.unfinished <= 0 && seg !== this.segments.at(-1)) this.deleteFinishedSegments();
     if (this.done.length >= 8192) this.kick();
     else if (!this.doneTimer && !this.closed) {
-      this.doneTimer = setTimeout(() => { this.doneTimer = undefined; this.kick(); }, this.doneFlushMs);
+      this.doneTimer = setTimeout(() => {
+        this.doneTimer = undefined;
+        this.kick();
+      }, this.doneFlushMs);
     }
   }
 
@@ -335,7 +354,10 @@ export class TransactionJournal {
 
   /** Write everything pending (DONE markers included) and wait for it. */
   flush(): Promise<void> {
-    if (this.doneTimer) { clearTimeout(this.doneTimer); this.doneTimer = undefined; }
+    if (this.doneTimer) {
+      clearTimeout(this.doneTimer);
+      this.doneTimer = undefined;
+    }
     this.kick();
     if (!this.writing && !this.flushQueued && !this.hasPending()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -385,7 +407,8 @@ export class TransactionJournal {
       if (!this.rotate()) return this.refuseQueued(new Error('the journal could not start a new segment'));
     }
 
-    const started = this.started, done = this.done;
+    const started = this.started,
+      done = this.done;
     const chunks = this.chunks;
     let bytes = this.chunkBytes;
     // Markers first: a STARTED record needs no TXN record of this batch, and
@@ -400,10 +423,20 @@ export class TransactionJournal {
       chunks.unshift(rec);
       bytes += rec.length;
     }
-    const txnCbs = this.txnCbs, txns = this.txns, startedCbs = this.startedCbs;
-    this.chunks = []; this.chunkBytes = 0; this.txnCbs = []; this.txns = [];
-    this.started = []; this.startedCbs = []; this.done = [];
-    if (this.doneTimer) { clearTimeout(this.doneTimer); this.doneTimer = undefined; }
+    const txnCbs = this.txnCbs,
+      txns = this.txns,
+      startedCbs = this.startedCbs;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.txnCbs = [];
+    this.txns = [];
+    this.started = [];
+    this.startedCbs = [];
+    this.done = [];
+    if (this.doneTimer) {
+      clearTimeout(this.doneTimer);
+      this.doneTimer = undefined;
+    }
 
     const seg = this.segments.at(-1)!;
     try {
@@ -419,7 +452,11 @@ export class TransactionJournal {
       this.startedCbs = startedCbs.concat(this.startedCbs);
       this.done = done.concat(this.done);
       for (let i = 0; i < txnCbs.length; i++) txnCbs[i](err as Error);
-      if (!this.retryTimer) this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.kick(); }, 1000);
+      if (!this.retryTimer)
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, 1000);
       this.notifyIdle(true);
       return;
     }
@@ -448,8 +485,12 @@ export class TransactionJournal {
   /** 'always' mode: fdatasync for the written batches' callbacks (one sync at a time; later writes share the next). */
   private syncForCallbacks(): void {
     if (this.syncing || (this.syncTxnCbs.length === 0 && this.syncStartedCbs.length === 0)) return;
-    const txnCbs = this.syncTxnCbs, txns = this.syncTxns, startedCbs = this.syncStartedCbs;
-    this.syncTxnCbs = []; this.syncTxns = []; this.syncStartedCbs = [];
+    const txnCbs = this.syncTxnCbs,
+      txns = this.syncTxns,
+      startedCbs = this.syncStartedCbs;
+    this.syncTxnCbs = [];
+    this.syncTxns = [];
+    this.syncStartedCbs = [];
     this.syncing = true;
     this.writing = true;
     this.unsynced = 0;
@@ -513,10 +554,18 @@ export class TransactionJournal {
     } catch (err) {
       this.log.error('Journal could not start a new segment; refusing transactions until it can', { error: (err as Error).message });
       this.rotateNext = true;
-      if (!this.retryTimer) this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.kick(); }, 1000);
+      if (!this.retryTimer)
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, 1000);
       return false;
     }
-    try { fs.closeSync(oldFd); } catch { /* already synced; nothing more to lose */ }
+    try {
+      fs.closeSync(oldFd);
+    } catch {
+      /* already synced; nothing more to lose */
+    }
     this.rotateNext = false;
     this.deleteFinishedSegments();
     return true;
@@ -525,19 +574,25 @@ export class TransactionJournal {
   /** Answers every queued transaction with `err` (they were not written); STARTED/DONE markers stay queued. */
   private refuseQueued(err: Error): void {
     const txnCbs = this.txnCbs;
-    this.chunks = []; this.chunkBytes = 0; this.txnCbs = []; this.txns = [];
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.txnCbs = [];
+    this.txns = [];
     for (const cb of txnCbs) cb(err);
     this.notifyIdle(true);
   }
 
   /** Periodic: rotate an aged segment that holds transactions, and drop finished old segments. */
   private startAgeTimer(): void {
-    this.ageTimer = setInterval(() => {
-      if (this.closed || this.fd < 0 || this.syncing) return;
-      const current = this.segments.at(-1)!;
-      if (current.firstSeq !== Infinity && Date.now() - current.openedAt >= this.segmentMaxAgeMs) this.rotate();
-      else this.deleteFinishedSegments();
-    }, Math.max(10, Math.min(this.segmentMaxAgeMs / 2, 60_000)));
+    this.ageTimer = setInterval(
+      () => {
+        if (this.closed || this.fd < 0 || this.syncing) return;
+        const current = this.segments.at(-1)!;
+        if (current.firstSeq !== Infinity && Date.now() - current.openedAt >= this.segmentMaxAgeMs) this.rotate();
+        else this.deleteFinishedSegments();
+      },
+      Math.max(10, Math.min(this.segmentMaxAgeMs / 2, 60_000)),
+    );
     this.ageTimer.unref();
   }
 
@@ -560,8 +615,16 @@ export class TransactionJournal {
       }
     } catch (err) {
       // Not a segment yet: leave no descriptor and no partial file behind for the next attempt.
-      try { fs.closeSync(fd); } catch { /* ignore */ }
-      try { fs.unlinkSync(file); } catch { /* ignore */ }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* ignore */
+      }
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        /* ignore */
+      }
       throw err;
     }
     this.fd = fd;
@@ -623,8 +686,15 @@ export class TransactionJournal {
       if (this.mode !== 'never') syncDir(this.dir);
       seg.secret = false;
     } catch (err) {
-      try { fs.unlinkSync(tmp); } catch { /* not created */ }
-      this.log.warn('Could not drop the finished transactions of a journal segment holding a secret; it goes with the segment', { file: seg.file, error: (err as Error).message });
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* not created */
+      }
+      this.log.warn('Could not drop the finished transactions of a journal segment holding a secret; it goes with the segment', {
+        file: seg.file,
+        error: (err as Error).message,
+      });
       seg.secret = false;
     }
   }
@@ -633,7 +703,8 @@ export class TransactionJournal {
 
   private load(): JournaledTxn[] {
     makePrivateDirSync(this.dir);
-    const ids = fs.readdirSync(this.dir)
+    const ids = fs
+      .readdirSync(this.dir)
       .map((f) => SEGMENT_RE.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
@@ -650,7 +721,7 @@ export class TransactionJournal {
       while (off + HEADER <= buf.length) {
         const len = buf.readUInt32LE(off);
         const end = off + 8 + len;
-        if (len < 1 || end > buf.length || (crc32(buf.subarray(off + 8, end)) >>> 0) !== buf.readUInt32LE(off + 4)) break;
+        if (len < 1 || end > buf.length || crc32(buf.subarray(off + 8, end)) >>> 0 !== buf.readUInt32LE(off + 4)) break;
         const type = buf[off + 8];
         const p = off + HEADER;
         if (type === REC_TXN) {
@@ -721,7 +792,12 @@ export class TransactionJournal {
     }
     if (ids.length) {
       const events = replay.reduce((n, r) => n + r.pending.length, 0);
-      this.log.info('Journal loaded', { segments: ids.length, knownTxns: this.seen.txnCount, knownEvents: this.seen.eventCount, replayEvents: events });
+      this.log.info('Journal loaded', {
+        segments: ids.length,
+        knownTxns: this.seen.txnCount,
+        knownEvents: this.seen.eventCount,
+        replayEvents: events,
+      });
     }
     return replay;
   }
@@ -744,7 +820,9 @@ interface LoadedTxn {
 function parseTxn(txnId: string, firstSeq: number, count: number, raw: Buffer, seg: Segment): LoadedTxn {
   try {
     const body = JSON.parse(raw.toString('utf8')) as TransactionBody;
-    const itemEventIds = mapTransactionItems(body, (event, kind) => (kind === 'timeline' && typeof event.event_id === 'string' ? event.event_id : undefined));
+    const itemEventIds = mapTransactionItems(body, (event, kind) =>
+      kind === 'timeline' && typeof event.event_id === 'string' ? event.event_id : undefined,
+    );
     if (itemEventIds.length !== count) throw new Error(`expected ${count} events, found ${itemEventIds.length}`);
     const { digest, eventIds } = transactionIdentity(body);
     return { txnId, firstSeq, count, seg, raw, digest, eventIds, itemEventIds };
@@ -760,7 +838,10 @@ function writeAllSync(fd: number, chunks: Buffer[], total: number): void {
     let skip = written;
     const rest: Buffer[] = [];
     for (const c of chunks) {
-      if (skip >= c.length) { skip -= c.length; continue; }
+      if (skip >= c.length) {
+        skip -= c.length;
+        continue;
+      }
       rest.push(skip > 0 ? c.subarray(skip) : c);
       skip = 0;
     }

@@ -66,8 +66,11 @@ export function transactionItems(body: TransactionBody): Array<{ event: MatrixEv
 }
 
 function ephemeralOf(body: TransactionBody): unknown[] | undefined {
-  return Array.isArray(body.ephemeral) ? body.ephemeral
-    : Array.isArray(body['de.sorunome.msc2409.ephemeral']) ? body['de.sorunome.msc2409.ephemeral'] as unknown[] : undefined;
+  return Array.isArray(body.ephemeral)
+    ? body.ephemeral
+    : Array.isArray(body['de.sorunome.msc2409.ephemeral'])
+      ? (body['de.sorunome.msc2409.ephemeral'] as unknown[])
+      : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { ConnectorCliCommand } from '../connector/cli-command';
 export type { ConnectorCliCommand };
 
-export type CliCommand = 'run' | 'generate-registration' | 'validate-config' | 'config-reference' | 'help' | 'version';
+type CliCommand = 'run' | 'generate-registration' | 'validate-config' | 'config-reference' | 'help' | 'version';
 
 export interface CliArgs {
   command: CliCommand;
@@ -74,7 +74,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     let arg = args[i];
     let inline: string | undefined;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    if (eq > 0) { inline = arg.slice(eq + 1); arg = arg.slice(0, eq); }
+    if (eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
     const value = (name: string): string => {
       if (inline !== undefined) return inline;
       const v = args[++i];
@@ -82,25 +85,45 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       return v;
     };
     switch (arg) {
-      case '-r': case '--generate-registration': setCommand('generate-registration', arg); break;
-      case '-c': case '--config': out.config = value(arg); break;
-      case '-u': case '--url': {
+      case '-r':
+      case '--generate-registration':
+        setCommand('generate-registration', arg);
+        break;
+      case '-c':
+      case '--config':
+        out.config = value(arg);
+        break;
+      case '-u':
+      case '--url': {
         const url = value(arg);
         if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`${arg} expects an http(s) URL, got "${url}"`);
         out.url = url;
         break;
       }
-      case '-f': case '--file': out.file = value(arg); break;
-      case '-p': case '--port': {
+      case '-f':
+      case '--file':
+        out.file = value(arg);
+        break;
+      case '-p':
+      case '--port': {
         const raw = value(arg);
         const port = Number(raw);
         if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new UsageError(`${arg} expects a port number (1-65535), got "${raw}"`);
         out.port = port;
         break;
       }
-      case '--force-new-tokens': out.forceNewTokens = true; break;
-      case '-h': case '--help': out.command = 'help'; return out;
-      case '-V': case '-v': case '--version': out.command = 'version'; return out;
+      case '--force-new-tokens':
+        out.forceNewTokens = true;
+        break;
+      case '-h':
+      case '--help':
+        out.command = 'help';
+        return out;
+      case '-V':
+      case '-v':
+      case '--version':
+        out.command = 'version';
+        return out;
       default:
         if (inline === undefined && !arg.startsWith('-') && SUBCOMMANDS[arg] && !commandSet) {
           setCommand(SUBCOMMANDS[arg], arg);
@@ -110,6 +133,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         throw new UsageError(arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument "${arg}"`);
     }
   }
-  if (out.forceNewTokens && out.command !== 'generate-registration') throw new UsageError('--force-new-tokens only applies to generate-registration (-r)');
+  if (out.forceNewTokens && out.command !== 'generate-registration')
+    throw new UsageError('--force-new-tokens only applies to generate-registration (-r)');
   return out;
 }

@@ -14,15 +14,19 @@ import { loadConfig, type LoadedConfig } from '../config/loader';
 import { composeConfigSchema, type CoreConfig } from '../config/schema';
 import { generateConfigReference } from '../config/docs';
 import {
-  describeRegistrationChanges, ensureRegistration, generateRegistration, loadRegistration,
-  type GenerateRegistrationOptions, type Registration,
+  describeRegistrationChanges,
+  ensureRegistration,
+  generateRegistration,
+  loadRegistration,
+  type GenerateRegistrationOptions,
+  type Registration,
 } from '../appservice/registration';
 import { parseArgs, usage, UsageError, type CliArgs, type ConnectorCliCommand } from './args';
 import { guardProcess } from './process-guard';
 
-export const EXIT_OK = 0;
-export const EXIT_CONFIG = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_CONFIG = 1;
+const EXIT_USAGE = 2;
 
 /** Everything `start` gets: the validated config and the registration in force. */
 export interface StartContext<C = unknown> extends LoadedConfig<C> {
@@ -31,11 +35,11 @@ export interface StartContext<C = unknown> extends LoadedConfig<C> {
   configPath: string;
 }
 
-export interface RunningBridge {
+interface RunningBridge {
   stop(): Promise<void>;
 }
 
-export interface CliIo {
+interface CliIo {
   /** Default: process.stdout. */
   stdout?: (text: string) => void;
   /** Default: process.stderr. */
@@ -72,7 +76,7 @@ function coreVersion(): string {
 }
 
 /** The lines an admin adds to the homeserver config to install the registration. */
-export function homeserverInstructions(registrationPath: string): string {
+function homeserverInstructions(registrationPath: string): string {
   const abs = path.resolve(registrationPath);
   return [
     'Add it to your homeserver and restart the homeserver:',
@@ -88,7 +92,7 @@ export function homeserverInstructions(registrationPath: string): string {
 }
 
 /** The registration URL: -u, else appservice.url, else the listener address (127.0.0.1 for a wildcard bind). */
-export function defaultAppserviceUrl(core: CoreConfig): string {
+function defaultAppserviceUrl(core: CoreConfig): string {
   const host = ['0.0.0.0', '::', '[::]'].includes(core.appservice.bind_host) ? '127.0.0.1' : core.appservice.bind_host;
   return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${core.appservice.port}`;
 }
@@ -110,12 +114,28 @@ function registrationOptions(core: CoreConfig, protocol: ProtocolInfo, url: stri
  * which stops the bridge and exits 0, or 1 if stopping failed).
  */
 export async function runCli<C = unknown>(argv: readonly string[], opts: CliOptions<C>): Promise<number> {
-  const out = opts.io?.stdout ?? ((t: string) => { process.stdout.write(t.endsWith('\n') ? t : t + '\n'); });
-  const err = opts.io?.stderr ?? ((t: string) => { process.stderr.write(t.endsWith('\n') ? t : t + '\n'); });
+  const out =
+    opts.io?.stdout ??
+    ((t: string) => {
+      process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+    });
+  const err =
+    opts.io?.stderr ??
+    ((t: string) => {
+      process.stderr.write(t.endsWith('\n') ? t : t + '\n');
+    });
   const exit = opts.io?.exit ?? ((code: number) => process.exit(code));
   const program = opts.programName ?? `${opts.protocol.id}-bridge`;
-  const connectorSection = { key: opts.connectorConfigKey, schema: opts.connectorSchema, networkNames: opts.networkNames, defaults: opts.protocol.defaults };
-  const done = (code: number) => { exit(code); return code; };
+  const connectorSection = {
+    key: opts.connectorConfigKey,
+    schema: opts.connectorSchema,
+    networkNames: opts.networkNames,
+    defaults: opts.protocol.defaults,
+  };
+  const done = (code: number) => {
+    exit(code);
+    return code;
+  };
   const own = opts.commands?.find((c) => c.name === argv[0]);
   if (own) return done(await own.run(argv.slice(1), { stdout: out, stderr: err }));
 
@@ -148,7 +168,10 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
         const { core } = loadConfig<C>(args.config, connectorSection);
         if (args.port) core.appservice.port = args.port;
         const url = args.url ?? core.appservice.url;
-        if (!url) throw new UsageError('generate-registration needs the URL the homeserver uses to reach the bridge: pass -u URL or set appservice.url');
+        if (!url)
+          throw new UsageError(
+            'generate-registration needs the URL the homeserver uses to reach the bridge: pass -u URL or set appservice.url',
+          );
         const file = args.file ?? core.appservice.registration;
         const result = ensureRegistration(file, { ...registrationOptions(core, opts.protocol, url), forceNewTokens: args.forceNewTokens });
         if (result.created) {
@@ -156,7 +179,8 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
           out(homeserverInstructions(result.path));
         } else if (result.updated) {
           out(`Registration ${result.path} updated:\n${result.changes.map((c) => `  - ${c}`).join('\n')}`);
-          if (args.forceNewTokens) out('New tokens were issued: the homeserver must load the new file (restart it) before the bridge can connect.');
+          if (args.forceNewTokens)
+            out('New tokens were issued: the homeserver must load the new file (restart it) before the bridge can connect.');
           else out('Tokens were kept. Restart the homeserver so it sees the changes.');
         } else {
           out(`Registration ${result.path} is already up to date (tokens kept; use --force-new-tokens to rotate them).`);
@@ -195,8 +219,10 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
       registration = loadRegistration(regPath);
       const drift = describeRegistrationChanges(registration, generateRegistration({ ...regOpts, existing: registration }));
       if (drift.length) {
-        err(`Warning: registration ${regPath} does not match the config:\n${drift.map((c) => `  - ${c}`).join('\n')}\n` +
-          `Run \`${program} -r -c ${args.config}\` to update it (tokens are kept), then restart the homeserver.`);
+        err(
+          `Warning: registration ${regPath} does not match the config:\n${drift.map((c) => `  - ${c}`).join('\n')}\n` +
+            `Run \`${program} -r -c ${args.config}\` to update it (tokens are kept), then restart the homeserver.`,
+        );
       }
     } catch (e) {
       if (!(e instanceof ConfigError) || !e.fileMissing) throw e;
@@ -235,13 +261,24 @@ export async function runCli<C = unknown>(argv: readonly string[], opts: CliOpti
     stopping = true;
     err(`${program}: ${sig} received, stopping`);
     running.stop().then(
-      () => { cleanup(); exit(EXIT_OK); },
-      (e: unknown) => { cleanup(); err(`${program}: error while stopping: ${e instanceof Error ? e.message : String(e)}`); exit(1); },
+      () => {
+        cleanup();
+        exit(EXIT_OK);
+      },
+      (e: unknown) => {
+        cleanup();
+        err(`${program}: error while stopping: ${e instanceof Error ? e.message : String(e)}`);
+        exit(1);
+      },
     );
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
-  const cleanup = () => { signals.off('SIGINT', onInt); signals.off('SIGTERM', onTerm); unguard(); };
+  const cleanup = () => {
+    signals.off('SIGINT', onInt);
+    signals.off('SIGTERM', onTerm);
+    unguard();
+  };
   signals.on('SIGINT', onInt);
   signals.on('SIGTERM', onTerm);
   return EXIT_OK;

@@ -13,7 +13,7 @@
 import type { Logger } from '../logging/logger';
 
 export const BURST = 10;
-export const BURST_WINDOW_MS = 60_000;
+const BURST_WINDOW_MS = 60_000;
 
 export interface ProcessGuardOptions {
   /** Where `uncaughtException` and `unhandledRejection` come from (the process). */
@@ -23,7 +23,7 @@ export interface ProcessGuardOptions {
   now?: () => number;
 }
 
-const describeError = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
+const describeError = (e: unknown) => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
 
 /** Installs the handlers; returns a function that removes them. */
 export function guardProcess(opts: ProcessGuardOptions): () => void {

@@ -71,7 +71,10 @@ export class AdminRooms {
   /** Serialises writes so remember/forget never interleave. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly kv: KeyValueRepository, opts: AdminRoomsOptions = {}) {
+  constructor(
+    private readonly kv: KeyValueRepository,
+    opts: AdminRoomsOptions = {},
+  ) {
     this.log = opts.logger ?? getLogger('commands.admin-rooms');
     this.cacheEnabled = opts.cache ?? true;
     this.maxCache = Math.max(1, opts.maxCacheEntries ?? 10000);

@@ -37,14 +37,14 @@ export interface IncomingCommandMessage {
 
 /** What handle() did with a message (for metrics and tests). */
 export type HandleOutcome =
-  | 'ran'            // the handler ran and returned normally
-  | 'help'           // built-in !help answered
-  | 'hint'           // not a command: the "use !help" hint was sent
-  | 'ignored'        // empty message, nothing sent
-  | 'unknown'        // unknown command
-  | 'forbidden'      // admin-only command, sender not an admin
-  | 'usage'          // wrong arguments / CommandUsageError
-  | 'failed';        // the handler threw
+  | 'ran' // the handler ran and returned normally
+  | 'help' // built-in !help answered
+  | 'hint' // not a command: the "use !help" hint was sent
+  | 'ignored' // empty message, nothing sent
+  | 'unknown' // unknown command
+  | 'forbidden' // admin-only command, sender not an admin
+  | 'usage' // wrong arguments / CommandUsageError
+  | 'failed'; // the handler threw
 
 export interface CommandRouterOptions {
   /** What starts a command; default `!`. Must be non-empty and contain no blanks. */
@@ -85,7 +85,9 @@ export class CommandRouter implements CommandRegistry {
   register(command: Command): void {
     const name = command.name;
     if (typeof name !== 'string' || !NAME_RE.test(name)) {
-      throw new Error(`Invalid command name ${JSON.stringify(name)}: use lowercase letters, digits, '-' or '_', starting with a letter (max 32)`);
+      throw new Error(
+        `Invalid command name ${JSON.stringify(name)}: use lowercase letters, digits, '-' or '_', starting with a letter (max 32)`,
+      );
     }
     if (name === HELP) throw new Error('The command name "help" is reserved for the built-in help');
     if (this.commands.has(name)) throw new Error(`Command "${name}" is already registered`);
@@ -215,7 +217,10 @@ export class CommandRouter implements CommandRegistry {
         pos = text.length;
       } else {
         const tok = nextToken(text, pos);
-        if (tok) { raw = tok.value; pos = tok.end; }
+        if (tok) {
+          raw = tok.value;
+          pos = tok.end;
+        }
       }
       if (raw === undefined) {
         if (!spec.optional) throw new CommandUsageError(`Missing argument <${spec.name}>.`);
@@ -248,8 +253,7 @@ export class CommandRouter implements CommandRegistry {
     } catch (err) {
       const message = err instanceof CommandUsageError ? err.message : 'Invalid arguments.';
       const usage = `${this.prefix}help [command]`;
-      await this.send(msg, `${message}\nUsage: ${usage}`,
-        `${escapeHtml(message)}<br>Usage: <code>${escapeHtml(usage)}</code>`);
+      await this.send(msg, `${message}\nUsage: ${usage}`, `${escapeHtml(message)}<br>Usage: <code>${escapeHtml(usage)}</code>`);
       return 'usage';
     }
     if (topic === undefined || topic === '') {
@@ -261,9 +265,11 @@ export class CommandRouter implements CommandRegistry {
     const key = wanted.toLowerCase();
     if (key === HELP) {
       const usage = `${this.prefix}help [command]`;
-      await this.send(msg,
+      await this.send(
+        msg,
         `${usage}\nList the commands you can use, or explain one command.`,
-        `<p><code>${escapeHtml(usage)}</code></p><p>List the commands you can use, or explain one command.</p>`);
+        `<p><code>${escapeHtml(usage)}</code></p><p>List the commands you can use, or explain one command.</p>`,
+      );
       return 'help';
     }
     const cmd = this.commands.get(key);
@@ -276,14 +282,17 @@ export class CommandRouter implements CommandRegistry {
   }
 
   private async helpList(msg: IncomingCommandMessage): Promise<void> {
-    const rows: Array<{ usage: string; summary: string }> = this.visible(msg.isAdmin)
-      .map((c) => ({ usage: this.usageOf(c), summary: c.summary }));
+    const rows: Array<{ usage: string; summary: string }> = this.visible(msg.isAdmin).map((c) => ({
+      usage: this.usageOf(c),
+      summary: c.summary,
+    }));
     rows.push({ usage: `${this.prefix}help [command]`, summary: 'Show this list, or help for one command.' });
     rows.sort((a, b) => (a.usage < b.usage ? -1 : a.usage > b.usage ? 1 : 0));
     const text = ['Available commands:', ...rows.map((r) => `${r.usage} — ${r.summary}`)].join('\n');
-    const html = '<p>Available commands:</p><ul>'
-      + rows.map((r) => `<li><code>${escapeHtml(r.usage)}</code> — ${escapeHtml(r.summary)}</li>`).join('')
-      + '</ul>';
+    const html =
+      '<p>Available commands:</p><ul>' +
+      rows.map((r) => `<li><code>${escapeHtml(r.usage)}</code> — ${escapeHtml(r.summary)}</li>`).join('') +
+      '</ul>';
     await this.send(msg, text, html);
   }
 
@@ -303,8 +312,10 @@ export class CommandRouter implements CommandRegistry {
         const notes = [a.optional ? 'optional' : '', a.rest ? 'rest of the line' : ''].filter(Boolean).join(', ');
         const label = `${a.name}${notes ? ` (${notes})` : ''}`;
         text.push(`  ${label}${a.description ? ` — ${a.description}` : ''}`);
-        html.push(`<li><code>${escapeHtml(a.name)}</code>${notes ? ` (${escapeHtml(notes)})` : ''}`
-          + `${a.description ? ` — ${escapeHtml(a.description)}` : ''}</li>`);
+        html.push(
+          `<li><code>${escapeHtml(a.name)}</code>${notes ? ` (${escapeHtml(notes)})` : ''}` +
+            `${a.description ? ` — ${escapeHtml(a.description)}` : ''}</li>`,
+        );
       }
       html.push('</ul>');
     }
@@ -328,9 +339,11 @@ export class CommandRouter implements CommandRegistry {
 
   private async hint(msg: IncomingCommandMessage): Promise<void> {
     const p = this.prefix;
-    await this.send(msg,
+    await this.send(
+      msg,
       `Commands start with ${p}. Send ${p}help for the list of commands.`,
-      `Commands start with <code>${escapeHtml(p)}</code>. Send <code>${escapeHtml(p)}help</code> for the list of commands.`);
+      `Commands start with <code>${escapeHtml(p)}</code>. Send <code>${escapeHtml(p)}help</code> for the list of commands.`,
+    );
   }
 
   private async unknown(msg: IncomingCommandMessage, typed: string): Promise<void> {
@@ -351,15 +364,16 @@ export class CommandRouter implements CommandRegistry {
 
   private async usageError(msg: IncomingCommandMessage, cmd: Command, message: string): Promise<void> {
     const usage = this.usageOf(cmd);
-    await this.send(msg, `${message}\nUsage: ${usage}`,
-      `${escapeHtml(message)}<br>Usage: <code>${escapeHtml(usage)}</code>`);
+    await this.send(msg, `${message}\nUsage: ${usage}`, `${escapeHtml(message)}<br>Usage: <code>${escapeHtml(usage)}</code>`);
   }
 
   private async failed(msg: IncomingCommandMessage, cmd: Command): Promise<void> {
     const p = this.prefix;
-    await this.send(msg,
+    await this.send(
+      msg,
       `Something went wrong running \`${p}${cmd.name}\`. The bridge administrators can find the details in the log.`,
-      `Something went wrong running <code>${escapeHtml(p + cmd.name)}</code>. The bridge administrators can find the details in the log.`);
+      `Something went wrong running <code>${escapeHtml(p + cmd.name)}</code>. The bridge administrators can find the details in the log.`,
+    );
   }
 
   private async send(msg: IncomingCommandMessage, text: string, html?: string): Promise<void> {
@@ -367,7 +381,9 @@ export class CommandRouter implements CommandRegistry {
       await msg.reply(text, html);
     } catch (err) {
       this.log.warn('Could not reply in admin room', {
-        roomId: msg.roomId, sender: msg.sender, error: err instanceof Error ? err.message : String(err),
+        roomId: msg.roomId,
+        sender: msg.sender,
+        error: err instanceof Error ? err.message : String(err),
       });
     }
   }
@@ -384,27 +400,37 @@ export class CommandRouter implements CommandRegistry {
   }
 
   private logFailure(
-    cmd: Command, msg: IncomingCommandMessage, args: Record<string, string | undefined>,
-    raw: Record<string, string | undefined>, err: unknown, what: string,
+    cmd: Command,
+    msg: IncomingCommandMessage,
+    args: Record<string, string | undefined>,
+    raw: Record<string, string | undefined>,
+    err: unknown,
+    what: string,
   ): void {
     // Values of secret arguments, as typed and as parsed; longest first so a
     // secret containing another is masked whole.
-    const secrets = [...new Set((cmd.args ?? [])
-      .filter((a: CommandArg) => a.secret)
-      .flatMap((a) => [raw[a.name], args[a.name]])
-      .filter((v): v is string => typeof v === 'string' && v.length > 0))]
-      .sort((a, b) => b.length - a.length);
+    const secrets = [
+      ...new Set(
+        (cmd.args ?? [])
+          .filter((a: CommandArg) => a.secret)
+          .flatMap((a) => [raw[a.name], args[a.name]])
+          .filter((v): v is string => typeof v === 'string' && v.length > 0),
+      ),
+    ].sort((a, b) => b.length - a.length);
     const scrub = (s: string | undefined): string | undefined => {
       if (s === undefined) return s;
       let out = s;
       for (const v of secrets) out = out.split(v).join(SECRET_MASK);
       return out;
     };
-    const error = err instanceof Error
-      ? { name: err.name, message: scrub(err.message), stack: scrub(err.stack) }
-      : { message: scrub(String(err)) };
+    const error =
+      err instanceof Error ? { name: err.name, message: scrub(err.message), stack: scrub(err.stack) } : { message: scrub(String(err)) };
     this.log.error(what, {
-      sender: msg.sender, roomId: msg.roomId, command: cmd.name, args: this.maskArgs(cmd, args), error,
+      sender: msg.sender,
+      roomId: msg.roomId,
+      command: cmd.name,
+      args: this.maskArgs(cmd, args),
+      error,
     });
   }
 }

@@ -39,15 +39,29 @@ export function nextToken(line: string, pos: number): Token | undefined {
   while (i < line.length && !isSpace(line[i])) {
     const c = line[i];
     if (c === '\\') {
-      if (i + 1 < line.length) { value += line[i + 1]; i += 2; } else { value += c; i++; }
+      if (i + 1 < line.length) {
+        value += line[i + 1];
+        i += 2;
+      } else {
+        value += c;
+        i++;
+      }
     } else if (c === '"' || c === "'") {
       const quote = c;
       i++;
       let closed = false;
       while (i < line.length) {
         const d = line[i];
-        if (d === '\\' && i + 1 < line.length) { value += line[i + 1]; i += 2; continue; }
-        if (d === quote) { closed = true; i++; break; }
+        if (d === '\\' && i + 1 < line.length) {
+          value += line[i + 1];
+          i += 2;
+          continue;
+        }
+        if (d === quote) {
+          closed = true;
+          i++;
+          break;
+        }
         value += d;
         i++;
       }
@@ -106,7 +120,10 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   let bestDist = Infinity;
   for (const c of [...candidates].sort()) {
     const d = editDistance(w, c.toLowerCase());
-    if (d < bestDist) { best = c; bestDist = d; }
+    if (d < bestDist) {
+      best = c;
+      bestDist = d;
+    }
   }
   // Never suggest by replacing the whole word (`!x` is not a typo of `!y`).
   return best !== undefined && bestDist <= limit && bestDist < w.length ? best : undefined;
@@ -114,9 +131,7 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
 
 /** Escape text for inclusion in HTML element content or a double/single-quoted attribute. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => (
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'
-  ));
+  return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
 }
 
 /**

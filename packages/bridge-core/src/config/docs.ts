@@ -22,7 +22,8 @@ function typeName(s: Json): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (Array.isArray(s.anyOf)) return (s.anyOf as Json[]).map(typeName).join(' | ');
   if (s.type === 'array') return `list of ${typeName((s.items as Json) ?? {})}`;
-  if (s.type === 'object') return s.patternProperties || (s.additionalProperties && typeof s.additionalProperties === 'object') ? 'map' : 'section';
+  if (s.type === 'object')
+    return s.patternProperties || (s.additionalProperties && typeof s.additionalProperties === 'object') ? 'map' : 'section';
   return typeof s.type === 'string' ? s.type : Array.isArray(s.type) ? s.type.join(' | ') : 'any';
 }
 
@@ -31,20 +32,32 @@ export function listConfigOptions(schema: TSchema): ConfigOption[] {
   const out: ConfigOption[] = [];
   const walk = (s: Json, at: string, required: boolean, parentAlways = true) => {
     const alwaysRequired = required && parentAlways;
-    if (at) out.push({ path: at, type: typeName(s), required, alwaysRequired, default: s.default, description: s.description as string | undefined });
+    if (at)
+      out.push({
+        path: at,
+        type: typeName(s),
+        required,
+        alwaysRequired,
+        default: s.default,
+        description: s.description as string | undefined,
+      });
     if (s.type === 'object') {
       const props = (s.properties ?? {}) as Record<string, Json>;
       const req = new Set((s.required as string[] | undefined) ?? []);
       for (const [k, v] of Object.entries(props)) walk(v, at ? `${at}.${k}` : k, req.has(k), alwaysRequired);
       const pattern = s.patternProperties as Record<string, Json> | undefined;
       if (pattern) for (const v of Object.values(pattern)) walk(v, `${at}.<name>`, false, false);
-      else if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Json, `${at}.<name>`, false, false);
+      else if (s.additionalProperties && typeof s.additionalProperties === 'object')
+        walk(s.additionalProperties as Json, `${at}.<name>`, false, false);
     } else if (s.type === 'array' && s.items && (s.items as Json).type === 'object') {
       walk(s.items as Json, `${at}[]`, false, false);
-      out.splice(out.findIndex((o) => o.path === `${at}[]`), 1);
+      out.splice(
+        out.findIndex((o) => o.path === `${at}[]`),
+        1,
+      );
     }
   };
-  walk(schema as unknown as Json, '', true, true);
+  walk(schema, '', true, true);
   return out;
 }
 
@@ -66,7 +79,10 @@ export function generateConfigReference(schema: TSchema, title = 'Configuration 
   const options = listConfigOptions(schema);
   const lines: string[] = [`# ${title}`, ''];
   if (schema.description) lines.push(String(schema.description), '');
-  lines.push('Values may be written as `!env VARIABLE` or `!file /path/to/file` to read them (typically secrets) from the environment or a file.', '');
+  lines.push(
+    'Values may be written as `!env VARIABLE` or `!file /path/to/file` to read them (typically secrets) from the environment or a file.',
+    '',
+  );
   const topLevel = options.filter((o) => !o.path.includes('.') && !o.path.includes('['));
   const scalarsAtTop = topLevel.filter((o) => o.type !== 'section');
   const table = (rows: ConfigOption[]) => {
@@ -74,7 +90,10 @@ export function generateConfigReference(schema: TSchema, title = 'Configuration 
     for (const o of rows) lines.push(`| \`${o.path}\` | ${cell(o.type)} | ${formatDefault(o)} | ${cell(o.description ?? '')} |`);
     lines.push('');
   };
-  if (scalarsAtTop.length) { lines.push('## Top-level options', ''); table(scalarsAtTop); }
+  if (scalarsAtTop.length) {
+    lines.push('## Top-level options', '');
+    table(scalarsAtTop);
+  }
   for (const sec of topLevel.filter((o) => o.type === 'section')) {
     lines.push(`## \`${sec.path}\``, '');
     if (sec.description) lines.push(sec.description + (sec.required ? ' (Required section.)' : ''), '');

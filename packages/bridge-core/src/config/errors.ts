@@ -11,7 +11,7 @@ export function formatKeyPath(segments: Array<string | number>): string {
   return out || '(top level)';
 }
 
-export function levenshtein(a: string, b: string): number {
+function levenshtein(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0];
@@ -31,7 +31,10 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let bestDist = 3;
   for (const c of candidates) {
     const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) { best = c; bestDist = d; }
+    if (d < bestDist) {
+      best = c;
+      bestDist = d;
+    }
   }
   return best;
 }

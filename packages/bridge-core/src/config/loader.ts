@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { parseAllowList } from '../provisioning/ssrf-guard';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type Pair, type ScalarTag } from 'yaml';
+import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type ScalarTag } from 'yaml';
 import { registerSecret } from '../logging/logger';
-import { metricsConfigProblem, type MetricsConfig } from '../metrics/metrics-server';
+import { metricsConfigProblem } from '../metrics/metrics-server';
 import { composeConfigSchema, type CoreConfig } from './schema';
 import { ConfigError, didYouMean, formatKeyPath } from './errors';
 import { templateProblems } from './template-checks';
@@ -63,9 +63,13 @@ export function loadConfig<C = unknown>(file: string, connectorSection?: Connect
     text = readFileSync(abs, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT'
-      ? `config file ${abs} not found (pass another with -c, or copy a sample from config/*.sample.yaml)`
-      : `cannot read config file ${abs}: ${(err as Error).message}`, [], code === 'ENOENT');
+    throw new ConfigError(
+      code === 'ENOENT'
+        ? `config file ${abs} not found (pass another with -c, or copy a sample from config/*.sample.yaml)`
+        : `cannot read config file ${abs}: ${(err as Error).message}`,
+      [],
+      code === 'ENOENT',
+    );
   }
   const loaded = parseConfig<C>(text, connectorSection, { source: file, baseDir: path.dirname(abs) });
   return { ...loaded, path: abs };
@@ -79,7 +83,7 @@ export function parseConfig<C = unknown>(text: string, connectorSection?: Connec
 }
 
 /** Parse YAML and resolve `!env`/`!file` tags. Throws ConfigError on syntax errors (with line and column) and on missing secrets. */
-export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
+function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unknown {
   const source = opts.source ?? 'config';
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
@@ -90,22 +94,27 @@ export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unk
     return ` (line ${line}, column ${col})`;
   };
   if (doc.errors.length) {
-    throw new ConfigError(`${source} is not valid YAML`, doc.errors.map((e) => {
-      const msg = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '');
-      const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-      return `line ${pos.line}, column ${pos.col}: ${msg}`;
-    }));
+    throw new ConfigError(
+      `${source} is not valid YAML`,
+      doc.errors.map((e) => {
+        const msg = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '');
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        return `line ${pos.line}, column ${pos.col}: ${msg}`;
+      }),
+    );
   }
 
   const problems: string[] = [];
   visit(doc, {
     Node(_key, node, ancestry) {
-      const tag = (node as Node).tag;
+      const tag = node.tag;
       if (tag !== '!env' && tag !== '!file') return;
-      const keyPath = formatKeyPath(yamlKeyPath(ancestry, node as Node));
-      const at = where((node as Node).range?.[0]);
+      const keyPath = formatKeyPath(yamlKeyPath(ancestry, node));
+      const at = where(node.range?.[0]);
       if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') {
-        problems.push(`${keyPath}: ${tag} needs a ${tag === '!env' ? 'variable name' : 'file path'}, as in \`${tag} ${tag === '!env' ? 'BRIDGE_SECRET' : '/run/secrets/bridge'}\`${at}`);
+        problems.push(
+          `${keyPath}: ${tag} needs a ${tag === '!env' ? 'variable name' : 'file path'}, as in \`${tag} ${tag === '!env' ? 'BRIDGE_SECRET' : '/run/secrets/bridge'}\`${at}`,
+        );
         return;
       }
       const arg = node.value.trim();
@@ -119,7 +128,9 @@ export function parseYamlWithSecrets(text: string, opts: ParseOptions = {}): unk
           value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          problems.push(`${keyPath}: cannot read secret file ${file} (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message}, from !file)${at}`);
+          problems.push(
+            `${keyPath}: cannot read secret file ${file} (${code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message)}, from !file)${at}`,
+          );
         }
       }
       if (value !== undefined) {
@@ -139,11 +150,11 @@ function yamlKeyPath(ancestry: readonly unknown[], node: Node): Array<string | n
   for (let i = 0; i < chain.length; i++) {
     const item = chain[i];
     if (isPair(item)) {
-      const key = (item as Pair).key;
+      const key = item.key;
       out.push(isScalar(key) ? String(key.value) : String(key));
     } else if (isSeq(item)) {
       const next = chain[i + 1];
-      const idx = (item.items as unknown[]).indexOf(next);
+      const idx = item.items.indexOf(next);
       if (idx >= 0) out.push(idx);
     }
   }
@@ -161,13 +172,29 @@ function compile(schema: TSchema): ValidateFunction {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
     // `format: 'regex'` on options the bridge compiles as regular expressions: a broken one is a
     // config error naming its key at start-up, not an exception on every event that consults it.
-    ajv.addFormat('regex', (s: string) => { try { new RegExp(s); return true; } catch { return false; } });
+    ajv.addFormat('regex', (s: string) => {
+      try {
+        new RegExp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     // `format: 'cidr'`: an address or CIDR range, parsed as the allow-lists that use it parse it.
-    ajv.addFormat('cidr', (s: string) => { try { parseAllowList([s]); return true; } catch { return false; } });
+    ajv.addFormat('cidr', (s: string) => {
+      try {
+        parseAllowList([s]);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     try {
       v = ajv.compile(schema);
     } catch (err) {
-      throw new Error(`the config schema does not compile (a bug in the bridge, not in your config): ${(err as Error).message}`);
+      throw new Error(`the config schema does not compile (a bug in the bridge, not in your config): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     validators.set(schema, v);
   }
@@ -179,9 +206,9 @@ const coreOnly = composeConfigSchema();
 function schemaFor(connectorSection?: ConnectorSection): TSchema {
   if (!connectorSection) return coreOnly;
   let byKey = schemaCache.get(connectorSection.schema);
-  if (!byKey) schemaCache.set(connectorSection.schema, byKey = new Map());
+  if (!byKey) schemaCache.set(connectorSection.schema, (byKey = new Map<string, TSchema>()));
   let s = byKey.get(connectorSection.key);
-  if (!s) byKey.set(connectorSection.key, s = composeConfigSchema(connectorSection));
+  if (!s) byKey.set(connectorSection.key, (s = composeConfigSchema(connectorSection)));
   return s;
 }
 
@@ -198,7 +225,13 @@ export function validateConfig<C = unknown>(raw: unknown, connectorSection?: Con
   if (!problems.length && connectorSection?.networkNames) {
     const bridge = (data as { bridge: CoreConfig['bridge'] }).bridge;
     const networks = connectorSection.networkNames((data as Record<string, unknown>)[connectorSection.key]);
-    problems.push(...templateProblems({ ghost: bridge.ghost_localpart_template, alias: bridge.alias_localpart_template }, networks, connectorSection.defaults));
+    problems.push(
+      ...templateProblems(
+        { ghost: bridge.ghost_localpart_template, alias: bridge.alias_localpart_template },
+        networks,
+        connectorSection.defaults,
+      ),
+    );
   }
   if (problems.length) throw new ConfigError(`${source} is not valid`, problems);
 
@@ -214,7 +247,7 @@ export function validateConfig<C = unknown>(raw: unknown, connectorSection?: Con
 
 function crossChecks(cfg: Record<string, unknown>): string[] {
   const out: string[] = [];
-  const metrics = metricsConfigProblem((cfg.metrics ?? {}) as Partial<MetricsConfig>);
+  const metrics = metricsConfigProblem(cfg.metrics ?? {});
   if (metrics) out.push(metrics);
   const db = cfg.database as { engine?: string; postgres?: { connection_string?: string } } | undefined;
   if (db?.engine === 'postgres' && !db.postgres?.connection_string) {
@@ -225,8 +258,14 @@ function crossChecks(cfg: Record<string, unknown>): string[] {
 
 function registerSecretsIn(value: unknown, key = '', depth = 0): void {
   if (depth > 12) return;
-  if (typeof value === 'string') { if (SECRET_KEY.test(key)) registerSecret(value); return; }
-  if (Array.isArray(value)) { for (const v of value) registerSecretsIn(v, key, depth + 1); return; }
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key)) registerSecret(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) registerSecretsIn(v, key, depth + 1);
+    return;
+  }
   if (isObject(value)) for (const [k, v] of Object.entries(value)) registerSecretsIn(v, k, depth + 1);
 }
 
@@ -246,7 +285,7 @@ function describeType(schema: Record<string, unknown> | undefined): string {
   if (!schema) return 'a value';
   if (Array.isArray(schema.enum)) return `one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`;
   const t = schema.type;
-  const one = (x: unknown) => x === 'object' ? 'a mapping' : x === 'array' ? 'a list' : x === 'integer' ? 'an integer' : `a ${String(x)}`;
+  const one = (x: unknown) => (x === 'object' ? 'a mapping' : x === 'array' ? 'a list' : x === 'integer' ? 'an integer' : `a ${String(x)}`);
   if (Array.isArray(t)) return t.map(one).join(' or ');
   if (t) return one(t);
   if (Array.isArray(schema.anyOf)) return (schema.anyOf as Record<string, unknown>[]).map(describeType).join(' or ');
@@ -261,17 +300,20 @@ function firstSentence(text: unknown): string | undefined {
 
 function pointerToSegments(pointer: string): string[] {
   if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** Turn Ajv errors into `key.path: what is wrong (expected …)` lines. */
-export function formatAjvErrors(errors: ErrorObject[]): string[] {
+function formatAjvErrors(errors: ErrorObject[]): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
     const segs = pointerToSegments(e.instancePath);
     const at = formatKeyPath(segs);
-    const parent = e.parentSchema as Record<string, unknown> | undefined;
+    const parent = e.parentSchema;
     let line: string;
     // A failing anyOf/oneOf also reports each branch; keep its summary only.
     if (/\/(anyOf|oneOf)\/\d+\//.test(e.schemaPath)) continue;
@@ -281,7 +323,8 @@ export function formatAjvErrors(errors: ErrorObject[]): string[] {
         const known = Object.keys((parent?.properties as Record<string, unknown>) ?? {});
         const guess = didYouMean(key, known);
         const where = formatKeyPath([...segs, key]);
-        line = `${where}: unknown key` + (guess ? ` (did you mean "${guess}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '');
+        line =
+          `${where}: unknown key` + (guess ? ` (did you mean "${guess}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '');
         break;
       }
       case 'required': {
@@ -306,10 +349,12 @@ export function formatAjvErrors(errors: ErrorObject[]): string[] {
         line = `${at}: not in the expected form (expected ${desc ?? `a string matching ${(e.params as { pattern: string }).pattern}`})`;
         break;
       }
-      case 'minimum': case 'exclusiveMinimum':
+      case 'minimum':
+      case 'exclusiveMinimum':
         line = `${at}: ${JSON.stringify(e.data)} is too small (expected ${e.keyword === 'minimum' ? '>=' : '>'} ${(e.params as { limit: number }).limit})`;
         break;
-      case 'maximum': case 'exclusiveMaximum':
+      case 'maximum':
+      case 'exclusiveMaximum':
         line = `${at}: ${JSON.stringify(e.data)} is too large (expected ${e.keyword === 'maximum' ? '<=' : '<'} ${(e.params as { limit: number }).limit})`;
         break;
       case 'format':
@@ -327,13 +372,17 @@ export function formatAjvErrors(errors: ErrorObject[]): string[] {
       case 'maxItems':
         line = `${at}: too many entries (expected at most ${(e.params as { limit: number }).limit})`;
         break;
-      case 'anyOf': case 'oneOf':
+      case 'anyOf':
+      case 'oneOf':
         line = `${at}: invalid value (expected ${describeType(parent)})`;
         break;
       default:
         line = `${at}: ${e.message ?? 'invalid'}`;
     }
-    if (!seen.has(line)) { seen.add(line); lines.push(line); }
+    if (!seen.has(line)) {
+      seen.add(line);
+      lines.push(line);
+    }
   }
   return lines;
 }

@@ -5,11 +5,17 @@
  */
 import type { GhostKey, PortalKey } from './ids';
 import type {
-  MatrixEdit, MatrixMembership, MatrixReaction, MatrixReactionRemoval, MatrixRedaction, MatrixRoomMeta, MatrixTyping,
+  MatrixEdit,
+  MatrixMembership,
+  MatrixReaction,
+  MatrixReactionRemoval,
+  MatrixRedaction,
+  MatrixRoomMeta,
+  MatrixTyping,
 } from './matrix-events';
 import type { SendResult } from './connector';
 import type { RemoteEvent } from './remote-events';
-import type { Portal } from './portal';
+import type { Portal, PortalInfo } from './portal';
 
 export interface EditHandler {
   handleMatrixEdit(edit: MatrixEdit): Promise<SendResult | void>;
@@ -34,17 +40,6 @@ export interface RoomMetaHandler {
 
 export interface TypingHandler {
   handleMatrixTyping(typing: MatrixTyping): Promise<void>;
-}
-
-/** What a portal room should look like when the core creates it. */
-export interface PortalInfo {
-  key: PortalKey;
-  name?: string;
-  topic?: string;
-  /** Listed in the room directory. */
-  published?: boolean;
-  inviteOnly?: boolean;
-  data?: Record<string, unknown>;
 }
 
 /** Rooms created on demand when someone joins an alias in the bridge's namespace. */
@@ -160,8 +155,12 @@ const MARKERS: { [K in keyof Capabilities]: string } = {
 export function supports<K extends keyof Capabilities>(connector: object, cap: K): connector is Capabilities[K] {
   if (cap === 'links') {
     const c = connector as Partial<LinkHandler>;
-    return typeof c.beforeLink === 'function' || typeof c.onLinked === 'function' || typeof c.onUnlinked === 'function'
-      || typeof c.onPortalCreated === 'function';
+    return (
+      typeof c.beforeLink === 'function' ||
+      typeof c.onLinked === 'function' ||
+      typeof c.onUnlinked === 'function' ||
+      typeof c.onPortalCreated === 'function'
+    );
   }
   return typeof (connector as Record<string, unknown>)[MARKERS[cap]] === 'function';
 }

@@ -4,13 +4,13 @@
  * `config-reference` text; a property with a `default` is optional in the file but always present
  * after loading, so its static type lists it as required.
  */
-import { Type, type TSchema, type TObject, type TProperties, type ObjectOptions, type TUnsafe } from '@sinclair/typebox';
+import { Type, type TObject, type TProperties, type ObjectOptions, type TUnsafe } from '@sinclair/typebox';
 
 /** An object schema with `additionalProperties: false`; properties that carry a default are not required at run time. */
 export function section<T extends TProperties>(properties: T, options: ObjectOptions = {}): TObject<T> {
   const schema = Type.Object(properties, { additionalProperties: false, ...options });
   const plain = schema as { required?: string[] };
-  const required = (plain.required ?? []).filter((k) => (properties[k] as TSchema).default === undefined);
+  const required = (plain.required ?? []).filter((k) => properties[k].default === undefined);
   if (required.length) plain.required = required;
   else delete plain.required;
   return schema;

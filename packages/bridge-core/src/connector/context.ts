@@ -4,10 +4,9 @@
  */
 import type { Logger } from '../logging/logger';
 import type { KeyValueRepository } from './key-value';
-import type { Portal } from './portal';
+import type { Portal, PortalInfo } from './portal';
 import type { OutboxService } from './outbox';
 import type { GhostKey, PortalKey } from './ids';
-import type { PortalInfo } from './capabilities';
 import type { BridgingStatusUpdate } from './bridging-status';
 import type { RemoteEvent, RemoteProfileChange } from './remote-events';
 import type { LateRemoteIds } from './matrix-events';

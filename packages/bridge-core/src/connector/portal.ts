@@ -21,3 +21,14 @@ export interface Portal {
   data?: Record<string, unknown>;
   createdAt: number;
 }
+
+/** What a portal room should look like when the core creates it. */
+export interface PortalInfo {
+  key: PortalKey;
+  name?: string;
+  topic?: string;
+  /** Listed in the room directory. */
+  published?: boolean;
+  inviteOnly?: boolean;
+  data?: Record<string, unknown>;
+}

@@ -108,8 +108,15 @@ export interface RemoteRoomSettings extends RemoteEventBase {
 }
 
 export type RemoteEvent =
-  | RemoteMessage | RemoteEdit | RemoteDelete | RemoteReaction | RemoteReactionRemove
-  | RemoteMembership | RemoteTyping | RemoteRoomMeta | RemoteRoomSettings;
+  | RemoteMessage
+  | RemoteEdit
+  | RemoteDelete
+  | RemoteReaction
+  | RemoteReactionRemove
+  | RemoteMembership
+  | RemoteTyping
+  | RemoteRoomMeta
+  | RemoteRoomSettings;
 
 /** A ghost's profile on its network changed (nick change, new avatar). Not tied to a portal. */
 export interface RemoteProfileChange {

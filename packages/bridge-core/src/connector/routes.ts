@@ -91,7 +91,11 @@ export interface ProvisioningRequest extends BaseRequest {
 
 /** Return this from a handler to choose the status code (default: 200 with the returned value, `{}` for undefined). */
 export class Reply {
-  constructor(readonly status: number, readonly body: unknown = {}, readonly headers: Record<string, string> = {}) {}
+  constructor(
+    readonly status: number,
+    readonly body: unknown = {},
+    readonly headers: Record<string, string> = {},
+  ) {}
 }
 
 export interface RouteDefinition {

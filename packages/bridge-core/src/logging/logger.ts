@@ -37,7 +37,8 @@ export function registerSecret(value: string | undefined | null): void {
 }
 
 export function redact(text: string): string {
-  let out = text.replace(/([?&](?:access_token|token)=)[^&\s"']+/gi, '$1<redacted>')
+  let out = text
+    .replace(/([?&](?:access_token|token)=)[^&\s"']+/gi, '$1<redacted>')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1<redacted>');
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join('<redacted>');
   return out;
@@ -66,9 +67,12 @@ const redactFormat = winston.format((info) => {
 
 function textLine(info: winston.Logform.TransformableInfo): string {
   const { level, message, timestamp, module, requestId, ...rest } = info as Record<string, unknown>;
-  const tags = [module, requestId].filter(Boolean).map((t) => `[${t}]`).join('');
+  const tags = [module, requestId]
+    .filter(Boolean)
+    .map((t) => `[${String(t)}]`)
+    .join('');
   const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-  return `${timestamp} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${message}${extra}`;
+  return `${String(timestamp)} ${String(level).toUpperCase()} ${tags}${tags ? ' ' : ''}${String(message)}${extra}`;
 }
 
 let root: winston.Logger | undefined;
@@ -77,9 +81,10 @@ let root: winston.Logger | undefined;
 export function configureLogging(opts: LogOptions = {}): void {
   // The environment wins over the config file, so an operator (or a test run) can turn logging up or down without editing it.
   const level = (process.env.CAUSEWAY_LOG_LEVEL as LogLevel | undefined) ?? opts.level ?? 'info';
-  const fmt = opts.format === 'json'
-    ? winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json())
-    : winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(textLine));
+  const fmt =
+    opts.format === 'json'
+      ? winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json())
+      : winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(textLine));
   const transports: winston.transport[] = [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })];
   if (opts.file) {
     // A log holds room IDs, user IDs and message metadata: private like the other data files,
@@ -93,19 +98,34 @@ export function configureLogging(opts: LogOptions = {}): void {
 
 class WinstonLogger implements Logger {
   constructor(private readonly fields: Record<string, unknown>) {}
-  private get w(): winston.Logger { if (!root) configureLogging(); return root!; }
+  private get w(): winston.Logger {
+    if (!root) configureLogging();
+    return root!;
+  }
   private log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
     if (!this.isLevelEnabled(level)) return;
     this.w.log(level, msg, { ...this.fields, ...meta });
   }
-  error(m: string, meta?: Record<string, unknown>) { this.log('error', m, meta); }
-  warn(m: string, meta?: Record<string, unknown>) { this.log('warn', m, meta); }
-  info(m: string, meta?: Record<string, unknown>) { this.log('info', m, meta); }
-  debug(m: string, meta?: Record<string, unknown>) { this.log('debug', m, meta); }
-  trace(m: string, meta?: Record<string, unknown>) { this.log('trace', m, meta); }
+  error(m: string, meta?: Record<string, unknown>) {
+    this.log('error', m, meta);
+  }
+  warn(m: string, meta?: Record<string, unknown>) {
+    this.log('warn', m, meta);
+  }
+  info(m: string, meta?: Record<string, unknown>) {
+    this.log('info', m, meta);
+  }
+  debug(m: string, meta?: Record<string, unknown>) {
+    this.log('debug', m, meta);
+  }
+  trace(m: string, meta?: Record<string, unknown>) {
+    this.log('trace', m, meta);
+  }
   child(fields: Record<string, unknown>): Logger {
     const merged = { ...this.fields, ...fields };
-    if (this.fields.module && fields.module) merged.module = `${this.fields.module}.${fields.module}`;
+    const outer = this.fields.module,
+      inner = fields.module;
+    if (typeof outer === 'string' && outer && typeof inner === 'string' && inner) merged.module = `${outer}.${inner}`;
     return new WinstonLogger(merged);
   }
   isLevelEnabled(level: LogLevel): boolean {

@@ -12,7 +12,7 @@
  */
 import type { Dispatcher } from 'undici';
 
-export interface BufferedResponse {
+interface BufferedResponse {
   status: number;
   /** The body's bytes (empty when there was none). */
   body: Buffer;
@@ -44,8 +44,15 @@ export function exchange(dispatcher: Dispatcher, opts: ExchangeOptions): Exchang
     handler.reject = reject;
   });
   dispatcher.dispatch(
-    { origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body,
-      headersTimeout: opts.headersTimeout, bodyTimeout: opts.bodyTimeout },
+    {
+      origin: opts.origin,
+      path: opts.path,
+      method: opts.method,
+      headers: opts.headers,
+      body: opts.body,
+      headersTimeout: opts.headersTimeout,
+      bodyTimeout: opts.bodyTimeout,
+    },
     handler,
   );
   return { response, abort: (reason) => handler.abortWith(reason) };
@@ -109,7 +116,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
 }
 
 function parseRawHeaders(raw: Buffer[] | string[]): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out = Object.create(null) as Record<string, string>;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i].toString('latin1').toLowerCase();
     if (!(name in out)) out[name] = raw[i + 1].toString('latin1');

@@ -47,14 +47,23 @@ import type { Logger } from '../logging/logger';
 export class MatrixTokenError extends MatrixError {
   readonly fatal = true;
   constructor(status: number, errcode: string, message: string, extra: Record<string, unknown> = {}) {
-    super(status, errcode, `homeserver rejected the as_token (${errcode}): ${message}. Check as_token in the registration and the bridge config.`, extra);
+    super(
+      status,
+      errcode,
+      `homeserver rejected the as_token (${errcode}): ${message}. Check as_token in the registration and the bridge config.`,
+      extra,
+    );
     this.name = 'MatrixTokenError';
   }
 }
 
 /** The homeserver could not be reached or did not answer in time (status 0). */
 export class MatrixConnectionError extends MatrixError {
-  constructor(errcode: 'M_CONNECTION_FAILED' | 'M_CONNECTION_TIMEOUT', message: string, public override readonly cause?: unknown) {
+  constructor(
+    errcode: 'M_CONNECTION_FAILED' | 'M_CONNECTION_TIMEOUT',
+    message: string,
+    public override readonly cause?: unknown,
+  ) {
     super(0, errcode, message);
     this.name = 'MatrixConnectionError';
   }
@@ -96,7 +105,7 @@ export interface MatrixHttpClientOptions {
   random?: () => number;
 }
 
-export type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
+type QueryValue = string | number | boolean | undefined | null | Array<string | number>;
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;
@@ -163,7 +172,10 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 export function endpointLabel(method: string, path: string): string {
   let p = path.split('?')[0];
   for (const prefix of ['/_matrix/client/v3', '/_matrix/client/v1', '/_matrix/client/r0']) {
-    if (p.startsWith(prefix + '/')) { p = p.slice(prefix.length); break; }
+    if (p.startsWith(prefix + '/')) {
+      p = p.slice(prefix.length);
+      break;
+    }
   }
   const segs = p.split('/').map((s) => {
     const d = safeDecode(s);
@@ -173,16 +185,21 @@ export function endpointLabel(method: string, path: string): string {
 }
 
 function safeDecode(s: string): string {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function errorCode(err: unknown): string | undefined {
-  let e: any = err;
+  let e: unknown = err;
   for (let i = 0; e && i < 4; i++) {
-    if (typeof e.code === 'string') return e.code;
-    e = e.cause;
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') return code;
+    e = cause;
   }
   return undefined;
 }
@@ -230,11 +247,13 @@ export class MatrixHttpClient {
     registerSecret(opts.asToken);
     this.authHeader = `Bearer ${opts.asToken}`;
     this.ownsDispatcher = !opts.dispatcher;
-    this.dispatcher = opts.dispatcher ?? new Pool(this.origin, {
-      connections: opts.connections ?? 32,
-      pipelining: 1,
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
-    });
+    this.dispatcher =
+      opts.dispatcher ??
+      new Pool(this.origin, {
+        connections: opts.connections ?? 32,
+        pipelining: 1,
+        keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
+      });
     this.log = opts.logger ?? getLogger('matrix.http');
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -243,14 +262,15 @@ export class MatrixHttpClient {
   }
 
   /** JSON request; resolves with the parsed body (or `{}` for an empty one). */
-  request<T = any>(method: string, path: string, opts?: RequestOptions & { raw?: false }): Promise<T>;
+  request<T = unknown>(method: string, path: string, opts?: RequestOptions & { raw?: false }): Promise<T>;
   request(method: string, path: string, opts: RequestOptions & { raw: true }): Promise<RawResponse>;
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<unknown> {
     if (this.closed) throw new MatrixConnectionError('M_CONNECTION_FAILED', 'Matrix HTTP client is closed');
     method = method.toUpperCase();
     const fullPath = this.prefix + path + this.queryString(opts);
     const endpoint = opts.endpoint ?? endpointLabel(method, path);
-    const mode: RetryMode = opts.idempotent === true ? 'idempotent' : opts.idempotent === false ? 'rejected-only' : retryModeFor(method, path);
+    const mode: RetryMode =
+      opts.idempotent === true ? 'idempotent' : opts.idempotent === false ? 'rejected-only' : retryModeFor(method, path);
     const requestId = `${this.idPrefix}-${++this.counter}`;
     const log = this.log; // requestId goes in each line's fields: no child logger per request on the hot path
     const { body, headers } = this.encodeBody(method, opts);
@@ -264,7 +284,13 @@ export class MatrixHttpClient {
         status = result.status;
         if (status >= 200 && status < 300) {
           // Guarded: this is every successful request, and building the line (redacting the path) is not free.
-          if (log.isLevelEnabled('debug')) log.debug(`${method} ${redact(path)} -> ${status}`, { endpoint, ms: Math.round(performance.now() - started), attempt, requestId });
+          if (log.isLevelEnabled('debug'))
+            log.debug(`${method} ${redact(path)} -> ${status}`, {
+              endpoint,
+              ms: Math.round(performance.now() - started),
+              attempt,
+              requestId,
+            });
           return result.value;
         }
         const err = result.error!;
@@ -273,7 +299,11 @@ export class MatrixHttpClient {
           log.error(`${method} ${redact(path)} -> ${status} ${err.errcode}: as_token rejected`, { endpoint, requestId });
           if (!this.fatalReported) {
             this.fatalReported = true;
-            try { this.opts.onFatalError?.(err); } catch { /* hook errors are not ours */ }
+            try {
+              this.opts.onFatalError?.(err);
+            } catch {
+              /* hook errors are not ours */
+            }
           }
           throw err;
         }
@@ -288,15 +318,28 @@ export class MatrixHttpClient {
         if (err instanceof MatrixError) throw err;
         if (opts.signal?.aborted) throw opts.signal.reason ?? err;
         // Network error or our per-attempt timeout.
-        const timedOut = err instanceof AttemptTimeout || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+        const timedOut =
+          err instanceof AttemptTimeout || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
         const code = errorCode(err);
         const neverSent = code !== undefined && CONNECT_ERROR_CODES.has(code);
         const retryable = (mode === 'idempotent' || neverSent) && attempt < (opts.maxRetries ?? this.backoff.maxRetries);
         const what = timedOut ? `timed out after ${opts.timeoutMs ?? this.timeoutMs} ms` : `failed: ${code ?? (err as Error).message}`;
-        this.report({ endpoint, method, status: 0, durationMs: performance.now() - started, attempt, requestId, errcode: timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED' });
+        this.report({
+          endpoint,
+          method,
+          status: 0,
+          durationMs: performance.now() - started,
+          attempt,
+          requestId,
+          errcode: timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED',
+        });
         if (!retryable) {
           log.warn(`${method} ${redact(path)} ${what}; giving up`, { endpoint, attempt, requestId });
-          throw new MatrixConnectionError(timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED', `${endpoint.startsWith(method + " ") ? endpoint : `${method} ${endpoint}`} ${what}`, err);
+          throw new MatrixConnectionError(
+            timedOut ? 'M_CONNECTION_TIMEOUT' : 'M_CONNECTION_FAILED',
+            `${endpoint.startsWith(method + ' ') ? endpoint : `${method} ${endpoint}`} ${what}`,
+            err,
+          );
         }
         const delay = backoffDelay(attempt, this.backoff, this.random);
         log.warn(`${method} ${redact(path)} ${what}; retrying in ${delay} ms`, { endpoint, attempt, requestId });
@@ -317,11 +360,21 @@ export class MatrixHttpClient {
 
   private report(info: RequestMetricInfo): void {
     if (!this.opts.onRequest) return;
-    try { this.opts.onRequest({ ...info, durationMs: Math.round(info.durationMs * 1000) / 1000 }); } catch { /* metrics must never break requests */ }
+    try {
+      this.opts.onRequest({ ...info, durationMs: Math.round(info.durationMs * 1000) / 1000 });
+    } catch {
+      /* metrics must never break requests */
+    }
   }
 
   /** ms to wait before the next attempt, or undefined to give up. */
-  private retryDelay(err: MatrixError, headers: RawResponse['headers'], attempt: number, mode: RetryMode, maxRetries = this.backoff.maxRetries): number | undefined {
+  private retryDelay(
+    err: MatrixError,
+    headers: RawResponse['headers'],
+    attempt: number,
+    mode: RetryMode,
+    maxRetries = this.backoff.maxRetries,
+  ): number | undefined {
     if (attempt >= maxRetries) return undefined;
     if (err.status === 429 || err.errcode === 'M_LIMIT_EXCEEDED') {
       const fromHeader = parseRetryAfter(headers['retry-after']);
@@ -358,7 +411,11 @@ export class MatrixHttpClient {
   }
 
   private async attempt(
-    method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, opts: RequestOptions,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    opts: RequestOptions,
   ): Promise<{ status: number; headers: RawResponse['headers']; value?: unknown; error?: MatrixError }> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     if (!opts.raw) return this.attemptJson(method, path, headers, body, opts, timeoutMs);
@@ -368,8 +425,14 @@ export class MatrixHttpClient {
     opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       const res = await this.dispatcher.request({
-        origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body, signal: ac,
-        headersTimeout: timeoutMs + 1000, bodyTimeout: timeoutMs + 1000,
+        origin: this.origin,
+        path,
+        method: method,
+        headers,
+        body,
+        signal: ac,
+        headersTimeout: timeoutMs + 1000,
+        bodyTimeout: timeoutMs + 1000,
       });
       const status = res.statusCode;
       const resHeaders = res.headers as RawResponse['headers'];
@@ -384,7 +447,11 @@ export class MatrixHttpClient {
         try {
           return { status, headers: resHeaders, value: JSON.parse(text) };
         } catch {
-          return { status, headers: resHeaders, error: new MatrixError(status, 'M_NOT_JSON', `homeserver answered ${status} with a body that is not JSON`) };
+          return {
+            status,
+            headers: resHeaders,
+            error: new MatrixError(status, 'M_NOT_JSON', `homeserver answered ${status} with a body that is not JSON`),
+          };
         }
       }
       const text = await res.body.text().catch(() => '');
@@ -400,15 +467,27 @@ export class MatrixHttpClient {
 
   /** A JSON request: the response is read whole (buffered-exchange.ts), no stream in between. */
   private async attemptJson(
-    method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, opts: RequestOptions, timeoutMs: number,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    opts: RequestOptions,
+    timeoutMs: number,
   ): Promise<{ status: number; headers: RawResponse['headers']; value?: unknown; error?: MatrixError }> {
     const ex = exchange(this.dispatcher, {
-      origin: this.origin, path, method: method as Dispatcher.HttpMethod, headers, body,
-      headersTimeout: timeoutMs + 1000, bodyTimeout: timeoutMs + 1000,
+      origin: this.origin,
+      path,
+      method: method,
+      headers,
+      body,
+      headersTimeout: timeoutMs + 1000,
+      bodyTimeout: timeoutMs + 1000,
     });
     const timer = setTimeout(() => ex.abort(new AttemptTimeout('timeout')), timeoutMs);
     const signal = opts.signal;
-    const onCallerAbort = signal ? () => ex.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted'))) : undefined;
+    const onCallerAbort = signal
+      ? () => ex.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'aborted')))
+      : undefined;
     if (signal && onCallerAbort) {
       if (signal.aborted) onCallerAbort();
       else signal.addEventListener('abort', onCallerAbort, { once: true });
@@ -423,7 +502,11 @@ export class MatrixHttpClient {
         try {
           return { status, headers: NO_HEADERS, value: JSON.parse(text) };
         } catch {
-          return { status, headers: NO_HEADERS, error: new MatrixError(status, 'M_NOT_JSON', `homeserver answered ${status} with a body that is not JSON`) };
+          return {
+            status,
+            headers: NO_HEADERS,
+            error: new MatrixError(status, 'M_NOT_JSON', `homeserver answered ${status} with a body that is not JSON`),
+          };
         }
       }
       return { status, headers: res.headers(), error: toMatrixError(status, text) };
@@ -440,7 +523,11 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number | undefined, contentLength: string | undefined): Promise<Buffer> {
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes: number | undefined,
+  contentLength: string | undefined,
+): Promise<Buffer> {
   // Destroying an undici body without an error listener would surface as an uncaught AbortError.
   body.on('error', () => {});
   if (maxBytes !== undefined && contentLength !== undefined && Number(contentLength) > maxBytes) {
@@ -463,12 +550,18 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
 }
 
 function toMatrixError(status: number, text: string): MatrixError {
-  let parsed: any;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = undefined; }
-  const errcode = parsed && typeof parsed.errcode === 'string' ? parsed.errcode : status === 429 ? 'M_LIMIT_EXCEEDED' : 'M_UNKNOWN';
-  const message = parsed && typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`;
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  // A JSON object body is a Matrix error; anything else (HTML from a proxy, a bare string) is not.
+  const body = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  const errcode = typeof body.errcode === 'string' ? body.errcode : status === 429 ? 'M_LIMIT_EXCEEDED' : 'M_UNKNOWN';
+  const message = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
   const extra: Record<string, unknown> = {};
-  if (parsed && typeof parsed === 'object') for (const [k, v] of Object.entries(parsed)) if (k !== 'errcode' && k !== 'error') extra[k] = v;
+  for (const [k, v] of Object.entries(body)) if (k !== 'errcode' && k !== 'error') extra[k] = v;
   if ((errcode === 'M_UNKNOWN_TOKEN' || errcode === 'M_MISSING_TOKEN') && (status === 401 || status === 403)) {
     return new MatrixTokenError(status, errcode, message, extra);
   }

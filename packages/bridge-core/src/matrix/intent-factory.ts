@@ -56,13 +56,21 @@ export class IntentFactory {
     this.botIntent = new Intent(opts.botUserId, this.ctx);
   }
 
-  get bot(): Intent { return this.botIntent; }
+  get bot(): Intent {
+    return this.botIntent;
+  }
 
-  get botUserId(): string { return this.opts.botUserId; }
+  get botUserId(): string {
+    return this.opts.botUserId;
+  }
 
-  get client(): MatrixHttpClient { return this.opts.client; }
+  get client(): MatrixHttpClient {
+    return this.opts.client;
+  }
 
-  get media(): MediaClient | undefined { return this.opts.media; }
+  get media(): MediaClient | undefined {
+    return this.opts.media;
+  }
 
   /** The intent for a ghost (or the bot, when given the bot's user ID). */
   ghost(userId: string): Intent {
@@ -84,10 +92,14 @@ export class IntentFactory {
   }
 
   /** Alias of `ghost` that reads better for arbitrary users. */
-  intent(userId: string): Intent { return this.ghost(userId); }
+  intent(userId: string): Intent {
+    return this.ghost(userId);
+  }
 
   /** Number of cached ghost intents (the bot not included). */
-  get size(): number { return this.intents.size; }
+  get size(): number {
+    return this.intents.size;
+  }
 
   /**
    * Called by the event router for every m.room.member event in a transaction

@@ -97,7 +97,7 @@ export interface ClientEvent {
 }
 
 /** Is this the homeserver saying the sender is not (or no longer) in the room? */
-export function isNotInRoomError(err: unknown): boolean {
+function isNotInRoomError(err: unknown): boolean {
   if (!(err instanceof MatrixError) || err.status !== 403 || err.errcode !== 'M_FORBIDDEN') return false;
   return /\bnot\b.*\b(in|joined|member|participating)\b.*\broom\b|\bnot in room\b|must be (joined|in the room)/i.test(err.message);
 }
@@ -119,7 +119,10 @@ export class Intent {
   private readonly joinGeneration = new Map<string, number>();
   private readonly log: Logger;
 
-  constructor(readonly userId: string, private readonly ctx: IntentContext) {
+  constructor(
+    readonly userId: string,
+    private readonly ctx: IntentContext,
+  ) {
     this.isBot = userId === ctx.botUserId;
     const colon = userId.indexOf(':');
     if (userId[0] !== '@' || colon < 2) throw new Error(`not a Matrix user ID: ${userId}`);
@@ -129,10 +132,14 @@ export class Intent {
     this.log = ctx.log.child({ userId });
   }
 
-  private get client(): MatrixHttpClient { return this.ctx.client; }
+  private get client(): MatrixHttpClient {
+    return this.ctx.client;
+  }
 
   /** `?user_id=` for ghosts, nothing for the bot. */
-  private get as(): string | undefined { return this.isBot ? undefined : this.userId; }
+  private get as(): string | undefined {
+    return this.isBot ? undefined : this.userId;
+  }
 
   // ---------------------------------------------------------------- registration
 
@@ -140,10 +147,16 @@ export class Intent {
   async ensureRegistered(): Promise<void> {
     if (this.registered) return;
     const rec = await this.loadRecord();
-    if (rec.registered) { this.registered = true; return; }
+    if (rec.registered) {
+      this.registered = true;
+      return;
+    }
     await this.ctx.registerFlight.run(this.userId, async () => {
       const fresh = await this.loadRecord();
-      if (fresh.registered) { this.registered = true; return; }
+      if (fresh.registered) {
+        this.registered = true;
+        return;
+      }
       try {
         await this.client.request('POST', `${C}/register`, {
           body: { type: 'm.login.application_service', username: this.localpart, inhibit_login: true },
@@ -161,7 +174,9 @@ export class Intent {
   }
 
   /** Whether the intent is known to be registered, without any I/O. */
-  get isRegistered(): boolean { return this.registered; }
+  get isRegistered(): boolean {
+    return this.registered;
+  }
 
   // ---------------------------------------------------------------- membership
 
@@ -290,7 +305,9 @@ export class Intent {
   async leave(roomId: string, reason?: string): Promise<void> {
     await this.ensureRegistered();
     await this.client.request('POST', `${C}/rooms/${e(roomId)}/leave`, {
-      userId: this.as, body: reason ? { reason } : {}, endpoint: 'POST /rooms/{roomId}/leave',
+      userId: this.as,
+      body: reason ? { reason } : {},
+      endpoint: 'POST /rooms/{roomId}/leave',
     });
     await this.recordMembership(roomId, 'leave');
   }
@@ -336,7 +353,10 @@ export class Intent {
     const txn = opts.txnId ?? makeTxnId(opts.txnKey);
     return this.inRoom(roomId, async () => {
       const res = await this.client.request<{ event_id: string }>('PUT', `${C}/rooms/${e(roomId)}/send/${e(type)}/${e(txn)}`, {
-        userId: this.as, ts: opts.ts, body: content, endpoint: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}',
+        userId: this.as,
+        ts: opts.ts,
+        body: content,
+        endpoint: 'PUT /rooms/{roomId}/send/{eventType}/{txnId}',
       });
       return res.event_id;
     });
@@ -345,7 +365,10 @@ export class Intent {
   sendState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, opts: { ts?: number } = {}): Promise<string> {
     return this.inRoom(roomId, async () => {
       const res = await this.client.request<{ event_id: string }>('PUT', `${C}/rooms/${e(roomId)}/state/${e(type)}/${e(stateKey)}`, {
-        userId: this.as, ts: opts.ts, body: content, endpoint: 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}',
+        userId: this.as,
+        ts: opts.ts,
+        body: content,
+        endpoint: 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}',
       });
       return res.event_id;
     });
@@ -355,7 +378,9 @@ export class Intent {
     const txn = opts.txnId ?? makeTxnId(opts.txnKey);
     return this.inRoom(roomId, async () => {
       const res = await this.client.request<{ event_id: string }>('PUT', `${C}/rooms/${e(roomId)}/redact/${e(eventId)}/${e(txn)}`, {
-        userId: this.as, body: reason ? { reason } : {}, endpoint: 'PUT /rooms/{roomId}/redact/{eventId}/{txnId}',
+        userId: this.as,
+        body: reason ? { reason } : {},
+        endpoint: 'PUT /rooms/{roomId}/redact/{eventId}/{txnId}',
       });
       return res.event_id;
     });
@@ -364,16 +389,22 @@ export class Intent {
   setTyping(roomId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {
     return this.inRoom(roomId, async () => {
       await this.client.request('PUT', `${C}/rooms/${e(roomId)}/typing/${e(this.userId)}`, {
-        userId: this.as, body: typing ? { typing: true, timeout: timeoutMs } : { typing: false },
+        userId: this.as,
+        body: typing ? { typing: true, timeout: timeoutMs } : { typing: false },
         endpoint: 'PUT /rooms/{roomId}/typing/{userId}',
       });
     });
   }
 
-  sendReadReceipt(roomId: string, eventId: string, opts: { threadId?: string; receiptType?: 'm.read' | 'm.read.private' } = {}): Promise<void> {
+  sendReadReceipt(
+    roomId: string,
+    eventId: string,
+    opts: { threadId?: string; receiptType?: 'm.read' | 'm.read.private' } = {},
+  ): Promise<void> {
     return this.inRoom(roomId, async () => {
       await this.client.request('POST', `${C}/rooms/${e(roomId)}/receipt/${e(opts.receiptType ?? 'm.read')}/${e(eventId)}`, {
-        userId: this.as, body: opts.threadId ? { thread_id: opts.threadId } : {},
+        userId: this.as,
+        body: opts.threadId ? { thread_id: opts.threadId } : {},
         endpoint: 'POST /rooms/{roomId}/receipt/{receiptType}/{eventId}',
       });
     });
@@ -383,7 +414,8 @@ export class Intent {
 
   async getRoomState(roomId: string): Promise<ClientEvent[]> {
     return this.client.request<ClientEvent[]>('GET', `${C}/rooms/${e(roomId)}/state`, {
-      userId: this.as, endpoint: 'GET /rooms/{roomId}/state',
+      userId: this.as,
+      endpoint: 'GET /rooms/{roomId}/state',
     });
   }
 
@@ -391,7 +423,8 @@ export class Intent {
   async getStateEvent<T = Record<string, unknown>>(roomId: string, type: string, stateKey = ''): Promise<T | undefined> {
     try {
       return await this.client.request<T>('GET', `${C}/rooms/${e(roomId)}/state/${e(type)}/${e(stateKey)}`, {
-        userId: this.as, endpoint: 'GET /rooms/{roomId}/state/{eventType}/{stateKey}',
+        userId: this.as,
+        endpoint: 'GET /rooms/{roomId}/state/{eventType}/{stateKey}',
       });
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -401,13 +434,17 @@ export class Intent {
 
   async getJoinedMembers(roomId: string): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
     const res = await this.client.request<{ joined?: Record<string, { display_name?: string; avatar_url?: string }> }>(
-      'GET', `${C}/rooms/${e(roomId)}/joined_members`, { userId: this.as, endpoint: 'GET /rooms/{roomId}/joined_members' });
+      'GET',
+      `${C}/rooms/${e(roomId)}/joined_members`,
+      { userId: this.as, endpoint: 'GET /rooms/{roomId}/joined_members' },
+    );
     return res.joined ?? {};
   }
 
   async getJoinedRooms(): Promise<string[]> {
     const res = await this.client.request<{ joined_rooms?: string[] }>('GET', `${C}/joined_rooms`, {
-      userId: this.as, endpoint: 'GET /joined_rooms',
+      userId: this.as,
+      endpoint: 'GET /joined_rooms',
     });
     return res.joined_rooms ?? [];
   }
@@ -421,7 +458,10 @@ export class Intent {
   async createRoom(options: CreateRoomOptions = {}): Promise<string> {
     await this.ensureRegistered();
     const res = await this.client.request<{ room_id: string }>('POST', `${C}/createRoom`, {
-      userId: this.as, body: options, endpoint: 'POST /createRoom', timeoutMs: 120_000,
+      userId: this.as,
+      body: options,
+      endpoint: 'POST /createRoom',
+      timeoutMs: 120_000,
     });
     await this.recordMembership(res.room_id, 'join');
     for (const invitee of options.invite ?? []) await this.ctx.noteMembership(res.room_id, invitee, 'invite');
@@ -430,13 +470,16 @@ export class Intent {
 
   async createAlias(alias: string, roomId: string): Promise<void> {
     await this.client.request('PUT', `${C}/directory/room/${e(alias)}`, {
-      userId: this.as, body: { room_id: roomId }, endpoint: 'PUT /directory/room/{roomAlias}',
+      userId: this.as,
+      body: { room_id: roomId },
+      endpoint: 'PUT /directory/room/{roomAlias}',
     });
   }
 
   async deleteAlias(alias: string): Promise<void> {
     await this.client.request('DELETE', `${C}/directory/room/${e(alias)}`, {
-      userId: this.as, endpoint: 'DELETE /directory/room/{roomAlias}',
+      userId: this.as,
+      endpoint: 'DELETE /directory/room/{roomAlias}',
     });
   }
 
@@ -444,7 +487,8 @@ export class Intent {
   async resolveAlias(alias: string): Promise<{ roomId: string; servers: string[] } | undefined> {
     try {
       const res = await this.client.request<{ room_id: string; servers?: string[] }>('GET', `${C}/directory/room/${e(alias)}`, {
-        userId: this.as, endpoint: 'GET /directory/room/{roomAlias}',
+        userId: this.as,
+        endpoint: 'GET /directory/room/{roomAlias}',
       });
       return { roomId: res.room_id, servers: res.servers ?? [] };
     } catch (err) {
@@ -456,14 +500,17 @@ export class Intent {
   /** Publishes the room in (or removes it from) the server's public room directory. */
   async setDirectoryVisibility(roomId: string, visibility: 'public' | 'private'): Promise<void> {
     await this.client.request('PUT', `${C}/directory/list/room/${e(roomId)}`, {
-      userId: this.as, body: { visibility }, endpoint: 'PUT /directory/list/room/{roomId}',
+      userId: this.as,
+      body: { visibility },
+      endpoint: 'PUT /directory/list/room/{roomId}',
     });
   }
 
   /** Publishes the room in the appservice's per-network directory (third-party instance). */
   async setAppserviceDirectoryVisibility(networkId: string, roomId: string, visibility: 'public' | 'private'): Promise<void> {
     await this.client.request('PUT', `${C}/directory/list/appservice/${e(networkId)}/${e(roomId)}`, {
-      body: { visibility }, endpoint: 'PUT /directory/list/appservice/{networkId}/{roomId}',
+      body: { visibility },
+      endpoint: 'PUT /directory/list/appservice/{networkId}/{roomId}',
     });
   }
 
@@ -475,7 +522,9 @@ export class Intent {
     const rec = await this.loadRecord();
     if (rec.displayName === displayName) return;
     await this.client.request('PUT', `${C}/profile/${e(this.userId)}/displayname`, {
-      userId: this.as, body: { displayname: displayName }, endpoint: 'PUT /profile/{userId}/displayname',
+      userId: this.as,
+      body: { displayname: displayName },
+      endpoint: 'PUT /profile/{userId}/displayname',
     });
     await this.updateRecord({ displayName });
   }
@@ -486,7 +535,9 @@ export class Intent {
     const rec = await this.loadRecord();
     if (rec.avatarUrl === avatarUrl) return;
     await this.client.request('PUT', `${C}/profile/${e(this.userId)}/avatar_url`, {
-      userId: this.as, body: { avatar_url: avatarUrl }, endpoint: 'PUT /profile/{userId}/avatar_url',
+      userId: this.as,
+      body: { avatar_url: avatarUrl },
+      endpoint: 'PUT /profile/{userId}/avatar_url',
     });
     await this.updateRecord({ avatarUrl });
   }
@@ -497,7 +548,9 @@ export class Intent {
       const current = (await this.getStateEvent<Record<string, unknown>>(roomId, 'm.room.member', this.userId)) ?? {};
       const content = { ...current, membership: 'join', displayname: displayName };
       const res = await this.client.request<{ event_id: string }>('PUT', `${C}/rooms/${e(roomId)}/state/m.room.member/${e(this.userId)}`, {
-        userId: this.as, body: content, endpoint: 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}',
+        userId: this.as,
+        body: content,
+        endpoint: 'PUT /rooms/{roomId}/state/{eventType}/{stateKey}',
       });
       return res.event_id;
     });
@@ -516,7 +569,11 @@ export class Intent {
   // ---------------------------------------------------------------- misc
 
   async whoami(opts: { maxRetries?: number } = {}): Promise<WhoAmI> {
-    return this.client.request<WhoAmI>('GET', `${C}/account/whoami`, { userId: this.as, endpoint: 'GET /account/whoami', maxRetries: opts.maxRetries });
+    return this.client.request<WhoAmI>('GET', `${C}/account/whoami`, {
+      userId: this.as,
+      endpoint: 'GET /account/whoami',
+      maxRetries: opts.maxRetries,
+    });
   }
 
   /**
@@ -578,5 +635,7 @@ export class Intent {
   }
 
   /** Resolves when pending store writes for this intent are done (tests, shutdown). */
-  flush(): Promise<void> { return this.persistChain; }
+  flush(): Promise<void> {
+    return this.persistChain;
+  }
 }

@@ -53,7 +53,13 @@ function filenameFrom(disposition: string | string[] | undefined): string | unde
   const d = Array.isArray(disposition) ? disposition[0] : disposition;
   if (!d) return undefined;
   const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(d);
-  if (star) { try { return decodeURIComponent(star[1].trim()); } catch { /* fall through */ } }
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* fall through */
+    }
+  }
   const plain = /filename\s*=\s*"?([^";]+)"?/.exec(d);
   return plain?.[1];
 }
@@ -67,7 +73,10 @@ export class MediaClient {
   private readonly configTtlMs: number;
   readonly maxDownloadBytes: number;
 
-  constructor(private readonly client: MatrixHttpClient, opts: MediaClientOptions = {}) {
+  constructor(
+    private readonly client: MatrixHttpClient,
+    opts: MediaClientOptions = {},
+  ) {
     this.configTtlMs = opts.configTtlMs ?? 3_600_000;
     this.maxDownloadBytes = opts.maxDownloadBytes ?? 100 * 1024 * 1024;
   }
@@ -84,7 +93,9 @@ export class MediaClient {
         if (isUnrecognized(err)) {
           try {
             value = await this.fetchLimit('/_matrix/media/v3/config', 'GET /_matrix/media/v3/config');
-          } catch { ok = false; }
+          } catch {
+            ok = false;
+          }
         } else {
           ok = false;
         }
@@ -132,7 +143,8 @@ export class MediaClient {
     if (Date.now() >= this.legacyDownloadUntil) {
       try {
         const res = await this.client.request('GET', `/_matrix/client/v1/media/download/${tail}`, {
-          ...common, endpoint: 'GET /media/download/{serverName}/{mediaId}',
+          ...common,
+          endpoint: 'GET /media/download/{serverName}/{mediaId}',
         });
         return { data: res.body, mimetype: res.contentType, filename: filenameFrom(res.headers['content-disposition']) };
       } catch (err) {
@@ -141,7 +153,8 @@ export class MediaClient {
       }
     }
     const res = await this.client.request('GET', `/_matrix/media/v3/download/${tail}`, {
-      ...common, endpoint: 'GET /_matrix/media/v3/download/{serverName}/{mediaId}',
+      ...common,
+      endpoint: 'GET /_matrix/media/v3/download/{serverName}/{mediaId}',
     });
     return { data: res.body, mimetype: res.contentType, filename: filenameFrom(res.headers['content-disposition']) };
   }
@@ -149,5 +162,7 @@ export class MediaClient {
 
 /** The server does not know the endpoint (as opposed to not knowing the media). */
 function isUnrecognized(err: unknown): boolean {
-  return err instanceof MatrixError && (err.status === 405 || (err.errcode === 'M_UNRECOGNIZED' && (err.status === 404 || err.status === 400)));
+  return (
+    err instanceof MatrixError && (err.status === 405 || (err.errcode === 'M_UNRECOGNIZED' && (err.status === 404 || err.status === 400)))
+  );
 }

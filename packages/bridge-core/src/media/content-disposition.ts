@@ -14,8 +14,11 @@ export function wellFormed(s: string): string {
 }
 
 /** The ASCII fallback: accents dropped (é → e), other non-ASCII, controls, `"`, `\` and `%` as `_`. */
-export function asciiFileName(name: string): string {
-  const ascii = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]|["\\%]/g, '_');
+function asciiFileName(name: string): string {
+  const ascii = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]|["\\%]/g, '_');
   return ascii.trim() || 'file';
 }
 

@@ -84,7 +84,9 @@ export class MediaProxy {
     return `${base}/_causeway/media/v1/${encodeURIComponent(m[1])}/${m[2]}/${expiry}/${sig}/${encodeURIComponent(fileName)}`;
   }
 
-  private now(): number { return (this.opts.now ?? Date.now)(); }
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
 
   /** The signature of a link: what it serves, the file name included. */
   private sign(server: string, mediaId: string, expiry: number, name: string): string {
@@ -117,7 +119,11 @@ export class MediaProxy {
       if (err instanceof MatrixError && err.errcode === 'M_LIMIT_EXCEEDED') throw err; // busy: 503 with Retry-After
       const status = err instanceof MatrixError && err.status === 404 ? 404 : 502;
       ctx.log.warn('media proxy download failed', { server, mediaId, err: String(err) });
-      throw new MatrixError(status, status === 404 ? 'M_NOT_FOUND' : 'M_UNKNOWN', status === 404 ? 'Media not found' : 'Could not fetch the media');
+      throw new MatrixError(
+        status,
+        status === 404 ? 'M_NOT_FOUND' : 'M_UNKNOWN',
+        status === 404 ? 'Media not found' : 'Could not fetch the media',
+      );
     }
     const inline = INLINE_TYPES.exec(media.mimetype ?? '');
     // The homeserver's type as given only when it is plain printable ASCII; else its bare type.

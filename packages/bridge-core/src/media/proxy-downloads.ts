@@ -33,7 +33,10 @@ export class ProxyDownloads {
   private readonly maxWaiting: number;
   private readonly maxCachedFile: number;
 
-  constructor(private readonly limits: ProxyDownloadLimits, private readonly download: (mxc: string) => Promise<DownloadedMedia>) {
+  constructor(
+    private readonly limits: ProxyDownloadLimits,
+    private readonly download: (mxc: string) => Promise<DownloadedMedia>,
+  ) {
     this.maxWaiting = limits.maxWaiting ?? limits.maxConcurrent * 8;
     this.maxCachedFile = limits.maxCachedFileBytes ?? Math.floor(limits.cacheBytes / 16);
   }
@@ -59,7 +62,9 @@ export class ProxyDownloads {
   }
 
   /** Downloads running now (for tests and metrics). */
-  get active(): number { return this.running; }
+  get active(): number {
+    return this.running;
+  }
 
   private slot(): Promise<void> {
     if (this.running < this.limits.maxConcurrent) {
@@ -67,9 +72,16 @@ export class ProxyDownloads {
       return Promise.resolve();
     }
     if (this.waiting.length >= this.maxWaiting) {
-      return Promise.reject(new MatrixError(503, 'M_LIMIT_EXCEEDED', 'Too many media downloads at once; try again shortly', { retry_after_ms: 2000 }));
+      return Promise.reject(
+        new MatrixError(503, 'M_LIMIT_EXCEEDED', 'Too many media downloads at once; try again shortly', { retry_after_ms: 2000 }),
+      );
     }
-    return new Promise((resolve) => this.waiting.push(() => { this.running++; resolve(); }));
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.running++;
+        resolve();
+      }),
+    );
   }
 
   private release(): void {

@@ -7,11 +7,22 @@ import type { MessageContent, MessageKind } from '../connector/content';
 import { sanitizeMatrixHtml } from './matrix-html';
 
 const MSGTYPE_TO_KIND: Record<string, MessageKind> = {
-  'm.text': 'text', 'm.notice': 'notice', 'm.emote': 'emote',
-  'm.image': 'image', 'm.file': 'file', 'm.video': 'video', 'm.audio': 'audio',
+  'm.text': 'text',
+  'm.notice': 'notice',
+  'm.emote': 'emote',
+  'm.image': 'image',
+  'm.file': 'file',
+  'm.video': 'video',
+  'm.audio': 'audio',
 };
 const KIND_TO_MSGTYPE: Record<MessageKind, string> = {
-  text: 'm.text', notice: 'm.notice', emote: 'm.emote', image: 'm.image', file: 'm.file', video: 'm.video', audio: 'm.audio',
+  text: 'm.text',
+  notice: 'm.notice',
+  emote: 'm.emote',
+  image: 'm.image',
+  file: 'm.file',
+  video: 'm.video',
+  audio: 'm.audio',
 };
 
 type Json = Record<string, unknown>;
@@ -87,7 +98,8 @@ export function toMatrixContent(msg: MessageContent): Json {
 
 /** The relation of a Matrix event, read defensively. */
 export interface Relation {
-  type?: 'm.replace' | 'm.annotation' | 'm.thread' | string;
+  /** 'm.replace', 'm.annotation', 'm.thread', or another relation type passed through as is. */
+  type?: string;
   eventId?: string;
   key?: string;
   inReplyTo?: string;

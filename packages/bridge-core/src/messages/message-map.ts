@@ -20,7 +20,10 @@ const portalKey = (portal: PortalKey) => `portal\u0000${portalKeyString(portal)}
 export class MessageMap {
   private readonly writes = new PendingWrites();
 
-  constructor(private readonly repo: MessageRepository, private readonly log: Logger) {}
+  constructor(
+    private readonly repo: MessageRepository,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * Store mappings without waiting; later lookups in the same room or portal wait for them. A
@@ -47,10 +50,16 @@ export class MessageMap {
     if (!eventId) return undefined;
     const records = await this.byEvent(roomId, eventId);
     const first = records[0];
-    return first && {
-      remoteId: first.remoteId, remoteIds: records.map((r) => r.remoteId), eventId, sender: first.sender, body: first.body,
-      timestamp: first.timestamp,
-    };
+    return (
+      first && {
+        remoteId: first.remoteId,
+        remoteIds: records.map((r) => r.remoteId),
+        eventId,
+        sender: first.sender,
+        body: first.body,
+        timestamp: first.timestamp,
+      }
+    );
   }
 
   /** A redacted or deleted message leaves the map. */
@@ -66,10 +75,18 @@ export class MessageMap {
   addRemoteIds(late: LateRemoteIds): Promise<void> {
     if ('edit' in late) return this.addEditRemoteIds(late);
     const m = late.message;
-    this.record(late.remoteIds.map((remoteId, i) => ({
-      roomId: m.portal.roomId, eventId: m.eventId, portal: m.portal.key, remoteId, part: late.firstPart + i,
-      sender: m.sender.userId, timestamp: m.timestamp, body: m.content.body,
-    })));
+    this.record(
+      late.remoteIds.map((remoteId, i) => ({
+        roomId: m.portal.roomId,
+        eventId: m.eventId,
+        portal: m.portal.key,
+        remoteId,
+        part: late.firstPart + i,
+        sender: m.sender.userId,
+        timestamp: m.timestamp,
+        body: m.content.body,
+      })),
+    );
     return this.writes.settled(portalKey(m.portal.key));
   }
 
@@ -99,13 +116,25 @@ export class MessageMap {
       const next = Math.max(...parts) + 1;
       // Sender: the edited message's (only its author may edit). Timestamp and body: the edit's,
       // what this remote line is; the message's first part still gives replies its original text.
-      await Promise.all(late.remoteIds.map((remoteId, i) => this.repo.put({
-        roomId: e.portal.roomId, eventId: e.target.eventId, portal: e.portal.key, remoteId, part: next + i,
-        sender: e.target.sender, timestamp: e.timestamp, body: e.content.body,
-      })));
+      await Promise.all(
+        late.remoteIds.map((remoteId, i) =>
+          this.repo.put({
+            roomId: e.portal.roomId,
+            eventId: e.target.eventId,
+            portal: e.portal.key,
+            remoteId,
+            part: next + i,
+            sender: e.target.sender,
+            timestamp: e.timestamp,
+            body: e.content.body,
+          }),
+        ),
+      );
     })().catch((err) => {
       this.log.error('could not store a message mapping (replies to an edit will not cross)', {
-        roomId: e.portal.roomId, eventId: e.target.eventId, err: String(err),
+        roomId: e.portal.roomId,
+        eventId: e.target.eventId,
+        err: String(err),
       });
     });
     this.track(e.portal.roomId, e.portal.key, job);

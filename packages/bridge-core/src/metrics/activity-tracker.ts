@@ -29,7 +29,7 @@ export interface ActivityTrackerOptions {
   logger?: Logger;
 }
 
-export interface WindowCounts {
+interface WindowCounts {
   users: Record<ActivityWindow, Record<ActivityKind, number>>;
   rooms: Record<ActivityWindow, number>;
 }
@@ -51,7 +51,10 @@ interface Entry {
   persistedAt?: number;
 }
 
-interface StoredActivity { ts: number; n?: Record<string, number> }
+interface StoredActivity {
+  ts: number;
+  n?: Record<string, number>;
+}
 
 export class ActivityTracker {
   private readonly kv?: KeyValueRepository;
@@ -91,18 +94,28 @@ export class ActivityTracker {
       }
     }
     if (this.flushIntervalMs > 0 && !this.timer && !this.closed) {
-      this.timer = setInterval(() => { void this.flush(); }, this.flushIntervalMs);
+      this.timer = setInterval(() => {
+        void this.flush();
+      }, this.flushIntervalMs);
       this.timer.unref();
     }
   }
 
   /** A Matrix user talked through the bridge (on `network`, when known). */
-  recordMatrixUser(userId: string, at?: number, network?: string): void { this.touch(`matrix:${userId}`, at, network); }
+  recordMatrixUser(userId: string, at?: number, network?: string): void {
+    this.touch(`matrix:${userId}`, at, network);
+  }
   /** A remote user's ghost talked (pass a stable ID: the ghost's user ID or the remote user ID). */
-  recordRemoteUser(id: string, at?: number, network?: string): void { this.touch(`remote:${id}`, at, network); }
-  recordUser(kind: ActivityKind, id: string, at?: number, network?: string): void { this.touch(`${kind}:${id}`, at, network); }
+  recordRemoteUser(id: string, at?: number, network?: string): void {
+    this.touch(`remote:${id}`, at, network);
+  }
+  recordUser(kind: ActivityKind, id: string, at?: number, network?: string): void {
+    this.touch(`${kind}:${id}`, at, network);
+  }
   /** A portal room carried bridged traffic. */
-  recordRoom(roomId: string, at?: number, network?: string): void { this.touch(`room:${roomId}`, at, network); }
+  recordRoom(roomId: string, at?: number, network?: string): void {
+    this.touch(`room:${roomId}`, at, network);
+  }
 
   /** When a Matrix user last had an event relayed (epoch ms), within retention; undefined when not known. */
   lastMatrixActivity(userId: string): number | undefined {
@@ -133,7 +146,10 @@ export class ActivityTracker {
       count(totals, kind, age);
       if (e.nets) {
         for (const [net, last] of e.nets) {
-          if (now - last > this.retentionMs) { e.nets.delete(net); continue; }
+          if (now - last > this.retentionMs) {
+            e.nets.delete(net);
+            continue;
+          }
           count((networks[net] ??= emptyCounts()), kind, now - last);
         }
       }
@@ -142,14 +158,18 @@ export class ActivityTracker {
   }
 
   /** Number of users/rooms remembered (for tests and diagnostics). */
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** Write pending updates to the store. Safe to call concurrently. */
   async flush(): Promise<void> {
     if (!this.kv) return;
     while (this.flushing) await this.flushing;
     if (this.dirty.size === 0) return;
-    const run = this.writeDirty().finally(() => { this.flushing = undefined; });
+    const run = this.writeDirty().finally(() => {
+      this.flushing = undefined;
+    });
     this.flushing = run;
     await run;
   }
@@ -214,7 +234,9 @@ function noteNetwork(e: Entry, network: string, ts: number): void {
 
 function emptyCounts(): WindowCounts {
   return {
-    users: Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, 0]))])) as WindowCounts['users'],
+    users: Object.fromEntries(
+      ACTIVITY_WINDOWS.map((w) => [w, Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, 0]))]),
+    ) as WindowCounts['users'],
     rooms: Object.fromEntries(ACTIVITY_WINDOWS.map((w) => [w, 0])) as WindowCounts['rooms'],
   };
 }

@@ -15,8 +15,19 @@ import type { Logger } from '../logging/logger';
 import { getLogger } from '../logging/logger';
 import { ActivityTracker } from './activity-tracker';
 import {
-  ACTIVITY_KINDS, ACTIVITY_WINDOWS, KNOWN_EVENT_TYPES, METRIC_DEFINITIONS, OTHER, RELAY_DIRECTIONS, RELAY_OUTCOMES,
-  TRANSACTION_OUTCOMES, type MetricDescription, type MetricKey, type RelayDirection, type RelayOutcome, type TransactionOutcome,
+  ACTIVITY_KINDS,
+  ACTIVITY_WINDOWS,
+  KNOWN_EVENT_TYPES,
+  METRIC_DEFINITIONS,
+  OTHER,
+  RELAY_DIRECTIONS,
+  RELAY_OUTCOMES,
+  TRANSACTION_OUTCOMES,
+  type MetricDescription,
+  type MetricKey,
+  type RelayDirection,
+  type RelayOutcome,
+  type TransactionOutcome,
 } from './definitions';
 import { createEndpointTemplater } from './endpoint-template';
 import type { ConnectorMetrics } from '../connector/metrics';
@@ -42,9 +53,21 @@ export interface StateCacheStats {
  * `metrics.setStateCacheSource(() => stateCacheStatsFrom(cache.stats()))`.
  */
 export function stateCacheStatsFrom(s: {
-  hits: number; misses: number; requestsInFlight: number; queueDepth: number; roomsCached: number; evictions: number;
+  hits: number;
+  misses: number;
+  requestsInFlight: number;
+  queueDepth: number;
+  roomsCached: number;
+  evictions: number;
 }): StateCacheStats {
-  return { hits: s.hits, misses: s.misses, inFlight: s.requestsInFlight, queued: s.queueDepth, rooms: s.roomsCached, evictions: s.evictions };
+  return {
+    hits: s.hits,
+    misses: s.misses,
+    inFlight: s.requestsInFlight,
+    queued: s.queueDepth,
+    rooms: s.roomsCached,
+    evictions: s.evictions,
+  };
 }
 
 /** The HTTP client's `onRequest` hook shape (extra fields are ignored). */
@@ -104,7 +127,11 @@ class BoundedLabel {
   private readonly seen = new Set<string>();
   constructor(private readonly max: number) {}
   value(raw: string): string {
-    const v = String(raw).toLowerCase().replace(/[^a-z0-9_.:-]/g, '_').slice(0, 48) || OTHER;
+    const v =
+      String(raw)
+        .toLowerCase()
+        .replace(/[^a-z0-9_.:-]/g, '_')
+        .slice(0, 48) || OTHER;
     if (this.seen.has(v)) return v;
     if (this.seen.size >= this.max) return OTHER;
     this.seen.add(v);
@@ -131,7 +158,7 @@ function packageVersion(): string {
 }
 
 /** Prometheus-safe form of a connector ID, for metric name prefixes. */
-export function protocolPrefix(protocol: string): string {
+function protocolPrefix(protocol: string): string {
   const p = protocol.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   return `causeway_${p}_`;
 }
@@ -330,12 +357,16 @@ export class BridgeMetrics implements ConnectorMetrics {
     this.activity = tracker;
   }
 
-  get activityTracker(): ActivityTracker | undefined { return this.activity; }
+  get activityTracker(): ActivityTracker | undefined {
+    return this.activity;
+  }
 
   // ---- connector metrics ----------------------------------------------------------
 
   /** The required prefix of connector metric names, `causeway_<protocol>_`. */
-  get connectorPrefix(): string { return protocolPrefix(this.protocol); }
+  get connectorPrefix(): string {
+    return protocolPrefix(this.protocol);
+  }
 
   /**
    * A connector's own counter on this registry. `name` may be given with or
@@ -343,24 +374,45 @@ export class BridgeMetrics implements ConnectorMetrics {
    * refused. Asking again for the same name returns the same metric.
    */
   counter<L extends string = string>(name: string, help: string, labels: readonly L[] = []): Counter<L> {
-    return this.connectorMetric('counter', name, help, labels, (n) => new Counter<L>({ name: n, help, labelNames: labels, registers: [this.registry] }));
+    return this.connectorMetric(
+      'counter',
+      name,
+      help,
+      labels,
+      (n) => new Counter<L>({ name: n, help, labelNames: labels, registers: [this.registry] }),
+    );
   }
 
   gauge<L extends string = string>(name: string, help: string, labels: readonly L[] = []): Gauge<L> {
-    return this.connectorMetric('gauge', name, help, labels, (n) => new Gauge<L>({ name: n, help, labelNames: labels, registers: [this.registry] }));
+    return this.connectorMetric(
+      'gauge',
+      name,
+      help,
+      labels,
+      (n) => new Gauge<L>({ name: n, help, labelNames: labels, registers: [this.registry] }),
+    );
   }
 
   histogram<L extends string = string>(name: string, help: string, labels: readonly L[] = [], buckets?: number[]): Histogram<L> {
-    return this.connectorMetric('histogram', name, help, labels,
-      (n) => new Histogram<L>({ name: n, help, labelNames: labels, registers: [this.registry], ...(buckets ? { buckets } : {}) }));
+    return this.connectorMetric(
+      'histogram',
+      name,
+      help,
+      labels,
+      (n) => new Histogram<L>({ name: n, help, labelNames: labels, registers: [this.registry], ...(buckets ? { buckets } : {}) }),
+    );
   }
 
   // ---- exposition ------------------------------------------------------------------
 
-  get contentType(): string { return this.registry.contentType; }
+  get contentType(): string {
+    return this.registry.contentType;
+  }
 
   /** The text exposition (what `GET /metrics` returns). */
-  async metrics(): Promise<string> { return this.registry.metrics(); }
+  async metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
 
   // ---- internals -------------------------------------------------------------------
 
@@ -370,9 +422,12 @@ export class BridgeMetrics implements ConnectorMetrics {
     const base = { name: d.name, help: d.help, labelNames, registers: [this.registry] };
     const withCollect = collect ? { collect: () => this.guard(key, collect) } : {};
     switch (d.type) {
-      case 'counter': return new Counter({ ...base, ...withCollect }) as T;
-      case 'gauge': return new Gauge({ ...base, ...withCollect }) as T;
-      case 'histogram': return new Histogram({ ...base, ...withCollect, buckets: d.buckets }) as T;
+      case 'counter':
+        return new Counter({ ...base, ...withCollect }) as T;
+      case 'gauge':
+        return new Gauge({ ...base, ...withCollect }) as T;
+      case 'histogram':
+        return new Histogram({ ...base, ...withCollect, buckets: d.buckets }) as T;
     }
   }
 
@@ -381,11 +436,16 @@ export class BridgeMetrics implements ConnectorMetrics {
     const onError = (err: unknown) => {
       if (this.sourceErrorsLogged.has(key)) return;
       this.sourceErrorsLogged.add(key);
-      this.log.warn(`metrics source for ${key} failed; keeping previous values`, { error: err instanceof Error ? err.message : String(err) });
+      this.log.warn(`metrics source for ${key} failed; keeping previous values`, {
+        error: err instanceof Error ? err.message : String(err),
+      });
     };
     try {
       const r = fn();
-      if (r instanceof Promise) return r.then(() => { this.sourceErrorsLogged.delete(key); }, onError);
+      if (r instanceof Promise)
+        return r.then(() => {
+          this.sourceErrorsLogged.delete(key);
+        }, onError);
       this.sourceErrorsLogged.delete(key);
     } catch (err) {
       onError(err);
@@ -412,14 +472,23 @@ export class BridgeMetrics implements ConnectorMetrics {
     this.messageMapRecords.set(nonNegative(await this.messageMapSource()));
   }
 
-  private applyCounts(gauge: Gauge<string>, label: string, bound: BoundedLabel, reported: Set<string>, counts: Record<string, number>): void {
+  private applyCounts(
+    gauge: Gauge<string>,
+    label: string,
+    bound: BoundedLabel,
+    reported: Set<string>,
+    counts: Record<string, number>,
+  ): void {
     const now = new Map<string, number>();
     for (const [raw, n] of Object.entries(counts ?? {})) {
       const v = bound.value(raw);
       now.set(v, (now.get(v) ?? 0) + nonNegative(n));
     }
     for (const v of reported) if (!now.has(v)) gauge.set({ [label]: v }, 0);
-    for (const [v, n] of now) { gauge.set({ [label]: v }, n); reported.add(v); }
+    for (const [v, n] of now) {
+      gauge.set({ [label]: v }, n);
+      reported.add(v);
+    }
   }
 
   private makeStateCacheMetrics(): void {
@@ -487,7 +556,11 @@ export class BridgeMetrics implements ConnectorMetrics {
   }
 
   private connectorMetric<M extends Counter<string> | Gauge<string> | Histogram<string>>(
-    type: 'counter' | 'gauge' | 'histogram', name: string, help: string, labels: readonly string[], create: (name: string) => M,
+    type: 'counter' | 'gauge' | 'histogram',
+    name: string,
+    help: string,
+    labels: readonly string[],
+    create: (name: string) => M,
   ): M {
     const prefix = this.connectorPrefix;
     let full = name;
@@ -500,7 +573,14 @@ export class BridgeMetrics implements ConnectorMetrics {
     if (labels.includes('protocol')) throw new Error(`metric ${full}: "protocol" is set on every metric already`);
     const existing = this.registry.getSingleMetric(full) as M | undefined;
     if (existing) {
-      const existingType = existing instanceof Counter ? 'counter' : existing instanceof Gauge ? 'gauge' : existing instanceof Histogram ? 'histogram' : 'other';
+      const existingType =
+        existing instanceof Counter
+          ? 'counter'
+          : existing instanceof Gauge
+            ? 'gauge'
+            : existing instanceof Histogram
+              ? 'histogram'
+              : 'other';
       if (existingType !== type) throw new Error(`metric ${full} is already registered as a ${existingType}`);
       return existing;
     }

@@ -111,7 +111,11 @@ const ROUTES: readonly string[] = [
   '/media/thumbnail/{serverName}/{mediaId}',
 ];
 
-interface Route { template: string; segs: string[]; greedyTail: boolean }
+interface Route {
+  template: string;
+  segs: string[];
+  greedyTail: boolean;
+}
 
 const COMPILED: Route[] = ROUTES.map((template) => {
   const segs = template.split('/').slice(1);
@@ -127,7 +131,7 @@ const PREFIXES: Array<[RegExp, string]> = [
 ];
 
 /** Distinct templates produced for paths matching no known route, before falling back to `other`. */
-export const MAX_UNKNOWN_TEMPLATES = 64;
+const MAX_UNKNOWN_TEMPLATES = 64;
 
 /**
  * The route template of a client-server API path, e.g.
@@ -179,7 +183,10 @@ function templateOf(path: string): { template: string; known: boolean } {
   if (!p.startsWith('/')) p = '/' + p;
   p = p.replace(/\/{2,}/g, '/');
   for (const [re, replacement] of PREFIXES) {
-    if (re.test(p)) { p = p.replace(re, replacement); break; }
+    if (re.test(p)) {
+      p = p.replace(re, replacement);
+      break;
+    }
   }
   if (p === '') p = '/';
 
@@ -211,10 +218,15 @@ function match(segs: string[]): string | undefined {
 const LITERAL = /^(?:[a-z_]{1,32}|v\d{1,2}|r0)$/i;
 
 function unknownTemplate(segs: string[]): string {
-  return '/' + segs.map((s) => {
-    if (/^\{[A-Za-z]+\}$/.test(s)) return s;
-    return LITERAL.test(s) ? s : '{param}';
-  }).join('/');
+  return (
+    '/' +
+    segs
+      .map((s) => {
+        if (/^\{[A-Za-z]+\}$/.test(s)) return s;
+        return LITERAL.test(s) ? s : '{param}';
+      })
+      .join('/')
+  );
 }
 
 /** True when the template came from the known route table. */

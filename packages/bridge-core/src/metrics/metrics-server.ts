@@ -65,7 +65,7 @@ export class MetricsServer {
 
   constructor(opts: MetricsServerOptions) {
     const r = opts.registry;
-    this.registry = typeof (r as Registry).getSingleMetric === 'function' ? r as Registry : (r as { registry: Registry }).registry;
+    this.registry = typeof (r as Registry).getSingleMetric === 'function' ? (r as Registry) : (r as { registry: Registry }).registry;
     this.host = opts.host ?? '127.0.0.1';
     this.requestedPort = opts.port ?? 9001;
     this.token = opts.bearerToken || undefined;
@@ -84,11 +84,16 @@ export class MetricsServer {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => { server.off('error', reject); resolve(); });
+      server.listen(this.requestedPort, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.server = server;
     this.log.info(`serving metrics on http://${this.hostForUrl()}:${this.port}${this.path}`);
@@ -111,7 +116,9 @@ export class MetricsServer {
   }
 
   /** The scrape URL (after start). */
-  get url(): string { return `http://${this.hostForUrl()}:${this.port}${this.path}`; }
+  get url(): string {
+    return `http://${this.hostForUrl()}:${this.port}${this.path}`;
+  }
 
   private hostForUrl(): string {
     return this.host.includes(':') ? `[${this.host}]` : this.host;
@@ -131,7 +138,11 @@ export class MetricsServer {
         if (!m || !secureCompare(m[1], this.token)) return sendError(req, res, new MatrixError(403, 'M_FORBIDDEN', 'Invalid access token'));
       }
       const body = await this.registry.metrics();
-      res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+      res.writeHead(200, {
+        'Content-Type': this.registry.contentType,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {
       this.log.error('metrics scrape failed', { error: err instanceof Error ? err.message : String(err) });

@@ -13,7 +13,7 @@ import type { Logger } from '../logging/logger';
 import { compileUserGlob } from '../commands/permissions';
 
 /** The user-rule event types: stable, and the older names lists still carry. */
-export const USER_RULE_TYPES: ReadonlySet<string> = new Set(['m.policy.rule.user', 'm.room.rule.user', 'org.matrix.mjolnir.rule.user']);
+const USER_RULE_TYPES: ReadonlySet<string> = new Set(['m.policy.rule.user', 'm.room.rule.user', 'org.matrix.mjolnir.rule.user']);
 const BAN_RECOMMENDATIONS = new Set(['m.ban', 'org.matrix.mjolnir.ban']);
 /** How often a list room that could not be joined or read is tried again. */
 const RETRY_MS = 5 * 60_000;
@@ -68,7 +68,7 @@ export class BanLists {
 
   /** Why a user is banned (the first matching rule's reason), or undefined. */
   bannedFor(userId: string): string | undefined {
-    const index = this.index ??= this.buildIndex();
+    const index = (this.index ??= this.buildIndex());
     const r = index.exact.get(exactKey(userId)) ?? index.globs.find((g) => g.matches(userId));
     return r ? r.reason || `matches ${r.entity}` : undefined;
   }
@@ -83,7 +83,9 @@ export class BanLists {
     return { exact, globs };
   }
 
-  get size(): number { return this.rules.size; }
+  get size(): number {
+    return this.rules.size;
+  }
 
   /** A state event from a transaction: applied if it is a user rule in one of the lists. */
   observe(event: { room_id?: unknown; type?: unknown; state_key?: unknown; content?: unknown }): void {
@@ -105,9 +107,13 @@ export class BanLists {
       this.opts.log.info('ban list loaded', { room, roomId, userBans: n });
     } catch (err) {
       this.pending.add(room);
-      this.opts.log.error('could not read a ban list (bridge.ban_lists.rooms); invite the bridge bot to it or fix the entry. Retrying in 5 minutes', {
-        room, err: String(err),
-      });
+      this.opts.log.error(
+        'could not read a ban list (bridge.ban_lists.rooms); invite the bridge bot to it or fix the entry. Retrying in 5 minutes',
+        {
+          room,
+          err: String(err),
+        },
+      );
     }
   }
 
@@ -126,7 +132,11 @@ export class BanLists {
     const key = `${roomId}\u0000${type}\u0000${stateKey}`;
     this.index = undefined;
     const c = (content && typeof content === 'object' ? content : {}) as { entity?: unknown; recommendation?: unknown; reason?: unknown };
-    const ban = typeof c.entity === 'string' && c.entity.length > 0 && typeof c.recommendation === 'string' && BAN_RECOMMENDATIONS.has(c.recommendation);
+    const ban =
+      typeof c.entity === 'string' &&
+      c.entity.length > 0 &&
+      typeof c.recommendation === 'string' &&
+      BAN_RECOMMENDATIONS.has(c.recommendation);
     if (!ban) return this.rules.delete(key);
     const entity = c.entity as string;
     this.rules.set(key, { entity, reason: typeof c.reason === 'string' ? c.reason.slice(0, 300) : '', matches: compileUserGlob(entity) });

@@ -14,7 +14,10 @@ import type { QueueRecord, QueueRepository } from '../store/store';
 import type { DurableQueue, OutboxService } from '../connector/outbox';
 import type { Logger } from '../logging/logger';
 
-interface Batch { seqs: number[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }
+interface Batch {
+  seqs: number[];
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
 
 export class DurableQueues implements OutboxService {
   /** Per queue and key: the last append, which the next one waits for. */
@@ -23,7 +26,10 @@ export class DurableQueues implements OutboxService {
   private readonly removals = new Map<string, Batch>();
   private flushQueued = false;
 
-  constructor(private readonly repo: QueueRepository, private readonly log: Logger) {}
+  constructor(
+    private readonly repo: QueueRepository,
+    private readonly log: Logger,
+  ) {}
 
   queue<T>(name: string): DurableQueue<T> {
     return {
@@ -42,7 +48,9 @@ export class DurableQueues implements OutboxService {
     const run = (before ?? Promise.resolve()).catch(() => undefined).then(() => this.repo.append<T>(queue, key, values, createdAt));
     const tail = run.catch(() => undefined);
     this.tails.set(id, tail);
-    void tail.then(() => { if (this.tails.get(id) === tail) this.tails.delete(id); });
+    void tail.then(() => {
+      if (this.tails.get(id) === tail) this.tails.delete(id);
+    });
     return run;
   }
 
@@ -64,10 +72,15 @@ export class DurableQueues implements OutboxService {
     this.flushQueued = false;
     const run = (into: Map<string, Batch>, what: string, op: (queue: string, seqs: number[]) => Promise<unknown>) => {
       for (const [queue, b] of into) {
-        op(queue, b.seqs).then(() => { for (const w of b.waiters) w.resolve(); }, (err) => {
-          this.log.error(`durable queue: could not ${what}`, { queue, entries: b.seqs.length, err: String(err) });
-          for (const w of b.waiters) w.reject(err);
-        });
+        op(queue, b.seqs).then(
+          () => {
+            for (const w of b.waiters) w.resolve();
+          },
+          (err) => {
+            this.log.error(`durable queue: could not ${what}`, { queue, entries: b.seqs.length, err: String(err) });
+            for (const w of b.waiters) w.reject(err);
+          },
+        );
       }
       into.clear();
     };

@@ -13,9 +13,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { KeyValueRepository } from '../store/store';
-import type { StateEventInit } from './bridge-info';
 
-export const BRIDGE_INFO_NAMESPACE = 'bridge-info';
+const BRIDGE_INFO_NAMESPACE = 'bridge-info';
+
+/** One state event of a room's bridge info, as sent (and fingerprinted). */
+export interface StateEventInit {
+  type: string;
+  state_key: string;
+  content: Record<string, unknown>;
+}
 
 export interface BridgeInfoSent {
   fingerprint: string;
@@ -27,7 +33,11 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }

@@ -103,8 +103,9 @@ export class BridgeInfoSync {
       log.info(`bridge info: stopped after ${next}/${portals.length} rooms; the rest are checked on the next start`, { ...summary });
       return summary;
     }
-    const line = `bridge info: ${summary.updated} rooms updated, ${summary.current} already current, ${summary.failed} failed`
-      + (summary.skipped ? `, ${summary.skipped} skipped (the bot is not in them)` : '');
+    const line =
+      `bridge info: ${summary.updated} rooms updated, ${summary.current} already current, ${summary.failed} failed` +
+      (summary.skipped ? `, ${summary.skipped} skipped (the bot is not in them)` : '');
     if (summary.failed) log.warn(`${line}; failed rooms are tried again on the next start`);
     else log.info(line);
     return summary;
@@ -127,7 +128,10 @@ export class BridgeInfoSync {
       try {
         events = await publisher.stateEvents(portal, sent?.creator, { requireDisplay: true });
       } catch (err) {
-        log.warn('bridge info: the connector could not describe this room; leaving its bridge info as it is', { ...where, err: String(err) });
+        log.warn('bridge info: the connector could not describe this room; leaving its bridge info as it is', {
+          ...where,
+          err: String(err),
+        });
         return 'failed';
       }
       if (sent?.fingerprint === bridgeInfoFingerprint(events)) return 'current';

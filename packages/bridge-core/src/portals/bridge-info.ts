@@ -22,11 +22,11 @@ import type { BridgeInfoProvider, BridgeInfoDisplay } from '../connector/capabil
 import type { Logger } from '../logging/logger';
 import type { Intent } from '../matrix/intent';
 import type { Portal } from '../connector/portal';
-import type { BridgeInfoRecord } from './bridge-info-record';
+import type { BridgeInfoRecord, StateEventInit } from './bridge-info-record';
 
-export const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
+const BRIDGE_INFO_TYPES = ['m.bridge', 'uk.half-shot.bridge'] as const;
 
-export interface BridgeInfoContent {
+interface BridgeInfoContent {
   bridgebot: string;
   creator?: string;
   protocol: { id: string; displayname: string };
@@ -38,12 +38,16 @@ type Subject = Pick<Portal, 'key' | 'kind' | 'data'>;
 
 const escapePart = (part: string): string => part.replace(/%/g, '%25').replace(/\//g, '%2F');
 
-export function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
+function bridgeInfoStateKey(protocolId: string, portal: Pick<Portal, 'key'>): string {
   return [protocolId, portal.key.network, portal.key.id].map(escapePart).join('/');
 }
 
-export function bridgeInfoContent(opts: {
-  bot: string; protocol: ProtocolInfo; portal: Subject; display?: BridgeInfoDisplay; creator?: string;
+function bridgeInfoContent(opts: {
+  bot: string;
+  protocol: ProtocolInfo;
+  portal: Subject;
+  display?: BridgeInfoDisplay;
+  creator?: string;
 }): BridgeInfoContent {
   const { key } = opts.portal;
   const d = opts.display ?? {};
@@ -51,7 +55,9 @@ export function bridgeInfoContent(opts: {
     bridgebot: opts.bot,
     ...(opts.creator ? { creator: opts.creator } : {}),
     protocol: { id: opts.protocol.id, displayname: opts.protocol.displayName },
-    ...(key.network ? { network: { id: key.network, displayname: d.network?.displayname ?? key.network, ...pick(d.network, 'external_url') } } : {}),
+    ...(key.network
+      ? { network: { id: key.network, displayname: d.network?.displayname ?? key.network, ...pick(d.network, 'external_url') } }
+      : {}),
     channel: { id: key.id, ...pick(d.channel, 'displayname'), ...pick(d.channel, 'external_url') },
   };
 }
@@ -61,21 +67,17 @@ function pick<T extends object, K extends keyof T>(o: T | undefined, k: K): Part
   return o && o[k] !== undefined ? ({ [k]: o[k] } as Partial<Pick<T, K>>) : {};
 }
 
-export interface StateEventInit {
-  type: string;
-  state_key: string;
-  content: Record<string, unknown>;
-}
-
 export class BridgeInfoPublisher {
-  constructor(private readonly deps: {
-    bot: Intent;
-    protocol: ProtocolInfo;
-    provider?: BridgeInfoProvider;
-    /** Where what each room accepted is remembered; without it nothing is (and every start resends). */
-    record?: BridgeInfoRecord;
-    log: Logger;
-  }) {}
+  constructor(
+    private readonly deps: {
+      bot: Intent;
+      protocol: ProtocolInfo;
+      provider?: BridgeInfoProvider;
+      /** Where what each room accepted is remembered; without it nothing is (and every start resends). */
+      record?: BridgeInfoRecord;
+      log: Logger;
+    },
+  ) {}
 
   /**
    * The state events for a portal; a connector failing to describe it only costs the display names.
@@ -90,7 +92,9 @@ export class BridgeInfoPublisher {
     } catch (err) {
       if (opts.requireDisplay) throw err;
       this.deps.log.warn('connector could not describe a portal for its bridge info; sending IDs only', {
-        network: portal.key.network, channel: portal.key.id, err: String(err),
+        network: portal.key.network,
+        channel: portal.key.id,
+        err: String(err),
       });
     }
     const content = bridgeInfoContent({ bot: this.deps.bot.userId, protocol: this.deps.protocol, portal, display, creator });
@@ -118,17 +122,23 @@ export class BridgeInfoPublisher {
   /** After an unlink: blank both events and forget them (a later link starts afresh). Never throws. */
   async clear(portal: Portal): Promise<void> {
     if (portal.kind === 'dm') return;
-    await this.deps.record?.forget(portal.roomId).catch((err) => this.deps.log.warn('could not forget the bridge info sent to an unlinked room', {
-      roomId: portal.roomId, err: String(err),
-    }));
+    await this.deps.record?.forget(portal.roomId).catch((err) =>
+      this.deps.log.warn('could not forget the bridge info sent to an unlinked room', {
+        roomId: portal.roomId,
+        err: String(err),
+      }),
+    );
     await this.send(portal, this.withKey(portal, {}), 'blank bridge info');
   }
 
   /** A store failure here only means the next start sends the same events again. */
   private async remember(portal: Portal, events: StateEventInit[], creator?: string): Promise<void> {
-    await this.deps.record?.remember(portal.roomId, events, creator).catch((err) => this.deps.log.warn('could not record the bridge info sent to a room; the next start resends it', {
-      roomId: portal.roomId, err: String(err),
-    }));
+    await this.deps.record?.remember(portal.roomId, events, creator).catch((err) =>
+      this.deps.log.warn('could not record the bridge info sent to a room; the next start resends it', {
+        roomId: portal.roomId,
+        err: String(err),
+      }),
+    );
   }
 
   private withKey(portal: Subject, content: Record<string, unknown>): StateEventInit[] {
@@ -141,7 +151,10 @@ export class BridgeInfoPublisher {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       this.deps.log.warn(`could not send ${what} to the room (does the bot have power to send state?)`, {
-        roomId: portal.roomId, network: portal.key.network, channel: portal.key.id, err: String(failed.reason),
+        roomId: portal.roomId,
+        network: portal.key.network,
+        channel: portal.key.id,
+        err: String(failed.reason),
       });
     }
     return !failed;

@@ -31,7 +31,10 @@ export async function writeBridgingStatus(bot: Intent, log: Logger, u: BridgingS
     return true;
   } catch (err) {
     log.warn('could not set m.room.bridging (does the bot have power to send state?)', {
-      roomId: u.roomId, stateKey: u.stateKey, status: u.status, err: String(err),
+      roomId: u.roomId,
+      stateKey: u.stateKey,
+      status: u.status,
+      err: String(err),
     });
     return false;
   }

@@ -8,11 +8,11 @@
 import type { PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { PortalService } from '../connector/context';
-import type { PortalInfo, LinkHandler } from '../connector/capabilities';
+import type { LinkHandler } from '../connector/capabilities';
 import { BridgeError } from '../connector/errors';
 import type { PortalRepository } from '../store/store';
 import type { Logger } from '../logging/logger';
-import type { Portal } from '../connector/portal';
+import type { Portal, PortalInfo } from '../connector/portal';
 import { LocalpartTemplate } from './templates';
 import { SingleFlight } from '../util/single-flight';
 import type { Intent } from '../matrix/intent';
@@ -126,7 +126,8 @@ export class PortalManager implements PortalService {
       // The room already carries its bridge info: remember it, so the next start does not send it again.
       await this.deps.bridgeInfo.created(portal, initialState);
       this.deps.audit.info('portal room created', { roomId, network: info.key.network, channel: info.key.id, alias });
-      await this.deps.links?.onPortalCreated?.({ key: info.key, roomId })
+      await this.deps.links
+        ?.onPortalCreated?.({ key: info.key, roomId })
         .catch((err: unknown) => this.deps.log.warn('connector could not fill the new portal room', { roomId, err: String(err) }));
       return portal;
     });
@@ -157,7 +158,11 @@ export class PortalManager implements PortalService {
     return portal;
   }
 
-  async link(roomId: string, key: PortalKey, opts: { actor?: string; data?: Record<string, unknown>; source?: string } = {}): Promise<Portal> {
+  async link(
+    roomId: string,
+    key: PortalKey,
+    opts: { actor?: string; data?: Record<string, unknown>; source?: string } = {},
+  ): Promise<Portal> {
     const current = await this.getByRoom(roomId);
     if (current) {
       if (portalKeyString(current.key) === portalKeyString(key)) return current;
@@ -193,7 +198,12 @@ export class PortalManager implements PortalService {
     this.byRoom.set(roomId, null);
     this.byKey.delete(portalKeyString(portal.key));
     this.deps.audit.info('room unlinked', {
-      roomId, network: portal.key.network, channel: portal.key.id, actor: opts.actor, reason: opts.reason, source: opts.source,
+      roomId,
+      network: portal.key.network,
+      channel: portal.key.id,
+      actor: opts.actor,
+      reason: opts.reason,
+      source: opts.source,
     });
     this.deps.onUnlinked?.(roomId);
     await this.deps.bridgeInfo.clear(portal);
@@ -202,8 +212,9 @@ export class PortalManager implements PortalService {
     // needs (MAI made the ghosts leave on unlink too). One at a time: an unlink is rare, a large room
     // should not burst the homeserver.
     for (const userId of ghosts) {
-      await this.deps.ghostLeave!(userId, roomId, 'This room is no longer bridged')
-        .catch((err: unknown) => this.deps.log.warn('ghost did not leave an unlinked room', { roomId, userId, err: String(err) }));
+      await this.deps.ghostLeave!(userId, roomId, 'This room is no longer bridged').catch((err: unknown) =>
+        this.deps.log.warn('ghost did not leave an unlinked room', { roomId, userId, err: String(err) }),
+      );
     }
     return true;
   }
@@ -216,13 +227,17 @@ export class PortalManager implements PortalService {
   async abandonEncrypted(roomId: string, actor: string): Promise<void> {
     const portal = await this.getByRoom(roomId);
     if (!portal) return;
-    await this.deps.bot.sendMessage(roomId, {
-      msgtype: 'm.notice',
-      body: 'Encryption is on in this room now, and the bridge cannot read encrypted messages: this room is no longer bridged.',
-    }).catch((err: unknown) => this.deps.log.warn('could not tell an encrypted room it is unbridged', { roomId, err: String(err) }));
+    await this.deps.bot
+      .sendMessage(roomId, {
+        msgtype: 'm.notice',
+        body: 'Encryption is on in this room now, and the bridge cannot read encrypted messages: this room is no longer bridged.',
+      })
+      .catch((err: unknown) => this.deps.log.warn('could not tell an encrypted room it is unbridged', { roomId, err: String(err) }));
     await this.unlink(roomId, { actor, reason: 'encryption enabled', source: 'matrix' });
     if (portal.kind === 'dm') return; // the bot is not in DMs
-    await this.deps.bot.leave(roomId).catch((err: unknown) => this.deps.log.warn('bot could not leave an encrypted room', { roomId, err: String(err) }));
+    await this.deps.bot
+      .leave(roomId)
+      .catch((err: unknown) => this.deps.log.warn('bot could not leave an encrypted room', { roomId, err: String(err) }));
   }
 
   async canManage(roomId: string, userId: string): Promise<{ ok: boolean; level: number; required: number }> {

@@ -13,7 +13,11 @@ import { LocalpartTemplate } from './templates';
  * without `$NETWORK` names the single network. Throws a ConfigError naming the key when a
  * template without `$NETWORK` meets several networks.
  */
-export function bridgeTemplates(templates: ConfiguredTemplates, defaults: ProtocolInfo['defaults'], networks?: readonly string[]): { ghost: LocalpartTemplate; alias?: LocalpartTemplate } {
+export function bridgeTemplates(
+  templates: ConfiguredTemplates,
+  defaults: ProtocolInfo['defaults'],
+  networks?: readonly string[],
+): { ghost: LocalpartTemplate; alias?: LocalpartTemplate } {
   const problems = templateProblems(templates, networks, defaults);
   if (problems.length) throw new ConfigError('the config is not valid', problems);
   const network = networks?.length === 1 ? networks[0] : undefined;

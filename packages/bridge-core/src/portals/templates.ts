@@ -67,7 +67,10 @@ export class LocalpartTemplate {
   private readonly escape: boolean;
   private readonly network?: string;
 
-  constructor(public readonly template: string, opts: { escape?: boolean; network?: string } = {}) {
+  constructor(
+    public readonly template: string,
+    opts: { escape?: boolean; network?: string } = {},
+  ) {
     if (!template.includes('$ID')) throw new Error(`template "${template}" must contain $ID`);
     this.escape = opts.escape ?? true;
     if (!template.includes('$NETWORK')) this.network = opts.network;
@@ -76,9 +79,13 @@ export class LocalpartTemplate {
     let src = '^';
     const parts = template.split(/(\$NETWORK|\$ID)/);
     for (const part of parts) {
-      if (part === '$NETWORK') { src += networkSrc; this.order.push('network'); }
-      else if (part === '$ID') { src += idSrc; this.order.push('id'); }
-      else src += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (part === '$NETWORK') {
+        src += networkSrc;
+        this.order.push('network');
+      } else if (part === '$ID') {
+        src += idSrc;
+        this.order.push('id');
+      } else src += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
     this.pattern = new RegExp(src + '$');
   }
@@ -128,7 +135,13 @@ export class LocalpartTemplate {
   private compile(networkLiteral: string): RegExp {
     const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const idSrc = this.escape ? '((?:[a-z0-9.=\\-/]|_.)+)' : '([^:]+)';
-    return new RegExp('^' + this.template.split(/(\$NETWORK|\$ID)/)
-      .map((part) => (part === '$NETWORK' ? esc(networkLiteral) : part === '$ID' ? idSrc : esc(part))).join('') + '$');
+    return new RegExp(
+      '^' +
+        this.template
+          .split(/(\$NETWORK|\$ID)/)
+          .map((part) => (part === '$NETWORK' ? esc(networkLiteral) : part === '$ID' ? idSrc : esc(part)))
+          .join('') +
+        '$',
+    );
   }
 }

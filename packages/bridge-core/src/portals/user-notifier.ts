@@ -8,13 +8,18 @@ import type { Intent } from '../matrix/intent';
 import { SingleFlight } from '../util/single-flight';
 
 function notice(text: string, html?: string): Record<string, unknown> {
-  return html ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html } : { msgtype: 'm.notice', body: text };
+  return html
+    ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
+    : { msgtype: 'm.notice', body: text };
 }
 
 export class BotNotifier implements UserNotifier {
   private readonly opening = new SingleFlight<string, string>();
 
-  constructor(private readonly bot: Intent, private readonly adminRooms: AdminRooms) {}
+  constructor(
+    private readonly bot: Intent,
+    private readonly adminRooms: AdminRooms,
+  ) {}
 
   async notice(userId: string, text: string, html?: string): Promise<void> {
     const roomId = await this.adminRoom(userId);

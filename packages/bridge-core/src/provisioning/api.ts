@@ -55,9 +55,9 @@ import { compileSchema, isValidRoomId, isValidUserId, validateOrThrow, type Json
 import type { ValidateFunction } from 'ajv';
 import { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition } from '../connector/routes';
 
-export const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
-export const MIN_SECRET_LENGTH = 32;
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_PROVISIONING_PREFIX = '/_matrix/provision';
+const MIN_SECRET_LENGTH = 32;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 /** Checks a user's standing in a room (the state cache provides one). */
 export interface RoomPowerChecker {
@@ -69,7 +69,7 @@ export interface RoomPowerChecker {
   userPowerIn(roomId: string, userId: string): Promise<{ joined: boolean; level: number; required: number }>;
 }
 
-export { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
+export { Reply, type PublicRequest, type ProvisioningRequest, type RouteDefinition };
 
 export interface PublicRouteDefinition {
   method: HttpMethod;
@@ -111,15 +111,14 @@ export interface ProvisioningOptions {
   now?: () => number;
 }
 
-interface CompiledRoute {
-  kind: 'public' | 'private';
+interface CompiledBase {
   name?: string;
   pattern: string;
   method: HttpMethod;
   bodySchema?: ValidateFunction;
   querySchemas: ValidateFunction[];
-  def: RouteDefinition | PublicRouteDefinition;
 }
+type CompiledRoute = CompiledBase & ({ kind: 'public'; def: PublicRouteDefinition } | { kind: 'private'; def: RouteDefinition });
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const USER_KEYS = ['user_id', 'userId'] as const;
@@ -155,13 +154,16 @@ export class ProvisioningApi {
   constructor(opts: ProvisioningOptions) {
     if (opts.secret !== undefined) {
       if (typeof opts.secret !== 'string' || opts.secret.length < MIN_SECRET_LENGTH) {
-        throw new Error(`provisioning.secret must be at least ${MIN_SECRET_LENGTH} characters long (it is ${typeof opts.secret === 'string' ? opts.secret.length : 0}); refusing to start the provisioning API`);
+        throw new Error(
+          `provisioning.secret must be at least ${MIN_SECRET_LENGTH} characters long (it is ${typeof opts.secret === 'string' ? opts.secret.length : 0}); refusing to start the provisioning API`,
+        );
       }
       registerSecret(opts.secret);
       this.secret = opts.secret;
     }
     const prefix = (opts.prefix ?? DEFAULT_PROVISIONING_PREFIX).replace(/\/+$/, '');
-    if (!prefix.startsWith('/') || /[?#\s]/.test(prefix)) throw new Error(`provisioning.path_prefix must be an absolute path: ${JSON.stringify(opts.prefix)}`);
+    if (!prefix.startsWith('/') || /[?#\s]/.test(prefix))
+      throw new Error(`provisioning.path_prefix must be an absolute path: ${JSON.stringify(opts.prefix)}`);
     this.prefix = prefix;
     this.powerChecker = opts.powerChecker;
     this.mayUseBridge = opts.mayUseBridge ?? (() => true);
@@ -185,14 +187,14 @@ export class ProvisioningApi {
     if ((def.requiresRoomPower || def.requiresRoomMembership) && !this.powerChecker) {
       throw new Error(`provisioning route ${def.method} ${def.path} needs room power checks but no RoomPowerChecker was given`);
     }
-    this.register({ kind: 'private', ...this.compile(def) });
+    this.register({ kind: 'private', ...this.compile(def), def });
   }
 
   /** Add a route reachable without authentication. Only for explicitly named routes (health, exchange_openid). */
   addPublicRoute(name: string, def: PublicRouteDefinition): void {
     if (!/^[a-z0-9_.-]+$/i.test(name)) throw new Error(`public provisioning route needs a name: ${JSON.stringify(name)}`);
     if (this.publicNames.has(name)) throw new Error(`public provisioning route "${name}" already exists`);
-    const route: CompiledRoute = { kind: 'public', name, ...this.compile(def) };
+    const route: CompiledRoute = { kind: 'public', name, ...this.compile(def), def };
     this.register(route);
     this.publicNames.set(name, route);
   }
@@ -204,7 +206,7 @@ export class ProvisioningApi {
 
   /** Admin: create a session for a user (e.g. from an admin-room command). */
   createSession(userId: string): Promise<{ token: string; session: Session }> {
-    if (!isValidUserId(userId)) throw new Error(`not a Matrix user ID: ${userId}`);
+    if (!isValidUserId(userId)) throw new Error(`not a Matrix user ID: ${String(userId)}`);
     return this.sessions.create(userId);
   }
 
@@ -267,7 +269,7 @@ export class ProvisioningApi {
 
   // ---------------------------------------------------------------- internals
 
-  private compile(def: RouteDefinition | PublicRouteDefinition): Omit<CompiledRoute, 'kind' | 'name'> {
+  private compile(def: RouteDefinition | PublicRouteDefinition): CompiledBase {
     const method = def.method.toUpperCase() as HttpMethod;
     if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw new Error(`unsupported method ${def.method}`);
     if (!def.path.startsWith('/')) throw new Error(`provisioning route path must start with "/": ${def.path}`);
@@ -279,7 +281,7 @@ export class ProvisioningApi {
       else querySchemas.push(compileSchema(def.schema, 'query'));
     }
     if (def.querySchema) querySchemas.push(compileSchema(def.querySchema, 'query'));
-    return { pattern, method, bodySchema, querySchemas, def };
+    return { pattern, method, bodySchema, querySchemas };
   }
 
   private register(route: CompiledRoute): void {
@@ -291,7 +293,10 @@ export class ProvisioningApi {
     if (!this.proxies.ranges.length || !isInAllowList(peer, this.proxies)) return peer;
     // The peer is a trusted proxy: walk X-Forwarded-For from the right to the first untrusted hop.
     const xff = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map((s) => normaliseIp(s.trim())).filter(Boolean);
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+      .split(',')
+      .map((s) => normaliseIp(s.trim()))
+      .filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       if (!isInAllowList(hops[i], this.proxies) || i === 0) return hops[i];
     }
@@ -307,7 +312,7 @@ export class ProvisioningApi {
     const requestId = `${REQUEST_PREFIX}-${(++requestCounter).toString(36)}`;
     const log = this.log.child({ requestId });
     const method = (req.method ?? 'GET').toUpperCase();
-    let ip = '';
+    let ip: string;
     let auditCtx: { route: CompiledRoute; preq: ProvisioningRequest } | undefined;
     try {
       ip = this.clientIp(req);
@@ -323,9 +328,9 @@ export class ProvisioningApi {
       if (route && route.kind === 'public') {
         this.takeIp(ip);
         const { body, query } = await this.readInput(req, method, qs);
-        const preq: PublicRequest = { body, query, params: match!.params, ip, requestId, log };
+        const preq: PublicRequest = { body, query, params: match.params, ip, requestId, log };
         this.validate(route, preq);
-        const result = await (route.def as PublicRouteDefinition).handler(preq);
+        const result = await route.def.handler(preq);
         this.reply(req, res, result);
         return;
       }
@@ -350,15 +355,28 @@ export class ProvisioningApi {
       if (!match) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
       if (!route) throw methodNotAllowed(match.allowed);
 
-      const def = route.def as RouteDefinition;
+      const def = route.def;
       // Until the acting user is known, failures of audited routes are audited under the session user (or "unknown").
       if (def.audit) {
-        auditCtx = { route, preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log } };
+        auditCtx = {
+          route,
+          preq: { userId: session?.userId ?? '(unknown)', auth, session, body: {}, query: {}, params: match.params, ip, requestId, log },
+        };
       }
       const { body, query } = await this.readInput(req, method, qs);
       const userId = this.actingUser(auth, session, body, query);
       if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
-      const preq: ProvisioningRequest = { userId, auth, session, body, query, params: match.params, ip, requestId, log: log.child({ userId }) };
+      const preq: ProvisioningRequest = {
+        userId,
+        auth,
+        session,
+        body,
+        query,
+        params: match.params,
+        ip,
+        requestId,
+        log: log.child({ userId }),
+      };
       if (def.audit) auditCtx = { route, preq };
 
       const ud = this.userLimiter?.take(userId);
@@ -378,7 +396,11 @@ export class ProvisioningApi {
     }
   }
 
-  private async readInput(req: http.IncomingMessage, method: string, qs: string): Promise<{ body: Record<string, unknown>; query: Record<string, string> }> {
+  private async readInput(
+    req: http.IncomingMessage,
+    method: string,
+    qs: string,
+  ): Promise<{ body: Record<string, unknown>; query: Record<string, string> }> {
     const query: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(qs)) if (!(k in query)) query[k] = v;
     delete query.access_token; // never accepted as auth, never passed on
@@ -402,7 +424,12 @@ export class ProvisioningApi {
     return { body, query };
   }
 
-  private actingUser(auth: 'secret' | 'session', session: Session | undefined, body: Record<string, unknown>, query: Record<string, string>): string {
+  private actingUser(
+    auth: 'secret' | 'session',
+    session: Session | undefined,
+    body: Record<string, unknown>,
+    query: Record<string, string>,
+  ): string {
     const given = new Set<unknown>();
     for (const k of USER_KEYS) {
       if (k in query) given.add(query[k]);
@@ -411,15 +438,17 @@ export class ProvisioningApi {
       delete body[k];
     }
     if (given.size > 1) throw new MatrixError(400, 'M_INVALID_PARAM', 'Conflicting user_id values', { field: 'user_id' });
-    const claimed = given.values().next().value as unknown;
+    const claimed = given.values().next().value;
     if (auth === 'session') {
       if (claimed !== undefined && claimed !== session!.userId) {
         throw new MatrixError(403, 'M_FORBIDDEN', 'A session can only act for its own user');
       }
       return session!.userId;
     }
-    if (claimed === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing field: user_id (the user the request acts for)', { field: 'user_id' });
-    if (!isValidUserId(claimed)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid field user_id: not a Matrix user ID', { field: 'user_id' });
+    if (claimed === undefined)
+      throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing field: user_id (the user the request acts for)', { field: 'user_id' });
+    if (!isValidUserId(claimed))
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid field user_id: not a Matrix user ID', { field: 'user_id' });
     return claimed;
   }
 
@@ -433,7 +462,9 @@ export class ProvisioningApi {
     const p = await this.powerChecker!.userPowerIn(roomId, userId);
     if (!p.joined) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not joined to ${roomId}`);
     if (needLevel && !(p.level >= p.required)) {
-      throw new MatrixError(403, errcode, `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, { required_power_level: p.required });
+      throw new MatrixError(403, errcode, `${userId} has power level ${p.level} in ${roomId}; ${p.required} is required`, {
+        required_power_level: p.required,
+      });
     }
   }
 
@@ -496,7 +527,10 @@ export class ProvisioningApi {
         schema: {
           type: 'object',
           required: ['matrixServer', 'openIdToken'],
-          properties: { matrixServer: { type: 'string', minLength: 1, maxLength: 255 }, openIdToken: { type: 'string', minLength: 1, maxLength: 4096 } },
+          properties: {
+            matrixServer: { type: 'string', minLength: 1, maxLength: 255 },
+            openIdToken: { type: 'string', minLength: 1, maxLength: 4096 },
+          },
         },
         handler: async (req) => {
           const server = req.body.matrixServer as string;
@@ -509,8 +543,14 @@ export class ProvisioningApi {
           if (!this.mayUseBridge(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `${userId} is not allowed to use this bridge`);
           const { token, session } = await this.sessions.create(userId);
           this.audit.info(`provisioning session created for ${userId}`, {
-            at: new Date().toISOString(), user: userId, route: '/v1/exchange_openid', ip: req.ip, requestId: req.requestId,
-            session: session.id.slice(0, 12), matrixServer: server, outcome: 'ok',
+            at: new Date().toISOString(),
+            user: userId,
+            route: '/v1/exchange_openid',
+            ip: req.ip,
+            requestId: req.requestId,
+            session: session.id.slice(0, 12),
+            matrixServer: server,
+            outcome: 'ok',
           });
           return { token, user_id: userId, expires_at: session.expiresAt, expires_in_ms: session.expiresAt - session.createdAt };
         },
@@ -543,7 +583,13 @@ export class ProvisioningApi {
         if (!req.session) throw noSession();
         await this.sessions.revoke(req.session.id);
         this.audit.info(`provisioning session revoked by ${req.userId}`, {
-          at: new Date().toISOString(), user: req.userId, route: '/v1/session', ip: req.ip, requestId: req.requestId, session: req.session.id.slice(0, 12), outcome: 'ok',
+          at: new Date().toISOString(),
+          user: req.userId,
+          route: '/v1/session',
+          ip: req.ip,
+          requestId: req.requestId,
+          session: req.session.id.slice(0, 12),
+          outcome: 'ok',
         });
         return {};
       },
@@ -556,7 +602,13 @@ export class ProvisioningApi {
         if (!req.session) throw noSession();
         const revoked = await this.sessions.revokeAllForUser(req.userId);
         this.audit.info(`all provisioning sessions of ${req.userId} revoked by the user`, {
-          at: new Date().toISOString(), user: req.userId, route: '/v1/session/all', ip: req.ip, requestId: req.requestId, count: revoked, outcome: 'ok',
+          at: new Date().toISOString(),
+          user: req.userId,
+          route: '/v1/session/all',
+          ip: req.ip,
+          requestId: req.requestId,
+          count: revoked,
+          outcome: 'ok',
         });
         return { revoked };
       },
@@ -594,8 +646,12 @@ function noSession(): MatrixError {
 function safeFields(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (SENSITIVE_FIELD.test(k)) { out[k] = '<omitted>'; continue; }
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[k] = typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
+    if (SENSITIVE_FIELD.test(k)) {
+      out[k] = '<omitted>';
+      continue;
+    }
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v))
+      out[k] = typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
   }
   return out;
 }

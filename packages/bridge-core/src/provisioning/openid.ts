@@ -43,7 +43,10 @@ export type OpenIdFailure =
   | 'foreign_user';
 
 export class OpenIdError extends Error {
-  constructor(readonly reason: OpenIdFailure, message: string) {
+  constructor(
+    readonly reason: OpenIdFailure,
+    message: string,
+  ) {
     super(message);
     this.name = 'OpenIdError';
   }
@@ -99,7 +102,7 @@ export class OpenIdVerifier {
     for (const [name, url] of Object.entries(opts.overrides ?? {})) this.trusted.set(name.toLowerCase(), url);
     if (opts.homeserver) this.trusted.set(opts.homeserver.domain.toLowerCase(), opts.homeserver.url);
     this.log = opts.log ?? getLogger('provisioning.openid');
-    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs } as buildConnector.BuildOptions);
+    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs });
     const allow = this.allow;
     const connect: buildConnector.connector = (o, cb) => {
       const host = o.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -127,7 +130,7 @@ export class OpenIdVerifier {
     if (!parsed) throw new OpenIdError('bad_server_name', 'matrixServer is not a valid server name');
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const configured = this.trusted.get(matrixServer.toLowerCase());
-    const base = (configured ?? await this.resolver(matrixServer, parsed)).replace(/\/+$/, '');
+    const base = (configured ?? (await this.resolver(matrixServer, parsed))).replace(/\/+$/, '');
     const url = `${base}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(token)}`;
     const { status, body } = await this.get(url, deadline, configured !== undefined);
     if (status === 401 || status === 403) throw new OpenIdError('token_rejected', `homeserver rejected the OpenID token (${status})`);
@@ -245,6 +248,8 @@ export class OpenIdVerifier {
 
 /** Abandon a response body without an unhandled 'error' from its destruction. */
 function drop(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => { /* expected: we aborted it */ });
+  body.on('error', () => {
+    /* expected: we aborted it */
+  });
   body.destroy();
 }

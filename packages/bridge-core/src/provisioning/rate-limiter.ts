@@ -21,7 +21,10 @@ export interface RateLimiterOptions {
   sweepThreshold?: number;
 }
 
-interface Bucket { tokens: number; updated: number }
+interface Bucket {
+  tokens: number;
+  updated: number;
+}
 
 const MINUTE = 60_000;
 
@@ -67,7 +70,9 @@ export class RateLimiter {
   }
 
   /** Number of tracked keys (for tests and metrics). */
-  get size(): number { return this.buckets.size; }
+  get size(): number {
+    return this.buckets.size;
+  }
 
   private refill(b: Bucket, now: number): void {
     if (now > b.updated) {

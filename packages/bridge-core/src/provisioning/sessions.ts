@@ -12,10 +12,10 @@ import type { KeyValueRepository } from '../store/store';
 import type { ProvisioningSessionRecord as SessionRecord, ProvisioningSession as Session } from '../connector/routes';
 
 export const SESSION_NAMESPACE = 'provisioning-sessions';
-export const SESSION_TOKEN_PREFIX = 'cwps_';
+const SESSION_TOKEN_PREFIX = 'cwps_';
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60_000;
 
-export { type SessionRecord, type Session };
+export { type Session };
 
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

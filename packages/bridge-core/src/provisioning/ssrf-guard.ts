@@ -79,7 +79,7 @@ function embeddedIPv4(a: ipaddr.IPv6): ipaddr.IPv4 | undefined {
 
 function inRanges(a: Addr, list: AllowList): boolean {
   for (const [net, bits] of list.ranges) {
-    if (net.kind() === a.kind() && a.match(net as never, bits)) return true;
+    if (net.kind() === a.kind() && a.match(net, bits)) return true;
   }
   return false;
 }
@@ -117,7 +117,10 @@ export function isForbiddenAddress(ip: string, allowList?: AllowList | readonly 
 /** Error raised (with code `ESSRFBLOCKED`) when a connection target is refused. */
 export class ForbiddenAddressError extends Error {
   readonly code = 'ESSRFBLOCKED';
-  constructor(readonly hostname: string, readonly address: string) {
+  constructor(
+    readonly hostname: string,
+    readonly address: string,
+  ) {
     super(`Refusing to connect to ${hostname} (${address}): address is private, loopback or otherwise special-purpose`);
     this.name = 'ForbiddenAddressError';
   }
@@ -138,14 +141,18 @@ export function guardedLookup(allowList?: AllowList | readonly string[], baseLoo
   const fn = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
     baseLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, options.all ? [] : '', undefined);
-      const all = addresses as dns.LookupAddress[];
+      const all = addresses;
       const allowed = all.filter((a) => !isForbiddenAddress(a.address, list));
       if (allowed.length === 0) {
-        return callback(new ForbiddenAddressError(hostname, all.map((a) => a.address).join(', ') || 'no address') as NodeJS.ErrnoException, options.all ? [] : '', undefined);
+        return callback(
+          new ForbiddenAddressError(hostname, all.map((a) => a.address).join(', ') || 'no address'),
+          options.all ? [] : '',
+          undefined,
+        );
       }
       if (options.all) return callback(null, allowed);
       callback(null, allowed[0].address, allowed[0].family);
     });
   };
-  return fn as unknown as LookupFunction;
+  return fn;
 }

@@ -35,7 +35,7 @@ export function parseServerName(name: string): ParsedServerName | undefined {
   return undefined;
 }
 
-export function isValidServerName(name: string): boolean {
+function isValidServerName(name: string): boolean {
   return parseServerName(name) !== undefined;
 }
 
@@ -77,7 +77,10 @@ export function compileSchema(schema: JsonSchema, target: 'body' | 'query'): Val
 }
 
 function fieldName(err: ErrorObject): string {
-  const path = err.instancePath.replace(/^\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = err.instancePath
+    .replace(/^\//, '')
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (err.keyword === 'required') {
     const missing = (err.params as { missingProperty: string }).missingProperty;
     return [...path.filter(Boolean), missing].join('.');
@@ -101,5 +104,10 @@ export function validateOrThrow(fn: ValidateFunction, value: unknown, what: 'bod
   if (err.keyword === 'additionalProperties') {
     throw new MatrixError(400, 'M_INVALID_PARAM', `Unknown ${what === 'query' ? 'query parameter' : 'field'}: ${field}`, { field });
   }
-  throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid ${what === 'query' ? 'query parameter' : 'field'} ${field}: ${err.message ?? 'invalid'}`, { field });
+  throw new MatrixError(
+    400,
+    'M_INVALID_PARAM',
+    `Invalid ${what === 'query' ? 'query parameter' : 'field'} ${field}: ${err.message ?? 'invalid'}`,
+    { field },
+  );
 }

@@ -130,7 +130,8 @@ export class Bridge<C = unknown> {
     this.botUserId = `@${registration.sender_localpart}:${domain}`;
     const templates = bridgeTemplates(
       { ghost: config.bridge.ghost_localpart_template, alias: config.bridge.alias_localpart_template },
-      connector.protocol.defaults, connector.networkNames?.(opts.connectorConfig),
+      connector.protocol.defaults,
+      connector.networkNames?.(opts.connectorConfig),
     );
 
     this.store = opts.store ?? storeFromConfig(config);
@@ -156,10 +157,15 @@ export class Bridge<C = unknown> {
       log: this.log.child({ module: 'homeserver' }),
       onChange: (reachable) => this.metrics.setHomeserverReachable(reachable),
     });
-    this.connectorStarted = new Promise((resolve) => { this.markConnectorStarted = resolve; });
+    this.connectorStarted = new Promise((resolve) => {
+      this.markConnectorStarted = resolve;
+    });
     this.media = new MediaClient(this.client);
     this.intents = new IntentFactory({
-      client: this.client, botUserId: this.botUserId, store: this.store.intents, media: this.media,
+      client: this.client,
+      botUserId: this.botUserId,
+      store: this.store.intents,
+      media: this.media,
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
     });
     const bot = this.intents.bot;
@@ -167,7 +173,9 @@ export class Bridge<C = unknown> {
       // The cache retries on its own schedule (freeing its slot while it waits), so the client must not.
       fetcher: matrixClientStateFetcher(this.client),
       // What the core reads, what the operator added, what the connector reads: never fewer.
-      eventTypes: [...new Set([...DEFAULT_STATE_EVENT_TYPES, ...config.state_cache.event_types, ...(connector.protocol.stateEventTypes ?? [])])],
+      eventTypes: [
+        ...new Set([...DEFAULT_STATE_EVENT_TYPES, ...config.state_cache.event_types, ...(connector.protocol.stateEventTypes ?? [])]),
+      ],
       maxRooms: config.state_cache.max_rooms,
       maxConcurrentRequests: config.state_cache.max_concurrent_requests,
       kv: config.state_cache.persist ? this.store.kv : undefined,
@@ -180,10 +188,12 @@ export class Bridge<C = unknown> {
         maxBytes: config.media_proxy.max_bytes,
         maxConcurrentDownloads: config.media_proxy.max_concurrent_downloads,
         cacheBytes: config.media_proxy.cache_bytes,
-        kv: this.store.kv, media: this.media, log: this.log.child({ module: 'media-proxy' }),
+        kv: this.store.kv,
+        media: this.media,
+        log: this.log.child({ module: 'media-proxy' }),
       });
     }
-    const mediaService: MediaService = this.mediaService = {
+    const mediaService: MediaService = (this.mediaService = {
       upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
       download: (mxc) => this.media.download(mxc),
       publicUrl: (mxc, name) => {
@@ -194,22 +204,33 @@ export class Bridge<C = unknown> {
         if (!base || !m) return undefined;
         return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(wellFormed(name)) : ''}`;
       },
-    };
+    });
     this.ghosts = new GhostManager({
-      domain, botUserId: this.botUserId, template: templates.ghost, repo: this.store.ghosts,
-      intentFor: (u) => this.intents.ghost(u), media: mediaService, log: this.log.child({ module: 'ghosts' }),
+      domain,
+      botUserId: this.botUserId,
+      template: templates.ghost,
+      repo: this.store.ghosts,
+      intentFor: (u) => this.intents.ghost(u),
+      media: mediaService,
+      log: this.log.child({ module: 'ghosts' }),
     });
     const bridgeInfoLog = this.log.child({ module: 'bridge-info' });
     const bridgeInfoRecord = new BridgeInfoRecord(this.store.kv);
     const bridgeInfo = new BridgeInfoPublisher({
-      bot, protocol: connector.protocol, provider: supports(connector, 'bridgeInfo') ? connector : undefined,
-      record: bridgeInfoRecord, log: bridgeInfoLog,
+      bot,
+      protocol: connector.protocol,
+      provider: supports(connector, 'bridgeInfo') ? connector : undefined,
+      record: bridgeInfoRecord,
+      log: bridgeInfoLog,
     });
     this.portals = new PortalManager({
-      repo: this.store.portals, bot, domain,
+      repo: this.store.portals,
+      bot,
+      domain,
       aliasTemplate: templates.alias,
       rooms: {
-        federate: config.bridge.portal_rooms.federate, roomVersion: config.bridge.portal_rooms.room_version || undefined,
+        federate: config.bridge.portal_rooms.federate,
+        roomVersion: config.bridge.portal_rooms.room_version || undefined,
         dmFederate: config.bridge.dm_rooms.federate,
       },
       links: supports(connector, 'links') ? connector : undefined,
@@ -224,9 +245,18 @@ export class Bridge<C = unknown> {
       log: this.log.child({ module: 'portals' }),
       audit: getLogger('audit'),
     });
-    this.bridgeInfoSync = new BridgeInfoSync({ portals: this.portals, publisher: bridgeInfo, record: bridgeInfoRecord, bot, log: bridgeInfoLog });
+    this.bridgeInfoSync = new BridgeInfoSync({
+      portals: this.portals,
+      publisher: bridgeInfo,
+      record: bridgeInfoRecord,
+      bot,
+      log: bridgeInfoLog,
+    });
     this.remote = new RemoteEventApplier({
-      portals: this.portals, ghosts: this.ghosts, messages: this.messageMap, bot,
+      portals: this.portals,
+      ghosts: this.ghosts,
+      messages: this.messageMap,
+      bot,
       // From transactions (the state cache does not hold DM rooms: the bot is not in them).
       membershipOf: async (roomId, userId) => this.seenMemberships.get(`${roomId}\u0000${userId}`),
       log: this.log.child({ module: 'remote' }),
@@ -237,7 +267,8 @@ export class Bridge<C = unknown> {
         this.metrics.onRemoteEventUndeliverable(event.type);
         // Events restored at start may expire before the connector has connected to its network.
         if (supports(connector, 'undeliverable')) {
-          void this.connectorStarted.then(() => connector.onRemoteEventUndeliverable(event, reason))
+          void this.connectorStarted
+            .then(() => connector.onRemoteEventUndeliverable(event, reason))
             .catch((err) => this.log.warn('connector could not report an undeliverable remote event', { err: String(err) }));
         }
       },
@@ -250,34 +281,49 @@ export class Bridge<C = unknown> {
     });
     if (config.bridge.ban_lists.rooms.length) {
       this.banLists = new BanLists({
-        rooms: config.bridge.ban_lists.rooms, bot, log: this.log.child({ module: 'ban-lists' }),
+        rooms: config.bridge.ban_lists.rooms,
+        bot,
+        log: this.log.child({ module: 'ban-lists' }),
         onChange: () => {
           if (this.started && supports(connector, 'permissions')) {
-            void Promise.resolve(connector.onPermissionsChanged()).catch((err) => this.log.warn('connector could not apply changed permissions', { err: String(err) }));
+            void Promise.resolve(connector.onPermissionsChanged()).catch((err) =>
+              this.log.warn('connector could not apply changed permissions', { err: String(err) }),
+            );
           }
         },
       });
     }
     const banLists = this.banLists;
     this.permissions = new PermissionChecker({
-      admins: config.bridge.admins, users: config.bridge.permissions?.users,
+      admins: config.bridge.admins,
+      users: config.bridge.permissions?.users,
       ...(banLists ? { bannedFor: (u: string) => banLists.bannedFor(u) } : {}),
     });
     this.commands = new CommandRouter();
     this.adminRooms = new AdminRooms(this.store.kv);
     this.notifier = new BotNotifier(bot, this.adminRooms);
     const nonPortal = new NonPortalHandler({
-      connector, bot, ghosts: this.ghosts, portals: this.portals, adminRooms: this.adminRooms,
-      commands: this.commands, permissions: this.permissions, log: this.log.child({ module: 'admin' }),
+      connector,
+      bot,
+      ghosts: this.ghosts,
+      portals: this.portals,
+      adminRooms: this.adminRooms,
+      commands: this.commands,
+      permissions: this.permissions,
+      log: this.log.child({ module: 'admin' }),
     });
     this.router = new MatrixEventRouter({
-      connector, portals: this.portals, messages: this.messageMap, notify: this.notifier,
+      connector,
+      portals: this.portals,
+      messages: this.messageMap,
+      notify: this.notifier,
       isBridgeUser: (u) => this.ghosts.isBridgeUser(u),
       mayUseBridge: (u) => this.permissions.mayUseBridge(u),
       dropMessagesAfterMs: config.bridge.drop_matrix_messages_after_s * 1000,
-      mayRedactOthers: async (roomId, u) => (await this.state.getPowerLevel(roomId, u)) >= (await this.state.requiredPowerLevelFor(roomId, 'redact')),
-      displayName: async (roomId, userId) => (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname
-        ?? userId.replace(/^@([^:]+):.*$/, '$1'),
+      mayRedactOthers: async (roomId, u) =>
+        (await this.state.getPowerLevel(roomId, u)) >= (await this.state.requiredPowerLevelFor(roomId, 'redact')),
+      displayName: async (roomId, userId) =>
+        (await this.state.getMember(roomId, userId).catch(() => undefined))?.displayname ?? userId.replace(/^@([^:]+):.*$/, '$1'),
       handleNonPortal: (e, delivery) => nonPortal.handle(e, delivery),
       observeState: (e, redelivered) => this.observeState(e, redelivered),
       log: this.log.child({ module: 'router' }),
@@ -291,13 +337,28 @@ export class Bridge<C = unknown> {
     });
     this.typing = new TypingTracker(connector, this.portals, (u) => this.ghosts.isBridgeUser(u));
     if (config.provisioning.enabled) {
-      this.provisioning = new ProvisioningApi(provisioningOptionsFromConfig(config.provisioning, {
-        store: this.store.kv, powerChecker: this.powerChecker(), mayUseBridge: (u) => this.permissions.mayUseBridge(u),
-        log: getLogger('provisioning'), auditLog: getLogger('audit'),
-      }, config.homeserver));
+      this.provisioning = new ProvisioningApi(
+        provisioningOptionsFromConfig(
+          config.provisioning,
+          {
+            store: this.store.kv,
+            powerChecker: this.powerChecker(),
+            mayUseBridge: (u) => this.permissions.mayUseBridge(u),
+            log: getLogger('provisioning'),
+            auditLog: getLogger('audit'),
+          },
+          config.homeserver,
+        ),
+      );
     }
     this.pruner = new MessageMapPruner(this.store.messages, config.database.message_retention_days, this.log.child({ module: 'store' }));
-    this.queries = new QueryHandler({ connector, ghosts: this.ghosts, portals: this.portals, domain, log: this.log.child({ module: 'queries' }) });
+    this.queries = new QueryHandler({
+      connector,
+      ghosts: this.ghosts,
+      portals: this.portals,
+      domain,
+      log: this.log.child({ module: 'queries' }),
+    });
   }
 
   /** Everything a connector is given. */
@@ -314,7 +375,8 @@ export class Bridge<C = unknown> {
       media: this.mediaService,
       commands: this.commands,
       data: connectorData(this.store.kv, protocolId),
-      secrets: (namespace, o) => new SealedSecretStore(connectorData(this.store.kv, protocolId), namespace, this.secretKey(o?.keyFile, o?.createKeyFile)),
+      secrets: (namespace, o) =>
+        new SealedSecretStore(connectorData(this.store.kv, protocolId), namespace, this.secretKey(o?.keyFile, o?.createKeyFile)),
       outbox: { queue: (name) => this.outbox.queue(`connector.${protocolId}.${name}`) },
       provisioning: this.provisioningRoutes(),
       http: { addRoute: (method, pattern, handler, o) => this.server.addRoute(method, pattern, handler, o) },
@@ -343,7 +405,9 @@ export class Bridge<C = unknown> {
     return {
       enabled: !!api,
       addRoute: (def) => api?.addRoute(def),
-      addLinkRoutes: (hooks) => { if (api) addLinkRoutes(api, hooks); },
+      addLinkRoutes: (hooks) => {
+        if (api) addLinkRoutes(api, hooks);
+      },
     };
   }
 
@@ -385,7 +449,13 @@ export class Bridge<C = unknown> {
       transactions: instrumentSink(this.delivery, this.metrics),
       log: this.log.child({ module: 'appservice' }),
     });
-    attachMetricSources(this.metrics, { delivery: this.delivery, state: this.state, ghosts: this.store.ghosts, messages: this.store.messages, portals: this.portals });
+    attachMetricSources(this.metrics, {
+      delivery: this.delivery,
+      state: this.state,
+      ghosts: this.store.ghosts,
+      messages: this.store.messages,
+      portals: this.portals,
+    });
     this.metrics.setRemoteEventsWaitingSource(() => this.remote.waiting);
     if (this.mediaProxy) {
       await this.mediaProxy.init();
@@ -402,7 +472,9 @@ export class Bridge<C = unknown> {
     const address = await this.server.listen(this.opts.port ?? config.appservice.port, config.appservice.bind_host);
     this.log.info(`appservice listening on ${config.appservice.bind_host}:${address.port}`);
     this.homeserverCheck = new HomeserverCheck({
-      bot: this.intents.bot, appserviceId: this.opts.registration.id, homeserverUrl: config.homeserver.url,
+      bot: this.intents.bot,
+      appserviceId: this.opts.registration.id,
+      homeserverUrl: config.homeserver.url,
       log: this.log.child({ module: 'homeserver' }),
       onFatal: (err) => this.opts.onFatal?.(err),
     });
@@ -419,7 +491,9 @@ export class Bridge<C = unknown> {
     this.bridgeInfoSync.start();
     if (config.state_cache.warm_on_start) {
       // In the background: transactions are answered while the cache warms.
-      void this.portals.list().then((portals) => this.state.warm(portals.map((p) => p.roomId)))
+      void this.portals
+        .list()
+        .then((portals) => this.state.warm(portals.map((p) => p.roomId)))
         .catch((err) => this.log.warn('state cache warm-up failed', { err: String(err) }));
     }
     return { port: address.port };
@@ -481,7 +555,7 @@ export class Bridge<C = unknown> {
       const membership = (event.content as { membership?: unknown } | undefined)?.membership;
       if (typeof membership !== 'string') return;
       this.seenMemberships.set(`${event.room_id as string}\u0000${event.state_key}`, membership);
-      void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership as never);
+      void this.intents.onMembershipEvent(event.room_id as string, event.state_key, membership);
     }
   }
 }

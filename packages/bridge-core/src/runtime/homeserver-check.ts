@@ -32,12 +32,18 @@ export interface HomeserverCheckOptions {
 /** Why the homeserver could not reach us, in the operator's terms. */
 function explain(err: MatrixError): string {
   switch (err.errcode) {
-    case 'M_URL_NOT_SET': return 'the registration has no url: the homeserver cannot push events to the bridge';
-    case 'M_CONNECTION_FAILED': return 'the homeserver cannot connect to the bridge: check `url` in the registration and the listener address';
-    case 'M_CONNECTION_TIMEOUT': return 'the homeserver timed out reaching the bridge: check `url` in the registration and firewalls';
-    case 'M_BAD_STATUS': return 'the bridge refused the homeserver\'s call: the hs_token in the homeserver\'s copy of the registration differs from ours';
-    case 'M_FORBIDDEN': return 'the homeserver says this as_token belongs to another appservice: check `id` in the registration';
-    default: return `${err.errcode}: ${err.message}`;
+    case 'M_URL_NOT_SET':
+      return 'the registration has no url: the homeserver cannot push events to the bridge';
+    case 'M_CONNECTION_FAILED':
+      return 'the homeserver cannot connect to the bridge: check `url` in the registration and the listener address';
+    case 'M_CONNECTION_TIMEOUT':
+      return 'the homeserver timed out reaching the bridge: check `url` in the registration and firewalls';
+    case 'M_BAD_STATUS':
+      return "the bridge refused the homeserver's call: the hs_token in the homeserver's copy of the registration differs from ours";
+    case 'M_FORBIDDEN':
+      return 'the homeserver says this as_token belongs to another appservice: check `id` in the registration';
+    default:
+      return `${err.errcode}: ${err.message}`;
   }
 }
 
@@ -50,7 +56,9 @@ export class HomeserverCheck {
   private pingUnsupported = false;
   private settle!: (outcome: HomeserverCheckOutcome) => void;
   /** Resolves once the check has a final answer (it keeps retrying until then). */
-  readonly settled = new Promise<HomeserverCheckOutcome>((resolve) => { this.settle = resolve; });
+  readonly settled = new Promise<HomeserverCheckOutcome>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(private readonly opts: HomeserverCheckOptions) {}
 
@@ -82,10 +90,14 @@ export class HomeserverCheck {
       }
       const me = await bot.whoami({ maxRetries: 0 });
       if (me.user_id !== bot.userId) {
-        log.warn(`the homeserver says the as_token belongs to ${me.user_id}, not ${bot.userId}: check sender_localpart in the homeserver's copy of the registration`);
+        log.warn(
+          `the homeserver says the as_token belongs to ${me.user_id}, not ${bot.userId}: check sender_localpart in the homeserver's copy of the registration`,
+        );
       }
-      log.info('the homeserver does not support the appservice ping (Matrix < 1.7): the as_token was checked with whoami; ' +
-        'whether the homeserver can reach the bridge is not checked (watch for transactions arriving)');
+      log.info(
+        'the homeserver does not support the appservice ping (Matrix < 1.7): the as_token was checked with whoami; ' +
+          'whether the homeserver can reach the bridge is not checked (watch for transactions arriving)',
+      );
       this.settle('unsupported');
     } catch (err) {
       if (err instanceof MatrixTokenError) {
@@ -94,7 +106,10 @@ export class HomeserverCheck {
         this.settle('fatal');
         return;
       }
-      const why = err instanceof MatrixError && err.status !== 0 ? explain(err) : `cannot reach the homeserver at ${this.opts.homeserverUrl} (${String(err)})`;
+      const why =
+        err instanceof MatrixError && err.status !== 0
+          ? explain(err)
+          : `cannot reach the homeserver at ${this.opts.homeserverUrl} (${String(err)})`;
       const delay = backoffDelay(n, this.opts.backoff ?? { baseMs: 2_000, maxMs: 60_000, maxRetries: Infinity });
       log.warn(`homeserver check failed: ${why}; retrying in ${Math.round(delay / 1000)} s`);
       this.timer = setTimeout(() => void this.attempt(n + 1), delay);

@@ -10,7 +10,11 @@ import type { Logger } from '../logging/logger';
 export class MessageMapPruner {
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly messages: MessageRepository, private readonly retentionDays: number, private readonly log: Logger) {}
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly retentionDays: number,
+    private readonly log: Logger,
+  ) {}
 
   start(): void {
     if (!this.retentionDays) return;

@@ -9,13 +9,16 @@ import type { StateCache } from '../state/state-cache';
 import type { GhostRepository, MessageRepository } from '../store/store';
 import type { PortalManager } from '../portals/portal-manager';
 
-export function attachMetricSources(metrics: BridgeMetrics, from: {
-  delivery: DeliveryPipeline;
-  state: StateCache;
-  ghosts: GhostRepository;
-  messages: MessageRepository;
-  portals: PortalManager;
-}): void {
+export function attachMetricSources(
+  metrics: BridgeMetrics,
+  from: {
+    delivery: DeliveryPipeline;
+    state: StateCache;
+    ghosts: GhostRepository;
+    messages: MessageRepository;
+    portals: PortalManager;
+  },
+): void {
   metrics.setDeliverySource(() => {
     const st = from.delivery.stats();
     return { queuedEvents: st.unfinished, activeRooms: st.roomsActive };

@@ -21,7 +21,10 @@ interface Sealed {
 /** Reads (or, when `generate`, creates) a 32-byte key file; one key per file, shared by every store using it. */
 export class SecretKey {
   private key: Buffer | undefined;
-  constructor(private readonly file: string, private readonly generate: boolean) {}
+  constructor(
+    private readonly file: string,
+    private readonly generate: boolean,
+  ) {}
 
   get(): Buffer {
     if (this.key) return this.key;

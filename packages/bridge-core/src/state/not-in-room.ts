@@ -13,13 +13,17 @@
 import { MatrixError } from '../util/matrix-error';
 import { RoomStateUnavailableError } from './state-cache';
 
-export const BRIDGE_NOT_IN_ROOM = 'M_AS_BRIDGE_NOT_IN_ROOM';
+const BRIDGE_NOT_IN_ROOM = 'M_AS_BRIDGE_NOT_IN_ROOM';
 
 /** The error to answer for `err` when it is a room whose state cannot be had; undefined otherwise. */
 export function unavailableStateAnswer(err: unknown): MatrixError | undefined {
   if (!(err instanceof RoomStateUnavailableError)) return undefined;
   if (err.status === 403 || err.status === 404) {
-    return new MatrixError(403, BRIDGE_NOT_IN_ROOM, `The bridge is not in ${err.roomId}: invite the bridge's bot to the room first.`, { room_id: err.roomId });
+    return new MatrixError(403, BRIDGE_NOT_IN_ROOM, `The bridge is not in ${err.roomId}: invite the bridge's bot to the room first.`, {
+      room_id: err.roomId,
+    });
   }
-  return new MatrixError(502, 'M_UNKNOWN', `The state of ${err.roomId} could not be read from the homeserver; try again later.`, { room_id: err.roomId });
+  return new MatrixError(502, 'M_UNKNOWN', `The state of ${err.roomId} could not be read from the homeserver; try again later.`, {
+    room_id: err.roomId,
+  });
 }

@@ -17,7 +17,7 @@
  * one-byte (and free of separators) whatever users put in their names.
  */
 
-export const RS = '\x1e';
+const RS = '\x1e';
 export const US = '\x1f';
 const ESC = '\x01';
 const SAME_SERVER = '\x02';
@@ -26,18 +26,22 @@ const NEEDS_ESC = /[\x00-\x1f\u0100-\uffff]/;
 const WIDE = /[\u0100-\uffff]/;
 
 /** Rooms with more records than this switch from one string to a Map. */
-export const BIG_ROOM = 64;
+const BIG_ROOM = 64;
 
 export type RoomTable = string | Map<string, string>;
 
-function latin1Utf8(s: string): string { return Buffer.from(s, 'utf8').toString('latin1'); }
-function fromLatin1Utf8(s: string): string { return Buffer.from(s, 'latin1').toString('utf8'); }
+function latin1Utf8(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
+function fromLatin1Utf8(s: string): string {
+  return Buffer.from(s, 'latin1').toString('utf8');
+}
 
 export function encKey(k: string): string {
   return NEEDS_ESC.test(k) ? ESC + latin1Utf8(JSON.stringify(k)) : k;
 }
 export function decKey(s: string): string {
-  return s.charCodeAt(0) === 1 ? JSON.parse(fromLatin1Utf8(s.slice(1))) as string : s;
+  return s.charCodeAt(0) === 1 ? (JSON.parse(fromLatin1Utf8(s.slice(1))) as string) : s;
 }
 
 export function encField(v: unknown): string {
@@ -122,7 +126,11 @@ export function eventHash(eventId: unknown): string {
   return ((h >>> 0) & 0x3fffffff).toString(36);
 }
 
-export interface ParsedValue { ts: number; hash: string; payload: string }
+export interface ParsedValue {
+  ts: number;
+  hash: string;
+  payload: string;
+}
 
 export function makeValue(ts: number, hash: string, payload: string): string {
   return ts.toString(36) + US + hash + US + payload;
@@ -132,8 +140,12 @@ export function parseValue(v: string): ParsedValue {
   const b = v.indexOf(US, a + 1);
   return { ts: parseInt(v.slice(0, a), 36), hash: v.slice(a + 1, b), payload: v.slice(b + 1) };
 }
-export function valueTs(v: string): number { return parseInt(v.slice(0, v.indexOf(US)), 36); }
-export function valuePayload(v: string): string { return v.slice(v.indexOf(US, v.indexOf(US) + 1) + 1); }
+export function valueTs(v: string): number {
+  return parseInt(v.slice(0, v.indexOf(US)), 36);
+}
+export function valuePayload(v: string): string {
+  return v.slice(v.indexOf(US, v.indexOf(US) + 1) + 1);
+}
 
 // ---- the table ---------------------------------------------------------------
 
@@ -157,7 +169,8 @@ export function tableGet(t: RoomTable, key: string): string | undefined {
 /** Set (or delete, value undefined) a record; returns the table to keep (strings are immutable). */
 export function tableSet(t: RoomTable, key: string, value: string | undefined): RoomTable {
   if (typeof t !== 'string') {
-    if (value === undefined) t.delete(key); else t.set(key, value);
+    if (value === undefined) t.delete(key);
+    else t.set(key, value);
     return t;
   }
   const i = t.indexOf(RS + key + US);
@@ -176,7 +189,7 @@ export function tableSet(t: RoomTable, key: string, value: string | undefined): 
   return value === undefined ? [before, after].join('') : [before, after, RS, key, US, value].join('');
 }
 
-export function tableSize(t: RoomTable): number {
+function tableSize(t: RoomTable): number {
   if (typeof t !== 'string') return t.size;
   let n = 0;
   for (let i = t.indexOf(RS); i >= 0; i = t.indexOf(RS, i + 1)) n++;

@@ -30,7 +30,9 @@ interface Waiter {
 class Queue {
   private items: Waiter[] = [];
   private head = 0;
-  push(w: Waiter): void { this.items.push(w); }
+  push(w: Waiter): void {
+    this.items.push(w);
+  }
   shift(want: 0 | 1): Waiter | undefined {
     while (this.head < this.items.length) {
       const w = this.items[this.head++];
@@ -62,15 +64,25 @@ export class Semaphore {
     return n;
   }
 
-  get capacity(): number { return this.capacity_; }
+  get capacity(): number {
+    return this.capacity_;
+  }
   /** Slots currently held. */
-  get active(): number { return this.active_; }
+  get active(): number {
+    return this.active_;
+  }
   /** Highest number of slots ever held at once (see resetPeak). */
-  get peak(): number { return this.peak_; }
+  get peak(): number {
+    return this.peak_;
+  }
   /** Waiters queued (both priorities). */
-  get waiting(): number { return this.waitingHigh + this.waitingNormal; }
+  get waiting(): number {
+    return this.waitingHigh + this.waitingNormal;
+  }
 
-  resetPeak(): void { this.peak_ = this.active_; }
+  resetPeak(): void {
+    this.peak_ = this.active_;
+  }
 
   /** Change the cap at run time; lowering it lets held slots drain naturally. */
   setCapacity(n: number): void {
@@ -103,7 +115,13 @@ export class Semaphore {
     const promise = new Promise<Release>((resolve, reject) => {
       w = { state: priority === 'high' ? 1 : 0, resolve, reject };
     });
-    if (priority === 'high') { this.high.push(w); this.waitingHigh++; } else { this.normal.push(w); this.waitingNormal++; }
+    if (priority === 'high') {
+      this.high.push(w);
+      this.waitingHigh++;
+    } else {
+      this.normal.push(w);
+      this.waitingNormal++;
+    }
     this.pump();
     return {
       promise,
@@ -116,9 +134,14 @@ export class Semaphore {
         this.pump();
       },
       cancel: () => {
-        if (w.state === 2) { w.release?.(); w.state = 3; return; }
+        if (w.state === 2) {
+          w.release?.();
+          w.state = 3;
+          return;
+        }
         if (w.state === 3) return;
-        if (w.state === 0) this.waitingNormal--; else this.waitingHigh--;
+        if (w.state === 0) this.waitingNormal--;
+        else this.waitingHigh--;
         w.state = 3;
         w.reject(new Error('semaphore wait cancelled'));
       },

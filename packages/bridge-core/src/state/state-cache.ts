@@ -18,19 +18,46 @@ import { Semaphore, sharedSemaphore, type Priority, type SemaphoreTicket } from 
 import type { StateFetcher } from './state-fetcher';
 import type { MatrixEvent } from '../matrix/event';
 import {
-  decJson, decKey, decMember, decMembership, decField, encField, encJson, encKey, encMember, eventHash, makeValue,
-  parseValue, REDACTION_KEEPS, tableDeserialize, tableEntries, tableFromEntries, tableGet, tableSerialize, tableSet,
-  US, valuePayload, valueTs, type MemberInfo, type RoomTable,
+  decJson,
+  decKey,
+  decMember,
+  decMembership,
+  decField,
+  encField,
+  encJson,
+  encKey,
+  encMember,
+  eventHash,
+  makeValue,
+  parseValue,
+  REDACTION_KEEPS,
+  tableDeserialize,
+  tableEntries,
+  tableFromEntries,
+  tableGet,
+  tableSerialize,
+  tableSet,
+  US,
+  valuePayload,
+  valueTs,
+  type MemberInfo,
+  type RoomTable,
 } from './room-table';
 
 export type { MemberInfo } from './room-table';
 
 export const DEFAULT_STATE_EVENT_TYPES: readonly string[] = [
-  'm.room.member', 'm.room.power_levels', 'm.room.join_rules', 'm.room.name', 'm.room.topic',
-  'm.room.encryption', 'm.room.canonical_alias', 'm.room.create',
+  'm.room.member',
+  'm.room.power_levels',
+  'm.room.join_rules',
+  'm.room.name',
+  'm.room.topic',
+  'm.room.encryption',
+  'm.room.canonical_alias',
+  'm.room.create',
 ];
 
-export const STATE_CACHE_NAMESPACE = 'state-cache';
+const STATE_CACHE_NAMESPACE = 'state-cache';
 /** Bump when the packed format changes; persisted rooms with another stamp are ignored. */
 const FORMAT_VERSION = 1;
 
@@ -67,7 +94,7 @@ export interface StateCacheOptions {
   now?: () => number;
 }
 
-export interface WarmupProgress {
+interface WarmupProgress {
   total: number;
   done: number;
   fetched: number;
@@ -115,14 +142,25 @@ export interface StateCacheStats {
 export class RoomStateUnavailableError extends Error {
   readonly status?: number;
   readonly errcode?: string;
-  constructor(readonly roomId: string, override readonly cause: unknown, readonly cachedUntil?: number) {
+  constructor(
+    readonly roomId: string,
+    override readonly cause: unknown,
+    readonly cachedUntil?: number,
+  ) {
     super(`state of ${roomId} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'RoomStateUnavailableError';
-    if (cause instanceof MatrixError) { this.status = cause.status; this.errcode = cause.errcode; }
+    if (cause instanceof MatrixError) {
+      this.status = cause.status;
+      this.errcode = cause.errcode;
+    }
   }
 }
 
-interface Persisted { v: string; at: number; s: string }
+interface Persisted {
+  v: string;
+  at: number;
+  s: string;
+}
 
 interface Loading {
   promise: Promise<RoomTable>;
@@ -179,8 +217,19 @@ export class StateCache {
   private readonly closeController = new AbortController();
 
   private c = {
-    hits: 0, misses: 0, coalesced: 0, evictions: 0, requests: 0, failures: 0, retries: 0,
-    eventsApplied: 0, eventsIgnored: 0, loadedFromStore: 0, requestsInFlight: 0, queued: 0, warmupPending: 0,
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    evictions: 0,
+    requests: 0,
+    failures: 0,
+    retries: 0,
+    eventsApplied: 0,
+    eventsIgnored: 0,
+    loadedFromStore: 0,
+    requestsInFlight: 0,
+    queued: 0,
+    warmupPending: 0,
   };
 
   constructor(opts: StateCacheOptions) {
@@ -207,7 +256,9 @@ export class StateCache {
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     if (this.kv) {
-      this.persistTimer = setInterval(() => { void this.flush(); }, opts.persistIntervalMs ?? 5000);
+      this.persistTimer = setInterval(() => {
+        void this.flush();
+      }, opts.persistIntervalMs ?? 5000);
       this.persistTimer.unref();
     }
   }
@@ -229,7 +280,7 @@ export class StateCache {
   }
 
   /** Members with the given membership(s) (default joined). */
-  async getMembers(roomId: string, membership: string | readonly string[] | 'all' = 'join'): Promise<MemberInfo[]> {
+  async getMembers(roomId: string, membership: string | readonly string[] = 'join'): Promise<MemberInfo[]> {
     const code = this.codeFor('m.room.member');
     const t = await this.table(roomId);
     const want = membership === 'all' ? undefined : new Set(typeof membership === 'string' ? [membership] : membership);
@@ -322,10 +373,14 @@ export class StateCache {
   }
 
   /** Whether the room is in memory (no request, does not count as a hit). */
-  has(roomId: string): boolean { return this.rooms.has(roomId); }
+  has(roomId: string): boolean {
+    return this.rooms.has(roomId);
+  }
 
   /** Make sure a room is loaded (e.g. before a burst of lookups); rejects like the lookups. */
-  async ensure(roomId: string): Promise<void> { await this.table(roomId); }
+  async ensure(roomId: string): Promise<void> {
+    await this.table(roomId);
+  }
 
   // ---- events --------------------------------------------------------------------
 
@@ -352,12 +407,19 @@ export class StateCache {
       // Not in memory: a persisted copy (if any) is now stale.
       if (this.kv && !isRedaction) this.kvDelete(roomId);
       // The bot was let in: a room it could not read may be readable now.
-      if (event.type === 'm.room.member' && event.state_key === this.botUserId
-        && (event.content?.membership === 'join' || event.content?.membership === 'invite')) this.negative.delete(roomId);
+      if (
+        event.type === 'm.room.member' &&
+        event.state_key === this.botUserId &&
+        (event.content?.membership === 'join' || event.content?.membership === 'invite')
+      )
+        this.negative.delete(roomId);
       return false;
     }
     const next = this.apply(roomId, t, event);
-    if (next === undefined) { this.c.eventsIgnored++; return false; }
+    if (next === undefined) {
+      this.c.eventsIgnored++;
+      return false;
+    }
     this.c.eventsApplied++;
     if (next !== t) this.rooms.set(roomId, next); // Map.set on an existing key keeps its LRU position
     if (this.kv) this.dirty.add(roomId);
@@ -389,7 +451,6 @@ export class StateCache {
     const started = Date.now();
     const ids = [...new Set(roomIds)];
     const p: WarmupProgress = { total: ids.length, done: 0, fetched: 0, fromStore: 0, failed: 0 };
-    let skipped: number;
     let aborted = false;
     if (ids.length > this.maxRooms) {
       this.log.warn(`state cache warm-up: ${ids.length} rooms but maxRooms is ${this.maxRooms}; the least recently used will be evicted`);
@@ -429,7 +490,10 @@ export class StateCache {
       let next = 0;
       const worker = async () => {
         while (next < ids.length) {
-          if (opts.signal?.aborted || this.closed) { aborted = true; return; }
+          if (opts.signal?.aborted || this.closed) {
+            aborted = true;
+            return;
+          }
           const roomId = ids[next++];
           if (this.rooms.has(roomId) || this.isNegative(roomId)) {
             finishOne();
@@ -455,9 +519,13 @@ export class StateCache {
       this.c.warmupPending -= p.total - p.done;
     }
     const ms = Date.now() - started;
-    skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
-    this.log.info(`state cache warm-up ${aborted ? 'aborted' : 'finished'}: ${p.done}/${p.total} rooms in ${(ms / 1000).toFixed(1)} s`,
-      { fetched: p.fetched, fromStore: p.fromStore, failed: p.failed, skipped });
+    const skipped = p.total - p.fetched - p.failed - p.fromStore - (aborted ? p.total - p.done : 0);
+    this.log.info(`state cache warm-up ${aborted ? 'aborted' : 'finished'}: ${p.done}/${p.total} rooms in ${(ms / 1000).toFixed(1)} s`, {
+      fetched: p.fetched,
+      fromStore: p.fromStore,
+      failed: p.failed,
+      skipped,
+    });
     return { ...p, skipped, ms, aborted };
   }
 
@@ -490,16 +558,29 @@ export class StateCache {
 
   // ---- stats -----------------------------------------------------------------------
 
-  get size(): number { return this.rooms.size; }
+  get size(): number {
+    return this.rooms.size;
+  }
 
   stats(): StateCacheStats {
     const c = this.c;
     return {
-      hits: c.hits, misses: c.misses, coalesced: c.coalesced, inFlight: this.loading.size,
-      requestsInFlight: c.requestsInFlight, queueDepth: c.queued, warmupPending: c.warmupPending,
-      roomsCached: this.rooms.size, evictions: c.evictions, requests: c.requests, failures: c.failures,
-      retries: c.retries, negativeCached: this.negative.size, eventsApplied: c.eventsApplied,
-      eventsIgnored: c.eventsIgnored, loadedFromStore: c.loadedFromStore,
+      hits: c.hits,
+      misses: c.misses,
+      coalesced: c.coalesced,
+      inFlight: this.loading.size,
+      requestsInFlight: c.requestsInFlight,
+      queueDepth: c.queued,
+      warmupPending: c.warmupPending,
+      roomsCached: this.rooms.size,
+      evictions: c.evictions,
+      requests: c.requests,
+      failures: c.failures,
+      retries: c.retries,
+      negativeCached: this.negative.size,
+      eventsApplied: c.eventsApplied,
+      eventsIgnored: c.eventsIgnored,
+      loadedFromStore: c.loadedFromStore,
     };
   }
 
@@ -557,7 +638,10 @@ export class StateCache {
         try {
           const rec = await this.kv.get<Persisted>(STATE_CACHE_NAMESPACE, roomId);
           t = rec ? this.fromPersisted(rec) : undefined;
-          if (t !== undefined) { fromStore = true; this.c.loadedFromStore++; }
+          if (t !== undefined) {
+            fromStore = true;
+            this.c.loadedFromStore++;
+          }
         } catch (err) {
           this.log.warn(`state cache: could not read persisted state of ${roomId}; fetching it`, { error: err });
         }
@@ -565,7 +649,8 @@ export class StateCache {
       if (t === undefined) t = this.build(await this.fetchWithRetry(roomId, priority, l));
     } catch (err) {
       this.endLoading(roomId, l);
-      const error = err instanceof RoomStateUnavailableError ? err : new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
+      const error =
+        err instanceof RoomStateUnavailableError ? err : new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
       this.negative.set(roomId, { until: this.now() + this.negativeTtlMs, error });
       this.pruneNegative();
       throw error;
@@ -573,7 +658,10 @@ export class StateCache {
     let table: RoomTable = t;
     for (const ev of l.buffered) {
       const next: RoomTable | undefined = this.apply(roomId, table, ev);
-      if (next !== undefined) { table = next; this.c.eventsApplied++; } else this.c.eventsIgnored++;
+      if (next !== undefined) {
+        table = next;
+        this.c.eventsApplied++;
+      } else this.c.eventsIgnored++;
     }
     // In the same synchronous step as the insert: from here on onEvent applies to the stored table.
     this.endLoading(roomId, l);
@@ -614,11 +702,15 @@ export class StateCache {
       this.c.failures++;
       const desc = err instanceof MatrixError ? `${err.status} ${err.errcode}: ${err.message}` : String((err as Error)?.message ?? err);
       if (!isRetryable(err) || this.closed) {
-        this.log.warn(`state cache: cannot read state of ${roomId} (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`);
+        this.log.warn(
+          `state cache: cannot read state of ${roomId} (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`,
+        );
         throw new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
       }
       if (attempt >= this.backoff.maxRetries) {
-        this.log.error(`state cache: giving up on ${roomId} after ${attempt + 1} attempts (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`);
+        this.log.error(
+          `state cache: giving up on ${roomId} after ${attempt + 1} attempts (${desc}); not asking again for ${Math.round(this.negativeTtlMs / 1000)} s`,
+        );
         throw new RoomStateUnavailableError(roomId, err, this.now() + this.negativeTtlMs);
       }
       const delay = Math.max(retryAfterMs(err) ?? 0, backoffDelay(attempt, this.backoff, this.random));
@@ -676,7 +768,8 @@ export class StateCache {
     const creators: string[] = [];
     if (infinite) {
       if (sender) creators.push(sender);
-      if (Array.isArray(content.additional_creators)) for (const c of content.additional_creators) if (typeof c === 'string') creators.push(c);
+      if (Array.isArray(content.additional_creators))
+        for (const c of content.additional_creators) if (typeof c === 'string') creators.push(c);
     } else {
       const c = typeof content.creator === 'string' ? content.creator : sender;
       if (c) creators.push(c);
@@ -694,12 +787,16 @@ export class StateCache {
         const pv = parseValue(v);
         if (pv.hash !== h) continue;
         const type = this.typeByCode.get(k[0])!;
-        const content = k[0] === this.memberCode
-          ? { membership: decMembership(pv.payload) }
-          : this.redactContent(type, this.decodeContent(type, pv.payload));
-        const payload = k[0] === this.memberCode ? encMember(decKey(k.slice(1)), content)
-          : type === 'm.room.create' ? pv.payload // create content survives redaction (v11)
-          : encJson(content);
+        const content =
+          k[0] === this.memberCode
+            ? { membership: decMembership(pv.payload) }
+            : this.redactContent(type, this.decodeContent(type, pv.payload));
+        const payload =
+          k[0] === this.memberCode
+            ? encMember(decKey(k.slice(1)), content)
+            : type === 'm.room.create'
+              ? pv.payload // create content survives redaction (v11)
+              : encJson(content);
         return tableSet(t, k, makeValue(pv.ts, pv.hash, payload));
       }
       return undefined;
@@ -757,11 +854,16 @@ export class StateCache {
 
   private chainKv(roomId: string, op: () => Promise<unknown>): Promise<void> {
     const prev = this.kvChain.get(roomId) ?? Promise.resolve();
-    const p = prev.then(op, op).then(() => undefined, (err) => {
-      this.log.warn(`state cache: could not persist state of ${roomId}`, { error: err });
-    });
+    const p = prev.then(op, op).then(
+      () => undefined,
+      (err) => {
+        this.log.warn(`state cache: could not persist state of ${roomId}`, { error: err });
+      },
+    );
     this.kvChain.set(roomId, p);
-    void p.then(() => { if (this.kvChain.get(roomId) === p) this.kvChain.delete(roomId); });
+    void p.then(() => {
+      if (this.kvChain.get(roomId) === p) this.kvChain.delete(roomId);
+    });
     return p;
   }
 

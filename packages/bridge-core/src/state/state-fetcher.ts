@@ -6,7 +6,6 @@
 import { MatrixError } from '../util/matrix-error';
 import { isMatrixEvent, type MatrixEvent } from '../matrix/event';
 
-
 export interface StateFetcher {
   /**
    * `GET /_matrix/client/v3/rooms/{roomId}/state` as the bridge bot: the full
@@ -46,21 +45,33 @@ export function fetchStateFetcher(opts: FetchStateFetcherOptions): StateFetcher 
         return body.filter(isMatrixEvent);
       }
       let body: Record<string, unknown> = {};
-      try { body = (await res.json()) as Record<string, unknown>; } catch { /* not JSON */ }
+      try {
+        body = (await res.json()) as Record<string, unknown>;
+      } catch {
+        /* not JSON */
+      }
       const extra: Record<string, unknown> = {};
       const retryAfter = res.headers.get('retry-after');
       // Both say the same thing when present; the deprecated body field is more precise than whole seconds.
       if (typeof body.retry_after_ms === 'number') extra.retry_after_ms = body.retry_after_ms;
       else if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_ms = Number(retryAfter) * 1000;
-      throw new MatrixError(res.status, typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
-        typeof body.error === 'string' ? body.error : `HTTP ${res.status} from GET /rooms/${roomId}/state`, extra);
+      throw new MatrixError(
+        res.status,
+        typeof body.errcode === 'string' ? body.errcode : 'M_UNKNOWN',
+        typeof body.error === 'string' ? body.error : `HTTP ${res.status} from GET /rooms/${roomId}/state`,
+        extra,
+      );
     },
   };
 }
 
 /** The slice of MatrixHttpClient (src/matrix/http-client.ts) the adapter needs. */
 export interface MatrixRequester {
-  request(method: string, path: string, opts?: { signal?: AbortSignal; endpoint?: string; idempotent?: boolean; userId?: string }): Promise<unknown>;
+  request(
+    method: string,
+    path: string,
+    opts?: { signal?: AbortSignal; endpoint?: string; idempotent?: boolean; userId?: string },
+  ): Promise<unknown>;
 }
 
 /**
@@ -72,7 +83,10 @@ export function matrixClientStateFetcher(client: MatrixRequester, opts: { userId
   return {
     async fetchRoomState(roomId, signal) {
       const body = await client.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`, {
-        signal, endpoint: 'GET /rooms/{roomId}/state', idempotent: false, userId: opts.userId,
+        signal,
+        endpoint: 'GET /rooms/{roomId}/state',
+        idempotent: false,
+        userId: opts.userId,
       });
       if (!Array.isArray(body)) throw new MatrixError(502, 'M_BAD_JSON', `GET /rooms/${roomId}/state did not return an array`);
       return body.filter(isMatrixEvent);

@@ -5,8 +5,8 @@ import type { Portal, PortalKind } from '../connector/portal';
 import type { GhostKey, PortalKey } from '../connector/ids';
 import type { StoredMembership } from './store';
 
-export const PORTAL_KINDS: readonly PortalKind[] = ['portal', 'plumbed', 'dm'];
-export const MEMBERSHIPS: readonly StoredMembership[] = ['join', 'invite', 'leave', 'ban'];
+const PORTAL_KINDS: readonly PortalKind[] = ['portal', 'plumbed', 'dm'];
+const MEMBERSHIPS: readonly StoredMembership[] = ['join', 'invite', 'leave', 'ban'];
 
 /** Thrown by every repository method once `close()` has been called (or before `init()`). */
 export class StoreClosedError extends Error {
@@ -41,8 +41,14 @@ export function assertMembership(m: string): asserts m is StoredMembership {
 }
 
 /** Build a Portal with optional fields present only when set, so both backends return equal shapes. */
-export function makePortal(roomId: string, key: PortalKey, kind: PortalKind, createdAt: number,
-  dmUser?: string | null, data?: Record<string, unknown> | null): Portal {
+export function makePortal(
+  roomId: string,
+  key: PortalKey,
+  kind: PortalKind,
+  createdAt: number,
+  dmUser?: string | null,
+  data?: Record<string, unknown> | null,
+): Portal {
   const p: Portal = { roomId, key: cleanPortalKey(key), kind, createdAt };
   if (dmUser) p.dmUser = dmUser;
   if (data) p.data = data;

@@ -10,8 +10,7 @@ import type { Store } from './store';
 import type { CoreConfig } from '../config/schema';
 
 export type StoreOptions =
-  | { engine: 'nedb'; directory: string }
-  | { engine: 'postgres'; connectionString: string; maxConnections?: number; schema?: string };
+  { engine: 'nedb'; directory: string } | { engine: 'postgres'; connectionString: string; maxConnections?: number; schema?: string };
 
 /**
  * Extra, backend-specific knobs (timers, injected migrations for tests) that
@@ -43,10 +42,12 @@ export function createStore(options: StoreOptions, tuning: StoreTuning = {}): St
 /** The store the config file's `database:` section describes (not open yet). */
 export function storeFromConfig(config: CoreConfig, tuning: StoreTuning = {}): Store {
   const db = config.database;
-  return createStore(db.engine === 'postgres'
-    ? { engine: 'postgres', connectionString: db.postgres!.connection_string, maxConnections: db.postgres!.max_connections }
-    : { engine: 'nedb', directory: path.resolve(db.nedb.directory) },
-  // The embedded store's queue log follows the journal's fsync setting: what the journal hands on
-  // to a durable queue must be as safe there as it was in the journal.
-  { ...tuning, nedb: { queueFsync: config.delivery.fsync, ...tuning.nedb } });
+  return createStore(
+    db.engine === 'postgres'
+      ? { engine: 'postgres', connectionString: db.postgres!.connection_string, maxConnections: db.postgres!.max_connections }
+      : { engine: 'nedb', directory: path.resolve(db.nedb.directory) },
+    // The embedded store's queue log follows the journal's fsync setting: what the journal hands on
+    // to a durable queue must be as safe there as it was in the journal.
+    { ...tuning, nedb: { queueFsync: config.delivery.fsync, ...tuning.nedb } },
+  );
 }

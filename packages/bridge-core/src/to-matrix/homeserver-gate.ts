@@ -98,7 +98,10 @@ export class HomeserverGate {
   private schedule(): void {
     if (this.stopped || this.up || this.timer || this.probing) return;
     const delay = backoffDelay(this.attempt++, this.backoff, this.opts.random);
-    this.timer = setTimeout(() => { this.timer = undefined; void this.runProbe(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.runProbe();
+    }, delay);
     this.timer.unref();
   }
 

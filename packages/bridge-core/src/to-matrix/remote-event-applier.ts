@@ -15,8 +15,18 @@ import type { GhostKey, PortalKey } from '../connector/ids';
 import { portalKeyString } from '../connector/ids';
 import type { RemoteEventSink } from '../connector/context';
 import type {
-  RemoteEvent, RemoteMessage, RemoteEdit, RemoteDelete, RemoteReaction, RemoteReactionRemove, RemoteMembership,
-  RemoteRoomMeta, RemoteRoomSettings, RemoteSender, RemoteTyping, RemoteProfileChange,
+  RemoteEvent,
+  RemoteMessage,
+  RemoteEdit,
+  RemoteDelete,
+  RemoteReaction,
+  RemoteReactionRemove,
+  RemoteMembership,
+  RemoteRoomMeta,
+  RemoteRoomSettings,
+  RemoteSender,
+  RemoteTyping,
+  RemoteProfileChange,
 } from '../connector/remote-events';
 import type { LateRemoteIds } from '../connector/matrix-events';
 import type { MessageMap } from '../messages/message-map';
@@ -66,16 +76,23 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   constructor(private readonly deps: RemoteApplierDeps) {
     this.lanes = new RemoteEventLanes({
-      queue: deps.waiting, gate: deps.gate, maxWaitMs: deps.maxWaitMs, log: deps.log,
+      queue: deps.waiting,
+      gate: deps.gate,
+      maxWaitMs: deps.maxWaitMs,
+      log: deps.log,
       apply: (event, queuedAt) => this.applyCounted(event, queuedAt),
-      nonceOf: (event) => (event.timestamp === undefined && (event.type === 'edit' || event.type === 'reaction') ? this.occurrence(event) : undefined),
+      nonceOf: (event) =>
+        event.timestamp === undefined && (event.type === 'edit' || event.type === 'reaction') ? this.occurrence(event) : undefined,
       restoreNonce: (event, nonce) => this.nonces.set(event, nonce),
       onExpired: (event, waitedMs) => {
         const secs = Math.round(waitedMs / 1000);
         const span = secs < 120 ? `${secs} seconds` : `${Math.round(secs / 60)} minutes`;
         const reason = `the Matrix homeserver could not be reached for ${span}`;
         this.deps.log.warn('remote event given up: the homeserver stayed unreachable', {
-          type: event.type, network: event.portal.network, channel: event.portal.id, waitedSeconds: Math.round(waitedMs / 1000),
+          type: event.type,
+          network: event.portal.network,
+          channel: event.portal.id,
+          waitedSeconds: Math.round(waitedMs / 1000),
         });
         this.deps.onApplied?.(event.type, 'failed', Date.now() - waitedMs, event);
         this.deps.onUndeliverable?.(event, reason);
@@ -86,7 +103,10 @@ export class RemoteEventApplier implements RemoteEventSink {
   emit(event: RemoteEvent): Promise<void> {
     const malformed = remoteEventProblem(event);
     if (malformed) {
-      this.deps.log.error('malformed remote event from the connector dropped', { problem: malformed, type: String((event as { type?: unknown } | null)?.type) });
+      this.deps.log.error('malformed remote event from the connector dropped', {
+        problem: malformed,
+        type: String((event as { type?: unknown } | null)?.type),
+      });
       return Promise.reject(new TypeError(`malformed remote event: ${malformed}`));
     }
     // The caller hears back once the event is on Matrix and its mapping is stored.
@@ -104,18 +124,24 @@ export class RemoteEventApplier implements RemoteEventSink {
   }
 
   private applyCounted(event: RemoteEvent, startedAt: number): Promise<void> {
-    return this.apply(event).then((outcome) => {
-      this.deps.onApplied?.(event.type, outcome, startedAt, event);
-    }, (err: unknown) => {
-      // Unreachable: the event waits and is tried again, so it has not failed (yet).
-      if (!isUnreachable(err)) {
-        this.deps.onApplied?.(event.type, 'failed', startedAt, event);
-        this.deps.log.error('could not apply remote event to Matrix', {
-          type: event.type, network: event.portal.network, channel: event.portal.id, err: String(err),
-        });
-      }
-      throw err;
-    });
+    return this.apply(event).then(
+      (outcome) => {
+        this.deps.onApplied?.(event.type, outcome, startedAt, event);
+      },
+      (err: unknown) => {
+        // Unreachable: the event waits and is tried again, so it has not failed (yet).
+        if (!isUnreachable(err)) {
+          this.deps.onApplied?.(event.type, 'failed', startedAt, event);
+          this.deps.log.error('could not apply remote event to Matrix', {
+            type: event.type,
+            network: event.portal.network,
+            channel: event.portal.id,
+            err: String(err),
+          });
+        }
+        throw err;
+      },
+    );
   }
 
   /** Record a mapping without blocking the portal's queue; lookups wait for it. */
@@ -148,7 +174,9 @@ export class RemoteEventApplier implements RemoteEventSink {
     await this.deps.messages.idle();
   }
 
-  get pending(): number { return this.lanes.pending; }
+  get pending(): number {
+    return this.lanes.pending;
+  }
 
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
     let portals = await this.deps.portals.getByKey(ev.portal);
@@ -175,21 +203,28 @@ export class RemoteEventApplier implements RemoteEventSink {
     if (!('ghost' in ev.sender)) return portals;
     const out: Portal[] = [];
     for (const p of portals) {
-      if (p.kind !== 'dm' || !p.dmUser || !this.deps.membershipOf) { out.push(p); continue; }
+      if (p.kind !== 'dm' || !p.dmUser || !this.deps.membershipOf) {
+        out.push(p);
+        continue;
+      }
       const ghost = await this.intentFor(ev.sender);
       const ghostIn = await ghost.cachedMembership(p.roomId);
       if (ghostIn === 'leave' || ghostIn === 'ban') {
         // The ghost was kicked or left: nobody can bring this room back from our side.
-        await this.deps.portals.unlink(p.roomId, { reason: 'the remote user\'s ghost is no longer in this DM', source: 'remote' });
+        await this.deps.portals.unlink(p.roomId, { reason: "the remote user's ghost is no longer in this DM", source: 'remote' });
         continue;
       }
       // Seen in a transaction, else asked as the ghost (a member) once per room and process.
       let m = await this.deps.membershipOf(p.roomId, p.dmUser).catch(() => undefined);
       if (m === undefined && !this.dmChecked.has(p.roomId)) {
         this.dmChecked.set(p.roomId, true);
-        m = ((await ghost.getStateEvent(p.roomId, 'm.room.member', p.dmUser).catch(() => undefined)) as { membership?: string } | undefined)?.membership;
+        m = ((await ghost.getStateEvent(p.roomId, 'm.room.member', p.dmUser).catch(() => undefined)) as { membership?: string } | undefined)
+          ?.membership;
       }
-      if (m !== 'leave') { out.push(p); continue; }
+      if (m !== 'leave') {
+        out.push(p);
+        continue;
+      }
       try {
         await ghost.invite(p.roomId, p.dmUser);
         out.push(p);
@@ -203,15 +238,24 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   private applyTo(portal: Portal, ev: RemoteEvent): Promise<void> {
     switch (ev.type) {
-      case 'message': return this.message(portal, ev);
-      case 'edit': return this.edit(portal, ev);
-      case 'delete': return this.delete(portal, ev);
-      case 'reaction': return this.reaction(portal, ev);
-      case 'reaction.remove': return this.reactionRemove(portal, ev);
-      case 'membership': return this.membership(portal, ev);
-      case 'typing': return this.typing(portal, ev);
-      case 'meta': return this.meta(portal, ev);
-      case 'settings': return this.settings(portal, ev);
+      case 'message':
+        return this.message(portal, ev);
+      case 'edit':
+        return this.edit(portal, ev);
+      case 'delete':
+        return this.delete(portal, ev);
+      case 'reaction':
+        return this.reaction(portal, ev);
+      case 'reaction.remove':
+        return this.reactionRemove(portal, ev);
+      case 'membership':
+        return this.membership(portal, ev);
+      case 'typing':
+        return this.typing(portal, ev);
+      case 'meta':
+        return this.meta(portal, ev);
+      case 'settings':
+        return this.settings(portal, ev);
       default: {
         const unknown: { type?: string } = ev;
         this.deps.log.warn('unknown remote event type', { type: unknown.type });
@@ -236,21 +280,25 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   /** joinedIntent's answer when it has nothing to wait for (a known ghost, registered and joined). */
   private joinedIntentNow(portal: Portal, sender: RemoteSender): Intent | undefined {
-    const intent = 'ghost' in sender
-      ? this.deps.ghosts.readyIntent(sender.ghost, { displayName: sender.displayName, avatarUrl: sender.avatarUrl })
-      : this.deps.bot;
+    const intent =
+      'ghost' in sender
+        ? this.deps.ghosts.readyIntent(sender.ghost, { displayName: sender.displayName, avatarUrl: sender.avatarUrl })
+        : this.deps.bot;
     return intent?.joinedNow(portal.roomId) ? intent : undefined;
   }
 
   private async message(portal: Portal, ev: RemoteMessage): Promise<void> {
-    const intent = this.joinedIntentNow(portal, ev.sender) ?? await this.joinedIntent(portal, ev.sender);
+    const intent = this.joinedIntentNow(portal, ev.sender) ?? (await this.joinedIntent(portal, ev.sender));
     const content = toMatrixContent(ev.content);
     if (ev.threadRoot) {
       const root = await this.firstEvent(portal, ev.threadRoot);
       if (root) {
         const last = ev.replyTo ? await this.firstEvent(portal, ev.replyTo) : undefined;
         content['m.relates_to'] = {
-          rel_type: 'm.thread', event_id: root, is_falling_back: !last, 'm.in_reply_to': { event_id: last ?? root },
+          rel_type: 'm.thread',
+          event_id: root,
+          is_falling_back: !last,
+          'm.in_reply_to': { event_id: last ?? root },
         };
       }
     } else if (ev.replyTo) {
@@ -271,8 +319,14 @@ export class RemoteEventApplier implements RemoteEventSink {
       ts: ev.timestamp,
     });
     this.recordMessage({
-      roomId: portal.roomId, eventId, portal: ev.portal, remoteId: ev.id, part: 0,
-      sender: intent.userId, timestamp: ev.timestamp ?? Date.now(), body: ev.content.body,
+      roomId: portal.roomId,
+      eventId,
+      portal: ev.portal,
+      remoteId: ev.id,
+      part: 0,
+      sender: intent.userId,
+      timestamp: ev.timestamp ?? Date.now(),
+      body: ev.content.body,
     });
   }
 
@@ -284,7 +338,7 @@ export class RemoteEventApplier implements RemoteEventSink {
     const content = {
       ...newContent,
       body: `* ${ev.content.body}`,
-      ...(newContent.formatted_body !== undefined ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
+      ...(typeof newContent.formatted_body === 'string' ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
       'm.new_content': newContent,
       'm.relates_to': { rel_type: 'm.replace', event_id: target },
     };
@@ -293,7 +347,8 @@ export class RemoteEventApplier implements RemoteEventSink {
     // answer with the first edit's event instead of sending the third.
     const editId = ev.id ?? `${ev.targetId}\u0000${hash(JSON.stringify(ev.content))}\u0000${this.occurrence(ev)}`;
     await intent.sendEvent(portal.roomId, 'm.room.message', content, {
-      txnKey: `e\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${editId}`, ts: ev.timestamp,
+      txnKey: `e\u0000${portal.roomId}\u0000${portalKeyString(ev.portal)}\u0000${editId}`,
+      ts: ev.timestamp,
     });
   }
 
@@ -323,7 +378,7 @@ export class RemoteEventApplier implements RemoteEventSink {
   private occurrence(ev: RemoteEvent): string {
     if (ev.timestamp !== undefined) return `t${ev.timestamp}`;
     let nonce = this.nonces.get(ev);
-    if (!nonce) this.nonces.set(ev, nonce = `n${randomBytes(6).toString('base64url')}`);
+    if (!nonce) this.nonces.set(ev, (nonce = `n${randomBytes(6).toString('base64url')}`));
     return nonce;
   }
 
@@ -337,11 +392,21 @@ export class RemoteEventApplier implements RemoteEventSink {
     if (!target) return this.skip('reaction to an unknown message', ev.targetId);
     const intent = await this.joinedIntent(portal, ev.sender);
     const remoteId = this.reactionRemoteId(ev);
-    const eventId = await intent.sendEvent(portal.roomId, 'm.reaction', {
-      'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: ev.key },
-    }, { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}\u0000${this.occurrence(ev)}`, ts: ev.timestamp });
+    const eventId = await intent.sendEvent(
+      portal.roomId,
+      'm.reaction',
+      {
+        'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: ev.key },
+      },
+      { txnKey: `r\u0000${portal.roomId}\u0000${remoteId}\u0000${this.occurrence(ev)}`, ts: ev.timestamp },
+    );
     this.recordMessage({
-      roomId: portal.roomId, eventId, portal: ev.portal, remoteId, part: 0, sender: intent.userId,
+      roomId: portal.roomId,
+      eventId,
+      portal: ev.portal,
+      remoteId,
+      part: 0,
+      sender: intent.userId,
       timestamp: ev.timestamp ?? Date.now(),
     });
   }
@@ -386,9 +451,12 @@ export class RemoteEventApplier implements RemoteEventSink {
         }
         const actor = await this.intentFor(ev.sender).catch(() => this.deps.bot);
         const act = (i: Intent) =>
-          ev.membership === 'kick' ? i.kick(portal.roomId, targetUser, ev.reason)
-            : ev.membership === 'ban' ? i.ban(portal.roomId, targetUser, ev.reason)
-              : ev.membership === 'unban' ? i.unban(portal.roomId, targetUser)
+          ev.membership === 'kick'
+            ? i.kick(portal.roomId, targetUser, ev.reason)
+            : ev.membership === 'ban'
+              ? i.ban(portal.roomId, targetUser, ev.reason)
+              : ev.membership === 'unban'
+                ? i.unban(portal.roomId, targetUser)
                 : i.invite(portal.roomId, targetUser, ev.reason);
         try {
           await actor.ensureJoined(portal.roomId);
@@ -440,7 +508,9 @@ export class RemoteEventApplier implements RemoteEventSink {
     const moderated = owned ? ev.moderated : undefined;
     if (moderated === undefined && !ev.powerLevels?.length) return;
     const current = ((await bot.getStateEvent(portal.roomId, 'm.room.power_levels', '').catch(() => undefined)) ?? {}) as {
-      users?: Record<string, number>; events_default?: number; users_default?: number;
+      users?: Record<string, number>;
+      events_default?: number;
+      users_default?: number;
     };
     const next = { ...current, users: { ...(current.users ?? {}) } };
     let changed = false;

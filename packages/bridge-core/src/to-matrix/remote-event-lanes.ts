@@ -28,6 +28,7 @@ import type { RemoteEvent } from '../connector/remote-events';
 import type { DurableQueue } from '../connector/outbox';
 import type { QueueRecord } from '../store/store';
 import type { Logger } from '../logging/logger';
+import { MatrixError } from '../util/matrix-error';
 import { isUnreachable, type HomeserverGate } from './homeserver-gate';
 
 /** An event as stored while it waits. `nonce`: its occurrence nonce (see RemoteEventApplier.occurrence), kept so a retry after a restart reuses its txnId. */
@@ -85,7 +86,9 @@ export class RemoteEventLanes {
 
   constructor(private readonly o: RemoteEventLanesOptions) {
     this.spillAfterMs = o.spillAfterMs ?? 1000;
-    o.gate.onDown(() => { for (const lane of this.lanes.values()) void this.store(lane); });
+    o.gate.onDown(() => {
+      for (const lane of this.lanes.values()) void this.store(lane);
+    });
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(100, Math.min(1000, this.spillAfterMs)));
     this.sweepTimer.unref();
   }
@@ -112,7 +115,11 @@ export class RemoteEventLanes {
       lane.items.push({ event, queuedAt: queuedAt ?? record.createdAt, record });
       this.stored++;
     }
-    if (records.length) this.o.log.info('remote events stored while the homeserver was unreachable resume', { events: records.length, portals: this.lanes.size });
+    if (records.length)
+      this.o.log.info('remote events stored while the homeserver was unreachable resume', {
+        events: records.length,
+        portals: this.lanes.size,
+      });
     for (const lane of this.lanes.values()) if (!lane.running) void this.run(lane);
     return records.length;
   }
@@ -143,7 +150,12 @@ export class RemoteEventLanes {
     clearInterval(this.sweepTimer);
     if (this.o.gate.reachable && this.lanes.size) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.idle(), new Promise<void>((r) => { timer = setTimeout(r, drainMs); })]);
+      await Promise.race([
+        this.idle(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, drainMs);
+        }),
+      ]);
       clearTimeout(timer);
     }
     this.stopping = true;
@@ -171,7 +183,10 @@ export class RemoteEventLanes {
     while (lane.head < lane.items.length && !this.stopping) {
       const item = lane.items[lane.head];
       if (!this.o.gate.reachable) {
-        if (item.event.type === 'typing') { this.finish(lane, item); continue; } // stale by the time it could show
+        if (item.event.type === 'typing') {
+          this.finish(lane, item);
+          continue;
+        } // stale by the time it could show
         await this.store(lane);
         await this.o.gate.whenReachable();
         continue;
@@ -189,7 +204,7 @@ export class RemoteEventLanes {
         this.finish(lane, item);
       } else if (this.stopping && item.event.type !== 'typing') {
         break; // stored by stop(): tried again after the next start
-      } else if (isUnreachable(failure) && item.event.type !== 'typing') {
+      } else if (failure instanceof MatrixError && isUnreachable(failure) && item.event.type !== 'typing') {
         // Kept at the head: tried again, first, once the homeserver answers.
         this.o.gate.reportDown(String(failure));
         await this.store(lane);
@@ -232,19 +247,28 @@ export class RemoteEventLanes {
       const it = lane.items[i];
       if (!it.record && !it.storing && it.event.type !== 'typing') items.push(it);
     }
-    if (items.length === 0) return Promise.all(lane.items.slice(lane.head).map((it) => it.storing)).then(() => undefined);
+    if (items.length === 0) return Promise.all(lane.items.slice(lane.head).flatMap((it) => it.storing ?? [])).then(() => undefined);
     this.stored += items.length;
     const values = items.map((it): StoredRemoteEvent => {
       const nonce = this.o.nonceOf(it.event);
       return nonce === undefined ? { event: it.event, queuedAt: it.queuedAt } : { event: it.event, queuedAt: it.queuedAt, nonce };
     });
-    const storing = this.o.queue.append(lane.key, values, { createdAt: items[0].queuedAt }).then((records) => {
-      records.forEach((r, i) => { items[i].record = r; items[i].storing = undefined; });
-    }, (err) => {
-      this.stored -= items.length;
-      for (const it of items) it.storing = undefined;
-      this.o.log.error('could not store remote events waiting for the homeserver (a restart would lose them)', { events: items.length, err: String(err) });
-    });
+    const storing = this.o.queue.append(lane.key, values, { createdAt: items[0].queuedAt }).then(
+      (records) => {
+        records.forEach((r, i) => {
+          items[i].record = r;
+          items[i].storing = undefined;
+        });
+      },
+      (err) => {
+        this.stored -= items.length;
+        for (const it of items) it.storing = undefined;
+        this.o.log.error('could not store remote events waiting for the homeserver (a restart would lose them)', {
+          events: items.length,
+          err: String(err),
+        });
+      },
+    );
     for (const it of items) it.storing = storing;
     return storing;
   }
@@ -256,7 +280,9 @@ export class RemoteEventLanes {
     item.record = undefined;
     this.stored--;
     await this.o.queue.remove([record]).catch((err) => {
-      this.o.log.warn('could not remove an applied remote event from the store (it is applied again after a restart)', { err: String(err) });
+      this.o.log.warn('could not remove an applied remote event from the store (it is applied again after a restart)', {
+        err: String(err),
+      });
     });
   }
 

@@ -36,7 +36,8 @@ export function remoteEventProblem(ev: unknown): string | undefined {
   if (!isKey(ev.portal)) return 'portal is not a portal key';
   const sender = senderProblem(ev.sender);
   if (sender) return sender;
-  if (ev.timestamp !== undefined && !(typeof ev.timestamp === 'number' && Number.isFinite(ev.timestamp))) return 'timestamp is not a number';
+  if (ev.timestamp !== undefined && !(typeof ev.timestamp === 'number' && Number.isFinite(ev.timestamp)))
+    return 'timestamp is not a number';
   switch (ev.type as RemoteEvent['type']) {
     case 'message':
       if (!isStr(ev.id) || !ev.id) return 'id is not a string';

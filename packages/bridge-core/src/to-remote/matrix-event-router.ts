@@ -20,7 +20,6 @@ import { parseReactionRemoteId, reactionRemoteId } from '../messages/reaction-id
 import type { MessageMap } from '../messages/message-map';
 import type { MatrixEvent } from '../matrix/event';
 
-
 export interface RouterDeps {
   connector: BridgeConnector;
   portals: PortalManager;
@@ -50,6 +49,8 @@ export interface RouterDeps {
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+/** A topic or name as text; a malformed event's object value is not rendered as "[object Object]". */
+const metaText = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
 
 export class MatrixEventRouter {
   /** Events replayed after a crash; read by base() so every handler sees the flag without threading it through. */
@@ -73,7 +74,8 @@ export class MatrixEventRouter {
     // Loop prevention: our own bot and ghosts never cross back. Membership events *targeting* a ghost
     // but sent by a real user (a kick) still go through.
     if (this.deps.isBridgeUser(event.sender)) return;
-    if (event.type === 'm.room.encryption' && event.state_key === '') return this.deps.portals.abandonEncrypted(portal.roomId, event.sender);
+    if (event.type === 'm.room.encryption' && event.state_key === '')
+      return this.deps.portals.abandonEncrypted(portal.roomId, event.sender);
     // Someone the bridge is not for (by default: another homeserver's user) is not relayed, or an
     // IRC connection would be opened from the bridge's address for anyone on the federation.
     if (!this.deps.mayUseBridge(event.sender)) return this.refuse(portal, event, event.sender);
@@ -83,17 +85,24 @@ export class MatrixEventRouter {
     if (this.tooLate(event, kind)) {
       this.deps.onRelayed?.(kind, 'rejected', started, event, portal);
       const at = new Date(event.origin_server_ts as number).toISOString().replace('T', ' ').slice(0, 16);
-      await this.tellSender(portal, event.sender, new BridgeError(
-        `Your message from ${at} UTC reached the bridge too late to be sent on (more than ${Math.round(this.deps.dropMessagesAfterMs! / 1000)} s), so it was not.`,
-        { notify: 'admin-room' }));
+      await this.tellSender(
+        portal,
+        event.sender,
+        new BridgeError(
+          `Your message from ${at} UTC reached the bridge too late to be sent on (more than ${Math.round(this.deps.dropMessagesAfterMs! / 1000)} s), so it was not.`,
+          { notify: 'admin-room' },
+        ),
+      );
       return;
     }
     try {
       if (delivery.redelivered) {
         // Handled before the crash (its mapping is stored only after the connector's handler
         // returned): the journal's DONE record was lost, not the work. Sending it again would duplicate it.
-        if ((kind === 'message' || kind === 'edit' || kind === 'reaction')
-          && (await this.deps.messages.byEvent(portal.roomId, event.event_id)).length > 0) {
+        if (
+          (kind === 'message' || kind === 'edit' || kind === 'reaction') &&
+          (await this.deps.messages.byEvent(portal.roomId, event.event_id)).length > 0
+        ) {
           this.deps.log.debug('redelivered event already handled before the restart: skipped', { eventId: event.event_id });
           return;
         }
@@ -131,21 +140,27 @@ export class MatrixEventRouter {
   private async dispatch(portal: Portal, event: MatrixEvent, kind: string): Promise<boolean> {
     const c = this.deps.connector;
     switch (kind) {
-      case 'message': return this.message(portal, event);
-      case 'edit': return supports(c, 'edits') ? this.edit(portal, event) : false;
-      case 'redaction': return this.redaction(portal, event);
-      case 'reaction': return supports(c, 'reactions') ? this.reaction(portal, event) : false;
-      case 'membership': return supports(c, 'membership') ? this.membership(portal, event) : false;
+      case 'message':
+        return this.message(portal, event);
+      case 'edit':
+        return supports(c, 'edits') ? this.edit(portal, event) : false;
+      case 'redaction':
+        return this.redaction(portal, event);
+      case 'reaction':
+        return supports(c, 'reactions') ? this.reaction(portal, event) : false;
+      case 'membership':
+        return supports(c, 'membership') ? this.membership(portal, event) : false;
       case 'meta': {
         if (!supports(c, 'roomMeta') || typeof event.state_key !== 'string' || event.state_key !== '') return false;
-        const content = (event.content ?? {}) as Record<string, unknown>;
+        const content = event.content ?? {};
         await c.handleMatrixRoomMeta({
           ...(await this.base(portal, event)),
-          ...(event.type === 'm.room.topic' ? { topic: String(content.topic ?? '') } : { name: String(content.name ?? '') }),
+          ...(event.type === 'm.room.topic' ? { topic: metaText(content.topic) } : { name: metaText(content.name) }),
         });
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -155,7 +170,9 @@ export class MatrixEventRouter {
       displayName: await this.deps.displayName(portal.roomId, event.sender as string),
     };
     return {
-      portal, sender, eventId: event.event_id as string,
+      portal,
+      sender,
+      eventId: event.event_id as string,
       timestamp: typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now(),
       raw: event,
       redelivered: this.redelivered.has(event),
@@ -169,9 +186,18 @@ export class MatrixEventRouter {
   /** Store the mapping off the room's serial path; lookups in this room wait for it (see MessageMap). */
   private record(portal: Portal, event: MatrixEvent, remoteIds: string[] | undefined, body?: string): void {
     const timestamp = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
-    this.deps.messages.record((remoteIds ?? []).map((remoteId, part) => ({
-      roomId: portal.roomId, eventId: event.event_id as string, portal: portal.key, remoteId, part, sender: event.sender as string, timestamp, body,
-    })));
+    this.deps.messages.record(
+      (remoteIds ?? []).map((remoteId, part) => ({
+        roomId: portal.roomId,
+        eventId: event.event_id as string,
+        portal: portal.key,
+        remoteId,
+        part,
+        sender: event.sender as string,
+        timestamp,
+        body,
+      })),
+    );
   }
 
   /** Resolves once every mapping write issued so far has landed (tests, shutdown). */
@@ -198,7 +224,12 @@ export class MatrixEventRouter {
     const newContent = fromMatrixContent((event.content as Record<string, unknown>)['m.new_content']);
     // Only the author may edit; an edit of a message we never bridged has nothing to edit remotely.
     if (!target || !newContent || target.sender !== event.sender) return false;
-    const result = await c.handleMatrixEdit({ ...(await this.base(portal, event)), target, content: newContent, previousBody: target.body });
+    const result = await c.handleMatrixEdit({
+      ...(await this.base(portal, event)),
+      target,
+      content: newContent,
+      previousBody: target.body,
+    });
     if (result && result.remoteIds.length) this.record(portal, event, result.remoteIds, newContent.body);
     this.recordEditedText(portal, target, newContent.body);
     return true;
@@ -210,15 +241,26 @@ export class MatrixEventRouter {
    * against the original) and replies quote what Matrix users see.
    */
   private recordEditedText(portal: Portal, target: RemoteMessageRef, body: string): void {
-    this.deps.messages.record([{
-      roomId: portal.roomId, eventId: target.eventId, portal: portal.key, remoteId: target.remoteId, part: 0,
-      sender: target.sender, timestamp: target.timestamp, body,
-    }], 'a later edit will be diffed against the older text');
+    this.deps.messages.record(
+      [
+        {
+          roomId: portal.roomId,
+          eventId: target.eventId,
+          portal: portal.key,
+          remoteId: target.remoteId,
+          part: 0,
+          sender: target.sender,
+          timestamp: target.timestamp,
+          body,
+        },
+      ],
+      'a later edit will be diffed against the older text',
+    );
   }
 
   private async redaction(portal: Portal, event: MatrixEvent): Promise<boolean> {
     const c = this.deps.connector;
-    const redacts = isStr(event.redacts) ? event.redacts : (event.content as Record<string, unknown> | undefined)?.redacts;
+    const redacts = isStr(event.redacts) ? event.redacts : event.content?.redacts;
     if (!isStr(redacts)) return false;
     const target = await this.ref(portal, redacts);
     if (!target) return false;
@@ -226,10 +268,13 @@ export class MatrixEventRouter {
     // that to the redacted event's clients): only the author, or a moderator with the room's
     // redact level, deletes a message on the remote side.
     if (target.sender !== event.sender && !(await this.deps.mayRedactOthers(portal.roomId, event.sender as string).catch(() => false))) {
-      this.deps.log.info('redaction by someone other than the author, without the redact level: not bridged', { roomId: portal.roomId, redacts });
+      this.deps.log.info('redaction by someone other than the author, without the redact level: not bridged', {
+        roomId: portal.roomId,
+        redacts,
+      });
       return false;
     }
-    const reason = (event.content as Record<string, unknown> | undefined)?.reason;
+    const reason = event.content?.reason;
     const base = await this.base(portal, event);
     const reaction = parseReactionRemoteId(target.remoteId);
     if (reaction) {
@@ -260,10 +305,10 @@ export class MatrixEventRouter {
   private async membership(portal: Portal, event: MatrixEvent): Promise<boolean> {
     const c = this.deps.connector;
     if (!supports(c, 'membership') || !isStr(event.state_key)) return false;
-    const content = (event.content ?? {}) as Record<string, unknown>;
+    const content = event.content ?? {};
     const membership = content.membership as Membership;
     if (!['join', 'leave', 'invite', 'ban', 'knock'].includes(String(membership))) return false;
-    const prev = ((event.unsigned as Record<string, unknown> | undefined)?.prev_content as Record<string, unknown> | undefined)?.membership;
+    const prev = (event.unsigned?.prev_content as Record<string, unknown> | undefined)?.membership;
     // A profile change is a join→join; the connector only cares about real transitions.
     if (membership === 'join' && prev === 'join') return false;
     await c.handleMatrixMembership({

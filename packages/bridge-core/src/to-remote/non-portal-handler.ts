@@ -37,7 +37,7 @@ export class NonPortalHandler {
   async handle(event: MatrixEvent, delivery: { carriesSecret?: boolean } = {}): Promise<boolean> {
     const roomId = event.room_id as string;
     const sender = event.sender as string;
-    const content = (event.content ?? {}) as Record<string, unknown>;
+    const content = event.content ?? {};
     if (event.type === 'm.room.member' && str(event.state_key)) {
       return this.membership(roomId, sender, event.state_key, content, event);
     }
@@ -46,12 +46,23 @@ export class NonPortalHandler {
       // Only the room's owner commands the bot there; others in the room are ignored.
       if (owner !== sender || !str(content.body) || content.msgtype !== 'm.text') return false;
       await this.deps.commands.handle({
-        sender, roomId, body: content.body,
+        sender,
+        roomId,
+        body: content.body,
         isAdmin: this.deps.permissions.isAdmin(sender),
-        onSecret: () => { delivery.carriesSecret = true; },
-        reply: (text, html) => this.deps.bot.sendEvent(roomId, 'm.room.message', html
-          ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
-          : { msgtype: 'm.notice', body: text }).then(() => undefined),
+        onSecret: () => {
+          delivery.carriesSecret = true;
+        },
+        reply: (text, html) =>
+          this.deps.bot
+            .sendEvent(
+              roomId,
+              'm.room.message',
+              html
+                ? { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html }
+                : { msgtype: 'm.notice', body: text },
+            )
+            .then(() => undefined),
       });
       if (delivery.carriesSecret && str(event.event_id)) await this.removeSecret(roomId, event.event_id);
       return true;
@@ -71,13 +82,21 @@ export class NonPortalHandler {
     } catch (err) {
       this.deps.log.info('could not redact a command that carried a secret', { roomId, eventId, err: String(err) });
     }
-    await this.deps.bot.sendEvent(roomId, 'm.room.message', {
-      msgtype: 'm.notice',
-      body: 'Your message contained a secret and I may not remove it from this room: please delete it yourself.',
-    }).catch((err: unknown) => this.deps.log.warn('could not ask to delete a command that carried a secret', { roomId, err: String(err) }));
+    await this.deps.bot
+      .sendEvent(roomId, 'm.room.message', {
+        msgtype: 'm.notice',
+        body: 'Your message contained a secret and I may not remove it from this room: please delete it yourself.',
+      })
+      .catch((err: unknown) => this.deps.log.warn('could not ask to delete a command that carried a secret', { roomId, err: String(err) }));
   }
 
-  private async membership(roomId: string, sender: string, target: string, content: Record<string, unknown>, event: MatrixEvent): Promise<boolean> {
+  private async membership(
+    roomId: string,
+    sender: string,
+    target: string,
+    content: Record<string, unknown>,
+    event: MatrixEvent,
+  ): Promise<boolean> {
     const membership = content.membership;
     const bot = this.deps.bot;
     if (membership === 'invite' && target === bot.userId) {
@@ -91,7 +110,13 @@ export class NonPortalHandler {
       } catch (err) {
         // The invite cannot be accepted any more (room gone, invite withdrawn, banned): final, not retried.
         if (err instanceof MatrixError && err.status >= 400 && err.status < 500 && err.status !== 429) {
-          this.deps.log.warn('could not accept an invite to a room', { roomId, sender, status: err.status, errcode: err.errcode, error: err.message });
+          this.deps.log.warn('could not accept an invite to a room', {
+            roomId,
+            sender,
+            status: err.status,
+            errcode: err.errcode,
+            error: err.message,
+          });
           return true;
         }
         throw err;

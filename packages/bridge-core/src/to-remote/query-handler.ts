@@ -32,8 +32,10 @@ export class QueryHandler {
       onAliasQuery: (alias) => this.alias(alias),
       thirdParty: tp && {
         protocol: async (p) => (p === protocolId ? tp.protocolMetadata() : undefined),
-        locations: async (p, fields) => (p === protocolId ? this.withProtocol(await tp.lookupLocation(fields as Record<string, string>)) : undefined),
-        users: async (p, fields) => (p === protocolId ? this.withProtocol(await tp.lookupUser(fields as Record<string, string>)) : undefined),
+        locations: async (p, fields) =>
+          p === protocolId ? this.withProtocol(await tp.lookupLocation(fields as Record<string, string>)) : undefined,
+        users: async (p, fields) =>
+          p === protocolId ? this.withProtocol(await tp.lookupUser(fields as Record<string, string>)) : undefined,
       },
     };
   }

@@ -24,7 +24,8 @@ export class TypingTracker {
     if (!portal) return;
     const now = new Set(ids.filter((u): u is string => typeof u === 'string' && !this.isBridgeUser(u)));
     const before = this.typingByRoom.get(roomId) ?? new Set<string>();
-    if (now.size) this.typingByRoom.set(roomId, now); else this.typingByRoom.delete(roomId);
+    if (now.size) this.typingByRoom.set(roomId, now);
+    else this.typingByRoom.delete(roomId);
     for (const u of now) if (!before.has(u)) await c.handleMatrixTyping({ portal, userId: u, typing: true });
     for (const u of before) if (!now.has(u)) await c.handleMatrixTyping({ portal, userId: u, typing: false });
   }

@@ -22,9 +22,15 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+    if (signal?.aborted) return reject(signal.reason as unknown);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason as unknown);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -16,7 +16,10 @@ export class FifoSet {
   private head = 0;
   private nextSeq = 0;
 
-  constructor(private readonly capacity: number, private readonly onEvict?: (key: string) => void) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly onEvict?: (key: string) => void,
+  ) {}
 
   get size(): number {
     return this.seqOf.size;

@@ -36,7 +36,13 @@ export function bodyUnread(req: IncomingMessage): boolean {
  * rather than written twice; a request whose body is still unread gets `Connection: close`.
  * Never throws.
  */
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: OutgoingHttpHeaders = {},
+): void {
   if (res.writableEnded || res.destroyed) return;
   if (answerStarted(res)) {
     res.destroy();

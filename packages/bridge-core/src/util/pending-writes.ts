@@ -9,10 +9,15 @@ export class PendingWrites {
 
   track(key: string, write: Promise<unknown>): void {
     const previous = this.tails.get(key);
-    const settledWrite = write.then(() => undefined, () => undefined);
+    const settledWrite = write.then(
+      () => undefined,
+      () => undefined,
+    );
     const tail = previous ? Promise.all([previous, settledWrite]).then(() => undefined) : settledWrite;
     this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
   }
 
   settled(key: string): Promise<void> {

@@ -14,5 +14,7 @@ export class SingleFlight<K, V> {
     return p;
   }
 
-  get size(): number { return this.inFlight.size; }
+  get size(): number {
+    return this.inFlight.size;
+  }
 }

@@ -3,7 +3,7 @@ import { startInspircd, type InspircdHandle } from '@causeway/testing';
 import { connectObserver } from '@causeway/testing';
 import { IrcConnectionPool } from '../../src/irc/connection-pool';
 import { ConnectScheduler } from '../../src/irc/reconnect-scheduler';
-import { backoffDelay } from '../../src/irc/backoff';
+import { reconnectDelay } from '../../src/network/reconnect-delay';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -26,13 +26,13 @@ function maxPerSecond(starts: number[]): number {
 
 describe('irc backoff and scheduler', () => {
   it('backoff grows exponentially with jitter, capped, honouring retry-after', () => {
-    const lo = { random: () => 0 };
-    const hi = { random: () => 0.999 };
-    assert.ok(backoffDelay(1, hi) < 1000);
-    assert.equal(backoffDelay(2, lo), 1000);
-    assert.equal(backoffDelay(4, lo), 4000);
-    assert.ok(backoffDelay(30, hi) <= 300_000);
-    assert.equal(backoffDelay(1, lo, 60_000), 60_000);
+    const lo = reconnectDelay({ random: () => 0 });
+    const hi = reconnectDelay({ random: () => 0.999 });
+    assert.ok(hi(1, 0) < 1000);
+    assert.equal(lo(2, 0), 1000);
+    assert.equal(lo(4, 0), 4000);
+    assert.ok(hi(30, 0) <= 300_000);
+    assert.equal(lo(1, 60_000), 60_000);
   });
 
   it('scheduler keeps FIFO order, the start rate and the concurrency limit', async () => {
@@ -71,7 +71,7 @@ describe('irc connection pool (real InspIRCd)', function () {
       server: { host: h.host, port: h.port, flood: { burst: 5, ratePerSecond: 20 } },
       maxClients: 100,
       scheduler,
-      backoff: { firstRetryMaxMs: 300, baseMs: 300, maxMs: 2000 },
+      reconnectDelay: reconnectDelay({ firstRetryMaxMs: 300, baseMs: 300, maxMs: 2000 }),
     });
     const connected = new Map<string, number>();
     const disconnected = new Set<string>();
@@ -110,7 +110,7 @@ describe('irc connection pool (real InspIRCd)', function () {
     const pool = new IrcConnectionPool({
       server: { host: h.host, port: h.port, flood: { burst: 3, ratePerSecond: 20 } },
       scheduler,
-      backoff: { firstRetryMaxMs: 100, baseMs: 200, maxMs: 1000 },
+      reconnectDelay: reconnectDelay({ firstRetryMaxMs: 100, baseMs: 200, maxMs: 1000 }),
       onUndelivered: (_k, m, reason) => undelivered.push(`${m.text}: ${reason}`),
     });
     try {
@@ -154,7 +154,7 @@ describe('irc connection pool (real InspIRCd)', function () {
     const pool = new IrcConnectionPool({
       server: { host: h.host, port: h.port },
       scheduler: { connectsPerSecond: 20 },
-      backoff: { firstRetryMaxMs: 50, baseMs: 50, maxMs: 100 },
+      reconnectDelay: reconnectDelay({ firstRetryMaxMs: 50, baseMs: 50, maxMs: 100 }),
       onUndelivered: (_k, m, reason) => undelivered.push(`${m.text}|${reason}`),
     });
     pool.on('failed', (k, reason) => failed.push(`${k}:${reason.kind}`));
@@ -177,7 +177,7 @@ describe('irc connection pool (real InspIRCd)', function () {
   });
 
   it('a KICK read after the user asked to re-join does not make the bridge forget the channel', async () => {
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 } });
+    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
     const op = await connectObserver(h, 'raceOp');
     try {
       await op.join('#race'); // first in: operator
@@ -212,7 +212,7 @@ describe('irc connection pool (real InspIRCd)', function () {
   });
 
   it('a KICK that follows a re-join the server ignored (the user was still in) is final, however soon it comes', async () => {
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 } });
+    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
     const op = await connectObserver(h, 'raceOp2');
     try {
       await op.join('#race2');
@@ -242,7 +242,7 @@ describe('irc connection pool (real InspIRCd)', function () {
 
   it('at maxClients the least recently active client is evicted (one)', async () => {
     const evicted: string[] = [];
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port }, maxClients: 2, scheduler: { connectsPerSecond: 50 } });
+    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port }, maxClients: 2, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
     pool.on('evicted', (k, why) => evicted.push(`${k}:${why}`));
     try {
       const a = pool.acquire('a', { nick: 'evA', username: 'e', realname: 'x' });

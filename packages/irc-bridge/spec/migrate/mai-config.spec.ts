@@ -144,16 +144,16 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
       const text = readFileSync(outFile, 'utf8');
       assert.match(text, /^# Converted from /);
       assert.doesNotMatch(text, /Still to fix/);
-      assert.match(text, /#   - ircService\.RMAUlimit: not carried over/);
-      assert.equal((parse(text) as any).irc.servers['irc.libera.chat'].port, 6697);
-      assert.equal((parse(text) as any).irc.servers['irc.libera.chat'].clients.deaf_mode, undefined, 'only what was carried over, not every default');
+      assert.match(text, /# {3}- ircService\.RMAUlimit: not carried over/);
+      assert.equal((parse(text)).irc.servers['irc.libera.chat'].port, 6697);
+      assert.equal((parse(text)).irc.servers['irc.libera.chat'].clients.deaf_mode, undefined, 'only what was carried over, not every default');
       assert.equal(await migrateMaiConfigCommand.run([maiFile, '-o', outFile], io), 1, 'an existing file is kept');
       assert.ok(errs.some((e) => /exists; not overwriting/.test(e)));
       // What MAI did not require but this bridge does is named by key.
       writeFileSync(maiFile, MAI_YAML.replace('  url: "https://matrix.example.org"\n', ''));
       const stdout: string[] = [];
       assert.equal(await migrateMaiConfigCommand.run([maiFile], { stdout: (t) => { stdout.push(t); }, stderr: () => undefined }), 0);
-      assert.match(stdout.join(''), /# Still to fix before the bridge starts:\n#   - homeserver\.url/);
+      assert.match(stdout.join(''), /# Still to fix before the bridge starts:\n# {3}- homeserver\.url/);
       writeFileSync(maiFile, 'homeserver: [unclosed');
       assert.equal(await migrateMaiConfigCommand.run([maiFile], io), 1);
       assert.ok(errs.some((e) => /Could not read .* as YAML/.test(e)));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CommandUsageError, type Command } from '@causeway/bridge-core';
 import { isValidChannelName } from '../irc';
-import type { IrcConnector } from '../connector';
+import type { CommandDeps } from './deps';
 
 export function bridgeVersion(): string {
   try {
@@ -25,7 +25,7 @@ const CHANNEL = (raw: string) => {
   return raw;
 };
 
-export function adminCommands(c: IrcConnector): Command[] {
+export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command[] {
   return [
     {
       name: 'bridgeversion',
@@ -40,7 +40,7 @@ export function adminCommands(c: IrcConnector): Command[] {
       permission: 'admin',
       args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server' }, { name: 'channel', parse: CHANNEL }],
       async run(cmd) {
-        const n = c.network(cmd.args.server!);
+        const n = c.networks.require(cmd.args.server!);
         const portal = await c.ctx.portals.link(cmd.args.room_id!, n.portalKey(cmd.args.channel!), { actor: cmd.sender });
         await cmd.reply(`Linked ${portal.roomId} to ${cmd.args.channel} on ${n.name}.`);
       },
@@ -59,7 +59,7 @@ export function adminCommands(c: IrcConnector): Command[] {
           if (!power.ok) return cmd.reply(`Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`);
         }
         if (cmd.args.server && cmd.args.channel) {
-          const n = c.network(cmd.args.server);
+          const n = c.networks.require(cmd.args.server);
           const key = n.portalKey(cmd.args.channel);
           if (key.network !== portal.key.network || key.id !== portal.key.id) {
             return cmd.reply(`${roomId} is linked to ${portal.key.id} on ${portal.key.network}, not ${cmd.args.channel} on ${n.name}.`);

@@ -8,7 +8,7 @@
  * they may first want to `CERT ADD` the new fingerprint while still logged in.
  */
 import { CommandUsageError, type Command } from '@causeway/bridge-core';
-import type { IrcConnector } from '../connector';
+import type { CommandDeps } from './deps';
 import type { IrcNetwork } from '../network/irc-network';
 import { KEY_TYPES, generateClientCertificate, type KeyType } from '../certfp/self-signed';
 import { fingerprintsOf } from '../certfp/fingerprint';
@@ -17,9 +17,9 @@ import { pickNetwork } from './network-arg';
 const KEY_NAMES: Record<KeyType, string> = { ecdsa: 'ECDSA P-256', rsa: 'RSA 3072', ed25519: 'Ed25519' };
 const USAGE = `!certfp generate [server] [${KEY_TYPES.join('|')}], !certfp show [server] or !certfp remove [server]`;
 
-export function certfpCommand(c: IrcConnector): Command {
+export function certfpCommand(c: Pick<CommandDeps, 'networks'>): Command {
   /** How `!cmd` and `!reconnect` name this network in instructions (not at all when it is the only one). */
-  const serverArg = (n: IrcNetwork) => (c.networks.size > 1 ? `${n.name} ` : '');
+  const serverArg = (n: IrcNetwork) => (c.networks.list().length > 1 ? `${n.name} ` : '');
   const fingerprintLines = (pem: string) => {
     const fp = fingerprintsOf(pem);
     return { sha256: fp.sha256, text: `SHA-256 fingerprint: ${fp.sha256}\nSHA-512 fingerprint: ${fp.sha512}` };
@@ -43,7 +43,7 @@ export function certfpCommand(c: IrcConnector): Command {
     async run(cmd) {
       const action = (cmd.args.action ?? '').toLowerCase();
       if (!['generate', 'show', 'remove'].includes(action)) throw new CommandUsageError(`Usage: ${USAGE}`);
-      const { network: n, rest } = pickNetwork(c, cmd.args.args);
+      const { network: n, rest } = pickNetwork(c.networks, cmd.args.args);
       const users = n.users;
       const existing = await users.certificates.get(n.name, cmd.sender);
 
@@ -72,7 +72,7 @@ export function certfpCommand(c: IrcConnector): Command {
 
       if (action === 'show') {
         if (rest.length) throw new CommandUsageError(`Usage: ${USAGE}`);
-        if (!existing) return cmd.reply(`You have no client certificate for ${n.name}. Make one with !certfp generate${c.networks.size > 1 ? ` ${n.name}` : ''}.`);
+        if (!existing) return cmd.reply(`You have no client certificate for ${n.name}. Make one with !certfp generate${c.networks.list().length > 1 ? ` ${n.name}` : ''}.`);
         const presenting = users.get(cmd.sender)?.connection.options.clientCertificate?.certificate === existing.certificate;
         return cmd.reply([
           `Your client certificate for ${n.name} (${KEY_NAMES[existing.keyType] ?? existing.keyType}, generated ${existing.createdAt.slice(0, 10)}):`,

@@ -1,10 +1,10 @@
 /** Registers the IRC bridge's admin-room commands (`!help` is the core's). */
-import type { IrcConnector } from '../connector';
+import type { CommandDeps } from './deps';
 import { userCommands } from './user-commands';
 import { adminCommands } from './admin-commands';
 import { certfpCommand } from './certfp-command';
 import { operatorCommands } from './operator-commands';
 
-export function registerCommands(connector: IrcConnector): void {
-  for (const cmd of [...userCommands(connector), certfpCommand(connector), ...adminCommands(connector), ...operatorCommands(connector)]) connector.ctx.commands.register(cmd);
+export function registerCommands(deps: CommandDeps): void {
+  for (const cmd of [...userCommands(deps), certfpCommand(deps), ...adminCommands(deps), ...operatorCommands(deps)]) deps.ctx.commands.register(cmd);
 }

@@ -3,24 +3,31 @@
  * required otherwise (MAI's convention).
  */
 import { CommandUsageError } from '@causeway/bridge-core';
-import type { IrcConnector } from '../connector';
 import type { IrcNetwork } from '../network/irc-network';
+import type { IrcNetworks } from '../network/registry';
 import type { PooledClient } from '../irc';
 
-export function pickNetwork(connector: IrcConnector, raw: string | undefined): { network: IrcNetwork; rest: string[] } {
+export function pickNetwork(networks: IrcNetworks, raw: string | undefined): { network: IrcNetwork; rest: string[] } {
   const tokens = (raw ?? '').trim().split(/\s+/).filter(Boolean);
-  if (tokens[0] && connector.networks.has(tokens[0])) return { network: connector.networks.get(tokens[0])!, rest: tokens.slice(1) };
-  if (connector.networks.size === 1) return { network: [...connector.networks.values()][0], rest: tokens };
-  throw new CommandUsageError(`Name the network first; one of: ${[...connector.networks.keys()].join(', ')}.`);
+  const named = tokens[0] ? networks.get(tokens[0]) : undefined;
+  if (named) return { network: named, rest: tokens.slice(1) };
+  return { network: onlyNetwork(networks), rest: tokens };
 }
 
 /** The rest of the line after an optional network name, spacing kept (for !cmd). */
-export function pickNetworkRaw(connector: IrcConnector, raw: string | undefined): { network: IrcNetwork; rest: string } {
+export function pickNetworkRaw(networks: IrcNetworks, raw: string | undefined): { network: IrcNetwork; rest: string } {
   const text = (raw ?? '').trim();
   const first = text.split(/\s+/)[0];
-  if (first && connector.networks.has(first)) return { network: connector.networks.get(first)!, rest: text.slice(first.length).trim() };
-  if (connector.networks.size === 1) return { network: [...connector.networks.values()][0], rest: text };
-  throw new CommandUsageError(`Name the network first; one of: ${[...connector.networks.keys()].join(', ')}.`);
+  const named = first ? networks.get(first) : undefined;
+  if (named) return { network: named, rest: text.slice(first.length).trim() };
+  return { network: onlyNetwork(networks), rest: text };
+}
+
+/** With no network named: the only one there is, or a usage error listing them. */
+function onlyNetwork(networks: IrcNetworks): IrcNetwork {
+  const all = networks.list();
+  if (all.length === 1) return all[0];
+  throw new CommandUsageError(`Name the network first; one of: ${all.map((n) => n.name).join(', ')}.`);
 }
 
 /** Waits (bounded) until a user's connection is registered; commands like !whois need a live link. */

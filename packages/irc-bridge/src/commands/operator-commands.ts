@@ -5,7 +5,7 @@
  * or under a network's clone limits needed.
  */
 import { CommandUsageError, type Command } from '@causeway/bridge-core';
-import type { IrcConnector } from '../connector';
+import type { CommandDeps } from './deps';
 import type { IrcNetwork } from '../network/irc-network';
 
 const USER_ID = (raw: string) => {
@@ -14,8 +14,8 @@ const USER_ID = (raw: string) => {
 };
 const DAY_MS = 86_400_000;
 
-export function operatorCommands(c: IrcConnector): Command[] {
-  const networksOf = (server: string | undefined): IrcNetwork[] => (server ? [c.network(server)] : [...c.networks.values()]);
+export function operatorCommands(c: Pick<CommandDeps, 'networks'>): Command[] {
+  const networksOf = (server: string | undefined): IrcNetwork[] => (server ? [c.networks.require(server)] : c.networks.list());
   return [
     {
       name: 'connections',
@@ -40,7 +40,7 @@ export function operatorCommands(c: IrcConnector): Command[] {
       async run(cmd) {
         const userId = cmd.args.user!;
         const words = (cmd.args.rest ?? '').trim().split(/\s+/).filter(Boolean);
-        const server = words[0] && c.networks.has(words[0]) ? words.shift() : undefined;
+        const server = words[0] && c.networks.get(words[0]) ? words.shift() : undefined;
         const reason = words.join(' ');
         const closed: string[] = [];
         for (const n of networksOf(server)) if (await n.disconnectUser(userId, reason)) closed.push(n.name);
@@ -57,7 +57,7 @@ export function operatorCommands(c: IrcConnector): Command[] {
         return raw;
       } }, { name: 'flag', optional: true }],
       async run(cmd) {
-        const n = c.network(cmd.args.server!);
+        const n = c.networks.require(cmd.args.server!);
         const days = Number(cmd.args.days);
         if (cmd.args.flag !== undefined && cmd.args.flag !== '--dry-run') throw new CommandUsageError(`Unknown flag ${cmd.args.flag}; only --dry-run.`);
         const dry = cmd.args.flag === '--dry-run';

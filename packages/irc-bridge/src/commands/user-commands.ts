@@ -5,7 +5,7 @@
  */
 import { CommandUsageError, type Command } from '@causeway/bridge-core';
 import { DEFAULT_DENIED_COMMANDS, ircLower, isValidChannelName, isValidNick, parseRawCommand } from '../irc';
-import type { IrcConnector } from '../connector';
+import type { CommandDeps } from './deps';
 import { connected, pickNetwork, pickNetworkRaw } from './network-arg';
 import { FEATURES, type FeatureName } from '../user-features';
 
@@ -14,20 +14,20 @@ const rest = (name: string, description: string, extra: Record<string, unknown> 
 
 const formatDuration = (s: number) => (s >= 7200 ? `${Math.round(s / 3600)} hours` : s >= 120 ? `${Math.round(s / 60)} minutes` : `${s} seconds`);
 
-export function userCommands(c: IrcConnector): Command[] {
+export function userCommands(c: CommandDeps): Command[] {
   return [
     {
       name: 'join',
       summary: 'Join an IRC channel: !join [server] #channel [key]',
       args: rest('args', '[server] #channel [key]'),
       async run(cmd) {
-        const { network: n, rest: [channel, key] } = pickNetwork(c, cmd.args.args);
+        const { network: n, rest: [channel, key] } = pickNetwork(c.networks, cmd.args.args);
         if (!channel || !isValidChannelName(channel)) throw new CommandUsageError('Give a channel name, e.g. !join #matrix');
         if (!n.cfg.dynamic_channels.enabled) return cmd.reply(`Joining channels on demand is disabled on ${n.name}.`);
         if (n.isExcludedChannel(channel)) return cmd.reply(`${channel} may not be bridged.`);
         if (n.users.isExcluded(cmd.sender)) return cmd.reply(`You are not allowed to use ${n.name} through this bridge.`);
         const alias = c.ctx.portals.aliasLocalpartFor({ network: n.name, id: channel });
-        const portal = await c.ctx.portals.ensurePortalRoom(c.portalInfo(n, channel), { aliasLocalpart: alias });
+        const portal = await c.ctx.portals.ensurePortalRoom(n.portalInfo(channel), { aliasLocalpart: alias });
         n.botJoin(ircLower(channel));
         const client = await n.users.clientFor(cmd.sender);
         await client.join(ircLower(channel), key);
@@ -41,7 +41,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Show or change your IRC nick: !nick [server] [nick]',
       args: rest('args', '[server] [nick]'),
       async run(cmd) {
-        const { network: n, rest: [nick] } = pickNetwork(c, cmd.args.args);
+        const { network: n, rest: [nick] } = pickNetwork(c.networks, cmd.args.args);
         const current = n.users.nickOf(cmd.sender);
         if (!nick) return cmd.reply(current ? `Your nick on ${n.name} is ${current}.` : `You are not connected to ${n.name}.`);
         if (!n.cfg.clients.allow_nick_changes) return cmd.reply(`Nick changes are disabled on ${n.name}.`);
@@ -62,7 +62,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Who is an IRC nick, or which IRC connection a Matrix user has: !whois [server] <nick|@user:domain>',
       args: rest('args', '[server] <nick|@user:domain>'),
       async run(cmd) {
-        const { network: n, rest: [who] } = pickNetwork(c, cmd.args.args);
+        const { network: n, rest: [who] } = pickNetwork(c.networks, cmd.args.args);
         if (!who) throw new CommandUsageError('Give a nick or a Matrix user ID.');
         if (who.startsWith('@')) {
           const client = n.users.get(who);
@@ -89,7 +89,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Store your IRC password (encrypted), used as PASS or SASL on your next connection: !storepass [server] <password|account:password>',
       args: rest('args', '[server] <password>', { secret: true }),
       async run(cmd) {
-        const { network: n, rest: parts } = pickNetwork(c, cmd.args.args);
+        const { network: n, rest: parts } = pickNetwork(c.networks, cmd.args.args);
         const password = parts.join(' ');
         if (!password) throw new CommandUsageError('Give the password.');
         // Sent as PASS, such a password could only be mangled: refuse it, do not store something else.
@@ -103,7 +103,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Choose the username (ident) your IRC connections use from the next one: !username [server] <username>',
       args: rest('args', '[server] <username>'),
       async run(cmd) {
-        const { network: n, rest } = pickNetwork(c, cmd.args.args);
+        const { network: n, rest } = pickNetwork(c.networks, cmd.args.args);
         const username = rest.join(' ');
         // RFC 2812's user: no space, NUL, CR, LF or @; networks cap it (USERLEN), 10 is the common floor.
         if (!username || !/^[A-Za-z][A-Za-z0-9_.-]{0,9}$/.test(username)) {
@@ -118,7 +118,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Delete your stored IRC password: !removepass [server]',
       args: rest('args', '[server]'),
       async run(cmd) {
-        const { network: n } = pickNetwork(c, cmd.args.args);
+        const { network: n } = pickNetwork(c.networks, cmd.args.args);
         const removed = await c.passwords.remove(n.name, cmd.sender);
         await cmd.reply(removed ? `Your stored password for ${n.name} was deleted.` : `You had no stored password for ${n.name}.`);
       },
@@ -128,7 +128,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Drop and re-open your IRC connection (channels are re-joined): !reconnect [server]',
       args: rest('args', '[server]'),
       async run(cmd) {
-        const { network: n } = pickNetwork(c, cmd.args.args);
+        const { network: n } = pickNetwork(c.networks, cmd.args.args);
         const old = n.users.get(cmd.sender);
         const channels = old ? [...old.channels] : [];
         if (old) await n.users.release(cmd.sender, 'Reconnecting', 'Reconnecting');
@@ -142,7 +142,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Count as active now, so the idle timeout starts again: !active [server]',
       args: rest('args', '[server]'),
       async run(cmd) {
-        const { network: n } = pickNetwork(c, cmd.args.args);
+        const { network: n } = pickNetwork(c.networks, cmd.args.args);
         const client = n.users.get(cmd.sender);
         if (!client) return cmd.reply(`You are not connected to ${n.name}.`);
         client.lastActiveAt = Date.now();
@@ -157,7 +157,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Disconnect from every IRC network (and leave their bridged rooms, unless clients.kick_on.user_quit is off).',
       async run(cmd) {
         const left: string[] = [];
-        for (const n of c.networks.values()) {
+        for (const n of c.networks.list()) {
           if (!n.users.get(cmd.sender)) continue;
           if (n.cfg.clients.kick_on.user_quit) n.kickFromRooms(cmd.sender, 'Used !quit');
           await n.users.release(cmd.sender, 'You used !quit.', 'Quit');
@@ -171,7 +171,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'List your IRC channels and the rooms they are bridged to: !listrooms [server]',
       args: rest('args', '[server]'),
       async run(cmd) {
-        const { network: n } = pickNetwork(c, cmd.args.args);
+        const { network: n } = pickNetwork(c.networks, cmd.args.args);
         const client = n.users.get(cmd.sender);
         const channels = client ? [...client.channels].map(([ch]) => ch) : [];
         if (!channels.length) return cmd.reply(`You are in no channels on ${n.name}.`);
@@ -214,7 +214,7 @@ export function userCommands(c: IrcConnector): Command[] {
       summary: 'Send a raw IRC command on your connection: !cmd [server] COMMAND args',
       args: rest('args', '[server] COMMAND args'),
       async run(cmd) {
-        const { network: n, rest: line } = pickNetworkRaw(c, cmd.args.args);
+        const { network: n, rest: line } = pickNetworkRaw(c.networks, cmd.args.args);
         const parsed = parseRawCommand(line, [...DEFAULT_DENIED_COMMANDS, ...c.ctx.config.cmd_deny_list]);
         if (!parsed.ok) return cmd.reply(`Refused: ${parsed.reason}`);
         const client = await n.users.clientFor(cmd.sender);

@@ -10,7 +10,7 @@ import type { Logger } from '@causeway/bridge-core';
 export interface IdentdOptions {
   port: number;
   address: string;
-  lookup(localPort: number, remotePort: number): string | undefined;
+  lookup: (localPort: number, remotePort: number) => string | undefined;
   log: Logger;
 }
 

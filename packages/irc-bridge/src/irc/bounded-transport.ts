@@ -16,8 +16,8 @@ interface NetTransport {
   connect(): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const NetTransportCtor = require('irc-framework/src/transports/net') as new (options: unknown) => NetTransport;
+// irc-framework's own socket transport, extended below (CommonJS without types, like irc-framework.ts).
+const NetTransportCtor = createRequire(__filename)('irc-framework/src/transports/net') as new (options: unknown) => NetTransport;
 // The iconv-lite irc-framework decodes with (its own copy: encoding-fallback.ts registers codecs on it).
 const iconv = createRequire(require.resolve('irc-framework'))('iconv-lite') as { decode(b: Buffer, enc: string): string };
 

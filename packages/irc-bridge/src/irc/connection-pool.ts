@@ -1,7 +1,7 @@
 // All IRC connections of one network: creation, reconnect policy, client cap and idle reaping.
 // - (Re)connects go through the network's ConnectScheduler (rate + concurrency limits).
-// - Retryable failures back off per client with jitter; fatal ones (bans, clone limits, bad
-//   password, SASL failure) are never retried.
+// - Retryable failures wait per client as the owner's reconnectDelay says (the bridge hands in
+//   its backoff policy); fatal ones (bans, clone limits, bad password, SASL failure) are never retried.
 // - Messages sent while a client is down wait in its Outbox and are flushed in order after the
 //   channels are re-joined; what cannot be delivered is reported, never dropped silently.
 // - At maxClients the least recently active client is evicted, one at a time (MAI #1500 shed
@@ -19,7 +19,6 @@ import {
   type DisconnectedEvent,
 } from './connection-types';
 import { ConnectScheduler, CancelledError, type ScheduledTask, type SchedulerOptions } from './reconnect-scheduler';
-import { backoffDelay, type BackoffOptions } from './backoff';
 import { Outbox, type OutboxOptions } from './outbox';
 import type { Disconnect } from './errors';
 import type { MessageKind } from './line-splitter';
@@ -39,7 +38,12 @@ export interface PoolOptions {
   /** Disconnect clients that sent nothing for this long; 0 = never (default 0). */
   idleTimeoutMs?: number;
   scheduler?: ConnectScheduler | SchedulerOptions;
-  backoff?: BackoffOptions;
+  /**
+   * How long a client waits before reconnect attempt `attempt` (1 = the first after a drop), at
+   * least `retryAfterMs` (the server asked for it; 0 when it did not). The pool has no policy of
+   * its own: the bridge decides.
+   */
+  reconnectDelay: (attempt: number, retryAfterMs: number) => number;
   outbox?: OutboxOptions;
   /** Minimum spacing between evictions when over the cap (default 1 s). */
   evictionIntervalMs?: number;
@@ -220,7 +224,7 @@ export class PooledClient {
       return;
     }
     this._status = 'waiting';
-    const delay = backoffDelay(this.attempts + 1, this.pool.backoffOptions, reason.retryAfterMs ?? 0);
+    const delay = this.pool.reconnectDelay(this.attempts + 1, reason.retryAfterMs ?? 0);
     this.pool.emitEvent('disconnected', this.key, reason, true);
     this.start(delay);
   }
@@ -292,7 +296,7 @@ function failedReport(reason: string): SendReport {
 
 export class IrcConnectionPool {
   readonly scheduler: ConnectScheduler;
-  readonly backoffOptions: BackoffOptions;
+  readonly reconnectDelay: PoolOptions['reconnectDelay'];
   private readonly emitter = new EventEmitter();
   private readonly clients = new Map<string, PooledClient>();
   private maxClients: number;
@@ -304,7 +308,7 @@ export class IrcConnectionPool {
 
   constructor(private readonly opts: PoolOptions) {
     this.scheduler = opts.scheduler instanceof ConnectScheduler ? opts.scheduler : new ConnectScheduler(opts.scheduler);
-    this.backoffOptions = opts.backoff ?? {};
+    this.reconnectDelay = opts.reconnectDelay;
     this.maxClients = opts.maxClients ?? 30;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this.evictionIntervalMs = opts.evictionIntervalMs ?? 1000;

@@ -146,15 +146,15 @@ export interface OutgoingLine {
   /** IRCv3 tags; written only while the connection has the message-tags cap, else left off. */
   tags?: Readonly<Record<string, string>>;
   /** Called with the msgid the server gave the line, when echo-message is on. */
-  onEcho?(msgid: string): void;
+  onEcho?: (msgid: string) => void;
   /**
    * Called right before the line is written (for each line, if it was split); a returned promise
    * holds the write, and the lines behind it, until it settles. The bridge stores there that the
    * line is being sent, so after a crash it knows the line may have gone out.
    */
-  beforeWrite?(): Promise<void> | undefined;
+  beforeWrite?: () => Promise<void> | undefined;
   createdAt: number;
-  settle(result: LineResult): void;
+  settle: (result: LineResult) => void;
 }
 
 /** Extras for one message (see IrcConnection.sendMessage). */
@@ -165,9 +165,9 @@ export interface SendOptions {
    */
   firstLineTags?: Readonly<Record<string, string>>;
   /** Called once per line, in line order, with the msgid the server gave it (needs echo-message). */
-  onEcho?(msgid: string): void;
+  onEcho?: (msgid: string) => void;
   /** See OutgoingLine.beforeWrite; given to each line of the message. */
-  beforeWrite?(): Promise<void> | undefined;
+  beforeWrite?: () => Promise<void> | undefined;
   /** When the message was first queued, if before now (restored after a restart): the outbox's age limit counts from it. */
   queuedAt?: number;
 }

@@ -14,14 +14,12 @@ import { formatTags } from './message-tags';
 import { EchoMatcher } from './echo-matcher';
 import { Interner } from './interner';
 import { peekChannelChat } from './line-peek';
-import { applyIsupportTokens, defaultIsupport, internIsupport, parseModeChanges, type Isupport } from './isupport';
+import { applyIsupportTokens, defaultIsupport, internIsupport, type Isupport } from './isupport';
 import {
   classifyErrorText,
-  classifyFatalNumeric,
   classifySocketError,
   classifySoftNumeric,
   connectTimeout,
-  isSoftErrorNumeric,
   saslFailure,
   type Disconnect,
   type SoftError,
@@ -30,18 +28,12 @@ import { IfClientCtor, type IfClient, type IfMessage } from './irc-framework';
 import { ObservableEvents, type ObserverFailure } from './observable-events';
 import { BoundedNetTransport, LINE_TOO_LONG_EVENT } from './bounded-transport';
 import { malformedReason } from './inbound-check';
+import { readInbound, type InboundEvent, type ReadContext } from './inbound-events';
 import {
   IrcConnectionError,
   type ConnectionEvents, type ConnectionProblem, type ConnectionState, type DisconnectedEvent, type Identity, type IrcConnectionOptions,
-  type LineResult, type OutgoingLine, type RegisteredEvent, type SendOptions, type SendReport, type Sender, type WhoisResult,
+  type LineResult, type OutgoingLine, type RegisteredEvent, type SendOptions, type SendReport, type WhoisResult,
 } from './connection-types';
-
-/**
- * Numerics that only ever answer a PRIVMSG/NOTICE, with its target as the second parameter:
- * 404 ERR_CANNOTSENDTOCHAN, 486 ERR_NONONREG, 531 ERR_CANTSENDTOUSER, 716 ERR_TARGUMODEG.
- * (401 no such nick also answers WHOIS and MODE, so it cannot say which line it refuses.)
- */
-const REFUSES_MESSAGE = new Set(['404', '486', '531', '716']);
 
 // Every connection to a server enables the same caps and reads the same 004: one copy each.
 const sharedCaps = new Interner<readonly string[]>();
@@ -397,7 +389,7 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
         ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}),
       })),
     );
-    const failed = results.find((r) => !r.ok) as { ok: false; reason: string } | undefined;
+    const failed = results.find((r): r is { ok: false; reason: string } => !r.ok);
     return {
       delivered: !failed,
       lines: lines.length,
@@ -620,181 +612,137 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     if (this._state === 'registered') this.emit('host-changed', this.self);
   }
 
+  /** Each line from the server, read (inbound-events.ts) and applied. */
   private onMessage(msg: IfMessage): void {
     if (this.dropped.has(msg)) return;
     if (this.waiters?.size) for (const w of [...this.waiters]) w(msg);
-    const p = msg.params;
-    const time = parseServerTime(msg.tags);
-    const from: Sender = { nick: msg.nick ?? msg.prefix ?? '', user: msg.ident || undefined, host: msg.hostname || undefined };
-    switch (msg.command) {
-      case '001': {
-        if (this.connectTimer) clearTimeout(this.connectTimer);
-        this.connectTimer = null;
-        this.identity.nick = p[0];
-        // InspIRCd's welcome ends with nick!user@host: our first view of the real host.
-        const mask = /(\S+)!(\S+)@(\S+)\s*$/.exec(p[p.length - 1] ?? '');
-        if (mask) this.updateHost(mask[2], mask[3]);
-        this._state = 'registered';
-        this.queue.resume();
-        if (this.options.userModes) {
-          const modes = this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-') ? this.options.userModes : `+${this.options.userModes}`;
-          if (/^[+-][A-Za-z+-]*$/.test(modes)) void this.enqueue('MODE', [this.identity.nick, modes]);
-        }
-        // User modes do not survive a reconnect: deafness is asked for again.
-        if (this.deaf?.on) void this.enqueue('MODE', [this.identity.nick, `+${this.deaf.letter}`], undefined, undefined, { urgent: true });
-        // Announce after the 005 lines that follow 001 (they size our limits): at end of MOTD,
-        // or shortly after 001 on servers that send no MOTD reply.
-        this.announceRegistered = () => {
-          this.announceRegistered = null;
-          this._isupport = internIsupport(this._isupport);
-          if (this.registerTimer) clearTimeout(this.registerTimer);
-          this.registerTimer = null;
-          const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps,
-            ...(this.myInfo ? { server: this.myInfo } : {}) };
-          this.emit('registered', ev);
-          const c = this.connecting;
-          this.connecting = null;
-          c?.resolve(ev);
-        };
-        this.registerTimer = setTimeout(() => this.announceRegistered?.(), 2000);
+    const ev = readInbound(msg, this.readContext);
+    if (ev) this.apply(ev);
+  }
+
+  /** What reading a line needs to know of this connection (one object, kept for its lifetime). */
+  private readonly readContext: ReadContext = {
+    isupport: () => this._isupport,
+    isSelf: (nick) => this.isSelf(nick),
+    isChannel: (target) => this.isChannel(target),
+  };
+
+  /** What this connection does with a line from the server: its own state first, then its observers. */
+  private apply(ev: InboundEvent): void {
+    switch (ev.type) {
+      case 'welcome':
+        this.onWelcome(ev.nick, ev.user, ev.host);
         return;
-      }
-      case '376': // end of MOTD
-      case '422': // no MOTD
+      case 'motd-end':
         this.announceRegistered?.();
         return;
-      case '004':
-        if (p.length >= 4) this.myInfo = sharedServerInfo.intern(`${p[2]} ${p[3]}`, { version: p[2], userModes: p[3] });
+      case 'server-info':
+        this.myInfo = sharedServerInfo.intern(`${ev.version} ${ev.userModes}`, { version: ev.version, userModes: ev.userModes });
         return;
-      case '005':
-        this._isupport = applyIsupportTokens(this._isupport, p.slice(1, -1));
+      case 'isupport':
+        this._isupport = applyIsupportTokens(this._isupport, ev.tokens);
         return;
-      case 'CAP':
-        if (p[1] === 'ACK') this.setCaps([...new Set([...this.caps, ...(p[p.length - 1] ?? '').split(' ').filter(Boolean)])]);
-        if (p[1] === 'DEL') {
-          const del = new Set((p[p.length - 1] ?? '').split(' '));
-          this.setCaps(this.caps.filter((c) => !del.has(c)));
-        }
+      case 'caps-acked':
+        this.setCaps([...new Set([...this.caps, ...ev.caps])]);
         return;
-      case '396': // RPL_DISPLAYEDHOST: cloak or vhost applied
-        this.updateHost(p[1]?.includes('@') ? p[1].split('@')[0] : undefined, p[1]?.includes('@') ? p[1].split('@')[1] : p[1]);
-        return;
-      case 'CHGHOST':
-        if (this.isSelf(msg.nick)) this.updateHost(p[0], p[1]);
-        return;
-      case 'ERROR':
-        this.errorText = p[p.length - 1] ?? '';
-        return;
-      case 'PONG':
-        if (this.barriers) this.settleBarrier(p[p.length - 1] ?? '', true);
-        return;
-      case '464':
-      case '465':
-      case '463': {
-        const f = classifyFatalNumeric(msg.command, p[p.length - 1] ?? '');
-        if (f) this.fatal ??= f;
+      case 'caps-removed': {
+        const del = new Set(ev.caps);
+        this.setCaps(this.caps.filter((c) => !del.has(c)));
         return;
       }
-      case '900': // RPL_LOGGEDIN <nick> <nick!user@host> <account> :text
-        // Before 001 only SASL logs in; later 900s are services logins (IDENTIFY, CertFP on connect).
-        if (this._state === 'connecting' && p[2]) this.emit('sasl', { ok: true, account: p[2] });
+      case 'own-host':
+        this.updateHost(ev.user, ev.host);
         return;
-      case '902':
-      case '904':
-      case '905':
-      case '906':
+      case 'error':
+        this.errorText = ev.text;
+        return;
+      case 'pong':
+        if (this.barriers) this.settleBarrier(ev.token, true);
+        return;
+      case 'fatal':
+        this.fatal ??= ev.reason;
+        return;
+      case 'logged-in':
+        // Before 001 only SASL logs in; later 900s are services logins (IDENTIFY, CertFP on connect).
+        if (this._state === 'connecting') this.emit('sasl', { ok: true, account: ev.account });
+        return;
+      case 'sasl-failed':
         // The numeric carries the server's words; it replaces irc-framework's terse 'sasl failed' reason.
         if (this._state === 'connecting' && this.options.sasl && !(this.options.sasl.mechanism === 'EXTERNAL' && this.options.sasl.optional)
           && (!this.fatal || this.fatal.kind === 'sasl_failed')) {
-          this.fatal = saslFailure(msg.command, p[p.length - 1] ?? '', this.options.sasl.mechanism);
+          this.fatal = saslFailure(ev.numeric, ev.text, this.options.sasl.mechanism);
         }
-        this.emit('soft-error', classifySoftNumeric(msg.command, p));
+        this.emit('soft-error', ev.error);
         return;
-      case '432':
-      case '433':
-      case '436':
-      case '437':
-        if (this._state === 'connecting') {
-          this.nextRegistrationNick(classifySoftNumeric(msg.command, p));
-          return;
-        }
-        this.emit('soft-error', classifySoftNumeric(msg.command, p));
+      case 'nick-refused':
+        if (this._state === 'connecting') this.nextRegistrationNick(ev.error);
+        else this.emit('soft-error', ev.error);
         return;
-      case 'PRIVMSG':
-      case 'NOTICE':
-        this.onPrivmsg(msg, from, time);
+      case 'message':
+      case 'ctcp':
+        if (ev.echo && this.echoes.size) this.echoes.echoed(ev.echo.command, ev.echo.target, ev.echo.text, ev.echo.msgid);
+        if (ev.type === 'message') this.emit('message', ev.message);
+        else this.emit('ctcp', ev.ctcp);
         return;
-      case 'JOIN': {
-        const self = this.isSelf(msg.nick);
-        if (self) this.updateHost(msg.ident, msg.hostname);
-        const account = p.length >= 3 && p[1] !== '*' ? p[1] : typeof msg.tags.account === 'string' ? msg.tags.account : undefined;
-        this.emit('join', { channel: p[0], who: from, account, self, time });
+      case 'join':
+        if (ev.join.self) this.updateHost(ev.join.who.user, ev.join.who.host);
+        this.emit('join', ev.join);
+        return;
+      case 'nick':
+        if (ev.nick.self) this.identity.nick = ev.nick.newNick;
+        this.emit('nick', ev.nick);
+        return;
+      case 'names-reply': {
+        const names = (this.namesBuffer ??= new Map<string, Array<{ nick: string; prefixes: string }>>());
+        names.set(ev.channel, [...(names.get(ev.channel) ?? []), ...ev.users]);
         return;
       }
-      case 'PART':
-        this.emit('part', { channel: p[0], who: from, reason: p[1] ?? '', self: this.isSelf(msg.nick), time });
-        return;
-      case 'QUIT':
-        this.emit('quit', { who: from, reason: p[0] ?? '', self: this.isSelf(msg.nick), time });
-        return;
-      case 'KICK':
-        this.emit('kick', { channel: p[0], nick: p[1], by: from, reason: p[2] ?? '', self: this.isSelf(p[1]), time });
-        return;
-      case 'NICK': {
-        const self = this.isSelf(msg.nick);
-        if (self) this.identity.nick = p[0];
-        this.emit('nick', { oldNick: msg.nick ?? '', newNick: p[0], self, time });
-        return;
-      }
-      case 'TOPIC':
-        this.emit('topic', { channel: p[0], topic: p[1] ?? '', setBy: msg.nick, time });
-        return;
-      case '332':
-        this.emit('topic', { channel: p[1], topic: p[2] ?? '', time });
-        return;
-      case 'MODE': {
-        const target = p[0];
-        const changes = this.isChannel(target) ? parseModeChanges(p[1] ?? '', p.slice(2), this._isupport) : parseModeChanges(p[1] ?? '', [], { ...this._isupport, prefixes: [], chanModes: ['', '', '', ''] });
-        this.emit('mode', { target, by: from, changes, raw: p.slice(1), time });
-        return;
-      }
-      case '324':
-        if (p[1] && this.isChannel(p[1])) {
-          this.emit('channel-modes', { channel: p[1], changes: parseModeChanges(p[2] ?? '', p.slice(3), this._isupport), time });
-        }
-        return;
-      case '353': {
-        const channel = p[2];
-        const names = (this.namesBuffer ??= new Map());
-        const list = names.get(channel) ?? [];
-        const symbols = this._isupport.prefixes.map((x) => x.symbol).join('');
-        for (const entry of (p[3] ?? '').split(' ').filter(Boolean)) {
-          let i = 0;
-          while (i < entry.length && symbols.includes(entry[i])) i++;
-          const nick = entry.slice(i).split('!')[0];
-          if (nick) list.push({ nick, prefixes: entry.slice(0, i) }); // a bare prefix symbol names nobody
-        }
-        names.set(channel, list);
-        return;
-      }
-      case '366': {
-        const channel = p[1];
-        const users = this.namesBuffer?.get(channel) ?? [];
-        this.namesBuffer?.delete(channel);
+      case 'names-end': {
+        const users = this.namesBuffer?.get(ev.channel) ?? [];
+        this.namesBuffer?.delete(ev.channel);
         if (!this.namesBuffer?.size) this.namesBuffer = undefined;
-        this.emit('names', { channel, users });
+        this.emit('names', { channel: ev.channel, users });
         return;
       }
-      case 'INVITE':
-        this.emit('invite', { channel: p[1], by: from, time });
+      case 'numeric':
+        if (ev.refusedMessageTo !== undefined) this.echoes.refused(ev.refusedMessageTo);
+        if (ev.softError && this._state === 'registered') this.emit('soft-error', ev.softError);
         return;
-      default:
-        // A refused PRIVMSG/NOTICE never echoes: stop waiting for it (replies to its channel wait for it).
-        if (REFUSES_MESSAGE.has(msg.command) && p[1] !== undefined) this.echoes.refused(p[1]);
-        if (/^\d{3}$/.test(msg.command) && isSoftErrorNumeric(msg.command) && this._state === 'registered') {
-          this.emit('soft-error', classifySoftNumeric(msg.command, p));
-        }
+      case 'relay':
+        this.emit(ev.name, ...ev.args);
+        return;
     }
+  }
+
+  /** 001: registered. The connection is announced once the 005 lines that follow have sized its limits. */
+  private onWelcome(nick: string, user: string | undefined, host: string | undefined): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.identity.nick = nick;
+    this.updateHost(user, host);
+    this._state = 'registered';
+    this.queue.resume();
+    if (this.options.userModes) {
+      const modes = this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-') ? this.options.userModes : `+${this.options.userModes}`;
+      if (/^[+-][A-Za-z+-]*$/.test(modes)) void this.enqueue('MODE', [this.identity.nick, modes]);
+    }
+    // User modes do not survive a reconnect: deafness is asked for again.
+    if (this.deaf?.on) void this.enqueue('MODE', [this.identity.nick, `+${this.deaf.letter}`], undefined, undefined, { urgent: true });
+    // Announce after the 005 lines that follow 001 (they size our limits): at end of MOTD,
+    // or shortly after 001 on servers that send no MOTD reply.
+    this.announceRegistered = () => {
+      this.announceRegistered = null;
+      this._isupport = internIsupport(this._isupport);
+      if (this.registerTimer) clearTimeout(this.registerTimer);
+      this.registerTimer = null;
+      const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps,
+        ...(this.myInfo ? { server: this.myInfo } : {}) };
+      this.emit('registered', ev);
+      const c = this.connecting;
+      this.connecting = null;
+      c?.resolve(ev);
+    };
+    this.registerTimer = setTimeout(() => this.announceRegistered?.(), 2000);
   }
 
   private setCaps(caps: readonly string[]): void {
@@ -820,41 +768,6 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     this.identity.nick = next;
     this.client?.connection.write(buildLine('NICK', [next]));
     this.emit('nick-fallback', { requested, nick: next, reason });
-  }
-
-  private onPrivmsg(msg: IfMessage, from: Sender, time: Date): void {
-    const target = msg.params[0] ?? '';
-    let text = msg.params[1] ?? '';
-    if (typeof msg.tags.msgid === 'string' && this.echoes.size && this.isSelf(from.nick)) {
-      this.echoes.echoed(msg.command, target, text, msg.tags.msgid);
-    }
-    let kind: MessageKind = msg.command === 'NOTICE' ? 'notice' : 'privmsg';
-    if (text.startsWith('\x01')) {
-      // Accept a missing closing \x01 (some clients omit it).
-      const body = text.slice(1).replace(/\x01$/, '');
-      const sp = body.indexOf(' ');
-      const command = (sp === -1 ? body : body.slice(0, sp)).toUpperCase();
-      const args = sp === -1 ? '' : body.slice(sp + 1);
-      if (command === 'ACTION' && kind === 'privmsg') {
-        kind = 'action';
-        text = args;
-      } else {
-        this.emit('ctcp', { from, target, command, args, time });
-        return;
-      }
-    }
-    this.emit('message', {
-      kind,
-      from,
-      target,
-      isChannel: this.isChannel(target),
-      text,
-      time,
-      msgid: typeof msg.tags.msgid === 'string' ? msg.tags.msgid : undefined,
-      account: typeof msg.tags.account === 'string' ? msg.tags.account : undefined,
-      isEcho: this.isSelf(from.nick),
-      tags: msg.tags,
-    });
   }
 
   private onSocketClose(client: IfClient): void {
@@ -905,15 +818,6 @@ function refineWithErrorText(fatal: Disconnect, errorText: string | null): Disco
   const fromError = classifyErrorText(errorText);
   if (fatal.kind === 'banned' && fromError.kind === 'temporary_ban') return fromError;
   return { ...fatal, detail: errorText };
-}
-
-function parseServerTime(tags: Record<string, string | true>): Date {
-  const t = tags.time;
-  if (typeof t === 'string') {
-    const d = new Date(t);
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  return new Date();
 }
 
 function stripAction(trailing: string): string {

@@ -17,7 +17,6 @@ export * from './connection';
 export * from './observable-events';
 export * from './message-tags';
 export * from './echo-matcher';
-export * from './backoff';
 export * from './reconnect-scheduler';
 export * from './outbox';
 export * from './connection-pool';

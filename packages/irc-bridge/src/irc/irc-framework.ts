@@ -1,5 +1,6 @@
 // irc-framework ships no types: the subset of its Client that IrcConnection uses, in one place,
 // so an upgrade that changes it shows up here.
+import { createRequire } from 'node:module';
 export interface IfMessage {
   command: string;
   params: string[];
@@ -11,12 +12,12 @@ export interface IfMessage {
 }
 export interface IfClient {
   connect(options: Record<string, unknown>): void;
-  on(event: string, fn: (...args: any[]) => void): void;
+  on(event: string, fn: (...args: never[]) => void): void;
   removeAllListeners(): void;
   /** Adds middleware: `fn(client, rawMiddleware, parsedMiddleware)`; raw middleware sees each parsed line before the handlers. */
-  use(fn: (client: unknown, raw: { use(fn: (...args: any[]) => void): void }, parsed: unknown) => void): void;
+  use(fn: (client: unknown, raw: { use(fn: (...args: never[]) => void): void }, parsed: unknown) => void): void;
   connection: {
-    on(event: string, fn: (...args: any[]) => void): void;
+    on(event: string, fn: (...args: never[]) => void): void;
     write(line: string, cb?: () => void): boolean;
     end(data?: string, hadError?: boolean): void;
     connected: boolean;
@@ -25,5 +26,5 @@ export interface IfClient {
     addReadBuffer(line: string): void;
   };
 }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-export const { Client: IfClientCtor } = require('irc-framework') as { Client: new () => IfClient };
+// irc-framework is CommonJS and ships no types: loaded through Node's require, typed by the interfaces above.
+export const { Client: IfClientCtor } = createRequire(__filename)('irc-framework') as { Client: new () => IfClient };

@@ -184,7 +184,7 @@ function colourCode(fg: Colour | undefined, bg: Colour | undefined): string {
   }
   // Always two digits, so text starting with a digit is never read as part of the colour.
   const two = (n: number | undefined) => String(n ?? 99).padStart(2, '0');
-  return C + two(fg as number | undefined) + (bg !== undefined ? ',' + two(bg as number) : '');
+  return C + two(fg) + (bg !== undefined ? ',' + two(bg) : '');
 }
 
 /**

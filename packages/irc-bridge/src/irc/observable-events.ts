@@ -69,7 +69,7 @@ export class ObservableEvents<E extends EventMap<E>> {
   protected emit<K extends keyof E & string>(event: K, ...args: E[K]): void {
     const obs = this.observers;
     for (let i = 0; i < obs.length; i += 2) {
-      const fn = (obs[i] as Observer<E, unknown>)[event] as ((tag: unknown, ...a: E[K]) => void) | undefined;
+      const fn = (obs[i] as Observer<E, unknown>)[event];
       if (!fn) continue;
       try {
         fn.call(obs[i], obs[i + 1], ...args);
@@ -86,7 +86,7 @@ export class ObservableEvents<E extends EventMap<E>> {
   private isolated<K extends keyof E & string>(event: K, fn: Listener<E[K]>): (...a: unknown[]) => void {
     const all = (this.wrappers ??= new WeakMap());
     let byEvent = all.get(fn as Listener<unknown[]>);
-    if (!byEvent) all.set(fn as Listener<unknown[]>, byEvent = new Map());
+    if (!byEvent) all.set(fn as Listener<unknown[]>, byEvent = new Map<string, (...a: unknown[]) => void>());
     let wrapped = byEvent.get(event);
     if (!wrapped) {
       wrapped = (...a: unknown[]) => {

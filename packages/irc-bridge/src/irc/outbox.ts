@@ -12,7 +12,7 @@ export type OutboxEntry =
       text: string;
       opts?: SendOptions;
       createdAt: number;
-      settle(report: SendReport): void;
+      settle: (report: SendReport) => void;
     }
   | {
       /** Lines already split and queued on a connection that then dropped. */

@@ -115,7 +115,7 @@ export class ConnectScheduler {
       try {
         p = job.run();
       } catch (e) {
-        p = Promise.reject(e);
+        p = Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
       p.then(job.resolve, job.reject).finally(() => {
         this.inFlight--;

@@ -25,7 +25,7 @@ const REMEMBERED = 8192;
 
 export class ChatRelay {
   private readonly claims = new Map<string, string>();
-  private readonly order: string[] = new Array(REMEMBERED);
+  private readonly order: string[] = new Array<string>(REMEMBERED);
   private next = 0;
 
   /** `claim()`: whether deaf mode is on (two hearers per channel). */

@@ -83,7 +83,7 @@ export class DurableLines {
    * removes it once written or given up, unless the bridge is stopping (then it stays for the
    * next start).
    */
-  hooks(record: StoredLineRecord): { beforeWrite(): Promise<void> | undefined; settled(report: SendReport): void } {
+  hooks(record: StoredLineRecord): { beforeWrite: () => Promise<void> | undefined; settled: (report: SendReport) => void } {
     let marked = record.attempted;
     return {
       beforeWrite: () => {

@@ -1,13 +1,14 @@
 /**
  * One configured IRC network: the relay bot, the Matrix users' connections,
- * channel ↔ portal keys, and both directions of traffic for that network.
+ * channel ↔ portal keys, and both directions of traffic for that network
+ * (IrcToMatrix and MatrixToIrc; this class wires them to the connections).
  *
  * Portal keys use the case-folded channel (rfc1459, InspIRCd's casemapping),
  * so `#Chan` and `#chan` are one portal; ghost IDs are case-folded nicks.
  */
 import {
   BridgeError, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
-  type LateRemoteIds, type MatrixMessage, type MatrixRoomMeta, type Portal, type PortalKey, type RemoteEvent, type SendResult,
+  type MatrixMessage, type PortalInfo, type MatrixRoomMeta, type Portal, type PortalKey, type RemoteEvent, type SendResult,
 } from '@causeway/bridge-core';
 import {
   ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
@@ -24,9 +25,8 @@ import { RoomConfig } from './room-config';
 import { utf8WithFallback } from '../irc/encoding-fallback';
 import { IrcToMatrix, type Owner } from './irc-to-matrix';
 import { UserConnections, clientCertificateOf, idleTimeoutS } from './user-connections';
-import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './matrix-to-irc';
-import { matrixRemoteId, replyTagsFor } from './remote-ids';
-import { DurableLines, type StoredLine, type StoredLineRecord } from './durable-lines';
+import { MatrixToIrc } from './matrix-to-irc';
+import { reconnectDelay } from './reconnect-delay';
 
 export interface NetworkStats {
   connections: Record<'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped', number>;
@@ -67,19 +67,14 @@ export class IrcNetwork {
   private readonly botPool: IrcConnectionPool;
   private bot: PooledClient | null = null;
   private readonly i2m: IrcToMatrix;
+  private readonly m2i: MatrixToIrc;
   /** Rooms' own settings (`per_room_config`). */
   private readonly roomConfig: RoomConfig;
-  /** How Matrix replies read on IRC (`irc.replies`). */
-  private readonly replyStyle: ReplyStyle;
   private readonly counters = { matrixToIrc: 0, ircToMatrix: 0, undelivered: 0 };
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Server lines dropped unhandled (see connectionProblem). */
   private readonly droppedLines;
-  /** Matrix → IRC lines kept until written to the socket (see durable-lines.ts). */
-  private readonly lines: DurableLines;
-  /** Lines left by the last run are queued again (before any new one; handlers wait for it). */
-  private restored: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -92,9 +87,6 @@ export class IrcNetwork {
     this.droppedLines = ctx.metrics?.counter('dropped_lines_total',
       'Lines from the IRC server dropped unhandled: malformed (too few parameters, or the IRC library failed on them) or too long (over 8 KiB of tags plus 512 bytes).',
       ['network', 'reason']);
-    this.lines = new DurableLines(ctx.outbox.queue<StoredLine>('lines'), name);
-    const r = ctx.config.replies;
-    this.replyStyle = { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
     this.scheduler = new ConnectScheduler({
       connectsPerSecond: cfg.clients.connect_rate_per_second,
       maxConcurrent: cfg.clients.concurrent_reconnect_limit,
@@ -113,10 +105,11 @@ export class IrcNetwork {
       ...(cfg.encoding_fallback ? { encoding: utf8WithFallback(cfg.encoding_fallback) } : {}),
       onProblem: (problem, nick) => this.connectionProblem(problem, nick),
     };
-    this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler });
+    const reconnect = reconnectDelay();
+    this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler, reconnectDelay: reconnect });
     this.users = new UserConnections({
       // Echoes carry the msgid of each line a Matrix user sends (see handleMessage); the bot needs none.
-      network: name, cfg, ctx, passwords, scheduler: this.scheduler, server: { ...server, echoMessage: cfg.clients.echo_message },
+      network: name, cfg, ctx, passwords, scheduler: this.scheduler, reconnectDelay: reconnect, server: { ...server, echoMessage: cfg.clients.echo_message },
       attach: (userId, conn) => this.attach(userId, conn, { userId }),
       detach: (userId) => { this.channels.dropConnection(userId); this.updateDeafness(); },
     });
@@ -150,6 +143,14 @@ export class IrcNetwork {
         enabled: cfg.membership.quit_debounce.enabled, quitsPerSecond: cfg.membership.quit_debounce.quits_per_second,
         delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
       }),
+    });
+    this.m2i = new MatrixToIrc({
+      network: name, cfg, ctx, users: this.users, roomConfig: this.roomConfig,
+      nickOfGhost: (userId) => this.nickOfGhost(userId),
+      botJoin: (channel, key) => this.botJoin(channel, key),
+      tell: (userId, text) => this.tell(userId, text),
+      onRelayed: () => { this.counters.matrixToIrc++; },
+      onUndelivered: () => { this.counters.undelivered++; },
     });
   }
 
@@ -199,6 +200,17 @@ export class IrcNetwork {
     return { network: this.name, id: ircLower(channel) };
   }
 
+  /** A portal room for `channel` as dynamic_channels configures it (with the channel key, if any). */
+  portalInfo(channel: string, key?: string): PortalInfo {
+    return {
+      key: this.portalKey(channel),
+      name: channel,
+      published: this.cfg.dynamic_channels.published,
+      inviteOnly: this.cfg.dynamic_channels.join_rule === 'invite',
+      ...(key ? { data: { key } } : {}),
+    };
+  }
+
   ghostKey(nick: string): GhostKey {
     return { network: this.name, id: ircLower(nick) };
   }
@@ -229,10 +241,7 @@ export class IrcNetwork {
   // ---- lifecycle ----------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    this.restored = this.resumeStoredLines().catch((err) => {
-      this.ctx.log.error('Matrix messages stored for IRC before the restart could not be read', { network: this.name, err: String(err) });
-    });
-    await this.restored;
+    await this.m2i.restore();
     const channels = new Map<string, string | undefined>();
     for (const [channel, m] of Object.entries(this.cfg.mappings)) channels.set(ircLower(channel), m.key);
     const portals = await this.ctx.portals.list({ network: this.name });
@@ -254,76 +263,6 @@ export class IrcNetwork {
     }
     void this.linkMappings();
     void this.joinMatrixMembers(portals);
-  }
-
-  /** Pending initial Matrix→IRC joins (`membership.matrix_to_irc.initial`), drip-fed one per `flood_delay_ms`. */
-  private readonly initialJoins: Array<{ userId: string; channel: string; key?: string }> = [];
-  private readonly initialQueued = new Set<string>();
-  private initialDripping = false;
-
-  /**
-   * `membership.matrix_to_irc.initial`: every joined Matrix member of the given bridged rooms is
-   * connected and JOINs the channel, without having to say anything first (at start, and when a
-   * room is first linked). Excluded users are skipped, and with `initial_skip_idle_days` idle ones.
-   * One join per `membership.flood_delay_ms`;
-   * the connections themselves still go through the network's connect scheduler.
-   */
-  async joinMatrixMembers(portals: readonly Portal[]): Promise<void> {
-    if (!this.cfg.membership.matrix_to_irc.initial) return;
-    for (const p of portals) {
-      if (p.kind === 'dm' || this.stopped) continue;
-      let members: string[];
-      try {
-        members = await this.ctx.portals.joinedMatrixUsers(p.roomId);
-      } catch (err) {
-        this.ctx.log.warn('initial Matrix→IRC membership: members unreadable', { roomId: p.roomId, err: String(err) });
-        continue;
-      }
-      for (const userId of members) {
-        const id = `${userId}\u0000${p.key.id}`;
-        if (this.users.isExcluded(userId) || this.initialQueued.has(id) || this.users.get(userId)?.channels.has(p.key.id)) continue;
-        if (this.isIdle(userId)) continue;
-        this.initialQueued.add(id);
-        this.initialJoins.push({ userId, channel: p.key.id, key: p.data?.key as string | undefined });
-      }
-    }
-    this.dripInitialJoins();
-  }
-
-  /** Left out of the initial sync by `membership.initial_skip_idle_days`. */
-  private isIdle(userId: string): boolean {
-    const days = this.cfg.membership.initial_skip_idle_days;
-    if (!days) return false;
-    const last = this.ctx.lastActive(userId);
-    return last === undefined || Date.now() - last > days * 86_400_000;
-  }
-
-  private dripInitialJoins(): void {
-    if (this.initialDripping || this.stopped) return;
-    const job = this.initialJoins.shift();
-    if (!job) return;
-    this.initialDripping = true;
-    this.initialQueued.delete(`${job.userId}\u0000${job.channel}`);
-    // Wait for registration before the JOIN: a JOIN queued on a connecting client would go out with
-    // every other one the moment they all register, which is exactly the flood the drip avoids.
-    void this.users.clientFor(job.userId)
-      .then(async (client) => { await this.whenConnected(job.userId, client.status === 'connected', 60_000); return client.join(job.channel, job.key); })
-      .catch((err) => this.ctx.log.warn('initial Matrix→IRC join failed', { userId: job.userId, channel: job.channel, err: String(err) }))
-      .finally(() => this.later(this.cfg.membership.flood_delay_ms, () => { this.initialDripping = false; this.dripInitialJoins(); }));
-  }
-
-  /** Resolves when the user's connection is registered (or failed, or the wait is over). */
-  private whenConnected(userId: string, already: boolean, ms: number): Promise<void> {
-    if (already) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (key?: string) => {
-        if (key !== undefined && key !== userId) return;
-        clearTimeout(t); this.users.pool.off('connected', done); this.users.pool.off('failed', done); resolve();
-      };
-      const t = setTimeout(() => done(), ms);
-      this.users.pool.on('connected', done);
-      this.users.pool.on('failed', done);
-    });
   }
 
   private waitForBot(ms: number): Promise<void> {
@@ -349,8 +288,7 @@ export class IrcNetwork {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    // Lines not written by now stay stored for the next start; nobody is told they failed.
-    this.lines.stop();
+    this.m2i.stop();
     for (const t of this.timers) clearTimeout(t);
     this.i2m.stop();
     await Promise.all([this.users.shutdown(), this.botPool.shutdown('Bridge shutting down')]);
@@ -574,253 +512,27 @@ export class IrcNetwork {
     await via.notice(nick, text);
   }
 
-  // ---- Matrix → IRC -----------------------------------------------------------------------------
+  // ---- Matrix → IRC (matrix-to-irc.ts) ------------------------------------------------------------
 
-  private renderDeps(): RenderDeps {
-    return {
-      nickFor: (userId) => this.nickOfGhost(userId) ?? this.users.nickOf(userId),
-      publicUrl: (mxc, name) => this.ctx.media.publicUrl(mxc, name),
-      replies: this.replyStyle,
-    };
+  handleMessage(msg: MatrixMessage): Promise<SendResult> {
+    return this.m2i.handleMessage(msg);
   }
 
-  private checkUser(userId: string): void {
-    if (this.users.isExcluded(userId)) {
-      throw new BridgeError(`You are not allowed to use ${this.name} through this bridge.`, { notify: 'admin-room' });
-    }
+  handleEdit(edit: MatrixEdit): Promise<void> {
+    return this.m2i.handleEdit(edit);
   }
 
-  /** Where a portal's traffic goes on IRC, joining the channel first if needed. */
-  private async targetFor(portal: Portal, client: PooledClient, userId: string): Promise<string> {
-    if (portal.kind === 'dm') {
-      if (!this.cfg.private_messages.enabled) throw new BridgeError(`Private messages are disabled on ${this.name}.`);
-      if (portal.dmUser && portal.dmUser !== userId) throw new BridgeError('Only the owner of this private chat can talk in it.');
-      return portal.key.id;
-    }
-    const channel = portal.key.id;
-    if (!client.channels.has(channel)) await client.join(channel, portal.data?.key as string | undefined);
-    this.botJoin(channel, portal.data?.key as string | undefined);
-    return channel;
+  handleMembership(change: MatrixMembership): Promise<void> {
+    return this.m2i.handleMembership(change);
   }
 
-  /** `clients.line_limit`, or what the room chose within `per_room_config.line_limit_max`. */
-  private async lineLimitFor(portal: Portal): Promise<number> {
-    if (portal.kind === 'dm' || !this.ctx.config.per_room_config.enabled) return this.cfg.clients.line_limit;
-    return (await this.roomConfig.settings(portal.roomId)).lineLimit;
+  handleRoomMeta(change: MatrixRoomMeta): Promise<void> {
+    return this.m2i.handleRoomMeta(change);
   }
 
-  async handleMessage(msg: MatrixMessage): Promise<SendResult> {
-    await this.restored;
-    const userId = msg.sender.userId;
-    const remoteIds = [matrixRemoteId(msg.eventId)];
-    // Stored before the crash: its lines go out from the store, not a second time.
-    if (msg.redelivered && this.lines.holds(msg.eventId)) return { remoteIds };
-    this.checkUser(userId);
-    const client = await this.users.clientFor(userId, msg.sender.displayName);
-    const target = await this.targetFor(msg.portal, client, userId);
-    const rendered = renderMessage(msg, this.renderDeps());
-    let text = rendered.text;
-    const lines = client.connection.planMessage(target, text, rendered.kind);
-    const lineLimit = await this.lineLimitFor(msg.portal);
-    if (lines.length > lineLimit) text = await this.longMessage(msg.content.body, client, lines, lineLimit);
-    // A reply keeps its "nick: text" rendering *and* gets the reply tag: the tag carries no text, most
-    // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
-    const tags = replyTagsFor(msg.replyTo);
-    const message = {
-      eventId: msg.eventId, timestamp: msg.timestamp, portal: { roomId: msg.portal.roomId, key: msg.portal.key },
-      sender: { userId }, content: { body: msg.content.body },
-    };
-    await this.sendDurably(client, msg, rendered.kind, target, text, tags, (i) => ({ message, part: i + 1 }));
-    // Known now: the event ID (Matrix replies and edits find the sender and text through it). The
-    // msgids the server gives the lines follow with their echoes.
-    return { remoteIds };
-  }
-
-  /**
-   * Stores the lines of a Matrix message or edit (durable-lines.ts), then queues them on the user's
-   * connection: the event is handled once they are stored, and they go out even across a crash.
-   * Connected, the text is split now, one stored entry per line; otherwise it is stored whole and
-   * split once the connection knows the server's line budget.
-   */
-  private async sendDurably(
-    client: PooledClient, event: MatrixMessage | MatrixEdit, kind: StoredLine['kind'], target: string, text: string,
-    tags: Record<string, string> | undefined, echo: (line: number) => StoredLine['echo'],
-  ): Promise<void> {
-    const pieces = client.status === 'connected' && client.connection.state === 'registered'
-      ? client.connection.planMessage(target, text, kind) : [text];
-    const channelKey = event.portal.kind === 'dm' ? undefined : event.portal.data?.key as string | undefined;
-    const records = await this.lines.store(event.sender.userId, pieces.map((piece, i): StoredLine => ({
-      kind, target, text: piece, eventId: event.eventId, displayName: event.sender.displayName,
-      ...(i === 0 && tags ? { tags } : {}),
-      ...(channelKey ? { channelKey } : {}),
-      ...(this.cfg.clients.echo_message ? { echo: echo(i) } : {}),
-    })));
-    this.counters.matrixToIrc++;
-    for (const r of records) this.sendStored(client, r);
-  }
-
-  /** Queues a stored line: marked before it is written, removed once written or given up (failures reach the user via onUndelivered). */
-  private sendStored(client: PooledClient, record: StoredLineRecord): void {
-    const v = record.value;
-    const hooks = this.lines.hooks(record);
-    void client.sendMessage(v.kind, v.target, v.text, {
-      ...(v.tags ? { firstLineTags: v.tags } : {}),
-      ...(v.echo ? { onEcho: this.echoRecorder(v.echo) } : {}),
-      beforeWrite: hooks.beforeWrite,
-      queuedAt: record.createdAt,
-    }).then((r) => {
-      hooks.settled(r);
-      if (!r.delivered) this.counters.undelivered++;
-      else this.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
-    });
-  }
-
-  /**
-   * Lines from Matrix the last run stored but had not written (see durable-lines.ts), sent first,
-   * in order, on each user's connection once it is up (channels joined again first). A line
-   * marked as being written when the bridge died may have gone out: like a redelivered event, it
-   * is sent again.
-   */
-  private async resumeStoredLines(): Promise<void> {
-    const byUser = await this.lines.restore();
-    let count = 0;
-    let maybeSent = 0;
-    for (const [userId, records] of byUser) {
-      if (this.users.isExcluded(userId)) {
-        for (const r of records) this.lines.hooks(r).settled({ delivered: false, lines: 0, sent: 0, queueDelayMs: 0 });
-        continue;
-      }
-      const client = await this.users.clientFor(userId, records[0].value.displayName);
-      for (const r of records) {
-        const { target, channelKey } = r.value;
-        if (this.validChannel(target) && !client.channels.has(target)) {
-          void client.join(target, channelKey).catch(() => undefined);
-          this.botJoin(target, channelKey);
-        }
-        this.sendStored(client, r);
-        count++;
-        if (r.attempted) maybeSent++;
-      }
-    }
-    if (count) {
-      this.ctx.log.info('Matrix messages stored for IRC before the restart are sent now', {
-        network: this.name, lines: count, users: byUser.size, mayHaveGoneOutBefore: maybeSent,
-      });
-    }
-  }
-
-  /**
-   * Records the msgid of each echoed line of a Matrix message in the message map (parts 1, 2, … after
-   * the event ID's part 0), so an IRC user's `+draft/reply` to any of its lines becomes a Matrix
-   * reply; or, for an edit, for the *edited* message, not the edit event: Matrix clients show the
-   * edit folded into the original (an edit event is not something one replies to), so an IRC user
-   * replying to the "s/old/new/" or "* new text" line is replying to that message as Matrix users
-   * see it. The core appends those after the message's own parts and any earlier edit's (see
-   * LateEditRemoteIds), so the original lines' msgids still map too.
-   */
-  private echoRecorder(echo: NonNullable<StoredLine['echo']>): (msgid: string) => void {
-    let n = 0;
-    const late = (msgid: string): LateRemoteIds => ('edit' in echo
-      ? { edit: echo.edit, remoteIds: [msgid] }
-      : { message: echo.message, remoteIds: [msgid], firstPart: echo.part + n++ });
-    return (msgid) => {
-      this.ctx.remote.addRemoteIds(late(msgid)).catch((err) => this.ctx.log.warn('msgid of a line from Matrix not recorded', {
-        eventId: 'edit' in echo ? echo.edit.target.eventId : echo.message.eventId, err: String(err),
-      }));
-    };
-  }
-
-  /**
-   * Beyond line_limit lines, the full text is uploaded and IRC gets the first line and a link
-   * (MAI's behaviour). If the upload fails: the first lines and "(truncated)", never nothing.
-   */
-  private async longMessage(body: string, client: PooledClient, lines: string[], lineLimit: number): Promise<string> {
-    const nick = client.connection.nick;
-    const name = `${nick}_${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
-    try {
-      const mxc = await this.ctx.media.upload(Buffer.from(body, 'utf8'), { name, mimetype: 'text/plain; charset=utf-8' });
-      const url = this.ctx.media.publicUrl(mxc, name);
-      if (!url) throw new Error('no public media URL configured');
-      const first = lines[0].length > 120 ? `${lines[0].slice(0, 120)}` : lines[0];
-      return `${first}... (full message at <${url}>)`;
-    } catch (err) {
-      this.ctx.log.warn('long message upload failed; sending it truncated', { err: String(err) });
-      return [...lines.slice(0, Math.max(1, lineLimit - 1)), '...(truncated)'].join('\n');
-    }
-  }
-
-  async handleEdit(edit: MatrixEdit): Promise<void> {
-    await this.restored;
-    if (edit.redelivered && this.lines.holds(edit.eventId)) return;
-    const userId = edit.sender.userId;
-    this.checkUser(userId);
-    const client = await this.users.clientFor(userId, edit.sender.displayName);
-    const target = await this.targetFor(edit.portal, client, userId);
-    const kind = edit.content.kind === 'emote' ? 'action' : edit.content.kind === 'notice' ? 'notice' : 'privmsg';
-    // "* new text" of a long edit is as many lines as the message: line_limit holds for it too, and
-    // the line keeps the "* " that marks a correction.
-    let text = renderEdit(edit);
-    const lineLimit = await this.lineLimitFor(edit.portal);
-    if (client.connection.planMessage(target, text, kind).length > lineLimit) {
-      const body = edit.content.body;
-      text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind), lineLimit)}`;
-    }
-    const ref = {
-      timestamp: edit.timestamp, portal: { roomId: edit.portal.roomId, key: edit.portal.key },
-      target: { eventId: edit.target.eventId, sender: edit.target.sender }, content: { body: edit.content.body },
-    };
-    await this.sendDurably(client, edit, kind, target, text, undefined, () => ({ edit: ref }));
-  }
-
-  async handleMembership(change: MatrixMembership): Promise<void> {
-    const portal = change.portal;
-    if (portal.kind === 'dm') return;
-    const channel = portal.key.id;
-    const actor = change.sender.userId;
-    if (change.targetIsGhost) {
-      // A Matrix moderator kicking an IRC user: KICK from the moderator's own connection.
-      const nick = this.nickOfGhost(change.target);
-      if (!nick || actor === change.target || (change.membership !== 'leave' && change.membership !== 'ban')) return;
-      if (this.users.isExcluded(actor)) return;
-      const client = await this.users.clientFor(actor, change.sender.displayName);
-      if (!client.channels.has(channel)) await client.join(channel, portal.data?.key as string | undefined);
-      if (client.status !== 'connected') {
-        this.tell(actor, `Could not kick ${nick} from ${channel}: you are not connected to ${this.name} yet.`);
-        return;
-      }
-      await client.connection.kick(channel, nick, change.reason ?? `Kicked by ${actor}`);
-      return;
-    }
-    const target = change.target;
-    if (this.users.isExcluded(target)) return;
-    if (change.membership === 'join') {
-      if (!this.cfg.membership.matrix_to_irc.incremental) return;
-      const client = await this.users.clientFor(target, change.sender.userId === target ? change.sender.displayName : undefined);
-      await client.join(channel, portal.data?.key as string | undefined);
-      this.botJoin(channel, portal.data?.key as string | undefined);
-      return;
-    }
-    if (change.membership === 'leave' || change.membership === 'ban') {
-      const client = this.users.get(target);
-      if (!client || !client.channels.has(channel)) return;
-      const reason = actor !== target ? `Kicked by ${actor}${change.reason ? `: ${change.reason}` : ''}` : change.reason;
-      await client.part(channel, reason);
-    }
-  }
-
-  async handleRoomMeta(change: MatrixRoomMeta): Promise<void> {
-    if (change.topic === undefined || change.portal.kind === 'dm') return;
-    const userId = change.sender.userId;
-    if (this.users.isExcluded(userId)) return;
-    const client = await this.users.clientFor(userId, change.sender.displayName);
-    const channel = await this.targetFor(change.portal, client, userId);
-    if (client.status !== 'connected') {
-      this.tell(userId, `The topic of ${channel} was not changed on ${this.name}: you are not connected yet. Try again in a moment.`);
-      return;
-    }
-    await this.ctx.data.put('topics', `${this.name}\u0000${channel}`, change.topic);
-    const r = await client.connection.topic(channel, change.topic);
-    if (!r.ok) this.tell(userId, `The topic of ${channel} was not changed on ${this.name}: ${r.reason}`);
+  /** `membership.matrix_to_irc.initial` for these rooms (at start, and when a room is first linked). */
+  joinMatrixMembers(portals: readonly Portal[]): Promise<void> {
+    return this.m2i.joinMatrixMembers(portals);
   }
 
   // ---- queries ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { fingerprintsOf } from '../certfp/fingerprint';
 import { ipv6For, nickFromTemplate, realnameFor, usernameFor } from './identity';
 import { credentialsFor, usesOwnCertificate } from './credentials';
 import { CertificateLoginFeedback } from './certificate-login';
+import type { ReconnectDelay } from './reconnect-delay';
 
 export interface UserConnectionsDeps {
   network: string;
@@ -31,6 +32,8 @@ export interface UserConnectionsDeps {
   passwords: SecretStore;
   scheduler: ConnectScheduler;
   server: ServerOptions;
+  /** The wait before each reconnect (reconnect-delay.ts). */
+  reconnectDelay: ReconnectDelay;
   /** Wire the IRC event listeners of a new connection (once per user; the object survives reconnects). */
   attach(userId: string, conn: IrcConnection): void;
   /** A user's connection is gone (released, evicted, failed): forget its channel memberships. */
@@ -74,6 +77,7 @@ export class UserConnections {
       maxClients: c.max_clients,
       idleTimeoutMs: idleTimeoutS(d.cfg) * 1000,
       scheduler: d.scheduler,
+      reconnectDelay: d.reconnectDelay,
       outbox: { maxEntries: c.queue.max_messages, maxAgeMs: c.queue.max_age_s * 1000 },
       onUndelivered: (userId, message, reason) => this.tellUndelivered(userId, message, reason),
     });

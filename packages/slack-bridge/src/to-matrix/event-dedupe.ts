@@ -5,9 +5,12 @@
 import type { KeyValueRepository } from '@causeway/bridge-core';
 
 const NAMESPACE = 'event-ids';
+/** Expired IDs leave memory every this many new ones (the store sweeps its own). */
+const SWEEP_EVERY = 1000;
 
 export class EventDedupe {
   private readonly seen = new Map<string, number>();
+  private adds = 0;
 
   constructor(
     private readonly data: KeyValueRepository,
@@ -36,8 +39,10 @@ export class EventDedupe {
 
   /** Records an event as bridged; resolves once stored. */
   async add(eventId: string): Promise<void> {
-    const until = Date.now() + this.windowMs;
+    const now = Date.now();
+    const until = now + this.windowMs;
     this.seen.set(eventId, until);
+    if (++this.adds % SWEEP_EVERY === 0) for (const [id, t] of this.seen) if (t <= now) this.seen.delete(id);
     await this.data.put(NAMESPACE, this.key(eventId), until, { expiresAt: until });
   }
 }

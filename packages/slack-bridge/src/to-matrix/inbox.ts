@@ -17,10 +17,14 @@ export interface StoredEnvelope {
 
 type Rec = QueueRecord<StoredEnvelope>;
 
+const STOP_WAIT_MS = 5000;
+
 export class SlackInbox {
   private readonly lanes = new Map<string, Rec[]>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly pendingIds = new Set<string>();
+  /** Records in a lane now, so one listed at start and also just appended is applied once. */
+  private readonly queued = new Set<number>();
   private running = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -38,6 +42,8 @@ export class SlackInbox {
 
   /** Resumes what the last run left, then accepts new events. */
   async start(): Promise<void> {
+    // Running before the listing: an envelope accepted meanwhile goes to its lane at once (and is
+    // skipped if the listing has it too), so none waits for the next restart.
     this.running = true;
     const prefix = this.keyOf('');
     for (const r of await this.queue.list()) {
@@ -48,10 +54,22 @@ export class SlackInbox {
     }
   }
 
+  /**
+   * Stops taking events from the queue. An event being applied gets a few seconds to finish (the
+   * homeserver may be down, and then it would never); whatever is unfinished stays stored.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.all([...this.workers.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.workers.values()]),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     this.lanes.clear();
+    this.queued.clear();
   }
 
   /** Stores an envelope (unless it is a duplicate); resolves once stored. */
@@ -76,7 +94,8 @@ export class SlackInbox {
   }
 
   private push(rec: Rec): void {
-    if (!this.running) return; // stays stored for the next start
+    if (!this.running || this.queued.has(rec.seq)) return; // not running: stays stored for the next start
+    this.queued.add(rec.seq);
     let lane = this.lanes.get(rec.key);
     if (!lane) this.lanes.set(rec.key, (lane = []));
     lane.push(rec);
@@ -107,6 +126,7 @@ export class SlackInbox {
           });
         }
         if (id) this.pendingIds.delete(id);
+        this.queued.delete(rec.seq);
       }
     } finally {
       if (lane.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
@@ -125,7 +145,7 @@ function eventIdOf(body: Record<string, unknown>): string | undefined {
 }
 
 /** The conversation an event belongs to (its ordering lane); workspace-wide events share one. */
-export function laneOf(body: Record<string, unknown>): string {
+function laneOf(body: Record<string, unknown>): string {
   const ev = body.event;
   if (!ev || typeof ev !== 'object') return '-';
   const e = ev as Record<string, unknown>;

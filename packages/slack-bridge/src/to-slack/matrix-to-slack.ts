@@ -3,20 +3,23 @@
 // emotes as italics, notices, media by external upload), replies and threads (`thread_ts`; a
 // Matrix reply outside a thread is also broadcast to the channel, where Matrix users saw it),
 // edits (`chat.update`), redactions (`chat.delete`, the bridge's own posts only: a bot cannot delete
-// other people's messages) and reactions (Unicode → shortcode).
-import type {
-  MatrixEdit,
-  MatrixMessage,
-  MessageContent,
-  MatrixReaction,
-  MatrixReactionRemoval,
-  MatrixRedaction,
-  RemoteMessageRef,
-  SendResult,
+// other people's messages) and reactions (Unicode → shortcode, one bot reaction per emoji for
+// every Matrix user who chose it).
+import {
+  BridgeError,
+  type MatrixEdit,
+  type MatrixMessage,
+  type MessageContent,
+  type MatrixReaction,
+  type MatrixReactionRemoval,
+  type MatrixRedaction,
+  type RemoteMessageRef,
+  type SendResult,
 } from '@causeway/bridge-core';
 import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { mentionResolvers } from './mentions';
+import { Reactors } from './reactors';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 import { callerFields } from '../puppets/puppet-send';
 
@@ -24,22 +27,34 @@ import { callerFields } from '../puppets/puppet-send';
 const MAX_TEXT = 39_000;
 
 /** The Slack ts a message-map entry points at (file parts carry a `~f<n>` suffix). */
-export function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
+function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
   const key = parseSlackMessageId(ref.remoteId.replace(/~[a-z]\S*$/, ''));
   return key && key.team === ws.identity.teamId ? { channel: key.channel, ts: key.ts } : undefined;
 }
 
 export class MatrixToSlack {
-  constructor(private readonly ws: SlackWorkspace) {}
+  private readonly reactors: Reactors;
+
+  constructor(private readonly ws: SlackWorkspace) {
+    this.reactors = new Reactors(ws.ctx.data, ws.name);
+  }
 
   async message(msg: MatrixMessage): Promise<SendResult> {
     const ws = this.ws;
     const channel = msg.portal.key.id;
     const identity = await this.identity(msg);
     const thread = this.threadOf(msg);
+    // What the message map needs if the IDs come after a restart (the whole event would bloat the store).
+    const late = {
+      eventId: msg.eventId,
+      timestamp: msg.timestamp,
+      portal: { roomId: msg.portal.roomId, key: msg.portal.key },
+      sender: { userId: msg.sender.userId },
+      content: { body: msg.content.body },
+    };
     const base = {
       eventId: msg.eventId,
-      late: msg,
+      late,
       ...(msg.redelivered ? { mayExist: true } : {}),
       ...callerFields(ws, msg.sender.userId, msg.portal),
     };
@@ -90,7 +105,11 @@ export class MatrixToSlack {
 
   async redaction(r: MatrixRedaction): Promise<void> {
     // A Slack user's message (its Matrix sender is a ghost) cannot be deleted by the bot.
-    if (this.ws.ctx.ghosts.isBridgeUser(r.target.sender) && !this.isBot(r.target.sender)) return;
+    if (this.ws.ctx.ghosts.isBridgeUser(r.target.sender)) {
+      throw new BridgeError('The message was removed here, but Slack does not let the bridge delete messages of Slack users.', {
+        notify: 'admin-room',
+      });
+    }
     for (const remoteId of r.target.remoteIds ?? [r.target.remoteId]) {
       const t = slackTsOf(this.ws, { remoteId });
       if (t)
@@ -106,15 +125,22 @@ export class MatrixToSlack {
     const t = slackTsOf(this.ws, r.target);
     const name = unicodeToEmoji(r.key) ?? /^:([a-z0-9_+'-]+):$/.exec(r.key)?.[1];
     if (!t || !name) return; // a reaction Slack has no emoji for (text, an image) does not cross
+    // A puppet reacts as themselves; only relayed users share the bot's one reaction per emoji.
+    const caller = callerFields(this.ws, r.sender.userId, r.portal);
+    if (!caller.puppet) {
+      const reactors = this.reactors;
+      const change = remove
+        ? await reactors.remove(t.channel, t.ts, name, r.sender.userId)
+        : await reactors.add(t.channel, t.ts, name, r.sender.userId);
+      // Another Matrix user's identical reaction is the bot's one reaction on Slack. A replayed add is
+      // sent again (Slack answers already_reacted if it got there): it may not have gone out.
+      if (!change && (remove || !r.redelivered)) return;
+    }
     await this.ws.sender.call(t.channel, {
       eventId: r.eventId,
-      ...callerFields(this.ws, r.sender.userId, r.portal),
+      ...caller,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });
-  }
-
-  private isBot(userId: string): boolean {
-    return userId === this.ws.botUserId();
   }
 
   private async text(content: MessageContent): Promise<string> {

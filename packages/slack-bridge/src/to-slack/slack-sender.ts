@@ -7,15 +7,15 @@
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
 import { BridgeError } from '@causeway/bridge-core';
-import { classifySlackError, SendQueue, type PendingSend } from '../slack';
+import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import { DurableSendStore } from './durable-store';
-import { MATRIX_EVENT_METADATA, type CallResult, type SlackCall, type StoredCall } from './slack-call';
+import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
 import { sendForMatrixUser } from '../puppets/puppet-send';
 import { countRateLimitWait } from '../metrics/slack-metrics';
 
-/** How far back (seconds before the call was stored) a post whose answer was lost is looked for. */
+/** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
 
 export class SlackSender {
@@ -61,8 +61,12 @@ export class SlackSender {
     try {
       return await this.queue.enqueue(channel, stored.call.method, stored);
     } catch (err) {
+      // Stopping: the call stays stored and goes out after the restart, so nobody is told it failed.
+      if (err instanceof SendQueueStoppedError)
+        throw new BridgeError('The bridge is stopping; this is sent when it is back.', { notify: 'none', cause: err });
+      // Already a sentence for the sender (puppets/puppet-send).
       if (err instanceof BridgeError) throw err;
-      const code = (err as { data?: { error?: string } }).data?.error;
+      const code = slackError(err);
       throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
     }
   }
@@ -77,7 +81,12 @@ export class SlackSender {
     const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
     await this.store.markAttempted(item.id);
     if (again && call.method === 'chat.postMessage') {
-      const found = await this.findPost(client, call.args, item.payload.eventId, item.enqueuedAt);
+      const found = await this.findPost(
+        client,
+        call.args,
+        item.payload.eventId,
+        Math.min(item.enqueuedAt, item.payload.late?.timestamp ?? Infinity),
+      );
       if (found) return { ts: found };
     }
     switch (call.method) {
@@ -156,9 +165,7 @@ export class SlackSender {
   }
 }
 
-export function slackError(err: unknown): string | undefined {
+function slackError(err: unknown): string | undefined {
   const e = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
   return typeof e === 'string' ? e : undefined;
 }
-
-export type { SlackCall };

@@ -3,7 +3,7 @@
 // per `slack.workspaces` entry and routes by the portal key's network, which is the entry's name.
 import { App, LogLevel, type Logger as SlackLogger } from '@slack/bolt';
 import type { WebClient, WebClientOptions } from '@slack/web-api';
-import type { BridgeContext, GhostKey, PortalKey } from '@causeway/bridge-core';
+import { ConfigError, type BridgeContext, type GhostKey, type PortalKey } from '@causeway/bridge-core';
 import { slackMessageId } from '../slack';
 import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
 import { BridgeReceiver } from './receiver';
@@ -167,13 +167,25 @@ export class SlackWorkspace {
   }
 
   async start(): Promise<void> {
-    this.identityRef = await fetchIdentity(this.client);
+    try {
+      this.identityRef = await fetchIdentity(this.client);
+    } catch (err) {
+      throw new ConfigError(`Slack workspace ${this.name} could not start`, [
+        `slack.workspaces.${this.name}.bot_token: Slack refused it (${slackErrorCode(err)})`,
+      ]);
+    }
     await this.app.init();
     await this.dedupe.load();
     await this.puppets.start();
     await this.sender.start();
     await this.inbox.start();
-    await this.app.start();
+    try {
+      await this.app.start();
+    } catch (err) {
+      throw new ConfigError(`Slack workspace ${this.name} could not start`, [
+        `slack.workspaces.${this.name}.app_token: Slack refused it (${slackErrorCode(err)})`,
+      ]);
+    }
     await this.teamSync.start();
     this.ctx.log.info('Slack workspace connected', {
       workspace: this.name,
@@ -193,4 +205,10 @@ export class SlackWorkspace {
     await this.inbox.idle();
     await this.sender.idle();
   }
+}
+
+/** The Slack error code of a failed call (`invalid_auth`), or the error's message. */
+function slackErrorCode(err: unknown): string {
+  const code = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
+  return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
 }

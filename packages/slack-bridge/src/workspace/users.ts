@@ -15,7 +15,7 @@ export interface SlackProfile {
 const TTL_MS = 60 * 60_000;
 
 /** The name a Slack user is shown under: display name, else real name, else handle, else the ID. */
-export function profileOf(u: SlackUserInfo): SlackProfile {
+function profileOf(u: SlackUserInfo): SlackProfile {
   return {
     id: u.id,
     displayName: u.displayName || u.realName || u.name || u.id,

@@ -17,7 +17,13 @@ export interface ApiAnswer<T = any> {
   body: T;
 }
 
-export async function api<T = any>(base: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export async function api<T = any>(
+  base: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
   const res = await fetch(base + path, {
     method,
     headers: {
@@ -112,11 +118,12 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -19,7 +19,8 @@ describe('testing: Gitter emulator streaming API', () => {
     const s = new RawStream(`${emu.streamBaseUrl}/rooms/${opts.room ?? roomId}/chatMessages${opts.query ?? ''}`, token);
     open.push(s);
     await eventually(() => s.status, 'the stream answer');
-    if (s.status === 200) await eventually(() => emu.streams.count({ token: token ?? tokenOf(opts.query) }) > 0, 'the stream to be registered');
+    if (s.status === 200)
+      await eventually(() => emu.streams.count({ token: token ?? tokenOf(opts.query) }) > 0, 'the stream to be registered');
     return s;
   }
   const tokenOf = (query?: string) => new URLSearchParams(query ?? '').get('access_token') ?? undefined;
@@ -59,8 +60,14 @@ describe('testing: Gitter emulator streaming API', () => {
     await eventually(() => a.records().length === 1 && b.records().length === 1, 'both streams');
     await alice.post(other, 'elsewhere');
     await eventually(() => o.records().length === 1, 'other room');
-    assert.deepEqual(o.records().map((r) => r.text), ['elsewhere']);
-    assert.deepEqual(a.records().map((r) => r.text), ['to both']);
+    assert.deepEqual(
+      o.records().map((r) => r.text),
+      ['elsewhere'],
+    );
+    assert.deepEqual(
+      a.records().map((r) => r.text),
+      ['to both'],
+    );
   });
 
   it('accepts ?access_token=; refuses a missing or bad token with 401 and an unreadable room with 403', async () => {
@@ -92,7 +99,10 @@ describe('testing: Gitter emulator streaming API', () => {
     await eventually(() => s.chunks.filter((c) => c.toString() === ' \n').length >= 2, 'keep-alives');
     await alice.post(roomId, 'cr');
     await eventually(() => s.text().includes('}\r'), 'a record ended by \\r');
-    assert.deepEqual(s.records().map((r) => r.text), ['cr']);
+    assert.deepEqual(
+      s.records().map((r) => r.text),
+      ['cr'],
+    );
   });
 
   it('splitNext writes one record in several chunks (even inside a UTF-8 character); packNext puts several in one', async () => {
@@ -102,7 +112,10 @@ describe('testing: Gitter emulator streaming API', () => {
     await alice.post(roomId, 'ünïcödé 🎉🎉🎉🎉🎉🎉🎉🎉');
     await eventually(() => s.records().length === 1, 'the split record');
     assert.equal(s.chunks.length, 4);
-    assert.ok(s.chunks.slice(0, 3).every((c) => !c.includes(0x0a)), 'no piece but the last ends the record');
+    assert.ok(
+      s.chunks.slice(0, 3).every((c) => !c.includes(0x0a)),
+      'no piece but the last ends the record',
+    );
     // Each piece alone is not valid UTF-8 / JSON: the reader has to join them.
     assert.throws(() => JSON.parse(s.chunks[0].toString()));
     emu.streams.packNext({ roomId }, 3);
@@ -111,7 +124,14 @@ describe('testing: Gitter emulator streaming API', () => {
     await alice.post(roomId, 'p3');
     await eventually(() => s.records().length === 4, 'the packed records');
     assert.equal(s.chunks.length, 5);
-    assert.deepEqual(s.chunks[4].toString().split('\n').filter(Boolean).map((l) => JSON.parse(l).text), ['p1', 'p2', 'p3']);
+    assert.deepEqual(
+      s.chunks[4]
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).text),
+      ['p1', 'p2', 'p3'],
+    );
   });
 
   it('cut ends matching streams; stall silences them; refuse answers new streams with an error', async () => {

@@ -29,7 +29,10 @@ describe('homeserver emulator: client-server API', () => {
   describe('registration file', () => {
     it('rejects missing keys, bad regexes and duplicate id/as_token', () => {
       assert.throws(() => hs.addRegistration({ ...registration('x', null), hs_token: undefined as any }), /hs_token/);
-      assert.throws(() => hs.addRegistration({ ...registration('y', null), namespaces: { users: [{ exclusive: true, regex: '(' }] } }), /invalid regex/);
+      assert.throws(
+        () => hs.addRegistration({ ...registration('y', null), namespaces: { users: [{ exclusive: true, regex: '(' }] } }),
+        /invalid regex/,
+      );
       assert.throws(() => hs.addRegistration({ ...registration('z', null), namespaces: { users: [{ regex: '@a' } as any] } }), /exclusive/);
       assert.throws(() => hs.addRegistration(registration('slack', null)), /duplicate/);
       assert.throws(() => hs.addRegistration({ ...registration('w', null), as_token: AS }), /as_token/);
@@ -77,7 +80,10 @@ describe('homeserver emulator: client-server API', () => {
     });
 
     it('identity assertion: user_id must be namespaced and registered', async () => {
-      let r: { status: number; body: any } = await call(hs.url, 'GET', '/account/whoami', { token: AS, query: { user_id: '@_slack_u2:localhost' } });
+      let r: { status: number; body: any } = await call(hs.url, 'GET', '/account/whoami', {
+        token: AS,
+        query: { user_id: '@_slack_u2:localhost' },
+      });
       assert.equal(r.status, 403);
       assert.equal(r.body.errcode, 'M_FORBIDDEN');
       await register('_slack_u2');
@@ -88,13 +94,20 @@ describe('homeserver emulator: client-server API', () => {
       r = await call(hs.url, 'GET', '/account/whoami', { token: AS, query: { user_id: '@_slack_u2:localhost', device_id: 'NOPE' } });
       assert.equal(r.body.errcode, 'M_UNKNOWN_DEVICE');
       // appservice login creates a device the AS may then assert
-      const login = await call(hs.url, 'POST', '/login', { token: AS, body: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: '_slack_u2' }, device_id: 'DEV1' } });
+      const login = await call(hs.url, 'POST', '/login', {
+        token: AS,
+        body: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: '_slack_u2' }, device_id: 'DEV1' },
+      });
       assert.equal(login.status, 200);
       assert.equal(login.body.device_id, 'DEV1');
       r = await call(hs.url, 'GET', '/account/whoami', { token: AS, query: { user_id: '@_slack_u2:localhost', device_id: 'DEV1' } });
       assert.deepEqual(r.body, { user_id: '@_slack_u2:localhost', is_guest: false, device_id: 'DEV1' });
       // registration authenticates the AS itself; a stray user_id does not matter
-      r = await call(hs.url, 'POST', '/register', { token: AS, query: { user_id: '@_slack_u3:localhost' }, body: { type: 'm.login.application_service', username: '_slack_u3', inhibit_login: true } });
+      r = await call(hs.url, 'POST', '/register', {
+        token: AS,
+        query: { user_id: '@_slack_u3:localhost' },
+        body: { type: 'm.login.application_service', username: '_slack_u3', inhibit_login: true },
+      });
       assert.equal(r.body.user_id, '@_slack_u3:localhost');
     });
 
@@ -119,7 +132,14 @@ describe('homeserver emulator: client-server API', () => {
 
   describe('rooms', () => {
     it('createRoom emits the real initial events in order', async () => {
-      const roomId = await alice.createRoom({ name: 'N', topic: 'T', room_alias_name: 'lobby', preset: 'public_chat', invite: ['@bob:localhost'], initial_state: [{ type: 'm.room.avatar', content: { url: 'mxc://x/y' } }] });
+      const roomId = await alice.createRoom({
+        name: 'N',
+        topic: 'T',
+        room_alias_name: 'lobby',
+        preset: 'public_chat',
+        invite: ['@bob:localhost'],
+        initial_state: [{ type: 'm.room.avatar', content: { url: 'mxc://x/y' } }],
+      });
       const types = hs.roomTimeline(roomId).map((e) => `${e.type}|${e.state_key ?? ''}`);
       assert.deepEqual(types, [
         'm.room.create|',
@@ -153,7 +173,11 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(hs.stateEvent(dm, 'm.room.power_levels')!.content.users[bob.userId], 100);
       assert.equal(hs.stateEvent(dm, 'm.room.member', bob.userId)!.content.is_direct, true);
       assert.equal(hs.stateEvent(dm, 'm.room.guest_access')!.content.guest_access, 'can_join');
-      const pub = await alice.createRoom({ visibility: 'public', name: 'Pub', power_level_content_override: { users: { [alice.userId]: 50 }, invite: 0 } });
+      const pub = await alice.createRoom({
+        visibility: 'public',
+        name: 'Pub',
+        power_level_content_override: { users: { [alice.userId]: 50 }, invite: 0 },
+      });
       assert.equal(hs.stateEvent(pub, 'm.room.join_rules')!.content.join_rule, 'public');
       const pl = hs.stateEvent(pub, 'm.room.power_levels')!.content;
       assert.deepEqual(pl.users, { [alice.userId]: 50 });
@@ -201,13 +225,21 @@ describe('homeserver emulator: client-server API', () => {
     it('power levels gate state and messages; nobody grants above their own level', async () => {
       const roomId = await alice.createRoom({ preset: 'public_chat' });
       await bob.join(roomId);
-      let r: { status: number; body: any } = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name`, { name: 'x' });
+      let r: { status: number; body: any } = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name`, {
+        name: 'x',
+      });
       assert.equal(r.status, 403);
-      await alice.sendState(roomId, 'm.room.power_levels', '', { ...hs.stateEvent(roomId, 'm.room.power_levels')!.content, users: { [alice.userId]: 100, [bob.userId]: 50 } });
+      await alice.sendState(roomId, 'm.room.power_levels', '', {
+        ...hs.stateEvent(roomId, 'm.room.power_levels')!.content,
+        users: { [alice.userId]: 100, [bob.userId]: 50 },
+      });
       r = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name/`, { name: 'x' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const pl = hs.stateEvent(roomId, 'm.room.power_levels')!.content;
-      r = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels/`, { ...pl, users: { ...pl.users, [bob.userId]: 100 } });
+      r = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels/`, {
+        ...pl,
+        users: { ...pl.users, [bob.userId]: 100 },
+      });
       assert.equal(r.status, 403);
       await alice.sendState(roomId, 'm.room.power_levels', '', { ...pl, events_default: 10 });
       r = await (await hs.registerUser('dave')).request('POST', `/join/${encodeURIComponent(roomId)}`, {});
@@ -255,7 +287,10 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal((await bob.request('GET', `/rooms/${encodeURIComponent(roomId)}/state/m.nope/`)).body.errcode, 'M_NOT_FOUND');
       await alice.kick(roomId, bob.userId, 'bye');
       const members = await alice.request('GET', `/rooms/${encodeURIComponent(roomId)}/members?membership=leave`);
-      assert.deepEqual(members.body.chunk.map((e: any) => e.state_key), [bob.userId]);
+      assert.deepEqual(
+        members.body.chunk.map((e: any) => e.state_key),
+        [bob.userId],
+      );
       const jm = await alice.request('GET', `/rooms/${encodeURIComponent(roomId)}/joined_members`);
       assert.deepEqual(Object.keys(jm.body.joined), [alice.userId]);
       assert.equal(jm.body.joined[alice.userId].display_name, 'Alice');
@@ -315,7 +350,10 @@ describe('homeserver emulator: client-server API', () => {
 
     it('appservice room directory and typing/receipt validation', async () => {
       const roomId = await alice.createRoom({});
-      let r: { status: number; body: any } = await call(hs.url, 'PUT', `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`, { token: AS, body: { visibility: 'public' } });
+      let r: { status: number; body: any } = await call(hs.url, 'PUT', `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`, {
+        token: AS,
+        body: { visibility: 'public' },
+      });
       assert.equal(r.status, 200);
       r = await alice.request('PUT', `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`, { visibility: 'public' });
       assert.equal(r.status, 403);

@@ -27,24 +27,35 @@ export class FakeAppservice {
     f.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const u = new URL(req.url ?? '/', 'http://x');
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: any;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const rec: RecordedRequest = { method: req.method!, path: u.pathname, query: u.searchParams, authorization: req.headers.authorization, body, json };
-        f.requests.push(rec);
-        const a = await f.answer(rec);
-        if (a === 'hang') return;
-        if (a === 'reset') return void req.socket.destroy();
-        const out = JSON.stringify(a.body ?? {});
-        res.writeHead(a.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-        res.end(out);
-      });
+      req.on(
+        'end',
+        () =>
+          void (async () => {
+            const u = new URL(req.url ?? '/', 'http://x');
+            const body = Buffer.concat(chunks).toString('utf8');
+            let json: any;
+            try {
+              json = body ? JSON.parse(body) : undefined;
+            } catch {
+              json = undefined;
+            }
+            const rec: RecordedRequest = {
+              method: req.method!,
+              path: u.pathname,
+              query: u.searchParams,
+              authorization: req.headers.authorization,
+              body,
+              json,
+            };
+            f.requests.push(rec);
+            const a = await f.answer(rec);
+            if (a === 'hang') return;
+            if (a === 'reset') return void req.socket.destroy();
+            const out = JSON.stringify(a.body ?? {});
+            res.writeHead(a.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+            res.end(out);
+          })(),
+      );
     });
     f.server.on('connection', (s) => {
       f.sockets.add(s);
@@ -115,7 +126,11 @@ export async function call(
   return { status: res.status, body: parsed, headers: res.headers, bytes };
 }
 
-export function registration(id: string, url: string | null, extra: Partial<import('../../src/homeserver/appservices').RegistrationLike> = {}): import('../../src/homeserver/appservices').RegistrationLike {
+export function registration(
+  id: string,
+  url: string | null,
+  extra: Partial<import('../../src/homeserver/appservices').RegistrationLike> = {},
+): import('../../src/homeserver/appservices').RegistrationLike {
   return {
     id,
     url,

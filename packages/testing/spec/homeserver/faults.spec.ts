@@ -13,7 +13,9 @@ describe('homeserver emulator: faults, counters, rate limits', () => {
     call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, { token: alice.accessToken, body });
 
   beforeEach(async () => {
-    hs = await HomeserverEmulator.start({ registrations: [registration('slack', null), { ...registration('lim', null), rate_limited: true }] });
+    hs = await HomeserverEmulator.start({
+      registrations: [registration('slack', null), { ...registration('lim', null), rate_limited: true }],
+    });
     alice = await hs.registerUser('alice');
     roomId = await alice.createRoom({ preset: 'public_chat' });
   });
@@ -79,7 +81,14 @@ describe('homeserver emulator: faults, counters, rate limits', () => {
     assert.ok(Date.now() - t >= 75);
     hs.faults.timeout(SEND); // forever: the client gives up
     const ctl = AbortSignal.timeout(100);
-    await assert.rejects(fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/zz`, { method: 'PUT', body: '{}', headers: { authorization: `Bearer ${alice.accessToken}` }, signal: ctl }));
+    await assert.rejects(
+      fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/zz`, {
+        method: 'PUT',
+        body: '{}',
+        headers: { authorization: `Bearer ${alice.accessToken}` },
+        signal: ctl,
+      }),
+    );
     assert.equal((await send()).status, 200);
     // a slow answer whose effect still happens
     hs.faults.timeout(SEND, { holdMs: 50, then: 'continue' });
@@ -125,7 +134,15 @@ describe('homeserver emulator: faults, counters, rate limits', () => {
       await call(hs.url, 'POST', `/join/${encodeURIComponent(roomId)}`, { token, query: { user_id: userId }, body: {} });
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
-        statuses.push((await call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/g${++n}`, { token, query: { user_id: userId }, body: { body: 'x' } })).status);
+        statuses.push(
+          (
+            await call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/g${++n}`, {
+              token,
+              query: { user_id: userId },
+              body: { body: 'x' },
+            })
+          ).status,
+        );
       }
       return statuses;
     };

@@ -14,7 +14,12 @@ describe('homeserver emulator: media', () => {
   });
 
   it('uploads, then downloads only with auth; legacy routes are frozen', async () => {
-    const up = await call(hs.url, 'POST', '/_matrix/media/v3/upload', { token: 'as_slack', query: { filename: 'a.png' }, raw: Buffer.from('PNGDATA'), headers: { 'content-type': 'image/png' } });
+    const up = await call(hs.url, 'POST', '/_matrix/media/v3/upload', {
+      token: 'as_slack',
+      query: { filename: 'a.png' },
+      raw: Buffer.from('PNGDATA'),
+      headers: { 'content-type': 'image/png' },
+    });
     assert.equal(up.status, 200);
     const mxc: string = up.body.content_uri;
     assert.match(mxc, /^mxc:\/\/localhost\/[A-Za-z]+$/);
@@ -61,7 +66,10 @@ describe('homeserver emulator: media', () => {
     assert.equal((await call(hs.url, 'GET', dl, { token: alice.accessToken })).body.errcode, 'M_NOT_YET_UPLOADED');
     const p = `/_matrix/media/v3/upload/${server}/${id}`;
     assert.equal((await call(hs.url, 'PUT', p, { token: alice.accessToken, raw: Buffer.from('a') })).status, 200);
-    assert.equal((await call(hs.url, 'PUT', p, { token: alice.accessToken, raw: Buffer.from('b') })).body.errcode, 'M_CANNOT_OVERWRITE_MEDIA');
+    assert.equal(
+      (await call(hs.url, 'PUT', p, { token: alice.accessToken, raw: Buffer.from('b') })).body.errcode,
+      'M_CANNOT_OVERWRITE_MEDIA',
+    );
     assert.equal((await call(hs.url, 'GET', dl, { token: alice.accessToken })).bytes.toString(), 'a');
   });
 });

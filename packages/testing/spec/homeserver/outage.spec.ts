@@ -11,7 +11,9 @@ describe('homeserver emulator: going down and coming back like a Synapse restart
     as = await FakeAppservice.start();
     // Interested in every room, so the test's own rooms are pushed.
     const reg = registration('irc', as.url);
-    hs = await HomeserverEmulator.start({ registrations: [{ ...reg, namespaces: { ...reg.namespaces, rooms: [{ exclusive: false, regex: '.*' }] } }] });
+    hs = await HomeserverEmulator.start({
+      registrations: [{ ...reg, namespaces: { ...reg.namespaces, rooms: [{ exclusive: false, regex: '.*' }] } }],
+    });
     alice = await hs.registerUser('alice');
   });
   afterEach(async () => {
@@ -24,7 +26,10 @@ describe('homeserver emulator: going down and coming back like a Synapse restart
     const url = hs.url;
     await hs.goDown();
     assert.equal(hs.isDown, true);
-    const refused = await fetch(`${url}/_matrix/client/versions`).then(() => 'answered', (err: Error & { cause?: { code?: string } }) => err.cause?.code);
+    const refused = await fetch(`${url}/_matrix/client/versions`).then(
+      () => 'answered',
+      (err: Error & { cause?: { code?: string } }) => err.cause?.code,
+    );
     assert.equal(refused, 'ECONNREFUSED');
     await hs.comeBack();
     assert.equal(hs.url, url);
@@ -41,7 +46,11 @@ describe('homeserver emulator: going down and coming back like a Synapse restart
     await hs.goDown();
     const pushedBefore = as.transactions().length;
     // Something the homeserver stored just as it went down (Synapse persists before it pushes).
-    hs.rooms.send(hs.rooms.get(roomId)!, { type: 'm.room.message', sender: alice.userId, content: { msgtype: 'm.text', body: 'stored before the restart' } });
+    hs.rooms.send(hs.rooms.get(roomId)!, {
+      type: 'm.room.message',
+      sender: alice.userId,
+      content: { msgtype: 'm.text', body: 'stored before the restart' },
+    });
     assert.equal(hs.pusher.pending(), 1, 'queued for the appservice, not pushed');
     assert.equal(as.transactions().length, pushedBefore);
     await hs.comeBack();

@@ -27,7 +27,10 @@ describe('homeserver emulator: appservice pusher', () => {
   it('pushes with Bearer hs_token to /_matrix/app/v1/transactions, including the AS’s own echoes', async () => {
     await start();
     const id = await alice.sendMessage(roomId, 'hello');
-    const botMsg = await call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b1`, { token: 'as_slack', body: { msgtype: 'm.text', body: 'echo' } });
+    const botMsg = await call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b1`, {
+      token: 'as_slack',
+      body: { msgtype: 'm.text', body: 'echo' },
+    });
     await hs.pusher.waitForIdle();
     const t = fake.transactions();
     assert.ok(t.length >= 1);
@@ -63,10 +66,19 @@ describe('homeserver emulator: appservice pusher', () => {
     assert.equal(t[0].body, t[1].body);
     assert.equal(t[1].path, t[2].path);
     assert.equal(t[2].body, t[0].body, 'no new events mixed into a retried transaction');
-    assert.deepEqual(t[0].json.events.map((e: any) => e.event_id), [first]);
+    assert.deepEqual(
+      t[0].json.events.map((e: any) => e.event_id),
+      [first],
+    );
     assert.notEqual(t[3].path, t[0].path);
-    assert.deepEqual(t[3].json.events.map((e: any) => e.event_id), [second]);
-    assert.deepEqual(fake.events().map((e) => e.event_id), [first, second]);
+    assert.deepEqual(
+      t[3].json.events.map((e: any) => e.event_id),
+      [second],
+    );
+    assert.deepEqual(
+      fake.events().map((e) => e.event_id),
+      [first, second],
+    );
   });
 
   it('loseNextResponse: AS gets the txn, HS resends the same txnId and body', async () => {
@@ -78,7 +90,10 @@ describe('homeserver emulator: appservice pusher', () => {
     assert.equal(t.length, 2);
     assert.equal(t[0].path, t[1].path);
     assert.equal(t[0].body, t[1].body);
-    assert.deepEqual(hs.pusher.attempts('slack').map((a) => a.outcome), ['lost', 200]);
+    assert.deepEqual(
+      hs.pusher.attempts('slack').map((a) => a.outcome),
+      ['lost', 200],
+    );
   });
 
   it('retries connection refused and timeouts with backoff, preserving order', async () => {
@@ -88,7 +103,10 @@ describe('homeserver emulator: appservice pusher', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await alice.sendMessage(roomId, `m${i}`));
     await hs.pusher.waitForIdle();
-    assert.deepEqual(fake.events().map((e) => e.event_id), ids);
+    assert.deepEqual(
+      fake.events().map((e) => e.event_id),
+      ids,
+    );
     const outcomes = hs.pusher.attempts('slack').map((a) => a.outcome);
     assert.equal(outcomes[0], 'timeout');
     assert.equal(outcomes[1], 'connection');
@@ -102,13 +120,17 @@ describe('homeserver emulator: appservice pusher', () => {
     await assert.rejects(hs.pusher.waitForIdle(50), /not idle/);
     hs.pusher.resume();
     await hs.pusher.waitForIdle();
-    assert.deepEqual(fake.transactions().map((t) => t.json.events.length), [4, 4, 2]);
+    assert.deepEqual(
+      fake.transactions().map((t) => t.json.events.length),
+      [4, 4, 2],
+    );
     assert.equal(hs.pusher.pending('slack'), 0);
   });
 
   it('falls back to the legacy /transactions path on 404 M_UNRECOGNIZED', async () => {
     await start();
-    fake.answer = (r) => (r.path.startsWith('/_matrix/app/v1/') ? { status: 404, body: { errcode: 'M_UNRECOGNIZED' } } : { status: 200, body: {} });
+    fake.answer = (r) =>
+      r.path.startsWith('/_matrix/app/v1/') ? { status: 404, body: { errcode: 'M_UNRECOGNIZED' } } : { status: 200, body: {} };
     await alice.sendMessage(roomId, 'x');
     await hs.pusher.waitForIdle();
     const paths = fake.transactions().map((t) => t.path);
@@ -150,7 +172,10 @@ describe('homeserver emulator: appservice pusher', () => {
     const resp = await call(hs.url, 'PUT', '/directory/room/%23_slack_a%3Alocalhost', { token: 'as_slack', body: { room_id: byAlias } });
     assert.equal(resp.status, 200, JSON.stringify(resp.body));
     const m1 = await alice.sendMessage(byAlias, 'via alias');
-    await call(hs.url, 'POST', '/register', { token: 'as_slack', body: { type: 'm.login.application_service', username: '_slack_g', inhibit_login: true } });
+    await call(hs.url, 'POST', '/register', {
+      token: 'as_slack',
+      body: { type: 'm.login.application_service', username: '_slack_g', inhibit_login: true },
+    });
     const other = await alice.createRoom({});
     await alice.invite(other, '@_slack_g:localhost');
     await hs.pusher.waitForIdle();

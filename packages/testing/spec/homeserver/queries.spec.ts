@@ -26,7 +26,10 @@ describe('homeserver emulator: appservice queries, ping, third party', () => {
       if (r.path.startsWith('/_matrix/app/v1/users/')) {
         const userId = decodeURIComponent(r.path.split('/').pop()!);
         if (userId === '@_slack_known:localhost') {
-          const reg = await call(hs.url, 'POST', '/register', { token: 'as_slack', body: { type: 'm.login.application_service', username: '_slack_known', inhibit_login: true } });
+          const reg = await call(hs.url, 'POST', '/register', {
+            token: 'as_slack',
+            body: { type: 'm.login.application_service', username: '_slack_known', inhibit_login: true },
+          });
           assert.equal(reg.status, 200);
           return { status: 200, body: {} };
         }
@@ -50,7 +53,10 @@ describe('homeserver emulator: appservice queries, ping, third party', () => {
     let created: string | undefined;
     fake.answer = async (r) => {
       if (r.path === '/_matrix/app/v1/rooms/%23_slack_general%3Alocalhost') {
-        const c = await call(hs.url, 'POST', '/createRoom', { token: 'as_slack', body: { room_alias_name: '_slack_general', preset: 'public_chat' } });
+        const c = await call(hs.url, 'POST', '/createRoom', {
+          token: 'as_slack',
+          body: { room_alias_name: '_slack_general', preset: 'public_chat' },
+        });
         created = c.body.room_id;
         return { status: 200, body: {} };
       }
@@ -101,8 +107,19 @@ describe('homeserver emulator: appservice queries, ping, third party', () => {
 
   it('third-party lookups are forwarded to the AS owning the protocol', async () => {
     fake.answer = (r) => {
-      if (r.path === '/_matrix/app/v1/thirdparty/protocol/slack') return { status: 200, body: { user_fields: ['team'], location_fields: [], icon: '', field_types: {}, instances: [{ desc: 'W', fields: {}, network_id: 'w1' }] } };
-      if (r.path === '/_matrix/app/v1/thirdparty/location/slack') return { status: 200, body: [{ alias: '#_slack_x:localhost', protocol: 'slack', fields: { channel: r.query.get('channel') } }] };
+      if (r.path === '/_matrix/app/v1/thirdparty/protocol/slack')
+        return {
+          status: 200,
+          body: {
+            user_fields: ['team'],
+            location_fields: [],
+            icon: '',
+            field_types: {},
+            instances: [{ desc: 'W', fields: {}, network_id: 'w1' }],
+          },
+        };
+      if (r.path === '/_matrix/app/v1/thirdparty/location/slack')
+        return { status: 200, body: [{ alias: '#_slack_x:localhost', protocol: 'slack', fields: { channel: r.query.get('channel') } }] };
       return { status: 404, body: { errcode: 'M_NOT_FOUND' } };
     };
     const protos = await alice.request('GET', '/thirdparty/protocols');

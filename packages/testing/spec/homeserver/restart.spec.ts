@@ -34,7 +34,10 @@ describe('homeserver emulator: restart and older releases', () => {
       assert.equal(hs.url, url);
       const after = await alice.sendMessage(roomId, 'after');
       await hs.pusher.waitForIdle();
-      assert.deepEqual(fake.events().map((e) => e.event_id), [before, after]);
+      assert.deepEqual(
+        fake.events().map((e) => e.event_id),
+        [before, after],
+      );
     });
 
     it('SQLite (resetTxnIds): numbers transactions from 1 again once every earlier one was acknowledged', async () => {
@@ -48,7 +51,10 @@ describe('homeserver emulator: restart and older releases', () => {
       await hs.pusher.waitForIdle();
       const last = fake.transactions().at(-1)!;
       assert.equal(txnIdOf(last.path), '1');
-      assert.deepEqual(last.json.events.map((e: { event_id: string }) => e.event_id), [again]);
+      assert.deepEqual(
+        last.json.events.map((e: { event_id: string }) => e.event_id),
+        [again],
+      );
     });
 
     it('PostgreSQL (default): the numbering continues', async () => {
@@ -74,13 +80,22 @@ describe('homeserver emulator: restart and older releases', () => {
       const t = fake.transactions();
       const sent = t.filter((x) => x.json.events.some((e: { event_id: string }) => e.event_id === pending));
       assert.ok(sent.length >= 2);
-      assert.ok(sent.every((x) => x.path === sent[0].path), 'the same txnId after the restart');
+      assert.ok(
+        sent.every((x) => x.path === sent[0].path),
+        'the same txnId after the restart',
+      );
       assert.notEqual(sent.at(-1)!.body, sent[0].body, 'serialised again: a new unsigned.age');
-      assert.deepEqual(sent.at(-1)!.json.events.map((e: { event_id: string }) => e.event_id), [pending]);
+      assert.deepEqual(
+        sent.at(-1)!.json.events.map((e: { event_id: string }) => e.event_id),
+        [pending],
+      );
       const next = await alice.sendMessage(roomId, 'next');
       await hs.pusher.waitForIdle();
       const last = fake.transactions().at(-1)!;
-      assert.deepEqual(last.json.events.map((e: { event_id: string }) => e.event_id), [next]);
+      assert.deepEqual(
+        last.json.events.map((e: { event_id: string }) => e.event_id),
+        [next],
+      );
       assert.equal(Number(txnIdOf(last.path)), Number(txnIdOf(sent[0].path)) + 1);
     });
 
@@ -100,7 +115,11 @@ describe('homeserver emulator: restart and older releases', () => {
 
     it('forgets the transaction IDs of appservice sends: a retry after the restart makes a second event', async () => {
       await start();
-      const send = () => call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/retry-1`, { token: 'as_slack', body: { msgtype: 'm.text', body: 'once?' } });
+      const send = () =>
+        call(hs.url, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/retry-1`, {
+          token: 'as_slack',
+          body: { msgtype: 'm.text', body: 'once?' },
+        });
       const a = await send();
       assert.equal((await send()).body.event_id, a.body.event_id);
       await hs.restart();
@@ -111,7 +130,10 @@ describe('homeserver emulator: restart and older releases', () => {
     it('refuses connections while it is down and cuts requests in flight', async () => {
       await start();
       hs.faults.timeout('GET /account/whoami', { times: 1 });
-      const held = call(hs.url, 'GET', '/account/whoami', { token: 'as_slack' }).then(() => 'answered', () => 'cut');
+      const held = call(hs.url, 'GET', '/account/whoami', { token: 'as_slack' }).then(
+        () => 'answered',
+        () => 'cut',
+      );
       await waitFor(() => hs.inFlight('GET /account/whoami') === 1);
       const restarting = hs.restart({ downtimeMs: 300 });
       assert.equal(await held, 'cut');
@@ -147,7 +169,7 @@ describe('homeserver emulator: restart and older releases', () => {
       }
     });
 
-    it('today\'s release answers the same requests 404 / 405', async () => {
+    it("today's release answers the same requests 404 / 405", async () => {
       await start();
       const unknown = await call(hs.url, 'GET', '/_matrix/client/v3/no/such/thing', { token: 'as_slack' });
       assert.deepEqual([unknown.status, unknown.body.errcode], [404, 'M_UNRECOGNIZED']);

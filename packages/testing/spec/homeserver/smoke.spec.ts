@@ -15,7 +15,10 @@ describe('homeserver emulator: smoke', () => {
   });
 
   it('registers a ghost, creates a room and pushes events', async () => {
-    const r = await call(hs.url, 'POST', '/register', { token: 'as_slack', body: { type: 'm.login.application_service', username: '_slack_u1', inhibit_login: true } });
+    const r = await call(hs.url, 'POST', '/register', {
+      token: 'as_slack',
+      body: { type: 'm.login.application_service', username: '_slack_u1', inhibit_login: true },
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const c = await call(hs.url, 'POST', '/createRoom', { token: 'as_slack', body: { name: 'x' } });
     assert.equal(c.status, 200, JSON.stringify(c.body));

@@ -26,7 +26,10 @@ describe('harness: InspIRCd launcher', function () {
   this.timeout(30000);
   let h: InspircdHandle;
   before(async () => {
-    h = await startInspircd({ klines: [{ mask: 'kbanned@*', reason: 'harness K-line' }], badnicks: [{ nick: 'Forbidden*', reason: 'no' }] });
+    h = await startInspircd({
+      klines: [{ mask: 'kbanned@*', reason: 'harness K-line' }],
+      badnicks: [{ nick: 'Forbidden*', reason: 'no' }],
+    });
   });
   after(async () => h?.dispose());
 
@@ -38,13 +41,22 @@ describe('harness: InspIRCd launcher', function () {
 
   it('rejects a K-lined user mask with 465 and ERROR', async () => {
     const lines = await rawRegister(h, 'victim', 'kbanned');
-    assert.ok(lines.some((l) => / 465 /.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^ERROR :.*K-Lined/i.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => / 465 /.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^ERROR :.*K-Lined/i.test(l)),
+      lines.join('\n'),
+    );
   });
 
   it('refuses a <badnick> with 432', async () => {
     const lines = await rawRegister(h, 'Forbidden1', 'u');
-    assert.ok(lines.some((l) => / 432 /.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => / 432 /.test(l)),
+      lines.join('\n'),
+    );
   });
 
   it('restart() drops clients and comes back on the same port', async () => {

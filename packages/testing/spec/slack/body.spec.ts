@@ -26,10 +26,22 @@ describe('slack emulator: request bodies', () => {
       }
       return 'parsed';
     };
-    assert.equal(code(() => parseBody('application/json', Buffer.from('{nope'))), 'invalid_json');
-    assert.equal(code(() => parseBody('application/json', Buffer.from('[1]'))), 'json_not_object');
-    assert.equal(code(() => parseBody('multipart/form-data; boundary=b', Buffer.from('--b\r\nno headers end'))), 'invalid_form_data');
-    assert.equal(code(() => parseBody('multipart/form-data', Buffer.from('x'))), 'invalid_form_data');
+    assert.equal(
+      code(() => parseBody('application/json', Buffer.from('{nope'))),
+      'invalid_json',
+    );
+    assert.equal(
+      code(() => parseBody('application/json', Buffer.from('[1]'))),
+      'json_not_object',
+    );
+    assert.equal(
+      code(() => parseBody('multipart/form-data; boundary=b', Buffer.from('--b\r\nno headers end'))),
+      'invalid_form_data',
+    );
+    assert.equal(
+      code(() => parseBody('multipart/form-data', Buffer.from('x'))),
+      'invalid_form_data',
+    );
     assert.deepEqual(parseBody(undefined, Buffer.from('a=1&b=%E2%9C%93')).fields, { a: '1', b: '✓' });
   });
 });

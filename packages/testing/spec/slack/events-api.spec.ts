@@ -23,7 +23,13 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     bolt = started.bolt;
     bolt.message(async ({ message, context, body }) => {
       const m = message as { text?: string; ts: string };
-      const s = { eventId: (body as { event_id: string }).event_id, text: m.text, ts: m.ts, retryNum: context.retryNum, retryReason: context.retryReason };
+      const s = {
+        eventId: (body as { event_id: string }).event_id,
+        text: m.text,
+        ts: m.ts,
+        retryNum: context.retryNum,
+        retryReason: context.retryReason,
+      };
       seen.push(s);
       await opts.onMessage?.(s);
     });
@@ -45,10 +51,16 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     await startBolt();
     const posted = w.alice.post(w.general, 'over http');
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => [s.ts, s.text, s.retryNum]), [[posted.ts, 'over http', undefined]]);
+    assert.deepEqual(
+      seen.map((s) => [s.ts, s.text, s.retryNum]),
+      [[posted.ts, 'over http', undefined]],
+    );
     const [d] = w.slack.deliveries(w.app);
     assert.equal(d.transport, 'http');
-    assert.deepEqual(d.attempts.map((a) => [a.retry, a.outcome, a.status]), [[0, 'acked', 200]]);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.retry, a.outcome, a.status]),
+      [[0, 'acked', 200]],
+    );
   });
 
   it('signs with v0 HMAC over the raw body at the current time', async () => {
@@ -86,8 +98,17 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     w.alice.post(w.general, 'forged?');
     await w.slack.waitForDeliveries(w.app);
     const [d] = w.slack.deliveries(w.app);
-    assert.deepEqual(d.attempts.map((a) => [a.retry, a.outcome, a.status]), [[0, 'http_error', 401], [1, 'acked', 200]]);
-    assert.deepEqual(seen.map((s) => [s.text, s.retryNum, s.retryReason]), [['forged?', 1, 'http_error']]);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.retry, a.outcome, a.status]),
+      [
+        [0, 'http_error', 401],
+        [1, 'acked', 200],
+      ],
+    );
+    assert.deepEqual(
+      seen.map((s) => [s.text, s.retryNum, s.retryReason]),
+      [['forged?', 1, 'http_error']],
+    );
   });
 
   it('a stale timestamp is refused', async () => {
@@ -96,8 +117,17 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     w.alice.post(w.general, 'old news');
     await w.slack.waitForDeliveries(w.app);
     const [d] = w.slack.deliveries(w.app);
-    assert.deepEqual(d.attempts.map((a) => [a.outcome, a.status]), [['http_error', 401], ['acked', 200]]);
-    assert.deepEqual(seen.map((s) => s.retryNum), [1]);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.outcome, a.status]),
+      [
+        ['http_error', 401],
+        ['acked', 200],
+      ],
+    );
+    assert.deepEqual(
+      seen.map((s) => s.retryNum),
+      [1],
+    );
   });
 
   it('url_verification: Bolt echoes the challenge; with a bad signature it answers 401', async () => {
@@ -126,10 +156,25 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     });
     w.alice.post(w.general, 'try again');
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => [s.text, s.retryNum, s.retryReason]), [['try again', undefined, undefined], ['try again', 1, 'http_error']]);
+    assert.deepEqual(
+      seen.map((s) => [s.text, s.retryNum, s.retryReason]),
+      [
+        ['try again', undefined, undefined],
+        ['try again', 1, 'http_error'],
+      ],
+    );
     const [d] = w.slack.deliveries(w.app);
-    assert.deepEqual(d.attempts.map((a) => [a.retry, a.outcome, a.status]), [[0, 'http_error', 500], [1, 'acked', 200]]);
-    assert.deepEqual(seen.map((s) => s.eventId), [d.eventId, d.eventId]);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.retry, a.outcome, a.status]),
+      [
+        [0, 'http_error', 500],
+        [1, 'acked', 200],
+      ],
+    );
+    assert.deepEqual(
+      seen.map((s) => s.eventId),
+      [d.eventId, d.eventId],
+    );
   });
 
   it('a slow acknowledgement counts as a timeout: the retry goes out while the first is still running', async () => {
@@ -144,9 +189,21 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     });
     w.alice.post(w.general, 'slowly');
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => [s.retryNum, s.retryReason]), [[undefined, undefined], [1, 'http_timeout']]);
+    assert.deepEqual(
+      seen.map((s) => [s.retryNum, s.retryReason]),
+      [
+        [undefined, undefined],
+        [1, 'http_timeout'],
+      ],
+    );
     const [d] = w.slack.deliveries(w.app);
-    assert.deepEqual(d.attempts.map((a) => [a.retry, a.outcome]), [[0, 'http_timeout'], [1, 'acked']]);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.retry, a.outcome]),
+      [
+        [0, 'http_timeout'],
+        [1, 'acked'],
+      ],
+    );
   });
 
   it('gives up after the last retry, or at once when the answer says X-Slack-No-Retry', async () => {
@@ -168,7 +225,10 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
       w.alice.post(w.general, 'stop asking');
       await w.slack.waitForDeliveries(w.app);
       assert.equal(calls, 5);
-      assert.deepEqual(w.slack.deliveries(w.app)[1].attempts.map((a) => a.status), [503]);
+      assert.deepEqual(
+        w.slack.deliveries(w.app)[1].attempts.map((a) => a.status),
+        [503],
+      );
     } finally {
       server.close();
     }
@@ -184,7 +244,13 @@ describe('slack emulator: Events API with Bolt over HTTP', () => {
     await w.slack.waitForDeliveries(w.app);
     const [d] = w.slack.deliveries(w.app);
     assert.equal(d.state, 'failed');
-    assert.deepEqual(d.attempts.map((a) => a.outcome), ['connection_failed', 'connection_failed', 'connection_failed', 'connection_failed']);
-    assert.deepEqual(d.attempts.map((a) => a.reason), [undefined, 'connection_failed', 'connection_failed', 'connection_failed']);
+    assert.deepEqual(
+      d.attempts.map((a) => a.outcome),
+      ['connection_failed', 'connection_failed', 'connection_failed', 'connection_failed'],
+    );
+    assert.deepEqual(
+      d.attempts.map((a) => a.reason),
+      [undefined, 'connection_failed', 'connection_failed', 'connection_failed'],
+    );
   });
 });

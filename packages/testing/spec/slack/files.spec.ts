@@ -4,8 +4,10 @@ import { startWorkspace, webClient, type Workspace } from './helpers';
 
 /** A 3×2 PNG header (enough for the size to be read). */
 const PNG = Buffer.concat([
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from('IHDR'),
-  Buffer.from([0, 0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0]), Buffer.alloc(20, 7),
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+  Buffer.from('IHDR'),
+  Buffer.from([0, 0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0]),
+  Buffer.alloc(20, 7),
 ]);
 
 describe('slack emulator: files', () => {
@@ -18,9 +20,21 @@ describe('slack emulator: files', () => {
     await w.slack.stop();
   });
 
-  it('the SDK\'s three-step upload shares the file: getUploadURLExternal, bytes to the URL, completeUploadExternal', async () => {
-    const result = await w.bot.filesUploadV2({ channel_id: w.general.id, file: PNG, filename: 'cat.png', title: 'A cat', initial_comment: 'look' });
-    assert.deepEqual(w.slack.calls().map((c) => c.method).filter((m) => m.startsWith('files.')), ['files.getUploadURLExternal', 'files.completeUploadExternal']);
+  it("the SDK's three-step upload shares the file: getUploadURLExternal, bytes to the URL, completeUploadExternal", async () => {
+    const result = await w.bot.filesUploadV2({
+      channel_id: w.general.id,
+      file: PNG,
+      filename: 'cat.png',
+      title: 'A cat',
+      initial_comment: 'look',
+    });
+    assert.deepEqual(
+      w.slack
+        .calls()
+        .map((c) => c.method)
+        .filter((m) => m.startsWith('files.')),
+      ['files.getUploadURLExternal', 'files.completeUploadExternal'],
+    );
     const [share] = w.slack.messages(w.general);
     assert.equal(share.subtype, 'file_share');
     assert.equal(share.text, 'look');
@@ -30,9 +44,18 @@ describe('slack emulator: files', () => {
     assert.equal(completed.id, fileId);
     const info = await w.bot.files.info({ file: fileId });
     const f = info.file!;
-    assert.deepEqual([f.name, f.title, f.mimetype, f.filetype, f.size, f.original_w, f.original_h], ['cat.png', 'A cat', 'image/png', 'png', PNG.length, 3, 2]);
-    assert.deepEqual((f.shares as { public: Record<string, { ts: string }[]> }).public[w.general.id].map((s) => s.ts), [share.ts]);
-    const [event] = w.slack.deliveries(w.app).map((d) => d.event).filter((e) => e.subtype === 'file_share');
+    assert.deepEqual(
+      [f.name, f.title, f.mimetype, f.filetype, f.size, f.original_w, f.original_h],
+      ['cat.png', 'A cat', 'image/png', 'png', PNG.length, 3, 2],
+    );
+    assert.deepEqual(
+      (f.shares as { public: Record<string, { ts: string }[]> }).public[w.general.id].map((s) => s.ts),
+      [share.ts],
+    );
+    const [event] = w.slack
+      .deliveries(w.app)
+      .map((d) => d.event)
+      .filter((e) => e.subtype === 'file_share');
     assert.equal((event.files as { id: string }[])[0].id, fileId);
   });
 
@@ -62,14 +85,19 @@ describe('slack emulator: files', () => {
 
   it('a file a Slack user uploads arrives as a file_share event the bot can download', async () => {
     const { file, message } = w.alice.upload(w.general, { name: 'photo.png', data: PNG, comment: 'my *cat*' });
-    const event = w.slack.deliveries(w.app).map((d) => d.event).find((e) => e.subtype === 'file_share')!;
+    const event = w.slack
+      .deliveries(w.app)
+      .map((d) => d.event)
+      .find((e) => e.subtype === 'file_share')!;
     assert.equal(event.ts, message.ts);
     assert.equal(event.user, w.alice.id);
     assert.equal(event.text, 'my *cat*');
     assert.ok(Array.isArray(event.blocks));
     const [ef] = event.files as { id: string; url_private: string; mimetype: string }[];
     assert.deepEqual([ef.id, ef.mimetype], [file.id, 'image/png']);
-    const bytes = Buffer.from(await (await fetch(ef.url_private, { headers: { authorization: `Bearer ${w.inst.botToken}` } })).arrayBuffer());
+    const bytes = Buffer.from(
+      await (await fetch(ef.url_private, { headers: { authorization: `Bearer ${w.inst.botToken}` } })).arrayBuffer(),
+    );
     assert.deepEqual(bytes, PNG);
   });
 
@@ -95,8 +123,14 @@ describe('slack emulator: files', () => {
   it('needs files:write to upload and refuses the retired files.upload', async () => {
     const inst = w.slack.install(w.slack.createApp({ name: 'ro', botScopes: ['chat:write', 'files:read'], botEvents: [] }), w.team);
     const ro = webClient(w.slack, inst.botToken);
-    await assert.rejects(ro.files.getUploadURLExternal({ filename: 'a', length: 1 }), (e: WebAPIPlatformError) => e.data.error === 'missing_scope' && (e.data as { needed?: string }).needed === 'files:write');
+    await assert.rejects(
+      ro.files.getUploadURLExternal({ filename: 'a', length: 1 }),
+      (e: WebAPIPlatformError) => e.data.error === 'missing_scope' && (e.data as { needed?: string }).needed === 'files:write',
+    );
     // The SDK no longer has files.upload; a hand-made call still reaches the method.
-    await assert.rejects(w.bot.apiCall('files.upload', { channels: w.general.id, content: 'x', filename: 'x.txt' }), (e: WebAPIPlatformError) => e.data.error === 'method_deprecated');
+    await assert.rejects(
+      w.bot.apiCall('files.upload', { channels: w.general.id, content: 'x', filename: 'x.txt' }),
+      (e: WebAPIPlatformError) => e.data.error === 'method_deprecated',
+    );
   });
 });

@@ -16,20 +16,28 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** Bolt and the SDK log through this: silent, so expected errors do not clutter the run. */
-export const quietLogger: Logger = {
-  debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
-  setLevel: () => undefined, getLevel: () => LogLevel.ERROR, setName: () => undefined,
+const quietLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => LogLevel.ERROR,
+  setName: () => undefined,
 };
 
-export function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
+function clientOptions(slack: SlackEmulator, extra: WebClientOptions = {}): WebClientOptions {
   return { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quietLogger, ...extra };
 }
 
@@ -49,7 +57,9 @@ export interface Workspace {
 }
 
 /** An emulator with a team, alice and bob, the app installed and #general holding all three. */
-export async function startWorkspace(opts: SlackEmulatorOptions & { app?: Parameters<SlackEmulator['createApp']>[0] } = {}): Promise<Workspace> {
+export async function startWorkspace(
+  opts: SlackEmulatorOptions & { app?: Parameters<SlackEmulator['createApp']>[0] } = {},
+): Promise<Workspace> {
   const slack = await SlackEmulator.start(opts);
   const team = slack.createTeam({ name: 'Acme', domain: 'acme' });
   const alice = slack.createUser(team, { name: 'alice', realName: 'Alice Liddell', displayName: 'alice', email: 'alice@example.org' });
@@ -61,17 +71,41 @@ export async function startWorkspace(opts: SlackEmulatorOptions & { app?: Parame
 }
 
 /** Bolt in Socket Mode against the emulator (short client ping timeout: reconnects come quickly). */
-export async function startSocketBolt(slack: SlackEmulator, app: App, inst: InstalledApp, opts: { ignoreSelf?: boolean } = {}): Promise<BoltApp> {
+export async function startSocketBolt(
+  slack: SlackEmulator,
+  app: App,
+  inst: InstalledApp,
+  opts: { ignoreSelf?: boolean } = {},
+): Promise<BoltApp> {
   const options = clientOptions(slack);
-  const receiver = new SocketModeReceiver({ appToken: app.appToken, logger: quietLogger, clientPingTimeout: 1500, installerOptions: { clientOptions: options } });
-  const bolt = new BoltApp({ token: inst.botToken, receiver, clientOptions: options, logger: quietLogger, ignoreSelf: opts.ignoreSelf ?? true });
+  const receiver = new SocketModeReceiver({
+    appToken: app.appToken,
+    logger: quietLogger,
+    clientPingTimeout: 1500,
+    installerOptions: { clientOptions: options },
+  });
+  const bolt = new BoltApp({
+    token: inst.botToken,
+    receiver,
+    clientOptions: options,
+    logger: quietLogger,
+    ignoreSelf: opts.ignoreSelf ?? true,
+  });
   return bolt;
 }
 
 /** Bolt over HTTP (Events API) on a loopback port; answers the app and its Request URL. */
-export async function startHttpBolt(slack: SlackEmulator, app: App, inst: InstalledApp, opts: { processBeforeResponse?: boolean } = {}): Promise<{ bolt: BoltApp; url: string; start(): Promise<string> }> {
+export async function startHttpBolt(
+  slack: SlackEmulator,
+  app: App,
+  inst: InstalledApp,
+  opts: { processBeforeResponse?: boolean } = {},
+): Promise<{ bolt: BoltApp; url: string; start(): Promise<string> }> {
   const bolt = new BoltApp({
-    token: inst.botToken, signingSecret: app.signingSecret, clientOptions: clientOptions(slack), logger: quietLogger,
+    token: inst.botToken,
+    signingSecret: app.signingSecret,
+    clientOptions: clientOptions(slack),
+    logger: quietLogger,
     processBeforeResponse: opts.processBeforeResponse ?? false,
   });
   const result = {

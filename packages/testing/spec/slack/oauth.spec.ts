@@ -13,9 +13,17 @@ describe('slack emulator: OAuth and user tokens', () => {
   });
 
   it('oauth.v2.access exchanges a code the user approved for an xoxp- token acting as that user', async () => {
-    const code = w.slack.issueOAuthCode(w.app, w.alice, { userScopes: ['chat:write', 'channels:history', 'reactions:write'], redirectUri: 'https://bridge.example/oauth' });
+    const code = w.slack.issueOAuthCode(w.app, w.alice, {
+      userScopes: ['chat:write', 'channels:history', 'reactions:write'],
+      redirectUri: 'https://bridge.example/oauth',
+    });
     const anon = webClient(w.slack);
-    const r = await anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://bridge.example/oauth' });
+    const r = await anon.oauth.v2.access({
+      client_id: w.app.clientId,
+      client_secret: w.app.clientSecret,
+      code,
+      redirect_uri: 'https://bridge.example/oauth',
+    });
     assert.equal(r.app_id, w.app.id);
     assert.equal(r.team?.id, w.team.id);
     assert.equal(r.access_token, undefined);
@@ -44,8 +52,19 @@ describe('slack emulator: OAuth and user tokens', () => {
     const app = w.slack.createApp({ name: 'second' });
     const code = w.slack.issueOAuthCode(app, w.bob, { botScopes: ['chat:write', 'channels:read'] });
     const basic = Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64');
-    const raw = await fetch(`${w.slack.apiUrl}oauth.v2.access`, { method: 'POST', headers: { authorization: `Basic ${basic}` }, body: new URLSearchParams({ code }) });
-    const r = (await raw.json()) as { ok: boolean; access_token: string; token_type: string; bot_user_id: string; scope: string; authed_user: { id: string } };
+    const raw = await fetch(`${w.slack.apiUrl}oauth.v2.access`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}` },
+      body: new URLSearchParams({ code }),
+    });
+    const r = (await raw.json()) as {
+      ok: boolean;
+      access_token: string;
+      token_type: string;
+      bot_user_id: string;
+      scope: string;
+      authed_user: { id: string };
+    };
     assert.equal(r.ok, true);
     assert.match(r.access_token, /^xoxb-/);
     assert.equal(r.token_type, 'bot');
@@ -56,12 +75,31 @@ describe('slack emulator: OAuth and user tokens', () => {
   it('refuses a reused code, a wrong secret, an unknown client and a different redirect_uri', async () => {
     const anon = webClient(w.slack);
     const code = w.slack.issueOAuthCode(w.app, w.alice, { userScopes: ['chat:write'], redirectUri: 'https://a.example/cb' });
-    const err = (p: Promise<unknown>) => p.then(() => 'ok', (e: WebAPIPlatformError) => e.data.error);
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: WebAPIPlatformError) => e.data.error,
+      );
     assert.equal(await err(anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: 'nope', code })), 'bad_client_secret');
     assert.equal(await err(anon.oauth.v2.access({ client_id: 'nobody', client_secret: w.app.clientSecret, code })), 'invalid_client_id');
-    assert.equal(await err(anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://b.example/cb' })), 'bad_redirect_uri');
-    assert.equal(await err(anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://a.example/cb' })), 'ok');
-    assert.equal(await err(anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://a.example/cb' })), 'invalid_code');
+    assert.equal(
+      await err(
+        anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://b.example/cb' }),
+      ),
+      'bad_redirect_uri',
+    );
+    assert.equal(
+      await err(
+        anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://a.example/cb' }),
+      ),
+      'ok',
+    );
+    assert.equal(
+      await err(
+        anon.oauth.v2.access({ client_id: w.app.clientId, client_secret: w.app.clientSecret, code, redirect_uri: 'https://a.example/cb' }),
+      ),
+      'invalid_code',
+    );
   });
 
   it('uninstalling sends tokens_revoked and app_uninstalled, then the tokens answer token_revoked', async () => {

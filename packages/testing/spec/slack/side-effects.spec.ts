@@ -16,14 +16,15 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     await eventually(() => events.length === w.slack.deliveries(w.app).length, 'Bolt to see every delivered event');
     return events;
   }
-  const ofType = (type: string, subtype?: string) => events.filter((e) => e.type === type && (subtype === undefined || e.subtype === subtype));
+  const ofType = (type: string, subtype?: string) =>
+    events.filter((e) => e.type === type && (subtype === undefined || e.subtype === subtype));
 
   beforeEach(async () => {
     w = await startWorkspace();
     events = [];
     bolt = await startSocketBolt(w.slack, w.app, w.inst, { ignoreSelf: false });
     bolt.event(/.*/, async ({ event }) => {
-      events.push(event as Ev);
+      events.push(event);
     });
     await bolt.start();
   });
@@ -46,18 +47,29 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.equal(e.text, `hi <@${w.bob.id}> *a &lt; b* &amp; :wave:`);
     assert.match(e.client_msg_id, /^[0-9a-f-]{36}$/);
     assert.equal(e.bot_id, undefined);
-    assert.deepEqual(e.blocks[0].elements, [{
-      type: 'rich_text_section',
-      elements: [
-        { type: 'text', text: 'hi ' }, { type: 'user', user_id: w.bob.id }, { type: 'text', text: ' ' },
-        { type: 'text', text: 'a < b', style: { bold: true } }, { type: 'text', text: ' & ' }, { type: 'emoji', name: 'wave' },
-      ],
-    }]);
+    assert.deepEqual(e.blocks[0].elements, [
+      {
+        type: 'rich_text_section',
+        elements: [
+          { type: 'text', text: 'hi ' },
+          { type: 'user', user_id: w.bob.id },
+          { type: 'text', text: ' ' },
+          { type: 'text', text: 'a < b', style: { bold: true } },
+          { type: 'text', text: ' & ' },
+          { type: 'emoji', name: 'wave' },
+        ],
+      },
+    ]);
   });
 
   it('a bot post carries bot_id, app_id and bot_profile; with a username override it is a bot_message', async () => {
     const plain = await w.bot.chat.postMessage({ channel: w.general.id, text: 'from the bridge' });
-    const custom = await w.bot.chat.postMessage({ channel: w.general.id, text: 'as alice', username: 'alice (Matrix)', icon_url: 'https://example.org/a.png' });
+    const custom = await w.bot.chat.postMessage({
+      channel: w.general.id,
+      text: 'as alice',
+      username: 'alice (Matrix)',
+      icon_url: 'https://example.org/a.png',
+    });
     const [p, c] = await settled();
     assert.equal(p.ts, plain.ts);
     assert.equal(p.user, w.inst.botUserId);
@@ -86,7 +98,13 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const root = w.alice.post(w.general, 'root');
     const reply = w.bob.reply(w.general, root.ts, 'in thread');
     const bcast = w.bob.reply(w.general, root.ts, 'also to channel', { broadcast: true });
-    const botReply = await w.bot.chat.postMessage({ channel: w.general.id, text: 'bot reply', thread_ts: root.ts, reply_broadcast: true, username: 'lost on broadcast' });
+    const botReply = await w.bot.chat.postMessage({
+      channel: w.general.id,
+      text: 'bot reply',
+      thread_ts: root.ts,
+      reply_broadcast: true,
+      username: 'lost on broadcast',
+    });
     const [, r, b, br] = await settled();
     assert.deepEqual([r.ts, r.thread_ts, r.parent_user_id, r.subtype], [reply.ts, root.ts, w.alice.id, undefined]);
     assert.deepEqual([b.ts, b.subtype, b.thread_ts], [bcast.ts, 'thread_broadcast', root.ts]);
@@ -94,10 +112,16 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.equal(b.root.reply_count, 2);
     assert.deepEqual([br.ts, br.subtype, br.username, br.bot_id], [botReply.ts, 'thread_broadcast', undefined, w.inst.botId]);
     const history = await w.bot.conversations.history({ channel: w.general.id });
-    assert.deepEqual(history.messages!.map((m) => m.text), ['bot reply', 'also to channel', 'root']);
+    assert.deepEqual(
+      history.messages!.map((m) => m.text),
+      ['bot reply', 'also to channel', 'root'],
+    );
     assert.equal(history.messages![2].reply_count, 3);
     const replies = await w.bot.conversations.replies({ channel: w.general.id, ts: reply.ts });
-    assert.deepEqual(replies.messages!.map((m) => m.text), ['root', 'in thread', 'also to channel', 'bot reply']);
+    assert.deepEqual(
+      replies.messages!.map((m) => m.text),
+      ['root', 'in thread', 'also to channel', 'bot reply'],
+    );
   });
 
   it('edits produce message_changed with message and previous_message', async () => {
@@ -105,7 +129,10 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.alice.edit(w.general, m.ts, 'new');
     const bot = await w.bot.chat.postMessage({ channel: w.general.id, text: 'v1' });
     await w.bot.chat.update({ channel: w.general.id, ts: bot.ts!, text: 'v2' });
-    await assert.rejects(w.bot.chat.update({ channel: w.general.id, ts: m.ts, text: 'not mine' }), (e: WebAPIPlatformError) => e.data.error === 'cant_update_message');
+    await assert.rejects(
+      w.bot.chat.update({ channel: w.general.id, ts: m.ts, text: 'not mine' }),
+      (e: WebAPIPlatformError) => e.data.error === 'cant_update_message',
+    );
     await settled();
     const [user, byBot] = ofType('message', 'message_changed');
     assert.equal(user.hidden, true);
@@ -124,7 +151,10 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const bot = await w.bot.chat.postMessage({ channel: w.general.id, text: 'to delete' });
     await w.bot.chat.delete({ channel: w.general.id, ts: bot.ts! });
     const alices = w.alice.post(w.general, 'alice says');
-    await assert.rejects(w.bot.chat.delete({ channel: w.general.id, ts: alices.ts }), (e: WebAPIPlatformError) => e.data.error === 'cant_delete_message');
+    await assert.rejects(
+      w.bot.chat.delete({ channel: w.general.id, ts: alices.ts }),
+      (e: WebAPIPlatformError) => e.data.error === 'cant_delete_message',
+    );
     const root = w.alice.post(w.general, 'root');
     w.bob.reply(w.general, root.ts, 'reply');
     w.alice.delete(w.general, root.ts);
@@ -144,13 +174,25 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const bot = await w.bot.chat.postMessage({ channel: w.general.id, text: 'react' });
     w.alice.react(w.general, bot.ts!, 'thumbsup');
     await w.bot.reactions.add({ channel: w.general.id, timestamp: bot.ts!, name: 'tada' });
-    await assert.rejects(w.bot.reactions.add({ channel: w.general.id, timestamp: bot.ts!, name: 'tada' }), (e: WebAPIPlatformError) => e.data.error === 'already_reacted');
+    await assert.rejects(
+      w.bot.reactions.add({ channel: w.general.id, timestamp: bot.ts!, name: 'tada' }),
+      (e: WebAPIPlatformError) => e.data.error === 'already_reacted',
+    );
     w.alice.unreact(w.general, bot.ts!, 'thumbsup');
     await settled();
     const added = ofType('reaction_added');
-    assert.deepEqual(added.map((e) => [e.user, e.reaction, e.item_user]), [[w.alice.id, 'thumbsup', w.inst.botUserId], [w.inst.botUserId, 'tada', w.inst.botUserId]]);
+    assert.deepEqual(
+      added.map((e) => [e.user, e.reaction, e.item_user]),
+      [
+        [w.alice.id, 'thumbsup', w.inst.botUserId],
+        [w.inst.botUserId, 'tada', w.inst.botUserId],
+      ],
+    );
     assert.deepEqual(added[0].item, { type: 'message', channel: w.general.id, ts: bot.ts });
-    assert.deepEqual(ofType('reaction_removed').map((e) => e.reaction), ['thumbsup']);
+    assert.deepEqual(
+      ofType('reaction_removed').map((e) => e.reaction),
+      ['thumbsup'],
+    );
     assert.deepEqual(w.slack.message(w.general, bot.ts!)!.reactions, [{ name: 'tada', users: [w.inst.botUserId] }]);
   });
 
@@ -160,11 +202,28 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.alice.invite(random, w.bob);
     w.bob.leave(random);
     await settled();
-    assert.deepEqual(ofType('member_joined_channel').map((e) => [e.user, e.channel, e.channel_type, e.inviter]),
-      [[w.inst.botUserId, random.id, 'C', undefined], [w.bob.id, random.id, 'C', w.alice.id]]);
-    assert.deepEqual(ofType('message', 'channel_join').map((e) => [e.user, e.inviter]), [[w.inst.botUserId, undefined], [w.bob.id, w.alice.id]]);
-    assert.deepEqual(ofType('member_left_channel').map((e) => [e.user, e.channel]), [[w.bob.id, random.id]]);
-    assert.deepEqual(ofType('message', 'channel_leave').map((e) => e.user), [w.bob.id]);
+    assert.deepEqual(
+      ofType('member_joined_channel').map((e) => [e.user, e.channel, e.channel_type, e.inviter]),
+      [
+        [w.inst.botUserId, random.id, 'C', undefined],
+        [w.bob.id, random.id, 'C', w.alice.id],
+      ],
+    );
+    assert.deepEqual(
+      ofType('message', 'channel_join').map((e) => [e.user, e.inviter]),
+      [
+        [w.inst.botUserId, undefined],
+        [w.bob.id, w.alice.id],
+      ],
+    );
+    assert.deepEqual(
+      ofType('member_left_channel').map((e) => [e.user, e.channel]),
+      [[w.bob.id, random.id]],
+    );
+    assert.deepEqual(
+      ofType('message', 'channel_leave').map((e) => e.user),
+      [w.bob.id],
+    );
   });
 
   it('rename, topic and purpose produce channel_rename and channel_name / channel_topic / channel_purpose messages', async () => {
@@ -194,7 +253,13 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     assert.equal((await w.bot.users.info({ user: w.alice.id })).user!.profile!.display_name, 'Ally');
     w.slack.deactivateUser(w.bob);
     await settled();
-    assert.deepEqual(ofType('user_change').map((c) => [c.user.id, c.user.deleted]), [[w.alice.id, false], [w.bob.id, true]]);
+    assert.deepEqual(
+      ofType('user_change').map((c) => [c.user.id, c.user.deleted]),
+      [
+        [w.alice.id, false],
+        [w.bob.id, true],
+      ],
+    );
   });
 
   it('delivers only where the bot is a member and only subscribed events', async () => {
@@ -207,7 +272,7 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.bob.react(w.general, m.ts, 'eyes');
     await settled();
     assert.ok(!events.some((e) => e.channel === elsewhere.id));
-    const quietTypes = w.slack.deliveries(quiet).map((d) => `${d.event.type}/${String(d.event.subtype ?? '')}`);
+    const quietTypes = w.slack.deliveries(quiet).map((d) => `${d.event.type as string}/${(d.event.subtype as string | undefined) ?? ''}`);
     assert.deepEqual(quietTypes, ['message/channel_join', 'message/']);
     assert.ok(events.some((e) => e.type === 'reaction_added'));
   });
@@ -226,11 +291,20 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.alice.post(hidden, 'just us');
     await settled();
     const fromPeople = events.filter((e) => e.type === 'message' && !e.bot_id);
-    assert.deepEqual(fromPeople.map((e) => [e.text, e.channel_type]), [['hello bot', 'im'], ['hello all', 'mpim']]);
+    assert.deepEqual(
+      fromPeople.map((e) => [e.text, e.channel_type]),
+      [
+        ['hello bot', 'im'],
+        ['hello all', 'mpim'],
+      ],
+    );
     const list = await w.bot.conversations.list({ types: 'im,mpim' });
     assert.deepEqual(list.channels!.map((c) => c.id).sort(), [dm.channel!.id, group.channel!.id].sort());
     assert.equal(((await w.bot.conversations.info({ channel: dm.channel!.id! })).channel as { user?: string }).user, w.alice.id);
-    await assert.rejects(w.bot.conversations.history({ channel: hidden.id }), (e: WebAPIPlatformError) => e.data.error === 'channel_not_found');
+    await assert.rejects(
+      w.bot.conversations.history({ channel: hidden.id }),
+      (e: WebAPIPlatformError) => e.data.error === 'channel_not_found',
+    );
   });
 
   it('a post with a user token comes from that user, and the bot hears it', async () => {
@@ -241,8 +315,14 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     const [e] = await settled();
     assert.deepEqual([e.ts, e.user, e.bot_id, e.text], [r.ts, w.alice.id, undefined, 'puppeted']);
     assert.equal(w.slack.message(w.general, r.ts!)!.via, 'user-token');
-    await assert.rejects(asAlice.chat.update({ channel: w.general.id, ts: (await w.bot.chat.postMessage({ channel: w.general.id, text: 'bot' })).ts!, text: 'x' }),
-      (err: WebAPIPlatformError) => err.data.error === 'cant_update_message');
+    await assert.rejects(
+      asAlice.chat.update({
+        channel: w.general.id,
+        ts: (await w.bot.chat.postMessage({ channel: w.general.id, text: 'bot' })).ts!,
+        text: 'x',
+      }),
+      (err: WebAPIPlatformError) => err.data.error === 'cant_update_message',
+    );
   });
 
   it('user events reach the app through an authorizing user who can see them', async () => {
@@ -253,7 +333,9 @@ describe('slack emulator: side effects as events (received by Bolt)', () => {
     w.bob.post(dm, 'psst');
     const [d] = w.slack.deliveries(app);
     assert.equal(d.event.channel_type, 'im');
-    assert.deepEqual(d.payload.authorizations, [{ enterprise_id: null, team_id: w.team.id, user_id: w.alice.id, is_bot: false, is_enterprise_install: false }]);
+    assert.deepEqual(d.payload.authorizations, [
+      { enterprise_id: null, team_id: w.team.id, user_id: w.alice.id, is_bot: false, is_enterprise_install: false },
+    ]);
     w.bob.post(w.bob.openDm(w.slack.createUser(w.team, { name: 'carol' })), 'not alice');
     assert.equal(w.slack.deliveries(app).length, 1);
   });

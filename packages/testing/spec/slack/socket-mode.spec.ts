@@ -46,10 +46,15 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     await w.slack.waitForDeliveries(w.app);
     const [delivery] = w.slack.deliveries(w.app);
     assert.equal(delivery.state, 'acked');
-    assert.deepEqual(delivery.attempts.map((a) => [a.retry, a.outcome]), [[0, 'acked']]);
+    assert.deepEqual(
+      delivery.attempts.map((a) => [a.retry, a.outcome]),
+      [[0, 'acked']],
+    );
     assert.equal(delivery.payload.type, 'event_callback');
     assert.equal(delivery.payload.api_app_id, w.app.id);
-    assert.deepEqual(delivery.payload.authorizations, [{ enterprise_id: null, team_id: w.team.id, user_id: w.inst.botUserId, is_bot: true, is_enterprise_install: false }]);
+    assert.deepEqual(delivery.payload.authorizations, [
+      { enterprise_id: null, team_id: w.team.id, user_id: w.inst.botUserId, is_bot: true, is_enterprise_install: false },
+    ]);
   });
 
   it('redelivers an envelope whose ack was lost, with retry_attempt + 1', async () => {
@@ -57,9 +62,21 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     w.slack.faults.dropAcks({ appId: w.app.id, times: 1 });
     const posted = w.alice.post(w.general, 'once more');
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => [s.ts, s.retryNum, s.retryReason]), [[posted.ts, 0, ''], [posted.ts, 1, 'timeout']]);
+    assert.deepEqual(
+      seen.map((s) => [s.ts, s.retryNum, s.retryReason]),
+      [
+        [posted.ts, 0, ''],
+        [posted.ts, 1, 'timeout'],
+      ],
+    );
     const [delivery] = w.slack.deliveries(w.app);
-    assert.deepEqual(delivery.attempts.map((a) => [a.retry, a.outcome]), [[0, 'ack_dropped'], [1, 'acked']]);
+    assert.deepEqual(
+      delivery.attempts.map((a) => [a.retry, a.outcome]),
+      [
+        [0, 'ack_dropped'],
+        [1, 'acked'],
+      ],
+    );
   });
 
   it('on disconnect refresh_requested, Bolt reconnects through a fresh ticket and no event is lost', async () => {
@@ -85,7 +102,10 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     w.slack.dropSocket(w.app);
     w.alice.post(w.general, 'while down');
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => s.text), ['while down']);
+    assert.deepEqual(
+      seen.map((s) => s.text),
+      ['while down'],
+    );
     assert.equal(w.slack.socketConnections(w.app), 1);
   });
 
@@ -93,7 +113,7 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const first = new WebSocket(url!);
     const hello = await new Promise<{ type: string; num_connections: number; connection_info: { app_id: string } }>((resolve, reject) => {
-      first.once('message', (d) => resolve(JSON.parse(d.toString())));
+      first.once('message', (d: Buffer) => resolve(JSON.parse(d.toString())));
       first.once('error', reject);
     });
     assert.equal(hello.type, 'hello');
@@ -109,7 +129,7 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const ws = new WebSocket(url!);
     const messages: Record<string, unknown>[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -131,7 +151,10 @@ describe('slack emulator: Socket Mode with Bolt', () => {
       const conn = await rawConnection();
       w.slack.disconnectSocket(w.app, reason);
       await eventually(() => conn.messages.some((m) => m.type === 'disconnect'), 'the disconnect message');
-      assert.deepEqual(conn.messages.filter((m) => m.type === 'disconnect').map((m) => m.reason), [reason]);
+      assert.deepEqual(
+        conn.messages.filter((m) => m.type === 'disconnect').map((m) => m.reason),
+        [reason],
+      );
       if (reason === 'link_disabled') assert.equal(await conn.closed, 1000);
       else conn.ws.close();
     }
@@ -142,7 +165,10 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     w = await startWorkspace({ socketMode: { maxConnections: 2 } });
     const [a, b, c] = [await rawConnection(), await rawConnection(), await rawConnection()];
     await eventually(() => c.messages.length > 0, 'an answer on the third connection');
-    assert.deepEqual(c.messages.map((m) => [m.type, m.reason]), [['disconnect', 'too_many_websockets']]);
+    assert.deepEqual(
+      c.messages.map((m) => [m.type, m.reason]),
+      [['disconnect', 'too_many_websockets']],
+    );
     assert.deepEqual([a.messages[0].type, b.messages[0].type], ['hello', 'hello']);
     assert.equal(w.slack.socketConnections(w.app), 2);
     w.alice.post(w.general, 'to one of two');
@@ -158,6 +184,9 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     assert.equal(w.slack.deliveries(w.app)[0].state, 'pending');
     await startBolt();
     await w.slack.waitForDeliveries(w.app);
-    assert.deepEqual(seen.map((s) => s.text), ['early']);
+    assert.deepEqual(
+      seen.map((s) => s.text),
+      ['early'],
+    );
   });
 });

@@ -37,15 +37,27 @@ describe('slack emulator: Web API', () => {
 
   it('accepts form, JSON and multipart bodies with the token in the Authorization header', async () => {
     // Form: the SDK's default encoding (blocks travel as a JSON string inside the form).
-    const form = await w.bot.chat.postMessage({ channel: w.general.id, text: 'form', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'form' } }] });
+    const form = await w.bot.chat.postMessage({
+      channel: w.general.id,
+      text: 'form',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'form' } }],
+    });
     // Multipart: the SDK switches to it when an argument is binary.
-    const multi = await w.bot.apiCall('chat.postMessage', { channel: w.general.id, text: 'multipart', attachment_bytes: Buffer.from([0, 1, 2]) });
+    const multi = await w.bot.apiCall('chat.postMessage', {
+      channel: w.general.id,
+      text: 'multipart',
+      attachment_bytes: Buffer.from([0, 1, 2]),
+    });
     const json = await fetch(`${w.slack.apiUrl}chat.postMessage`, {
-      method: 'POST', headers: { authorization: `Bearer ${w.inst.botToken}`, 'content-type': 'application/json; charset=utf-8' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${w.inst.botToken}`, 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify({ channel: w.general.id, text: 'json', unfurl_links: false }),
     }).then((r) => r.json() as Promise<{ ok: boolean; ts: string }>);
     assert.equal(json.ok, true);
-    assert.deepEqual(w.slack.calls('chat.postMessage').map((c) => c.bodyKind), ['form', 'multipart', 'json']);
+    assert.deepEqual(
+      w.slack.calls('chat.postMessage').map((c) => c.bodyKind),
+      ['form', 'multipart', 'json'],
+    );
     const texts = w.slack.messages(w.general).map((m) => m.text);
     assert.deepEqual(texts, ['form', 'multipart', 'json']);
     assert.deepEqual(w.slack.message(w.general, form.ts!)!.blocks, [{ type: 'section', text: { type: 'mrkdwn', text: 'form' } }]);
@@ -53,14 +65,21 @@ describe('slack emulator: Web API', () => {
   });
 
   it('accepts a token form field but not inside a JSON body, and warns about a JSON body without charset', async () => {
-    const viaField = await fetch(`${w.slack.apiUrl}auth.test`, { method: 'POST', body: new URLSearchParams({ token: w.inst.botToken }) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    const viaField = await fetch(`${w.slack.apiUrl}auth.test`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: w.inst.botToken }),
+    }).then((r) => r.json() as Promise<Record<string, unknown>>);
     assert.equal(viaField.ok, true);
     const inJson = await fetch(`${w.slack.apiUrl}auth.test`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: w.inst.botToken }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: w.inst.botToken }),
     }).then((r) => r.json() as Promise<Record<string, unknown>>);
     assert.equal(inJson.error, 'not_authed');
     const noCharset = await fetch(`${w.slack.apiUrl}auth.test`, {
-      method: 'POST', headers: { authorization: `Bearer ${w.inst.botToken}`, 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { authorization: `Bearer ${w.inst.botToken}`, 'content-type': 'application/json' },
+      body: '{}',
     }).then((r) => r.json() as Promise<Record<string, unknown>>);
     assert.equal(noCharset.ok, true);
     assert.equal(noCharset.warning, 'missing_charset');
@@ -103,18 +122,26 @@ describe('slack emulator: Web API', () => {
   it('answers an injected 429 storm with Retry-After, per method', async () => {
     const storm = w.slack.faults.rateLimit('chat.postMessage', { times: Infinity, retryAfter: 7 });
     const raw = await fetch(`${w.slack.apiUrl}chat.postMessage`, {
-      method: 'POST', headers: { authorization: `Bearer ${w.inst.botToken}` }, body: new URLSearchParams({ channel: w.general.id, text: 'x' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${w.inst.botToken}` },
+      body: new URLSearchParams({ channel: w.general.id, text: 'x' }),
     });
     assert.equal(raw.status, 429);
     assert.equal(raw.headers.get('retry-after'), '7');
     assert.deepEqual(await raw.json(), { ok: false, error: 'ratelimited' });
     const rejecting = webClient(w.slack, w.inst.botToken, { rejectRateLimitedCalls: true });
-    await assert.rejects(rejecting.chat.postMessage({ channel: w.general.id, text: 'x' }), (err: WebAPIRateLimitedError) => err.code === ErrorCode.RateLimitedError && err.retryAfter === 7);
+    await assert.rejects(
+      rejecting.chat.postMessage({ channel: w.general.id, text: 'x' }),
+      (err: WebAPIRateLimitedError) => err.code === ErrorCode.RateLimitedError && err.retryAfter === 7,
+    );
     // Other methods are not affected.
     assert.equal((await rejecting.conversations.info({ channel: w.general.id })).ok, true);
     storm.cancel();
     assert.equal((await rejecting.chat.postMessage({ channel: w.general.id, text: 'after' })).ok, true);
-    assert.deepEqual(w.slack.messages(w.general).map((m) => m.text), ['after']);
+    assert.deepEqual(
+      w.slack.messages(w.general).map((m) => m.text),
+      ['after'],
+    );
   });
 
   it('enforces its own per-method limits and lets a retrying client through after Retry-After', async () => {
@@ -122,22 +149,34 @@ describe('slack emulator: Web API', () => {
     const { ts } = w.alice.post(w.general, 'react to me');
     await w.bot.reactions.add({ channel: w.general.id, timestamp: ts, name: 'wave' });
     const rejecting = webClient(w.slack, w.inst.botToken, { rejectRateLimitedCalls: true });
-    await assert.rejects(rejecting.reactions.add({ channel: w.general.id, timestamp: ts, name: 'tada' }), (err: WebAPIRateLimitedError) => err.retryAfter === 1);
+    await assert.rejects(
+      rejecting.reactions.add({ channel: w.general.id, timestamp: ts, name: 'tada' }),
+      (err: WebAPIRateLimitedError) => err.retryAfter === 1,
+    );
     // The SDK's own retry honours Retry-After and then succeeds.
     const patient = webClient(w.slack, w.inst.botToken, { retryConfig: { retries: 1, minTimeout: 0, maxTimeout: 0 } });
     await patient.reactions.add({ channel: w.general.id, timestamp: ts, name: 'tada' });
-    assert.deepEqual(w.slack.message(w.general, ts)!.reactions.map((r) => r.name), ['wave', 'tada']);
+    assert.deepEqual(
+      w.slack.message(w.general, ts)!.reactions.map((r) => r.name),
+      ['wave', 'tada'],
+    );
   });
 
   it('refuses what modern apps cannot use: files.upload, rtm.connect, as_user, app tokens on bot methods', async () => {
     assert.equal((await platformError(w.bot.apiCall('files.upload', { channels: w.general.id, content: 'x' }))).error, 'method_deprecated');
     assert.equal((await platformError(w.bot.rtm.connect())).error, 'not_allowed_token_type');
-    assert.equal((await platformError(w.bot.chat.postMessage({ channel: w.general.id, text: 'x', as_user: true }))).error, 'as_user_not_supported');
+    assert.equal(
+      (await platformError(w.bot.chat.postMessage({ channel: w.general.id, text: 'x', as_user: true }))).error,
+      'as_user_not_supported',
+    );
     const appLevel = webClient(w.slack, w.app.appToken);
     assert.equal((await platformError(appLevel.chat.postMessage({ channel: w.general.id, text: 'x' }))).error, 'not_allowed_token_type');
     assert.equal((await platformError(w.bot.apps.connections.open({}))).error, 'not_allowed_token_type');
     // apps.connections.open insists on the header.
-    const viaField = await fetch(`${w.slack.apiUrl}apps.connections.open`, { method: 'POST', body: new URLSearchParams({ token: w.app.appToken }) });
+    const viaField = await fetch(`${w.slack.apiUrl}apps.connections.open`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: w.app.appToken }),
+    });
     assert.equal(((await viaField.json()) as { error: string }).error, 'not_authed');
     const opened = await appLevel.apps.connections.open({});
     assert.match(opened.url!, /^ws:\/\/127\.0\.0\.1:\d+\/link\/\?ticket=/);
@@ -145,7 +184,9 @@ describe('slack emulator: Web API', () => {
   });
 
   it('keeps ts strictly increasing per channel in the Slack format', async () => {
-    const results = await Promise.all(Array.from({ length: 15 }, (_, i) => w.bot.chat.postMessage({ channel: w.general.id, text: `m${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => w.bot.chat.postMessage({ channel: w.general.id, text: `m${i}` })),
+    );
     for (const r of results) assert.match(r.ts!, /^\d{10}\.\d{6}$/);
     const stored = w.slack.messages(w.general).map((m) => parseTs(m.ts)!);
     for (let i = 1; i < stored.length; i++) assert.ok(stored[i] > stored[i - 1]);
@@ -164,7 +205,8 @@ describe('slack emulator: Web API', () => {
     assert.equal(first.response_metadata?.next_cursor, '');
     for (let i = 0; i < 3; i++) w.slack.createUser(w.team, { name: `u${i}` });
     const names: string[] = [];
-    for await (const page of w.bot.paginate('users.list', { limit: 2 })) names.push(...((page as { members?: { name: string }[] }).members ?? []).map((m) => m.name));
+    for await (const page of w.bot.paginate('users.list', { limit: 2 }))
+      names.push(...((page as { members?: { name: string }[] }).members ?? []).map((m) => m.name));
     assert.deepEqual(names.sort(), ['alice', 'bob', 'causeway', 'u0', 'u1', 'u2']);
   });
 
@@ -174,7 +216,10 @@ describe('slack emulator: Web API', () => {
     assert.equal((await platformError(w.bot.conversations.history({ channel: elsewhere.id }))).error, 'not_in_channel');
     const hidden = w.slack.createChannel(w.team, { name: 'hidden', private: true, members: [w.alice] });
     assert.equal((await platformError(w.bot.chat.postMessage({ channel: hidden.id, text: 'x' }))).error, 'channel_not_found');
-    const pub = w.slack.install(w.slack.createApp({ name: 'public', botScopes: ['chat:write', 'chat:write.public'], botEvents: [] }), w.team);
+    const pub = w.slack.install(
+      w.slack.createApp({ name: 'public', botScopes: ['chat:write', 'chat:write.public'], botEvents: [] }),
+      w.team,
+    );
     assert.equal((await webClient(w.slack, pub.botToken).chat.postMessage({ channel: elsewhere.id, text: 'hello' })).ok, true);
     const joined = await w.bot.conversations.join({ channel: elsewhere.id });
     assert.equal(joined.channel?.is_member, true);
@@ -186,8 +231,11 @@ describe('slack emulator: Web API', () => {
     const mine = w.slack.createChannel(w.team, { name: 'mine', private: true, members: [w.alice, w.inst.botUserId] });
     w.slack.createChannel(w.team, { name: 'theirs', private: true, members: [w.alice] });
     const all = await w.bot.conversations.list({ types: 'public_channel,private_channel' });
-    assert.deepEqual(all.channels!.map((c) => [c.name, c.is_private, c.is_member]).sort(),
-      [['general', false, true], ['mine', true, true], ['open', false, false]]);
+    assert.deepEqual(all.channels!.map((c) => [c.name, c.is_private, c.is_member]).sort(), [
+      ['general', false, true],
+      ['mine', true, true],
+      ['open', false, false],
+    ]);
     const member = await w.bot.users.conversations({ types: 'public_channel,private_channel' });
     assert.deepEqual(member.channels!.map((c) => c.id).sort(), [w.general.id, mine.id].sort());
     assert.ok(!member.channels!.some((c) => c.id === open.id));

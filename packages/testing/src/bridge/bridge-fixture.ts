@@ -32,7 +32,7 @@ export async function startBridgeFixture<C>(opts: {
   hs?: HomeserverEmulator;
 }): Promise<BridgeFixture<C>> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-bridge-'));
-  const hs = opts.hs ?? await HomeserverEmulator.start({ serverName: 'localhost' });
+  const hs = opts.hs ?? (await HomeserverEmulator.start({ serverName: 'localhost' }));
   let connector = opts.connector();
   const core = (port: number) => ({
     homeserver: { url: hs.url, domain: hs.serverName },
@@ -51,13 +51,18 @@ export async function startBridgeFixture<C>(opts: {
   // As an operator's `generate-registration` would: namespaces follow the configured templates.
   const bridgeCfg = (core(port).bridge ?? {}) as { ghost_localpart_template?: string; alias_localpart_template?: string };
   const registration = generateRegistration({
-    url: asUrl, protocol: connector.protocol, domain: hs.serverName,
-    ghostTemplate: bridgeCfg.ghost_localpart_template, aliasTemplate: bridgeCfg.alias_localpart_template,
+    url: asUrl,
+    protocol: connector.protocol,
+    domain: hs.serverName,
+    ghostTemplate: bridgeCfg.ghost_localpart_template,
+    aliasTemplate: bridgeCfg.alias_localpart_template,
   });
-  hs.addRegistration(registration as never);
+  hs.addRegistration(registration);
   const make = () => {
     const l = validateConfig<C>(core(port), {
-      key: opts.configKey, schema: connector.configSchema, defaults: connector.protocol.defaults,
+      key: opts.configKey,
+      schema: connector.configSchema,
+      defaults: connector.protocol.defaults,
       networkNames: connector.networkNames && ((section) => connector.networkNames!(section as C)),
     });
     return new Bridge<C>({ config: l.core, connectorConfig: l.connector, registration, connector });
@@ -65,7 +70,11 @@ export async function startBridgeFixture<C>(opts: {
   const bridge = make();
   await bridge.start();
   const fixture: BridgeFixture<C> = {
-    hs, bridge, registration, dataDir, asUrl,
+    hs,
+    bridge,
+    registration,
+    dataDir,
+    asUrl,
     async restart() {
       await fixture.bridge.stop();
       connector = opts.connector();

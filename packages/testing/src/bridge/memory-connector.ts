@@ -5,8 +5,21 @@
  */
 import { Type } from '@sinclair/typebox';
 import type {
-  BridgeConnector, BridgeContext, SendResult, MatrixMessage, MatrixEdit, MatrixRedaction, MatrixReaction,
-  MatrixReactionRemoval, MatrixMembership, MatrixRoomMeta, PortalInfo, GhostKey, BridgeInfoDisplay, Portal, RemoteEvent,
+  BridgeConnector,
+  BridgeContext,
+  SendResult,
+  MatrixMessage,
+  MatrixEdit,
+  MatrixRedaction,
+  MatrixReaction,
+  MatrixReactionRemoval,
+  MatrixMembership,
+  MatrixRoomMeta,
+  PortalInfo,
+  GhostKey,
+  BridgeInfoDisplay,
+  Portal,
+  RemoteEvent,
 } from '@causeway/bridge-core';
 import { BridgeError } from '@causeway/bridge-core';
 
@@ -19,9 +32,12 @@ export type Delivered =
   | { kind: 'membership'; event: MatrixMembership }
   | { kind: 'meta'; event: MatrixRoomMeta };
 
-export const MemoryConfigSchema = Type.Object({
-  network: Type.String({ default: 'mem', description: 'Network name of the in-memory remote.' }),
-}, { additionalProperties: false });
+export const MemoryConfigSchema = Type.Object(
+  {
+    network: Type.String({ default: 'mem', description: 'Network name of the in-memory remote.' }),
+  },
+  { additionalProperties: false },
+);
 
 export class MemoryConnector implements BridgeConnector<{ network: string }> {
   readonly protocol = {
@@ -71,8 +87,12 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
       },
     });
   }
-  async start(): Promise<void> { this.started = true; }
-  async stop(): Promise<void> { this.started = false; }
+  async start(): Promise<void> {
+    this.started = true;
+  }
+  async stop(): Promise<void> {
+    this.started = false;
+  }
 
   async handleMatrixMessage(event: MatrixMessage): Promise<SendResult> {
     if (this.gate) await this.gate;
@@ -85,12 +105,24 @@ export class MemoryConnector implements BridgeConnector<{ network: string }> {
     this.delivered.push({ kind: 'message', event, remoteId });
     return { remoteIds: [remoteId] };
   }
-  async handleMatrixEdit(event: MatrixEdit): Promise<void> { this.delivered.push({ kind: 'edit', event }); }
-  async handleMatrixRedaction(event: MatrixRedaction): Promise<void> { this.delivered.push({ kind: 'redaction', event }); }
-  async handleMatrixReaction(event: MatrixReaction): Promise<void> { this.delivered.push({ kind: 'reaction', event }); }
-  async handleMatrixReactionRemoval(event: MatrixReactionRemoval): Promise<void> { this.delivered.push({ kind: 'reaction.remove', event }); }
-  async handleMatrixMembership(event: MatrixMembership): Promise<void> { this.delivered.push({ kind: 'membership', event }); }
-  async handleMatrixRoomMeta(event: MatrixRoomMeta): Promise<void> { this.delivered.push({ kind: 'meta', event }); }
+  async handleMatrixEdit(event: MatrixEdit): Promise<void> {
+    this.delivered.push({ kind: 'edit', event });
+  }
+  async handleMatrixRedaction(event: MatrixRedaction): Promise<void> {
+    this.delivered.push({ kind: 'redaction', event });
+  }
+  async handleMatrixReaction(event: MatrixReaction): Promise<void> {
+    this.delivered.push({ kind: 'reaction', event });
+  }
+  async handleMatrixReactionRemoval(event: MatrixReactionRemoval): Promise<void> {
+    this.delivered.push({ kind: 'reaction.remove', event });
+  }
+  async handleMatrixMembership(event: MatrixMembership): Promise<void> {
+    this.delivered.push({ kind: 'membership', event });
+  }
+  async handleMatrixRoomMeta(event: MatrixRoomMeta): Promise<void> {
+    this.delivered.push({ kind: 'meta', event });
+  }
 
   /** Portals on demand: alias `_mem_<network>_<channel>` → channel. */
   async resolveAlias(localpart: string): Promise<PortalInfo | null> {

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 
-export const SERVER_NAME = 'fake.ircd';
+const SERVER_NAME = 'fake.ircd';
 
 export class FakeClient {
   nick = '';
@@ -24,14 +24,18 @@ export class FakeClient {
     socket.on('error', () => undefined);
   }
 
-  get mask(): string { return `${this.nick}!${this.user || 'u'}@bridge.test`; }
+  get mask(): string {
+    return `${this.nick}!${this.user || 'u'}@bridge.test`;
+  }
 
   /** Raw bytes, exactly as given (no line end added). */
   write(data: string | Buffer): void {
     if (!this.socket.destroyed) this.socket.write(data);
   }
 
-  line(text: string): void { this.write(`${text}\r\n`); }
+  line(text: string): void {
+    this.write(`${text}\r\n`);
+  }
 
   private read(chunk: string): void {
     this.buffer += chunk;
@@ -52,9 +56,15 @@ export class FakeClient {
     const s = `:${SERVER_NAME}`;
     switch (command?.toUpperCase()) {
       case 'CAP':
-        if (params[0] === 'LS') { this.capNegotiating = true; this.line(`${s} CAP * LS :`); }
+        if (params[0] === 'LS') {
+          this.capNegotiating = true;
+          this.line(`${s} CAP * LS :`);
+        }
         if (params[0] === 'REQ') this.line(`${s} CAP * NAK :${params[1] ?? ''}`);
-        if (params[0] === 'END') { this.capNegotiating = false; this.maybeWelcome(); }
+        if (params[0] === 'END') {
+          this.capNegotiating = false;
+          this.maybeWelcome();
+        }
         return;
       case 'NICK':
         if (this.registered) {
@@ -111,7 +121,9 @@ export class FakeClient {
     const s = `:${SERVER_NAME}`;
     this.line(`${s} 001 ${this.nick} :Welcome to the fake network ${this.mask}`);
     this.line(`${s} 004 ${this.nick} ${SERVER_NAME} fake-1.0 iosw biklmnopstv`);
-    this.line(`${s} 005 ${this.nick} CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnpst CASEMAPPING=rfc1459 NICKLEN=30 CHANNELLEN=64 :are supported by this server`);
+    this.line(
+      `${s} 005 ${this.nick} CHANTYPES=# PREFIX=(ov)@+ CHANMODES=b,k,l,imnpst CASEMAPPING=rfc1459 NICKLEN=30 CHANNELLEN=64 :are supported by this server`,
+    );
     this.line(`${s} 422 ${this.nick} :MOTD File is missing`);
   }
 }

@@ -62,6 +62,7 @@ export class GitterEmulator {
   private restBase = '';
   private streamBase = '';
   private stopped = false;
+  private readonly lostAnswers = new Map<string, number>();
 
   private constructor(private readonly opts: GitterEmulatorOptions) {
     const now = opts.now ?? Date.now;
@@ -103,10 +104,13 @@ export class GitterEmulator {
     this.stopped = true;
     this.streams.closeAll();
     await Promise.all(
-      this.servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      })),
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
     );
     for (const s of this.sockets) s.destroy();
   }
@@ -133,6 +137,22 @@ export class GitterEmulator {
     user.v++;
   }
 
+  /**
+   * The next `count` requests with this key (e.g. `POST /v1/rooms/{roomId}/chatMessages`) take
+   * effect but lose their answer: the connection is dropped instead of replying, as when a
+   * network cut or a crash comes between the server's work and the client reading the answer.
+   */
+  loseAnswers(key: string, count = 1): void {
+    this.lostAnswers.set(key, (this.lostAnswers.get(key) ?? 0) + count);
+  }
+
+  private takeLostAnswer(key: string): boolean {
+    const n = this.lostAnswers.get(key) ?? 0;
+    if (n <= 0) return false;
+    this.lostAnswers.set(key, n - 1);
+    return true;
+  }
+
   /** Another token for an existing user (e.g. the bridge's own, to count its requests apart). */
   issueToken(userId: string): string {
     this.model.user(userId);
@@ -150,7 +170,7 @@ export class GitterEmulator {
     const room = this.model.createRoom(opts);
     for (const id of opts.admins ?? []) this.model.addMember(room.id, id, true);
     for (const id of opts.members ?? []) this.model.addMember(room.id, id);
-    return this.model.roomJson(room, opts.admins?.[0] ?? '') as GitterRoomJson & { id: string };
+    return this.model.roomJson(room, opts.admins?.[0] ?? '');
   }
 
   /** A one-to-one room between two users. */
@@ -194,9 +214,7 @@ export class GitterEmulator {
   /** The room's messages as Gitter would send them, oldest first (what the bridge posted, too). */
   messages(roomId: string, opts: { threads?: boolean; deleted?: boolean } = {}): GitterMessageJson[] {
     const room = this.model.room(roomId);
-    return room.messages
-      .filter((m) => (opts.deleted || !m.deleted) && (opts.threads || !m.parentId))
-      .map((m) => this.model.messageJson(m));
+    return room.messages.filter((m) => (opts.deleted || !m.deleted) && (opts.threads || !m.parentId)).map((m) => this.model.messageJson(m));
   }
 
   /** Messages a user posted in the room, thread replies included. */
@@ -268,8 +286,12 @@ export class GitterEmulator {
       const streamMatch = isStream ? STREAM_TEMPLATE.exec(path) : null;
       const route = isStream ? undefined : this.router.match(method, path);
       const key = isStream
-        ? streamMatch && method === 'GET' ? 'STREAM /v1/rooms/{roomId}/chatMessages' : `STREAM ${method} <unrecognized>`
-        : route ? route.route.key : `${method} <unrecognized>`;
+        ? streamMatch && method === 'GET'
+          ? 'STREAM /v1/rooms/{roomId}/chatMessages'
+          : `STREAM ${method} <unrecognized>`
+        : route
+          ? route.route.key
+          : `${method} <unrecognized>`;
       const testClient = req.headers[TEST_CLIENT_HEADER] === '1';
       if (!testClient) {
         this.requests.add(token ?? '', key);
@@ -294,6 +316,11 @@ export class GitterEmulator {
       }
       if (!route) throw new GitterApiError(404, 'Not Found');
       const result = route.route.handler({ userId, params: route.params, query: url.searchParams, body });
+      if (!testClient && this.takeLostAnswer(key)) {
+        // The request took effect; its answer never arrives (connection dropped before the reply).
+        res.destroy();
+        return;
+      }
       if (result === NO_CONTENT) {
         res.writeHead(204, headers);
         res.end();

@@ -5,7 +5,7 @@
 // even ids made in the same second, or after a test moved its clock backwards, stay ordered.
 import { randomBytes } from 'node:crypto';
 
-export const OBJECT_ID_RE = /^[0-9a-f]{24}$/;
+const OBJECT_ID_RE = /^[0-9a-f]{24}$/;
 
 export class ObjectIdFactory {
   private readonly middle = randomBytes(5).toString('hex');

@@ -19,7 +19,7 @@ import {
 } from './shapes';
 
 export const MAX_TEXT_LENGTH = 4096;
-export const MAX_SKIP = 5000;
+const MAX_SKIP = 5000;
 
 /** Behaviour later Gitter servers added; all off by default, as in the documented v1 API. */
 export interface GitterFeatures {
@@ -114,7 +114,8 @@ export class GitterModel {
   // ---- users --------------------------------------------------------------------------------
 
   createUser(username: string, displayName = username): UserRecord {
-    if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(username)) throw new Error(`invalid Gitter username ${JSON.stringify(username)}`);
+    if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(username))
+      throw new Error(`invalid Gitter username ${JSON.stringify(username)}`);
     if (this.usersByName.has(username.toLowerCase())) throw new Error(`Gitter user ${username} already exists`);
     const user: UserRecord = { id: this.ids.next(), username, displayName, v: 1 };
     this.users.set(user.id, user);
@@ -134,7 +135,14 @@ export class GitterModel {
 
   // ---- rooms --------------------------------------------------------------------------------
 
-  createRoom(opts: { uri?: string; name?: string; topic?: string; security?: 'PUBLIC' | 'PRIVATE'; githubType?: GithubType; oneToOne?: [string, string] }): RoomRecord {
+  createRoom(opts: {
+    uri?: string;
+    name?: string;
+    topic?: string;
+    security?: 'PUBLIC' | 'PRIVATE';
+    githubType?: GithubType;
+    oneToOne?: [string, string];
+  }): RoomRecord {
     if (!opts.uri && !opts.oneToOne) throw new Error('a room needs a uri (or two users for a one-to-one room)');
     if (opts.uri && this.roomsByUri.has(opts.uri.toLowerCase())) throw new Error(`room ${opts.uri} already exists`);
     const room: RoomRecord = {
@@ -206,7 +214,8 @@ export class GitterModel {
     if (!this.isAdmin(room, actorId)) throw forbidden('Only room admins can change the room');
     if (body.topic !== undefined && typeof body.topic !== 'string') throw badRequest('topic must be a string');
     if (body.noindex !== undefined && typeof body.noindex !== 'boolean') throw badRequest('noindex must be a boolean');
-    if (body.tags !== undefined && (typeof body.tags !== 'string' && !Array.isArray(body.tags))) throw badRequest('tags must be a string or an array');
+    if (body.tags !== undefined && typeof body.tags !== 'string' && !Array.isArray(body.tags))
+      throw badRequest('tags must be a string or an array');
     if (typeof body.topic === 'string') room.topic = body.topic;
     if (typeof body.noindex === 'boolean') room.noindex = body.noindex;
     if (body.tags !== undefined) {
@@ -271,7 +280,8 @@ export class GitterModel {
       parentId = parent.id;
     }
     let virtualUser: VirtualUser | undefined;
-    if (features.virtualUsers && input.virtualUser !== undefined && input.virtualUser !== null) virtualUser = validVirtualUser(input.virtualUser);
+    if (features.virtualUsers && input.virtualUser !== undefined && input.virtualUser !== null)
+      virtualUser = validVirtualUser(input.virtualUser);
     const sent = input.sent ?? this.config.now();
     const msg: MessageRecord = {
       id: this.ids.next(),
@@ -349,7 +359,10 @@ export class GitterModel {
   /** Replies of one thread, oldest first (thread extension). */
   thread(room: RoomRecord, parentId: string, query: HistoryQuery): MessageRecord[] {
     this.liveMessage(room, parentId);
-    return page(room.messages.filter((m) => !m.deleted && m.parentId === parentId), query);
+    return page(
+      room.messages.filter((m) => !m.deleted && m.parentId === parentId),
+      query,
+    );
   }
 
   markRead(room: RoomRecord, userId: string, ids: unknown): void {
@@ -409,11 +422,24 @@ function validText(text: unknown): string {
 
 function validVirtualUser(v: unknown): VirtualUser {
   const o = v as Record<string, unknown>;
-  if (typeof o !== 'object' || !o || typeof o.type !== 'string' || typeof o.externalId !== 'string' || typeof o.displayName !== 'string' || !o.type || !o.externalId) {
+  if (
+    typeof o !== 'object' ||
+    !o ||
+    typeof o.type !== 'string' ||
+    typeof o.externalId !== 'string' ||
+    typeof o.displayName !== 'string' ||
+    !o.type ||
+    !o.externalId
+  ) {
     throw badRequest('virtualUser needs string type, externalId and displayName');
   }
   if (o.avatarUrl !== undefined && typeof o.avatarUrl !== 'string') throw badRequest('virtualUser.avatarUrl must be a string');
-  return { type: o.type, externalId: o.externalId, displayName: o.displayName, ...(typeof o.avatarUrl === 'string' ? { avatarUrl: o.avatarUrl } : {}) };
+  return {
+    type: o.type,
+    externalId: o.externalId,
+    displayName: o.displayName,
+    ...(typeof o.avatarUrl === 'string' ? { avatarUrl: o.avatarUrl } : {}),
+  };
 }
 
 /** Gitter's `parseInt(limit) || default`, capped at 100. */

@@ -26,7 +26,7 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/g;
 const MENTION_RE = /(^|[^\w@/.-])@(\/all|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)/g;
 const ISSUE_RE = /(^|[^\w&#/])#(\d+)\b/g;
 
-export function escapeHtml(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 

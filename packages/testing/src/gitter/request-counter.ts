@@ -8,7 +8,7 @@ export class RequestCounter {
 
   add(token: string, key: string): void {
     let perKey = this.counts.get(token);
-    if (!perKey) this.counts.set(token, (perKey = new Map()));
+    if (!perKey) this.counts.set(token, (perKey = new Map<string, number>()));
     perKey.set(key, (perKey.get(key) ?? 0) + 1);
   }
 

@@ -5,7 +5,7 @@ import { badRequest, forbidden, notFound } from './errors';
 import type { GitterModel, RoomRecord } from './model';
 import { userJson } from './shapes';
 
-export interface RestRequest {
+interface RestRequest {
   userId: string;
   params: Record<string, string>;
   query: URLSearchParams;
@@ -159,7 +159,13 @@ export class RestRouter {
   }
 
   private add(method: string, template: string, handler: Handler, enabled?: () => boolean): void {
-    this.routes.push({ method, segments: template.split('/').slice(1), key: `${method} /v1${template}`, handler, ...(enabled ? { enabled } : {}) });
+    this.routes.push({
+      method,
+      segments: template.split('/').slice(1),
+      key: `${method} /v1${template}`,
+      handler,
+      ...(enabled ? { enabled } : {}),
+    });
   }
 }
 

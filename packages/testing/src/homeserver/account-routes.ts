@@ -6,11 +6,27 @@ import { MatrixError, badJson, forbidden, invalidParam, notFound } from './error
 import { DEFAULT_ROOM_VERSION, SUPPORTED_ROOM_VERSIONS } from './rooms';
 import { isObject, randomString, splitId } from './util';
 
-const SPEC_VERSIONS = ['r0.5.0', 'r0.6.0', 'r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11', 'v1.12'];
+const SPEC_VERSIONS = [
+  'r0.5.0',
+  'r0.6.0',
+  'r0.6.1',
+  'v1.1',
+  'v1.2',
+  'v1.3',
+  'v1.4',
+  'v1.5',
+  'v1.6',
+  'v1.7',
+  'v1.8',
+  'v1.9',
+  'v1.10',
+  'v1.11',
+  'v1.12',
+];
 
 export function accountRoutes(hs: Core): RouteDef[] {
   const register = async (ctx: Ctx) => {
-    const body = ctx.body as Record<string, any>;
+    const body = ctx.body;
     const inhibitLogin = body.inhibit_login === true;
     const username = body.username;
     if (username !== undefined && (typeof username !== 'string' || username.length > 512)) {
@@ -56,7 +72,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
   };
 
   const login = (ctx: Ctx) => {
-    const body = ctx.body as Record<string, any>;
+    const body = ctx.body;
     const ident = isObject(body.identifier) ? body.identifier.user : body.user;
     if (typeof ident !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing user identifier');
     const userId = ident.startsWith('@') ? ident : hs.users.userIdFor(ident);
@@ -88,7 +104,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
   const setProfileField = async (ctx: Ctx) => {
     const field = ctx.params.keyName;
     if (ctx.params.userId !== ctx.userId) throw forbidden(`Cannot set another user's ${field}`);
-    const value = (ctx.body as Record<string, unknown>)[field];
+    const value = ctx.body[field];
     if (value !== null && typeof value !== 'string') throw badJson(`Missing or invalid key '${field}'`);
     if (typeof value === 'string' && value.length > 256) throw new MatrixError(400, 'M_TOO_LARGE', `${field} is too long`);
     const acct = hs.users.get(ctx.userId);
@@ -118,7 +134,10 @@ export function accountRoutes(hs: Core): RouteDef[] {
     fullRoute('GET', ['/_matrix/client/versions'], { auth: 'none' }, () => ({ versions: SPEC_VERSIONS, unstable_features: {} })),
     clientRoute('GET', '/capabilities', {}, () => ({
       capabilities: {
-        'm.room_versions': { default: DEFAULT_ROOM_VERSION, available: Object.fromEntries(SUPPORTED_ROOM_VERSIONS.map((v) => [v, 'stable'])) },
+        'm.room_versions': {
+          default: DEFAULT_ROOM_VERSION,
+          available: Object.fromEntries(SUPPORTED_ROOM_VERSIONS.map((v) => [v, 'stable'])),
+        },
         'm.change_password': { enabled: false },
       },
     })),
@@ -133,7 +152,9 @@ export function accountRoutes(hs: Core): RouteDef[] {
       if (await hs.queries.userExists(userId)) throw new MatrixError(400, 'M_USER_IN_USE', 'User ID already taken.');
       return { available: true };
     }),
-    clientRoute('GET', '/login', { auth: 'none' }, () => ({ flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] })),
+    clientRoute('GET', '/login', { auth: 'none' }, () => ({
+      flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }],
+    })),
     clientRoute('POST', '/login', { auth: 'optional', bodyRequired: true, rateLimited: true, identityAssertion: false }, login),
     clientRoute('POST', '/logout', {}, (ctx) => {
       if (!ctx.requester.appservice) hs.users.logout(ctx.requester.accessToken);
@@ -160,7 +181,12 @@ export function accountRoutes(hs: Core): RouteDef[] {
     clientRoute('PUT', '/profile/{userId}/{keyName}', { bodyRequired: true, rateLimited: true }, setProfileField),
     clientRoute('POST', '/user/{userId}/openid/request_token', {}, (ctx) => {
       if (ctx.params.userId !== ctx.userId) throw forbidden('Cannot request tokens for other users.');
-      return { access_token: hs.users.issueOpenIdToken(ctx.userId, 3600_000), token_type: 'Bearer', matrix_server_name: hs.serverName, expires_in: 3600 };
+      return {
+        access_token: hs.users.issueOpenIdToken(ctx.userId, 3600_000),
+        token_type: 'Bearer',
+        matrix_server_name: hs.serverName,
+        expires_in: 3600,
+      };
     }),
     fullRoute('GET', ['/_matrix/federation/v1/openid/userinfo'], { auth: 'none' }, (ctx) => {
       const token = ctx.query.get('access_token');
@@ -184,7 +210,7 @@ export function accountRoutes(hs: Core): RouteDef[] {
       selfOnly(ctx, 'add account data');
       const acct = hs.users.get(ctx.userId)!;
       let m = acct.roomAccountData.get(ctx.params.roomId);
-      if (!m) acct.roomAccountData.set(ctx.params.roomId, (m = new Map()));
+      if (!m) acct.roomAccountData.set(ctx.params.roomId, (m = new Map<string, unknown>()));
       m.set(ctx.params.type, ctx.body);
       return {};
     }),
@@ -196,10 +222,12 @@ export function accountRoutes(hs: Core): RouteDef[] {
     }),
     clientRoute('PUT', '/presence/{userId}/status', { bodyRequired: true }, (ctx) => {
       selfOnly(ctx, 'set presence');
-      const b = ctx.body as Record<string, unknown>;
-      if (!['online', 'offline', 'unavailable'].includes(b.presence as string)) throw invalidParam('Invalid presence state');
+      const b = ctx.body;
+      const presence = b.presence;
+      if (typeof presence !== 'string' || !['online', 'offline', 'unavailable'].includes(presence))
+        throw invalidParam('Invalid presence state');
       hs.users.get(ctx.userId)!.presence = {
-        presence: b.presence as string,
+        presence,
         status_msg: typeof b.status_msg === 'string' ? b.status_msg : undefined,
         last_active: Date.now(),
       };

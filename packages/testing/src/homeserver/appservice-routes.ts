@@ -10,7 +10,7 @@ export function appserviceRoutes(hs: Core): RouteDef[] {
       const as = ctx.requester.appservice;
       if (!as || as.id !== ctx.params.appserviceId) throw forbidden('Application service ID does not match the access token');
       const body: Record<string, unknown> = {};
-      const txn = (ctx.body as Record<string, unknown>).transaction_id;
+      const txn = ctx.body.transaction_id;
       if (txn !== undefined) body.transaction_id = txn;
       return hs.queries.ping(as, body);
     }),

@@ -38,13 +38,14 @@ function compile(list: unknown, what: string, id: string): Compiled[] {
       // expected to anchor the end themselves (usually via the ":server" suffix).
       return { exclusive, re: new RegExp('^(?:' + regex + ')') };
     } catch (e) {
-      throw new Error(`registration ${id}: invalid regex ${JSON.stringify(regex)} in namespaces.${what}: ${(e as Error).message}`);
+      throw new Error(`registration ${id}: invalid regex ${JSON.stringify(regex)} in namespaces.${what}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   });
 }
 
-const anyMatch = (list: Compiled[], s: string, exclusiveOnly: boolean) =>
-  list.some((n) => (!exclusiveOnly || n.exclusive) && n.re.test(s));
+const anyMatch = (list: Compiled[], s: string, exclusiveOnly: boolean) => list.some((n) => (!exclusiveOnly || n.exclusive) && n.re.test(s));
 
 export type EphemeralKey = 'ephemeral' | 'de.sorunome.msc2409.ephemeral';
 

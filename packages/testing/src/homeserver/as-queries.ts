@@ -7,6 +7,7 @@ import { MatrixError, notFound } from './errors';
 import { Outbound, OutboundResult, TransportError } from './outbound';
 import type { RoomStore } from './rooms';
 import type { UserStore } from './users';
+import { fieldsOf } from './util';
 
 export class AsQueries {
   constructor(
@@ -117,29 +118,32 @@ export class AsQueries {
     }
   }
 
-  async protocol(protocol: string): Promise<Record<string, any>> {
+  async protocol(protocol: string): Promise<Record<string, unknown>> {
     const owners = this.protocolOwners(protocol);
     if (owners.length === 0) throw notFound(`No protocol named ${protocol}`);
-    let merged: Record<string, any> | undefined;
+    // The first answering owner's fields, with the instances of every owner.
+    let merged: { fields: Record<string, unknown>; instances: Record<string, unknown>[] } | undefined;
     for (const as of owners) {
       const r = await this.thirdParty(as, `protocol/${encodeURIComponent(protocol)}`);
       if (!r || r.status !== 200 || typeof r.json !== 'object' || r.json === null) continue;
+      const fields = fieldsOf(r.json);
+      const listed: unknown[] = Array.isArray(fields.instances) ? fields.instances : [];
       // Synapse tags each instance with an instance_id and merges instances of all owners.
-      const instances = (Array.isArray(r.json.instances) ? r.json.instances : []).map((i: any) => ({
-        ...i,
-        instance_id: JSON.stringify({ appservice_id: as.id, network_id: i.network_id }),
+      const instances = listed.map((i) => ({
+        ...fieldsOf(i),
+        instance_id: JSON.stringify({ appservice_id: as.id, network_id: fieldsOf(i).network_id }),
       }));
-      if (!merged) merged = { ...r.json, instances };
+      if (!merged) merged = { fields, instances };
       else merged.instances.push(...instances);
     }
     if (!merged) throw notFound(`No protocol named ${protocol}`);
-    return merged;
+    return { ...merged.fields, instances: merged.instances };
   }
 
-  async protocols(): Promise<Record<string, any>> {
+  async protocols(): Promise<Record<string, unknown>> {
     const names = new Set<string>();
     for (const as of this.appservices.all()) for (const p of as.protocols) names.add(p);
-    const out: Record<string, any> = {};
+    const out: Record<string, unknown> = {};
     for (const p of names) {
       try {
         out[p] = await this.protocol(p);
@@ -160,7 +164,7 @@ export class AsQueries {
     const out: unknown[] = [];
     for (const as of owners) {
       const r = await this.thirdParty(as, sub, q);
-      if (r && r.status === 200 && Array.isArray(r.json)) out.push(...r.json);
+      if (r && r.status === 200 && Array.isArray(r.json)) out.push(...(r.json as unknown[]));
     }
     return out;
   }

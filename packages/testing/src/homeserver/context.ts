@@ -16,7 +16,8 @@ export interface Requester {
 
 export class Ctx {
   requesterOrUndefined?: Requester;
-  body: any = undefined;
+  /** The request's JSON object (`{}` when the route reads no JSON body). */
+  body: Record<string, unknown> = {};
   raw: Buffer = Buffer.alloc(0);
   /** Size of the request body in bytes (for the 64 KiB event size limit). */
   bodyLength = 0;
@@ -59,7 +60,8 @@ export class RawReply {
   ) {}
 }
 
-export type Handler = (ctx: Ctx) => unknown | Promise<unknown>;
+/** A route handler: answers with a value, or a promise of one. */
+export type Handler = (ctx: Ctx) => unknown;
 
 export interface RouteOptions {
   /** 'user' (default): access token required; 'none': public; 'optional': use it when present. */

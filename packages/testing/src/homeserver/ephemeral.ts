@@ -21,10 +21,13 @@ export class Ephemeral {
     if (old) clearTimeout(old);
     const wasTyping = !!old;
     if (typing) {
-      const t = setTimeout(() => {
-        room.typing.delete(userId);
-        this.emitTyping(room);
-      }, Math.max(0, Math.min(timeoutMs, 120_000)));
+      const t = setTimeout(
+        () => {
+          room.typing.delete(userId);
+          this.emitTyping(room);
+        },
+        Math.max(0, Math.min(timeoutMs, 120_000)),
+      );
       t.unref();
       room.typing.set(userId, t);
       this.typingRooms.add(room);
@@ -41,7 +44,7 @@ export class Ephemeral {
   receipt(room: Room, userId: string, type: string, eventId: string, threadId?: string): void {
     const ts = Date.now();
     let m = this.receipts.get(room.roomId);
-    if (!m) this.receipts.set(room.roomId, (m = new Map()));
+    if (!m) this.receipts.set(room.roomId, (m = new Map<string, { eventId: string; ts: number; type: string }>()));
     m.set(userId, { eventId, ts, type });
     // Private receipts are never shared with anyone else, appservices included.
     if (type === 'm.read.private') return;

@@ -99,17 +99,33 @@ export class FaultInjector {
   }
 
   /** N × 429 M_LIMIT_EXCEEDED with `retry_after_ms` and a `Retry-After` header (seconds, rounded up). */
-  rateLimit(endpoint?: EndpointMatcher, opts: FaultOptions & { retryAfterMs?: number; omitHeader?: boolean; omitBodyField?: boolean } = {}): FaultHandle {
-    return this.inject(endpoint, { kind: 'rateLimit', retryAfterMs: opts.retryAfterMs ?? 1000, omitHeader: opts.omitHeader, omitBodyField: opts.omitBodyField }, opts);
+  rateLimit(
+    endpoint?: EndpointMatcher,
+    opts: FaultOptions & { retryAfterMs?: number; omitHeader?: boolean; omitBodyField?: boolean } = {},
+  ): FaultHandle {
+    return this.inject(
+      endpoint,
+      { kind: 'rateLimit', retryAfterMs: opts.retryAfterMs ?? 1000, omitHeader: opts.omitHeader, omitBodyField: opts.omitBodyField },
+      opts,
+    );
   }
 
   /** N × 5xx (default 500) with errcode M_UNKNOWN. */
   serverError(endpoint?: EndpointMatcher, opts: FaultOptions & { status?: number; errcode?: string; message?: string } = {}): FaultHandle {
-    return this.inject(endpoint, { kind: 'error', status: opts.status ?? 500, errcode: opts.errcode ?? 'M_UNKNOWN', message: opts.message }, opts);
+    return this.inject(
+      endpoint,
+      { kind: 'error', status: opts.status ?? 500, errcode: opts.errcode ?? 'M_UNKNOWN', message: opts.message },
+      opts,
+    );
   }
 
   /** Arbitrary error response (any status/errcode), e.g. a 403 M_FORBIDDEN or 502 from a proxy. */
-  error(endpoint: EndpointMatcher | undefined, status: number, errcode: string, opts: FaultOptions & { message?: string } = {}): FaultHandle {
+  error(
+    endpoint: EndpointMatcher | undefined,
+    status: number,
+    errcode: string,
+    opts: FaultOptions & { message?: string } = {},
+  ): FaultHandle {
     return this.inject(endpoint, { kind: 'error', status, errcode, message: opts.message }, opts);
   }
 

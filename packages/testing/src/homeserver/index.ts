@@ -7,6 +7,6 @@ export { TestUser, MatrixHttpError, FIXTURE_HEADER } from './test-user';
 export { FaultInjector } from './faults';
 export type { EndpointMatcher, FaultHandle, FaultKind, FaultOptions, RequestInfo } from './faults';
 export type { PushAttempt } from './pusher';
-export type { MatrixEvent } from './rooms';
+export type { SpecEvent as MatrixEvent, SpecJson } from '../spec-json';
 export type { RateLimitConfig } from './ratelimit';
 export { normaliseKey } from './router';

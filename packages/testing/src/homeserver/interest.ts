@@ -10,8 +10,18 @@ export function isInterestedInRoom(as: Appservice, room: Room): boolean {
   const cached = room.interest.get(as.id);
   if (cached !== undefined) return cached;
   let hit = as.hasRoomNamespaces && as.isRoomInNamespace(room.roomId);
-  if (!hit && as.hasAliasNamespaces) for (const a of room.aliases) if (as.isAliasInNamespace(a)) { hit = true; break; }
-  if (!hit) for (const u of room.joined) if (as.isInterestedInUser(u)) { hit = true; break; }
+  if (!hit && as.hasAliasNamespaces)
+    for (const a of room.aliases)
+      if (as.isAliasInNamespace(a)) {
+        hit = true;
+        break;
+      }
+  if (!hit)
+    for (const u of room.joined)
+      if (as.isInterestedInUser(u)) {
+        hit = true;
+        break;
+      }
   room.interest.set(as.id, hit);
   return hit;
 }

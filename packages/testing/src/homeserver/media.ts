@@ -95,28 +95,40 @@ export function mediaRoutes(hs: Core): RouteDef[] {
     }
   };
   return [
-    fullRoute('POST', ['/_matrix/media/v3/upload', '/_matrix/media/r0/upload', '/_matrix/media/v1/upload'], { body: 'raw', rateLimited: true }, (ctx) => {
-      checkSize(ctx);
-      const item = hs.media.create(ctx.userId);
-      hs.media.store(item, ctx.raw, contentTypeOf(ctx), ctx.query.get('filename') ?? undefined);
-      return { content_uri: mxc(item) };
-    }),
+    fullRoute(
+      'POST',
+      ['/_matrix/media/v3/upload', '/_matrix/media/r0/upload', '/_matrix/media/v1/upload'],
+      { body: 'raw', rateLimited: true },
+      (ctx) => {
+        checkSize(ctx);
+        const item = hs.media.create(ctx.userId);
+        hs.media.store(item, ctx.raw, contentTypeOf(ctx), ctx.query.get('filename') ?? undefined);
+        return { content_uri: mxc(item) };
+      },
+    ),
     fullRoute('POST', ['/_matrix/media/v1/create'], { body: 'none', rateLimited: true }, (ctx) => {
       const item = hs.media.create(ctx.userId);
       return { content_uri: mxc(item), unused_expires_at: item.createdAt + 24 * 3600_000 };
     }),
-    fullRoute('PUT', ['/_matrix/media/v3/upload/{serverName}/{mediaId}', '/_matrix/media/r0/upload/{serverName}/{mediaId}'], { body: 'raw' }, (ctx) => {
-      checkSize(ctx);
-      const item = hs.media.get(ctx.params.serverName, ctx.params.mediaId);
-      if (!item) throw notFound('Unknown media ID');
-      if (item.uploader !== ctx.userId) throw forbidden('You may not upload to this media ID');
-      if (item.data) throw new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media ID already has content');
-      hs.media.store(item, ctx.raw, contentTypeOf(ctx), ctx.query.get('filename') ?? undefined);
-      return {};
-    }),
+    fullRoute(
+      'PUT',
+      ['/_matrix/media/v3/upload/{serverName}/{mediaId}', '/_matrix/media/r0/upload/{serverName}/{mediaId}'],
+      { body: 'raw' },
+      (ctx) => {
+        checkSize(ctx);
+        const item = hs.media.get(ctx.params.serverName, ctx.params.mediaId);
+        if (!item) throw notFound('Unknown media ID');
+        if (item.uploader !== ctx.userId) throw forbidden('You may not upload to this media ID');
+        if (item.data) throw new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media ID already has content');
+        hs.media.store(item, ctx.raw, contentTypeOf(ctx), ctx.query.get('filename') ?? undefined);
+        return {};
+      },
+    ),
     clientRoute('GET', '/media/config', {}, () => ({ 'm.upload.size': hs.media.maxUploadBytes })),
     fullRoute('GET', ['/_matrix/media/v3/config', '/_matrix/media/r0/config'], {}, () => ({ 'm.upload.size': hs.media.maxUploadBytes })),
-    clientRoute('GET', ['/media/download/{serverName}/{mediaId}', '/media/download/{serverName}/{mediaId}/{fileName}'], {}, (ctx) => serve(hs, ctx, false)),
+    clientRoute('GET', ['/media/download/{serverName}/{mediaId}', '/media/download/{serverName}/{mediaId}/{fileName}'], {}, (ctx) =>
+      serve(hs, ctx, false),
+    ),
     clientRoute('GET', '/media/thumbnail/{serverName}/{mediaId}', {}, (ctx) => serve(hs, ctx, false)),
     fullRoute(
       'GET',
@@ -129,8 +141,11 @@ export function mediaRoutes(hs: Core): RouteDef[] {
       { auth: 'none' },
       (ctx) => serve(hs, ctx, true),
     ),
-    fullRoute('GET', ['/_matrix/media/v3/thumbnail/{serverName}/{mediaId}', '/_matrix/media/r0/thumbnail/{serverName}/{mediaId}'], { auth: 'none' }, (ctx) =>
-      serve(hs, ctx, true),
+    fullRoute(
+      'GET',
+      ['/_matrix/media/v3/thumbnail/{serverName}/{mediaId}', '/_matrix/media/r0/thumbnail/{serverName}/{mediaId}'],
+      { auth: 'none' },
+      (ctx) => serve(hs, ctx, true),
     ),
   ];
 }

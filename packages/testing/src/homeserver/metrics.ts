@@ -39,7 +39,7 @@ export class Metrics {
   count(endpoint?: string, includeTestClients = false): number {
     if (endpoint === undefined) return this.total.count + (includeTestClients ? this.fixtureTotal.count : 0);
     const k = normaliseKey(endpoint);
-    return (this.bridge.get(k)?.count ?? 0) + (includeTestClients ? this.fixtures.get(k)?.count ?? 0 : 0);
+    return (this.bridge.get(k)?.count ?? 0) + (includeTestClients ? (this.fixtures.get(k)?.count ?? 0) : 0);
   }
 
   counts(includeTestClients = false): Record<string, number> {

@@ -3,11 +3,13 @@
 // a status (any HTTP answer), a connection failure, or a timeout.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { fieldsOf } from './util';
 
 export interface OutboundResult {
   status: number;
   text: string;
-  json: any;
+  /** The body parsed as JSON; undefined when empty or not JSON. */
+  json: unknown;
 }
 
 export class TransportError extends Error {
@@ -70,7 +72,7 @@ export class Outbound {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let json: any;
+          let json: unknown;
           try {
             json = text ? JSON.parse(text) : undefined;
           } catch {
@@ -128,10 +130,10 @@ export class Outbound {
  * M_UNRECOGNIZED, or 400 M_UNRECOGNIZED; plus 501 Not Implemented. A 404 with a JSON
  * M_NOT_FOUND is a real answer ("no such user"), not a missing route.
  */
-export function isUnknownEndpoint(r: OutboundResult): boolean {
+function isUnknownEndpoint(r: OutboundResult): boolean {
   if (r.status === 501) return true;
   if (r.status === 404 || r.status === 405) {
-    return !r.text.trimStart().startsWith('{') || r.json?.errcode === 'M_UNRECOGNIZED';
+    return !r.text.trimStart().startsWith('{') || fieldsOf(r.json).errcode === 'M_UNRECOGNIZED';
   }
-  return r.status === 400 && r.json?.errcode === 'M_UNRECOGNIZED';
+  return r.status === 400 && fieldsOf(r.json).errcode === 'M_UNRECOGNIZED';
 }

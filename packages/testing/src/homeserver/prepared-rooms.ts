@@ -4,11 +4,12 @@
  * room admin must grant in a plumbed room.
  */
 import type { HomeserverEmulator, TestUser } from './';
+import { fieldsOf } from './util';
 
 /** `owner` sets `userId`'s power level in `roomId`, keeping the rest of the power levels. */
 export async function grantPower(hs: HomeserverEmulator, owner: TestUser, roomId: string, userId: string, level: number): Promise<void> {
   const pl = hs.stateEvent(roomId, 'm.room.power_levels')!.content;
-  await owner.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...pl.users, [userId]: level } });
+  await owner.sendState(roomId, 'm.room.power_levels', '', { ...pl, users: { ...fieldsOf(pl.users), [userId]: level } });
 }
 
 /** A public room `owner` creates with `bot` invited; with `botPower` the bot may also send state. */

@@ -52,8 +52,11 @@ const SYNAPSE_1_67: ProfileRules = {
 
 export function profileRules(profile: EmulatorProfile = 'current'): ProfileRules {
   switch (profile) {
-    case 'current': return CURRENT;
-    case 'synapse-1.67': return SYNAPSE_1_67;
-    default: throw new Error(`unknown emulator profile ${String(profile)}`);
+    case 'current':
+      return CURRENT;
+    case 'synapse-1.67':
+      return SYNAPSE_1_67;
+    default:
+      throw new Error(`unknown emulator profile ${String(profile)}`);
   }
 }

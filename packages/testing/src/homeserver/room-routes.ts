@@ -5,13 +5,18 @@ import type { Core } from './core';
 import { MatrixError, badJson, forbidden, invalidParam, missingParam, notFound } from './errors';
 import { isInterestedInRoom } from './interest';
 import { DEFAULT_ROOM_VERSION, EventRecord, Room, SUPPORTED_ROOM_VERSIONS, formatEvent } from './rooms';
-import { isObject, splitId } from './util';
+import { describe, fieldsOf, isObject, splitId } from './util';
 
 const PRESETS: Record<string, { join_rule: string; history_visibility: string; guest_can_join: boolean; invitees_ops: boolean }> = {
   private_chat: { join_rule: 'invite', history_visibility: 'shared', guest_can_join: true, invitees_ops: false },
   trusted_private_chat: { join_rule: 'invite', history_visibility: 'shared', guest_can_join: true, invitees_ops: true },
   public_chat: { join_rule: 'public', history_visibility: 'shared', guest_can_join: false, invitees_ops: false },
 };
+
+/** A list of well-formed user IDs (createRoom's `invite`). */
+function isUserIdList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((u) => typeof u === 'string' && splitId(u, '@') !== undefined);
+}
 
 export function roomRoutes(hs: Core): RouteDef[] {
   const notInRoom = (userId: string, roomId: string) => forbidden(`User ${userId} not in room ${roomId}`);
@@ -70,13 +75,14 @@ export function roomRoutes(hs: Core): RouteDef[] {
     return content;
   };
 
-  const targetUser = (body: Record<string, any>): string => {
-    if (body.user_id === undefined) throw missingParam('Missing user_id');
-    if (typeof body.user_id !== 'string' || !splitId(body.user_id, '@')) throw invalidParam('Invalid user_id');
-    return body.user_id;
+  const targetUser = (body: Record<string, unknown>): string => {
+    const userId = body.user_id;
+    if (userId === undefined) throw missingParam('Missing user_id');
+    if (typeof userId !== 'string' || !splitId(userId, '@')) throw invalidParam('Invalid user_id');
+    return userId;
   };
 
-  const reasonOf = (body: Record<string, any>) => (typeof body.reason === 'string' ? { reason: body.reason } : {});
+  const reasonOf = (body: Record<string, unknown>) => (typeof body.reason === 'string' ? { reason: body.reason } : {});
 
   const ensureInvitee = async (userId: string) => {
     if (hs.users.isLocal(userId) && !(await hs.queries.userExists(userId))) throw notFound(`Unknown user ${userId}`);
@@ -86,35 +92,49 @@ export function roomRoutes(hs: Core): RouteDef[] {
 
   const createRoom = async (ctx: Ctx) => {
     const r = ctx.requester;
-    const b = ctx.body as Record<string, any>;
+    const b = ctx.body;
     const version = b.room_version === undefined ? DEFAULT_ROOM_VERSION : b.room_version;
     if (typeof version !== 'string' || !SUPPORTED_ROOM_VERSIONS.includes(version)) {
-      throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', 'Your homeserver does not support the features required to interact with this room');
+      throw new MatrixError(
+        400,
+        'M_UNSUPPORTED_ROOM_VERSION',
+        'Your homeserver does not support the features required to interact with this room',
+      );
     }
-    if (b.visibility !== undefined && b.visibility !== 'public' && b.visibility !== 'private') throw invalidParam("'visibility' must be 'public' or 'private'");
+    if (b.visibility !== undefined && b.visibility !== 'public' && b.visibility !== 'private')
+      throw invalidParam("'visibility' must be 'public' or 'private'");
     const presetName = b.preset ?? (b.visibility === 'public' ? 'public_chat' : 'private_chat');
-    const preset = PRESETS[presetName];
-    if (!preset) throw invalidParam(`Unknown preset ${presetName}`);
+    const preset = typeof presetName === 'string' ? PRESETS[presetName] : undefined;
+    if (!preset) throw invalidParam(`Unknown preset ${describe(presetName)}`);
     if (b.name !== undefined && typeof b.name !== 'string') throw invalidParam('name must be a string');
     if (b.topic !== undefined && typeof b.topic !== 'string') throw invalidParam('topic must be a string');
-    if (b.creation_content !== undefined && !isObject(b.creation_content)) throw invalidParam('creation_content must be an object');
-    if (b.power_level_content_override !== undefined && !isObject(b.power_level_content_override)) throw invalidParam('power_level_content_override must be an object');
-    const invites: string[] = b.invite ?? [];
-    if (!Array.isArray(invites) || invites.some((u) => typeof u !== 'string' || !splitId(u, '@'))) throw invalidParam('Invalid user_id in invite list');
-    const initialState: { type: string; state_key: string; content: Record<string, any> }[] = [];
+    const creationContent = b.creation_content;
+    if (creationContent !== undefined && !isObject(creationContent)) throw invalidParam('creation_content must be an object');
+    const plOverride = b.power_level_content_override;
+    if (plOverride !== undefined && !isObject(plOverride)) throw invalidParam('power_level_content_override must be an object');
+    const invites = b.invite ?? [];
+    if (!isUserIdList(invites)) throw invalidParam('Invalid user_id in invite list');
+    const initialState: { type: string; state_key: string; content: Record<string, unknown> }[] = [];
     if (b.initial_state !== undefined) {
       if (!Array.isArray(b.initial_state)) throw invalidParam('initial_state must be a list');
-      for (const s of b.initial_state) {
-        if (!isObject(s) || typeof s.type !== 'string' || !isObject(s.content) || (s.state_key !== undefined && typeof s.state_key !== 'string')) {
+      const listed: unknown[] = b.initial_state;
+      for (const s of listed) {
+        if (
+          !isObject(s) ||
+          typeof s.type !== 'string' ||
+          !isObject(s.content) ||
+          (s.state_key !== undefined && typeof s.state_key !== 'string')
+        ) {
           throw new MatrixError(400, 'M_INVALID_ROOM_STATE', 'Invalid initial_state event');
         }
         initialState.push({ type: s.type, state_key: s.state_key ?? '', content: s.content });
       }
     }
     let alias: string | undefined;
-    if (b.room_alias_name !== undefined) {
-      if (typeof b.room_alias_name !== 'string' || !b.room_alias_name || /[:\s]/.test(b.room_alias_name)) throw invalidParam('Invalid characters in room alias');
-      alias = `#${b.room_alias_name}:${hs.serverName}`;
+    const aliasName = b.room_alias_name;
+    if (aliasName !== undefined) {
+      if (typeof aliasName !== 'string' || !aliasName || /[:\s]/.test(aliasName)) throw invalidParam('Invalid characters in room alias');
+      alias = `#${aliasName}:${hs.serverName}`;
       checkAliasCreate(r, alias);
       if (hs.rooms.resolveAlias(alias)) throw new MatrixError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
     }
@@ -123,21 +143,21 @@ export function roomRoutes(hs: Core): RouteDef[] {
 
     const creator = r.userId;
     const room = hs.rooms.newRoom(creator, version);
-    const send = (type: string, content: Record<string, any>, state_key?: string) =>
+    const send = (type: string, content: Record<string, unknown>, state_key?: string) =>
       hs.rooms.send(room, { sender: creator, type, content, state_key });
     const fromInitial = (type: string, key = '') => {
       const i = initialState.findIndex((s) => s.type === type && s.state_key === key);
       return i >= 0 ? initialState.splice(i, 1)[0] : undefined;
     };
 
-    const createContent: Record<string, any> = { ...(b.creation_content ?? {}), room_version: version };
+    const createContent: Record<string, unknown> = { ...(creationContent ?? {}), room_version: version };
     if (parseInt(version, 10) < 11) createContent.creator = creator;
     send('m.room.create', createContent, '');
     send('m.room.member', memberContent(creator, 'join'), creator);
 
     const plUsers: Record<string, number> = { [creator]: 100 };
     if (preset.invitees_ops) for (const u of invites) plUsers[u] = 100;
-    let pl: Record<string, any> = fromInitial('m.room.power_levels')?.content ?? {
+    let pl: Record<string, unknown> = fromInitial('m.room.power_levels')?.content ?? {
       users: plUsers,
       users_default: 0,
       events: {
@@ -158,19 +178,23 @@ export function roomRoutes(hs: Core): RouteDef[] {
       invite: 50,
       historical: 100,
     };
-    if (b.power_level_content_override) pl = { ...pl, ...b.power_level_content_override };
+    if (plOverride) pl = { ...pl, ...plOverride };
     // Like Synapse: if the final power levels would leave the creator unable to send
     // the rest of the initial state, start with the creator at 100 and send the
     // requested power levels last.
-    const creatorLevel = pl.users?.[creator];
+    const creatorLevel = fieldsOf(pl.users)[creator];
     const deferPl = typeof creatorLevel === 'number' && creatorLevel < 100;
-    send('m.room.power_levels', deferPl ? { ...pl, users: { ...pl.users, [creator]: 100 } } : pl, '');
+    send('m.room.power_levels', deferPl ? { ...pl, users: { ...fieldsOf(pl.users), [creator]: 100 } } : pl, '');
     if (alias) {
       hs.rooms.addAlias(alias, room.roomId, creator);
       send('m.room.canonical_alias', { alias }, '');
     }
     send('m.room.join_rules', fromInitial('m.room.join_rules')?.content ?? { join_rule: preset.join_rule }, '');
-    send('m.room.history_visibility', fromInitial('m.room.history_visibility')?.content ?? { history_visibility: preset.history_visibility }, '');
+    send(
+      'm.room.history_visibility',
+      fromInitial('m.room.history_visibility')?.content ?? { history_visibility: preset.history_visibility },
+      '',
+    );
     const guest = fromInitial('m.room.guest_access');
     if (guest) send('m.room.guest_access', guest.content, '');
     else if (preset.guest_can_join) send('m.room.guest_access', { guest_access: 'can_join' }, '');
@@ -199,7 +223,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const room = hs.rooms.get(roomId);
     if (!room) throw notFound('No known servers');
     if (room.membership(userId) === 'join') return { room_id: roomId };
-    hs.rooms.send(room, { sender: userId, type: 'm.room.member', state_key: userId, content: memberContent(userId, 'join', reasonOf(ctx.body)) });
+    hs.rooms.send(room, {
+      sender: userId,
+      type: 'm.room.member',
+      state_key: userId,
+      content: memberContent(userId, 'join', reasonOf(ctx.body)),
+    });
     return { room_id: roomId };
   };
 
@@ -256,7 +285,13 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const room = roomFor(ctx.params.roomId, ctx.userId);
     const content: Record<string, unknown> = { ...reasonOf(ctx.body) };
     if (parseInt(room.version, 10) >= 11) content.redacts = ctx.params.eventId;
-    const rec = hs.rooms.send(room, { sender: ctx.userId, type: 'm.room.redaction', content, redacts: ctx.params.eventId, ts: massagedTs(ctx) });
+    const rec = hs.rooms.send(room, {
+      sender: ctx.userId,
+      type: 'm.room.redaction',
+      content,
+      redacts: ctx.params.eventId,
+      ts: massagedTs(ctx),
+    });
     const res = { event_id: rec.ev.event_id };
     hs.txns.set(scope, res);
     return res;
@@ -268,12 +303,13 @@ export function roomRoutes(hs: Core): RouteDef[] {
     const room = roomFor(ctx.params.roomId, sender);
     const type = ctx.params.eventType;
     const stateKey = ctx.params.stateKey ?? '';
-    const content = ctx.body as Record<string, any>;
+    const content = ctx.body;
     if (type === 'm.room.canonical_alias') {
-      for (const a of [content.alias, ...(Array.isArray(content.alt_aliases) ? content.alt_aliases : [])]) {
+      const alt: unknown[] = Array.isArray(content.alt_aliases) ? content.alt_aliases : [];
+      for (const a of [content.alias, ...alt]) {
         if (a === undefined) continue;
         if (typeof a !== 'string' || hs.rooms.resolveAlias(a) !== room.roomId) {
-          throw new MatrixError(400, 'M_BAD_ALIAS', `Room alias ${a} does not point to the room`);
+          throw new MatrixError(400, 'M_BAD_ALIAS', `Room alias ${describe(a)} does not point to the room`);
         }
       }
     }
@@ -314,7 +350,8 @@ export function roomRoutes(hs: Core): RouteDef[] {
     return alias;
   };
 
-  const publicRoomsChunk = (search?: string, networkId?: string) => {
+  /** `networkId` as the client gave it: a malformed (non-string) one matches no list. */
+  const publicRoomsChunk = (search?: string, networkId?: unknown) => {
     const chunk: Record<string, unknown>[] = [];
     for (const [roomId, pub] of hs.rooms.published) {
       if ((networkId ?? undefined) !== (pub.networkId ?? undefined)) continue;
@@ -325,7 +362,7 @@ export function roomRoutes(hs: Core): RouteDef[] {
         num_joined_members: room.joined.size,
         world_readable: room.historyVisibility === 'world_readable',
         guest_can_join: room.getState('m.room.guest_access')?.ev.content.guest_access === 'can_join',
-        join_rule: room.joinRule,
+        join_rule: room.getState('m.room.join_rules')?.ev.content.join_rule ?? 'invite',
       };
       const name = room.getState('m.room.name')?.ev.content.name;
       const topic = room.getState('m.room.topic')?.ev.content.topic;
@@ -353,7 +390,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
       if (!room) throw notFound('Not a known room');
       const cur = room.membership(userId);
       if (cur === 'leave') return {};
-      hs.rooms.send(room, { sender: userId, type: 'm.room.member', state_key: userId, content: { membership: 'leave', ...reasonOf(ctx.body) } });
+      hs.rooms.send(room, {
+        sender: userId,
+        type: 'm.room.member',
+        state_key: userId,
+        content: { membership: 'leave', ...reasonOf(ctx.body) },
+      });
       return {};
     }),
     clientRoute('POST', '/rooms/{roomId}/forget', {}, (ctx) => {
@@ -364,7 +406,12 @@ export function roomRoutes(hs: Core): RouteDef[] {
     }),
     clientRoute('PUT', '/rooms/{roomId}/send/{eventType}/{txnId}', { bodyRequired: true, rateLimited: true }, sendMessage),
     clientRoute('PUT', '/rooms/{roomId}/redact/{eventId}/{txnId}', { rateLimited: true }, redact),
-    clientRoute('PUT', ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'], { bodyRequired: true, rateLimited: true }, putState),
+    clientRoute(
+      'PUT',
+      ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'],
+      { bodyRequired: true, rateLimited: true },
+      putState,
+    ),
     clientRoute('GET', ['/rooms/{roomId}/state/{eventType}/{stateKey}', '/rooms/{roomId}/state/{eventType}'], {}, getStateEvent),
     clientRoute('GET', '/rooms/{roomId}/state', {}, (ctx) => {
       const room = roomFor(ctx.params.roomId, ctx.userId);
@@ -391,7 +438,10 @@ export function roomRoutes(hs: Core): RouteDef[] {
       const now = Date.now();
       if (dir === 'b') {
         const start = Math.max(0, pos - limit);
-        const chunk = tl.slice(start, pos).reverse().map((r) => formatEvent(r, now));
+        const chunk = tl
+          .slice(start, pos)
+          .reverse()
+          .map((r) => formatEvent(r, now));
         return start > 0 ? { chunk, start: `t${pos}`, end: `t${start}` } : { chunk, start: `t${pos}` };
       }
       const end = Math.min(tl.length, pos + limit);
@@ -401,7 +451,8 @@ export function roomRoutes(hs: Core): RouteDef[] {
     clientRoute('GET', '/rooms/{roomId}/joined_members', {}, (ctx) => {
       const room = roomFor(ctx.params.roomId, ctx.userId);
       if (!canSeeMembers(room, ctx.requester)) throw notInRoom(ctx.userId, room.roomId);
-      const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
+      // Passed on as the member events have them.
+      const joined: Record<string, { display_name?: unknown; avatar_url?: unknown }> = {};
       for (const u of room.joined) {
         const c = room.members.get(u)!.ev.content;
         joined[u] = { display_name: c.displayname, avatar_url: c.avatar_url };
@@ -429,26 +480,29 @@ export function roomRoutes(hs: Core): RouteDef[] {
       if (ctx.params.userId !== ctx.userId) throw forbidden("Cannot set another user's typing state");
       const room = roomFor(ctx.params.roomId, ctx.userId);
       if (!room.joined.has(ctx.userId)) throw notInRoom(ctx.userId, room.roomId);
-      const b = ctx.body as Record<string, any>;
-      if (typeof b.typing !== 'boolean') throw badJson('Missing or invalid typing');
-      hs.ephemeral.setTyping(room, ctx.userId, b.typing, typeof b.timeout === 'number' ? b.timeout : 30000);
+      const { typing, timeout } = ctx.body;
+      if (typeof typing !== 'boolean') throw badJson('Missing or invalid typing');
+      hs.ephemeral.setTyping(room, ctx.userId, typing, typeof timeout === 'number' ? timeout : 30000);
       return {};
     }),
     clientRoute('POST', '/rooms/{roomId}/receipt/{receiptType}/{eventId}', {}, (ctx) => {
       const type = ctx.params.receiptType;
-      if (!['m.read', 'm.read.private', 'm.fully_read'].includes(type)) throw invalidParam(`Receipt type must be 'm.read', 'm.read.private' or 'm.fully_read'`);
+      if (!['m.read', 'm.read.private', 'm.fully_read'].includes(type))
+        throw invalidParam(`Receipt type must be 'm.read', 'm.read.private' or 'm.fully_read'`);
       const room = roomFor(ctx.params.roomId, ctx.userId);
       if (!room.joined.has(ctx.userId)) throw notInRoom(ctx.userId, room.roomId);
       if (type === 'm.fully_read') return {};
-      const thread = (ctx.body as Record<string, any>).thread_id;
+      const thread = ctx.body.thread_id;
       hs.ephemeral.receipt(room, ctx.userId, type, ctx.params.eventId, typeof thread === 'string' ? thread : undefined);
       return {};
     }),
     clientRoute('POST', '/rooms/{roomId}/read_markers', {}, (ctx) => {
       const room = roomFor(ctx.params.roomId, ctx.userId);
       if (!room.joined.has(ctx.userId)) throw notInRoom(ctx.userId, room.roomId);
-      const b = ctx.body as Record<string, any>;
-      for (const t of ['m.read', 'm.read.private']) if (typeof b[t] === 'string') hs.ephemeral.receipt(room, ctx.userId, t, b[t]);
+      for (const t of ['m.read', 'm.read.private']) {
+        const eventId = ctx.body[t];
+        if (typeof eventId === 'string') hs.ephemeral.receipt(room, ctx.userId, t, eventId);
+      }
       return {};
     }),
     // Directory
@@ -456,7 +510,7 @@ export function roomRoutes(hs: Core): RouteDef[] {
       const alias = aliasParam(ctx);
       const r = ctx.requester;
       checkAliasCreate(r, alias);
-      const roomId = (ctx.body as Record<string, any>).room_id;
+      const roomId = ctx.body.room_id;
       if (typeof roomId !== 'string') throw missingParam('Missing room_id');
       const room = hs.rooms.get(roomId);
       if (!room) throw notFound('Room not found');
@@ -494,7 +548,7 @@ export function roomRoutes(hs: Core): RouteDef[] {
       if (!room.joined.has(ctx.userId) || room.userLevel(ctx.userId) < room.eventLevel('m.room.canonical_alias', true)) {
         throw forbidden('This user is not permitted to publish rooms to the room list');
       }
-      const vis = (ctx.body as Record<string, any>).visibility ?? 'public';
+      const vis = ctx.body.visibility ?? 'public';
       if (vis === 'public') hs.rooms.published.set(room.roomId, {});
       else if (vis === 'private') hs.rooms.published.delete(room.roomId);
       else throw invalidParam('Invalid visibility');
@@ -504,23 +558,29 @@ export function roomRoutes(hs: Core): RouteDef[] {
       const as = ctx.requester.appservice;
       if (!as) throw forbidden('Only appservices can edit the appservice published room list');
       if (!hs.rooms.get(ctx.params.roomId)) throw notFound('Unknown room');
-      const vis = (ctx.body as Record<string, any>).visibility;
+      const vis = ctx.body.visibility;
       if (vis === 'public') hs.rooms.published.set(ctx.params.roomId, { networkId: ctx.params.networkId, appserviceId: as.id });
       else if (vis === 'private') hs.rooms.published.delete(ctx.params.roomId);
       else throw invalidParam("visibility must be 'public' or 'private'");
       return {};
     }),
-    clientRoute('GET', '/publicRooms', { auth: 'optional' }, (ctx) => publicRoomsChunk(undefined, ctx.query.get('third_party_instance_id') ?? undefined)),
+    clientRoute('GET', '/publicRooms', { auth: 'optional' }, (ctx) =>
+      publicRoomsChunk(undefined, ctx.query.get('third_party_instance_id') ?? undefined),
+    ),
     clientRoute('POST', '/publicRooms', {}, (ctx) => {
-      const b = ctx.body as Record<string, any>;
-      const term = isObject(b.filter) && typeof b.filter.generic_search_term === 'string' ? b.filter.generic_search_term : undefined;
-      let network: string | undefined;
-      if (typeof b.third_party_instance_id === 'string') {
+      const { filter, third_party_instance_id: instance } = ctx.body;
+      const search = isObject(filter) ? filter.generic_search_term : undefined;
+      const term = typeof search === 'string' ? search : undefined;
+      let network: unknown;
+      if (typeof instance === 'string') {
+        // An instance ID is JSON naming the network; one that is not (or is JSON null) is the network itself.
+        let parsed: unknown;
         try {
-          network = JSON.parse(b.third_party_instance_id).network_id;
+          parsed = JSON.parse(instance);
         } catch {
-          network = b.third_party_instance_id;
+          parsed = null;
         }
+        network = parsed === null ? instance : fieldsOf(parsed).network_id;
       }
       return publicRoomsChunk(term, network);
     }),

@@ -2,18 +2,18 @@
 // current state, membership, aliases — plus the authorisation rules (membership
 // transitions and power levels) a real homeserver applies before accepting an event.
 import { MatrixError, badJson, forbidden } from './errors';
-import { newEventId, randomString } from './util';
+import { fieldsOf, newEventId, randomString } from './util';
 
 export interface MatrixEvent {
   event_id: string;
   type: string;
   room_id: string;
   sender: string;
-  content: Record<string, any>;
+  content: Record<string, unknown>;
   origin_server_ts: number;
   state_key?: string;
   redacts?: string;
-  unsigned: Record<string, any>;
+  unsigned: Record<string, unknown>;
 }
 
 export interface EventRecord {
@@ -30,7 +30,7 @@ export function formatEvent(rec: EventRecord, now = Date.now()): MatrixEvent {
 export interface EventDraft {
   sender: string;
   type: string;
-  content: Record<string, any>;
+  content: Record<string, unknown>;
   state_key?: string;
   redacts?: string;
   /** `?ts=` timestamp massaging (appservices only). */
@@ -64,25 +64,28 @@ export class Room {
   }
 
   membership(userId: string): string | undefined {
-    return this.members.get(userId)?.ev.content.membership;
+    // Always a string: the auth rules refuse a member event without one.
+    const m = this.members.get(userId)?.ev.content.membership;
+    return typeof m === 'string' ? m : undefined;
   }
 
+  /** The join rule ('invite' when unset; a malformed value is passed on as it is, matching nothing). */
   get joinRule(): string {
-    return this.getState('m.room.join_rules')?.ev.content.join_rule ?? 'invite';
+    return stateText(this.getState('m.room.join_rules')?.ev.content.join_rule, 'invite');
   }
 
   get historyVisibility(): string {
-    return this.getState('m.room.history_visibility')?.ev.content.history_visibility ?? 'shared';
+    return stateText(this.getState('m.room.history_visibility')?.ev.content.history_visibility, 'shared');
   }
 
-  private get pl(): Record<string, any> | undefined {
+  private get pl(): Record<string, unknown> | undefined {
     return this.getState('m.room.power_levels')?.ev.content;
   }
 
   userLevel(userId: string): number {
     const pl = this.pl;
     if (!pl) return userId === this.creator ? 100 : 0;
-    const v = pl.users?.[userId];
+    const v = fieldsOf(pl.users)[userId];
     return toInt(v ?? pl.users_default, 0);
   }
 
@@ -91,7 +94,7 @@ export class Room {
     const pl = this.pl;
     // Spec: state_default is 50 if unspecified, but 0 when there is no power_levels event at all.
     if (!pl) return 0;
-    const explicit = pl.events?.[type];
+    const explicit = fieldsOf(pl.events)[type];
     if (explicit !== undefined) return toInt(explicit, 0);
     return isState ? toInt(pl.state_default, 50) : toInt(pl.events_default, 0);
   }
@@ -105,6 +108,12 @@ export class Room {
   currentState(): EventRecord[] {
     return Array.from(this.state.values());
   }
+}
+
+/** A state field read as text: `dflt` when unset, otherwise its text (a malformed value never equals a known one). */
+function stateText(v: unknown, dflt: string): string {
+  if (v === undefined || v === null) return dflt;
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function toInt(v: unknown, dflt: number): number {
@@ -244,7 +253,7 @@ export class RoomStore {
     this.hooks.onEvent(room, rec);
   }
 
-  private applyMembership(room: Room, rec: EventRecord, prevMembership: string | undefined): void {
+  private applyMembership(room: Room, rec: EventRecord, prevMembership: unknown): void {
     const userId = rec.ev.state_key!;
     const m = rec.ev.content.membership;
     room.members.set(userId, rec);
@@ -272,7 +281,7 @@ export class RoomStore {
     if (!hit || hit.room !== room) return;
     const target = hit.rec.ev;
     const keep = REDACTION_KEEP[target.type] ?? [];
-    const pruned: Record<string, any> = {};
+    const pruned: Record<string, unknown> = {};
     for (const k of keep) if (k in target.content) pruned[k] = target.content[k];
     target.content = pruned;
     target.unsigned = { redacted_because: { ...redaction.ev, unsigned: {} } };
@@ -301,7 +310,7 @@ export class RoomStore {
       const target = d.redacts ?? d.content.redacts;
       const hit = typeof target === 'string' ? this.events.get(target) : undefined;
       if (hit && hit.room === room && hit.rec.ev.sender !== d.sender && level < room.actionLevel('redact')) {
-        throw forbidden('You don\'t have permission to redact events');
+        throw forbidden("You don't have permission to redact events");
       }
     }
   }
@@ -351,7 +360,8 @@ export class RoomStore {
       }
       case 'knock': {
         if (d.sender !== target) throw forbidden('Cannot knock for another user');
-        if (room.joinRule !== 'knock' && room.joinRule !== 'knock_restricted') throw forbidden('You are not permitted to knock on this room');
+        if (room.joinRule !== 'knock' && room.joinRule !== 'knock_restricted')
+          throw forbidden('You are not permitted to knock on this room');
         if (cur === 'ban' || cur === 'join') throw forbidden('You cannot knock on this room');
         return;
       }
@@ -369,13 +379,13 @@ export class RoomStore {
     for (const k of ['users_default', 'events_default', 'state_default', 'ban', 'redact', 'kick', 'invite']) {
       if (old[k] !== neu[k] && tooHigh(old[k], neu[k])) throw forbidden(`You don't have permission to change ${k} beyond your own level`);
     }
-    const oe = old.events ?? {};
-    const ne = neu.events ?? {};
+    const oe = fieldsOf(old.events);
+    const ne = fieldsOf(neu.events);
     for (const k of new Set([...Object.keys(oe), ...Object.keys(ne)])) {
       if (oe[k] !== ne[k] && tooHigh(oe[k], ne[k])) throw forbidden(`You don't have permission to change the level of ${k}`);
     }
-    const ou = old.users ?? {};
-    const nu = neu.users ?? {};
+    const ou = fieldsOf(old.users);
+    const nu = fieldsOf(neu.users);
     for (const k of new Set([...Object.keys(ou), ...Object.keys(nu)])) {
       if (ou[k] === nu[k]) continue;
       if (k !== d.sender && ou[k] !== undefined && toInt(ou[k], 0) >= level) {

@@ -20,7 +20,8 @@ import { profileRules, type ProfileRules } from './profile';
 import { Pusher } from './pusher';
 import { RateLimiter, RateLimitConfig } from './ratelimit';
 import { roomRoutes } from './room-routes';
-import { EventRecord, MatrixEvent, Room, RoomStore, formatEvent } from './rooms';
+import { EventRecord, Room, RoomStore, formatEvent } from './rooms';
+import type { SpecEvent } from '../spec-json';
 import { Router } from './router';
 import { FIXTURE_HEADER, TestUser } from './test-user';
 import { UserStore } from './users';
@@ -152,7 +153,10 @@ export class HomeserverEmulator implements Core {
     await sleep(opts.downtimeMs ?? 50);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', () => { this.server.removeListener('error', reject); resolve(); });
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
     });
     this.pusher.resumeAfterRestart();
   }
@@ -191,7 +195,10 @@ export class HomeserverEmulator implements Core {
     const port = Number(new URL(this._url).port);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     this.down = false;
     if (this.downPausedPusher) this.pusher.resume();
@@ -261,17 +268,17 @@ export class HomeserverEmulator implements Core {
     this.metrics.reset();
   }
 
-  roomState(roomId: string): MatrixEvent[] {
+  roomState(roomId: string): SpecEvent[] {
     const room = this.rooms.get(roomId);
     return room ? room.currentState().map((r) => formatEvent(r)) : [];
   }
 
-  roomTimeline(roomId: string): MatrixEvent[] {
+  roomTimeline(roomId: string): SpecEvent[] {
     const room = this.rooms.get(roomId);
     return room ? room.timeline.map((r) => formatEvent(r)) : [];
   }
 
-  stateEvent(roomId: string, type: string, stateKey = ''): MatrixEvent | undefined {
+  stateEvent(roomId: string, type: string, stateKey = ''): SpecEvent | undefined {
     const rec = this.rooms.get(roomId)?.getState(type, stateKey);
     return rec ? formatEvent(rec) : undefined;
   }
@@ -284,7 +291,7 @@ export class HomeserverEmulator implements Core {
     return Array.from(this.rooms.get(roomId)?.joined ?? []);
   }
 
-  event(eventId: string): MatrixEvent | undefined {
+  event(eventId: string): SpecEvent | undefined {
     const hit = this.rooms.event(eventId);
     return hit ? formatEvent(hit.rec) : undefined;
   }
@@ -375,7 +382,14 @@ export class HomeserverEmulator implements Core {
 
       if (!match || !route) throw this.release.unknownEndpoint(m === 'method');
       const ctx = new Ctx(method, path, key, match.params, query, req.headers);
-      if (route.auth !== 'none') ctx.requesterOrUndefined = this.authenticate(req, query, route.auth === 'optional', fromTestClient, route.identityAssertion !== false);
+      if (route.auth !== 'none')
+        ctx.requesterOrUndefined = this.authenticate(
+          req,
+          query,
+          route.auth === 'optional',
+          fromTestClient,
+          route.identityAssertion !== false,
+        );
       if (route.rateLimited && this.rateLimiter.config.enabled && ctx.requesterOrUndefined) this.checkRateLimit(ctx.requesterOrUndefined);
       if (rawBody === 'too-large') throw new MatrixError(413, 'M_TOO_LARGE', 'Request body too large');
       const bodyMode = route.body ?? (method === 'PUT' || method === 'POST' ? 'json' : 'none');
@@ -387,7 +401,14 @@ export class HomeserverEmulator implements Core {
       await this.reply(res, result, respondAt);
     } catch (e) {
       if (e instanceof MatrixError) await this.sendJson(res, e.status, e.toJSON(), e.headers, respondAt);
-      else await this.sendJson(res, 500, { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` }, {}, respondAt);
+      else
+        await this.sendJson(
+          res,
+          500,
+          { errcode: 'M_UNKNOWN', error: `Internal server error: ${(e as Error)?.message ?? e}` },
+          {},
+          respondAt,
+        );
     }
   }
 
@@ -416,12 +437,14 @@ export class HomeserverEmulator implements Core {
       case 'rateLimit': {
         const body: Record<string, unknown> = { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests' };
         if (!f.omitBodyField) body.retry_after_ms = f.retryAfterMs;
-        const headers: Record<string, string> = f.omitHeader ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(f.retryAfterMs / 1000))) };
-        this.sendJson(res, 429, body, headers);
+        const headers: Record<string, string> = f.omitHeader
+          ? {}
+          : { 'Retry-After': String(Math.max(1, Math.ceil(f.retryAfterMs / 1000))) };
+        await this.sendJson(res, 429, body, headers);
         return true;
       }
       case 'error':
-        this.sendJson(res, f.status, { errcode: f.errcode, error: f.message ?? `Injected ${f.status}` });
+        await this.sendJson(res, f.status, { errcode: f.errcode, error: f.message ?? `Injected ${f.status}` });
         return true;
       case 'timeout':
         if (f.until) await Promise.race([f.until, sleep(2 ** 31 - 1, this.stopCtl.signal)]);
@@ -435,7 +458,13 @@ export class HomeserverEmulator implements Core {
     }
   }
 
-  private authenticate(req: http.IncomingMessage, query: URLSearchParams, optional: boolean, fromTestClient: boolean, assertion: boolean): Requester | undefined {
+  private authenticate(
+    req: http.IncomingMessage,
+    query: URLSearchParams,
+    optional: boolean,
+    fromTestClient: boolean,
+    assertion: boolean,
+  ): Requester | undefined {
     let token: string | undefined;
     const auth = req.headers.authorization;
     if (auth) {
@@ -454,10 +483,12 @@ export class HomeserverEmulator implements Core {
       const asserted = assertion ? query.get('user_id') : null;
       const userId = asserted ?? as.senderUserId;
       if (userId !== as.senderUserId) {
-        if (!as.isUserInNamespace(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
-        if (!this.users.exists(userId)) throw new MatrixError(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId})`);
+        if (!as.isUserInNamespace(userId))
+          throw new MatrixError(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
+        if (!this.users.exists(userId))
+          throw new MatrixError(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId})`);
       }
-      const deviceId = assertion ? query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined : undefined;
+      const deviceId = assertion ? (query.get('device_id') ?? query.get('org.matrix.msc3202.device_id') ?? undefined) : undefined;
       if (deviceId !== undefined && !this.users.get(userId)?.devices.has(deviceId)) {
         throw new MatrixError(400, 'M_UNKNOWN_DEVICE', 'Unknown device for user');
       }
@@ -486,12 +517,24 @@ export class HomeserverEmulator implements Core {
     }
   }
 
-  private async sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, respondAt = 0): Promise<void> {
+  private async sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+    respondAt = 0,
+  ): Promise<void> {
     if (res.destroyed || res.headersSent) return;
     await this.write(res, status, { 'Content-Type': 'application/json', ...headers }, Buffer.from(JSON.stringify(body)), respondAt);
   }
 
-  private async write(res: http.ServerResponse, status: number, headers: Record<string, string>, data: Buffer, respondAt: number): Promise<void> {
+  private async write(
+    res: http.ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    data: Buffer,
+    respondAt: number,
+  ): Promise<void> {
     if (respondAt > 0) await sleepUntil(respondAt, this.stopCtl.signal);
     if (res.destroyed || res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': String(data.length) });

@@ -3,6 +3,8 @@
 // can keep them out of request counts and fault injection (they are fixtures, not
 // the system under test).
 import * as http from 'node:http';
+import type { SpecJson } from '../spec-json';
+import { fieldsOf } from './util';
 
 export const FIXTURE_HEADER = 'x-emulator-test-client';
 
@@ -10,11 +12,23 @@ export class MatrixHttpError extends Error {
   constructor(
     readonly status: number,
     readonly errcode: string | undefined,
-    readonly body: any,
+    readonly body: SpecJson,
     what: string,
   ) {
-    super(`${what} failed: ${status} ${errcode ?? ''} ${body?.error ?? ''}`.trim());
+    super(`${what} failed: ${status} ${errcode ?? ''} ${describeError(body)}`.trim());
   }
+}
+
+/** The `error` text of an error answer, as the message shows it ('' when there is none). */
+function describeError(body: unknown): string {
+  const error = fieldsOf(body).error;
+  return error === undefined || error === null ? '' : typeof error === 'string' ? error : JSON.stringify(error);
+}
+
+/** The `errcode` of an error answer, when it has one. */
+function errcodeOf(body: unknown): string | undefined {
+  const errcode = fieldsOf(body).errcode;
+  return typeof errcode === 'string' ? errcode : undefined;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32, noDelay: true });
@@ -35,7 +49,12 @@ export class TestUser {
    * Raw request. Paths starting with `/_matrix` are used as-is, anything else is
    * under `/_matrix/client/v3`. `body` may be an object (JSON) or a Buffer (sent raw).
    */
-  request(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; auth?: boolean } = {}): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders; raw: Buffer }> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { headers?: Record<string, string>; auth?: boolean } = {},
+  ): Promise<{ status: number; body: SpecJson; headers: http.IncomingHttpHeaders; raw: Buffer }> {
     let full = path.startsWith('/_matrix') ? path : '/_matrix/client/v3' + path;
     if (this.assertUserId) full += (full.includes('?') ? '&' : '?') + 'user_id=' + encodeURIComponent(this.assertUserId);
     const headers: Record<string, string> = { [FIXTURE_HEADER]: '1', ...opts.headers };
@@ -53,7 +72,7 @@ export class TestUser {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const raw = Buffer.concat(chunks);
-          let parsed: any = undefined;
+          let parsed: unknown = undefined;
           if ((res.headers['content-type'] ?? '').includes('json')) {
             try {
               parsed = JSON.parse(raw.toString('utf8'));
@@ -70,10 +89,18 @@ export class TestUser {
     });
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<any> {
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const r = await this.request(method, path, body);
-    if (r.status < 200 || r.status >= 300) throw new MatrixHttpError(r.status, r.body?.errcode, r.body, `${method} ${path}`);
-    return r.body;
+    const answer: unknown = r.body;
+    if (r.status < 200 || r.status >= 300) throw new MatrixHttpError(r.status, errcodeOf(answer), answer, `${method} ${path}`);
+    return answer;
+  }
+
+  /** A call whose answer carries an ID the caller wants (`room_id`, `event_id`). */
+  private async callFor(field: string, method: string, path: string, body?: unknown): Promise<string> {
+    const value = fieldsOf(await this.call(method, path, body))[field];
+    if (typeof value !== 'string') throw new Error(`${method} ${path} answered without ${field}`);
+    return value;
   }
 
   private static enc(s: string): string {
@@ -85,11 +112,11 @@ export class TestUser {
   }
 
   async createRoom(body: Record<string, unknown> = {}): Promise<string> {
-    return (await this.call('POST', '/createRoom', body)).room_id;
+    return this.callFor('room_id', 'POST', '/createRoom', body);
   }
 
   async join(roomIdOrAlias: string): Promise<string> {
-    return (await this.call('POST', `/join/${TestUser.enc(roomIdOrAlias)}`, {})).room_id;
+    return this.callFor('room_id', 'POST', `/join/${TestUser.enc(roomIdOrAlias)}`, {});
   }
 
   async leave(roomId: string, reason?: string): Promise<void> {
@@ -119,19 +146,24 @@ export class TestUser {
   }
 
   async sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnId = this.newTxnId()): Promise<string> {
-    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/send/${TestUser.enc(type)}/${TestUser.enc(txnId)}`, content)).event_id;
+    return this.callFor('event_id', 'PUT', `/rooms/${TestUser.enc(roomId)}/send/${TestUser.enc(type)}/${TestUser.enc(txnId)}`, content);
   }
 
   async sendState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
-    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`, content)).event_id;
+    return this.callFor('event_id', 'PUT', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`, content);
   }
 
-  async getState(roomId: string, type: string, stateKey = ''): Promise<any> {
+  async getState(roomId: string, type: string, stateKey = ''): Promise<SpecJson> {
     return this.call('GET', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`);
   }
 
   async redact(roomId: string, eventId: string, reason?: string): Promise<string> {
-    return (await this.call('PUT', `/rooms/${TestUser.enc(roomId)}/redact/${TestUser.enc(eventId)}/${this.newTxnId()}`, reason ? { reason } : {})).event_id;
+    return this.callFor(
+      'event_id',
+      'PUT',
+      `/rooms/${TestUser.enc(roomId)}/redact/${TestUser.enc(eventId)}/${this.newTxnId()}`,
+      reason ? { reason } : {},
+    );
   }
 
   async setDisplayName(name: string): Promise<void> {
@@ -158,7 +190,10 @@ export class TestUser {
   async upload(data: Buffer, contentType = 'application/octet-stream', filename?: string): Promise<string> {
     const q = filename ? `?filename=${TestUser.enc(filename)}` : '';
     const r = await this.request('POST', `/_matrix/media/v3/upload${q}`, data, { headers: { 'content-type': contentType } });
-    if (r.status !== 200) throw new MatrixHttpError(r.status, r.body?.errcode, r.body, 'upload');
-    return r.body.content_uri;
+    const answer: unknown = r.body;
+    if (r.status !== 200) throw new MatrixHttpError(r.status, errcodeOf(answer), answer, 'upload');
+    const uri = fieldsOf(answer).content_uri;
+    if (typeof uri !== 'string') throw new Error('upload answered without content_uri');
+    return uri;
   }
 }

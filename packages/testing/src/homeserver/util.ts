@@ -70,6 +70,20 @@ export function splitId(id: string, sigil: string): { local: string; server: str
   return { local: id.slice(1, colon), server: id.slice(colon + 1) };
 }
 
-export function isObject(v: unknown): v is Record<string, any> {
+/** A JSON object (not an array or null): what a request body or event content must be. */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The fields of a JSON value that may be anything, for reading them one by one: an object (or array)
+ * as it is, anything else as having no fields — what `v?.[k]` gave on a malformed value.
+ */
+export function fieldsOf(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+}
+
+/** A JSON value in an error message: strings as they are, anything else as JSON. */
+export function describe(v: unknown): string {
+  return typeof v === 'string' ? v : String(JSON.stringify(v));
 }

@@ -30,7 +30,7 @@ export interface InspircdConfigOptions {
  * Modules wanted for IRCv3 coverage; only those present in the installed build are loaded,
  * because a missing module aborts InspIRCd start-up.
  */
-export const WANTED_MODULES = [
+const WANTED_MODULES = [
   'cap',
   'ircv3',
   'ircv3_servertime',

@@ -106,10 +106,7 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
   const logPath = join(configDir, 'ircd.log');
 
   const writeConfig = () =>
-    writeFileSync(
-      confPath,
-      renderConfig({ ...config, port, host, dir: configDir, moduleDir: INSPIRCD_MODULE_DIR, oper }),
-    );
+    writeFileSync(confPath, renderConfig({ ...config, port, host, dir: configDir, moduleDir: INSPIRCD_MODULE_DIR, oper }));
   writeConfig();
 
   let child: ChildProcess | null = null;
@@ -130,8 +127,8 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     const logFrom = existsSync(logPath) ? readFileSync(logPath, 'utf8').length : 0;
     const proc = spawn('/bin/sh', ['-c', shellCmd], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    proc.stdout?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8000)));
-    proc.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stdout?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
@@ -174,8 +171,12 @@ export async function startInspircd(opts: StartOptions = {}): Promise<InspircdHa
     start,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
-    freeze: () => { child?.kill('SIGSTOP'); },
-    thaw: () => { child?.kill('SIGCONT'); },
+    freeze: () => {
+      child?.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child?.kill('SIGCONT');
+    },
     async restart() {
       await stopWith('SIGTERM');
       await start();

@@ -1,10 +1,7 @@
 // A plain irc-framework client used by tests as an independent witness: it sees what other IRC
 // users would see, so assertions do not rely on the code under test.
+import { Client } from 'irc-framework';
 import type { InspircdHandle } from './index';
-
-// irc-framework ships no types.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { Client } = require('irc-framework') as { Client: new () => any };
 
 export interface Observer {
   nick: string;
@@ -23,7 +20,7 @@ export async function connectObserver(server: Pick<InspircdHandle, 'host' | 'por
   const client = new Client();
   const lines: string[] = [];
   const listeners = new Set<() => void>();
-  client.on('raw', (ev: { line: string; from_server: boolean }) => {
+  client.on('raw', (ev) => {
     if (!ev.from_server) return;
     lines.push(ev.line.replace(/[\r\n]+$/, ''));
     for (const l of [...listeners]) l();
@@ -52,7 +49,15 @@ export async function connectObserver(server: Pick<InspircdHandle, 'host' | 'por
       clearTimeout(t);
       resolve();
     });
-    client.connect({ host: server.host, port: server.port, nick, username: 'observer', gecos: 'observer', auto_reconnect: false, version: '' });
+    client.connect({
+      host: server.host,
+      port: server.port,
+      nick,
+      username: 'observer',
+      gecos: 'observer',
+      auto_reconnect: false,
+      version: '',
+    });
   });
   const obs: Observer = {
     nick,

@@ -64,10 +64,27 @@ function requireBinary(path: string, pkg: string): void {
 export function generateCert(dir: string, name: string, commonName: string): CertFiles {
   const certFile = join(dir, `${name}.crt`);
   const keyFile = join(dir, `${name}.key`);
-  execFileSync(OPENSSL_BINARY, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${commonName}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    OPENSSL_BINARY,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${commonName}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const der = new X509Certificate(readFileSync(certFile)).raw;
   return { certFile, keyFile, fingerprint: createHash('sha256').update(der).digest('hex') };
 }
@@ -112,7 +129,11 @@ function alive(pid: number): boolean {
 const runningAtheme = new Set<number>();
 process.once('exit', () => {
   for (const pid of runningAtheme) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });
 
@@ -132,7 +153,10 @@ export async function startServicesNetwork(opts: ServicesNetworkOptions = {}): P
   const linkPassword = `link-${Math.random().toString(36).slice(2)}`;
   const optional = OPTIONAL_MODULES.filter((m) => existsSync(join(INSPIRCD_MODULE_DIR, `m_${m}.so`)));
   const ircdExtra = `
-${[...REQUIRED_MODULES, ...optional].filter((m) => m !== 'cap').map((m) => `<module name="${m}">`).join('\n')}
+${[...REQUIRED_MODULES, ...optional]
+  .filter((m) => m !== 'cap')
+  .map((m) => `<module name="${m}">`)
+  .join('\n')}
 <sslprofile name="causeway" provider="gnutls" certfile="${serverCert.certFile}" keyfile="${serverCert.keyFile}" hash="sha256" requestclientcert="yes">
 <bind address="127.0.0.1" port="${tlsPort}" type="clients" sslprofile="causeway">
 <bind address="127.0.0.1" port="${linkPort}" type="servers">
@@ -155,7 +179,9 @@ ${opts.extra ?? ''}`;
   writeFileSync(join(dir, 'services.db'), db.join('\n') + '\n');
   const service = (nick: string, real: string) =>
     `${nick.toLowerCase()} { nick = "${nick}"; user = "${nick}"; host = "${SERVICES_NAME}"; real = "${real}"; };`;
-  writeFileSync(join(dir, 'atheme.conf'), `
+  writeFileSync(
+    join(dir, 'atheme.conf'),
+    `
 loadmodule "modules/protocol/inspircd";
 loadmodule "modules/backend/opensex";
 loadmodule "modules/crypto/pbkdf2v2";
@@ -192,7 +218,8 @@ uplink "irc.causeway.test" {
 general { commit_interval = 5; };
 ${service('NickServ', 'Nickname Services')}
 ${service('SaslServ', 'SASL Authentication Agent')}
-`);
+`,
+  );
   const athemeLog = join(dir, 'atheme.log');
   const pidFile = join(dir, 'atheme.pid');
   const logTail = (lines = 30) => {
@@ -215,7 +242,9 @@ ${service('SaslServ', 'SASL Authentication Agent')}
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const parent = spawn(ATHEME_BINARY, ['-c', join(dir, 'atheme.conf'), '-D', dir, '-l', athemeLog, '-p', pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parent = spawn(ATHEME_BINARY, ['-c', join(dir, 'atheme.conf'), '-D', dir, '-l', athemeLog, '-p', pidFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     parent.stdout?.on('data', (d) => (out += d));
     parent.stderr?.on('data', (d) => (out += d));
@@ -234,12 +263,18 @@ ${service('SaslServ', 'SASL Authentication Agent')}
   } catch (err) {
     const tail = logTail();
     await dispose();
-    throw new Error(`${(err as Error).message}\n${tail}`);
+    throw new Error(`${(err as Error).message}\n${tail}`, { cause: err });
   }
 
   return {
-    ircd, host: ircd.host, port: ircd.port, tlsPort, serverCert, clientCerts,
+    ircd,
+    host: ircd.host,
+    port: ircd.port,
+    tlsPort,
+    serverCert,
+    clientCerts,
     makeCert: (name) => generateCert(dir, name, name),
-    logTail, dispose,
+    logTail,
+    dispose,
   };
 }

@@ -4,7 +4,10 @@ import type { UploadedPart } from './body';
 import { SlackApiError } from './errors';
 
 export class ApiArgs {
-  constructor(readonly values: Record<string, unknown>, readonly files: UploadedPart[] = []) {}
+  constructor(
+    readonly values: Record<string, unknown>,
+    readonly files: UploadedPart[] = [],
+  ) {}
 
   has(name: string): boolean {
     const v = this.values[name];
@@ -56,7 +59,14 @@ export class ApiArgs {
   list(name: string): string[] {
     const v = this.values[name];
     if (v === undefined || v === null || v === '') return [];
-    const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
+    const items = Array.isArray(v) ? v.map(scalarText) : scalarText(v).split(',');
     return items.map((s) => s.trim()).filter(Boolean);
   }
+}
+
+/** One value of a list argument as text; an object (never valid there) as its JSON. */
+function scalarText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
 }

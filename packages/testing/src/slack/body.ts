@@ -13,7 +13,7 @@ export interface UploadedPart {
   data: Buffer;
 }
 
-export type BodyKind = 'empty' | 'form' | 'json' | 'multipart' | 'raw';
+type BodyKind = 'empty' | 'form' | 'json' | 'multipart' | 'raw';
 
 export interface ParsedBody {
   kind: BodyKind;
@@ -76,7 +76,7 @@ export function parseBody(contentType: string | undefined, raw: Buffer, query?: 
   return result;
 }
 
-export function parseContentType(header: string): { type: string; params: Record<string, string> } {
+function parseContentType(header: string): { type: string; params: Record<string, string> } {
   const [type, ...rest] = header.split(';');
   const params: Record<string, string> = {};
   for (const p of rest) {
@@ -94,7 +94,7 @@ const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /** RFC 7578 multipart/form-data over the raw bytes (parts may be binary). */
-export function parseMultipart(raw: Buffer, boundary: string): UploadedPart[] {
+function parseMultipart(raw: Buffer, boundary: string): UploadedPart[] {
   const delimiter = Buffer.from(`--${boundary}`);
   const nextDelimiter = Buffer.from(`\r\n--${boundary}`);
   const parts: UploadedPart[] = [];

@@ -15,7 +15,11 @@ import { conversationJson } from './wire';
 const MAX_TOPIC = 250;
 
 export class ConversationActions {
-  constructor(private state: SlackState, private events: EventDispatcher, private messages: MessageActions) {}
+  constructor(
+    private state: SlackState,
+    private events: EventDispatcher,
+    private messages: MessageActions,
+  ) {}
 
   private systemMessage(conv: Conversation, fields: Omit<NewMessage, 'via'>): void {
     const msg = this.state.addMessage(conv, { ...fields, via: 'system' });
@@ -40,13 +44,22 @@ export class ConversationActions {
     if (conv.members.has(userId)) return false;
     conv.members.add(userId);
     const event: Json = {
-      type: 'member_joined_channel', user: userId, channel: conv.id, channel_type: conv.kind === 'channel' ? 'C' : 'G',
-      team: conv.teamId, event_ts: this.state.clock.next('events'),
+      type: 'member_joined_channel',
+      user: userId,
+      channel: conv.id,
+      channel_type: conv.kind === 'channel' ? 'C' : 'G',
+      team: conv.teamId,
+      event_ts: this.state.clock.next('events'),
     };
     if (inviter) event.inviter = inviter;
     this.events.emit(conv.teamId, event, { conversation: conv });
     if (conv.kind === 'channel' || conv.kind === 'group') {
-      this.systemMessage(conv, { subtype: 'channel_join', user: userId, text: `<@${userId}> has joined the channel`, extra: inviter ? { inviter } : {} });
+      this.systemMessage(conv, {
+        subtype: 'channel_join',
+        user: userId,
+        text: `<@${userId}> has joined the channel`,
+        extra: inviter ? { inviter } : {},
+      });
     }
     return true;
   }
@@ -73,10 +86,18 @@ export class ConversationActions {
     if (!conv.members.has(userId)) return false;
     const before = [...conv.members];
     conv.members.delete(userId);
-    this.events.emit(conv.teamId, {
-      type: 'member_left_channel', user: userId, channel: conv.id, channel_type: conv.kind === 'channel' ? 'C' : 'G',
-      team: conv.teamId, event_ts: this.state.clock.next('events'),
-    }, { conversation: conv, alsoVisibleTo: before });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: 'member_left_channel',
+        user: userId,
+        channel: conv.id,
+        channel_type: conv.kind === 'channel' ? 'C' : 'G',
+        team: conv.teamId,
+        event_ts: this.state.clock.next('events'),
+      },
+      { conversation: conv, alsoVisibleTo: before },
+    );
     const text = remover ? `<@${userId}> was removed from the channel` : `<@${userId}> has left the channel`;
     const msg = this.state.addMessage(conv, { subtype: 'channel_leave', user: userId, text, extra: {}, via: 'system' });
     this.events.emit(conv.teamId, this.messages.messageEvent(conv, msg), { conversation: conv, alsoVisibleTo: before });
@@ -92,8 +113,14 @@ export class ConversationActions {
     const errors: Json[] = [];
     for (const u of userIds) {
       const user = this.state.users.get(u);
-      const error = !user || user.teamId !== conv.teamId ? 'user_not_found' : u === actor.userId ? 'cant_invite_self'
-        : conv.members.has(u) ? 'already_in_channel' : undefined;
+      const error =
+        !user || user.teamId !== conv.teamId
+          ? 'user_not_found'
+          : u === actor.userId
+            ? 'cant_invite_self'
+            : conv.members.has(u)
+              ? 'already_in_channel'
+              : undefined;
       if (error) errors.push({ user: u, ok: false, error });
     }
     if (errors.length) throw new SlackApiError(String(errors[0].error), { errors });
@@ -113,13 +140,19 @@ export class ConversationActions {
     const oldName = conv.name;
     conv.previousNames.unshift(oldName);
     conv.name = name;
-    this.events.emit(conv.teamId, {
-      type: conv.kind === 'channel' ? 'channel_rename' : 'group_rename',
-      channel: { id: conv.id, name, name_normalized: name, created: conv.created, is_channel: conv.kind === 'channel', is_mpim: false },
-      event_ts: this.state.clock.next('events'),
-    }, { conversation: conv });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: conv.kind === 'channel' ? 'channel_rename' : 'group_rename',
+        channel: { id: conv.id, name, name_normalized: name, created: conv.created, is_channel: conv.kind === 'channel', is_mpim: false },
+        event_ts: this.state.clock.next('events'),
+      },
+      { conversation: conv },
+    );
     this.systemMessage(conv, {
-      subtype: 'channel_name', user: actor.userId, text: `<@${actor.userId}> renamed the channel from "${oldName}" to "${name}"`,
+      subtype: 'channel_name',
+      user: actor.userId,
+      text: `<@${actor.userId}> renamed the channel from "${oldName}" to "${name}"`,
       extra: { old_name: oldName, name },
     });
   }
@@ -140,17 +173,24 @@ export class ConversationActions {
     if (conv.archived) throw new SlackApiError('is_archived');
     if (purpose.length > MAX_TOPIC) throw new SlackApiError('too_long');
     conv.purpose = { value: purpose, creator: actor.userId, lastSet: this.state.now() };
-    const text = purpose ? `<@${actor.userId}> set the channel description: ${purpose}` : `<@${actor.userId}> cleared the channel description`;
+    const text = purpose
+      ? `<@${actor.userId}> set the channel description: ${purpose}`
+      : `<@${actor.userId}> cleared the channel description`;
     this.systemMessage(conv, { subtype: 'channel_purpose', user: actor.userId, text, extra: { purpose } });
   }
 
   create(actor: Actor, name: string, isPrivate: boolean): Conversation {
     const conv = this.state.createConversation(actor.teamId, { name, private: isPrivate, creator: actor.userId, members: [actor.userId] });
     if (!isPrivate) {
-      this.events.emit(conv.teamId, {
-        type: 'channel_created', channel: { ...conversationJson(conv, undefined), is_frozen: false },
-        event_ts: this.state.clock.next('events'),
-      }, { conversation: conv });
+      this.events.emit(
+        conv.teamId,
+        {
+          type: 'channel_created',
+          channel: { ...conversationJson(conv, undefined), is_frozen: false },
+          event_ts: this.state.clock.next('events'),
+        },
+        { conversation: conv },
+      );
     }
     return conv;
   }
@@ -162,10 +202,17 @@ export class ConversationActions {
     if (conv.general) throw new SlackApiError('cant_archive_general');
     if (conv.archived) throw new SlackApiError('already_archived');
     conv.archived = true;
-    this.events.emit(conv.teamId, {
-      type: conv.kind === 'channel' ? 'channel_archive' : 'group_archive', channel: conv.id, user: actor.userId,
-      is_moved: 0, event_ts: this.state.clock.next('events'),
-    }, { conversation: conv });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: conv.kind === 'channel' ? 'channel_archive' : 'group_archive',
+        channel: conv.id,
+        user: actor.userId,
+        is_moved: 0,
+        event_ts: this.state.clock.next('events'),
+      },
+      { conversation: conv },
+    );
   }
 
   /** Unarchiving (Slack's "Unarchive channel"): `channel_unarchive` / `group_unarchive`. */

@@ -9,7 +9,17 @@ export interface Attempt {
   retry: number;
   reason?: string;
   /** acked (2xx or envelope ack), or why it failed. */
-  outcome: 'sent' | 'acked' | 'ack_dropped' | 'http_timeout' | 'http_error' | 'connection_failed' | 'too_many_redirects' | 'ssl_error' | 'unknown_error' | 'unacked';
+  outcome:
+    | 'sent'
+    | 'acked'
+    | 'ack_dropped'
+    | 'http_timeout'
+    | 'http_error'
+    | 'connection_failed'
+    | 'too_many_redirects'
+    | 'ssl_error'
+    | 'unknown_error'
+    | 'unacked';
   status?: number;
   at: number;
 }
@@ -62,7 +72,13 @@ export class DeliveryLog {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`deliveries still pending after ${timeoutMs} ms: ${this.pending(appId).map((d) => `${d.eventId} (${String(d.event.type)})`).join(', ')}`));
+        reject(
+          new Error(
+            `deliveries still pending after ${timeoutMs} ms: ${this.pending(appId)
+              .map((d) => `${d.eventId} (${String(d.event.type)})`)
+              .join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);

@@ -47,15 +47,24 @@ export class EventDispatcher {
         authorization = { enterprise_id: null, team_id: teamId, user_id: inst.bot.botUserId, is_bot: true, is_enterprise_install: false };
       } else if (app.userEvents.has(sub)) {
         const grant = [...inst.userGrants.values()].find((g) => sees(g.userId) && !this.state.tokens.get(g.token)?.revoked);
-        if (grant) authorization = { enterprise_id: null, team_id: teamId, user_id: grant.userId, is_bot: false, is_enterprise_install: false };
+        if (grant)
+          authorization = { enterprise_id: null, team_id: teamId, user_id: grant.userId, is_bot: false, is_enterprise_install: false };
       }
       if (!authorization) continue;
       const eventId = this.state.ids.next('Ev');
       const copy = structuredClone(event);
       const payload: Json = {
-        token: app.verificationToken, team_id: teamId, context_team_id: teamId, context_enterprise_id: null,
-        api_app_id: app.id, event: copy, type: 'event_callback', event_id: eventId,
-        event_time: Math.floor(Date.now() / 1000), authorizations: [authorization], is_ext_shared_channel: false,
+        token: app.verificationToken,
+        team_id: teamId,
+        context_team_id: teamId,
+        context_enterprise_id: null,
+        api_app_id: app.id,
+        event: copy,
+        type: 'event_callback',
+        event_id: eventId,
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [authorization],
+        is_ext_shared_channel: false,
         event_context: `4-${Buffer.from(randomUUID()).toString('base64url')}`,
       };
       const transport = app.socketMode ? 'socket' : app.requestUrl ? 'http' : 'none';

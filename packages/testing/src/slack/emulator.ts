@@ -61,7 +61,10 @@ export class SlackEmulator {
   private readonly sockets = new Set<Socket>();
   private stopped = false;
 
-  private constructor(private server: http.Server, opts: SlackEmulatorOptions) {
+  private constructor(
+    private server: http.Server,
+    opts: SlackEmulatorOptions,
+  ) {
     const { address, port } = server.address() as AddressInfo;
     this.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
     this.state = new SlackState(this.url);
@@ -72,9 +75,15 @@ export class SlackEmulator {
     const messages = new MessageActions(this.state, events);
     const files = new FileActions(this.state, events, messages);
     this.services = {
-      state: this.state, events, messages, files, socketMode: this.socketMode,
+      state: this.state,
+      events,
+      messages,
+      files,
+      socketMode: this.socketMode,
       conversations: new ConversationActions(this.state, events, messages),
-      users: new UserActions(this.state, events), oauth: new OAuthCodes(this.state), ephemeral: [],
+      users: new UserActions(this.state, events),
+      oauth: new OAuthCodes(this.state),
+      ephemeral: [],
     };
     this.web = new WebApi(this.services, METHOD_HANDLERS, this.rateLimits, this.faults);
     this.fileRoutes = new FileRoutes(this.state, files);
@@ -161,9 +170,14 @@ export class SlackEmulator {
   }
 
   /** A channel seeded without events (use a SlackUser to create one with events). */
-  createChannel(team: string | Team, opts: Omit<ConversationOptions, 'members' | 'creator'> & { members?: Iterable<UserRef>; creator?: UserRef }): Conversation {
+  createChannel(
+    team: string | Team,
+    opts: Omit<ConversationOptions, 'members' | 'creator'> & { members?: Iterable<UserRef>; creator?: UserRef },
+  ): Conversation {
     return this.state.createConversation(idOf(team), {
-      ...opts, members: [...(opts.members ?? [])].map(idOf), creator: opts.creator ? idOf(opts.creator) : undefined,
+      ...opts,
+      members: [...(opts.members ?? [])].map(idOf),
+      creator: opts.creator ? idOf(opts.creator) : undefined,
     });
   }
 
@@ -258,7 +272,9 @@ export class SlackEmulator {
   posted(app?: AppRef, channel?: ChannelRef): Message[] {
     const appId = app ? idOf(app) : undefined;
     const convs = channel ? [this.state.conversation(idOf(channel))] : [...this.state.conversations.values()];
-    return convs.flatMap((c) => c.messages).filter((m) => m.postedByApp && (!appId || m.postedByApp === appId))
+    return convs
+      .flatMap((c) => c.messages)
+      .filter((m) => m.postedByApp && (!appId || m.postedByApp === appId))
       .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   }
 
@@ -291,7 +307,9 @@ export class SlackEmulator {
 
   /** Events the app acknowledged, in emission order. */
   ackedEvents(app?: AppRef): Json[] {
-    return this.deliveries(app).filter((d) => d.state === 'acked').map((d) => d.event);
+    return this.deliveries(app)
+      .filter((d) => d.state === 'acked')
+      .map((d) => d.event);
   }
 
   /** Resolves once nothing is waiting for an ack (or a retry). */
@@ -316,7 +334,10 @@ export class SlackEmulator {
   }
 
   /** Slack's url_verification handshake against the app's Request URL (or `url`). */
-  verifyRequestUrl(app: AppRef, opts?: Parameters<EventsApiSender['urlVerification']>[1]): Promise<PostResult & { challenge: string; verified: boolean }> {
+  verifyRequestUrl(
+    app: AppRef,
+    opts?: Parameters<EventsApiSender['urlVerification']>[1],
+  ): Promise<PostResult & { challenge: string; verified: boolean }> {
     return this.eventsApi.urlVerification(this.state.app(idOf(app)), opts);
   }
 

@@ -2,12 +2,11 @@
 // `{"ok":false,"error":code,...extra}` the way Slack answers them.
 
 export class SlackApiError extends Error {
-  constructor(readonly code: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(code);
     this.name = 'SlackApiError';
   }
-}
-
-export function fail(code: string, extra?: Record<string, unknown>): never {
-  throw new SlackApiError(code, extra);
 }

@@ -36,7 +36,11 @@ export class EventsApiSender implements Transport {
   private bodies = new WeakMap<Delivery, Buffer>();
   private stopped = false;
 
-  constructor(opts: EventsApiOptions, private log: DeliveryLog, private faults: Faults) {
+  constructor(
+    opts: EventsApiOptions,
+    private log: DeliveryLog,
+    private faults: Faults,
+  ) {
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
     this.retryDelaysMs = opts.retryDelaysMs ?? [0, 1000, 5000];
   }
@@ -93,8 +97,13 @@ export class EventsApiSender implements Transport {
     const req = this.request(url, headers, body, (err, res) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
-        finish(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code) ? 'connection_failed'
-          : code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL') ? 'ssl_error' : 'unknown_error');
+        finish(
+          ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code)
+            ? 'connection_failed'
+            : code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL')
+              ? 'ssl_error'
+              : 'unknown_error',
+        );
         return;
       }
       const status = res!.status;
@@ -106,8 +115,12 @@ export class EventsApiSender implements Transport {
     if (!req) finish('connection_failed');
   }
 
-  private request(url: string, headers: Record<string, string>, body: Buffer,
-    done: (err: Error | undefined, res?: PostResult) => void): http.ClientRequest | undefined {
+  private request(
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    done: (err: Error | undefined, res?: PostResult) => void,
+  ): http.ClientRequest | undefined {
     let target: URL;
     try {
       target = new URL(url);
@@ -138,17 +151,26 @@ export class EventsApiSender implements Transport {
   }
 
   /** Slack's `url_verification` handshake against `url` (default: the app's Request URL). */
-  urlVerification(app: App, opts: { url?: string; challenge?: string; badSignature?: boolean; skewSeconds?: number } = {}): Promise<PostResult & { challenge: string; verified: boolean }> {
+  urlVerification(
+    app: App,
+    opts: { url?: string; challenge?: string; badSignature?: boolean; skewSeconds?: number } = {},
+  ): Promise<PostResult & { challenge: string; verified: boolean }> {
     const challenge = opts.challenge ?? randomHex(24);
     const body = Buffer.from(JSON.stringify({ token: app.verificationToken, challenge, type: 'url_verification' }));
     const now = Math.floor(Date.now() / 1000) - (opts.skewSeconds ?? 0);
-    const headers = { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signedHeaders(opts.badSignature ? randomHex(16) : app.signingSecret, body, now) };
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...signedHeaders(opts.badSignature ? randomHex(16) : app.signingSecret, body, now),
+    };
     return this.post(opts.url ?? app.requestUrl ?? '', headers, body).then((r) => {
       let echoed: unknown = r.body;
       try {
         const parsed = JSON.parse(r.body) as { challenge?: unknown };
         if (parsed && typeof parsed === 'object') echoed = parsed.challenge;
-      } catch { /* a bare string answer */ }
+      } catch {
+        /* a bare string answer */
+      }
       return { ...r, challenge, verified: r.status === 200 && echoed === challenge };
     });
   }

@@ -19,7 +19,9 @@ export type WebFault =
   | { kind: 'ratelimited'; retryAfter: number }
   | { kind: 'error'; error: string; extra?: Record<string, unknown> }
   | { kind: 'http'; status: number; body?: string }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** The call takes effect, then the connection is cut before the answer (a lost answer). */
+  | { kind: 'lost-answer' };
 
 export interface FaultOptions {
   /** How many matching calls fail (default 1; Infinity until cancelled). */
@@ -49,8 +51,12 @@ function matcher(m: CallMatcher): (c: CallInfo) => boolean {
 
 function handleOf(rules: Rule<unknown>[], rule: Rule<unknown>): FaultHandle {
   return {
-    get remaining() { return rule.remaining; },
-    get triggered() { return rule.triggered; },
+    get remaining() {
+      return rule.remaining;
+    },
+    get triggered() {
+      return rule.triggered;
+    },
     cancel() {
       const i = rules.indexOf(rule);
       if (i >= 0) rules.splice(i, 1);
@@ -68,7 +74,7 @@ export class Faults {
   private add<F>(list: Rule<F>[], match: (c: CallInfo) => boolean, fault: F, opts: FaultOptions): FaultHandle {
     const rule: Rule<F> = { match, fault, remaining: opts.times ?? 1, skip: opts.after ?? 0, triggered: 0 };
     list.push(rule);
-    return handleOf(list as Rule<unknown>[], rule as Rule<unknown>);
+    return handleOf(list, rule);
   }
 
   private take<F>(list: Rule<F>[], info: CallInfo): F | undefined {
@@ -105,6 +111,11 @@ export class Faults {
     return this.add(this.web, matcher(method), { kind: 'reset' }, opts);
   }
 
+  /** The call is carried out (a post is posted), then the connection is cut: the caller never learns it worked. */
+  lostAnswer(method: CallMatcher, opts: FaultOptions = {}): FaultHandle {
+    return this.add(this.web, matcher(method), { kind: 'lost-answer' }, opts);
+  }
+
   takeWebFault(call: CallInfo): WebFault | undefined {
     return this.take(this.web, call);
   }
@@ -125,7 +136,12 @@ export class Faults {
 
   /** The next Events API deliveries carry a timestamp `skewSeconds` (default 600) in the past. */
   staleTimestamp(opts: FaultOptions & { appId?: string; skewSeconds?: number } = {}): FaultHandle {
-    return this.add(this.signatures, (c) => !opts.appId || c.appId === opts.appId, { kind: 'stale', skewSeconds: opts.skewSeconds ?? 600 }, opts);
+    return this.add(
+      this.signatures,
+      (c) => !opts.appId || c.appId === opts.appId,
+      { kind: 'stale', skewSeconds: opts.skewSeconds ?? 600 },
+      opts,
+    );
   }
 
   takeSignatureFault(appId: string): SignatureFault | undefined {

@@ -28,17 +28,35 @@ export interface ShareTarget {
 }
 
 export class FileActions {
-  constructor(private state: SlackState, private events: EventDispatcher, private messages: MessageActions) {}
+  constructor(
+    private state: SlackState,
+    private events: EventDispatcher,
+    private messages: MessageActions,
+  ) {}
 
   start(actor: Actor, p: UploadStart): SlackFile {
     if (!p.filename) throw new SlackApiError('invalid_arguments');
     if (!Number.isInteger(p.length) || p.length <= 0) throw new SlackApiError('invalid_arguments');
     const type = fileTypeOf(p.filename, p.snippetType);
     const file: SlackFile = {
-      id: this.state.ids.next('F'), teamId: actor.teamId, user: actor.userId, name: p.filename, title: p.filename,
-      mimetype: type.mimetype, filetype: type.filetype, prettyType: type.pretty, altText: p.altText, snippetType: p.snippetType,
-      declaredLength: p.length, created: this.state.now(), uploaded: false, completed: false, deleted: false,
-      uploadId: randomHex(16), shares: new Map(), appId: actor.appId,
+      id: this.state.ids.next('F'),
+      teamId: actor.teamId,
+      user: actor.userId,
+      name: p.filename,
+      title: p.filename,
+      mimetype: type.mimetype,
+      filetype: type.filetype,
+      prettyType: type.pretty,
+      altText: p.altText,
+      snippetType: p.snippetType,
+      declaredLength: p.length,
+      created: this.state.now(),
+      uploaded: false,
+      completed: false,
+      deleted: false,
+      uploadId: randomHex(16),
+      shares: new Map(),
+      appId: actor.appId,
     };
     this.state.files.set(file.id, file);
     return file;
@@ -76,15 +94,27 @@ export class FileActions {
     for (const conv of target.channels) {
       const comment = target.initialComment;
       const msg = this.messages.post(actor, conv, {
-        subtype: 'file_share', text: comment ?? '', blocks: comment ? undefined : target.blocks,
-        files: files.map((f) => f.id), threadTs: target.threadTs, extra: { upload: true, display_as_bot: false },
+        subtype: 'file_share',
+        text: comment ?? '',
+        blocks: comment ? undefined : target.blocks,
+        files: files.map((f) => f.id),
+        threadTs: target.threadTs,
+        extra: { upload: true, display_as_bot: false },
       });
       for (const f of files) {
         f.shares.set(conv.id, [...(f.shares.get(conv.id) ?? []), msg.ts]);
-        this.events.emit(conv.teamId, {
-          type: 'file_shared', file_id: f.id, user_id: actor.userId, file: { id: f.id }, channel_id: conv.id,
-          event_ts: this.state.clock.next('events'),
-        }, { conversation: conv });
+        this.events.emit(
+          conv.teamId,
+          {
+            type: 'file_shared',
+            file_id: f.id,
+            user_id: actor.userId,
+            file: { id: f.id },
+            channel_id: conv.id,
+            event_ts: this.state.clock.next('events'),
+          },
+          { conversation: conv },
+        );
       }
     }
     return files;

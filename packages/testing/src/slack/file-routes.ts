@@ -15,12 +15,16 @@ export interface DownloadRecord {
   at: number;
 }
 
-const SIGNIN_HTML = '<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body><h1>Sign in to your workspace</h1></body></html>';
+const SIGNIN_HTML =
+  '<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body><h1>Sign in to your workspace</h1></body></html>';
 
 export class FileRoutes {
   readonly downloads: DownloadRecord[] = [];
 
-  constructor(private state: SlackState, private files: FileActions) {}
+  constructor(
+    private state: SlackState,
+    private files: FileActions,
+  ) {}
 
   /** Serves the request if the path is one of ours; answers false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse, path: string, raw: Buffer): boolean {
@@ -87,7 +91,14 @@ export class FileRoutes {
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, data: Buffer, headOnly = false, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  data: Buffer,
+  headOnly = false,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(data.length), ...extra });
   res.end(headOnly ? undefined : data);
 }

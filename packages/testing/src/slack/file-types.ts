@@ -1,7 +1,11 @@
 // File metadata Slack derives from a name and bytes: mimetype, `filetype`, `pretty_type`, and
 // the pixel size of PNG, GIF and JPEG images (`original_w`/`original_h`).
 
-interface FileType { mimetype: string; filetype: string; pretty: string }
+interface FileType {
+  mimetype: string;
+  filetype: string;
+  pretty: string;
+}
 
 const BY_EXTENSION: Record<string, FileType> = {
   png: { mimetype: 'image/png', filetype: 'png', pretty: 'PNG' },

@@ -20,7 +20,7 @@ export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
-export function formatTs(micros: number): string {
+function formatTs(micros: number): string {
   const secs = Math.floor(micros / 1e6);
   return `${secs}.${String(micros - secs * 1e6).padStart(6, '0')}`;
 }

@@ -37,10 +37,21 @@ const MAX_TEXT = 40_000;
 const MAX_BLOCKS = 50;
 const REACTION_NAME = /^[a-z0-9_+'-]+(::skin-tone-[2-6])?$/;
 /** System messages nobody may edit or delete through the API. */
-const SYSTEM_SUBTYPES = new Set(['channel_join', 'channel_leave', 'channel_topic', 'channel_purpose', 'channel_name', 'channel_archive', 'tombstone']);
+const SYSTEM_SUBTYPES = new Set([
+  'channel_join',
+  'channel_leave',
+  'channel_topic',
+  'channel_purpose',
+  'channel_name',
+  'channel_archive',
+  'tombstone',
+]);
 
 export class MessageActions {
-  constructor(private state: SlackState, private events: EventDispatcher) {}
+  constructor(
+    private state: SlackState,
+    private events: EventDispatcher,
+  ) {}
 
   /** The event Slack sends for a stored message. */
   messageEvent(conv: Conversation, msg: Message): Json {
@@ -65,7 +76,9 @@ export class MessageActions {
     const fromClient = actor.via === 'client';
     const text = p.text === undefined ? '' : fromClient ? clientText(p.text) : p.text;
     const fields: NewMessage = {
-      text, user: actor.userId, extra: { ...(p.extra ?? {}) },
+      text,
+      user: actor.userId,
+      extra: { ...(p.extra ?? {}) },
       via: actor.via === 'client' ? 'client' : actor.via === 'bot' ? 'bot' : 'user-token',
       postedByApp: actor.appId,
     };
@@ -145,10 +158,21 @@ export class MessageActions {
     if (!msg.text && !msg.blocks?.length && !msg.attachments?.length && !msg.files?.length) throw new SlackApiError('no_text');
     const eventTs = this.state.clock.next(conv.id);
     msg.edited = { user: actor.userId, ts: eventTs };
-    this.events.emit(conv.teamId, {
-      type: 'message', subtype: 'message_changed', hidden: true, message: messageJson(this.state, msg),
-      channel: conv.id, previous_message: previous, event_ts: eventTs, ts: eventTs, channel_type: channelTypeOf(conv),
-    }, { conversation: conv });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: 'message',
+        subtype: 'message_changed',
+        hidden: true,
+        message: messageJson(this.state, msg),
+        channel: conv.id,
+        previous_message: previous,
+        event_ts: eventTs,
+        ts: eventTs,
+        channel_type: channelTypeOf(conv),
+      },
+      { conversation: conv },
+    );
     return msg;
   }
 
@@ -161,19 +185,54 @@ export class MessageActions {
     const liveReplies = msg.replies.some((r) => !conv.byTs.get(r)?.deleted);
     if (liveReplies) {
       // A thread root with replies stays as a tombstone holding the thread together.
-      Object.assign(msg, { subtype: 'tombstone', text: 'This message was deleted.', user: 'USLACKBOT', blocks: undefined, attachments: undefined, files: undefined, botId: undefined, appId: undefined, username: undefined, icons: undefined, edited: undefined, clientMsgId: undefined });
+      Object.assign(msg, {
+        subtype: 'tombstone',
+        text: 'This message was deleted.',
+        user: 'USLACKBOT',
+        blocks: undefined,
+        attachments: undefined,
+        files: undefined,
+        botId: undefined,
+        appId: undefined,
+        username: undefined,
+        icons: undefined,
+        edited: undefined,
+        clientMsgId: undefined,
+      });
       msg.extra = { hidden: true };
-      this.events.emit(conv.teamId, {
-        type: 'message', subtype: 'message_changed', hidden: true, message: messageJson(this.state, msg),
-        channel: conv.id, previous_message: previous, event_ts: eventTs, ts: eventTs, channel_type: channelTypeOf(conv),
-      }, { conversation: conv });
+      this.events.emit(
+        conv.teamId,
+        {
+          type: 'message',
+          subtype: 'message_changed',
+          hidden: true,
+          message: messageJson(this.state, msg),
+          channel: conv.id,
+          previous_message: previous,
+          event_ts: eventTs,
+          ts: eventTs,
+          channel_type: channelTypeOf(conv),
+        },
+        { conversation: conv },
+      );
       return;
     }
     msg.deleted = true;
-    this.events.emit(conv.teamId, {
-      type: 'message', subtype: 'message_deleted', hidden: true, channel: conv.id, ts: eventTs, deleted_ts: msg.ts,
-      event_ts: eventTs, previous_message: previous, channel_type: channelTypeOf(conv),
-    }, { conversation: conv });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: 'message',
+        subtype: 'message_deleted',
+        hidden: true,
+        channel: conv.id,
+        ts: eventTs,
+        deleted_ts: msg.ts,
+        event_ts: eventTs,
+        previous_message: previous,
+        channel_type: channelTypeOf(conv),
+      },
+      { conversation: conv },
+    );
   }
 
   private reactionTarget(actor: Actor, conv: Conversation, ts: string, name: string): Message {
@@ -186,7 +245,10 @@ export class MessageActions {
 
   private reactionEvent(type: string, actor: Actor, conv: Conversation, msg: Message, name: string): void {
     const event: Json = {
-      type, user: actor.userId, reaction: name, item: { type: 'message', channel: conv.id, ts: msg.ts },
+      type,
+      user: actor.userId,
+      reaction: name,
+      item: { type: 'message', channel: conv.id, ts: msg.ts },
       event_ts: this.state.clock.next('events'),
     };
     const itemUser = msg.user ?? this.botUserOf(msg);
@@ -217,6 +279,7 @@ function checkBlocks(blocks: unknown[]): void {
   if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
   if (blocks.length > MAX_BLOCKS) throw new SlackApiError('invalid_blocks');
   for (const b of blocks) {
-    if (typeof b !== 'object' || b === null || typeof (b as { type?: unknown }).type !== 'string') throw new SlackApiError('invalid_blocks');
+    if (typeof b !== 'object' || b === null || typeof (b as { type?: unknown }).type !== 'string')
+      throw new SlackApiError('invalid_blocks');
   }
 }

@@ -11,7 +11,7 @@ export interface Team {
   iconUrl: string;
 }
 
-export interface Profile {
+interface Profile {
   displayName: string;
   realName: string;
   firstName: string;
@@ -68,7 +68,7 @@ export interface UserGrant {
   scopes: Set<string>;
 }
 
-export interface InstalledBot {
+interface InstalledBot {
   botId: string;
   botUserId: string;
   token: string;
@@ -85,7 +85,7 @@ export interface Installation {
   active: boolean;
 }
 
-export interface TextObject {
+interface TextObject {
   value: string;
   creator: string;
   lastSet: number;
@@ -111,7 +111,7 @@ export interface Conversation {
   byTs: Map<string, Message>;
 }
 
-export interface Reaction {
+interface Reaction {
   name: string;
   users: string[];
 }

@@ -23,7 +23,10 @@ export class RateLimiter {
   private overrides = new Map<string, Limit>();
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(enabled = true, private now: () => number = Date.now) {
+  constructor(
+    enabled = true,
+    private now: () => number = Date.now,
+  ) {
     this.enabled = enabled;
   }
 

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 
 type Element = Record<string, unknown>;
 
-const TOKEN = /<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#C[A-Z0-9]+(?:\|[^>]*)?|#[GD][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[A-Z0-9]+)?(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>/g;
+const TOKEN =
+  /<(@[UW][A-Z0-9]+(?:\|[^>]*)?|#C[A-Z0-9]+(?:\|[^>]*)?|#[GD][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[A-Z0-9]+)?(?:\|[^>]*)?|(?:https?|mailto):[^>|\s]+(?:\|[^>]*)?)>/g;
 
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -18,7 +19,7 @@ export function clientText(typed: string): string {
   let last = 0;
   for (const m of typed.matchAll(TOKEN)) {
     out += escapeMrkdwn(typed.slice(last, m.index)) + m[0];
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
   }
   return out + escapeMrkdwn(typed.slice(last));
 }
@@ -51,15 +52,15 @@ function inlineElements(text: string): Element[] {
     if (!t) return;
     let last = 0;
     for (const m of t.matchAll(EMOJI)) {
-      if (m.index! > last) out.push(textEl(t.slice(last, m.index), style));
+      if (m.index > last) out.push(textEl(t.slice(last, m.index), style));
       out.push({ type: 'emoji', name: m[1] });
-      last = m.index! + m[0].length;
+      last = m.index + m[0].length;
     }
     if (last < t.length) out.push(textEl(t.slice(last), style));
   };
   let last = 0;
   for (const m of text.matchAll(STYLE)) {
-    const start = m.index! + m[1].length;
+    const start = m.index + m[1].length;
     pushText(text.slice(last, start));
     const span = m[2];
     pushText(span.slice(1, -1), STYLE_NAME[span[0]]);
@@ -80,7 +81,7 @@ function sectionElements(typed: string): Element[] {
   for (const m of typed.matchAll(TOKEN)) {
     out.push(...inlineElements(typed.slice(last, m.index)));
     out.push(tokenElement(m[1]));
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
   }
   out.push(...inlineElements(typed.slice(last)));
   return out;

@@ -57,7 +57,10 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   'conversations.leave': { tier: 3, tokens: { bot: MANAGE_BOT, user: MANAGE_USER } },
   'conversations.invite': { tier: 3, tokens: { bot: MANAGE_BOT, user: MANAGE_USER } },
   'conversations.open': { tier: 3, tokens: both({ im: 'im:write', mpim: 'mpim:write' }) },
-  'conversations.create': { tier: 2, tokens: { bot: { channel: 'channels:manage', group: 'groups:write' }, user: { channel: 'channels:write', group: 'groups:write' } } },
+  'conversations.create': {
+    tier: 2,
+    tokens: { bot: { channel: 'channels:manage', group: 'groups:write' }, user: { channel: 'channels:write', group: 'groups:write' } },
+  },
   'conversations.rename': { tier: 2, tokens: { bot: MANAGE_BOT, user: MANAGE_USER } },
   'conversations.setTopic': { tier: 2, tokens: { bot: MANAGE_BOT, user: MANAGE_USER } },
   'conversations.setPurpose': { tier: 2, tokens: { bot: MANAGE_BOT, user: MANAGE_USER } },
@@ -87,16 +90,49 @@ export function scopeFor(need: ScopeNeed | null | undefined, kind: ConversationK
 
 /** Bot scopes a relay bridge needs (the reference's list); the default for emulated apps. */
 export const BRIDGE_BOT_SCOPES: readonly string[] = [
-  'chat:write', 'chat:write.customize', 'channels:history', 'channels:read', 'channels:join',
-  'groups:history', 'groups:read', 'im:history', 'im:read', 'im:write', 'mpim:history', 'mpim:read', 'mpim:write',
-  'files:read', 'files:write', 'reactions:read', 'reactions:write', 'users:read', 'team:read', 'emoji:read',
+  'chat:write',
+  'chat:write.customize',
+  'channels:history',
+  'channels:read',
+  'channels:join',
+  'groups:history',
+  'groups:read',
+  'im:history',
+  'im:read',
+  'im:write',
+  'mpim:history',
+  'mpim:read',
+  'mpim:write',
+  'files:read',
+  'files:write',
+  'reactions:read',
+  'reactions:write',
+  'users:read',
+  'team:read',
+  'emoji:read',
 ];
 
 /** User scopes a puppeting bridge asks for (oauth.v2.access with user_scope). */
 export const PUPPET_USER_SCOPES: readonly string[] = [
-  'chat:write', 'channels:history', 'channels:read', 'channels:write', 'groups:history', 'groups:read', 'groups:write',
-  'im:history', 'im:read', 'im:write', 'mpim:history', 'mpim:read', 'mpim:write',
-  'files:read', 'files:write', 'reactions:read', 'reactions:write', 'users:read', 'users.profile:read',
+  'chat:write',
+  'channels:history',
+  'channels:read',
+  'channels:write',
+  'groups:history',
+  'groups:read',
+  'groups:write',
+  'im:history',
+  'im:read',
+  'im:write',
+  'mpim:history',
+  'mpim:read',
+  'mpim:write',
+  'files:read',
+  'files:write',
+  'reactions:read',
+  'reactions:write',
+  'users:read',
+  'users.profile:read',
 ];
 
 /**
@@ -130,19 +166,36 @@ export const EVENT_SCOPES: Readonly<Record<string, readonly string[]>> = {
 
 /** The bot events a relay bridge subscribes to; the default for emulated apps. */
 export const BRIDGE_BOT_EVENTS: readonly string[] = [
-  'message.channels', 'message.groups', 'message.im', 'message.mpim', 'reaction_added', 'reaction_removed',
-  'member_joined_channel', 'member_left_channel', 'channel_rename', 'group_rename', 'channel_archive',
-  'user_change', 'team_join', 'file_shared', 'app_uninstalled', 'tokens_revoked',
+  'message.channels',
+  'message.groups',
+  'message.im',
+  'message.mpim',
+  'reaction_added',
+  'reaction_removed',
+  'member_joined_channel',
+  'member_left_channel',
+  'channel_rename',
+  'group_rename',
+  'channel_archive',
+  'user_change',
+  'team_join',
+  'file_shared',
+  'app_uninstalled',
+  'tokens_revoked',
 ];
 
 /** The subscription name an event of `type` on a conversation of `kind` falls under. */
 export function subscriptionFor(type: string, kind?: ConversationKind): string {
   if (type !== 'message') return type;
   switch (kind) {
-    case 'group': return 'message.groups';
-    case 'im': return 'message.im';
-    case 'mpim': return 'message.mpim';
-    default: return 'message.channels';
+    case 'group':
+      return 'message.groups';
+    case 'im':
+      return 'message.im';
+    case 'mpim':
+      return 'message.mpim';
+    default:
+      return 'message.channels';
   }
 }
 

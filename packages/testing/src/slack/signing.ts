@@ -11,7 +11,11 @@ export function slackSignature(signingSecret: string, timestamp: number | string
 }
 
 /** Headers of a signed request sent at `timestamp` (unix seconds). */
-export function signedHeaders(signingSecret: string, body: string | Buffer, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+export function signedHeaders(
+  signingSecret: string,
+  body: string | Buffer,
+  timestamp = Math.floor(Date.now() / 1000),
+): Record<string, string> {
   return {
     'x-slack-request-timestamp': String(timestamp),
     'x-slack-signature': slackSignature(signingSecret, timestamp, body),

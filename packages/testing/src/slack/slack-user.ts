@@ -25,7 +25,10 @@ export interface UploadOptions {
 }
 
 export class SlackUser {
-  constructor(private services: Services, readonly id: string) {}
+  constructor(
+    private services: Services,
+    readonly id: string,
+  ) {}
 
   get record(): User {
     return this.services.state.user(this.id);
@@ -49,7 +52,12 @@ export class SlackUser {
 
   /** Sends a message as typed (mentions as `<@U…>`, links as `<https://…|label>`). */
   post(channel: ChannelRef, text: string, opts: { threadTs?: string; broadcast?: boolean; blocks?: unknown[] } = {}): Message {
-    return this.services.messages.post(this.actor(), this.conv(channel), { text, threadTs: opts.threadTs, broadcast: opts.broadcast, blocks: opts.blocks });
+    return this.services.messages.post(this.actor(), this.conv(channel), {
+      text,
+      threadTs: opts.threadTs,
+      broadcast: opts.broadcast,
+      blocks: opts.blocks,
+    });
   }
 
   /** Replies in the thread of `threadTs` (also to the channel with `broadcast`). */
@@ -131,7 +139,11 @@ export class SlackUser {
     const { files } = this.services;
     const file = files.start(actor, { filename: opts.name, length: Math.max(1, opts.data.length) });
     files.receive(file.uploadId, opts.data);
-    files.complete(actor, [{ id: file.id, title: opts.title }], { channels: [conv], threadTs: opts.threadTs, initialComment: opts.comment });
+    files.complete(actor, [{ id: file.id, title: opts.title }], {
+      channels: [conv],
+      threadTs: opts.threadTs,
+      initialComment: opts.comment,
+    });
     const ts = file.shares.get(conv.id)!.at(-1)!;
     return { file, message: conv.byTs.get(ts)! };
   }

@@ -68,7 +68,12 @@ export class SocketModeServer implements Transport {
   private readonly pingIntervalMs: number;
   private readonly disconnectGraceMs: number;
 
-  constructor(private baseWsUrl: () => string, opts: SocketModeOptions, private log: DeliveryLog, private faults: Faults) {
+  constructor(
+    private baseWsUrl: () => string,
+    opts: SocketModeOptions,
+    private log: DeliveryLog,
+    private faults: Faults,
+  ) {
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
     this.maxRetries = opts.maxRetries ?? 3;
     this.maxConnections = opts.maxConnections ?? 10;
@@ -111,7 +116,7 @@ export class SocketModeServer implements Transport {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => this.onClose(conn));
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.onMessage(conn, data.toString());
+      if (!isBinary) this.onMessage(conn, rawText(data));
     });
     if (s.connections.filter((c) => !c.draining).length >= this.maxConnections) {
       this.sendDisconnect(conn, 'too_many_websockets');
@@ -125,11 +130,14 @@ export class SocketModeServer implements Transport {
       }, this.pingIntervalMs);
       conn.pinger.unref();
     }
-    ws.send(JSON.stringify({
-      type: 'hello', num_connections: s.connections.length,
-      debug_info: { host: 'applink-emulator', build_number: 1, approximate_connection_time: 18060 },
-      connection_info: { app_id: appId },
-    }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: s.connections.length,
+        debug_info: { host: 'applink-emulator', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: appId },
+      }),
+    );
     const waiting = s.waiting.splice(0);
     for (const env of waiting) this.dispatch(appId, env);
   }
@@ -180,10 +188,16 @@ export class SocketModeServer implements Transport {
     env.attempt = { retry: env.retry, reason: env.reason || undefined, outcome: 'sent', at: Date.now() };
     env.delivery.attempts.push(env.attempt);
     s.inflight.set(env.id, env);
-    conn.ws.send(JSON.stringify({
-      envelope_id: env.id, type: 'events_api', accepts_response_payload: false,
-      retry_attempt: env.retry, retry_reason: env.reason, payload: env.delivery.payload,
-    }));
+    conn.ws.send(
+      JSON.stringify({
+        envelope_id: env.id,
+        type: 'events_api',
+        accepts_response_payload: false,
+        retry_attempt: env.retry,
+        retry_reason: env.reason,
+        payload: env.delivery.payload,
+      }),
+    );
     env.timer = setTimeout(() => this.onAckTimeout(appId, env), this.ackTimeoutMs);
     this.timers.add(env.timer);
   }
@@ -236,7 +250,12 @@ export class SocketModeServer implements Transport {
   /** Connections the app has opened so far, and tickets it was given. */
   stats(appId: string): { opened: number; ticketsIssued: number; waiting: number; inflight: number } {
     const s = this.sockets(appId);
-    return { opened: this.opened.get(appId) ?? 0, ticketsIssued: this.ticketsIssued.get(appId) ?? 0, waiting: s.waiting.length, inflight: s.inflight.size };
+    return {
+      opened: this.opened.get(appId) ?? 0,
+      ticketsIssued: this.ticketsIssued.get(appId) ?? 0,
+      waiting: s.waiting.length,
+      inflight: s.inflight.size,
+    };
   }
 
   async stop(): Promise<void> {
@@ -252,4 +271,10 @@ export class SocketModeServer implements Transport {
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** A text frame's payload (ws hands it over as a Buffer, or fragments, or an ArrayBuffer). */
+function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString();
 }

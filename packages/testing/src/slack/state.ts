@@ -71,7 +71,9 @@ export interface Bot {
 
 /** A 1×1 transparent PNG: the default avatar and icon. */
 const DEFAULT_AVATAR = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 /** Slack's rules for channel names, as the error it answers; undefined when acceptable. */
 export function channelNameError(name: string): string | undefined {
@@ -109,7 +111,13 @@ export class SlackState {
   createTeam(opts: TeamOptions = {}): Team {
     const id = this.ids.next('T');
     const name = opts.name ?? `Team ${this.teams.size + 1}`;
-    const domain = opts.domain ?? (name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || id.toLowerCase());
+    const domain =
+      opts.domain ??
+      (name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '') ||
+        id.toLowerCase());
     const team: Team = { id, name, domain, emoji: new Map(), iconUrl: this.avatarUrl('default') };
     this.teams.set(id, team);
     return team;
@@ -141,11 +149,26 @@ export class SlackState {
     const realName = opts.realName ?? opts.name;
     const [firstName, ...rest] = realName.split(' ');
     const user: User = {
-      id, teamId, name: opts.name, deleted: false, isBot: false, isAdmin: opts.isAdmin ?? false,
-      tz: opts.tz ?? 'Europe/London', color: randomHex(3), updated: this.now(),
+      id,
+      teamId,
+      name: opts.name,
+      deleted: false,
+      isBot: false,
+      isAdmin: opts.isAdmin ?? false,
+      tz: opts.tz ?? 'Europe/London',
+      color: randomHex(3),
+      updated: this.now(),
       profile: {
-        displayName: opts.displayName ?? '', realName, firstName, lastName: rest.join(' '), email: opts.email,
-        title: opts.title ?? '', statusText: '', statusEmoji: '', image, avatarHash: hash,
+        displayName: opts.displayName ?? '',
+        realName,
+        firstName,
+        lastName: rest.join(' '),
+        email: opts.email,
+        title: opts.title ?? '',
+        statusText: '',
+        statusEmoji: '',
+        image,
+        avatarHash: hash,
         isCustomImage: Boolean(opts.avatar || opts.avatarUrl),
       },
     };
@@ -171,7 +194,12 @@ export class SlackState {
     checkSubscriptions(botEvents, botScopes, `app ${name}: bot events`);
     checkSubscriptions(userEvents, userScopes, `app ${name}: user events`);
     const app: App = {
-      id, name, botScopes, userScopes, botEvents, userEvents,
+      id,
+      name,
+      botScopes,
+      userScopes,
+      botEvents,
+      userEvents,
       clientId: `${1000 + this.apps.size}.${Date.now()}`,
       clientSecret: randomHex(16),
       signingSecret: randomHex(16),
@@ -201,7 +229,11 @@ export class SlackState {
   }
 
   /** Installs the app in the workspace with its bot (idempotent; later calls add scopes). */
-  install(appId: string, teamId: string, opts: { botScopes?: Iterable<string>; installedBy?: string; withBot?: boolean } = {}): Installation {
+  install(
+    appId: string,
+    teamId: string,
+    opts: { botScopes?: Iterable<string>; installedBy?: string; withBot?: boolean } = {},
+  ): Installation {
     const app = this.app(appId);
     this.team(teamId);
     const scopes = new Set(opts.botScopes ?? app.botScopes);
@@ -224,7 +256,16 @@ export class SlackState {
     botUser.isBot = true;
     botUser.appId = appId;
     botUser.botId = botId;
-    this.bots.set(botId, { id: botId, appId, teamId, userId: botUser.id, name: app.name, iconUrl: app.iconUrl, deleted: false, updated: this.now() });
+    this.bots.set(botId, {
+      id: botId,
+      appId,
+      teamId,
+      userId: botUser.id,
+      name: app.name,
+      iconUrl: app.iconUrl,
+      deleted: false,
+      updated: this.now(),
+    });
     const token = this.tokens.issue('bot', { appId, teamId, userId: botUser.id, scopes });
     inst.bot = { botId, botUserId: botUser.id, token, scopes };
     return inst;
@@ -275,17 +316,32 @@ export class SlackState {
     return this.addConversation(teamId, kind, name, members, creator, opts);
   }
 
-  private addConversation(teamId: string, kind: ConversationKind, name: string, members: Set<string>, creator: string,
-    opts: { topic?: string; purpose?: string; general?: boolean } = {}): Conversation {
+  private addConversation(
+    teamId: string,
+    kind: ConversationKind,
+    name: string,
+    members: Set<string>,
+    creator: string,
+    opts: { topic?: string; purpose?: string; general?: boolean } = {},
+  ): Conversation {
     this.team(teamId);
     const prefix = kind === 'im' ? 'D' : kind === 'mpim' ? 'G' : 'C';
     const now = this.now();
     const conv: Conversation = {
-      id: this.ids.next(prefix), teamId, kind, name, previousNames: [], created: now, creator,
-      archived: false, general: opts.general ?? false,
+      id: this.ids.next(prefix),
+      teamId,
+      kind,
+      name,
+      previousNames: [],
+      created: now,
+      creator,
+      archived: false,
+      general: opts.general ?? false,
       topic: { value: opts.topic ?? '', creator: opts.topic ? creator : '', lastSet: opts.topic ? now : 0 },
       purpose: { value: opts.purpose ?? '', creator: opts.purpose ? creator : '', lastSet: opts.purpose ? now : 0 },
-      members, messages: [], byTs: new Map(),
+      members,
+      messages: [],
+      byTs: new Map(),
     };
     this.conversations.set(conv.id, conv);
     return conv;
@@ -325,7 +381,15 @@ export class SlackState {
   // ---- messages
 
   addMessage(conv: Conversation, fields: NewMessage): Message {
-    const msg: Message = { ...fields, channel: conv.id, ts: this.clock.next(conv.id), reactions: [], replies: [], deleted: false, team: fields.team ?? conv.teamId };
+    const msg: Message = {
+      ...fields,
+      channel: conv.id,
+      ts: this.clock.next(conv.id),
+      reactions: [],
+      replies: [],
+      deleted: false,
+      team: fields.team ?? conv.teamId,
+    };
     conv.messages.push(msg);
     conv.byTs.set(msg.ts, msg);
     if (msg.threadTs) conv.byTs.get(msg.threadTs)?.replies.push(msg.ts);

@@ -24,9 +24,12 @@ export class TokenRegistry {
 
   issue(kind: TokenKind, rec: Omit<TokenRecord, 'kind' | 'revoked'>): string {
     const n = () => String(++this.serial * 7919);
-    const token = kind === 'bot' ? `xoxb-${n()}-${n()}-${randomHex(12)}`
-      : kind === 'user' ? `xoxp-${n()}-${n()}-${n()}-${randomHex(16)}`
-        : `xapp-1-${rec.appId}-${n()}-${randomHex(32)}`;
+    const token =
+      kind === 'bot'
+        ? `xoxb-${n()}-${n()}-${randomHex(12)}`
+        : kind === 'user'
+          ? `xoxp-${n()}-${n()}-${n()}-${randomHex(16)}`
+          : `xapp-1-${rec.appId}-${n()}-${randomHex(32)}`;
     this.tokens.set(token, { kind, ...rec, scopes: new Set(rec.scopes) });
     return token;
   }

@@ -18,7 +18,10 @@ export interface ProfileChanges {
 }
 
 export class UserActions {
-  constructor(private state: SlackState, private events: EventDispatcher) {}
+  constructor(
+    private state: SlackState,
+    private events: EventDispatcher,
+  ) {}
 
   join(teamId: string, opts: UserOptions): User {
     const user = this.state.createUser(teamId, opts);
@@ -31,7 +34,12 @@ export class UserActions {
     const user = this.state.user(userId);
     user.deleted = true;
     user.updated = this.state.now();
-    this.events.emit(user.teamId, { type: 'user_change', user: userJson(this.state, user), cache_ts: Math.floor(Date.now() / 1000), event_ts: this.state.clock.next('events') });
+    this.events.emit(user.teamId, {
+      type: 'user_change',
+      user: userJson(this.state, user),
+      cache_ts: Math.floor(Date.now() / 1000),
+      event_ts: this.state.clock.next('events'),
+    });
     return user;
   }
 
@@ -59,7 +67,12 @@ export class UserActions {
     }
     user.updated = this.state.now();
     const eventTs = this.state.clock.next('events');
-    this.events.emit(user.teamId, { type: 'user_change', user: userJson(this.state, user), cache_ts: Math.floor(Date.now() / 1000), event_ts: eventTs });
+    this.events.emit(user.teamId, {
+      type: 'user_change',
+      user: userJson(this.state, user),
+      cache_ts: Math.floor(Date.now() / 1000),
+      event_ts: eventTs,
+    });
     return user;
   }
 }

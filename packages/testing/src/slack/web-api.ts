@@ -85,14 +85,20 @@ export class WebApi {
         Object.assign(record, { tokenKind: token.kind, appId: token.appId, teamId: token.teamId, userId: token.userId });
         if (!(token.kind in spec.tokens)) throw new SlackApiError('not_allowed_token_type');
       }
-      const fault = this.faults.takeWebFault({ method, appId: token?.appId, teamId: token?.teamId, userId: token?.userId, tokenKind: token?.kind });
-      if (fault && this.applyFault(fault, req, res, record)) return;
+      const fault = this.faults.takeWebFault({
+        method,
+        appId: token?.appId,
+        teamId: token?.teamId,
+        userId: token?.userId,
+        tokenKind: token?.kind,
+      });
+      if (fault && fault.kind !== 'lost-answer' && this.applyFault(fault, req, res, record)) return;
       const need = token ? spec.tokens[token.kind] : undefined;
       const accepted = scopeAlternatives(need);
       if (token) {
         headers['x-oauth-scopes'] = [...token.scopes].join(',');
         if (accepted.length) headers['x-accepted-oauth-scopes'] = accepted.join(',');
-        if (accepted.length && !accepted.some((s) => token!.scopes.has(s))) {
+        if (accepted.length && !accepted.some((s) => token.scopes.has(s))) {
           throw new SlackApiError('missing_scope', { needed: accepted.join(','), provided: [...token.scopes].join(',') });
         }
       }
@@ -106,17 +112,31 @@ export class WebApi {
       }
       const services = this.services;
       const ctx: MethodContext = {
-        method, spec, args, body, req, services, token: token as TokenRecord,
+        method,
+        spec,
+        args,
+        body,
+        req,
+        services,
+        token: token as TokenRecord,
         actor: () => tokenActor(services.state, token as TokenRecord),
         checkScope: (conv) => {
           if (!token) return;
           const scope = scopeFor(need, conv.kind);
           if (need && !scope) throw new SlackApiError('method_not_supported_for_channel_type');
-          if (scope && !token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...token.scopes].join(',') });
+          if (scope && !token.scopes.has(scope))
+            throw new SlackApiError('missing_scope', { needed: scope, provided: [...token.scopes].join(',') });
         },
         warn: (w) => warnings.push(w),
       };
       const result = await handler(ctx);
+      if (fault?.kind === 'lost-answer') {
+        record.status = 0;
+        record.error = 'connection_reset_after_effect';
+        this.calls.push(record);
+        req.socket.destroy();
+        return;
+      }
       this.reply(res, record, 200, withWarnings({ ok: true, ...result }, warnings), headers);
     } catch (err) {
       if (err instanceof SlackApiError) {
@@ -150,6 +170,8 @@ export class WebApi {
         res.end(text);
         return true;
       }
+      case 'lost-answer':
+        return false;
       case 'reset':
         record.status = 0;
         record.error = 'connection_reset';
@@ -167,7 +189,12 @@ export class WebApi {
     this.calls.push(record);
     if (res.headersSent || res.destroyed) return;
     const data = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(data.length), 'x-slack-req-id': record.at.toString(36), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(data.length),
+      'x-slack-req-id': record.at.toString(36),
+      ...headers,
+    });
     res.end(data);
   }
 }

@@ -13,11 +13,24 @@ export function profileJson(state: SlackState, user: User): Json {
   const images: Json = {};
   for (const size of AVATAR_SIZES) images[`image_${size}`] = p.image;
   const out: Json = {
-    title: p.title, phone: '', skype: '', real_name: p.realName, real_name_normalized: p.realName,
-    display_name: p.displayName, display_name_normalized: p.displayName, fields: {},
-    status_text: p.statusText, status_emoji: p.statusEmoji, status_emoji_display_info: [], status_expiration: 0,
-    avatar_hash: p.avatarHash, first_name: p.firstName, last_name: p.lastName,
-    is_custom_image: p.isCustomImage, status_text_canonical: '', team: user.teamId,
+    title: p.title,
+    phone: '',
+    skype: '',
+    real_name: p.realName,
+    real_name_normalized: p.realName,
+    display_name: p.displayName,
+    display_name_normalized: p.displayName,
+    fields: {},
+    status_text: p.statusText,
+    status_emoji: p.statusEmoji,
+    status_emoji_display_info: [],
+    status_expiration: 0,
+    avatar_hash: p.avatarHash,
+    first_name: p.firstName,
+    last_name: p.lastName,
+    is_custom_image: p.isCustomImage,
+    status_text_canonical: '',
+    team: user.teamId,
     ...images,
   };
   if (p.isCustomImage) out.image_original = p.image;
@@ -32,26 +45,50 @@ export function profileJson(state: SlackState, user: User): Json {
 
 export function userJson(state: SlackState, user: User): Json {
   return {
-    id: user.id, team_id: user.teamId, name: user.name, deleted: user.deleted, color: user.color,
-    real_name: user.profile.realName, tz: user.tz, tz_label: 'Greenwich Mean Time', tz_offset: 0,
+    id: user.id,
+    team_id: user.teamId,
+    name: user.name,
+    deleted: user.deleted,
+    color: user.color,
+    real_name: user.profile.realName,
+    tz: user.tz,
+    tz_label: 'Greenwich Mean Time',
+    tz_offset: 0,
     profile: profileJson(state, user),
-    is_admin: user.isAdmin, is_owner: false, is_primary_owner: false, is_restricted: false, is_ultra_restricted: false,
-    is_bot: user.isBot, is_app_user: false, updated: user.updated, is_email_confirmed: !user.isBot,
+    is_admin: user.isAdmin,
+    is_owner: false,
+    is_primary_owner: false,
+    is_restricted: false,
+    is_ultra_restricted: false,
+    is_bot: user.isBot,
+    is_app_user: false,
+    updated: user.updated,
+    is_email_confirmed: !user.isBot,
     who_can_share_contact_card: 'EVERYONE',
   };
 }
 
 export function botJson(bot: Bot): Json {
   return {
-    id: bot.id, deleted: bot.deleted, name: bot.name, updated: bot.updated, app_id: bot.appId, user_id: bot.userId,
+    id: bot.id,
+    deleted: bot.deleted,
+    name: bot.name,
+    updated: bot.updated,
+    app_id: bot.appId,
+    user_id: bot.userId,
     icons: { image_36: bot.iconUrl, image_48: bot.iconUrl, image_72: bot.iconUrl },
   };
 }
 
 function botProfileJson(bot: Bot): Json {
   return {
-    id: bot.id, deleted: bot.deleted, name: bot.name, updated: bot.updated, app_id: bot.appId,
-    icons: { image_36: bot.iconUrl, image_48: bot.iconUrl, image_72: bot.iconUrl }, team_id: bot.teamId,
+    id: bot.id,
+    deleted: bot.deleted,
+    name: bot.name,
+    updated: bot.updated,
+    app_id: bot.appId,
+    icons: { image_36: bot.iconUrl, image_48: bot.iconUrl, image_72: bot.iconUrl },
+    team_id: bot.teamId,
   };
 }
 
@@ -59,8 +96,14 @@ export function teamJson(team: Team): Json {
   const icon: Json = { image_default: true };
   for (const size of [34, 44, 68, 88, 102, 132, 230]) icon[`image_${size}`] = team.iconUrl;
   return {
-    id: team.id, name: team.name, url: `https://${team.domain}.slack.com/`, domain: team.domain, email_domain: '',
-    icon, avatar_base_url: 'https://ca.slack-edge.com/', is_verified: false,
+    id: team.id,
+    name: team.name,
+    url: `https://${team.domain}.slack.com/`,
+    domain: team.domain,
+    email_domain: '',
+    icon,
+    avatar_base_url: 'https://ca.slack-edge.com/',
+    is_verified: false,
   };
 }
 
@@ -71,18 +114,44 @@ export function conversationJson(conv: Conversation, viewer: string | undefined,
   if (conv.kind === 'im') {
     const other = [...conv.members].find((m) => m !== viewer) ?? viewer ?? conv.imUser;
     return {
-      id: conv.id, created: conv.created, is_im: true, is_org_shared: false, user: other, is_user_deleted: false,
-      priority: 0, context_team_id: conv.teamId, is_open: true,
+      id: conv.id,
+      created: conv.created,
+      is_im: true,
+      is_org_shared: false,
+      user: other,
+      is_user_deleted: false,
+      priority: 0,
+      context_team_id: conv.teamId,
+      is_open: true,
     };
   }
   const out: Json = {
-    id: conv.id, name: conv.name, is_channel: conv.kind !== 'mpim', is_group: conv.kind === 'mpim', is_im: false,
-    is_mpim: conv.kind === 'mpim', is_private: conv.kind !== 'channel', created: conv.created, is_archived: conv.archived,
-    is_general: conv.general, unlinked: 0, name_normalized: conv.name, is_shared: false, is_org_shared: false,
-    is_ext_shared: false, is_pending_ext_shared: false, pending_shared: [], context_team_id: conv.teamId,
-    updated: conv.created * 1000, parent_conversation: null, creator: conv.creator,
-    is_member: viewer !== undefined && conv.members.has(viewer), topic: textObject(conv.topic),
-    purpose: textObject(conv.purpose), previous_names: [...conv.previousNames], shared_team_ids: [conv.teamId],
+    id: conv.id,
+    name: conv.name,
+    is_channel: conv.kind !== 'mpim',
+    is_group: conv.kind === 'mpim',
+    is_im: false,
+    is_mpim: conv.kind === 'mpim',
+    is_private: conv.kind !== 'channel',
+    created: conv.created,
+    is_archived: conv.archived,
+    is_general: conv.general,
+    unlinked: 0,
+    name_normalized: conv.name,
+    is_shared: false,
+    is_org_shared: false,
+    is_ext_shared: false,
+    is_pending_ext_shared: false,
+    pending_shared: [],
+    context_team_id: conv.teamId,
+    updated: conv.created * 1000,
+    parent_conversation: null,
+    creator: conv.creator,
+    is_member: viewer !== undefined && conv.members.has(viewer),
+    topic: textObject(conv.topic),
+    purpose: textObject(conv.purpose),
+    previous_names: [...conv.previousNames],
+    shared_team_ids: [conv.teamId],
   };
   if (opts.numMembers) out.num_members = conv.members.size;
   return out;
@@ -110,23 +179,50 @@ export function fileJson(state: SlackState, file: SlackFile): Json {
     const conv = state.conversations.get(channel);
     if (!conv) continue;
     const entries = tsList.map((ts) => ({
-      reply_users: [], reply_users_count: 0, reply_count: 0, ts, channel_name: conv.name, team_id: conv.teamId,
-      share_user_id: file.user, source: 'UNKNOWN',
+      reply_users: [],
+      reply_users_count: 0,
+      reply_count: 0,
+      ts,
+      channel_name: conv.name,
+      team_id: conv.teamId,
+      share_user_id: file.user,
+      source: 'UNKNOWN',
     }));
     (conv.kind === 'channel' ? publicShares : privateShares)[channel] = entries;
     (conv.kind === 'channel' ? channels : conv.kind === 'im' ? ims : groups).push(channel);
   }
   const out: Json = {
-    id: file.id, created: file.created, timestamp: file.created, name: file.name, title: file.title,
-    mimetype: file.mimetype, filetype: file.filetype, pretty_type: file.prettyType, user: file.user,
-    user_team: file.teamId, editable: false, size: file.data?.length ?? 0, mode: file.snippetType ? 'snippet' : 'hosted',
-    is_external: false, external_type: '', is_public: channels.length > 0, public_url_shared: false,
-    display_as_bot: false, username: '', url_private: urls.priv, url_private_download: urls.download,
+    id: file.id,
+    created: file.created,
+    timestamp: file.created,
+    name: file.name,
+    title: file.title,
+    mimetype: file.mimetype,
+    filetype: file.filetype,
+    pretty_type: file.prettyType,
+    user: file.user,
+    user_team: file.teamId,
+    editable: false,
+    size: file.data?.length ?? 0,
+    mode: file.snippetType ? 'snippet' : 'hosted',
+    is_external: false,
+    external_type: '',
+    is_public: channels.length > 0,
+    public_url_shared: false,
+    display_as_bot: false,
+    username: '',
+    url_private: urls.priv,
+    url_private_download: urls.download,
     media_display_type: 'unknown',
     permalink: `https://${team?.domain ?? 'workspace'}.slack.com/files/${file.user}/${file.id}/${encodeURIComponent(file.name)}`,
     permalink_public: `https://slack-files.com/${file.teamId}-${file.id}-${file.uploadId.slice(0, 10)}`,
-    has_rich_preview: false, file_access: 'visible', comments_count: 0,
-    channels, groups, ims, shares: { ...(channels.length ? { public: publicShares } : {}), ...(groups.length || ims.length ? { private: privateShares } : {}) },
+    has_rich_preview: false,
+    file_access: 'visible',
+    comments_count: 0,
+    channels,
+    groups,
+    ims,
+    shares: { ...(channels.length ? { public: publicShares } : {}), ...(groups.length || ims.length ? { private: privateShares } : {}) },
   };
   if (file.altText) out.alt_txt = file.altText;
   if (file.imageSize) {
@@ -146,8 +242,13 @@ function threadFields(conv: Conversation, msg: Message): Json {
   if (replies.length === 0) return {};
   const users = [...new Set(replies.map((r) => r.user ?? '').filter(Boolean))];
   return {
-    thread_ts: msg.ts, reply_count: replies.length, reply_users_count: users.length,
-    latest_reply: replies[replies.length - 1].ts, reply_users: users.slice(0, 5), is_locked: false, subscribed: false,
+    thread_ts: msg.ts,
+    reply_count: replies.length,
+    reply_users_count: users.length,
+    latest_reply: replies[replies.length - 1].ts,
+    reply_users: users.slice(0, 5),
+    is_locked: false,
+    subscribed: false,
   };
 }
 
@@ -171,7 +272,10 @@ export function messageJson(state: SlackState, msg: Message): Json {
   if (msg.blocks) out.blocks = structuredClone(msg.blocks);
   if (msg.attachments) out.attachments = structuredClone(msg.attachments);
   if (msg.files) {
-    out.files = msg.files.map((id) => state.files.get(id)).filter((f): f is SlackFile => !!f && !f.deleted).map((f) => fileJson(state, f));
+    out.files = msg.files
+      .map((id) => state.files.get(id))
+      .filter((f): f is SlackFile => !!f && !f.deleted)
+      .map((f) => fileJson(state, f));
   }
   Object.assign(out, structuredClone(msg.extra));
   if (msg.threadTs && msg.threadTs !== msg.ts) {

@@ -33,7 +33,9 @@ describe('NeDB store specifics', () => {
     return s;
   };
 
-  beforeEach(async () => { root = await tempDir(); });
+  beforeEach(async () => {
+    root = await tempDir();
+  });
   afterEach(async () => {
     for (const s of open.splice(0)) await s.close().catch(() => undefined);
     await fs.rm(root, { recursive: true, force: true });
@@ -53,7 +55,13 @@ describe('NeDB store specifics', () => {
 
   it('records each migration once and runs new ones exactly once across restarts', async () => {
     let runs = 0;
-    const extra: NedbMigration = { version: 2, name: 'count', async up() { runs++; } };
+    const extra: NedbMigration = {
+      version: 2,
+      name: 'count',
+      async up() {
+        runs++;
+      },
+    };
     const s1 = make({ migrations: [...NEDB_MIGRATIONS, extra] });
     await s1.init();
     assert.equal(await s1.schemaVersion(), 2);
@@ -69,7 +77,13 @@ describe('NeDB store specifics', () => {
 
   it('a failing migration makes init() reject and is retried on the next start', async () => {
     let fail = true;
-    const flaky: NedbMigration = { version: 2, name: 'flaky', async up() { if (fail) throw new Error('boom'); } };
+    const flaky: NedbMigration = {
+      version: 2,
+      name: 'flaky',
+      async up() {
+        if (fail) throw new Error('boom');
+      },
+    };
     const s1 = make({ migrations: [...NEDB_MIGRATIONS, flaky] });
     await assert.rejects(() => s1.init(), /boom/);
     fail = false;
@@ -120,7 +134,14 @@ describe('NeDB store specifics', () => {
 
   describe('message map (messages.db, kept by its own log)', () => {
     const msg = (eventId: string, part = 0, extra: Record<string, unknown> = {}) => ({
-      roomId: '!r:x', eventId, portal: { network: 'libera', id: '#c' }, remoteId: `irc-${eventId}-${part}`, part, sender: '@u:x', timestamp: 1000, ...extra,
+      roomId: '!r:x',
+      eventId,
+      portal: { network: 'libera', id: '#c' },
+      remoteId: `irc-${eventId}-${part}`,
+      part,
+      sender: '@u:x',
+      timestamp: 1000,
+      ...extra,
     });
     const file = () => path.join(root, 'messages.db');
 
@@ -130,8 +151,17 @@ describe('NeDB store specifics', () => {
       await ds.load();
       for (const f of ['ev', 'rk', 'timestamp']) await ds.ensureIndex({ fieldName: f });
       const doc = (eventId: string, body: string) => ({
-        _id: `!r:x\u0000${eventId}\u00000`, ev: `!r:x\u0000${eventId}`, rk: `libera\u0000#c\u0000irc-${eventId}`, roomId: '!r:x', eventId,
-        portal: { network: 'libera', id: '#c' }, remoteId: `irc-${eventId}`, part: 0, sender: '@u:x', timestamp: 1000, body,
+        _id: `!r:x\u0000${eventId}\u00000`,
+        ev: `!r:x\u0000${eventId}`,
+        rk: `libera\u0000#c\u0000irc-${eventId}`,
+        roomId: '!r:x',
+        eventId,
+        portal: { network: 'libera', id: '#c' },
+        remoteId: `irc-${eventId}`,
+        part: 0,
+        sender: '@u:x',
+        timestamp: 1000,
+        body,
       });
       await ds.insert(doc('$a', 'first'));
       await ds.update({ _id: '!r:x\u0000$a\u00000' }, doc('$a', 'edited'), {});
@@ -141,8 +171,14 @@ describe('NeDB store specifics', () => {
 
       const s = make();
       await s.init();
-      assert.deepEqual((await s.messages.getByEvent('!r:x', '$a')).map((m) => m.body), ['edited']);
-      assert.deepEqual((await s.messages.getByRemote({ network: 'libera', id: '#c' }, 'irc-$a')).map((m) => m.eventId), ['$a']);
+      assert.deepEqual(
+        (await s.messages.getByEvent('!r:x', '$a')).map((m) => m.body),
+        ['edited'],
+      );
+      assert.deepEqual(
+        (await s.messages.getByRemote({ network: 'libera', id: '#c' }, 'irc-$a')).map((m) => m.eventId),
+        ['$a'],
+      );
       assert.deepEqual(await s.messages.getByEvent('!r:x', '$gone'), []);
       await s.messages.put(msg('$b'));
       await s.close();
@@ -167,7 +203,10 @@ describe('NeDB store specifics', () => {
       const ds = Datastore.create({ filename: file(), autoload: false });
       await ds.load();
       const docs = await ds.find<{ part: number; body: string }>({ eventId: '$e' }).sort({ part: 1 });
-      assert.deepEqual(docs.map((d) => d.body), ['v19', 'second part']);
+      assert.deepEqual(
+        docs.map((d) => d.body),
+        ['v19', 'second part'],
+      );
       assert.equal(await ds.count({ eventId: '$del' }), 0);
     });
 
@@ -175,7 +214,10 @@ describe('NeDB store specifics', () => {
       const s = make({ compactionIntervalMs: 0 });
       await s.init();
       const written = s.messages.put(msg('$now', 0, { body: 'hello' }));
-      assert.deepEqual((await s.messages.getByEvent('!r:x', '$now')).map((m) => m.body), ['hello']);
+      assert.deepEqual(
+        (await s.messages.getByEvent('!r:x', '$now')).map((m) => m.body),
+        ['hello'],
+      );
       await written;
       assert.match(await fs.readFile(file(), 'utf8'), /"body":"hello"/);
       const pruned = await s.messages.prune(1001);
@@ -198,8 +240,14 @@ describe('NeDB store specifics', () => {
       await s.messages.deleteByEvent('!b:x', '$in-!b:x');
       await s.messages.put(msg('$split', 1, { remoteId: 'irc-replaced' })); // same part again: replaces it
       const check = async (store: typeof s) => {
-        assert.deepEqual((await store.messages.getByRemote(portal, 'line-1')).map((m) => m.roomId), ['!a:x', '!c:x']);
-        assert.deepEqual((await store.messages.getByEvent('!r:x', '$split')).map((m) => m.remoteId), ['irc-$split-0', 'irc-replaced', 'irc-$split-2']);
+        assert.deepEqual(
+          (await store.messages.getByRemote(portal, 'line-1')).map((m) => m.roomId),
+          ['!a:x', '!c:x'],
+        );
+        assert.deepEqual(
+          (await store.messages.getByEvent('!r:x', '$split')).map((m) => m.remoteId),
+          ['irc-$split-0', 'irc-replaced', 'irc-$split-2'],
+        );
         assert.deepEqual(await store.messages.getByRemote(portal, 'irc-$split-1'), []);
       };
       await check(s);
@@ -228,7 +276,10 @@ describe('NeDB store specifics', () => {
       assert.equal((await s2.messages.getByEvent('!r:x', '$ok')).length, 1);
       await s2.close();
       await fs.appendFile(file(), 'not json\nnor this\n');
-      await assert.rejects(() => make().init(), (e: Error) => e.message.includes('messages.db') && /2 of 3 lines/.test(e.message));
+      await assert.rejects(
+        () => make().init(),
+        (e: Error) => e.message.includes('messages.db') && /2 of 3 lines/.test(e.message),
+      );
     });
   });
 
@@ -239,7 +290,10 @@ describe('NeDB store specifics', () => {
       const s1 = make();
       await s1.init();
       await s1.queues.append('q', 'k', ['kept']);
-      await s1.queues.markAttempted('q', (await s1.queues.list('q')).map((r) => r.seq));
+      await s1.queues.markAttempted(
+        'q',
+        (await s1.queues.list('q')).map((r) => r.seq),
+      );
       // Kill the process mid-write: no close, no compaction. The next append line is torn half-way.
       const written = await fs.readFile(file(), 'utf8');
       const line = JSON.stringify({ a: 'q', k: 'k', s: 2, t: 1, v: ['lost 1', 'lost 2'] });
@@ -247,13 +301,20 @@ describe('NeDB store specifics', () => {
       await fs.writeFile(file(), written + line.slice(0, line.length - 7));
       const s2 = make();
       await s2.init();
-      assert.deepEqual((await s2.queues.list('q')).map((r) => [r.value, r.attempted]), [['kept', true]]);
+      assert.deepEqual(
+        (await s2.queues.list('q')).map((r) => [r.value, r.attempted]),
+        [['kept', true]],
+      );
     });
 
     it('compacts at close to one line per live record, and still never reuses a seq', async () => {
       const s = make();
       await s.init();
-      const recs = await s.queues.append('q', 'k', Array.from({ length: 50 }, (_, i) => i));
+      const recs = await s.queues.append(
+        'q',
+        'k',
+        Array.from({ length: 50 }, (_, i) => i),
+      );
       for (const r of recs.slice(0, 49)) await s.queues.remove('q', [r.seq]);
       const newest = await s.queues.append('q', 'k', ['newest']);
       await s.queues.remove('q', [newest[0].seq]);
@@ -262,7 +323,10 @@ describe('NeDB store specifics', () => {
       assert.equal(lines.length, 2, lines.join('\n'));
       const again = make();
       await again.init();
-      assert.deepEqual((await again.queues.list('q')).map((r) => r.value), [49]);
+      assert.deepEqual(
+        (await again.queues.list('q')).map((r) => r.value),
+        [49],
+      );
       assert.ok((await again.queues.append('q', 'k', ['next']))[0].seq > newest[0].seq);
     });
   });
@@ -275,6 +339,9 @@ describe('NeDB store specifics', () => {
     await s.kv.put('ns', 'forever', 3);
     assert.equal(await s.sweepExpired(), 1);
     assert.equal(await s.sweepExpired(), 0);
-    assert.deepEqual((await s.kv.list('ns')).map((e) => e.key), ['forever', 'new']);
+    assert.deepEqual(
+      (await s.kv.list('ns')).map((e) => e.key),
+      ['forever', 'new'],
+    );
   });
 });

@@ -20,12 +20,19 @@ let available: boolean | undefined;
 async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: CONNECTION });
   await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
 
 async function pgAvailable(): Promise<boolean> {
   if (available === undefined) {
-    available = await admin(async (c) => { await c.query('SELECT 1'); return true; }).catch((e: Error) => {
+    available = await admin(async (c) => {
+      await c.query('SELECT 1');
+      return true;
+    }).catch((e: Error) => {
       console.warn(`PostgreSQL store tests skipped: cannot connect to ${CONNECTION} (${e.message})`);
       return false;
     });
@@ -37,8 +44,9 @@ const freshSchema = () => `${RUN_PREFIX}_${++counter}`;
 const dropSchema = (schema: string) => admin((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 
 async function tablesIn(schema: string): Promise<string[]> {
-  const { rows } = await admin((c) => c.query<{ t: string }>(
-    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]));
+  const { rows } = await admin((c) =>
+    c.query<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]),
+  );
   return rows.map((r) => r.t);
 }
 
@@ -55,8 +63,9 @@ describe('PostgreSQL store', function () {
   after(async () => {
     if (!available) return;
     // Belt and braces: drop anything this run left behind.
-    const { rows } = await admin((c) => c.query<{ s: string }>(
-      'SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE $1', [`${RUN_PREFIX}%`]));
+    const { rows } = await admin((c) =>
+      c.query<{ s: string }>('SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE $1', [`${RUN_PREFIX}%`]),
+    );
     for (const r of rows) await dropSchema(r.s);
   });
 
@@ -78,7 +87,9 @@ describe('PostgreSQL store', function () {
       return s;
     };
 
-    beforeEach(() => { schema = freshSchema(); });
+    beforeEach(() => {
+      schema = freshSchema();
+    });
     afterEach(async () => {
       for (const s of stores.splice(0)) await s.close().catch(() => undefined);
       await dropSchema(schema);
@@ -89,8 +100,20 @@ describe('PostgreSQL store', function () {
       await s.init();
       await s.close();
       await make().init();
-      assert.deepEqual(await versionsIn(schema), PG_MIGRATIONS.map((m) => m.version));
-      assert.deepEqual(await tablesIn(schema), ['ghosts', 'intents', 'kv', 'memberships', 'messages', 'portals', 'queue_entries', 'schema_version']);
+      assert.deepEqual(
+        await versionsIn(schema),
+        PG_MIGRATIONS.map((m) => m.version),
+      );
+      assert.deepEqual(await tablesIn(schema), [
+        'ghosts',
+        'intents',
+        'kv',
+        'memberships',
+        'messages',
+        'portals',
+        'queue_entries',
+        'schema_version',
+      ]);
     });
 
     it('a failing migration rolls back completely and init() rejects; the next start retries it', async () => {
@@ -107,10 +130,16 @@ describe('PostgreSQL store', function () {
       const s1 = make({ migrations: [...PG_MIGRATIONS, broken] });
       await assert.rejects(() => s1.init(), /boom/);
       assert.ok(!(await tablesIn(schema)).includes('half_done'), 'no table from the failed step');
-      const { rows } = await admin((c) => c.query(
-        `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'portals' AND column_name = 'extra'`, [schema]));
+      const { rows } = await admin((c) =>
+        c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'portals' AND column_name = 'extra'`, [
+          schema,
+        ]),
+      );
       assert.equal(rows.length, 0, 'no column from the failed step');
-      assert.deepEqual(await versionsIn(schema), PG_MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        await versionsIn(schema),
+        PG_MIGRATIONS.map((m) => m.version),
+      );
 
       fail = false;
       const s2 = make({ migrations: [...PG_MIGRATIONS, broken] });
@@ -121,8 +150,12 @@ describe('PostgreSQL store', function () {
 
     it('a failing first migration leaves no partial schema behind', async () => {
       const broken: PgMigration = {
-        version: 1, name: 'broken-initial',
-        async up(c) { await c.query('CREATE TABLE portals (room_id text PRIMARY KEY)'); throw new Error('boom'); },
+        version: 1,
+        name: 'broken-initial',
+        async up(c) {
+          await c.query('CREATE TABLE portals (room_id text PRIMARY KEY)');
+          throw new Error('boom');
+        },
       };
       await assert.rejects(() => make({ migrations: [broken] }).init(), /boom/);
       assert.deepEqual(await tablesIn(schema), ['schema_version']);
@@ -132,7 +165,8 @@ describe('PostgreSQL store', function () {
     it('bridges starting at the same time apply each migration exactly once', async () => {
       let runs = 0;
       const slow: PgMigration = {
-        version: LATEST + 1, name: 'slow',
+        version: LATEST + 1,
+        name: 'slow',
         async up(c) {
           runs++;
           await c.query('CREATE TABLE slow_marker (x integer)');
@@ -143,7 +177,10 @@ describe('PostgreSQL store', function () {
       const group = Array.from({ length: 4 }, () => make({ migrations: all }));
       await Promise.all(group.map((s) => s.init()));
       assert.equal(runs, 1);
-      assert.deepEqual(await versionsIn(schema), all.map((m) => m.version));
+      assert.deepEqual(
+        await versionsIn(schema),
+        all.map((m) => m.version),
+      );
       for (const s of group) assert.equal(await s.schemaVersion(), LATEST + 1);
     });
 
@@ -152,9 +189,16 @@ describe('PostgreSQL store', function () {
       const b = make();
       await Promise.all([a.init(), b.init()]);
       await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).kv.put('ns', 'k', i)));
-      await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).portals.put({
-        roomId: '!r:x', key: { network: 'n', id: '#c' }, kind: 'portal', createdAt: i,
-      })));
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 ? a : b).portals.put({
+            roomId: '!r:x',
+            key: { network: 'n', id: '#c' },
+            kind: 'portal',
+            createdAt: i,
+          }),
+        ),
+      );
       assert.equal((await a.kv.list('ns')).length, 1);
       assert.equal(await b.portals.count(), 1);
     });
@@ -163,7 +207,7 @@ describe('PostgreSQL store', function () {
       assert.throws(() => new PostgresStore({ connectionString: CONNECTION, schema: 'x"; DROP TABLE y; --' }), TypeError);
     });
 
-    it('counts a large message map from the planner\'s estimate instead of scanning it', async () => {
+    it("counts a large message map from the planner's estimate instead of scanning it", async () => {
       const s = make();
       await s.init();
       await admin(async (c) => {
@@ -173,7 +217,15 @@ describe('PostgreSQL store', function () {
       });
       // Rows added after the ANALYZE are not in the estimate: the answer is the estimate, not a count.
       for (let i = 0; i < 5; i++) {
-        await s.messages.put({ roomId: '!r:x', eventId: `$late${i}`, part: 0, portal: { network: 'n', id: '#c' }, remoteId: `late${i}`, sender: '@u:x', timestamp: 2 });
+        await s.messages.put({
+          roomId: '!r:x',
+          eventId: `$late${i}`,
+          part: 0,
+          portal: { network: 'n', id: '#c' },
+          remoteId: `late${i}`,
+          sender: '@u:x',
+          timestamp: 2,
+        });
       }
       const n = await s.messages.count();
       assert.ok(Math.abs(n - 120_000) < 2_400, `estimate ${n} is near 120,000`);
@@ -186,7 +238,8 @@ describe('PostgreSQL store', function () {
       const plan = await admin(async (c) => {
         await c.query(`SET search_path TO "${schema}"`);
         await c.query('SET enable_seqscan = off');
-        const q = async (sql: string) => (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        const q = async (sql: string) =>
+          (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
         return {
           kv: await q(`SELECT key FROM kv WHERE namespace = 'ns' AND key LIKE 'ab%' ORDER BY key`),
           remote: await q(`SELECT * FROM messages WHERE network = 'n' AND remote_channel = '#c' AND receiver = '' AND remote_id = 'x'`),

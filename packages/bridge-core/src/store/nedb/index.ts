@@ -1,2 +1,2 @@
 export { NedbStore, type NedbStoreOptions } from './nedb-store';
-export { NEDB_MIGRATIONS, NEDB_COLLECTIONS, type NedbMigration, type NedbMigrationContext, type NedbCollection } from './migrations';
+export { NEDB_MIGRATIONS, type NedbMigration } from './migrations';

@@ -49,8 +49,15 @@ const CORRUPT_LIMIT = 0.1;
 
 /** A record as held in memory. `pk` is portalKeyString(portal), shared by the portal's records. */
 interface MessageDoc {
-  roomId: string; eventId: string; portal: PortalKey; pk: string; remoteId: string;
-  part: number; sender: string; timestamp: number; body?: string;
+  roomId: string;
+  eventId: string;
+  portal: PortalKey;
+  pk: string;
+  remoteId: string;
+  part: number;
+  sender: string;
+  timestamp: number;
+  body?: string;
 }
 
 /** A line of the file: NeDB's `_id`, and `ev`/`rk` as earlier versions indexed them. */
@@ -59,7 +66,12 @@ type FileDoc = Omit<MessageDoc, 'pk'> & { _id: string; ev: string; rk: string };
 /** The records under one key: most keys have one, held without an array. */
 type Slot = MessageDoc | MessageDoc[];
 
-interface Pending { line: string; count: number; resolve: () => void; reject: (e: unknown) => void }
+interface Pending {
+  line: string;
+  count: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 export class MessageLog implements MessageRepository {
   /** room ID → event ID → the event's parts. */
@@ -95,10 +107,13 @@ export class MessageLog implements MessageRepository {
   private async load(): Promise<void> {
     let lines = 0;
     let corrupt = 0;
-    const exists = await fs.stat(this.file).then(() => true, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return false;
-      throw e;
-    });
+    const exists = await fs.stat(this.file).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return false;
+        throw e;
+      },
+    );
     if (exists) {
       const rl = createInterface({ input: createReadStream(this.file, { encoding: 'utf8' }), crlfDelay: Infinity });
       for await (const line of rl) {
@@ -124,7 +139,9 @@ export class MessageLog implements MessageRepository {
       }
     }
     if (lines > 0 && corrupt / lines > CORRUPT_LIMIT) {
-      throw new Error(`${this.file}: ${corrupt} of ${lines} lines are not message records (over ${CORRUPT_LIMIT * 100}%); refusing to load it`);
+      throw new Error(
+        `${this.file}: ${corrupt} of ${lines} lines are not message records (over ${CORRUPT_LIMIT * 100}%); refusing to load it`,
+      );
     }
     if (corrupt) log.warn('Skipped unreadable lines in the message map', { file: this.file, lines: corrupt });
     this.fileLines = lines;
@@ -186,7 +203,14 @@ export class MessageLog implements MessageRepository {
   private toDoc(d: MessageRecord): MessageDoc {
     const { portal, pk } = this.portal(d.portal);
     const doc: MessageDoc = {
-      roomId: d.roomId, eventId: d.eventId, portal, pk, remoteId: d.remoteId, part: d.part, sender: d.sender, timestamp: d.timestamp,
+      roomId: d.roomId,
+      eventId: d.eventId,
+      portal,
+      pk,
+      remoteId: d.remoteId,
+      part: d.part,
+      sender: d.sender,
+      timestamp: d.timestamp,
     };
     if (d.body !== undefined) doc.body = d.body;
     return doc;
@@ -221,14 +245,17 @@ export class MessageLog implements MessageRepository {
       // The first write of a batch waits a few ms for company: one write() per batch, not per message.
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
-        this.flush();
+        void this.flush(); // never rejects: a failed write rejects its batch's own promises
       }, BATCH_WINDOW_MS);
     });
   }
 
   /** Puts what is waiting on the write chain now. */
   private flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const batch = this.pending;
     if (batch.length === 0) return this.chain;
     this.pending = [];
@@ -258,38 +285,40 @@ export class MessageLog implements MessageRepository {
    */
   compact(): Promise<void> {
     this.compactQueued = true;
-    const run = this.chain.then(async () => {
-      this.compactQueued = false;
-      if (this.waste === 0) return;
-      const tmp = `${this.file}~`;
-      const out = await openPrivate(tmp, 'w');
-      let lines = this.indexLines.length;
-      try {
-        if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
-        let chunk: string[] = [];
-        for (const doc of this.docs()) {
-          chunk.push(toLine(doc));
-          if (chunk.length >= COMPACT_CHUNK) {
-            lines += chunk.length;
-            await out.appendFile(chunk.join('\n') + '\n');
-            chunk = [];
-            await new Promise((r) => setImmediate(r)); // a large map must not stall the bridge
+    const run = this.chain
+      .then(async () => {
+        this.compactQueued = false;
+        if (this.waste === 0) return;
+        const tmp = `${this.file}~`;
+        const out = await openPrivate(tmp, 'w');
+        let lines = this.indexLines.length;
+        try {
+          if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
+          let chunk: string[] = [];
+          for (const doc of this.docs()) {
+            chunk.push(toLine(doc));
+            if (chunk.length >= COMPACT_CHUNK) {
+              lines += chunk.length;
+              await out.appendFile(chunk.join('\n') + '\n');
+              chunk = [];
+              await new Promise((r) => setImmediate(r)); // a large map must not stall the bridge
+            }
           }
+          lines += chunk.length;
+          if (chunk.length) await out.appendFile(chunk.join('\n') + '\n');
+          await out.sync();
+        } finally {
+          await out.close();
         }
-        lines += chunk.length;
-        if (chunk.length) await out.appendFile(chunk.join('\n') + '\n');
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await fs.rename(tmp, this.file);
-      await this.fh!.close();
-      this.fh = await openPrivate(this.file, 'a');
-      // Batches queued behind this compaction count themselves as they are written.
-      this.fileLines = lines;
-    }).catch((err) => {
-      log.warn('Message map compaction failed', { file: this.file, error: err as Error });
-    });
+        await fs.rename(tmp, this.file);
+        await this.fh!.close();
+        this.fh = await openPrivate(this.file, 'a');
+        // Batches queued behind this compaction count themselves as they are written.
+        this.fileLines = lines;
+      })
+      .catch((err) => {
+        log.warn('Message map compaction failed', { file: this.file, error: err as Error });
+      });
     this.chain = run;
     return run;
   }
@@ -324,8 +353,16 @@ function parseId(id: string): { roomId: string; eventId: string; part: number } 
 function toLine(d: MessageDoc): string {
   const ev = d.roomId + SEP + d.eventId;
   const line: FileDoc = {
-    _id: ev + SEP + d.part, ev, rk: d.pk + SEP + d.remoteId,
-    roomId: d.roomId, eventId: d.eventId, portal: d.portal, remoteId: d.remoteId, part: d.part, sender: d.sender, timestamp: d.timestamp,
+    _id: ev + SEP + d.part,
+    ev,
+    rk: d.pk + SEP + d.remoteId,
+    roomId: d.roomId,
+    eventId: d.eventId,
+    portal: d.portal,
+    remoteId: d.remoteId,
+    part: d.part,
+    sender: d.sender,
+    timestamp: d.timestamp,
   };
   if (d.body !== undefined) line.body = d.body;
   return JSON.stringify(line);
@@ -341,7 +378,7 @@ function list(slot: Slot | undefined): MessageDoc[] {
 
 function add(m: Map<string, Map<string, Slot>>, k1: string, k2: string, d: MessageDoc): void {
   let inner = m.get(k1);
-  if (!inner) m.set(k1, (inner = new Map()));
+  if (!inner) m.set(k1, (inner = new Map<string, Slot>()));
   const slot = inner.get(k2);
   if (slot === undefined) inner.set(k2, d);
   else if (Array.isArray(slot)) slot.push(d);
@@ -364,15 +401,26 @@ function remove(m: Map<string, Map<string, Slot>>, k1: string, k2: string, d: Me
 }
 
 function isFileDoc(d: Record<string, unknown>): d is FileDoc & Record<string, unknown> {
-  return typeof d._id === 'string' && typeof d.roomId === 'string'
-    && typeof d.eventId === 'string' && typeof d.remoteId === 'string' && typeof d.part === 'number'
-    && !!d.portal && typeof d.portal === 'object';
+  return (
+    typeof d._id === 'string' &&
+    typeof d.roomId === 'string' &&
+    typeof d.eventId === 'string' &&
+    typeof d.remoteId === 'string' &&
+    typeof d.part === 'number' &&
+    !!d.portal &&
+    typeof d.portal === 'object'
+  );
 }
 
 function toRecord(d: MessageDoc): MessageRecord {
   const r: MessageRecord = {
-    roomId: d.roomId, eventId: d.eventId, portal: cleanPortalKey(d.portal), remoteId: d.remoteId,
-    part: d.part, sender: d.sender, timestamp: d.timestamp,
+    roomId: d.roomId,
+    eventId: d.eventId,
+    portal: cleanPortalKey(d.portal),
+    remoteId: d.remoteId,
+    part: d.part,
+    sender: d.sender,
+    timestamp: d.timestamp,
   };
   if (d.body !== undefined) r.body = d.body;
   return r;

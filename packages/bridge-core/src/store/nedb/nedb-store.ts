@@ -38,11 +38,28 @@ import type { Portal } from '../../connector/portal';
 import { ghostKeyString, portalKeyString, type GhostKey, type PortalKey } from '../../connector/ids';
 import { getLogger } from '../../logging/logger';
 import {
-  assertKind, assertMembership, cleanGhostKey, cleanPortalKey, encodeJson, makePortal, orderedMigrations, StoreClosedError,
+  assertKind,
+  assertMembership,
+  cleanGhostKey,
+  cleanPortalKey,
+  encodeJson,
+  makePortal,
+  orderedMigrations,
+  StoreClosedError,
 } from '../common';
 import type {
-  GhostRecord, GhostRepository, IntentRecord, IntentRepository, KeyValueRepository, MessageRecord, MessageRepository,
-  PortalRepository, QueueRecord, QueueRepository, Store, StoredMembership,
+  GhostRecord,
+  GhostRepository,
+  IntentRecord,
+  IntentRepository,
+  KeyValueRepository,
+  MessageRecord,
+  MessageRepository,
+  PortalRepository,
+  QueueRecord,
+  QueueRepository,
+  Store,
+  StoredMembership,
 } from '../store';
 import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
 import { MessageLog } from './message-log';
@@ -81,12 +98,50 @@ const SEP = '\u0000';
 const DEFAULT_COMPACTION_MS = 30 * 60_000;
 const DEFAULT_SWEEP_MS = 60_000;
 
-interface PortalDoc { _id: string; k: string; network: string; key: PortalKey; kind: string; dmUser?: string; data?: string; createdAt: number }
-interface GhostDoc { _id: string; key: GhostKey; userId: string; displayName?: string; avatarMxc?: string; avatarSource?: string; data?: string }
-interface IntentDoc { _id: string; registered: boolean; displayName?: string; avatarUrl?: string }
-interface MembershipDoc { _id: string; roomId: string; userId: string; membership: StoredMembership }
-interface KvDoc { _id: string; ns: string; key: string; value: string; expiresAt?: number }
-interface MetaDoc { _id: string; version: number; name: string; appliedAt: number }
+interface PortalDoc {
+  _id: string;
+  k: string;
+  network: string;
+  key: PortalKey;
+  kind: string;
+  dmUser?: string;
+  data?: string;
+  createdAt: number;
+}
+interface GhostDoc {
+  _id: string;
+  key: GhostKey;
+  userId: string;
+  displayName?: string;
+  avatarMxc?: string;
+  avatarSource?: string;
+  data?: string;
+}
+interface IntentDoc {
+  _id: string;
+  registered: boolean;
+  displayName?: string;
+  avatarUrl?: string;
+}
+interface MembershipDoc {
+  _id: string;
+  roomId: string;
+  userId: string;
+  membership: StoredMembership;
+}
+interface KvDoc {
+  _id: string;
+  ns: string;
+  key: string;
+  value: string;
+  expiresAt?: number;
+}
+interface MetaDoc {
+  _id: string;
+  version: number;
+  name: string;
+  appliedAt: number;
+}
 
 /** Directories locked by this process, so a stale LOCK carrying our own PID (container restart) is recognised. */
 const heldLocks = new Set<string>();
@@ -165,7 +220,8 @@ export class NedbStore implements Store {
       const options = { filename, autoload: false, modes: { ...NEDB_PRIVATE_MODES } };
       const ds = Datastore.create(options);
       await ds.load();
-      if (name === 'meta') this.meta = ds; else datastores[name as NedbCollection] = ds;
+      if (name === 'meta') this.meta = ds;
+      else datastores[name as NedbCollection] = ds;
     }
     await this.migrate(datastores);
     this.messageLog = await MessageLog.open(path.join(this.dir, 'messages.db'));
@@ -174,13 +230,20 @@ export class NedbStore implements Store {
 
     const compactMs = this.opts.compactionIntervalMs ?? DEFAULT_COMPACTION_MS;
     if (compactMs > 0) {
-      const t = setInterval(() => { void this.compactDirty(); }, Math.max(5000, compactMs));
+      const t = setInterval(
+        () => {
+          void this.compactDirty();
+        },
+        Math.max(5000, compactMs),
+      );
       t.unref();
       this.timers.push(t);
     }
     const sweepMs = this.opts.expirySweepIntervalMs ?? DEFAULT_SWEEP_MS;
     if (sweepMs > 0) {
-      const t = setInterval(() => { void this.sweepExpired(); }, sweepMs);
+      const t = setInterval(() => {
+        void this.sweepExpired();
+      }, sweepMs);
       t.unref();
       this.timers.push(t);
     }
@@ -201,7 +264,10 @@ export class NedbStore implements Store {
 
   private async readVersion(): Promise<number> {
     if (!this.meta) throw new StoreClosedError('nedb store');
-    const docs = await this.meta.find<MetaDoc>({ version: { $exists: true } }).sort({ version: -1 }).limit(1);
+    const docs = await this.meta
+      .find<MetaDoc>({ version: { $exists: true } })
+      .sort({ version: -1 })
+      .limit(1);
     return docs.length ? docs[0].version : 0;
   }
 
@@ -298,7 +364,7 @@ function pidAlive(pid: number): boolean {
 }
 
 function parseData(s: string | undefined): Record<string, unknown> | undefined {
-  return s === undefined ? undefined : JSON.parse(s) as Record<string, unknown>;
+  return s === undefined ? undefined : (JSON.parse(s) as Record<string, unknown>);
 }
 
 class NedbPortals implements PortalRepository {
@@ -312,7 +378,14 @@ class NedbPortals implements PortalRepository {
   async put(portal: Portal): Promise<void> {
     assertKind(portal.kind);
     const key = cleanPortalKey(portal.key);
-    const doc: PortalDoc = { _id: portal.roomId, k: portalKeyString(key), network: key.network, key, kind: portal.kind, createdAt: portal.createdAt };
+    const doc: PortalDoc = {
+      _id: portal.roomId,
+      k: portalKeyString(key),
+      network: key.network,
+      key,
+      kind: portal.kind,
+      createdAt: portal.createdAt,
+    };
     if (portal.dmUser) doc.dmUser = portal.dmUser;
     if (portal.data) doc.data = encodeJson(portal.data, 'portal.data');
     await this.s.db('portals', true).update({ _id: doc._id }, doc, { upsert: true });
@@ -324,8 +397,11 @@ class NedbPortals implements PortalRepository {
   }
 
   async getByKey(key: PortalKey): Promise<Portal[]> {
-    const docs = await this.s.db('portals').find<PortalDoc>({ k: portalKeyString(key) }).sort({ createdAt: 1, _id: 1 });
-    return docs.map(NedbPortals.toPortal);
+    const docs = await this.s
+      .db('portals')
+      .find<PortalDoc>({ k: portalKeyString(key) })
+      .sort({ createdAt: 1, _id: 1 });
+    return docs.map((d) => NedbPortals.toPortal(d));
   }
 
   async list(filter: { network?: string; kind?: Portal['kind'] } = {}): Promise<Portal[]> {
@@ -333,7 +409,7 @@ class NedbPortals implements PortalRepository {
     if (filter.network !== undefined) q.network = filter.network;
     if (filter.kind !== undefined) q.kind = filter.kind;
     const docs = await this.s.db('portals').find<PortalDoc>(q).sort({ createdAt: 1, _id: 1 });
-    return docs.map(NedbPortals.toPortal);
+    return docs.map((d) => NedbPortals.toPortal(d));
   }
 
   async delete(roomId: string): Promise<boolean> {
@@ -367,7 +443,7 @@ class NedbGhosts implements GhostRepository {
     try {
       await this.s.db('ghosts', true).update({ _id: doc._id }, doc, { upsert: true });
     } catch (e) {
-      if (isUniqueViolation(e)) throw new Error(`ghost user ID ${ghost.userId} already belongs to another remote user`);
+      if (isUniqueViolation(e)) throw new Error(`ghost user ID ${ghost.userId} already belongs to another remote user`, { cause: e });
       throw e;
     }
   }
@@ -390,12 +466,24 @@ class NedbGhosts implements GhostRepository {
 /** The message map, through the store (so it follows init/close). */
 class NedbMessages implements MessageRepository {
   constructor(private readonly s: NedbStore) {}
-  put(r: MessageRecord): Promise<void> { return this.s.messageMap().put(r); }
-  getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> { return this.s.messageMap().getByEvent(roomId, eventId); }
-  getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> { return this.s.messageMap().getByRemote(portal, remoteId); }
-  deleteByEvent(roomId: string, eventId: string): Promise<void> { return this.s.messageMap().deleteByEvent(roomId, eventId); }
-  prune(olderThan: number): Promise<number> { return this.s.messageMap().prune(olderThan); }
-  count(): Promise<number> { return this.s.messageMap().count(); }
+  put(r: MessageRecord): Promise<void> {
+    return this.s.messageMap().put(r);
+  }
+  getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
+    return this.s.messageMap().getByEvent(roomId, eventId);
+  }
+  getByRemote(portal: PortalKey, remoteId: string): Promise<MessageRecord[]> {
+    return this.s.messageMap().getByRemote(portal, remoteId);
+  }
+  deleteByEvent(roomId: string, eventId: string): Promise<void> {
+    return this.s.messageMap().deleteByEvent(roomId, eventId);
+  }
+  prune(olderThan: number): Promise<number> {
+    return this.s.messageMap().prune(olderThan);
+  }
+  count(): Promise<number> {
+    return this.s.messageMap().count();
+  }
 }
 
 /** The durable queues, through the store (so they follow init/close). */
@@ -404,10 +492,18 @@ class NedbQueues implements QueueRepository {
   async append<T = unknown>(queue: string, key: string, values: readonly T[], createdAt?: number): Promise<QueueRecord<T>[]> {
     return this.s.queueStore().append(queue, key, values, createdAt);
   }
-  async list<T = unknown>(queue: string, opts?: { key?: string; limit?: number }): Promise<QueueRecord<T>[]> { return this.s.queueStore().list(queue, opts); }
-  async markAttempted(queue: string, seqs: readonly number[]): Promise<void> { return this.s.queueStore().markAttempted(queue, seqs); }
-  async remove(queue: string, seqs: readonly number[]): Promise<number> { return this.s.queueStore().remove(queue, seqs); }
-  async count(queue?: string): Promise<number> { return this.s.queueStore().count(queue); }
+  async list<T = unknown>(queue: string, opts?: { key?: string; limit?: number }): Promise<QueueRecord<T>[]> {
+    return this.s.queueStore().list(queue, opts);
+  }
+  async markAttempted(queue: string, seqs: readonly number[]): Promise<void> {
+    return this.s.queueStore().markAttempted(queue, seqs);
+  }
+  async remove(queue: string, seqs: readonly number[]): Promise<number> {
+    return this.s.queueStore().remove(queue, seqs);
+  }
+  async count(queue?: string): Promise<number> {
+    return this.s.queueStore().count(queue);
+  }
 }
 
 class NedbIntents implements IntentRepository {

@@ -50,7 +50,11 @@ interface Rec {
   attempted: boolean;
 }
 
-interface Pending { line: string; resolve: () => void; reject: (e: unknown) => void }
+interface Pending {
+  line: string;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 export class QueueLog implements QueueRepository {
   /** queue → seq → record, in seq order (Map insertion order: seqs only grow). */
@@ -69,7 +73,10 @@ export class QueueLog implements QueueRepository {
   private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(private readonly file: string, private readonly fsyncMode: QueueFsync) {}
+  private constructor(
+    private readonly file: string,
+    private readonly fsyncMode: QueueFsync,
+  ) {}
 
   /** Loads `file` (missing = empty) and opens it for appending. */
   static async open(file: string, opts: { fsync?: QueueFsync } = {}): Promise<QueueLog> {
@@ -77,7 +84,9 @@ export class QueueLog implements QueueRepository {
     await q.load();
     q.fh = await openPrivate(file, 'a');
     if (q.fsyncMode === 'batch') {
-      q.syncTimer = setInterval(() => { void q.backgroundSync(); }, BATCH_SYNC_MS);
+      q.syncTimer = setInterval(() => {
+        void q.backgroundSync();
+      }, BATCH_SYNC_MS);
       q.syncTimer.unref();
     }
     if (q.fileLines > q.live + 1) await q.compact();
@@ -85,10 +94,13 @@ export class QueueLog implements QueueRepository {
   }
 
   private async load(): Promise<void> {
-    const exists = await fs.stat(this.file).then(() => true, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return false;
-      throw e;
-    });
+    const exists = await fs.stat(this.file).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return false;
+        throw e;
+      },
+    );
     if (!exists) return;
     let bad = 0;
     const rl = createInterface({ input: createReadStream(this.file, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -105,7 +117,8 @@ export class QueueLog implements QueueRepository {
       if (!this.replay(op)) bad++;
     }
     // Only the last line can be torn by a crash, and that one is cut before loading: anything else is damage.
-    if (bad) log.error('Unreadable lines in the queue log were skipped (queued items may be lost or come back)', { file: this.file, lines: bad });
+    if (bad)
+      log.error('Unreadable lines in the queue log were skipped (queued items may be lost or come back)', { file: this.file, lines: bad });
   }
 
   /** Applies one line read from the file; false when it is not an operation. */
@@ -114,7 +127,13 @@ export class QueueLog implements QueueRepository {
       if (op.n > this.nextSeq) this.nextSeq = op.n;
       return true;
     }
-    if (typeof op.a === 'string' && typeof op.k === 'string' && typeof op.s === 'number' && typeof op.t === 'number' && Array.isArray(op.v)) {
+    if (
+      typeof op.a === 'string' &&
+      typeof op.k === 'string' &&
+      typeof op.s === 'number' &&
+      typeof op.t === 'number' &&
+      Array.isArray(op.v)
+    ) {
       const q = this.queue(op.a);
       op.v.forEach((value, i) => {
         const seq = (op.s as number) + i;
@@ -131,7 +150,10 @@ export class QueueLog implements QueueRepository {
       const rec = q?.get(seq);
       if (!rec) continue;
       if (typeof op.m === 'string') rec.attempted = true;
-      else { q!.delete(seq); this.live--; }
+      else {
+        q!.delete(seq);
+        this.live--;
+      }
     }
     if (q?.size === 0) this.queues.delete(name);
     return true;
@@ -139,7 +161,7 @@ export class QueueLog implements QueueRepository {
 
   private queue(name: string): Map<number, Rec> {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = new Map()));
+    if (!q) this.queues.set(name, (q = new Map<number, Rec>()));
     return q;
   }
 
@@ -187,7 +209,10 @@ export class QueueLog implements QueueRepository {
   async markAttempted(queue: string, seqs: readonly number[]): Promise<void> {
     this.assertOpen();
     const q = this.queues.get(queue);
-    const hit = seqs.filter((s) => { const r = q?.get(s); return r && !r.attempted; });
+    const hit = seqs.filter((s) => {
+      const r = q?.get(s);
+      return r && !r.attempted;
+    });
     if (hit.length === 0) return;
     for (const s of hit) q!.get(s)!.attempted = true;
     await this.write(JSON.stringify({ m: queue, s: hit }));
@@ -206,7 +231,7 @@ export class QueueLog implements QueueRepository {
 
   async count(queue?: string): Promise<number> {
     this.assertOpen();
-    return queue === undefined ? this.live : this.queues.get(queue)?.size ?? 0;
+    return queue === undefined ? this.live : (this.queues.get(queue)?.size ?? 0);
   }
 
   // ---- the file --------------------------------------------------------------------
@@ -282,7 +307,9 @@ export class QueueLog implements QueueRepository {
         const chunk: string[] = [JSON.stringify({ n: this.nextSeq })];
         for (const [name, q] of this.queues) {
           for (const r of q.values()) {
-            chunk.push(`{"a":${JSON.stringify(name)},"k":${JSON.stringify(r.key)},"s":${r.seq},"t":${r.createdAt},"v":[${JSON.stringify(r.value)}]${r.attempted ? ',"x":1' : ''}}`);
+            chunk.push(
+              `{"a":${JSON.stringify(name)},"k":${JSON.stringify(r.key)},"s":${r.seq},"t":${r.createdAt},"v":[${JSON.stringify(r.value)}]${r.attempted ? ',"x":1' : ''}}`,
+            );
           }
         }
         lines = chunk.length;

@@ -37,7 +37,10 @@ export async function truncateTornTail(file: string): Promise<number> {
       const len = end - start;
       await fh.read(buf, 0, len, start);
       const idx = buf.subarray(0, len).lastIndexOf(0x0a);
-      if (idx >= 0) { keep = start + idx + 1; break; }
+      if (idx >= 0) {
+        keep = start + idx + 1;
+        break;
+      }
       end = start;
     }
     await fh.truncate(keep);

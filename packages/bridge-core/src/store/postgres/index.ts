@@ -1,3 +1,2 @@
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store';
 export { PG_MIGRATIONS, type PgMigration } from './migrations';
-export { runMigrations } from './migrate';

@@ -33,7 +33,10 @@ async function inLockedTransaction<T>(pool: Pool, lockKey: string, fn: (c: PoolC
 }
 
 /** Applies every pending migration; returns the schema version afterwards. */
-export async function runMigrations(pool: Pool, opts: { schema?: string; migrations: readonly PgMigration[]; log: Logger }): Promise<number> {
+export async function runMigrations(
+  pool: Pool,
+  opts: { schema?: string; migrations: readonly PgMigration[]; log: Logger },
+): Promise<number> {
   const migrations = orderedMigrations(opts.migrations);
   const lockKey = `causeway.store.migrate:${opts.schema ?? ''}`;
 

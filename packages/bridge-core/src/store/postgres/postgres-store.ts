@@ -10,12 +10,20 @@ import { Pool, type PoolConfig } from 'pg';
 import type { Portal } from '../../connector/portal';
 import type { GhostKey, PortalKey } from '../../connector/ids';
 import { getLogger, registerSecret } from '../../logging/logger';
-import {
-  assertKind, assertMembership, cleanGhostKey, encodeJson, makePortal, StoreClosedError,
-} from '../common';
+import { assertKind, assertMembership, cleanGhostKey, encodeJson, makePortal, StoreClosedError } from '../common';
 import type {
-  GhostRecord, GhostRepository, IntentRecord, IntentRepository, KeyValueRepository, MessageRecord, MessageRepository,
-  PortalRepository, QueueRecord, QueueRepository, Store, StoredMembership,
+  GhostRecord,
+  GhostRepository,
+  IntentRecord,
+  IntentRepository,
+  KeyValueRepository,
+  MessageRecord,
+  MessageRepository,
+  PortalRepository,
+  QueueRecord,
+  QueueRepository,
+  Store,
+  StoredMembership,
 } from '../store';
 import { PG_MIGRATIONS, type PgMigration } from './migrations';
 import { quoteIdent, runMigrations } from './migrate';
@@ -105,11 +113,20 @@ export class PostgresStore implements Store {
     const o = this.opts;
     registerSecret(o.password);
     if (o.connectionString) {
-      try { registerSecret(decodeURIComponent(new URL(o.connectionString).password)); } catch { /* not a URL (key=value form) */ }
+      try {
+        registerSecret(decodeURIComponent(new URL(o.connectionString).password));
+      } catch {
+        /* not a URL (key=value form) */
+      }
     }
     const config: PoolConfig = {
       connectionString: o.connectionString,
-      host: o.host, port: o.port, user: o.user, password: o.password, database: o.database, ssl: o.ssl,
+      host: o.host,
+      port: o.port,
+      user: o.user,
+      password: o.password,
+      database: o.database,
+      ssl: o.ssl,
       max: o.maxConnections ?? 10,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 30_000,
       application_name: 'causeway',
@@ -122,7 +139,9 @@ export class PostgresStore implements Store {
     const version = await runMigrations(pool, { schema: o.schema, migrations: o.migrations ?? PG_MIGRATIONS, log });
     const sweepMs = o.expirySweepIntervalMs ?? DEFAULT_SWEEP_MS;
     if (sweepMs > 0) {
-      this.sweepTimer = setInterval(() => { void this.sweepExpired(); }, sweepMs);
+      this.sweepTimer = setInterval(() => {
+        void this.sweepExpired();
+      }, sweepMs);
       this.sweepTimer.unref();
     }
     log.info('PostgreSQL store open', { host: o.host, database: o.database, schema: o.schema, schemaVersion: version });
@@ -158,11 +177,36 @@ export class PostgresStore implements Store {
 
 // ---- rows → records -------------------------------------------------------
 
-interface PortalRow { room_id: string; network: string; remote_id: string; receiver: string; kind: string; dm_user: string | null; data: Record<string, unknown> | null; created_at: string }
-interface GhostRow { network: string; remote_id: string; user_id: string; display_name: string | null; avatar_mxc: string | null; avatar_source: string | null; data: Record<string, unknown> | null }
+interface PortalRow {
+  room_id: string;
+  network: string;
+  remote_id: string;
+  receiver: string;
+  kind: string;
+  dm_user: string | null;
+  data: Record<string, unknown> | null;
+  created_at: string;
+}
+interface GhostRow {
+  network: string;
+  remote_id: string;
+  user_id: string;
+  display_name: string | null;
+  avatar_mxc: string | null;
+  avatar_source: string | null;
+  data: Record<string, unknown> | null;
+}
 interface MessageRow {
-  room_id: string; event_id: string; part: number; network: string; remote_channel: string; receiver: string;
-  remote_id: string; sender: string; ts: string; body: string | null;
+  room_id: string;
+  event_id: string;
+  part: number;
+  network: string;
+  remote_channel: string;
+  receiver: string;
+  remote_id: string;
+  sender: string;
+  ts: string;
+  body: string | null;
 }
 
 function rowKey(network: string, id: string, receiver: string): PortalKey {
@@ -186,8 +230,16 @@ class PgPortals implements PortalRepository {
        ON CONFLICT (room_id) DO UPDATE SET network = EXCLUDED.network, remote_id = EXCLUDED.remote_id,
          receiver = EXCLUDED.receiver, kind = EXCLUDED.kind, dm_user = EXCLUDED.dm_user, data = EXCLUDED.data,
          created_at = EXCLUDED.created_at`,
-      [p.roomId, p.key.network, p.key.id, p.key.receiver ?? '', p.kind, p.dmUser || null,
-        p.data ? encodeJson(p.data, 'portal.data') : null, p.createdAt],
+      [
+        p.roomId,
+        p.key.network,
+        p.key.id,
+        p.key.receiver ?? '',
+        p.kind,
+        p.dmUser || null,
+        p.data ? encodeJson(p.data, 'portal.data') : null,
+        p.createdAt,
+      ],
     );
   }
 
@@ -245,17 +297,28 @@ class PgGhosts implements GhostRepository {
         `INSERT INTO ghosts (${GHOST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
          ON CONFLICT (network, remote_id) DO UPDATE SET user_id = EXCLUDED.user_id, display_name = EXCLUDED.display_name,
            avatar_mxc = EXCLUDED.avatar_mxc, avatar_source = EXCLUDED.avatar_source, data = EXCLUDED.data`,
-        [key.network, key.id, g.userId, g.displayName ?? null, g.avatarMxc ?? null, g.avatarSource ?? null,
-          g.data !== undefined ? encodeJson(g.data, 'ghost.data') : null],
+        [
+          key.network,
+          key.id,
+          g.userId,
+          g.displayName ?? null,
+          g.avatarMxc ?? null,
+          g.avatarSource ?? null,
+          g.data !== undefined ? encodeJson(g.data, 'ghost.data') : null,
+        ],
       );
     } catch (e) {
-      if (isUniqueViolation(e, 'ghosts_user_id_key')) throw new Error(`ghost user ID ${g.userId} already belongs to another remote user`);
+      if (isUniqueViolation(e, 'ghosts_user_id_key'))
+        throw new Error(`ghost user ID ${g.userId} already belongs to another remote user`, { cause: e });
       throw e;
     }
   }
 
   async get(key: GhostKey): Promise<GhostRecord | undefined> {
-    const { rows } = await this.s.db.query<GhostRow>(`SELECT ${GHOST_COLS} FROM ghosts WHERE network = $1 AND remote_id = $2`, [key.network, key.id]);
+    const { rows } = await this.s.db.query<GhostRow>(`SELECT ${GHOST_COLS} FROM ghosts WHERE network = $1 AND remote_id = $2`, [
+      key.network,
+      key.id,
+    ]);
     return rows.length ? toGhost(rows[0]) : undefined;
   }
 
@@ -272,8 +335,13 @@ class PgGhosts implements GhostRepository {
 
 function toMessage(r: MessageRow): MessageRecord {
   const m: MessageRecord = {
-    roomId: r.room_id, eventId: r.event_id, portal: rowKey(r.network, r.remote_channel, r.receiver), remoteId: r.remote_id,
-    part: r.part, sender: r.sender, timestamp: Number(r.ts),
+    roomId: r.room_id,
+    eventId: r.event_id,
+    portal: rowKey(r.network, r.remote_channel, r.receiver),
+    remoteId: r.remote_id,
+    part: r.part,
+    sender: r.sender,
+    timestamp: Number(r.ts),
   };
   if (r.body !== null) m.body = r.body;
   return m;
@@ -291,13 +359,26 @@ class PgMessages implements MessageRepository {
       `INSERT INTO messages (${MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (room_id, event_id, part) DO UPDATE SET network = EXCLUDED.network, remote_channel = EXCLUDED.remote_channel,
          receiver = EXCLUDED.receiver, remote_id = EXCLUDED.remote_id, sender = EXCLUDED.sender, ts = EXCLUDED.ts, body = EXCLUDED.body`,
-      [m.roomId, m.eventId, m.part, m.portal.network, m.portal.id, m.portal.receiver ?? '', m.remoteId, m.sender, m.timestamp, m.body ?? null],
+      [
+        m.roomId,
+        m.eventId,
+        m.part,
+        m.portal.network,
+        m.portal.id,
+        m.portal.receiver ?? '',
+        m.remoteId,
+        m.sender,
+        m.timestamp,
+        m.body ?? null,
+      ],
     );
   }
 
   async getByEvent(roomId: string, eventId: string): Promise<MessageRecord[]> {
     const { rows } = await this.s.db.query<MessageRow>(
-      `SELECT ${MESSAGE_COLS} FROM messages WHERE room_id = $1 AND event_id = $2 ORDER BY part`, [roomId, eventId]);
+      `SELECT ${MESSAGE_COLS} FROM messages WHERE room_id = $1 AND event_id = $2 ORDER BY part`,
+      [roomId, eventId],
+    );
     return rows.map(toMessage);
   }
 
@@ -305,7 +386,8 @@ class PgMessages implements MessageRepository {
     const { rows } = await this.s.db.query<MessageRow>(
       `SELECT ${MESSAGE_COLS} FROM messages WHERE network = $1 AND remote_channel = $2 AND receiver = $3 AND remote_id = $4
        ORDER BY part, room_id COLLATE "C"`,
-      [portal.network, portal.id, portal.receiver ?? '', remoteId]);
+      [portal.network, portal.id, portal.receiver ?? '', remoteId],
+    );
     return rows.map(toMessage);
   }
 
@@ -324,7 +406,9 @@ class PgMessages implements MessageRepository {
    * it is cheap and the estimate may be stale or missing (-1 before the first ANALYZE).
    */
   async count(): Promise<number> {
-    const est = await this.s.db.query<{ n: number | null }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass('messages')`);
+    const est = await this.s.db.query<{ n: number | null }>(
+      `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass('messages')`,
+    );
     const estimate = Number(est.rows[0]?.n ?? -1);
     if (estimate >= EXACT_COUNT_BELOW) return Math.round(estimate);
     const { rows } = await this.s.db.query<{ n: string }>('SELECT count(*) AS n FROM messages');
@@ -336,8 +420,12 @@ class PgIntents implements IntentRepository {
   constructor(private readonly s: PostgresStore) {}
 
   async get(userId: string): Promise<IntentRecord | undefined> {
-    const { rows } = await this.s.db.query<{ user_id: string; registered: boolean; display_name: string | null; avatar_url: string | null }>(
-      'SELECT user_id, registered, display_name, avatar_url FROM intents WHERE user_id = $1', [userId]);
+    const { rows } = await this.s.db.query<{
+      user_id: string;
+      registered: boolean;
+      display_name: string | null;
+      avatar_url: string | null;
+    }>('SELECT user_id, registered, display_name, avatar_url FROM intents WHERE user_id = $1', [userId]);
     if (!rows.length) return undefined;
     const r = rows[0];
     const rec: IntentRecord = { userId: r.user_id, registered: r.registered };
@@ -351,12 +439,15 @@ class PgIntents implements IntentRepository {
       `INSERT INTO intents (user_id, registered, display_name, avatar_url) VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id) DO UPDATE SET registered = EXCLUDED.registered, display_name = EXCLUDED.display_name,
          avatar_url = EXCLUDED.avatar_url`,
-      [r.userId, !!r.registered, r.displayName ?? null, r.avatarUrl ?? null]);
+      [r.userId, !!r.registered, r.displayName ?? null, r.avatarUrl ?? null],
+    );
   }
 
   async getMembership(roomId: string, userId: string): Promise<StoredMembership | undefined> {
     const { rows } = await this.s.db.query<{ membership: StoredMembership }>(
-      'SELECT membership FROM memberships WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
+      'SELECT membership FROM memberships WHERE room_id = $1 AND user_id = $2',
+      [roomId, userId],
+    );
     return rows[0]?.membership;
   }
 
@@ -365,12 +456,15 @@ class PgIntents implements IntentRepository {
     await this.s.db.query(
       `INSERT INTO memberships (room_id, user_id, membership) VALUES ($1, $2, $3)
        ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership`,
-      [roomId, userId, membership]);
+      [roomId, userId, membership],
+    );
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
     const { rows } = await this.s.db.query<{ room_id: string }>(
-      `SELECT room_id FROM memberships WHERE user_id = $1 AND membership = 'join' ORDER BY room_id COLLATE "C"`, [userId]);
+      `SELECT room_id FROM memberships WHERE user_id = $1 AND membership = 'join' ORDER BY room_id COLLATE "C"`,
+      [userId],
+    );
     return rows.map((r) => r.room_id);
   }
 
@@ -401,7 +495,8 @@ class PgKv implements KeyValueRepository {
   async get<T = unknown>(namespace: string, key: string): Promise<T | undefined> {
     const { rows } = await this.s.db.query<{ value: T }>(
       'SELECT value FROM kv WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)',
-      [namespace, encodeKvKey(key), Date.now()]);
+      [namespace, encodeKvKey(key), Date.now()],
+    );
     return rows.length ? rows[0].value : undefined;
   }
 
@@ -409,13 +504,15 @@ class PgKv implements KeyValueRepository {
     await this.s.db.query(
       `INSERT INTO kv (namespace, key, value, expires_at) VALUES ($1, $2, $3::jsonb, $4)
        ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
-      [namespace, encodeKvKey(key), encodeJson(value, `kv ${namespace}`), opts?.expiresAt ?? null]);
+      [namespace, encodeKvKey(key), encodeJson(value, `kv ${namespace}`), opts?.expiresAt ?? null],
+    );
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
     const { rows } = await this.s.db.query<{ live: boolean }>(
       'DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING (expires_at IS NULL OR expires_at > $3) AS live',
-      [namespace, encodeKvKey(key), Date.now()]);
+      [namespace, encodeKvKey(key), Date.now()],
+    );
     return rows.length > 0 && rows[0].live;
   }
 
@@ -424,15 +521,29 @@ class PgKv implements KeyValueRepository {
     const { rows } = await this.s.db.query<{ key: string; value: T }>(
       `SELECT key, value FROM kv WHERE namespace = $1 AND key LIKE $2 AND (expires_at IS NULL OR expires_at > $3)
        ORDER BY key LIMIT $4`,
-      [namespace, likePrefix(encodeKvKey(opts.prefix ?? '')), Date.now(), limit]);
+      [namespace, likePrefix(encodeKvKey(opts.prefix ?? '')), Date.now(), limit],
+    );
     return rows.map((r) => ({ key: decodeKvKey(r.key), value: r.value }));
   }
 }
 
-interface QueueRow { seq: string; key: string; value: string; created_at: string; attempted: boolean }
+interface QueueRow {
+  seq: string;
+  key: string;
+  value: string;
+  created_at: string;
+  attempted: boolean;
+}
 
 function toQueueRecord<T>(queue: string, r: QueueRow): QueueRecord<T> {
-  return { queue, key: decodeKvKey(r.key), seq: Number(r.seq), value: JSON.parse(r.value) as T, createdAt: Number(r.created_at), attempted: r.attempted };
+  return {
+    queue,
+    key: decodeKvKey(r.key),
+    seq: Number(r.seq),
+    value: JSON.parse(r.value) as T,
+    createdAt: Number(r.created_at),
+    attempted: r.attempted,
+  };
 }
 
 class PgQueues implements QueueRepository {
@@ -450,7 +561,8 @@ class PgQueues implements QueueRepository {
        INSERT INTO queue_entries (queue, key, value, created_at)
        SELECT $1, $2, v, $3 FROM key_lock, unnest($4::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i
        RETURNING seq`,
-      [encodeKvKey(queue), encodeKvKey(key), createdAt, json]);
+      [encodeKvKey(queue), encodeKvKey(key), createdAt, json],
+    );
     const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
     return json.map((j, i) => ({ queue, key, seq: seqs[i], value: JSON.parse(j) as T, createdAt, attempted: false }));
   }
@@ -460,25 +572,33 @@ class PgQueues implements QueueRepository {
     const { rows } = await this.s.db.query<QueueRow>(
       `SELECT seq, key, value, created_at, attempted FROM queue_entries
        WHERE queue = $1 AND ($2::text IS NULL OR key = $2) ORDER BY seq LIMIT $3`,
-      [encodeKvKey(queue), opts.key === undefined ? null : encodeKvKey(opts.key), limit]);
+      [encodeKvKey(queue), opts.key === undefined ? null : encodeKvKey(opts.key), limit],
+    );
     return rows.map((r) => toQueueRecord<T>(queue, r));
   }
 
   async markAttempted(queue: string, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.s.db.query('UPDATE queue_entries SET attempted = true WHERE queue = $1 AND seq = ANY($2::bigint[]) AND NOT attempted',
-      [encodeKvKey(queue), seqs]);
+    await this.s.db.query('UPDATE queue_entries SET attempted = true WHERE queue = $1 AND seq = ANY($2::bigint[]) AND NOT attempted', [
+      encodeKvKey(queue),
+      seqs,
+    ]);
   }
 
   async remove(queue: string, seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    const { rowCount } = await this.s.db.query('DELETE FROM queue_entries WHERE queue = $1 AND seq = ANY($2::bigint[])', [encodeKvKey(queue), seqs]);
+    const { rowCount } = await this.s.db.query('DELETE FROM queue_entries WHERE queue = $1 AND seq = ANY($2::bigint[])', [
+      encodeKvKey(queue),
+      seqs,
+    ]);
     return rowCount ?? 0;
   }
 
   async count(queue?: string): Promise<number> {
     const { rows } = await this.s.db.query<{ n: string }>(
-      'SELECT count(*) AS n FROM queue_entries WHERE ($1::text IS NULL OR queue = $1)', [queue === undefined ? null : encodeKvKey(queue)]);
+      'SELECT count(*) AS n FROM queue_entries WHERE ($1::text IS NULL OR queue = $1)',
+      [queue === undefined ? null : encodeKvKey(queue)],
+    );
     return Number(rows[0].n);
   }
 }

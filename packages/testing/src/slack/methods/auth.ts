@@ -12,7 +12,10 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Client credentials from HTTP Basic auth (preferred by Slack) or form fields. */
-function clientCredentials(authorization: string | undefined, args: { str(n: string): string | undefined }): { id?: string; secret?: string } {
+function clientCredentials(
+  authorization: string | undefined,
+  args: { str(n: string): string | undefined },
+): { id?: string; secret?: string } {
   const m = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
   if (m) {
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
@@ -29,7 +32,11 @@ export const authMethods: Record<string, MethodHandler> = {
     const team = state.team(t.teamId!);
     const user = state.user(t.userId!);
     const out: Record<string, unknown> = {
-      url: `https://${team.domain}.slack.com/`, team: team.name, user: user.name, team_id: team.id, user_id: user.id,
+      url: `https://${team.domain}.slack.com/`,
+      team: team.name,
+      user: user.name,
+      team_id: team.id,
+      user_id: user.id,
       is_enterprise_install: false,
     };
     if (t.kind === 'bot') {

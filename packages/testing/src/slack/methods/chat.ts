@@ -40,9 +40,13 @@ export const chatMethods: Record<string, MethodHandler> = {
     const threadTs = ctx.args.str('thread_ts');
     const metadata = metadataArg(ctx);
     const msg = ctx.services.messages.post(ctx.actor(), conv, {
-      text: ctx.args.str('text'), blocks: blocksArg(ctx), attachments: attachmentsArg(ctx),
-      threadTs: threadTs || undefined, broadcast: ctx.args.bool('reply_broadcast'),
-      username: ctx.args.str('username') || undefined, iconUrl: ctx.args.str('icon_url') || undefined,
+      text: ctx.args.str('text'),
+      blocks: blocksArg(ctx),
+      attachments: attachmentsArg(ctx),
+      threadTs: threadTs || undefined,
+      broadcast: ctx.args.bool('reply_broadcast'),
+      username: ctx.args.str('username') || undefined,
+      iconUrl: ctx.args.str('icon_url') || undefined,
       iconEmoji: ctx.args.str('icon_emoji') || undefined,
       ...(metadata ? { extra: { metadata } } : {}),
     });
@@ -54,7 +58,9 @@ export const chatMethods: Record<string, MethodHandler> = {
     const conv = conversationArg(ctx);
     const ts = ctx.args.need('ts', 'message_not_found');
     const msg = ctx.services.messages.edit(ctx.actor(), conv, ts, {
-      text: ctx.args.has('text') ? ctx.args.str('text') : undefined, blocks: blocksArg(ctx), attachments: attachmentsArg(ctx),
+      text: ctx.args.has('text') ? ctx.args.str('text') : undefined,
+      blocks: blocksArg(ctx),
+      attachments: attachmentsArg(ctx),
     });
     return { channel: conv.id, ts: msg.ts, text: msg.text, message: messageJson(ctx.services.state, msg) };
   },

@@ -42,11 +42,19 @@ function listConversations(ctx: MethodContext, memberOf: string, onlyMember: boo
   const need = ctx.spec.tokens[ctx.token.kind];
   for (const k of kinds) {
     const scope = scopeFor(need, k);
-    if (scope && !ctx.token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
+    if (scope && !ctx.token.scopes.has(scope))
+      throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
   }
   const exclude = ctx.args.bool('exclude_archived');
-  const visible = [...ctx.services.state.conversations.values()].filter((c) => c.teamId === actor.teamId && kinds.includes(c.kind)
-    && (c.kind === 'channel' || c.members.has(actor.userId)) && (!onlyMember || c.members.has(memberOf)) && !(exclude && c.archived))
+  const visible = [...ctx.services.state.conversations.values()]
+    .filter(
+      (c) =>
+        c.teamId === actor.teamId &&
+        kinds.includes(c.kind) &&
+        (c.kind === 'channel' || c.members.has(actor.userId)) &&
+        (!onlyMember || c.members.has(memberOf)) &&
+        !(exclude && c.archived),
+    )
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const page = paginate(visible, (c) => c.id, ctx.args.str('cursor'), clampLimit(ctx.args.int('limit', 100), 100, 1000));
   return { channels: page.items.map((c) => info(ctx, c)), response_metadata: { next_cursor: page.nextCursor } };
@@ -81,8 +89,11 @@ export const conversationMethods: Record<string, MethodHandler> = {
     const page = paginate(newestFirst, (m) => m.ts, ctx.args.str('cursor'), limit, true);
     return {
       messages: page.items.map((m) => withoutMetadata(messageJson(ctx.services.state, m), ctx.args.bool('include_all_metadata'))),
-      has_more: page.nextCursor !== '', pin_count: 0,
-      channel_actions_ts: null, channel_actions_count: 0, response_metadata: { next_cursor: page.nextCursor },
+      has_more: page.nextCursor !== '',
+      pin_count: 0,
+      channel_actions_ts: null,
+      channel_actions_count: 0,
+      response_metadata: { next_cursor: page.nextCursor },
     };
   },
 
@@ -97,14 +108,19 @@ export const conversationMethods: Record<string, MethodHandler> = {
     const replies = (root?.replies ?? []).map((r) => conv.byTs.get(r)).filter((m): m is Message => !!m && !m.deleted);
     const all = [...(root && !root.deleted ? [root] : []), ...inWindow(ctx, replies)];
     const page = paginate(all, (m) => m.ts, ctx.args.str('cursor'), clampLimit(ctx.args.int('limit', 1000), 1000, 1000));
-    return { messages: page.items.map((m) => messageJson(ctx.services.state, m)), has_more: page.nextCursor !== '', response_metadata: { next_cursor: page.nextCursor } };
+    return {
+      messages: page.items.map((m) => messageJson(ctx.services.state, m)),
+      has_more: page.nextCursor !== '',
+      response_metadata: { next_cursor: page.nextCursor },
+    };
   },
 
   'conversations.join': (ctx) => {
     const id = ctx.args.str('channel');
     const conv = id ? ctx.services.state.conversations.get(id) : undefined;
     if (!conv || conv.teamId !== ctx.token.teamId) throw new SlackApiError('channel_not_found');
-    if (conv.kind !== 'channel') throw new SlackApiError(conv.members.has(ctx.actor().userId) ? 'method_not_supported_for_channel_type' : 'channel_not_found');
+    if (conv.kind !== 'channel')
+      throw new SlackApiError(conv.members.has(ctx.actor().userId) ? 'method_not_supported_for_channel_type' : 'channel_not_found');
     const joined = ctx.services.conversations.selfJoin(ctx.actor(), conv);
     if (!joined) ctx.warn('already_in_channel');
     return { channel: info(ctx, conv) };
@@ -133,7 +149,8 @@ export const conversationMethods: Record<string, MethodHandler> = {
       if (users.length === 0) throw new SlackApiError('users_list_not_supplied');
       const kind: ConversationKind = users.length > 1 ? 'mpim' : 'im';
       const scope = scopeFor(ctx.spec.tokens[ctx.token.kind], kind);
-      if (scope && !ctx.token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
+      if (scope && !ctx.token.scopes.has(scope))
+        throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
       result = ctx.services.conversations.open(actor, users);
     }
     const conv = result.conversation;
@@ -146,7 +163,8 @@ export const conversationMethods: Record<string, MethodHandler> = {
   'conversations.create': (ctx) => {
     const isPrivate = ctx.args.bool('is_private');
     const scope = scopeFor(ctx.spec.tokens[ctx.token.kind], isPrivate ? 'group' : 'channel');
-    if (scope && !ctx.token.scopes.has(scope)) throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
+    if (scope && !ctx.token.scopes.has(scope))
+      throw new SlackApiError('missing_scope', { needed: scope, provided: [...ctx.token.scopes].join(',') });
     const conv = ctx.services.conversations.create(ctx.actor(), ctx.args.str('name') ?? '', isPrivate);
     return { channel: info(ctx, conv) };
   },

@@ -14,8 +14,10 @@ export const fileMethods: Record<string, MethodHandler> = {
   'files.getUploadURLExternal': (ctx) => {
     const length = Number(ctx.args.str('length'));
     const file = ctx.services.files.start(ctx.actor(), {
-      filename: ctx.args.str('filename') ?? '', length,
-      altText: ctx.args.str('alt_txt') ?? ctx.args.str('alt_text'), snippetType: ctx.args.str('snippet_type'),
+      filename: ctx.args.str('filename') ?? '',
+      length,
+      altText: ctx.args.str('alt_txt') ?? ctx.args.str('alt_text'),
+      snippetType: ctx.args.str('snippet_type'),
     });
     return { upload_url: ctx.services.files.uploadUrl(file), file_id: file.id };
   },
@@ -30,8 +32,10 @@ export const fileMethods: Record<string, MethodHandler> = {
     for (const id of ctx.args.list('channels')) channels.push(resolveConversation(ctx, id));
     const blocks = ctx.args.json<unknown[]>('blocks', 'invalid_blocks_format');
     const files = ctx.services.files.complete(ctx.actor(), items as { id: string; title?: string }[], {
-      channels, threadTs: ctx.args.str('thread_ts') || undefined,
-      initialComment: ctx.args.str('initial_comment') || undefined, blocks,
+      channels,
+      threadTs: ctx.args.str('thread_ts') || undefined,
+      initialComment: ctx.args.str('initial_comment') || undefined,
+      blocks,
     });
     // The share happens after this answer on Slack too: the files carry no `shares` yet.
     return { files: files.map((f) => ({ ...fileJson(ctx.services.state, f), shares: {}, channels: [], groups: [], ims: [] })) };

@@ -8,5 +8,10 @@ import { reactionMethods } from './reactions';
 import { userMethods } from './users';
 
 export const METHOD_HANDLERS: Readonly<Record<string, MethodHandler>> = {
-  ...authMethods, ...chatMethods, ...conversationMethods, ...userMethods, ...reactionMethods, ...fileMethods,
+  ...authMethods,
+  ...chatMethods,
+  ...conversationMethods,
+  ...userMethods,
+  ...reactionMethods,
+  ...fileMethods,
 };

@@ -12,7 +12,12 @@ export const reactionMethods: Record<string, MethodHandler> = {
 
   'reactions.remove': (ctx) => {
     const conv = conversationArg(ctx);
-    ctx.services.messages.unreact(ctx.actor(), conv, ctx.args.need('timestamp', 'no_item_specified'), ctx.args.need('name', 'invalid_name'));
+    ctx.services.messages.unreact(
+      ctx.actor(),
+      conv,
+      ctx.args.need('timestamp', 'no_item_specified'),
+      ctx.args.need('name', 'invalid_name'),
+    );
     return {};
   },
 

@@ -14,12 +14,18 @@ export const userMethods: Record<string, MethodHandler> = {
     const members = [...state.users.values()].filter((u) => u.teamId === ctx.token.teamId).sort((a, b) => (a.id < b.id ? -1 : 1));
     // Without a limit Slack answers as many as it can in one page.
     const page = paginate(members, (u) => u.id, ctx.args.str('cursor'), clampLimit(ctx.args.int('limit', 0), 0, 1000));
-    return { members: page.items.map((u) => userJson(state, u)), cache_ts: Math.floor(Date.now() / 1000), response_metadata: { next_cursor: page.nextCursor } };
+    return {
+      members: page.items.map((u) => userJson(state, u)),
+      cache_ts: Math.floor(Date.now() / 1000),
+      response_metadata: { next_cursor: page.nextCursor },
+    };
   },
 
   'users.lookupByEmail': (ctx) => {
     const email = ctx.args.str('email')?.toLowerCase();
-    const user = [...ctx.services.state.users.values()].find((u) => u.teamId === ctx.token.teamId && u.profile.email?.toLowerCase() === email);
+    const user = [...ctx.services.state.users.values()].find(
+      (u) => u.teamId === ctx.token.teamId && u.profile.email?.toLowerCase() === email,
+    );
     if (!user) throw new SlackApiError('users_not_found');
     return { user: userJson(ctx.services.state, user) };
   },
@@ -35,10 +41,13 @@ export const userMethods: Record<string, MethodHandler> = {
     const profile = ctx.args.json<Record<string, unknown>>('profile', 'invalid_profile') ?? {};
     const name = ctx.args.str('name');
     if (name) profile[name] = ctx.args.str('value') ?? '';
-    const str = (k: string) => (typeof profile[k] === 'string' ? (profile[k] as string) : undefined);
+    const str = (k: string) => (typeof profile[k] === 'string' ? profile[k] : undefined);
     const user = ctx.services.users.updateProfile(ctx.token.userId!, {
-      displayName: str('display_name'), realName: str('real_name'), title: str('title'),
-      statusText: str('status_text'), statusEmoji: str('status_emoji'),
+      displayName: str('display_name'),
+      realName: str('real_name'),
+      title: str('title'),
+      statusText: str('status_text'),
+      statusEmoji: str('status_emoji'),
     });
     return { profile: profileJson(ctx.services.state, user) };
   },
@@ -57,6 +66,7 @@ export const userMethods: Record<string, MethodHandler> = {
   },
 
   'emoji.list': (ctx) => ({
-    emoji: Object.fromEntries(ctx.services.state.team(ctx.token.teamId!).emoji), cache_ts: `${Math.floor(Date.now() / 1000)}.000000`,
+    emoji: Object.fromEntries(ctx.services.state.team(ctx.token.teamId!).emoji),
+    cache_ts: `${Math.floor(Date.now() / 1000)}.000000`,
   }),
 };

@@ -9,7 +9,7 @@ export type NedbCollection = 'portals' | 'ghosts' | 'intents' | 'memberships' | 
 
 export const NEDB_COLLECTIONS: readonly NedbCollection[] = ['portals', 'ghosts', 'intents', 'memberships', 'kv'];
 
-export interface NedbMigrationContext {
+interface NedbMigrationContext {
   readonly datastores: Readonly<Record<NedbCollection, Datastore<{ _id: string }>>>;
 }
 

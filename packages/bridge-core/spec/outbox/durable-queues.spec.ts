@@ -3,9 +3,9 @@
  * could reorder overlapping ones, and the marks and removals of one tick share one store write.
  */
 import { strict as assert } from 'node:assert';
-import { DurableQueues } from '../../../packages/bridge-core/src/outbox/durable-queues';
-import type { QueueRecord, QueueRepository } from '../../../packages/bridge-core/src/store/store';
-import { getLogger } from '../../../packages/bridge-core/src/logging/logger';
+import { DurableQueues } from '../../src/outbox/durable-queues';
+import type { QueueRecord, QueueRepository } from '../../src/store/store';
+import { getLogger } from '../../src/logging/logger';
 
 /** A repository whose appends finish in the reverse order of their calls unless serialised, and which counts its calls. */
 class SpyRepository implements QueueRepository {
@@ -20,10 +20,19 @@ class SpyRepository implements QueueRepository {
     this.order.push(...values);
     return values.map((value) => ({ queue, key, seq: ++this.seq, value, createdAt: 0, attempted: false }));
   }
-  async list(): Promise<never[]> { return []; }
-  async markAttempted(_q: string, seqs: readonly number[]): Promise<void> { this.calls.push(`mark ${seqs.join(',')}`); }
-  async remove(_q: string, seqs: readonly number[]): Promise<number> { this.calls.push(`remove ${seqs.join(',')}`); return seqs.length; }
-  async count(): Promise<number> { return 0; }
+  async list(): Promise<never[]> {
+    return [];
+  }
+  async markAttempted(_q: string, seqs: readonly number[]): Promise<void> {
+    this.calls.push(`mark ${seqs.join(',')}`);
+  }
+  async remove(_q: string, seqs: readonly number[]): Promise<number> {
+    this.calls.push(`remove ${seqs.join(',')}`);
+    return seqs.length;
+  }
+  async count(): Promise<number> {
+    return 0;
+  }
 }
 
 describe('bridge-core: durable queues (ctx.outbox)', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { renderMessage, type RenderDeps } from '../../src/network/matrix-to-irc';
+import { renderMessage, type RenderDeps } from '../../src/network/message-render';
 import type { MatrixMessage } from '@causeway/bridge-core';
 
 const NOW = 1_800_000_000_000;

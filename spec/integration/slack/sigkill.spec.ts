@@ -1,0 +1,191 @@
+/**
+ * The Slack bridge killed with SIGKILL mid-burst, as a separate process:
+ * - Matrix → Slack: messages the homeserver handed over while Slack answered every post with 429
+ *   reach the channel after the restart, every one, once, in order (the post being attempted is
+ *   looked for by its metadata before it is sent again).
+ * - Slack → Matrix: events Slack was told the bridge has (acknowledged) while the homeserver was
+ *   down reach the room after the restart, once, in order.
+ * What the bridge had stored when it died is read from its data directory (the queue log).
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { generateRegistration } from '@causeway/bridge-core/tools';
+import {
+  HomeserverEmulator,
+  SlackEmulator,
+  eventually,
+  freePort,
+  type SlackConversation,
+  type SlackUser,
+  type SlackApp,
+  type TestUser,
+} from '@causeway/testing';
+import { SlackConnector } from '@causeway/slack-bridge';
+
+const BOT = '@slackbot:localhost';
+
+/** Values of a durable queue as the bridge's queue log (queues.db) holds them now. */
+function stored(dataDir: string, queue: string): unknown[] {
+  const file = path.join(dataDir, 'db', 'queues.db');
+  if (!existsSync(file)) return [];
+  const live = new Map<number, unknown>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    let op: { a?: string; r?: string; s?: number | number[]; v?: unknown[] };
+    try {
+      op = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (op.a === queue && Array.isArray(op.v)) op.v.forEach((v, i) => live.set((op.s as number) + i, v));
+    if (op.r === queue) for (const seq of op.s as number[]) live.delete(seq);
+  }
+  return [...live.values()];
+}
+
+describe('slack-bridge: the bridge killed with SIGKILL', function () {
+  this.timeout(120_000);
+  let hs: HomeserverEmulator;
+  let slack: SlackEmulator;
+  let app: SlackApp;
+  let alice: SlackUser;
+  let general: SlackConversation;
+  let botUserId: string;
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let child: ChildProcess | undefined;
+  let matrixAlice: TestUser;
+
+  beforeEach(async () => {
+    hs = await HomeserverEmulator.start({ serverName: 'localhost', pushRetryBaseMs: 50, pushRetryMaxMs: 500 });
+    slack = await SlackEmulator.start({ socketMode: { ackTimeoutMs: 1000 } });
+    const team = slack.createTeam({ name: 'Acme', domain: 'acme' });
+    alice = slack.createUser(team, { name: 'alice', realName: 'Alice' });
+    app = slack.createApp({ name: 'Causeway' });
+    const inst = slack.install(app, team);
+    botUserId = inst.botUserId;
+    general = slack.createChannel(team, { name: 'general', general: true, members: [alice, botUserId] });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-slack-kill-'));
+    const port = await freePort();
+    const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new SlackConnector().protocol, domain: 'localhost' });
+    const regPath = path.join(dataDir, 'registration.yaml');
+    writeFileSync(regPath, stringify(reg));
+    hs.addRegistration(reg);
+    env = {
+      ...process.env,
+      HS_URL: hs.url,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      REG_PATH: regPath,
+      BOT_TOKEN: inst.botToken,
+      APP_TOKEN: app.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
+    };
+    matrixAlice = await hs.registerUser('malice', { displayname: 'Alice M' });
+  });
+  afterEach(async () => {
+    await kill();
+    await slack.stop();
+    await hs.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function startChild(): Promise<void> {
+    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/slack-bridge-proc.ts')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child = proc;
+    return new Promise((resolve, reject) => {
+      proc.stdout.on('data', (d: Buffer) => {
+        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
+        if (d.toString().includes('READY')) resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));
+    });
+  }
+
+  async function kill(): Promise<void> {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+
+  /** A room linked to #general by a bridge admin's command. */
+  async function linkGeneral(): Promise<string> {
+    const admin = await hs.registerUser('admin');
+    const adminRoom = await admin.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
+    const roomId = await matrixAlice.createRoom({ preset: 'public_chat', invite: [BOT] });
+    await eventually(() => hs.membership(adminRoom, BOT) === 'join', 'bot in the admin room', 20_000);
+    await admin.sendMessage(adminRoom, `!link ${roomId} acme ${general.id}`);
+    await eventually(
+      () => hs.roomTimeline(adminRoom).some((e) => e.sender === BOT && String(e.content?.body).startsWith('Linked ')),
+      'linked',
+      20_000,
+    );
+    await eventually(() => hs.membership(roomId, BOT) === 'join', 'bot in the room', 20_000);
+    return roomId;
+  }
+
+  it('Matrix → Slack: messages held by a 429 storm reach Slack after the restart, once each, in order', async () => {
+    await startChild();
+    const roomId = await linkGeneral();
+    const storm = slack.faults.rateLimit('chat.postMessage', { times: Infinity, retryAfter: 1 });
+    const N = 10;
+    for (let i = 0; i < N; i++) await matrixAlice.sendMessage(roomId, `m${i}`);
+    await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
+    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length > 0, 'a post stored while Slack refuses it', 20_000);
+    await kill();
+    assert.equal(slack.posted(app, general).length, 0);
+    storm.cancel();
+
+    await startChild();
+    const texts = () => slack.posted(app, general).map((m) => m.text);
+    await eventually(() => texts().length >= N, 'every message on Slack', 60_000).catch((err) => {
+      throw new Error(`${err.message}: ${texts().join(' ')}`);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(
+      texts(),
+      Array.from({ length: N }, (_, i) => `m${i}`),
+    );
+    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored');
+  });
+
+  it('Slack → Matrix: events acknowledged while the homeserver is down reach the room after the restart, once, in order', async () => {
+    await startChild();
+    const roomId = await linkGeneral();
+    alice.post(general, 'warm-up');
+    const bodies = () =>
+      hs
+        .roomTimeline(roomId)
+        .filter((e) => e.type === 'm.room.message' && e.sender !== BOT)
+        .map((e) => String(e.content.body));
+    await eventually(() => bodies().includes('warm-up'), 'warm-up in the room', 20_000);
+    await hs.goDown();
+    const N = 10;
+    for (let i = 0; i < N; i++) alice.post(general, `w${i}`);
+    await slack.waitForDeliveries(app, 20_000);
+    assert.ok(
+      slack.deliveries(app).every((d) => d.state === 'acked'),
+      'Slack was told the bridge has every event',
+    );
+    await kill();
+
+    await startChild();
+    await hs.comeBack();
+    await eventually(() => bodies().length >= N + 1, 'every message in the room', 60_000).catch((err) => {
+      throw new Error(`${err.message}: ${bodies().join(' ')}`);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(bodies(), ['warm-up', ...Array.from({ length: N }, (_, i) => `w${i}`)]);
+    await eventually(() => stored(dataDir, 'connector.slack.slack-inbox').length === 0, 'nothing left stored');
+  });
+});
