@@ -157,6 +157,15 @@ describe('slack-bridge: puppeting (OAuth v2 user tokens)', function () {
     );
   });
 
+  it('the login survives a restart (the sealed token is read back)', async () => {
+    await b.fx.restart();
+    assert.match(await command('!whoami'), new RegExp(`${WS}: logged in as alice \\(${b.alice.id}\\)`));
+    await m.sendMessage(roomId, 'after the restart');
+    const [post] = await eventually(() => (onSlack('after the restart').length ? onSlack('after the restart') : undefined), 'post');
+    assert.equal(post.user, b.alice.id);
+    assert.equal(post.via, 'user-token');
+  });
+
   it('a token refused on send is told to the user and the message is relayed, not dropped', async () => {
     const token = b.slack.grantUserToken(b.app, b.alice, []);
     b.slack.revokeToken(token, 'token_revoked');
