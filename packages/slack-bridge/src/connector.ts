@@ -11,6 +11,7 @@ import {
   type BridgeInfoProvider,
   type DirectChatHandler,
   type GhostResolver,
+  type PermissionsWatcher,
   type GhostKey,
   type PortalInfo,
   type EditHandler,
@@ -43,7 +44,8 @@ export class SlackConnector
     LinkHandler,
     BridgeInfoProvider,
     DirectChatHandler,
-    GhostResolver
+    GhostResolver,
+    PermissionsWatcher
 {
   readonly protocol = SLACK_PROTOCOL;
   readonly configSchema = SlackConfigSchema;
@@ -123,6 +125,11 @@ export class SlackConnector
   /** A Matrix user invited a Slack user's ghost to a DM: opened with their own token (puppets/direct-messages). */
   openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo> {
     return this.workspace(ghost.network).dms.open(matrixUserId, ghost);
+  }
+
+  /** A ban list changed: puppet logins of users who may no longer use the bridge end (puppets/puppets). */
+  async onPermissionsChanged(): Promise<void> {
+    for (const ws of this.workspaces.values()) await ws.puppets.dropBarred();
   }
 
   /** The homeserver asks about a user in our namespace: a Slack user who exists (directory/ghost-resolver). */

@@ -9,8 +9,9 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { TestUser } from '@causeway/testing';
+import { HomeserverEmulator, type TestUser } from '@causeway/testing';
 import { startSlackBridge, linkedRoom, messages, ghostId, eventually, BOT, WS, type SlackBridge } from './support';
+import { startPuppetBridge, adminRoom, puppetLogin, botMessages } from './puppet-support';
 
 const REDIRECT = 'https://bridge.example.org/slack/oauth';
 
@@ -214,5 +215,32 @@ describe('slack-bridge: puppeting (OAuth v2 user tokens)', function () {
     await m.sendMessage(roomId, 'after logout');
     const [post] = await eventually(() => (onSlack('after logout').length ? onSlack('after logout') : undefined), 'relayed post');
     assert.ok(post.botId);
+  });
+});
+
+describe('slack-bridge: puppeting and ban lists', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+
+  after(async () => {
+    await b?.stop();
+  });
+
+  it('a user a followed ban list starts to ban loses their Slack login (revoked at Slack) and is told', async () => {
+    const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+    const mod = await hs.registerUser('mod');
+    const policy = await mod.createRoom({ preset: 'public_chat' });
+    b = await startPuppetBridge('socket', { hs, core: { bridge: { admins: ['@admin:localhost'], ban_lists: { rooms: [policy] } } } });
+    await eventually(() => hs.membership(policy, BOT) === 'join', 'the bot follows the ban list');
+    const admin = await adminRoom(b, b.matrixAlice);
+    await puppetLogin(b, admin, b.alice);
+    const token = b.slack.grantUserToken(b.app, b.alice, []);
+    const revokes = b.slack.calls('auth.revoke').length;
+    await mod.sendState(policy, 'm.policy.rule.user', 'malice', { entity: b.matrixAlice.userId, recommendation: 'm.ban', reason: 'spam' });
+    await eventually(() => b.connector().workspace(WS).puppets.of(b.matrixAlice.userId) === undefined, 'login dropped');
+    assert.equal(b.slack.calls('auth.revoke').length, revokes + 1);
+    const r = await fetch(`${b.slack.apiUrl}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(((await r.json()) as { error?: string }).error, 'invalid_auth');
+    await eventually(() => botMessages(b, admin.roomId).find((t) => /you may no longer use this bridge/.test(t)), 'told');
   });
 });

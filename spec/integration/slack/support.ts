@@ -46,6 +46,8 @@ export async function startSlackBridge(
     workspace?: Record<string, unknown> | ((app: SlackApp) => Record<string, unknown>);
     slack?: Record<string, unknown>;
     core?: Record<string, unknown> | ((asUrl: string) => Record<string, unknown>);
+    /** A homeserver the spec prepared (e.g. a ban list room the config names); stopped with the bridge. */
+    hs?: HomeserverEmulator;
   } = {},
 ): Promise<SlackBridge> {
   const slack = await SlackEmulator.start({ ...opts.emulator });
@@ -60,7 +62,7 @@ export async function startSlackBridge(
   const { botToken, botUserId } = slack.install(app, team);
   const general = slack.createChannel(team, { name: 'general', general: true, members: [alice, bob, botUserId] });
   let connector!: SlackConnector;
-  const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+  const hs = opts.hs ?? (await HomeserverEmulator.start({ serverName: 'localhost' }));
   const fx = await startBridgeFixture<SlackConfig>({
     connector: () => (connector = new SlackConnector()),
     configKey: 'slack',

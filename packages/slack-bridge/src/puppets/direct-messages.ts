@@ -35,7 +35,10 @@ export class DirectMessages {
     const ws = this.ws;
     const author = ev.author.userId;
     const members = await this.membersOf(ev.channel);
-    const recipients = members.filter((u) => u !== author).flatMap((u) => ws.puppets.matrixUserOf(u) ?? []);
+    const recipients = members
+      .filter((u) => u !== author)
+      .flatMap((u) => ws.puppets.matrixUserOf(u) ?? [])
+      .filter((m) => ws.ctx.mayUseBridge(m));
     if (!recipients.length || !author) return [];
     const out: RemoteEvent[] = [];
     for (const matrixUserId of recipients) {

@@ -34,6 +34,10 @@ export function oauthCallback(c: SlackConnector, states: LoginStates) {
       );
       return;
     }
+    if (!c.ctx.mayUseBridge(who.userId)) {
+      page(ctx, 403, 'This Matrix account may not use the bridge.');
+      return;
+    }
     const tell = (text: string) =>
       c.ctx.notify
         .notice(who.userId, text)

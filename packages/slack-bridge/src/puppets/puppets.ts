@@ -86,6 +86,7 @@ export class Puppets {
       if (token) this.open(matrixUserId, value, token);
       else await this.ws.ctx.data.delete(RECORDS_NS, key);
     }
+    await this.dropBarred();
   }
 
   private open(matrixUserId: string, record: PuppetRecord, token: string): Puppet {
@@ -168,6 +169,21 @@ export class Puppets {
       )
       .catch((err: unknown) => this.ws.ctx.log.warn('could not tell a user their Slack login ended', { err: String(err) }));
     return true;
+  }
+
+  /**
+   * Who may use the bridge changed (a ban list rule): the logins of users who may not any more are
+   * revoked and forgotten, so nothing reaches them or goes out as them.
+   */
+  async dropBarred(): Promise<void> {
+    for (const p of this.all()) {
+      if (this.ws.ctx.mayUseBridge(p.matrixUserId)) continue;
+      this.ws.ctx.log.info('a Slack login of a user who may no longer use the bridge is revoked', { workspace: this.ws.name });
+      await this.logout(p.matrixUserId);
+      await this.ws.ctx.notify
+        .notice(p.matrixUserId, `Your Slack login to ${this.ws.name} was revoked: you may no longer use this bridge.`)
+        .catch(() => undefined);
+    }
   }
 
   /** A `tokens_revoked` event names the users whose tokens Slack revoked. */
