@@ -83,6 +83,27 @@ describe('slack-bridge: DMs and group DMs of puppeted users', function () {
     await eventually(() => slackTexts(group, b.alice.id).includes('hi both'), 'answer in the group DM');
   });
 
+  it("a group DM of two puppeted users: one room each, each further member invited in each room by that room's opener", async () => {
+    const mcarol = await b.fx.hs.registerUser('mcarol', { displayname: 'Carol M' });
+    await puppetLogin(b, await adminRoom(b, mcarol), carol);
+    const dan = b.slack.createUser(b.team, { name: 'dan', realName: 'Dan Brown' });
+    const group = carol.openDm(b.alice, dan);
+    // Carol speaks first from Slack: Alice's room is opened by Carol's ghost; then Alice: Carol's room by Alice's.
+    carol.post(group, 'carol first');
+    const aliceRoom = await dmRoomFrom(m.userId, ghostId(carol.id));
+    b.alice.post(group, 'alice second');
+    const carolRoom = await dmRoomFrom(mcarol.userId, ghostId(b.alice.id));
+    await eventually(() => messages(b, carolRoom, ghostId(b.alice.id)).find((e) => e.content.body === 'alice second'), "in carol's room");
+    assert.equal(messages(b, aliceRoom, ghostId(b.alice.id)).length, 0, 'her own Slack post is not shown to her');
+    // Dan needs an invite into both rooms, each from a different ghost.
+    dan.post(group, 'dan third');
+    await eventually(() => messages(b, aliceRoom, ghostId(dan.id)).find((e) => e.content.body === 'dan third'), "in alice's room");
+    await eventually(() => messages(b, carolRoom, ghostId(dan.id)).find((e) => e.content.body === 'dan third'), "in carol's room");
+    await b.connector().idle();
+    const text = await b.fx.bridge.metrics.metrics();
+    assert.doesNotMatch(text, /causeway_messages_relayed_total\{[^}]*direction="remote_to_matrix"[^}]*outcome="failed"[^}]*\} [1-9]/);
+  });
+
   it("inviting a Slack user's ghost to a direct chat opens the Slack DM with the user's own token", async () => {
     const roomId = await m.createRoom({ is_direct: true, invite: [ghostId(carol.id)], preset: 'trusted_private_chat' });
     await eventually(() => b.fx.hs.membership(roomId, ghostId(carol.id)) === 'join', 'ghost joined the DM');

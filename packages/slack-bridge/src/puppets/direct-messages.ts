@@ -50,6 +50,7 @@ export class DirectMessages {
           sender: { ghost: ws.ghostKey(opener) },
           target: ws.ghostKey(author),
           membership: 'invite',
+          dmWith: matrixUserId,
         });
       }
       for (const e of built) if (e.type === 'message') out.push({ ...e, dmWith: matrixUserId } satisfies RemoteMessage);
