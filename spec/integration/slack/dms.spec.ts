@@ -81,6 +81,16 @@ describe('slack-bridge: DMs and group DMs of puppeted users', function () {
     await m.join(roomId);
     await m.sendMessage(roomId, 'hi both');
     await eventually(() => slackTexts(group, b.alice.id).includes('hi both'), 'answer in the group DM');
+
+    // The room is let go (as the core does when nobody can bring it back): a new one is opened by
+    // whoever speaks next, and the others are invited into it afresh.
+    await b.fx.bridge.portals.unlink(roomId, { reason: 'spec' });
+    carol.post(group, 'new room');
+    const again = await dmRoomFrom(m.userId, ghostId(carol.id));
+    assert.notEqual(again, roomId);
+    await m.join(again);
+    b.bob.post(group, 'bob again');
+    await eventually(() => messages(b, again, ghostId(b.bob.id)).find((e) => e.content.body === 'bob again'), 'bob in the new room');
   });
 
   it("a group DM of two puppeted users: one room each, each further member invited in each room by that room's opener", async () => {

@@ -83,6 +83,9 @@ export class DirectMessages {
     const known = await this.ws.ctx.data.get<string>(OPENERS_NS, key);
     const open = (await this.ws.ctx.portals.getByKey(this.ws.portalKey(channel))).some((p) => p.kind === 'dm' && p.dmUser === matrixUserId);
     if (known && open) return known;
+    // A new room (the first, or one reopened after the user left): nobody has been invited into it yet.
+    for (const { key: k } of await this.ws.ctx.data.list(INVITED_NS, { prefix: `${key}\u0000` }))
+      await this.ws.ctx.data.delete(INVITED_NS, k);
     await this.ws.ctx.data.put(OPENERS_NS, key, author);
     await this.ws.ctx.data.put(INVITED_NS, `${key}\u0000${author}`, true);
     return author;
