@@ -33,6 +33,7 @@ interface StoredMatrixRef {
 export class OutboxSendStore implements SendQueueStore {
   /** Records by seq, to mark and remove them (the queue API takes records). */
   private readonly records = new Map<number, QueueRecord<StoredOp>>();
+  private readonly lastIds = new Map<string, string | undefined>();
 
   constructor(
     private readonly queue: DurableQueue<StoredOp>,
@@ -111,10 +112,16 @@ export class OutboxSendStore implements SendQueueStore {
 
   async setLastSentId(roomId: string, messageId: string): Promise<void> {
     const cur = await this.lastSentId(roomId);
-    if (!cur || messageId > cur) await this.data.put(LAST_NS, this.key(roomId), messageId, { expiresAt: Date.now() + KEEP_MS });
+    if (cur && messageId <= cur) return;
+    this.lastIds.set(roomId, messageId);
+    await this.data.put(LAST_NS, this.key(roomId), messageId, { expiresAt: Date.now() + KEEP_MS });
   }
 
-  lastSentId(roomId: string): Promise<string | undefined> {
-    return this.data.get<string>(LAST_NS, this.key(roomId));
+  /** Read from the store once per room and run, then kept in memory (this store is its only writer). */
+  async lastSentId(roomId: string): Promise<string | undefined> {
+    if (this.lastIds.has(roomId)) return this.lastIds.get(roomId);
+    const id = await this.data.get<string>(LAST_NS, this.key(roomId));
+    if (!this.lastIds.has(roomId)) this.lastIds.set(roomId, id);
+    return this.lastIds.get(roomId);
   }
 }

@@ -1,10 +1,10 @@
 /**
  * The Gitter rooms the bridge listens to: one RoomStream (gitter/stream-client.ts) per linked
  * Gitter room, read with the relay account's token, started when the first Matrix room is linked
- * to it and stopped when the last is unlinked. Each stream's cursor (the newest message id passed
- * on) is saved after every message, so after a restart the stream catches up from there and
- * nothing sent while the bridge was down is missed; the core's transaction IDs make a message
- * passed on twice (a crash between the send and the save) land once.
+ * to it and stopped when the last is unlinked. Each stream's cursor (the newest message id applied
+ * on Matrix) is saved as messages are applied (at most every half second), so after a restart the
+ * stream catches up from there and nothing sent while the bridge was down is missed; the core's
+ * transaction IDs make a message passed on twice (a crash before the cursor was saved) land once.
  */
 import type { KeyValueRepository, Logger } from '@causeway/bridge-core';
 import { RoomStream, type GitterMessage, type GitterRestClient, type StreamState } from './gitter';
@@ -15,6 +15,8 @@ const CURSOR_NS = 'stream-cursor';
 
 /** Messages of one room queued for Matrix and not yet applied, at most (then the stream waits). */
 const MAX_IN_FLIGHT = 256;
+/** Shortest time between two writes of one room's cursor. */
+const CURSOR_WRITE_MS = 500;
 
 export interface RoomStreamHandlers {
   /**
@@ -119,18 +121,22 @@ export class RoomStreams {
     if (list.length >= MAX_IN_FLIGHT) await list[0];
   }
 
-  /** The cursor is `messageId` now; written at most one write at a time (the newest wins). */
+  /**
+   * The cursor is `messageId` now. Written one write at a time, at most every CURSOR_WRITE_MS
+   * (the newest wins): a crash loses at most that much of its progress, and those messages are
+   * fetched again at the next start and land once (the core's transaction IDs come from their ids).
+   */
   private cursorAt(roomId: string, messageId: string): void {
     this.cursors.set(roomId, messageId);
     if (this.writing.has(roomId)) return;
     this.writing.add(roomId);
     void (async () => {
       try {
-        for (
-          let id = this.cursors.get(roomId), written: string | undefined;
-          id !== undefined && id !== written;
-          id = this.cursors.get(roomId)
-        ) {
+        let written: string | undefined;
+        for (;;) {
+          if (written !== undefined && !this.stopped) await new Promise((r) => setTimeout(r, CURSOR_WRITE_MS));
+          const id = this.cursors.get(roomId);
+          if (id === undefined || id === written) return;
           await this.data
             .put(CURSOR_NS, roomId, id)
             .catch((err: unknown) => this.log.warn('could not save the Gitter stream cursor', { roomId, err: String(err) }));

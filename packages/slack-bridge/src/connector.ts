@@ -25,6 +25,8 @@ import {
   type ReactionHandler,
   type RedactionHandler,
   type SendResult,
+  type RemoteEvent,
+  type UndeliverableHandler,
 } from '@causeway/bridge-core';
 import { SlackConfigSchema, checkWorkspaces, type SlackConfig } from './config-schema';
 import { SLACK_PROTOCOL } from './protocol';
@@ -32,17 +34,21 @@ import { SlackWorkspace } from './workspace/slack-workspace';
 import { registerCommands } from './commands';
 import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
+import { tellUndeliverable } from './to-matrix/undeliverable';
+import type { SlackWorkspaces } from './workspace/registry';
 import { registerPuppeting } from './puppets';
 import { resolveSlackGhost } from './directory/ghost-resolver';
 
 export class SlackConnector
   implements
+    SlackWorkspaces,
     BridgeConnector<SlackConfig>,
     EditHandler,
     RedactionHandler,
     ReactionHandler,
     LinkHandler,
     BridgeInfoProvider,
+    UndeliverableHandler,
     DirectChatHandler,
     GhostResolver,
     PermissionsWatcher
@@ -96,6 +102,10 @@ export class SlackConnector
     await Promise.all([...this.workspaces.values()].map((w) => w.idle()));
   }
 
+  has(name: string): boolean {
+    return this.workspaces.has(name);
+  }
+
   workspace(name: string): SlackWorkspace {
     const w = this.workspaces.get(name);
     if (!w) throw new BridgeError(`There is no Slack workspace called ${name}. Known: ${[...this.workspaces.keys()].join(', ')}.`);
@@ -120,6 +130,12 @@ export class SlackConnector
 
   async handleMatrixReactionRemoval(r: MatrixReactionRemoval): Promise<void> {
     await this.workspace(r.portal.key.network).toSlack.reaction(r, true);
+  }
+
+  /** A Slack message the core gave up on: its author is told in the channel (only they see it). */
+  async onRemoteEventUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
+    const ws = this.workspaces.get(event.portal.network);
+    if (ws) await tellUndeliverable(ws, event, reason);
   }
 
   /** A Matrix user invited a Slack user's ghost to a DM: opened with their own token (puppets/direct-messages). */

@@ -121,4 +121,24 @@ describe('gitter-bridge: messages through the relay', function () {
       server.close();
     }
   });
+
+  it('does not try a broken avatar again on every message (each try could cost a timeout)', async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits++;
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dave = b.gitter.createUser('dave', { displayName: 'Dave' });
+      b.gitter.addMember(room.id, dave.id);
+      b.gitter.setProfile(dave.id, { avatarUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dave.png` });
+      for (let i = 0; i < 5; i++) await dave.post(room.id, `broken avatar ${i}`);
+      await eventually(() => messages(b.fx.hs, roomId, ghostId('dave')).length === 5, 'all five bridged');
+      assert.equal(hits, 1);
+      assert.equal(b.fx.hs.profile(ghostId('dave'))?.displayname, 'Dave');
+    } finally {
+      server.close();
+    }
+  });
 });

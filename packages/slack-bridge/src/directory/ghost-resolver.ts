@@ -3,13 +3,13 @@
 // DM before it spoke), the localpart is parsed back to a workspace and a Slack user ID, and Slack
 // is asked (`users.info`) whether that user exists. Bots and deleted users are not offered.
 import type { GhostKey } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 
 const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 
-export async function resolveSlackGhost(c: SlackConnector, localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
-  const parsed = c.ctx.ghosts.parseLocalpart(localpart, [...c.workspaces.keys()]);
-  const ws = parsed?.network ? c.workspaces.get(parsed.network) : undefined;
+export async function resolveSlackGhost(c: SlackWorkspaces, localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
+  const parsed = c.ctx.ghosts.parseLocalpart(localpart, Object.keys(c.ctx.config.workspaces));
+  const ws = parsed?.network && c.has(parsed.network) ? c.workspace(parsed.network) : undefined;
   if (!parsed || !ws || !USER_ID.test(parsed.id)) return null;
   let user: { deleted?: boolean; is_bot?: boolean } | undefined;
   try {

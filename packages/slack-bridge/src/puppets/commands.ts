@@ -2,15 +2,16 @@
 // (its state bound to the sender, single use, expiring), `logout [workspace]` revokes the token at
 // Slack and forgets it, `whoami` says which Slack accounts the sender is logged in as.
 import { CommandUsageError, type Command } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 import type { SlackWorkspace } from '../workspace/slack-workspace';
 import type { LoginStates } from './login-states';
 
 /** The named workspace, or the only one when none is named. */
-function pick(c: SlackConnector, name: string | undefined): SlackWorkspace {
+function pick(c: SlackWorkspaces, name: string | undefined): SlackWorkspace {
   if (name) return c.workspace(name);
-  if (c.workspaces.size === 1) return [...c.workspaces.values()][0];
-  throw new CommandUsageError(`Name the workspace: one of ${[...c.workspaces.keys()].join(', ')}.`);
+  const names = Object.keys(c.ctx.config.workspaces);
+  if (names.length === 1) return c.workspace(names[0]);
+  throw new CommandUsageError(`Name the workspace: one of ${names.join(', ')}.`);
 }
 
 function authorizeUrl(ws: SlackWorkspace, state: string): string {
@@ -24,7 +25,7 @@ function authorizeUrl(ws: SlackWorkspace, state: string): string {
   return u.toString();
 }
 
-export function puppetCommands(c: SlackConnector, states: LoginStates): Command[] {
+export function puppetCommands(c: SlackWorkspaces, states: LoginStates): Command[] {
   return [
     {
       name: 'login',
@@ -63,7 +64,7 @@ export function puppetCommands(c: SlackConnector, states: LoginStates): Command[
       summary: 'Which Slack accounts you are logged in as',
       async run(cmd) {
         const lines: string[] = [];
-        for (const ws of c.workspaces.values()) {
+        for (const ws of Object.keys(c.ctx.config.workspaces).map((n) => c.workspace(n))) {
           const p = ws.puppets.of(cmd.sender);
           if (p) {
             const name = (await ws.users.get(p.slackUserId)).displayName;

@@ -8,10 +8,18 @@
 //
 // The other way, a Matrix user inviting a Slack user's ghost to a direct chat opens a Slack DM with
 // `conversations.open` on their own token (the connector's `openDirectChat`).
-import { BridgeError, type GhostKey, type PortalInfo, type RemoteEvent, type RemoteMessage } from '@causeway/bridge-core';
+import {
+  BridgeError,
+  type BridgeContext,
+  type GhostKey,
+  type PortalInfo,
+  type PortalKey,
+  type RemoteEvent,
+  type RemoteMessage,
+} from '@causeway/bridge-core';
 import type { SlackNewMessage } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
-import { slackErrorCode } from './puppets';
+import type { SlackConfig } from '../config-schema';
+import { slackErrorCode, type Puppets } from './puppets';
 
 const MEMBERS_TTL_MS = 10 * 60_000;
 const OPENERS_NS = 'dm-openers';
@@ -22,10 +30,19 @@ export function isDirectMessage(ev: Pick<SlackNewMessage, 'channel' | 'channelTy
   return ev.channelType === 'im' || ev.channelType === 'mpim' || (!ev.channelType && ev.channel.startsWith('D'));
 }
 
+/** What DMs need of their workspace. */
+export interface DmHost {
+  readonly name: string;
+  readonly ctx: BridgeContext<SlackConfig>;
+  readonly puppets: Puppets;
+  portalKey(channel: string): PortalKey;
+  ghostKey(userId: string): GhostKey;
+}
+
 export class DirectMessages {
   private readonly members = new Map<string, { ids: string[]; until: number }>();
 
-  constructor(private readonly ws: SlackWorkspace) {}
+  constructor(private readonly ws: DmHost) {}
 
   /**
    * The remote events of a DM message (built by the relay's translation), addressed to each

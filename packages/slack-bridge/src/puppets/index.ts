@@ -1,16 +1,16 @@
 // Puppeting's registration: the OAuth callback route(s) on the appservice listener and the
 // login/logout/whoami commands. One route per distinct redirect path; the state names the workspace.
 import { ConfigError } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 import { LoginStates } from './login-states';
 import { oauthCallback } from './oauth-callback';
 import { puppetCommands } from './commands';
 import { redirectPath } from './config';
 
-export function registerPuppeting(c: SlackConnector): void {
+export function registerPuppeting(c: SlackWorkspaces): void {
   const states = new LoginStates(c.ctx.data);
   const paths = new Set<string>();
-  for (const ws of c.workspaces.values()) {
+  for (const ws of Object.keys(c.ctx.config.workspaces).map((n) => c.workspace(n))) {
     if (!ws.cfg.puppeting) continue;
     const path = redirectPath(ws.cfg.puppeting);
     if (path === ws.eventsPath)

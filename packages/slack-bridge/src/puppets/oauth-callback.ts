@@ -5,7 +5,7 @@
 // team and is checked with `auth.test` before it is stored. The answer is plain text for the
 // browser; the user is also told in their admin room.
 import type { RouteContext } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 import type { LoginStates } from './login-states';
 import { LoginRefused, slackErrorCode } from './puppets';
 import { MeteredWebClient } from '../metrics/metered-client';
@@ -20,11 +20,11 @@ function page(ctx: RouteContext, status: number, text: string): void {
   ctx.res.end(`${text}\n`);
 }
 
-export function oauthCallback(c: SlackConnector, states: LoginStates) {
+export function oauthCallback(c: SlackWorkspaces, states: LoginStates) {
   return async (ctx: RouteContext): Promise<void> => {
     const state = ctx.query.get('state') ?? '';
     const who = await states.take(state);
-    const ws = who && c.workspaces.get(who.workspace);
+    const ws = who && c.has(who.workspace) ? c.workspace(who.workspace) : undefined;
     const cfg = ws?.cfg.puppeting;
     if (!who || !ws || !cfg) {
       page(

@@ -2,11 +2,12 @@
 // and relayed from then on), and the puppets' own activity coming back (the bridge's posts, edits
 // and reactions made with their tokens), which is dropped before it could reach Matrix again.
 import type { SlackEvent } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
-import { editKey, reactionKey } from './puppet-echoes';
+import type { EchoFilter } from '../to-matrix/echo-filter';
+import type { Puppets } from './puppets';
+import { editKey, reactionKey, type PuppetEchoes } from './puppet-echoes';
 
 /** Handles `tokens_revoked` in a raw Events API payload (the event parser does not model it). */
-export async function handlePuppetPayload(ws: SlackWorkspace, body: unknown): Promise<void> {
+export async function handlePuppetPayload(ws: { puppets: Puppets }, body: unknown): Promise<void> {
   const ev = (body as { event?: { type?: unknown; tokens?: { oauth?: unknown } } } | undefined)?.event;
   if (ev?.type !== 'tokens_revoked') return;
   const oauth = Array.isArray(ev.tokens?.oauth) ? ev.tokens.oauth.filter((u): u is string => typeof u === 'string') : [];
@@ -14,7 +15,10 @@ export async function handlePuppetPayload(ws: SlackWorkspace, body: unknown): Pr
 }
 
 /** Whether a Slack event is the bridge's own call made with a puppet's token. */
-export async function isPuppetEcho(ws: SlackWorkspace, ev: SlackEvent): Promise<boolean> {
+export async function isPuppetEcho(
+  ws: { puppets: Puppets; puppetEchoes: PuppetEchoes; echoes: EchoFilter },
+  ev: SlackEvent,
+): Promise<boolean> {
   switch (ev.kind) {
     case 'message': {
       const user = ev.author.userId;

@@ -6,15 +6,18 @@
 // relayed the same way.
 import { BridgeError } from '@causeway/bridge-core';
 import type { WebClient } from '@slack/web-api';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
 import type { CallResult, StoredCall } from '../to-slack/slack-call';
-import { isDeadTokenError, slackErrorCode } from './puppets';
-import { editKey, reactionKey } from './puppet-echoes';
+import { isDeadTokenError, slackErrorCode, type Puppets } from './puppets';
+import { editKey, reactionKey, type PuppetEchoes } from './puppet-echoes';
 
 /** Makes the call: with `client` as the given user, or (undefined) as the bot. */
 export type PerformCall = (client: WebClient | undefined) => Promise<CallResult>;
 
-export async function sendForMatrixUser(ws: SlackWorkspace, stored: StoredCall, perform: PerformCall): Promise<CallResult> {
+export async function sendForMatrixUser(
+  ws: { puppets: Puppets; puppetEchoes: PuppetEchoes },
+  stored: StoredCall,
+  perform: PerformCall,
+): Promise<CallResult> {
   if (!stored.puppet) return perform(undefined);
   const puppet = ws.puppets.of(stored.puppet);
   if (!puppet) return relayOrRefuse(stored, perform, 'you are not logged in to Slack');
@@ -49,7 +52,7 @@ function relayOrRefuse(stored: StoredCall, perform: PerformCall, why: string): P
  * DM portal always (only their token can write there; without one the send says so).
  */
 export function callerFields(
-  ws: SlackWorkspace,
+  ws: { puppets: Puppets },
   matrixUserId: string,
   portal: { kind: string },
 ): Pick<StoredCall, 'puppet' | 'puppetOnly'> {

@@ -8,9 +8,10 @@
 // room; the call that hit it goes out through the relay instead (see puppet-send), so nothing is
 // dropped silently.
 import type { WebClient, Logger as SlackLogger } from '@slack/web-api';
-import type { SecretStore } from '@causeway/bridge-core';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { BridgeContext, SecretStore } from '@causeway/bridge-core';
+import type { SlackConfig, WorkspaceConfig } from '../config-schema';
 import { MeteredWebClient } from '../metrics/metered-client';
+import type { SlackMetrics } from '../metrics/slack-metrics';
 
 const SECRETS_NS = 'user-tokens';
 const RECORDS_NS = 'puppets';
@@ -41,13 +42,21 @@ export function isDeadTokenError(err: unknown): boolean {
 /** A login the bridge refuses for a reason the user may be shown (not an internal failure). */
 export class LoginRefused extends Error {}
 
+/** What puppets need of their workspace. */
+export interface PuppetsHost {
+  readonly name: string;
+  readonly cfg: WorkspaceConfig;
+  readonly ctx: BridgeContext<SlackConfig>;
+  readonly metrics: SlackMetrics;
+}
+
 export class Puppets {
   private secretsRef?: SecretStore;
   private readonly byMatrix = new Map<string, Puppet>();
   private readonly bySlack = new Map<string, string>();
 
   constructor(
-    private readonly ws: SlackWorkspace,
+    private readonly ws: PuppetsHost,
     private readonly logger: SlackLogger,
   ) {}
 

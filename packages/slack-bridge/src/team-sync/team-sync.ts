@@ -8,7 +8,7 @@
 // portal read-only (only users above the default power level may talk) with a notice; unarchiving
 // lifts that.
 import type { Portal } from '@causeway/bridge-core';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { slackErrorCode } from '../puppets/puppets';
 
 interface ChannelInfo {
@@ -30,7 +30,7 @@ function topicOf(c: ChannelInfo): string {
 }
 
 export class TeamSync {
-  constructor(private readonly ws: SlackWorkspace) {}
+  constructor(private readonly ws: WorkspaceContext) {}
 
   get enabled(): boolean {
     return this.ws.cfg.team_sync?.enabled === true;
@@ -64,7 +64,7 @@ export class TeamSync {
     switch (ev.type) {
       case 'member_joined_channel': {
         const channel = str(ev.channel);
-        if (channel && ev.user === this.ws.botUserId() && ev.channel_type === 'C') await this.ensureById(channel);
+        if (channel && ev.user === this.ws.identity.botUserId && ev.channel_type === 'C') await this.ensureById(channel);
         return;
       }
       case 'channel_created': {

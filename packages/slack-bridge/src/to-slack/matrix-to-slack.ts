@@ -17,9 +17,10 @@ import {
   type SendResult,
 } from '@causeway/bridge-core';
 import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { mentionResolvers } from './mentions';
 import { Reactors } from './reactors';
+import type { SlackSender } from './slack-sender';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 import { callerFields } from '../puppets/puppet-send';
 
@@ -27,7 +28,7 @@ import { callerFields } from '../puppets/puppet-send';
 const MAX_TEXT = 39_000;
 
 /** The Slack ts a message-map entry points at (file parts carry a `~f<n>` suffix). */
-function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
+function slackTsOf(ws: WorkspaceContext, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
   const key = parseSlackMessageId(ref.remoteId.replace(/~[a-z]\S*$/, ''));
   return key && key.team === ws.identity.teamId ? { channel: key.channel, ts: key.ts } : undefined;
 }
@@ -35,7 +36,10 @@ function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>):
 export class MatrixToSlack {
   private readonly reactors: Reactors;
 
-  constructor(private readonly ws: SlackWorkspace) {
+  constructor(
+    private readonly ws: WorkspaceContext,
+    private readonly sender: SlackSender,
+  ) {
     this.reactors = new Reactors(ws.ctx.data, ws.name);
   }
 
@@ -87,7 +91,7 @@ export class MatrixToSlack {
         },
       };
     }
-    const r = await ws.sender.call(channel, { ...base, call });
+    const r = await this.sender.call(channel, { ...base, call });
     if (r.ts && thread.thread_ts) ws.threads.set(channel, r.ts, thread.thread_ts);
     return { remoteIds: r.ts ? [ws.messageId(channel, r.ts)] : [] };
   }
@@ -96,7 +100,7 @@ export class MatrixToSlack {
     const target = slackTsOf(this.ws, edit.target);
     if (!target) return;
     const text = await this.text(edit.content);
-    await this.ws.sender.call(target.channel, {
+    await this.sender.call(target.channel, {
       eventId: edit.eventId,
       ...callerFields(this.ws, edit.sender.userId, edit.portal),
       call: { method: 'chat.update', args: { channel: target.channel, ts: target.ts, text } },
@@ -113,7 +117,7 @@ export class MatrixToSlack {
     for (const remoteId of r.target.remoteIds ?? [r.target.remoteId]) {
       const t = slackTsOf(this.ws, { remoteId });
       if (t)
-        await this.ws.sender.call(t.channel, {
+        await this.sender.call(t.channel, {
           eventId: r.eventId,
           ...callerFields(this.ws, r.sender.userId, r.portal),
           call: { method: 'chat.delete', args: { channel: t.channel, ts: t.ts } },
@@ -136,7 +140,7 @@ export class MatrixToSlack {
       // sent again (Slack answers already_reacted if it got there): it may not have gone out.
       if (!change && (remove || !r.redelivered)) return;
     }
-    await this.ws.sender.call(t.channel, {
+    await this.sender.call(t.channel, {
       eventId: r.eventId,
       ...caller,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
