@@ -56,6 +56,21 @@ describe('slack-bridge: metrics', function () {
     );
   });
 
+  it("counts the SDK's own rate-limit waits on lookups", async () => {
+    const carol = b.slack.createUser(b.team, { name: 'carol', realName: 'Carol Jones' });
+    b.slack.faults.rateLimit('users.info', { times: 1, retryAfter: 1 });
+    carol.join(b.general);
+    carol.post(b.general, 'looked up');
+    await eventually(() => messages(b, roomId, ghostId(carol.id)).find((e) => e.content.body === 'looked up'), 'in the room');
+    const text = await scrape();
+    assert.equal(sample(text, 'causeway_slack_rate_limit_waits_total', { workspace: 'acme', method: 'users.info' }), 1);
+    assert.equal(
+      sample(text, 'causeway_slack_api_errors_total', { method: 'users.info', error: 'ratelimited' }),
+      undefined,
+      'waited, not failed',
+    );
+  });
+
   it('measures Slack events to Matrix, and the workspace shows in the active users and rooms per network', async () => {
     b.alice.post(b.general, 'timed');
     await eventually(() => messages(b, roomId, ghostId(b.alice.id)).find((e) => e.content.body === 'timed'), 'in the room');
