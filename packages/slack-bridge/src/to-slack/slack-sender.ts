@@ -6,12 +6,15 @@
 // of posting twice. IDs found for a message whose handler is gone go to the message map through
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
-import { BridgeError } from '@causeway/bridge-core';
+import { backoffDelay, BridgeError, type BackoffPolicy } from '@causeway/bridge-core';
 import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
+
+/** Transient send failures: 0.5 s doubling to a minute, given up after the 8th (the sender is told). */
+const SEND_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 60_000, maxRetries: 8 };
 
 /** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
@@ -34,7 +37,7 @@ export class SlackSender {
       onRetry: (item, failure, delayMs) =>
         ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs }),
       onError: (err) => ws.ctx.log.warn('Slack send queue bookkeeping failed', { err: String(err) }),
-      backoff: { baseMs: 500, maxMs: 60_000 },
+      retryDelay: (failures) => backoffDelay(failures - 1, SEND_RETRY),
       maxFailures: 8,
     });
   }
