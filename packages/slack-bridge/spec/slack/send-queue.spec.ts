@@ -109,6 +109,7 @@ describe('slack send queue', () => {
           inFlight.set(item.payload, () => resolve(item.payload));
         }),
       classify,
+      retryDelay: () => 1000,
       now: clock.now,
       sleep: clock.sleep,
     });
