@@ -8,6 +8,7 @@ import { findSentMessage } from '../../src/gitter/find-sent';
 import { RateLimitTracker } from '../../src/gitter/rate-limit';
 import { GitterRestClient } from '../../src/gitter/rest-client';
 import { GitterTextError } from '../../src/gitter/text-limit';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 /** A clock the emulator and the client share; the client's waits move it instead of passing time. */
 class Clock {
@@ -31,6 +32,7 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
       baseUrl: emu.restBaseUrl,
       token,
       rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }),
+      retryDelay: retryDelay(REST_RETRY),
       sleep: clock.sleep,
       log: {
         debug: (m, f) => logged.push(m + JSON.stringify(f ?? {})),
@@ -163,7 +165,7 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
     await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/v1`;
     try {
-      const c = client(bot.token, { baseUrl: base, backoff: { baseMs: 1, maxMs: 2 } });
+      const c = client(bot.token, { baseUrl: base, retryDelay: retryDelay({ baseMs: 1, maxMs: 2 }) });
       assert.equal((await c.currentUser()).id, 'u');
       assert.equal(calls, 3);
       await assert.rejects(c.sendMessage('r', { text: 'x' }), (e: unknown) => e instanceof GitterNetworkError && e.maybeProcessed);
@@ -182,9 +184,9 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
   });
 
   it('refuses a base URL that is not http(s) or carries credentials, naming it', () => {
-    assert.throws(() => new GitterRestClient({ baseUrl: 'ftp://x/v1', token: 't' }), /ftp:\/\/x\/v1/);
-    assert.throws(() => new GitterRestClient({ baseUrl: 'https://u:p@x/v1', token: 't' }), /credentials/);
-    assert.throws(() => new GitterRestClient({ baseUrl: 'https://x/v1', token: '' }), /token/);
+    assert.throws(() => new GitterRestClient({ baseUrl: 'ftp://x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }), /ftp:\/\/x\/v1/);
+    assert.throws(() => new GitterRestClient({ baseUrl: 'https://u:p@x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }), /credentials/);
+    assert.throws(() => new GitterRestClient({ baseUrl: 'https://x/v1', token: '', retryDelay: retryDelay(REST_RETRY) }), /token/);
   });
 
   describe('findSentMessage (a send whose answer was lost)', () => {

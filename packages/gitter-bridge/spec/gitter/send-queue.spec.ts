@@ -6,6 +6,7 @@ import { GitterRestClient } from '../../src/gitter/rest-client';
 import { GitterSendQueue, type SendOutcome } from '../../src/gitter/send-queue';
 import { MemorySendQueueStore, type QueuedOp } from '../../src/gitter/send-queue-store';
 import type { SendMessageBody } from '../../src/gitter/types';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 class Clock {
   ms = Date.UTC(2024, 0, 15, 12);
@@ -42,9 +43,9 @@ describe('gitter-bridge: per-room send queue against the Gitter emulator', () =>
   let queue: GitterSendQueue | undefined;
 
   const makeClient = (token = bot.token) =>
-    new LossyClient({ baseUrl: emu.restBaseUrl, token, rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }), sleep: clock.sleep });
+    new LossyClient({ baseUrl: emu.restBaseUrl, token, rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }), retryDelay: retryDelay(REST_RETRY), sleep: clock.sleep });
   const makeQueue = (client: GitterRestClient, extra: Partial<ConstructorParameters<typeof GitterSendQueue>[0]> = {}) =>
-    (queue = new GitterSendQueue({ client, now: clock.now, backoff: { baseMs: 2, maxMs: 10 }, ...extra }));
+    (queue = new GitterSendQueue({ client, now: clock.now, retryDelay: retryDelay({ baseMs: 2, maxMs: 10 }), ...extra }));
   const texts = () => emu.messagesBy(roomId, bot.id).map((m) => m.text);
 
   beforeEach(async () => {

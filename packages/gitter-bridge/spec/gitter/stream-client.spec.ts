@@ -4,6 +4,7 @@ import { GitterHttpError } from '../../src/gitter/errors';
 import { GitterRestClient } from '../../src/gitter/rest-client';
 import { BEFORE_ALL_IDS, RoomStream, type RoomStreamOptions, type StreamState } from '../../src/gitter/stream-client';
 import type { GitterMessage } from '../../src/gitter/types';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let emu: GitterEmulator;
@@ -17,13 +18,13 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let errors: Error[];
   let fatal: GitterHttpError | undefined;
 
-  const rest = (token = bot.token) => new GitterRestClient({ baseUrl: emu.restBaseUrl, token });
+  const rest = (token = bot.token) => new GitterRestClient({ baseUrl: emu.restBaseUrl, token, retryDelay: retryDelay(REST_RETRY) });
   function start(opts: Partial<RoomStreamOptions> = {}, token = bot.token): RoomStream {
     stream = new RoomStream({
       streamBaseUrl: emu.streamBaseUrl,
       roomId,
       rest: rest(token),
-      backoff: { baseMs: 5, maxMs: 40 },
+      reconnectDelay: retryDelay({ baseMs: 5, maxMs: 40 }),
       onMessage: (m: GitterMessage, source) => {
         got.push({ id: m.id, v: m.v ?? 1, text: m.text, source });
       },

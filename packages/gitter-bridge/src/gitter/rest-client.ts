@@ -5,7 +5,7 @@
 // same call retried, so callers never see it. Reads (and PUT/DELETE, which are idempotent) are
 // retried a few times on network and 5xx failures; a POST is not — whether it took effect is
 // for the caller to find out (see findSentMessage).
-import { backoffDelay, sleep as realSleep, type BackoffOptions, type Sleep } from './backoff';
+import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import {
   classifyStatus,
   GitterAbortedError,
@@ -34,7 +34,8 @@ export interface GitterRestClientOptions {
   timeoutMs?: number;
   /** Retries of idempotent calls on network and 5xx failures (default 2). */
   retries?: number;
-  backoff?: BackoffOptions;
+  /** The wait before each of those retries (the bridge's backoff policy). */
+  retryDelay: RetryDelay;
   sleep?: Sleep;
   log?: GitterLog;
   userAgent?: string;
@@ -52,7 +53,7 @@ export class GitterRestClient {
   readonly #token: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly backoff: BackoffOptions;
+  private readonly retryDelay: RetryDelay;
   private readonly sleep: Sleep;
   private readonly log: GitterLog;
   private readonly userAgent: string | undefined;
@@ -66,7 +67,7 @@ export class GitterRestClient {
     this.rateLimit = opts.rateLimit ?? new RateLimitTracker({ ...(opts.sleep ? { sleep: opts.sleep } : {}) });
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 2;
-    this.backoff = { baseMs: 500, maxMs: 10_000, ...opts.backoff };
+    this.retryDelay = opts.retryDelay;
     this.sleep = opts.sleep ?? realSleep;
     this.log = opts.log ?? {};
     this.userAgent = opts.userAgent;
@@ -213,7 +214,7 @@ export class GitterRestClient {
         if (idempotent && failures < this.retries) {
           failures++;
           this.log.debug?.('Gitter request failed, retrying', { method, path, attempt: failures });
-          await this.sleep(backoffDelay(failures, this.backoff), opts.signal);
+          await this.sleep(this.retryDelay(failures), opts.signal);
           continue;
         }
         throw new GitterNetworkError(method, path, !refused, err);
@@ -229,7 +230,7 @@ export class GitterRestClient {
       const kind = classifyStatus(res.status);
       if (kind === 'server' && idempotent && failures < this.retries) {
         failures++;
-        await this.sleep(backoffDelay(failures, this.backoff), opts.signal);
+        await this.sleep(this.retryDelay(failures), opts.signal);
         continue;
       }
       if (kind === 'bad_request' && method === 'PUT' && /\/chatMessages\//.test(path)) {
