@@ -202,7 +202,7 @@ async function eventually<T>(check: () => T, what: string, timeoutMs = 5000): Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -157,7 +157,7 @@ class Writer {
       r.children.filter((c): c is Element => typeof c !== 'string').map((c) => this.inline(c.children).replace(/\n/g, ' ').replace(/\|/g, '\\|').trim()),
     );
     const width = Math.max(...cells.map((c) => c.length));
-    const line = (c: string[]) => `| ${[...c, ...Array(width - c.length).fill('')].join(' | ')} |`;
+    const line = (c: string[]) => `| ${[...c, ...Array<string>(width - c.length).fill('')].join(' | ')} |`;
     return [line(cells[0]), `|${' --- |'.repeat(width)}`, ...cells.slice(1).map(line)].join('\n');
   }
 

@@ -64,7 +64,7 @@ function createRenderer(): MarkdownIt {
     if (state.src.charCodeAt(state.pos) !== 0x40 /* @ */) return false;
     if ((state as unknown as { linkLevel: number }).linkLevel > 0) return false;
     const prev = state.pos > 0 ? state.src[state.pos - 1] : '';
-    if (prev && /[\w@/.\-]/.test(prev)) return false; // e-mail addresses, paths
+    if (prev && /[\w@/.-]/.test(prev)) return false; // e-mail addresses, paths
     const m = MENTION_RE.exec(state.src.slice(state.pos, state.posMax));
     if (!m) return false;
     if (!silent) {
