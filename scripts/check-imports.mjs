@@ -74,10 +74,7 @@ const packages = workspacePackages();
 const packageOf = (file) => packages.find((p) => inside(p.dir, file));
 
 // Rule 3 covers every TypeScript file of the repository that belongs to a package or crosses into one.
-const scanned = [
-  ...packages.flatMap((p) => tsFiles(p.dir)),
-  ...['spec', 'bench', 'scripts'].flatMap((d) => tsFiles(path.join(root, d))),
-];
+const scanned = [...packages.flatMap((p) => tsFiles(p.dir)), ...['spec', 'bench', 'scripts'].flatMap((d) => tsFiles(path.join(root, d)))];
 
 /** @type {Map<string, string[]>} src file → the src files of its own package it imports */
 const graph = new Map();
@@ -100,21 +97,33 @@ for (const file of scanned) {
       // 2: the contract is a leaf.
       if (own.name === '@causeway/bridge-core' && inside(path.join(own.src, 'connector'), file)) {
         const top = path.relative(own.src, target).split(path.sep)[0];
-        if (!CONTRACT_MAY_IMPORT.includes(top)) problems.contract.push(`${rel(file)} imports ${spec} (${rel(target)}): connector/ may import only ${CONTRACT_MAY_IMPORT.join('/, ')}/`);
+        if (!CONTRACT_MAY_IMPORT.includes(top))
+          problems.contract.push(
+            `${rel(file)} imports ${spec} (${rel(target)}): connector/ may import only ${CONTRACT_MAY_IMPORT.join('/, ')}/`,
+          );
       }
       // 4: the protocol layer stays in its folder.
       const layer = own.isBridge ? protocolDirOf(own, file) : undefined;
-      if (layer && !inside(layer, target)) problems.protocol.push(`${rel(file)} imports ${spec} (${rel(target)}): the protocol layer imports nothing of the bridge outside ${rel(layer)}/`);
+      if (layer && !inside(layer, target))
+        problems.protocol.push(
+          `${rel(file)} imports ${spec} (${rel(target)}): the protocol layer imports nothing of the bridge outside ${rel(layer)}/`,
+        );
       continue;
     }
     // 3: a package's internals by name (`@causeway/x/dist/...`, `@causeway/x/src/...`).
     const target = packages.find((p) => spec === p.name || spec.startsWith(`${p.name}/`));
     if (target && target !== own) {
       const sub = spec === target.name ? '.' : `.${spec.slice(target.name.length)}`;
-      if (!target.exports.includes(sub)) problems.internals.push(`${rel(file)} imports ${spec}: not one of ${target.name}'s entry points (${target.exports.join(', ')})`);
+      if (!target.exports.includes(sub))
+        problems.internals.push(`${rel(file)} imports ${spec}: not one of ${target.name}'s entry points (${target.exports.join(', ')})`);
     }
     // 4: no Matrix code in a protocol layer.
-    if (own?.isBridge && inSrc && protocolDirOf(own, file) && (spec === '@causeway/bridge-core' || spec.startsWith('@causeway/bridge-core/') || MATRIX_SDK.test(spec))) {
+    if (
+      own?.isBridge &&
+      inSrc &&
+      protocolDirOf(own, file) &&
+      (spec === '@causeway/bridge-core' || spec.startsWith('@causeway/bridge-core/') || MATRIX_SDK.test(spec))
+    ) {
       problems.protocol.push(`${rel(file)} imports ${spec}: the protocol layer imports no Matrix code`);
     }
   }
@@ -185,7 +194,9 @@ function loopIn(component) {
 
 for (const component of cycles()) {
   const loop = loopIn(component).map(rel).join(' → ');
-  problems.cycles.push(`${component.length} files: ${loop}${component.length > loop.split(' → ').length - 1 ? ` (and ${component.length - (loop.split(' → ').length - 1)} more in the same knot)` : ''}`);
+  problems.cycles.push(
+    `${component.length} files: ${loop}${component.length > loop.split(' → ').length - 1 ? ` (and ${component.length - (loop.split(' → ').length - 1)} more in the same knot)` : ''}`,
+  );
 }
 
 const sections = [

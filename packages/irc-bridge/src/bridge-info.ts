@@ -10,12 +10,12 @@ import type { ServerConfig } from './config-schema';
 
 type Server = Pick<ServerConfig, 'address' | 'port' | 'tls'>;
 
-export function ircServerUrl(server: Server): string {
+function ircServerUrl(server: Server): string {
   const host = server.address.includes(':') ? `[${server.address}]` : server.address; // IPv6 literal
   return `${server.tls.enabled ? 'ircs' : 'irc'}://${host}:${server.port}`;
 }
 
-export function ircChannelUrl(server: Server, channel: string): string {
+function ircChannelUrl(server: Server, channel: string): string {
   return `${ircServerUrl(server)}/${encodeURIComponent(channel)}`;
 }
 

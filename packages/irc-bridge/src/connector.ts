@@ -6,11 +6,33 @@
  * MAI did not invent a text form for them.
  */
 import {
-  BridgeError, ConfigError, type AliasResolver, type BridgeConnector, type BridgeContext, type DirectChatHandler, type EditHandler,
-  type GhostKey, type GhostResolver, type LinkHandler, type MatrixEdit, type MatrixMembership, type MatrixMessage,
-  type MatrixRoomMeta, type MembershipHandler, type PortalInfo, type PortalKey, type RoomMetaHandler, type SecretStore, type SendResult,
-  type ThirdPartyLookup, type BridgeInfoDisplay, type BridgeInfoProvider, type PermissionsWatcher, type Portal,
-  type RemoteEvent, type UndeliverableHandler,
+  BridgeError,
+  ConfigError,
+  type AliasResolver,
+  type BridgeConnector,
+  type BridgeContext,
+  type DirectChatHandler,
+  type EditHandler,
+  type GhostKey,
+  type GhostResolver,
+  type LinkHandler,
+  type MatrixEdit,
+  type MatrixMembership,
+  type MatrixMessage,
+  type MatrixRoomMeta,
+  type MembershipHandler,
+  type PortalInfo,
+  type PortalKey,
+  type RoomMetaHandler,
+  type SecretStore,
+  type SendResult,
+  type ThirdPartyLookup,
+  type BridgeInfoDisplay,
+  type BridgeInfoProvider,
+  type PermissionsWatcher,
+  type Portal,
+  type RemoteEvent,
+  type UndeliverableHandler,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import { isKnownEncoding } from './irc/encoding-fallback';
@@ -30,9 +52,21 @@ export interface IrcStats {
   networks: Record<string, NetworkStats>;
 }
 
-export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, GhostResolver, DirectChatHandler,
-  ThirdPartyLookup, LinkHandler, EditHandler, MembershipHandler, RoomMetaHandler, BridgeInfoProvider, PermissionsWatcher,
-  UndeliverableHandler {
+export class IrcConnector
+  implements
+    BridgeConnector<IrcConfig>,
+    AliasResolver,
+    GhostResolver,
+    DirectChatHandler,
+    ThirdPartyLookup,
+    LinkHandler,
+    EditHandler,
+    MembershipHandler,
+    RoomMetaHandler,
+    BridgeInfoProvider,
+    PermissionsWatcher,
+    UndeliverableHandler
+{
   readonly protocol = IRC_PROTOCOL;
   readonly configSchema = IrcConfigSchema;
   readonly networks = new Map<string, IrcNetwork>();
@@ -61,7 +95,8 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     for (const warning of questionableCombinations(ctx.config)) ctx.log.warn(warning);
     this.passwords = openSecrets(ctx, PASSWORDS_NAMESPACE);
     this.features = new UserFeatures(ctx.data);
-    for (const [name, cfg] of Object.entries(ctx.config.servers)) this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
+    for (const [name, cfg] of Object.entries(ctx.config.servers))
+      this.networks.set(name, new IrcNetwork(name, cfg, ctx, this.passwords, this.features));
     registerCommands({ ctx, networks: this.registry, passwords: this.passwords, features: this.features });
     this.provisioning = new IrcProvisioning({ ctx, networks: this.registry });
     this.provisioning.register();
@@ -71,7 +106,12 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     await this.features.load();
     const ident = this.ctx.config.ident;
     if (ident.enabled) {
-      this.identd = new Identd({ port: ident.port, address: ident.address, lookup: (local, remote) => this.identFor(local, remote), log: this.ctx.log });
+      this.identd = new Identd({
+        port: ident.port,
+        address: ident.address,
+        lookup: (local, remote) => this.identFor(local, remote),
+        log: this.ctx.log,
+      });
       await this.identd.start();
     }
     await Promise.all([...this.networks.values()].map((n) => n.start()));
@@ -82,9 +122,14 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
   private startMetrics(): void {
     const m = this.ctx.metrics;
     if (!m) return;
-    const reconnectQueue = m.gauge('reconnect_queue', 'IRC connection attempts waiting for the per-network connect scheduler.', ['network']);
-    const queued = m.gauge('queued_messages', 'Matrix messages waiting for a user\'s IRC connection to come back.', ['network']);
-    const relayed = m.gauge('messages_total_sampled', 'Messages relayed since start, by direction (sampled counter).', ['network', 'direction']);
+    const reconnectQueue = m.gauge('reconnect_queue', 'IRC connection attempts waiting for the per-network connect scheduler.', [
+      'network',
+    ]);
+    const queued = m.gauge('queued_messages', "Matrix messages waiting for a user's IRC connection to come back.", ['network']);
+    const relayed = m.gauge('messages_total_sampled', 'Messages relayed since start, by direction (sampled counter).', [
+      'network',
+      'direction',
+    ]);
     const sample = () => {
       const byState: Record<string, number> = {};
       for (const [name, s] of Object.entries(this.stats().networks)) {
@@ -191,7 +236,10 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     const m = this.ctx.ghosts.parseLocalpart(localpart, [...this.networks.keys()]);
     if (!m?.network || !this.networks.has(m.network) || !isValidNick(m.id)) return null;
     const n = this.networks.get(m.network)!;
-    return { key: n.ghostKey(m.id), displayName: n.cfg.ghost_display_name.replace(/\$NICK/g, m.id).replace(/\$NETWORK/g, n.cfg.name ?? n.name) };
+    return {
+      key: n.ghostKey(m.id),
+      displayName: n.cfg.ghost_display_name.replace(/\$NICK/g, m.id).replace(/\$NETWORK/g, n.cfg.name ?? n.name),
+    };
   }
 
   async openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo> {
@@ -218,9 +266,11 @@ export class IrcConnector implements BridgeConnector<IrcConfig>, AliasResolver, 
     // A link a channel operator approved through provisioning (the bot asked them on IRC).
     if (this.provisioning?.isApproved(request.roomId, n.name, channel)) return;
     const nick = n.users.nickOf(request.userId);
-    if (!nick) throw new BridgeError(`Connect to ${n.name} first (e.g. !join ${channel}): only a channel operator of ${channel} may link it.`);
+    if (!nick)
+      throw new BridgeError(`Connect to ${n.name} first (e.g. !join ${channel}): only a channel operator of ${channel} may link it.`);
     const ops = await n.operators(channel);
-    if (!ops.some((o) => ircLower(o) === ircLower(nick))) throw new BridgeError(`Only a channel operator of ${channel} may link it, and ${nick} is not one.`);
+    if (!ops.some((o) => ircLower(o) === ircLower(nick)))
+      throw new BridgeError(`Only a channel operator of ${channel} may link it, and ${nick} is not one.`);
   }
 
   async onLinked(portal: { key: PortalKey; roomId: string }): Promise<void> {
@@ -288,8 +338,10 @@ export function questionableCombinations(config: IrcConfig): string[] {
   const out: string[] = [];
   for (const [name, s] of Object.entries(config.servers)) {
     if (s.membership.irc_to_matrix.require_matrix_joined && !s.membership.matrix_to_irc.incremental) {
-      out.push(`irc.servers.${name}.membership.irc_to_matrix.require_matrix_joined is on but matrix_to_irc.incremental is off: `
-        + 'room members are connected only when they first speak, so until then the privacy filter withholds their rooms\' IRC lines');
+      out.push(
+        `irc.servers.${name}.membership.irc_to_matrix.require_matrix_joined is on but matrix_to_irc.incremental is off: ` +
+          "room members are connected only when they first speak, so until then the privacy filter withholds their rooms' IRC lines",
+      );
     }
   }
   return out;
@@ -299,7 +351,9 @@ function checkServerCombinations(config: IrcConfig): void {
   const problems: string[] = [];
   for (const [name, s] of Object.entries(config.servers)) {
     if (s.sasl?.mechanism === 'external' && !s.tls.client_certificate) {
-      problems.push(`irc.servers.${name}.sasl.mechanism: \`external\` needs tls.client_certificate (the certificate SASL EXTERNAL logs in with)`);
+      problems.push(
+        `irc.servers.${name}.sasl.mechanism: \`external\` needs tls.client_certificate (the certificate SASL EXTERNAL logs in with)`,
+      );
     }
     if (s.tls.client_certificate && !s.tls.enabled) {
       problems.push(`irc.servers.${name}.tls.client_certificate: a client certificate is only presented over TLS; set tls.enabled`);
@@ -308,7 +362,9 @@ function checkServerCombinations(config: IrcConfig): void {
       problems.push(`irc.servers.${name}.only_additional_addresses: needs at least one entry in additional_addresses`);
     }
     if (s.encoding_fallback && !isKnownEncoding(s.encoding_fallback)) {
-      problems.push(`irc.servers.${name}.encoding_fallback: unknown encoding ${JSON.stringify(s.encoding_fallback)} (e.g. windows-1252, latin1, iso-8859-15)`);
+      problems.push(
+        `irc.servers.${name}.encoding_fallback: unknown encoding ${JSON.stringify(s.encoding_fallback)} (e.g. windows-1252, latin1, iso-8859-15)`,
+      );
     }
   }
   if (problems.length) throw new ConfigError('The IRC configuration is not valid', problems);

@@ -6,6 +6,11 @@ import { bridgeVersion } from './commands/admin-commands';
 import { migrateMaiConfigCommand } from './migrate/migrate-command';
 import { migrateMaiRoomsCommand } from './migrate/rooms-command';
 
-void runBridge({ connector: new IrcConnector(), configKey: 'irc', version: bridgeVersion(), commands: [migrateMaiConfigCommand, migrateMaiRoomsCommand] }).then((code) => {
+void runBridge({
+  connector: new IrcConnector(),
+  configKey: 'irc',
+  version: bridgeVersion(),
+  commands: [migrateMaiConfigCommand, migrateMaiRoomsCommand],
+}).then((code) => {
   if (typeof code === 'number' && code !== 0) process.exitCode = code;
 });

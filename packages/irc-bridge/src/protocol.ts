@@ -7,8 +7,8 @@
 import type { ProtocolInfo } from '@causeway/bridge-core';
 import { ROOM_CONFIG_TYPE } from './network/room-config';
 
-export const GHOST_TEMPLATE = 'irc_$NETWORK_$ID';
-export const ALIAS_TEMPLATE = 'irc_$NETWORK_$ID';
+const GHOST_TEMPLATE = 'irc_$NETWORK_$ID';
+const ALIAS_TEMPLATE = 'irc_$NETWORK_$ID';
 
 export const IRC_PROTOCOL: ProtocolInfo = {
   id: 'irc',

@@ -27,7 +27,13 @@
  * (`portals.setBridgingStatus`); without power to send state in the room it is skipped and logged.
  */
 import {
-  BridgeError, MatrixError, Reply, type BridgeContext, type BridgingStatus, type ProvisioningRequest, type RouteDefinition,
+  BridgeError,
+  MatrixError,
+  Reply,
+  type BridgeContext,
+  type BridgingStatus,
+  type ProvisioningRequest,
+  type RouteDefinition,
 } from '@causeway/bridge-core';
 import { ircLower, isValidChannelName, isValidNick } from './irc';
 import type { IrcConfig } from './config-schema';
@@ -109,9 +115,30 @@ export class IrcProvisioning {
   register(): void {
     const p = this.c.ctx.provisioning;
     const routes: RouteDefinition[] = [
-      { method: 'POST', path: '/link', schema: LINK_SCHEMA, requiresRoomPower: roomOf, powerErrcode: 'IRC_NOT_ENOUGH_POWER', audit: true, handler: (req) => this.link(req) },
-      { method: 'POST', path: '/unlink', schema: UNLINK_SCHEMA, requiresRoomPower: roomOf, powerErrcode: 'IRC_NOT_ENOUGH_POWER', audit: true, handler: (req) => this.unlink(req) },
-      { method: 'GET', path: '/listlinks/{roomId}', requiresRoomMembership: (req) => req.params.roomId, handler: (req) => this.listLinks(req.params.roomId) },
+      {
+        method: 'POST',
+        path: '/link',
+        schema: LINK_SCHEMA,
+        requiresRoomPower: roomOf,
+        powerErrcode: 'IRC_NOT_ENOUGH_POWER',
+        audit: true,
+        handler: (req) => this.link(req),
+      },
+      {
+        method: 'POST',
+        path: '/unlink',
+        schema: UNLINK_SCHEMA,
+        requiresRoomPower: roomOf,
+        powerErrcode: 'IRC_NOT_ENOUGH_POWER',
+        audit: true,
+        handler: (req) => this.unlink(req),
+      },
+      {
+        method: 'GET',
+        path: '/listlinks/{roomId}',
+        requiresRoomMembership: (req) => req.params.roomId,
+        handler: (req) => this.listLinks(req.params.roomId),
+      },
       { method: 'POST', path: '/querylink', schema: QUERY_SCHEMA, handler: (req) => this.queryLink(req) },
       { method: 'GET', path: '/querynetworks', handler: async () => this.networks() },
       { method: 'GET', path: '/limits', handler: () => this.limits() },
@@ -155,7 +182,11 @@ export class IrcProvisioning {
     const matches = (res: string[], u: string) => res.some((re) => new RegExp(re).test(u));
     const clash = (await this.c.ctx.portals.joinedMatrixUsers(roomId)).filter((u) => matches(conflict, u) && !matches(exempt, u));
     if (clash.length) {
-      throw new MatrixError(409, 'IRC_DOUBLE_BRIDGE', `This room cannot be linked while ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''} ${clash.length === 1 ? 'is' : 'are'} in it (provisioning.rules.conflict).`);
+      throw new MatrixError(
+        409,
+        'IRC_DOUBLE_BRIDGE',
+        `This room cannot be linked while ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''} ${clash.length === 1 ? 'is' : 'are'} in it (provisioning.rules.conflict).`,
+      );
     }
   }
 
@@ -189,20 +220,28 @@ export class IrcProvisioning {
     const key = req.body.key as string | undefined;
     if (!isValidNick(opNick)) throw new MatrixError(400, 'IRC_BAD_OPERATOR_TARGET', `${opNick} is not a valid nick.`);
     const limit = this.c.ctx.config.provisioning.room_limit;
-    if (limit > 0 && (await this.plumbedCount()) >= limit) throw new MatrixError(500, 'IRC_BRIDGE_AT_LIMIT', 'The bridge has reached its room limit.');
+    if (limit > 0 && (await this.plumbedCount()) >= limit)
+      throw new MatrixError(500, 'IRC_BRIDGE_AT_LIMIT', 'The bridge has reached its room limit.');
     if (await this.c.ctx.portals.getByRoom(roomId)) throw new MatrixError(409, 'IRC_EXISTING_MAPPING', 'This room is already bridged.');
     await this.checkRules(roomId);
     const pendingKey = `${n.name}\u0000${ircLower(opNick)}`;
-    if (this.pending.has(pendingKey)) throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
+    if (this.pending.has(pendingKey))
+      throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
     const ops = await this.operatorsOf(req.userId, n, channel, key);
     if (!ops.some((o) => ircLower(o) === ircLower(opNick))) {
       throw new MatrixError(400, 'IRC_BAD_OPERATOR_TARGET', `${opNick} is not an operator of ${channel} on ${n.name}.`);
     }
-    if (this.pending.has(pendingKey)) throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
+    if (this.pending.has(pendingKey))
+      throw new MatrixError(409, 'IRC_EXISTING_REQUEST', `A link request to ${opNick} is already waiting for an answer.`);
 
     const timeoutS = this.c.ctx.config.provisioning.request_timeout_s;
     const entry: PendingLink = {
-      network: n, opNick, roomId, channel, key, userId: req.userId,
+      network: n,
+      opNick,
+      roomId,
+      channel,
+      key,
+      userId: req.userId,
       timer: setTimeout(() => this.settle(pendingKey, 'timeout'), timeoutS * 1000),
       unsubscribe: n.onBotPrivateMessage((nick, text) => {
         if (ircLower(nick) !== ircLower(opNick)) return;
@@ -216,21 +255,31 @@ export class IrcProvisioning {
     this.pending.set(pendingKey, entry);
     // Before the operator is asked, so a quick "yes" cannot be overwritten by a late "pending".
     await this.setStatus(entry, 'pending');
-    const delivered = await n.botSay(opNick,
-      `${req.userId} wants to bridge ${channel} to the Matrix room ${roomId} (https://matrix.to/#/${encodeURIComponent(roomId)}). `
-      + `Reply "yes" or "y" within ${timeoutS} seconds to approve.`);
+    const delivered = await n.botSay(
+      opNick,
+      `${req.userId} wants to bridge ${channel} to the Matrix room ${roomId} (https://matrix.to/#/${encodeURIComponent(roomId)}). ` +
+        `Reply "yes" or "y" within ${timeoutS} seconds to approve.`,
+    );
     if (!delivered) {
       this.drop(pendingKey);
       await this.setStatus(entry, 'failure');
       throw new MatrixError(500, 'M_AS_UNKNOWN', `The bridge could not message ${opNick} on ${n.name}.`);
     }
     req.log.info('link request sent to channel operator', { network: n.name, channel, roomId, opNick });
-    return new Reply(202, { status: 'pending', op_nick: opNick, timeout_s: timeoutS, matrix_room_id: roomId, remote_room_server: n.name, remote_room_channel: channel });
+    return new Reply(202, {
+      status: 'pending',
+      op_nick: opNick,
+      timeout_s: timeoutS,
+      matrix_room_id: roomId,
+      remote_room_server: n.name,
+      remote_room_channel: channel,
+    });
   }
 
   /** Best effort: the link request goes on whether or not the room shows its status. */
   private async setStatus(p: PendingLink, status: BridgingStatus): Promise<void> {
-    await this.c.ctx.portals.setBridgingStatus({ roomId: p.roomId, stateKey: bridgingStateKey(p.network, p.channel), userId: p.userId, status })
+    await this.c.ctx.portals
+      .setBridgingStatus({ roomId: p.roomId, stateKey: bridgingStateKey(p.network, p.channel), userId: p.userId, status })
       .catch((err: unknown) => this.c.ctx.log.warn('could not set m.room.bridging', { roomId: p.roomId, status, err: String(err) }));
   }
 
@@ -249,7 +298,10 @@ export class IrcProvisioning {
     const n = p.network;
     const tell = (text: string) => this.c.ctx.notify.notice(p.userId, text).catch(() => undefined);
     if (answer !== 'yes') {
-      const why = answer === 'no' ? `${p.opNick} declined` : `${p.opNick} did not answer within ${this.c.ctx.config.provisioning.request_timeout_s} seconds`;
+      const why =
+        answer === 'no'
+          ? `${p.opNick} declined`
+          : `${p.opNick} did not answer within ${this.c.ctx.config.provisioning.request_timeout_s} seconds`;
       void tell(`Your request to bridge ${p.channel} on ${n.name} to ${p.roomId} was not approved: ${why}.`);
       if (answer === 'no') void n.botSay(p.opNick, `OK, ${p.channel} will not be bridged to ${p.roomId}.`);
       void this.setStatus(p, 'failure');
@@ -257,16 +309,22 @@ export class IrcProvisioning {
     }
     const approvedKey = `${p.roomId}\u0000${n.name}\u0000${ircLower(p.channel)}`;
     this.approved.add(approvedKey);
-    void this.c.ctx.portals.link(p.roomId, n.portalKey(p.channel), { actor: p.userId, ...(p.key ? { data: { key: p.key } } : {}) })
-      .then(() => {
-        void this.setStatus(p, 'success');
-        void n.botSay(p.opNick, `Thanks: ${p.channel} is now bridged to ${p.roomId}.`);
-        void tell(`${p.channel} on ${n.name} is now bridged to ${p.roomId}: ${p.opNick} approved.`);
-      }, (err: unknown) => {
-        this.c.ctx.log.warn('approved link failed', { network: n.name, channel: p.channel, roomId: p.roomId, err: String(err) });
-        void this.setStatus(p, 'failure');
-        void tell(`${p.opNick} approved bridging ${p.channel} on ${n.name} to ${p.roomId}, but the link failed: ${err instanceof BridgeError ? err.userMessage : String(err)}`);
-      })
+    void this.c.ctx.portals
+      .link(p.roomId, n.portalKey(p.channel), { actor: p.userId, ...(p.key ? { data: { key: p.key } } : {}) })
+      .then(
+        () => {
+          void this.setStatus(p, 'success');
+          void n.botSay(p.opNick, `Thanks: ${p.channel} is now bridged to ${p.roomId}.`);
+          void tell(`${p.channel} on ${n.name} is now bridged to ${p.roomId}: ${p.opNick} approved.`);
+        },
+        (err: unknown) => {
+          this.c.ctx.log.warn('approved link failed', { network: n.name, channel: p.channel, roomId: p.roomId, err: String(err) });
+          void this.setStatus(p, 'failure');
+          void tell(
+            `${p.opNick} approved bridging ${p.channel} on ${n.name} to ${p.roomId}, but the link failed: ${err instanceof BridgeError ? err.userMessage : String(err)}`,
+          );
+        },
+      )
       .finally(() => this.approved.delete(approvedKey));
   }
 

@@ -20,6 +20,8 @@ import {
   type ReactionHandler,
   type RedactionHandler,
   type SendResult,
+  type RemoteEvent,
+  type UndeliverableHandler,
 } from '@causeway/bridge-core';
 import { SlackConfigSchema, checkWorkspaces, type SlackConfig } from './config-schema';
 import { SLACK_PROTOCOL } from './protocol';
@@ -27,9 +29,19 @@ import { SlackWorkspace } from './workspace/slack-workspace';
 import { registerCommands } from './commands';
 import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
+import { tellUndeliverable } from './to-matrix/undeliverable';
+import type { SlackWorkspaces } from './workspace/registry';
 
 export class SlackConnector
-  implements BridgeConnector<SlackConfig>, EditHandler, RedactionHandler, ReactionHandler, LinkHandler, BridgeInfoProvider
+  implements
+    SlackWorkspaces,
+    BridgeConnector<SlackConfig>,
+    EditHandler,
+    RedactionHandler,
+    ReactionHandler,
+    LinkHandler,
+    BridgeInfoProvider,
+    UndeliverableHandler
 {
   readonly protocol = SLACK_PROTOCOL;
   readonly configSchema = SlackConfigSchema;
@@ -79,6 +91,10 @@ export class SlackConnector
     await Promise.all([...this.workspaces.values()].map((w) => w.idle()));
   }
 
+  has(name: string): boolean {
+    return this.workspaces.has(name);
+  }
+
   workspace(name: string): SlackWorkspace {
     const w = this.workspaces.get(name);
     if (!w) throw new BridgeError(`There is no Slack workspace called ${name}. Known: ${[...this.workspaces.keys()].join(', ')}.`);
@@ -103,6 +119,12 @@ export class SlackConnector
 
   async handleMatrixReactionRemoval(r: MatrixReactionRemoval): Promise<void> {
     await this.workspace(r.portal.key.network).toSlack.reaction(r, true);
+  }
+
+  /** A Slack message the core gave up on: its author is told in the channel (only they see it). */
+  async onRemoteEventUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
+    const ws = this.workspaces.get(event.portal.network);
+    if (ws) await tellUndeliverable(ws, event, reason);
   }
 
   beforeLink(request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {

@@ -4,7 +4,7 @@
 // bot can reach (it joins public channels itself); anyone else only a channel the bot was invited
 // to on Slack, since inviting the app is how a channel's members agree to the bridge.
 import { BridgeError, type PortalKey } from '@causeway/bridge-core';
-import type { SlackConnector } from './connector';
+import type { SlackWorkspaces } from './workspace/registry';
 
 const CHANNEL_RE = /^[CG][A-Z0-9]{2,20}$/;
 
@@ -12,7 +12,7 @@ export function isChannelId(s: string): boolean {
   return CHANNEL_RE.test(s);
 }
 
-export async function checkLink(c: SlackConnector, request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {
+export async function checkLink(c: SlackWorkspaces, request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {
   const ws = c.workspace(request.key.network);
   const channel = request.key.id;
   if (!isChannelId(channel)) throw new BridgeError(`${channel} is not a Slack channel ID (C… or G…).`);

@@ -45,8 +45,14 @@ describe('bridge-core: ghost avatars', function () {
     for (let i = 0; i < 5; i++) {
       await connector.ctx.remote.emit({ type: 'message', portal, sender, id: `d${i}`, content: { kind: 'text', body: `dave ${i}` } });
     }
-    const bodies = fx.hs.roomTimeline(roomId).filter((e) => e.sender === '@_mem_mem_dave:localhost' && e.type === 'm.room.message').map((e) => e.content.body);
-    assert.deepEqual(bodies, [0, 1, 2, 3, 4].map((i) => `dave ${i}`));
+    const bodies = fx.hs
+      .roomTimeline(roomId)
+      .filter((e) => e.sender === '@_mem_mem_dave:localhost' && e.type === 'm.room.message')
+      .map((e) => e.content.body);
+    assert.deepEqual(
+      bodies,
+      [0, 1, 2, 3, 4].map((i) => `dave ${i}`),
+    );
     assert.equal(hits.get('/missing.png'), 1);
   });
 

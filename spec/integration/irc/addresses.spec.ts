@@ -15,10 +15,15 @@ describe('irc-bridge: additional server addresses', function () {
   this.timeout(60_000);
 
   it('only_additional_addresses without any additional address is a config error naming the key', () => {
-    const yaml = 'homeserver: {url: http://127.0.0.1:8008, domain: example.org}\nirc:\n  servers:\n    net:\n      address: irc.example.org\n      only_additional_addresses: true\n';
+    const yaml =
+      'homeserver: {url: http://127.0.0.1:8008, domain: example.org}\nirc:\n  servers:\n    net:\n      address: irc.example.org\n      only_additional_addresses: true\n';
     const { connector } = parseConfig(yaml, { key: 'irc', schema: IrcConfigSchema });
-    assert.throws(() => new IrcConnector().init({ config: connector } as never),
-      (err: unknown) => err instanceof ConfigError && err.problems.includes('irc.servers.net.only_additional_addresses: needs at least one entry in additional_addresses'));
+    assert.throws(
+      () => new IrcConnector().init({ config: connector } as never),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes('irc.servers.net.only_additional_addresses: needs at least one entry in additional_addresses'),
+    );
   });
 
   describe('through InspIRCd', () => {
@@ -45,7 +50,10 @@ describe('irc-bridge: additional server addresses', function () {
       await alice.sendMessage(roomId, 'hello over there');
       await olive.waitFor((l) => /:alice\[m\]!\S+ PRIVMSG #spread :hello over there$/.test(l), 20_000, from);
       olive.raw('PRIVMSG #spread :hello back');
-      await eventually(() => messages(b.fx.hs, roomId, ghostId('olive')).some((e) => e.content.body === 'hello back'), 'the line reaches Matrix');
+      await eventually(
+        () => messages(b.fx.hs, roomId, ghostId('olive')).some((e) => e.content.body === 'hello back'),
+        'the line reaches Matrix',
+      );
     });
   });
 });

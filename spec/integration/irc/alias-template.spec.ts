@@ -12,7 +12,11 @@ describe('irc-bridge: an operator-chosen alias template', function () {
 
   before(async () => {
     ircd = await startInspircd();
-    b = await startIrcBridge(ircd, {}, { core: { bridge: { admins: ['@admin:localhost'], alias_localpart_template: 'chat_$NETWORK_$ID' } } });
+    b = await startIrcBridge(
+      ircd,
+      {},
+      { core: { bridge: { admins: ['@admin:localhost'], alias_localpart_template: 'chat_$NETWORK_$ID' } } },
+    );
     obs = await connectObserver(ircd, 'Watcher');
   });
   after(async () => {
@@ -34,6 +38,9 @@ describe('irc-bridge: an operator-chosen alias template', function () {
     assert.equal(other.status, 404);
     // Third-party lookups answer with the configured form too.
     const loc = await b.connector().lookupLocation({ network: NET, channel: '#templated' });
-    assert.deepEqual(loc.map((l) => l.alias), [`#chat_${NET}_#templated:localhost`]);
+    assert.deepEqual(
+      loc.map((l) => l.alias),
+      [`#chat_${NET}_#templated:localhost`],
+    );
   });
 });

@@ -50,7 +50,10 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     await olive.waitFor((l) => /^:Alice\[m\]!\S+ PRIVMSG #flow :hello irc$/.test(l), 10_000, from);
 
     olive.raw('PRIVMSG #flow :hi matrix');
-    const ev = await eventually(() => messages(b.fx.hs, roomId, ghostId('Olive')).find((e) => e.content.body === 'hi matrix'), 'IRC line in Matrix');
+    const ev = await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Olive')).find((e) => e.content.body === 'hi matrix'),
+      'IRC line in Matrix',
+    );
     assert.equal(ev.content.msgtype, 'm.text');
     assert.equal(b.fx.hs.profile(ghostId('Olive'))?.displayname, 'Olive');
     // Alice's own line was not echoed back into the room by the bot.
@@ -61,7 +64,12 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const olive = await observer('Olive2', '#fmt');
     const roomId = await portal(alice, '#fmt', 'Alice[m]', olive);
     let from = olive.lines.length;
-    await alice.sendMessage(roomId, { msgtype: 'm.text', body: 'bold move', format: 'org.matrix.custom.html', formatted_body: '<b>bold</b> move' });
+    await alice.sendMessage(roomId, {
+      msgtype: 'm.text',
+      body: 'bold move',
+      format: 'org.matrix.custom.html',
+      formatted_body: '<b>bold</b> move',
+    });
     await olive.waitFor((l) => l.endsWith('PRIVMSG #fmt :\x02bold\x02 move'), 10_000, from);
     from = olive.lines.length;
     await alice.sendMessage(roomId, { msgtype: 'm.emote', body: 'waves' });
@@ -71,12 +79,21 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     await olive.waitFor((l) => /^:Alice\[m\]!\S+ NOTICE #fmt :fyi$/.test(l), 10_000, from);
 
     olive.raw('PRIVMSG #fmt :\x02strong\x02 and \x1dslanted\x1d');
-    const f = await eventually(() => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.body === 'strong and slanted'), 'formatted line');
+    const f = await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.body === 'strong and slanted'),
+      'formatted line',
+    );
     assert.match(f.content.formatted_body, /<b>strong<\/b> and <i>slanted<\/i>/);
     olive.raw('PRIVMSG #fmt :\x01ACTION dances\x01');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.msgtype === 'm.emote' && e.content.body === 'dances'), 'emote');
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.msgtype === 'm.emote' && e.content.body === 'dances'),
+      'emote',
+    );
     olive.raw('NOTICE #fmt :heads up');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.msgtype === 'm.notice' && e.content.body === 'heads up'), 'notice');
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Olive2')).find((e) => e.content.msgtype === 'm.notice' && e.content.body === 'heads up'),
+      'notice',
+    );
   });
 
   it('splits long and multi-line messages at the real budget, and uploads beyond line_limit with a link', async () => {
@@ -95,7 +112,13 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const parts = olive.lines.slice(from).filter((l) => /^:Alice\[m\]!\S+ PRIVMSG #long :/.test(l));
     assert.ok(parts.length >= 2 && parts.length <= 3, `lines: ${parts.length}`);
     for (const p of parts) assert.ok(Buffer.byteLength(p) + 2 <= 512, `line of ${Buffer.byteLength(p)} bytes`);
-    assert.equal(parts.map((p) => p.replace(/^:\S+ PRIVMSG #long :/, '')).join(' ').replace(/\s+/g, ' '), words);
+    assert.equal(
+      parts
+        .map((p) => p.replace(/^:\S+ PRIVMSG #long :/, ''))
+        .join(' ')
+        .replace(/\s+/g, ' '),
+      words,
+    );
     // 3,000 characters: beyond line_limit → uploaded, IRC gets the first line and a link.
     const huge = 'x'.repeat(1000) + ' ' + 'y'.repeat(1000) + ' ' + 'z'.repeat(998);
     from = olive.lines.length;
@@ -141,7 +164,11 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const sam2 = await b.fx.hs.registerUser('sam2', { displayname: 'Sam' });
     await portal(sam1, '#twins', 'Sam[m]', olive);
     await portal(sam2, '#twins', 'Sam[m]2', olive);
-    const told = await eventually(() => noticesTo(b.fx.hs, '@sam2:localhost').find((n) => n.includes('Sam[m]2')), 'collision notice', 15_000);
+    const told = await eventually(
+      () => noticesTo(b.fx.hs, '@sam2:localhost').find((n) => n.includes('Sam[m]2')),
+      'collision notice',
+      15_000,
+    );
     assert.match(told, /Sam\[m\] is already in use.*Sam\[m\]2/);
     assert.equal(noticesTo(b.fx.hs, '@sam1:localhost').filter((n) => /already in use/.test(n)).length, 0);
   });
@@ -151,10 +178,24 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const carol = await b.fx.hs.registerUser('carol', { displayname: 'Carol' });
     const room = await portal(carol, '#pmbase', 'Carol[m]');
     await carol.sendMessage(room, 'connecting');
-    await eventually(() => b.connector().networks.get('testnet')!.users.get('@carol:localhost')?.status === 'connected', 'carol connected', 20_000);
+    await eventually(
+      () => b.connector().networks.get('testnet')!.users.get('@carol:localhost')?.status === 'connected',
+      'carol connected',
+      20_000,
+    );
     pat.raw('PRIVMSG Carol[m] :psst carol');
-    const dm = await eventually(() => b.fx.hs.rooms.allRoomIds().find((r) => b.fx.hs.membership(r, '@carol:localhost') === 'invite'
-      && messages(b.fx.hs, r, ghostId('Pat')).some((e) => e.content.body === 'psst carol')), 'DM room with the PM', 15_000);
+    const dm = await eventually(
+      () =>
+        b.fx.hs.rooms
+          .allRoomIds()
+          .find(
+            (r) =>
+              b.fx.hs.membership(r, '@carol:localhost') === 'invite' &&
+              messages(b.fx.hs, r, ghostId('Pat')).some((e) => e.content.body === 'psst carol'),
+          ),
+      'DM room with the PM',
+      15_000,
+    );
     await carol.join(dm);
     const from = pat.lines.length;
     await carol.sendMessage(dm, 'hello pat');
@@ -174,12 +215,19 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const net = b.connector().networks.get('testnet')!;
     await eventually(() => net.channels.listener('#crowd')?.startsWith('@'), 'a user connection listens', 15_000);
     op.raw('PRIVMSG #crowd :still heard');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'still heard'), 'line relayed by a user connection', 15_000);
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'still heard'),
+      'line relayed by a user connection',
+      15_000,
+    );
     // A later line as a barrier (a room's events apply in order), then count: each line exactly once.
     op.raw('PRIVMSG #crowd :last one');
     await eventually(() => messages(b.fx.hs, roomId, ghostId('Ona')).some((e) => e.content.body === 'last one'), 'last line');
     const bodies = messages(b.fx.hs, roomId, ghostId('Ona')).map((e) => e.content.body);
-    assert.deepEqual(bodies.filter((x) => ['one for all', 'still heard', 'last one'].includes(x)), ['one for all', 'still heard', 'last one']);
+    assert.deepEqual(
+      bodies.filter((x) => ['one for all', 'still heard', 'last one'].includes(x)),
+      ['one for all', 'still heard', 'last one'],
+    );
   });
 
   it('syncs topics, joins, parts, kicks (with reasons), +o as power level and nick changes', async () => {
@@ -205,7 +253,10 @@ describe('irc-bridge: Matrix <-> IRC through InspIRCd and the homeserver emulato
     const rex = await observer('Rex', '#mem');
     await eventually(() => b.fx.hs.membership(roomId, ghostId('Rex')) === 'join', 'rex joined');
     rex.raw('NICK Rexford');
-    await eventually(() => b.fx.hs.membership(roomId, ghostId('Rexford')) === 'join' && b.fx.hs.membership(roomId, ghostId('Rex')) === 'leave', 'nick change');
+    await eventually(
+      () => b.fx.hs.membership(roomId, ghostId('Rexford')) === 'join' && b.fx.hs.membership(roomId, ghostId('Rex')) === 'leave',
+      'nick change',
+    );
     assert.equal(b.fx.hs.profile(ghostId('Rexford'))?.displayname, 'Rexford');
     // A Matrix kick of an IRC user (Alice is now a moderator) → KICK from her connection.
     from = op.lines.length;
@@ -229,7 +280,9 @@ function withoutTags(o: Observer): Observer {
   const strip = (l: string) => l.replace(/^@\S+ /, '');
   return {
     nick: o.nick,
-    get lines() { return o.lines.map(strip); },
+    get lines() {
+      return o.lines.map(strip);
+    },
     raw: (line) => o.raw(line),
     join: (channel) => o.join(channel),
     waitFor: (pred, timeoutMs, fromIndex) => o.waitFor((l) => pred(strip(l)), timeoutMs, fromIndex).then(strip),

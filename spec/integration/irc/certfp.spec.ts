@@ -66,21 +66,39 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
   const command = async (user: TestUser, room: string, text: string, expect: RegExp): Promise<string> => {
     const before = botMessages(b.fx.hs, room).length;
     await user.sendMessage(room, text);
-    return eventually(() => botMessages(b.fx.hs, room).slice(before).find((m) => expect.test(m)), `reply to ${text}`, 30_000);
+    return eventually(
+      () =>
+        botMessages(b.fx.hs, room)
+          .slice(before)
+          .find((m) => expect.test(m)),
+      `reply to ${text}`,
+      30_000,
+    );
   };
   /** What NickServ said to a Matrix user: its messages in the private-chat rooms the user was invited to. */
-  const fromNickServ = (userId: string): string[] => b.fx.hs.rooms.allRoomIds()
-    .filter((r) => b.fx.hs.membership(r, userId) !== undefined)
-    .flatMap((r) => b.fx.hs.roomTimeline(r))
-    .filter((e) => e.sender === ghostId('NickServ') && e.type === 'm.room.message')
-    .map((e) => String(e.content.body));
+  const fromNickServ = (userId: string): string[] =>
+    b.fx.hs.rooms
+      .allRoomIds()
+      .filter((r) => b.fx.hs.membership(r, userId) !== undefined)
+      .flatMap((r) => b.fx.hs.roomTimeline(r))
+      .filter((e) => e.sender === ghostId('NickServ') && e.type === 'm.room.message')
+      .map((e) => String(e.content.body));
   const nickServSays = (userId: string, expect: RegExp, from = 0) =>
-    eventually(() => fromNickServ(userId).slice(from).find((t) => expect.test(t)), `NickServ: ${expect}`, 20_000);
+    eventually(
+      () =>
+        fromNickServ(userId)
+          .slice(from)
+          .find((t) => expect.test(t)),
+      `NickServ: ${expect}`,
+      20_000,
+    );
   const connected = (userId: string) =>
-    eventually(() => network().users.get(userId)?.status === 'connected' || undefined, `${userId} connected`, 30_000).catch((err: Error) => {
-      const c = network().users.get(userId);
-      throw new Error(`${err.message} (status ${c?.status}, last failure: ${JSON.stringify(c?.lastFailure)})`);
-    });
+    eventually(() => network().users.get(userId)?.status === 'connected' || undefined, `${userId} connected`, 30_000).catch(
+      (err: Error) => {
+        const c = network().users.get(userId);
+        throw new Error(`${err.message} (status ${c?.status}, last failure: ${JSON.stringify(c?.lastFailure)})`);
+      },
+    );
   const sha256Of = (reply: string) => /SHA-256 fingerprint: ([0-9a-f]{64})/.exec(reply)?.[1];
 
   let erin: TestUser;
@@ -101,7 +119,11 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
     // Connect: the certificate is presented, but no account knows it yet, so the user is told
     // how to add it and stays connected (without an account) to do so.
     await command(erin, erinAdmin, '!reconnect', /Reconnecting to testnet/);
-    const refused = await eventually(() => noticesTo(b.fx.hs, '@erin:localhost').find((t) => /did not log you in/.test(t)), 'refusal notice', 30_000);
+    const refused = await eventually(
+      () => noticesTo(b.fx.hs, '@erin:localhost').find((t) => /did not log you in/.test(t)),
+      'refusal notice',
+      30_000,
+    );
     assert.match(refused, new RegExp(`CERT ADD ${erinFp}`), refused);
     await connected('@erin:localhost');
     const before = await whois('Erin[m]');
@@ -119,7 +141,11 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
 
     // Reconnect: SASL EXTERNAL logs the user in during registration, and they are told so.
     await command(erin, erinAdmin, '!reconnect', /Reconnecting to testnet/);
-    const loggedIn = await eventually(() => noticesTo(b.fx.hs, '@erin:localhost').find((t) => /logged in to testnet/.test(t)), 'login notice', 30_000);
+    const loggedIn = await eventually(
+      () => noticesTo(b.fx.hs, '@erin:localhost').find((t) => /logged in to testnet/.test(t)),
+      'login notice',
+      30_000,
+    );
     assert.match(loggedIn, /as Erin\[m\] with your client certificate \(SASL EXTERNAL\)/i, loggedIn);
     await connected('@erin:localhost');
     const after = await whois('Erin[m]');
@@ -130,9 +156,12 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
     assert.ok(!b.fx.hs.rooms.allRoomIds().some((r) => b.fx.hs.membership(r, ghostId('')) !== undefined), 'no room with a nameless ghost');
   });
 
-  it('two users get different certificates (Ed25519 and RSA too, accepted by InspIRCd\'s GnuTLS); keys are not stored in plain text', async () => {
+  it("two users get different certificates (Ed25519 and RSA too, accepted by InspIRCd's GnuTLS); keys are not stored in plain text", async () => {
     const seen = new Map<string, string>([['erin', erinFp]]);
-    for (const [name, type] of [['frank', 'ed25519'], ['gina', 'rsa']] as const) {
+    for (const [name, type] of [
+      ['frank', 'ed25519'],
+      ['gina', 'rsa'],
+    ] as const) {
       const user = await b.fx.hs.registerUser(name, { displayname: name[0].toUpperCase() + name.slice(1) });
       const admin = await adminRoomOf(user);
       const reply = await command(user, admin, `!certfp generate ${type}`, /Generated a client certificate/);
@@ -158,7 +187,10 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
       for (const line of keyLines) assert.ok(!content.includes(line), `${file} holds the private key in plain text`);
       assert.ok(!content.includes(keyDer), `${file} holds the DER private key`);
     }
-    assert.ok(files.some((f) => readFileSync(f, 'utf8').includes('client-certificates')), 'the sealed records are in the store');
+    assert.ok(
+      files.some((f) => readFileSync(f, 'utf8').includes('client-certificates')),
+      'the sealed records are in the store',
+    );
   });
 
   it('!certfp show prints the fingerprint; !certfp remove stops presenting it', async () => {
@@ -185,7 +217,14 @@ describe('irc-bridge: per-user client certificates (!certfp) against InspIRCd + 
       await eventually(() => plain.fx.hs.membership(room, BOT) === 'join', 'bot joined');
       const before = botMessages(plain.fx.hs, room).length;
       await hal.sendMessage(room, '!certfp generate');
-      const reply = await eventually(() => botMessages(plain.fx.hs, room).slice(before).find((m) => /TLS/.test(m)), 'refusal', 20_000);
+      const reply = await eventually(
+        () =>
+          botMessages(plain.fx.hs, room)
+            .slice(before)
+            .find((m) => /TLS/.test(m)),
+        'refusal',
+        20_000,
+      );
       assert.match(reply, /does not reach testnet over TLS/);
       assert.equal(await plain.connector().networks.get(NET)!.users.certificates.get(NET, '@hal:localhost'), undefined);
     } finally {

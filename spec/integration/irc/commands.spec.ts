@@ -90,10 +90,14 @@ describe('irc-bridge: admin-room commands', function () {
     assert.match(await command('!username dave_irc'), /dave_irc from your next connection/);
     await command('!reconnect');
     // No identd here, so InspIRCd shows it with its "~" (unverified) mark.
-    await eventually(async () => (await obs.whois('Davey')).some((l) => / 311 \S+ Davey ~?dave_irc /.test(l)), 'WHOIS shows the chosen username', 30_000);
+    await eventually(
+      async () => (await obs.whois('Davey')).some((l) => / 311 \S+ Davey ~?dave_irc /.test(l)),
+      'WHOIS shows the chosen username',
+      30_000,
+    );
   });
 
-  it('!whois answers with the IRC user\'s details', async () => {
+  it("!whois answers with the IRC user's details", async () => {
     const reply = await command('!whois Witness');
     assert.match(reply, /Witness is observer@/);
     assert.match(await command('!whois NoSuchNick'), /There is no IRC user called NoSuchNick/);
@@ -107,7 +111,10 @@ describe('irc-bridge: admin-room commands', function () {
     // The database and the connector's data dir (with the generated key). The core's transaction
     // journal holds the raw Matrix event the user typed, as the homeserver does; that is the core's.
     const dirs = [path.join(b.fx.dataDir, 'db'), b.connector().ctx.config.data_dir];
-    assert.ok(filesUnder(dirs[1]).some((f) => f.endsWith('irc-passwords.key')), 'a key was generated');
+    assert.ok(
+      filesUnder(dirs[1]).some((f) => f.endsWith('irc-passwords.key')),
+      'a key was generated',
+    );
     for (const file of dirs.flatMap(filesUnder)) {
       assert.ok(!readFileSync(file).includes(secret), `${file} contains the password`);
     }
@@ -127,7 +134,7 @@ describe('irc-bridge: admin-room commands', function () {
     const erin = await b.fx.hs.registerUser('erin');
     await erin.join(room);
     const erinAdmin = await erin.createRoom({ is_direct: true, invite: [BOT], preset: 'trusted_private_chat' });
-    await eventually(() => b.fx.hs.membership(erinAdmin, BOT) === 'join', 'bot in Erin\'s admin room');
+    await eventually(() => b.fx.hs.membership(erinAdmin, BOT) === 'join', "bot in Erin's admin room");
     await erin.sendMessage(erinAdmin, `!unlink ${room}`);
     const refusal = await eventually(() => botMessages(b.fx.hs, erinAdmin).find((m) => /may unlink/.test(m)), 'refusal');
     assert.match(refusal, /power level 100; you have 0/);
@@ -149,7 +156,10 @@ describe('irc-bridge: admin-room commands', function () {
     await eventually(() => nick(), 'dave connected');
     const lineTo = async (text: string) => {
       obs.raw(`PRIVMSG #cmds :${nick()}: ${text}`);
-      return eventually(() => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && String(e.content.body).endsWith(text)), text);
+      return eventually(
+        () => b.fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && String(e.content.body).endsWith(text)),
+        text,
+      );
     };
     const pinged = await lineTo('are you there?');
     assert.deepEqual(pinged.content['m.mentions']?.user_ids, [dave.userId], 'by default the nick is a mention');

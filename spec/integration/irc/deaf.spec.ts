@@ -46,7 +46,7 @@ describe('irc-bridge: deaf connections (clients.deaf_mode: auto)', function () {
     await ircd?.dispose();
   });
 
-  it('users\' connections are deaf but one, which stands by while the bot relays; a line arrives once; when the bot is kicked nothing said right after is lost', async () => {
+  it("users' connections are deaf but one, which stands by while the bot relays; a line arrives once; when the bot is kicked nothing said right after is lost", async () => {
     const roomId = await joinPortal(alice, 'Alice[m]');
     await joinPortal(dan, 'Dan[m]');
     // The bot relays and Alice (the first user in) stands by, hearing; Dan hears nothing.
@@ -55,14 +55,21 @@ describe('irc-bridge: deaf connections (clients.deaf_mode: auto)', function () {
     assert.ok(!(await modesOf('CwBot')).includes('d'), 'the relay bot hears');
 
     op.raw('PRIVMSG #hush :while the bot relays');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'while the bot relays'), 'relayed by the bot');
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'while the bot relays'),
+      'relayed by the bot',
+    );
 
     // The bot is kicked and banned, and the next line follows at once, before any MODE could
     // change: Alice's connection heard it all along, so it is relayed.
     op.raw('MODE #hush +b CwBot!*@*');
     op.raw('KICK #hush CwBot :not you');
     op.raw('PRIVMSG #hush :right after the kick');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'right after the kick'), 'relayed by Alice\'s connection', 15_000);
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Hester')).some((e) => e.content.body === 'right after the kick'),
+      "relayed by Alice's connection",
+      15_000,
+    );
     // Dan now stands by in the bot's place.
     await eventually(async () => !(await modesOf('Dan[m]')).includes('d'), 'Dan hears again', 15_000);
     op.raw('PRIVMSG #hush :barrier');
@@ -79,7 +86,11 @@ describe('irc-bridge: deaf connections (clients.deaf_mode: auto)', function () {
     assert.ok(msgid, `a msgid on ${line}`);
     await b.fx.bridge.idle();
     op.raw(`@+draft/reply=${msgid} PRIVMSG #hush :heard you`);
-    const reply = await eventually(() => messages(b.fx.hs, roomId, ghostId('Hester')).find((e) => e.content.body === 'heard you'), 'the IRC reply', 15_000);
+    const reply = await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Hester')).find((e) => e.content.body === 'heard you'),
+      'the IRC reply',
+      15_000,
+    );
     assert.equal(reply.content['m.relates_to']?.['m.in_reply_to']?.event_id, danEvent);
   });
 });

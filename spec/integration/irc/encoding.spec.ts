@@ -22,7 +22,10 @@ async function rawClient(ircd: InspircdHandle, nick: string, channel: string): P
       seen += d.toString('latin1');
       for (const m of seen.matchAll(/^PING (.*)\r?$/gm)) sock.write(`PONG ${m[1]}\r\n`);
       if (/ 366 /.test(seen)) resolve();
-      else if (/ 001 /.test(seen) && !seen.includes('JOINSENT')) { seen += 'JOINSENT'; sock.write(`JOIN ${channel}\r\n`); }
+      else if (/ 001 /.test(seen) && !seen.includes('JOINSENT')) {
+        seen += 'JOINSENT';
+        sock.write(`JOIN ${channel}\r\n`);
+      }
     });
     sock.write(`NICK ${nick}\r\nUSER ${nick.toLowerCase()} 0 * :${nick}\r\n`);
   });
@@ -33,11 +36,16 @@ describe('irc-bridge: encoding_fallback', function () {
   this.timeout(60_000);
 
   it('names an unknown encoding in the config before anything starts', () => {
-    const yaml = 'homeserver: {url: http://127.0.0.1:8008, domain: example.org}\nirc:\n  servers:\n    old:\n      address: irc.example.org\n      encoding_fallback: klingon\n';
+    const yaml =
+      'homeserver: {url: http://127.0.0.1:8008, domain: example.org}\nirc:\n  servers:\n    old:\n      address: irc.example.org\n      encoding_fallback: klingon\n';
     const { connector } = parseConfig(yaml, { key: 'irc', schema: IrcConfigSchema });
     // The connector's cross-checks run first thing in init().
-    assert.throws(() => new IrcConnector().init({ config: connector } as never),
-      (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('irc.servers.old.encoding_fallback: unknown encoding "klingon"')));
+    assert.throws(
+      () => new IrcConnector().init({ config: connector } as never),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.some((p) => p.startsWith('irc.servers.old.encoding_fallback: unknown encoding "klingon"')),
+    );
   });
 
   describe('through InspIRCd', () => {
@@ -60,7 +68,10 @@ describe('irc-bridge: encoding_fallback', function () {
         sock.write(Buffer.concat([Buffer.from('PRIVMSG #old :caf'), Buffer.from([0xe9]), Buffer.from(' au lait\r\n')]));
         sock.write(Buffer.from('PRIVMSG #old :naïve ☕ utf-8\r\n', 'utf8'));
         await eventually(() => messages(b.fx.hs, roomId, ghostId('Oldie')).length === 2, 'both lines on Matrix');
-        assert.deepEqual(messages(b.fx.hs, roomId, ghostId('Oldie')).map((e) => e.content.body), ['café au lait', 'naïve ☕ utf-8']);
+        assert.deepEqual(
+          messages(b.fx.hs, roomId, ghostId('Oldie')).map((e) => e.content.body),
+          ['café au lait', 'naïve ☕ utf-8'],
+        );
       } finally {
         sock.destroy();
       }

@@ -24,10 +24,64 @@ function prng(seed: number): () => number {
   };
 }
 
-const COMMANDS = ['PRIVMSG', 'NOTICE', 'JOIN', 'PART', 'KICK', 'QUIT', 'NICK', 'TOPIC', 'MODE', 'INVITE', 'PING', 'PONG',
-  'CAP', 'CHGHOST', 'ACCOUNT', 'AWAY', 'SETNAME', 'BATCH', 'TAGMSG', 'ERROR', 'WALLOPS', 'FOO',
-  '004', '005', '301', '311', '312', '317', '318', '319', '324', '329', '330', '331', '332', '333', '353', '366',
-  '367', '368', '372', '375', '376', '396', '401', '403', '404', '421', '432', '433', '442', '473', '474', '482', '900', '904'];
+const COMMANDS = [
+  'PRIVMSG',
+  'NOTICE',
+  'JOIN',
+  'PART',
+  'KICK',
+  'QUIT',
+  'NICK',
+  'TOPIC',
+  'MODE',
+  'INVITE',
+  'PING',
+  'PONG',
+  'CAP',
+  'CHGHOST',
+  'ACCOUNT',
+  'AWAY',
+  'SETNAME',
+  'BATCH',
+  'TAGMSG',
+  'ERROR',
+  'WALLOPS',
+  'FOO',
+  '004',
+  '005',
+  '301',
+  '311',
+  '312',
+  '317',
+  '318',
+  '319',
+  '324',
+  '329',
+  '330',
+  '331',
+  '332',
+  '333',
+  '353',
+  '366',
+  '367',
+  '368',
+  '372',
+  '375',
+  '376',
+  '396',
+  '401',
+  '403',
+  '404',
+  '421',
+  '432',
+  '433',
+  '442',
+  '473',
+  '474',
+  '482',
+  '900',
+  '904',
+];
 
 function lineGenerator(rand: () => number) {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
@@ -37,10 +91,14 @@ function lineGenerator(rand: () => number) {
     const n = int(max);
     for (let i = 0; i < n; i++) {
       const r = rand();
-      s += r < 0.6 ? String.fromCharCode(0x20 + int(0x5f)) // printable ASCII
-        : r < 0.75 ? String.fromCharCode(int(0x20)) // controls, NUL and formatting codes included
-          : r < 0.85 ? pick([' ', ':', '@', '!', ';', '=', ',', '#', '\\', '+', '\x01'])
-            : String.fromCodePoint(0x80 + int(0x2000)); // non-ASCII
+      s +=
+        r < 0.6
+          ? String.fromCharCode(0x20 + int(0x5f)) // printable ASCII
+          : r < 0.75
+            ? String.fromCharCode(int(0x20)) // controls, NUL and formatting codes included
+            : r < 0.85
+              ? pick([' ', ':', '@', '!', ';', '=', ',', '#', '\\', '+', '\x01'])
+              : String.fromCodePoint(0x80 + int(0x2000)); // non-ASCII
     }
     return s.replace(/[\r\n]/g, '');
   };
@@ -50,9 +108,18 @@ function lineGenerator(rand: () => number) {
   const nick = () => pick(['zed', 'yan', 'x', '', '*', 'a!b', 'nick' + int(50), junk(12).replace(/ /g, '')]);
   const prefix = () => {
     const r = rand();
-    return r < 0.1 ? '' : r < 0.2 ? ':fake.ircd ' : r < 0.25 ? ': ' : `:${nick()}!${junk(6).replace(/ /g, '')}@${junk(10).replace(/ /g, '')} `;
+    return r < 0.1
+      ? ''
+      : r < 0.2
+        ? ':fake.ircd '
+        : r < 0.25
+          ? ': '
+          : `:${nick()}!${junk(6).replace(/ /g, '')}@${junk(10).replace(/ /g, '')} `;
   };
-  const tags = () => (rand() < 0.2 ? `@${pick(['msgid', 'time', 'account', 'batch', '+draft/reply', 'x', ''])}=${junk(20).replace(/ /g, '')}${rand() < 0.3 ? ';a;b=' : ''} ` : '');
+  const tags = () =>
+    rand() < 0.2
+      ? `@${pick(['msgid', 'time', 'account', 'batch', '+draft/reply', 'x', ''])}=${junk(20).replace(/ /g, '')}${rand() < 0.3 ? ';a;b=' : ''} `
+      : '';
   const param = () => pick([CH, '#other', '#a:b', '#', '', '*', '+o', '-v+b', '0', junk(15).replace(/ /g, '')]);
   return (): string => {
     const r = rand();

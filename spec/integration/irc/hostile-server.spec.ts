@@ -27,7 +27,9 @@ describe('irc-bridge: a hostile IRC server', function () {
     await eventually(() => bodies().includes(text), `"${text}" relayed`);
   };
   const dropped = async (reason: string) => {
-    const m = new RegExp(`causeway_irc_dropped_lines_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(await b.fx.bridge.metrics.metrics());
+    const m = new RegExp(`causeway_irc_dropped_lines_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(
+      await b.fx.bridge.metrics.metrics(),
+    );
     return m ? Number(m[1]) : 0;
   };
 
@@ -76,7 +78,10 @@ describe('irc-bridge: a hostile IRC server', function () {
     bot.write('\r\n');
     await stillRelays();
     await eventually(async () => (await dropped('too_long')) > before, 'over-long line counted');
-    assert.ok(bodies().every((t) => t.length < 9000), 'nothing near the dropped line\'s size was posted');
+    assert.ok(
+      bodies().every((t) => t.length < 9000),
+      "nothing near the dropped line's size was posted",
+    );
     // A line just under the limit still crosses.
     const fits = `fits ${'B'.repeat(400)}`;
     fake.send(`@msgid=x${'y'.repeat(7000)} :zed!z@irc.test PRIVMSG ${CH} :${fits}\r\n`);
@@ -93,6 +98,6 @@ describe('irc-bridge: a hostile IRC server', function () {
     fake.send(`:yan!y@irc.test TOPIC ${CH} :\x02bold\x02 \x0304,01red\x03 \x1ditalic\x1d topic\r\n`);
     await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'bold red italic topic', 'plain topic');
     assert.equal(b.fx.hs.stateEvent(roomId, 'm.room.topic')?.sender, BOT, 'set by the bridge bot');
-    assert.equal(b.fx.hs.membership(roomId, ghostId('yan')), undefined, 'the setter\'s ghost was not brought in');
+    assert.equal(b.fx.hs.membership(roomId, ghostId('yan')), undefined, "the setter's ghost was not brought in");
   });
 });

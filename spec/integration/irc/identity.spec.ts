@@ -18,11 +18,20 @@ function identQuery(port: number, query: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`identd: no reply to ${query}`)); }, 5000);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`identd: no reply to ${query}`));
+    }, 5000);
     s.on('connect', () => s.write(`${query}\r\n`));
     s.on('data', (d) => (buf += d.toString('latin1')));
-    s.on('error', (err) => { clearTimeout(t); reject(err); });
-    s.on('close', () => { clearTimeout(t); resolve(buf.replace(/\r?\n$/, '')); });
+    s.on('error', (err) => {
+      clearTimeout(t);
+      reject(err);
+    });
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve(buf.replace(/\r?\n$/, ''));
+    });
   });
 }
 
@@ -50,16 +59,26 @@ describe('irc-bridge: identity (identd, per-user IPv6)', function () {
       const gus = await b.fx.hs.registerUser('gus.g', { displayname: 'Gus' });
       await gus.join(alias('#ident'));
       const n = b.connector().networks.get(NET)!;
-      const conn = await eventually(() => (n.users.get('@gus.g:localhost')?.status === 'connected' ? n.users.get('@gus.g:localhost') : undefined), 'gus connected', 20_000);
+      const conn = await eventually(
+        () => (n.users.get('@gus.g:localhost')?.status === 'connected' ? n.users.get('@gus.g:localhost') : undefined),
+        'gus connected',
+        20_000,
+      );
       const local = conn.connection.localPort!;
       assert.ok(local > 0);
-      assert.equal(await identQuery(identPort, `${local}, ${ircd.port}`), `${local}, ${ircd.port} : USERID : UNIX : ${usernameFor('@gus.g:localhost')}`);
+      assert.equal(
+        await identQuery(identPort, `${local}, ${ircd.port}`),
+        `${local}, ${ircd.port} : USERID : UNIX : ${usernameFor('@gus.g:localhost')}`,
+      );
       assert.equal(usernameFor('@gus.g:localhost'), 'gusg');
       // The relay bot answers with its configured username.
       const bot = n.botClient!.connection.localPort!;
       assert.equal(await identQuery(identPort, `${bot},${ircd.port}`), `${bot}, ${ircd.port} : USERID : UNIX : matrixbot`);
       // Unknown pairs: right local port but another remote port, and a local port we do not use.
-      assert.equal(await identQuery(identPort, `${local}, ${ircd.port === 65535 ? 1 : ircd.port + 1}`), `${local}, ${ircd.port === 65535 ? 1 : ircd.port + 1} : ERROR : NO-USER`);
+      assert.equal(
+        await identQuery(identPort, `${local}, ${ircd.port === 65535 ? 1 : ircd.port + 1}`),
+        `${local}, ${ircd.port === 65535 ? 1 : ircd.port + 1} : ERROR : NO-USER`,
+      );
       assert.equal(await identQuery(identPort, `1, ${ircd.port}`), `1, ${ircd.port} : ERROR : NO-USER`);
       assert.match(await identQuery(identPort, 'hello'), /ERROR : INVALID-PORT$/);
     });
@@ -98,7 +117,11 @@ describe('irc-bridge: identity (identd, per-user IPv6)', function () {
       await b?.fx.stop();
       await ircd?.dispose();
       for (const ip of added) {
-        try { execFileSync('ip', ['-6', 'addr', 'del', `${ip}/128`, 'dev', 'lo'], { stdio: 'ignore' }); } catch { /* already gone */ }
+        try {
+          execFileSync('ip', ['-6', 'addr', 'del', `${ip}/128`, 'dev', 'lo'], { stdio: 'ignore' });
+        } catch {
+          /* already gone */
+        }
       }
     });
 

@@ -55,7 +55,10 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     await joined(o, 'eve[m]', '#evict', from);
     const quit = await o.waitFor((l) => / QUIT /.test(l), 10_000, from);
     assert.match(quit, /^(@\S+ )?:eli\[m\]!\S+ QUIT :.*Client limit exceeded: 2/);
-    await eventually(() => noticesTo(b.fx.hs, u2.userId).find((n) => /disconnected from testnet: the bridge reached its connection limit/.test(n)), 'eli told');
+    await eventually(
+      () => noticesTo(b.fx.hs, u2.userId).find((n) => /disconnected from testnet: the bridge reached its connection limit/.test(n)),
+      'eli told',
+    );
     const users = b.connector().networks.get(NET)!.users;
     assert.deepEqual(users.users().sort(), ['@eva:localhost', '@eve:localhost']);
     await new Promise((r) => setTimeout(r, 500));
@@ -94,7 +97,10 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     for (let i = 0; i < 4; i++) {
       const before = botMessages(b.fx.hs, admin).length;
       await abe.sendMessage(admin, '!active');
-      assert.match(await eventually(() => botMessages(b.fx.hs, admin)[before], '!active reply'), /Marked active on testnet: you stay connected for at least 3 seconds/);
+      assert.match(
+        await eventually(() => botMessages(b.fx.hs, admin)[before], '!active reply'),
+        /Marked active on testnet: you stay connected for at least 3 seconds/,
+      );
       await new Promise((r) => setTimeout(r, 1_500));
     }
     assert.ok(!o.lines.slice(from).some((l) => /:abe\[m\]!\S+ QUIT /.test(l)), 'abe was not disconnected');
@@ -116,7 +122,7 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     await mod.sendState(policy, 'm.policy.rule.user', 'bea', { entity: bea.userId, recommendation: 'm.ban', reason: 'spam' });
     const quit = await o.waitFor((l) => /:bea\[m\]!\S+ QUIT /.test(l), 15_000, from);
     assert.match(quit, /Access to the bridge revoked/);
-    assert.doesNotMatch(quit, /spam/, 'the list\'s reason stays on Matrix');
+    assert.doesNotMatch(quit, /spam/, "the list's reason stays on Matrix");
     await eventually(() => noticesTo(b.fx.hs, bea.userId).find((n) => /you may no longer use this bridge/.test(n)), 'bea told');
     assert.equal(b.connector().networks.get(NET)!.users.get(bea.userId), undefined);
     await b.fx.stop();
@@ -140,7 +146,11 @@ describe('irc-bridge: connection limits, idle timeout, K-lines and !quit', funct
     const b = await bridge({});
     const klined = await b.fx.hs.registerUser('klined', { displayname: 'Kay' });
     const room = await klined.join(alias('#kline'));
-    const told = await eventually(() => noticesTo(b.fx.hs, klined.userId).find((n) => /Could not stay connected to testnet/.test(n)), 'K-line told', 20_000);
+    const told = await eventually(
+      () => noticesTo(b.fx.hs, klined.userId).find((n) => /Could not stay connected to testnet/.test(n)),
+      'K-line told',
+      20_000,
+    );
     assert.match(told, /will not retry/);
     await eventually(() => b.fx.hs.membership(room, klined.userId) === 'leave', 'removed from the room');
     assert.match(b.fx.hs.stateEvent(room, 'm.room.member', klined.userId)!.content.reason, /Could not connect to testnet/);

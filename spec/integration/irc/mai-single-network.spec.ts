@@ -23,8 +23,12 @@ async function migrate(maiYaml: string): Promise<{ config: Obj; stderr: string[]
   try {
     writeFileSync(path.join(dir, 'mai.yaml'), maiYaml);
     const stderr: string[] = [];
-    const code = await migrateMaiConfigCommand.run([path.join(dir, 'mai.yaml'), '-o', path.join(dir, 'config.yaml')],
-      { stdout: () => undefined, stderr: (t) => { stderr.push(t); } });
+    const code = await migrateMaiConfigCommand.run([path.join(dir, 'mai.yaml'), '-o', path.join(dir, 'config.yaml')], {
+      stdout: () => undefined,
+      stderr: (t) => {
+        stderr.push(t);
+      },
+    });
     assert.equal(code, 0, stderr.join('\n'));
     return { config: parse(readFileSync(path.join(dir, 'config.yaml'), 'utf8')) as Obj, stderr };
   } finally {
@@ -38,7 +42,9 @@ homeserver:
   domain: "localhost"
 ircService:
   servers:
-${Object.entries(servers).map(([address, s]) => `    "${address}":
+${Object.entries(servers)
+  .map(
+    ([address, s]) => `    "${address}":
       port: ${s.port}
       botConfig: { enabled: true, nick: "MaiBot" }
       dynamicChannels: { enabled: true, aliasTemplate: "#irc_$CHANNEL" }
@@ -49,7 +55,9 @@ ${Object.entries(servers).map(([address, s]) => `    "${address}":
           matrixToIrc: { initial: false, incremental: true }
       matrixClients: { userTemplate: "@irc_$NICK", displayName: "$NICK (IRC)" }
       ircClients: { nickTemplate: "$DISPLAY[m]", maxClients: 30 }
-`).join('')}`;
+`,
+  )
+  .join('')}`;
 
 describe('irc-bridge: a migrated single-network matrix-appservice-irc config, end to end', function () {
   this.timeout(60_000);
@@ -97,12 +105,15 @@ describe('irc-bridge: a migrated single-network matrix-appservice-irc config, en
     await bob.waitFor((l) => /^:Alice\[m\]!\S+ PRIVMSG #mai :hello from matrix$/.test(untagged(l)), 10_000, from);
 
     bob.raw('PRIVMSG #mai :hello from irc');
-    const ev = await eventually(() => fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && e.content.body === 'hello from irc'), 'IRC line in Matrix');
+    const ev = await eventually(
+      () => fx.hs.roomTimeline(roomId).find((e) => e.type === 'm.room.message' && e.content.body === 'hello from irc'),
+      'IRC line in Matrix',
+    );
     assert.equal(ev.sender, '@irc_bob:localhost', 'the ghost ID MAI gave Bob');
     assert.equal(fx.hs.profile('@irc_bob:localhost')?.displayname, 'Bob (IRC)');
   });
 
-  it('answers the homeserver\'s user query for an IRC nick: the ghost exists once asked for', async () => {
+  it("answers the homeserver's user query for an IRC nick: the ghost exists once asked for", async () => {
     assert.equal(fx.hs.userExists('@irc_carol:localhost'), false);
     const r = await alice.request('GET', `/profile/${encodeURIComponent('@irc_carol:localhost')}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -115,7 +126,13 @@ describe('irc-bridge: a migrated single-network matrix-appservice-irc config, en
   it('the same MAI templates on two networks are named as still to fix by the migration', async () => {
     const { stderr } = await migrate(maiConfig({ 'irc.one.example': { port: 6667 }, 'irc.two.example': { port: 6667 } }));
     const fix = stderr.filter((l) => l.startsWith('to fix'));
-    assert.ok(fix.some((l) => /bridge\.ghost_localpart_template: "irc_\$ID" has no \$NETWORK, but 2 networks are configured/.test(l)), stderr.join('\n'));
-    assert.ok(fix.some((l) => /bridge\.alias_localpart_template: "irc_\$ID" has no \$NETWORK/.test(l)), stderr.join('\n'));
+    assert.ok(
+      fix.some((l) => /bridge\.ghost_localpart_template: "irc_\$ID" has no \$NETWORK, but 2 networks are configured/.test(l)),
+      stderr.join('\n'),
+    );
+    assert.ok(
+      fix.some((l) => /bridge\.alias_localpart_template: "irc_\$ID" has no \$NETWORK/.test(l)),
+      stderr.join('\n'),
+    );
   });
 });

@@ -31,8 +31,17 @@ describe('irc-bridge: initial Matrix→IRC membership', function () {
     const from = obs.lines.length;
     obs.raw(`NAMES ${channel}`);
     await obs.waitFor((l) => / 366 /.test(l), 5000, from);
-    return obs.lines.slice(from).filter((l) => / 353 /.test(l)).flatMap((l) => l.replace(/^.* 353 \S+ \S+ \S+ :/, '').split(' ')).filter(Boolean)
-      .map((n) => n.replace(/^[~&@%+]+/, '').replace(/!.*$/, '').toLowerCase());
+    return obs.lines
+      .slice(from)
+      .filter((l) => / 353 /.test(l))
+      .flatMap((l) => l.replace(/^.* 353 \S+ \S+ \S+ :/, '').split(' '))
+      .filter(Boolean)
+      .map((n) =>
+        n
+          .replace(/^[~&@%+]+/, '')
+          .replace(/!.*$/, '')
+          .toLowerCase(),
+      );
   };
 
   it('with the option on, a restart JOINs every joined member (not excluded ones), spaced by flood_delay_ms, without a message', async () => {
@@ -54,7 +63,8 @@ describe('irc-bridge: initial Matrix→IRC membership', function () {
     assert.deepEqual((await names('#initial')).sort(), ['ann[m]', 'ben[m]', 'cwbot', 'witness']);
     // Drip-fed: the joins are at least flood_delay_ms apart (server-time tags).
     const at = (l: string) => Date.parse(/^@\S*time=([^;\s]+)/.exec(l)?.[1] ?? '');
-    if (!Number.isNaN(at(ann)) && !Number.isNaN(at(ben))) assert.ok(Math.abs(at(ben) - at(ann)) >= 350, `joins ${Math.abs(at(ben) - at(ann))} ms apart`);
+    if (!Number.isNaN(at(ann)) && !Number.isNaN(at(ben)))
+      assert.ok(Math.abs(at(ben) - at(ann)) >= 350, `joins ${Math.abs(at(ben) - at(ann))} ms apart`);
     // Excluded users are never connected.
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(!obs.lines.slice(from).some((l) => /:eve\[m\]!/i.test(l)), 'eve stayed off IRC');

@@ -14,7 +14,7 @@ import { startIrcBridge, eventually, BOT, NET, type IrcBridge } from './support'
 
 const line = (doc: object) => JSON.stringify(doc);
 
-describe('irc-bridge: importing matrix-appservice-irc\'s rooms', function () {
+describe("irc-bridge: importing matrix-appservice-irc's rooms", function () {
   this.timeout(60_000);
 
   describe('through the bridge', () => {
@@ -34,7 +34,7 @@ describe('irc-bridge: importing matrix-appservice-irc\'s rooms', function () {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('a room MAI had plumbed is bridged again after the import, with the user\'s MAI nick and admin room; a second run changes nothing', async () => {
+    it("a room MAI had plumbed is bridged again after the import, with the user's MAI nick and admin room; a second run changes nothing", async () => {
       const alice = await b.fx.hs.registerUser('alice', { displayname: 'alice' });
       // The rooms as MAI left them: the bridge bot is in them (same bot user).
       const roomId = await alice.createRoom({ preset: 'public_chat' });
@@ -44,25 +44,52 @@ describe('irc-bridge: importing matrix-appservice-irc\'s rooms', function () {
       olive = await connectObserver(ircd, 'olive');
       await olive.join('#migrated');
       const maiDb = path.join(dir, 'rooms.db');
-      writeFileSync(maiDb, [
-        line({ _id: 'x', matrix_id: roomId, remote: { domain: ircd.host, channel: '#migrated', type: 'channel' }, data: { origin: 'provision' } }),
-        line({ _id: 'y', id: `ADMIN_${alice.userId}`, matrix_id: adminRoom, matrix: { extras: { admin_id: alice.userId } }, data: {} }),
-      ].join('\n') + '\n');
+      writeFileSync(
+        maiDb,
+        [
+          line({
+            _id: 'x',
+            matrix_id: roomId,
+            remote: { domain: ircd.host, channel: '#migrated', type: 'channel' },
+            data: { origin: 'provision' },
+          }),
+          line({ _id: 'y', id: `ADMIN_${alice.userId}`, matrix_id: adminRoom, matrix: { extras: { admin_id: alice.userId } }, data: {} }),
+        ].join('\n') + '\n',
+      );
       // users.db: the nick alice chose with MAI's !nick (server domain with dots as underscores), and her features.
-      writeFileSync(path.join(dir, 'users.db'), line({
-        _id: 'u1', type: 'matrix', id: alice.userId,
-        data: { localpart: 'alice', client_config: { [ircd.host.replace(/\./g, '_')]: { nick: 'AliceMAI', username: 'alicem' } }, features: { mentions: false } },
-      }) + '\n');
+      writeFileSync(
+        path.join(dir, 'users.db'),
+        line({
+          _id: 'u1',
+          type: 'matrix',
+          id: alice.userId,
+          data: {
+            localpart: 'alice',
+            client_config: { [ircd.host.replace(/\./g, '_')]: { nick: 'AliceMAI', username: 'alicem' } },
+            features: { mentions: false },
+          },
+        }) + '\n',
+      );
       // The bridge's own config, with the network's address as MAI knew it.
       const config = path.join(dir, 'config.yaml');
-      writeFileSync(config, [
-        `homeserver: {url: "${b.fx.hs.url}", domain: localhost}`,
-        `database: {engine: nedb, nedb: {directory: "${path.join(b.fx.dataDir, 'db')}"}}`,
-        `irc: {servers: {${NET}: {address: "${ircd.host}", port: ${ircd.port}}}}`,
-      ].join('\n'));
+      writeFileSync(
+        config,
+        [
+          `homeserver: {url: "${b.fx.hs.url}", domain: localhost}`,
+          `database: {engine: nedb, nedb: {directory: "${path.join(b.fx.dataDir, 'db')}"}}`,
+          `irc: {servers: {${NET}: {address: "${ircd.host}", port: ${ircd.port}}}}`,
+        ].join('\n'),
+      );
       await b.fx.bridge.stop();
       const out: string[] = [];
-      const io = { stdout: (t: string) => { out.push(t); }, stderr: (t: string) => { out.push(t); } };
+      const io = {
+        stdout: (t: string) => {
+          out.push(t);
+        },
+        stderr: (t: string) => {
+          out.push(t);
+        },
+      };
       assert.equal(await migrateMaiRoomsCommand.run(['--nedb', maiDb, '-c', config, '--dry-run'], io), 0);
       assert.match(out.join('\n'), /Would import 1 room\(s\) \(0 portal, 1 plumbed, 0 PM rooms/);
       const store = createStore({ engine: 'nedb', directory: path.join(b.fx.dataDir, 'db') });
@@ -82,7 +109,10 @@ describe('irc-bridge: importing matrix-appservice-irc\'s rooms', function () {
       assert.equal((await b.fx.bridge.portals.getByRoom(roomId))?.kind, 'plumbed');
       // Her MAI admin room answers commands.
       await alice.sendMessage(adminRoom, '!feature mentions');
-      await eventually(() => b.fx.hs.roomTimeline(adminRoom).some((e) => e.sender === BOT && /mentions is off\./.test(String(e.content?.body))), 'the admin room answers, with her MAI choice');
+      await eventually(
+        () => b.fx.hs.roomTimeline(adminRoom).some((e) => e.sender === BOT && /mentions is off\./.test(String(e.content?.body))),
+        'the admin room answers, with her MAI choice',
+      );
     });
   });
 });

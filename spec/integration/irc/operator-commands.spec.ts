@@ -64,13 +64,19 @@ describe('irc-bridge: bridge-admin commands', function () {
     assert.ok(connected >= 2, 'the bot and cora at least');
   });
 
-  it('!disconnect closes a user\'s connection, tells them why; their next message reconnects them', async () => {
+  it("!disconnect closes a user's connection, tells them why; their next message reconnects them", async () => {
     const dan = await connectedUser('dan');
     const roomId = b.fx.hs.resolveAlias(alias('#ops'))!;
     const from = obs.lines.length;
-    assert.match(await command(admin, adminRoom, '!disconnect @dan:localhost flooding the channel'), /^Disconnected @dan:localhost from testnet\.$/);
+    assert.match(
+      await command(admin, adminRoom, '!disconnect @dan:localhost flooding the channel'),
+      /^Disconnected @dan:localhost from testnet\.$/,
+    );
     await obs.waitFor((l) => /:dan\[m\]!\S+ QUIT /.test(l), 10_000, from);
-    await eventually(() => noticesTo(b.fx.hs, dan.userId).find((n) => /A bridge admin disconnected you from testnet: flooding the channel/.test(n)), 'dan told');
+    await eventually(
+      () => noticesTo(b.fx.hs, dan.userId).find((n) => /A bridge admin disconnected you from testnet: flooding the channel/.test(n)),
+      'dan told',
+    );
     assert.match(await command(admin, adminRoom, '!disconnect @dan:localhost'), /has no IRC connection/);
     await dan.sendMessage(roomId, 'back');
     await obs.waitFor((l) => /:dan\[m\]!\S+ PRIVMSG #ops :back$/.test(l), 20_000, from);

@@ -42,15 +42,21 @@ describe('irc-bridge: privacy filter', function () {
     // alice is connected and joins the channel as she joins the room (matrix_to_irc.incremental).
     await olive.waitFor((l) => /:alice\[m\]!\S+ JOIN :?#priv\b/i.test(l), 15_000);
     say('everyone here is on IRC');
-    await eventually(() => bodies(roomId, ghostId('olive')).includes('everyone here is on IRC'), 'a line crosses while all members are on IRC');
+    await eventually(
+      () => bodies(roomId, ghostId('olive')).includes('everyone here is on IRC'),
+      'a line crosses while all members are on IRC',
+    );
 
     await bob.join(roomId);
     await eventually(() => hs.membership(roomId, bob.userId) === 'join', 'bob joined');
     say('secret one');
     say('secret two');
     // After a grace period (longer than a joining member takes to appear on IRC), the room is told.
-    await eventually(() => notices(roomId).some((t) => t.includes('not bridged while') && t.includes('@bob:localhost')),
-      'the room is told that lines are withheld, naming bob', 20_000);
+    await eventually(
+      () => notices(roomId).some((t) => t.includes('not bridged while') && t.includes('@bob:localhost')),
+      'the room is told that lines are withheld, naming bob',
+      20_000,
+    );
     assert.ok(!notices(roomId).some((t) => t.includes('@alice:localhost')), 'alice is on the channel: not named');
 
     await bob.leave(roomId);
@@ -60,7 +66,10 @@ describe('irc-bridge: privacy filter', function () {
     const got = bodies(roomId, ghostId('olive'));
     assert.ok(!got.some((t) => t.startsWith('secret')), `withheld lines are never delivered: ${got.join(' | ')}`);
     assert.deepEqual(got, ['everyone here is on IRC', 'bob is gone']);
-    await eventually(() => notices(roomId).some((t) => t.includes('bridged again') && t.includes('2 messages from it were not bridged')), 'the room is told how many it missed');
+    await eventually(
+      () => notices(roomId).some((t) => t.includes('bridged again') && t.includes('2 messages from it were not bridged')),
+      'the room is told how many it missed',
+    );
     assert.equal(notices(roomId).filter((t) => t.includes('not bridged while these members')).length, 1, 'told once, not per line');
 
     const metrics = await b.fx.bridge.metrics.metrics();

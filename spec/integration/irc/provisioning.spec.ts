@@ -61,10 +61,20 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
 
   before(async () => {
     ircd = await startInspircd();
-    b = await startIrcBridge(ircd, {}, {
-      core: { provisioning: { enabled: true, secret: SECRET, rate_limit: { enabled: true, per_user_per_minute: 1000, per_ip_per_minute: 1000 } } },
-      irc: { provisioning: { request_timeout_s: 3, room_limit: 0, rules: { conflict: ['^@oldirc_'], exempt: ['^@oldirc_friend:'] } } },
-    });
+    b = await startIrcBridge(
+      ircd,
+      {},
+      {
+        core: {
+          provisioning: {
+            enabled: true,
+            secret: SECRET,
+            rate_limit: { enabled: true, per_user_per_minute: 1000, per_ip_per_minute: 1000 },
+          },
+        },
+        irc: { provisioning: { request_timeout_s: 3, room_limit: 0, rules: { conflict: ['^@oldirc_'], exempt: ['^@oldirc_friend:'] } } },
+      },
+    );
     alice = await b.fx.hs.registerUser('alice', { displayname: 'Alice' });
     bob = await b.fx.hs.registerUser('bob', { displayname: 'Bob' });
   });
@@ -98,14 +108,18 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
   it('answers 403 M_AS_BRIDGE_NOT_IN_ROOM to /link, /unlink and /listlinks on a room the bot is not in', async () => {
     const roomId = await alice.createRoom({ preset: 'public_chat' }); // the bot never invited
     const link = { remote_room_server: NET, remote_room_channel: '#outside', matrix_room_id: roomId, op_nick: 'someop' };
-    for (const [method, path, body] of [['POST', '/link', link], ['POST', '/unlink', link], ['GET', `/listlinks/${encodeURIComponent(roomId)}`]] as const) {
+    for (const [method, path, body] of [
+      ['POST', '/link', link],
+      ['POST', '/unlink', link],
+      ['GET', `/listlinks/${encodeURIComponent(roomId)}`],
+    ] as const) {
       const r = await call(method, path, body);
       assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
       assert.equal(r.body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
     }
   });
 
-  it('refuses to link a room with a member provisioning.rules.conflict names (another IRC bridge\'s user), unless exempt', async () => {
+  it("refuses to link a room with a member provisioning.rules.conflict names (another IRC bridge's user), unless exempt", async () => {
     const roomId = await room(50);
     const other = await b.fx.hs.registerUser('oldirc_someone');
     const friend = await b.fx.hs.registerUser('oldirc_friend');
@@ -128,7 +142,10 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
   it('lists networks and limits; querylink reports the channel operators, not the bot', async () => {
     const nets = await call('GET', '/querynetworks');
     assert.equal(nets.status, 200, nets.text);
-    assert.deepEqual(nets.body.servers.map((s: { fields: { network: string } }) => s.fields.network), [NET]);
+    assert.deepEqual(
+      nets.body.servers.map((s: { fields: { network: string } }) => s.fields.network),
+      [NET],
+    );
     const limits = await call('GET', '/limits');
     assert.equal(limits.status, 200);
     assert.equal(typeof limits.body.count, 'number');
@@ -150,7 +167,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     // Bob is in the room but has no power to change power levels.
     const powerless = await call('POST', '/link', body, SECRET, bob.userId);
     assert.equal(powerless.status, 403, powerless.text);
-    assert.equal(powerless.body.errcode, 'IRC_NOT_ENOUGH_POWER', 'MAI\'s errcode, which integration managers written against it check');
+    assert.equal(powerless.body.errcode, 'IRC_NOT_ENOUGH_POWER', "MAI's errcode, which integration managers written against it check");
     assert.equal(powerless.body.required_power_level, 100, 'the level to change m.room.power_levels');
 
     let from = op.lines.length;
@@ -182,7 +199,9 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     for (const e of info) {
       assert.equal(e?.sender, BOT);
       assert.deepEqual(e?.content, {
-        bridgebot: BOT, creator: alice.userId, protocol: { id: 'irc', displayname: 'IRC' },
+        bridgebot: BOT,
+        creator: alice.userId,
+        protocol: { id: 'irc', displayname: 'IRC' },
         network: { id: NET, displayname: NET, external_url: `irc://${ircd.host}:${ircd.port}` },
         channel: { id: '#prov', displayname: '#prov', external_url: `irc://${ircd.host}:${ircd.port}/%23prov` },
       });
@@ -192,7 +211,10 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     await alice.sendMessage(roomId, 'hello from a plumbed room');
     await op.waitFor((l) => /:Alice\[m\]!\S+ PRIVMSG #prov :hello from a plumbed room$/.test(l), 15_000, from);
     op.raw('PRIVMSG #prov :hello matrix');
-    await eventually(() => messages(b.fx.hs, roomId, ghostId('Lop')).find((e) => e.content.body === 'hello matrix'), 'IRC line in the room');
+    await eventually(
+      () => messages(b.fx.hs, roomId, ghostId('Lop')).find((e) => e.content.body === 'hello matrix'),
+      'IRC line in the room',
+    );
 
     const list = await call('GET', `/listlinks/${encodeURIComponent(roomId)}`);
     assert.equal(list.status, 200, list.text);
@@ -242,7 +264,11 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     assert.equal((await call('POST', '/link', body('Rop'))).status, 202);
     assert.ok(bridgingIs(roomId, '#refuse', 'pending'), JSON.stringify(bridging(roomId, '#refuse')));
     await requestTo(op, from);
-    await eventually(() => noticesTo(b.fx.hs, alice.userId).find((n) => /#refuse .*not approved: Rop did not answer within 3 seconds/.test(n)), 'timeout told', 10_000);
+    await eventually(
+      () => noticesTo(b.fx.hs, alice.userId).find((n) => /#refuse .*not approved: Rop did not answer within 3 seconds/.test(n)),
+      'timeout told',
+      10_000,
+    );
     await eventually(() => bridgingIs(roomId, '#refuse', 'failure'), 'm.room.bridging failure after the timeout');
     op.raw('PRIVMSG CwBot :yes');
     await new Promise((r) => setTimeout(r, 500));
@@ -250,7 +276,11 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
   });
 
   it('querylink leaves the relay bot in no channel it only looked at, and runs at most 3 queries per user at once', async () => {
-    const botChannels = async (o: Observer) => ((await o.whois('CwBot')).find((l) => / 319 /.test(l)) ?? '').replace(/^.* 319 \S+ CwBot :/, '').split(' ').filter(Boolean);
+    const botChannels = async (o: Observer) =>
+      ((await o.whois('CwBot')).find((l) => / 319 /.test(l)) ?? '')
+        .replace(/^.* 319 \S+ CwBot :/, '')
+        .split(' ')
+        .filter(Boolean);
     const looker = await observer('Looker');
     for (const ch of ['#look1', '#look2', '#look3']) {
       await observer(`Op${ch.slice(1)}`, ch);

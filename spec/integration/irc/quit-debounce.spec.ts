@@ -17,7 +17,10 @@ describe('irc-bridge: netsplit debouncing of QUITs', function () {
     before(async () => {
       ircd = await startInspircd();
       b = await startIrcBridge(ircd, {
-        membership: { irc_to_matrix: { initial: false, incremental: true }, quit_debounce: { enabled: true, quits_per_second: 2, delay_min_ms: 3000, delay_max_ms: 3500 } },
+        membership: {
+          irc_to_matrix: { initial: false, incremental: true },
+          quit_debounce: { enabled: true, quits_per_second: 2, delay_min_ms: 3000, delay_max_ms: 3500 },
+        },
       });
     });
     after(async () => {
@@ -30,7 +33,11 @@ describe('irc-bridge: netsplit debouncing of QUITs', function () {
       const alice = await b.fx.hs.registerUser('alice');
       const roomId = await alice.join(alias('#split'));
       const nicks = ['Sp1', 'Sp2', 'Sp3', 'Sp4', 'Sp5', 'Sp6'];
-      for (const n of nicks) { const o = await connectObserver(ircd, n); observers.push(o); await o.join('#split'); }
+      for (const n of nicks) {
+        const o = await connectObserver(ircd, n);
+        observers.push(o);
+        await o.join('#split');
+      }
       await eventually(() => nicks.every((n) => b.fx.hs.membership(roomId, ghostId(n)) === 'join'), 'ghosts joined');
       // The split: all six quit at once.
       for (const o of observers.splice(0)) o.raw('QUIT :*.net *.split');
@@ -42,7 +49,11 @@ describe('irc-bridge: netsplit debouncing of QUITs', function () {
       const o = await connectObserver(ircd, back);
       observers.push(o);
       await o.join('#split');
-      await eventually(() => nicks.filter((n) => b.fx.hs.membership(roomId, ghostId(n)) === 'leave').length === 5, 'the others left after the delay', 15_000);
+      await eventually(
+        () => nicks.filter((n) => b.fx.hs.membership(roomId, ghostId(n)) === 'leave').length === 5,
+        'the others left after the delay',
+        15_000,
+      );
       assert.equal(b.fx.hs.membership(roomId, ghostId(back)), 'join', `${back} never left`);
     });
   });

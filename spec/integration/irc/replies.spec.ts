@@ -17,7 +17,10 @@ function tagsOf(line: string): Record<string, string> {
     const eq = tag.indexOf('=');
     const key = eq === -1 ? tag : tag.slice(0, eq);
     const raw = eq === -1 ? '' : tag.slice(eq + 1);
-    out[key] = raw.replace(/\\(.?)/g, (_m, c: string) => ({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' } as Record<string, string>)[c] ?? c);
+    out[key] = raw.replace(
+      /\\(.?)/g,
+      (_m, c: string) => (({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' }) as Record<string, string>)[c] ?? c,
+    );
   }
   return out;
 }
@@ -53,10 +56,14 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     eventually(() => messages(b.fx.hs, roomId, sender).find((e) => e.content.body === body), `"${body}" in Matrix`);
   /** The msgid of the first PRIVMSG/NOTICE `o` receives from `nick` to `channel` (after `from`) that `pred` accepts. */
   const msgidOf = async (o: Observer, from: number, nick: string, channel: string, pred: (command: string, text: string) => boolean) => {
-    const got = await o.waitFor((l) => {
-      const m = /^:([^!]+)!\S+ (PRIVMSG|NOTICE) (\S+) :(.*)$/.exec(bare(l));
-      return !!m && m[1] === nick && m[3] === channel && pred(m[2], m[4]);
-    }, 10_000, from);
+    const got = await o.waitFor(
+      (l) => {
+        const m = /^:([^!]+)!\S+ (PRIVMSG|NOTICE) (\S+) :(.*)$/.exec(bare(l));
+        return !!m && m[1] === nick && m[3] === channel && pred(m[2], m[4]);
+      },
+      10_000,
+      from,
+    );
     const msgid = tagsOf(got).msgid;
     assert.ok(msgid, `a msgid on ${got}`);
     return msgid;
@@ -67,10 +74,13 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     return matrixEvent(roomId, ghostId(o.nick), text);
   };
   /** A Matrix edit (m.replace) of `eventId` to `body`. */
-  const edit = (user: TestUser, roomId: string, eventId: string, body: string, msgtype = 'm.text') => user.sendMessage(roomId, {
-    msgtype, body: `* ${body}`, 'm.new_content': { msgtype, body },
-    'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
-  });
+  const edit = (user: TestUser, roomId: string, eventId: string, body: string, msgtype = 'm.text') =>
+    user.sendMessage(roomId, {
+      msgtype,
+      body: `* ${body}`,
+      'm.new_content': { msgtype, body },
+      'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+    });
   const repliedTo = (ev: { content: Record<string, any> }) => ev.content['m.relates_to']?.['m.in_reply_to']?.event_id;
   /** 2,998 characters: beyond line_limit (3), so uploaded and sent as a link. */
   const huge = 'x'.repeat(1000) + ' ' + 'y'.repeat(1000) + ' ' + 'z'.repeat(998);
@@ -144,7 +154,8 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
 
     from = pat.lines.length;
     await alice.sendMessage(roomId, {
-      msgtype: 'm.text', body: '> <@irc_testnet_olive4:localhost> anyone around?\n\nI am',
+      msgtype: 'm.text',
+      body: '> <@irc_testnet_olive4:localhost> anyone around?\n\nI am',
       'm.relates_to': { 'm.in_reply_to': { event_id: original.event_id } },
     });
     // The nick comes from the ghost's (case-folded) ID.
@@ -177,8 +188,11 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     // A msgid as a hostile server (or a corrupted store) could hand us: every separator the wire knows.
     const hostile = 'x;+evil=1 :Mallet!m@h PRIVMSG #rep6 :fake\r\nJOIN #other6\r\nQUIT :pwned\\';
     await b.fx.bridge.remote.emit({
-      type: 'message', portal: { network: NET, id: '#rep6' }, sender: { ghost: { network: NET, id: 'mallet' }, displayName: 'Mallet' },
-      id: hostile, content: { kind: 'text', body: 'bait' },
+      type: 'message',
+      portal: { network: NET, id: '#rep6' },
+      sender: { ghost: { network: NET, id: 'mallet' }, displayName: 'Mallet' },
+      id: hostile,
+      content: { kind: 'text', body: 'bait' },
     });
     const bait = await matrixEvent(roomId, ghostId('mallet'), 'bait');
 
@@ -202,7 +216,13 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     await portal(bob, '#rep7', 'Bob[m]', olive);
     let from = olive.lines.length;
     const original = await alice.sendMessage(roomId, 'the build is broken on main again');
-    const originalMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep7', (c, t) => c === 'PRIVMSG' && t === 'the build is broken on main again');
+    const originalMsgid = await msgidOf(
+      olive,
+      from,
+      'Alice[m]',
+      '#rep7',
+      (c, t) => c === 'PRIVMSG' && t === 'the build is broken on main again',
+    );
 
     from = olive.lines.length;
     const fix = await edit(alice, roomId, original, 'the build is fixed on main again');
@@ -218,7 +238,11 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     await edit(alice, roomId, original, 'all green now');
     const starMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep7', (c, t) => c === 'PRIVMSG' && t === '* all green now');
     assert.equal(new Set([originalMsgid, sedMsgid, starMsgid]).size, 3);
-    for (const [msgid, text] of [[starMsgid, 'great'], [sedMsgid, 'agreed, nice'], [originalMsgid, 'was it broken?']]) {
+    for (const [msgid, text] of [
+      [starMsgid, 'great'],
+      [sedMsgid, 'agreed, nice'],
+      [originalMsgid, 'was it broken?'],
+    ]) {
       assert.equal(repliedTo(await ircReply(olive, '#rep7', msgid, text, roomId)), original, text);
     }
 
@@ -238,13 +262,22 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
 
     from = olive.lines.length;
     await edit(alice, roomId, original, huge);
-    const linkMsgid = await msgidOf(olive, from, 'Alice[m]', '#rep8', (c, t) => c === 'PRIVMSG' && t.startsWith('* xxx') && t.includes('(full message at <'));
+    const linkMsgid = await msgidOf(
+      olive,
+      from,
+      'Alice[m]',
+      '#rep8',
+      (c, t) => c === 'PRIVMSG' && t.startsWith('* xxx') && t.includes('(full message at <'),
+    );
     const linkLine = olive.lines.slice(from).find((l) => tagsOf(l).msgid === linkMsgid)!;
     const m = /\/download\/([^/]+)\/([^/>]+)/.exec(linkLine)!;
     assert.equal(b.fx.hs.mediaBytes(`mxc://${m[1]}/${m[2]}`)?.toString('utf8'), huge, 'the upload holds the whole new text');
     await alice.sendMessage(roomId, 'after the edit');
     await line(olive, from, 'Alice[m]', '#rep8', 'after the edit');
-    const sent = olive.lines.slice(from).map(bare).filter((l) => /^:Alice\[m\]!\S+ PRIVMSG #rep8 :/.test(l));
+    const sent = olive.lines
+      .slice(from)
+      .map(bare)
+      .filter((l) => /^:Alice\[m\]!\S+ PRIVMSG #rep8 :/.test(l));
     assert.equal(sent.length, 2, `the edit is one line, not the whole text:\n${sent.join('\n')}`);
 
     assert.equal(repliedTo(await ircReply(olive, '#rep8', linkMsgid, 'too long to read', roomId)), original);
@@ -254,9 +287,21 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     const olive = await observer('Olive9', '#rep9');
     const roomId = await portal(alice, '#rep9', 'Alice[m]', olive);
     const cases: Array<{ send: () => Promise<string>; pred: (command: string, text: string) => boolean; reply: string }> = [
-      { send: () => alice.sendMessage(roomId, { msgtype: 'm.emote', body: 'waves' }), pred: (c, t) => c === 'PRIVMSG' && t === '\x01ACTION waves\x01', reply: 'hi alice' },
-      { send: () => alice.sendMessage(roomId, { msgtype: 'm.notice', body: 'deploy at five' }), pred: (c, t) => c === 'NOTICE' && t === 'deploy at five', reply: 'noted' },
-      { send: () => alice.sendMessage(roomId, { msgtype: 'm.text', body: huge }), pred: (c, t) => c === 'PRIVMSG' && t.includes('(full message at <'), reply: 'long one' },
+      {
+        send: () => alice.sendMessage(roomId, { msgtype: 'm.emote', body: 'waves' }),
+        pred: (c, t) => c === 'PRIVMSG' && t === '\x01ACTION waves\x01',
+        reply: 'hi alice',
+      },
+      {
+        send: () => alice.sendMessage(roomId, { msgtype: 'm.notice', body: 'deploy at five' }),
+        pred: (c, t) => c === 'NOTICE' && t === 'deploy at five',
+        reply: 'noted',
+      },
+      {
+        send: () => alice.sendMessage(roomId, { msgtype: 'm.text', body: huge }),
+        pred: (c, t) => c === 'PRIVMSG' && t.includes('(full message at <'),
+        reply: 'long one',
+      },
     ];
     for (const k of cases) {
       const from = olive.lines.length;

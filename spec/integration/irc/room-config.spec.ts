@@ -19,11 +19,15 @@ describe('irc-bridge: per-room settings (org.matrix.appservice-irc.config)', fun
 
   before(async () => {
     ircd = await startInspircd();
-    b = await startIrcBridge(ircd, {
-      excluded_users: ['^@bob:'],
-      membership: { irc_to_matrix: { require_matrix_joined: true } },
-      clients: { line_limit: 3 },
-    }, { irc: { per_room_config: { enabled: true, line_limit_max: 5 } } });
+    b = await startIrcBridge(
+      ircd,
+      {
+        excluded_users: ['^@bob:'],
+        membership: { irc_to_matrix: { require_matrix_joined: true } },
+        clients: { line_limit: 3 },
+      },
+      { irc: { per_room_config: { enabled: true, line_limit_max: 5 } } },
+    );
     olive = await connectObserver(ircd, 'olive');
     await olive.join('#rc');
     alice = await b.fx.hs.registerUser('alice', { displayname: 'alice' });
@@ -52,17 +56,20 @@ describe('irc-bridge: per-room settings (org.matrix.appservice-irc.config)', fun
     await alice.sendMessage(roomId, lines.join('\n'));
     await olive.waitFor((l) => new RegExp(`PRIVMSG #rc :${tag} line 1`).test(l), 15_000, from);
     await new Promise((r) => setTimeout(r, 500)); // the rest of the lines, if any
-    return olive.lines.slice(from).filter((l) => / PRIVMSG #rc :/.test(l)).map((l) => l.slice(l.indexOf(' PRIVMSG #rc :') + 14));
+    return olive.lines
+      .slice(from)
+      .filter((l) => / PRIVMSG #rc :/.test(l))
+      .map((l) => l.slice(l.indexOf(' PRIVMSG #rc :') + 14));
   };
 
   it('lineLimit raises the lines a message may become, up to line_limit_max; junk is ignored', async () => {
-    assert.equal((await multiLine('a', 4)).length, 1, 'over the network\'s limit of 3: one line with a link or a truncation');
+    assert.equal((await multiLine('a', 4)).length, 1, "over the network's limit of 3: one line with a link or a truncation");
     await setConfig({ lineLimit: 4 });
     assert.deepEqual(await multiLine('b', 4), ['b line 1', 'b line 2', 'b line 3', 'b line 4']);
     await setConfig({ lineLimit: 50 });
     assert.equal((await multiLine('c', 6)).length, 1, 'capped at line_limit_max 5');
     await setConfig({ lineLimit: 'lots' });
-    assert.equal((await multiLine('d', 4)).length, 1, 'a lineLimit that is not a number leaves the network\'s');
+    assert.equal((await multiLine('d', 4)).length, 1, "a lineLimit that is not a number leaves the network's");
   });
 
   it('allowUnconnectedMatrixUsers lets lines through the privacy filter for this room', async () => {
@@ -73,6 +80,9 @@ describe('irc-bridge: per-room settings (org.matrix.appservice-irc.config)', fun
     await setConfig({ allowUnconnectedMatrixUsers: true });
     olive.raw('PRIVMSG #rc :let through');
     await eventually(() => messages(b.fx.hs, roomId, ghostId('olive')).some((e) => e.content.body === 'let through'), 'the line crosses');
-    assert.ok(!messages(b.fx.hs, roomId, ghostId('olive')).some((e) => e.content.body === 'held back'), 'before the setting, the filter held');
+    assert.ok(
+      !messages(b.fx.hs, roomId, ghostId('olive')).some((e) => e.content.body === 'held back'),
+      'before the setting, the filter held',
+    );
   });
 });

@@ -23,7 +23,8 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     return o;
   };
   const hs = () => b.fx.hs;
-  const powerOf = (roomId: string, userId: string) => hs().stateEvent(roomId, 'm.room.power_levels')?.content.users?.[userId] as number | undefined;
+  const powerOf = (roomId: string, userId: string) =>
+    hs().stateEvent(roomId, 'm.room.power_levels')?.content.users?.[userId] as number | undefined;
   const joinRule = (roomId: string) => hs().stateEvent(roomId, 'm.room.join_rules')?.content.join_rule as string | undefined;
   const published = (roomId: string) => hs().rooms.published.has(roomId);
   const settle = (ms = 1500) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +45,10 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     const roomId = await alice.join(alias('#kept'));
     const pat = await observer('Pat', '#kept');
     const sam = await observer('Sam', '#kept');
-    await eventually(() => hs().membership(roomId, ghostId('Pat')) === 'join' && hs().membership(roomId, ghostId('Sam')) === 'join', 'ghosts joined');
+    await eventually(
+      () => hs().membership(roomId, ghostId('Pat')) === 'join' && hs().membership(roomId, ghostId('Sam')) === 'join',
+      'ghosts joined',
+    );
 
     await b.fx.restart();
     const net = b.connector().networks.get(NET)!;
@@ -64,11 +68,11 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     const net = b.connector().networks.get(NET)!;
     await eventually(() => net.channels.get('#order')?.synced, 'bot in #order');
     const uma = await observer('Uma', '#order');
-    await eventually(() => hs().membership(roomId, ghostId('Uma')) === 'join', 'Uma\'s ghost joined');
+    await eventually(() => hs().membership(roomId, ghostId('Uma')) === 'join', "Uma's ghost joined");
     const mark = hs().roomTimeline(roomId).length;
     uma.raw('TOPIC #order :topic before the nick');
     uma.raw('NICK Uma2');
-    await eventually(() => hs().membership(roomId, ghostId('Uma2')) === 'join', 'Uma2\'s ghost joined');
+    await eventually(() => hs().membership(roomId, ghostId('Uma2')) === 'join', "Uma2's ghost joined");
     await eventually(() => hs().stateEvent(roomId, 'm.room.topic')?.content.topic === 'topic before the nick', 'topic');
     await b.fx.bridge.idle();
     const after = hs().roomTimeline(roomId).slice(mark);
@@ -78,7 +82,10 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     const join2 = at((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma2') && e.content.membership === 'join');
     assert.ok(topic >= 0 && topic < leave && leave < join2, `timeline order: topic ${topic}, Uma leaves ${leave}, Uma2 joins ${join2}`);
     assert.equal(hs().membership(roomId, ghostId('Uma')), 'leave', 'the old ghost did not come back');
-    assert.ok(!after.slice(leave + 1).some((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma')), 'no rejoin of the old ghost');
+    assert.ok(
+      !after.slice(leave + 1).some((e) => e.type === 'm.room.member' && e.state_key === ghostId('Uma')),
+      'no rejoin of the old ghost',
+    );
   });
 
   it('fills a portal created by alias with the topic, ops and modes its channel had before', async () => {
@@ -103,11 +110,15 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     await eventually(() => hs().stateEvent(roomId, 'm.room.power_levels')?.content.events_default === 0, 'unmoderated');
   });
 
-  it('never demotes a Matrix moderator for an IRC voice, and leaves a plumbed room\'s join rule to its owners', async () => {
+  it("never demotes a Matrix moderator for an IRC voice, and leaves a plumbed room's join rule to its owners", async () => {
     const vic = await observer('Vic', '#plumb'); // operator of #plumb
     // A room of Alice's own, invite-only, with Carol as a Matrix moderator, linked by an admin.
     const carol = await hs().registerUser('carol', { displayname: 'Carol' });
-    const roomId = await alice.createRoom({ preset: 'private_chat', invite: [BOT, carol.userId], power_level_content_override: { users: { [alice.userId]: 100, [BOT]: 100, [carol.userId]: 50 } } });
+    const roomId = await alice.createRoom({
+      preset: 'private_chat',
+      invite: [BOT, carol.userId],
+      power_level_content_override: { users: { [alice.userId]: 100, [BOT]: 100, [carol.userId]: 50 } },
+    });
     await carol.join(roomId);
     await b.fx.bridge.portals.link(roomId, { network: NET, id: '#plumb' });
     const net = b.connector().networks.get(NET)!;
@@ -135,7 +146,10 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     const roomId = await alice.join(alias('#crowd'));
     for (const n of crowd) await observer(n, '#crowd');
     await eventually(() => crowd.every((n) => hs().membership(roomId, ghostId(n)) === 'join'), 'crowd joined');
-    const plEvents = () => hs().roomTimeline(roomId).filter((e) => e.type === 'm.room.power_levels').length;
+    const plEvents = () =>
+      hs()
+        .roomTimeline(roomId)
+        .filter((e) => e.type === 'm.room.power_levels').length;
     const before = plEvents();
     for (const n of crowd) boss.raw(`MODE #crowd +v ${n}`); // one line each, as ChanServ or a script does
     await eventually(() => crowd.every((n) => powerOf(roomId, ghostId(n)) === 1), 'everyone voiced');
@@ -143,7 +157,7 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     assert.equal(plEvents() - before, 1, 'one power-levels event for the burst');
   });
 
-  it('turns an IRC INVITE of a Matrix user into a Matrix invite to the channel\'s room, or tells them how to join', async () => {
+  it("turns an IRC INVITE of a Matrix user into a Matrix invite to the channel's room, or tells them how to join", async () => {
     const ivy = await observer('Ivy', '#invhome', '#inv', '#noroom');
     await alice.join(alias('#invhome')); // Alice is connected and in a channel Ivy sees
     await ivy.waitFor((l) => /:Alice\[m\]!\S+ JOIN :?#invhome/i.test(l), 20_000);
@@ -153,7 +167,10 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
     await eventually(() => hs().membership(roomId, alice.userId) === 'invite', 'Alice invited on Matrix');
     assert.match(hs().stateEvent(roomId, 'm.room.member', alice.userId)!.content.reason, /Ivy invited you/);
     ivy.raw('INVITE Alice[m] #noroom');
-    await eventually(() => noticesTo(hs(), alice.userId).some((n) => /Ivy invited you to #noroom.*!join #noroom/.test(n)), 'told how to join');
+    await eventually(
+      () => noticesTo(hs(), alice.userId).some((n) => /Ivy invited you to #noroom.*!join #noroom/.test(n)),
+      'told how to join',
+    );
     assert.equal(hs().resolveAlias(alias('#noroom')), undefined, 'no room created on an invite');
   });
 
@@ -173,7 +190,10 @@ describe('irc-bridge: room state the bridge did not see happen', function () {
   it('on unlink, makes the ghosts leave the room and PARTs the Matrix users from the channel', async () => {
     const roomId = await alice.join(alias('#gone'));
     const una = await observer('Una', '#gone');
-    await eventually(() => una.lines.some((l) => /:Alice\[m\]!\S+ JOIN :?#gone/i.test(l)) || una.lines.some((l) => / 353 .*Alice\[m\]/i.test(l)), 'Alice in #gone');
+    await eventually(
+      () => una.lines.some((l) => /:Alice\[m\]!\S+ JOIN :?#gone/i.test(l)) || una.lines.some((l) => / 353 .*Alice\[m\]/i.test(l)),
+      'Alice in #gone',
+    );
     await eventually(() => hs().membership(roomId, ghostId('Una')) === 'join', 'Una ghost joined');
     const from = una.lines.length;
     assert.ok(await b.fx.bridge.portals.unlink(roomId, { actor: '@admin:localhost' }));

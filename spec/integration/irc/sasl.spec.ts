@@ -44,7 +44,14 @@ describe('irc-bridge: SASL and TLS against InspIRCd + Atheme services', function
   const command = async (b: IrcBridge, user: TestUser, room: string, text: string, expect: RegExp) => {
     const before = botMessages(b.fx.hs, room).length;
     await user.sendMessage(room, text);
-    return eventually(() => botMessages(b.fx.hs, room).slice(before).find((m) => expect.test(m)), `reply to ${text}`, 20_000);
+    return eventually(
+      () =>
+        botMessages(b.fx.hs, room)
+          .slice(before)
+          .find((m) => expect.test(m)),
+      `reply to ${text}`,
+      20_000,
+    );
   };
 
   describe('SASL PLAIN with the stored password', () => {
@@ -87,7 +94,10 @@ describe('irc-bridge: SASL and TLS against InspIRCd + Atheme services', function
       assert.equal(noticesTo(b.fx.hs, '@bob:localhost').filter(failure).length, 1);
       assert.equal(await accountOf('Bob[m]'), undefined);
       // The undelivered message was reported too, not dropped silently.
-      await eventually(() => noticesTo(b.fx.hs, '@bob:localhost').find((t) => t.includes('will this arrive?') && /not delivered/.test(t)), 'undelivered notice');
+      await eventually(
+        () => noticesTo(b.fx.hs, '@bob:localhost').find((t) => t.includes('will this arrive?') && /not delivered/.test(t)),
+        'undelivered notice',
+      );
     });
   });
 
@@ -97,14 +107,18 @@ describe('irc-bridge: SASL and TLS against InspIRCd + Atheme services', function
       const cert = sn.clientCerts.certacct;
       b = await startIrcBridge(sn.ircd, {
         port: sn.tlsPort,
-        tls: { enabled: true, allow_self_signed: true, client_certificate: { certificate_file: cert.certFile, private_key_file: cert.keyFile } },
+        tls: {
+          enabled: true,
+          allow_self_signed: true,
+          client_certificate: { certificate_file: cert.certFile, private_key_file: cert.keyFile },
+        },
         sasl: { mechanism: 'external' },
         bot: { nick: 'CwTlsBot' },
       });
     });
     after(async () => b?.fx.stop());
 
-    it('allow_self_signed: the connection is TLS (WHOIS 671) and SASL EXTERNAL logs user and bot in to the certificate\'s account', async () => {
+    it("allow_self_signed: the connection is TLS (WHOIS 671) and SASL EXTERNAL logs user and bot in to the certificate's account", async () => {
       const carol = await b.fx.hs.registerUser('carol', { displayname: 'Carol' });
       await obs.join('#tls');
       const from = obs.lines.length;
@@ -115,7 +129,10 @@ describe('irc-bridge: SASL and TLS against InspIRCd + Atheme services', function
       const whoisFrom = obs.lines.length;
       await obs.whois('Carol[m]');
       const whois = obs.lines.slice(whoisFrom);
-      assert.ok(whois.some((l) => / 671 \S+ Carol\[m\] /.test(l)), `secure connection in WHOIS:\n${whois.join('\n')}`);
+      assert.ok(
+        whois.some((l) => / 671 \S+ Carol\[m\] /.test(l)),
+        `secure connection in WHOIS:\n${whois.join('\n')}`,
+      );
       assert.equal(await accountOf('Carol[m]'), 'certacct');
       const n = b.connector().networks.get(NET)!;
       assert.ok(n.users.get('@carol:localhost')?.connection.enabledCaps.includes('sasl'), 'sasl CAP negotiated');
@@ -137,7 +154,11 @@ describe('irc-bridge: SASL and TLS against InspIRCd + Atheme services', function
       const startsBefore = n.scheduler.startLog.length;
       const room = await dan.join(alias('#tls'));
       await dan.sendMessage(room, 'should not pass');
-      const told = await eventually(() => noticesTo(b.fx.hs, '@dan:localhost').find((t) => /certificate/i.test(t)), 'TLS refusal notice', 30_000);
+      const told = await eventually(
+        () => noticesTo(b.fx.hs, '@dan:localhost').find((t) => /certificate/i.test(t)),
+        'TLS refusal notice',
+        30_000,
+      );
       assert.match(told, /self-signed|not trusted|could not be verified/i, told);
       assert.match(told, /allow_self_signed/, told);
       assert.equal(n.users.pool.get('@dan:localhost')?.status, 'failed');

@@ -16,7 +16,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { generateRegistration } from '@causeway/bridge-core/tools';
-import { HomeserverEmulator, startInspircd, connectObserver, eventually, freePort, type InspircdHandle, type Observer } from '@causeway/testing';
+import {
+  HomeserverEmulator,
+  startInspircd,
+  connectObserver,
+  eventually,
+  freePort,
+  type InspircdHandle,
+  type Observer,
+} from '@causeway/testing';
 import { IrcConnector } from '@causeway/irc-bridge';
 import { alias, ghostId, messages } from './support';
 
@@ -27,7 +35,11 @@ function stored(dataDir: string, queue: string): unknown[] {
   const live = new Map<number, unknown>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     let op: { a?: string; m?: string; r?: string; s?: number | number[]; v?: unknown[] };
-    try { op = JSON.parse(line); } catch { continue; } // empty, or a line being written
+    try {
+      op = JSON.parse(line);
+    } catch {
+      continue;
+    } // empty, or a line being written
     if (op.a === queue && Array.isArray(op.v)) op.v.forEach((v, i) => live.set((op.s as number) + i, v));
     if (op.r === queue) for (const seq of op.s as number[]) live.delete(seq);
   }
@@ -46,9 +58,11 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
   before(async () => {
     ircd = await startInspircd();
     const sample = parse(readFileSync(path.join(__dirname, '../../../config/irc.sample.yaml'), 'utf8'));
-    assert.equal(sample.irc.servers.libera.clients.flood_lines_per_second, 1, 'the sample\'s flood rate is the default these specs run at');
+    assert.equal(sample.irc.servers.libera.clients.flood_lines_per_second, 1, "the sample's flood rate is the default these specs run at");
   });
-  after(async () => { await ircd?.dispose(); });
+  after(async () => {
+    await ircd?.dispose();
+  });
 
   beforeEach(async () => {
     hs = await HomeserverEmulator.start({ serverName: 'localhost', pushRetryBaseMs: 50, pushRetryMaxMs: 500 });
@@ -59,8 +73,14 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     writeFileSync(regPath, stringify(reg));
     hs.addRegistration(reg);
     env = {
-      ...process.env, HS_URL: hs.url, PORT: String(port), DATA_DIR: dataDir, REG_PATH: regPath,
-      IRC_HOST: ircd.host, IRC_PORT: String(ircd.port), CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
+      ...process.env,
+      HS_URL: hs.url,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      REG_PATH: regPath,
+      IRC_HOST: ircd.host,
+      IRC_PORT: String(ircd.port),
+      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
     };
   });
   afterEach(async () => {
@@ -71,7 +91,10 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
   });
 
   function startChild(): Promise<void> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/irc-bridge-proc.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/irc-bridge-proc.ts')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child = proc;
     return new Promise((resolve, reject) => {
       proc.stdout.on('data', (d: Buffer) => {
@@ -99,15 +122,20 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
   }
 
   /** The numbers of the test's lines a witness saw in `channel`, in arrival order (duplicates kept). */
-  const seen = (o: Observer, channel: string, prefix: string) => o.lines
-    .map((l) => new RegExp(`PRIVMSG ${channel} :${prefix}(\\d+)$`).exec(l.replace(/^@\S+ /, '')))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]));
+  const seen = (o: Observer, channel: string, prefix: string) =>
+    o.lines
+      .map((l) => new RegExp(`PRIVMSG ${channel} :${prefix}(\\d+)$`).exec(l.replace(/^@\S+ /, '')))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
 
   const inOrderOnce = (arrivals: number[], n: number, maxDuplicates: number) => {
     const first: number[] = [];
     for (const x of arrivals) if (!first.includes(x)) first.push(x);
-    assert.deepEqual(first, Array.from({ length: n }, (_, i) => i), `every line, in order (arrivals: ${arrivals.join(' ')})`);
+    assert.deepEqual(
+      first,
+      Array.from({ length: n }, (_, i) => i),
+      `every line, in order (arrivals: ${arrivals.join(' ')})`,
+    );
     assert.ok(arrivals.length - n <= maxDuplicates, `at most ${maxDuplicates} line(s) twice, got ${arrivals.join(' ')}`);
   };
 
@@ -121,15 +149,20 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     for (let i = 0; i < N; i++) await alice.sendMessage(roomId, `m${i}`);
     // Every event acknowledged by the bridge; a few lines out, the others waiting for the flood queue.
     await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
-    await eventually(() => seen(w, '#flood', 'm').length >= 3 && stored(dataDir, 'connector.irc.lines').length > 0, 'lines queued behind the flood limit', 20_000);
+    await eventually(
+      () => seen(w, '#flood', 'm').length >= 3 && stored(dataDir, 'connector.irc.lines').length > 0,
+      'lines queued behind the flood limit',
+      20_000,
+    );
     const before = seen(w, '#flood', 'm').length;
     const waiting = stored(dataDir, 'connector.irc.lines').length;
     await kill();
     assert.ok(before < N && waiting >= N - before - 1, `killed with ${before} lines out and ${waiting} stored`);
 
     await startChild();
-    await eventually(() => new Set(seen(w, '#flood', 'm')).size === N, 'every line on IRC', 60_000)
-      .catch((err) => { throw new Error(`${err.message}: saw ${seen(w, '#flood', 'm').join(' ')}`); });
+    await eventually(() => new Set(seen(w, '#flood', 'm')).size === N, 'every line on IRC', 60_000).catch((err) => {
+      throw new Error(`${err.message}: saw ${seen(w, '#flood', 'm').join(' ')}`);
+    });
     // One line may have been being written when the bridge died: it is sent again, like a redelivered event.
     inOrderOnce(seen(w, '#flood', 'm'), N, 1);
     await eventually(() => stored(dataDir, 'connector.irc.lines').length === 0, 'nothing left stored');
@@ -144,14 +177,19 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     await ircd.stop(); // every connection drops: Alice's messages wait in her outbox
     const N = 8;
     for (let i = 0; i < N; i++) await alice.sendMessage(roomId, `o${i}`);
-    await eventually(() => hs.pusher.pending() === 0 && stored(dataDir, 'connector.irc.lines').length === N, 'every message acknowledged and stored', 20_000);
+    await eventually(
+      () => hs.pusher.pending() === 0 && stored(dataDir, 'connector.irc.lines').length === N,
+      'every message acknowledged and stored',
+      20_000,
+    );
     await kill();
 
     await ircd.start();
     const w2 = await witness('#outbox', 'witness2');
     await startChild();
-    await eventually(() => new Set(seen(w2, '#outbox', 'o')).size === N, 'every message on IRC', 60_000)
-      .catch((err) => { throw new Error(`${err.message}: saw ${seen(w2, '#outbox', 'o').join(' ')}`); });
+    await eventually(() => new Set(seen(w2, '#outbox', 'o')).size === N, 'every message on IRC', 60_000).catch((err) => {
+      throw new Error(`${err.message}: saw ${seen(w2, '#outbox', 'o').join(' ')}`);
+    });
     inOrderOnce(seen(w2, '#outbox', 'o'), N, 0);
   });
 
@@ -171,8 +209,9 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     await startChild(); // the homeserver still down
     await hs.comeBack();
     const bodies = () => messages(hs, roomId, ghostId('dave')).map((e) => String(e.content.body));
-    await eventually(() => bodies().length >= N + 1, 'every line in the room', 60_000)
-      .catch((err) => { throw new Error(`${err.message}: ${bodies().join(' ')}`); });
+    await eventually(() => bodies().length >= N + 1, 'every line in the room', 60_000).catch((err) => {
+      throw new Error(`${err.message}: ${bodies().join(' ')}`);
+    });
     assert.deepEqual(bodies(), ['warm-up', ...Array.from({ length: N }, (_, i) => `w${i}`)]);
     await eventually(() => stored(dataDir, 'core.remote-events').length === 0, 'nothing left stored');
   });

@@ -38,7 +38,12 @@ export async function startIrcBridge(
           port: ircd.port,
           bot: { nick: 'CwBot' },
           ...server,
-          clients: { flood_lines_per_second: 50, connect_rate_per_second: 20, line_limit: 3, ...((server.clients as object | undefined) ?? {}) },
+          clients: {
+            flood_lines_per_second: 50,
+            connect_rate_per_second: 20,
+            line_limit: 3,
+            ...((server.clients as object | undefined) ?? {}),
+          },
         },
       },
       data_dir: mkdtempSync(path.join(tmpdir(), 'causeway-irc-data-')),
@@ -66,7 +71,10 @@ export function noticesTo(hs: HomeserverEmulator, userId: string): string[] {
 
 /** Bot replies in a user's admin room (after the command). */
 export function botMessages(hs: HomeserverEmulator, roomId: string): string[] {
-  return hs.roomTimeline(roomId).filter((e) => e.sender === BOT && e.type === 'm.room.message').map((e) => String(e.content.body));
+  return hs
+    .roomTimeline(roomId)
+    .filter((e) => e.sender === BOT && e.type === 'm.room.message')
+    .map((e) => String(e.content.body));
 }
 
 export function messages(hs: HomeserverEmulator, roomId: string, sender?: string) {

@@ -198,3 +198,32 @@ describe('slack-bridge: Socket Mode re-sends, disconnects and rate limits', func
     );
   });
 });
+
+describe('slack-bridge: a Slack message the homeserver never took', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+  let roomId: string;
+
+  before(async () => {
+    b = await startSlackBridge('socket', { core: { matrix_client: { max_outage_wait_s: 1 } } });
+    roomId = await linkedRoom(b);
+  });
+  after(async () => {
+    await b?.fx.hs.comeBack().catch(() => undefined);
+    await b?.stop();
+  });
+
+  it('is told to its author on Slack, in the channel, only to them', async () => {
+    b.alice.post(b.general, 'warm-up');
+    await eventually(() => messages(b, roomId).find((e) => e.content.body === 'warm-up'), 'warm-up');
+    await b.fx.hs.goDown();
+    b.alice.post(b.general, 'lost in the outage');
+    const note = await eventually(
+      () => b.slack.ephemeral.find((e) => e.user === b.alice.id && e.text.includes('lost in the outage')),
+      'ephemeral notice',
+      30_000,
+    );
+    assert.equal(note.channel, b.general.id);
+    assert.match(note.text, /did not reach Matrix/);
+  });
+});

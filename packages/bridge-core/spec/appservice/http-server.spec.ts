@@ -272,7 +272,10 @@ describe('appservice HTTP listener', () => {
         assert.equal((await accepted.response())?.status, 100);
         await accepted.write(body);
         assert.equal((await accepted.response())?.status, 200);
-        assert.deepEqual(seen.map((e) => e.event_id), ['$continue']);
+        assert.deepEqual(
+          seen.map((e) => e.event_id),
+          ['$continue'],
+        );
       } finally {
         accepted.destroy();
       }

@@ -57,3 +57,9 @@ export class CommandUsageError extends Error {
     this.name = 'CommandUsageError';
   }
 }
+
+/** `parse` for an argument that names a Matrix room by its ID (`!abc:example.org`). */
+export function parseRoomId(raw: string): string {
+  if (!/^![^:\s]+:\S+$/.test(raw)) throw new CommandUsageError(`${raw} is not a room ID (!abc:example.org).`);
+  return raw;
+}

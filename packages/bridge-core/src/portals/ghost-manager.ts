@@ -177,7 +177,11 @@ export class GhostManager implements GhostService {
         const failures = prev?.source === source ? prev.failures + 1 : 1;
         const wait = Math.min(AVATAR_RETRY.maxMs, AVATAR_RETRY.baseMs * 2 ** Math.min(failures - 1, 20));
         this.failedAvatars.set(rec.userId, { source, failures, retryAt: Date.now() + wait });
-        this.deps.log.warn('could not update ghost avatar', { userId: rec.userId, err: String(err), retryInSeconds: Math.round(wait / 1000) });
+        this.deps.log.warn('could not update ghost avatar', {
+          userId: rec.userId,
+          err: String(err),
+          retryInSeconds: Math.round(wait / 1000),
+        });
       }
     }
     if (changed) await this.deps.repo.put(rec);

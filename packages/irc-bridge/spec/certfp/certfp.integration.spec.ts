@@ -46,7 +46,11 @@ describe('irc-bridge: client certificates for CertFP', function () {
           assert.match(text, /TLS Web Client Authentication/);
           const der = execFileSync(OPENSSL_BINARY, ['x509', '-in', file, '-outform', 'DER']);
           assert.equal(fingerprintsOf(g.certificate).sha256, createHash('sha256').update(der).digest('hex'));
-          execFileSync(OPENSSL_BINARY, ['verify', '-check_ss_sig', '-partial_chain', '-attime', String(now.getTime() / 1000), '-CAfile', file, file], { stdio: 'pipe' });
+          execFileSync(
+            OPENSSL_BINARY,
+            ['verify', '-check_ss_sig', '-partial_chain', '-attime', String(now.getTime() / 1000), '-CAfile', file, file],
+            { stdio: 'pipe' },
+          );
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -67,16 +71,27 @@ describe('irc-bridge: client certificates for CertFP', function () {
   });
 
   describe('which credentials a user connection uses', () => {
-    const own: StoredCertificate = { privateKey: 'USER KEY', certificate: 'USER CERT', keyType: 'ecdsa', createdAt: '2024-01-01T00:00:00Z' };
+    const own: StoredCertificate = {
+      privateKey: 'USER KEY',
+      certificate: 'USER CERT',
+      keyType: 'ecdsa',
+      createdAt: '2024-01-01T00:00:00Z',
+    };
     const networkCert = { privateKey: 'NET KEY', certificate: 'NET CERT' };
     const cfg = (tls: boolean, sasl?: 'plain' | 'external') =>
       ({ tls: { enabled: tls, allow_self_signed: false }, ...(sasl ? { sasl: { mechanism: sasl } } : {}) }) as ServerConfig;
 
     it('own certificate on a TLS network: presented, SASL EXTERNAL tried optionally, preferred over a stored password for SASL', () => {
       const c = credentialsFor(cfg(true, 'plain'), 'nick', { password: 'acct:pw', certificate: own }, () => networkCert);
-      assert.deepEqual(c, { clientCertificate: { certificate: 'USER CERT', privateKey: 'USER KEY' }, sasl: { mechanism: 'EXTERNAL', optional: true } });
+      assert.deepEqual(c, {
+        clientCertificate: { certificate: 'USER CERT', privateKey: 'USER KEY' },
+        sasl: { mechanism: 'EXTERNAL', optional: true },
+      });
       // The network's `sasl: external` with its own certificate gives way to the user's.
-      assert.deepEqual(credentialsFor(cfg(true, 'external'), 'nick', { certificate: own }, () => networkCert).clientCertificate?.certificate, 'USER CERT');
+      assert.deepEqual(
+        credentialsFor(cfg(true, 'external'), 'nick', { certificate: own }, () => networkCert).clientCertificate?.certificate,
+        'USER CERT',
+      );
     });
 
     it('own certificate on a network without `sasl`: the stored password is still sent as PASS', () => {
@@ -86,29 +101,48 @@ describe('irc-bridge: client certificates for CertFP', function () {
     });
 
     it('own certificate on a network without TLS: not presented; the network settings apply as before', () => {
-      assert.deepEqual(credentialsFor(cfg(false, 'plain'), 'nick', { password: 'acct:pw', certificate: own }, () => undefined),
-        { sasl: { mechanism: 'PLAIN', account: 'acct', password: 'pw' } });
-      assert.deepEqual(credentialsFor(cfg(false), 'nick', { password: 'pw', certificate: own }, () => undefined), { password: 'pw' });
+      assert.deepEqual(
+        credentialsFor(cfg(false, 'plain'), 'nick', { password: 'acct:pw', certificate: own }, () => undefined),
+        { sasl: { mechanism: 'PLAIN', account: 'acct', password: 'pw' } },
+      );
+      assert.deepEqual(
+        credentialsFor(cfg(false), 'nick', { password: 'pw', certificate: own }, () => undefined),
+        { password: 'pw' },
+      );
     });
 
     it('no own certificate: the network-wide one, with required SASL EXTERNAL when configured', () => {
-      assert.deepEqual(credentialsFor(cfg(true, 'external'), 'nick', {}, () => networkCert), { sasl: { mechanism: 'EXTERNAL' }, clientCertificate: networkCert });
-      assert.deepEqual(credentialsFor(cfg(true, 'plain'), 'nick', { password: 'pw' }, () => networkCert),
-        { sasl: { mechanism: 'PLAIN', account: 'nick', password: 'pw' }, clientCertificate: networkCert });
+      assert.deepEqual(
+        credentialsFor(cfg(true, 'external'), 'nick', {}, () => networkCert),
+        { sasl: { mechanism: 'EXTERNAL' }, clientCertificate: networkCert },
+      );
+      assert.deepEqual(
+        credentialsFor(cfg(true, 'plain'), 'nick', { password: 'pw' }, () => networkCert),
+        { sasl: { mechanism: 'PLAIN', account: 'nick', password: 'pw' }, clientCertificate: networkCert },
+      );
     });
   });
 
   describe('optional SASL EXTERNAL against a server without SASL (real InspIRCd)', () => {
     let h: InspircdHandle;
     const open: IrcConnection[] = [];
-    before(async () => { h = await startInspircd(); });
+    before(async () => {
+      h = await startInspircd();
+    });
     after(async () => {
       await Promise.all(open.map((c) => c.quit().catch(() => undefined)));
       await h?.dispose();
     });
 
     it('registers without an account and reports why, where required SASL fails the connection', async () => {
-      const optional = new IrcConnection({ host: h.host, port: h.port, nick: 'certopt', username: 'u', realname: 'r', sasl: { mechanism: 'EXTERNAL', optional: true } });
+      const optional = new IrcConnection({
+        host: h.host,
+        port: h.port,
+        nick: 'certopt',
+        username: 'u',
+        realname: 'r',
+        sasl: { mechanism: 'EXTERNAL', optional: true },
+      });
       open.push(optional);
       const outcomes: unknown[] = [];
       optional.on('sasl', (ev) => outcomes.push(ev));
@@ -116,7 +150,14 @@ describe('irc-bridge: client certificates for CertFP', function () {
       assert.equal(ev.nick, 'certopt');
       assert.deepEqual(outcomes, [{ ok: false, reason: 'capability_missing', detail: undefined }]);
 
-      const required = new IrcConnection({ host: h.host, port: h.port, nick: 'certreq', username: 'u', realname: 'r', sasl: { mechanism: 'EXTERNAL' } });
+      const required = new IrcConnection({
+        host: h.host,
+        port: h.port,
+        nick: 'certreq',
+        username: 'u',
+        realname: 'r',
+        sasl: { mechanism: 'EXTERNAL' },
+      });
       open.push(required);
       await assert.rejects(required.connect(), (err: Error & { disconnect?: { kind: string } }) => err.disconnect?.kind === 'sasl_failed');
     });

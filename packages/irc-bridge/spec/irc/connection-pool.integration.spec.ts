@@ -41,16 +41,21 @@ describe('irc backoff and scheduler', () => {
     let peak = 0;
     const order: number[] = [];
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        s.schedule(async () => {
-          order.push(i);
-          peak = Math.max(peak, ++inFlight);
-          await sleep(30);
-          inFlight--;
-        }).promise,
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          s.schedule(async () => {
+            order.push(i);
+            peak = Math.max(peak, ++inFlight);
+            await sleep(30);
+            inFlight--;
+          }).promise,
       ),
     );
-    assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     assert.ok(peak <= 3);
     assert.ok(maxPerSecond(s.startLog) <= 51);
     for (let i = 1; i < s.startLog.length; i++) assert.ok(s.startLog[i] - s.startLog[i - 1] >= 19);
@@ -96,7 +101,10 @@ describe('irc connection pool (real InspIRCd)', function () {
       for (const k of pool.keys()) assert.equal(pool.get(k)!.status, 'connected');
       // Same nicks as before (deterministic), each connected exactly once more.
       assert.deepEqual(
-        pool.keys().map((k) => pool.get(k)!.connection.nick).sort(),
+        pool
+          .keys()
+          .map((k) => pool.get(k)!.connection.nick)
+          .sort(),
         Array.from({ length: 50 }, (_, i) => `mass${i}`).sort(),
       );
     } finally {
@@ -139,8 +147,14 @@ describe('irc connection pool (real InspIRCd)', function () {
       const expectedTail = Array.from({ length: 10 }, (_, i) => `late ${i}`);
       assert.deepEqual(got.slice(-10), expectedTail);
       const earlyGot = got.slice(0, -10);
-      assert.deepEqual(earlyGot, [...earlyGot].sort((a, b) => Number(a.split(' ')[1]) - Number(b.split(' ')[1])));
-      assert.ok(reports.every((r) => r.delivered), JSON.stringify(reports.filter((r) => !r.delivered)));
+      assert.deepEqual(
+        earlyGot,
+        [...earlyGot].sort((a, b) => Number(a.split(' ')[1]) - Number(b.split(' ')[1])),
+      );
+      assert.ok(
+        reports.every((r) => r.delivered),
+        JSON.stringify(reports.filter((r) => !r.delivered)),
+      );
       assert.deepEqual(undelivered, []);
       await obs.close();
     } finally {
@@ -177,7 +191,11 @@ describe('irc connection pool (real InspIRCd)', function () {
   });
 
   it('a KICK read after the user asked to re-join does not make the bridge forget the channel', async () => {
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
+    const pool = new IrcConnectionPool({
+      server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } },
+      scheduler: { connectsPerSecond: 50 },
+      reconnectDelay: reconnectDelay(),
+    });
     const op = await connectObserver(h, 'raceOp');
     try {
       await op.join('#race'); // first in: operator
@@ -191,7 +209,9 @@ describe('irc connection pool (real InspIRCd)', function () {
       from = op.lines.length;
       op.raw('KICK #race racer :out');
       const busyUntil = Date.now() + 300;
-      while (Date.now() < busyUntil) { /* the KICK reaches racer's socket unread */ }
+      while (Date.now() < busyUntil) {
+        /* the KICK reaches racer's socket unread */
+      }
       void c.join('#race');
       await op.waitFor((l) => /:racer!\S+ JOIN :?#race/.test(l), 5000, from);
       await sleep(100);
@@ -212,7 +232,11 @@ describe('irc connection pool (real InspIRCd)', function () {
   });
 
   it('a KICK that follows a re-join the server ignored (the user was still in) is final, however soon it comes', async () => {
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } }, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
+    const pool = new IrcConnectionPool({
+      server: { host: h.host, port: h.port, flood: { ratePerSecond: 20 } },
+      scheduler: { connectsPerSecond: 50 },
+      reconnectDelay: reconnectDelay(),
+    });
     const op = await connectObserver(h, 'raceOp2');
     try {
       await op.join('#race2');
@@ -242,7 +266,12 @@ describe('irc connection pool (real InspIRCd)', function () {
 
   it('at maxClients the least recently active client is evicted (one)', async () => {
     const evicted: string[] = [];
-    const pool = new IrcConnectionPool({ server: { host: h.host, port: h.port }, maxClients: 2, scheduler: { connectsPerSecond: 50 }, reconnectDelay: reconnectDelay() });
+    const pool = new IrcConnectionPool({
+      server: { host: h.host, port: h.port },
+      maxClients: 2,
+      scheduler: { connectsPerSecond: 50 },
+      reconnectDelay: reconnectDelay(),
+    });
     pool.on('evicted', (k, why) => evicted.push(`${k}:${why}`));
     try {
       const a = pool.acquire('a', { nick: 'evA', username: 'e', realname: 'x' });

@@ -10,7 +10,14 @@ describe('irc connection (real InspIRCd)', function () {
   let obs: Observer;
   const open: IrcConnection[] = [];
   const mk = (o: Partial<IrcConnectionOptions> & { nick: string }) => {
-    const c = new IrcConnection({ host: h.host, port: h.port, username: 'bridge', realname: 'Matrix user', flood: { burst: 10, ratePerSecond: 50 }, ...o });
+    const c = new IrcConnection({
+      host: h.host,
+      port: h.port,
+      username: 'bridge',
+      realname: 'Matrix user',
+      flood: { burst: 10, ratePerSecond: 50 },
+      ...o,
+    });
     open.push(c);
     return c;
   };
@@ -41,12 +48,22 @@ describe('irc connection (real InspIRCd)', function () {
   it('observers get each event with their tag, in the order they were added and before on() listeners, until unobserved', async () => {
     const c = mk({ nick: 'watched' });
     const seen: string[] = [];
-    const first = { join: (tag: string, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} join ${ev.channel}`); } };
-    const second = {
-      join: (tag: number, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} join ${ev.channel}`); },
-      part: (tag: number, ev: { channel: string; self: boolean }) => { if (ev.self) seen.push(`${tag} part ${ev.channel}`); },
+    const first = {
+      join: (tag: string, ev: { channel: string; self: boolean }) => {
+        if (ev.self) seen.push(`${tag} join ${ev.channel}`);
+      },
     };
-    c.on('join', (ev) => { if (ev.self) seen.push(`listener join ${ev.channel}`); });
+    const second = {
+      join: (tag: number, ev: { channel: string; self: boolean }) => {
+        if (ev.self) seen.push(`${tag} join ${ev.channel}`);
+      },
+      part: (tag: number, ev: { channel: string; self: boolean }) => {
+        if (ev.self) seen.push(`${tag} part ${ev.channel}`);
+      },
+    };
+    c.on('join', (ev) => {
+      if (ev.self) seen.push(`listener join ${ev.channel}`);
+    });
     c.observe(first, 'a').observe(second, 2);
     const registered = await c.connect();
     const until = async (n: number) => {
@@ -59,7 +76,14 @@ describe('irc connection (real InspIRCd)', function () {
     await until(4);
     await c.join('#watch2');
     await until(6);
-    assert.deepEqual(seen, ['a join #watch', '2 join #watch', 'listener join #watch', '2 part #watch', '2 join #watch2', 'listener join #watch2']);
+    assert.deepEqual(seen, [
+      'a join #watch',
+      '2 join #watch',
+      'listener join #watch',
+      '2 part #watch',
+      '2 join #watch2',
+      'listener join #watch2',
+    ]);
     // Connections to one server share their view of it (one copy per bridge, not per user).
     const other = mk({ nick: 'watched2' });
     const again = await other.connect();
@@ -72,7 +96,9 @@ describe('irc connection (real InspIRCd)', function () {
     const c = mk({ nick: 'barrier' });
     await c.connect();
     const order: string[] = [];
-    c.on('join', (ev) => { if (ev.self) order.push(`join ${ev.channel}`); });
+    c.on('join', (ev) => {
+      if (ev.self) order.push(`join ${ev.channel}`);
+    });
     void c.join('#barrier1');
     void c.join('#barrier2');
     assert.equal(await c.barrier(), true);
@@ -105,17 +131,29 @@ describe('irc connection (real InspIRCd)', function () {
     await obs.waitFor((l) => /:attacker!\S+ PART #inj/.test(l), 5000, from);
     // Still connected (no injected QUIT took effect) and in no #evil channel.
     const whois = await obs.whois('attacker');
-    assert.ok(whois.some((l) => / 311 /.test(l)), whois.join('\n'));
+    assert.ok(
+      whois.some((l) => / 311 /.test(l)),
+      whois.join('\n'),
+    );
     assert.ok(!whois.some((l) => / 319 /.test(l) && /#evil/.test(l)), whois.join('\n'));
     // The realname's line break became a space, not a command.
     assert.ok(whois.some((l) => / 311 .*:real JOIN #evilreal$/.test(l)));
     const seen = obs.lines.slice(from).map(stripTags);
     assert.ok(!seen.some((l) => / (JOIN|QUIT) /.test(l) && /#evil|QUIT/.test(l.split(' :')[0])), seen.join('\n'));
     assert.ok(seen.some((l) => /PRIVMSG #inj :hello$/.test(l)));
-    assert.ok(seen.some((l) => /PRIVMSG #inj :JOIN #evil1$/.test(l)), 'the line after the break is sent as text');
+    assert.ok(
+      seen.some((l) => /PRIVMSG #inj :JOIN #evil1$/.test(l)),
+      'the line after the break is sent as text',
+    );
     assert.ok(seen.some((l) => /TOPIC #inj :topic JOIN #evil4$/.test(l)));
-    assert.ok(seen.some((l) => /PRIVMSG #inj :nulbyte VERSION$/.test(l)), 'NUL and \\x01 stripped');
-    assert.ok(seen.some((l) => /PART #inj :"?leaving JOIN #evil9 QUIT/.test(l)), seen.join('\n'));
+    assert.ok(
+      seen.some((l) => /PRIVMSG #inj :nulbyte VERSION$/.test(l)),
+      'NUL and \\x01 stripped',
+    );
+    assert.ok(
+      seen.some((l) => /PART #inj :"?leaving JOIN #evil9 QUIT/.test(l)),
+      seen.join('\n'),
+    );
     assert.equal(c.state, 'registered');
   });
 
@@ -150,12 +188,19 @@ describe('irc connection (real InspIRCd)', function () {
     const c = mk({ nick: 'longsender' });
     await c.connect();
     await c.join('#inj');
-    const text = ('ab€😀 ').repeat(200); // ~1,800 bytes, multi-byte everywhere
+    const text = 'ab€😀 '.repeat(200); // ~1,800 bytes, multi-byte everywhere
     const from = obs.lines.length;
     const report = await c.say('#inj', text);
     assert.ok(report.delivered && report.lines >= 4, JSON.stringify(report));
-    await obs.waitFor(() => obs.lines.slice(from).filter((x) => x.includes(':longsender!') && / PRIVMSG #inj :/.test(x)).length >= report.lines, 5000, from);
-    const got = obs.lines.slice(from).map(stripTags).filter((l) => l.startsWith(':longsender!') && / PRIVMSG #inj :/.test(l));
+    await obs.waitFor(
+      () => obs.lines.slice(from).filter((x) => x.includes(':longsender!') && / PRIVMSG #inj :/.test(x)).length >= report.lines,
+      5000,
+      from,
+    );
+    const got = obs.lines
+      .slice(from)
+      .map(stripTags)
+      .filter((l) => l.startsWith(':longsender!') && / PRIVMSG #inj :/.test(l));
     assert.equal(got.length, report.lines);
     for (const l of got) assert.ok(Buffer.byteLength(l) <= 510);
     assert.ok(Math.max(...got.map((l) => Buffer.byteLength(l))) > 480, 'lines use the budget');
@@ -190,11 +235,14 @@ describe('irc connection (real InspIRCd)', function () {
     obs.raw('NOTICE listener :psst');
     const deadline = Date.now() + 3000;
     while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(got.map((m) => [m.kind, m.text, m.isChannel]), [
-      ['privmsg', '\x02hi\x02', true],
-      ['action', 'waves', true],
-      ['notice', 'psst', false],
-    ]);
+    assert.deepEqual(
+      got.map((m) => [m.kind, m.text, m.isChannel]),
+      [
+        ['privmsg', '\x02hi\x02', true],
+        ['action', 'waves', true],
+        ['notice', 'psst', false],
+      ],
+    );
     assert.ok(got[0].msgid);
     assert.ok(Math.abs(got[0].time.getTime() - Date.now()) < 5000);
   });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { deafModeFor } from '../../src/irc/deaf-mode';
 
-describe('irc: deafModeFor (deaf_mode: auto, from the server\'s 004)', () => {
+describe("irc: deafModeFor (deaf_mode: auto, from the server's 004)", () => {
   it('knows the deaf mode of the server families that have one, when the server lists it', () => {
     assert.equal(deafModeFor('InspIRCd-3', 'dioswx'), 'd');
     assert.equal(deafModeFor('InspIRCd-4', 'BIRdiorswx'), 'd');

@@ -9,7 +9,10 @@ import { FloodQueue } from '../../src/irc/flood-queue';
 function deferred() {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 const tick = () => new Promise((r) => setImmediate(r));
@@ -20,8 +23,12 @@ describe('irc flood queue: prepare before writing', () => {
     const calls: string[][] = [];
     let gate = deferred();
     const q = new FloodQueue<string>((s) => sent.push(s), {
-      burst: 3, ratePerSecond: 1000,
-      prepare: (items) => { calls.push(items); return gate.promise; },
+      burst: 3,
+      ratePerSecond: 1000,
+      prepare: (items) => {
+        calls.push(items);
+        return gate.promise;
+      },
     });
     q.resume();
     for (const s of ['a', 'b', 'c']) q.push(s, 'PRIVMSG');
@@ -44,7 +51,8 @@ describe('irc flood queue: prepare before writing', () => {
   it('writes at once when there is nothing to wait for, and after a failed prepare too', async () => {
     const sent: string[] = [];
     const q = new FloodQueue<string>((s) => sent.push(s), {
-      burst: 4, ratePerSecond: 1000,
+      burst: 4,
+      ratePerSecond: 1000,
       prepare: (items) => (items.includes('durable') ? Promise.reject(new Error('store down')) : undefined),
     });
     q.resume();
@@ -65,6 +73,9 @@ describe('irc flood queue: prepare before writing', () => {
     gate.resolve();
     await tick();
     assert.deepEqual(sent, []);
-    assert.deepEqual(q.takeAll().map((i) => i.item), ['x']);
+    assert.deepEqual(
+      q.takeAll().map((i) => i.item),
+      ['x'],
+    );
   });
 });

@@ -21,13 +21,16 @@ describe('irc formatting: mIRC -> Matrix HTML', () => {
   });
 
   it('colours: 1-2 digits, background, 99 default, bare \\x03 ends, comma without digit is text', () => {
-    assert.deepEqual(parseRuns('\x034red\x03 \x0304,02x\x031,y\x0399z').map((r) => [r.text, r.state.fg, r.state.bg]), [
-      ['red', 4, undefined],
-      [' ', undefined, undefined],
-      ['x', 4, 2],
-      [',y', 1, 2],
-      ['z', undefined, 2],
-    ]);
+    assert.deepEqual(
+      parseRuns('\x034red\x03 \x0304,02x\x031,y\x0399z').map((r) => [r.text, r.state.fg, r.state.bg]),
+      [
+        ['red', 4, undefined],
+        [' ', undefined, undefined],
+        ['x', 4, 2],
+        [',y', 1, 2],
+        ['z', undefined, 2],
+      ],
+    );
     // Three digits: only two belong to the colour.
     assert.equal(stripCodes('\x03123'), '3');
     const r = ircToMatrix('\x0304,12red on blue');
@@ -51,7 +54,10 @@ describe('irc formatting: Matrix HTML -> mIRC', () => {
   });
 
   it('pills become nicks via the callback; unknown pills keep their text', () => {
-    const r = htmlToIrc('<a href="https://matrix.to/#/@alice:example.org">Alice</a>: hi <a href="https://matrix.to/#/@bob:example.org">Bob</a>', { resolveMention });
+    const r = htmlToIrc(
+      '<a href="https://matrix.to/#/@alice:example.org">Alice</a>: hi <a href="https://matrix.to/#/@bob:example.org">Bob</a>',
+      { resolveMention },
+    );
     assert.equal(r.text, 'alice[m]: hi Bob');
   });
 
@@ -66,7 +72,9 @@ describe('irc formatting: Matrix HTML -> mIRC', () => {
   });
 
   it('drops reply fallbacks and scripts, keeps line structure', () => {
-    const r = htmlToIrc('<mx-reply><blockquote>quoted original</blockquote></mx-reply><p>one</p><p>two<br>three</p><script>alert(1)</script>');
+    const r = htmlToIrc(
+      '<mx-reply><blockquote>quoted original</blockquote></mx-reply><p>one</p><p>two<br>three</p><script>alert(1)</script>',
+    );
     assert.equal(r.text, 'one\ntwo\nthree');
   });
 

@@ -9,25 +9,49 @@ import { LineReader, MAX_LINE_BYTES } from '../../src/irc/line-reader';
 import { malformedReason } from '../../src/irc/inbound-check';
 import { parseRawCommand } from '../../src/irc/raw-command';
 
-interface Events { ping: [number]; other: [] }
+interface Events {
+  ping: [number];
+  other: [];
+}
 
 class Emitter extends ObservableEvents<Events> {
   readonly failures: ObserverFailure[] = [];
-  fire(n: number): void { this.emit('ping', n); }
-  protected override observerFailed(f: ObserverFailure): void { this.failures.push(f); }
+  fire(n: number): void {
+    this.emit('ping', n);
+  }
+  protected override observerFailed(f: ObserverFailure): void {
+    this.failures.push(f);
+  }
 }
 
 describe('irc: observer isolation', () => {
   it('an observer or listener that throws costs only its own call; the failure is reported with the event', () => {
     const e = new Emitter();
     const seen: string[] = [];
-    e.observe({ ping: (tag, n) => { seen.push(`${tag}:${n}`); throw new Error('observer boom'); } }, 'first');
+    e.observe(
+      {
+        ping: (tag, n) => {
+          seen.push(`${tag}:${n}`);
+          throw new Error('observer boom');
+        },
+      },
+      'first',
+    );
     e.observe({ ping: (tag, n) => seen.push(`${tag}:${n}`) }, 'second');
-    e.on('ping', (n) => { seen.push(`listener:${n}`); throw new Error('listener boom'); });
+    e.on('ping', (n) => {
+      seen.push(`listener:${n}`);
+      throw new Error('listener boom');
+    });
     e.on('ping', (n) => seen.push(`listener2:${n}`));
     assert.doesNotThrow(() => e.fire(1));
     assert.deepEqual(seen, ['first:1', 'second:1', 'listener:1', 'listener2:1']);
-    assert.deepEqual(e.failures.map((f) => [f.event, (f.error as Error).message]), [['ping', 'observer boom'], ['ping', 'listener boom']]);
+    assert.deepEqual(
+      e.failures.map((f) => [f.event, (f.error as Error).message]),
+      [
+        ['ping', 'observer boom'],
+        ['ping', 'listener boom'],
+      ],
+    );
   });
 
   it('off() and once() still work on the isolated listeners', () => {
@@ -81,14 +105,28 @@ describe('irc: inbound line reader', () => {
 describe('irc: malformed server lines', () => {
   it('names lines too short to handle, and passes well-formed ones', () => {
     for (const [command, params, nick] of [
-      ['PRIVMSG', [], 'x'], ['NOTICE', [], 'x'], ['PRIVMSG', ['#c'], 'x'], ['KICK', ['#c'], 'x'], ['JOIN', [''], 'x'],
-      ['JOIN', ['#c'], undefined], ['NICK', ['new'], ''], ['353', ['me', '='], undefined], ['311', ['me'], undefined], ['', [], undefined],
+      ['PRIVMSG', [], 'x'],
+      ['NOTICE', [], 'x'],
+      ['PRIVMSG', ['#c'], 'x'],
+      ['KICK', ['#c'], 'x'],
+      ['JOIN', [''], 'x'],
+      ['JOIN', ['#c'], undefined],
+      ['NICK', ['new'], ''],
+      ['353', ['me', '='], undefined],
+      ['311', ['me'], undefined],
+      ['', [], undefined],
     ] as Array<[string, string[], string | undefined]>) {
       assert.ok(malformedReason(command, params, nick), `${command} ${JSON.stringify(params)} from ${nick}`);
     }
     for (const [command, params, nick] of [
-      ['PRIVMSG', ['#c', 'hi'], 'x'], ['NOTICE', ['#c', ''], undefined], ['TOPIC', ['#c', ''], 'x'], ['QUIT', [], 'x'],
-      ['JOIN', ['#c'], 'x'], ['353', ['me', '=', '#c', 'a b'], undefined], ['PING', ['tok'], undefined], ['FOO', [], undefined],
+      ['PRIVMSG', ['#c', 'hi'], 'x'],
+      ['NOTICE', ['#c', ''], undefined],
+      ['TOPIC', ['#c', ''], 'x'],
+      ['QUIT', [], 'x'],
+      ['JOIN', ['#c'], 'x'],
+      ['353', ['me', '=', '#c', 'a b'], undefined],
+      ['PING', ['tok'], undefined],
+      ['FOO', [], undefined],
     ] as Array<[string, string[], string | undefined]>) {
       assert.equal(malformedReason(command, params, nick), undefined, `${command} ${JSON.stringify(params)}`);
     }
@@ -97,7 +135,17 @@ describe('irc: malformed server lines', () => {
 
 describe('irc: !cmd JOIN and PART', () => {
   it('take only channel names the bridge can address', () => {
-    for (const input of ['JOIN #a:b', 'JOIN #ok,#a:b', 'JOIN #ctl\x07x', 'JOIN :#a:b', 'JOIN 0', 'JOIN', 'PART #a:b', 'PART #ok,#x\x02y :bye', 'JOIN &local']) {
+    for (const input of [
+      'JOIN #a:b',
+      'JOIN #ok,#a:b',
+      'JOIN #ctl\x07x',
+      'JOIN :#a:b',
+      'JOIN 0',
+      'JOIN',
+      'PART #a:b',
+      'PART #ok,#x\x02y :bye',
+      'JOIN &local',
+    ]) {
       const r = parseRawCommand(input, undefined, { chanTypes: '#' });
       assert.equal(r.ok, false, input);
     }

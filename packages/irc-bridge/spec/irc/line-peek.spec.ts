@@ -4,7 +4,11 @@ import { peekChannelChat } from '../../src/irc/line-peek';
 describe('irc: peekChannelChat (which raw lines a non-relaying connection may drop unparsed)', () => {
   it('finds the sender and channel of PRIVMSG and NOTICE to a channel, with or without tags', () => {
     assert.deepEqual(peekChannelChat(':olive!o@host PRIVMSG #chan :hello there', '#&'), { nick: 'olive', channel: '#chan' });
-    assert.deepEqual(peekChannelChat('@time=2026-01-01T00:00:00.000Z;msgid=abc :Olive!o@h NOTICE &local :hi', '#&'), { nick: 'Olive', channel: '&local', msgid: 'abc' });
+    assert.deepEqual(peekChannelChat('@time=2026-01-01T00:00:00.000Z;msgid=abc :Olive!o@h NOTICE &local :hi', '#&'), {
+      nick: 'Olive',
+      channel: '&local',
+      msgid: 'abc',
+    });
     assert.deepEqual(peekChannelChat(':olive!o@host privmsg #chan :lower-case command', '#'), { nick: 'olive', channel: '#chan' });
     assert.deepEqual(peekChannelChat(':irc.example.net NOTICE #chan :server notice', '#'), { nick: 'irc.example.net', channel: '#chan' });
   });
@@ -14,7 +18,7 @@ describe('irc: peekChannelChat (which raw lines a non-relaying connection may dr
     assert.equal(msgid('msgid=first;time=2026-01-01T00:00:00.000Z'), 'first');
     assert.equal(msgid('account=olive;msgid=AbC-12_3'), 'AbC-12_3');
     assert.equal(msgid('msgid=a\\sb\\:c\\\\d'), 'a b;c\\d');
-    assert.equal(msgid('+draft/msgid=forged;time=x'), undefined, 'a client tag is not the server\'s msgid');
+    assert.equal(msgid('+draft/msgid=forged;time=x'), undefined, "a client tag is not the server's msgid");
     assert.equal(msgid('msgidx=nope'), undefined);
     assert.equal(msgid('msgid'), undefined, 'valueless');
     assert.equal(msgid('msgid='), undefined, 'empty');
@@ -33,10 +37,11 @@ describe('irc: peekChannelChat (which raw lines a non-relaying connection may dr
       '@tags-only',
       ':olive!o@host PRIVMSG',
       '',
-    ]) assert.equal(peekChannelChat(line, '#&'), undefined, line);
+    ])
+      assert.equal(peekChannelChat(line, '#&'), undefined, line);
   });
 
-  it('uses the server\'s channel types', () => {
+  it("uses the server's channel types", () => {
     assert.equal(peekChannelChat(':olive!o@h PRIVMSG &chan :x', '#'), undefined);
     assert.deepEqual(peekChannelChat(':olive!o@h PRIVMSG !chan :x', '#!'), { nick: 'olive', channel: '!chan' });
   });

@@ -27,7 +27,10 @@ describe('irc line splitter', () => {
     assert.deepEqual(splitLine('hello world thisX is', 16), ['hello world', 'thisX is']);
     const long = 'x'.repeat(40);
     const lines = splitLine(long, 16);
-    assert.deepEqual(lines.map((l) => l.length), [16, 16, 8]);
+    assert.deepEqual(
+      lines.map((l) => l.length),
+      [16, 16, 8],
+    );
   });
 
   it('never cuts inside grapheme clusters (ZWJ emoji, flags, combining marks)', () => {
@@ -54,14 +57,16 @@ describe('irc line splitter', () => {
       assert.ok(bytes(l) <= 30);
     }
     // Every text character keeps its formatting.
-    for (const l of lines.slice(1, -1)) for (const r of parseRuns(l)) assert.deepEqual([r.state.bold, r.state.fg, r.state.bg], [true, 4, 12]);
+    for (const l of lines.slice(1, -1))
+      for (const r of parseRuns(l)) assert.deepEqual([r.state.bold, r.state.fg, r.state.bg], [true, 4, 12]);
     assert.equal(lines.map(stripCodes).join(' ').replace(/\s+/g, ' '), stripCodes(text).trim().replace(/\s+/g, ' '));
   });
 
   it('a colour code is never split from its digits at a line edge', () => {
     for (let budget = 16; budget < 30; budget++) {
       const { lines } = splitMessage('aaaaaaaaaaaaa\x0312,04bbbbbbbbbbbbbbbbbbbbb', { budget });
-      for (const l of lines) assert.ok(!/\x03\d?$/.test(l) && !/\x03\d\d,$/.test(l) && !/^,?\d/.test(l.replace(/^[\x02\x03\d,]+/, 'X')), JSON.stringify(lines));
+      for (const l of lines)
+        assert.ok(!/\x03\d?$/.test(l) && !/\x03\d\d,$/.test(l) && !/^,?\d/.test(l.replace(/^[\x02\x03\d,]+/, 'X')), JSON.stringify(lines));
       assert.equal(lines.map(stripCodes).join(''), 'a'.repeat(13) + 'b'.repeat(21));
     }
   });

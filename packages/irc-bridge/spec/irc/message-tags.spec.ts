@@ -6,7 +6,7 @@ import { isIrcMsgid, matrixRemoteId, replyTagsFor, replyToOf, syntheticId } from
 
 /** The IRCv3 unescaping a receiving client does. */
 function unescape(v: string): string {
-  return v.replace(/\\(.?)/g, (_m, c: string) => ({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' } as Record<string, string>)[c] ?? c);
+  return v.replace(/\\(.?)/g, (_m, c: string) => (({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' }) as Record<string, string>)[c] ?? c);
 }
 
 describe('irc message tags', () => {
@@ -23,7 +23,8 @@ describe('irc message tags', () => {
     assert.equal(formatTags({}), '');
     assert.equal(formatTags({ '+draft/reply': 'abc 1' }), '@+draft/reply=abc\\s1 ');
     assert.equal(formatTags({ '+typing': '' }), '@+typing ');
-    for (const bad of ['', '+', 'a b', 'a;b', '+x=y', '+draft/re ply', '@x']) assert.throws(() => formatTags({ [bad]: 'v' }), IrcInjectionError, bad);
+    for (const bad of ['', '+', 'a b', 'a;b', '+x=y', '+draft/re ply', '@x'])
+      assert.throws(() => formatTags({ [bad]: 'v' }), IrcInjectionError, bad);
     assert.throws(() => formatTags({ '+draft/reply': 'x'.repeat(CLIENT_TAG_DATA_LIMIT) }), IrcInjectionError);
   });
 
@@ -62,7 +63,9 @@ describe('irc message tags', () => {
     m.expect({ command: 'PRIVMSG', target: '#other', text: 'elsewhere', onEcho: () => undefined });
     let settled = false;
     const wait = m.settled('#C', 60_000)!;
-    void wait.then(() => { settled = true; });
+    void wait.then(() => {
+      settled = true;
+    });
     m.expect({ command: 'PRIVMSG', target: '#c', text: 'later', onEcho: () => undefined }); // written after: not waited for
     await Promise.resolve();
     assert.equal(settled, false);

@@ -20,12 +20,19 @@ describe('irc validation', () => {
 
   it('nick validation, sanitiser and deterministic fallbacks', () => {
     assert.ok(isValidNick('Alice[m]'));
-    for (const bad of ['', '1abc', '-x', 'a b', 'a,b', 'a!b', 'a@b', '#x', ':x', '$x', 'a*', 'x'.repeat(31)]) assert.ok(!isValidNick(bad), bad);
+    for (const bad of ['', '1abc', '-x', 'a b', 'a,b', 'a!b', 'a@b', '#x', ':x', '$x', 'a*', 'x'.repeat(31)])
+      assert.ok(!isValidNick(bad), bad);
     assert.equal(sanitizeNick('Zoë Smith'), 'Zoe_Smith');
     assert.equal(sanitizeNick('42 is the answer'), '_42_is_the_answer');
     assert.equal(sanitizeNick('日本語'), 'matrixuser');
-    assert.deepEqual([0, 1, 2, 3].map((i) => fallbackNick('Alice', i)), ['Alice', 'Alice[m]', 'Alice[m]2', 'Alice[m]3']);
-    assert.deepEqual([0, 1, 2].map((i) => fallbackNick('Bob[m]', i)), ['Bob[m]', 'Bob[m]2', 'Bob[m]3']);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => fallbackNick('Alice', i)),
+      ['Alice', 'Alice[m]', 'Alice[m]2', 'Alice[m]3'],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((i) => fallbackNick('Bob[m]', i)),
+      ['Bob[m]', 'Bob[m]2', 'Bob[m]3'],
+    );
     const long = 'L'.repeat(40);
     for (let i = 0; i < 12; i++) assert.ok(isValidNick(fallbackNick(long, i, 30)), fallbackNick(long, i, 30));
   });
@@ -39,9 +46,26 @@ describe('irc validation', () => {
 
   it('!cmd: uppercase, single line, deny list, normalised line', () => {
     const ok = parseRawCommand('PRIVMSG NickServ :identify secret');
-    assert.deepEqual(ok, { ok: true, command: 'PRIVMSG', params: ['NickServ', 'identify secret'], line: 'PRIVMSG NickServ :identify secret' });
+    assert.deepEqual(ok, {
+      ok: true,
+      command: 'PRIVMSG',
+      params: ['NickServ', 'identify secret'],
+      line: 'PRIVMSG NickServ :identify secret',
+    });
     assert.equal(parseRawCommand('MODE #c +o   nick').ok, true);
-    for (const bad of ['privmsg x :y', 'QUIT :bye', 'PASS x', 'NICK y', 'CAP LS', 'AUTHENTICATE +', 'WEBIRC a b c d', 'PRIVMSG x :y\r\nQUIT', 'PRIVMSG x :y\nJOIN #e', 'JOIN #a\0', '']) {
+    for (const bad of [
+      'privmsg x :y',
+      'QUIT :bye',
+      'PASS x',
+      'NICK y',
+      'CAP LS',
+      'AUTHENTICATE +',
+      'WEBIRC a b c d',
+      'PRIVMSG x :y\r\nQUIT',
+      'PRIVMSG x :y\nJOIN #e',
+      'JOIN #a\0',
+      '',
+    ]) {
       assert.equal(parseRawCommand(bad).ok, false, bad);
     }
   });
@@ -69,7 +93,9 @@ describe('irc error classification', () => {
   it('fatal: K/G-lines, 465, clone limits, full server, bad password', () => {
     assert.equal(classifyErrorText('Closing link: (u@h) [K-Lined: go away]').class, 'fatal');
     assert.equal(classifyErrorText('Closing link: (u@h) [G-Lined: spam]').kind, 'banned');
-    const clone = classifyErrorText('Closing link: (u@127.0.0.1) [No more connections allowed from your host via this connect class (local)]');
+    const clone = classifyErrorText(
+      'Closing link: (u@127.0.0.1) [No more connections allowed from your host via this connect class (local)]',
+    );
     assert.deepEqual([clone.class, clone.kind], ['fatal', 'too_many_connections']);
     assert.equal(classifyErrorText('Too many host connections (global)').kind, 'too_many_connections');
     assert.equal(classifyErrorText('This server is full').kind, 'server_full');
@@ -78,7 +104,9 @@ describe('irc error classification', () => {
   });
 
   it('retryable: throttles, temporary Z-lines (connectban), ping timeouts, floods', () => {
-    const z = classifyErrorText('Closing link: (u@h) [Z-Lined: Your IP range has been attempting to connect too many times in too short a duration.]');
+    const z = classifyErrorText(
+      'Closing link: (u@h) [Z-Lined: Your IP range has been attempting to connect too many times in too short a duration.]',
+    );
     assert.deepEqual([z.class, z.kind], ['retryable', 'temporary_ban']);
     assert.ok(z.retryAfterMs! > 0);
     assert.equal(classifyFatalNumeric('465', 'Z-Lined: connectban')?.class, 'retryable');
@@ -108,7 +136,10 @@ describe('irc flood queue', () => {
     for (let i = 0; i < 13; i++) q.push(i, 'PRIVMSG');
     assert.equal(sent.length, 3);
     await new Promise((r) => setTimeout(r, 800));
-    assert.deepEqual(sent.map((s) => s[0]), Array.from({ length: 13 }, (_, i) => i));
+    assert.deepEqual(
+      sent.map((s) => s[0]),
+      Array.from({ length: 13 }, (_, i) => i),
+    );
     // 10 lines after the burst at 20/s take at least ~500 ms.
     assert.ok(sent[12][1] >= 450, `last line at ${sent[12][1]} ms`);
     assert.ok(q.getStats().maxDelayMs >= 450);
@@ -127,6 +158,9 @@ describe('irc flood queue', () => {
     assert.deepEqual(sent, ['a', 'p', 'b']);
     q.pause();
     q.push('c', 'PRIVMSG');
-    assert.deepEqual(q.takeAll().map((x) => x.item), ['c']);
+    assert.deepEqual(
+      q.takeAll().map((x) => x.item),
+      ['c'],
+    );
   });
 });

@@ -91,7 +91,10 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
     assert.deepEqual([s.port, s.tls.enabled, s.sasl.mechanism, s.name, s.network_id], [6697, true, 'plain', 'Libera.Chat', 'libera']);
     assert.deepEqual(s.additional_addresses, ['irc.eu.libera.chat']);
     assert.deepEqual(s.bot, { enabled: true, nick: 'LiberaBridge', username: 'bridge' });
-    assert.deepEqual(s.mappings, { '#matrix': { room_ids: ['!abc:example.org'], key: 'hunter2' }, '#old': { room_ids: ['!def:example.org'] } });
+    assert.deepEqual(s.mappings, {
+      '#matrix': { room_ids: ['!abc:example.org'], key: 'hunter2' },
+      '#old': { room_ids: ['!def:example.org'] },
+    });
     assert.deepEqual(s.excluded_users, ['@.*:spam\\.example$']);
     assert.equal(s.membership.irc_to_matrix.require_matrix_joined, true);
     assert.equal(s.membership.initial_skip_idle_days, 30);
@@ -122,13 +125,27 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
   });
 
   it('names every key it could not carry over', () => {
-    for (const key of ['homeserver.enablePresence', 'RMAUlimit', 'passwordEncryptionKeyPath', 'provisioning.secret', 'kickReason',
-      'dynamicChannels.whitelist', 'matrixClients.joinAttempts', 'eventCacheSize', 'errfile', 'database', 'metrics.host']) {
-      assert.ok(notes.some((n) => n.includes(key)), `a note names ${key}:\n${notes.join('\n')}`);
+    for (const key of [
+      'homeserver.enablePresence',
+      'RMAUlimit',
+      'passwordEncryptionKeyPath',
+      'provisioning.secret',
+      'kickReason',
+      'dynamicChannels.whitelist',
+      'matrixClients.joinAttempts',
+      'eventCacheSize',
+      'errfile',
+      'database',
+      'metrics.host',
+    ]) {
+      assert.ok(
+        notes.some((n) => n.includes(key)),
+        `a note names ${key}:\n${notes.join('\n')}`,
+      );
     }
   });
 
-  it('the result validates as this bridge\'s config', () => {
+  it("the result validates as this bridge's config", () => {
     assert.doesNotThrow(() => validateConfig(config, { key: 'irc', schema: IrcConfigSchema }));
   });
 
@@ -139,20 +156,37 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
       const outFile = path.join(dir, 'config.yaml');
       writeFileSync(maiFile, MAI_YAML);
       const errs: string[] = [];
-      const io = { stdout: () => undefined, stderr: (t: string) => { errs.push(t); } };
+      const io = {
+        stdout: () => undefined,
+        stderr: (t: string) => {
+          errs.push(t);
+        },
+      };
       assert.equal(await migrateMaiConfigCommand.run([maiFile, '-o', outFile], io), 0);
       const text = readFileSync(outFile, 'utf8');
       assert.match(text, /^# Converted from /);
       assert.doesNotMatch(text, /Still to fix/);
       assert.match(text, /# {3}- ircService\.RMAUlimit: not carried over/);
-      assert.equal((parse(text)).irc.servers['irc.libera.chat'].port, 6697);
-      assert.equal((parse(text)).irc.servers['irc.libera.chat'].clients.deaf_mode, undefined, 'only what was carried over, not every default');
+      assert.equal(parse(text).irc.servers['irc.libera.chat'].port, 6697);
+      assert.equal(
+        parse(text).irc.servers['irc.libera.chat'].clients.deaf_mode,
+        undefined,
+        'only what was carried over, not every default',
+      );
       assert.equal(await migrateMaiConfigCommand.run([maiFile, '-o', outFile], io), 1, 'an existing file is kept');
       assert.ok(errs.some((e) => /exists; not overwriting/.test(e)));
       // What MAI did not require but this bridge does is named by key.
       writeFileSync(maiFile, MAI_YAML.replace('  url: "https://matrix.example.org"\n', ''));
       const stdout: string[] = [];
-      assert.equal(await migrateMaiConfigCommand.run([maiFile], { stdout: (t) => { stdout.push(t); }, stderr: () => undefined }), 0);
+      assert.equal(
+        await migrateMaiConfigCommand.run([maiFile], {
+          stdout: (t) => {
+            stdout.push(t);
+          },
+          stderr: () => undefined,
+        }),
+        0,
+      );
       assert.match(stdout.join(''), /# Still to fix before the bridge starts:\n# {3}- homeserver\.url/);
       writeFileSync(maiFile, 'homeserver: [unclosed');
       assert.equal(await migrateMaiConfigCommand.run([maiFile], io), 1);

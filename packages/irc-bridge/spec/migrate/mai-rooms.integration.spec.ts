@@ -3,10 +3,14 @@ import { Client } from 'pg';
 import { maiLinksFromPostgres, maiUsersFromPostgres, portalsFromMaiLinks } from '../../src/migrate/mai-rooms';
 
 describe("irc-bridge: reading matrix-appservice-irc's PostgreSQL tables", () => {
-  it('reads MAI\'s PostgreSQL tables (rooms, pm_rooms, admin_rooms, client_config, user_features)', async function () {
+  it("reads MAI's PostgreSQL tables (rooms, pm_rooms, admin_rooms, client_config, user_features)", async function () {
     const url = process.env.CAUSEWAY_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
     const c = new Client({ connectionString: url });
-    try { await c.connect(); } catch { this.skip(); }
+    try {
+      await c.connect();
+    } catch {
+      this.skip();
+    }
     const schema = `mai_import_${process.pid}`;
     try {
       await c.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}";
@@ -27,9 +31,14 @@ describe("irc-bridge: reading matrix-appservice-irc's PostgreSQL tables", () => 
         { userId: '@alice:example.org', clients: [{ domain: 'irc.example.net', nick: 'AliceMAI', username: 'alicem' }], mentions: false },
       ]);
       const plan = portalsFromMaiLinks(links, () => 'net', 1);
-      assert.deepEqual(plan.portals.map((p) => [p.roomId, p.kind, p.key.id, p.dmUser]), [
-        ['!p:example.org', 'plumbed', '#ops', undefined], ['!a:example.org', 'portal', '#chan', undefined], ['!pm:example.org', 'dm', 'olive', '@alice:example.org'],
-      ]);
+      assert.deepEqual(
+        plan.portals.map((p) => [p.roomId, p.kind, p.key.id, p.dmUser]),
+        [
+          ['!p:example.org', 'plumbed', '#ops', undefined],
+          ['!a:example.org', 'portal', '#chan', undefined],
+          ['!pm:example.org', 'dm', 'olive', '@alice:example.org'],
+        ],
+      );
     } finally {
       await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await c.end();

@@ -35,9 +35,18 @@ describe('irc edits: Matrix edit → IRC line', () => {
 
   it('short texts, multi-line texts, slashes and changes longer than the text go out whole', () => {
     assert.equal(renderEditText('ok then', 'ok than'), '* ok then');
-    assert.equal(renderEditText('first line\nsecond line of the text', 'first line\nsecond line of a text'), '* first line\nsecond line of the text');
-    assert.equal(renderEditText('the path is /usr/local/bin on this box', 'the path is /usr/bin on this box'), '* the path is /usr/local/bin on this box');
-    assert.equal(renderEditText('completely different words in here', 'nothing alike at all, not even one'), '* completely different words in here');
+    assert.equal(
+      renderEditText('first line\nsecond line of the text', 'first line\nsecond line of a text'),
+      '* first line\nsecond line of the text',
+    );
+    assert.equal(
+      renderEditText('the path is /usr/local/bin on this box', 'the path is /usr/bin on this box'),
+      '* the path is /usr/local/bin on this box',
+    );
+    assert.equal(
+      renderEditText('completely different words in here', 'nothing alike at all, not even one'),
+      '* completely different words in here',
+    );
     assert.equal(renderEditText('no previous text known here', undefined), '* no previous text known here');
   });
 });

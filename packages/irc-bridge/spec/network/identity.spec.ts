@@ -12,7 +12,6 @@ function groups(ip: string): number[] {
   return [...h, ...mid, ...t].map((g) => parseInt(g, 16));
 }
 
-
 describe('irc-bridge: per-user IPv6 addresses', () => {
   describe('ipv6For', () => {
     const prefix = '2001:db8:1:2::';

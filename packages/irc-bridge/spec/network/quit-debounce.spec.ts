@@ -5,7 +5,15 @@ describe('irc-bridge: netsplit debouncing of QUITs', () => {
   it('holds QUITs beyond the rate, drops a held leave when the nick is back in that channel, applies the rest after the delay', async () => {
     let now = 0;
     const applied: string[] = [];
-    const leaves = (n: string, ...channels: string[]) => new Map(channels.map((c) => [c, () => { applied.push(`${n}${c}`); }]));
+    const leaves = (n: string, ...channels: string[]) =>
+      new Map(
+        channels.map((c) => [
+          c,
+          () => {
+            applied.push(`${n}${c}`);
+          },
+        ]),
+      );
     const q = new QuitDebounce({ enabled: true, quitsPerSecond: 2, delayMinMs: 40, delayMaxMs: 60, now: () => now, random: () => 0.5 });
     for (const n of ['a', 'b', 'c', 'd', 'e']) q.quit(n, leaves(n, '#x'));
     q.quit('g', leaves('g', '#x', '#y'));
@@ -21,7 +29,18 @@ describe('irc-bridge: netsplit debouncing of QUITs', () => {
     assert.deepEqual(applied.at(-1), 'f#x');
     const off = new QuitDebounce({ enabled: false, quitsPerSecond: 1, delayMinMs: 1, delayMaxMs: 1 });
     let n = 0;
-    for (let i = 0; i < 5; i++) off.quit(`x${i}`, new Map([['#x', () => { n++; }]]));
+    for (let i = 0; i < 5; i++)
+      off.quit(
+        `x${i}`,
+        new Map([
+          [
+            '#x',
+            () => {
+              n++;
+            },
+          ],
+        ]),
+      );
     assert.equal(n, 5, 'disabled: nothing is held');
   });
 });

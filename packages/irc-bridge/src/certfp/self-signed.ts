@@ -71,11 +71,14 @@ export async function generateClientCertificate(req: CertificateRequest): Promis
     der.sequence(der.time(notBefore), der.time(notAfter)),
     name, // subject
     publicKey.export({ type: 'spki', format: 'der' }),
-    der.explicit(3, der.sequence(
-      extension('2.5.29.19', true, der.sequence()), // basicConstraints: not a CA
-      extension('2.5.29.15', true, der.tlv(0x03, Buffer.from([0x07, 0x80]))), // keyUsage: digitalSignature
-      extension('2.5.29.37', false, der.sequence(der.oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage: clientAuth
-    )),
+    der.explicit(
+      3,
+      der.sequence(
+        extension('2.5.29.19', true, der.sequence()), // basicConstraints: not a CA
+        extension('2.5.29.15', true, der.tlv(0x03, Buffer.from([0x07, 0x80]))), // keyUsage: digitalSignature
+        extension('2.5.29.37', false, der.sequence(der.oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage: clientAuth
+      ),
+    ),
   );
   const signature = sign(digest, tbs, privateKey);
   const cert = der.sequence(tbs, algorithm, der.bitString(signature));
@@ -86,6 +89,9 @@ export async function generateClientCertificate(req: CertificateRequest): Promis
 }
 
 function toPem(body: Buffer, label: string): string {
-  const b64 = body.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = body
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

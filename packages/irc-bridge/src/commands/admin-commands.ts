@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CommandUsageError, type Command } from '@causeway/bridge-core';
+import { CommandUsageError, parseRoomId, type Command } from '@causeway/bridge-core';
 import { isValidChannelName } from '../irc';
 import type { CommandDeps } from './deps';
 
@@ -16,10 +16,6 @@ export function bridgeVersion(): string {
   }
 }
 
-const ROOM_ID = (raw: string) => {
-  if (!/^![^:\s]+:\S+$/.test(raw)) throw new CommandUsageError(`${raw} is not a room ID (!abc:example.org).`);
-  return raw;
-};
 const CHANNEL = (raw: string) => {
   if (!isValidChannelName(raw)) throw new CommandUsageError(`${raw} is not a valid IRC channel name.`);
   return raw;
@@ -38,7 +34,7 @@ export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command
       name: 'plumb',
       summary: 'Link an existing room to an IRC channel (bridge admins): !plumb <room_id> <server> <#channel>',
       permission: 'admin',
-      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server' }, { name: 'channel', parse: CHANNEL }],
+      args: [{ name: 'room_id', parse: parseRoomId }, { name: 'server' }, { name: 'channel', parse: CHANNEL }],
       async run(cmd) {
         const n = c.networks.require(cmd.args.server!);
         const portal = await c.ctx.portals.link(cmd.args.room_id!, n.portalKey(cmd.args.channel!), { actor: cmd.sender });
@@ -48,7 +44,11 @@ export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command
     ...['unlink', 'unplumb'].map((name): Command => ({
       name,
       summary: `Unlink a room from its IRC channel (room moderators and bridge admins): !${name} <room_id> [server #channel]`,
-      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'server', optional: true }, { name: 'channel', optional: true, parse: CHANNEL }],
+      args: [
+        { name: 'room_id', parse: parseRoomId },
+        { name: 'server', optional: true },
+        { name: 'channel', optional: true, parse: CHANNEL },
+      ],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const portal = await c.ctx.portals.getByRoom(roomId);
@@ -56,7 +56,10 @@ export function adminCommands(c: Pick<CommandDeps, 'ctx' | 'networks'>): Command
         // As MAI: the room's moderators may unlink it, not only bridge admins.
         if (!cmd.isAdmin) {
           const power = await c.ctx.portals.canManage(roomId, cmd.sender);
-          if (!power.ok) return cmd.reply(`Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`);
+          if (!power.ok)
+            return cmd.reply(
+              `Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may unlink it.`,
+            );
         }
         if (cmd.args.server && cmd.args.channel) {
           const n = c.networks.require(cmd.args.server);

@@ -6,5 +6,6 @@ import { certfpCommand } from './certfp-command';
 import { operatorCommands } from './operator-commands';
 
 export function registerCommands(deps: CommandDeps): void {
-  for (const cmd of [...userCommands(deps), certfpCommand(deps), ...adminCommands(deps), ...operatorCommands(deps)]) deps.ctx.commands.register(cmd);
+  for (const cmd of [...userCommands(deps), certfpCommand(deps), ...adminCommands(deps), ...operatorCommands(deps)])
+    deps.ctx.commands.register(cmd);
 }

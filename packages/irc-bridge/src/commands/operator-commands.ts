@@ -25,18 +25,27 @@ export function operatorCommands(c: Pick<CommandDeps, 'networks'>): Command[] {
       async run(cmd) {
         const lines = networksOf(cmd.args.server).map((n) => {
           const s = n.stats();
-          const states = Object.entries(s.connections).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
-          return `${n.name}: ${states}; ${s.reconnectQueue} waiting to connect, ${s.connectsInFlight} connecting; `
-            + `${s.queuedMessages} messages held; flood-queue delay last ${s.floodQueueDelayMs.last} ms, max ${s.floodQueueDelayMs.max} ms`;
+          const states =
+            Object.entries(s.connections)
+              .filter(([, v]) => v > 0)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', ') || 'none';
+          return (
+            `${n.name}: ${states}; ${s.reconnectQueue} waiting to connect, ${s.connectsInFlight} connecting; ` +
+            `${s.queuedMessages} messages held; flood-queue delay last ${s.floodQueueDelayMs.last} ms, max ${s.floodQueueDelayMs.max} ms`
+          );
         });
         await cmd.reply(lines.join('\n'));
       },
     },
     {
       name: 'disconnect',
-      summary: 'Close a user\'s IRC connections, telling them why (bridge admins): !disconnect <@user:server> [server] [reason]',
+      summary: "Close a user's IRC connections, telling them why (bridge admins): !disconnect <@user:server> [server] [reason]",
       permission: 'admin',
-      args: [{ name: 'user', parse: USER_ID }, { name: 'rest', rest: true, optional: true }],
+      args: [
+        { name: 'user', parse: USER_ID },
+        { name: 'rest', rest: true, optional: true },
+      ],
       async run(cmd) {
         const userId = cmd.args.user!;
         const words = (cmd.args.rest ?? '').trim().split(/\s+/).filter(Boolean);
@@ -44,22 +53,34 @@ export function operatorCommands(c: Pick<CommandDeps, 'networks'>): Command[] {
         const reason = words.join(' ');
         const closed: string[] = [];
         for (const n of networksOf(server)) if (await n.disconnectUser(userId, reason)) closed.push(n.name);
-        await cmd.reply(closed.length ? `Disconnected ${userId} from ${closed.join(', ')}.` : `${userId} has no IRC connection${server ? ` on ${server}` : ''}.`);
+        await cmd.reply(
+          closed.length
+            ? `Disconnected ${userId} from ${closed.join(', ')}.`
+            : `${userId} has no IRC connection${server ? ` on ${server}` : ''}.`,
+        );
       },
     },
     {
       name: 'reapidle',
       summary: 'Disconnect users idle for at least <days> (bridge admins; --dry-run lists them): !reapidle <server> <days> [--dry-run]',
       permission: 'admin',
-      args: [{ name: 'server' }, { name: 'days', parse: (raw) => {
-        const d = Number(raw);
-        if (!Number.isFinite(d) || d <= 0) throw new CommandUsageError(`${raw} is not a number of days.`);
-        return raw;
-      } }, { name: 'flag', optional: true }],
+      args: [
+        { name: 'server' },
+        {
+          name: 'days',
+          parse: (raw) => {
+            const d = Number(raw);
+            if (!Number.isFinite(d) || d <= 0) throw new CommandUsageError(`${raw} is not a number of days.`);
+            return raw;
+          },
+        },
+        { name: 'flag', optional: true },
+      ],
       async run(cmd) {
         const n = c.networks.require(cmd.args.server!);
         const days = Number(cmd.args.days);
-        if (cmd.args.flag !== undefined && cmd.args.flag !== '--dry-run') throw new CommandUsageError(`Unknown flag ${cmd.args.flag}; only --dry-run.`);
+        if (cmd.args.flag !== undefined && cmd.args.flag !== '--dry-run')
+          throw new CommandUsageError(`Unknown flag ${cmd.args.flag}; only --dry-run.`);
         const dry = cmd.args.flag === '--dry-run';
         const idle = n.idleUsers(Date.now() - days * DAY_MS);
         if (!idle.length) return cmd.reply(`Nobody on ${n.name} has been idle for ${days} days.`);

@@ -9,10 +9,12 @@ import type { CommandDeps } from './deps';
 import { connected, pickNetwork, pickNetworkRaw } from './network-arg';
 import { FEATURES, type FeatureName } from '../user-features';
 
-const rest = (name: string, description: string, extra: Record<string, unknown> = {}) =>
-  [{ name, description, rest: true, optional: true, ...extra }];
+const rest = (name: string, description: string, extra: Record<string, unknown> = {}) => [
+  { name, description, rest: true, optional: true, ...extra },
+];
 
-const formatDuration = (s: number) => (s >= 7200 ? `${Math.round(s / 3600)} hours` : s >= 120 ? `${Math.round(s / 60)} minutes` : `${s} seconds`);
+const formatDuration = (s: number) =>
+  s >= 7200 ? `${Math.round(s / 3600)} hours` : s >= 120 ? `${Math.round(s / 60)} minutes` : `${s} seconds`;
 
 export function userCommands(c: CommandDeps): Command[] {
   return [
@@ -21,7 +23,10 @@ export function userCommands(c: CommandDeps): Command[] {
       summary: 'Join an IRC channel: !join [server] #channel [key]',
       args: rest('args', '[server] #channel [key]'),
       async run(cmd) {
-        const { network: n, rest: [channel, key] } = pickNetwork(c.networks, cmd.args.args);
+        const {
+          network: n,
+          rest: [channel, key],
+        } = pickNetwork(c.networks, cmd.args.args);
         if (!channel || !isValidChannelName(channel)) throw new CommandUsageError('Give a channel name, e.g. !join #matrix');
         if (!n.cfg.dynamic_channels.enabled) return cmd.reply(`Joining channels on demand is disabled on ${n.name}.`);
         if (n.isExcludedChannel(channel)) return cmd.reply(`${channel} may not be bridged.`);
@@ -31,9 +36,12 @@ export function userCommands(c: CommandDeps): Command[] {
         n.botJoin(ircLower(channel));
         const client = await n.users.clientFor(cmd.sender);
         await client.join(ircLower(channel), key);
-        await c.ctx.remote.emit({ type: 'membership', portal: portal.key, sender: { bot: true }, targetMatrixUser: cmd.sender, membership: 'invite' })
+        await c.ctx.remote
+          .emit({ type: 'membership', portal: portal.key, sender: { bot: true }, targetMatrixUser: cmd.sender, membership: 'invite' })
           .catch(() => undefined);
-        await cmd.reply(`Joining ${channel} on ${n.name}: you are invited to ${portal.roomId}${alias ? ` (#${alias}:${c.ctx.domain})` : ''}.`);
+        await cmd.reply(
+          `Joining ${channel} on ${n.name}: you are invited to ${portal.roomId}${alias ? ` (#${alias}:${c.ctx.domain})` : ''}.`,
+        );
       },
     },
     {
@@ -41,7 +49,10 @@ export function userCommands(c: CommandDeps): Command[] {
       summary: 'Show or change your IRC nick: !nick [server] [nick]',
       args: rest('args', '[server] [nick]'),
       async run(cmd) {
-        const { network: n, rest: [nick] } = pickNetwork(c.networks, cmd.args.args);
+        const {
+          network: n,
+          rest: [nick],
+        } = pickNetwork(c.networks, cmd.args.args);
         const current = n.users.nickOf(cmd.sender);
         if (!nick) return cmd.reply(current ? `Your nick on ${n.name} is ${current}.` : `You are not connected to ${n.name}.`);
         if (!n.cfg.clients.allow_nick_changes) return cmd.reply(`Nick changes are disabled on ${n.name}.`);
@@ -52,7 +63,8 @@ export function userCommands(c: CommandDeps): Command[] {
           return cmd.reply(`You will be ${nick} on ${n.name} from your next connection.`);
         }
         const r = await client.connection.changeNick(nick);
-        if (!r.ok) return cmd.reply(`Your nick stays ${client.connection.nick}: ${typeof r.reason === 'string' ? r.reason : r.reason.message}`);
+        if (!r.ok)
+          return cmd.reply(`Your nick stays ${client.connection.nick}: ${typeof r.reason === 'string' ? r.reason : r.reason.message}`);
         await n.users.rememberNick(cmd.sender, r.nick);
         await cmd.reply(`You are now ${r.nick} on ${n.name}.`);
       },
@@ -62,12 +74,17 @@ export function userCommands(c: CommandDeps): Command[] {
       summary: 'Who is an IRC nick, or which IRC connection a Matrix user has: !whois [server] <nick|@user:domain>',
       args: rest('args', '[server] <nick|@user:domain>'),
       async run(cmd) {
-        const { network: n, rest: [who] } = pickNetwork(c.networks, cmd.args.args);
+        const {
+          network: n,
+          rest: [who],
+        } = pickNetwork(c.networks, cmd.args.args);
         if (!who) throw new CommandUsageError('Give a nick or a Matrix user ID.');
         if (who.startsWith('@')) {
           const client = n.users.get(who);
           if (!client) return cmd.reply(`${who} has no connection to ${n.name}.`);
-          return cmd.reply(`${who} is ${client.connection.nick} on ${n.name} (${client.status}), in ${[...client.channels].map(([ch]) => ch).join(', ') || 'no channels'}.`);
+          return cmd.reply(
+            `${who} is ${client.connection.nick} on ${n.name} (${client.status}), in ${[...client.channels].map(([ch]) => ch).join(', ') || 'no channels'}.`,
+          );
         }
         if (!isValidNick(who)) return cmd.reply(`${who} is not a valid IRC nick.`);
         const client = await n.users.clientFor(cmd.sender);
@@ -75,18 +92,23 @@ export function userCommands(c: CommandDeps): Command[] {
         const w = await client.connection.whois(who);
         if (!w) return cmd.reply(`There is no IRC user called ${who} on ${n.name}.`);
         const owner = n.users.userForNick(w.nick);
-        await cmd.reply([
-          `${w.nick} is ${w.user ?? '?'}@${w.host ?? '?'} (${w.realname ?? ''})`,
-          w.account ? `logged in as ${w.account}` : '',
-          w.channels.length ? `on ${w.channels.join(' ')}` : '',
-          w.server ? `via ${w.server}` : '',
-          owner ? `(Matrix user ${owner})` : `(${c.ctx.ghosts.userIdFor(n.ghostKey(w.nick))})`,
-        ].filter(Boolean).join(', '));
+        await cmd.reply(
+          [
+            `${w.nick} is ${w.user ?? '?'}@${w.host ?? '?'} (${w.realname ?? ''})`,
+            w.account ? `logged in as ${w.account}` : '',
+            w.channels.length ? `on ${w.channels.join(' ')}` : '',
+            w.server ? `via ${w.server}` : '',
+            owner ? `(Matrix user ${owner})` : `(${c.ctx.ghosts.userIdFor(n.ghostKey(w.nick))})`,
+          ]
+            .filter(Boolean)
+            .join(', '),
+        );
       },
     },
     {
       name: 'storepass',
-      summary: 'Store your IRC password (encrypted), used as PASS or SASL on your next connection: !storepass [server] <password|account:password>',
+      summary:
+        'Store your IRC password (encrypted), used as PASS or SASL on your next connection: !storepass [server] <password|account:password>',
       args: rest('args', '[server] <password>', { secret: true }),
       async run(cmd) {
         const { network: n, rest: parts } = pickNetwork(c.networks, cmd.args.args);
@@ -107,7 +129,9 @@ export function userCommands(c: CommandDeps): Command[] {
         const username = rest.join(' ');
         // RFC 2812's user: no space, NUL, CR, LF or @; networks cap it (USERLEN), 10 is the common floor.
         if (!username || !/^[A-Za-z][A-Za-z0-9_.-]{0,9}$/.test(username)) {
-          throw new CommandUsageError('Give a username of 1 to 10 letters, digits, `_`, `.` or `-`, starting with a letter, e.g. !username alice');
+          throw new CommandUsageError(
+            'Give a username of 1 to 10 letters, digits, `_`, `.` or `-`, starting with a letter, e.g. !username alice',
+          );
         }
         await n.users.rememberUsername(cmd.sender, username);
         await cmd.reply(`Your username on ${n.name} is ${username} from your next connection: !reconnect to use it now.`);
@@ -147,9 +171,11 @@ export function userCommands(c: CommandDeps): Command[] {
         if (!client) return cmd.reply(`You are not connected to ${n.name}.`);
         client.lastActiveAt = Date.now();
         const idle = n.idleTimeoutS;
-        await cmd.reply(idle > 0
-          ? `Marked active on ${n.name}: you stay connected for at least ${formatDuration(idle)} without sending anything.`
-          : `Marked active on ${n.name}. (No idle timeout applies to you there.)`);
+        await cmd.reply(
+          idle > 0
+            ? `Marked active on ${n.name}: you stay connected for at least ${formatDuration(idle)} without sending anything.`
+            : `Marked active on ${n.name}. (No idle timeout applies to you there.)`,
+        );
       },
     },
     {
@@ -175,10 +201,12 @@ export function userCommands(c: CommandDeps): Command[] {
         const client = n.users.get(cmd.sender);
         const channels = client ? [...client.channels].map(([ch]) => ch) : [];
         if (!channels.length) return cmd.reply(`You are in no channels on ${n.name}.`);
-        const lines = await Promise.all(channels.map(async (ch) => {
-          const rooms = await c.ctx.portals.getByKey(n.portalKey(ch));
-          return `${ch} → ${rooms.map((r) => r.roomId).join(', ') || '(no room)'}`;
-        }));
+        const lines = await Promise.all(
+          channels.map(async (ch) => {
+            const rooms = await c.ctx.portals.getByKey(n.portalKey(ch));
+            return `${ch} → ${rooms.map((r) => r.roomId).join(', ') || '(no room)'}`;
+          }),
+        );
         await cmd.reply(lines.join('\n'));
       },
     },
@@ -197,16 +225,25 @@ export function userCommands(c: CommandDeps): Command[] {
         const dflt = mode === 'on';
         if (value === undefined) {
           const own = c.features.get(cmd.sender, feature);
-          const state = mode === 'force-off' ? 'off for everyone on this bridge' : own === undefined ? `${dflt ? 'on' : 'off'} (the bridge's default)` : own ? 'on' : 'off';
+          const state =
+            mode === 'force-off'
+              ? 'off for everyone on this bridge'
+              : own === undefined
+                ? `${dflt ? 'on' : 'off'} (the bridge's default)`
+                : own
+                  ? 'on'
+                  : 'off';
           return cmd.reply(`${feature} is ${state}.`);
         }
         const v = value.toLowerCase();
         if (!['true', 'false', 'default'].includes(v)) throw new CommandUsageError('Give true, false or default.');
         await c.features.set(cmd.sender, feature, v === 'default' ? undefined : v === 'true');
         const now = v === 'default' ? dflt : v === 'true';
-        await cmd.reply(mode === 'force-off'
-          ? `Saved, but ${feature} is off for everyone on this bridge.`
-          : `${feature} is now ${now ? 'on' : 'off'} for you${v === 'default' ? ' (the bridge\'s default)' : ''}.`);
+        await cmd.reply(
+          mode === 'force-off'
+            ? `Saved, but ${feature} is off for everyone on this bridge.`
+            : `${feature} is now ${now ? 'on' : 'off'} for you${v === 'default' ? " (the bridge's default)" : ''}.`,
+        );
       },
     },
     {

@@ -40,7 +40,10 @@ export class Identd {
       let buf = '';
       sock.on('data', (d) => {
         buf += d.toString('latin1');
-        if (buf.length > 100) { sock.destroy(); return; }
+        if (buf.length > 100) {
+          sock.destroy();
+          return;
+        }
         const nl = buf.indexOf('\n');
         if (nl === -1) return;
         sock.end(answerIdentQuery(buf.slice(0, nl).replace(/\r$/, ''), this.opts.lookup) + '\r\n');

@@ -13,9 +13,9 @@ export function parseCaseMapping(value: string | undefined | null): CaseMapping 
 
 // Upper-case forms per mapping, and their lower-case counterparts besides A-Z.
 const UPPER: Record<CaseMapping, { any: RegExp; all: RegExp }> = {
-  'ascii': { any: /[A-Z]/, all: /[A-Z]/g },
+  ascii: { any: /[A-Z]/, all: /[A-Z]/g },
   'strict-rfc1459': { any: /[A-Z[\]\\]/, all: /[A-Z[\]\\]/g },
-  'rfc1459': { any: /[A-Z[\]\\~]/, all: /[A-Z[\]\\~]/g },
+  rfc1459: { any: /[A-Z[\]\\~]/, all: /[A-Z[\]\\~]/g },
 };
 const LOWER_SYMBOL: Record<string, string> = { '[': '{', ']': '}', '\\': '|', '~': '^' };
 const lowerOne = (ch: string) => LOWER_SYMBOL[ch] ?? String.fromCharCode(ch.charCodeAt(0) + 32);

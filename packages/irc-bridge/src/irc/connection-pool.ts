@@ -126,7 +126,8 @@ export class PooledClient {
   private leftChannel(channel: string): void {
     this.inChannel.delete(channel);
     const rejoin = this.rejoining.get(channel);
-    if (rejoin) rejoin.left = true; // predates our JOIN or not: decided when the server has handled it
+    if (rejoin)
+      rejoin.left = true; // predates our JOIN or not: decided when the server has handled it
     else this.channels.delete(channel);
   }
 
@@ -210,7 +211,12 @@ export class PooledClient {
       if (e.type === 'lines') this.connection.requeue(e.lines);
       else void this.connection.sendMessage(e.kind, e.target, e.text, e.opts).then(e.settle, (err) => e.settle(failedReport(String(err))));
     }
-    this.pool.emitEvent('connected', this.key, { ...this.connection.self, requestedNick: this.connection.options.nick, isupport: this.connection.isupport, caps: this.connection.enabledCaps });
+    this.pool.emitEvent('connected', this.key, {
+      ...this.connection.self,
+      requestedNick: this.connection.options.nick,
+      isupport: this.connection.isupport,
+      caps: this.connection.enabledCaps,
+    });
   }
 
   private onDisconnected(reason: Disconnect): void {

@@ -31,8 +31,18 @@ import { malformedReason } from './inbound-check';
 import { readInbound, type InboundEvent, type ReadContext } from './inbound-events';
 import {
   IrcConnectionError,
-  type ConnectionEvents, type ConnectionProblem, type ConnectionState, type DisconnectedEvent, type Identity, type IrcConnectionOptions,
-  type LineResult, type OutgoingLine, type RegisteredEvent, type SendOptions, type SendReport, type WhoisResult,
+  type ConnectionEvents,
+  type ConnectionProblem,
+  type ConnectionState,
+  type DisconnectedEvent,
+  type Identity,
+  type IrcConnectionOptions,
+  type LineResult,
+  type OutgoingLine,
+  type RegisteredEvent,
+  type SendOptions,
+  type SendReport,
+  type WhoisResult,
 } from './connection-types';
 
 // Every connection to a server enables the same caps and reads the same 004: one copy each.
@@ -72,7 +82,10 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   constructor(public readonly options: IrcConnectionOptions) {
     super();
     this.identity = { nick: options.nick, user: options.username, host: '' };
-    this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), { ...options.flood, prepare: beforeWrites });
+    this.queue = new FloodQueue<OutgoingLine>((line, waited) => this.writeQueued(line, waited), {
+      ...options.flood,
+      prepare: beforeWrites,
+    });
   }
 
   // ---- state ----------------------------------------------------------------------------------
@@ -161,9 +174,12 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       }
       return;
     }
-    const what = p.kind === 'observer-failed' ? `observer of '${p.event}' failed: ${p.error instanceof Error ? p.error.stack ?? p.error.message : String(p.error)}`
-      : p.kind === 'malformed-line' ? `malformed line dropped (${p.reason}): ${p.line.slice(0, 200)}`
-        : `line of ${p.bytes}+ bytes dropped`;
+    const what =
+      p.kind === 'observer-failed'
+        ? `observer of '${p.event}' failed: ${p.error instanceof Error ? (p.error.stack ?? p.error.message) : String(p.error)}`
+        : p.kind === 'malformed-line'
+          ? `malformed line dropped (${p.reason}): ${p.line.slice(0, 200)}`
+          : `line of ${p.bytes}+ bytes dropped`;
     process.stderr.write(`IRC connection ${this.identity.nick}: ${what}\n`);
   }
 
@@ -307,7 +323,10 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
 
   // ---- sending ------------------------------------------------------------------------------
   private enqueue(
-    command: string, middle: string[], trailing?: string, kind?: MessageKind,
+    command: string,
+    middle: string[],
+    trailing?: string,
+    kind?: MessageKind,
     extra: Pick<OutgoingLine, 'tags' | 'onEcho' | 'beforeWrite'> & { urgent?: boolean } = {},
   ): Promise<LineResult> {
     // Validate now, so an unsafe value fails the caller instead of the queue.
@@ -335,7 +354,8 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
   setDeaf(letter: string, deaf: boolean): void {
     if (this.deaf?.letter === letter && this.deaf.on === deaf) return;
     this.deaf = { letter, on: deaf };
-    if (this._state === 'registered') void this.enqueue('MODE', [this.identity.nick, `${deaf ? '+' : '-'}${letter}`], undefined, undefined, { urgent: true });
+    if (this._state === 'registered')
+      void this.enqueue('MODE', [this.identity.nick, `${deaf ? '+' : '-'}${letter}`], undefined, undefined, { urgent: true });
   }
 
   /** Re-queues lines adopted from a previous disconnect, re-splitting text that no longer fits. */
@@ -383,11 +403,13 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     const lines = this.planMessage(target, text, kind);
     const command = kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
     const results = await Promise.all(
-      lines.map((l, i) => this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind, {
-        ...(i === 0 && opts.firstLineTags ? { tags: opts.firstLineTags } : {}),
-        ...(opts.onEcho ? { onEcho: opts.onEcho } : {}),
-        ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}),
-      })),
+      lines.map((l, i) =>
+        this.enqueue(command, [target], kind === 'action' ? `\x01ACTION ${l}\x01` : l, kind, {
+          ...(i === 0 && opts.firstLineTags ? { tags: opts.firstLineTags } : {}),
+          ...(opts.onEcho ? { onEcho: opts.onEcho } : {}),
+          ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}),
+        }),
+      ),
     );
     const failed = results.find((r): r is { ok: false; reason: string } => !r.ok);
     return {
@@ -668,8 +690,12 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
         return;
       case 'sasl-failed':
         // The numeric carries the server's words; it replaces irc-framework's terse 'sasl failed' reason.
-        if (this._state === 'connecting' && this.options.sasl && !(this.options.sasl.mechanism === 'EXTERNAL' && this.options.sasl.optional)
-          && (!this.fatal || this.fatal.kind === 'sasl_failed')) {
+        if (
+          this._state === 'connecting' &&
+          this.options.sasl &&
+          !(this.options.sasl.mechanism === 'EXTERNAL' && this.options.sasl.optional) &&
+          (!this.fatal || this.fatal.kind === 'sasl_failed')
+        ) {
           this.fatal = saslFailure(ev.numeric, ev.text, this.options.sasl.mechanism);
         }
         this.emit('soft-error', ev.error);
@@ -723,7 +749,10 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
     this._state = 'registered';
     this.queue.resume();
     if (this.options.userModes) {
-      const modes = this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-') ? this.options.userModes : `+${this.options.userModes}`;
+      const modes =
+        this.options.userModes.startsWith('+') || this.options.userModes.startsWith('-')
+          ? this.options.userModes
+          : `+${this.options.userModes}`;
       if (/^[+-][A-Za-z+-]*$/.test(modes)) void this.enqueue('MODE', [this.identity.nick, modes]);
     }
     // User modes do not survive a reconnect: deafness is asked for again.
@@ -735,8 +764,13 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       this._isupport = internIsupport(this._isupport);
       if (this.registerTimer) clearTimeout(this.registerTimer);
       this.registerTimer = null;
-      const ev: RegisteredEvent = { ...this.self, requestedNick: this.options.nick, isupport: this._isupport, caps: this.caps,
-        ...(this.myInfo ? { server: this.myInfo } : {}) };
+      const ev: RegisteredEvent = {
+        ...this.self,
+        requestedNick: this.options.nick,
+        isupport: this._isupport,
+        caps: this.caps,
+        ...(this.myInfo ? { server: this.myInfo } : {}),
+      };
       this.emit('registered', ev);
       const c = this.connecting;
       this.connecting = null;
@@ -783,11 +817,11 @@ export class IrcConnection extends ObservableEvents<ConnectionEvents> {
       ? { class: 'retryable', kind: 'requested', message: 'Disconnected from IRC.' }
       : this.fatal
         ? refineWithErrorText(this.fatal, this.errorText)
-        : (this.errorText !== null
+        : this.errorText !== null
           ? classifyErrorText(this.errorText)
           : this.socketError
             ? classifySocketError(this.socketError)
-            : { class: 'retryable', kind: 'server_closed', message: 'The IRC server closed the connection.' });
+            : { class: 'retryable', kind: 'server_closed', message: 'The IRC server closed the connection.' };
     const pending = this.queue.takeAll().map((q) => q.item);
     let adopted = false;
     const event: DisconnectedEvent = {

@@ -32,7 +32,10 @@ export class EchoMatcher {
   private readonly maxAgeMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly sameTarget: (a: string, b: string) => boolean, opts: EchoMatcherOptions = {}) {
+  constructor(
+    private readonly sameTarget: (a: string, b: string) => boolean,
+    opts: EchoMatcherOptions = {},
+  ) {
     this.max = opts.max ?? 256;
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;
     this.now = opts.now ?? Date.now;

@@ -43,18 +43,31 @@ export function utf8WithFallback(fallback: string): string {
   if (!lib.encodings![name]) {
     class Decoder {
       private readonly parts: Buffer[] = [];
-      write(buf: Buffer): string { this.parts.push(buf); return ''; }
+      write(buf: Buffer): string {
+        this.parts.push(buf);
+        return '';
+      }
       end(): string {
         const line = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-        try { return strictUtf8.decode(line); } catch { return lib.decode(line, fallback); }
+        try {
+          return strictUtf8.decode(line);
+        } catch {
+          return lib.decode(line, fallback);
+        }
       }
     }
     class Encoder {
-      write(str: string): Buffer { return Buffer.from(str, 'utf8'); }
-      end(): undefined { return undefined; }
+      write(str: string): Buffer {
+        return Buffer.from(str, 'utf8');
+      }
+      end(): undefined {
+        return undefined;
+      }
     }
     // A codec is a constructor iconv-lite calls with `new`; returning an object makes that the codec.
-    lib.encodings![name] = function codec() { return { encoder: Encoder, decoder: Decoder }; };
+    lib.encodings![name] = function codec() {
+      return { encoder: Encoder, decoder: Decoder };
+    };
   }
   return name;
 }

@@ -79,7 +79,9 @@ export function classifyFatalNumeric(numeric: string, text: string): Disconnect 
     case '465': {
       const c = classifyErrorText(text);
       // 465 means banned unless the text shows a temporary Z-line.
-      return c.kind === 'temporary_ban' ? c : { class: 'fatal', kind: 'banned', message: 'You are banned from this IRC network.', detail: text };
+      return c.kind === 'temporary_ban'
+        ? c
+        : { class: 'fatal', kind: 'banned', message: 'You are banned from this IRC network.', detail: text };
     }
     case '464':
       return { class: 'fatal', kind: 'bad_password', message: 'The IRC server rejected the password.', detail: text };
@@ -93,33 +95,55 @@ export function classifyFatalNumeric(numeric: string, text: string): Disconnect 
 /** Node's certificate verification failures: retrying cannot fix them, the operator must. */
 const TLS_SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
 const TLS_UNTRUSTED = new Set([
-  ...TLS_SELF_SIGNED, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  ...TLS_SELF_SIGNED,
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 export function classifySocketError(err: unknown): Disconnect {
   const detail = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`.trim() : String(err);
   const code = err instanceof Error ? String((err as NodeJS.ErrnoException).code ?? '') : '';
   if (TLS_UNTRUSTED.has(code)) {
-    const what = TLS_SELF_SIGNED.has(code) ? 'is self-signed' : code === 'CERT_HAS_EXPIRED' ? 'has expired'
-      : code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'does not match its hostname' : 'could not be verified';
+    const what = TLS_SELF_SIGNED.has(code)
+      ? 'is self-signed'
+      : code === 'CERT_HAS_EXPIRED'
+        ? 'has expired'
+        : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? 'does not match its hostname'
+          : 'could not be verified';
     return {
-      class: 'fatal', kind: 'tls_untrusted', detail,
-      message: `The IRC server's TLS certificate ${what}, so the bridge refused the connection. `
-        + 'The bridge operator must give the server a trusted certificate or set tls.allow_self_signed for this network.',
+      class: 'fatal',
+      kind: 'tls_untrusted',
+      detail,
+      message:
+        `The IRC server's TLS certificate ${what}, so the bridge refused the connection. ` +
+        'The bridge operator must give the server a trusted certificate or set tls.allow_self_signed for this network.',
     };
   }
   return { class: 'retryable', kind: 'net_error', message: 'Could not reach the IRC server.', detail };
 }
 
 export function connectTimeout(ms: number): Disconnect {
-  return { class: 'retryable', kind: 'connect_timeout', message: 'The IRC server did not complete registration in time.', detail: `no 001 within ${ms} ms` };
+  return {
+    class: 'retryable',
+    kind: 'connect_timeout',
+    message: 'The IRC server did not complete registration in time.',
+    detail: `no 001 within ${ms} ms`,
+  };
 }
 
 export function saslFailure(numeric: string, text: string, mechanism?: 'PLAIN' | 'EXTERNAL'): Disconnect {
-  const message = mechanism === 'EXTERNAL'
-    ? "SASL authentication failed: the IRC network did not accept the bridge's client certificate."
-    : 'SASL authentication failed: check your IRC account name and password (!storepass account:password).';
+  const message =
+    mechanism === 'EXTERNAL'
+      ? "SASL authentication failed: the IRC network did not accept the bridge's client certificate."
+      : 'SASL authentication failed: check your IRC account name and password (!storepass account:password).';
   return { class: 'fatal', kind: 'sasl_failed', message, detail: `${numeric} ${text}` };
 }
 

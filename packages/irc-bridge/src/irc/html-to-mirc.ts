@@ -29,9 +29,45 @@ export interface IrcText {
 
 const INPUT_SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
-    'b', 'strong', 'i', 'em', 'u', 'ins', 'del', 's', 'strike', 'code', 'pre', 'font', 'span', 'a', 'br', 'p', 'div',
-    'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'hr', 'img', 'table', 'thead', 'tbody', 'tr',
-    'th', 'td', 'sup', 'sub', 'details', 'summary',
+    'b',
+    'strong',
+    'i',
+    'em',
+    'u',
+    'ins',
+    'del',
+    's',
+    'strike',
+    'code',
+    'pre',
+    'font',
+    'span',
+    'a',
+    'br',
+    'p',
+    'div',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'hr',
+    'img',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    'sup',
+    'sub',
+    'details',
+    'summary',
   ],
   allowedAttributes: {
     font: ['color', 'data-mx-color', 'data-mx-bg-color'],
@@ -46,7 +82,26 @@ const INPUT_SANITIZE: sanitizeHtml.IOptions = {
   disallowedTagsMode: 'discard',
 };
 
-const BLOCK = new Set(['p', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'pre', 'hr', 'table', 'tr', 'details', 'summary']);
+const BLOCK = new Set([
+  'p',
+  'div',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'pre',
+  'hr',
+  'table',
+  'tr',
+  'details',
+  'summary',
+]);
 
 export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (all, e: string) => {
@@ -139,7 +194,10 @@ export function htmlToIrc(html: string, opts: HtmlToIrcOptions = {}): IrcText {
       const frame = stack[idx];
       stack.length = idx;
       if (tag === 'a' && frame.href !== undefined && frame.linkStart !== undefined) {
-        const inner = runs.slice(frame.linkStart).map((r) => r.text).join('');
+        const inner = runs
+          .slice(frame.linkStart)
+          .map((r) => r.text)
+          .join('');
         const pill = PILL_RE.exec(frame.href);
         if (pill) {
           const userId = decodeURIComponent(pill[1]);

@@ -9,12 +9,33 @@
 
 /** Parameters a command from a server always has (RFC 2812, IRCv3); fewer and the line is dropped. */
 const MIN_PARAMS: Readonly<Record<string, number>> = {
-  PRIVMSG: 2, NOTICE: 2, TAGMSG: 1,
-  JOIN: 1, PART: 1, KICK: 2, TOPIC: 2, INVITE: 2, MODE: 2,
-  NICK: 1, CHGHOST: 2, ACCOUNT: 1, SETNAME: 1, AWAY: 0,
-  CAP: 2, AUTHENTICATE: 1, BATCH: 1, PING: 1,
+  PRIVMSG: 2,
+  NOTICE: 2,
+  TAGMSG: 1,
+  JOIN: 1,
+  PART: 1,
+  KICK: 2,
+  TOPIC: 2,
+  INVITE: 2,
+  MODE: 2,
+  NICK: 1,
+  CHGHOST: 2,
+  ACCOUNT: 1,
+  SETNAME: 1,
+  AWAY: 0,
+  CAP: 2,
+  AUTHENTICATE: 1,
+  BATCH: 1,
+  PING: 1,
   // Numerics start with our nick; these are read further in.
-  '004': 2, '324': 3, '332': 3, '333': 3, '353': 4, '364': 4, '366': 2, '396': 2,
+  '004': 2,
+  '324': 3,
+  '332': 3,
+  '333': 3,
+  '353': 4,
+  '364': 4,
+  '366': 2,
+  '396': 2,
 };
 
 /** Every numeric names us first and says something after. */
@@ -22,7 +43,15 @@ const NUMERIC_MIN_PARAMS = 2;
 
 /** Leading parameters that name a channel or a nick, so cannot be empty (text parameters may be). */
 const NAMES: Readonly<Record<string, number>> = {
-  PRIVMSG: 1, NOTICE: 1, JOIN: 1, PART: 1, KICK: 2, TOPIC: 1, INVITE: 2, MODE: 1, NICK: 1,
+  PRIVMSG: 1,
+  NOTICE: 1,
+  JOIN: 1,
+  PART: 1,
+  KICK: 2,
+  TOPIC: 1,
+  INVITE: 2,
+  MODE: 1,
+  NICK: 1,
 };
 
 /** Commands only a user sends: without a nick in the prefix nobody did it. */

@@ -96,7 +96,9 @@ export function readInbound(msg: IfMessage, c: ReadContext): InboundEvent | unde
       return undefined;
     case '396': {
       const shown = p[1];
-      return shown?.includes('@') ? { type: 'own-host', user: shown.split('@')[0], host: shown.split('@')[1] } : { type: 'own-host', host: shown };
+      return shown?.includes('@')
+        ? { type: 'own-host', user: shown.split('@')[0], host: shown.split('@')[1] }
+        : { type: 'own-host', host: shown };
     }
     case 'CHGHOST':
       return c.isSelf(msg.nick) ? { type: 'own-host', user: p[0], host: p[1] } : undefined;
@@ -134,7 +136,11 @@ export function readInbound(msg: IfMessage, c: ReadContext): InboundEvent | unde
     case 'QUIT':
       return { type: 'relay', name: 'quit', args: [{ who: from, reason: p[0] ?? '', self: c.isSelf(msg.nick), time }] };
     case 'KICK':
-      return { type: 'relay', name: 'kick', args: [{ channel: p[0], nick: p[1], by: from, reason: p[2] ?? '', self: c.isSelf(p[1]), time }] };
+      return {
+        type: 'relay',
+        name: 'kick',
+        args: [{ channel: p[0], nick: p[1], by: from, reason: p[2] ?? '', self: c.isSelf(p[1]), time }],
+      };
     case 'NICK':
       return { type: 'nick', nick: { oldNick: msg.nick ?? '', newNick: p[0], self: c.isSelf(msg.nick), time } };
     case 'TOPIC':
@@ -150,7 +156,13 @@ export function readInbound(msg: IfMessage, c: ReadContext): InboundEvent | unde
       return { type: 'relay', name: 'mode', args: [{ target, by: from, changes, raw: p.slice(1), time }] };
     }
     case '324':
-      return p[1] && c.isChannel(p[1]) ? { type: 'relay', name: 'channel-modes', args: [{ channel: p[1], changes: parseModeChanges(p[2] ?? '', p.slice(3), c.isupport()), time }] } : undefined;
+      return p[1] && c.isChannel(p[1])
+        ? {
+            type: 'relay',
+            name: 'channel-modes',
+            args: [{ channel: p[1], changes: parseModeChanges(p[2] ?? '', p.slice(3), c.isupport()), time }],
+          }
+        : undefined;
     case '353':
       return { type: 'names-reply', channel: p[2], users: namesOf(p[3] ?? '', c.isupport()) };
     case '366':

@@ -57,7 +57,8 @@ export function applyIsupportTokens(cur: Isupport, tokens: readonly string[]): I
   for (const tok of tokens) {
     const eq = tok.indexOf('=');
     const key = (eq === -1 ? tok : tok.slice(0, eq)).toUpperCase();
-    const value = eq === -1 ? '' : tok.slice(eq + 1).replace(/\\x([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    const value =
+      eq === -1 ? '' : tok.slice(eq + 1).replace(/\\x([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     next.raw[key] = eq === -1 ? true : value;
     const num = parseInt(value, 10);
     switch (key) {

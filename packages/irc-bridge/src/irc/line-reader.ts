@@ -25,7 +25,10 @@ export class LineReader {
   /** Inside a line already reported too long: skipping to its end. */
   private skipping = false;
 
-  constructor(private readonly on: LineReaderEvents, private readonly maxBytes = MAX_LINE_BYTES) {}
+  constructor(
+    private readonly on: LineReaderEvents,
+    private readonly maxBytes = MAX_LINE_BYTES,
+  ) {}
 
   /** Forgets any unfinished line (a new connection starts clean). */
   reset(): void {

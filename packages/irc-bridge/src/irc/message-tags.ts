@@ -15,13 +15,25 @@ export function escapeTagValue(value: string): string {
   let out = '';
   for (const ch of value) {
     switch (ch) {
-      case '\\': out += '\\\\'; break;
-      case ';': out += '\\:'; break;
-      case ' ': out += '\\s'; break;
-      case '\r': out += '\\r'; break;
-      case '\n': out += '\\n'; break;
-      case '\0': break;
-      default: out += ch;
+      case '\\':
+        out += '\\\\';
+        break;
+      case ';':
+        out += '\\:';
+        break;
+      case ' ':
+        out += '\\s';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\0':
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -33,7 +45,10 @@ export function unescapeTagValue(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const ch = value[i];
-    if (ch !== '\\') { out += ch; continue; }
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
     const next = value[++i];
     if (next === undefined) break;
     out += next === ':' ? ';' : next === 's' ? ' ' : next === 'r' ? '\r' : next === 'n' ? '\n' : next;

@@ -25,7 +25,7 @@ export interface ObserverFailure {
 
 /** Without a reporter of the owner's, a failure still shows: on stderr, never silently. */
 function reportToStderr(f: ObserverFailure): void {
-  const err = f.error instanceof Error ? f.error.stack ?? f.error.message : String(f.error);
+  const err = f.error instanceof Error ? (f.error.stack ?? f.error.message) : String(f.error);
   process.stderr.write(`observer of '${f.event}' failed (event dropped for it): ${err}\n`);
 }
 
@@ -86,7 +86,7 @@ export class ObservableEvents<E extends EventMap<E>> {
   private isolated<K extends keyof E & string>(event: K, fn: Listener<E[K]>): (...a: unknown[]) => void {
     const all = (this.wrappers ??= new WeakMap());
     let byEvent = all.get(fn as Listener<unknown[]>);
-    if (!byEvent) all.set(fn as Listener<unknown[]>, byEvent = new Map<string, (...a: unknown[]) => void>());
+    if (!byEvent) all.set(fn as Listener<unknown[]>, (byEvent = new Map<string, (...a: unknown[]) => void>()));
     let wrapped = byEvent.get(event);
     if (!wrapped) {
       wrapped = (...a: unknown[]) => {

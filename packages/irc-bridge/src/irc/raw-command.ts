@@ -24,16 +24,18 @@ export const DEFAULT_DENIED_COMMANDS: readonly string[] = [
   'PONG', // keep-alive handled by the library
 ];
 
-export type RawCommandResult =
-  | { ok: true; command: string; params: string[]; line: string }
-  | { ok: false; reason: string };
+export type RawCommandResult = { ok: true; command: string; params: string[]; line: string } | { ok: false; reason: string };
 
 /**
  * `channels`: the network's channel rules (ISUPPORT). A JOIN or PART names only channels valid
  * under them, as everywhere else in the bridge: InspIRCd accepts `#a:b`, and echoed back, a
  * channel the bridge cannot address reached code that refuses it.
  */
-export function parseRawCommand(input: string, denied: readonly string[] = DEFAULT_DENIED_COMMANDS, channels: ChannelRules = {}): RawCommandResult {
+export function parseRawCommand(
+  input: string,
+  denied: readonly string[] = DEFAULT_DENIED_COMMANDS,
+  channels: ChannelRules = {},
+): RawCommandResult {
   if (/[\r\n\0]/.test(input)) return { ok: false, reason: 'The command must be a single line.' };
   const text = input.trim();
   if (!text) return { ok: false, reason: 'No command given.' };
@@ -59,7 +61,8 @@ export function parseRawCommand(input: string, denied: readonly string[] = DEFAU
   const params = trailing === undefined ? middle : [...middle, trailing];
   if (CHANNEL_LIST_COMMANDS.has(command)) {
     const bad = (params[0] ?? '').split(',').find((c) => !isValidChannelName(c, channels));
-    if (bad !== undefined) return { ok: false, reason: bad ? `${JSON.stringify(bad)} is not a valid channel name.` : `${command} needs a channel.` };
+    if (bad !== undefined)
+      return { ok: false, reason: bad ? `${JSON.stringify(bad)} is not a valid channel name.` : `${command} needs a channel.` };
   }
   return { ok: true, command, params, line: buildLine(command, middle, trailing) };
 }

@@ -75,20 +75,28 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     if (!isObj(out.irc)) out.irc = {};
     if (!isObj((out.irc as Obj).servers)) (out.irc as Obj).servers = {};
     ((out.irc as Obj).servers as Obj)[key] = srv;
-    if (!/^[a-z0-9][a-z0-9.-]*$/.test(key)) note(at, `the network key "${key}" is not a valid network name here; rename it in irc.servers.`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(key))
+      note(at, `the network key "${key}" is not a valid network name here; rename it in irc.servers.`);
     put(srv, 'address', address);
     put(srv, 'name', str(s.name));
     put(srv, 'network_id', str(s.networkId)?.toLowerCase());
     put(srv, 'port', num(s.port) ?? (s.ssl === true ? 6697 : undefined));
-    put(srv, 'additional_addresses', Array.isArray(s.additionalAddresses) ? s.additionalAddresses.filter((a) => typeof a === 'string') : undefined);
+    put(
+      srv,
+      'additional_addresses',
+      Array.isArray(s.additionalAddresses) ? s.additionalAddresses.filter((a) => typeof a === 'string') : undefined,
+    );
     put(srv, 'only_additional_addresses', bool(s.onlyAdditionalAddresses));
     put(srv, 'tls.enabled', bool(s.ssl));
     put(srv, 'tls.allow_self_signed', bool(s.sslselfsign) || bool(s.allowExpiredCerts) || undefined);
-    if (s.allowExpiredCerts === true) note(`${at}.allowExpiredCerts`, 'became tls.allow_self_signed (which also accepts expired certificates).');
-    if (has(s, 'tlsOptions')) note(`${at}.tlsOptions`, 'not carried over: only tls.enabled, tls.allow_self_signed and tls.client_certificate exist.');
+    if (s.allowExpiredCerts === true)
+      note(`${at}.allowExpiredCerts`, 'became tls.allow_self_signed (which also accepts expired certificates).');
+    if (has(s, 'tlsOptions'))
+      note(`${at}.tlsOptions`, 'not carried over: only tls.enabled, tls.allow_self_signed and tls.client_certificate exist.');
     if (s.sasl === true) put(srv, 'sasl.mechanism', 'plain');
     put(srv, 'password', str(s.password));
-    if (has(s, 'sendConnectionMessages')) note(`${at}.sendConnectionMessages`, 'not carried over: users are always told about their connection.');
+    if (has(s, 'sendConnectionMessages'))
+      note(`${at}.sendConnectionMessages`, 'not carried over: users are always told about their connection.');
     if (has(s, 'icon')) note(`${at}.icon`, 'not carried over.');
     const qd = obj(s.quitDebounce);
     put(srv, 'membership.quit_debounce.enabled', bool(qd.enabled));
@@ -101,7 +109,8 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     put(srv, 'bot.nick', str(bot.nick));
     put(srv, 'bot.username', str(bot.username));
     put(srv, 'bot.password', str(bot.password));
-    if (has(bot, 'joinChannelsIfNoUsers')) note(`${at}.botConfig.joinChannelsIfNoUsers`, 'not needed: the bot joins every bridged channel.');
+    if (has(bot, 'joinChannelsIfNoUsers'))
+      note(`${at}.botConfig.joinChannelsIfNoUsers`, 'not needed: the bot joins every bridged channel.');
 
     const pm = obj(s.privateMessages);
     put(srv, 'private_messages.enabled', bool(pm.enabled));
@@ -117,14 +126,19 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     if (bool(dyn.federate) !== undefined) portalRooms.federate.add(dyn.federate as boolean);
     if (str(dyn.roomVersion)) portalRooms.roomVersion.add(dyn.roomVersion as string);
     if (dyn.createAlias === false) note(`${at}.dynamicChannels.createAlias`, 'not carried over: portal rooms always get their alias.');
-    if (dyn.useHomeserverDirectory === true) note(`${at}.dynamicChannels.useHomeserverDirectory`, 'not carried over: published portals are listed in the homeserver\'s directory.');
-    if (Array.isArray(dyn.whitelist) && dyn.whitelist.length) note(`${at}.dynamicChannels.whitelist`, 'not carried over: with join_rule invite, !join invites whoever asks.');
+    if (dyn.useHomeserverDirectory === true)
+      note(`${at}.dynamicChannels.useHomeserverDirectory`, "not carried over: published portals are listed in the homeserver's directory.");
+    if (Array.isArray(dyn.whitelist) && dyn.whitelist.length)
+      note(`${at}.dynamicChannels.whitelist`, 'not carried over: with join_rule invite, !join invites whoever asks.');
 
     const mappings: Obj = {};
     for (const [channel, m] of Object.entries(obj(s.mappings))) {
       // The pre-0.15 form was a bare list of room IDs.
       const roomIds = Array.isArray(m) ? m : obj(m).roomIds;
-      if (!Array.isArray(roomIds) || !roomIds.length) { note(`${at}.mappings.${channel}`, 'has no room IDs; skipped.'); continue; }
+      if (!Array.isArray(roomIds) || !roomIds.length) {
+        note(`${at}.mappings.${channel}`, 'has no room IDs; skipped.');
+        continue;
+      }
       mappings[channel] = { room_ids: roomIds, ...(str(obj(m).key) ? { key: obj(m).key } : {}) };
     }
     if (Object.keys(mappings).length) put(srv, 'mappings', mappings);
@@ -132,7 +146,8 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     const excluded = Array.isArray(s.excludedUsers) ? s.excludedUsers : [];
     const regexes = excluded.map((e) => obj(e).regex).filter((r): r is string => typeof r === 'string');
     if (regexes.length) put(srv, 'excluded_users', regexes);
-    if (excluded.some((e) => has(obj(e), 'kickReason'))) note(`${at}.excludedUsers[].kickReason`, 'not carried over: excluded users are not connected; they are not kicked.');
+    if (excluded.some((e) => has(obj(e), 'kickReason')))
+      note(`${at}.excludedUsers[].kickReason`, 'not carried over: excluded users are not connected; they are not kicked.');
 
     const ml = obj(s.membershipLists);
     const g = obj(ml.global);
@@ -146,7 +161,8 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
       put(srv, 'membership.matrix_to_irc.incremental', bool(m2i.incremental) ?? false);
     } else {
       // MAI mirrored nothing unless enabled; here joins and leaves are mirrored by default.
-      for (const d of ['irc_to_matrix', 'matrix_to_irc']) for (const k of ['initial', 'incremental']) put(srv, `membership.${d}.${k}`, false);
+      for (const d of ['irc_to_matrix', 'matrix_to_irc'])
+        for (const k of ['initial', 'incremental']) put(srv, `membership.${d}.${k}`, false);
       note(`${at}.membershipLists.enabled`, 'was off: membership mirroring is turned off explicitly (it is on by default here).');
     }
     put(srv, 'membership.flood_delay_ms', num(ml.floodDelayMs));
@@ -156,7 +172,10 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
       if (has(idle, 'exclude')) note(`${at}.membershipLists.ignoreIdleUsersOnStartup.exclude`, 'not carried over.');
     }
     if ((Array.isArray(ml.rooms) && ml.rooms.length) || (Array.isArray(ml.channels) && ml.channels.length)) {
-      note(`${at}.membershipLists.rooms/channels`, 'per-room and per-channel overrides are not carried over; the network-wide settings apply.');
+      note(
+        `${at}.membershipLists.rooms/channels`,
+        'per-room and per-channel overrides are not carried over; the network-wide settings apply.',
+      );
     }
 
     const mc = obj(s.matrixClients);
@@ -183,7 +202,8 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
     put(srv, 'clients.kick_on.user_quit', bool(kick.userQuit));
     const v6 = obj(ic.ipv6);
     if (str(v6.prefix)) put(srv, 'clients.ipv6_prefix', v6.prefix);
-    if (has(v6, 'blocks') || v6.only === true) note(`${at}.ircClients.ipv6.blocks/only`, 'not carried over: each user gets an address from ipv6_prefix.');
+    if (has(v6, 'blocks') || v6.only === true)
+      note(`${at}.ircClients.ipv6.blocks/only`, 'not carried over: each user gets an address from ipv6_prefix.');
 
     if (str(svc.encodingFallback)) put(srv, 'encoding_fallback', svc.encodingFallback);
     const ih = obj(svc.ircHandler);
@@ -197,7 +217,10 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   };
   one(ghostTemplates, 'bridge.ghost_localpart_template', 'ircService.servers.*.matrixClients.userTemplate');
   if (ghostTemplates.size === 1) {
-    note('ircService.servers.*.matrixClients.userTemplate', 'kept, so ghosts keep their user IDs; a nick with characters a user ID cannot hold may be escaped differently than MAI did, giving that nick a new ghost.');
+    note(
+      'ircService.servers.*.matrixClients.userTemplate',
+      'kept, so ghosts keep their user IDs; a nick with characters a user ID cannot hold may be escaped differently than MAI did, giving that nick a new ghost.',
+    );
   }
   one(aliasTemplates, 'bridge.alias_localpart_template', 'ircService.servers.*.dynamicChannels.aliasTemplate');
   const onlyOne = <T>(set: Set<T>, key: string, maiKey: string) => {
@@ -216,9 +239,15 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
 
   const log = obj(svc.logging);
   const level = str(log.level)?.toLowerCase();
-  if (level) put(out, 'logging.level', level === 'warning' ? 'warn' : ['error', 'warn', 'info', 'debug', 'trace'].includes(level) ? level : undefined);
+  if (level)
+    put(
+      out,
+      'logging.level',
+      level === 'warning' ? 'warn' : ['error', 'warn', 'info', 'debug', 'trace'].includes(level) ? level : undefined,
+    );
   put(out, 'logging.file', str(log.logfile));
-  if (has(log, 'errfile') || has(log, 'maxFiles')) note('ircService.logging.errfile/maxFiles', 'not carried over: one log file (rotate it with logrotate).');
+  if (has(log, 'errfile') || has(log, 'maxFiles'))
+    note('ircService.logging.errfile/maxFiles', 'not carried over: one log file (rotate it with logrotate).');
 
   const metrics = obj(svc.metrics);
   put(out, 'metrics.enabled', bool(metrics.enabled));
@@ -227,17 +256,27 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   // MAI served /metrics to anyone who could reach it; here that takes saying so.
   if (metricsConfigProblem(obj(out.metrics))) {
     put(out, 'metrics.public', true);
-    note('ircService.metrics.host', `MAI served /metrics without authentication on ${String(metrics.host)}; kept so with metrics.public: true. Better: set metrics.bearer_token (and give it to Prometheus), or bind to 127.0.0.1.`);
+    note(
+      'ircService.metrics.host',
+      `MAI served /metrics without authentication on ${String(metrics.host)}; kept so with metrics.public: true. Better: set metrics.bearer_token (and give it to Prometheus), or bind to 127.0.0.1.`,
+    );
   }
   if (has(metrics, 'userActivityThresholdHours') || has(metrics, 'remoteUserAgeBuckets')) {
-    note('ircService.metrics.userActivityThresholdHours/remoteUserAgeBuckets', 'not carried over: active users are reported over fixed windows.');
+    note(
+      'ircService.metrics.userActivityThresholdHours/remoteUserAgeBuckets',
+      'not carried over: active users are reported over fixed windows.',
+    );
   }
 
   const prov = obj(svc.provisioning);
   put(out, 'provisioning.enabled', bool(prov.enabled));
   const secret = str(prov.secret);
   if (secret && secret.length >= 32) put(out, 'provisioning.secret', secret);
-  else if (secret) note('ircService.provisioning.secret', 'not carried over: shorter than the 32 characters required here. Give integration managers a new provisioning.secret (Matrix users sign in with OpenID without one).');
+  else if (secret)
+    note(
+      'ircService.provisioning.secret',
+      'not carried over: shorter than the 32 characters required here. Give integration managers a new provisioning.secret (Matrix users sign in with OpenID without one).',
+    );
   put(out, 'provisioning.path_prefix', str(prov.apiPrefix));
   put(out, 'provisioning.port', num(obj(prov.http).port));
   put(out, 'irc.provisioning.request_timeout_s', num(prov.requestTimeoutSeconds));
@@ -247,11 +286,23 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   put(out, 'irc.provisioning.rules.exempt', Array.isArray(rules.exempt) ? rules.exempt : undefined);
   if (has(prov, 'widget')) note('ircService.provisioning.widget', 'not carried over: no setup widget is served.');
   const overrides = Object.entries(obj(prov.openIdOverrides)).filter(([, url]) => typeof url === 'string' && /^https?:\/\//.test(url));
-  if (overrides.length) put(out, 'provisioning.openid.overrides', Object.fromEntries(overrides.map(([name, url]) => [name, (url as string).replace(/\/+$/, '')])));
-  if (has(prov, 'openIdDisallowedIpRanges')) note('ircService.provisioning.openIdDisallowedIpRanges', 'not carried over: private and loopback addresses are refused unless listed in provisioning.openid.allowed_ips (this homeserver\'s own users are looked up at homeserver.url).');
+  if (overrides.length)
+    put(
+      out,
+      'provisioning.openid.overrides',
+      Object.fromEntries(overrides.map(([name, url]) => [name, (url as string).replace(/\/+$/, '')])),
+    );
+  if (has(prov, 'openIdDisallowedIpRanges'))
+    note(
+      'ircService.provisioning.openIdDisallowedIpRanges',
+      "not carried over: private and loopback addresses are refused unless listed in provisioning.openid.allowed_ips (this homeserver's own users are looked up at homeserver.url).",
+    );
 
   if (str(svc.passwordEncryptionKeyPath)) {
-    note('ircService.passwordEncryptionKeyPath', 'not carried over: stored passwords are sealed with a key of their own here (irc.passwords); users store theirs again with !storepass (migrate-mai-rooms brings their nicks, not their passwords).');
+    note(
+      'ircService.passwordEncryptionKeyPath',
+      'not carried over: stored passwords are sealed with a key of their own here (irc.passwords); users store theirs again with !storepass (migrate-mai-rooms brings their nicks, not their passwords).',
+    );
   }
 
   const mh = obj(svc.matrixHandler);
@@ -260,14 +311,18 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   put(out, 'irc.replies.short_window_s', num(mh.shortReplyTresholdSeconds) ?? num(mh.shortReplyThresholdSeconds));
   put(out, 'irc.replies.quote_max_chars', num(mh.replySourceMaxLength));
   if (has(mh, 'eventCacheSize')) note('ircService.matrixHandler.eventCacheSize', 'not needed: replies are looked up in the message map.');
-  if (has(mh, 'truncatedMessageTemplate')) note('ircService.matrixHandler.truncatedMessageTemplate', 'not carried over: long messages read "(full message at <URL>)".');
+  if (has(mh, 'truncatedMessageTemplate'))
+    note('ircService.matrixHandler.truncatedMessageTemplate', 'not carried over: long messages read "(full message at <URL>)".');
 
   const mention = obj(svc.ircHandler).mapIrcMentionsToMatrix;
   if (mention === 'on' || mention === 'off' || mention === 'force-off') put(out, 'irc.mention_pills', mention);
 
   const admins: string[] = [];
   for (const [who, level] of Object.entries(obj(svc.permissions))) {
-    if (level !== 'admin') { note(`ircService.permissions.${who}`, `level "${String(level)}" has no counterpart; only admin is carried over.`); continue; }
+    if (level !== 'admin') {
+      note(`ircService.permissions.${who}`, `level "${String(level)}" has no counterpart; only admin is carried over.`);
+      continue;
+    }
     admins.push(who === '*' ? '*' : who.startsWith('@') ? who : `@*:${who}`);
   }
   if (admins.length) put(out, 'bridge.admins', admins);
@@ -285,10 +340,15 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   const ttl = num(mp.ttlSeconds);
   if (ttl !== undefined) put(out, 'media_proxy.link_lifetime_days', ttl === 0 ? 0 : Math.max(1, Math.round(ttl / 86_400)));
   if (has(mp, 'bindPort') || has(mp, 'signingKeyPath')) {
-    note('ircService.mediaProxy.bindPort/signingKeyPath', 'the media proxy is served on the appservice listener with its own signing key; point media_proxy.public_url\'s reverse proxy there. Old links stop working.');
+    note(
+      'ircService.mediaProxy.bindPort/signingKeyPath',
+      "the media proxy is served on the appservice listener with its own signing key; point media_proxy.public_url's reverse proxy there. Old links stop working.",
+    );
   }
-  if (has(svc, 'bridgeInfoState')) note('ircService.bridgeInfoState', 'always on: every portal carries bridge-info state, refreshed at start.');
-  if (has(svc, 'debugApi')) note('ircService.debugApi', 'no HTTP debug API: bridge admins use !connections, !disconnect and !reapidle in their admin room.');
+  if (has(svc, 'bridgeInfoState'))
+    note('ircService.bridgeInfoState', 'always on: every portal carries bridge-info state, refreshed at start.');
+  if (has(svc, 'debugApi'))
+    note('ircService.debugApi', 'no HTTP debug API: bridge admins use !connections, !disconnect and !reapidle in their admin room.');
   for (const k of ['RMAUlimit', 'userActivity', 'ignoreFunctionalMembersInAdminRooms']) {
     if (has(svc, k)) note(`ircService.${k}`, 'not carried over: no counterpart.');
   }
@@ -300,10 +360,16 @@ export function convertMaiConfig(input: unknown): ConvertedConfig {
   if (db.engine === 'postgres' && conn) {
     put(out, 'database.engine', 'postgres');
     put(out, 'database.postgres.connection_string', conn);
-    note('database', 'use a new, empty PostgreSQL database, and import MAI\'s rooms and users\' nicks into it with `causeway-irc migrate-mai-rooms --postgres <MAI connection string>` before the first start.');
+    note(
+      'database',
+      "use a new, empty PostgreSQL database, and import MAI's rooms and users' nicks into it with `causeway-irc migrate-mai-rooms --postgres <MAI connection string>` before the first start.",
+    );
   } else if (conn) {
     put(out, 'database.engine', 'nedb');
-    note('database', `the embedded store starts empty in database.nedb.directory; import MAI's rooms and users' nicks into it with \`causeway-irc migrate-mai-rooms --nedb ${conn.replace(/^nedb:\/\//, '')}\` before the first start.`);
+    note(
+      'database',
+      `the embedded store starts empty in database.nedb.directory; import MAI's rooms and users' nicks into it with \`causeway-irc migrate-mai-rooms --nedb ${conn.replace(/^nedb:\/\//, '')}\` before the first start.`,
+    );
   }
   return { config: out, notes };
 }

@@ -15,8 +15,6 @@
 import type { Portal } from '@causeway/bridge-core';
 import { ircLower } from '../irc';
 
-export type MaiOrigin = 'config' | 'provision' | 'alias' | 'join';
-
 export interface MaiLinks {
   channels: Array<{ roomId: string; domain: string; channel: string; origin?: string }>;
   pms: Array<{ roomId: string; domain: string; nick: string; matrixUserId: string }>;
@@ -63,11 +61,20 @@ export function maiLinksFromNedb(text: string): MaiLinks {
     const domain = str(remote.domain);
     const channel = str(remote.channel);
     const adminOf = str(obj(obj(d.matrix).extras).admin_id);
-    if (roomId && adminOf) { (out.adminRooms ??= []).push({ roomId, userId: adminOf }); continue; }
+    if (roomId && adminOf) {
+      (out.adminRooms ??= []).push({ roomId, userId: adminOf });
+      continue;
+    }
     if (!roomId || !domain || !channel) continue;
     if (str(data.real_user_id) && str(data.virtual_user_id)) {
       out.pms.push({ roomId, domain, nick: channel, matrixUserId: data.real_user_id as string });
-    } else if (remote.type === 'channel' || channel.startsWith('#') || channel.startsWith('&') || channel.startsWith('+') || channel.startsWith('!')) {
+    } else if (
+      remote.type === 'channel' ||
+      channel.startsWith('#') ||
+      channel.startsWith('&') ||
+      channel.startsWith('+') ||
+      channel.startsWith('!')
+    ) {
       out.channels.push({ roomId, domain, channel, origin: str(data.origin) });
     }
   }
@@ -87,7 +94,8 @@ export function maiUsersFromNedb(text: string, domains: readonly string[]): MaiU
     const clients = Object.entries(obj(data.client_config)).map(([key, c]) => ({
       // MAI wrote "irc.example.net" as "irc_example_net"; the configured domains tell them apart.
       domain: domains.find((dom) => dom.replace(/\./g, '_') === key) ?? key.replace(/_/g, '.'),
-      nick: str(obj(c).nick), username: str(obj(c).username),
+      nick: str(obj(c).nick),
+      username: str(obj(c).username),
     }));
     const mentions = obj(data.features).mentions;
     out.push({ userId, clients, ...(typeof mentions === 'boolean' ? { mentions } : {}) });
@@ -97,12 +105,19 @@ export function maiUsersFromNedb(text: string, domains: readonly string[]): MaiU
 
 /** MAI's PostgreSQL tables as links (`query` runs SQL on MAI's database). */
 export async function maiLinksFromPostgres(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<MaiLinks> {
-  const channels = (await query('SELECT room_id, irc_domain, irc_channel, origin FROM rooms WHERE type = \'channel\''))
-    .map((r) => ({ roomId: String(r.room_id), domain: String(r.irc_domain), channel: String(r.irc_channel), origin: str(r.origin) }));
-  const pms = (await query('SELECT room_id, irc_domain, irc_nick, matrix_user_id FROM pm_rooms WHERE matrix_user_id IS NOT NULL'))
-    .map((r) => ({ roomId: String(r.room_id), domain: String(r.irc_domain), nick: String(r.irc_nick), matrixUserId: String(r.matrix_user_id) }));
-  const adminRooms = (await query('SELECT room_id, user_id FROM admin_rooms WHERE user_id IS NOT NULL'))
-    .map((r) => ({ roomId: String(r.room_id), userId: String(r.user_id) }));
+  const channels = (await query("SELECT room_id, irc_domain, irc_channel, origin FROM rooms WHERE type = 'channel'")).map((r) => ({
+    roomId: String(r.room_id),
+    domain: String(r.irc_domain),
+    channel: String(r.irc_channel),
+    origin: str(r.origin),
+  }));
+  const pms = (await query('SELECT room_id, irc_domain, irc_nick, matrix_user_id FROM pm_rooms WHERE matrix_user_id IS NOT NULL')).map(
+    (r) => ({ roomId: String(r.room_id), domain: String(r.irc_domain), nick: String(r.irc_nick), matrixUserId: String(r.matrix_user_id) }),
+  );
+  const adminRooms = (await query('SELECT room_id, user_id FROM admin_rooms WHERE user_id IS NOT NULL')).map((r) => ({
+    roomId: String(r.room_id),
+    userId: String(r.user_id),
+  }));
   return { channels, pms, adminRooms };
 }
 
@@ -136,14 +151,20 @@ export function portalsFromMaiLinks(links: MaiLinks, networkFor: (domain: string
   const skipped: string[] = [];
   const seen = new Set<string>();
   const add = (p: Portal, what: string) => {
-    if (seen.has(p.roomId)) { skipped.push(`${p.roomId}: ${what}: the room is linked more than once in MAI's database; kept the first link`); return; }
+    if (seen.has(p.roomId)) {
+      skipped.push(`${p.roomId}: ${what}: the room is linked more than once in MAI's database; kept the first link`);
+      return;
+    }
     seen.add(p.roomId);
     portals.push(p);
   };
   for (const l of links.channels) {
     const network = networkFor(l.domain);
     const what = `${l.channel} on ${l.domain}`;
-    if (!network) { skipped.push(`${l.roomId}: ${what}: no network here has the address ${l.domain}`); continue; }
+    if (!network) {
+      skipped.push(`${l.roomId}: ${what}: no network here has the address ${l.domain}`);
+      continue;
+    }
     if (l.origin === 'config') continue; // irc.servers.*.mappings, carried over with the config
     const kind = l.origin === 'provision' ? 'plumbed' : 'portal';
     add({ roomId: l.roomId, key: { network, id: ircLower(l.channel) }, kind, createdAt: now }, what);
@@ -151,7 +172,10 @@ export function portalsFromMaiLinks(links: MaiLinks, networkFor: (domain: string
   for (const pm of links.pms) {
     const network = networkFor(pm.domain);
     const what = `private messages with ${pm.nick} on ${pm.domain}`;
-    if (!network) { skipped.push(`${pm.roomId}: ${what}: no network here has the address ${pm.domain}`); continue; }
+    if (!network) {
+      skipped.push(`${pm.roomId}: ${what}: no network here has the address ${pm.domain}`);
+      continue;
+    }
     add({ roomId: pm.roomId, key: { network, id: ircLower(pm.nick) }, kind: 'dm', dmUser: pm.matrixUserId, createdAt: now }, what);
   }
   return { portals, skipped };

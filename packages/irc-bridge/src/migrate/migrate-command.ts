@@ -53,11 +53,16 @@ export const migrateMaiConfigCommand: ConnectorCliCommand = {
       `Converted from ${input} (matrix-appservice-irc) by causeway-irc migrate-mai-config.`,
       ...(problems.length ? ['', 'Still to fix before the bridge starts:', ...problems.map((p) => `  - ${p}`)] : []),
       ...(notes.length ? ['', 'Not carried over, or changed:', ...notes.map((n) => `  - ${n}`)] : []),
-    ].map((l) => `# ${l}`.trimEnd()).join('\n');
+    ]
+      .map((l) => `# ${l}`.trimEnd())
+      .join('\n');
     const text = `${header}\n\n${stringify(config)}`;
     if (output) writeFileSync(output, text, { mode: 0o600 });
     else io.stdout(text);
-    if (output) io.stderr(`Wrote ${output}. ${notes.length} note(s)${problems.length ? `, ${problems.length} problem(s) to fix` : ''}: see the top of the file.`);
+    if (output)
+      io.stderr(
+        `Wrote ${output}. ${notes.length} note(s)${problems.length ? `, ${problems.length} problem(s) to fix` : ''}: see the top of the file.`,
+      );
     for (const p of problems) io.stderr(`to fix: ${p}`);
     return 0;
   },

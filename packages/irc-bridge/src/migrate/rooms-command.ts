@@ -15,7 +15,13 @@ import { IRC_PROTOCOL } from '../protocol';
 import { STORED_NICKS, STORED_USERNAMES, userKey } from '../network/user-connections';
 import { FEATURES_NAMESPACE } from '../user-features';
 import {
-  maiLinksFromNedb, maiLinksFromPostgres, maiUsersFromNedb, maiUsersFromPostgres, portalsFromMaiLinks, type MaiLinks, type MaiUser,
+  maiLinksFromNedb,
+  maiLinksFromPostgres,
+  maiUsersFromNedb,
+  maiUsersFromPostgres,
+  portalsFromMaiLinks,
+  type MaiLinks,
+  type MaiUser,
 } from './mai-rooms';
 
 const USAGE = 'Usage: migrate-mai-rooms (--nedb MAI_DATA_DIR | --postgres MAI_CONNECTION_STRING) [-c config.yaml] [--dry-run]';
@@ -54,7 +60,7 @@ async function importUsers(store: Store, links: MaiLinks, users: MaiUser[], netw
   const data = connectorData(store.kv, IRC_PROTOCOL.id);
   const n = { adminRooms: 0, nicks: 0, usernames: 0, features: 0 };
   for (const a of links.adminRooms ?? []) {
-    if (await admin.adminRoomFor(a.userId) || await admin.ownerOf(a.roomId)) continue;
+    if ((await admin.adminRoomFor(a.userId)) || (await admin.ownerOf(a.roomId))) continue;
     if (!dry) await admin.remember(a.userId, a.roomId);
     n.adminRooms++;
   }
@@ -62,10 +68,10 @@ async function importUsers(store: Store, links: MaiLinks, users: MaiUser[], netw
     for (const c of u.clients) {
       const network = networkFor(c.domain);
       if (!network) continue;
-      if (c.nick && await putNew(data, STORED_NICKS, userKey(network, u.userId), c.nick, dry)) n.nicks++;
-      if (c.username && await putNew(data, STORED_USERNAMES, userKey(network, u.userId), c.username, dry)) n.usernames++;
+      if (c.nick && (await putNew(data, STORED_NICKS, userKey(network, u.userId), c.nick, dry))) n.nicks++;
+      if (c.username && (await putNew(data, STORED_USERNAMES, userKey(network, u.userId), c.username, dry))) n.usernames++;
     }
-    if (u.mentions !== undefined && await putNew(data, FEATURES_NAMESPACE, u.userId, { mentions: u.mentions }, dry)) n.features++;
+    if (u.mentions !== undefined && (await putNew(data, FEATURES_NAMESPACE, u.userId, { mentions: u.mentions }, dry))) n.features++;
   }
   return n;
 }
@@ -73,7 +79,7 @@ async function importUsers(store: Store, links: MaiLinks, users: MaiUser[], netw
 export const migrateMaiRoomsCommand: ConnectorCliCommand = {
   name: 'migrate-mai-rooms',
   args: '(--nedb DIR | --postgres URL) [-c FILE] [--dry-run]',
-  summary: 'Import matrix-appservice-irc\'s rooms (portals, plumbed, PM and admin rooms) and users\' nicks into this bridge\'s store',
+  summary: "Import matrix-appservice-irc's rooms (portals, plumbed, PM and admin rooms) and users' nicks into this bridge's store",
   async run(argv, io) {
     const opts: { nedb?: string; postgres?: string; config: string; dry: boolean } = { config: './config.yaml', dry: false };
     for (let i = 0; i < argv.length; i++) {
@@ -82,9 +88,15 @@ export const migrateMaiRoomsCommand: ConnectorCliCommand = {
       else if (a === '--postgres') opts.postgres = argv[++i];
       else if (a === '-c' || a === '--config') opts.config = argv[++i] ?? '';
       else if (a === '--dry-run') opts.dry = true;
-      else { io.stderr(`Unexpected argument ${a}\n${USAGE}`); return 2; }
+      else {
+        io.stderr(`Unexpected argument ${a}\n${USAGE}`);
+        return 2;
+      }
     }
-    if (!!opts.nedb === !!opts.postgres || !opts.config) { io.stderr(USAGE); return 2; }
+    if (!!opts.nedb === !!opts.postgres || !opts.config) {
+      io.stderr(USAGE);
+      return 2;
+    }
     let loaded;
     try {
       loaded = loadConfig<IrcConfig>(opts.config, { key: 'irc', schema: IrcConfigSchema });
@@ -95,12 +107,16 @@ export const migrateMaiRoomsCommand: ConnectorCliCommand = {
     const servers = Object.entries(loaded.connector.servers);
     let mai: { links: MaiLinks; users: MaiUser[] };
     try {
-      mai = await readMai(opts, servers.map(([, s]) => s.address.toLowerCase()));
+      mai = await readMai(
+        opts,
+        servers.map(([, s]) => s.address.toLowerCase()),
+      );
     } catch (err) {
       io.stderr(`Could not read MAI's data from ${opts.nedb ?? 'PostgreSQL'}: ${err instanceof Error ? err.message : String(err)}`);
       return 1;
     }
-    const networkFor = (domain: string) => servers.find(([name, s]) => s.address.toLowerCase() === domain.toLowerCase() || name === domain.toLowerCase())?.[0];
+    const networkFor = (domain: string) =>
+      servers.find(([name, s]) => s.address.toLowerCase() === domain.toLowerCase() || name === domain.toLowerCase())?.[0];
     const plan = portalsFromMaiLinks(mai.links, networkFor);
     const store = storeFromConfig(loaded.core);
     await store.init();
@@ -109,7 +125,10 @@ export const migrateMaiRoomsCommand: ConnectorCliCommand = {
     let users;
     try {
       for (const p of plan.portals) {
-        if (await store.portals.getByRoom(p.roomId)) { known++; continue; }
+        if (await store.portals.getByRoom(p.roomId)) {
+          known++;
+          continue;
+        }
         if (!opts.dry) await store.portals.put(p);
         imported++;
       }
@@ -118,9 +137,11 @@ export const migrateMaiRoomsCommand: ConnectorCliCommand = {
       await store.close();
     }
     const kinds = (k: string) => plan.portals.filter((p) => p.kind === k).length;
-    io.stdout(`${opts.dry ? 'Would import' : 'Imported'} ${imported} room(s) (${kinds('portal')} portal, ${kinds('plumbed')} plumbed, ${kinds('dm')} PM rooms in MAI's data); `
-      + `${known} already known here; ${plan.skipped.length} skipped. ${opts.dry ? 'Would keep' : 'Kept'} ${users.adminRooms} admin room(s), `
-      + `${users.nicks} nick(s), ${users.usernames} username(s) and ${users.features} mention choice(s) of users (not already set here).`);
+    io.stdout(
+      `${opts.dry ? 'Would import' : 'Imported'} ${imported} room(s) (${kinds('portal')} portal, ${kinds('plumbed')} plumbed, ${kinds('dm')} PM rooms in MAI's data); ` +
+        `${known} already known here; ${plan.skipped.length} skipped. ${opts.dry ? 'Would keep' : 'Kept'} ${users.adminRooms} admin room(s), ` +
+        `${users.nicks} nick(s), ${users.usernames} username(s) and ${users.features} mention choice(s) of users (not already set here).`,
+    );
     for (const s of plan.skipped) io.stdout(`skipped ${s}`);
     return 0;
   },

@@ -42,16 +42,22 @@ export class CertificateLoginFeedback {
       }
       if (ev.reason === 'capability_missing' || ev.reason === 'unsupported_mechanism') {
         if (this.awaiting.delete(userId)) {
-          this.tell(userId, `${this.network} does not offer SASL EXTERNAL. Your connection presents your client certificate anyway; `
-            + 'networks whose services know it log you in by CertFP once connected.');
+          this.tell(
+            userId,
+            `${this.network} does not offer SASL EXTERNAL. Your connection presents your client certificate anyway; ` +
+              'networks whose services know it log you in by CertFP once connected.',
+          );
         }
         return;
       }
       if (this.toldRefused.get(userId) === fingerprint) return;
       this.toldRefused.set(userId, fingerprint);
-      this.tell(userId, `Your client certificate did not log you in on ${this.network}${ev.detail ? ` (${ev.detail})` : ''}, `
-        + 'so you are connected without an account. If it is not on your account yet: identify to NickServ, '
-        + `send !cmd ${this.serverArg}PRIVMSG NickServ :CERT ADD ${fingerprint} and !reconnect.`);
+      this.tell(
+        userId,
+        `Your client certificate did not log you in on ${this.network}${ev.detail ? ` (${ev.detail})` : ''}, ` +
+          'so you are connected without an account. If it is not on your account yet: identify to NickServ, ' +
+          `send !cmd ${this.serverArg}PRIVMSG NickServ :CERT ADD ${fingerprint} and !reconnect.`,
+      );
     });
   }
 }

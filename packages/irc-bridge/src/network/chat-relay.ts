@@ -29,7 +29,10 @@ export class ChatRelay {
   private next = 0;
 
   /** `claim()`: whether deaf mode is on (two hearers per channel). */
-  constructor(private readonly channels: ChannelTable, private readonly claim: () => boolean) {}
+  constructor(
+    private readonly channels: ChannelTable,
+    private readonly claim: () => boolean,
+  ) {}
 
   /** Whether `connKey`'s copy of a line to `channel` (with its `msgid` tag, if any) is the one to relay. */
   relays(connKey: string, channel: string, msgid: string | undefined): boolean {

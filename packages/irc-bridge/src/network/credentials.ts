@@ -55,7 +55,10 @@ export function credentialsFor(
   } else if (cfg.sasl?.mechanism === 'plain' && password) {
     // `!storepass account:password` names the account; otherwise it is the nick.
     const i = password.indexOf(':');
-    out.sasl = i > 0 ? { mechanism: 'PLAIN', account: password.slice(0, i), password: password.slice(i + 1) } : { mechanism: 'PLAIN', account: nick, password };
+    out.sasl =
+      i > 0
+        ? { mechanism: 'PLAIN', account: password.slice(0, i), password: password.slice(i + 1) }
+        : { mechanism: 'PLAIN', account: nick, password };
   } else if (password) {
     out.password = password;
   }

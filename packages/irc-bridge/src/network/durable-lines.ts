@@ -42,7 +42,10 @@ export class DurableLines {
   private readonly byEvent = new Map<string, number>();
   private stopping = false;
 
-  constructor(private readonly queue: DurableQueue<StoredLine>, private readonly network: string) {}
+  constructor(
+    private readonly queue: DurableQueue<StoredLine>,
+    private readonly network: string,
+  ) {}
 
   private keyOf(userId: string): string {
     return `${this.network}\u0000${userId}`;

@@ -14,9 +14,11 @@ const MAX_CELLS = 250_000;
 
 interface Hunk {
   /** Token range in the old text, [from, to). */
-  a0: number; a1: number;
+  a0: number;
+  a1: number;
   /** Token range in the new text, [from, to). */
-  b0: number; b1: number;
+  b0: number;
+  b1: number;
 }
 
 /** Words and the whitespace between them, so joining the tokens gives the text back. */
@@ -44,9 +46,21 @@ function diffHunks(a: string[], b: string[]): Hunk[] | undefined {
   let open: Hunk | undefined;
   let i = 0;
   let j = 0;
-  const close = () => { if (open) { open.a1 = pre + i; open.b1 = pre + j; hunks.push(open); open = undefined; } };
+  const close = () => {
+    if (open) {
+      open.a1 = pre + i;
+      open.b1 = pre + j;
+      hunks.push(open);
+      open = undefined;
+    }
+  };
   while (i < n || j < m) {
-    if (i < n && j < m && a[pre + i] === b[pre + j]) { close(); i++; j++; continue; }
+    if (i < n && j < m && a[pre + i] === b[pre + j]) {
+      close();
+      i++;
+      j++;
+      continue;
+    }
     open ??= { a0: pre + i, a1: 0, b0: pre + j, b1: 0 };
     if (j < m && (i >= n || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j])) j++;
     else i++;
@@ -73,9 +87,15 @@ function anchor(h: Hunk, a: string[], b: string[], prev: string): Hunk | undefin
     if (removed && occurrences(prev, removed) === 1) return cur;
     // Prefer the word before (reads like the sentence), then the one after.
     if (cur.a0 > 0 && cur.b0 > 0) {
-      do { cur.a0--; cur.b0--; } while (cur.a0 > 0 && cur.b0 > 0 && isSpace(a[cur.a0]));
+      do {
+        cur.a0--;
+        cur.b0--;
+      } while (cur.a0 > 0 && cur.b0 > 0 && isSpace(a[cur.a0]));
     } else if (cur.a1 < a.length && cur.b1 < b.length) {
-      do { cur.a1++; cur.b1++; } while (cur.a1 < a.length && cur.b1 < b.length && isSpace(a[cur.a1 - 1]));
+      do {
+        cur.a1++;
+        cur.b1++;
+      } while (cur.a1 < a.length && cur.b1 < b.length && isSpace(a[cur.a1 - 1]));
     } else {
       return undefined;
     }
@@ -87,7 +107,10 @@ function merge(hunks: Hunk[]): Hunk[] {
   const out: Hunk[] = [];
   for (const h of hunks) {
     const last = out[out.length - 1];
-    if (last && h.a0 <= last.a1) { last.a1 = Math.max(last.a1, h.a1); last.b1 = Math.max(last.b1, h.b1); } else out.push({ ...h });
+    if (last && h.a0 <= last.a1) {
+      last.a1 = Math.max(last.a1, h.a1);
+      last.b1 = Math.max(last.b1, h.b1);
+    } else out.push({ ...h });
   }
   return out;
 }

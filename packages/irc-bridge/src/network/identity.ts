@@ -28,7 +28,10 @@ export function nickFromTemplate(template: string, who: MatrixIdentity, nickLen 
 
 /** Ident/username: lower-case letters and digits of the localpart, at most 10 (InspIRCd maxident). */
 export function usernameFor(userId: string): string {
-  const cleaned = localpartOf(userId).toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10);
+  const cleaned = localpartOf(userId)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 10);
   return /^[a-z]/.test(cleaned) ? cleaned : `m${cleaned}`.slice(0, 10);
 }
 

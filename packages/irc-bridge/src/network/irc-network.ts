@@ -7,12 +7,33 @@
  * so `#Chan` and `#chan` are one portal; ghost IDs are case-folded nicks.
  */
 import {
-  BridgeError, parseUserId, type BridgeContext, type GhostKey, type MatrixEdit, type MatrixMembership,
-  type MatrixMessage, type PortalInfo, type MatrixRoomMeta, type Portal, type PortalKey, type RemoteEvent, type SendResult,
+  BridgeError,
+  parseUserId,
+  type BridgeContext,
+  type GhostKey,
+  type MatrixEdit,
+  type MatrixMembership,
+  type MatrixMessage,
+  type PortalInfo,
+  type MatrixRoomMeta,
+  type Portal,
+  type PortalKey,
+  type RemoteEvent,
+  type SendResult,
 } from '@causeway/bridge-core';
 import {
-  ConnectScheduler, IrcConnectionPool, deafModeFor, ircLower, isValidChannelName, isValidNick, type IrcConnection, type PooledClient,
-  type ConnectionObserver, type ConnectionProblem, type RegisteredEvent, type ServerOptions,
+  ConnectScheduler,
+  IrcConnectionPool,
+  deafModeFor,
+  ircLower,
+  isValidChannelName,
+  isValidNick,
+  type IrcConnection,
+  type PooledClient,
+  type ConnectionObserver,
+  type ConnectionProblem,
+  type RegisteredEvent,
+  type ServerOptions,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { SecretStore } from '@causeway/bridge-core';
@@ -38,14 +59,31 @@ export interface NetworkStats {
 }
 
 /** An attached connection, as the network's observer is told it (see attach). */
-interface Attached { connKey: string; owner: Owner; conn: IrcConnection }
+interface Attached {
+  connKey: string;
+  owner: Owner;
+  conn: IrcConnection;
+}
 
 /** Soft errors worth telling a user: their own action failed on IRC. */
-const TELL_USER = new Set(['cannot_send', 'channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'needs_account',
-  'not_chanop', 'no_such_nick', 'no_such_channel', 'too_many_channels', 'secure_only', 'not_on_channel', 'user_not_in_channel', 'unknown_command']);
+const TELL_USER = new Set([
+  'cannot_send',
+  'channel_full',
+  'invite_only',
+  'banned_from_channel',
+  'bad_channel_key',
+  'needs_account',
+  'not_chanop',
+  'no_such_nick',
+  'no_such_channel',
+  'too_many_channels',
+  'secure_only',
+  'not_on_channel',
+  'user_not_in_channel',
+  'unknown_command',
+]);
 /** Refusals of a JOIN (471/473/474/475/489; not 477, which InspIRCd also sends for a PRIVMSG): see joinRefused. */
 const JOIN_REFUSED = new Set(['channel_full', 'invite_only', 'banned_from_channel', 'bad_channel_key', 'secure_only']);
-
 
 /**
  * How long an IRC reply waits for the echo of a line from Matrix it may answer (see
@@ -84,9 +122,11 @@ export class IrcNetwork {
     private readonly features: UserFeatures,
   ) {
     this.roomConfig = new RoomConfig(ctx, cfg);
-    this.droppedLines = ctx.metrics?.counter('dropped_lines_total',
+    this.droppedLines = ctx.metrics?.counter(
+      'dropped_lines_total',
       'Lines from the IRC server dropped unhandled: malformed (too few parameters, or the IRC library failed on them) or too long (over 8 KiB of tags plus 512 bytes).',
-      ['network', 'reason']);
+      ['network', 'reason'],
+    );
     this.scheduler = new ConnectScheduler({
       connectsPerSecond: cfg.clients.connect_rate_per_second,
       maxConcurrent: cfg.clients.concurrent_reconnect_limit,
@@ -100,7 +140,9 @@ export class IrcNetwork {
       connectTimeoutMs: cfg.clients.connect_timeout_s * 1000,
       pingIntervalSec: cfg.clients.ping_interval_s,
       pingTimeoutSec: cfg.clients.ping_timeout_s,
-      ...(cfg.additional_addresses.length ? { additionalHosts: cfg.additional_addresses, onlyAdditionalHosts: cfg.only_additional_addresses } : {}),
+      ...(cfg.additional_addresses.length
+        ? { additionalHosts: cfg.additional_addresses, onlyAdditionalHosts: cfg.only_additional_addresses }
+        : {}),
       flood: { ratePerSecond: cfg.clients.flood_lines_per_second },
       ...(cfg.encoding_fallback ? { encoding: utf8WithFallback(cfg.encoding_fallback) } : {}),
       onProblem: (problem, nick) => this.connectionProblem(problem, nick),
@@ -109,9 +151,18 @@ export class IrcNetwork {
     this.botPool = new IrcConnectionPool({ server, maxClients: 1, scheduler: this.scheduler, reconnectDelay: reconnect });
     this.users = new UserConnections({
       // Echoes carry the msgid of each line a Matrix user sends (see handleMessage); the bot needs none.
-      network: name, cfg, ctx, passwords, scheduler: this.scheduler, reconnectDelay: reconnect, server: { ...server, echoMessage: cfg.clients.echo_message },
+      network: name,
+      cfg,
+      ctx,
+      passwords,
+      scheduler: this.scheduler,
+      reconnectDelay: reconnect,
+      server: { ...server, echoMessage: cfg.clients.echo_message },
       attach: (userId, conn) => this.attach(userId, conn, { userId }),
-      detach: (userId) => { this.channels.dropConnection(userId); this.updateDeafness(); },
+      detach: (userId) => {
+        this.channels.dropConnection(userId);
+        this.updateDeafness();
+      },
     });
     this.users.pool.on('failed', (userId, reason) => {
       if (cfg.clients.kick_on.connection_failure) this.kickFromRooms(userId, `Could not connect to ${name}: ${reason.message}`);
@@ -120,7 +171,10 @@ export class IrcNetwork {
     this.deafLetter = cfg.clients.deaf_mode === 'auto' ? '' : cfg.clients.deaf_mode;
     this.relay = new ChatRelay(this.channels, () => this.deafLetter !== '');
     this.i2m = new IrcToMatrix({
-      network: name, cfg, ctx, channels: this.channels,
+      network: name,
+      cfg,
+      ctx,
+      channels: this.channels,
       relays: (connKey, channel, msgid) => this.relay.relays(connKey, channel, msgid),
       ownerOf: (nick) => this.ownerOf(nick),
       portalKey: (channel) => this.portalKey(channel),
@@ -137,20 +191,32 @@ export class IrcNetwork {
           .filter((w): w is Promise<void> => w !== undefined);
         return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
       },
-      onRelayed: () => { this.counters.ircToMatrix++; },
+      onRelayed: () => {
+        this.counters.ircToMatrix++;
+      },
       ...(cfg.membership.irc_to_matrix.require_matrix_joined ? { privacy: this.privacyFilter() } : {}),
       quits: new QuitDebounce({
-        enabled: cfg.membership.quit_debounce.enabled, quitsPerSecond: cfg.membership.quit_debounce.quits_per_second,
-        delayMinMs: cfg.membership.quit_debounce.delay_min_ms, delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
+        enabled: cfg.membership.quit_debounce.enabled,
+        quitsPerSecond: cfg.membership.quit_debounce.quits_per_second,
+        delayMinMs: cfg.membership.quit_debounce.delay_min_ms,
+        delayMaxMs: cfg.membership.quit_debounce.delay_max_ms,
       }),
     });
     this.m2i = new MatrixToIrc({
-      network: name, cfg, ctx, users: this.users, roomConfig: this.roomConfig,
+      network: name,
+      cfg,
+      ctx,
+      users: this.users,
+      roomConfig: this.roomConfig,
       nickOfGhost: (userId) => this.nickOfGhost(userId),
       botJoin: (channel, key) => this.botJoin(channel, key),
       tell: (userId, text) => this.tell(userId, text),
-      onRelayed: () => { this.counters.matrixToIrc++; },
-      onUndelivered: () => { this.counters.undelivered++; },
+      onRelayed: () => {
+        this.counters.matrixToIrc++;
+      },
+      onUndelivered: () => {
+        this.counters.undelivered++;
+      },
     });
   }
 
@@ -160,7 +226,9 @@ export class IrcNetwork {
     switch (p.kind) {
       case 'observer-failed':
         this.ctx.log.error('IRC event not handled: its handler failed (event dropped)', {
-          ...where, event: p.event, err: p.error instanceof Error ? p.error.stack ?? p.error.message : String(p.error),
+          ...where,
+          event: p.event,
+          err: p.error instanceof Error ? (p.error.stack ?? p.error.message) : String(p.error),
         });
         return;
       case 'malformed-line':
@@ -183,10 +251,14 @@ export class IrcNetwork {
 
   /** membership.irc_to_matrix.require_matrix_joined: see PrivacyFilter. */
   private privacyFilter(): PrivacyFilter {
-    const withheld = this.ctx.metrics?.counter('privacy_withheld_lines_total',
-      'IRC channel lines not bridged because a Matrix member of the room was not on the channel (membership.irc_to_matrix.require_matrix_joined).', ['network']);
+    const withheld = this.ctx.metrics?.counter(
+      'privacy_withheld_lines_total',
+      'IRC channel lines not bridged because a Matrix member of the room was not on the channel (membership.irc_to_matrix.require_matrix_joined).',
+      ['network'],
+    );
     return new PrivacyFilter({
-      roomsOf: async (channel) => (await this.ctx.portals.getByKey(this.portalKey(channel))).filter((p) => p.kind !== 'dm').map((p) => p.roomId),
+      roomsOf: async (channel) =>
+        (await this.ctx.portals.getByKey(this.portalKey(channel))).filter((p) => p.kind !== 'dm').map((p) => p.roomId),
       joinedMatrixUsers: (roomId) => this.ctx.portals.joinedMatrixUsers(roomId),
       exempt: async (roomId) => (await this.roomConfig.settings(roomId)).allowUnconnectedMatrixUsers,
       roomNotice: (roomId, text) => this.ctx.notify.roomNotice(roomId, text),
@@ -250,10 +322,16 @@ export class IrcNetwork {
     }
     if (this.cfg.bot.enabled) {
       const b = this.cfg.bot;
-      const sasl = this.cfg.sasl?.mechanism === 'plain' && b.password ? { mechanism: 'PLAIN' as const, account: b.nick, password: b.password }
-        : this.cfg.sasl?.mechanism === 'external' ? { mechanism: 'EXTERNAL' as const } : undefined;
+      const sasl =
+        this.cfg.sasl?.mechanism === 'plain' && b.password
+          ? { mechanism: 'PLAIN' as const, account: b.nick, password: b.password }
+          : this.cfg.sasl?.mechanism === 'external'
+            ? { mechanism: 'EXTERNAL' as const }
+            : undefined;
       this.bot = this.botPool.acquire(BOT_KEY, {
-        nick: b.nick, username: b.username, realname: 'Matrix bridge relay bot',
+        nick: b.nick,
+        username: b.username,
+        realname: 'Matrix bridge relay bot',
         ...(sasl ? { sasl } : b.password ? { password: b.password } : {}),
         ...(this.cfg.tls.client_certificate ? { clientCertificate: clientCertificateOf(this.cfg) } : {}),
       });
@@ -267,7 +345,12 @@ export class IrcNetwork {
 
   private waitForBot(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(t); this.botPool.off('connected', done); this.botPool.off('failed', done); resolve(); };
+      const done = () => {
+        clearTimeout(t);
+        this.botPool.off('connected', done);
+        this.botPool.off('failed', done);
+        resolve();
+      };
       const t = setTimeout(done, ms);
       this.botPool.on('connected', done);
       this.botPool.on('failed', done);
@@ -280,7 +363,8 @@ export class IrcNetwork {
       for (const roomId of m.room_ids) {
         const existing = await this.ctx.portals.getByRoom(roomId);
         if (existing) continue;
-        await this.ctx.portals.link(roomId, this.portalKey(channel), { actor: '', data: m.key ? { key: m.key } : undefined })
+        await this.ctx.portals
+          .link(roomId, this.portalKey(channel), { actor: '', data: m.key ? { key: m.key } : undefined })
           .catch((err) => this.ctx.log.warn('configured mapping not linked', { roomId, channel, err: String(err) }));
       }
     }
@@ -306,7 +390,8 @@ export class IrcNetwork {
    */
   refillPortal(channel: string): void {
     const listener = this.channels.listener(channel);
-    const conn = listener === undefined ? undefined : listener === BOT_KEY ? this.bot?.connection : this.users.pool.get(listener)?.connection;
+    const conn =
+      listener === undefined ? undefined : listener === BOT_KEY ? this.bot?.connection : this.users.pool.get(listener)?.connection;
     if (!conn) return;
     const ch = this.channels.ensure(channel);
     ch.synced = false;
@@ -337,20 +422,34 @@ export class IrcNetwork {
     if (!this.validChannel(channel)) return;
     this.users.pool.get(userId)?.joinRefused(channel);
     if (!this.cfg.clients.kick_on.channel_join_failure) return;
-    void this.ctx.remote.emit({
-      type: 'membership', portal: this.portalKey(channel), sender: { bot: true }, membership: 'kick',
-      targetMatrixUser: userId, reason: why, timestamp: Date.now(),
-    }).catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
+    void this.ctx.remote
+      .emit({
+        type: 'membership',
+        portal: this.portalKey(channel),
+        sender: { bot: true },
+        membership: 'kick',
+        targetMatrixUser: userId,
+        reason: why,
+        timestamp: Date.now(),
+      })
+      .catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
   }
 
   /** Kicks a Matrix user from the rooms of the channels their connection is in or wants to be in (MAI `kickOn`). */
   kickFromRooms(userId: string, reason: string): void {
     const client = this.users.pool.get(userId);
     for (const [channel] of client?.channels ?? []) {
-      void this.ctx.remote.emit({
-        type: 'membership', portal: this.portalKey(channel), sender: { bot: true }, membership: 'kick',
-        targetMatrixUser: userId, reason, timestamp: Date.now(),
-      }).catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
+      void this.ctx.remote
+        .emit({
+          type: 'membership',
+          portal: this.portalKey(channel),
+          sender: { bot: true },
+          membership: 'kick',
+          targetMatrixUser: userId,
+          reason,
+          timestamp: Date.now(),
+        })
+        .catch((err) => this.ctx.log.warn('could not remove user from room', { userId, channel, err: String(err) }));
     }
   }
 
@@ -378,10 +477,18 @@ export class IrcNetwork {
     this.deafModeKnown = true;
     this.deafLetter = deafModeFor(ev.server?.version, ev.server?.userModes) ?? '';
     if (this.deafLetter) {
-      this.ctx.log.info('deaf mode on: users\' connections that need not hear a channel set a user mode', { network: this.name, mode: `+${this.deafLetter}`, server: ev.server?.version });
+      this.ctx.log.info("deaf mode on: users' connections that need not hear a channel set a user mode", {
+        network: this.name,
+        mode: `+${this.deafLetter}`,
+        server: ev.server?.version,
+      });
       this.updateDeafness();
     } else {
-      this.ctx.log.info('deaf mode off: no deaf user mode known for this server', { network: this.name, server: ev.server?.version ?? 'unknown', userModes: ev.server?.userModes ?? '' });
+      this.ctx.log.info('deaf mode off: no deaf user mode known for this server', {
+        network: this.name,
+        server: ev.server?.version ?? 'unknown',
+        userModes: ev.server?.userModes ?? '',
+      });
     }
   }
 
@@ -425,7 +532,8 @@ export class IrcNetwork {
       this.channels.get(ev.channel)?.joinedBy.delete(connKey);
       this.updateDeafness();
       if (owner === 'bot') this.later(5_000, () => this.botJoinIfBridged(ev.channel));
-      else this.tell(owner.userId, `You were kicked from ${ev.channel} on ${this.name} by ${ev.by.nick}${ev.reason ? `: ${ev.reason}` : ''}.`);
+      else
+        this.tell(owner.userId, `You were kicked from ${ev.channel} on ${this.name} by ${ev.by.nick}${ev.reason ? `: ${ev.reason}` : ''}.`);
     },
     quit: ({ connKey }, ev) => this.i2m.onQuit(connKey, ev),
     nick: ({ connKey }, ev) => this.i2m.onNick(connKey, ev),
@@ -438,14 +546,16 @@ export class IrcNetwork {
       this.updateDeafness();
     },
     invite: ({ owner }, ev) => {
-      if (owner !== 'bot') void this.onInvited(owner.userId, ev).catch((err) => this.ctx.log.warn('IRC invite not bridged', { err: String(err) }));
+      if (owner !== 'bot')
+        void this.onInvited(owner.userId, ev).catch((err) => this.ctx.log.warn('IRC invite not bridged', { err: String(err) }));
     },
     'soft-error': ({ owner }, err) => {
       if (owner === 'bot') {
         this.ctx.log.warn('relay bot IRC error', { network: this.name, numeric: err.numeric, detail: err.detail });
         return;
       }
-      if (TELL_USER.has(err.kind)) this.tell(owner.userId, `${this.name}: ${err.message}${err.detail && !err.message.includes(err.detail) ? ` (${err.detail})` : ''}`);
+      if (TELL_USER.has(err.kind))
+        this.tell(owner.userId, `${this.name}: ${err.message}${err.detail && !err.message.includes(err.detail) ? ` (${err.detail})` : ''}`);
       if (JOIN_REFUSED.has(err.kind) && err.subject) this.joinRefused(owner.userId, err.subject, err.message);
     },
   };
@@ -458,7 +568,10 @@ export class IrcNetwork {
   }
 
   private later(ms: number, fn: () => unknown): void {
-    const t = setTimeout(() => { this.timers.delete(t); void fn(); }, ms);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn();
+    }, ms);
     t.unref();
     this.timers.add(t);
   }
@@ -479,8 +592,13 @@ export class IrcNetwork {
     }
     // Sent by the bot: the inviter's ghost would have to join the room first just to invite.
     await this.ctx.remote.emit({
-      type: 'membership', portal: this.portalKey(ev.channel), membership: 'invite', targetMatrixUser: userId,
-      sender: { bot: true }, reason: `${ev.by.nick} invited you on IRC`, timestamp: Date.now(),
+      type: 'membership',
+      portal: this.portalKey(ev.channel),
+      membership: 'invite',
+      targetMatrixUser: userId,
+      sender: { bot: true },
+      reason: `${ev.by.nick} invited you on IRC`,
+      timestamp: Date.now(),
     });
   }
 
@@ -502,11 +620,17 @@ export class IrcNetwork {
     const body = event.content.body.replace(/[\x00-\x1f]/g, ' ');
     const preview = body.length > 60 ? `${body.slice(0, 60)}…` : body;
     const text = `Your message to ${isChannel ? where : 'a Matrix user'} did not reach Matrix (${reason}): "${preview}"`;
-    const via = this.bot?.status === 'connected' ? this.bot
-      : event.type === 'message' && event.dmWith ? this.users.get(event.dmWith)
-        : this.users.get(this.channels.listener(event.portal.id) ?? '');
+    const via =
+      this.bot?.status === 'connected'
+        ? this.bot
+        : event.type === 'message' && event.dmWith
+          ? this.users.get(event.dmWith)
+          : this.users.get(this.channels.listener(event.portal.id) ?? '');
     if (!via || via.status !== 'connected') {
-      this.ctx.log.warn('could not tell an IRC user their line did not reach Matrix: no connection to send from', { network: this.name, nick });
+      this.ctx.log.warn('could not tell an IRC user their line did not reach Matrix: no connection to send from', {
+        network: this.name,
+        nick,
+      });
       return;
     }
     await via.notice(nick, text);
@@ -566,7 +690,9 @@ export class IrcNetwork {
       if (left > 0) this.querying.set(id, left);
       else {
         this.querying.delete(id);
-        await this.botLeaveIfUnbridged(channel).catch((err) => this.ctx.log.warn('relay bot did not leave a queried channel', { network: this.name, channel, err: String(err) }));
+        await this.botLeaveIfUnbridged(channel).catch((err) =>
+          this.ctx.log.warn('relay bot did not leave a queried channel', { network: this.name, channel, err: String(err) }),
+        );
       }
     }
   }
@@ -598,8 +724,12 @@ export class IrcNetwork {
     }
     const s = this.scheduler.getStats();
     return {
-      connections, reconnectQueue: s.queued, connectsInFlight: s.inFlight, queuedMessages: queued,
-      messages: { ...this.counters }, floodQueueDelayMs: { last, max },
+      connections,
+      reconnectQueue: s.queued,
+      connectsInFlight: s.inFlight,
+      queuedMessages: queued,
+      messages: { ...this.counters },
+      floodQueueDelayMs: { last, max },
     };
   }
 
@@ -650,7 +780,9 @@ export class IrcNetwork {
   }
 
   /** The idle timeout users of this network have (0: none). */
-  get idleTimeoutS(): number { return idleTimeoutS(this.cfg); }
+  get idleTimeoutS(): number {
+    return idleTimeoutS(this.cfg);
+  }
 
   get botClient(): PooledClient | null {
     return this.bot;

@@ -11,12 +11,27 @@
  * crossing depends on a lookup (a topic, a reply waiting for echoes) holds its place, and the
  * events after it wait behind it rather than overtake it.
  */
-import { portalKeyString, type BridgeContext, type GhostKey, type PortalKey, type RemoteEvent, type RemoteSender } from '@causeway/bridge-core';
 import {
-  ircToMatrix, escapeHtml, IrcCaseMap, ircLower, stripCodes, type IncomingMessage, type IrcConnection, type ModeChange, type Sender,
+  portalKeyString,
+  type BridgeContext,
+  type GhostKey,
+  type PortalKey,
+  type RemoteEvent,
+  type RemoteSender,
+} from '@causeway/bridge-core';
+import {
+  ircToMatrix,
+  escapeHtml,
+  IrcCaseMap,
+  ircLower,
+  stripCodes,
+  type IncomingMessage,
+  type IrcConnection,
+  type ModeChange,
+  type Sender,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
-import { BOT_KEY, type ChannelState, type ChannelTable } from './channel-state';
+import type { ChannelState, ChannelTable } from './channel-state';
 import type { QuitDebounce } from './quit-debounce';
 import type { PrivacyFilter } from './privacy-filter';
 import { PowerLevelBatch, type LevelChange } from './power-level-batch';
@@ -98,17 +113,27 @@ export class IrcToMatrix {
       this.send(ev);
       return;
     }
-    const tail = Promise.all([before, waitFor]).then(async () => { if (!gate || await gate()) this.send(ev); }).catch((err) => {
-      this.d.ctx.log.warn('IRC event not applied to Matrix', { type: ev.type, network: this.d.network, err: String(err) });
-    });
+    const tail = Promise.all([before, waitFor])
+      .then(async () => {
+        if (!gate || (await gate())) this.send(ev);
+      })
+      .catch((err) => {
+        this.d.ctx.log.warn('IRC event not applied to Matrix', { type: ev.type, network: this.d.network, err: String(err) });
+      });
     this.held.set(key, tail);
-    void tail.then(() => { if (this.held.get(key) === tail) this.held.delete(key); });
+    void tail.then(() => {
+      if (this.held.get(key) === tail) this.held.delete(key);
+    });
   }
 
   private send(ev: RemoteEvent): void {
-    this.d.ctx.remote.emit(ev).catch((err) => this.d.ctx.log.warn('IRC event not applied to Matrix', {
-      type: ev.type, network: this.d.network, err: String(err),
-    }));
+    this.d.ctx.remote.emit(ev).catch((err) =>
+      this.d.ctx.log.warn('IRC event not applied to Matrix', {
+        type: ev.type,
+        network: this.d.network,
+        err: String(err),
+      }),
+    );
   }
 
   private isListener(connKey: string, channel: string): boolean {
@@ -139,8 +164,10 @@ export class IrcToMatrix {
         mentions.push(userId);
         const base = html ?? escapeHtml(body);
         const escNick = escapeRegex(escapeHtml(word));
-        html = base.replace(new RegExp(`(^|[\\s,.:;!?(>])(${escNick})(?=$|[\\s,.:;!?)<])`, 'i'),
-          (_all, pre: string, n: string) => `${pre}<a href="https://matrix.to/#/${encodeURIComponent(userId)}">${n}</a>`);
+        html = base.replace(
+          new RegExp(`(^|[\\s,.:;!?(>])(${escNick})(?=$|[\\s,.:;!?)<])`, 'i'),
+          (_all, pre: string, n: string) => `${pre}<a href="https://matrix.to/#/${encodeURIComponent(userId)}">${n}</a>`,
+        );
         if (html === base) html = m.formattedBody;
       }
     } else if (owner === 'bot' || !this.d.cfg.private_messages.enabled) {
@@ -160,22 +187,27 @@ export class IrcToMatrix {
     // does not make this line theirs to read.
     const privacy = this.d.privacy;
     const onChannel = privacy && ev.isChannel ? new Set(this.d.channels.get(ev.target)?.joinedBy) : undefined;
-    const gate = privacy && onChannel ? () => privacy.allows(ev.target, `${ev.target} on ${this.d.cfg.name ?? this.d.network}`, onChannel) : undefined;
-    this.emit({
-      type: 'message',
-      portal,
-      sender: this.sender(ev.from.nick),
-      id: ev.msgid ?? syntheticId(ev.from.nick, ev.time),
-      timestamp: ev.time.getTime(),
-      content: {
-        kind: ev.kind === 'action' ? 'emote' : ev.kind === 'notice' ? 'notice' : 'text',
-        body,
-        ...(html ? { html } : {}),
-        ...(mentions.length ? { mentions } : {}),
+    const gate =
+      privacy && onChannel ? () => privacy.allows(ev.target, `${ev.target} on ${this.d.cfg.name ?? this.d.network}`, onChannel) : undefined;
+    this.emit(
+      {
+        type: 'message',
+        portal,
+        sender: this.sender(ev.from.nick),
+        id: ev.msgid ?? syntheticId(ev.from.nick, ev.time),
+        timestamp: ev.time.getTime(),
+        content: {
+          kind: ev.kind === 'action' ? 'emote' : ev.kind === 'notice' ? 'notice' : 'text',
+          body,
+          ...(html ? { html } : {}),
+          ...(mentions.length ? { mentions } : {}),
+        },
+        ...(replyTo ? { replyTo } : {}),
+        ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
       },
-      ...(replyTo ? { replyTo } : {}),
-      ...(ev.isChannel || owner === 'bot' ? {} : { dmWith: owner.userId }),
-    }, echoes, gate);
+      echoes,
+      gate,
+    );
   }
 
   // ---- membership ---------------------------------------------------------------------------
@@ -187,7 +219,13 @@ export class IrcToMatrix {
     ch.members.set(ev.who.nick, '');
     this.d.quits.rejoined(ircLower(ev.who.nick), ircLower(ev.channel)); // back from a netsplit: its held leave of this channel is dropped
     if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
-    this.emit({ type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'join', timestamp: ev.time.getTime() });
+    this.emit({
+      type: 'membership',
+      portal: this.d.portalKey(ev.channel),
+      sender: this.sender(ev.who.nick),
+      membership: 'join',
+      timestamp: ev.time.getTime(),
+    });
   }
 
   onPart(connKey: string, ev: { channel: string; who: Sender; reason: string; self: boolean; time: Date }): void {
@@ -197,8 +235,12 @@ export class IrcToMatrix {
     // their memberships in the store, so this holds across restarts, unlike a list kept here).
     if (ev.self || this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) return;
     this.emit({
-      type: 'membership', portal: this.d.portalKey(ev.channel), sender: this.sender(ev.who.nick), membership: 'leave',
-      reason: ev.reason ? `Left: ${ev.reason}` : undefined, timestamp: ev.time.getTime(),
+      type: 'membership',
+      portal: this.d.portalKey(ev.channel),
+      sender: this.sender(ev.who.nick),
+      membership: 'leave',
+      reason: ev.reason ? `Left: ${ev.reason}` : undefined,
+      timestamp: ev.time.getTime(),
     });
   }
 
@@ -210,8 +252,12 @@ export class IrcToMatrix {
       ch.members.delete(ev.who.nick);
       if (this.d.ownerOf(ev.who.nick) || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
       const leave: RemoteEvent = {
-        type: 'membership', portal: this.d.portalKey(ch.name), sender: this.sender(ev.who.nick), membership: 'leave',
-        reason: ev.reason ? `Quit: ${ev.reason.replace(/^Quit: /, '')}` : 'Quit', timestamp: ev.time.getTime(),
+        type: 'membership',
+        portal: this.d.portalKey(ch.name),
+        sender: this.sender(ev.who.nick),
+        membership: 'leave',
+        reason: ev.reason ? `Quit: ${ev.reason.replace(/^Quit: /, '')}` : 'Quit',
+        timestamp: ev.time.getTime(),
       };
       leaves.set(ircLower(ch.name), () => this.emit(leave));
     }
@@ -231,7 +277,11 @@ export class IrcToMatrix {
     // A server (no user@host), or a prefix with no nick: the bridge bot kicks for the network.
     const sender: RemoteSender = ev.by.nick && (ev.by.user || ev.by.host) ? this.sender(ev.by.nick) : { bot: true };
     this.emit({
-      type: 'membership', portal: this.d.portalKey(ev.channel), sender, membership: 'kick', reason,
+      type: 'membership',
+      portal: this.d.portalKey(ev.channel),
+      sender,
+      membership: 'kick',
+      reason,
       ...(owner ? { targetMatrixUser: owner.userId } : { target: this.d.ghostKey(ev.nick) }),
       timestamp: ev.time.getTime(),
     });
@@ -247,13 +297,22 @@ export class IrcToMatrix {
       ch.members.set(ev.newNick, prefixes);
       if (ours || ev.self || !this.d.cfg.membership.irc_to_matrix.incremental) continue;
       const portal = this.d.portalKey(ch.name);
-      this.emit({ type: 'membership', portal, sender: this.sender(ev.oldNick), membership: 'leave', reason: `Changed nick to ${ev.newNick}`, timestamp: ev.time.getTime() });
+      this.emit({
+        type: 'membership',
+        portal,
+        sender: this.sender(ev.oldNick),
+        membership: 'leave',
+        reason: `Changed nick to ${ev.newNick}`,
+        timestamp: ev.time.getTime(),
+      });
       this.emit({ type: 'membership', portal, sender: this.sender(ev.newNick), membership: 'join', timestamp: ev.time.getTime() });
       const level = this.levelOf(prefixes);
-      if (level !== null) this.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: [{ ghost: this.d.ghostKey(ev.newNick), level }] });
+      if (level !== null)
+        this.emit({ type: 'settings', portal, sender: { bot: true }, powerLevels: [{ ghost: this.d.ghostKey(ev.newNick), level }] });
     }
     if (!ours && !ev.self) {
-      void this.d.ctx.remote.updateProfile({ ghost: this.d.ghostKey(ev.newNick), displayName: this.d.displayName(ev.newNick) })
+      void this.d.ctx.remote
+        .updateProfile({ ghost: this.d.ghostKey(ev.newNick), displayName: this.d.displayName(ev.newNick) })
         .catch(() => undefined);
     }
   }
@@ -279,7 +338,8 @@ export class IrcToMatrix {
     }
     const portal = this.d.portalKey(ev.channel);
     if (first && this.d.cfg.membership.irc_to_matrix.initial) {
-      for (const nick of joins) this.queueDrip(() => this.d.ctx.remote.emit({ type: 'membership', portal, sender: this.sender(nick), membership: 'join' }));
+      for (const nick of joins)
+        this.queueDrip(() => this.d.ctx.remote.emit({ type: 'membership', portal, sender: this.sender(nick), membership: 'join' }));
     }
     if (levels.length) {
       // After the joins (drip) so the ghosts exist in the room when their levels are set.
@@ -294,7 +354,10 @@ export class IrcToMatrix {
     if (this.dripTimer) return;
     const next = () => {
       const j = this.drip.shift();
-      if (!j) { this.dripTimer = null; return; }
+      if (!j) {
+        this.dripTimer = null;
+        return;
+      }
       this.d.onRelayed();
       j().catch((err) => this.d.ctx.log.warn('initial membership sync step failed', { err: String(err) }));
       this.dripTimer = setTimeout(next, this.d.cfg.membership.flood_delay_ms);
@@ -342,7 +405,9 @@ export class IrcToMatrix {
         const owner = this.d.ownerOf(c.param);
         if (owner === 'bot') continue;
         const level = this.levelOf(after);
-        levels.push(owner ? { matrixUserId: owner.userId, level, previous: this.levelOf(before) } : { ghost: this.d.ghostKey(c.param), level });
+        levels.push(
+          owner ? { matrixUserId: owner.userId, level, previous: this.levelOf(before) } : { ghost: this.d.ghostKey(c.param), level },
+        );
       } else if (SIMPLE_MODES.has(c.mode)) {
         if (c.adding) ch.modes.add(c.mode);
         else ch.modes.delete(c.mode);
@@ -396,5 +461,3 @@ export class IrcToMatrix {
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-export { BOT_KEY };

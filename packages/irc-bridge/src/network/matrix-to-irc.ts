@@ -9,8 +9,15 @@
  * the rooms' members join their channels without having to speak first.
  */
 import {
-  BridgeError, type BridgeContext, type LateRemoteIds, type MatrixEdit, type MatrixMembership, type MatrixMessage,
-  type MatrixRoomMeta, type Portal, type SendResult,
+  BridgeError,
+  type BridgeContext,
+  type LateRemoteIds,
+  type MatrixEdit,
+  type MatrixMembership,
+  type MatrixMessage,
+  type MatrixRoomMeta,
+  type Portal,
+  type SendResult,
 } from '@causeway/bridge-core';
 import { isValidChannelName, type PooledClient } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
@@ -56,13 +63,21 @@ export class MatrixToIrc {
   constructor(private readonly d: MatrixToIrcDeps) {
     this.lines = new DurableLines(d.ctx.outbox.queue<StoredLine>('lines'), d.network);
     const r = d.ctx.config.replies;
-    this.replyStyle = { shortTemplate: r.short_template, longTemplate: r.long_template, shortWindowMs: r.short_window_s * 1000, quoteChars: r.quote_max_chars };
+    this.replyStyle = {
+      shortTemplate: r.short_template,
+      longTemplate: r.long_template,
+      shortWindowMs: r.short_window_s * 1000,
+      quoteChars: r.quote_max_chars,
+    };
   }
 
   /** Queues again what the last run stored but had not written; messages handled meanwhile wait for it. */
   restore(): Promise<void> {
     this.restored = this.resumeStoredLines().catch((err) => {
-      this.d.ctx.log.error('Matrix messages stored for IRC before the restart could not be read', { network: this.d.network, err: String(err) });
+      this.d.ctx.log.error('Matrix messages stored for IRC before the restart could not be read', {
+        network: this.d.network,
+        err: String(err),
+      });
     });
     return this.restored;
   }
@@ -121,10 +136,19 @@ export class MatrixToIrc {
     this.initialQueued.delete(`${job.userId}\u0000${job.channel}`);
     // Wait for registration before the JOIN: a JOIN queued on a connecting client would go out with
     // every other one the moment they all register, which is exactly the flood the drip avoids.
-    void this.d.users.clientFor(job.userId)
-      .then(async (client) => { await this.whenConnected(job.userId, client.status === 'connected', 60_000); return client.join(job.channel, job.key); })
+    void this.d.users
+      .clientFor(job.userId)
+      .then(async (client) => {
+        await this.whenConnected(job.userId, client.status === 'connected', 60_000);
+        return client.join(job.channel, job.key);
+      })
       .catch((err) => this.d.ctx.log.warn('initial Matrix→IRC join failed', { userId: job.userId, channel: job.channel, err: String(err) }))
-      .finally(() => this.later(this.d.cfg.membership.flood_delay_ms, () => { this.initialDripping = false; this.dripInitialJoins(); }));
+      .finally(() =>
+        this.later(this.d.cfg.membership.flood_delay_ms, () => {
+          this.initialDripping = false;
+          this.dripInitialJoins();
+        }),
+      );
   }
 
   /** Resolves when the user's connection is registered (or failed, or the wait is over). */
@@ -134,7 +158,10 @@ export class MatrixToIrc {
     return new Promise((resolve) => {
       const done = (key?: string) => {
         if (key !== undefined && key !== userId) return;
-        clearTimeout(t); pool.off('connected', done); pool.off('failed', done); resolve();
+        clearTimeout(t);
+        pool.off('connected', done);
+        pool.off('failed', done);
+        resolve();
       };
       const t = setTimeout(() => done(), ms);
       pool.on('connected', done);
@@ -143,7 +170,10 @@ export class MatrixToIrc {
   }
 
   private later(ms: number, fn: () => unknown): void {
-    const t = setTimeout(() => { this.timers.delete(t); void fn(); }, ms);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn();
+    }, ms);
     t.unref();
     this.timers.add(t);
   }
@@ -201,8 +231,11 @@ export class MatrixToIrc {
     // IRC clients do not show it, and addressing someone by nick is how IRC replies read anyway.
     const tags = replyTagsFor(msg.replyTo);
     const message = {
-      eventId: msg.eventId, timestamp: msg.timestamp, portal: { roomId: msg.portal.roomId, key: msg.portal.key },
-      sender: { userId }, content: { body: msg.content.body },
+      eventId: msg.eventId,
+      timestamp: msg.timestamp,
+      portal: { roomId: msg.portal.roomId, key: msg.portal.key },
+      sender: { userId },
+      content: { body: msg.content.body },
     };
     await this.sendDurably(client, msg, rendered.kind, target, text, tags, (i) => ({ message, part: i + 1 }));
     // Known now: the event ID (Matrix replies and edits find the sender and text through it). The
@@ -217,18 +250,32 @@ export class MatrixToIrc {
    * split once the connection knows the server's line budget.
    */
   private async sendDurably(
-    client: PooledClient, event: MatrixMessage | MatrixEdit, kind: StoredLine['kind'], target: string, text: string,
-    tags: Record<string, string> | undefined, echo: (line: number) => StoredLine['echo'],
+    client: PooledClient,
+    event: MatrixMessage | MatrixEdit,
+    kind: StoredLine['kind'],
+    target: string,
+    text: string,
+    tags: Record<string, string> | undefined,
+    echo: (line: number) => StoredLine['echo'],
   ): Promise<void> {
-    const pieces = client.status === 'connected' && client.connection.state === 'registered'
-      ? client.connection.planMessage(target, text, kind) : [text];
-    const channelKey = event.portal.kind === 'dm' ? undefined : event.portal.data?.key as string | undefined;
-    const records = await this.lines.store(event.sender.userId, pieces.map((piece, i): StoredLine => ({
-      kind, target, text: piece, eventId: event.eventId, displayName: event.sender.displayName,
-      ...(i === 0 && tags ? { tags } : {}),
-      ...(channelKey ? { channelKey } : {}),
-      ...(this.d.cfg.clients.echo_message ? { echo: echo(i) } : {}),
-    })));
+    const pieces =
+      client.status === 'connected' && client.connection.state === 'registered'
+        ? client.connection.planMessage(target, text, kind)
+        : [text];
+    const channelKey = event.portal.kind === 'dm' ? undefined : (event.portal.data?.key as string | undefined);
+    const records = await this.lines.store(
+      event.sender.userId,
+      pieces.map((piece, i): StoredLine => ({
+        kind,
+        target,
+        text: piece,
+        eventId: event.eventId,
+        displayName: event.sender.displayName,
+        ...(i === 0 && tags ? { tags } : {}),
+        ...(channelKey ? { channelKey } : {}),
+        ...(this.d.cfg.clients.echo_message ? { echo: echo(i) } : {}),
+      })),
+    );
     this.d.onRelayed();
     for (const r of records) this.sendStored(client, r);
   }
@@ -237,16 +284,18 @@ export class MatrixToIrc {
   private sendStored(client: PooledClient, record: StoredLineRecord): void {
     const v = record.value;
     const hooks = this.lines.hooks(record);
-    void client.sendMessage(v.kind, v.target, v.text, {
-      ...(v.tags ? { firstLineTags: v.tags } : {}),
-      ...(v.echo ? { onEcho: this.echoRecorder(v.echo) } : {}),
-      beforeWrite: hooks.beforeWrite,
-      queuedAt: record.createdAt,
-    }).then((r) => {
-      hooks.settled(r);
-      if (!r.delivered) this.d.onUndelivered();
-      else this.d.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
-    });
+    void client
+      .sendMessage(v.kind, v.target, v.text, {
+        ...(v.tags ? { firstLineTags: v.tags } : {}),
+        ...(v.echo ? { onEcho: this.echoRecorder(v.echo) } : {}),
+        beforeWrite: hooks.beforeWrite,
+        queuedAt: record.createdAt,
+      })
+      .then((r) => {
+        hooks.settled(r);
+        if (!r.delivered) this.d.onUndelivered();
+        else this.d.ctx.metrics?.observeRemoteSendQueueDelay(r.queueDelayMs);
+      });
   }
 
   /**
@@ -278,7 +327,10 @@ export class MatrixToIrc {
     }
     if (count) {
       this.d.ctx.log.info('Matrix messages stored for IRC before the restart are sent now', {
-        network: this.d.network, lines: count, users: byUser.size, mayHaveGoneOutBefore: maybeSent,
+        network: this.d.network,
+        lines: count,
+        users: byUser.size,
+        mayHaveGoneOutBefore: maybeSent,
       });
     }
   }
@@ -294,13 +346,15 @@ export class MatrixToIrc {
    */
   private echoRecorder(echo: NonNullable<StoredLine['echo']>): (msgid: string) => void {
     let n = 0;
-    const late = (msgid: string): LateRemoteIds => ('edit' in echo
-      ? { edit: echo.edit, remoteIds: [msgid] }
-      : { message: echo.message, remoteIds: [msgid], firstPart: echo.part + n++ });
+    const late = (msgid: string): LateRemoteIds =>
+      'edit' in echo ? { edit: echo.edit, remoteIds: [msgid] } : { message: echo.message, remoteIds: [msgid], firstPart: echo.part + n++ };
     return (msgid) => {
-      this.d.ctx.remote.addRemoteIds(late(msgid)).catch((err) => this.d.ctx.log.warn('msgid of a line from Matrix not recorded', {
-        eventId: 'edit' in echo ? echo.edit.target.eventId : echo.message.eventId, err: String(err),
-      }));
+      this.d.ctx.remote.addRemoteIds(late(msgid)).catch((err) =>
+        this.d.ctx.log.warn('msgid of a line from Matrix not recorded', {
+          eventId: 'edit' in echo ? echo.edit.target.eventId : echo.message.eventId,
+          err: String(err),
+        }),
+      );
     };
   }
 
@@ -340,8 +394,10 @@ export class MatrixToIrc {
       text = `* ${await this.longMessage(body, client, client.connection.planMessage(target, body, kind), lineLimit)}`;
     }
     const ref = {
-      timestamp: edit.timestamp, portal: { roomId: edit.portal.roomId, key: edit.portal.key },
-      target: { eventId: edit.target.eventId, sender: edit.target.sender }, content: { body: edit.content.body },
+      timestamp: edit.timestamp,
+      portal: { roomId: edit.portal.roomId, key: edit.portal.key },
+      target: { eventId: edit.target.eventId, sender: edit.target.sender },
+      content: { body: edit.content.body },
     };
     await this.sendDurably(client, edit, kind, target, text, undefined, () => ({ edit: ref }));
   }
@@ -392,7 +448,10 @@ export class MatrixToIrc {
     const client = await this.d.users.clientFor(userId, change.sender.displayName);
     const channel = await this.targetFor(change.portal, client, userId);
     if (client.status !== 'connected') {
-      this.d.tell(userId, `The topic of ${channel} was not changed on ${this.d.network}: you are not connected yet. Try again in a moment.`);
+      this.d.tell(
+        userId,
+        `The topic of ${channel} was not changed on ${this.d.network}: you are not connected yet. Try again in a moment.`,
+      );
       return;
     }
     await this.d.ctx.data.put('topics', `${this.d.network}\u0000${channel}`, change.topic);

@@ -29,7 +29,7 @@ export interface ReplyStyle {
   quoteChars: number;
 }
 
-export const MAI_REPLY_STYLE: ReplyStyle = {
+const MAI_REPLY_STYLE: ReplyStyle = {
   shortTemplate: '$NICK: $REPLY',
   longTemplate: '<$NICK> "$ORIGINAL" <- $REPLY',
   shortWindowMs: 300_000,
@@ -41,7 +41,7 @@ export interface Rendered {
   text: string;
 }
 
-export function formatSize(bytes: number): string {
+function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -49,7 +49,11 @@ export function formatSize(bytes: number): string {
 
 /** A quote of a replied-to message: first non-blank line, cut. */
 function quoteOf(body: string, max: number): string {
-  const first = body.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const first =
+    body
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   const stripped = sanitizeUserText(first.replace(/^>\s?/, ''));
   return [...stripped].length > max ? `${[...stripped].slice(0, max).join('')}...` : stripped;
 }

@@ -27,9 +27,12 @@ export class PowerLevelBatch {
     let p = this.pending.get(k);
     if (!p) {
       const entry = { channel, changes: new Map<string, LevelChange>(), timer: undefined as unknown as NodeJS.Timeout };
-      entry.timer = setTimeout(() => { this.pending.delete(k); this.flush(entry.channel, [...entry.changes.values()]); }, this.graceMs);
+      entry.timer = setTimeout(() => {
+        this.pending.delete(k);
+        this.flush(entry.channel, [...entry.changes.values()]);
+      }, this.graceMs);
       entry.timer.unref();
-      this.pending.set(k, p = entry);
+      this.pending.set(k, (p = entry));
     }
     for (const c of changes) {
       const who = c.matrixUserId !== undefined ? `m\u0000${c.matrixUserId}` : `g\u0000${c.ghost?.id}`;

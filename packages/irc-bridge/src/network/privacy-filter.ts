@@ -57,10 +57,12 @@ export class PrivacyFilter {
    */
   async allows(channel: string, label: string, onChannel: ReadonlySet<string>): Promise<boolean> {
     const roomIds = await this.d.roomsOf(channel);
-    const missingByRoom = await Promise.all(roomIds.map(async (roomId) => ({
-      roomId,
-      missing: await this.d.exempt?.(roomId) ? [] : (await this.d.joinedMatrixUsers(roomId)).filter((u) => !onChannel.has(u)).sort(),
-    })));
+    const missingByRoom = await Promise.all(
+      roomIds.map(async (roomId) => ({
+        roomId,
+        missing: (await this.d.exempt?.(roomId)) ? [] : (await this.d.joinedMatrixUsers(roomId)).filter((u) => !onChannel.has(u)).sort(),
+      })),
+    );
     const ok = missingByRoom.every((r) => r.missing.length === 0);
     for (const { roomId, missing } of missingByRoom) this.note(roomId, label, missing, ok);
     if (!ok) this.d.onWithheld();
@@ -74,9 +76,12 @@ export class PrivacyFilter {
       this.rooms.delete(roomId);
       clearTimeout(s.timer);
       const n = `${s.withheld} ${s.withheld === 1 ? 'message' : 'messages'}`;
-      this.tell(roomId, s.toldAt
-        ? `Messages from ${label} are bridged again; ${n} from it ${s.withheld === 1 ? 'was' : 'were'} not bridged meanwhile.`
-        : `${n} from ${label} ${s.withheld === 1 ? 'was' : 'were'} not bridged while ${s.missing ? `${s.missing} ${s.missing.includes(',') ? 'were' : 'was'}` : 'members of another room linked to it were'} not yet on the IRC channel.`);
+      this.tell(
+        roomId,
+        s.toldAt
+          ? `Messages from ${label} are bridged again; ${n} from it ${s.withheld === 1 ? 'was' : 'were'} not bridged meanwhile.`
+          : `${n} from ${label} ${s.withheld === 1 ? 'was' : 'were'} not bridged while ${s.missing ? `${s.missing} ${s.missing.includes(',') ? 'were' : 'was'}` : 'members of another room linked to it were'} not yet on the IRC channel.`,
+      );
       return;
     }
     const who = missing.join(', ');
@@ -91,16 +96,21 @@ export class PrivacyFilter {
     this.rooms.set(roomId, state);
     // A member who just joined the room is usually on the channel within a second or two; only
     // a longer wait is worth a notice (the count still comes when lines flow again).
-    state.timer = setTimeout(() => { if (this.rooms.get(roomId) === state) this.warn(roomId, state); }, this.graceMs);
+    state.timer = setTimeout(() => {
+      if (this.rooms.get(roomId) === state) this.warn(roomId, state);
+    }, this.graceMs);
     state.timer.unref();
   }
 
   private warn(roomId: string, s: RoomState): void {
     s.toldAt = this.now();
     s.told = s.missing;
-    this.tell(roomId, s.missing
-      ? `Messages from ${s.label} are not bridged while these members of this room are not on the IRC channel: ${s.missing}. They join it when they send a message or are connected by the bridge; a moderator may remove members who should not read it.`
-      : `Messages from ${s.label} are not bridged while members of another room linked to it are not on the IRC channel.`);
+    this.tell(
+      roomId,
+      s.missing
+        ? `Messages from ${s.label} are not bridged while these members of this room are not on the IRC channel: ${s.missing}. They join it when they send a message or are connected by the bridge; a moderator may remove members who should not read it.`
+        : `Messages from ${s.label} are not bridged while members of another room linked to it are not on the IRC channel.`,
+    );
   }
 
   /** Timers of rooms still withholding, for shutdown. */

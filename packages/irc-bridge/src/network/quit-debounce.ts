@@ -42,18 +42,29 @@ export class QuitDebounce {
    * Runs them now, or later except those `rejoined` first. Returns whether they were held.
    */
   quit(key: string, leaves: Map<string, () => void>): boolean {
-    const applyAll = (m: Map<string, () => void>) => { for (const apply of m.values()) apply(); };
-    if (!this.opts.enabled) { applyAll(leaves); return false; }
+    const applyAll = (m: Map<string, () => void>) => {
+      for (const apply of m.values()) apply();
+    };
+    if (!this.opts.enabled) {
+      applyAll(leaves);
+      return false;
+    }
     const t = this.now();
     this.recent.push(t);
     while (this.recent.length && this.recent[0] <= t - 1000) this.recent.shift();
-    if (this.recent.length <= this.opts.quitsPerSecond || this.held.size >= this.maxHeld) { applyAll(leaves); return false; }
+    if (this.recent.length <= this.opts.quitsPerSecond || this.held.size >= this.maxHeld) {
+      applyAll(leaves);
+      return false;
+    }
     const before = this.held.get(key);
     if (before) clearTimeout(before.timer);
     const delay = this.opts.delayMinMs + this.random() * Math.max(0, this.opts.delayMaxMs - this.opts.delayMinMs);
     const entry: Held = {
       leaves: new Map(leaves),
-      timer: setTimeout(() => { this.held.delete(key); applyAll(entry.leaves); }, delay),
+      timer: setTimeout(() => {
+        this.held.delete(key);
+        applyAll(entry.leaves);
+      }, delay),
     };
     entry.timer.unref();
     this.held.set(key, entry);
@@ -64,12 +75,17 @@ export class QuitDebounce {
   rejoined(key: string, channel: string): boolean {
     const h = this.held.get(key);
     if (!h || !h.leaves.delete(channel)) return false;
-    if (h.leaves.size === 0) { clearTimeout(h.timer); this.held.delete(key); }
+    if (h.leaves.size === 0) {
+      clearTimeout(h.timer);
+      this.held.delete(key);
+    }
     return true;
   }
 
   /** Nicks with leaves held. */
-  get heldCount(): number { return this.held.size; }
+  get heldCount(): number {
+    return this.held.size;
+  }
 
   stop(): void {
     for (const h of this.held.values()) clearTimeout(h.timer);

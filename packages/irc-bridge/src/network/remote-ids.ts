@@ -16,7 +16,7 @@ const SYNTHETIC_PREFIX = 'irc-';
 const MATRIX_PREFIX = 'mx:';
 
 /** What we send: the draft name is the one clients implement today. */
-export const REPLY_TAG = '+draft/reply';
+const REPLY_TAG = '+draft/reply';
 const INCOMING_REPLY_TAGS = ['+reply', '+draft/reply'] as const;
 
 let seq = 0;

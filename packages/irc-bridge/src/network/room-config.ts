@@ -20,7 +20,10 @@ export interface RoomSettings {
 }
 
 export class RoomConfig {
-  constructor(private readonly ctx: BridgeContext<IrcConfig>, private readonly server: ServerConfig) {}
+  constructor(
+    private readonly ctx: BridgeContext<IrcConfig>,
+    private readonly server: ServerConfig,
+  ) {}
 
   /** The room's effective settings: the network's, with what the room set where allowed. */
   async settings(roomId: string): Promise<RoomSettings> {

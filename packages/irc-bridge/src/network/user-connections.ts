@@ -12,8 +12,16 @@
 import { readFileSync } from 'node:fs';
 import type { BridgeContext } from '@causeway/bridge-core';
 import {
-  IrcCaseMap, IrcConnectionPool, type ConnectScheduler, type IrcConnection, type PooledClient, type ServerOptions,
-  type UserConnectionOptions, type MessageKind, type Disconnect, type ConnectionObserver,
+  IrcCaseMap,
+  IrcConnectionPool,
+  type ConnectScheduler,
+  type IrcConnection,
+  type PooledClient,
+  type ServerOptions,
+  type UserConnectionOptions,
+  type MessageKind,
+  type Disconnect,
+  type ConnectionObserver,
 } from '../irc';
 import type { IrcConfig, ServerConfig } from '../config-schema';
 import type { SecretStore } from '@causeway/bridge-core';
@@ -88,19 +96,28 @@ export class UserConnections {
       this.setNick(userId, info.nick);
       if (info.nick !== info.requestedNick && this.toldNick.get(userId) !== info.nick) {
         this.toldNick.set(userId, info.nick);
-        this.tell(userId, `The nick ${info.requestedNick} is already in use on ${d.network}, so you are connected as ${info.nick}.`
-          + (c.allow_nick_changes ? ' Use !nick to choose another.' : ''));
+        this.tell(
+          userId,
+          `The nick ${info.requestedNick} is already in use on ${d.network}, so you are connected as ${info.nick}.` +
+            (c.allow_nick_changes ? ' Use !nick to choose another.' : ''),
+        );
       }
     });
     this.pool.on('unconfirmed', (userId, lines) => this.tellUnconfirmed(userId, lines));
     this.pool.on('failed', (userId, reason) => {
-      this.tell(userId, `Could not stay connected to ${d.network}: ${describe(reason)} The bridge will not retry; use !reconnect once the problem is solved.`);
+      this.tell(
+        userId,
+        `Could not stay connected to ${d.network}: ${describe(reason)} The bridge will not retry; use !reconnect once the problem is solved.`,
+      );
     });
     this.pool.on('evicted', (userId, why) => {
       this.forget(userId);
-      this.tell(userId, why === 'idle'
-        ? `You were disconnected from ${d.network} after being idle; your next message reconnects you.`
-        : `You were disconnected from ${d.network}: the bridge reached its connection limit. Your next message reconnects you.`);
+      this.tell(
+        userId,
+        why === 'idle'
+          ? `You were disconnected from ${d.network} after being idle; your next message reconnects you.`
+          : `You were disconnected from ${d.network}: the bridge reached its connection limit. Your next message reconnects you.`,
+      );
     });
   }
 
@@ -119,20 +136,28 @@ export class UserConnections {
       return `${l.target}: "${text.length > 80 ? `${text.slice(0, 80)}…` : text}"`;
     });
     const more = lines.length > 3 ? ` and ${lines.length - 3} more` : '';
-    this.tell(userId, `Your connection to ${this.d.network} dropped before the server confirmed ${lines.length === 1 ? 'this line' : `these ${lines.length} lines`}; `
-      + `${lines.length === 1 ? 'it' : 'they'} may not have reached IRC: ${shown.join(', ')}${more}.`);
+    this.tell(
+      userId,
+      `Your connection to ${this.d.network} dropped before the server confirmed ${lines.length === 1 ? 'this line' : `these ${lines.length} lines`}; ` +
+        `${lines.length === 1 ? 'it' : 'they'} may not have reached IRC: ${shown.join(', ')}${more}.`,
+    );
   }
 
   private tellUndelivered(userId: string, message: { kind: MessageKind; target: string; text: string }, reason: string): void {
     // Stopping: what was not sent stays stored and goes out after the next start (durable-lines.ts).
     if (this.shuttingDown) return;
     const preview = message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
-    this.tell(userId, `Your message to ${message.target} on ${this.d.network} was not delivered: "${preview.replace(/[\x00-\x1f]/g, '')}" — ${reason}`);
+    this.tell(
+      userId,
+      `Your message to ${message.target} on ${this.d.network} was not delivered: "${preview.replace(/[\x00-\x1f]/g, '')}" — ${reason}`,
+    );
   }
 
   /** Each user's connection, tagged with the user (one observer for all of them). */
   private readonly connectionEvents: ConnectionObserver<string> = {
-    nick: (userId, ev) => { if (ev.self) this.setNick(userId, ev.newNick); },
+    nick: (userId, ev) => {
+      if (ev.self) this.setNick(userId, ev.newNick);
+    },
     disconnected: (userId) => this.d.detach(userId),
   };
 
@@ -219,7 +244,9 @@ export class UserConnections {
     ]);
     const stored = { password, certificate };
     const opts: UserConnectionOptions = {
-      nick, username, realname: realnameFor(c.realname_format, who),
+      nick,
+      username,
+      realname: realnameFor(c.realname_format, who),
       ...credentialsFor(this.d.cfg, nick, stored, () => clientCertificateOf(this.d.cfg)),
     };
     if (c.ipv6_prefix) opts.outgoingAddress = ipv6For(c.ipv6_prefix, userId);

@@ -2,20 +2,16 @@
 // `list [workspace]`. Bridge admins may do anything; a room's moderators (the power level the room
 // requires to change power levels, as for IRC unlinks and provisioning) may link and unlink their
 // own room. The Slack side's consent is checked by the connector's beforeLink (links.ts).
-import { BridgeError, CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import { BridgeError, CommandUsageError, parseRoomId, type Command, type CommandContext } from '@causeway/bridge-core';
+import type { SlackWorkspaces } from '../workspace/registry';
 import { isChannelId } from '../links';
 
-const ROOM_ID = (raw: string) => {
-  if (!/^![^:\s]+:\S+$/.test(raw)) throw new CommandUsageError(`${raw} is not a room ID (!abc:example.org).`);
-  return raw;
-};
 const CHANNEL = (raw: string) => {
   if (!isChannelId(raw)) throw new CommandUsageError(`${raw} is not a Slack channel ID (C…, from the channel's details in Slack).`);
   return raw;
 };
 
-async function mayManage(c: SlackConnector, cmd: CommandContext, roomId: string): Promise<string | undefined> {
+async function mayManage(c: SlackWorkspaces, cmd: CommandContext, roomId: string): Promise<string | undefined> {
   if (cmd.isAdmin) return undefined;
   const power = await c.ctx.portals.canManage(roomId, cmd.sender);
   return power.ok
@@ -23,12 +19,12 @@ async function mayManage(c: SlackConnector, cmd: CommandContext, roomId: string)
     : `Only a bridge admin or a moderator of ${roomId} (power level ${power.required}; you have ${power.level}) may do that.`;
 }
 
-export function linkCommands(c: SlackConnector): Command[] {
+export function linkCommands(c: SlackWorkspaces): Command[] {
   return [
     {
       name: 'link',
       summary: 'Link a room to a Slack channel: link <room_id> <workspace> <channel_id>',
-      args: [{ name: 'room_id', parse: ROOM_ID }, { name: 'workspace' }, { name: 'channel', parse: CHANNEL }],
+      args: [{ name: 'room_id', parse: parseRoomId }, { name: 'workspace' }, { name: 'channel', parse: CHANNEL }],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const refused = await mayManage(c, cmd, roomId);
@@ -46,7 +42,7 @@ export function linkCommands(c: SlackConnector): Command[] {
     {
       name: 'unlink',
       summary: 'Unlink a room from its Slack channel: unlink <room_id>',
-      args: [{ name: 'room_id', parse: ROOM_ID }],
+      args: [{ name: 'room_id', parse: parseRoomId }],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const portal = await c.ctx.portals.getByRoom(roomId);

@@ -2,7 +2,7 @@
 // authenticate, check the acting user's power in the room and audit): the body names the workspace
 // and the channel ID; the Slack side's consent is checked by the connector's beforeLink.
 import { BridgeError, MatrixError } from '@causeway/bridge-core';
-import type { SlackConnector } from '../connector';
+import type { SlackWorkspaces } from '../workspace/registry';
 
 const LINK_SCHEMA = {
   type: 'object',
@@ -13,12 +13,12 @@ const LINK_SCHEMA = {
   },
 };
 
-export function registerProvisioning(c: SlackConnector): void {
+export function registerProvisioning(c: SlackWorkspaces): void {
   c.ctx.provisioning.addLinkRoutes({
     linkSchema: LINK_SCHEMA,
     link: async (roomId, userId, body) => {
       const name = body.workspace as string;
-      if (!c.workspaces.has(name)) throw new MatrixError(404, 'M_NOT_FOUND', `There is no Slack workspace called ${name}.`);
+      if (!c.has(name)) throw new MatrixError(404, 'M_NOT_FOUND', `There is no Slack workspace called ${name}.`);
       try {
         const p = await c.ctx.portals.link(roomId, c.workspace(name).portalKey(body.channel_id as string), { actor: userId });
         return { room_id: p.roomId, workspace: p.key.network, channel_id: p.key.id };

@@ -3,7 +3,7 @@
 // homeserver. A file that cannot be fetched becomes a notice with its name, never a silent drop.
 import type { MessageContent } from '@causeway/bridge-core';
 import type { SlackFile } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 
 const MAX_FILE_BYTES = 100 * 1024 * 1024;
 
@@ -14,7 +14,7 @@ function kindOf(mimetype: string | undefined): MessageContent['kind'] {
   return 'file';
 }
 
-export async function slackFileToContent(ws: SlackWorkspace, file: SlackFile): Promise<MessageContent> {
+export async function slackFileToContent(ws: WorkspaceContext, file: SlackFile): Promise<MessageContent> {
   const name = file.name ?? file.title ?? file.id;
   const url = file.urlPrivateDownload ?? file.urlPrivate;
   if (!file.available || !url) return { kind: 'notice', body: `(a file Slack does not let the bridge read: ${name})` };

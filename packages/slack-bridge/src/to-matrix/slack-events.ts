@@ -12,14 +12,14 @@ import {
   type SlackNewMessage,
   type SlackReaction,
 } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { slackTextToContent } from './text';
 import { slackFileToContent } from './files';
 
 const tsMs = (ts: string | undefined): number | undefined => (ts ? Math.round(Number(ts) * 1000) : undefined);
 
 export class SlackToMatrix {
-  constructor(private readonly ws: SlackWorkspace) {}
+  constructor(private readonly ws: WorkspaceContext) {}
 
   /** Applies one Events API payload (as Bolt hands it over). */
   async handle(body: unknown): Promise<void> {

@@ -4,10 +4,10 @@
 // emoji as inline images uploaded to the homeserver once.
 import type { MessageContent } from '@causeway/bridge-core';
 import { parseSlackMessage, renderMatrix, slackReferences, walkInlines, type MatrixMentionTarget } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 
 export async function slackTextToContent(
-  ws: SlackWorkspace,
+  ws: WorkspaceContext,
   msg: { text: string; blocks?: unknown[] },
   kind: MessageContent['kind'],
 ): Promise<MessageContent> {

@@ -17,16 +17,17 @@ import {
   type SendResult,
 } from '@causeway/bridge-core';
 import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { mentionResolvers } from './mentions';
 import { Reactors } from './reactors';
+import type { SlackSender } from './slack-sender';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
 const MAX_TEXT = 39_000;
 
 /** The Slack ts a message-map entry points at (file parts carry a `~f<n>` suffix). */
-function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
+function slackTsOf(ws: WorkspaceContext, ref: Pick<RemoteMessageRef, 'remoteId'>): { channel: string; ts: string } | undefined {
   const key = parseSlackMessageId(ref.remoteId.replace(/~[a-z]\S*$/, ''));
   return key && key.team === ws.identity.teamId ? { channel: key.channel, ts: key.ts } : undefined;
 }
@@ -34,7 +35,10 @@ function slackTsOf(ws: SlackWorkspace, ref: Pick<RemoteMessageRef, 'remoteId'>):
 export class MatrixToSlack {
   private readonly reactors: Reactors;
 
-  constructor(private readonly ws: SlackWorkspace) {
+  constructor(
+    private readonly ws: WorkspaceContext,
+    private readonly sender: SlackSender,
+  ) {
     this.reactors = new Reactors(ws.ctx.data, ws.name);
   }
 
@@ -81,7 +85,7 @@ export class MatrixToSlack {
         },
       };
     }
-    const r = await ws.sender.call(channel, { ...base, call });
+    const r = await this.sender.call(channel, { ...base, call });
     if (r.ts && thread.thread_ts) ws.threads.set(channel, r.ts, thread.thread_ts);
     return { remoteIds: r.ts ? [ws.messageId(channel, r.ts)] : [] };
   }
@@ -90,7 +94,7 @@ export class MatrixToSlack {
     const target = slackTsOf(this.ws, edit.target);
     if (!target) return;
     const text = await this.text(edit.content);
-    await this.ws.sender.call(target.channel, {
+    await this.sender.call(target.channel, {
       eventId: edit.eventId,
       call: { method: 'chat.update', args: { channel: target.channel, ts: target.ts, text } },
     });
@@ -106,7 +110,7 @@ export class MatrixToSlack {
     for (const remoteId of r.target.remoteIds ?? [r.target.remoteId]) {
       const t = slackTsOf(this.ws, { remoteId });
       if (t)
-        await this.ws.sender.call(t.channel, {
+        await this.sender.call(t.channel, {
           eventId: r.eventId,
           call: { method: 'chat.delete', args: { channel: t.channel, ts: t.ts } },
         });
@@ -124,7 +128,7 @@ export class MatrixToSlack {
     // Another Matrix user's identical reaction is the bot's one reaction on Slack. A replayed add is
     // sent again (Slack answers already_reacted if it got there): it may not have gone out.
     if (!change && (remove || !r.redelivered)) return;
-    await this.ws.sender.call(t.channel, {
+    await this.sender.call(t.channel, {
       eventId: r.eventId,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });

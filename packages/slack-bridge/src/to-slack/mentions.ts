@@ -4,7 +4,7 @@
 // they are done first for every pill the HTML holds.
 import type { MessageContent } from '@causeway/bridge-core';
 import { pillTarget, type MatrixToSlackResolvers } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 
 const HREF_RE = /href\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
 
@@ -17,7 +17,7 @@ function decodeAttr(s: string): string {
     .replace(/&gt;/g, '>');
 }
 
-export async function mentionResolvers(ws: SlackWorkspace, content: MessageContent): Promise<MatrixToSlackResolvers> {
+export async function mentionResolvers(ws: WorkspaceContext, content: MessageContent): Promise<MatrixToSlackResolvers> {
   const targets = new Set<string>(content.mentions ?? []);
   for (const m of (content.html ?? '').matchAll(HREF_RE)) {
     const id = pillTarget(decodeAttr(m[1] ?? m[2] ?? ''));

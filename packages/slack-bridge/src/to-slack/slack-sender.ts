@@ -8,7 +8,7 @@
 import type { WebClient } from '@slack/web-api';
 import { BridgeError } from '@causeway/bridge-core';
 import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
@@ -21,7 +21,7 @@ export class SlackSender {
   private readonly queue: SendQueue<StoredCall, CallResult>;
 
   constructor(
-    private readonly ws: SlackWorkspace,
+    private readonly ws: WorkspaceContext,
     private readonly client: WebClient,
   ) {
     this.store = new DurableSendStore(ws.ctx.outbox.queue('slack-sends'), ws.name);

@@ -3,12 +3,12 @@
 // `files.completeUploadExternal` sharing it to the channel (and thread). The share's `ts` (the
 // message ID) is read from `files.info`, as the completion answer does not carry it yet.
 import type { WebClient } from '@slack/web-api';
-import type { SlackWorkspace } from '../workspace/slack-workspace';
+import type { WorkspaceContext } from '../workspace/workspace-context';
 import type { CallResult, SlackCall } from './slack-call';
 
 type UploadArgs = Extract<SlackCall, { method: 'files.upload-external' }>['args'];
 
-export async function uploadToSlack(ws: SlackWorkspace, client: WebClient, args: UploadArgs): Promise<CallResult> {
+export async function uploadToSlack(ws: WorkspaceContext, client: WebClient, args: UploadArgs): Promise<CallResult> {
   const { data } = await ws.ctx.media.download(args.mxc);
   const step1 = await client.apiCall('files.getUploadURLExternal', { filename: args.name, length: data.length });
   const { upload_url: uploadUrl, file_id: fileId } = step1 as { upload_url?: string; file_id?: string };

@@ -11,6 +11,7 @@ import { fetchIdentity, type SlackIdentity } from './identity';
 import { SlackUsers } from './users';
 import { CustomEmoji } from './custom-emoji';
 import { ThreadRoots } from './thread-roots';
+import type { WorkspaceContext } from './workspace-context';
 import { EchoFilter } from '../to-matrix/echo-filter';
 import { EventDedupe } from '../to-matrix/event-dedupe';
 import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
@@ -37,7 +38,7 @@ function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger
   };
 }
 
-export class SlackWorkspace {
+export class SlackWorkspace implements WorkspaceContext {
   private identityRef?: SlackIdentity;
   /** Lookups (users, emoji, history): a few quick retries. */
   readonly client: WebClient;
@@ -100,7 +101,7 @@ export class SlackWorkspace {
     this.echoes = new EchoFilter(() => this.identity);
     this.toMatrix = new SlackToMatrix(this);
     this.sender = new SlackSender(this, this.sendClient);
-    this.toSlack = new MatrixToSlack(this);
+    this.toSlack = new MatrixToSlack(this, this.sender);
     this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);
     this.inbox = new SlackInbox(
       ctx.outbox.queue<StoredEnvelope>('slack-inbox'),

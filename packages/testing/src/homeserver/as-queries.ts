@@ -2,7 +2,7 @@
 // namespaced user / alias exist?" (the AS creates it before answering 200), the
 // ping round trip, and third-party protocol lookups.
 import type { Appservice, AppserviceRegistry } from './appservices';
-import type { ResolvedConfig } from './core';
+import type { ResolvedConfig } from './config';
 import { MatrixError, notFound } from './errors';
 import { Outbound, OutboundResult, TransportError } from './outbound';
 import type { RoomStore } from './rooms';

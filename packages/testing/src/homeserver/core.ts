@@ -10,6 +10,7 @@ import type { EmulatorProfile } from './profile';
 import type { Pusher } from './pusher';
 import type { RateLimitConfig } from './ratelimit';
 import type { RegistrationLike } from './appservices';
+import type { ResolvedConfig } from './config';
 import type { RoomStore } from './rooms';
 import type { UserStore } from './users';
 
@@ -43,16 +44,6 @@ export interface EmulatorOptions {
   rateLimit?: Partial<RateLimitConfig>;
   /** Behave like an older homeserver release (see profile.ts). Default 'current'. */
   profile?: EmulatorProfile;
-}
-
-export interface ResolvedConfig {
-  serverName: string;
-  queryTimeoutMs: number;
-  queryRetries: number;
-  pingTimeoutMs: number;
-  pushTokenInQuery: boolean;
-  legacyPushFallback: boolean;
-  maxUploadBytes: number;
 }
 
 export interface Core {
