@@ -7,7 +7,7 @@ import type { BridgeContext, Portal } from '@causeway/bridge-core';
 import type { GitterConfig } from './config-schema';
 import type { Puppets } from './puppets';
 
-export interface GitterLinks {
+interface GitterLinks {
   /** Links a Matrix room to a Gitter room (URI or id); a BridgeError says why it cannot. */
   link(roomId: string, uriOrId: string, actor: string): Promise<Portal>;
 }
