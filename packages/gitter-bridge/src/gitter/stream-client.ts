@@ -1,9 +1,10 @@
 // One room's Gitter stream: a long-lived GET on the streaming API, read with StreamParser, with a
 // stall timer (no byte, not even a keep-alive, for `stallTimeoutMs` → reconnect) and reconnects
-// after the owner's reconnectDelay (jittered backoff). The stream never replays, so after every (re)connect the messages
-// posted while it was down are fetched through REST (`afterId` paging from the last message
-// passed on) before the records that arrived meanwhile; each message version (id + v) is passed
-// on once, in order. The cursor (`lastId`) is what the connector persists to resume after a restart.
+// after the owner's `reconnectDelay` (jittered backoff). The stream never replays, so after every
+// (re)connect the messages posted while it was down are fetched through REST (`afterId` paging
+// from the last message passed on) before the records that arrived meanwhile; each message
+// version (id + v) is passed on once, in order. The cursor (`lastId`) is what the connector
+// persists to resume after a restart.
 //
 // Limits of what Gitter offers: catch-up sees messages newer than the cursor (in their current
 // version), not edits or deletes of older ones made while disconnected, nor thread replies
