@@ -68,11 +68,14 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     const e = await alice.emote(roomId, 'waves');
     await alice.delete(roomId, e.id);
     await eventually(() => removed.length === 1, 'the removal');
-    assert.deepEqual(got.map((g) => [g.text, g.v, g.source]), [
-      ['hello', 1, 'stream'],
-      ['hello, edited', 2, 'stream'],
-      ['@alice waves', 1, 'stream'],
-    ]);
+    assert.deepEqual(
+      got.map((g) => [g.text, g.v, g.source]),
+      [
+        ['hello', 1, 'stream'],
+        ['hello, edited', 2, 'stream'],
+        ['@alice waves', 1, 'stream'],
+      ],
+    );
     assert.deepEqual(removed, [e.id]);
     assert.equal(stream!.lastId, e.id);
     assert.deepEqual(errors, []);
@@ -98,7 +101,11 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     emu.streams.refuse(503);
     emu.streams.cut({ roomId });
     await eventually(() => states.includes('waiting'), 'the stream noticed');
-    const missed = emu.seedMessages(roomId, alice.id, Array.from({ length: 230 }, (_, i) => `missed ${i}`));
+    const missed = emu.seedMessages(
+      roomId,
+      alice.id,
+      Array.from({ length: 230 }, (_, i) => `missed ${i}`),
+    );
     await alice.edit(roomId, missed[5].id, 'missed 5, edited while down');
     emu.resetCounters();
     emu.streams.refuse(null);
@@ -155,7 +162,10 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     await eventually(() => texts().includes('later'), 'later');
     const counts = new Map<string, number>();
     for (const g of got) counts.set(`${g.id}/${g.v}`, (counts.get(`${g.id}/${g.v}`) ?? 0) + 1);
-    assert.ok([...counts.values()].every((n) => n === 1), JSON.stringify(got));
+    assert.ok(
+      [...counts.values()].every((n) => n === 1),
+      JSON.stringify(got),
+    );
     const ids = got.filter((g) => g.text.startsWith('overlap')).map((g) => g.text);
     assert.deepEqual(ids, ['overlap 1', 'overlap 2']);
   });

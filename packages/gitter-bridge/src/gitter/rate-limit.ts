@@ -89,7 +89,8 @@ export class RateLimitTracker {
     const resetAt = num(headers.get('x-ratelimit-reset'));
     const retryAfter = num(headers.get('retry-after'));
     const now = this.now();
-    const until = resetAt !== undefined && resetAt > now ? resetAt : retryAfter !== undefined ? now + retryAfter * 1000 : now + this.fallbackWaitMs;
+    const until =
+      resetAt !== undefined && resetAt > now ? resetAt : retryAfter !== undefined ? now + retryAfter * 1000 : now + this.fallbackWaitMs;
     this.state = { ...this.state, remaining: 0, resetAt: until };
   }
 }

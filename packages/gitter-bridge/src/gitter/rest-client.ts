@@ -139,7 +139,11 @@ export class GitterRestClient {
    * Every message after `afterId`, oldest first, a page at a time (what a stream missed while
    * it was down). Stops at the first short page.
    */
-  async *messagesAfter(roomId: string, afterId: string, opts: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<GitterMessage[]> {
+  async *messagesAfter(
+    roomId: string,
+    afterId: string,
+    opts: { pageSize?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<GitterMessage[]> {
     const limit = Math.min(100, Math.max(1, opts.pageSize ?? 100));
     let cursor = afterId;
     for (;;) {
@@ -224,7 +228,12 @@ export class GitterRestClient {
       const serverMessage = errorText(text);
       if (isRateLimitAnswer(res.status, serverMessage)) {
         this.rateLimit.refused(res.headers);
-        this.log.warn?.('Gitter rate limit reached; waiting for the window to end', { method, path, status: res.status, waitMs: this.rateLimit.delayMs() });
+        this.log.warn?.('Gitter rate limit reached; waiting for the window to end', {
+          method,
+          path,
+          status: res.status,
+          waitMs: this.rateLimit.delayMs(),
+        });
         continue;
       }
       const kind = classifyStatus(res.status);
@@ -252,7 +261,8 @@ function validBaseUrl(raw: string): string {
     throw new GitterError(`Gitter base URL ${JSON.stringify(raw)} is not a URL`);
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new GitterError(`Gitter base URL ${JSON.stringify(raw)} must be http(s)`);
-  if (u.username || u.password || u.search || u.hash) throw new GitterError('Gitter base URL must not carry credentials, a query or a fragment');
+  if (u.username || u.password || u.search || u.hash)
+    throw new GitterError('Gitter base URL must not carry credentials, a query or a fragment');
   return u.toString().replace(/\/+$/, '');
 }
 

@@ -142,7 +142,7 @@ export class GitterSendQueue {
   }
 
   private async deliverWithRetry(entry: QueuedOp): Promise<SendOutcome | undefined> {
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       if (this.stopCtl.signal.aborted) return undefined;
       try {
         return await this.deliverOnce(entry);

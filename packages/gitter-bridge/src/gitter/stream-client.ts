@@ -172,13 +172,21 @@ export class RoomStream {
           this.opts.rest.rateLimit.refused(res.headers);
           return 'rate_limited';
         }
-        throw new GitterHttpError(classifyStatus(res.status), res.status, serverMessage, 'GET', `(stream) /rooms/${this.opts.roomId}/chatMessages`);
+        throw new GitterHttpError(
+          classifyStatus(res.status),
+          res.status,
+          serverMessage,
+          'GET',
+          `(stream) /rooms/${this.opts.roomId}/chatMessages`,
+        );
       }
       armStall();
       // Records read while catching up wait here, then go out after the history.
       const held: StreamItem[] = [];
       let live = false;
-      const parser = new StreamParser({ onInvalid: (why) => this.opts.onError?.(new GitterError(`Gitter stream record skipped (${why})`)) });
+      const parser = new StreamParser({
+        onInvalid: (why) => this.opts.onError?.(new GitterError(`Gitter stream record skipped (${why})`)),
+      });
       const sink = (items: StreamItem[]) => {
         if (live) for (const item of items) this.enqueue(item, 'stream');
         else held.push(...items);
