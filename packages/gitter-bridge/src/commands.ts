@@ -10,7 +10,7 @@
  *   logged, and the message carrying it is dropped from the journal once handled.
  */
 import { BridgeError, CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
-import type { GitterConnector } from './connector';
+import type { AdminDeps } from './admin-deps';
 import { GitterHttpError } from './gitter';
 import { GITTER_NETWORK } from './protocol';
 
@@ -20,7 +20,7 @@ const ROOM_ID = (raw: string) => {
 };
 
 /** Bridge admins, or users who may manage the room; replies and returns false otherwise. */
-async function mayManage(c: GitterConnector, cmd: CommandContext, roomId: string, what: string): Promise<boolean> {
+async function mayManage(c: Pick<AdminDeps, 'ctx'>, cmd: CommandContext, roomId: string, what: string): Promise<boolean> {
   if (cmd.isAdmin) return true;
   const power = await c.ctx.portals.canManage(roomId, cmd.sender);
   if (power.ok) return true;
@@ -35,7 +35,7 @@ function describeLink(roomId: string, data: Record<string, unknown> | undefined,
   return `${roomId} ↔ ${uri ? `${uri} (${gitterId})` : gitterId}`;
 }
 
-export function registerCommands(c: GitterConnector): void {
+export function registerCommands(c: AdminDeps): void {
   const commands: Command[] = [
     {
       name: 'link',
@@ -49,7 +49,7 @@ export function registerCommands(c: GitterConnector): void {
         if (!(await mayManage(c, cmd, roomId, 'link'))) return;
         let portal;
         try {
-          portal = await c.link(roomId, cmd.args.gitter_room!, cmd.sender);
+          portal = await c.links.link(roomId, cmd.args.gitter_room!, cmd.sender);
         } catch (err) {
           if (err instanceof BridgeError) return cmd.reply(err.userMessage);
           throw err;
