@@ -43,6 +43,7 @@ import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
 import { registerCommands } from './commands';
+import type { AdminDeps } from './admin-deps';
 import { registerProvisioning } from './provisioning';
 import type { StoredOp } from './outbox-send-store';
 import {
@@ -130,8 +131,9 @@ export class GitterConnector
           membership,
         }),
     });
-    registerCommands(this);
-    registerProvisioning(this);
+    const deps: AdminDeps = { ctx, links: { link: (roomId, uriOrId, actor) => this.link(roomId, uriOrId, actor) }, puppets: this.puppets };
+    registerCommands(deps);
+    registerProvisioning(deps);
   }
 
   async start(): Promise<void> {

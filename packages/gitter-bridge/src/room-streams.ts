@@ -10,6 +10,7 @@ import type { KeyValueRepository, Logger } from '@causeway/bridge-core';
 import { RoomStream, type GitterMessage, type GitterRestClient, type StreamState } from './gitter';
 import type { GitterConfig } from './config-schema';
 import type { GitterMetrics } from './metrics';
+import { retryDelay } from './retry-delay';
 
 const CURSOR_NS = 'stream-cursor';
 
@@ -67,7 +68,7 @@ export class RoomStreams {
       rest: this.rest,
       ...(saved ? { resumeAfterId: saved } : {}),
       stallTimeoutMs: this.cfg.stream.stall_timeout_ms,
-      backoff: { baseMs: this.cfg.stream.reconnect_base_ms, maxMs: this.cfg.stream.reconnect_max_ms },
+      reconnectDelay: retryDelay({ baseMs: this.cfg.stream.reconnect_base_ms, maxMs: this.cfg.stream.reconnect_max_ms }),
       log: { debug: (m, f) => this.log.debug(m, f), warn: (m, f) => this.log.warn(m, f) },
       onMessage: async (message, source) => {
         if (source === 'catch-up') this.metrics.catchUpMessages.inc();

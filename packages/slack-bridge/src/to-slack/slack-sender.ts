@@ -6,7 +6,7 @@
 // of posting twice. IDs found for a message whose handler is gone go to the message map through
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
-import { BridgeError } from '@causeway/bridge-core';
+import { backoffDelay, BridgeError, type BackoffPolicy } from '@causeway/bridge-core';
 import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
@@ -14,6 +14,9 @@ import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack
 import { uploadToSlack } from './upload';
 import { sendForMatrixUser } from '../puppets/puppet-send';
 import { countRateLimitWait } from '../metrics/slack-metrics';
+
+/** Transient send failures: 0.5 s doubling to a minute, given up after the 8th (the sender is told). */
+const SEND_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 60_000, maxRetries: 8 };
 
 /** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
@@ -38,7 +41,7 @@ export class SlackSender {
         if (failure.type === 'ratelimited') countRateLimitWait(ws, item.payload.call.method, delayMs);
       },
       onError: (err) => ws.ctx.log.warn('Slack send queue bookkeeping failed', { err: String(err) }),
-      backoff: { baseMs: 500, maxMs: 60_000 },
+      retryDelay: (failures) => backoffDelay(failures - 1, SEND_RETRY),
       maxFailures: 8,
     });
   }
