@@ -221,10 +221,16 @@ export class ConversationActions {
     this.channelOnly(conv);
     if (!conv.archived) throw new SlackApiError('not_archived');
     conv.archived = false;
-    this.events.emit(conv.teamId, {
-      type: conv.kind === 'channel' ? 'channel_unarchive' : 'group_unarchive', channel: conv.id, user: actor.userId,
-      event_ts: this.state.clock.next('events'),
-    }, { conversation: conv });
+    this.events.emit(
+      conv.teamId,
+      {
+        type: conv.kind === 'channel' ? 'channel_unarchive' : 'group_unarchive',
+        channel: conv.id,
+        user: actor.userId,
+        event_ts: this.state.clock.next('events'),
+      },
+      { conversation: conv },
+    );
   }
 
   /** The DM with one user, or the group DM with several (the actor included). */

@@ -230,7 +230,11 @@ export class SlackEmulator {
     const u = this.state.user(idOf(user));
     const grant = this.state.installation(idOf(app), u.teamId)?.userGrants.get(u.id);
     if (!grant) throw new Error(`revokeUserAuthorization: ${u.id} has not authorized the app`);
-    this.services.events.emit(u.teamId, { type: 'tokens_revoked', tokens: { oauth: [u.id], bot: [] }, event_ts: this.state.clock.next('events') });
+    this.services.events.emit(u.teamId, {
+      type: 'tokens_revoked',
+      tokens: { oauth: [u.id], bot: [] },
+      event_ts: this.state.clock.next('events'),
+    });
     this.state.tokens.revoke(grant.token, error);
   }
 
