@@ -182,7 +182,11 @@ export class GitterConnector
   }
 
   /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
-  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void> {
+  private async onGitterMessage(
+    roomId: string,
+    m: GitterMessage,
+    source: 'stream' | 'catch-up',
+  ): Promise<{ applied: Promise<void> } | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -197,7 +201,7 @@ export class GitterConnector
     });
     this.authors.set(m.id, m.fromUser.username);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
-    return this.ctx.remote.emit(event);
+    return { applied: this.ctx.remote.emit(event) };
   }
 
   private async onGitterRemove(roomId: string, messageId: string): Promise<void> {

@@ -21,10 +21,11 @@ const CURSOR_WRITE_MS = 500;
 
 export interface RoomStreamHandlers {
   /**
-   * Queues a message for Matrix; resolves once queued (the order is then fixed), with a promise
-   * of its being applied, or nothing when it was dropped (an echo).
+   * Queues a message for Matrix; resolves once queued (the order is then fixed), with its being
+   * applied, or nothing when it was dropped (an echo). `applied` is wrapped: a promise resolved
+   * with a promise would wait for it, pacing the stream by one apply per message.
    */
-  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void>;
+  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<{ applied: Promise<void> } | void>;
   onRemove(roomId: string, messageId: string): Promise<void>;
   /** The server refused the room's stream for good (401, 403, 404). */
   onFatal(roomId: string, error: Error): void;
@@ -72,8 +73,8 @@ export class RoomStreams {
       log: { debug: (m, f) => this.log.debug(m, f), warn: (m, f) => this.log.warn(m, f) },
       onMessage: async (message, source) => {
         if (source === 'catch-up') this.metrics.catchUpMessages.inc();
-        const applied = (await this.handlers.onMessage(roomId, message, source)) ?? Promise.resolve();
-        await this.appliedLater(roomId, message.id, applied);
+        const queued = await this.handlers.onMessage(roomId, message, source);
+        await this.appliedLater(roomId, message.id, queued?.applied ?? Promise.resolve());
       },
       onRemove: (id) => this.handlers.onRemove(roomId, id),
       onState: (state: StreamState, detail) => {
