@@ -5,21 +5,23 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { section } from '@causeway/bridge-core';
 
-/** What a puppet token needs: post, edit, delete and react as the user, in channels, DMs and group DMs. */
+/**
+ * What a puppet token needs (the same list as the app manifest's user scopes): post, edit, delete,
+ * react and upload files as the user in channels, DMs and group DMs; find a post whose answer was
+ * lost (history); receive their DMs (message.im/mpim); list a DM's members; open a DM.
+ */
 const DEFAULT_USER_SCOPES = [
   'chat:write',
   'channels:history',
-  'channels:read',
   'groups:history',
-  'groups:read',
   'im:history',
-  'im:read',
-  'im:write',
   'mpim:history',
+  'im:read',
   'mpim:read',
-  'mpim:write',
+  'im:write',
   'reactions:write',
-  'users:read',
+  'files:write',
+  'files:read',
 ];
 
 export const PuppetingSchema = section(
