@@ -10,6 +10,7 @@ import type { GitterConfig } from './config-schema';
 import { OutboxSendStore, type StoredOp } from './outbox-send-store';
 import type { Outcomes } from './outcomes';
 import type { GitterMetrics } from './metrics';
+import { REST_RETRY, retryDelay, SEND_RETRY } from './retry-delay';
 
 export interface AccountHooks {
   /** The token was refused (401): the caller decides what to do (tell the user, move the sends). */
@@ -39,6 +40,7 @@ export class GitterAccount {
     this.client = new GitterRestClient({
       baseUrl: ctx.config.rest_base_url,
       token,
+      retryDelay: retryDelay(REST_RETRY),
       userAgent: 'causeway-gitter-bridge',
       log: {
         debug: (m, f) => log.debug(m, f),
@@ -52,6 +54,7 @@ export class GitterAccount {
     this.queue = new GitterSendQueue({
       client: this.client,
       store: this.store,
+      retryDelay: retryDelay(SEND_RETRY),
       findSent: { maxPages: ctx.config.history_lookup_pages },
       onSettled: (entry, outcome) => {
         if (entry.op.ref !== undefined) this.outcomes.settle(entry.op.ref, outcome);

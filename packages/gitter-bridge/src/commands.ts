@@ -9,18 +9,13 @@
  * - `!settoken <token>` / `!removetoken`: puppeting. The token is a secret argument: never
  *   logged, and the message carrying it is dropped from the journal once handled.
  */
-import { BridgeError, CommandUsageError, type Command, type CommandContext } from '@causeway/bridge-core';
-import type { GitterConnector } from './connector';
+import { BridgeError, CommandUsageError, parseRoomId, type Command, type CommandContext } from '@causeway/bridge-core';
+import type { AdminDeps } from './admin-deps';
 import { GitterHttpError } from './gitter';
 import { GITTER_NETWORK } from './protocol';
 
-const ROOM_ID = (raw: string) => {
-  if (!/^![^:\s]+:\S+$/.test(raw)) throw new CommandUsageError(`${raw} is not a room ID (!abc:example.org).`);
-  return raw;
-};
-
 /** Bridge admins, or users who may manage the room; replies and returns false otherwise. */
-async function mayManage(c: GitterConnector, cmd: CommandContext, roomId: string, what: string): Promise<boolean> {
+async function mayManage(c: Pick<AdminDeps, 'ctx'>, cmd: CommandContext, roomId: string, what: string): Promise<boolean> {
   if (cmd.isAdmin) return true;
   const power = await c.ctx.portals.canManage(roomId, cmd.sender);
   if (power.ok) return true;
@@ -35,13 +30,13 @@ function describeLink(roomId: string, data: Record<string, unknown> | undefined,
   return `${roomId} ↔ ${uri ? `${uri} (${gitterId})` : gitterId}`;
 }
 
-export function registerCommands(c: GitterConnector): void {
+export function registerCommands(c: AdminDeps): void {
   const commands: Command[] = [
     {
       name: 'link',
       summary: 'Link a Matrix room to a Gitter room (bridge admins and room moderators): !link <room_id> <acme/chat>',
       args: [
-        { name: 'room_id', parse: ROOM_ID },
+        { name: 'room_id', parse: parseRoomId },
         { name: 'gitter_room', description: 'Gitter room URI (acme/chat) or id' },
       ],
       async run(cmd) {
@@ -49,7 +44,7 @@ export function registerCommands(c: GitterConnector): void {
         if (!(await mayManage(c, cmd, roomId, 'link'))) return;
         let portal;
         try {
-          portal = await c.link(roomId, cmd.args.gitter_room!, cmd.sender);
+          portal = await c.links.link(roomId, cmd.args.gitter_room!, cmd.sender);
         } catch (err) {
           if (err instanceof BridgeError) return cmd.reply(err.userMessage);
           throw err;
@@ -60,7 +55,7 @@ export function registerCommands(c: GitterConnector): void {
     {
       name: 'unlink',
       summary: 'Unlink a Matrix room from its Gitter room (bridge admins and room moderators): !unlink <room_id>',
-      args: [{ name: 'room_id', parse: ROOM_ID }],
+      args: [{ name: 'room_id', parse: parseRoomId }],
       async run(cmd) {
         const roomId = cmd.args.room_id!;
         const portal = await c.ctx.portals.getByRoom(roomId);
@@ -73,7 +68,7 @@ export function registerCommands(c: GitterConnector): void {
     {
       name: 'list',
       summary: "Show a room's Gitter link, or every link (bridge admins): !list [room_id]",
-      args: [{ name: 'room_id', optional: true, parse: ROOM_ID }],
+      args: [{ name: 'room_id', optional: true, parse: parseRoomId }],
       async run(cmd) {
         const roomId = cmd.args.room_id;
         if (roomId) {

@@ -43,6 +43,7 @@ import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
 import { registerCommands } from './commands';
+import type { AdminDeps } from './admin-deps';
 import { registerProvisioning } from './provisioning';
 import type { StoredOp } from './outbox-send-store';
 import {
@@ -130,8 +131,9 @@ export class GitterConnector
           membership,
         }),
     });
-    registerCommands(this);
-    registerProvisioning(this);
+    const deps: AdminDeps = { ctx, links: { link: (roomId, uriOrId, actor) => this.link(roomId, uriOrId, actor) }, puppets: this.puppets };
+    registerCommands(deps);
+    registerProvisioning(deps);
   }
 
   async start(): Promise<void> {
@@ -180,7 +182,11 @@ export class GitterConnector
   }
 
   /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
-  private async onGitterMessage(roomId: string, m: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void> {
+  private async onGitterMessage(
+    roomId: string,
+    m: GitterMessage,
+    source: 'stream' | 'catch-up',
+  ): Promise<{ applied: Promise<void> } | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -195,7 +201,7 @@ export class GitterConnector
     });
     this.authors.set(m.id, m.fromUser.username);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
-    return this.ctx.remote.emit(event);
+    return { applied: this.ctx.remote.emit(event) };
   }
 
   private async onGitterRemove(roomId: string, messageId: string): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { MatrixError } from '@causeway/bridge-core';
 import { BridgeError } from '@causeway/bridge-core';
-import type { GitterConnector } from './connector';
+import type { AdminDeps } from './admin-deps';
 import { GITTER_NETWORK } from './protocol';
 
 const LINK_SCHEMA = {
@@ -21,12 +21,12 @@ function asHttp(err: unknown): unknown {
   return err;
 }
 
-export function registerProvisioning(c: GitterConnector): void {
+export function registerProvisioning(c: Pick<AdminDeps, 'ctx' | 'links'>): void {
   c.ctx.provisioning.addLinkRoutes({
     linkSchema: LINK_SCHEMA,
     async link(roomId, userId, body) {
       try {
-        const portal = await c.link(roomId, String(body.gitter_room), userId);
+        const portal = await c.links.link(roomId, String(body.gitter_room), userId);
         return { room_id: portal.roomId, gitter_room_id: portal.key.id, gitter_room: portal.data?.uri ?? portal.key.id };
       } catch (err) {
         throw asHttp(err);

@@ -12,6 +12,7 @@ import type { StoredOp } from './outbox-send-store';
 import type { Outcomes } from './outcomes';
 import type { GitterMetrics } from './metrics';
 import { GitterRestClient, type GitterUser } from './gitter';
+import { REST_RETRY, retryDelay } from './retry-delay';
 
 const SECRETS_NS = 'tokens';
 const PUPPETS_NS = 'puppets';
@@ -93,7 +94,7 @@ export class Puppets {
 
   /** Checks a token with Gitter, then stores it sealed. Throws GitterHttpError 401 for a bad one. */
   async set(userId: string, token: string): Promise<GitterUser> {
-    const probe = new GitterRestClient({ baseUrl: this.ctx.config.rest_base_url, token, retries: 1 });
+    const probe = new GitterRestClient({ baseUrl: this.ctx.config.rest_base_url, token, retries: 1, retryDelay: retryDelay(REST_RETRY) });
     const user = await probe.currentUser();
     const old = this.accounts.get(userId);
     if (old) {

@@ -10,6 +10,7 @@ import type { KeyValueRepository, Logger } from '@causeway/bridge-core';
 import { RoomStream, type GitterMessage, type GitterRestClient, type StreamState } from './gitter';
 import type { GitterConfig } from './config-schema';
 import type { GitterMetrics } from './metrics';
+import { retryDelay } from './retry-delay';
 
 const CURSOR_NS = 'stream-cursor';
 
@@ -20,10 +21,11 @@ const CURSOR_WRITE_MS = 500;
 
 export interface RoomStreamHandlers {
   /**
-   * Queues a message for Matrix; resolves once queued (the order is then fixed), with a promise
-   * of its being applied, or nothing when it was dropped (an echo).
+   * Queues a message for Matrix; resolves once queued (the order is then fixed), with its being
+   * applied, or nothing when it was dropped (an echo). `applied` is wrapped: a promise resolved
+   * with a promise would wait for it, pacing the stream by one apply per message.
    */
-  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<Promise<void> | void>;
+  onMessage(roomId: string, message: GitterMessage, source: 'stream' | 'catch-up'): Promise<{ applied: Promise<void> } | void>;
   onRemove(roomId: string, messageId: string): Promise<void>;
   /** The server refused the room's stream for good (401, 403, 404). */
   onFatal(roomId: string, error: Error): void;
@@ -67,12 +69,12 @@ export class RoomStreams {
       rest: this.rest,
       ...(saved ? { resumeAfterId: saved } : {}),
       stallTimeoutMs: this.cfg.stream.stall_timeout_ms,
-      backoff: { baseMs: this.cfg.stream.reconnect_base_ms, maxMs: this.cfg.stream.reconnect_max_ms },
+      reconnectDelay: retryDelay({ baseMs: this.cfg.stream.reconnect_base_ms, maxMs: this.cfg.stream.reconnect_max_ms }),
       log: { debug: (m, f) => this.log.debug(m, f), warn: (m, f) => this.log.warn(m, f) },
       onMessage: async (message, source) => {
         if (source === 'catch-up') this.metrics.catchUpMessages.inc();
-        const applied = (await this.handlers.onMessage(roomId, message, source)) ?? Promise.resolve();
-        await this.appliedLater(roomId, message.id, applied);
+        const queued = await this.handlers.onMessage(roomId, message, source);
+        await this.appliedLater(roomId, message.id, queued?.applied ?? Promise.resolve());
       },
       onRemove: (id) => this.handlers.onRemove(roomId, id),
       onState: (state: StreamState, detail) => {

@@ -7,6 +7,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, section } from '@causeway/bridge-core';
+import { PuppetingSchema } from './puppets/config';
+import { TeamSyncSchema } from './team-sync/config';
 
 export const WorkspaceSchema = section(
   {
@@ -42,6 +44,8 @@ export const WorkspaceSchema = section(
     name: Type.Optional(
       Type.String({ description: 'Human-readable workspace name shown in bridge info (defaults to the team name Slack reports).' }),
     ),
+    puppeting: Type.Optional(PuppetingSchema),
+    team_sync: Type.Optional(TeamSyncSchema),
   },
   { description: 'One Slack workspace (an app installation).' },
 );

@@ -9,6 +9,11 @@ import {
   type BridgeContext,
   type BridgeInfoDisplay,
   type BridgeInfoProvider,
+  type DirectChatHandler,
+  type GhostResolver,
+  type PermissionsWatcher,
+  type GhostKey,
+  type PortalInfo,
   type EditHandler,
   type LinkHandler,
   type MatrixEdit,
@@ -31,6 +36,8 @@ import { registerProvisioning } from './provisioning/link-routes';
 import { checkLink } from './links';
 import { tellUndeliverable } from './to-matrix/undeliverable';
 import type { SlackWorkspaces } from './workspace/registry';
+import { registerPuppeting } from './puppets';
+import { resolveSlackGhost } from './directory/ghost-resolver';
 
 export class SlackConnector
   implements
@@ -41,7 +48,10 @@ export class SlackConnector
     ReactionHandler,
     LinkHandler,
     BridgeInfoProvider,
-    UndeliverableHandler
+    UndeliverableHandler,
+    DirectChatHandler,
+    GhostResolver,
+    PermissionsWatcher
 {
   readonly protocol = SLACK_PROTOCOL;
   readonly configSchema = SlackConfigSchema;
@@ -76,6 +86,7 @@ export class SlackConnector
     }
     registerCommands(this);
     registerProvisioning(this);
+    registerPuppeting(this);
   }
 
   async start(): Promise<void> {
@@ -125,6 +136,21 @@ export class SlackConnector
   async onRemoteEventUndeliverable(event: RemoteEvent, reason: string): Promise<void> {
     const ws = this.workspaces.get(event.portal.network);
     if (ws) await tellUndeliverable(ws, event, reason);
+  }
+
+  /** A Matrix user invited a Slack user's ghost to a DM: opened with their own token (puppets/direct-messages). */
+  openDirectChat(matrixUserId: string, ghost: GhostKey): Promise<PortalInfo> {
+    return this.workspace(ghost.network).dms.open(matrixUserId, ghost);
+  }
+
+  /** A ban list changed: puppet logins of users who may no longer use the bridge end (puppets/puppets). */
+  async onPermissionsChanged(): Promise<void> {
+    for (const ws of this.workspaces.values()) await ws.puppets.dropBarred();
+  }
+
+  /** The homeserver asks about a user in our namespace: a Slack user who exists (directory/ghost-resolver). */
+  resolveGhost(localpart: string): Promise<{ key: GhostKey; displayName?: string } | null> {
+    return resolveSlackGhost(this, localpart);
   }
 
   beforeLink(request: { key: PortalKey; roomId: string; userId: string }): Promise<void> {

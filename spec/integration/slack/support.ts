@@ -42,9 +42,12 @@ export async function startSlackBridge(
     emulator?: Parameters<typeof SlackEmulator.start>[0];
     /** The app's settings (scopes, event subscriptions), as its manifest gives them. */
     appOptions?: Parameters<SlackEmulator['createApp']>[0];
-    workspace?: Record<string, unknown>;
+    /** Extra workspace settings; a function gets the emulator's app (its OAuth client ID and secret). */
+    workspace?: Record<string, unknown> | ((app: SlackApp) => Record<string, unknown>);
     slack?: Record<string, unknown>;
     core?: Record<string, unknown> | ((asUrl: string) => Record<string, unknown>);
+    /** A homeserver the spec prepared (e.g. a ban list room the config names); stopped with the bridge. */
+    hs?: HomeserverEmulator;
   } = {},
 ): Promise<SlackBridge> {
   const slack = await SlackEmulator.start({ ...opts.emulator });
@@ -52,13 +55,14 @@ export async function startSlackBridge(
   const alice = slack.createUser(team, { name: 'alice', realName: 'Alice Liddell', displayName: 'alice' });
   const bob = slack.createUser(team, { name: 'bob', realName: 'Bob Smith' });
   const app = slack.createApp({
+    ...opts.appOptions,
     name: 'Causeway',
     ...(transport === 'http' ? { socketMode: false, requestUrl: 'http://127.0.0.1:9/unset' } : {}),
   });
   const { botToken, botUserId } = slack.install(app, team);
   const general = slack.createChannel(team, { name: 'general', general: true, members: [alice, bob, botUserId] });
   let connector!: SlackConnector;
-  const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
+  const hs = opts.hs ?? (await HomeserverEmulator.start({ serverName: 'localhost' }));
   const fx = await startBridgeFixture<SlackConfig>({
     connector: () => (connector = new SlackConnector()),
     configKey: 'slack',
@@ -70,7 +74,7 @@ export async function startSlackBridge(
           bot_token: botToken,
           api_url: slack.apiUrl,
           ...(transport === 'socket' ? { app_token: app.appToken } : { signing_secret: app.signingSecret }),
-          ...opts.workspace,
+          ...(typeof opts.workspace === 'function' ? opts.workspace(app) : opts.workspace),
         },
       },
       ...opts.slack,

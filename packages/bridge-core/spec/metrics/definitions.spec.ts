@@ -27,7 +27,10 @@ async function knownSeries(): Promise<Set<string>> {
   }
   // Connectors' own series (`causeway_<protocol>_*`), as each bridge documents them in docs/<bridge>-metrics.md.
   for (const f of readdirSync(join(ROOT, 'docs')).filter((n) => /^[a-z]+-metrics\.md$/.test(n))) {
-    for (const m of readFileSync(join(ROOT, 'docs', f), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \|/gm)) names.add(m[1]);
+    for (const m of readFileSync(join(ROOT, 'docs', f), 'utf8').matchAll(/^\| `(causeway_[a-z0-9_]+)` \|(?: (\w+) \|)?/gm)) {
+      names.add(m[1]);
+      if (m[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m[1] + s);
+    }
   }
   return names;
 }

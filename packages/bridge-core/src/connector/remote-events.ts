@@ -69,6 +69,8 @@ export interface RemoteMembership extends RemoteEventBase {
   targetMatrixUser?: string;
   membership: 'join' | 'leave' | 'kick' | 'ban' | 'unban' | 'invite';
   reason?: string;
+  /** For DMs: only the DM room of this Matrix user (a group DM has one room per Matrix member). */
+  dmWith?: string;
 }
 
 export interface RemoteTyping extends RemoteEventBase {

@@ -180,7 +180,8 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
     let portals = await this.deps.portals.getByKey(ev.portal);
-    if (ev.type === 'message' && ev.dmWith) portals = portals.filter((p) => p.kind !== 'dm' || p.dmUser === ev.dmWith);
+    const dmWith = ev.type === 'message' || ev.type === 'membership' ? ev.dmWith : undefined;
+    if (dmWith) portals = portals.filter((p) => p.kind !== 'dm' || p.dmUser === dmWith);
     if (ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) portals = await this.reopenDm(portals, ev);
     if (portals.length === 0 && ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) {
       const ghost = await this.intentFor(ev.sender);

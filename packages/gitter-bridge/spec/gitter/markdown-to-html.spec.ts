@@ -3,12 +3,15 @@ import { gitterMarkdownToHtml } from '../../src/gitter/markdown-to-html';
 
 describe('gitter-bridge: Gitter Markdown → Matrix HTML', () => {
   const pills = {
-    mention: (u: string) => (u.toLowerCase() === 'bob' ? { href: 'https://matrix.to/#/@gitter_bob:example.org', text: 'Bob <B>' } : undefined),
+    mention: (u: string) =>
+      u.toLowerCase() === 'bob' ? { href: 'https://matrix.to/#/@gitter_bob:example.org', text: 'Bob <B>' } : undefined,
     allMention: () => '@room',
   };
 
   it('shows raw HTML as text and never produces script, handlers or javascript: links', () => {
-    const r = gitterMarkdownToHtml('<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3)) <a href="javascript:alert(4)">y</a>');
+    const r = gitterMarkdownToHtml(
+      '<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3)) <a href="javascript:alert(4)">y</a>',
+    );
     assert.ok(!/<(img|script|a)\b/i.test(r.html), r.html);
     assert.ok(r.html.includes('&lt;script&gt;alert(2)&lt;/script&gt;'), r.html);
     assert.ok(r.html.includes('[x](javascript:alert(3))'), 'the link is left as text');
@@ -16,20 +19,29 @@ describe('gitter-bridge: Gitter Markdown → Matrix HTML', () => {
 
   it('renders GFM: emphasis, strikethrough as <del>, code with its language, quotes, lists, line breaks', () => {
     assert.equal(gitterMarkdownToHtml('**b** *i* ~~s~~ `c`').html, '<p><strong>b</strong> <em>i</em> <del>s</del> <code>c</code></p>');
-    assert.equal(gitterMarkdownToHtml('```ts\nlet a = "<x>";\n```').html, '<pre><code class="language-ts">let a = "&lt;x&gt;";\n</code></pre>');
+    assert.equal(
+      gitterMarkdownToHtml('```ts\nlet a = "<x>";\n```').html,
+      '<pre><code class="language-ts">let a = "&lt;x&gt;";\n</code></pre>',
+    );
     assert.equal(gitterMarkdownToHtml('one\ntwo').html, '<p>one<br />\ntwo</p>');
     const block = gitterMarkdownToHtml('> quoted\n\n1. a\n2. b').html;
     assert.ok(block.includes('<blockquote>') && block.includes('<ol>') && block.includes('<li>b</li>'), block);
   });
 
   it('links bare URLs; images become links (only mxc: images load on Matrix)', () => {
-    assert.equal(gitterMarkdownToHtml('see https://example.com/a_b_c.').html, '<p>see <a href="https://example.com/a_b_c">https://example.com/a_b_c</a>.</p>');
+    assert.equal(
+      gitterMarkdownToHtml('see https://example.com/a_b_c.').html,
+      '<p>see <a href="https://example.com/a_b_c">https://example.com/a_b_c</a>.</p>',
+    );
     assert.equal(gitterMarkdownToHtml('![a cat](https://img.test/cat.png)').html, '<p><a href="https://img.test/cat.png">a cat</a></p>');
   });
 
   it('hands @mentions to the caller for pills (escaped), leaving unknown names, code, links and e-mail as they are', () => {
     const r = gitterMarkdownToHtml('hi @BOB and @carol, `@bob` [@bob](https://x.test) bob@example.com', pills);
-    assert.ok(r.html.startsWith('<p>hi <a href="https://matrix.to/#/@gitter_bob:example.org">Bob &lt;B&gt;</a> and @carol, <code>@bob</code>'), r.html);
+    assert.ok(
+      r.html.startsWith('<p>hi <a href="https://matrix.to/#/@gitter_bob:example.org">Bob &lt;B&gt;</a> and @carol, <code>@bob</code>'),
+      r.html,
+    );
     assert.ok(r.html.includes('<a href="https://x.test">@bob</a>'), r.html);
     assert.deepEqual(r.mentions, ['BOB', 'carol']);
     assert.equal(r.mentionsAll, false);

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { RateLimitTracker } from '../../src/gitter/rate-limit';
 
-const headers = (h: Record<string, string | number>) => ({ get: (n: string) => (h[n.toLowerCase()] === undefined ? null : String(h[n.toLowerCase()])) });
+const headers = (h: Record<string, string | number>) => ({
+  get: (n: string) => (h[n.toLowerCase()] === undefined ? null : String(h[n.toLowerCase()])),
+});
 
 describe('gitter-bridge: rate-limit tracker', () => {
   let now: number;

@@ -8,6 +8,7 @@ import { findSentMessage } from '../../src/gitter/find-sent';
 import { RateLimitTracker } from '../../src/gitter/rate-limit';
 import { GitterRestClient } from '../../src/gitter/rest-client';
 import { GitterTextError } from '../../src/gitter/text-limit';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 /** A clock the emulator and the client share; the client's waits move it instead of passing time. */
 class Clock {
@@ -31,6 +32,7 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
       baseUrl: emu.restBaseUrl,
       token,
       rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }),
+      retryDelay: retryDelay(REST_RETRY),
       sleep: clock.sleep,
       log: {
         debug: (m, f) => logged.push(m + JSON.stringify(f ?? {})),
@@ -52,26 +54,42 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
   it('sends Bearer on every call and reads users, rooms, members and messages', async () => {
     const c = client();
     assert.equal((await c.currentUser()).id, bot.id);
-    assert.deepEqual((await c.rooms()).map((r) => r.id), [roomId]);
+    assert.deepEqual(
+      (await c.rooms()).map((r) => r.id),
+      [roomId],
+    );
     const other = emu.createRoom({ uri: 'acme/other' }).id;
     assert.equal((await c.joinRoomByUri('acme/other')).id, other);
     assert.equal((await c.joinRoomById(bot.id, other)).id, other);
     await c.removeUser(other, bot.id);
-    assert.deepEqual((await c.userRooms(bot.id)).map((r) => r.id), [roomId]);
+    assert.deepEqual(
+      (await c.userRooms(bot.id)).map((r) => r.id),
+      [roomId],
+    );
     const members = await c.allMembers(roomId);
-    assert.deepEqual(members.map((m) => [m.username, m.role]).sort(), [['alice', 'admin'], ['causeway-bot', undefined]]);
+    assert.deepEqual(members.map((m) => [m.username, m.role]).sort(), [
+      ['alice', 'admin'],
+      ['causeway-bot', undefined],
+    ]);
     const sent = await c.sendMessage(roomId, { text: 'hello *there*' });
     assert.equal(sent.v, 1);
     const emote = await c.sendMessage(roomId, { text: '@causeway-bot waves', status: true });
     assert.equal((await c.message(roomId, emote.id)).status, true);
-    assert.deepEqual((await c.messages(roomId)).map((m) => m.text), ['hello *there*', '@causeway-bot waves']);
+    assert.deepEqual(
+      (await c.messages(roomId)).map((m) => m.text),
+      ['hello *there*', '@causeway-bot waves'],
+    );
     const edited = await c.editMessage(roomId, sent.id, 'hello again');
     assert.equal(edited.v, 2);
     assert.equal(emu.requestCount(bot.token), c.requests, 'every request reached the server with the token');
   });
 
   it('pages everything after an id with afterId, 100 at a time', async () => {
-    const seeded = emu.seedMessages(roomId, alice.id, Array.from({ length: 250 }, (_, i) => `m${i}`));
+    const seeded = emu.seedMessages(
+      roomId,
+      alice.id,
+      Array.from({ length: 250 }, (_, i) => `m${i}`),
+    );
     const c = client();
     emu.resetCounters();
     const pages: number[] = [];
@@ -81,20 +99,38 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
       texts.push(...page.map((m) => m.text));
     }
     assert.deepEqual(pages, [100, 100, 40]);
-    assert.deepEqual(texts, Array.from({ length: 240 }, (_, i) => `m${i + 10}`));
+    assert.deepEqual(
+      texts,
+      Array.from({ length: 240 }, (_, i) => `m${i + 10}`),
+    );
     assert.equal(emu.requestCount(bot.token, 'GET /v1/rooms/{roomId}/chatMessages'), 3);
   });
 
   it('types errors by status: 401, 403, 404, 400, and the edit window', async () => {
-    await assert.rejects(client('wrong-token').currentUser(), (e: unknown) => e instanceof GitterHttpError && e.kind === 'unauthorized' && e.status === 401);
+    await assert.rejects(
+      client('wrong-token').currentUser(),
+      (e: unknown) => e instanceof GitterHttpError && e.kind === 'unauthorized' && e.status === 401,
+    );
     const mine = await alice.post(roomId, 'alice wrote this');
-    await assert.rejects(client().editMessage(roomId, mine.id, 'hijack'), (e: unknown) => e instanceof GitterHttpError && e.kind === 'forbidden');
-    await assert.rejects(client().message(roomId, '0123456789abcdef01234567'), (e: unknown) => e instanceof GitterHttpError && e.kind === 'not_found');
-    await assert.rejects(client().messages(roomId, { skip: 6000 }), (e: unknown) => e instanceof GitterHttpError && e.kind === 'bad_request');
+    await assert.rejects(
+      client().editMessage(roomId, mine.id, 'hijack'),
+      (e: unknown) => e instanceof GitterHttpError && e.kind === 'forbidden',
+    );
+    await assert.rejects(
+      client().message(roomId, '0123456789abcdef01234567'),
+      (e: unknown) => e instanceof GitterHttpError && e.kind === 'not_found',
+    );
+    await assert.rejects(
+      client().messages(roomId, { skip: 6000 }),
+      (e: unknown) => e instanceof GitterHttpError && e.kind === 'bad_request',
+    );
     const c = client();
     const sent = await c.sendMessage(roomId, { text: 'typo' });
     clock.ms += 600_001;
-    await assert.rejects(c.editMessage(roomId, sent.id, 'fixed'), (e: unknown) => e instanceof GitterEditWindowError && e.kind === 'edit_window' && e.status === 400);
+    await assert.rejects(
+      c.editMessage(roomId, sent.id, 'fixed'),
+      (e: unknown) => e instanceof GitterEditWindowError && e.kind === 'edit_window' && e.status === 400,
+    );
     assert.equal(emu.message(roomId, sent.id)!.text, 'typo');
   });
 
@@ -124,7 +160,10 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
     const c = client();
     const start = clock.ms;
     for (let i = 0; i < 7; i++) await c.sendMessage(roomId, { text: `n${i}` });
-    assert.deepEqual(emu.messagesBy(roomId, bot.id).map((m) => m.text), ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
+    assert.deepEqual(
+      emu.messagesBy(roomId, bot.id).map((m) => m.text),
+      ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'],
+    );
     assert.ok(c.rateLimit.waits >= 2, 'it waited for two window ends');
     assert.ok(clock.ms - start >= 120_000, 'seven requests at three a minute span two window ends');
     assert.equal(emu.requestCount(bot.token), 7, 'no request was refused: the headers said when to wait');
@@ -142,7 +181,10 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
       assert.equal(msg.text, 'after the wait');
       assert.equal(emu.requestCount(bot.token, 'POST /v1/rooms/{roomId}/chatMessages'), 2, 'refused once, then sent');
       assert.equal(emu.messagesBy(roomId, bot.id).length, 1);
-      assert.ok(logged.some((l) => l.includes('rate limit')), 'the wait is logged');
+      assert.ok(
+        logged.some((l) => l.includes('rate limit')),
+        'the wait is logged',
+      );
     });
   }
 
@@ -163,7 +205,7 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
     await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/v1`;
     try {
-      const c = client(bot.token, { baseUrl: base, backoff: { baseMs: 1, maxMs: 2 } });
+      const c = client(bot.token, { baseUrl: base, retryDelay: retryDelay({ baseMs: 1, maxMs: 2 }) });
       assert.equal((await c.currentUser()).id, 'u');
       assert.equal(calls, 3);
       await assert.rejects(c.sendMessage('r', { text: 'x' }), (e: unknown) => e instanceof GitterNetworkError && e.maybeProcessed);
@@ -182,24 +224,31 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
   });
 
   it('refuses a base URL that is not http(s) or carries credentials, naming it', () => {
-    assert.throws(() => new GitterRestClient({ baseUrl: 'ftp://x/v1', token: 't' }), /ftp:\/\/x\/v1/);
-    assert.throws(() => new GitterRestClient({ baseUrl: 'https://u:p@x/v1', token: 't' }), /credentials/);
-    assert.throws(() => new GitterRestClient({ baseUrl: 'https://x/v1', token: '' }), /token/);
+    assert.throws(() => new GitterRestClient({ baseUrl: 'ftp://x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }), /ftp:\/\/x\/v1/);
+    assert.throws(
+      () => new GitterRestClient({ baseUrl: 'https://u:p@x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }),
+      /credentials/,
+    );
+    assert.throws(() => new GitterRestClient({ baseUrl: 'https://x/v1', token: '', retryDelay: retryDelay(REST_RETRY) }), /token/);
   });
 
   describe('findSentMessage (a send whose answer was lost)', () => {
-    it('finds our message by text and time, not someone else\'s nor one already accounted for', async () => {
+    it("finds our message by text and time, not someone else's nor one already accounted for", async () => {
       const c = client();
       const queuedAt = clock.ms;
       await alice.post(roomId, 'same words');
       const first = await c.sendMessage(roomId, { text: 'same words' });
       clock.ms += 1000;
       const second = await c.sendMessage(roomId, { text: 'same words' });
-      emu.seedMessages(roomId, alice.id, Array.from({ length: 150 }, (_, i) => `noise ${i}`));
+      emu.seedMessages(
+        roomId,
+        alice.id,
+        Array.from({ length: 150 }, (_, i) => `noise ${i}`),
+      );
       const lookup = { roomId, userId: bot.id, text: 'same words', notBefore: queuedAt };
       assert.equal((await findSentMessage(c, lookup))?.id, first.id, 'the oldest match, across pages');
       assert.equal((await findSentMessage(c, { ...lookup, exclude: new Set([first.id]) }))?.id, second.id);
-      assert.equal((await findSentMessage(c, { ...lookup, afterId: second.id })), undefined);
+      assert.equal(await findSentMessage(c, { ...lookup, afterId: second.id }), undefined);
       assert.equal(await findSentMessage(c, { ...lookup, text: 'never sent' }), undefined);
       assert.equal(await findSentMessage(c, { ...lookup, status: true }), undefined, 'an emote is another message');
       clock.ms += 3_600_000;
@@ -213,7 +262,11 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
       const reply = await c.sendMessage(roomId, { text: 'in thread', parentId: root.id });
       const found = await findSentMessage(c, { roomId, userId: bot.id, text: 'in thread', parentId: root.id, notBefore: clock.ms });
       assert.equal(found?.id, reply.id);
-      assert.equal(await findSentMessage(c, { roomId, userId: bot.id, text: 'in thread', notBefore: clock.ms }), undefined, 'not in the main history');
+      assert.equal(
+        await findSentMessage(c, { roomId, userId: bot.id, text: 'in thread', notBefore: clock.ms }),
+        undefined,
+        'not in the main history',
+      );
     });
   });
 });

@@ -6,6 +6,7 @@ import { GitterRestClient } from '../../src/gitter/rest-client';
 import { GitterSendQueue, type SendOutcome } from '../../src/gitter/send-queue';
 import { MemorySendQueueStore, type QueuedOp } from '../../src/gitter/send-queue-store';
 import type { SendMessageBody } from '../../src/gitter/types';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 class Clock {
   ms = Date.UTC(2024, 0, 15, 12);
@@ -42,9 +43,15 @@ describe('gitter-bridge: per-room send queue against the Gitter emulator', () =>
   let queue: GitterSendQueue | undefined;
 
   const makeClient = (token = bot.token) =>
-    new LossyClient({ baseUrl: emu.restBaseUrl, token, rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }), sleep: clock.sleep });
+    new LossyClient({
+      baseUrl: emu.restBaseUrl,
+      token,
+      rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }),
+      retryDelay: retryDelay(REST_RETRY),
+      sleep: clock.sleep,
+    });
   const makeQueue = (client: GitterRestClient, extra: Partial<ConstructorParameters<typeof GitterSendQueue>[0]> = {}) =>
-    (queue = new GitterSendQueue({ client, now: clock.now, backoff: { baseMs: 2, maxMs: 10 }, ...extra }));
+    (queue = new GitterSendQueue({ client, now: clock.now, retryDelay: retryDelay({ baseMs: 2, maxMs: 10 }), ...extra }));
   const texts = () => emu.messagesBy(roomId, bot.id).map((m) => m.text);
 
   beforeEach(async () => {
@@ -72,7 +79,10 @@ describe('gitter-bridge: per-room send queue against the Gitter emulator', () =>
       q.enqueue({ kind: 'delete', roomId, target: { sendRef: '$e3' } }),
       q.enqueue({ kind: 'send', roomId, body: { text: 'five' } }),
     ]);
-    assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes.filter((o) => !o.ok)));
+    assert.ok(
+      outcomes.every((o) => o.ok),
+      JSON.stringify(outcomes.filter((o) => !o.ok)),
+    );
     assert.deepEqual(texts(), ['one', 'two (edited)', 'four', 'five']);
     assert.equal(emu.messagesBy(roomId, bot.id)[2].status, true);
     assert.ok(clock.ms - Date.UTC(2024, 0, 15, 12) >= 120_000, 'it waited for the rate limit rather than failing');
@@ -140,7 +150,13 @@ describe('gitter-bridge: per-room send queue against the Gitter emulator', () =>
     await q.resume();
     await q.idle();
     assert.deepEqual(texts(), ['before the crash', 'never started']);
-    assert.deepEqual(settled.map(([e, o]) => [e.seq, o.ok && !!o.recovered]), [[first.seq, true], [first.seq + 1, false]]);
+    assert.deepEqual(
+      settled.map(([e, o]) => [e.seq, o.ok && !!o.recovered]),
+      [
+        [first.seq, true],
+        [first.seq + 1, false],
+      ],
+    );
     assert.equal(await store.sentId(roomId, '$1'), emu.messagesBy(roomId, bot.id)[0].id);
   });
 

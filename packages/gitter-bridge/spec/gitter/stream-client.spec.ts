@@ -4,6 +4,7 @@ import { GitterHttpError } from '../../src/gitter/errors';
 import { GitterRestClient } from '../../src/gitter/rest-client';
 import { BEFORE_ALL_IDS, RoomStream, type RoomStreamOptions, type StreamState } from '../../src/gitter/stream-client';
 import type { GitterMessage } from '../../src/gitter/types';
+import { REST_RETRY, retryDelay } from '../../src/retry-delay';
 
 describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let emu: GitterEmulator;
@@ -17,13 +18,13 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let errors: Error[];
   let fatal: GitterHttpError | undefined;
 
-  const rest = (token = bot.token) => new GitterRestClient({ baseUrl: emu.restBaseUrl, token });
+  const rest = (token = bot.token) => new GitterRestClient({ baseUrl: emu.restBaseUrl, token, retryDelay: retryDelay(REST_RETRY) });
   function start(opts: Partial<RoomStreamOptions> = {}, token = bot.token): RoomStream {
     stream = new RoomStream({
       streamBaseUrl: emu.streamBaseUrl,
       roomId,
       rest: rest(token),
-      backoff: { baseMs: 5, maxMs: 40 },
+      reconnectDelay: retryDelay({ baseMs: 5, maxMs: 40 }),
       onMessage: (m: GitterMessage, source) => {
         got.push({ id: m.id, v: m.v ?? 1, text: m.text, source });
       },
@@ -67,11 +68,14 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     const e = await alice.emote(roomId, 'waves');
     await alice.delete(roomId, e.id);
     await eventually(() => removed.length === 1, 'the removal');
-    assert.deepEqual(got.map((g) => [g.text, g.v, g.source]), [
-      ['hello', 1, 'stream'],
-      ['hello, edited', 2, 'stream'],
-      ['@alice waves', 1, 'stream'],
-    ]);
+    assert.deepEqual(
+      got.map((g) => [g.text, g.v, g.source]),
+      [
+        ['hello', 1, 'stream'],
+        ['hello, edited', 2, 'stream'],
+        ['@alice waves', 1, 'stream'],
+      ],
+    );
     assert.deepEqual(removed, [e.id]);
     assert.equal(stream!.lastId, e.id);
     assert.deepEqual(errors, []);
@@ -97,7 +101,11 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     emu.streams.refuse(503);
     emu.streams.cut({ roomId });
     await eventually(() => states.includes('waiting'), 'the stream noticed');
-    const missed = emu.seedMessages(roomId, alice.id, Array.from({ length: 230 }, (_, i) => `missed ${i}`));
+    const missed = emu.seedMessages(
+      roomId,
+      alice.id,
+      Array.from({ length: 230 }, (_, i) => `missed ${i}`),
+    );
     await alice.edit(roomId, missed[5].id, 'missed 5, edited while down');
     emu.resetCounters();
     emu.streams.refuse(null);
@@ -154,7 +162,10 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     await eventually(() => texts().includes('later'), 'later');
     const counts = new Map<string, number>();
     for (const g of got) counts.set(`${g.id}/${g.v}`, (counts.get(`${g.id}/${g.v}`) ?? 0) + 1);
-    assert.ok([...counts.values()].every((n) => n === 1), JSON.stringify(got));
+    assert.ok(
+      [...counts.values()].every((n) => n === 1),
+      JSON.stringify(got),
+    );
     const ids = got.filter((g) => g.text.startsWith('overlap')).map((g) => g.text);
     assert.deepEqual(ids, ['overlap 1', 'overlap 2']);
   });
@@ -201,7 +212,7 @@ async function eventually<T>(check: () => T, what: string, timeoutMs = 5000): Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

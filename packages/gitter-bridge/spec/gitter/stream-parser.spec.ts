@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { StreamParser, type StreamItem } from '../../src/gitter/stream-parser';
 
-const msg = (id: string, text: string, v = 1) => ({ id, text, sent: '2024-01-01T00:00:00.000Z', fromUser: { id: 'u1', username: 'alice' }, v });
+const msg = (id: string, text: string, v = 1) => ({
+  id,
+  text,
+  sent: '2024-01-01T00:00:00.000Z',
+  fromUser: { id: 'u1', username: 'alice' },
+  v,
+});
 
 function parseAll(chunks: (string | Buffer)[], onInvalid?: (why: string) => void): StreamItem[] {
   const p = new StreamParser(onInvalid ? { onInvalid } : {});
@@ -59,7 +65,14 @@ describe('gitter-bridge: stream parser', () => {
   it('reports and skips malformed or oversized records and keeps going', () => {
     const bad: string[] = [];
     const items = parseAll(
-      ['{"id": "x", tru', 'ncated\n', '[1,2]\n', '{"operation":"remove","model":{}}\n', '{"id":"no-user","text":"t","sent":"s"}\n', `${JSON.stringify(a)}\n`],
+      [
+        '{"id": "x", tru',
+        'ncated\n',
+        '[1,2]\n',
+        '{"operation":"remove","model":{}}\n',
+        '{"id":"no-user","text":"t","sent":"s"}\n',
+        `${JSON.stringify(a)}\n`,
+      ],
       (why) => bad.push(why),
     );
     assert.deepEqual(items, [{ kind: 'message', message: a }]);

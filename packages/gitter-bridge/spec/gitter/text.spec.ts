@@ -4,7 +4,7 @@ import { escapeMarkdown } from '../../src/gitter/markdown-escape';
 import { checkGitterText, exceedsGitterLimit, GitterTextError, splitGitterText } from '../../src/gitter/text-limit';
 
 describe('gitter-bridge: emotes, escaping and the 4,096-character limit', () => {
-  it('strips the author\'s leading @username from an emote, and only that', () => {
+  it("strips the author's leading @username from an emote, and only that", () => {
     assert.equal(stripEmotePrefix('@alice waves', 'alice'), 'waves');
     assert.equal(stripEmotePrefix('@Alice  waves at @bob', 'alice'), 'waves at @bob');
     assert.equal(stripEmotePrefix('@alicex waves', 'alice'), '@alicex waves');
@@ -22,8 +22,14 @@ describe('gitter-bridge: emotes, escaping and the 4,096-character limit', () => 
   it('measures like the server (UTF-16 code units) and refuses empty text', () => {
     assert.equal(exceedsGitterLimit('x'.repeat(4096)), false);
     assert.equal(exceedsGitterLimit('🎉'.repeat(2049)), true, '4098 code units');
-    assert.throws(() => checkGitterText('  \n'), (e: unknown) => e instanceof GitterTextError && e.reason === 'empty');
-    assert.throws(() => checkGitterText('x'.repeat(4097)), (e: unknown) => e instanceof GitterTextError && e.reason === 'too_long');
+    assert.throws(
+      () => checkGitterText('  \n'),
+      (e: unknown) => e instanceof GitterTextError && e.reason === 'empty',
+    );
+    assert.throws(
+      () => checkGitterText('x'.repeat(4097)),
+      (e: unknown) => e instanceof GitterTextError && e.reason === 'too_long',
+    );
   });
 
   it('splits at paragraph, line, then word boundaries into parts within the limit, losing no text', () => {
@@ -54,7 +60,14 @@ describe('gitter-bridge: emotes, escaping and the 4,096-character limit', () => 
       assert.equal(fences.length % 2, 0, `part ${i} has balanced fences`);
       if (i > 0 && i < cparts.length - 1) assert.ok(p.startsWith('```python\n'), 'the language is kept');
     }
-    const lines = cparts.join('\n').split('\n').filter((l) => !/^```/.test(l));
-    assert.deepEqual(lines, code.split('\n').filter((l) => !/^```/.test(l)), 'every code line once, in order');
+    const lines = cparts
+      .join('\n')
+      .split('\n')
+      .filter((l) => !/^```/.test(l));
+    assert.deepEqual(
+      lines,
+      code.split('\n').filter((l) => !/^```/.test(l)),
+      'every code line once, in order',
+    );
   });
 });

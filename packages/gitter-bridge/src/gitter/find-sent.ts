@@ -31,7 +31,11 @@ export interface FindSentOptions {
 }
 
 /** The oldest matching message, or undefined when it was never created. */
-export async function findSentMessage(client: GitterRestClient, lookup: SentMessageLookup, opts: FindSentOptions = {}): Promise<GitterMessage | undefined> {
+export async function findSentMessage(
+  client: GitterRestClient,
+  lookup: SentMessageLookup,
+  opts: FindSentOptions = {},
+): Promise<GitterMessage | undefined> {
   const earliest = lookup.notBefore - (opts.clockSkewMs ?? 120_000);
   const maxPages = opts.maxPages ?? 3;
   const matches = (m: GitterMessage) =>

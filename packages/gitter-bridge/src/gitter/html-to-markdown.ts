@@ -29,9 +29,46 @@ type Node = Element | string;
 
 const INPUT_SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
-    'b', 'strong', 'i', 'em', 'u', 'ins', 'del', 's', 'strike', 'code', 'pre', 'font', 'span', 'a', 'br', 'p', 'div', 'h1', 'h2',
-    'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'hr', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'caption',
-    'sup', 'sub', 'details', 'summary',
+    'b',
+    'strong',
+    'i',
+    'em',
+    'u',
+    'ins',
+    'del',
+    's',
+    'strike',
+    'code',
+    'pre',
+    'font',
+    'span',
+    'a',
+    'br',
+    'p',
+    'div',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'hr',
+    'img',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    'caption',
+    'sup',
+    'sub',
+    'details',
+    'summary',
   ],
   allowedAttributes: { a: ['href'], img: ['alt', 'title', 'src'], ol: ['start'], code: ['class'] },
   allowedSchemes: ['http', 'https', 'ftp', 'mailto', 'magnet', 'matrix', 'mxc'],
@@ -40,7 +77,26 @@ const INPUT_SANITIZE: sanitizeHtml.IOptions = {
 };
 
 const VOID = new Set(['br', 'hr', 'img']);
-const BLOCK = new Set(['p', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'pre', 'hr', 'table', 'details', 'summary', 'caption']);
+const BLOCK = new Set([
+  'p',
+  'div',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'pre',
+  'hr',
+  'table',
+  'details',
+  'summary',
+  'caption',
+]);
 /** matrix.to and matrix: URIs of users; the id may be percent-encoded. */
 const USER_PILL = [/^https:\/\/matrix\.to\/#\/((?:@|%40)[^/?#]+)/i, /^matrix:u\/([^/?#]+)/];
 
@@ -56,7 +112,10 @@ export function matrixToGitterMarkdown(content: MatrixTextContent, opts: HtmlToM
 
 export function htmlToGitterMarkdown(html: string, opts: HtmlToMarkdownOptions = {}): string {
   const tree = parse(sanitizeHtml(html, INPUT_SANITIZE));
-  return new Writer(opts).blocks(tree.children, '\n\n').replace(/\n{3,}/g, '\n\n').trim();
+  return new Writer(opts)
+    .blocks(tree.children, '\n\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 function roomToAll(text: string, opts: HtmlToMarkdownOptions): string {
@@ -71,7 +130,10 @@ class Writer {
     const out: string[] = [];
     let run: Node[] = [];
     const flush = () => {
-      const text = this.inline(run).replace(/[ \t]+\n/g, '\n').replace(/\n[ \t]+/g, '\n').trim();
+      const text = this.inline(run)
+        .replace(/[ \t]+\n/g, '\n')
+        .replace(/\n[ \t]+/g, '\n')
+        .trim();
       if (text) out.push(text);
       run = [];
     };
@@ -154,10 +216,12 @@ class Writer {
     collect(el.children);
     if (!rows.length) return '';
     const cells = rows.map((r) =>
-      r.children.filter((c): c is Element => typeof c !== 'string').map((c) => this.inline(c.children).replace(/\n/g, ' ').replace(/\|/g, '\\|').trim()),
+      r.children
+        .filter((c): c is Element => typeof c !== 'string')
+        .map((c) => this.inline(c.children).replace(/\n/g, ' ').replace(/\|/g, '\\|').trim()),
     );
     const width = Math.max(...cells.map((c) => c.length));
-    const line = (c: string[]) => `| ${[...c, ...Array(width - c.length).fill('')].join(' | ')} |`;
+    const line = (c: string[]) => `| ${[...c, ...Array<string>(width - c.length).fill('')].join(' | ')} |`;
     return [line(cells[0]), `|${' --- |'.repeat(width)}`, ...cells.slice(1).map(line)].join('\n');
   }
 
@@ -217,7 +281,8 @@ class Writer {
     }
     if (!href || !/^(https?|ftp|mailto|magnet|matrix):/i.test(href)) return text;
     const plain = textOf(el.children).trim();
-    if (!plain || plain === href || plain.replace(/\/$/, '') === href.replace(/\/$/, '') || `mailto:${plain}` === href) return href.replace(/^mailto:/, '');
+    if (!plain || plain === href || plain.replace(/\/$/, '') === href.replace(/\/$/, '') || `mailto:${plain}` === href)
+      return href.replace(/^mailto:/, '');
     return `[${text}](${href.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
   }
 }

@@ -2,7 +2,7 @@
 // Markdown, independent of Matrix and of the bridge core.
 export * from './types';
 export * from './errors';
-export * from './backoff';
+export * from './sleep';
 export * from './rate-limit';
 export * from './text-limit';
 export * from './rest-client';

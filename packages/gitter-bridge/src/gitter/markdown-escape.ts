@@ -36,12 +36,14 @@ function escapeRun(s: string, lineStart: boolean): string {
 
 /** Markers that only mean something at the start of a line: headings, quotes, lists, rules. */
 function escapeLineStart(s: string): string {
-  return s
-    .replace(/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2')
-    .replace(/^(\s*)>/, '$1\\>')
-    .replace(/^(\s*)([-+])(?=\s|$)/, '$1\\$2')
-    .replace(/^(\s*)(\d{1,9})([.)])(?=\s|$)/, '$1$2\\$3')
-    .replace(/^(\s*)(={3,}|-{3,})\s*$/, '$1\\$2')
-    // Four spaces of indent would make a code block: the first becomes a no-break space.
-    .replace(/^(?: {4}|\t)/, '\u00a0   ');
+  return (
+    s
+      .replace(/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2')
+      .replace(/^(\s*)>/, '$1\\>')
+      .replace(/^(\s*)([-+])(?=\s|$)/, '$1\\$2')
+      .replace(/^(\s*)(\d{1,9})([.)])(?=\s|$)/, '$1$2\\$3')
+      .replace(/^(\s*)(={3,}|-{3,})\s*$/, '$1\\$2')
+      // Four spaces of indent would make a code block: the first becomes a no-break space.
+      .replace(/^(?: {4}|\t)/, '\u00a0   ')
+  );
 }

@@ -46,9 +46,44 @@ const MENTION_RE = /^@(\/all|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)/;
 /** Matrix's recommended formatted_body tags, minus img (only mxc: would load). */
 const OUTPUT_SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
-    'font', 'del', 's', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'p', 'a', 'ul', 'ol', 'sup', 'sub', 'li', 'b', 'i',
-    'u', 'strong', 'em', 'strike', 'code', 'hr', 'br', 'div', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'caption', 'pre',
-    'span', 'details', 'summary',
+    'font',
+    'del',
+    's',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'p',
+    'a',
+    'ul',
+    'ol',
+    'sup',
+    'sub',
+    'li',
+    'b',
+    'i',
+    'u',
+    'strong',
+    'em',
+    'strike',
+    'code',
+    'hr',
+    'br',
+    'div',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    'caption',
+    'pre',
+    'span',
+    'details',
+    'summary',
   ],
   allowedAttributes: { a: ['href'], ol: ['start'], code: ['class'], th: ['align', 'style'], td: ['align', 'style'] },
   allowedClasses: { code: [/^language-[\w+#.-]+$/] },
@@ -64,7 +99,7 @@ function createRenderer(): MarkdownIt {
     if (state.src.charCodeAt(state.pos) !== 0x40 /* @ */) return false;
     if ((state as unknown as { linkLevel: number }).linkLevel > 0) return false;
     const prev = state.pos > 0 ? state.src[state.pos - 1] : '';
-    if (prev && /[\w@/.\-]/.test(prev)) return false; // e-mail addresses, paths
+    if (prev && /[\w@/.-]/.test(prev)) return false; // e-mail addresses, paths
     const m = MENTION_RE.exec(state.src.slice(state.pos, state.posMax));
     if (!m) return false;
     if (!silent) {

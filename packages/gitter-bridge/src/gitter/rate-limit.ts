@@ -3,7 +3,7 @@
 // while the window is used up, and a refusal (429, or the webapp's 403 "rate limit exceeded")
 // marks it used up until the reset, so a refused request is retried after the wait instead of
 // failing. One tracker per token: the REST client and the streams of that token share it.
-import { sleep as realSleep, type Sleep } from './backoff';
+import { sleep as realSleep, type Sleep } from './sleep';
 
 export interface RateLimitTrackerOptions {
   now?: () => number;
@@ -89,7 +89,8 @@ export class RateLimitTracker {
     const resetAt = num(headers.get('x-ratelimit-reset'));
     const retryAfter = num(headers.get('retry-after'));
     const now = this.now();
-    const until = resetAt !== undefined && resetAt > now ? resetAt : retryAfter !== undefined ? now + retryAfter * 1000 : now + this.fallbackWaitMs;
+    const until =
+      resetAt !== undefined && resetAt > now ? resetAt : retryAfter !== undefined ? now + retryAfter * 1000 : now + this.fallbackWaitMs;
     this.state = { ...this.state, remaining: 0, resetAt: until };
   }
 }

@@ -5,7 +5,7 @@
 // same call retried, so callers never see it. Reads (and PUT/DELETE, which are idempotent) are
 // retried a few times on network and 5xx failures; a POST is not — whether it took effect is
 // for the caller to find out (see findSentMessage).
-import { backoffDelay, sleep as realSleep, type BackoffOptions, type Sleep } from './backoff';
+import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import {
   classifyStatus,
   GitterAbortedError,
@@ -34,7 +34,8 @@ export interface GitterRestClientOptions {
   timeoutMs?: number;
   /** Retries of idempotent calls on network and 5xx failures (default 2). */
   retries?: number;
-  backoff?: BackoffOptions;
+  /** The wait before each of those retries (the bridge's backoff policy). */
+  retryDelay: RetryDelay;
   sleep?: Sleep;
   log?: GitterLog;
   userAgent?: string;
@@ -52,7 +53,7 @@ export class GitterRestClient {
   readonly #token: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly backoff: BackoffOptions;
+  private readonly retryDelay: RetryDelay;
   private readonly sleep: Sleep;
   private readonly log: GitterLog;
   private readonly userAgent: string | undefined;
@@ -66,7 +67,7 @@ export class GitterRestClient {
     this.rateLimit = opts.rateLimit ?? new RateLimitTracker({ ...(opts.sleep ? { sleep: opts.sleep } : {}) });
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 2;
-    this.backoff = { baseMs: 500, maxMs: 10_000, ...opts.backoff };
+    this.retryDelay = opts.retryDelay;
     this.sleep = opts.sleep ?? realSleep;
     this.log = opts.log ?? {};
     this.userAgent = opts.userAgent;
@@ -138,7 +139,11 @@ export class GitterRestClient {
    * Every message after `afterId`, oldest first, a page at a time (what a stream missed while
    * it was down). Stops at the first short page.
    */
-  async *messagesAfter(roomId: string, afterId: string, opts: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<GitterMessage[]> {
+  async *messagesAfter(
+    roomId: string,
+    afterId: string,
+    opts: { pageSize?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<GitterMessage[]> {
     const limit = Math.min(100, Math.max(1, opts.pageSize ?? 100));
     let cursor = afterId;
     for (;;) {
@@ -213,7 +218,7 @@ export class GitterRestClient {
         if (idempotent && failures < this.retries) {
           failures++;
           this.log.debug?.('Gitter request failed, retrying', { method, path, attempt: failures });
-          await this.sleep(backoffDelay(failures, this.backoff), opts.signal);
+          await this.sleep(this.retryDelay(failures), opts.signal);
           continue;
         }
         throw new GitterNetworkError(method, path, !refused, err);
@@ -223,13 +228,18 @@ export class GitterRestClient {
       const serverMessage = errorText(text);
       if (isRateLimitAnswer(res.status, serverMessage)) {
         this.rateLimit.refused(res.headers);
-        this.log.warn?.('Gitter rate limit reached; waiting for the window to end', { method, path, status: res.status, waitMs: this.rateLimit.delayMs() });
+        this.log.warn?.('Gitter rate limit reached; waiting for the window to end', {
+          method,
+          path,
+          status: res.status,
+          waitMs: this.rateLimit.delayMs(),
+        });
         continue;
       }
       const kind = classifyStatus(res.status);
       if (kind === 'server' && idempotent && failures < this.retries) {
         failures++;
-        await this.sleep(backoffDelay(failures, this.backoff), opts.signal);
+        await this.sleep(this.retryDelay(failures), opts.signal);
         continue;
       }
       if (kind === 'bad_request' && method === 'PUT' && /\/chatMessages\//.test(path)) {
@@ -251,7 +261,8 @@ function validBaseUrl(raw: string): string {
     throw new GitterError(`Gitter base URL ${JSON.stringify(raw)} is not a URL`);
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new GitterError(`Gitter base URL ${JSON.stringify(raw)} must be http(s)`);
-  if (u.username || u.password || u.search || u.hash) throw new GitterError('Gitter base URL must not carry credentials, a query or a fragment');
+  if (u.username || u.password || u.search || u.hash)
+    throw new GitterError('Gitter base URL must not carry credentials, a query or a fragment');
   return u.toString().replace(/\/+$/, '');
 }
 

@@ -96,7 +96,7 @@ export class MemorySendQueueStore implements SendQueueStore {
 
   async setSentId(roomId: string, ref: string, messageId: string): Promise<void> {
     let m = this.refs.get(roomId);
-    if (!m) this.refs.set(roomId, (m = new Map()));
+    if (!m) this.refs.set(roomId, (m = new Map<string, string>()));
     m.set(ref, messageId);
     if (m.size > this.maxRefs) m.delete(m.keys().next().value!);
   }

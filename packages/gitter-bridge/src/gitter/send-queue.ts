@@ -6,7 +6,7 @@
 // expired edit window) is settled as failed, with the error, for the connector to report. A post
 // whose answer never came is first looked for in recent history (findSentMessage), so a lost
 // answer or a restart never posts it twice.
-import { backoffDelay, sleep as realSleep, type BackoffOptions, type Sleep } from './backoff';
+import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import { GitterAbortedError, GitterError, GitterHttpError, GitterNetworkError } from './errors';
 import { findSentMessage, type FindSentOptions } from './find-sent';
 import type { GitterRestClient } from './rest-client';
@@ -33,8 +33,8 @@ export interface GitterSendQueueOptions {
   ownUserId?: string;
   now?: () => number;
   sleep?: Sleep;
-  /** Retry delays after transient failures (default 1 s doubling to 60 s, jittered). */
-  backoff?: BackoffOptions;
+  /** The wait before each retry after a transient failure or a store failure (the bridge's backoff policy). */
+  retryDelay: RetryDelay;
   findSent?: Omit<FindSentOptions, 'signal'>;
   /** Every settled operation, including those resumed from the store after a restart. */
   onSettled?: (entry: QueuedOp, outcome: SendOutcome) => void;
@@ -56,7 +56,7 @@ export class GitterSendQueue {
   private readonly client: GitterRestClient;
   private readonly now: () => number;
   private readonly sleep: Sleep;
-  private readonly backoff: BackoffOptions;
+  private readonly retryDelay: RetryDelay;
   private readonly workers = new Map<string, Promise<void>>();
   private readonly waiters = new Map<number, (o: SendOutcome) => void>();
   /** Ids recently created per room, so two identical texts are never matched to one message. */
@@ -69,7 +69,7 @@ export class GitterSendQueue {
     this.store = opts.store ?? new MemorySendQueueStore();
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? realSleep;
-    this.backoff = { baseMs: 1000, maxMs: 60_000, ...opts.backoff };
+    this.retryDelay = opts.retryDelay;
     if (opts.ownUserId) this.ownId = Promise.resolve(opts.ownUserId);
   }
 
@@ -118,7 +118,7 @@ export class GitterSendQueue {
         this.workers.delete(roomId);
         this.opts.onStoreError?.(roomId, err instanceof Error ? err : new Error(String(err)));
         try {
-          await this.sleep(backoffDelay(storeFailures + 1, this.backoff), this.stopCtl.signal);
+          await this.sleep(this.retryDelay(storeFailures + 1), this.stopCtl.signal);
           this.kick(roomId, storeFailures + 1);
         } catch {
           /* stopped */
@@ -142,7 +142,7 @@ export class GitterSendQueue {
   }
 
   private async deliverWithRetry(entry: QueuedOp): Promise<SendOutcome | undefined> {
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       if (this.stopCtl.signal.aborted) return undefined;
       try {
         return await this.deliverOnce(entry);
@@ -151,7 +151,7 @@ export class GitterSendQueue {
         const error = err instanceof Error ? err : new Error(String(err));
         if (!isTransientSendError(error)) return { ok: false, op: entry.op, error };
         failures++;
-        const delay = backoffDelay(failures, this.backoff);
+        const delay = this.retryDelay(failures);
         this.opts.onRetry?.(entry, error, delay);
         try {
           await this.sleep(delay, this.stopCtl.signal);

@@ -1,14 +1,15 @@
 // One room's Gitter stream: a long-lived GET on the streaming API, read with StreamParser, with a
 // stall timer (no byte, not even a keep-alive, for `stallTimeoutMs` → reconnect) and reconnects
-// with jittered backoff. The stream never replays, so after every (re)connect the messages
-// posted while it was down are fetched through REST (`afterId` paging from the last message
-// passed on) before the records that arrived meanwhile; each message version (id + v) is passed
-// on once, in order. The cursor (`lastId`) is what the connector persists to resume after a restart.
+// after the owner's `reconnectDelay` (jittered backoff). The stream never replays, so after every
+// (re)connect the messages posted while it was down are fetched through REST (`afterId` paging
+// from the last message passed on) before the records that arrived meanwhile; each message
+// version (id + v) is passed on once, in order. The cursor (`lastId`) is what the connector
+// persists to resume after a restart.
 //
 // Limits of what Gitter offers: catch-up sees messages newer than the cursor (in their current
 // version), not edits or deletes of older ones made while disconnected, nor thread replies
 // (history leaves them out).
-import { backoffDelay, sleep as realSleep, type BackoffOptions, type Sleep } from './backoff';
+import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import { classifyStatus, GitterAbortedError, GitterError, GitterHttpError, isRateLimitAnswer } from './errors';
 import type { GitterLog, GitterRestClient } from './rest-client';
 import { SeenVersions } from './seen-versions';
@@ -33,8 +34,8 @@ export interface RoomStreamOptions {
   resumeAfterId?: string;
   /** No data for this long → reconnect (default 90 s; keep it a few keep-alive intervals). */
   stallTimeoutMs?: number;
-  /** Reconnect delays (default 1 s doubling to 60 s, jittered). */
-  backoff?: BackoffOptions;
+  /** The wait before each reconnect (the bridge's backoff policy). */
+  reconnectDelay: RetryDelay;
   /** A connection that lasted this long starts the backoff over (default 60 s). */
   healthyAfterMs?: number;
   /** Catch-up page size (default 100, Gitter's maximum). */
@@ -107,7 +108,6 @@ export class RoomStream {
   private async loop(): Promise<void> {
     const url = `${this.opts.streamBaseUrl.replace(/\/+$/, '')}/rooms/${encodeURIComponent(this.opts.roomId)}/chatMessages`;
     const healthyAfter = this.opts.healthyAfterMs ?? 60_000;
-    const backoff = { baseMs: 1000, maxMs: 60_000, ...this.opts.backoff };
     let failures = 0;
     while (!this.stopped) {
       const started = Date.now();
@@ -125,7 +125,7 @@ export class RoomStream {
       }
       if (reason === 'rate_limited') continue; // the tracker makes the next connect wait
       failures = Date.now() - started >= healthyAfter ? 1 : failures + 1;
-      const delayMs = backoffDelay(failures, backoff);
+      const delayMs = this.opts.reconnectDelay(failures);
       this.setState('waiting', { delayMs, reason });
       try {
         await this.sleep(delayMs, this.stopCtl.signal);
@@ -172,13 +172,21 @@ export class RoomStream {
           this.opts.rest.rateLimit.refused(res.headers);
           return 'rate_limited';
         }
-        throw new GitterHttpError(classifyStatus(res.status), res.status, serverMessage, 'GET', `(stream) /rooms/${this.opts.roomId}/chatMessages`);
+        throw new GitterHttpError(
+          classifyStatus(res.status),
+          res.status,
+          serverMessage,
+          'GET',
+          `(stream) /rooms/${this.opts.roomId}/chatMessages`,
+        );
       }
       armStall();
       // Records read while catching up wait here, then go out after the history.
       const held: StreamItem[] = [];
       let live = false;
-      const parser = new StreamParser({ onInvalid: (why) => this.opts.onError?.(new GitterError(`Gitter stream record skipped (${why})`)) });
+      const parser = new StreamParser({
+        onInvalid: (why) => this.opts.onError?.(new GitterError(`Gitter stream record skipped (${why})`)),
+      });
       const sink = (items: StreamItem[]) => {
         if (live) for (const item of items) this.enqueue(item, 'stream');
         else held.push(...items);

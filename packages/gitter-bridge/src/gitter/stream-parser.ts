@@ -96,5 +96,12 @@ export function isMessage(v: unknown): v is GitterMessage {
   if (!v || typeof v !== 'object') return false;
   const m = v as Record<string, unknown>;
   const from = m.fromUser as Record<string, unknown> | undefined;
-  return typeof m.id === 'string' && m.id !== '' && typeof m.text === 'string' && typeof m.sent === 'string' && !!from && typeof from.id === 'string';
+  return (
+    typeof m.id === 'string' &&
+    m.id !== '' &&
+    typeof m.text === 'string' &&
+    typeof m.sent === 'string' &&
+    !!from &&
+    typeof from.id === 'string'
+  );
 }

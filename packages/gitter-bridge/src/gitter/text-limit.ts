@@ -8,8 +8,15 @@ import { GitterError } from './errors';
 export const GITTER_MAX_TEXT_LENGTH = 4096;
 
 export class GitterTextError extends GitterError {
-  constructor(readonly reason: 'empty' | 'too_long', readonly length: number) {
-    super(reason === 'empty' ? 'Gitter refuses an empty message' : `Gitter refuses messages over ${GITTER_MAX_TEXT_LENGTH} characters (this one has ${length})`);
+  constructor(
+    readonly reason: 'empty' | 'too_long',
+    readonly length: number,
+  ) {
+    super(
+      reason === 'empty'
+        ? 'Gitter refuses an empty message'
+        : `Gitter refuses messages over ${GITTER_MAX_TEXT_LENGTH} characters (this one has ${length})`,
+    );
   }
 }
 

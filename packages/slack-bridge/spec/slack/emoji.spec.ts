@@ -67,7 +67,10 @@ describe('slack emoji names <-> Unicode', () => {
   });
 
   it('every name in the table maps to Unicode that maps back to the same emoji, skin tones included', () => {
-    const table = JSON.parse(readFileSync(require.resolve('emoji-datasource/emoji.json'), 'utf8')) as Array<{ short_names: string[]; skin_variations?: object }>;
+    const table = JSON.parse(readFileSync(require.resolve('emoji-datasource/emoji.json'), 'utf8')) as Array<{
+      short_names: string[];
+      skin_variations?: object;
+    }>;
     let checked = 0;
     for (const e of table) {
       for (const n of e.short_names) {
@@ -96,12 +99,16 @@ describe('slack emoji names <-> Unicode', () => {
   it('hex notation from rich text and emoji-data', () => {
     assert.equal(unicodeFromHex('1f44d-1f3fb'), '👍🏻');
     assert.equal(unicodeFromHex('0023-fe0f-20e3'), '#️⃣');
-    for (const bad of ['', 'zz', '110000', 'd800', '1f44d--1f3fb', '0a', 'x'.repeat(200)]) assert.equal(unicodeFromHex(bad), undefined, bad);
+    for (const bad of ['', 'zz', '110000', 'd800', '1f44d--1f3fb', '0a', 'x'.repeat(200)])
+      assert.equal(unicodeFromHex(bad), undefined, bad);
   });
 
   it('keeps only its maps: the emoji-data JSON is not held in the module cache', () => {
     assert.equal(emojiToUnicode('smile'), '😄');
-    assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('emoji-datasource')), []);
+    assert.deepEqual(
+      Object.keys(require.cache).filter((k) => k.includes('emoji-datasource')),
+      [],
+    );
   });
 
   it('splits shortcodes into name and tone', () => {
@@ -130,7 +137,8 @@ describe('slack custom emoji (emoji.list)', () => {
   });
 
   it('cycles, broken aliases, non-http values and unknown names resolve to nothing', () => {
-    for (const n of ['loop1', 'broken', 'sneaky', 'unknown', '__proto__', 'toString']) assert.equal(resolveCustomEmoji(n, list), undefined, n);
+    for (const n of ['loop1', 'broken', 'sneaky', 'unknown', '__proto__', 'toString'])
+      assert.equal(resolveCustomEmoji(n, list), undefined, n);
   });
 
   it('gives up on very long alias chains', () => {

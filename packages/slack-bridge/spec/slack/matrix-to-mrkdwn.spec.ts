@@ -7,7 +7,8 @@ import { normalizeDoc, type Inline, type RichDoc } from '../../src/slack/rich-do
 import { parseMatrixHtml } from '../../src/slack/html-parse';
 
 const toSlack: MatrixToSlackResolvers = {
-  user: (mxid) => (mxid === '@slack_U1:example.org' ? { slackUserId: 'U1' } : mxid === '@carol:example.org' ? { text: 'Carol (Matrix)' } : undefined),
+  user: (mxid) =>
+    mxid === '@slack_U1:example.org' ? { slackUserId: 'U1' } : mxid === '@carol:example.org' ? { text: 'Carol (Matrix)' } : undefined,
   room: (id) => (id === '#general:example.org' ? { slackChannelId: 'C1' } : undefined),
 };
 const toMatrix: SlackToMatrixResolvers = {
@@ -19,31 +20,48 @@ const md = (html: string, opts = {}) => matrixToSlack({ body: 'fallback body', h
 
 describe('Matrix HTML -> slack mrkdwn', () => {
   it('bold, italic, strike, inline code, in their HTML spellings', () => {
-    assert.equal(md('<strong>b</strong> <b>b</b> <em>i</em> <i>i</i> <del>s</del> <s>s</s> <strike>s</strike> <code>c</code>'), '*b* *b* _i_ _i_ ~s~ ~s~ ~s~ `c`');
+    assert.equal(
+      md('<strong>b</strong> <b>b</b> <em>i</em> <i>i</i> <del>s</del> <s>s</s> <strike>s</strike> <code>c</code>'),
+      '*b* *b* _i_ _i_ ~s~ ~s~ ~s~ `c`',
+    );
     assert.equal(md('<b><i>both</i></b> <b>bold <i>and</i> more</b>'), '*_both_* *bold _and_ more*');
   });
 
   it('escapes &, < and > everywhere, so typed tokens never ping or mention', () => {
-    assert.equal(md('&lt;!channel&gt; &lt;!here|x&gt; &lt;@U1&gt; a &amp;&amp; b'), '&lt;!channel&gt; &lt;!here|x&gt; &lt;@U1&gt; a &amp;&amp; b');
-    assert.equal(matrixToSlack({ body: '<!channel> <@U1> <https://evil|click>' }), '&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil|click&gt;');
+    assert.equal(
+      md('&lt;!channel&gt; &lt;!here|x&gt; &lt;@U1&gt; a &amp;&amp; b'),
+      '&lt;!channel&gt; &lt;!here|x&gt; &lt;@U1&gt; a &amp;&amp; b',
+    );
+    assert.equal(
+      matrixToSlack({ body: '<!channel> <@U1> <https://evil|click>' }),
+      '&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil|click&gt;',
+    );
     assert.equal(md('<code>&lt;!everyone&gt;</code>'), '`&lt;!everyone&gt;`');
   });
 
   it('links: labelled, bare when the label is the URL, separators in URLs encoded, unsafe schemes as text', () => {
     assert.equal(md('<a href="https://x.y/?a=1&amp;b=2">the docs</a>'), '<https://x.y/?a=1&amp;b=2|the docs>');
     assert.equal(md('<a href="https://x.y/">https://x.y/</a> <a href="https://x.y/">x.y</a>'), '<https://x.y/> <https://x.y/>');
-    assert.equal(md('<a href="https://x.y/a|b>c d">label | with &gt; and &lt;!channel&gt;</a>'), '<https://x.y/a%7Cb%3Ec%20d|label | with &gt; and &lt;!channel&gt;>');
+    assert.equal(
+      md('<a href="https://x.y/a|b>c d">label | with &gt; and &lt;!channel&gt;</a>'),
+      '<https://x.y/a%7Cb%3Ec%20d|label | with &gt; and &lt;!channel&gt;>',
+    );
     assert.equal(md('<a href="mailto:a@b.c">a@b.c</a>'), '<mailto:a@b.c>');
     assert.equal(md('<a href="javascript:alert(1)">click</a>'), 'click');
   });
 
   it('a style covering a whole link label wraps the link', () => {
-    assert.equal(md('<a href="https://x.y"><b>whole</b></a> and <b><a href="https://x.y">outer</a></b>'), '*<https://x.y|whole>* and *<https://x.y|outer>*');
+    assert.equal(
+      md('<a href="https://x.y"><b>whole</b></a> and <b><a href="https://x.y">outer</a></b>'),
+      '*<https://x.y|whole>* and *<https://x.y|outer>*',
+    );
   });
 
   it('user pills: Slack ID from the lookup, its text, or the pill text', () => {
     assert.equal(
-      md('<a href="https://matrix.to/#/@slack_U1:example.org">Alice</a>, <a href="https://matrix.to/#/@carol:example.org">Carol</a>, <a href="https://matrix.to/#/%40dave%3Aexample.org">Dave</a>: hi'),
+      md(
+        '<a href="https://matrix.to/#/@slack_U1:example.org">Alice</a>, <a href="https://matrix.to/#/@carol:example.org">Carol</a>, <a href="https://matrix.to/#/%40dave%3Aexample.org">Dave</a>: hi',
+      ),
       '<@U1>, Carol (Matrix), Dave: hi',
     );
     assert.equal(md('<a href="matrix:u/slack_U1:example.org">A</a>'), '<@U1>');
@@ -54,8 +72,14 @@ describe('Matrix HTML -> slack mrkdwn', () => {
   });
 
   it('room pills: bridged channel or text; event permalinks stay links', () => {
-    assert.equal(md('<a href="https://matrix.to/#/#general:example.org">#general</a> <a href="https://matrix.to/#/%23other%3Aexample.org">#other</a>'), '<#C1> #other');
-    assert.equal(md('<a href="https://matrix.to/#/!r:example.org/$ev?via=example.org">that message</a>'), '<https://matrix.to/#/!r:example.org/$ev?via=example.org|that message>');
+    assert.equal(
+      md('<a href="https://matrix.to/#/#general:example.org">#general</a> <a href="https://matrix.to/#/%23other%3Aexample.org">#other</a>'),
+      '<#C1> #other',
+    );
+    assert.equal(
+      md('<a href="https://matrix.to/#/!r:example.org/$ev?via=example.org">that message</a>'),
+      '<https://matrix.to/#/!r:example.org/$ev?via=example.org|that message>',
+    );
   });
 
   it('@room becomes <!channel> only when the sender may ping the room, and only as a word', () => {
@@ -84,7 +108,10 @@ describe('Matrix HTML -> slack mrkdwn', () => {
 
   it('code: inline and blocks; backticks and fences inside stay literal', () => {
     assert.equal(md('<code>a`b</code>'), 'a`b');
-    assert.equal(md('<pre><code class="language-js">if (a &lt; b &amp;&amp; c) {\n  x = `y`;\n}\n</code></pre>'), '```if (a &lt; b &amp;&amp; c) {\n  x = `y`;\n}```');
+    assert.equal(
+      md('<pre><code class="language-js">if (a &lt; b &amp;&amp; c) {\n  x = `y`;\n}\n</code></pre>'),
+      '```if (a &lt; b &amp;&amp; c) {\n  x = `y`;\n}```',
+    );
     assert.equal(md('<pre><code>has ``` fence</code></pre>'), '```has ``\u200b` fence```');
     assert.equal(md('before<pre>block</pre>after'), 'before\n```block```\nafter');
   });
@@ -99,9 +126,15 @@ describe('Matrix HTML -> slack mrkdwn', () => {
   });
 
   it('drops reply fallbacks, scripts and unknown markup; keeps image alt text and spoilers visible with a notice', () => {
-    assert.equal(md('<mx-reply><blockquote>original</blockquote></mx-reply>reply <script>alert(1)</script><style>x{}</style><marquee>m</marquee>'), 'reply m');
+    assert.equal(
+      md('<mx-reply><blockquote>original</blockquote></mx-reply>reply <script>alert(1)</script><style>x{}</style><marquee>m</marquee>'),
+      'reply m',
+    );
     assert.equal(md('<img data-mx-emoticon src="mxc://a/b" alt=":party:"> <img src="x" onerror="alert(1)">'), ':party:');
-    assert.equal(md('<span data-mx-spoiler="plot">Snape</span> and <span data-mx-spoiler>x</span>'), '[spoiler: plot] Snape and [spoiler] x');
+    assert.equal(
+      md('<span data-mx-spoiler="plot">Snape</span> and <span data-mx-spoiler>x</span>'),
+      '[spoiler: plot] Snape and [spoiler] x',
+    );
     assert.equal(md('<u>under</u> <font color="red">red</font> <sup>2</sup>'), 'under red 2');
   });
 
@@ -112,7 +145,20 @@ describe('Matrix HTML -> slack mrkdwn', () => {
   });
 
   it('never throws on odd HTML', () => {
-    for (const h of ['<', '<b>', '</b>', '<a>', '<a href>x</a>', '<ol start="-5"><li>x</li></ol>', '<ol start="99999999999"><li>x</li></ol>', '<pre>', '&#xD800;', '&#0;', '<a href="https://matrix.to/#/%E0%A4%A">x</a>', '<b>'.repeat(500) + 'deep']) {
+    for (const h of [
+      '<',
+      '<b>',
+      '</b>',
+      '<a>',
+      '<a href>x</a>',
+      '<ol start="-5"><li>x</li></ol>',
+      '<ol start="99999999999"><li>x</li></ol>',
+      '<pre>',
+      '&#xD800;',
+      '&#0;',
+      '<a href="https://matrix.to/#/%E0%A4%A">x</a>',
+      '<b>'.repeat(500) + 'deep',
+    ]) {
       assert.doesNotThrow(() => md(h), h);
     }
     assert.equal(md('<a href="https://matrix.to/#/%E0%A4%A">x</a>'), '<https://matrix.to/#/%E0%A4%A|x>');
@@ -175,7 +221,11 @@ function randomInlines(rand: () => number, depth: number, used: readonly string[
     } else if (r < 0.45) {
       out.push({ t: 'code', text: `${pick(CODE_WORDS)} ${pick(CODE_WORDS)}` });
     } else if (r < 0.55) {
-      out.push({ t: 'link', url: `https://example.org/${pick(['a', 'b_c', 'd?e=1&f=2'])}`, children: [{ t: 'text', text: `${pick(WORDS)} ${pick(WORDS)}` }] });
+      out.push({
+        t: 'link',
+        url: `https://example.org/${pick(['a', 'b_c', 'd?e=1&f=2'])}`,
+        children: [{ t: 'text', text: `${pick(WORDS)} ${pick(WORDS)}` }],
+      });
     } else if (r < 0.6 && mentions) {
       out.push({ t: 'mention', net: 'matrix', kind: 'user', id: '@slack_U1:example.org', label: 'Alice' });
     } else {
@@ -211,7 +261,9 @@ describe('round trips between Matrix HTML and Slack mrkdwn', () => {
       const visible = (cs: ReturnType<typeof styledChars>) => cs.filter((c) => !/\s/.test(c.ch));
       const before = visible(styledChars(doc));
       const back = slackToMatrix({ text: mrkdwn }, toMatrix);
-      const after = visible(styledChars(back.html ? parseMatrixHtml(back.html) : [{ t: 'para', children: [{ t: 'text', text: back.body }] }]));
+      const after = visible(
+        styledChars(back.html ? parseMatrixHtml(back.html) : [{ t: 'para', children: [{ t: 'text', text: back.body }] }]),
+      );
       assert.equal(after.map((c) => c.ch).join(''), before.map((c) => c.ch).join(''), `seed ${seed}: ${mrkdwn}`);
       after.forEach((c, i) => {
         for (const s of c.styles) assert.ok(before[i].styles.has(s), `seed ${seed}: "${c.ch}" at ${i} gained ${s}\n  mrkdwn: ${mrkdwn}`);

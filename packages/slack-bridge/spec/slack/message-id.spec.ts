@@ -22,7 +22,19 @@ describe('slack message IDs', () => {
   });
 
   it('anything it did not produce parses to undefined', () => {
-    for (const bad of ['', 'slack', 'slack:T:C', 'slack:T:C:1.2:extra', 'irc:T:C:1.2', 'slack:T:C:', 'slack:T::1.2', 'slack:T%3a1:C:1.2', 'slack:%41:C:1.2', 'slack:T%:C:1.2', 'slack:%E0:C:1.2']) {
+    for (const bad of [
+      '',
+      'slack',
+      'slack:T:C',
+      'slack:T:C:1.2:extra',
+      'irc:T:C:1.2',
+      'slack:T:C:',
+      'slack:T::1.2',
+      'slack:T%3a1:C:1.2',
+      'slack:%41:C:1.2',
+      'slack:T%:C:1.2',
+      'slack:%E0:C:1.2',
+    ]) {
       assert.equal(parseSlackMessageId(bad), undefined, bad);
     }
   });

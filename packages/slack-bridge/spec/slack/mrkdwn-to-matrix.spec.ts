@@ -13,7 +13,11 @@ const resolvers: SlackToMatrixResolvers = {
 /** Every tag is one the renderer writes, with only its attributes, and links are http(s)/mailto. */
 function assertOnlyOurMarkup(out: string): void {
   for (const tag of out.match(/<[^>]*>/g) ?? []) {
-    assert.match(tag, /^<\/?(strong|em|del|u|code|pre|blockquote|ul|ol|li|a|br|span|img|hr)((?: (?:href|src|alt|title|height|data-mx-emoticon|data-mx-spoiler|start|class)(?:="[^"<>]*")?)*) ?\/?>$/, out);
+    assert.match(
+      tag,
+      /^<\/?(strong|em|del|u|code|pre|blockquote|ul|ol|li|a|br|span|img|hr)((?: (?:href|src|alt|title|height|data-mx-emoticon|data-mx-spoiler|start|class)(?:="[^"<>]*")?)*) ?\/?>$/,
+      out,
+    );
     const href = /href="([^"]*)"/.exec(tag)?.[1];
     if (href) assert.match(href, /^(https?:|mailto:)/, out);
   }
@@ -24,7 +28,10 @@ const body = (text: string) => slackToMatrix({ text }, resolvers).body;
 
 describe('slack mrkdwn -> Matrix', () => {
   it('plain text has no HTML body and is unescaped once', () => {
-    assert.deepEqual(slackToMatrix({ text: 'a &amp; b &lt;c&gt; &amp;lt;' }), { body: 'a & b <c> &lt;', mentions: { userIds: [], room: false } });
+    assert.deepEqual(slackToMatrix({ text: 'a &amp; b &lt;c&gt; &amp;lt;' }), {
+      body: 'a & b <c> &lt;',
+      mentions: { userIds: [], room: false },
+    });
   });
 
   it('bold, italic, strike, code', () => {
@@ -136,9 +143,12 @@ describe('slack mrkdwn -> Matrix', () => {
   });
 
   it('custom emoji resolve through the callback to an inline image or Unicode', () => {
-    const r = slackToMatrix({ text: 'ship :shipit: :party:' }, {
-      customEmoji: (name) => (name === 'shipit' ? { mxc: 'mxc://example.org/abc' } : name === 'party' ? { unicode: '🎉' } : undefined),
-    });
+    const r = slackToMatrix(
+      { text: 'ship :shipit: :party:' },
+      {
+        customEmoji: (name) => (name === 'shipit' ? { mxc: 'mxc://example.org/abc' } : name === 'party' ? { unicode: '🎉' } : undefined),
+      },
+    );
     assert.equal(r.html, 'ship <img data-mx-emoticon src="mxc://example.org/abc" alt=":shipit:" title=":shipit:" height="32" /> 🎉');
     assert.equal(r.body, 'ship :shipit: 🎉');
     // A malformed mxc URI is not used.
@@ -163,7 +173,10 @@ describe('slack mrkdwn -> Matrix', () => {
       assertOnlyOurMarkup(r.html ?? '');
     }
     // A pill's display name is text, whatever it contains.
-    assert.equal(slackToMatrix({ text: '<@U1>' }, { user: () => ({ matrixId: '@a:b', text: '<b>x</b>' }) }).html, '<a href="https://matrix.to/#/@a:b">&lt;b&gt;x&lt;/b&gt;</a>');
+    assert.equal(
+      slackToMatrix({ text: '<@U1>' }, { user: () => ({ matrixId: '@a:b', text: '<b>x</b>' }) }).html,
+      '<a href="https://matrix.to/#/@a:b">&lt;b&gt;x&lt;/b&gt;</a>',
+    );
   });
 
   it('a raw `<` that is not a token and unknown tokens are shown as text', () => {
@@ -179,12 +192,38 @@ describe('slack mrkdwn -> Matrix', () => {
 
   it('parses to the shared model (mentions carry their network)', () => {
     assert.deepEqual(parseMrkdwn('*a* <@U1|x>'), [
-      { t: 'para', children: [{ t: 'style', style: 'bold', children: [{ t: 'text', text: 'a' }] }, { t: 'text', text: ' ' }, { t: 'mention', net: 'slack', kind: 'user', id: 'U1', label: 'x' }] },
+      {
+        t: 'para',
+        children: [
+          { t: 'style', style: 'bold', children: [{ t: 'text', text: 'a' }] },
+          { t: 'text', text: ' ' },
+          { t: 'mention', net: 'slack', kind: 'user', id: 'U1', label: 'x' },
+        ],
+      },
     ]);
   });
 
   it('never throws on odd input', () => {
-    const odd = ['', '<', '>', '&', '```', '``````', '`', '*', '_~*`', '&gt;&gt;&gt;', '<<<>>>', '<|>', '<@>', '\u0000', 'a\r\nb', ':' + 'a'.repeat(500) + ':', '🏳️‍🌈*x*', '*'.repeat(1000)];
+    const odd = [
+      '',
+      '<',
+      '>',
+      '&',
+      '```',
+      '``````',
+      '`',
+      '*',
+      '_~*`',
+      '&gt;&gt;&gt;',
+      '<<<>>>',
+      '<|>',
+      '<@>',
+      '\u0000',
+      'a\r\nb',
+      ':' + 'a'.repeat(500) + ':',
+      '🏳️‍🌈*x*',
+      '*'.repeat(1000),
+    ];
     for (const t of odd) assert.doesNotThrow(() => slackToMatrix({ text: t }), t);
     assert.equal(body('a\r\nb'), 'a\nb');
   });

@@ -31,13 +31,24 @@ describe('slack rich_text blocks -> Matrix', () => {
       ),
     );
     const r = slackToMatrix({ text: 'ignored when blocks parse', blocks }, resolvers);
-    assert.equal(r.html, '<strong>Hi</strong> <a href="https://matrix.to/#/@slack_U1:example.org">Alice</a> <em>see</em> <a href="https://x.y/?a=1&amp;b=2">the docs</a> 👍🏼 @room');
+    assert.equal(
+      r.html,
+      '<strong>Hi</strong> <a href="https://matrix.to/#/@slack_U1:example.org">Alice</a> <em>see</em> <a href="https://x.y/?a=1&amp;b=2">the docs</a> 👍🏼 @room',
+    );
     assert.equal(r.body, 'Hi Alice see the docs (https://x.y/?a=1&b=2) 👍🏼 @room');
     assert.deepEqual(r.mentions, { userIds: ['@slack_U1:example.org'], room: true });
   });
 
   it('combined styles nest; adjacent runs of one style merge; code and underline', () => {
-    const blocks = rich(section(text('a', { bold: true, italic: true, strike: true }), text('b', { bold: true }), text('c', { bold: true }), text(' x', { code: true }), text('u', { underline: true })));
+    const blocks = rich(
+      section(
+        text('a', { bold: true, italic: true, strike: true }),
+        text('b', { bold: true }),
+        text('c', { bold: true }),
+        text(' x', { code: true }),
+        text('u', { underline: true }),
+      ),
+    );
     assert.equal(slackToMatrix({ blocks }).html, '<strong><em><del>a</del></em>bc</strong><code> x</code><u>u</u>');
   });
 
@@ -49,9 +60,19 @@ describe('slack rich_text blocks -> Matrix', () => {
 
   it('lists: bullet and ordered, nesting by indent, offset continues numbering', () => {
     const list = (style: string, indent: number, items: string[], offset?: number) => ({
-      type: 'rich_text_list', style, indent, ...(offset !== undefined ? { offset } : {}), elements: items.map((i) => section(text(i))),
+      type: 'rich_text_list',
+      style,
+      indent,
+      ...(offset !== undefined ? { offset } : {}),
+      elements: items.map((i) => section(text(i))),
     });
-    const blocks = rich(section(text('intro\n')), list('bullet', 0, ['a', 'b']), list('ordered', 1, ['b1', 'b2']), list('bullet', 0, ['c']), list('ordered', 0, ['x'], 4));
+    const blocks = rich(
+      section(text('intro\n')),
+      list('bullet', 0, ['a', 'b']),
+      list('ordered', 1, ['b1', 'b2']),
+      list('bullet', 0, ['c']),
+      list('ordered', 0, ['x'], 4),
+    );
     const r = slackToMatrix({ blocks });
     assert.equal(r.html, 'intro<ul><li>a</li><li>b<ol><li>b1</li><li>b2</li></ol></li><li>c</li></ul><ol start="5"><li>x</li></ol>');
     assert.equal(r.body, 'intro\n- a\n- b\n  1. b1\n  2. b2\n- c\n5. x');
@@ -63,27 +84,50 @@ describe('slack rich_text blocks -> Matrix', () => {
       { type: 'rich_text_quote', elements: [text('quoted '), text('bold', { bold: true }), text('\nsecond')] },
     );
     const r = slackToMatrix({ blocks });
-    assert.equal(r.html, '<pre><code>if (a &lt; b) {\n  *x*\n}https://x.y</code></pre><blockquote>quoted <strong>bold</strong><br />second</blockquote>');
+    assert.equal(
+      r.html,
+      '<pre><code>if (a &lt; b) {\n  *x*\n}https://x.y</code></pre><blockquote>quoted <strong>bold</strong><br />second</blockquote>',
+    );
     assert.equal(r.body, 'if (a < b) {\n  *x*\n}https://x.y\n> quoted bold\n> second');
   });
 
   it('channel, usergroup, team, date and color elements', () => {
-    const blocks = rich(section(
-      { type: 'channel', channel_id: 'C1' }, text(' '), { type: 'channel', channel_id: 'C9' }, text(' '),
-      { type: 'usergroup', usergroup_id: 'S1' }, text(' '),
-      { type: 'date', timestamp: 1392734382, format: '{date_num}', fallback: 'Feb 18' }, text(' '),
-      { type: 'color', value: '#ff0000' },
-    ));
+    const blocks = rich(
+      section(
+        { type: 'channel', channel_id: 'C1' },
+        text(' '),
+        { type: 'channel', channel_id: 'C9' },
+        text(' '),
+        { type: 'usergroup', usergroup_id: 'S1' },
+        text(' '),
+        { type: 'date', timestamp: 1392734382, format: '{date_num}', fallback: 'Feb 18' },
+        text(' '),
+        { type: 'color', value: '#ff0000' },
+      ),
+    );
     assert.equal(slackToMatrix({ blocks }, resolvers).body, '#general #C9 @S1 2014-02-18 #ff0000');
   });
 
   it('emoji: unicode field wins, name is looked up otherwise, skin tone from the element', () => {
-    const blocks = rich(section({ type: 'emoji', name: 'smile' }, { type: 'emoji', name: 'wave', skin_tone: 5 }, { type: 'emoji', name: 'wave::skin-tone-2' }, { type: 'emoji', name: 'partyparrot' }, { type: 'emoji', name: 'not_standard', unicode: 'zz' }, { type: 'emoji', name: 'smile', unicode: '1f389' }));
+    const blocks = rich(
+      section(
+        { type: 'emoji', name: 'smile' },
+        { type: 'emoji', name: 'wave', skin_tone: 5 },
+        { type: 'emoji', name: 'wave::skin-tone-2' },
+        { type: 'emoji', name: 'partyparrot' },
+        { type: 'emoji', name: 'not_standard', unicode: 'zz' },
+        { type: 'emoji', name: 'smile', unicode: '1f389' },
+      ),
+    );
     assert.equal(slackToMatrix({ blocks }).body, '😄👋🏾👋🏻:partyparrot::not_standard:🎉');
   });
 
   it('HTML in text elements is escaped', () => {
-    const r = slackToMatrix({ blocks: rich(section(text('<img src=x onerror=alert(1)>', { bold: true }), { type: 'link', url: 'javascript:alert(1)', text: '<script>' })) });
+    const r = slackToMatrix({
+      blocks: rich(
+        section(text('<img src=x onerror=alert(1)>', { bold: true }), { type: 'link', url: 'javascript:alert(1)', text: '<script>' }),
+      ),
+    });
     assert.equal(r.html, '<strong>&lt;img src=x onerror=alert(1)&gt;</strong>&lt;script&gt; (javascript:alert(1))');
     assert.equal(r.body, '<img src=x onerror=alert(1)><script> (javascript:alert(1))');
   });

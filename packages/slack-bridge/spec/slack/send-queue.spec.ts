@@ -15,13 +15,17 @@ class FakeClock {
   readonly now = () => this.t;
   readonly sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
+      if (signal.aborted) return reject(signal.reason as unknown);
       const s = { at: this.t + ms, resolve };
       this.sleepers.push(s);
-      signal.addEventListener('abort', () => {
-        this.sleepers = this.sleepers.filter((x) => x !== s);
-        reject(signal.reason);
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((x) => x !== s);
+          reject(signal.reason as unknown);
+        },
+        { once: true },
+      );
     });
 
   /** Moves time forward to `this.t + ms`, waking sleepers in time order. */
@@ -41,7 +45,10 @@ class FakeClock {
 }
 
 class RateLimited extends Error {
-  constructor(readonly retryAfterMs: number, readonly scope?: 'method' | 'key') {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly scope?: 'method' | 'key',
+  ) {
     super('ratelimited');
   }
 }
@@ -49,9 +56,11 @@ class Transient extends Error {}
 class Permanent extends Error {}
 
 const classify = (err: unknown): SendFailure =>
-  err instanceof RateLimited ? { type: 'ratelimited', retryAfterMs: err.retryAfterMs, ...(err.scope ? { scope: err.scope } : {}) }
-  : err instanceof Transient ? { type: 'transient' }
-  : { type: 'permanent' };
+  err instanceof RateLimited
+    ? { type: 'ratelimited', retryAfterMs: err.retryAfterMs, ...(err.scope ? { scope: err.scope } : {}) }
+    : err instanceof Transient
+      ? { type: 'transient' }
+      : { type: 'permanent' };
 
 interface Call {
   at: number;
@@ -81,8 +90,8 @@ function harness(opts: Partial<SendQueueOptions<string, string>> = {}, script: (
     onFailed: (item) => void failed.push(item.payload),
     now: clock.now,
     sleep: clock.sleep,
-    random: () => 1,
-    backoff: { baseMs: 1000, maxMs: 8000 },
+    // The top of each jittered range: 1 s, 2 s, 4 s, then 8 s at most.
+    retryDelay: (n: number) => Math.min(8000, 1000 * 2 ** (n - 1)),
     ...opts,
   });
   return { clock, calls, sent, failed, store, queue };
@@ -94,15 +103,24 @@ describe('slack send queue', () => {
     const inFlight = new Map<string, () => void>();
     const log: string[] = [];
     const queue = new SendQueue<string, string>({
-      send: (item) => new Promise((resolve) => {
-        log.push(`start ${item.payload}`);
-        inFlight.set(item.payload, () => resolve(item.payload));
-      }),
-      classify, now: clock.now, sleep: clock.sleep,
+      send: (item) =>
+        new Promise((resolve) => {
+          log.push(`start ${item.payload}`);
+          inFlight.set(item.payload, () => resolve(item.payload));
+        }),
+      classify,
+      retryDelay: () => 1000,
+      now: clock.now,
+      sleep: clock.sleep,
     });
     await queue.start();
     const results: string[] = [];
-    const ps = [['C1', 'a1'], ['C1', 'a2'], ['C2', 'b1'], ['C1', 'a3']].map(([k, p]) => queue.enqueue(k, 'chat.postMessage', p).then((r) => void results.push(r)));
+    const ps = [
+      ['C1', 'a1'],
+      ['C1', 'a2'],
+      ['C2', 'b1'],
+      ['C1', 'a3'],
+    ].map(([k, p]) => queue.enqueue(k, 'chat.postMessage', p).then((r) => void results.push(r)));
     await settle();
     assert.deepEqual(log, ['start a1', 'start b1']);
     inFlight.get('b1')!();
@@ -129,11 +147,27 @@ describe('slack send queue', () => {
     done.push(h.queue.enqueue('C2', 'chat.postMessage', 'b1'));
     assert.equal(await h.queue.enqueue('C3', 'reactions.add', 'r1'), 'ts-of-r1');
     await h.clock.advance(29_999);
-    assert.deepEqual(h.calls.map((c) => [c.payload, c.at]), [['a1', 0], ['r1', 0]]);
+    assert.deepEqual(
+      h.calls.map((c) => [c.payload, c.at]),
+      [
+        ['a1', 0],
+        ['r1', 0],
+      ],
+    );
     await h.clock.advance(1);
     await Promise.all(done);
-    assert.deepEqual(h.calls.filter((c) => c.key === 'C1').map((c) => [c.payload, c.at]), [['a1', 0], ['a1', 30_000], ['a2', 30_000]]);
-    assert.deepEqual(h.calls.filter((c) => c.key === 'C2').map((c) => [c.payload, c.at]), [['b1', 30_000]]);
+    assert.deepEqual(
+      h.calls.filter((c) => c.key === 'C1').map((c) => [c.payload, c.at]),
+      [
+        ['a1', 0],
+        ['a1', 30_000],
+        ['a2', 30_000],
+      ],
+    );
+    assert.deepEqual(
+      h.calls.filter((c) => c.key === 'C2').map((c) => [c.payload, c.at]),
+      [['b1', 30_000]],
+    );
     assert.equal(h.queue.blockedUntil('chat.postMessage'), undefined);
     assert.deepEqual(h.failed, []);
   });
@@ -147,7 +181,14 @@ describe('slack send queue', () => {
     assert.equal(h.calls.find((c) => c.payload === 'b1')!.at, 0);
     await h.clock.advance(5_000);
     await Promise.all(a);
-    assert.deepEqual(h.calls.filter((c) => c.key === 'C1').map((c) => [c.payload, c.at]), [['a1', 0], ['a1', 5_000], ['a2', 5_000]]);
+    assert.deepEqual(
+      h.calls.filter((c) => c.key === 'C1').map((c) => [c.payload, c.at]),
+      [
+        ['a1', 0],
+        ['a1', 5_000],
+        ['a2', 5_000],
+      ],
+    );
   });
 
   it('retries transient failures with exponential backoff, holding the rest of the channel', async () => {
@@ -159,7 +200,17 @@ describe('slack send queue', () => {
     assert.equal(await p1, 'ts-of-a1');
     assert.equal(await p2, 'ts-of-a2');
     // Delays 1 s, 2 s, 4 s, then capped at 8 s (random() = 1 takes the top of each range).
-    assert.deepEqual(h.calls.map((c) => [c.payload, c.at]), [['a1', 0], ['a1', 1000], ['a1', 3000], ['a1', 7000], ['a1', 15_000], ['a2', 15_000]]);
+    assert.deepEqual(
+      h.calls.map((c) => [c.payload, c.at]),
+      [
+        ['a1', 0],
+        ['a1', 1000],
+        ['a1', 3000],
+        ['a1', 7000],
+        ['a1', 15_000],
+        ['a2', 15_000],
+      ],
+    );
     assert.deepEqual(h.sent, ['a1', 'a2']);
     assert.equal(h.store.size, 0);
   });
@@ -194,16 +245,32 @@ describe('slack send queue', () => {
     const p = h.queue.enqueue('C1', 'chat.postMessage', 'a1');
     await h.clock.advance(10_000);
     assert.equal(await p, 'ts-of-a1');
-    assert.deepEqual(h.calls.map((c) => c.at), [0, 1000, 2000, 3000]);
+    assert.deepEqual(
+      h.calls.map((c) => c.at),
+      [0, 1000, 2000, 3000],
+    );
   });
 
   it('spaces sends of a method per channel when asked (chat.postMessage about 1/s)', async () => {
     const h = harness({ minIntervalMs: { 'chat.postMessage': 1000 } });
     await h.queue.start();
-    const ps = [h.queue.enqueue('C1', 'chat.postMessage', 'a1'), h.queue.enqueue('C1', 'chat.postMessage', 'a2'), h.queue.enqueue('C1', 'reactions.add', 'r1'), h.queue.enqueue('C2', 'chat.postMessage', 'b1')];
+    const ps = [
+      h.queue.enqueue('C1', 'chat.postMessage', 'a1'),
+      h.queue.enqueue('C1', 'chat.postMessage', 'a2'),
+      h.queue.enqueue('C1', 'reactions.add', 'r1'),
+      h.queue.enqueue('C2', 'chat.postMessage', 'b1'),
+    ];
     await h.clock.advance(5_000);
     await Promise.all(ps);
-    assert.deepEqual(h.calls.map((c) => [c.payload, c.at]), [['a1', 0], ['b1', 0], ['a2', 1000], ['r1', 1000]]);
+    assert.deepEqual(
+      h.calls.map((c) => [c.payload, c.at]),
+      [
+        ['a1', 0],
+        ['b1', 0],
+        ['a2', 1000],
+        ['r1', 1000],
+      ],
+    );
   });
 
   it('keeps pending sends in its store: a restarted queue sends them in their order and reports each', async () => {
@@ -224,7 +291,10 @@ describe('slack send queue', () => {
     const fresh = second.queue.enqueue('C1', 'chat.postMessage', 'a4');
     assert.equal(await fresh, 'ts-of-a4');
     await second.queue.idle();
-    assert.deepEqual(second.calls.map((c) => c.payload), ['a1', 'a2', 'a3', 'a4']);
+    assert.deepEqual(
+      second.calls.map((c) => c.payload),
+      ['a1', 'a2', 'a3', 'a4'],
+    );
     assert.deepEqual(second.sent, ['a1', 'a2', 'a3', 'a4']);
     assert.equal(store.size, 0);
   });
@@ -255,14 +325,17 @@ describe('slack send queue', () => {
   });
 
   it('failures of hooks and of the classifier do not stop the queue', async () => {
-    const h = harness({
-      onSent: () => {
-        throw new Error('hook');
+    const h = harness(
+      {
+        onSent: () => {
+          throw new Error('hook');
+        },
+        classify: () => {
+          throw new Error('classifier');
+        },
       },
-      classify: () => {
-        throw new Error('classifier');
-      },
-    }, (c) => (c.payload === 'a1' ? new Error('odd') : 'ok'));
+      (c) => (c.payload === 'a1' ? new Error('odd') : 'ok'),
+    );
     await h.queue.start();
     const p1 = h.queue.enqueue('C1', 'chat.postMessage', 'a1');
     const p2 = h.queue.enqueue('C1', 'chat.postMessage', 'a2');

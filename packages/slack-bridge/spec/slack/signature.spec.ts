@@ -13,18 +13,32 @@ describe('slack request signatures', () => {
     const expected = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
     assert.deepEqual(signSlackRequest(secret, body, now / 1000), { timestamp: ts, signature: expected });
     assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature: expected, rawBody: body, now }), { ok: true });
-    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature: expected, rawBody: Buffer.from(body), now }), { ok: true });
+    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature: expected, rawBody: Buffer.from(body), now }), {
+      ok: true,
+    });
   });
 
   it('verifies the raw bytes: re-serialised JSON or any changed byte fails', () => {
     const { signature } = signSlackRequest(secret, body, now / 1000);
     const reserialised = JSON.stringify(JSON.parse(body), null, 1);
-    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature, rawBody: reserialised, now }), { ok: false, reason: 'signature_mismatch' });
-    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature, rawBody: body.replace('T1', 'T2'), now }), { ok: false, reason: 'signature_mismatch' });
-    assert.deepEqual(verifySlackSignature({ signingSecret: 'other-secret', timestamp: ts, signature, rawBody: body, now }), { ok: false, reason: 'signature_mismatch' });
+    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature, rawBody: reserialised, now }), {
+      ok: false,
+      reason: 'signature_mismatch',
+    });
+    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature, rawBody: body.replace('T1', 'T2'), now }), {
+      ok: false,
+      reason: 'signature_mismatch',
+    });
+    assert.deepEqual(verifySlackSignature({ signingSecret: 'other-secret', timestamp: ts, signature, rawBody: body, now }), {
+      ok: false,
+      reason: 'signature_mismatch',
+    });
     // The timestamp is part of what is signed.
     const later = String(now / 1000 + 1);
-    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: later, signature, rawBody: body, now }), { ok: false, reason: 'signature_mismatch' });
+    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: later, signature, rawBody: body, now }), {
+      ok: false,
+      reason: 'signature_mismatch',
+    });
   });
 
   it('signs bytes, not text: a non-UTF-8 body verifies as received', () => {
@@ -37,7 +51,11 @@ describe('slack request signatures', () => {
     for (const skew of [-301, 301, -86_400]) {
       const t = now / 1000 + skew;
       const s = signSlackRequest(secret, body, t);
-      assert.deepEqual(verifySlackSignature({ signingSecret: secret, ...s, rawBody: body, now }), { ok: false, reason: 'stale_timestamp' }, String(skew));
+      assert.deepEqual(
+        verifySlackSignature({ signingSecret: secret, ...s, rawBody: body, now }),
+        { ok: false, reason: 'stale_timestamp' },
+        String(skew),
+      );
     }
     for (const skew of [-300, 299]) {
       const s = signSlackRequest(secret, body, now / 1000 + skew);
@@ -53,8 +71,17 @@ describe('slack request signatures', () => {
       verifySlackSignature({ signingSecret, timestamp, signature: sig, rawBody: body, now });
     assert.deepEqual(v(undefined, signature), { ok: false, reason: 'missing_timestamp' });
     assert.deepEqual(v(ts, undefined), { ok: false, reason: 'missing_signature' });
-    for (const bad of ['', 'abc', '1.5', '-1', '1e9', '12345678901234']) assert.deepEqual(v(bad, signature), { ok: false, reason: 'malformed_timestamp' }, bad);
-    for (const bad of ['', 'v0=', 'v1=' + signature.slice(3), signature.slice(3), signature + '00', signature.slice(0, -1), 'v0=' + 'g'.repeat(64)]) {
+    for (const bad of ['', 'abc', '1.5', '-1', '1e9', '12345678901234'])
+      assert.deepEqual(v(bad, signature), { ok: false, reason: 'malformed_timestamp' }, bad);
+    for (const bad of [
+      '',
+      'v0=',
+      'v1=' + signature.slice(3),
+      signature.slice(3),
+      signature + '00',
+      signature.slice(0, -1),
+      'v0=' + 'g'.repeat(64),
+    ]) {
       assert.deepEqual(v(ts, bad), { ok: false, reason: 'malformed_signature' }, bad);
     }
     assert.deepEqual(v([ts, ts], signature), { ok: false, reason: 'malformed_timestamp' });
@@ -64,7 +91,16 @@ describe('slack request signatures', () => {
 
   it('accepts upper-case hex, which is the same signature', () => {
     const { signature } = signSlackRequest(secret, body, now / 1000);
-    assert.deepEqual(verifySlackSignature({ signingSecret: secret, timestamp: ts, signature: 'v0=' + signature.slice(3).toUpperCase(), rawBody: body, now }), { ok: true });
+    assert.deepEqual(
+      verifySlackSignature({
+        signingSecret: secret,
+        timestamp: ts,
+        signature: 'v0=' + signature.slice(3).toUpperCase(),
+        rawBody: body,
+        now,
+      }),
+      { ok: true },
+    );
   });
 
   it('reads the headers from a Node header object', () => {

@@ -4,9 +4,7 @@
 import { emojiToUnicode } from './emoji';
 import { isSafeUrl } from './rich-doc';
 
-export type ResolvedCustomEmoji =
-  | { kind: 'image'; name: string; url: string }
-  | { kind: 'unicode'; name: string; unicode: string };
+export type ResolvedCustomEmoji = { kind: 'image'; name: string; url: string } | { kind: 'unicode'; name: string; unicode: string };
 
 const MAX_ALIAS_HOPS = 10;
 

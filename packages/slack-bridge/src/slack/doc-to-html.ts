@@ -152,7 +152,9 @@ class Renderer {
         const inner = n.children.length ? this.inline(n.children) : { html: escapeHtml(displayUrl(n.url)), body: displayUrl(n.url) };
         if (!isSafeUrl(n.url)) {
           const label = inner.body;
-          return label === n.url || !n.children.length ? inner : { html: `${inner.html} (${escapeHtml(n.url)})`, body: `${label} (${n.url})` };
+          return label === n.url || !n.children.length
+            ? inner
+            : { html: `${inner.html} (${escapeHtml(n.url)})`, body: `${label} (${n.url})` };
         }
         this.rich = true;
         const body = sameAsUrl(inner.body, n.url) ? inner.body : `${inner.body} (${n.url})`;
@@ -224,7 +226,13 @@ class Renderer {
       case 'quote': {
         this.rich = true;
         const inner = this.blocks(b.children);
-        return { html: `<blockquote>${inner.html}</blockquote>`, body: inner.body.split('\n').map((l) => (l ? `> ${l}` : '>')).join('\n') };
+        return {
+          html: `<blockquote>${inner.html}</blockquote>`,
+          body: inner.body
+            .split('\n')
+            .map((l) => (l ? `> ${l}` : '>'))
+            .join('\n'),
+        };
       }
       case 'list': {
         this.rich = true;
@@ -256,4 +264,3 @@ export function renderMatrix(doc: RichDoc, resolvers: SlackToMatrixResolvers = {
   if (!r.rich) return { body: out.body, mentions };
   return { body: out.body, html: sanitizeHtml(out.html, OUTPUT_SANITIZE), mentions };
 }
-

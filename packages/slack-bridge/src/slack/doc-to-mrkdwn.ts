@@ -280,8 +280,11 @@ function fixMarkers(input: Cell[]): Cell[] {
         hasContent &&
         openOk(viewAt(cells, o - 1, 'before'), m) &&
         closeOk(viewAt(cells, i + 1, 'after'), m) &&
-        first !== undefined && !isSpace(first) && first !== m &&
-        last !== undefined && !isSpace(last);
+        first !== undefined &&
+        !isSpace(first) &&
+        first !== m &&
+        last !== undefined &&
+        !isSpace(last);
       // A literal marker character inside that the parser would take as the closing one.
       for (let k = o + 2; ok && k < i; k++) {
         const x = cells[k];

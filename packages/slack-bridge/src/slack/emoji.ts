@@ -136,5 +136,5 @@ export function canonicalEmojiName(shortcode: string): string | undefined {
   const { name, tone } = splitShortcode(shortcode);
   const entry = load().byName.get(name) ?? load().byName.get(name.toLowerCase());
   if (!entry) return undefined;
-  return tone && entry.skins ? unicodeToEmoji(emojiToUnicode(shortcode)!) ?? entry.name : entry.name;
+  return tone && entry.skins ? (unicodeToEmoji(emojiToUnicode(shortcode)!) ?? entry.name) : entry.name;
 }

@@ -10,9 +10,47 @@ import { decodeHtmlEntities } from './escape';
 
 const INPUT_SANITIZE: sanitizeHtml.IOptions = {
   allowedTags: [
-    'b', 'strong', 'i', 'em', 'u', 'ins', 'del', 's', 'strike', 'code', 'pre', 'font', 'span', 'a', 'br', 'p', 'div',
-    'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'hr', 'img', 'table', 'thead', 'tbody', 'tfoot',
-    'tr', 'th', 'td', 'caption', 'sup', 'sub', 'details', 'summary',
+    'b',
+    'strong',
+    'i',
+    'em',
+    'u',
+    'ins',
+    'del',
+    's',
+    'strike',
+    'code',
+    'pre',
+    'font',
+    'span',
+    'a',
+    'br',
+    'p',
+    'div',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'hr',
+    'img',
+    'table',
+    'thead',
+    'tbody',
+    'tfoot',
+    'tr',
+    'th',
+    'td',
+    'caption',
+    'sup',
+    'sub',
+    'details',
+    'summary',
   ],
   allowedAttributes: {
     a: ['href'],
@@ -39,8 +77,28 @@ type Node = El | string;
 
 const VOID = new Set(['br', 'hr', 'img']);
 const BLOCK = new Set([
-  'p', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'pre', 'hr', 'table', 'thead', 'tbody',
-  'tfoot', 'tr', 'caption', 'details', 'summary',
+  'p',
+  'div',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'pre',
+  'hr',
+  'table',
+  'thead',
+  'tbody',
+  'tfoot',
+  'tr',
+  'caption',
+  'details',
+  'summary',
 ]);
 
 function parseAttrs(src: string): Record<string, string> {
@@ -113,7 +171,15 @@ export function pillTarget(href: string): string | undefined {
 }
 
 const STYLE_TAGS: Record<string, InlineStyle> = {
-  b: 'bold', strong: 'bold', i: 'italic', em: 'italic', u: 'underline', ins: 'underline', del: 'strike', s: 'strike', strike: 'strike',
+  b: 'bold',
+  strong: 'bold',
+  i: 'italic',
+  em: 'italic',
+  u: 'underline',
+  ins: 'underline',
+  del: 'strike',
+  s: 'strike',
+  strike: 'strike',
 };
 
 class Converter {
@@ -187,7 +253,8 @@ class Converter {
   private block(n: El): Block[] {
     switch (n.tag) {
       case 'pre': {
-        const code = n.children.length === 1 && typeof n.children[0] !== 'string' && n.children[0].tag === 'code' ? n.children[0] : undefined;
+        const code =
+          n.children.length === 1 && typeof n.children[0] !== 'string' && n.children[0].tag === 'code' ? n.children[0] : undefined;
         const lang = /(?:^|\s)language-([A-Za-z0-9_+#.-]{1,32})(?:\s|$)/.exec(code?.attrs.class ?? '')?.[1];
         const text = textContent(n).replace(/\n$/, '');
         return [{ t: 'pre', text, ...(lang ? { lang } : {}) }];

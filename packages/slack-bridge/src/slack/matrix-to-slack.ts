@@ -29,7 +29,7 @@ function roomMentions(nodes: readonly Inline[], range: 'channel' | 'here'): Inli
     if (n.t === 'text') {
       let last = 0;
       for (const m of n.text.matchAll(ROOM_RE)) {
-        const at = m.index! + m[1].length;
+        const at = m.index + m[1].length;
         if (at > last) out.push({ t: 'text', text: n.text.slice(last, at) });
         out.push({ t: 'broadcast', range });
         last = at + '@room'.length;

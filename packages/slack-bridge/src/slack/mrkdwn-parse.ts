@@ -108,7 +108,13 @@ function parseToken(inner: string): Token {
     if (cmd === 'date' && args.length >= 2 && /^-?\d{1,12}$/.test(args[0])) {
       const url = args[2] ? unescapeMrkdwn(args[2]) : undefined;
       return {
-        node: { t: 'date', timestamp: Number(args[0]), format: unescapeMrkdwn(args[1]), ...(label ? { fallback: label } : {}), ...(url ? { url } : {}) },
+        node: {
+          t: 'date',
+          timestamp: Number(args[0]),
+          format: unescapeMrkdwn(args[1]),
+          ...(label ? { fallback: label } : {}),
+          ...(url ? { url } : {}),
+        },
         plain: label ?? unescapeMrkdwn(args[1]),
       };
     }
@@ -299,7 +305,12 @@ function indexInline(units: Unit[], s: number, e: number): InlineIndex {
     const u = units[j];
     if (u === '\n') idx.newlines.push(j);
     else if (u === '`') idx.ticks.push(j);
-    else if ((u === '*' || u === '_' || u === '~') && j > s && !isSpace(units[j - 1]) && closeBefore(j + 1 < e ? units[j + 1] : undefined, u)) {
+    else if (
+      (u === '*' || u === '_' || u === '~') &&
+      j > s &&
+      !isSpace(units[j - 1]) &&
+      closeBefore(j + 1 < e ? units[j + 1] : undefined, u)
+    ) {
       idx.closers[u].push(j);
     }
   }
@@ -352,20 +363,14 @@ const STYLE_OF: Record<string, 'bold' | 'italic' | 'strike'> = { '*': 'bold', _:
 function emojiAt(units: Unit[], i: number, e: number): [number, string, string | undefined] | undefined {
   let j = i + 1;
   let name = '';
-  while (j < e && isStr(units[j]) && EMOJI_NAME_RE.test(units[j] as string) && name.length <= MAX_EMOJI_NAME) {
-    name += units[j];
-    j++;
-  }
+  for (let u = units[j]; j < e && isStr(u) && EMOJI_NAME_RE.test(u) && name.length <= MAX_EMOJI_NAME; u = units[++j]) name += u;
   if (!name || units[j] !== ':' || name.length > MAX_EMOJI_NAME) return undefined;
   j++;
   // `:name::skin-tone-3:`
   if (units[j] === ':') {
     let k = j + 1;
     let tone = '';
-    while (k < e && isStr(units[k]) && /^[a-z0-9-]$/.test(units[k] as string) && tone.length < 16) {
-      tone += units[k];
-      k++;
-    }
+    for (let u = units[k]; k < e && isStr(u) && /^[a-z0-9-]$/.test(u) && tone.length < 16; u = units[++k]) tone += u;
     const m = SKIN_RE.exec(tone);
     if (m && units[k] === ':') return [k + 1, name, m[1]];
   }

@@ -1,15 +1,7 @@
 // Untrusted Slack payload JSON -> the typed event model. Every field is type-checked; IDs and
 // message timestamps must have Slack's shape (they end up in message IDs, store keys and logs).
 // Malformed or unhandled input never throws: it becomes `{kind: 'ignored', reason}`.
-import type {
-  SlackAuthor,
-  SlackEvent,
-  SlackEventContext,
-  SlackFile,
-  SlackMessageContent,
-  SlackPayload,
-  SlackUserInfo,
-} from './events';
+import type { SlackAuthor, SlackEvent, SlackEventContext, SlackFile, SlackMessageContent, SlackPayload, SlackUserInfo } from './events';
 
 type Json = Record<string, unknown>;
 
@@ -55,7 +47,8 @@ function author(m: Json): SlackAuthor {
   if (appId) a.appId = appId;
   const username = str(m.username);
   if (username) a.username = username;
-  const icons = isObj(m.icons) ? m.icons : isObj(profile?.icons) ? (profile!.icons as Json) : undefined;
+  const profileIcons = profile?.icons;
+  const icons = isObj(m.icons) ? m.icons : isObj(profileIcons) ? profileIcons : undefined;
   const iconUrl = httpUrl(icons?.image_72) ?? httpUrl(icons?.image_48) ?? httpUrl(icons?.image_36);
   if (iconUrl) a.iconUrl = iconUrl;
   const team = id(m.user_team) ?? id(m.team);
@@ -78,7 +71,12 @@ function file(v: unknown): SlackFile | undefined {
   set('size', num(v.size));
   set('urlPrivate', httpUrl(v.url_private));
   set('urlPrivateDownload', httpUrl(v.url_private_download));
-  set('thumbUrl', ['thumb_1024', 'thumb_960', 'thumb_720', 'thumb_480', 'thumb_360', 'thumb_160', 'thumb_80', 'thumb_64'].map((k) => httpUrl(v[k])).find(Boolean));
+  set(
+    'thumbUrl',
+    ['thumb_1024', 'thumb_960', 'thumb_720', 'thumb_480', 'thumb_360', 'thumb_160', 'thumb_80', 'thumb_64']
+      .map((k) => httpUrl(v[k]))
+      .find(Boolean),
+  );
   set('width', num(v.original_w));
   set('height', num(v.original_h));
   set('mode', str(v.mode));
@@ -101,7 +99,11 @@ function threadOf(m: Json, own: string): string | undefined {
 }
 
 function sameContent(a: SlackMessageContent, b: SlackMessageContent): boolean {
-  return a.text === b.text && JSON.stringify(a.blocks ?? null) === JSON.stringify(b.blocks ?? null) && a.files.map((f) => f.id).join() === b.files.map((f) => f.id).join();
+  return (
+    a.text === b.text &&
+    JSON.stringify(a.blocks ?? null) === JSON.stringify(b.blocks ?? null) &&
+    a.files.map((f) => f.id).join() === b.files.map((f) => f.id).join()
+  );
 }
 
 function messageEvent(e: Json, ctx: SlackEventContext): SlackEvent {
@@ -118,7 +120,15 @@ function messageEvent(e: Json, ctx: SlackEventContext): SlackEvent {
       const deletedTs = ts(e.deleted_ts) ?? ts(prev?.ts);
       if (!eventTs || !deletedTs) return ignored('message_deleted without valid timestamps', ctx);
       const threadTs = prev ? threadOf(prev, deletedTs) : undefined;
-      return { kind: 'message_deleted', ctx, channel, eventTs, deletedTs, ...(threadTs ? { threadTs } : {}), ...(prev ? { author: author(prev) } : {}) };
+      return {
+        kind: 'message_deleted',
+        ctx,
+        channel,
+        eventTs,
+        deletedTs,
+        ...(threadTs ? { threadTs } : {}),
+        ...(prev ? { author: author(prev) } : {}),
+      };
     }
     case 'channel_join':
     case 'channel_leave':
@@ -129,8 +139,14 @@ function messageEvent(e: Json, ctx: SlackEventContext): SlackEvent {
       const inviter = id(e.inviter);
       const mts = ts(e.ts);
       return {
-        kind: 'membership', ctx, channel, userId, membership: subtype.endsWith('join') ? 'join' : 'leave', source: 'message',
-        ...(inviter ? { inviter } : {}), ...(mts ? { ts: mts } : {}),
+        kind: 'membership',
+        ctx,
+        channel,
+        userId,
+        membership: subtype.endsWith('join') ? 'join' : 'leave',
+        source: 'message',
+        ...(inviter ? { inviter } : {}),
+        ...(mts ? { ts: mts } : {}),
       };
     }
     case 'channel_topic':
@@ -152,8 +168,14 @@ function messageEvent(e: Json, ctx: SlackEventContext): SlackEvent {
       const userId = id(e.user);
       const mts = ts(e.ts);
       return {
-        kind: 'channel_renamed', ctx, channel, name, source: 'message',
-        ...(oldName ? { oldName } : {}), ...(userId ? { userId } : {}), ...(mts ? { ts: mts } : {}),
+        kind: 'channel_renamed',
+        ctx,
+        channel,
+        name,
+        source: 'message',
+        ...(oldName ? { oldName } : {}),
+        ...(userId ? { userId } : {}),
+        ...(mts ? { ts: mts } : {}),
       };
     }
   }
@@ -167,9 +189,17 @@ function messageEvent(e: Json, ctx: SlackEventContext): SlackEvent {
   const threadTs = threadOf(e, mts);
   const channelType = str(e.channel_type);
   return {
-    kind: 'message', ctx, channel, ts: mts, ...c, author: a,
-    isBroadcast: subtype === 'thread_broadcast', isEmote: subtype === 'me_message',
-    ...(subtype ? { subtype } : {}), ...(threadTs ? { threadTs } : {}), ...(channelType ? { channelType } : {}),
+    kind: 'message',
+    ctx,
+    channel,
+    ts: mts,
+    ...c,
+    author: a,
+    isBroadcast: subtype === 'thread_broadcast',
+    isEmote: subtype === 'me_message',
+    ...(subtype ? { subtype } : {}),
+    ...(threadTs ? { threadTs } : {}),
+    ...(channelType ? { channelType } : {}),
   };
 }
 
@@ -188,9 +218,17 @@ function messageChanged(e: Json, channel: string, ctx: SlackEventContext): Slack
   const threadTs = threadOf(m, targetTs);
   const subtype = str(m.subtype);
   return {
-    kind: 'message_changed', ctx, channel, eventTs, targetTs, ...c, author: author(m),
-    isBroadcast: subtype === 'thread_broadcast', isEmote: subtype === 'me_message',
-    ...(threadTs ? { threadTs } : {}), ...(edited ? { editedBy: edited } : {}),
+    kind: 'message_changed',
+    ctx,
+    channel,
+    eventTs,
+    targetTs,
+    ...c,
+    author: author(m),
+    isBroadcast: subtype === 'thread_broadcast',
+    isEmote: subtype === 'me_message',
+    ...(threadTs ? { threadTs } : {}),
+    ...(edited ? { editedBy: edited } : {}),
   };
 }
 
@@ -235,8 +273,15 @@ export function parseSlackEvent(event: unknown, envelope: unknown = {}): SlackEv
       const itemUser = id(event.item_user);
       const eventTs = ts(event.event_ts);
       return {
-        kind: 'reaction', ctx, action: type === 'reaction_added' ? 'added' : 'removed', userId, name, channel, targetTs,
-        ...(itemUser ? { itemUser } : {}), ...(eventTs ? { eventTs } : {}),
+        kind: 'reaction',
+        ctx,
+        action: type === 'reaction_added' ? 'added' : 'removed',
+        userId,
+        name,
+        channel,
+        targetTs,
+        ...(itemUser ? { itemUser } : {}),
+        ...(eventTs ? { eventTs } : {}),
       };
     }
     case 'member_joined_channel':
@@ -247,8 +292,14 @@ export function parseSlackEvent(event: unknown, envelope: unknown = {}): SlackEv
       const inviter = id(event.inviter);
       const channelType = str(event.channel_type);
       return {
-        kind: 'membership', ctx, channel, userId, membership: type === 'member_joined_channel' ? 'join' : 'leave', source: 'event',
-        ...(inviter ? { inviter } : {}), ...(channelType ? { channelType } : {}),
+        kind: 'membership',
+        ctx,
+        channel,
+        userId,
+        membership: type === 'member_joined_channel' ? 'join' : 'leave',
+        source: 'event',
+        ...(inviter ? { inviter } : {}),
+        ...(channelType ? { channelType } : {}),
       };
     }
     case 'channel_rename':
@@ -298,6 +349,12 @@ export function parseSlackPayload(body: unknown): SlackPayload {
     case 'event_callback':
       return { type: 'event_callback', event: parseSlackEvent(payload.event, payload) };
     default:
-      return { type: 'event_callback', event: ignored(`payload type ${typeof payload.type === 'string' ? payload.type.slice(0, 64) : typeof payload.type}`, context(payload)) };
+      return {
+        type: 'event_callback',
+        event: ignored(
+          `payload type ${typeof payload.type === 'string' ? payload.type.slice(0, 64) : typeof payload.type}`,
+          context(payload),
+        ),
+      };
   }
 }

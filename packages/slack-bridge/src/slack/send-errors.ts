@@ -15,7 +15,18 @@ export type SendFailure =
 const TRANSIENT_PLATFORM_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'timeout']);
 
 /** Node network failures worth a retry. */
-const TRANSIENT_SYSTEM_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const TRANSIENT_SYSTEM_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -38,8 +49,10 @@ export function classifySlackError(err: unknown): SendFailure {
     case 'slack_webapi_rate_limited_error':
       return { type: 'ratelimited', retryAfterMs: seconds(e.retryAfter) ?? DEFAULT_RETRY_AFTER_MS };
     case 'slack_webapi_platform_error': {
-      const data = e.data && typeof e.data === 'object' ? (e.data as { error?: unknown; response_metadata?: { retryAfter?: unknown } }) : {};
-      if (data.error === 'ratelimited') return { type: 'ratelimited', retryAfterMs: seconds(data.response_metadata?.retryAfter) ?? DEFAULT_RETRY_AFTER_MS };
+      const data =
+        e.data && typeof e.data === 'object' ? (e.data as { error?: unknown; response_metadata?: { retryAfter?: unknown } }) : {};
+      if (data.error === 'ratelimited')
+        return { type: 'ratelimited', retryAfterMs: seconds(data.response_metadata?.retryAfter) ?? DEFAULT_RETRY_AFTER_MS };
       return typeof data.error === 'string' && TRANSIENT_PLATFORM_ERRORS.has(data.error) ? { type: 'transient' } : { type: 'permanent' };
     }
     case 'slack_webapi_request_error':

@@ -9,7 +9,7 @@
 // Delivery is at-least-once: an item stays in the store until Slack accepted it, so a crash
 // between Slack's answer and the store removal resends it after a restart.
 //
-// Network-neutral: the caller supplies `send` and `classify`; clock, sleep and randomness are
+// Network-neutral: the caller supplies `send` and `classify`; clock, sleep and the retry delays are
 // injectable so specs run on a fake clock.
 import type { PendingSend, PendingSendStore } from './pending-sends';
 import { MemoryPendingSendStore } from './pending-sends';
@@ -31,13 +31,15 @@ export interface SendQueueOptions<P, R> {
   onError?(err: unknown, item: PendingSend<P>): void;
   /** Give up after this many failed attempts (default: never; rate limiting never counts). */
   maxFailures?: number;
-  /** Backoff for transient failures: delay n is uniform in [d/2, d], d = min(maxMs, baseMs·2^n). */
-  backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Wait before retrying after the `failures`-th transient failure in a row (1-based), in ms: the
+   * bridge's one backoff policy, given by the caller (this layer imports nothing of the core).
+   */
+  retryDelay(failures: number): number;
   /** Minimum spacing between two sends of a method on one key (e.g. chat.postMessage: 1000). */
   minIntervalMs?: Readonly<Record<string, number>>;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  random?: () => number;
 }
 
 interface Entry<P, R> {
@@ -47,19 +49,18 @@ interface Entry<P, R> {
   notBefore: number;
 }
 
-const DEFAULT_BACKOFF = { baseMs: 1000, maxMs: 5 * 60_000 };
 const MIN_RATELIMIT_WAIT_MS = 1000;
 
 function realSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) return reject(signal.reason as unknown);
     const t = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(signal.reason);
+      reject(signal.reason as unknown);
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -75,7 +76,6 @@ export class SendQueue<P, R = unknown> {
   private readonly store: PendingSendStore<P>;
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  private readonly random: () => number;
   private readonly queues = new Map<string, Entry<P, R>[]>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly methodBlockedUntil = new Map<string, number>();
@@ -91,7 +91,6 @@ export class SendQueue<P, R = unknown> {
     this.store = opts.store ?? new MemoryPendingSendStore<P>();
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? realSleep;
-    this.random = opts.random ?? Math.random;
   }
 
   /** Loads what the store still holds (oldest first) and starts sending; returns how many. */
@@ -112,7 +111,15 @@ export class SendQueue<P, R = unknown> {
   async enqueue(key: string, method: string, payload: P): Promise<R> {
     if (!this.started) throw new SendQueueStoppedError();
     const seq = ++this.seq;
-    const item: PendingSend<P> = { id: `${this.now().toString(36)}.${seq}.${(this.ids++).toString(36)}`, key, method, payload, seq, enqueuedAt: this.now(), failures: 0 };
+    const item: PendingSend<P> = {
+      id: `${this.now().toString(36)}.${seq}.${(this.ids++).toString(36)}`,
+      key,
+      method,
+      payload,
+      seq,
+      enqueuedAt: this.now(),
+      failures: 0,
+    };
     await this.store.add(item);
     return new Promise<R>((resolve, reject) => this.push({ item, resolve, reject, notBefore: 0 }));
   }
@@ -184,7 +191,7 @@ export class SendQueue<P, R = unknown> {
 
   private async run(key: string, q: Entry<P, R>[]): Promise<void> {
     // Let push() register this worker before anything below can finish it.
-    await null;
+    await Promise.resolve();
     try {
       while (this.started && q.length) {
         const entry = q[0];
@@ -250,9 +257,7 @@ export class SendQueue<P, R = unknown> {
       entry.reject?.(err);
       return;
     }
-    const b = this.opts.backoff ?? DEFAULT_BACKOFF;
-    const ceiling = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(item.failures - 1, 30));
-    const delay = Math.max(1, failure.retryAfterMs ?? 0, Math.round(ceiling / 2 + this.random() * (ceiling / 2)));
+    const delay = Math.max(1, failure.retryAfterMs ?? 0, this.opts.retryDelay(item.failures));
     entry.notBefore = this.now() + delay;
     this.opts.onRetry?.(item, failure, delay);
     await this.guard(item, () => this.store.update(item));

@@ -93,7 +93,11 @@ export function verifySlackRequest(
  * Signs a request body as Slack would (for the emulator and tests; production only verifies).
  * `timestampSeconds` defaults to now.
  */
-export function signSlackRequest(signingSecret: string, rawBody: Buffer | string, timestampSeconds = Math.floor(Date.now() / 1000)): { timestamp: string; signature: string } {
+export function signSlackRequest(
+  signingSecret: string,
+  rawBody: Buffer | string,
+  timestampSeconds = Math.floor(Date.now() / 1000),
+): { timestamp: string; signature: string } {
   const timestamp = String(Math.trunc(timestampSeconds));
   return { timestamp, signature: `v0=${hmac(signingSecret, timestamp, rawBody).toString('hex')}` };
 }

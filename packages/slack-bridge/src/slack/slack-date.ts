@@ -41,5 +41,5 @@ export function formatSlackDate(timestamp: number, format: string, fallback?: st
     ago: `${long} ${time}`,
   };
   const out = format.replace(/\{([a-z_]+)\}/g, (all, name: string) => tokens[name] ?? all);
-  return out.trim() ? out : fallback ?? tokens.date_long_full;
+  return out.trim() ? out : (fallback ?? tokens.date_long_full);
 }

@@ -15,6 +15,9 @@ import {
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { slackTextToContent } from './text';
 import { slackFileToContent } from './files';
+import { isPuppetEcho } from '../puppets/puppet-events';
+import { isDirectMessage } from '../puppets/direct-messages';
+import { observeEventToMatrix } from '../metrics/metered-client';
 
 const tsMs = (ts: string | undefined): number | undefined => (ts ? Math.round(Number(ts) * 1000) : undefined);
 
@@ -30,7 +33,9 @@ export class SlackToMatrix {
       this.ws.ctx.log.debug('Slack event ignored', { reason: ev.reason });
       return;
     }
-    for (const re of await this.translate(ev)) await this.ws.ctx.remote.emit(re);
+    const out = await this.translate(ev);
+    for (const re of out) await this.ws.ctx.remote.emit(re);
+    if (out.length) observeEventToMatrix(this.ws, body);
   }
 
   private async linked(channel: string): Promise<boolean> {
@@ -44,6 +49,7 @@ export class SlackToMatrix {
 
   private async translate(ev: Exclude<SlackEvent, { kind: 'ignored' }>): Promise<RemoteEvent[]> {
     const ws = this.ws;
+    if (await isPuppetEcho(ws, ev)) return [];
     switch (ev.kind) {
       case 'user_change':
       case 'team_join': {
@@ -57,7 +63,10 @@ export class SlackToMatrix {
         return [];
       }
       case 'message':
-        if (ws.echoes.isSelf(ev.author) || ws.echoes.wasPosted(ev.channel, ev.ts) || !(await this.linked(ev.channel))) return [];
+        if (ws.echoes.isSelf(ev.author) || ws.echoes.wasPosted(ev.channel, ev.ts)) return [];
+        // Puppets' DMs: to each puppeted member's DM room (puppets/direct-messages).
+        if (isDirectMessage(ev)) return ws.dms.route(ev, await this.message(ev));
+        if (!(await this.linked(ev.channel))) return [];
         return this.message(ev);
       case 'message_changed':
         if (ws.echoes.isSelf(ev.author) || !(await this.linked(ev.channel))) return [];

@@ -22,6 +22,7 @@ import { mentionResolvers } from './mentions';
 import { Reactors } from './reactors';
 import type { SlackSender } from './slack-sender';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
+import { callerFields } from '../puppets/puppet-send';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
 const MAX_TEXT = 39_000;
@@ -55,7 +56,12 @@ export class MatrixToSlack {
       sender: { userId: msg.sender.userId },
       content: { body: msg.content.body },
     };
-    const base = { eventId: msg.eventId, late, ...(msg.redelivered ? { mayExist: true } : {}) };
+    const base = {
+      eventId: msg.eventId,
+      late,
+      ...(msg.redelivered ? { mayExist: true } : {}),
+      ...callerFields(ws, msg.sender.userId, msg.portal),
+    };
     let call: SlackCall;
     const media = msg.content.media;
     if (media?.mxc) {
@@ -96,6 +102,7 @@ export class MatrixToSlack {
     const text = await this.text(edit.content);
     await this.sender.call(target.channel, {
       eventId: edit.eventId,
+      ...callerFields(this.ws, edit.sender.userId, edit.portal),
       call: { method: 'chat.update', args: { channel: target.channel, ts: target.ts, text } },
     });
   }
@@ -112,6 +119,7 @@ export class MatrixToSlack {
       if (t)
         await this.sender.call(t.channel, {
           eventId: r.eventId,
+          ...callerFields(this.ws, r.sender.userId, r.portal),
           call: { method: 'chat.delete', args: { channel: t.channel, ts: t.ts } },
         });
     }
@@ -121,15 +129,20 @@ export class MatrixToSlack {
     const t = slackTsOf(this.ws, r.target);
     const name = unicodeToEmoji(r.key) ?? /^:([a-z0-9_+'-]+):$/.exec(r.key)?.[1];
     if (!t || !name) return; // a reaction Slack has no emoji for (text, an image) does not cross
-    const reactors = this.reactors;
-    const change = remove
-      ? await reactors.remove(t.channel, t.ts, name, r.sender.userId)
-      : await reactors.add(t.channel, t.ts, name, r.sender.userId);
-    // Another Matrix user's identical reaction is the bot's one reaction on Slack. A replayed add is
-    // sent again (Slack answers already_reacted if it got there): it may not have gone out.
-    if (!change && (remove || !r.redelivered)) return;
+    // A puppet reacts as themselves; only relayed users share the bot's one reaction per emoji.
+    const caller = callerFields(this.ws, r.sender.userId, r.portal);
+    if (!caller.puppet) {
+      const reactors = this.reactors;
+      const change = remove
+        ? await reactors.remove(t.channel, t.ts, name, r.sender.userId)
+        : await reactors.add(t.channel, t.ts, name, r.sender.userId);
+      // Another Matrix user's identical reaction is the bot's one reaction on Slack. A replayed add is
+      // sent again (Slack answers already_reacted if it got there): it may not have gone out.
+      if (!change && (remove || !r.redelivered)) return;
+    }
     await this.sender.call(t.channel, {
       eventId: r.eventId,
+      ...caller,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });
   }

@@ -24,6 +24,10 @@ export interface StoredCall {
   late?: LateMessageRef;
   /** The core replays this Matrix event (it may have been sent before a crash): look for it first. */
   mayExist?: boolean;
+  /** A puppeted Matrix user's call: made with their Slack token (puppets/puppet-send). */
+  puppet?: string;
+  /** Only their token can make it (their DMs): no relay fallback. */
+  puppetOnly?: boolean;
 }
 
 /** What a call gave back: the `ts` of a post or upload. */

@@ -6,12 +6,17 @@
 // of posting twice. IDs found for a message whose handler is gone go to the message map through
 // `ctx.remote.addRemoteIds`.
 import type { WebClient } from '@slack/web-api';
-import { BridgeError } from '@causeway/bridge-core';
+import { backoffDelay, BridgeError, type BackoffPolicy } from '@causeway/bridge-core';
 import { classifySlackError, SendQueue, SendQueueStoppedError, type PendingSend } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
+import { sendForMatrixUser } from '../puppets/puppet-send';
+import { countRateLimitWait } from '../metrics/slack-metrics';
+
+/** Transient send failures: 0.5 s doubling to a minute, given up after the 8th (the sender is told). */
+const SEND_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 60_000, maxRetries: 8 };
 
 /** How far back (seconds before the Matrix event, or the call if earlier) a post whose answer was lost is looked for. */
 const LOOKBACK_S = 120;
@@ -31,10 +36,12 @@ export class SlackSender {
       classify: (err) => classifySlackError(err),
       onSent: (item, result) => this.sent(item, result),
       onFailed: (item, err) => this.failed(item, err),
-      onRetry: (item, failure, delayMs) =>
-        ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs }),
+      onRetry: (item, failure, delayMs) => {
+        ws.ctx.log.info('Slack call waits', { method: item.payload.call.method, failure: failure.type, delayMs });
+        if (failure.type === 'ratelimited') countRateLimitWait(ws, item.payload.call.method, delayMs);
+      },
       onError: (err) => ws.ctx.log.warn('Slack send queue bookkeeping failed', { err: String(err) }),
-      backoff: { baseMs: 500, maxMs: 60_000 },
+      retryDelay: (failures) => backoffDelay(failures - 1, SEND_RETRY),
       maxFailures: 8,
     });
   }
@@ -60,17 +67,25 @@ export class SlackSender {
       // Stopping: the call stays stored and goes out after the restart, so nobody is told it failed.
       if (err instanceof SendQueueStoppedError)
         throw new BridgeError('The bridge is stopping; this is sent when it is back.', { notify: 'none', cause: err });
+      // Already a sentence for the sender (puppets/puppet-send).
+      if (err instanceof BridgeError) throw err;
       const code = slackError(err);
       throw new BridgeError(`Slack refused the message${code ? ` (${code})` : ''}.`, { cause: err });
     }
   }
 
-  private async send(item: PendingSend<StoredCall>): Promise<CallResult> {
+  /** With a puppeted user's token when the call is theirs (puppets/puppet-send), else as the bot. */
+  private send(item: PendingSend<StoredCall>): Promise<CallResult> {
+    return sendForMatrixUser(this.ws, item.payload, (userClient) => this.perform(item, userClient ?? this.client, !!userClient));
+  }
+
+  private async perform(item: PendingSend<StoredCall>, client: WebClient, asUser: boolean): Promise<CallResult> {
     const { call } = item.payload;
     const again = this.store.wasAttempted(item.id) || item.payload.mayExist === true;
     await this.store.markAttempted(item.id);
     if (again && call.method === 'chat.postMessage') {
       const found = await this.findPost(
+        client,
         call.args,
         item.payload.eventId,
         Math.min(item.enqueuedAt, item.payload.late?.timestamp ?? Infinity),
@@ -79,18 +94,20 @@ export class SlackSender {
     }
     switch (call.method) {
       case 'chat.postMessage': {
-        const r = await this.client.apiCall('chat.postMessage', call.args);
+        // A user's own post carries their own name and avatar: the relay's overrides are dropped.
+        const { username: _u, icon_url: _i, ...own } = call.args;
+        const r = await client.apiCall('chat.postMessage', asUser ? own : call.args);
         const ts = (r as { ts?: string }).ts ?? '';
         this.ws.echoes.recordPosted(call.args.channel as string, ts);
         return { ts };
       }
       case 'chat.update':
-        await this.client.apiCall('chat.update', call.args);
+        await client.apiCall('chat.update', call.args);
         return {};
       case 'chat.delete':
         this.ws.echoes.recordDeleted(call.args.channel, call.args.ts);
         try {
-          await this.client.apiCall('chat.delete', call.args);
+          await client.apiCall('chat.delete', call.args);
         } catch (err) {
           if (slackError(err) === 'message_not_found') return {}; // gone already: what was asked
           throw err;
@@ -99,7 +116,7 @@ export class SlackSender {
       case 'reactions.add':
       case 'reactions.remove':
         try {
-          await this.client.apiCall(call.method, call.args);
+          await client.apiCall(call.method, call.args);
         } catch (err) {
           // Another Matrix user's identical reaction is the bot's one reaction on Slack.
           if (['already_reacted', 'no_reaction'].includes(slackError(err) ?? '')) return {};
@@ -107,18 +124,18 @@ export class SlackSender {
         }
         return {};
       case 'files.upload-external':
-        return uploadToSlack(this.ws, this.client, call.args);
+        return uploadToSlack(this.ws, client, call.args);
     }
   }
 
   /** A post of this Matrix event already on Slack (its answer was lost), by its metadata. */
-  private async findPost(args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
+  private async findPost(client: WebClient, args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
     const channel = args.channel as string;
     const oldest = (Math.floor(storedAt / 1000) - LOOKBACK_S).toString();
     const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
     const r = threadTs
-      ? await this.client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
-      : await this.client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
+      ? await client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
+      : await client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
     const messages = ((r as { messages?: unknown }).messages ?? []) as Array<{
       ts?: string;
       bot_id?: string;

@@ -2,7 +2,7 @@
 // there (auth.test), the transport events arrive by, and the two flows. The connector holds one
 // per `slack.workspaces` entry and routes by the portal key's network, which is the entry's name.
 import { App, LogLevel, type Logger as SlackLogger } from '@slack/bolt';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
 import { ConfigError, type BridgeContext, type GhostKey, type PortalKey } from '@causeway/bridge-core';
 import { slackMessageId } from '../slack';
 import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
@@ -18,6 +18,13 @@ import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
 import { SlackToMatrix } from '../to-matrix/slack-events';
 import { SlackSender } from '../to-slack/slack-sender';
 import { MatrixToSlack } from '../to-slack/matrix-to-slack';
+import { Puppets } from '../puppets/puppets';
+import { PuppetEchoes } from '../puppets/puppet-echoes';
+import { handlePuppetPayload } from '../puppets/puppet-events';
+import { DirectMessages } from '../puppets/direct-messages';
+import { TeamSync } from '../team-sync/team-sync';
+import { slackMetrics, type SlackMetrics } from '../metrics/slack-metrics';
+import { MeteredWebClient } from '../metrics/metered-client';
 
 /** The SDKs log through the bridge's logger (never tokens: the SDK does not log them). */
 function slackLogger(ctx: BridgeContext<SlackConfig>, name: string): SlackLogger {
@@ -52,6 +59,11 @@ export class SlackWorkspace implements WorkspaceContext {
   readonly threads = new ThreadRoots();
   readonly sender: SlackSender;
   readonly toSlack: MatrixToSlack;
+  readonly puppets: Puppets;
+  readonly puppetEchoes = new PuppetEchoes();
+  readonly dms = new DirectMessages(this);
+  readonly teamSync = new TeamSync(this);
+  readonly metrics: SlackMetrics;
   private readonly toMatrix: SlackToMatrix;
   private readonly dedupe: EventDedupe;
   private readonly inbox: SlackInbox;
@@ -65,8 +77,14 @@ export class SlackWorkspace implements WorkspaceContext {
   ) {
     const logger = slackLogger(ctx, name);
     const base: WebClientOptions = { slackApiUrl: cfg.api_url, logger };
-    this.client = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } });
-    this.sendClient = new WebClient(cfg.bot_token, { ...base, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    this.metrics = slackMetrics(ctx.metrics);
+    const meter = { metrics: this.metrics, workspace: name, token: 'bot' as const };
+    this.client = new MeteredWebClient(
+      cfg.bot_token,
+      { ...base, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } },
+      meter,
+    );
+    this.sendClient = new MeteredWebClient(cfg.bot_token, { ...base, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }, meter);
     this.receiver = new BridgeReceiver(
       cfg.app_token
         ? {
@@ -91,12 +109,15 @@ export class SlackWorkspace implements WorkspaceContext {
       deferInitialization: true,
     });
     this.app.use(async ({ body }) => {
+      await handlePuppetPayload(this, body);
+      await this.teamSync.onPayload(body);
       await this.toMatrix.handle(body);
     });
     this.app.error(async (err) => {
       ctx.log.warn('Slack event handling failed', { workspace: name, err: String(err) });
     });
     this.users = new SlackUsers(this.client, ctx.log);
+    this.puppets = new Puppets(this, logger);
     this.emoji = new CustomEmoji(this.client, ctx.media, ctx.log);
     this.echoes = new EchoFilter(() => this.identity);
     this.toMatrix = new SlackToMatrix(this);
@@ -156,6 +177,7 @@ export class SlackWorkspace implements WorkspaceContext {
     }
     await this.app.init();
     await this.dedupe.load();
+    await this.puppets.start();
     await this.sender.start();
     await this.inbox.start();
     try {
@@ -165,6 +187,7 @@ export class SlackWorkspace implements WorkspaceContext {
         `slack.workspaces.${this.name}.app_token: Slack refused it (${slackErrorCode(err)})`,
       ]);
     }
+    await this.teamSync.start();
     this.ctx.log.info('Slack workspace connected', {
       workspace: this.name,
       team: this.identity.teamId,

@@ -9,6 +9,10 @@ import type { SlackUsers } from './users';
 import type { CustomEmoji } from './custom-emoji';
 import type { ThreadRoots } from './thread-roots';
 import type { EchoFilter } from '../to-matrix/echo-filter';
+import type { Puppets } from '../puppets/puppets';
+import type { PuppetEchoes } from '../puppets/puppet-echoes';
+import type { DirectMessages } from '../puppets/direct-messages';
+import type { SlackMetrics } from '../metrics/slack-metrics';
 
 export interface WorkspaceContext {
   readonly name: string;
@@ -29,4 +33,10 @@ export interface WorkspaceContext {
   ghostKey(userId: string): GhostKey;
   /** The message-map ID of a Slack message. */
   messageId(channel: string, ts: string): string;
+  /** Matrix users logged in with their own Slack account, and their calls' echoes (puppets/). */
+  readonly puppets: Puppets;
+  readonly puppetEchoes: PuppetEchoes;
+  /** Puppets' DMs and group DMs (puppets/direct-messages). */
+  readonly dms: DirectMessages;
+  readonly metrics: SlackMetrics;
 }

@@ -215,6 +215,24 @@ export class ConversationActions {
     );
   }
 
+  /** Unarchiving (Slack's "Unarchive channel"): `channel_unarchive` / `group_unarchive`. */
+  unarchive(actor: Actor, conv: Conversation): void {
+    this.sameTeam(actor, conv);
+    this.channelOnly(conv);
+    if (!conv.archived) throw new SlackApiError('not_archived');
+    conv.archived = false;
+    this.events.emit(
+      conv.teamId,
+      {
+        type: conv.kind === 'channel' ? 'channel_unarchive' : 'group_unarchive',
+        channel: conv.id,
+        user: actor.userId,
+        event_ts: this.state.clock.next('events'),
+      },
+      { conversation: conv },
+    );
+  }
+
   /** The DM with one user, or the group DM with several (the actor included). */
   open(actor: Actor, userIds: string[]): { conversation: Conversation; created: boolean } {
     const others = [...new Set(userIds)].filter((u) => u !== actor.userId || userIds.length === 1);

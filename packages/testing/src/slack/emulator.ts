@@ -222,6 +222,22 @@ export class SlackEmulator {
     this.state.tokens.restore(token);
   }
 
+  /**
+   * A user removes the app from their account's authorizations (or an admin revokes their token):
+   * `tokens_revoked` naming them goes out, then their user token answers `error`. The bot is untouched.
+   */
+  revokeUserAuthorization(app: AppRef, user: UserRef, error = 'token_revoked'): void {
+    const u = this.state.user(idOf(user));
+    const grant = this.state.installation(idOf(app), u.teamId)?.userGrants.get(u.id);
+    if (!grant) throw new Error(`revokeUserAuthorization: ${u.id} has not authorized the app`);
+    this.services.events.emit(u.teamId, {
+      type: 'tokens_revoked',
+      tokens: { oauth: [u.id], bot: [] },
+      event_ts: this.state.clock.next('events'),
+    });
+    this.state.tokens.revoke(grant.token, error);
+  }
+
   /** The workspace removes the app: `tokens_revoked` and `app_uninstalled` go out, then every token of it stops working. */
   uninstall(app: AppRef, team: string | Team): void {
     const appId = idOf(app);

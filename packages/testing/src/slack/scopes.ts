@@ -154,6 +154,7 @@ export const EVENT_SCOPES: Readonly<Record<string, readonly string[]>> = {
   channel_unarchive: ['channels:read'],
   group_rename: ['groups:read'],
   group_archive: ['groups:read'],
+  group_unarchive: ['groups:read'],
   user_change: ['users:read'],
   team_join: ['users:read'],
   file_shared: ['files:read'],

@@ -119,6 +119,10 @@ export class SlackUser {
     this.services.conversations.archive(this.actor(), this.conv(channel));
   }
 
+  unarchive(channel: ChannelRef): void {
+    this.services.conversations.unarchive(this.actor(), this.conv(channel));
+  }
+
   createChannel(name: string, opts: { private?: boolean } = {}): Conversation {
     return this.services.conversations.create(this.actor(), name, opts.private ?? false);
   }

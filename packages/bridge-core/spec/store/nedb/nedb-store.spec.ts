@@ -230,6 +230,25 @@ describe('NeDB store specifics', () => {
       assert.equal((await again.messages.getByEvent('!r:x', '$later')).length, 1);
     });
 
+    it('a put waits for its own write only, not for a batching timer: puts awaited one after another, as a portal relays, are not paced', async () => {
+      // The remote event applier answers a connector's emit once the event's mapping is written; a
+      // 10 ms batching window made every such put take 10 ms or more, 500 ms for these 50.
+      const s = make({ compactionIntervalMs: 0 });
+      await s.init();
+      const started = performance.now();
+      for (let i = 0; i < 50; i++) await s.messages.put(msg(`$seq${i}`, 0, { body: `line ${i}` }));
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 400, `50 puts in a row took ${elapsed.toFixed(0)} ms`);
+      // And those made in one go while a write is on its way all land (they share the next write).
+      await Promise.all(Array.from({ length: 200 }, (_, i) => s.messages.put(msg(`$burst${i}`, 0))));
+      const lines = (await fs.readFile(file(), 'utf8')).split('\n').filter(Boolean);
+      assert.equal(lines.length, 250);
+      await s.close();
+      const again = make();
+      await again.init();
+      assert.equal(await again.messages.count(), 250);
+    });
+
     it('a remote message in several rooms and an event in several parts: removing some keeps the rest, before and after a restart', async () => {
       const s = make({ compactionIntervalMs: 0 });
       await s.init();

@@ -21,6 +21,14 @@
  * fsynced); a torn last line from a crash is cut off before loading
  * (repair.ts). Lookups see a put at once, before its line is on disk.
  *
+ * Writing is a group commit: a put made while no write is on its way goes out
+ * at the end of this event-loop turn, with every other put of the turn; puts
+ * made while one is on its way gather and share the next. A put is never held
+ * back by a timer: callers wait for it (the remote event applier answers a
+ * connector's `emit` once the event's mapping is written), and the fixed 10 ms
+ * batching window this replaced put 10 ms on every message of a portal whose
+ * connector emits one at a time.
+ *
  * Memory: the embedded store holds the whole map (message_retention_days of
  * it), so a record in memory keeps only what a lookup returns. The file's
  * `_id`, `ev` and `rk` keys are derived when a line is written; lookups go
@@ -38,8 +46,6 @@ import { openPrivate } from '../../util/private-files';
 const log = getLogger('store').child({ module: 'nedb' });
 
 const SEP = '\u0000';
-/** How long the first write of a batch waits for others to share its append. */
-const BATCH_WINDOW_MS = 10;
 /** Compaction runs by itself once dead lines outnumber live documents by this many. */
 const AUTO_COMPACT_SLACK = 10_000;
 /** Documents written per event-loop turn while compacting. */
@@ -88,7 +94,10 @@ export class MessageLog implements MessageRepository {
   private fileLines = 0;
   private fh: fs.FileHandle | undefined;
   private pending: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** A flush is queued for the end of this event-loop turn. */
+  private flushQueued = false;
+  /** Batches on the write chain and not yet written: while there is one, new puts gather for the next. */
+  private writing = 0;
   /** The write chain: batches and compactions, one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -242,23 +251,30 @@ export class MessageLog implements MessageRepository {
   private append(line: string, count = 1): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, count, resolve, reject });
-      // The first write of a batch waits a few ms for company: one write() per batch, not per message.
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        void this.flush(); // never rejects: a failed write rejects its batch's own promises
-      }, BATCH_WINDOW_MS);
+      this.kick();
+    });
+  }
+
+  /**
+   * Group commit: with no batch on its way, what was put in this event-loop turn (every answer
+   * that arrived in it) is written at its end; otherwise it waits for that batch to be written
+   * and goes out with everything put meanwhile.
+   */
+  private kick(): void {
+    if (this.writing > 0 || this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      void this.flush(); // never rejects: a failed write rejects its batch's own promises
     });
   }
 
   /** Puts what is waiting on the write chain now. */
   private flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
     const batch = this.pending;
     if (batch.length === 0) return this.chain;
     this.pending = [];
+    this.writing++;
     this.chain = this.chain.then(async () => {
       try {
         await this.fh!.appendFile(batch.map((p) => p.line).join('\n') + '\n');
@@ -267,6 +283,9 @@ export class MessageLog implements MessageRepository {
       } catch (err) {
         log.error('Message map: append failed', { file: this.file, error: err as Error });
         for (const p of batch) p.reject(err);
+      } finally {
+        this.writing--;
+        if (this.pending.length) this.kick();
       }
     });
     // Checked with the lines written so far: a prune's tombstones trigger it one batch later.
