@@ -61,8 +61,8 @@ export class OutboxSendStore implements SendQueueStore {
     return this.toQueued(r);
   }
 
-  async head(roomId: string): Promise<QueuedOp | undefined> {
-    const [r] = await this.queue.list(this.key(roomId));
+  async head(roomId: string, skip?: ReadonlySet<number>): Promise<QueuedOp | undefined> {
+    const r = (await this.queue.list(this.key(roomId))).find((x) => !skip?.has(x.seq));
     return r ? this.toQueued(r) : undefined;
   }
 

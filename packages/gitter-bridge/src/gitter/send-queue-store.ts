@@ -26,8 +26,8 @@ export interface QueuedOp {
 
 export interface SendQueueStore {
   append(op: OutgoingOp, enqueuedAt: number): Promise<QueuedOp>;
-  /** The oldest operation of the room not yet removed. */
-  head(roomId: string): Promise<QueuedOp | undefined>;
+  /** The oldest operation of the room not yet removed (skipping those in `skip`, by seq). */
+  head(roomId: string, skip?: ReadonlySet<number>): Promise<QueuedOp | undefined>;
   recordAttempt(roomId: string, seq: number): Promise<void>;
   remove(roomId: string, seq: number): Promise<void>;
   /** Rooms with operations waiting (to resume after a restart). */
@@ -65,8 +65,8 @@ export class MemorySendQueueStore implements SendQueueStore {
     return { ...entry };
   }
 
-  async head(roomId: string): Promise<QueuedOp | undefined> {
-    const e = this.queues.get(roomId)?.[0];
+  async head(roomId: string, skip?: ReadonlySet<number>): Promise<QueuedOp | undefined> {
+    const e = this.queues.get(roomId)?.find((x) => !skip?.has(x.seq));
     return e ? { ...e } : undefined;
   }
 

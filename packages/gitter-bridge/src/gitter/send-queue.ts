@@ -6,6 +6,12 @@
 // expired edit window) is settled as failed, with the error, for the connector to report. A post
 // whose answer never came is first looked for in recent history (findSentMessage), so a lost
 // answer or a restart never posts it twice.
+//
+// An operation's outcome is reported as soon as Gitter answered; its bookkeeping (the Gitter id
+// a send got, the room's newest id, then removing it from the store) is written in order behind
+// it, while the room's next operation is already being delivered. Until its bookkeeping is
+// written an operation stays stored: a restart finds it (by its stored id, or in history after
+// the last id known durable, which is never newer than its own) and does not post it again.
 import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import { GitterAbortedError, GitterError, GitterHttpError, GitterNetworkError } from './errors';
 import { findSentMessage, type FindSentOptions } from './find-sent';
@@ -61,6 +67,12 @@ export class GitterSendQueue {
   private readonly waiters = new Map<number, (o: SendOutcome) => void>();
   /** Ids recently created per room, so two identical texts are never matched to one message. */
   private readonly recentIds = new Map<string, string[]>();
+  /** Per room, the operations answered by Gitter whose bookkeeping is still being written. */
+  private readonly finishing = new Map<string, Finishing>();
+  /** What Gitter answered to each operation not yet removed from the store (a retry after a store failure reuses it). */
+  private readonly answered = new Map<number, Answer>();
+  /** Gitter ids of sends (by room and ref) whose bookkeeping is not written yet, for edits and deletes that follow. */
+  private readonly unwrittenIds = new Map<string, string>();
   private readonly stopCtl = new AbortController();
   private ownId: Promise<string> | undefined;
 
@@ -128,17 +140,57 @@ export class GitterSendQueue {
   }
 
   private async work(roomId: string): Promise<void> {
-    for (;;) {
-      if (this.stopCtl.signal.aborted) return;
-      const entry = await this.store.head(roomId);
-      if (!entry) return;
-      const outcome = await this.deliverWithRetry(entry);
-      if (!outcome) return; // stopped: the operation stays queued
-      await this.store.remove(roomId, entry.seq);
-      this.opts.onSettled?.(entry, outcome);
-      this.waiters.get(entry.seq)?.(outcome);
-      this.waiters.delete(entry.seq);
+    const fin: Finishing = { tail: Promise.resolve(), seqs: new Set() };
+    this.finishing.set(roomId, fin);
+    try {
+      for (;;) {
+        if (fin.failed) throw fin.failed;
+        if (this.stopCtl.signal.aborted) return;
+        const entry = await this.store.head(roomId, fin.seqs);
+        if (!entry) {
+          if (!fin.seqs.size) return;
+          await fin.tail; // then look again: something may have been queued meanwhile
+          continue;
+        }
+        const outcome = await this.deliverWithRetry(entry);
+        if (!outcome) return; // stopped: the operation stays queued
+        const sentId = this.answered.get(entry.seq)?.sentId;
+        if (outcome.ok && outcome.op.kind === 'send' && sentId) this.noteSent(outcome.op, sentId);
+        fin.seqs.add(entry.seq);
+        fin.tail = fin.tail
+          .then(async () => {
+            if (fin.failed) return;
+            await this.finish(entry, outcome);
+            fin.seqs.delete(entry.seq);
+          })
+          .catch((err: unknown) => {
+            fin.failed ??= err instanceof Error ? err : new Error(String(err));
+          });
+        this.opts.onSettled?.(entry, outcome);
+        this.waiters.get(entry.seq)?.(outcome);
+        this.waiters.delete(entry.seq);
+      }
+    } finally {
+      await fin.tail;
+      if (this.finishing.get(roomId) === fin) this.finishing.delete(roomId);
     }
+  }
+
+  /**
+   * Writes what an answered operation leaves behind, then removes it from the store. The id a
+   * send got is written before the room's newest id: were the newest id durable first, a restart
+   * would look for this very send after it, not find it, and post it again.
+   */
+  private async finish(entry: QueuedOp, outcome: SendOutcome): Promise<void> {
+    const { op } = entry;
+    const sentId = this.answered.get(entry.seq)?.sentId;
+    if (outcome.ok && op.kind === 'send' && sentId) {
+      if (op.ref !== undefined) await this.store.setSentId(op.roomId, op.ref, sentId);
+      await this.store.setLastSentId(op.roomId, sentId);
+    }
+    await this.store.remove(op.roomId, entry.seq);
+    this.answered.delete(entry.seq);
+    if (op.kind === 'send' && op.ref !== undefined) this.unwrittenIds.delete(refKey(op.roomId, op.ref));
   }
 
   private async deliverWithRetry(entry: QueuedOp): Promise<SendOutcome | undefined> {
@@ -166,8 +218,19 @@ export class GitterSendQueue {
   private async deliverOnce(entry: QueuedOp): Promise<SendOutcome> {
     const { op } = entry;
     const signal = this.stopCtl.signal;
+    if (this.answered.has(entry.seq)) {
+      // Answered, but its bookkeeping failed to be written (the store failed): not sent again.
+      const { message } = this.answered.get(entry.seq)!;
+      return { ok: true, op, ...(message ? { message } : {}), ...(op.kind === 'send' ? { recovered: true } : {}) };
+    }
     if (op.kind === 'send') {
       if (entry.attempts > 0) {
+        // Stored before a restart with the id it got, but not yet removed.
+        const known = op.ref !== undefined ? await this.store.sentId(op.roomId, op.ref) : undefined;
+        if (known) {
+          this.answered.set(entry.seq, { sentId: known });
+          return { ok: true, op, recovered: true };
+        }
         // A previous attempt may have reached Gitter: look before sending again.
         const found = await findSentMessage(
           this.client,
@@ -184,21 +247,26 @@ export class GitterSendQueue {
           { ...this.opts.findSent, signal },
         );
         if (found) {
-          await this.recordSent(op, found);
+          this.answered.set(entry.seq, { message: found, sentId: found.id });
           return { ok: true, op, message: found, recovered: true };
         }
       }
       await this.attempt(entry);
       const message = await this.client.sendMessage(op.roomId, op.body, signal);
-      await this.recordSent(op, message);
+      this.answered.set(entry.seq, { message, sentId: message.id });
       return { ok: true, op, message };
     }
     const messageId = await this.resolve(op.roomId, op.target);
     if (!messageId) return { ok: false, op, error: new GitterError('the message this refers to was never sent to Gitter') };
     await this.attempt(entry);
-    if (op.kind === 'edit') return { ok: true, op, message: await this.client.editMessage(op.roomId, messageId, op.text, signal) };
+    if (op.kind === 'edit') {
+      const message = await this.client.editMessage(op.roomId, messageId, op.text, signal);
+      this.answered.set(entry.seq, { message });
+      return { ok: true, op, message };
+    }
     try {
       await this.client.deleteMessage(op.roomId, messageId, signal);
+      this.answered.set(entry.seq, {});
       return { ok: true, op };
     } catch (err) {
       // On a retry after a lost answer, 404 means the first attempt worked. On a first attempt it
@@ -213,17 +281,18 @@ export class GitterSendQueue {
     entry.attempts++;
   }
 
-  private async recordSent(op: Extract<OutgoingOp, { kind: 'send' }>, message: GitterMessage): Promise<void> {
+  /** What the room's next operations need at once (its bookkeeping is written behind). */
+  private noteSent(op: Extract<OutgoingOp, { kind: 'send' }>, id: string): void {
     const ids = this.recentIds.get(op.roomId) ?? [];
-    ids.push(message.id);
+    ids.push(id);
     if (ids.length > 50) ids.shift();
     this.recentIds.set(op.roomId, ids);
-    await this.store.setLastSentId(op.roomId, message.id);
-    if (op.ref !== undefined) await this.store.setSentId(op.roomId, op.ref, message.id);
+    if (op.ref !== undefined) this.unwrittenIds.set(refKey(op.roomId, op.ref), id);
   }
 
   private async resolve(roomId: string, target: MessageTarget): Promise<string | undefined> {
-    return 'messageId' in target ? target.messageId : this.store.sentId(roomId, target.sendRef);
+    if ('messageId' in target) return target.messageId;
+    return this.unwrittenIds.get(refKey(roomId, target.sendRef)) ?? this.store.sentId(roomId, target.sendRef);
   }
 
   private async afterIdFor(roomId: string): Promise<{ afterId?: string }> {
@@ -241,4 +310,24 @@ export class GitterSendQueue {
     );
     return this.ownId;
   }
+}
+
+/** What Gitter answered to an operation (for a send, also found by its stored id after a restart). */
+interface Answer {
+  message?: GitterMessage;
+  sentId?: string;
+}
+
+/** A room's answered operations whose bookkeeping is being written, in order. */
+interface Finishing {
+  /** Resolves once every bookkeeping step queued so far has run (never rejects: see `failed`). */
+  tail: Promise<void>;
+  /** Their store seqs: the worker's next operation is the oldest stored one not among them. */
+  seqs: Set<number>;
+  /** A step failed: the later ones are skipped (their operations stay stored) and the worker retries. */
+  failed?: Error;
+}
+
+function refKey(roomId: string, ref: string): string {
+  return `${roomId}|${ref}`;
 }
