@@ -1,26 +1,8 @@
 #!/usr/bin/env bash
 # One command: install, build, and run the IRC bridge with the embedded store.
 #   ./scripts/run-irc.sh [-c config.yaml] [other bridge flags]
-# On the first run it copies the sample config to ./config.yaml (edit it: homeserver
-# URL and domain, IRC servers); the bridge then writes ./registration.yaml if it is
-# missing and prints what to add to the homeserver's config, validates the config and
-# starts with the embedded NeDB store in ./data.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-npm run build --silent
-
-config=config.yaml
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  if [ "${args[$i]}" = "-c" ] && [ $((i + 1)) -lt ${#args[@]} ]; then config=${args[$((i + 1))]}; fi
-done
-if [ ! -f "$config" ]; then
-  cp config/irc.sample.yaml "$config"
-  echo "Wrote $config from config/irc.sample.yaml. Edit homeserver.url, homeserver.domain and irc.servers to point at your"
-  echo "homeserver and IRC networks; starting with the sample values now."
-fi
-exec node packages/irc-bridge/dist/main.js -c "$config" "${args[@]}"
+# On the first run it copies the sample config to ./config.yaml (edit it: homeserver URL and
+# domain, IRC servers); see scripts/run-bridge.sh for the rest.
+exec "$(dirname "$0")/run-bridge.sh" irc \
+  "Edit homeserver.url, homeserver.domain and irc.servers to point at your homeserver and IRC networks; starting with the sample values now." \
+  "$@"
