@@ -26,19 +26,6 @@ export default tseslint.config(
     },
   },
   {
-    // Specs and benches read JSON off the wire and poke at it: typing every fixture would add
-    // noise, not safety. The promise rules above still apply to them.
-    files: ['spec/**/*.ts', 'packages/*/spec/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-explicit-any': 'off',
-    },
-  },
-  {
     // Unit specs and benches live in each package but are outside its tsconfig (which builds src/
     // only); spec/tsconfig.json is the project that includes them, so type-aware rules use it.
     files: ['spec/**/*.ts', 'packages/*/spec/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],

@@ -1,9 +1,13 @@
-import type { SpecJson } from './spec-json';
+import type { JsonObject } from './spec-json';
 
 /** One JSON-over-HTTP call for specs: optional bearer token, JSON or raw body, parsed answer. */
 export interface Reply {
   status: number;
-  body: SpecJson;
+  /** The answer when it is a JSON object (Matrix-style APIs answer with one); `{}` otherwise. */
+  body: JsonObject;
+  /** The answer parsed as JSON whatever its shape (an array, a string), or its text when it is not JSON. */
+  json: unknown;
+  text: string;
   headers: Headers;
 }
 
@@ -26,5 +30,6 @@ export async function httpCall(
   } catch {
     /* keep text */
   }
-  return { status: res.status, body: parsed, headers: res.headers };
+  const answer = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as JsonObject) : {};
+  return { status: res.status, body: answer, json: parsed, text, headers: res.headers };
 }

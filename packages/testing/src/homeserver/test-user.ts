@@ -3,7 +3,7 @@
 // can keep them out of request counts and fault injection (they are fixtures, not
 // the system under test).
 import * as http from 'node:http';
-import type { SpecJson } from '../spec-json';
+import type { EventContent, JsonObject } from '../spec-json';
 import { fieldsOf } from './util';
 
 export const FIXTURE_HEADER = 'x-emulator-test-client';
@@ -12,7 +12,7 @@ export class MatrixHttpError extends Error {
   constructor(
     readonly status: number,
     readonly errcode: string | undefined,
-    readonly body: SpecJson,
+    readonly body: unknown,
     what: string,
   ) {
     super(`${what} failed: ${status} ${errcode ?? ''} ${describeError(body)}`.trim());
@@ -54,7 +54,7 @@ export class TestUser {
     path: string,
     body?: unknown,
     opts: { headers?: Record<string, string>; auth?: boolean } = {},
-  ): Promise<{ status: number; body: SpecJson; headers: http.IncomingHttpHeaders; raw: Buffer }> {
+  ): Promise<{ status: number; body: JsonObject; json: unknown; headers: http.IncomingHttpHeaders; raw: Buffer }> {
     let full = path.startsWith('/_matrix') ? path : '/_matrix/client/v3' + path;
     if (this.assertUserId) full += (full.includes('?') ? '&' : '?') + 'user_id=' + encodeURIComponent(this.assertUserId);
     const headers: Record<string, string> = { [FIXTURE_HEADER]: '1', ...opts.headers };
@@ -80,7 +80,8 @@ export class TestUser {
               parsed = undefined;
             }
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers, raw });
+          const body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as JsonObject) : {};
+          resolve({ status: res.statusCode ?? 0, body, json: parsed, headers: res.headers, raw });
         });
         res.on('error', reject);
       });
@@ -89,11 +90,10 @@ export class TestUser {
     });
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async call(method: string, path: string, body?: unknown): Promise<JsonObject> {
     const r = await this.request(method, path, body);
-    const answer: unknown = r.body;
-    if (r.status < 200 || r.status >= 300) throw new MatrixHttpError(r.status, errcodeOf(answer), answer, `${method} ${path}`);
-    return answer;
+    if (r.status < 200 || r.status >= 300) throw new MatrixHttpError(r.status, errcodeOf(r.json), r.json, `${method} ${path}`);
+    return r.body;
   }
 
   /** A call whose answer carries an ID the caller wants (`room_id`, `event_id`). */
@@ -153,7 +153,7 @@ export class TestUser {
     return this.callFor('event_id', 'PUT', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`, content);
   }
 
-  async getState(roomId: string, type: string, stateKey = ''): Promise<SpecJson> {
+  async getState(roomId: string, type: string, stateKey = ''): Promise<EventContent> {
     return this.call('GET', `/rooms/${TestUser.enc(roomId)}/state/${TestUser.enc(type)}/${TestUser.enc(stateKey)}`);
   }
 
