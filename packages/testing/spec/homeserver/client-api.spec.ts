@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { HomeserverEmulator, TestUser } from '../../src/homeserver/index';
+import { HomeserverEmulator, TestUser, asObject, asObjects, asString, at } from '../../src/homeserver/index';
+import type { JsonObject, RegistrationLike } from '../../src/homeserver/index';
 import { FakeAppservice, call, registration } from './fake-appservice.spec-helper';
 
 const AS = 'as_slack';
@@ -28,22 +29,25 @@ describe('homeserver emulator: client-server API', () => {
 
   describe('registration file', () => {
     it('rejects missing keys, bad regexes and duplicate id/as_token', () => {
-      assert.throws(() => hs.addRegistration({ ...registration('x', null), hs_token: undefined as any }), /hs_token/);
+      // registration files are YAML a person wrote: the emulator must reject ones the type would not allow
+      const noHsToken: unknown = { ...registration('x', null), hs_token: undefined };
+      assert.throws(() => hs.addRegistration(noHsToken as RegistrationLike), /hs_token/);
       assert.throws(
         () => hs.addRegistration({ ...registration('y', null), namespaces: { users: [{ exclusive: true, regex: '(' }] } }),
         /invalid regex/,
       );
-      assert.throws(() => hs.addRegistration({ ...registration('z', null), namespaces: { users: [{ regex: '@a' } as any] } }), /exclusive/);
+      const noExclusive: unknown = { ...registration('z', null), namespaces: { users: [{ regex: '@a' }] } };
+      assert.throws(() => hs.addRegistration(noExclusive as RegistrationLike), /exclusive/);
       assert.throws(() => hs.addRegistration(registration('slack', null)), /duplicate/);
       assert.throws(() => hs.addRegistration({ ...registration('w', null), as_token: AS }), /as_token/);
       const { url: _u, ...noUrl } = registration('v', null);
-      assert.throws(() => hs.addRegistration(noUrl as any), /url/);
+      assert.throws(() => hs.addRegistration(noUrl as RegistrationLike), /url/);
     });
   });
 
   describe('auth and namespaces', () => {
     it('missing token → 401 M_MISSING_TOKEN, bad token → 401 M_UNKNOWN_TOKEN', async () => {
-      let r: { status: number; body: any } = await call(hs.url, 'GET', '/account/whoami');
+      let r: { status: number; body: JsonObject } = await call(hs.url, 'GET', '/account/whoami');
       assert.equal(r.status, 401);
       assert.equal(r.body.errcode, 'M_MISSING_TOKEN');
       r = await call(hs.url, 'GET', '/account/whoami', { token: 'nope' });
@@ -80,7 +84,7 @@ describe('homeserver emulator: client-server API', () => {
     });
 
     it('identity assertion: user_id must be namespaced and registered', async () => {
-      let r: { status: number; body: any } = await call(hs.url, 'GET', '/account/whoami', {
+      let r: { status: number; body: JsonObject } = await call(hs.url, 'GET', '/account/whoami', {
         token: AS,
         query: { user_id: '@_slack_u2:localhost' },
       });
@@ -112,7 +116,7 @@ describe('homeserver emulator: client-server API', () => {
     });
 
     it('errors: unknown path 404 M_UNRECOGNIZED, wrong method 405, bad JSON 400 M_NOT_JSON', async () => {
-      let r: { status: number; body: any } = await call(hs.url, 'GET', '/no/such/thing', { token: AS });
+      let r: { status: number; body: JsonObject } = await call(hs.url, 'GET', '/no/such/thing', { token: AS });
       assert.equal(r.status, 404);
       assert.equal(r.body.errcode, 'M_UNRECOGNIZED');
       r = await call(hs.url, 'DELETE', '/createRoom', { token: AS });
@@ -170,7 +174,7 @@ describe('homeserver emulator: client-server API', () => {
     it('presets, is_direct, power_level_content_override', async () => {
       const dm = await alice.createRoom({ preset: 'trusted_private_chat', is_direct: true, invite: [bob.userId] });
       assert.equal(hs.stateEvent(dm, 'm.room.join_rules')!.content.join_rule, 'invite');
-      assert.equal(hs.stateEvent(dm, 'm.room.power_levels')!.content.users[bob.userId], 100);
+      assert.equal(hs.stateEvent(dm, 'm.room.power_levels')!.content.users?.[bob.userId], 100);
       assert.equal(hs.stateEvent(dm, 'm.room.member', bob.userId)!.content.is_direct, true);
       assert.equal(hs.stateEvent(dm, 'm.room.guest_access')!.content.guest_access, 'can_join');
       const pub = await alice.createRoom({
@@ -184,12 +188,12 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(pl.invite, 0);
       assert.equal(hs.stateEvent(pub, 'm.room.name')!.content.name, 'Pub');
       const list = await bob.request('GET', '/publicRooms');
-      assert.ok(list.body.chunk.some((r: any) => r.room_id === pub && r.name === 'Pub'));
+      assert.ok(asObjects(list.body.chunk, 'chunk').some((r) => r.room_id === pub && r.name === 'Pub'));
     });
 
     it('membership rules: invite-only join, bans, kick/ban power levels', async () => {
       const roomId = await alice.createRoom({ preset: 'private_chat' });
-      let r: { status: number; body: any } = await bob.request('POST', `/join/${encodeURIComponent(roomId)}`, {});
+      let r: { status: number; body: JsonObject } = await bob.request('POST', `/join/${encodeURIComponent(roomId)}`, {});
       assert.equal(r.status, 403);
       assert.equal(r.body.errcode, 'M_FORBIDDEN');
       // bob cannot invite while not joined
@@ -210,14 +214,14 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(hs.membership(roomId, bob.userId), 'ban');
       r = await bob.request('POST', `/rooms/${encodeURIComponent(roomId)}/join`, {});
       assert.equal(r.status, 403);
-      assert.match(r.body.error, /banned/);
+      assert.match(asString(r.body.error, 'error'), /banned/);
       await alice.unban(roomId, bob.userId);
       assert.equal(hs.membership(roomId, bob.userId), 'leave');
       // left users keep read access to state as of their leave only
       await alice.sendState(roomId, 'm.room.topic', '', { topic: 'after' });
       const st = await bob.request('GET', `/rooms/${encodeURIComponent(roomId)}/state`);
       assert.equal(st.status, 200);
-      assert.ok(!st.body.some((e: any) => e.type === 'm.room.topic'));
+      assert.ok(!asObjects(st.json, 'state').some((e) => e.type === 'm.room.topic'));
       r = await carol.request('GET', `/rooms/${encodeURIComponent(roomId)}/state`);
       assert.equal(r.status, 403);
     });
@@ -225,7 +229,7 @@ describe('homeserver emulator: client-server API', () => {
     it('power levels gate state and messages; nobody grants above their own level', async () => {
       const roomId = await alice.createRoom({ preset: 'public_chat' });
       await bob.join(roomId);
-      let r: { status: number; body: any } = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name`, {
+      let r: { status: number; body: JsonObject } = await bob.request('PUT', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name`, {
         name: 'x',
       });
       assert.equal(r.status, 403);
@@ -282,18 +286,18 @@ describe('homeserver emulator: client-server API', () => {
       assert.equal(id1, id2, 'identical state is de-duplicated');
       assert.deepEqual(await bob.getState(roomId, 'org.example', 'k'), { a: 1 });
       const ev = await bob.request('GET', `/rooms/${encodeURIComponent(roomId)}/state/m.room.name/?format=event`);
-      assert.equal(ev.body.content.name, 'Room');
-      assert.equal(typeof ev.body.unsigned.age, 'number');
+      assert.equal(at(ev.body, 'content', 'name'), 'Room');
+      assert.equal(typeof at(ev.body, 'unsigned', 'age'), 'number');
       assert.equal((await bob.request('GET', `/rooms/${encodeURIComponent(roomId)}/state/m.nope/`)).body.errcode, 'M_NOT_FOUND');
       await alice.kick(roomId, bob.userId, 'bye');
       const members = await alice.request('GET', `/rooms/${encodeURIComponent(roomId)}/members?membership=leave`);
       assert.deepEqual(
-        members.body.chunk.map((e: any) => e.state_key),
+        asObjects(members.body.chunk, 'chunk').map((e) => e.state_key),
         [bob.userId],
       );
       const jm = await alice.request('GET', `/rooms/${encodeURIComponent(roomId)}/joined_members`);
-      assert.deepEqual(Object.keys(jm.body.joined), [alice.userId]);
-      assert.equal(jm.body.joined[alice.userId].display_name, 'Alice');
+      assert.deepEqual(Object.keys(asObject(jm.body.joined, 'joined')), [alice.userId]);
+      assert.equal(at(jm.body, 'joined', alice.userId, 'display_name'), 'Alice');
       assert.deepEqual((await alice.request('GET', '/joined_rooms')).body.joined_rooms, [roomId]);
       assert.deepEqual((await bob.request('GET', '/joined_rooms')).body.joined_rooms, []);
     });
@@ -314,7 +318,7 @@ describe('homeserver emulator: client-server API', () => {
     it('aliases: exclusivity, 409, delete permissions; profile set/get and propagation', async () => {
       const roomId = await alice.createRoom({ preset: 'public_chat' });
       await alice.createAlias('#pub:localhost', roomId);
-      let r: { status: number; body: any } = await alice.request('PUT', '/directory/room/%23pub%3Alocalhost', { room_id: roomId });
+      let r: { status: number; body: JsonObject } = await alice.request('PUT', '/directory/room/%23pub%3Alocalhost', { room_id: roomId });
       assert.equal(r.status, 409);
       r = await alice.request('PUT', '/directory/room/%23_slack_x%3Alocalhost', { room_id: roomId });
       assert.equal(r.body.errcode, 'M_EXCLUSIVE');
@@ -339,7 +343,9 @@ describe('homeserver emulator: client-server API', () => {
       const t = await alice.request('POST', `/user/${encodeURIComponent(alice.userId)}/openid/request_token`, {});
       assert.equal(t.body.token_type, 'Bearer');
       assert.equal(t.body.matrix_server_name, 'localhost');
-      const ok = await call(hs.url, 'GET', '/_matrix/federation/v1/openid/userinfo', { query: { access_token: t.body.access_token } });
+      const ok = await call(hs.url, 'GET', '/_matrix/federation/v1/openid/userinfo', {
+        query: { access_token: asString(t.body.access_token, 'access_token') },
+      });
       assert.deepEqual(ok.body, { sub: alice.userId });
       const bad = await call(hs.url, 'GET', '/_matrix/federation/v1/openid/userinfo', { query: { access_token: 'nope' } });
       assert.equal(bad.status, 401);
@@ -350,10 +356,15 @@ describe('homeserver emulator: client-server API', () => {
 
     it('appservice room directory and typing/receipt validation', async () => {
       const roomId = await alice.createRoom({});
-      let r: { status: number; body: any } = await call(hs.url, 'PUT', `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`, {
-        token: AS,
-        body: { visibility: 'public' },
-      });
+      let r: { status: number; body: JsonObject } = await call(
+        hs.url,
+        'PUT',
+        `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`,
+        {
+          token: AS,
+          body: { visibility: 'public' },
+        },
+      );
       assert.equal(r.status, 200);
       r = await alice.request('PUT', `/directory/list/appservice/net1/${encodeURIComponent(roomId)}`, { visibility: 'public' });
       assert.equal(r.status, 403);

@@ -2,6 +2,8 @@
 // lets a test script its answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { asArray, asNumber, asObject, asObjects, asString, parseJson } from '../../src/spec-json';
+import type { JsonObject, SpecEvent } from '../../src/spec-json';
 
 export interface RecordedRequest {
   method: string;
@@ -9,7 +11,41 @@ export interface RecordedRequest {
   query: URLSearchParams;
   authorization?: string;
   body: string;
-  json: any;
+  /** The parsed body (`undefined` when empty or not JSON); narrow it, e.g. with `transaction()`. */
+  json: unknown;
+}
+
+/** An appservice transaction as the emulator pushes it, its events checked for the fields specs read. */
+export interface Transaction {
+  events: SpecEvent[];
+  ephemeral?: JsonObject[];
+  'de.sorunome.msc2409.ephemeral'?: JsonObject[];
+}
+
+/** A pushed event (client format): fails the spec naming the field if one the specs rely on is missing. */
+function pushedEvent(value: unknown, what: string): SpecEvent {
+  const o = asObject(value, what);
+  return {
+    ...o,
+    event_id: asString(o.event_id, `${what}.event_id`),
+    type: asString(o.type, `${what}.type`),
+    room_id: asString(o.room_id, `${what}.room_id`),
+    sender: asString(o.sender, `${what}.sender`),
+    origin_server_ts: asNumber(o.origin_server_ts, `${what}.origin_server_ts`),
+    state_key: o.state_key === undefined ? undefined : asString(o.state_key, `${what}.state_key`),
+    content: asObject(o.content, `${what}.content`),
+    unsigned: asObject(o.unsigned, `${what}.unsigned`),
+  };
+}
+
+/** The body of a recorded transaction PUT; keys absent from the body stay absent. */
+export function transaction(r: RecordedRequest): Transaction {
+  const o = asObject(r.json, `transaction ${r.path}`);
+  const txn: Transaction = { events: asArray(o.events, 'events').map((e, i) => pushedEvent(e, `events[${i}]`)) };
+  if (o.ephemeral !== undefined) txn.ephemeral = asObjects(o.ephemeral, 'ephemeral');
+  const unstable = o['de.sorunome.msc2409.ephemeral'];
+  if (unstable !== undefined) txn['de.sorunome.msc2409.ephemeral'] = asObjects(unstable, 'de.sorunome.msc2409.ephemeral');
+  return txn;
 }
 
 export type Answer = { status: number; body?: unknown } | 'hang' | 'reset';
@@ -33,9 +69,9 @@ export class FakeAppservice {
           void (async () => {
             const u = new URL(req.url ?? '/', 'http://x');
             const body = Buffer.concat(chunks).toString('utf8');
-            let json: any;
+            let json: unknown;
             try {
-              json = body ? JSON.parse(body) : undefined;
+              json = body ? parseJson(body) : undefined;
             } catch {
               json = undefined;
             }
@@ -71,14 +107,14 @@ export class FakeAppservice {
   }
 
   /** Events from transactions, de-duplicated by txnId (as a correct bridge would). */
-  events(): any[] {
+  events(): SpecEvent[] {
     const seen = new Set<string>();
-    const out: any[] = [];
+    const out: SpecEvent[] = [];
     for (const t of this.transactions()) {
       const id = t.path.split('/').pop()!;
       if (seen.has(id)) continue;
       seen.add(id);
-      out.push(...(t.json?.events ?? []));
+      out.push(...transaction(t).events);
     }
     return out;
   }
@@ -103,27 +139,29 @@ export async function call(
   method: string,
   path: string,
   opts: { token?: string; body?: unknown; query?: Record<string, string>; raw?: Buffer; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any; headers: Headers; bytes: Buffer }> {
+): Promise<{ status: number; body: JsonObject; json: unknown; headers: Headers; bytes: Buffer }> {
   const full = path.startsWith('/_matrix') ? path : '/_matrix/client/v3' + path;
   const u = new URL(base + full);
   for (const [k, v] of Object.entries(opts.query ?? {})) u.searchParams.set(k, v);
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: any;
-  if (opts.raw) body = opts.raw;
+  let payload: string | Buffer | undefined;
+  if (opts.raw) payload = opts.raw;
   else if (opts.body !== undefined) {
-    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(u, { method, headers, body });
+  const res = await fetch(u, { method, headers, body: payload });
   const bytes = Buffer.from(await res.arrayBuffer());
-  let parsed: any;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = parseJson(bytes);
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, body: parsed, headers: res.headers, bytes };
+  // like TestUser.request: `body` is the answer when it is a JSON object, `{}` otherwise; `json` is it whatever its shape
+  const body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as JsonObject) : {};
+  return { status: res.status, body, json: parsed, headers: res.headers, bytes };
 }
 
 export function registration(

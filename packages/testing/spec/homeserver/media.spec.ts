@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { HomeserverEmulator, TestUser } from '../../src/homeserver/index';
+import { HomeserverEmulator, TestUser, asString } from '../../src/homeserver/index';
 import { call, registration } from './fake-appservice.spec-helper';
 
 describe('homeserver emulator: media', () => {
@@ -21,7 +21,7 @@ describe('homeserver emulator: media', () => {
       headers: { 'content-type': 'image/png' },
     });
     assert.equal(up.status, 200);
-    const mxc: string = up.body.content_uri;
+    const mxc = asString(up.body.content_uri, 'content_uri');
     assert.match(mxc, /^mxc:\/\/localhost\/[A-Za-z]+$/);
     const [, server, id] = /^mxc:\/\/([^/]+)\/(.+)$/.exec(mxc)!;
     const path = `/_matrix/client/v1/media/download/${server}/${id}`;
@@ -61,7 +61,7 @@ describe('homeserver emulator: media', () => {
 
   it('async upload: create then PUT once', async () => {
     const c = await call(hs.url, 'POST', '/_matrix/media/v1/create', { token: alice.accessToken });
-    const [, server, id] = /^mxc:\/\/([^/]+)\/(.+)$/.exec(c.body.content_uri)!;
+    const [, server, id] = /^mxc:\/\/([^/]+)\/(.+)$/.exec(asString(c.body.content_uri, 'content_uri'))!;
     const dl = `/_matrix/client/v1/media/download/${server}/${id}`;
     assert.equal((await call(hs.url, 'GET', dl, { token: alice.accessToken })).body.errcode, 'M_NOT_YET_UPLOADED');
     const p = `/_matrix/media/v3/upload/${server}/${id}`;

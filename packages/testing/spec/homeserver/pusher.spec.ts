@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { HomeserverEmulator, TestUser } from '../../src/homeserver/index';
-import { FakeAppservice, call, registration, waitFor } from './fake-appservice.spec-helper';
+import { HomeserverEmulator, TestUser, asArray, at } from '../../src/homeserver/index';
+import { FakeAppservice, call, registration, transaction, waitFor } from './fake-appservice.spec-helper';
 
 describe('homeserver emulator: appservice pusher', () => {
   let hs: HomeserverEmulator;
@@ -67,12 +67,12 @@ describe('homeserver emulator: appservice pusher', () => {
     assert.equal(t[1].path, t[2].path);
     assert.equal(t[2].body, t[0].body, 'no new events mixed into a retried transaction');
     assert.deepEqual(
-      t[0].json.events.map((e: any) => e.event_id),
+      transaction(t[0]).events.map((e) => e.event_id),
       [first],
     );
     assert.notEqual(t[3].path, t[0].path);
     assert.deepEqual(
-      t[3].json.events.map((e: any) => e.event_id),
+      transaction(t[3]).events.map((e) => e.event_id),
       [second],
     );
     assert.deepEqual(
@@ -121,7 +121,7 @@ describe('homeserver emulator: appservice pusher', () => {
     hs.pusher.resume();
     await hs.pusher.waitForIdle();
     assert.deepEqual(
-      fake.transactions().map((t) => t.json.events.length),
+      fake.transactions().map((t) => transaction(t).events.length),
       [4, 4, 2],
     );
     assert.equal(hs.pusher.pending('slack'), 0);
@@ -144,9 +144,18 @@ describe('homeserver emulator: appservice pusher', () => {
     const id = await alice.sendMessage(roomId, 'x');
     await alice.sendReceipt(roomId, id);
     await hs.pusher.waitForIdle();
-    const eph = fake.transactions().flatMap((t) => t.json.ephemeral ?? []);
-    assert.ok(eph.some((e: any) => e.type === 'm.typing' && e.room_id === roomId && e.content.user_ids.includes(alice.userId)));
-    assert.ok(eph.some((e: any) => e.type === 'm.receipt' && e.content[id]['m.read'][alice.userId].ts > 0));
+    const eph = fake.transactions().flatMap((t) => transaction(t).ephemeral ?? []);
+    assert.ok(
+      eph.some(
+        (e) => e.type === 'm.typing' && e.room_id === roomId && asArray(at(e, 'content', 'user_ids'), 'user_ids').includes(alice.userId),
+      ),
+    );
+    assert.ok(
+      eph.some((e) => {
+        const ts = at(e, 'content', id, 'm.read', alice.userId, 'ts');
+        return e.type === 'm.receipt' && typeof ts === 'number' && ts > 0;
+      }),
+    );
     await hs.stop();
     await fake.stop();
 
@@ -154,8 +163,8 @@ describe('homeserver emulator: appservice pusher', () => {
     await alice.typing(roomId, true);
     await hs.pusher.waitForIdle();
     const t = fake.transactions();
-    assert.ok(t.some((x) => x.json['de.sorunome.msc2409.ephemeral']?.length));
-    assert.ok(t.every((x) => x.json.ephemeral === undefined));
+    assert.ok(t.some((x) => transaction(x)['de.sorunome.msc2409.ephemeral']?.length));
+    assert.ok(t.every((x) => transaction(x).ephemeral === undefined));
     await hs.stop();
     await fake.stop();
 
@@ -163,7 +172,11 @@ describe('homeserver emulator: appservice pusher', () => {
     await alice.typing(roomId, true);
     await alice.sendMessage(roomId, 'y');
     await hs.pusher.waitForIdle();
-    assert.ok(fake.transactions().every((x) => x.json.ephemeral === undefined && x.json['de.sorunome.msc2409.ephemeral'] === undefined));
+    assert.ok(
+      fake
+        .transactions()
+        .every((x) => transaction(x).ephemeral === undefined && transaction(x)['de.sorunome.msc2409.ephemeral'] === undefined),
+    );
   });
 
   it('interest via the rooms namespace, via aliases, and via a ghost target', async () => {

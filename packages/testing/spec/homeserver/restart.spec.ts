@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator, TestUser } from '../../src/homeserver';
-import { FakeAppservice, call, registration, waitFor } from './fake-appservice.spec-helper';
+import { FakeAppservice, call, registration, transaction, waitFor } from './fake-appservice.spec-helper';
 
 const txnIdOf = (path: string) => path.split('/').pop()!;
 
@@ -52,7 +52,7 @@ describe('homeserver emulator: restart and older releases', () => {
       const last = fake.transactions().at(-1)!;
       assert.equal(txnIdOf(last.path), '1');
       assert.deepEqual(
-        last.json.events.map((e: { event_id: string }) => e.event_id),
+        transaction(last).events.map((e) => e.event_id),
         [again],
       );
     });
@@ -78,7 +78,7 @@ describe('homeserver emulator: restart and older releases', () => {
       fake.answer = () => ({ status: 200, body: {} });
       await hs.pusher.waitForIdle();
       const t = fake.transactions();
-      const sent = t.filter((x) => x.json.events.some((e: { event_id: string }) => e.event_id === pending));
+      const sent = t.filter((x) => transaction(x).events.some((e) => e.event_id === pending));
       assert.ok(sent.length >= 2);
       assert.ok(
         sent.every((x) => x.path === sent[0].path),
@@ -86,14 +86,14 @@ describe('homeserver emulator: restart and older releases', () => {
       );
       assert.notEqual(sent.at(-1)!.body, sent[0].body, 'serialised again: a new unsigned.age');
       assert.deepEqual(
-        sent.at(-1)!.json.events.map((e: { event_id: string }) => e.event_id),
+        transaction(sent.at(-1)!).events.map((e) => e.event_id),
         [pending],
       );
       const next = await alice.sendMessage(roomId, 'next');
       await hs.pusher.waitForIdle();
       const last = fake.transactions().at(-1)!;
       assert.deepEqual(
-        last.json.events.map((e: { event_id: string }) => e.event_id),
+        transaction(last).events.map((e) => e.event_id),
         [next],
       );
       assert.equal(Number(txnIdOf(last.path)), Number(txnIdOf(sent[0].path)) + 1);
@@ -108,7 +108,7 @@ describe('homeserver emulator: restart and older releases', () => {
       await hs.restart();
       fake.answer = () => ({ status: 200, body: {} });
       await hs.pusher.waitForIdle();
-      const ids = fake.transactions().flatMap((t) => t.json.events.map((e: { event_id: string }) => e.event_id));
+      const ids = fake.transactions().flatMap((t) => transaction(t).events.map((e) => e.event_id));
       assert.ok(ids.includes(inFlight));
       assert.ok(!ids.includes(queued));
     });
