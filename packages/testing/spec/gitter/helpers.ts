@@ -2,6 +2,7 @@
 // headers, a stream reader that sees HTTP chunk frames exactly as the server wrote them (so chunk
 // hooks can be checked without depending on TCP timing), and polling.
 import * as net from 'node:net';
+import { asObject, parseJson, type JsonObject } from '../../src/spec-json';
 
 export class ManualClock {
   constructor(public ms = Date.UTC(2024, 0, 15, 12, 0, 0)) {}
@@ -11,19 +12,14 @@ export class ManualClock {
   }
 }
 
-export interface ApiAnswer<T = any> {
+export interface ApiAnswer {
   status: number;
   headers: Headers;
-  body: T;
+  /** The parsed answer (`undefined` when empty), whatever its shape: narrow it where it is read. */
+  body: unknown;
 }
 
-export async function api<T = any>(
-  base: string,
-  token: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<ApiAnswer<T>> {
+export async function api(base: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
   const res = await fetch(base + path, {
     method,
     headers: {
@@ -34,7 +30,7 @@ export async function api<T = any>(
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, headers: res.headers, body: text ? parseJson(text) : undefined };
 }
 
 /** A streaming request read off a raw socket: the status line, headers and each HTTP chunk frame. */
@@ -68,12 +64,12 @@ export class RawStream {
     return Buffer.concat(this.chunks).toString('utf8');
   }
 
-  /** Non-blank lines parsed as JSON. */
-  records(): any[] {
+  /** Non-blank lines parsed as JSON; every stream record is an object (a message or a removal). */
+  records(): JsonObject[] {
     return this.text()
       .split(/[\r\n]+/)
       .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l));
+      .map((l, i) => asObject(parseJson(l), `record ${i}`));
   }
 
   /** The body of a non-streaming (error) answer. */

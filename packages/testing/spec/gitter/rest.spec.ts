@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { GitterEmulator, type GitterTestUser } from '../../src/gitter';
+import { GitterEmulator, type GitterMessageJson, type GitterRoomJson, type GitterTestUser, type GitterUserJson } from '../../src/gitter';
+import { asArray, asObject, asObjects, asString, at } from '../../src/spec-json';
 import { api, ManualClock } from './helpers';
 
 describe('testing: Gitter emulator REST API', () => {
@@ -25,17 +26,17 @@ describe('testing: Gitter emulator REST API', () => {
       assert.notEqual(new URL(emu.streamBaseUrl).port, new URL(base()).port, 'stream on its own port by default');
       const none = await api(base(), undefined, 'GET', '/user');
       assert.equal(none.status, 401);
-      assert.equal(typeof none.body.error, 'string');
+      assert.equal(typeof at(none.body, 'error'), 'string');
       assert.equal((await api(base(), 'not-a-token', 'GET', '/user')).status, 401);
       // The query-string token is for the stream only.
       assert.equal((await api(base(), undefined, 'GET', `/user?access_token=${alice.token}`)).status, 401);
       const me = await api(base(), alice.token, 'GET', '/user');
       assert.equal(me.status, 200);
       assert.deepEqual(
-        me.body.map((u: any) => [u.id, u.username, u.displayName, u.url]),
+        asObjects(me.body, 'users').map((u) => [u.id, u.username, u.displayName, u.url]),
         [[alice.id, 'alice', 'Alice A.', '/alice']],
       );
-      assert.equal(me.body[0].role, undefined);
+      assert.equal(at(me.body, 0, 'role'), undefined);
     });
 
     it('a revoked token gets 401 from then on', async () => {
@@ -49,7 +50,7 @@ describe('testing: Gitter emulator REST API', () => {
     it('unknown paths and unknown rooms are 404 with an error body', async () => {
       const r = await api(base(), alice.token, 'GET', '/nope');
       assert.equal(r.status, 404);
-      assert.equal(typeof r.body.error, 'string');
+      assert.equal(typeof at(r.body, 'error'), 'string');
       assert.equal((await api(base(), alice.token, 'GET', '/rooms/0123456789abcdef01234567/chatMessages')).status, 404);
     });
   });
@@ -87,7 +88,7 @@ describe('testing: Gitter emulator REST API', () => {
       assert.ok(msg.html.includes('data-issue="11"'), msg.html);
       assert.ok(msg.html.includes('<strong>bold</strong>'), msg.html);
       const again = await api(base(), bob.token, 'GET', `/rooms/${roomId}/chatMessages/${msg.id}`);
-      assert.deepEqual({ ...again.body, unread: false }, { ...msg, unread: false });
+      assert.deepEqual({ ...asObject(again.body, 'message'), unread: false }, { ...msg, unread: false });
     });
 
     it('nothing is rendered inside code, and @/all is an announcement', async () => {
@@ -110,7 +111,7 @@ describe('testing: Gitter emulator REST API', () => {
       for (const text of ['', '   ', 'x'.repeat(4097)]) {
         const r = await api(base(), alice.token, 'POST', `/rooms/${roomId}/chatMessages`, { text });
         assert.equal(r.status, 400, JSON.stringify(text.slice(0, 10)));
-        assert.equal(typeof r.body.error, 'string');
+        assert.equal(typeof at(r.body, 'error'), 'string');
       }
       assert.equal((await api(base(), alice.token, 'POST', `/rooms/${roomId}/chatMessages`, {})).status, 400);
       const max = await alice.post(roomId, 'y'.repeat(4096));
@@ -142,7 +143,7 @@ describe('testing: Gitter emulator REST API', () => {
       clock.advance(1);
       const late = await api(base(), alice.token, 'PUT', `/rooms/${roomId}/chatMessages/${msg.id}`, { text: 'v3' });
       assert.equal(late.status, 400);
-      assert.match(late.body.error, /no longer edit/);
+      assert.match(asString(at(late.body, 'error'), 'error'), /no longer edit/);
       assert.equal(emu.message(roomId, msg.id)!.v, 2);
       emu.setEditWindowMs(300_000);
       const other = await alice.post(roomId, 'short');
@@ -162,7 +163,7 @@ describe('testing: Gitter emulator REST API', () => {
         )
         .map((m) => m.id);
     });
-    const texts = (list: any[]) => list.map((m) => m.text);
+    const texts = (list: unknown) => asObjects(list, 'messages').map((m) => m.text);
     const get = async (qs: string) => (await api(base(), alice.token, 'GET', `/rooms/${roomId}/chatMessages${qs}`)).body;
 
     it('defaults to the newest 50, oldest first; limit is capped at 100', async () => {
@@ -171,17 +172,17 @@ describe('testing: Gitter emulator REST API', () => {
         texts(page),
         Array.from({ length: 50 }, (_, i) => `m${70 + i}`),
       );
-      assert.equal((await get('?limit=500')).length, 100);
-      assert.equal((await get('?limit=3')).length, 3);
+      assert.equal(asArray(await get('?limit=500'), 'messages').length, 100);
+      assert.equal(asArray(await get('?limit=3'), 'messages').length, 3);
     });
 
     it('paging backwards with beforeId visits every message once', async () => {
       const seen: string[] = [];
-      let page = await get('?limit=50');
+      let page = asObjects(await get('?limit=50'), 'page');
       for (;;) {
-        seen.unshift(...page.map((m: any) => m.id));
+        seen.unshift(...page.map((m) => asString(m.id, 'id')));
         if (page.length < 50) break;
-        page = await get(`?limit=50&beforeId=${page[0].id}`);
+        page = asObjects(await get(`?limit=50&beforeId=${asString(page[0].id, 'id')}`), 'page');
       }
       assert.deepEqual(seen, all);
     });
@@ -211,7 +212,7 @@ describe('testing: Gitter emulator REST API', () => {
       assert.equal(reply.parentId, root.id);
       assert.deepEqual(texts(await alice.history(roomId)), ['root', 'after']);
       assert.equal((await alice.history(roomId))[0].threadMessageCount, 1);
-      const thread = await alice.request<any[]>('GET', `/rooms/${roomId}/chatMessages/${root.id}/thread`);
+      const thread = await alice.request<GitterMessageJson[]>('GET', `/rooms/${roomId}/chatMessages/${root.id}/thread`);
       assert.deepEqual(texts(thread), ['in thread']);
       const nested = await api(base(), alice.token, 'POST', `/rooms/${roomId}/chatMessages`, { text: 'x', parentId: reply.id });
       assert.equal(nested.status, 400);
@@ -224,7 +225,7 @@ describe('testing: Gitter emulator REST API', () => {
       assert.equal(reply.threadMessageCount, undefined);
       assert.deepEqual(texts(await alice.history(roomId)), ['root', 'plain']);
     });
-    const texts = (list: any[]) => list.map((m) => m.text);
+    const texts = (list: GitterMessageJson[]) => list.map((m) => m.text);
   });
 
   describe('deletes (flag)', () => {
@@ -274,12 +275,12 @@ describe('testing: Gitter emulator REST API', () => {
       assert.equal(byUri.userCount, 3);
       const other = emu.createRoom({ uri: 'acme/other', admins: [alice.id] }).id;
       assert.equal((await carol.joinById(other)).id, other);
-      const rooms = await carol.request<any[]>('GET', `/user/${carol.id}/rooms`);
+      const rooms = await carol.request<GitterRoomJson[]>('GET', `/user/${carol.id}/rooms`);
       assert.deepEqual(rooms.map((r) => r.uri).sort(), ['acme/chat', 'acme/other']);
-      assert.equal((await carol.request<any[]>('GET', '/rooms?q=other')).length, 1);
+      assert.equal((await carol.request<GitterRoomJson[]>('GET', '/rooms?q=other')).length, 1);
       await carol.leave(other);
       assert.deepEqual(
-        (await carol.request<any[]>('GET', '/rooms')).map((r) => r.id),
+        (await carol.request<GitterRoomJson[]>('GET', '/rooms')).map((r) => r.id),
         [roomId],
       );
       assert.equal((await api(base(), carol.token, 'POST', '/rooms', { uri: 'acme/missing' })).status, 404);
@@ -303,7 +304,7 @@ describe('testing: Gitter emulator REST API', () => {
         ['bob', undefined],
       ]);
       assert.deepEqual(
-        (await bob.request<any[]>('GET', `/rooms/${roomId}/users?q=ali`)).map((u) => u.username),
+        (await bob.request<GitterUserJson[]>('GET', `/rooms/${roomId}/users?q=ali`)).map((u) => u.username),
         ['alice'],
       );
       assert.equal((await api(base(), bob.token, 'DELETE', `/rooms/${roomId}/users/${alice.id}`)).status, 403);
@@ -319,20 +320,20 @@ describe('testing: Gitter emulator REST API', () => {
     it('unread items are listed per user and can be marked read', async () => {
       const m1 = await alice.post(roomId, 'hey @bob');
       const m2 = await alice.post(roomId, 'plain');
-      const unread = await bob.request<any>('GET', `/user/${bob.id}/rooms/${roomId}/unreadItems`);
+      const unread = await bob.request<unknown>('GET', `/user/${bob.id}/rooms/${roomId}/unreadItems`);
       assert.deepEqual(unread, { chat: [m1.id, m2.id], mention: [m1.id] });
       await bob.request('POST', `/user/${bob.id}/rooms/${roomId}/unreadItems`, { chat: [m1.id] });
       assert.deepEqual(await bob.request('GET', `/user/${bob.id}/rooms/${roomId}/unreadItems`), { chat: [m2.id], mention: [] });
-      assert.equal((await bob.request<any[]>('GET', '/rooms'))[0].unreadItems, 1);
+      assert.equal((await bob.request<GitterRoomJson[]>('GET', '/rooms'))[0].unreadItems, 1);
     });
 
     it('one-to-one rooms carry the other user instead of a uri', async () => {
       const dm = emu.createOneToOne(alice.id, bob.id);
-      const [room] = (await bob.request<any[]>('GET', '/rooms')).filter((r) => r.id === dm);
+      const [room] = (await bob.request<GitterRoomJson[]>('GET', '/rooms')).filter((r) => r.id === dm);
       assert.equal(room.oneToOne, true);
       assert.equal(room.githubType, 'ONETOONE');
       assert.equal(room.uri, undefined);
-      assert.equal(room.user.username, 'alice');
+      assert.equal(room.user?.username, 'alice');
       assert.equal(room.name, 'Alice A.');
     });
   });

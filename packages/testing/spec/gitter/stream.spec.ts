@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { GitterEmulator, type GitterEmulatorOptions, type GitterTestUser } from '../../src/gitter';
 import { eventually, RawStream } from './helpers';
+import { at, parseJson } from '../../src/spec-json';
 
 describe('testing: Gitter emulator streaming API', () => {
   let emu: GitterEmulator;
@@ -76,7 +77,7 @@ describe('testing: Gitter emulator streaming API', () => {
     assert.equal(q.status, 200);
     const none = await stream(undefined);
     assert.equal(none.status, 401);
-    assert.equal(typeof JSON.parse(none.body().replace(/^[^{]*/, '')).error, 'string');
+    assert.equal(typeof at(parseJson(none.body().replace(/^[^{]*/, '')), 'error'), 'string');
     assert.equal((await stream('bad')).status, 401);
     const secret = emu.createRoom({ uri: 'acme/secret', security: 'PRIVATE', admins: [alice.id] }).id;
     assert.equal((await stream(bob.token, { room: secret })).status, 403);
@@ -129,7 +130,7 @@ describe('testing: Gitter emulator streaming API', () => {
         .toString()
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l).text),
+        .map((l) => at(parseJson(l), 'text')),
       ['p1', 'p2', 'p3'],
     );
   });
