@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { App as BoltApp } from '@slack/bolt';
 import { WebSocket } from 'ws';
+import { asObject, at, parseJson } from '../../src/spec-json';
 import { eventually, startSocketBolt, startWorkspace, webClient, type Workspace } from './helpers';
 
 interface Seen {
@@ -112,13 +113,13 @@ describe('slack emulator: Socket Mode with Bolt', () => {
   it('a ticket opens one connection only', async () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const first = new WebSocket(url!);
-    const hello = await new Promise<{ type: string; num_connections: number; connection_info: { app_id: string } }>((resolve, reject) => {
-      first.once('message', (d: Buffer) => resolve(JSON.parse(d.toString())));
+    const hello = await new Promise<unknown>((resolve, reject) => {
+      first.once('message', (d: Buffer) => resolve(parseJson(d)));
       first.once('error', reject);
     });
-    assert.equal(hello.type, 'hello');
-    assert.equal(hello.num_connections, 1);
-    assert.equal(hello.connection_info.app_id, w.app.id);
+    assert.equal(at(hello, 'type'), 'hello');
+    assert.equal(at(hello, 'num_connections'), 1);
+    assert.equal(at(hello, 'connection_info', 'app_id'), w.app.id);
     const second = new WebSocket(url!);
     const status = await new Promise<number>((resolve) => second.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     assert.equal(status, 401);
@@ -129,7 +130,7 @@ describe('slack emulator: Socket Mode with Bolt', () => {
     const { url } = await webClient(w.slack, w.app.appToken).apps.connections.open({});
     const ws = new WebSocket(url!);
     const messages: Record<string, unknown>[] = [];
-    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
+    ws.on('message', (d: Buffer) => messages.push(asObject(parseJson(d), 'socket message')));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
