@@ -19,7 +19,10 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { arg, getGc } from './cli';
-import { Client as IfClient } from 'irc-framework';
+import { Client as IfClient, type RawEvent } from 'irc-framework';
+import type { Pool } from 'undici';
+import type { RegistrationLike, TestUser } from '@causeway/testing';
+import type { IrcConfig } from '@causeway/irc-bridge';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
@@ -94,13 +97,16 @@ function eld(reset: boolean): Eld {
 }
 const fmtEld = (e: Eld) => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} ms`;
 
-type Handlers = Record<string, (args: any) => unknown>;
+/** A role's commands, each taking the args it declares (the parent's `call` sends them over IPC). */
+type Handlers = Record<string, (args: never) => unknown>;
 function serve(handlers: Handlers): void {
   handlers = { ...handlers, eld: ({ reset }: { reset?: boolean }) => eld(!!reset) };
   // Never rejects: a handler's failure is sent back to the parent.
   const answer = async (m: { id: number; cmd: string; args: unknown }) => {
     try {
-      const result = await handlers[m.cmd](m.args);
+      // IPC carries no types: the args are what the parent's `call` sent for this command.
+      const handler = handlers[m.cmd] as (args: unknown) => unknown;
+      const result = await handler(m.args);
       process.send!({ id: m.id, result });
     } catch (err) {
       process.send!({ id: m.id, error: String((err as Error)?.stack ?? err) });
@@ -113,7 +119,7 @@ function serve(handlers: Handlers): void {
 
 class Child {
   private next = 1;
-  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
   constructor(
     readonly name: string,
@@ -134,10 +140,11 @@ class Child {
       this.waiting.clear();
     });
   }
-  call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
+  /** `T`: what the role's handler for `cmd` returns (IPC carries no types). */
+  call<T = unknown>(cmd: string, args: unknown = {}): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { resolve: (v) => resolve(v as T), reject });
       this.proc.send({ id, cmd, args });
     });
   }
@@ -164,9 +171,15 @@ async function spawnRole(role: string): Promise<Child> {
   return c;
 }
 
+/** irc-framework's Client is an EventEmitter; the shared declaration names only what the observer uses. */
+type BareClient = IfClient & {
+  off(event: 'raw', listener: (ev: RawEvent) => void): BareClient;
+  removeAllListeners(): BareClient;
+};
+
 /** One plain irc-framework client, registered; resolves on 001. */
-function bareClient(host: string, port: number, nick: string, onLine?: (line: string, client: any) => void): Promise<any> {
-  const c = new IfClient();
+function bareClient(host: string, port: number, nick: string, onLine?: (line: string, client: BareClient) => void): Promise<BareClient> {
+  const c = new IfClient() as BareClient;
   if (onLine)
     c.on('raw', (ev: { line: string; from_server: boolean }) => {
       if (ev.from_server) onLine(ev.line.replace(/[\r\n]+$/, ''), c);
@@ -196,7 +209,7 @@ function bareClient(host: string, port: number, nick: string, onLine?: (line: st
   });
 }
 
-function joinAndWait(c: any, channels: string[], lines: { waitJoined: Map<string, () => void> }): Promise<void> {
+function joinAndWait(c: IfClient, channels: string[], lines: { waitJoined: Map<string, () => void> }): Promise<void> {
   return Promise.all(
     channels.map(
       (ch) =>
@@ -279,14 +292,15 @@ const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
 async function hsRole(): Promise<void> {
   const { HomeserverEmulator } = await import('@causeway/testing');
   const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
-  const users: Array<{ userId: string; roomId: string; user: any }> = [];
+  const users: Array<{ userId: string; roomId: string; user: TestUser }> = [];
   // Ghost messages as the emulator receives them (the send request's handling).
   const recv = new Map<string, { lat: number[]; at: Array<[number, number]>; seen: Set<number>; last: number }>();
   const origSend = hs.rooms.send.bind(hs.rooms);
-  hs.rooms.send = ((room: any, d: any) => {
+  hs.rooms.send = (room, d) => {
     const rec = origSend(room, d);
-    if (d.type === 'm.room.message' && typeof d.content?.body === 'string' && (d.sender.startsWith('@irc_') || d.sender === RELAY_USER)) {
-      const m = STAMP.exec(d.content.body);
+    const body = d.content.body;
+    if (d.type === 'm.room.message' && typeof body === 'string' && (d.sender.startsWith('@irc_') || d.sender === RELAY_USER)) {
+      const m = STAMP.exec(body);
       if (m) {
         const t = now();
         let r = recv.get(m[1]);
@@ -300,11 +314,11 @@ async function hsRole(): Promise<void> {
       }
     }
     return rec;
-  }) as typeof hs.rooms.send;
+  };
 
   serve({
     info: () => ({ url: hs.url, serverName: hs.serverName }),
-    addRegistration: (reg) => {
+    addRegistration: (reg: RegistrationLike) => {
       hs.addRegistration(reg);
     },
     /** Registers users and joins user i to the portal of channel i % channels (first member of each channel first). */
@@ -389,8 +403,8 @@ async function hsRole(): Promise<void> {
 // ---- role: IRC driver (senders + observer) -------------------------------------------------------
 
 async function driverRole(): Promise<void> {
-  let senders: any[] = [];
-  let observer: any = null;
+  let senders: BareClient[] = [];
+  let observer: BareClient | null = null;
   const seen = new Map<
     string,
     { lat: number[]; seen: Set<number>; dup: number; order: Map<string, number>; misorder: number; last: number }
@@ -499,12 +513,12 @@ function minimalRelay(): {
   forward(channel: number, tag: string, text: string): void;
 } {
   let target: RelayTarget | null = null;
-  let pool: any = null;
+  let pool: Pool | null = null;
   let txn = 0;
   const tails: Array<Promise<void>> = [];
   const send = async (room: string, text: string) => {
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/r${txn++}?user_id=${encodeURIComponent(RELAY_USER)}`;
-    const res = await pool.request({
+    const res = await pool!.request({
       method: 'PUT',
       path,
       headers: { authorization: `Bearer ${RELAY_AS_TOKEN}`, 'content-type': 'application/json' },
@@ -543,7 +557,7 @@ function minimalRelay(): {
 }
 
 async function bareRole(): Promise<void> {
-  const clients: any[] = [];
+  const clients: BareClient[] = [];
   // Receipts per tag: the first bare client of the channel to see each line.
   const recv = new Map<string, { lat: number[]; last: number; at: Array<[number, number]> }>();
   const jw = joinWatcher();
@@ -624,7 +638,7 @@ async function startProfile(kind: 'cpu' | 'alloc' = 'cpu'): Promise<{ stop(file:
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
   if (kind === 'cpu') {
     await post('Profiler.enable');
     await post('Profiler.start');
@@ -639,9 +653,11 @@ async function startProfile(kind: 'cpu' | 'alloc' = 'cpu'): Promise<{ stop(file:
   }
   return {
     async stop(file) {
-      const { profile } = await post(kind === 'cpu' ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
+      const answer = await post(kind === 'cpu' ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
       session.disconnect();
-      writeFileSync(file, JSON.stringify(profile));
+      if (typeof answer !== 'object' || answer === null || !('profile' in answer))
+        throw new Error('the profiler answered without a profile');
+      writeFileSync(file, JSON.stringify(answer.profile));
       return path.resolve(file);
     },
   };
@@ -698,7 +714,7 @@ async function main(): Promise<void> {
     const bare = await spawnRole('bare');
     children.push(bare);
     const bareMem0: Mem = await bare.call('mem');
-    const bareConnect = await bare.call('connect', { ...server, n: USERS, rate: CONNECT_RATE });
+    const bareConnect = await bare.call<{ seconds: number }>('connect', { ...server, n: USERS, rate: CONNECT_RATE });
     await sleep(2000);
     const bareMem1: Mem = await bare.call('mem');
     console.log(
@@ -708,7 +724,7 @@ async function main(): Promise<void> {
     await driver.call('ircSend', { count: Math.min(1000, MESSAGES), rate: RATE, tag: 'bw' }); // warm-up
     await sleep(1000);
     await bare.call('resetRecv', { tag: 'b' });
-    const bareSend = await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'b' });
+    const bareSend = await driver.call<{ seconds: number; start: number }>('ircSend', { count: MESSAGES, rate: RATE, tag: 'b' });
     const bareGot = await collect(() => bare.call('recvCount', { tag: 'b' }), MESSAGES, 30_000);
     const bareI2m = await bare.call<{ lat: number[]; last: number }>('recvStats', { tag: 'b' });
     console.log(
@@ -721,7 +737,7 @@ async function main(): Promise<void> {
     console.log(
       `bare: IRC delivery in ${SENDERS}-line bursts per channel, p50 ${lats(bareBurst.lat).p50.toFixed(1)} ms p99 ${lats(bareBurst.lat).p99.toFixed(1)} ms`,
     );
-    const bareM2iSend = await bare.call('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
+    const bareM2iSend = await bare.call<{ seconds: number; start: number }>('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
     const bareM2iGot = await collect(() => driver.call('seenCount', { tag: 'bm' }), MESSAGES, 30_000);
     const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
     console.log(
@@ -762,7 +778,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: info.serverName });
     await hs.call('addRegistration', registration);
-    const cfg = validateConfig<any>(
+    const cfg = validateConfig<IrcConfig>(
       {
         homeserver: { url: info.url, domain: info.serverName },
         appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
@@ -793,7 +809,7 @@ async function main(): Promise<void> {
       },
       { key: 'irc', schema: connector.configSchema },
     );
-    const bridge = new Bridge<any>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
+    const bridge = new Bridge<IrcConfig>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
     await bridge.start();
     cleanup.unshift(() => bridge.stop().catch(() => undefined));
     const net = connector.networks.get(NET)!;

@@ -70,11 +70,11 @@ async function slackRole(): Promise<void> {
   const receipts = new Receipts();
   // What the relays post, timed as the emulator stores it (the Web API call's handling).
   const origAdd = slack.state.addMessage.bind(slack.state);
-  slack.state.addMessage = ((conv: any, fields: any) => {
+  slack.state.addMessage = (conv, fields) => {
     const msg = origAdd(conv, fields);
     if (fields.via === 'bot' && typeof fields.text === 'string') receipts.record(fields.text, conv.id);
     return msg;
-  }) as typeof slack.state.addMessage;
+  };
 
   serve({
     info: () => info,

@@ -4,6 +4,7 @@
  * the minimal relay's appservice and rooms, paced Matrix sends, and timed receipts of what either
  * relay sends into Matrix.
  */
+import type { RegistrationLike, TestUser } from '@causeway/testing';
 import type { Relay } from './relay-rounds';
 import { Receipts, stamp } from './receipts';
 import { serve } from './roles';
@@ -29,22 +30,19 @@ export async function hsRole(o: HsRoleOptions): Promise<void> {
   const receipts = new Receipts();
   // What the relays send, timed as the emulator handles the send request.
   const origSend = hs.rooms.send.bind(hs.rooms);
-  hs.rooms.send = ((r: any, d: any) => {
+  hs.rooms.send = (r, d) => {
     const rec = origSend(r, d);
-    if (
-      d.type === 'm.room.message' &&
-      typeof d.content?.body === 'string' &&
-      (d.sender.startsWith(o.ghostPrefix) || d.sender === MINIMAL_USER)
-    )
-      receipts.record(d.content.body, r.roomId);
+    const body = d.content.body;
+    if (d.type === 'm.room.message' && typeof body === 'string' && (d.sender.startsWith(o.ghostPrefix) || d.sender === MINIMAL_USER))
+      receipts.record(body, r.roomId);
     return rec;
-  }) as typeof hs.rooms.send;
-  const users: any[] = [];
+  };
+  const users: TestUser[] = [];
   const rooms: Record<Relay, string[]> = { bridge: [], minimal: [] };
 
   serve({
     info: () => ({ url: hs.url, serverName: hs.serverName }),
-    addRegistration: (reg) => hs.addRegistration(reg),
+    addRegistration: (reg: RegistrationLike) => hs.addRegistration(reg),
     membership: ({ roomId, userId }: { roomId: string; userId: string }) => hs.membership(roomId, userId),
     /** Matrix people, and the bridge's rooms: created by the first with the bridge's bot invited, everyone joined. */
     async setupBridgeRooms({ bot }: { bot: string }) {

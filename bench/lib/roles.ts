@@ -28,7 +28,8 @@ export function eld(reset: boolean): Eld {
 
 export const fmtEld = (e: Eld): string => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} ms`;
 
-export type Handlers = Record<string, (args: any) => unknown>;
+/** A role's commands, each taking the args it declares (the parent's `call` sends them over IPC). */
+export type Handlers = Record<string, (args: never) => unknown>;
 
 /** Serves `handlers` to the parent (plus `eld`); the process exits when the parent closes the channel. */
 export function serve(handlers: Handlers): void {
@@ -36,7 +37,8 @@ export function serve(handlers: Handlers): void {
   process.on('message', (m: { id: number; cmd: string; args: unknown }) => {
     void (async () => {
       try {
-        const handler = handlers[m.cmd];
+        // IPC carries no types: the args are what the parent's `call` sent for this command.
+        const handler = handlers[m.cmd] as ((args: unknown) => unknown) | undefined;
         if (!handler) throw new Error(`no such command: ${m.cmd}`);
         process.send!({ id: m.id, result: await handler(m.args) });
       } catch (err) {
@@ -51,7 +53,7 @@ export function serve(handlers: Handlers): void {
 /** The parent's handle on one role: `call` runs a handler there and resolves with its result. */
 export class Child {
   private next = 1;
-  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
   constructor(
     readonly name: string,
@@ -75,10 +77,11 @@ export class Child {
     });
   }
 
-  call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
+  /** `T`: what the role's handler for `cmd` returns (IPC carries no types). */
+  call<T = unknown>(cmd: string, args: unknown = {}): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { resolve: (v) => resolve(v as T), reject });
       this.proc.send({ id, cmd, args });
     });
   }

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { ConfigError } from '@causeway/bridge-core';
 import { parseConfig } from '@causeway/bridge-core/tools';
-import { GitterConfigSchema } from '../src/config-schema';
+import { GitterConfigSchema, type GitterConfig } from '../src/config-schema';
 
 const gitter = { key: 'gitter', schema: GitterConfigSchema };
 const base = 'homeserver:\n  url: http://127.0.0.1:8008\n  domain: example.org\n';
@@ -21,7 +21,7 @@ function problems(yaml: string): string[] {
 
 describe('gitter-bridge: config', () => {
   it('fills in the defaults around a relay token', () => {
-    const cfg = parseConfig(base + 'gitter:\n  relay:\n    token: abc\n', gitter).connector as Record<string, any>;
+    const cfg = parseConfig<GitterConfig>(base + 'gitter:\n  relay:\n    token: abc\n', gitter).connector;
     assert.equal(cfg.rest_base_url, 'https://api.gitter.im/v1');
     assert.equal(cfg.stream_base_url, 'https://stream.gitter.im/v1');
     assert.equal(cfg.puppeting.enabled, false);

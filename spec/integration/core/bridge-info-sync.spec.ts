@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MemoryConnector } from '@causeway/testing/bridge';
 import { startBridgeFixture, eventually, type BridgeFixture } from '@causeway/testing/bridge';
-import { roomWithBot } from '@causeway/testing';
+import { asObject, asString, at, parseJson, roomWithBot, type JsonObject } from '@causeway/testing';
 import type { TestUser } from '@causeway/testing';
 
 const BOT = '@_mem_bot:localhost';
@@ -46,7 +46,7 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
 
   /** Bridge-info events in a room, as a client reads them from its state. */
   const bridgeInfo = (roomId: string) => fx.hs.roomState(roomId).filter((e) => TYPES.includes(e.type));
-  const networkNames = (roomId: string) => bridgeInfo(roomId).map((e) => e.content.network?.displayname);
+  const networkNames = (roomId: string) => bridgeInfo(roomId).map((e) => at(e.content, 'network', 'displayname'));
 
   /** Restart the bridge and wait for its background bridge-info refresh to finish. */
   async function restart() {
@@ -94,13 +94,13 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
   }
 
   /** The JSON log lines the bridge wrote to its log file. */
-  function logLines(): Array<Record<string, any>> {
+  function logLines(): JsonObject[] {
     const file = path.join(logDir, 'bridge.log');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l));
+      .map((l, i) => asObject(parseJson(l), `log line ${i + 1}`));
   }
 
   it('gives portals created and linked before bridge info existed their bridge info on the next start, DMs excepted', async () => {
@@ -191,7 +191,7 @@ describe('bridge-core: existing portal rooms get up-to-date bridge info on start
     const aboutPowerless = logLines().filter((l) => l.roomId === powerless);
     assert.equal(aboutPowerless.length, 1, JSON.stringify(aboutPowerless));
     assert.equal(aboutPowerless[0].level, 'warn');
-    assert.match(aboutPowerless[0].message, /could not send bridge info.*power/);
+    assert.match(asString(aboutPowerless[0].message, 'message'), /could not send bridge info.*power/);
 
     // The room's admin grants the power; the next start fixes the room and leaves the others alone.
     const pl = fx.hs.stateEvent(powerless, 'm.room.power_levels')!.content;

@@ -44,11 +44,11 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
         content: { kind: 'text', body: `answer ${id}` },
       });
     }
-    const answers = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message' && /^answer/.test(e.content.body));
+    const answers = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message' && /^answer/.test(e.content.body ?? ''));
     assert.equal(answers.length, 2);
     for (const a of answers) {
-      assert.equal(a.content['m.relates_to']['m.in_reply_to'].event_id, original);
-      assert.ok(a.content['m.mentions'].user_ids.includes('@alice:localhost'), 'the replied-to sender is mentioned');
+      assert.equal(a.content['m.relates_to']?.['m.in_reply_to']?.event_id, original);
+      assert.ok(a.content['m.mentions']?.user_ids?.includes('@alice:localhost'), 'the replied-to sender is mentioned');
     }
 
     await alice.sendMessage(roomId, { msgtype: 'm.text', body: 'me too', 'm.relates_to': { 'm.in_reply_to': { event_id: original } } });
@@ -93,7 +93,7 @@ describe('bridge-core: remote IDs added after a Matrix message was sent', functi
         content: { kind: 'text', body: `answer to ${target}` },
       });
     }
-    const answers = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message' && /^answer to/.test(e.content.body));
+    const answers = fx.hs.roomTimeline(roomId).filter((e) => e.type === 'm.room.message' && /^answer to/.test(e.content.body ?? ''));
     assert.equal(answers.length, 5);
     for (const a of answers) assert.equal(a.content['m.relates_to']?.['m.in_reply_to']?.event_id, original, a.content.body);
 

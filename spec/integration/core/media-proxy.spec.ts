@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { RawConnection, requestBytes } from '@causeway/testing';
+import { RawConnection, at, parseJson, requestBytes } from '@causeway/testing';
 import { MemoryConnector, startBridgeFixture, type BridgeFixture } from '@causeway/testing/bridge';
 
 const DOWNLOAD = 'GET /media/download/{serverName}/{mediaId}';
@@ -76,7 +76,7 @@ describe('bridge-core: media proxy for remote users', function () {
       // 4 downloads at a time and 32 waiting (the defaults): 36 served, 24 told to come back.
       assert.equal(ok.length, 36, JSON.stringify(res.map((r) => r.status)));
       assert.equal(busy.length, 24);
-      assert.ok(busy.every((r) => r.retry === '2' && JSON.parse(r.body).errcode === 'M_LIMIT_EXCEEDED'));
+      assert.ok(busy.every((r) => r.retry === '2' && at(parseJson(r.body), 'errcode') === 'M_LIMIT_EXCEEDED'));
       assert.ok(fx.hs.peakConcurrency(DOWNLOAD) <= 4, `peak ${fx.hs.peakConcurrency(DOWNLOAD)}`);
     } finally {
       held.release();

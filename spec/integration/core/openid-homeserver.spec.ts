@@ -5,7 +5,7 @@
  * gives. Everything else keeps server discovery and the address guard.
  */
 import { strict as assert } from 'node:assert';
-import type { TestUser } from '@causeway/testing';
+import { asString, at, httpCall, type HttpReply, type TestUser } from '@causeway/testing';
 import { MemoryConnector, startBridgeFixture, type BridgeFixture } from '@causeway/testing/bridge';
 
 const USERINFO = 'GET /_matrix/federation/v1/openid/userinfo';
@@ -13,16 +13,14 @@ const USERINFO = 'GET /_matrix/federation/v1/openid/userinfo';
 async function openIdToken(user: TestUser): Promise<{ access_token: string; matrix_server_name: string }> {
   const r = await user.request('POST', `/user/${encodeURIComponent(user.userId)}/openid/request_token`, {});
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body;
+  return {
+    access_token: asString(r.body.access_token, 'access_token'),
+    matrix_server_name: asString(r.body.matrix_server_name, 'matrix_server_name'),
+  };
 }
 
-async function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
+function post(url: string, body: unknown, token?: string): Promise<HttpReply> {
+  return httpCall(url, 'POST', '', { body, token });
 }
 
 describe('provisioning: OpenID for users of the homeserver the bridge serves', function () {
@@ -53,9 +51,11 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.user_id, alice.userId);
       assert.equal(fx.hs.requestCount(USERINFO), 1);
-      const who = await fetch(`${fx.asUrl}/_matrix/provision/v1/whoami`, { headers: { authorization: `Bearer ${r.body.token}` } });
+      const who = await fetch(`${fx.asUrl}/_matrix/provision/v1/whoami`, {
+        headers: { authorization: `Bearer ${asString(r.body.token, 'token')}` },
+      });
       assert.equal(who.status, 200);
-      assert.equal(((await who.json()) as { user_id: string }).user_id, alice.userId);
+      assert.equal(at(await who.json(), 'user_id'), alice.userId);
     });
 
     it('still refuses a token the homeserver does not know, and a server name in another case is the same server', async () => {
@@ -77,7 +77,7 @@ describe('provisioning: OpenID for users of the homeserver the bridge serves', f
         openIdToken: access_token,
       });
       assert.deepEqual([r.status, r.body.errcode], [403, 'M_FORBIDDEN']);
-      assert.match(r.body.error, /address is not allowed/);
+      assert.match(asString(r.body.error, 'error'), /address is not allowed/);
     });
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { generateRegistration } from '@causeway/bridge-core/tools';
-import { HomeserverEmulator, type TestUser } from '@causeway/testing';
+import { HomeserverEmulator, asObject, asString, parseJson, type TestUser } from '@causeway/testing';
 import { MemoryConnector } from '@causeway/testing/bridge';
 import { eventually, freePort } from '@causeway/testing/bridge';
 
@@ -14,6 +14,13 @@ interface Arrival {
   eventId: string;
   body: string;
   redelivered: boolean;
+}
+
+/** What the child's connector posted to the sink, checked field by field. */
+function arrival(json: unknown): Arrival {
+  const a = asObject(json, 'arrival');
+  assert.equal(typeof a.redelivered, 'boolean', 'arrival.redelivered');
+  return { eventId: asString(a.eventId, 'arrival.eventId'), body: asString(a.body, 'arrival.body'), redelivered: a.redelivered === true };
 }
 
 describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', function () {
@@ -32,7 +39,7 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
-        arrivals.push(JSON.parse(body));
+        arrivals.push(arrival(parseJson(body)));
         res.end('{}');
       });
     });
@@ -94,9 +101,13 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     await startChild();
     await sender;
     assert.ok(killed, 'the bridge was killed mid-stream');
-    await eventually(() => new Set(arrivals.map((a) => a.eventId)).size === TOTAL, 'every event delivered', 60_000).catch((err) => {
-      throw new Error(`${err.message}: ${new Set(arrivals.map((a) => a.eventId)).size}/${TOTAL}, pusher pending ${hs.pusher.pending()}`);
-    });
+    await eventually(() => new Set(arrivals.map((a) => a.eventId)).size === TOTAL, 'every event delivered', 60_000).catch(
+      (err: unknown) => {
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}: ${new Set(arrivals.map((a) => a.eventId)).size}/${TOTAL}, pusher pending ${hs.pusher.pending()}`,
+        );
+      },
+    );
     await hs.pusher.waitForIdle(30_000);
 
     const unique = new Set(arrivals.map((a) => a.eventId));

@@ -46,8 +46,8 @@ describe('gitter-bridge: edits, deletions, threads, mentions and media', functio
       'edit on Matrix',
     );
     assert.equal(edit.sender, ghostId('alice'));
-    assert.equal(edit.content['m.relates_to'].event_id, original.event_id);
-    assert.equal(edit.content['m.new_content'].body, 'the typo');
+    assert.equal(edit.content['m.relates_to']?.event_id, original.event_id);
+    assert.equal(edit.content['m.new_content']?.body, 'the typo');
   });
 
   it('edits the Gitter message when a Matrix user edits theirs (PUT, v 2)', async () => {

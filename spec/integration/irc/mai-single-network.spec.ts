@@ -9,16 +9,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { startInspircd, connectObserver, type InspircdHandle, type Observer, type TestUser } from '@causeway/testing';
+import {
+  asObject,
+  startInspircd,
+  connectObserver,
+  type InspircdHandle,
+  type JsonObject,
+  type Observer,
+  type TestUser,
+} from '@causeway/testing';
 import { startBridgeFixture, eventually, type BridgeFixture } from '@causeway/testing/bridge';
 import { IrcConnector, migrateMaiConfigCommand, type IrcConfig } from '@causeway/irc-bridge';
 
-type Obj = Record<string, any>;
 /** A line as IRC users read it, without the IRCv3 tags InspIRCd puts in front. */
 const untagged = (l: string) => l.replace(/^@\S+ /, '');
 
 /** Runs the command as an operator would; returns the written config and what it said on stderr. */
-async function migrate(maiYaml: string): Promise<{ config: Obj; stderr: string[] }> {
+async function migrate(maiYaml: string): Promise<{ config: JsonObject; stderr: string[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'causeway-mai-single-'));
   try {
     writeFileSync(path.join(dir, 'mai.yaml'), maiYaml);
@@ -30,7 +37,7 @@ async function migrate(maiYaml: string): Promise<{ config: Obj; stderr: string[]
       },
     });
     assert.equal(code, 0, stderr.join('\n'));
-    return { config: parse(readFileSync(path.join(dir, 'config.yaml'), 'utf8')) as Obj, stderr };
+    return { config: asObject(parse(readFileSync(path.join(dir, 'config.yaml'), 'utf8')), 'the written config'), stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -71,17 +78,20 @@ describe('irc-bridge: a migrated single-network matrix-appservice-irc config, en
     ircd = await startInspircd();
     const { config, stderr } = await migrate(maiConfig({ [ircd.host]: { port: ircd.port } }));
     assert.ok(!stderr.some((l) => l.startsWith('to fix')), stderr.join('\n'));
-    assert.equal(config.bridge.ghost_localpart_template, 'irc_$ID');
-    assert.equal(config.bridge.alias_localpart_template, 'irc_$ID');
-    network = Object.keys(config.irc.servers)[0];
-    const server = config.irc.servers[network];
+    const bridge = asObject(config.bridge, 'bridge');
+    const irc = asObject(config.irc, 'irc');
+    assert.equal(bridge.ghost_localpart_template, 'irc_$ID');
+    assert.equal(bridge.alias_localpart_template, 'irc_$ID');
+    const servers = asObject(irc.servers, 'irc.servers');
+    network = Object.keys(servers)[0];
+    const server = asObject(servers[network], `irc.servers.${network}`);
     // Only what a test run needs on top: a fast flood queue and a throwaway data directory.
-    server.clients = { ...server.clients, flood_lines_per_second: 50, connect_rate_per_second: 20 };
+    server.clients = { ...asObject(server.clients, 'clients'), flood_lines_per_second: 50, connect_rate_per_second: 20 };
     fx = await startBridgeFixture<IrcConfig>({
       connector: () => new IrcConnector(),
       configKey: 'irc',
-      core: { bridge: { ...config.bridge, admins: ['@admin:localhost'] } },
-      connectorConfig: { ...config.irc, data_dir: mkdtempSync(path.join(tmpdir(), 'causeway-irc-data-')) },
+      core: { bridge: { ...bridge, admins: ['@admin:localhost'] } },
+      connectorConfig: { ...irc, data_dir: mkdtempSync(path.join(tmpdir(), 'causeway-irc-data-')) },
     });
     alice = await fx.hs.registerUser('alice', { displayname: 'Alice' });
   });

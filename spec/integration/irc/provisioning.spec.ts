@@ -8,7 +8,7 @@ import { startInspircd, type InspircdHandle } from '@causeway/testing';
 import { connectObserver, type Observer } from '@causeway/testing';
 import type { TestUser } from '@causeway/testing';
 import { startIrcBridge, ghostId, messages, noticesTo, eventually, NET, BOT, type IrcBridge } from './support';
-import { grantPower } from '@causeway/testing';
+import { asObjects, asString, at, grantPower, httpCall } from '@causeway/testing';
 
 const SECRET = 'irc-provisioning-secret-0123456789abcdef';
 
@@ -26,15 +26,9 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     if (channel) await o.join(channel);
     return o;
   };
-  const call = async (method: string, path: string, body?: unknown, token: string | null = SECRET, user = alice.userId) => {
+  const call = (method: string, path: string, body?: unknown, token: string | null = SECRET, user = alice.userId) => {
     const sep = path.includes('?') ? '&' : '?';
-    const res = await fetch(`${b.fx.asUrl}/_matrix/provision${path}${sep}user_id=${encodeURIComponent(user)}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
+    return httpCall(b.fx.asUrl, method, `/_matrix/provision${path}${sep}user_id=${encodeURIComponent(user)}`, { token, body });
   };
   /**
    * A room Alice owns with the bridge bot invited, as an integration manager would prepare it;
@@ -129,8 +123,8 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const refused = await call('POST', '/link', body);
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.body.errcode, 'IRC_DOUBLE_BRIDGE');
-    assert.match(refused.body.error, /@oldirc_someone:localhost/);
-    assert.doesNotMatch(refused.body.error, /oldirc_friend/, 'exempt users are not named');
+    assert.match(asString(refused.body.error, 'error'), /@oldirc_someone:localhost/);
+    assert.doesNotMatch(asString(refused.body.error, 'error'), /oldirc_friend/, 'exempt users are not named');
     await other.leave(roomId);
     await b.fx.hs.pusher.waitForIdle();
     await b.fx.bridge.idle();
@@ -143,7 +137,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const nets = await call('GET', '/querynetworks');
     assert.equal(nets.status, 200, nets.text);
     assert.deepEqual(
-      nets.body.servers.map((s: { fields: { network: string } }) => s.fields.network),
+      asObjects(nets.body.servers, 'servers').map((s) => at(s, 'fields', 'network')),
       [NET],
     );
     const limits = await call('GET', '/limits');
@@ -218,7 +212,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
 
     const list = await call('GET', `/listlinks/${encodeURIComponent(roomId)}`);
     assert.equal(list.status, 200, list.text);
-    assert.deepEqual(list.body, [{ matrix_room_id: roomId, remote_room_server: NET, remote_room_channel: '#prov' }]);
+    assert.deepEqual(list.json, [{ matrix_room_id: roomId, remote_room_server: NET, remote_room_channel: '#prov' }]);
     const dup = await call('POST', '/link', body);
     assert.equal(dup.status, 409);
     assert.equal(dup.body.errcode, 'IRC_EXISTING_MAPPING');
@@ -229,7 +223,7 @@ describe('irc-bridge: provisioning API (link with channel operator consent)', fu
     const un = await call('POST', '/v1/unlink', { remote_room_server: NET, remote_room_channel: '#prov', room_id: roomId });
     assert.equal(un.status, 200, un.text);
     assert.equal(await b.fx.bridge.portals.getByRoom(roomId), undefined);
-    assert.deepEqual((await call('GET', `/listlinks/${encodeURIComponent(roomId)}`)).body, []);
+    assert.deepEqual((await call('GET', `/listlinks/${encodeURIComponent(roomId)}`)).json, []);
     for (const t of ['m.bridge', 'uk.half-shot.bridge']) assert.deepEqual(b.fx.hs.stateEvent(roomId, t, `irc/${NET}/#prov`)?.content, {});
   });
 

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { startInspircd, type InspircdHandle } from '@causeway/testing';
 import { connectObserver, type Observer } from '@causeway/testing';
-import type { TestUser } from '@causeway/testing';
+import type { EventContent, TestUser } from '@causeway/testing';
 import { startIrcBridge, alias, ghostId, messages, eventually, noticesTo, NET, type IrcBridge } from './support';
 
 /** The tags of a raw IRC line, unescaped as an IRCv3 client does. */
@@ -81,7 +81,7 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
       'm.new_content': { msgtype, body },
       'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
     });
-  const repliedTo = (ev: { content: Record<string, any> }) => ev.content['m.relates_to']?.['m.in_reply_to']?.event_id;
+  const repliedTo = (ev: { content: EventContent }) => ev.content['m.relates_to']?.['m.in_reply_to']?.event_id;
   /** 2,998 characters: beyond line_limit (3), so uploaded and sent as a link. */
   const huge = 'x'.repeat(1000) + ' ' + 'y'.repeat(1000) + ' ' + 'z'.repeat(998);
 
@@ -112,7 +112,7 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     assert.equal(reply.content['m.relates_to']?.['m.in_reply_to']?.event_id, original.event_id);
     assert.equal(reply.content.body, 'not me');
     assert.equal(reply.content.formatted_body, undefined);
-    assert.ok(reply.content['m.mentions'].user_ids.includes(ghostId('Olive')), 'the replied-to user is mentioned');
+    assert.ok(reply.content['m.mentions']?.user_ids?.includes(ghostId('Olive')), 'the replied-to user is mentioned');
   });
 
   it('an IRC reply (+draft/reply or +reply) to any line of a message from Matrix becomes a Matrix reply to it', async () => {
@@ -127,7 +127,7 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     olive.raw(`@+draft/reply=${first} PRIVMSG #rep2 :yes please`);
     const yes = await matrixEvent(roomId, ghostId('Olive2'), 'yes please');
     assert.equal(yes.content['m.relates_to']?.['m.in_reply_to']?.event_id, eventId);
-    assert.deepEqual(yes.content['m.mentions'].user_ids, ['@alice:localhost'], 'Alice is notified');
+    assert.deepEqual(yes.content['m.mentions']?.user_ids, ['@alice:localhost'], 'Alice is notified');
 
     olive.raw(`@+reply=${second} PRIVMSG #rep2 :thanks!`);
     const thanks = await matrixEvent(roomId, ghostId('Olive2'), 'thanks!');
@@ -230,7 +230,7 @@ describe('irc-bridge: replies as IRCv3 +draft/reply tags, both ways', function (
     const nice = await ircReply(olive, '#rep7', sedMsgid, 'nice work', roomId);
     assert.equal(repliedTo(nice), original, 'the reply points at the message Matrix users see, not the edit event');
     assert.notEqual(repliedTo(nice), fix);
-    assert.deepEqual(nice.content['m.mentions'].user_ids, ['@alice:localhost'], 'Alice is notified');
+    assert.deepEqual(nice.content['m.mentions']?.user_ids, ['@alice:localhost'], 'Alice is notified');
 
     // A second edit is a line of its own; replies to it, to the first edit's line and to the
     // message's own line all reach the message.

@@ -18,6 +18,11 @@ import { parse, stringify } from 'yaml';
 import { generateRegistration } from '@causeway/bridge-core/tools';
 import {
   HomeserverEmulator,
+  asArray,
+  asNumber,
+  asObject,
+  at,
+  parseJson,
   startInspircd,
   connectObserver,
   eventually,
@@ -34,14 +39,16 @@ function stored(dataDir: string, queue: string): unknown[] {
   if (!existsSync(file)) return [];
   const live = new Map<number, unknown>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    let op: { a?: string; m?: string; r?: string; s?: number | number[]; v?: unknown[] };
+    let parsed: unknown;
     try {
-      op = JSON.parse(line);
+      parsed = parseJson(line);
     } catch {
       continue;
     } // empty, or a line being written
-    if (op.a === queue && Array.isArray(op.v)) op.v.forEach((v, i) => live.set((op.s as number) + i, v));
-    if (op.r === queue) for (const seq of op.s as number[]) live.delete(seq);
+    // An append {a: queue, s: first seq, v: values} or a removal {r: queue, s: seqs}.
+    const op = asObject(parsed, 'queue log line');
+    if (op.a === queue) asArray(op.v, 'appended values').forEach((v, i) => live.set(asNumber(op.s, 'first seq') + i, v));
+    if (op.r === queue) for (const seq of asArray(op.s, 'removed seqs')) live.delete(asNumber(seq, 'removed seq'));
   }
   return [...live.values()];
 }
@@ -57,8 +64,12 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
 
   before(async () => {
     ircd = await startInspircd();
-    const sample = parse(readFileSync(path.join(__dirname, '../../../config/irc.sample.yaml'), 'utf8'));
-    assert.equal(sample.irc.servers.libera.clients.flood_lines_per_second, 1, "the sample's flood rate is the default these specs run at");
+    const sample: unknown = parse(readFileSync(path.join(__dirname, '../../../config/irc.sample.yaml'), 'utf8'));
+    assert.equal(
+      at(sample, 'irc', 'servers', 'libera', 'clients', 'flood_lines_per_second'),
+      1,
+      "the sample's flood rate is the default these specs run at",
+    );
   });
   after(async () => {
     await ircd?.dispose();
@@ -160,8 +171,8 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     assert.ok(before < N && waiting >= N - before - 1, `killed with ${before} lines out and ${waiting} stored`);
 
     await startChild();
-    await eventually(() => new Set(seen(w, '#flood', 'm')).size === N, 'every line on IRC', 60_000).catch((err) => {
-      throw new Error(`${err.message}: saw ${seen(w, '#flood', 'm').join(' ')}`);
+    await eventually(() => new Set(seen(w, '#flood', 'm')).size === N, 'every line on IRC', 60_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}: saw ${seen(w, '#flood', 'm').join(' ')}`);
     });
     // One line may have been being written when the bridge died: it is sent again, like a redelivered event.
     inOrderOnce(seen(w, '#flood', 'm'), N, 1);
@@ -187,8 +198,8 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     await ircd.start();
     const w2 = await witness('#outbox', 'witness2');
     await startChild();
-    await eventually(() => new Set(seen(w2, '#outbox', 'o')).size === N, 'every message on IRC', 60_000).catch((err) => {
-      throw new Error(`${err.message}: saw ${seen(w2, '#outbox', 'o').join(' ')}`);
+    await eventually(() => new Set(seen(w2, '#outbox', 'o')).size === N, 'every message on IRC', 60_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}: saw ${seen(w2, '#outbox', 'o').join(' ')}`);
     });
     inOrderOnce(seen(w2, '#outbox', 'o'), N, 0);
   });
@@ -209,8 +220,8 @@ describe('irc-bridge: the bridge killed with SIGKILL', function () {
     await startChild(); // the homeserver still down
     await hs.comeBack();
     const bodies = () => messages(hs, roomId, ghostId('dave')).map((e) => String(e.content.body));
-    await eventually(() => bodies().length >= N + 1, 'every line in the room', 60_000).catch((err) => {
-      throw new Error(`${err.message}: ${bodies().join(' ')}`);
+    await eventually(() => bodies().length >= N + 1, 'every line in the room', 60_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}: ${bodies().join(' ')}`);
     });
     assert.deepEqual(bodies(), ['warm-up', ...Array.from({ length: N }, (_, i) => `w${i}`)]);
     await eventually(() => stored(dataDir, 'core.remote-events').length === 0, 'nothing left stored');

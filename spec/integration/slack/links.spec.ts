@@ -4,7 +4,7 @@
  * Matrix side; on the Slack side, only channels the app was invited to unless a bridge admin asks).
  */
 import { strict as assert } from 'node:assert';
-import type { TestUser } from '@causeway/testing';
+import { httpCall, type TestUser } from '@causeway/testing';
 import { startSlackBridge, messages, ghostId, eventually, BOT, WS, type SlackBridge } from './support';
 
 const SECRET = 'slack-provisioning-secret-0123456789abcdef';
@@ -27,15 +27,8 @@ describe('slack-bridge: linking (commands and provisioning)', function () {
       .roomTimeline(room)
       .filter((e) => e.sender === BOT && e.type === 'm.room.message')
       .map((e) => String(e.content.body));
-  const call = async (method: string, path: string, user: string, body?: unknown, token: string | null = SECRET) => {
-    const res = await fetch(`${b.fx.asUrl}/_matrix/provision${path}?user_id=${encodeURIComponent(user)}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const call = (method: string, path: string, user: string, body?: unknown, token: string | null = SECRET) =>
+    httpCall(b.fx.asUrl, method, `/_matrix/provision${path}?user_id=${encodeURIComponent(user)}`, { token, body });
 
   before(async () => {
     b = await startSlackBridge('socket', { core: { provisioning: { enabled: true, secret: SECRET } } });
@@ -99,7 +92,7 @@ describe('slack-bridge: linking (commands and provisioning)', function () {
     await carol.join(room);
     assert.equal((await call('POST', '/v1/link', carol.userId, { room_id: room, workspace: WS, channel_id: dev.id })).status, 403);
     const ok = await call('POST', '/v1/link', dave.userId, { room_id: room, workspace: WS, channel_id: dev.id });
-    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.status, 200, ok.text);
     const list = await call('GET', `/v1/links/${encodeURIComponent(room)}`, dave.userId);
     assert.deepEqual(list.body.links, [{ room_id: room, workspace: WS, channel_id: dev.id }]);
     b.alice.post(dev, 'provisioned');

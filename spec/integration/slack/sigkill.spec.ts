@@ -17,6 +17,10 @@ import { generateRegistration } from '@causeway/bridge-core/tools';
 import {
   HomeserverEmulator,
   SlackEmulator,
+  asArray,
+  asNumber,
+  asObject,
+  parseJson,
   eventually,
   freePort,
   type SlackConversation,
@@ -34,14 +38,16 @@ function stored(dataDir: string, queue: string): unknown[] {
   if (!existsSync(file)) return [];
   const live = new Map<number, unknown>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    let op: { a?: string; r?: string; s?: number | number[]; v?: unknown[] };
+    let parsed: unknown;
     try {
-      op = JSON.parse(line);
+      parsed = parseJson(line);
     } catch {
       continue;
-    }
-    if (op.a === queue && Array.isArray(op.v)) op.v.forEach((v, i) => live.set((op.s as number) + i, v));
-    if (op.r === queue) for (const seq of op.s as number[]) live.delete(seq);
+    } // empty, or a line being written
+    // An append {a: queue, s: first seq, v: values} or a removal {r: queue, s: seqs}.
+    const op = asObject(parsed, 'queue log line');
+    if (op.a === queue) asArray(op.v, 'appended values').forEach((v, i) => live.set(asNumber(op.s, 'first seq') + i, v));
+    if (op.r === queue) for (const seq of asArray(op.s, 'removed seqs')) live.delete(asNumber(seq, 'removed seq'));
   }
   return [...live.values()];
 }
@@ -148,8 +154,8 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
 
     await startChild();
     const texts = () => slack.posted(app, general).map((m) => m.text);
-    await eventually(() => texts().length >= N, 'every message on Slack', 60_000).catch((err) => {
-      throw new Error(`${err.message}: ${texts().join(' ')}`);
+    await eventually(() => texts().length >= N, 'every message on Slack', 60_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}: ${texts().join(' ')}`);
     });
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(
@@ -181,8 +187,8 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
 
     await startChild();
     await hs.comeBack();
-    await eventually(() => bodies().length >= N + 1, 'every message in the room', 60_000).catch((err) => {
-      throw new Error(`${err.message}: ${bodies().join(' ')}`);
+    await eventually(() => bodies().length >= N + 1, 'every message in the room', 60_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}: ${bodies().join(' ')}`);
     });
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(bodies(), ['warm-up', ...Array.from({ length: N }, (_, i) => `w${i}`)]);

@@ -3,7 +3,7 @@ import type { MatrixEvent } from '../../src/matrix/event';
 import { call, ev, HS_TOKEN, rawRequest, startHarness, txn, type Harness } from './helpers';
 import { MatrixError } from '../../src/util/matrix-error';
 import { MatrixConnectionError } from '../../src/matrix/http-client';
-import { RawConnection, requestBytes } from '@causeway/testing';
+import { at, parseJson, RawConnection, requestBytes } from '@causeway/testing';
 
 describe('appservice HTTP listener', () => {
   let h: Harness;
@@ -49,7 +49,7 @@ describe('appservice HTTP listener', () => {
       assert.equal((await txn(h.base, 't1', [ev('!a:hs', '$1')])).status, 200);
       const legacy = await call(h.base, 'PUT', '/transactions/t2', { body: { events: [ev('!a:hs', '$2')] } });
       assert.equal(legacy.status, 200);
-      assert.deepEqual(legacy.body, {});
+      assert.deepEqual(legacy.json, {});
       // The plain answer has a fixed length: no chunked framing.
       assert.equal(legacy.headers.get('content-length'), '2');
       assert.equal(legacy.headers.get('transfer-encoding'), null);
@@ -86,7 +86,7 @@ describe('appservice HTTP listener', () => {
     it('answers ping with the transaction_id passed on', async () => {
       const r = await call(h.base, 'POST', '/_matrix/app/v1/ping', { body: { transaction_id: 'p1' } });
       assert.equal(r.status, 200);
-      assert.deepEqual(r.body, {});
+      assert.deepEqual(r.json, {});
       assert.equal(pings.at(-1), 'p1');
       assert.equal((await call(h.base, 'POST', '/_matrix/app/v1/ping')).status, 200);
     });
@@ -99,15 +99,15 @@ describe('appservice HTTP listener', () => {
         assert.equal((await call(h.base, 'GET', `${prefix}/thirdparty/protocol/nope`)).status, 404);
         const loc = await call(h.base, 'GET', `${prefix}/thirdparty/location/x?channel=c1`);
         assert.equal(loc.status, 200);
-        assert.deepEqual(loc.body, [{ alias: '#_x_c1:hs', protocol: 'x', fields: { channel: 'c1' } }]);
+        assert.deepEqual(loc.json, [{ alias: '#_x_c1:hs', protocol: 'x', fields: { channel: 'c1' } }]);
         assert.equal((await call(h.base, 'GET', `${prefix}/thirdparty/location/x?channel=zz`)).status, 404);
         const user = await call(h.base, 'GET', `${prefix}/thirdparty/user/x?nick=bob`);
-        assert.equal(user.body[0].userid, '@_x_bob:hs');
+        assert.equal(at(user.json, 0, 'userid'), '@_x_bob:hs');
         const byAlias = await call(h.base, 'GET', `${prefix}/thirdparty/location?alias=${encodeURIComponent('#_x_c1:hs')}`);
         assert.equal(byAlias.status, 200);
-        assert.equal(byAlias.body[0].fields.channel, 'c1');
+        assert.equal(at(byAlias.json, 0, 'fields', 'channel'), 'c1');
         const byUser = await call(h.base, 'GET', `${prefix}/thirdparty/user?userid=${encodeURIComponent('@_x_bob:hs')}`);
-        assert.equal(byUser.body[0].fields.nick, 'bob');
+        assert.equal(at(byUser.json, 0, 'fields', 'nick'), 'bob');
         assert.equal((await call(h.base, 'GET', `${prefix}/thirdparty/user`)).status, 400);
       }
     });
@@ -115,7 +115,7 @@ describe('appservice HTTP listener', () => {
     it('does not pass the access_token query parameter on as a third-party field', async () => {
       const r = await call(h.base, 'GET', `/_matrix/app/v1/thirdparty/location/x?channel=c1&access_token=${HS_TOKEN}`, { token: null });
       assert.equal(r.status, 200);
-      assert.deepEqual(r.body[0].fields, { channel: 'c1' });
+      assert.deepEqual(at(r.json, 0, 'fields'), { channel: 'c1' });
     });
 
     it('answers 404 M_UNRECOGNIZED for unknown paths and 405 for wrong methods', async () => {
@@ -361,7 +361,7 @@ describe('appservice HTTP listener', () => {
         true,
       );
       assert.equal(chunked.status, 413);
-      assert.equal(JSON.parse(chunked.body).errcode, 'M_TOO_LARGE');
+      assert.equal(at(parseJson(chunked.body), 'errcode'), 'M_TOO_LARGE');
     });
 
     it('a refused txnId is not remembered: the corrected retry is processed', async () => {

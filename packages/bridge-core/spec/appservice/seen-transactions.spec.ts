@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { SeenTransactions, transactionIdentity } from '../../src/appservice/seen-transactions';
+import { SeenTransactions, transactionIdentity, type SeenSnapshot } from '../../src/appservice/seen-transactions';
 import { FifoSet } from '../../src/util/fifo-map';
 import { ev } from './helpers';
 
@@ -40,7 +40,8 @@ describe('appservice: what identifies a transaction', () => {
     s.forget('3', ['$d']);
     assert.deepEqual([s.hasTxn('3'), s.hasEvent('$d')], [false, false]);
     const copy = new SeenTransactions({ maxTxns: 2, maxEvents: 3 });
-    copy.restore(JSON.parse(JSON.stringify(s.snapshot())));
+    // Through JSON as the journal stores it: what went in was a SeenSnapshot, so that is what comes out.
+    copy.restore(JSON.parse(JSON.stringify(s.snapshot())) as SeenSnapshot);
     assert.deepEqual(copy.snapshot(), s.snapshot());
   });
 

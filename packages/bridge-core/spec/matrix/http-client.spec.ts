@@ -90,7 +90,7 @@ describe('matrix/MatrixHttpClient', () => {
   it('gives up on a 429 asking for longer than maxRateLimitWaitMs', async () => {
     stub = await startStub(() => ({ status: 429, json: { errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 60_000 } }));
     const c = makeClient({ maxRateLimitWaitMs: 1000 });
-    await assert.rejects(c.request('GET', '/x'), (e: any) => e.errcode === 'M_LIMIT_EXCEEDED');
+    await assert.rejects(c.request('GET', '/x'), (e: unknown) => e instanceof MatrixError && e.errcode === 'M_LIMIT_EXCEEDED');
     assert.equal(stub.requests.length, 1);
   });
 
@@ -106,7 +106,7 @@ describe('matrix/MatrixHttpClient', () => {
     stub = await startStub(() => ({ status: 500, json: { errcode: 'M_UNKNOWN', error: 'down' } }));
     await client!.close();
     const c2 = makeClient();
-    await assert.rejects(c2.request('GET', '/x'), (e: any) => e.status === 500);
+    await assert.rejects(c2.request('GET', '/x'), (e: unknown) => e instanceof MatrixError && e.status === 500);
     assert.equal(stub.requests.length, FAST_BACKOFF.maxRetries + 1);
   });
 
@@ -117,7 +117,10 @@ describe('matrix/MatrixHttpClient', () => {
         : { status: 500, json: { errcode: 'M_UNKNOWN', error: 'x' } },
     );
     const c = makeClient();
-    await assert.rejects(c.request('POST', '/_matrix/client/v3/createRoom', { body: {} }), (e: any) => e.status === 500);
+    await assert.rejects(
+      c.request('POST', '/_matrix/client/v3/createRoom', { body: {} }),
+      (e: unknown) => e instanceof MatrixError && e.status === 500,
+    );
     assert.equal(stub.requests.length, 1);
     await assert.rejects(
       c.request('POST', '/_matrix/client/v3/createRoom', { body: { name: 'slow' }, timeoutMs: 200 }),
@@ -198,7 +201,10 @@ describe('matrix/MatrixHttpClient', () => {
     const c = makeClient();
     const res = await c.request('GET', '/m', { raw: true });
     assert.ok(res.body.equals(bytes));
-    await assert.rejects(c.request('GET', '/m', { raw: true, maxBytes: 100 }), (e: any) => e.status === 413 && e.errcode === 'M_TOO_LARGE');
+    await assert.rejects(
+      c.request('GET', '/m', { raw: true, maxBytes: 100 }),
+      (e: unknown) => e instanceof MatrixError && e.status === 413 && e.errcode === 'M_TOO_LARGE',
+    );
   });
 
   it('classifies retry modes and parses Retry-After', () => {

@@ -3,13 +3,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
+import type { parser as PromqlParser } from '@prometheus-io/lezer-promql' with { 'resolution-mode': 'import' };
 import { describeMetrics, renderMetricsDoc, seriesNames } from '../../src/metrics/definitions';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics';
+import { asNumber, asObject, asObjects, asString, at, parseJson } from '@causeway/testing';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 
-// The PromQL grammar is published as an ES module only.
-let promql: Awaited<typeof import('@prometheus-io/lezer-promql', { with: { 'resolution-mode': 'import' } })>['parser'];
+// The PromQL grammar is published as an ES module only: its type imported as one, the value loaded below.
+let promql: typeof PromqlParser;
 before(async () => {
   ({ parser: promql } = await import('@prometheus-io/lezer-promql'));
 });
@@ -91,27 +93,36 @@ describe('metrics documentation and dashboard', () => {
   });
 
   describe('config/grafana-dashboard.json', () => {
-    const dash = JSON.parse(readFileSync(join(ROOT, 'config', 'grafana-dashboard.json'), 'utf8'));
+    const dash = asObject(parseJson(readFileSync(join(ROOT, 'config', 'grafana-dashboard.json'), 'utf8')), 'grafana-dashboard.json');
 
     it('is an importable dashboard with a Prometheus input and a protocol variable', () => {
-      assert.ok(dash.schemaVersion >= 36 && dash.schemaVersion <= 41, String(dash.schemaVersion));
+      const schemaVersion = asNumber(dash.schemaVersion, 'schemaVersion');
+      assert.ok(schemaVersion >= 36 && schemaVersion <= 41, String(schemaVersion));
       assert.ok(dash.uid && dash.title);
       assert.deepEqual(
-        dash.__inputs.map((i: { name: string; pluginId: string }) => [i.name, i.pluginId]),
+        asObjects(dash.__inputs, '__inputs').map((i) => [i.name, i.pluginId]),
         [['DS_PROMETHEUS', 'prometheus']],
       );
-      const protocol = dash.templating.list.find((v: { name: string }) => v.name === 'protocol');
+      const protocol = asObjects(at(dash, 'templating', 'list'), 'templating.list').find((v) => v.name === 'protocol');
       assert.ok(protocol, 'protocol template variable');
-      assert.match(protocol.definition, /label_values\(causeway_build_info, protocol\)/);
+      assert.match(asString(protocol.definition, 'protocol.definition'), /label_values\(causeway_build_info, protocol\)/);
       const ids = new Set<number>();
-      for (const p of dash.panels) {
-        assert.ok(!ids.has(p.id), `duplicate panel id ${p.id}`);
-        ids.add(p.id);
-        assert.ok(p.gridPos && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24, p.title);
+      for (const p of asObjects(dash.panels, 'panels')) {
+        const title = asString(p.title, 'panel title');
+        const id = asNumber(p.id, `${title}: id`);
+        assert.ok(!ids.has(id), `duplicate panel id ${id}`);
+        ids.add(id);
+        const grid = asObject(p.gridPos, `${title}: gridPos`);
+        const w = asNumber(grid.w, `${title}: gridPos.w`);
+        assert.ok(w > 0 && asNumber(grid.x, `${title}: gridPos.x`) + w <= 24, title);
         if (p.type === 'row') continue;
-        assert.deepEqual(p.datasource, { type: 'prometheus', uid: '${DS_PROMETHEUS}' }, p.title);
-        assert.ok(p.targets.length > 0, p.title);
-        for (const t of p.targets) assert.match(t.expr, /protocol=~"\$protocol"/, `${p.title}: ${t.expr}`);
+        assert.deepEqual(p.datasource, { type: 'prometheus', uid: '${DS_PROMETHEUS}' }, title);
+        const targets = asObjects(p.targets, `${title}: targets`);
+        assert.ok(targets.length > 0, title);
+        for (const t of targets) {
+          const expr = asString(t.expr, `${title}: expr`);
+          assert.match(expr, /protocol=~"\$protocol"/, `${title}: ${expr}`);
+        }
       }
     });
 

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics';
 import { MetricsServer } from '../../src/metrics/metrics-server';
 import { parseExposition, scrape, value } from './helpers';
+import { at, parseJson } from '@causeway/testing';
 
 const TOKEN = 'scrape-token-0123456789';
 
@@ -58,15 +59,15 @@ describe('MetricsServer', () => {
     const missing = await scrape(server.url);
     assert.equal(missing.status, 401);
     assert.equal(missing.contentType, 'application/json');
-    assert.equal(JSON.parse(missing.body).errcode, 'M_MISSING_TOKEN');
+    assert.equal(at(parseJson(missing.body), 'errcode'), 'M_MISSING_TOKEN');
     const wrong = await scrape(server.url, TOKEN + 'x');
     assert.equal(wrong.status, 403);
-    assert.equal(JSON.parse(wrong.body).errcode, 'M_FORBIDDEN');
+    assert.equal(at(parseJson(wrong.body), 'errcode'), 'M_FORBIDDEN');
     const prefix = await scrape(server.url, TOKEN.slice(0, -1));
     assert.equal(prefix.status, 403);
     const basic = await raw(server.url, 'GET', { authorization: `Basic ${Buffer.from('a:' + TOKEN).toString('base64')}` });
     assert.equal(basic.status, 403);
-    assert.equal(JSON.parse(basic.body).errcode, 'M_FORBIDDEN');
+    assert.equal(at(parseJson(basic.body), 'errcode'), 'M_FORBIDDEN');
     const ok = await scrape(server.url, TOKEN);
     assert.equal(ok.status, 200);
     assert.match(ok.body, /causeway_transactions_total/);
@@ -78,13 +79,13 @@ describe('MetricsServer', () => {
     for (const p of ['/', '/metrics/', '/metricsx', '/_matrix/app/v1/transactions/1']) {
       const r = await raw(base + p, 'GET', { authorization: `Bearer ${TOKEN}` });
       assert.equal(r.status, 404, p);
-      assert.equal(JSON.parse(r.body).errcode, 'M_NOT_FOUND');
+      assert.equal(at(parseJson(r.body), 'errcode'), 'M_NOT_FOUND');
     }
     for (const m of ['POST', 'PUT', 'DELETE']) {
       const r = await raw(server.url, m, { authorization: `Bearer ${TOKEN}` });
       assert.equal(r.status, 405, m);
       assert.equal(r.headers.allow, 'GET, HEAD');
-      assert.equal(JSON.parse(r.body).errcode, 'M_UNRECOGNIZED');
+      assert.equal(at(parseJson(r.body), 'errcode'), 'M_UNRECOGNIZED');
     }
   });
 

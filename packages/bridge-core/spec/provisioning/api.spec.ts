@@ -12,7 +12,7 @@ import { MatrixError } from '../../src/util/matrix-error';
 import { MatrixConnectionError } from '../../src/matrix/http-client';
 import { NedbStore } from '../../src/store/nedb';
 import { RoomStateUnavailableError } from '../../src/state/state-cache';
-import { RawConnection, requestBytes } from '@causeway/testing';
+import { asNumber, asString, at, RawConnection, requestBytes } from '@causeway/testing';
 import { SECRET, MemoryKv, FakePowerChecker, call, captureLogger, startApi, type ApiHarness, type LogLine } from './helpers';
 
 const ROOM = '!room:example.org';
@@ -125,11 +125,11 @@ describe('provisioning/api', () => {
       r = await call(h.base, 'GET', '/v1/whoami', { token: SECRET });
       assert.equal(r.status, 400);
       assert.equal(r.body.errcode, 'M_MISSING_PARAM');
-      assert.match(r.body.error, /user_id/);
+      assert.match(asString(r.body.error, 'error'), /user_id/);
       r = await call(h.base, 'GET', '/v1/whoami?user_id=alice', { token: SECRET });
       assert.equal(r.status, 400);
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
-      assert.match(r.body.error, /user_id/);
+      assert.match(asString(r.body.error, 'error'), /user_id/);
       r = await call(h.base, 'POST', '/v1/unlink', { token: SECRET, body: { room_id: ROOM, user_id: '@bad user:x' } });
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
       r = await call(h.base, 'POST', `/v1/unlink?user_id=${encodeURIComponent(BOB)}`, {
@@ -137,7 +137,7 @@ describe('provisioning/api', () => {
         body: { room_id: ROOM, user_id: ALICE },
       });
       assert.equal(r.status, 400);
-      assert.match(r.body.error, /Conflicting user_id/);
+      assert.match(asString(r.body.error, 'error'), /Conflicting user_id/);
     });
 
     it('with a session token, acts for the session user only', async () => {
@@ -192,17 +192,17 @@ describe('provisioning/api', () => {
       let r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, channel: '#c' } });
       assert.equal(r.status, 400);
       assert.equal(r.body.errcode, 'M_MISSING_PARAM');
-      assert.match(r.body.error, /room_id/);
+      assert.match(asString(r.body.error, 'error'), /room_id/);
       assert.equal(r.body.field, 'room_id');
       r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: ROOM } });
       assert.equal(r.body.errcode, 'M_MISSING_PARAM');
-      assert.match(r.body.error, /channel/);
+      assert.match(asString(r.body.error, 'error'), /channel/);
       r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: ROOM, channel: 5 } });
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
-      assert.match(r.body.error, /channel/);
+      assert.match(asString(r.body.error, 'error'), /channel/);
       r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: ALICE, room_id: 'not-a-room', channel: '#c' } });
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
-      assert.match(r.body.error, /room_id/);
+      assert.match(asString(r.body.error, 'error'), /room_id/);
       assert.equal(hooks.calls.length, 0);
     });
 
@@ -216,7 +216,7 @@ describe('provisioning/api', () => {
       const u = `user_id=${encodeURIComponent(ALICE)}`;
       let r = await call(h.base, 'GET', `/v1/limits?${u}`, { token: SECRET });
       assert.equal(r.body.errcode, 'M_MISSING_PARAM');
-      assert.match(r.body.error, /query parameter: count/);
+      assert.match(asString(r.body.error, 'error'), /query parameter: count/);
       r = await call(h.base, 'GET', `/v1/limits?${u}&count=zero`, { token: SECRET });
       assert.equal(r.body.errcode, 'M_INVALID_PARAM');
       r = await call(h.base, 'GET', `/v1/limits?${u}&count=3`, { token: SECRET });
@@ -258,9 +258,9 @@ describe('provisioning/api', () => {
       assert.equal(line.meta.outcome, 'ok');
       assert.equal(line.meta.status, 200);
       assert.equal(line.meta.auth, 'secret');
-      assert.equal((line.meta.body as Record<string, unknown>).room_id, ROOM);
-      assert.equal((line.meta.body as Record<string, unknown>).key, '<omitted>');
-      assert.ok(!isNaN(Date.parse(line.meta.at as string)));
+      assert.equal(at(line.meta.body, 'room_id'), ROOM);
+      assert.equal(at(line.meta.body, 'key'), '<omitted>');
+      assert.ok(!isNaN(Date.parse(asString(line.meta.at, 'at'))));
       assert.ok(!JSON.stringify(audit).includes(SECRET), 'the secret never reaches the audit log');
       assert.ok(!JSON.stringify(audit).includes('chan-key-secret'));
     });
@@ -292,7 +292,7 @@ describe('provisioning/api', () => {
       const r = await call(h.base, 'POST', '/v1/link', { token: SECRET, body: { user_id: BOB, room_id: ROOM, channel: '#c' } });
       assert.equal(r.status, 403);
       assert.equal(r.body.errcode, 'M_FORBIDDEN');
-      assert.match(r.body.error, /power level 0.*50/);
+      assert.match(asString(r.body.error, 'error'), /power level 0.*50/);
       assert.equal(r.body.required_power_level, 50);
       assert.equal(hooks.calls.length, 0);
     });
@@ -304,7 +304,7 @@ describe('provisioning/api', () => {
         body: { user_id: '@carol:example.org', room_id: ROOM, channel: '#c' },
       });
       assert.equal(r.status, 403);
-      assert.match(r.body.error, /not joined/);
+      assert.match(asString(r.body.error, 'error'), /not joined/);
       r = await call(h.base, 'POST', '/v1/unlink', { token: SECRET, body: { user_id: '@dave:example.org', room_id: ROOM } });
       assert.equal(r.status, 403);
       assert.equal(hooks.calls.length, 0);
@@ -404,7 +404,7 @@ describe('provisioning/api', () => {
           assert.equal(r.status, 403, JSON.stringify(r.body));
           assert.equal(r.body.errcode, 'M_AS_BRIDGE_NOT_IN_ROOM');
           assert.equal(r.body.room_id, ROOM);
-          assert.match(r.body.error, /invite/);
+          assert.match(asString(r.body.error, 'error'), /invite/);
         }
         assert.deepEqual(
           lines.filter((l) => l.level === 'error').map((l) => l.msg),
@@ -493,7 +493,7 @@ describe('provisioning/api', () => {
         const outsider = '@eve:evil.org';
         let r = await call(h2.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(outsider)}`, { token: SECRET });
         assert.deepEqual([r.status, r.body.errcode], [403, 'M_FORBIDDEN']);
-        assert.match(r.body.error, /not allowed to use this bridge/);
+        assert.match(asString(r.body.error, 'error'), /not allowed to use this bridge/);
         const { token } = await h2.api.createSession(outsider); // e.g. minted before the config changed
         r = await call(h2.base, 'GET', '/v1/whoami', { token });
         assert.equal(r.status, 403);
@@ -514,8 +514,9 @@ describe('provisioning/api', () => {
         const r = await call(rl.base, 'GET', '/v1/whoami', { token });
         assert.equal(r.status, 429);
         assert.equal(r.body.errcode, 'M_LIMIT_EXCEEDED');
-        assert.ok(r.body.retry_after_ms > 0 && r.body.retry_after_ms <= 20_000, String(r.body.retry_after_ms));
-        assert.equal(r.headers.get('retry-after'), String(Math.ceil(r.body.retry_after_ms / 1000)));
+        const retryAfterMs = asNumber(r.body.retry_after_ms, 'retry_after_ms');
+        assert.ok(retryAfterMs > 0 && retryAfterMs <= 20_000, String(retryAfterMs));
+        assert.equal(r.headers.get('retry-after'), String(Math.ceil(retryAfterMs / 1000)));
         // Another user is unaffected; the shared secret is limited per acting user too.
         const { token: bob } = await rl.api.createSession(BOB);
         assert.equal((await call(rl.base, 'GET', '/v1/whoami', { token: bob })).status, 200);
@@ -535,7 +536,7 @@ describe('provisioning/api', () => {
         const r = await call(rl.base, 'GET', '/v1/whoami', { token: 'guess-x' });
         assert.deepEqual(statuses, [403, 403, 403, 200]);
         assert.equal(r.status, 429);
-        assert.ok(r.body.retry_after_ms > 0);
+        assert.ok(asNumber(r.body.retry_after_ms, 'retry_after_ms') > 0);
         assert.equal((await call(rl.base, 'GET', '/health')).status, 429);
         // A trusted server with the secret is not held back by the per-IP limit.
         assert.equal((await call(rl.base, 'GET', `/v1/whoami?user_id=${encodeURIComponent(ALICE)}`, { token: SECRET })).status, 200);
@@ -604,7 +605,7 @@ describe('provisioning/api', () => {
         assert.equal(r.body.user_id, ALICE);
         r = await call(a.base, 'GET', '/v1/session', { token });
         assert.equal(r.status, 200);
-        assert.ok(r.body.expires_at > Date.now());
+        assert.ok(asNumber(r.body.expires_at, 'expires_at') > Date.now());
         r = await call(a.base, 'DELETE', '/v1/session', { token });
         assert.equal(r.status, 200);
         r = await call(a.base, 'GET', '/v1/whoami', { token });
@@ -669,9 +670,9 @@ describe('provisioning/api', () => {
         r = await call(base, 'GET', '/_causeway/provision/v1/whoami');
         assert.equal(r.status, 401);
         r = await call(base, 'GET', '/_causeway/provisionx/v1/whoami');
-        assert.equal(r.body, 'appservice');
+        assert.equal(r.text, 'appservice');
         r = await call(base, 'GET', '/_matrix/app/v1/ping');
-        assert.equal(r.body, 'appservice');
+        assert.equal(r.text, 'appservice');
         assert.deepEqual(api.publicRoutes(), ['health']);
       } finally {
         await new Promise<void>((r) => server.close(() => r()));

@@ -5,7 +5,7 @@
  * gives. Everything else keeps server discovery and the address guard.
  */
 import { strict as assert } from 'node:assert';
-import { HomeserverEmulator, type TestUser } from '@causeway/testing';
+import { asString, HomeserverEmulator, type TestUser } from '@causeway/testing';
 import { OpenIdError, OpenIdVerifier } from '../../src/provisioning/openid';
 import { validateConfig } from '../../src/config/loader';
 import { captureLogger } from './helpers';
@@ -13,7 +13,10 @@ import { captureLogger } from './helpers';
 async function openIdToken(user: TestUser): Promise<{ access_token: string; matrix_server_name: string }> {
   const r = await user.request('POST', `/user/${encodeURIComponent(user.userId)}/openid/request_token`, {});
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body;
+  return {
+    access_token: asString(r.body.access_token, 'access_token'),
+    matrix_server_name: asString(r.body.matrix_server_name, 'matrix_server_name'),
+  };
 }
 
 describe('provisioning: OpenID for users of the homeserver the bridge serves', function () {

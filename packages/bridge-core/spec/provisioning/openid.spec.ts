@@ -3,6 +3,7 @@ import type * as http from 'node:http';
 import type * as dns from 'node:dns';
 import { OpenIdError, OpenIdVerifier, type OpenIdVerifierOptions } from '../../src/provisioning/openid';
 import { call, captureLogger, fakeServer, startApi, type LogLine } from './helpers';
+import { asNumber, asString } from '@causeway/testing';
 
 const USERINFO = '/_matrix/federation/v1/openid/userinfo';
 
@@ -201,8 +202,8 @@ describe('provisioning/openid', () => {
         });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         assert.equal(r.body.user_id, '@alice:example.org');
-        assert.ok(r.body.expires_at > Date.now());
-        const token = r.body.token as string;
+        assert.ok(asNumber(r.body.expires_at, 'expires_at') > Date.now());
+        const token = asString(r.body.token, 'token');
         assert.ok(Buffer.from(token.slice(5), 'base64url').length >= 32);
         r = await call(a.base, 'GET', '/v1/whoami', { token });
         assert.deepEqual([r.status, r.body.user_id, r.body.auth], [200, '@alice:example.org', 'session']);
@@ -242,7 +243,7 @@ describe('provisioning/openid', () => {
         mode = 'ok';
         let r = await call(a.base, 'POST', '/v1/exchange_openid', { body });
         assert.deepEqual([r.status, r.body.errcode], [403, 'M_FORBIDDEN']);
-        assert.match(r.body.error, /address is not allowed/);
+        assert.match(asString(r.body.error, 'error'), /address is not allowed/);
         assert.equal(hs.connections, 0);
         r = await call(b.base, 'POST', '/v1/exchange_openid', { body });
         assert.equal(r.status, 200);
@@ -253,7 +254,7 @@ describe('provisioning/openid', () => {
         mode = 'redirect';
         r = await call(b.base, 'POST', '/v1/exchange_openid', { body });
         assert.equal(r.status, 502);
-        assert.match(r.body.error, /redirect/);
+        assert.match(asString(r.body.error, 'error'), /redirect/);
       } finally {
         await a.close();
         await b.close();
@@ -266,10 +267,10 @@ describe('provisioning/openid', () => {
       try {
         let r = await call(a.base, 'POST', '/v1/exchange_openid', { body: { matrixServer: 'example.org' } });
         assert.deepEqual([r.status, r.body.errcode], [400, 'M_MISSING_PARAM']);
-        assert.match(r.body.error, /openIdToken/);
+        assert.match(asString(r.body.error, 'error'), /openIdToken/);
         r = await call(a.base, 'POST', '/v1/exchange_openid', { body: { matrixServer: 'example.org/../x', openIdToken: 't' } });
         assert.deepEqual([r.status, r.body.errcode], [400, 'M_INVALID_PARAM']);
-        assert.match(r.body.error, /matrixServer/);
+        assert.match(asString(r.body.error, 'error'), /matrixServer/);
         r = await call(a.base, 'POST', '/v1/exchange_openid', { rawBody: 'nope' });
         assert.deepEqual([r.status, r.body.errcode], [400, 'M_BAD_JSON']);
       } finally {

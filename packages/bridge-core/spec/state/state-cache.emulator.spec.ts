@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { HomeserverEmulator } from '@causeway/testing';
-import { StateCache } from '../../src/state/state-cache';
+import { RoomStateUnavailableError, StateCache } from '../../src/state/state-cache';
 import { fetchStateFetcher, matrixClientStateFetcher } from '../../src/state/state-fetcher';
 import { MatrixHttpClient } from '../../src/matrix/http-client';
 import { Semaphore } from '../../src/state/semaphore';
@@ -103,6 +103,7 @@ describe('StateCache (emulator)', function () {
     assert.equal(a.status, 'fulfilled');
     assert.equal(b.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
+    assert.ok(bad.reason instanceof RoomStateUnavailableError, 'the homeserver refusal comes through as RoomStateUnavailableError');
     assert.equal(bad.reason.status, 403);
     await assert.rejects(() => cache.getName(foreign));
     assert.equal(await cache.getName(ids[2]), 'Bench room number 2');

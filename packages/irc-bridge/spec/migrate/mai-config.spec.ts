@@ -11,6 +11,7 @@ import { validateConfig } from '@causeway/bridge-core/tools';
 import { convertMaiConfig } from '../../src/migrate/mai-config';
 import { migrateMaiConfigCommand } from '../../src/migrate/migrate-command';
 import { IrcConfigSchema } from '../../src/config-schema';
+import { asObject, at } from '@causeway/testing';
 
 /** An MAI config as a Libera-style deployment had it (MAI's key names and nesting). */
 const MAI_YAML = `
@@ -83,45 +84,49 @@ database:
 
 describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
   const { config, notes } = convertMaiConfig(parse(MAI_YAML));
-  const c = config as any;
-  const s = c.irc.servers['irc.libera.chat'];
+  /** What the converted config holds at `path` (undefined where it holds nothing). */
+  const c = (...path: string[]): unknown => at(config, ...path);
+  const s = (...path: string[]): unknown => c('irc', 'servers', 'irc.libera.chat', ...path);
 
   it('carries the network over under its address, with TLS, SASL, bot, mappings and membership', () => {
-    assert.equal(s.address, 'irc.libera.chat');
-    assert.deepEqual([s.port, s.tls.enabled, s.sasl.mechanism, s.name, s.network_id], [6697, true, 'plain', 'Libera.Chat', 'libera']);
-    assert.deepEqual(s.additional_addresses, ['irc.eu.libera.chat']);
-    assert.deepEqual(s.bot, { enabled: true, nick: 'LiberaBridge', username: 'bridge' });
-    assert.deepEqual(s.mappings, {
+    assert.equal(s('address'), 'irc.libera.chat');
+    assert.deepEqual(
+      [s('port'), s('tls', 'enabled'), s('sasl', 'mechanism'), s('name'), s('network_id')],
+      [6697, true, 'plain', 'Libera.Chat', 'libera'],
+    );
+    assert.deepEqual(s('additional_addresses'), ['irc.eu.libera.chat']);
+    assert.deepEqual(s('bot'), { enabled: true, nick: 'LiberaBridge', username: 'bridge' });
+    assert.deepEqual(s('mappings'), {
       '#matrix': { room_ids: ['!abc:example.org'], key: 'hunter2' },
       '#old': { room_ids: ['!def:example.org'] },
     });
-    assert.deepEqual(s.excluded_users, ['@.*:spam\\.example$']);
-    assert.equal(s.membership.irc_to_matrix.require_matrix_joined, true);
-    assert.equal(s.membership.initial_skip_idle_days, 30);
-    assert.equal(s.membership.quit_debounce.enabled, true);
-    assert.equal(s.clients.connect_rate_per_second, 4, 'one connect per 250 ms');
-    assert.deepEqual([s.clients.ping_timeout_s, s.clients.ping_interval_s, s.clients.idle_timeout_s], [600, 60, 10800]);
-    assert.equal(s.clients.kick_on.connection_failure, true);
-    assert.equal(s.power_level_grace_ms, 2000);
+    assert.deepEqual(s('excluded_users'), ['@.*:spam\\.example$']);
+    assert.equal(s('membership', 'irc_to_matrix', 'require_matrix_joined'), true);
+    assert.equal(s('membership', 'initial_skip_idle_days'), 30);
+    assert.equal(s('membership', 'quit_debounce', 'enabled'), true);
+    assert.equal(s('clients', 'connect_rate_per_second'), 4, 'one connect per 250 ms');
+    assert.deepEqual([s('clients', 'ping_timeout_s'), s('clients', 'ping_interval_s'), s('clients', 'idle_timeout_s')], [600, 60, 10800]);
+    assert.equal(s('clients', 'kick_on', 'connection_failure'), true);
+    assert.equal(s('power_level_grace_ms'), 2000);
   });
 
   it('keeps ghost IDs and aliases as MAI named them, and moves global settings to their places', () => {
-    assert.equal(c.bridge.ghost_localpart_template, 'irc_$ID');
-    assert.equal(c.bridge.alias_localpart_template, 'irc_$ID');
-    assert.equal(c.bridge.dm_rooms.federate, false);
-    assert.deepEqual(c.bridge.admins, ['@ops:example.org', '@*:staff.example.org']);
-    assert.deepEqual(c.bridge.ban_lists.rooms, ['#banlist:example.org']);
-    assert.equal(c.bridge.drop_matrix_messages_after_s, 300);
-    assert.equal(c.appservice.port, 8090);
-    assert.equal(c.logging.level, 'warn');
+    assert.equal(c('bridge', 'ghost_localpart_template'), 'irc_$ID');
+    assert.equal(c('bridge', 'alias_localpart_template'), 'irc_$ID');
+    assert.equal(c('bridge', 'dm_rooms', 'federate'), false);
+    assert.deepEqual(c('bridge', 'admins'), ['@ops:example.org', '@*:staff.example.org']);
+    assert.deepEqual(c('bridge', 'ban_lists', 'rooms'), ['#banlist:example.org']);
+    assert.equal(c('bridge', 'drop_matrix_messages_after_s'), 300);
+    assert.equal(c('appservice', 'port'), 8090);
+    assert.equal(c('logging', 'level'), 'warn');
     // MAI's metrics were open on 0.0.0.0: kept open, on purpose and said so.
-    assert.deepEqual(c.metrics, { enabled: true, port: 7001, bind_host: '0.0.0.0', public: true });
-    assert.deepEqual(c.database, { engine: 'postgres', postgres: { connection_string: 'postgres://irc:secret@localhost/irc' } });
-    assert.equal(c.irc.replies.short_window_s, 120);
-    assert.equal(c.irc.mention_pills, 'off');
-    assert.deepEqual(c.irc.per_room_config, { enabled: true, line_limit_max: 5, allow_unconnected_matrix_users: false });
-    assert.deepEqual(c.irc.provisioning.rules.conflict, ['@oldirc_.*']);
-    assert.deepEqual(c.provisioning.openid.overrides, { 'chat.example.lan': 'http://10.0.0.5:8008' });
+    assert.deepEqual(c('metrics'), { enabled: true, port: 7001, bind_host: '0.0.0.0', public: true });
+    assert.deepEqual(c('database'), { engine: 'postgres', postgres: { connection_string: 'postgres://irc:secret@localhost/irc' } });
+    assert.equal(c('irc', 'replies', 'short_window_s'), 120);
+    assert.equal(c('irc', 'mention_pills'), 'off');
+    assert.deepEqual(c('irc', 'per_room_config'), { enabled: true, line_limit_max: 5, allow_unconnected_matrix_users: false });
+    assert.deepEqual(c('irc', 'provisioning', 'rules', 'conflict'), ['@oldirc_.*']);
+    assert.deepEqual(c('provisioning', 'openid', 'overrides'), { 'chat.example.lan': 'http://10.0.0.5:8008' });
   });
 
   it('names every key it could not carry over', () => {
@@ -167,9 +172,10 @@ describe('irc-bridge: migrating a matrix-appservice-irc config', () => {
       assert.match(text, /^# Converted from /);
       assert.doesNotMatch(text, /Still to fix/);
       assert.match(text, /# {3}- ircService\.RMAUlimit: not carried over/);
-      assert.equal(parse(text).irc.servers['irc.libera.chat'].port, 6697);
+      const written: unknown = parse(text);
+      assert.equal(at(written, 'irc', 'servers', 'irc.libera.chat', 'port'), 6697);
       assert.equal(
-        parse(text).irc.servers['irc.libera.chat'].clients.deaf_mode,
+        asObject(at(written, 'irc', 'servers', 'irc.libera.chat', 'clients'), 'clients').deaf_mode,
         undefined,
         'only what was carried over, not every default',
       );

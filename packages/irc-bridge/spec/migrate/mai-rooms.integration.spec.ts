@@ -24,7 +24,7 @@ describe("irc-bridge: reading matrix-appservice-irc's PostgreSQL tables", () => 
         INSERT INTO client_config VALUES ('@alice:example.org', 'irc.example.net', '{"nick": "AliceMAI", "username": "alicem"}', 'sealed');
         CREATE TABLE user_features (user_id TEXT UNIQUE, features JSON);
         INSERT INTO user_features VALUES ('@alice:example.org', '{"mentions": false}');`);
-      const query = async (sql: string) => (await c.query(sql)).rows;
+      const query = async (sql: string) => (await c.query<Record<string, unknown>>(sql)).rows;
       const links = await maiLinksFromPostgres(query);
       assert.deepEqual(links.adminRooms, [{ roomId: '!admin:example.org', userId: '@alice:example.org' }]);
       assert.deepEqual(await maiUsersFromPostgres(query), [

@@ -8,7 +8,7 @@ function groups(ip: string): number[] {
   const [head, tail] = canonical(ip).split('::');
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail ? tail.split(':') : [];
-  const mid = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
+  const mid = tail !== undefined ? new Array<string>(8 - h.length - t.length).fill('0') : [];
   return [...h, ...mid, ...t].map((g) => parseInt(g, 16));
 }
 
