@@ -150,7 +150,7 @@ function nonNegative(n: unknown): number {
 
 function packageVersion(): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside the build's rootDir, so it cannot be imported
     return (require('../../package.json') as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
