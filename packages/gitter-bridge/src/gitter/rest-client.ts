@@ -4,7 +4,9 @@
 // waits for the token's rate-limit window; a refusal by the rate limiter is waited out and the
 // same call retried, so callers never see it. Reads (and PUT/DELETE, which are idempotent) are
 // retried a few times on network and 5xx failures; a POST is not — whether it took effect is
-// for the caller to find out (see findSentMessage).
+// for the caller to find out (see findSentMessage). Calls go through the core's HttpPool (one
+// keep-alive pool per API origin, shared by every token), not fetch: one call per relayed message.
+import { HttpPool, type HttpAnswer } from '@causeway/bridge-core';
 import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import {
   classifyStatus,
@@ -191,27 +193,32 @@ export class GitterRestClient {
     };
   }
 
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    const target = url.pathname + url.search;
     const idempotent = method !== 'POST';
     const headers: Record<string, string> = this.authHeaders();
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const http = poolFor(url.origin);
     let failures = 0;
     for (;;) {
       if (opts.signal?.aborted) throw new GitterAbortedError(`Gitter ${method} ${path}: aborted`);
       await this.rateLimit.acquire(opts.signal).catch((err) => {
         throw err instanceof GitterAbortedError ? new GitterAbortedError(`Gitter ${method} ${path}: aborted`) : err;
       });
-      let res: Response;
-      let text: string;
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      let answer: HttpAnswer;
       this.requests++;
       try {
-        res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal });
-        text = await res.text();
+        answer = await http.request({
+          method,
+          path: target,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          timeoutMs: this.timeoutMs,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
       } catch (err) {
         if (opts.signal?.aborted) throw new GitterAbortedError(`Gitter ${method} ${path}: aborted`);
         const refused = connectionRefused(err);
@@ -223,6 +230,12 @@ export class GitterRestClient {
         }
         throw new GitterNetworkError(method, path, !refused, err);
       }
+      const res = {
+        status: answer.status,
+        ok: answer.status >= 200 && answer.status < 300,
+        headers: { get: (n: string) => answer.header(n) ?? null },
+      };
+      const text = answer.text();
       this.rateLimit.update(res.headers);
       if (res.ok) return parseJson<T>(text, res.status, method, path);
       const serverMessage = errorText(text);
@@ -290,7 +303,18 @@ function errorText(text: string): string {
   return text.slice(0, 200);
 }
 
+/** The server certainly did nothing: the connection was never made. */
 function connectionRefused(err: unknown): boolean {
-  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  const code = (err as { code?: unknown })?.code;
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** One pool per API origin, shared by every client (relay, puppets, probes) as fetch's global one was. */
+const pools = new Map<string, HttpPool>();
+function poolFor(origin: string): HttpPool {
+  let pool = pools.get(origin);
+  if (!pool) pools.set(origin, (pool = new HttpPool(origin, { connections: 16 })));
+  return pool;
 }
