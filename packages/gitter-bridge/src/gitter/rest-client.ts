@@ -4,9 +4,9 @@
 // waits for the token's rate-limit window; a refusal by the rate limiter is waited out and the
 // same call retried, so callers never see it. Reads (and PUT/DELETE, which are idempotent) are
 // retried a few times on network and 5xx failures; a POST is not — whether it took effect is
-// for the caller to find out (see findSentMessage). Calls go through the core's HttpPool (one
-// keep-alive pool per API origin, shared by every token), not fetch: one call per relayed message.
-import { HttpPool, type HttpAnswer } from '@causeway/bridge-core';
+// for the caller to find out (see findSentMessage). Calls go through the transport the bridge
+// hands in (the core's HttpPool: keep-alive and lean, where fetch cost a fifth of the CPU per
+// relayed message), so this layer imports no core code.
 import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import {
   classifyStatus,
@@ -26,10 +26,35 @@ export interface GitterLog {
   warn?(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** An HTTP answer read whole. */
+export interface HttpTransportAnswer {
+  status: number;
+  text(): string;
+  header(name: string): string | undefined;
+}
+
+/**
+ * What the client sends its requests through: `path` is path and query on `origin` (the base
+ * URL's); rejects on network errors (with their `code`, e.g. ECONNREFUSED), on the timeout and
+ * on abort.
+ */
+export interface HttpTransport {
+  request(req: {
+    origin: string;
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+  }): Promise<HttpTransportAnswer>;
+}
+
 export interface GitterRestClientOptions {
   /** E.g. https://api.gitter.im/v1 (no trailing slash needed). */
   baseUrl: string;
   token: string;
+  http: HttpTransport;
   /** Shared with the streams of the same token; one is made if absent. */
   rateLimit?: RateLimitTracker;
   /** Per request (default 30 s). */
@@ -59,6 +84,7 @@ export class GitterRestClient {
   private readonly sleep: Sleep;
   private readonly log: GitterLog;
   private readonly userAgent: string | undefined;
+  private readonly http: HttpTransport;
   /** Requests sent (including retries), for metrics. */
   requests = 0;
 
@@ -73,6 +99,7 @@ export class GitterRestClient {
     this.sleep = opts.sleep ?? realSleep;
     this.log = opts.log ?? {};
     this.userAgent = opts.userAgent;
+    this.http = opts.http;
   }
 
   // ---- users and rooms ----------------------------------------------------------------------
@@ -201,17 +228,17 @@ export class GitterRestClient {
     const headers: Record<string, string> = this.authHeaders();
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const http = poolFor(url.origin);
     let failures = 0;
     for (;;) {
       if (opts.signal?.aborted) throw new GitterAbortedError(`Gitter ${method} ${path}: aborted`);
       await this.rateLimit.acquire(opts.signal).catch((err) => {
         throw err instanceof GitterAbortedError ? new GitterAbortedError(`Gitter ${method} ${path}: aborted`) : err;
       });
-      let answer: HttpAnswer;
+      let answer: HttpTransportAnswer;
       this.requests++;
       try {
-        answer = await http.request({
+        answer = await this.http.request({
+          origin: url.origin,
           method,
           path: target,
           headers,
@@ -310,11 +337,3 @@ function connectionRefused(err: unknown): boolean {
 }
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/** One pool per API origin, shared by every client (relay, puppets, probes) as fetch's global one was. */
-const pools = new Map<string, HttpPool>();
-function poolFor(origin: string): HttpPool {
-  let pool = pools.get(origin);
-  if (!pool) pools.set(origin, (pool = new HttpPool(origin, { connections: 16 })));
-  return pool;
-}
