@@ -11,6 +11,7 @@ import { OutboxSendStore, type StoredOp } from './outbox-send-store';
 import type { Outcomes } from './outcomes';
 import type { GitterMetrics } from './metrics';
 import { REST_RETRY, retryDelay, SEND_RETRY } from './retry-delay';
+import { gitterHttp } from './http';
 
 export interface AccountHooks {
   /** The token was refused (401): the caller decides what to do (tell the user, move the sends). */
@@ -39,6 +40,7 @@ export class GitterAccount {
     const log: Logger = ctx.log.child({ account: name.startsWith('puppet:') ? 'puppet' : name });
     this.client = new GitterRestClient({
       baseUrl: ctx.config.rest_base_url,
+      http: gitterHttp,
       token,
       retryDelay: retryDelay(REST_RETRY),
       userAgent: 'causeway-gitter-bridge',

@@ -13,6 +13,7 @@ import type { Outcomes } from './outcomes';
 import type { GitterMetrics } from './metrics';
 import { GitterRestClient, type GitterUser } from './gitter';
 import { REST_RETRY, retryDelay } from './retry-delay';
+import { gitterHttp } from './http';
 
 const SECRETS_NS = 'tokens';
 const PUPPETS_NS = 'puppets';
@@ -94,7 +95,13 @@ export class Puppets {
 
   /** Checks a token with Gitter, then stores it sealed. Throws GitterHttpError 401 for a bad one. */
   async set(userId: string, token: string): Promise<GitterUser> {
-    const probe = new GitterRestClient({ baseUrl: this.ctx.config.rest_base_url, token, retries: 1, retryDelay: retryDelay(REST_RETRY) });
+    const probe = new GitterRestClient({
+      baseUrl: this.ctx.config.rest_base_url,
+      http: gitterHttp,
+      token,
+      retries: 1,
+      retryDelay: retryDelay(REST_RETRY),
+    });
     const user = await probe.currentUser();
     const old = this.accounts.get(userId);
     if (old) {

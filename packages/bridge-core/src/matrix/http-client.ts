@@ -38,7 +38,7 @@ import { EventEmitter } from 'node:events';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import { MatrixError } from '../util/matrix-error';
-import { exchange } from './buffered-exchange';
+import { exchange } from '../util/buffered-exchange';
 import { BackoffPolicy, DEFAULT_BACKOFF, backoffDelay, sleep } from '../util/backoff';
 import { getLogger, registerSecret, redact } from '../logging/logger';
 import type { Logger } from '../logging/logger';

@@ -9,6 +9,7 @@ import { RateLimitTracker } from '../../src/gitter/rate-limit';
 import { GitterRestClient } from '../../src/gitter/rest-client';
 import { GitterTextError } from '../../src/gitter/text-limit';
 import { REST_RETRY, retryDelay } from '../../src/retry-delay';
+import { gitterHttp } from '../../src/http';
 
 /** A clock the emulator and the client share; the client's waits move it instead of passing time. */
 class Clock {
@@ -30,6 +31,7 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
   const client = (token = bot.token, extra: Partial<ConstructorParameters<typeof GitterRestClient>[0]> = {}) =>
     new GitterRestClient({
       baseUrl: emu.restBaseUrl,
+      http: gitterHttp,
       token,
       rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }),
       retryDelay: retryDelay(REST_RETRY),
@@ -224,12 +226,24 @@ describe('gitter-bridge: REST client against the Gitter emulator', () => {
   });
 
   it('refuses a base URL that is not http(s) or carries credentials, naming it', () => {
-    assert.throws(() => new GitterRestClient({ baseUrl: 'ftp://x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }), /ftp:\/\/x\/v1/);
     assert.throws(
-      () => new GitterRestClient({ baseUrl: 'https://u:p@x/v1', token: 't', retryDelay: retryDelay(REST_RETRY) }),
+      () => new GitterRestClient({ baseUrl: 'ftp://x/v1', http: gitterHttp, token: 't', retryDelay: retryDelay(REST_RETRY) }),
+      /ftp:\/\/x\/v1/,
+    );
+    assert.throws(
+      () =>
+        new GitterRestClient({
+          baseUrl: 'https://u:p@x/v1',
+          http: gitterHttp,
+          token: 't',
+          retryDelay: retryDelay(REST_RETRY),
+        }),
       /credentials/,
     );
-    assert.throws(() => new GitterRestClient({ baseUrl: 'https://x/v1', token: '', retryDelay: retryDelay(REST_RETRY) }), /token/);
+    assert.throws(
+      () => new GitterRestClient({ baseUrl: 'https://x/v1', http: gitterHttp, token: '', retryDelay: retryDelay(REST_RETRY) }),
+      /token/,
+    );
   });
 
   describe('findSentMessage (a send whose answer was lost)', () => {

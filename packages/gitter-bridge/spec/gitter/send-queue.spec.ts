@@ -7,6 +7,7 @@ import { GitterSendQueue, type SendOutcome } from '../../src/gitter/send-queue';
 import { MemorySendQueueStore, type QueuedOp } from '../../src/gitter/send-queue-store';
 import type { SendMessageBody } from '../../src/gitter/types';
 import { REST_RETRY, retryDelay } from '../../src/retry-delay';
+import { gitterHttp } from '../../src/http';
 
 class Clock {
   ms = Date.UTC(2024, 0, 15, 12);
@@ -45,6 +46,7 @@ describe('gitter-bridge: per-room send queue against the Gitter emulator', () =>
   const makeClient = (token = bot.token) =>
     new LossyClient({
       baseUrl: emu.restBaseUrl,
+      http: gitterHttp,
       token,
       rateLimit: new RateLimitTracker({ now: clock.now, sleep: clock.sleep }),
       retryDelay: retryDelay(REST_RETRY),

@@ -5,6 +5,7 @@ import { GitterRestClient } from '../../src/gitter/rest-client';
 import { BEFORE_ALL_IDS, RoomStream, type RoomStreamOptions, type StreamState } from '../../src/gitter/stream-client';
 import type { GitterMessage } from '../../src/gitter/types';
 import { REST_RETRY, retryDelay } from '../../src/retry-delay';
+import { gitterHttp } from '../../src/http';
 
 describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let emu: GitterEmulator;
@@ -18,7 +19,8 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
   let errors: Error[];
   let fatal: GitterHttpError | undefined;
 
-  const rest = (token = bot.token) => new GitterRestClient({ baseUrl: emu.restBaseUrl, token, retryDelay: retryDelay(REST_RETRY) });
+  const rest = (token = bot.token) =>
+    new GitterRestClient({ baseUrl: emu.restBaseUrl, http: gitterHttp, token, retryDelay: retryDelay(REST_RETRY) });
   function start(opts: Partial<RoomStreamOptions> = {}, token = bot.token): RoomStream {
     stream = new RoomStream({
       streamBaseUrl: emu.streamBaseUrl,

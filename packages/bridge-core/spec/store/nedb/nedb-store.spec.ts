@@ -302,6 +302,93 @@ describe('NeDB store specifics', () => {
     });
   });
 
+  describe('key-value store (kv.db, kept by its own log)', () => {
+    const file = () => path.join(root, 'kv.db');
+    const lines = async () => (await fs.readFile(file(), 'utf8')).split('\n').filter(Boolean);
+
+    it('reads a kv.db that NeDB wrote (index lines, replaced, deleted and expired entries): nothing to migrate', async () => {
+      // As a Causeway before the kv log left it: a NeDB datastore with migration 001's indexes.
+      const ds = Datastore.create({ filename: file(), autoload: false });
+      await ds.load();
+      await ds.ensureIndex({ fieldName: 'ns' });
+      await ds.ensureIndex({ fieldName: 'expiresAt', sparse: true });
+      const doc = (key: string, value: unknown, expiresAt?: number) => ({
+        _id: `irc\u0000${key}`,
+        ns: 'irc',
+        key,
+        value: JSON.stringify(value),
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
+      });
+      await ds.insert(doc('nick', 'alice'));
+      await ds.update({ _id: 'irc\u0000nick' }, doc('nick', 'alice2'), {});
+      await ds.insert(doc('gone', 1));
+      await ds.remove({ _id: 'irc\u0000gone' }, {});
+      await ds.insert(doc('old', 1, Date.now() - 1000));
+
+      const s = make({ expirySweepIntervalMs: 0 });
+      await s.init();
+      assert.equal(await s.kv.get('irc', 'nick'), 'alice2');
+      assert.equal(await s.kv.get('irc', 'gone'), undefined);
+      assert.equal(await s.kv.get('irc', 'old'), undefined, 'expired entries stay invisible');
+      assert.equal(await s.sweepExpired(), 1);
+      await s.kv.put('irc', 'new', { a: 1 });
+      await s.close();
+      // Compacted at close: the index definitions survive, each live entry is one line, and NeDB still loads it.
+      const after = await lines();
+      assert.equal(after.filter((l) => l.includes('$$indexCreated')).length, 2, after.join('\n'));
+      assert.equal(after.length, 4, after.join('\n'));
+      const nedb = Datastore.create({ filename: file(), autoload: false });
+      await nedb.load();
+      const docs = await nedb.find<{ key: string; value: string }>({ ns: 'irc' });
+      assert.deepEqual(docs.map((d) => [d.key, JSON.parse(d.value) as unknown]).sort(), [
+        ['new', { a: 1 }],
+        ['nick', 'alice2'],
+      ]);
+    });
+
+    it('a put is visible at once and on disk when its promise settles; deletes and sweeps are written too, and a restart reads the result', async () => {
+      const s = make({ expirySweepIntervalMs: 0, compactionIntervalMs: 0 });
+      await s.init();
+      const put = s.kv.put('slack', 'ev1', 1);
+      assert.equal(await s.kv.get('slack', 'ev1'), 1, 'seen before its line is written');
+      await put;
+      assert.ok(
+        (await lines()).some((l) => l.includes('ev1')),
+        'on disk once the put settled',
+      );
+      await s.kv.put('slack', 'ev2', 2, { expiresAt: Date.now() + 50 });
+      await s.kv.put('slack', 'ev3', 3);
+      assert.equal(await s.kv.delete('slack', 'ev3'), true);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(await s.sweepExpired(), 1);
+      // Killed without close: what was written is what the next start reads (no compaction ran).
+      const written = await lines();
+      assert.ok(
+        written.some((l) => l.includes('$$deleted') && l.includes('ev3')),
+        written.join('\n'),
+      );
+      assert.ok(
+        written.some((l) => l.includes('$$deleted') && l.includes('ev2')),
+        written.join('\n'),
+      );
+      const copy = path.join(root, 'copy');
+      await fs.mkdir(copy);
+      await fs.writeFile(path.join(copy, 'kv.db'), written.join('\n') + '\n');
+      const again = new NedbStore({ directory: copy });
+      open.push(again);
+      await again.init();
+      assert.deepEqual(await again.kv.list('slack'), [{ key: 'ev1', value: 1 }]);
+    });
+
+    it('refuses (naming the file) a kv.db that is mostly unreadable', async () => {
+      await fs.writeFile(file(), '{"_id":"a\u0000b","ns":"a","key":"b","value":"1"}\nnot json\n{"no":"kv"}\n');
+      await assert.rejects(
+        () => make().init(),
+        (e: Error) => e.message.includes(file()) && /corrupt/.test(e.message),
+      );
+    });
+  });
+
   describe('durable queues (queues.db, an operation log)', () => {
     const file = () => path.join(root, 'queues.db');
 

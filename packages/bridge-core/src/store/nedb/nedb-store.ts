@@ -25,8 +25,9 @@
  * documents, because NeDB forbids field names with "." or a leading "$" (think
  * "m.relates_to") and would turn Dates into its own representation.
  *
- * The message map (`messages.db`, same file format) is kept by its own log,
- * message-log.ts: it is the hot path. Messages are kept in memory too; call
+ * The message map (`messages.db`) and the key-value store (`kv.db`), same file
+ * format, are kept by their own logs (message-log.ts, kv-log.ts over datafile.ts):
+ * connectors write them on the hot path. Messages are kept in memory too; call
  * `messages.prune()` periodically. The durable queues (`queues.db`) are an
  * operation log of their own too (queue-log.ts), the one file here that can
  * be fsynced (`queueFsync`, which the bridge sets from `delivery.fsync`).
@@ -62,6 +63,7 @@ import type {
   StoredMembership,
 } from '../store';
 import { NEDB_COLLECTIONS, NEDB_MIGRATIONS, type NedbCollection, type NedbMigration } from './migrations';
+import { KvLog } from './kv-log';
 import { MessageLog } from './message-log';
 import { QueueLog, type QueueFsync } from './queue-log';
 import { truncateTornTail } from './repair';
@@ -129,13 +131,6 @@ interface MembershipDoc {
   userId: string;
   membership: StoredMembership;
 }
-interface KvDoc {
-  _id: string;
-  ns: string;
-  key: string;
-  value: string;
-  expiresAt?: number;
-}
 interface MetaDoc {
   _id: string;
   version: number;
@@ -162,6 +157,7 @@ export class NedbStore implements Store {
   private ds: Record<NedbCollection, DS> | undefined;
   private meta: DS | undefined;
   private messageLog: MessageLog | undefined;
+  private kvLog: KvLog | undefined;
   private queueLog: QueueLog | undefined;
   private readonly dirty = new Set<NedbCollection>();
   private timers: NodeJS.Timeout[] = [];
@@ -191,6 +187,12 @@ export class NedbStore implements Store {
     return this.messageLog;
   }
 
+  /** @internal The key-value store, once open. */
+  kvStore(): KvLog {
+    if (!this.kvLog) throw new StoreClosedError('nedb store');
+    return this.kvLog;
+  }
+
   /** @internal Datastore accessor for the repositories; marks it dirty when `write` is set. */
   db(name: NedbCollection, write = false): DS {
     if (!this.ds) throw new StoreClosedError('nedb store');
@@ -201,6 +203,11 @@ export class NedbStore implements Store {
   init(): Promise<void> {
     this.opening ??= this.open().catch(async (e) => {
       this.opening = undefined;
+      // A file that failed to load leaves the ones opened before it open: close them.
+      for (const opened of [this.kvLog, this.messageLog, this.queueLog]) await opened?.close().catch(() => undefined);
+      this.kvLog = undefined;
+      this.messageLog = undefined;
+      this.queueLog = undefined;
       await this.releaseLock();
       throw e;
     });
@@ -219,11 +226,18 @@ export class NedbStore implements Store {
       // `modes` is @seald-io/nedb's (file and directory permissions); nedb-promises' types omit it.
       const options = { filename, autoload: false, modes: { ...NEDB_PRIVATE_MODES } };
       const ds = Datastore.create(options);
-      await ds.load();
+      // NeDB's own errors (a mostly corrupt file) do not say which file: the operator needs that.
+      await ds.load().catch((e: unknown) => {
+        throw new Error(`${filename}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      });
       if (name === 'meta') this.meta = ds;
       else datastores[name as NedbCollection] = ds;
     }
     await this.migrate(datastores);
+    // kv.db was loaded as a NeDB datastore for the migrations only (they may index it); from here
+    // on the key-value log owns the file and the datastore is never written again.
+    delete (datastores as Partial<Record<NedbCollection, DS>>).kv;
+    this.kvLog = await KvLog.open(path.join(this.dir, 'kv.db'));
     this.messageLog = await MessageLog.open(path.join(this.dir, 'messages.db'));
     this.queueLog = await QueueLog.open(path.join(this.dir, 'queues.db'), { fsync: this.opts.queueFsync });
     this.ds = datastores;
@@ -277,13 +291,10 @@ export class NedbStore implements Store {
 
   /** Delete expired kv entries now (also runs periodically). Returns how many went. */
   async sweepExpired(): Promise<number> {
-    if (!this.ds) return 0;
+    if (!this.kvLog) return 0;
     try {
-      const n = await this.db('kv').remove({ expiresAt: { $lte: Date.now() } }, { multi: true });
-      if (n) {
-        this.dirty.add('kv');
-        log.debug('Expired kv entries removed', { count: n });
-      }
+      const n = await this.kvLog.sweepExpired();
+      if (n) log.debug('Expired kv entries removed', { count: n });
       return n;
     } catch (e) {
       log.warn('kv expiry sweep failed', { error: e as Error });
@@ -295,6 +306,7 @@ export class NedbStore implements Store {
   async compactDirty(): Promise<void> {
     if (!this.ds) return;
     await this.messageLog?.compact();
+    await this.kvLog?.compact();
     const names = [...this.dirty];
     this.dirty.clear();
     for (const name of names) {
@@ -314,6 +326,8 @@ export class NedbStore implements Store {
     if (this.ds) {
       await this.messageLog?.close().catch((e) => log.error('NeDB: message mappings not written at close', { error: e as Error }));
       this.messageLog = undefined;
+      await this.kvLog?.close().catch((e) => log.error('NeDB: key-value entries not written at close', { error: e as Error }));
+      this.kvLog = undefined;
       await this.queueLog?.close().catch((e) => log.error('NeDB: queue operations not written at close', { error: e as Error }));
       this.queueLog = undefined;
       // Compaction is queued behind every pending operation, so this also drains in-flight writes.
@@ -546,37 +560,19 @@ class NedbIntents implements IntentRepository {
   }
 }
 
+/** The key-value log, through the store (so it follows init/close). */
 class NedbKv implements KeyValueRepository {
   constructor(private readonly s: NedbStore) {}
-
   async get<T = unknown>(namespace: string, key: string): Promise<T | undefined> {
-    const d = await this.s.db('kv').findOne<KvDoc>({ _id: namespace + SEP + key });
-    if (!d || (d.expiresAt !== undefined && d.expiresAt <= Date.now())) return undefined;
-    return JSON.parse(d.value) as T;
+    return this.s.kvStore().get<T>(namespace, key);
   }
-
   async put<T = unknown>(namespace: string, key: string, value: T, opts?: { expiresAt?: number }): Promise<void> {
-    const doc: KvDoc = { _id: namespace + SEP + key, ns: namespace, key, value: encodeJson(value, `kv ${namespace}/${key}`) };
-    if (opts?.expiresAt !== undefined) doc.expiresAt = opts.expiresAt;
-    await this.s.db('kv', true).update({ _id: doc._id }, doc, { upsert: true });
+    return this.s.kvStore().put(namespace, key, value, opts);
   }
-
   async delete(namespace: string, key: string): Promise<boolean> {
-    const ds = this.s.db('kv', true);
-    const id = namespace + SEP + key;
-    const d = await ds.findOne<KvDoc>({ _id: id });
-    if (!d) return false;
-    await ds.remove({ _id: id }, { multi: false });
-    return d.expiresAt === undefined || d.expiresAt > Date.now();
+    return this.s.kvStore().delete(namespace, key);
   }
-
-  async list<T = unknown>(namespace: string, opts: { prefix?: string; limit?: number } = {}): Promise<Array<{ key: string; value: T }>> {
-    const now = Date.now();
-    const prefix = opts.prefix ?? '';
-    const docs = (await this.s.db('kv').find<KvDoc>({ ns: namespace }))
-      .filter((d) => d.key.startsWith(prefix) && (d.expiresAt === undefined || d.expiresAt > now))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const limited = opts.limit !== undefined && opts.limit >= 0 ? docs.slice(0, opts.limit) : docs;
-    return limited.map((d) => ({ key: d.key, value: JSON.parse(d.value) as T }));
+  async list<T = unknown>(namespace: string, opts?: { prefix?: string; limit?: number }): Promise<Array<{ key: string; value: T }>> {
+    return this.s.kvStore().list<T>(namespace, opts);
   }
 }

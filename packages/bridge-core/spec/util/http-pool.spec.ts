@@ -1,0 +1,79 @@
+import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpPool, HttpTimeoutError } from '../../src/util/http-pool';
+
+describe('HttpPool (connectors’ REST calls)', () => {
+  let server: http.Server;
+  let origin: string;
+  let sockets: number;
+  let pool: HttpPool;
+
+  beforeEach(async () => {
+    sockets = 0;
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url === '/slow') return; // never answers
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-RateLimit-Remaining': '7' });
+        res.end(
+          JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() }),
+        );
+      });
+    });
+    server.on('connection', () => sockets++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    pool = new HttpPool(origin + '/ignored/path', { connections: 2, timeoutMs: 5000 });
+  });
+  afterEach(async () => {
+    await pool.close().catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends method, path with query, headers and body; answers status, text and headers (any case)', async () => {
+    const a = await pool.request({ method: 'POST', path: '/v1/x?q=1', headers: { Authorization: 'Bearer t' }, body: '{"a":1}' });
+    assert.equal(a.status, 201);
+    assert.deepEqual(JSON.parse(a.text()), { method: 'POST', url: '/v1/x?q=1', auth: 'Bearer t', body: '{"a":1}' });
+    assert.equal(a.header('x-ratelimit-remaining'), '7');
+    assert.equal(a.header('X-RateLimit-Remaining'), '7');
+    assert.equal(a.header('missing'), undefined);
+  });
+
+  it('keeps connections alive: 20 calls use at most the pool’s 2 connections, not one each', async () => {
+    for (let i = 0; i < 20; i++) assert.equal((await pool.request({ method: 'GET', path: `/n${i}` })).status, 201);
+    assert.ok(sockets >= 1 && sockets <= 2, `${sockets} connections`);
+  });
+
+  it('a call with no answer fails with HttpTimeoutError after its timeout; an abort fails with the signal’s reason', async () => {
+    await assert.rejects(
+      pool.request({ method: 'GET', path: '/slow', timeoutMs: 100 }),
+      (e: unknown) => e instanceof HttpTimeoutError && /100 ms/.test(e.message),
+    );
+    const ctl = new AbortController();
+    const call = pool.request({ method: 'GET', path: '/slow', signal: ctl.signal });
+    setTimeout(() => ctl.abort(new Error('stopping')), 50);
+    await assert.rejects(call, /stopping/);
+    const done = new AbortController();
+    done.abort(new Error('already'));
+    await assert.rejects(pool.request({ method: 'GET', path: '/n', signal: done.signal }), /already/);
+  });
+
+  it('a port nothing listens on fails with the network error’s code (ECONNREFUSED: the server did nothing)', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const dead = new HttpPool(`http://127.0.0.1:${port}`);
+    try {
+      await assert.rejects(
+        dead.request({ method: 'POST', path: '/x', body: 'b' }),
+        (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED',
+      );
+    } finally {
+      await dead.close();
+    }
+  });
+});
