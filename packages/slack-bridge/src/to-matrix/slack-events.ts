@@ -127,7 +127,7 @@ export class SlackToMatrix {
     const portal = ws.portalKey(ev.channel);
     const id = ws.messageId(ev.channel, ev.ts);
     const thread = ev.threadTs ? ws.messageId(ev.channel, ev.threadTs) : undefined;
-    if (ev.threadTs) ws.threads.set(ev.channel, ev.ts, ev.threadTs);
+    if (ev.threadTs) await ws.threads.set(ev.channel, ev.ts, ev.threadTs);
     // A broadcast reply is in the channel for everyone: on Matrix a reply in the main timeline.
     const relation = thread ? (ev.isBroadcast ? { replyTo: thread } : { threadRoot: thread }) : {};
     const kind = ev.isEmote ? 'emote' : ev.author.userId ? 'text' : 'notice';
