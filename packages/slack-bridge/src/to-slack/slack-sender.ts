@@ -124,7 +124,7 @@ export class SlackSender {
         }
         return {};
       case 'files.upload-external':
-        return uploadToSlack(this.ws, client, call.args);
+        return uploadToSlack(this.ws, client, call.args, { eventId: item.payload.eventId, again });
     }
   }
 
