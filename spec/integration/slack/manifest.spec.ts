@@ -65,6 +65,8 @@ const USER_TOKEN_FILES = [
 const USER_CALL_KINDS: Record<string, ConversationKind[]> = {
   'conversations.members': ['im', 'mpim'], // who is in a DM or group DM (direct-messages)
   'conversations.open': ['im'], // a DM with one Slack user (direct-messages: `users: ghost.id`)
+  'conversations.setTopic': ['channel', 'group'], // Matrix topics of channel portals (to-slack/room-meta: not in DMs)
+  'conversations.rename': ['channel', 'group'], // Matrix room names, with rename_channels (to-slack/room-meta)
 };
 type ConversationKind = 'channel' | 'group' | 'im' | 'mpim';
 

@@ -93,6 +93,8 @@ export class SlackToMatrix {
         return [{ type: 'membership', portal: ws.portalKey(ev.channel), sender: await this.sender(ev.userId), membership: ev.membership }];
       case 'topic':
       case 'purpose':
+        // A topic the bridge set from Matrix comes back, as the bot or as a puppet: not applied again.
+        if (ev.kind === 'topic' && ws.echoes.takeChange(ev.channel, 'topic', ev.value)) return [];
         if (ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
         return [
           {
@@ -105,7 +107,8 @@ export class SlackToMatrix {
           },
         ];
       case 'channel_renamed':
-        if (ev.source !== 'event' || ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
+        if (ev.source !== 'event' || ws.echoes.takeChange(ev.channel, 'name', ev.name)) return [];
+        if (ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
         return [{ type: 'meta', portal: ws.portalKey(ev.channel), sender: { bot: true }, name: ev.name }];
     }
   }

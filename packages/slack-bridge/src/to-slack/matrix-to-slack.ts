@@ -13,6 +13,7 @@ import {
   type MatrixReaction,
   type MatrixReactionRemoval,
   type MatrixRedaction,
+  type MatrixRoomMeta,
   type RemoteMessageRef,
   type SendResult,
 } from '@causeway/bridge-core';
@@ -23,6 +24,7 @@ import { Reactors } from './reactors';
 import type { SlackSender } from './slack-sender';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 import { callerFields } from '../puppets/puppet-send';
+import { roomMetaToSlack } from './room-meta';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
 const MAX_TEXT = 39_000;
@@ -145,6 +147,11 @@ export class MatrixToSlack {
       ...caller,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });
+  }
+
+  /** A topic or room name change (to-slack/room-meta). */
+  roomMeta(change: MatrixRoomMeta): Promise<void> {
+    return roomMetaToSlack(this.ws, this.sender, change);
   }
 
   private async text(content: MessageContent): Promise<string> {

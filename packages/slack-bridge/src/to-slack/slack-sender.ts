@@ -123,6 +123,21 @@ export class SlackSender {
           throw err;
         }
         return {};
+      case 'conversations.setTopic':
+      case 'conversations.rename': {
+        // Slack reports the change back (a channel_topic message, a channel_rename event), also
+        // when a puppet made it: the echo is expected so it is not applied to the room again.
+        const [field, value] =
+          call.method === 'conversations.setTopic' ? (['topic', call.args.topic] as const) : (['name', call.args.name] as const);
+        this.ws.echoes.expectChange(call.args.channel, field, value);
+        try {
+          await client.apiCall(call.method, call.args);
+        } catch (err) {
+          this.ws.echoes.cancelChange(call.args.channel, field, value);
+          throw err;
+        }
+        return {};
+      }
       case 'files.upload-external':
         return uploadToSlack(this.ws, client, call.args, { eventId: item.payload.eventId, again });
     }

@@ -1,0 +1,110 @@
+/**
+ * Matrix topic and room name changes reach the Slack channel: the topic always
+ * (`conversations.setTopic`), the name only with `rename_channels` (`conversations.rename`, made a
+ * valid channel name). A logged-in puppet's change is made with their own token, so their Slack
+ * permissions apply. Slack's refusal is told in the room; the change Slack reports back is not
+ * applied to the room again.
+ */
+import { strict as assert } from 'node:assert';
+import { grantPower, SLACK_BRIDGE_BOT_SCOPES } from '@causeway/testing';
+import { linkedRoom, messages, eventually, BOT, type SlackBridge } from './support';
+import { startPuppetBridge, adminRoom, puppetLogin } from './puppet-support';
+
+describe('slack-bridge: Matrix topic and name → Slack', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+  let roomId: string;
+
+  const settle = async () => {
+    await b.slack.waitForDeliveries(b.app);
+    await b.connector().idle();
+    await b.fx.bridge.idle();
+  };
+  const notices = () => messages(b, roomId, BOT).map((e) => String(e.content.body));
+  const notice = (re: RegExp) => eventually(() => notices().find((n) => re.test(n)), `notice ${re}`);
+  /** State events of a type the bot sent in the room (a change from Slack applied to it). */
+  const byBot = (type: string) => b.fx.hs.roomTimeline(roomId).filter((e) => e.type === type && e.sender === BOT);
+
+  before(async () => {
+    b = await startPuppetBridge('socket', {
+      appOptions: { botScopes: [...SLACK_BRIDGE_BOT_SCOPES, 'channels:manage', 'groups:write'] },
+      extraWorkspace: { rename_channels: true },
+    });
+    roomId = await linkedRoom(b);
+    // The bridge may change the room's name and topic when Slack's change.
+    await grantPower(b.fx.hs, b.matrixAlice, roomId, BOT, 100);
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  it('a relayed user sets the topic as the bot; its echo is not applied again', async () => {
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'planning & more' });
+    await eventually(() => b.slack.conversation(b.general.id).topic.value === 'planning & more', 'topic on Slack');
+    assert.equal(b.slack.conversation(b.general.id).topic.creator, b.botUserId);
+    await settle();
+    assert.deepEqual(byBot('m.room.topic'), []);
+    // Slack's own changes still cross.
+    b.bob.setTopic(b.general, 'from slack');
+    await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'from slack', 'Slack topic on Matrix');
+  });
+
+  it("tells the room why Slack refused (the bot may not rename a channel it did not create; the workspace's rules)", async () => {
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Big Plans' });
+    await notice(/not renamed to #big-plans: Slack lets only the channel's creator or a workspace admin rename it/);
+    assert.equal(b.slack.conversation(b.general.id).name, 'general');
+
+    b.slack.faults.error('conversations.setTopic', 'restricted_action');
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'not allowed' });
+    await notice(/topic was not changed on Slack: the Slack workspace does not let the bridge do that/);
+    assert.equal(b.slack.conversation(b.general.id).topic.value, 'from slack');
+  });
+
+  it("a logged-in puppet renames with their own token (their permissions), normalised; Slack's echo is not applied again", async () => {
+    const admin = await adminRoom(b, b.matrixAlice);
+    await puppetLogin(b, admin, b.alice); // Slack's alice created #general
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Café Talk: Q3 Plans!' });
+    await eventually(() => b.slack.conversation(b.general.id).name === 'cafe-talk-q3-plans', 'renamed on Slack');
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'mine' });
+    await eventually(() => b.slack.conversation(b.general.id).topic.value === 'mine', 'topic on Slack');
+    assert.equal(b.slack.conversation(b.general.id).topic.creator, b.alice.id);
+    await settle();
+    assert.equal(b.fx.hs.stateEvent(roomId, 'm.room.name')?.content.name, 'Café Talk: Q3 Plans!');
+    assert.deepEqual(
+      byBot('m.room.name').map((e) => e.content.name),
+      [],
+    );
+    assert.deepEqual(
+      byBot('m.room.topic').map((e) => e.content.topic),
+      ['from slack'],
+    );
+
+    b.alice.createChannel('taken');
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Taken' });
+    await notice(/not renamed to #taken: another Slack channel already has that name/);
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: '日本語' });
+    await notice(/leaves no valid Slack channel name/);
+    assert.equal(b.slack.conversation(b.general.id).name, 'cafe-talk-q3-plans');
+  });
+});
+
+describe('slack-bridge: Matrix room names without rename_channels', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+
+  before(async () => {
+    b = await startPuppetBridge('socket', { appOptions: { botScopes: [...SLACK_BRIDGE_BOT_SCOPES, 'channels:manage', 'groups:write'] } });
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  it('leaves the channel name alone (the topic still crosses)', async () => {
+    const roomId = await linkedRoom(b);
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Renamed On Matrix' });
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'after the name' });
+    await eventually(() => b.slack.conversation(b.general.id).topic.value === 'after the name', 'topic on Slack');
+    assert.equal(b.slack.conversation(b.general.id).name, 'general');
+    assert.equal(b.slack.calls('conversations.rename').length, 0);
+  });
+});
