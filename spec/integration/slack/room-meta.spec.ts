@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { grantPower, SLACK_BRIDGE_BOT_SCOPES } from '@causeway/testing';
-import { linkedRoom, messages, eventually, BOT, type SlackBridge } from './support';
+import { linkedRoom, messages, eventually, BOT, WS, type SlackBridge } from './support';
 import { startPuppetBridge, adminRoom, puppetLogin } from './puppet-support';
 
 describe('slack-bridge: Matrix topic and name → Slack', function () {
@@ -106,5 +106,50 @@ describe('slack-bridge: Matrix room names without rename_channels', function () 
     await eventually(() => b.slack.conversation(b.general.id).topic.value === 'after the name', 'topic on Slack');
     assert.equal(b.slack.conversation(b.general.id).name, 'general');
     assert.equal(b.slack.calls('conversations.rename').length, 0);
+  });
+});
+
+describe('slack-bridge: Matrix room names of team-synced portals', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+
+  before(async () => {
+    b = await startPuppetBridge('socket', {
+      appOptions: { botScopes: [...SLACK_BRIDGE_BOT_SCOPES, 'channels:manage', 'groups:write'] },
+      extraWorkspace: { rename_channels: true, team_sync: { enabled: true } },
+    });
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  it("renames the channel the bot created; the start-up sync takes the channel's name for the Matrix name's Slack form", async () => {
+    // A channel the app created, so its bot may rename it.
+    const ops = b.slack.createChannel(b.team, { name: 'ops', members: [b.botUserId, b.alice], creator: b.botUserId });
+    await b.fx.restart(); // the start-up sync makes its portal
+    const roomId = await eventually(async () => {
+      const [p] = await b.connector().ctx.portals.getByKey({ network: WS, id: ops.id });
+      return p?.kind === 'portal' ? p.roomId : undefined;
+    }, 'team-sync portal');
+    const bot = b.fx.hs.appserviceClient(b.fx.registration.id);
+    await bot.invite(roomId, b.matrixAlice.userId);
+    await b.matrixAlice.join(roomId);
+    await grantPower(b.fx.hs, bot, roomId, b.matrixAlice.userId, 100);
+
+    await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Ops Room' });
+    await eventually(() => b.slack.conversation(ops.id).name === 'ops-room', 'renamed on Slack');
+    await b.slack.waitForDeliveries(b.app);
+    await b.connector().idle();
+    await b.fx.restart();
+    await b.connector().idle();
+    await b.fx.bridge.idle();
+    assert.equal(b.fx.hs.stateEvent(roomId, 'm.room.name')?.content.name, 'Ops Room');
+    assert.deepEqual(
+      b.fx.hs
+        .roomTimeline(roomId)
+        .filter((e) => e.type === 'm.room.name' && e.sender === BOT)
+        .map((e) => e.content.name),
+      ['ops'],
+    );
   });
 });

@@ -3,7 +3,7 @@
 // the bot and app IDs a post carries and by the bot user, and, for what carries neither reliably,
 // by the `ts` values the Web API returned (posts) or was given (deletions), and topic and name
 // changes by their channel and value.
-import type { SlackAuthor } from '../slack';
+import { unescapeMrkdwn, type SlackAuthor } from '../slack';
 import type { SlackIdentity } from '../workspace/identity';
 
 const MAX_REMEMBERED = 10_000;
@@ -56,12 +56,20 @@ export class EchoFilter {
     this.changes.delete(`${channel}\u0000${field}\u0000${value}`);
   }
 
-  /** Whether Slack reports a change the bridge made (consumed: it is reported once). */
+  /**
+   * Whether Slack reports a change the bridge made (consumed: it is reported once). The value is
+   * also compared without Slack's `&amp;`/`&lt;`/`&gt;` escaping, in case Slack escaped the text.
+   */
   takeChange(channel: string, field: 'topic' | 'name', value: string): boolean {
-    const key = `${channel}\u0000${field}\u0000${value}`;
-    const until = this.changes.get(key);
-    this.changes.delete(key);
-    return until !== undefined && until >= Date.now();
+    const now = Date.now();
+    for (const v of new Set([value, unescapeMrkdwn(value)])) {
+      const key = `${channel}\u0000${field}\u0000${v}`;
+      const until = this.changes.get(key);
+      if (until === undefined) continue;
+      this.changes.delete(key);
+      if (until >= now) return true;
+    }
+    return false;
   }
 
   /** A deletion the bridge made itself (consumed: Slack reports it once). */

@@ -10,22 +10,7 @@ import type { SlackSender } from './slack-sender';
 import type { SlackCall } from './slack-call';
 import { callerFields } from '../puppets/puppet-send';
 import { slackErrorCode } from '../puppets/puppets';
-
-/** Slack channel names: lower-case letters, digits, `-` and `_`, at most 80 characters. */
-const MAX_NAME = 80;
-
-/** The Slack channel name a Matrix room name becomes ('' when nothing of it is left). */
-export function slackChannelName(roomName: string): string {
-  return roomName
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '') // accents off: "Café" → "cafe"
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-_]+|-+$/g, '')
-    .slice(0, MAX_NAME)
-    .replace(/-+$/g, '');
-}
+import { slackChannelName } from '../slack';
 
 export async function roomMetaToSlack(ws: WorkspaceContext, sender: SlackSender, change: MatrixRoomMeta): Promise<void> {
   if (change.portal.kind === 'dm') return;
