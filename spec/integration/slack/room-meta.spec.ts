@@ -49,6 +49,18 @@ describe('slack-bridge: Matrix topic and name → Slack', function () {
     await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'from slack', 'Slack topic on Matrix');
   });
 
+  it('a topic change whose answer was lost is not made again (one "set the channel topic" line)', async () => {
+    const lost = b.slack.faults.lostAnswer('conversations.setTopic');
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'said once' });
+    await eventually(() => b.slack.conversation(b.general.id).topic.value === 'said once', 'topic on Slack');
+    await settle();
+    assert.equal(lost.triggered, 1);
+    assert.equal(b.slack.messages(b.general).filter((m) => m.subtype === 'channel_topic' && m.text.endsWith('said once')).length, 1);
+    assert.ok(!notices().some((n) => n.includes('said once') || n.includes('not changed')), notices().join('\n'));
+    b.bob.setTopic(b.general, 'from slack again');
+    await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'from slack again', 'Slack topic on Matrix');
+  });
+
   it("tells the room why Slack refused (the bot may not rename a channel it did not create; the workspace's rules)", async () => {
     await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Big Plans' });
     await notice(/not renamed to #big-plans: Slack lets only the channel's creator or a workspace admin rename it/);
@@ -57,7 +69,7 @@ describe('slack-bridge: Matrix topic and name → Slack', function () {
     b.slack.faults.error('conversations.setTopic', 'restricted_action');
     await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'not allowed' });
     await notice(/topic was not changed on Slack: the Slack workspace does not let the bridge do that/);
-    assert.equal(b.slack.conversation(b.general.id).topic.value, 'from slack');
+    assert.equal(b.slack.conversation(b.general.id).topic.value, 'from slack again');
   });
 
   it("a logged-in puppet renames with their own token (their permissions), normalised; Slack's echo is not applied again", async () => {
@@ -76,7 +88,7 @@ describe('slack-bridge: Matrix topic and name → Slack', function () {
     );
     assert.deepEqual(
       byBot('m.room.topic').map((e) => e.content.topic),
-      ['from slack'],
+      ['from slack', 'from slack again'],
     );
 
     b.alice.createChannel('taken');

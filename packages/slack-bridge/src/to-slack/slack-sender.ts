@@ -12,6 +12,7 @@ import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
+import { channelHas } from './channel-state';
 import { sendForMatrixUser } from '../puppets/puppet-send';
 import { countRateLimitWait } from '../metrics/slack-metrics';
 
@@ -129,6 +130,8 @@ export class SlackSender {
         // when a puppet made it: the echo is expected so it is not applied to the room again.
         const [field, value] =
           call.method === 'conversations.setTopic' ? (['topic', call.args.topic] as const) : (['name', call.args.name] as const);
+        // Sent before (a lost answer, a crash): Slack would post its "set the topic" line again.
+        if (again && (await channelHas(this.ws, call.args.channel, field, value))) return {};
         this.ws.echoes.expectChange(call.args.channel, field, value);
         try {
           await client.apiCall(call.method, call.args);
