@@ -111,13 +111,31 @@ describe('slack-bridge: Matrix room names without rename_channels', function () 
     await b?.stop();
   });
 
+  let roomId: string;
+  before(async () => {
+    roomId = await linkedRoom(b);
+  });
+
   it('leaves the channel name alone (the topic still crosses)', async () => {
-    const roomId = await linkedRoom(b);
     await b.matrixAlice.sendState(roomId, 'm.room.name', '', { name: 'Renamed On Matrix' });
     await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'after the name' });
     await eventually(() => b.slack.conversation(b.general.id).topic.value === 'after the name', 'topic on Slack');
     assert.equal(b.slack.conversation(b.general.id).name, 'general');
     assert.equal(b.slack.calls('conversations.rename').length, 0);
+  });
+
+  it('a topic change still waiting at a restart, then refused, is told to its sender privately', async () => {
+    const storm = b.slack.faults.rateLimit('conversations.setTopic', { times: Infinity, retryAfter: 60 });
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'across a restart' });
+    await eventually(() => storm.triggered > 0, 'the change held by a 429');
+    storm.cancel();
+    b.slack.faults.error('conversations.setTopic', 'restricted_action');
+    await b.fx.restart();
+    const told = 'Your topic change ("across a restart") could not be made on Slack (restricted_action).';
+    await eventually(
+      () => b.fx.hs.rooms.allRoomIds().some((r) => b.fx.hs.roomTimeline(r).some((e) => e.sender === BOT && e.content?.body === told)),
+      'the sender told',
+    );
   });
 });
 

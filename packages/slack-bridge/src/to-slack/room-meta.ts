@@ -19,7 +19,13 @@ export async function roomMetaToSlack(ws: WorkspaceContext, sender: SlackSender,
   const asPuppet = !!base.puppet;
   if (change.topic !== undefined) {
     const call: SlackCall = { method: 'conversations.setTopic', args: { channel, topic: change.topic } };
-    await send(sender, channel, { ...base, call }, (code) => `The topic was not changed on Slack: ${explain(code, asPuppet, 'topic')}`);
+    const tell = { userId: change.sender.userId, what: `Your topic change ("${change.topic.slice(0, 80)}")` };
+    await send(
+      sender,
+      channel,
+      { ...base, call, tell },
+      (code) => `The topic was not changed on Slack: ${explain(code, asPuppet, 'topic')}`,
+    );
   }
   if (change.name !== undefined) {
     if (!ws.cfg.rename_channels) {
@@ -35,7 +41,7 @@ export async function roomMetaToSlack(ws: WorkspaceContext, sender: SlackSender,
     await send(
       sender,
       channel,
-      { ...base, call },
+      { ...base, call, tell: { userId: change.sender.userId, what: `The rename of the Slack channel to #${name}` } },
       (code) => `The Slack channel was not renamed to #${name}: ${explain(code, asPuppet, 'name')}`,
     );
   }

@@ -30,6 +30,8 @@ export interface StoredCall {
   puppet?: string;
   /** Only their token can make it (their DMs): no relay fallback. */
   puppetOnly?: boolean;
+  /** For changes that are not messages (a topic, a rename): who to tell, and what, if it fails after a restart. */
+  tell?: { userId: string; what: string };
 }
 
 /** What a call gave back: the `ts` of a post or upload. */

@@ -176,12 +176,16 @@ export class SlackSender {
 
   private async failed(item: PendingSend<StoredCall>, err: unknown): Promise<void> {
     this.ws.ctx.log.warn('Slack call failed for good', { method: item.payload.call.method, error: slackError(err) ?? String(err) });
-    const late = item.payload.late;
-    if (late && this.store.isRestored(item.id)) {
+    const { late, tell } = item.payload;
+    // Restored after a restart: no handler waits to tell the sender, so they are told here.
+    if (!this.store.isRestored(item.id)) return;
+    if (late) {
       await this.ws.ctx.notify.notice(
         late.sender.userId,
         `Your message "${late.content.body.slice(0, 80)}" could not be sent to Slack (${slackError(err) ?? 'error'}).`,
       );
+    } else if (tell) {
+      await this.ws.ctx.notify.notice(tell.userId, `${tell.what} could not be made on Slack (${slackError(err) ?? 'error'}).`);
     }
   }
 }
