@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { grantPower, SLACK_BRIDGE_BOT_SCOPES } from '@causeway/testing';
-import { linkedRoom, messages, eventually, BOT, WS, type SlackBridge } from './support';
+import { startSlackBridge, linkedRoom, messages, eventually, BOT, WS, type SlackBridge } from './support';
 import { startPuppetBridge, adminRoom, puppetLogin } from './puppet-support';
 
 describe('slack-bridge: Matrix topic and name → Slack', function () {
@@ -181,5 +181,33 @@ describe('slack-bridge: Matrix room names of team-synced portals', function () {
         .map((e) => e.content.name),
       ['ops'],
     );
+  });
+});
+
+describe('slack-bridge: Matrix topics with an app installed before channels:manage', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+
+  before(async () => {
+    b = await startSlackBridge('socket'); // the emulator's default bot scopes: no channels:manage
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  it("tells the room the app lacks the scope (Slack's missing_scope)", async () => {
+    const roomId = await linkedRoom(b);
+    await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'needs a scope' });
+    await eventually(
+      () =>
+        messages(b, roomId, BOT).some((e) =>
+          /topic was not changed on Slack: the Slack app lacks the permission \(channels:manage, groups:write\)/.test(
+            String(e.content.body),
+          ),
+        ),
+      'notice',
+    );
+    assert.equal(b.slack.calls('conversations.setTopic')[0]?.error, 'missing_scope');
+    assert.equal(b.slack.conversation(b.general.id).topic.value, '');
   });
 });
