@@ -2,8 +2,9 @@
  * Matrix topic and room name changes reach the Slack channel: the topic always
  * (`conversations.setTopic`), the name only with `rename_channels` (`conversations.rename`, made a
  * valid channel name). A logged-in puppet's change is made with their own token, so their Slack
- * permissions apply. Slack's refusal is told in the room; the change Slack reports back is not
- * applied to the room again.
+ * permissions apply. Slack's refusal is told in the room (privately when it comes after a restart);
+ * the change Slack reports back is not applied to the room again, a change whose answer was lost
+ * is not made twice, and team sync takes a renamed channel's name for the Matrix name it came from.
  */
 import { strict as assert } from 'node:assert';
 import { grantPower, SLACK_BRIDGE_BOT_SCOPES } from '@causeway/testing';

@@ -75,6 +75,8 @@ function explain(code: string | undefined, asPuppet: boolean, what: 'topic' | 'n
       return `Slack lets only the channel's creator or a workspace admin rename it, and ${who} is neither.`;
     case 'restricted_action':
       return `the Slack workspace does not let ${who} do that.`;
+    case 'user_is_restricted':
+      return 'Slack does not let guest accounts do that.';
     case 'name_taken':
       return 'another Slack channel already has that name.';
     case 'is_archived':
