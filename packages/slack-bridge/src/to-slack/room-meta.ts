@@ -15,7 +15,12 @@ import { slackChannelName } from '../slack';
 export async function roomMetaToSlack(ws: WorkspaceContext, sender: SlackSender, change: MatrixRoomMeta): Promise<void> {
   if (change.portal.kind === 'dm') return;
   const channel = change.portal.key.id;
-  const base = { eventId: change.eventId, ...callerFields(ws, change.sender.userId, change.portal) };
+  const base = {
+    eventId: change.eventId,
+    // Replayed by the core after a crash: the change may have been made (the sender checks first).
+    ...(change.redelivered ? { mayExist: true } : {}),
+    ...callerFields(ws, change.sender.userId, change.portal),
+  };
   const asPuppet = !!base.puppet;
   if (change.topic !== undefined) {
     const call: SlackCall = { method: 'conversations.setTopic', args: { channel, topic: change.topic } };
