@@ -30,6 +30,7 @@ describe('slack-bridge: config', () => {
     ).connector as SlackConfig;
     assert.deepEqual(problems(`${base}      app_token: xapp-1-A1-xyz\n`), []);
     assert.equal(cfg.workspaces.acme.api_url, 'https://slack.com/api/');
+    assert.equal(cfg.workspaces.acme.rename_channels, false, 'Matrix room names rename Slack channels only when opted in');
     assert.equal(cfg.relay.username_template, '$DISPLAYNAME');
     checkWorkspaces(cfg);
   });

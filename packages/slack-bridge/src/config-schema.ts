@@ -44,6 +44,11 @@ export const WorkspaceSchema = section(
     name: Type.Optional(
       Type.String({ description: 'Human-readable workspace name shown in bridge info (defaults to the team name Slack reports).' }),
     ),
+    rename_channels: Type.Boolean({
+      default: false,
+      description:
+        "Rename the Slack channel when a linked room's Matrix name changes (`conversations.rename`, the name made a valid channel name: lower-case, `-` for spaces, at most 80 characters). Off by default: renaming a channel is intrusive, and Slack lets only its creator or a workspace admin do it. Topic changes always cross.",
+    }),
     puppeting: Type.Optional(PuppetingSchema),
     team_sync: Type.Optional(TeamSyncSchema),
   },

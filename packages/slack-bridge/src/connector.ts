@@ -21,9 +21,11 @@ import {
   type MatrixReaction,
   type MatrixReactionRemoval,
   type MatrixRedaction,
+  type MatrixRoomMeta,
   type PortalKey,
   type ReactionHandler,
   type RedactionHandler,
+  type RoomMetaHandler,
   type SendResult,
   type RemoteEvent,
   type UndeliverableHandler,
@@ -46,6 +48,7 @@ export class SlackConnector
     EditHandler,
     RedactionHandler,
     ReactionHandler,
+    RoomMetaHandler,
     LinkHandler,
     BridgeInfoProvider,
     UndeliverableHandler,
@@ -130,6 +133,11 @@ export class SlackConnector
 
   async handleMatrixReactionRemoval(r: MatrixReactionRemoval): Promise<void> {
     await this.workspace(r.portal.key.network).toSlack.reaction(r, true);
+  }
+
+  /** A Matrix topic or room name change: to the Slack channel (to-slack/room-meta). */
+  async handleMatrixRoomMeta(change: MatrixRoomMeta): Promise<void> {
+    await this.workspace(change.portal.key.network).toSlack.roomMeta(change);
   }
 
   /** A Slack message the core gave up on: its author is told in the channel (only they see it). */

@@ -65,6 +65,8 @@ const USER_TOKEN_FILES = [
 const USER_CALL_KINDS: Record<string, ConversationKind[]> = {
   'conversations.members': ['im', 'mpim'], // who is in a DM or group DM (direct-messages)
   'conversations.open': ['im'], // a DM with one Slack user (direct-messages: `users: ghost.id`)
+  'conversations.setTopic': ['channel', 'group'], // Matrix topics of channel portals (to-slack/room-meta: not in DMs)
+  'conversations.rename': ['channel', 'group'], // Matrix room names, with rename_channels (to-slack/room-meta)
 };
 type ConversationKind = 'channel' | 'group' | 'im' | 'mpim';
 
@@ -218,7 +220,7 @@ describe('slack-bridge: the app manifest', function () {
       await b?.stop();
     });
 
-    it('relays messages, edits, reactions, files and profiles both ways without a missing scope', async () => {
+    it('relays messages, edits, reactions, files, topics and profiles both ways without a missing scope', async () => {
       const m = b.alice.post(b.general, 'from slack');
       const ev = await eventually(
         () => messages(b, roomId, ghostId(b.alice.id)).find((e) => e.content.body === 'from slack'),
@@ -235,6 +237,8 @@ describe('slack-bridge: the app manifest', function () {
       const mxc = await b.matrixAlice.upload(Buffer.from('bytes'), 'text/plain', 'b.txt');
       await b.matrixAlice.sendMessage(roomId, { msgtype: 'm.file', body: 'b.txt', url: mxc, info: { mimetype: 'text/plain' } });
       await eventually(() => b.slack.posted(b.app, b.general).some((p) => p.text === 'from matrix'), 'Matrix → Slack');
+      await b.matrixAlice.sendState(roomId, 'm.room.topic', '', { topic: 'topic from matrix' });
+      await eventually(() => b.slack.conversation(b.general.id).topic.value === 'topic from matrix', 'topic on Slack');
       await eventually(() => b.slack.message(b.general, m.ts)?.reactions.some((r) => r.name === 'eyes'), 'reaction on Slack');
       await eventually(
         () => b.slack.messages(b.general).some((p) => p.files?.length && b.slack.file(p.files[0]).name === 'b.txt'),
@@ -254,7 +258,7 @@ describe('slack-bridge: the app manifest', function () {
       );
     });
 
-    it("logs a puppet in with the manifest's user scopes; they post, upload, react and DM as themselves without a missing scope", async () => {
+    it("logs a puppet in with the manifest's user scopes; they post, upload, react, set topics and DM as themselves without a missing scope", async () => {
       const m = b.matrixAlice;
       const admin = await adminRoom(b, m);
       const link = new URL(/https?:\/\/\S+/.exec(await admin.command('!login'))![0]);
@@ -276,6 +280,8 @@ describe('slack-bridge: the app manifest', function () {
           b.slack.messages(b.general).some((x) => x.user === b.alice.id && x.files?.length && b.slack.file(x.files[0]).name === 'mine.txt'),
         'her own file on Slack',
       );
+      await m.sendState(roomId, 'm.room.topic', '', { topic: 'her topic' });
+      await eventually(() => b.slack.conversation(b.general.id).topic.creator === b.alice.id, 'her topic on Slack');
       const eventId = messages(b, roomId, m.userId).find((e) => e.content.body === 'as myself')!.event_id;
       await m.sendEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: '👍' } });
       await eventually(() => b.slack.message(b.general, post.ts)?.reactions.some((r) => r.users.includes(b.alice.id)), 'her reaction');

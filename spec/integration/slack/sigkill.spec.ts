@@ -5,6 +5,9 @@
  *   looked for by its metadata before it is sent again).
  * - Slack → Matrix: events Slack was told the bridge has (acknowledged) while the homeserver was
  *   down reach the room after the restart, once, in order.
+ * - Matrix → Slack file: killed after the upload was completed (shared) but before the send was
+ *   acknowledged, the restarted bridge finds the share (`files.info` of the file ID it stored
+ *   before completing) instead of uploading again: one `file_share` in the channel.
  * What the bridge had stored when it died is read from its data directory (the queue log).
  */
 import { strict as assert } from 'node:assert';
@@ -31,6 +34,8 @@ import {
 import { SlackConnector } from '@causeway/slack-bridge';
 
 const BOT = '@slackbot:localhost';
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
 /** Values of a durable queue as the bridge's queue log (queues.db) holds them now. */
 function stored(dataDir: string, queue: string): unknown[] {
@@ -163,6 +168,35 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
       Array.from({ length: N }, (_, i) => `m${i}`),
     );
     await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored');
+  });
+
+  it('Matrix → Slack: a file shared just before the kill is not uploaded again after the restart', async () => {
+    await startChild();
+    const roomId = await linkGeneral();
+    // The share's ts is read from files.info after the completion: held there by a 429, the upload
+    // has been completed on Slack while its outbox entry still waits.
+    const held = slack.faults.rateLimit('files.info', { times: Infinity, retryAfter: 60 });
+    const mxc = await matrixAlice.upload(PNG, 'image/png', 'kill.png');
+    await matrixAlice.sendMessage(roomId, {
+      msgtype: 'm.image',
+      body: 'kill.png',
+      url: mxc,
+      info: { mimetype: 'image/png', size: PNG.length },
+    });
+    const shares = () => slack.messages(general).filter((m) => m.subtype === 'file_share');
+    await eventually(() => shares().length === 1 && held.triggered > 0, 'the file shared, its answer held', 20_000);
+    assert.equal(stored(dataDir, 'connector.slack.slack-sends').length, 1);
+    await kill();
+    held.cancel();
+
+    await startChild();
+    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored', 30_000);
+    // The Matrix event the bridge had not finished is replayed by the core too: it must find the share as well.
+    await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
+    await matrixAlice.sendMessage(roomId, 'marker');
+    await eventually(() => slack.posted(app, general).some((m) => m.text === 'marker'), 'marker on Slack', 20_000);
+    assert.equal(shares().length, 1, 'one file_share');
+    assert.equal(slack.calls('files.completeUploadExternal').length, 1);
   });
 
   it('Slack → Matrix: events acknowledged while the homeserver is down reach the room after the restart, once, in order', async () => {

@@ -19,6 +19,8 @@ const DEFAULT_USER_SCOPES = [
   'im:read',
   'mpim:read',
   'im:write',
+  'channels:write',
+  'groups:write',
   'reactions:write',
   'files:write',
   'files:read',

@@ -19,3 +19,4 @@ export * from './message-id';
 export * from './pending-sends';
 export * from './send-errors';
 export * from './send-queue';
+export * from './channel-name';

@@ -10,6 +10,7 @@
 import type { Portal } from '@causeway/bridge-core';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { slackErrorCode } from '../puppets/puppets';
+import { slackChannelName } from '../slack';
 
 interface ChannelInfo {
   id?: string;
@@ -139,12 +140,14 @@ export class TeamSync {
     for (const p of existing.filter((x) => x.kind === 'portal')) {
       const haveName = (await ws.ctx.portals.roomState(p.roomId, 'm.room.name'))?.name;
       const haveTopic = (await ws.ctx.portals.roomState(p.roomId, 'm.room.topic'))?.topic ?? '';
-      if (haveName === name && haveTopic === topic) continue;
+      // With rename_channels a Matrix name renamed the channel to its Slack form: that is in step.
+      const sameName = haveName === name || (ws.cfg.rename_channels && typeof haveName === 'string' && slackChannelName(haveName) === name);
+      if (sameName && haveTopic === topic) continue;
       await ws.ctx.remote.emit({
         type: 'meta',
         portal: key,
         sender: { bot: true },
-        ...(haveName !== name ? { name } : {}),
+        ...(!sameName ? { name } : {}),
         ...(haveTopic !== topic ? { topic } : {}),
       });
     }

@@ -93,6 +93,8 @@ export class SlackToMatrix {
         return [{ type: 'membership', portal: ws.portalKey(ev.channel), sender: await this.sender(ev.userId), membership: ev.membership }];
       case 'topic':
       case 'purpose':
+        // A topic the bridge set from Matrix comes back, as the bot or as a puppet: not applied again.
+        if (ev.kind === 'topic' && ws.echoes.takeChange(ev.channel, 'topic', ev.value)) return [];
         if (ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
         return [
           {
@@ -105,7 +107,8 @@ export class SlackToMatrix {
           },
         ];
       case 'channel_renamed':
-        if (ev.source !== 'event' || ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
+        if (ev.source !== 'event' || ws.echoes.takeChange(ev.channel, 'name', ev.name)) return [];
+        if (ws.echoes.isSelfUser(ev.userId) || !(await this.linked(ev.channel))) return [];
         return [{ type: 'meta', portal: ws.portalKey(ev.channel), sender: { bot: true }, name: ev.name }];
     }
   }
@@ -127,7 +130,7 @@ export class SlackToMatrix {
     const portal = ws.portalKey(ev.channel);
     const id = ws.messageId(ev.channel, ev.ts);
     const thread = ev.threadTs ? ws.messageId(ev.channel, ev.threadTs) : undefined;
-    if (ev.threadTs) ws.threads.set(ev.channel, ev.ts, ev.threadTs);
+    if (ev.threadTs) await ws.threads.set(ev.channel, ev.ts, ev.threadTs);
     // A broadcast reply is in the channel for everyone: on Matrix a reply in the main timeline.
     const relation = thread ? (ev.isBroadcast ? { replyTo: thread } : { threadRoot: thread }) : {};
     const kind = ev.isEmote ? 'emote' : ev.author.userId ? 'text' : 'notice';

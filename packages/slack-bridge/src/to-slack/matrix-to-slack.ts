@@ -13,6 +13,7 @@ import {
   type MatrixReaction,
   type MatrixReactionRemoval,
   type MatrixRedaction,
+  type MatrixRoomMeta,
   type RemoteMessageRef,
   type SendResult,
 } from '@causeway/bridge-core';
@@ -23,6 +24,7 @@ import { Reactors } from './reactors';
 import type { SlackSender } from './slack-sender';
 import { MATRIX_EVENT_METADATA, type SlackCall } from './slack-call';
 import { callerFields } from '../puppets/puppet-send';
+import { roomMetaToSlack } from './room-meta';
 
 /** Slack's own limit on `text` is 40,000 characters; longer text is cut with a marker. */
 const MAX_TEXT = 39_000;
@@ -47,7 +49,7 @@ export class MatrixToSlack {
     const ws = this.ws;
     const channel = msg.portal.key.id;
     const identity = await this.identity(msg);
-    const thread = this.threadOf(msg);
+    const thread = await this.threadOf(msg);
     // What the message map needs if the IDs come after a restart (the whole event would bloat the store).
     const late = {
       eventId: msg.eventId,
@@ -92,7 +94,7 @@ export class MatrixToSlack {
       };
     }
     const r = await this.sender.call(channel, { ...base, call });
-    if (r.ts && thread.thread_ts) ws.threads.set(channel, r.ts, thread.thread_ts);
+    if (r.ts && thread.thread_ts) await ws.threads.set(channel, r.ts, thread.thread_ts);
     return { remoteIds: r.ts ? [ws.messageId(channel, r.ts)] : [] };
   }
 
@@ -147,6 +149,11 @@ export class MatrixToSlack {
     });
   }
 
+  /** A topic or room name change (to-slack/room-meta). */
+  roomMeta(change: MatrixRoomMeta): Promise<void> {
+    return roomMetaToSlack(this.ws, this.sender, change);
+  }
+
   private async text(content: MessageContent): Promise<string> {
     const resolvers = await mentionResolvers(this.ws, content);
     let text = matrixToSlack(
@@ -162,12 +169,12 @@ export class MatrixToSlack {
   }
 
   /** Where a message goes: a thread (Matrix thread, or a reply: Slack's only reply form) or the channel. */
-  private threadOf(msg: MatrixMessage): { thread_ts?: string; reply_broadcast?: boolean } {
+  private async threadOf(msg: MatrixMessage): Promise<{ thread_ts?: string; reply_broadcast?: boolean }> {
     const channel = msg.portal.key.id;
     const ref = msg.threadRoot ?? msg.replyTo;
     const t = ref ? slackTsOf(this.ws, ref) : undefined;
     if (!t || t.channel !== channel) return {};
-    const root = this.ws.threads.rootOf(channel, t.ts) ?? t.ts;
+    const root = (await this.ws.threads.rootOf(channel, t.ts)) ?? t.ts;
     return msg.threadRoot ? { thread_ts: root } : { thread_ts: root, reply_broadcast: true };
   }
 

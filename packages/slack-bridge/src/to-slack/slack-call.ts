@@ -11,6 +11,8 @@ export type SlackCall =
   | { method: 'chat.update'; args: { channel: string; ts: string; text: string } }
   | { method: 'chat.delete'; args: { channel: string; ts: string } }
   | { method: 'reactions.add' | 'reactions.remove'; args: { channel: string; timestamp: string; name: string } }
+  | { method: 'conversations.setTopic'; args: { channel: string; topic: string } }
+  | { method: 'conversations.rename'; args: { channel: string; name: string } }
   | {
       method: 'files.upload-external';
       args: { channel: string; thread_ts?: string; mxc: string; name: string; mimetype?: string; comment?: string };
@@ -28,6 +30,8 @@ export interface StoredCall {
   puppet?: string;
   /** Only their token can make it (their DMs): no relay fallback. */
   puppetOnly?: boolean;
+  /** For changes that are not messages (a topic, a rename): who to tell, and what, if it fails after a restart. */
+  tell?: { userId: string; what: string };
 }
 
 /** What a call gave back: the `ts` of a post or upload. */

@@ -12,6 +12,7 @@ import type { WorkspaceContext } from '../workspace/workspace-context';
 import { DurableSendStore } from './durable-store';
 import { MATRIX_EVENT_METADATA, type CallResult, type StoredCall } from './slack-call';
 import { uploadToSlack } from './upload';
+import { channelHas } from './channel-state';
 import { sendForMatrixUser } from '../puppets/puppet-send';
 import { countRateLimitWait } from '../metrics/slack-metrics';
 
@@ -123,8 +124,25 @@ export class SlackSender {
           throw err;
         }
         return {};
+      case 'conversations.setTopic':
+      case 'conversations.rename': {
+        // Slack reports the change back (a channel_topic message, a channel_rename event), also
+        // when a puppet made it: the echo is expected so it is not applied to the room again.
+        const [field, value] =
+          call.method === 'conversations.setTopic' ? (['topic', call.args.topic] as const) : (['name', call.args.name] as const);
+        // Sent before (a lost answer, a crash): Slack would post its "set the topic" line again.
+        if (again && (await channelHas(this.ws, call.args.channel, field, value))) return {};
+        this.ws.echoes.expectChange(call.args.channel, field, value);
+        try {
+          await client.apiCall(call.method, call.args);
+        } catch (err) {
+          this.ws.echoes.cancelChange(call.args.channel, field, value);
+          throw err;
+        }
+        return {};
+      }
       case 'files.upload-external':
-        return uploadToSlack(this.ws, client, call.args);
+        return uploadToSlack(this.ws, client, call.args, { eventId: item.payload.eventId, again });
     }
   }
 
@@ -158,12 +176,16 @@ export class SlackSender {
 
   private async failed(item: PendingSend<StoredCall>, err: unknown): Promise<void> {
     this.ws.ctx.log.warn('Slack call failed for good', { method: item.payload.call.method, error: slackError(err) ?? String(err) });
-    const late = item.payload.late;
-    if (late && this.store.isRestored(item.id)) {
+    const { late, tell } = item.payload;
+    // Restored after a restart: no handler waits to tell the sender, so they are told here.
+    if (!this.store.isRestored(item.id)) return;
+    if (late) {
       await this.ws.ctx.notify.notice(
         late.sender.userId,
         `Your message "${late.content.body.slice(0, 80)}" could not be sent to Slack (${slackError(err) ?? 'error'}).`,
       );
+    } else if (tell) {
+      await this.ws.ctx.notify.notice(tell.userId, `${tell.what} could not be made on Slack (${slackError(err) ?? 'error'}).`);
     }
   }
 }

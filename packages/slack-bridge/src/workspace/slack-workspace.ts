@@ -56,7 +56,7 @@ export class SlackWorkspace implements WorkspaceContext {
   readonly users: SlackUsers;
   readonly emoji: CustomEmoji;
   readonly echoes: EchoFilter;
-  readonly threads = new ThreadRoots();
+  readonly threads: ThreadRoots;
   readonly sender: SlackSender;
   readonly toSlack: MatrixToSlack;
   readonly puppets: Puppets;
@@ -123,6 +123,7 @@ export class SlackWorkspace implements WorkspaceContext {
     this.toMatrix = new SlackToMatrix(this);
     this.sender = new SlackSender(this, this.sendClient);
     this.toSlack = new MatrixToSlack(this, this.sender);
+    this.threads = new ThreadRoots(ctx.data, name);
     this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);
     this.inbox = new SlackInbox(
       ctx.outbox.queue<StoredEnvelope>('slack-inbox'),

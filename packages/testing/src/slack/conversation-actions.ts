@@ -3,7 +3,7 @@
 // messages), renames (`channel_rename` / `group_rename` plus `channel_name`), topic and purpose
 // (`channel_topic` / `channel_purpose` messages), creation (`channel_created`), archiving, and
 // opening DMs and group DMs.
-import type { Actor } from './actor';
+import { isAdmin, type Actor } from './actor';
 import type { Json } from './deliveries';
 import type { EventDispatcher } from './dispatcher';
 import { SlackApiError } from './errors';
@@ -131,6 +131,9 @@ export class ConversationActions {
     this.sameTeam(actor, conv);
     this.channelOnly(conv);
     this.requireMember(actor, conv);
+    if (conv.archived) throw new SlackApiError('is_archived');
+    // Slack: only the channel's creator or a workspace admin may rename it (a bot rarely is either).
+    if (conv.creator !== actor.userId && !isAdmin(this.state, actor)) throw new SlackApiError('not_authorized');
     const nameError = channelNameError(name);
     if (nameError) throw new SlackApiError(nameError);
     if (name === conv.name) return;
