@@ -21,7 +21,7 @@ describe('slack-bridge: Matrix topic and name → Slack', function () {
     await b.connector().idle();
     await b.fx.bridge.idle();
   };
-  const notices = () => messages(b, roomId, BOT).map((e) => String(e.content.body));
+  const notices = () => messages(b, roomId, BOT).map((e) => e.content.body ?? '');
   const notice = (re: RegExp) => eventually(() => notices().find((n) => re.test(n)), `notice ${re}`);
   /** State events of a type the bot sent in the room (a change from Slack applied to it). */
   const byBot = (type: string) => b.fx.hs.roomTimeline(roomId).filter((e) => e.type === type && e.sender === BOT);
@@ -202,9 +202,7 @@ describe('slack-bridge: Matrix topics with an app installed before channels:mana
     await eventually(
       () =>
         messages(b, roomId, BOT).some((e) =>
-          /topic was not changed on Slack: the Slack app lacks the permission \(channels:manage, groups:write\)/.test(
-            String(e.content.body),
-          ),
+          /topic was not changed on Slack: the Slack app lacks the permission \(channels:manage, groups:write\)/.test(e.content.body ?? ''),
         ),
       'notice',
     );

@@ -4,6 +4,7 @@
  * across a bridge restart, for replies that came from Slack and for ones the bridge posted.
  */
 import { strict as assert } from 'node:assert';
+import { asString } from '@causeway/testing';
 import { startSlackBridge, linkedRoom, ghostId, messages, eventually, type SlackBridge } from './support';
 
 describe('slack-bridge: thread roots survive a restart', function () {
@@ -33,7 +34,10 @@ describe('slack-bridge: thread roots survive a restart', function () {
     await b.matrixAlice.sendMessage(roomId, {
       msgtype: 'm.text',
       body: 'matrix in thread before restart',
-      'm.relates_to': { rel_type: 'm.thread', event_id: String(slackReply.content['m.relates_to'].event_id) },
+      'm.relates_to': {
+        rel_type: 'm.thread',
+        event_id: asString(slackReply.content['m.relates_to']?.event_id, 'the Slack reply’s thread root'),
+      },
     });
     const mine = await onSlack('matrix in thread before restart');
     assert.equal(mine.threadTs, root.ts);
