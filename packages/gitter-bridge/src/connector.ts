@@ -55,6 +55,7 @@ import {
   splitGitterText,
   type GitterMessage,
   type GitterRoom,
+  type MessageSource,
 } from './gitter';
 
 /** Room for the relay's name prefix when a long message is split. */
@@ -108,7 +109,7 @@ export class GitterConnector
       ctx.data,
       {
         onMessage: (roomId, m, source) => this.onGitterMessage(roomId, m, source),
-        onRemove: (roomId, id) => this.onGitterRemove(roomId, id),
+        onRemove: (roomId, id, author) => this.onGitterRemove(roomId, id, author),
         onFatal: (roomId, err) => void this.onStreamRefused(roomId, err),
       },
       this.metrics,
@@ -182,11 +183,7 @@ export class GitterConnector
   }
 
   /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
-  private async onGitterMessage(
-    roomId: string,
-    m: GitterMessage,
-    source: 'stream' | 'catch-up',
-  ): Promise<{ applied: Promise<void> } | void> {
+  private async onGitterMessage(roomId: string, m: GitterMessage, source: MessageSource): Promise<{ applied: Promise<void> } | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -194,7 +191,9 @@ export class GitterConnector
       await this.puppets.accountOf(puppetOwner)?.queue.idle();
       if (this.ownVersions.has(`${m.id}:${messageVersion(m)}`)) return;
     }
-    const isNew = source === 'catch-up' || messageVersion(m) === 1;
+    // Catch-up fetches messages never passed on (in their current version); a recheck finds newer
+    // versions of ones that were (edits made while the stream was down).
+    const isNew = source === 'catch-up' || (source === 'stream' && messageVersion(m) === 1);
     const event = gitterEvent(m, this.portalKey(roomId), isNew, {
       ghosts: this.ctx.ghosts,
       puppetOf: (username) => this.puppets.matrixUserOf(username),
@@ -204,11 +203,11 @@ export class GitterConnector
     return { applied: this.ctx.remote.emit(event) };
   }
 
-  private async onGitterRemove(roomId: string, messageId: string): Promise<void> {
+  private async onGitterRemove(roomId: string, messageId: string, knownAuthor?: string): Promise<void> {
     if (this.deletedFromMatrix.has(messageId)) return; // our own deletion coming back
     // A removal names only the message: its author's ghost redacts it when we saw who that was
     // (a ghost may redact its own events in any room), else the bot (which needs the power to).
-    const author = this.authors.get(messageId);
+    const author = this.authors.get(messageId) ?? knownAuthor;
     const sender = author ? { ghost: ghostKey(author) } : { bot: true as const };
     await this.ctx.remote.emit({ type: 'delete', portal: this.portalKey(roomId), sender, targetId: messageId });
   }
