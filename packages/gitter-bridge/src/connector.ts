@@ -39,6 +39,7 @@ import { Puppets } from './puppets';
 import { RoomStreams } from './room-streams';
 import { MemberSync } from './member-sync';
 import { gitterEvent, ghostKey } from './inbound';
+import { mirroredEvent } from './mirror';
 import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
@@ -56,6 +57,7 @@ import {
   type GitterMessage,
   type GitterRoom,
   type MessageSource,
+  type SendOutcome,
 } from './gitter';
 
 /** Room for the relay's name prefix when a long message is split. */
@@ -77,7 +79,8 @@ export class GitterConnector
   private members!: MemberSync;
   metrics!: GitterMetrics;
   private queue!: DurableQueue<StoredOp>;
-  private readonly outcomes = new Outcomes();
+  /** Every settled Matrix → Gitter operation is also shown in the Gitter room's other Matrix rooms (mirror.ts). */
+  private readonly outcomes = new Outcomes((outcome) => this.mirror(outcome));
   /** Message versions a puppet account created (`id:v`), so their stream copies are not bridged back. */
   private readonly ownVersions = new Set<string>();
   /** Authors of recent Gitter messages, for the ghost that redacts one when it is deleted. */
@@ -201,6 +204,31 @@ export class GitterConnector
     this.authors.set(m.id, m.fromUser.username);
     this.metrics.messages.inc({ direction: 'gitter_to_matrix' });
     return { applied: this.ctx.remote.emit(event) };
+  }
+
+  /**
+   * Shows a delivered Matrix → Gitter operation in the other Matrix rooms linked to its Gitter
+   * room (see mirror.ts); nothing is emitted for a Gitter room linked to one Matrix room.
+   */
+  private mirror(outcome: SendOutcome): void {
+    if (!outcome.ok || !this.ctxRef) return;
+    const portal = this.portalKey(outcome.op.roomId);
+    void (async () => {
+      if ((await this.ctx.portals.getByKey(portal)).length < 2) return;
+      const event = mirroredEvent(outcome, portal, {
+        ghosts: this.ctx.ghosts,
+        puppetOf: (username) => this.puppets.matrixUserOf(username),
+        authorOf: (id) => this.authors.get(id),
+      });
+      if (!event) return;
+      if (event.type === 'message' && 'ghost' in event.sender) this.authors.set(event.id, event.sender.ghost.id);
+      await this.ctx.remote.emit(event);
+    })().catch((err: unknown) =>
+      this.ctx.log.warn("could not show a Matrix user's message in the Gitter room's other Matrix rooms", {
+        roomId: outcome.op.roomId,
+        err: String(err),
+      }),
+    );
   }
 
   private async onGitterRemove(roomId: string, messageId: string, knownAuthor?: string): Promise<void> {
