@@ -184,6 +184,17 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     assert.deepEqual(authors, ['alice']);
   });
 
+  it('a message after the saved cursor that the saved versions know is passed on as an edit, not as new', async () => {
+    const [a, b] = emu.seedMessages(roomId, alice.id, ['a', 'b']);
+    await alice.edit(roomId, b.id, 'b, edited');
+    start({ resumeAfterId: a.id, resumeSeen: [{ id: b.id, v: 1 }] });
+    await live();
+    assert.deepEqual(
+      got.map((g) => [g.id, g.v, g.source]),
+      [[b.id, 2, 'recheck']],
+    );
+  });
+
   it('a stalled stream (no data, not even keep-alives) is abandoned for a new one, losing nothing', async () => {
     start({ stallTimeoutMs: 150 });
     await live();

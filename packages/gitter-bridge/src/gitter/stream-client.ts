@@ -292,10 +292,13 @@ export class RoomStream {
     try {
       if (item.kind === 'message') {
         const m = item.message;
+        const passedOn = this.seen.version(m.id);
         const admitted = this.seen.admit(m.id, messageVersion(m), { thread: Boolean(m.parentId), author: m.fromUser?.username });
         if (!admitted) return;
         if (this.cursor === undefined || m.id > this.cursor) this.cursor = m.id;
-        await this.opts.onMessage(m, source);
+        // Catch-up fetches messages after the cursor as new, but one already passed on (a saved
+        // cursor older than the saved versions: its write failed while theirs did not) is an edit.
+        await this.opts.onMessage(m, source === 'catch-up' && passedOn !== undefined ? 'recheck' : source);
       } else if (item.kind === 'remove') {
         if (!this.seen.remove(item.id)) return;
         await this.opts.onRemove?.(item.id, this.seen.author(item.id));
