@@ -39,6 +39,7 @@ import { Puppets } from './puppets';
 import { RoomStreams } from './room-streams';
 import { MemberSync } from './member-sync';
 import { gitterEvent, ghostKey } from './inbound';
+import { mirroredEvent } from './mirror';
 import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
@@ -55,6 +56,8 @@ import {
   splitGitterText,
   type GitterMessage,
   type GitterRoom,
+  type MessageSource,
+  type SendOutcome,
 } from './gitter';
 
 /** Room for the relay's name prefix when a long message is split. */
@@ -76,7 +79,8 @@ export class GitterConnector
   private members!: MemberSync;
   metrics!: GitterMetrics;
   private queue!: DurableQueue<StoredOp>;
-  private readonly outcomes = new Outcomes();
+  /** Every settled Matrix → Gitter operation is also shown in the Gitter room's other Matrix rooms (mirror.ts). */
+  private readonly outcomes = new Outcomes((outcome) => this.mirror(outcome));
   /** Message versions a puppet account created (`id:v`), so their stream copies are not bridged back. */
   private readonly ownVersions = new Set<string>();
   /** Authors of recent Gitter messages, for the ghost that redacts one when it is deleted. */
@@ -108,7 +112,7 @@ export class GitterConnector
       ctx.data,
       {
         onMessage: (roomId, m, source) => this.onGitterMessage(roomId, m, source),
-        onRemove: (roomId, id) => this.onGitterRemove(roomId, id),
+        onRemove: (roomId, id, author) => this.onGitterRemove(roomId, id, author),
         onFatal: (roomId, err) => void this.onStreamRefused(roomId, err),
       },
       this.metrics,
@@ -182,11 +186,7 @@ export class GitterConnector
   }
 
   /** Queues a Gitter message for Matrix; resolves once queued, with the promise of its being applied. */
-  private async onGitterMessage(
-    roomId: string,
-    m: GitterMessage,
-    source: 'stream' | 'catch-up',
-  ): Promise<{ applied: Promise<void> } | void> {
+  private async onGitterMessage(roomId: string, m: GitterMessage, source: MessageSource): Promise<{ applied: Promise<void> } | void> {
     if (m.fromUser?.id === this.relay.user?.id) return; // the relay's own posts
     const puppetOwner = this.puppets.isPuppetGitterId(m.fromUser.id);
     if (puppetOwner) {
@@ -194,7 +194,9 @@ export class GitterConnector
       await this.puppets.accountOf(puppetOwner)?.queue.idle();
       if (this.ownVersions.has(`${m.id}:${messageVersion(m)}`)) return;
     }
-    const isNew = source === 'catch-up' || messageVersion(m) === 1;
+    // Catch-up fetches messages never passed on (in their current version); a recheck finds newer
+    // versions of ones that were (edits made while the stream was down).
+    const isNew = source === 'catch-up' || (source === 'stream' && messageVersion(m) === 1);
     const event = gitterEvent(m, this.portalKey(roomId), isNew, {
       ghosts: this.ctx.ghosts,
       puppetOf: (username) => this.puppets.matrixUserOf(username),
@@ -204,11 +206,36 @@ export class GitterConnector
     return { applied: this.ctx.remote.emit(event) };
   }
 
-  private async onGitterRemove(roomId: string, messageId: string): Promise<void> {
+  /**
+   * Shows a delivered Matrix → Gitter operation in the other Matrix rooms linked to its Gitter
+   * room (see mirror.ts); nothing is emitted for a Gitter room linked to one Matrix room.
+   */
+  private mirror(outcome: SendOutcome): void {
+    if (!outcome.ok || !this.ctxRef) return;
+    const portal = this.portalKey(outcome.op.roomId);
+    void (async () => {
+      if ((await this.ctx.portals.getByKey(portal)).length < 2) return;
+      const event = mirroredEvent(outcome, portal, {
+        ghosts: this.ctx.ghosts,
+        puppetOf: (username) => this.puppets.matrixUserOf(username),
+        authorOf: (id) => this.authors.get(id),
+      });
+      if (!event) return;
+      if (event.type === 'message' && 'ghost' in event.sender) this.authors.set(event.id, event.sender.ghost.id);
+      await this.ctx.remote.emit(event);
+    })().catch((err: unknown) =>
+      this.ctx.log.warn("could not show a Matrix user's message in the Gitter room's other Matrix rooms", {
+        roomId: outcome.op.roomId,
+        err: String(err),
+      }),
+    );
+  }
+
+  private async onGitterRemove(roomId: string, messageId: string, knownAuthor?: string): Promise<void> {
     if (this.deletedFromMatrix.has(messageId)) return; // our own deletion coming back
     // A removal names only the message: its author's ghost redacts it when we saw who that was
     // (a ghost may redact its own events in any room), else the bot (which needs the power to).
-    const author = this.authors.get(messageId);
+    const author = this.authors.get(messageId) ?? knownAuthor;
     const sender = author ? { ghost: ghostKey(author) } : { bot: true as const };
     await this.ctx.remote.emit({ type: 'delete', portal: this.portalKey(roomId), sender, targetId: messageId });
   }

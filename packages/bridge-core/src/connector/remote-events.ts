@@ -22,6 +22,14 @@ interface RemoteEventBase {
   sender: RemoteSender;
   /** Remote timestamp in ms, shown on Matrix via timestamp massaging. */
   timestamp?: number;
+  /**
+   * The Matrix room this event mirrors: something a Matrix user did there through the bridge, as
+   * the remote network now shows it (e.g. their message as the relay posted it). The core applies
+   * it to every other Matrix room of the portal and skips this one, which shows the original; with
+   * no other room it is a no-op. For a remote place linked to several Matrix rooms, whose
+   * connector drops the network's echo of the bridge's own posts.
+   */
+  originRoomId?: string;
 }
 
 export interface RemoteMessage extends RemoteEventBase {

@@ -180,6 +180,15 @@ export class RemoteEventApplier implements RemoteEventSink {
 
   private async apply(ev: RemoteEvent): Promise<'ok' | 'dropped'> {
     let portals = await this.deps.portals.getByKey(ev.portal);
+    if (ev.originRoomId !== undefined) {
+      // A mirror of what a Matrix user did in one of the portal's rooms: the others get it.
+      const others = portals.filter((p) => p.roomId !== ev.originRoomId);
+      if (others.length === 0) {
+        this.deps.log.debug('remote event mirrored from the only room of its portal: nothing to apply', { type: ev.type });
+        return portals.length > 0 ? 'ok' : 'dropped';
+      }
+      portals = others;
+    }
     const dmWith = ev.type === 'message' || ev.type === 'membership' ? ev.dmWith : undefined;
     if (dmWith) portals = portals.filter((p) => p.kind !== 'dm' || p.dmUser === dmWith);
     if (ev.type === 'message' && ev.dmWith && 'ghost' in ev.sender) portals = await this.reopenDm(portals, ev);

@@ -38,6 +38,7 @@ export function remoteEventProblem(ev: unknown): string | undefined {
   if (sender) return sender;
   if (ev.timestamp !== undefined && !(typeof ev.timestamp === 'number' && Number.isFinite(ev.timestamp)))
     return 'timestamp is not a number';
+  if (!optStr(ev.originRoomId)) return 'originRoomId is not a string';
   switch (ev.type as RemoteEvent['type']) {
     case 'message':
       if (!isStr(ev.id) || !ev.id) return 'id is not a string';

@@ -117,8 +117,84 @@ describe('gitter-bridge: room stream against the Gitter emulator', () => {
     const expected = ['before', ...missed.map((m, i) => (i === 5 ? 'missed 5, edited while down' : m.text)), 'after'];
     assert.deepEqual(texts(), expected);
     assert.ok(got.slice(1, -1).every((g) => g.source === 'catch-up'));
-    assert.equal(emu.requestCount(bot.token, 'GET /v1/rooms/{roomId}/chatMessages'), 3, 'pages of 100 after the last id');
+    // One page up to the last id (the recheck for edits and deletions), then pages of 100 after it.
+    assert.equal(emu.requestCount(bot.token, 'GET /v1/rooms/{roomId}/chatMessages'), 4, 'the recheck, then pages of 100 after the last id');
     assert.ok(stream!.connects >= 2);
+  });
+
+  it('after a cut, re-reads the recent history: edits (newer v) and deletions made while down are passed on once', async () => {
+    emu.setFeatures({ threads: true });
+    start();
+    await live();
+    const [a, b, c] = [await alice.post(roomId, 'a'), await alice.post(roomId, 'b'), await alice.post(roomId, 'c')];
+    const thread = await alice.post(roomId, 'thread reply', { parentId: a.id });
+    await eventually(() => got.length === 4, 'four messages');
+    emu.streams.refuse(503);
+    emu.streams.cut({ roomId });
+    await eventually(() => states.includes('waiting'), 'the stream noticed');
+    await alice.edit(roomId, a.id, 'a, edited');
+    await alice.edit(roomId, a.id, 'a, edited twice');
+    await alice.delete(roomId, c.id);
+    emu.streams.refuse(null);
+    await eventually(() => removed.length === 1, 'the deletion');
+    assert.deepEqual(
+      got.slice(4).map((g) => [g.id, g.v, g.text, g.source]),
+      [[a.id, 3, 'a, edited twice', 'recheck']],
+    );
+    assert.deepEqual(removed, [c.id], `not ${b.id} (unchanged) nor ${thread.id} (a thread reply)`);
+    // A second reconnect finds nothing new.
+    const connects = stream!.connects;
+    emu.streams.cut({ roomId });
+    await eventually(() => stream!.connects > connects && stream!.state === 'live', 'reconnected');
+    await alice.post(roomId, 'live');
+    await eventually(() => texts().includes('live'), 'live');
+    assert.equal(got.length, 6);
+    assert.deepEqual(removed, [c.id]);
+  });
+
+  it('after a restart, the saved versions (resumeSeen) let the recheck find what changed while down', async () => {
+    const [a, b, c] = emu.seedMessages(roomId, alice.id, ['a', 'b', 'c']);
+    await alice.edit(roomId, a.id, 'a, edited');
+    await alice.delete(roomId, b.id);
+    // Without saved versions nothing can be told apart: only what is new is passed on.
+    start({ resumeAfterId: b.id });
+    await live();
+    assert.deepEqual(texts(), ['c']);
+    assert.deepEqual(removed, []);
+    await stream!.stop();
+
+    got = [];
+    const authors: (string | undefined)[] = [];
+    start({
+      resumeAfterId: c.id,
+      resumeSeen: [
+        { id: a.id, v: 1, by: 'alice' },
+        { id: b.id, v: 1, by: 'alice' },
+        { id: c.id, v: 1, by: 'alice' },
+      ],
+      onRemove: (id, author) => {
+        removed.push(id);
+        authors.push(author);
+      },
+    });
+    await live();
+    assert.deepEqual(
+      got.map((g) => [g.id, g.v, g.source]),
+      [[a.id, 2, 'recheck']],
+    );
+    assert.deepEqual(removed, [b.id]);
+    assert.deepEqual(authors, ['alice']);
+  });
+
+  it('a message after the saved cursor that the saved versions know is passed on as an edit, not as new', async () => {
+    const [a, b] = emu.seedMessages(roomId, alice.id, ['a', 'b']);
+    await alice.edit(roomId, b.id, 'b, edited');
+    start({ resumeAfterId: a.id, resumeSeen: [{ id: b.id, v: 1 }] });
+    await live();
+    assert.deepEqual(
+      got.map((g) => [g.id, g.v, g.source]),
+      [[b.id, 2, 'recheck']],
+    );
   });
 
   it('a stalled stream (no data, not even keep-alives) is abandoned for a new one, losing nothing', async () => {

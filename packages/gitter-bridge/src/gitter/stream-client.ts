@@ -6,18 +6,28 @@
 // version (id + v) is passed on once, in order. The cursor (`lastId`) is what the connector
 // persists to resume after a restart.
 //
-// Limits of what Gitter offers: catch-up sees messages newer than the cursor (in their current
-// version), not edits or deletes of older ones made while disconnected, nor thread replies
-// (history leaves them out).
+// `afterId` sees only messages newer than the cursor, so edits and deletions of older ones made
+// while the stream was down would be lost. Before it, catch-up therefore re-reads the window of
+// history up to the cursor (one page, `recheckWindow` messages): a message there whose `v` is
+// above the one passed on is passed on again (an edit), and a message passed on that is in the
+// range the page covers but missing from it was deleted (a deleted message is gone from history).
+// Why one page of 100 is enough: Gitter allows edits only for 600 s after a message was sent, so
+// unless more than 100 messages were posted in the 10 minutes before the cut, every message that
+// could still be edited is in it, for the price of one request per reconnect (the rate limit is
+// 100 a minute). Deletions have no time limit: a deleted message older than the window is missed.
+// Thread replies are not in history, so their edits and deletions while down are missed too.
 import { sleep as realSleep, type RetryDelay, type Sleep } from './sleep';
 import { classifyStatus, GitterAbortedError, GitterError, GitterHttpError, isRateLimitAnswer } from './errors';
 import type { GitterLog, GitterRestClient } from './rest-client';
-import { SeenVersions } from './seen-versions';
+import { SeenVersions, type SeenEntry } from './seen-versions';
 import { StreamParser, type StreamItem } from './stream-parser';
 import { messageVersion, type GitterMessage } from './types';
 
 /** A cursor before every possible id: "everything in the room". */
 export const BEFORE_ALL_IDS = '000000000000000000000000';
+
+/** How a message reached the caller: live, fetched as new after a gap, or a newer version found re-reading recent history. */
+export type MessageSource = 'stream' | 'catch-up' | 'recheck';
 
 export type StreamState = 'connecting' | 'catching_up' | 'live' | 'waiting' | 'stopped';
 
@@ -32,6 +42,13 @@ export interface RoomStreamOptions {
    * connect. Without it the first connect starts from the room's newest message.
    */
   resumeAfterId?: string;
+  /**
+   * What an earlier run passed on of the recent messages (saved from `SeenVersions.snapshot`), so
+   * the first catch-up after a restart can tell edits and deletions made while it was down.
+   */
+  resumeSeen?: readonly SeenEntry[];
+  /** How many messages up to the cursor catch-up re-reads for edits and deletions (default 100; 0: none). */
+  recheckWindow?: number;
   /** No data for this long → reconnect (default 90 s; keep it a few keep-alive intervals). */
   stallTimeoutMs?: number;
   /** The wait before each reconnect (the bridge's backoff policy). */
@@ -45,10 +62,11 @@ export interface RoomStreamOptions {
   /**
    * Each new message or newer version, in order; awaited before the next. A handler that throws
    * is reported to onError and the message counts as passed on (it is not offered again).
+   * `recheck`: a newer version of a message passed on earlier, edited while the stream was down.
    */
-  onMessage: (message: GitterMessage, source: 'stream' | 'catch-up') => void | Promise<void>;
-  /** A deleted message (delete extension). */
-  onRemove?: (id: string) => void | Promise<void>;
+  onMessage: (message: GitterMessage, source: MessageSource) => void | Promise<void>;
+  /** A deleted message (delete extension, or found missing by the recheck), with its author's username when known. */
+  onRemove?: (id: string, author?: string) => void | Promise<void>;
   onState?: (state: StreamState, detail?: { delayMs?: number; reason?: string }) => void;
   /** Problems that do not stop the stream (bad records, a failed handler, a failed connect). */
   onError?: (error: Error) => void;
@@ -57,7 +75,7 @@ export interface RoomStreamOptions {
 }
 
 export class RoomStream {
-  private readonly seen = new SeenVersions();
+  private readonly seen: SeenVersions;
   private readonly stopCtl = new AbortController();
   private readonly sleep: Sleep;
   private cursor: string | undefined;
@@ -72,6 +90,7 @@ export class RoomStream {
   constructor(private readonly opts: RoomStreamOptions) {
     this.sleep = opts.sleep ?? realSleep;
     this.cursor = opts.resumeAfterId;
+    this.seen = new SeenVersions(10_000, opts.resumeSeen);
   }
 
   /** The id of the newest message passed on (or the starting point): persist it to resume. */
@@ -234,30 +253,66 @@ export class RoomStream {
       this.cursor = newest?.id ?? BEFORE_ALL_IDS;
       return;
     }
+    await this.recheck(signal);
     for await (const page of rest.messagesAfter(roomId, this.cursor, { pageSize: this.opts.pageSize ?? 100, signal })) {
       for (const message of page) await this.deliver({ kind: 'message', message }, 'catch-up');
     }
   }
 
-  private enqueue(item: StreamItem, source: 'stream' | 'catch-up'): void {
+  /**
+   * Re-reads the history up to the cursor (see the top of the file): edits there with a newer `v`
+   * than was passed on, and deletions of messages passed on, are passed on now.
+   */
+  private async recheck(signal: AbortSignal): Promise<void> {
+    const window = Math.min(100, this.opts.recheckWindow ?? 100);
+    const cursor = this.cursor;
+    if (window <= 0 || cursor === undefined || cursor === BEFORE_ALL_IDS) return;
+    // `beforeId` excludes the id itself; the next possible id includes the cursor's message.
+    const page = await this.opts.rest.messages(this.opts.roomId, { beforeId: nextId(cursor), limit: window }, signal);
+    const listed = new Set<string>();
+    for (const message of page) {
+      listed.add(message.id);
+      const passedOn = this.seen.version(message.id);
+      // Not passed on by this bridge (older than it remembers): nothing to compare with.
+      if (passedOn === undefined || messageVersion(message) <= passedOn) continue;
+      await this.deliver({ kind: 'message', message }, 'recheck');
+    }
+    // A short page reaches the start of the room; a full one covers from its oldest id.
+    const from = page.length < window ? BEFORE_ALL_IDS : page[0].id;
+    for (const id of this.seen.liveBetween(from, cursor)) {
+      if (!listed.has(id)) await this.deliver({ kind: 'remove', id }, 'recheck');
+    }
+  }
+
+  private enqueue(item: StreamItem, source: MessageSource): void {
     this.chain = this.chain.then(() => this.deliver(item, source));
   }
 
-  private async deliver(item: StreamItem, source: 'stream' | 'catch-up'): Promise<void> {
+  private async deliver(item: StreamItem, source: MessageSource): Promise<void> {
     try {
       if (item.kind === 'message') {
         const m = item.message;
-        if (!this.seen.admit(m.id, messageVersion(m))) return;
+        const passedOn = this.seen.version(m.id);
+        const admitted = this.seen.admit(m.id, messageVersion(m), { thread: Boolean(m.parentId), author: m.fromUser?.username });
+        if (!admitted) return;
         if (this.cursor === undefined || m.id > this.cursor) this.cursor = m.id;
-        await this.opts.onMessage(m, source);
+        // Catch-up fetches messages after the cursor as new, but one already passed on (a saved
+        // cursor older than the saved versions: its write failed while theirs did not) is an edit.
+        await this.opts.onMessage(m, source === 'catch-up' && passedOn !== undefined ? 'recheck' : source);
       } else if (item.kind === 'remove') {
         if (!this.seen.remove(item.id)) return;
-        await this.opts.onRemove?.(item.id);
+        await this.opts.onRemove?.(item.id, this.seen.author(item.id));
       }
     } catch (err) {
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+/** The id right after `id` (ids are 24 hex digits compared as such): a `beforeId` that includes `id`. */
+export function nextId(id: string): string {
+  const next = (BigInt(`0x${id}`) + 1n).toString(16).padStart(id.length, '0');
+  return next.length > id.length ? id : next;
 }
 
 function errorText(text: string): string {

@@ -179,7 +179,7 @@ export class IrcNetwork {
       ownerOf: (nick) => this.ownerOf(nick),
       portalKey: (channel) => this.portalKey(channel),
       ghostKey: (nick) => this.ghostKey(nick),
-      displayName: (nick) => cfg.ghost_display_name.replace(/\$NICK/g, nick).replace(/\$NETWORK/g, cfg.name ?? name),
+      displayName: (nick) => this.ghostDisplayName(nick),
       mentionTarget: (channel, word) => {
         const userId = this.users.userForNick(word);
         return userId && this.channels.get(channel)?.joinedBy.has(userId) && this.wantsMentions(userId) ? userId : undefined;
@@ -217,6 +217,8 @@ export class IrcNetwork {
       onUndelivered: () => {
         this.counters.undelivered++;
       },
+      ghostKey: (nick) => this.ghostKey(nick),
+      displayName: (nick) => this.ghostDisplayName(nick),
     });
   }
 
@@ -285,6 +287,11 @@ export class IrcNetwork {
 
   ghostKey(nick: string): GhostKey {
     return { network: this.name, id: ircLower(nick) };
+  }
+
+  /** A nick's ghost's display name (`ghost_display_name`). */
+  private ghostDisplayName(nick: string): string {
+    return this.cfg.ghost_display_name.replace(/\$NICK/g, nick).replace(/\$NETWORK/g, this.cfg.name ?? this.name);
   }
 
   /** The nick behind a ghost user ID of this network (case-folded), if it is one. */

@@ -11,6 +11,7 @@
 import {
   BridgeError,
   type BridgeContext,
+  type GhostKey,
   type LateRemoteIds,
   type MatrixEdit,
   type MatrixMembership,
@@ -26,6 +27,7 @@ import type { UserConnections } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './message-render';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
 import { DurableLines, type StoredLine, type StoredLineRecord } from './durable-lines';
+import { RoomMirror } from './room-mirror';
 
 export interface MatrixToIrcDeps {
   network: string;
@@ -44,6 +46,9 @@ export interface MatrixToIrcDeps {
   onRelayed(): void;
   /** A line from Matrix could not be written to IRC. */
   onUndelivered(): void;
+  /** The ghost of an IRC nick, and its display name (for a line shown in a channel's other rooms). */
+  ghostKey(nick: string): GhostKey;
+  displayName(nick: string): string;
 }
 
 export class MatrixToIrc {
@@ -59,9 +64,12 @@ export class MatrixToIrc {
   private initialDripping = false;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Shows Matrix users' lines in the channel's other Matrix rooms (room-mirror.ts). */
+  private readonly mirror: RoomMirror;
 
   constructor(private readonly d: MatrixToIrcDeps) {
     this.lines = new DurableLines(d.ctx.outbox.queue<StoredLine>('lines'), d.network);
+    this.mirror = new RoomMirror(d);
     const r = d.ctx.config.replies;
     this.replyStyle = {
       shortTemplate: r.short_template,
@@ -238,6 +246,7 @@ export class MatrixToIrc {
       content: { body: msg.content.body },
     };
     await this.sendDurably(client, msg, rendered.kind, target, text, tags, (i) => ({ message, part: i + 1 }));
+    this.mirror.message(msg.portal, msg.eventId, client.connection.nick, rendered.kind, text, msg.timestamp);
     // Known now: the event ID (Matrix replies and edits find the sender and text through it). The
     // msgids the server gives the lines follow with their echoes.
     return { remoteIds };
@@ -400,6 +409,15 @@ export class MatrixToIrc {
       content: { body: edit.content.body },
     };
     await this.sendDurably(client, edit, kind, target, text, undefined, () => ({ edit: ref }));
+    // The copies in the channel's other rooms show the new text as it would read sent anew.
+    const anew = renderMessage(edit, this.renderDeps());
+    this.mirror.edit(
+      edit.portal,
+      { eventId: edit.eventId, targetEventId: edit.target.eventId, timestamp: edit.timestamp },
+      client.connection.nick,
+      anew.kind,
+      anew.text,
+    );
   }
 
   // ---- membership and topics ----------------------------------------------------------------------
