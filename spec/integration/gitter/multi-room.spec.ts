@@ -88,8 +88,8 @@ describe('gitter-bridge: a Gitter room linked to several Matrix rooms', function
       () => b.fx.hs.roomTimeline(roomB).find((e) => e.content?.['m.relates_to']?.rel_type === 'm.replace'),
       'the edit in B',
     );
-    assert.equal(edit.content['m.relates_to'].event_id, mirror.event_id);
-    assert.equal(edit.content['m.new_content'].body, '**Bob**: the typo');
+    assert.equal(edit.content['m.relates_to']?.event_id, mirror.event_id);
+    assert.equal(edit.content['m.new_content']?.body, '**Bob**: the typo');
     assert.equal(edit.sender, RELAY);
 
     // A reply in B to the copy: on Gitter it is a reply to the message.

@@ -70,8 +70,8 @@ describe('irc-bridge: a channel linked to several Matrix rooms', function () {
       () => b.fx.hs.roomTimeline(roomB).find((e) => e.content?.['m.relates_to']?.rel_type === 'm.replace'),
       'the edit in B',
     );
-    assert.equal(edit.content['m.relates_to'].event_id, mirror.event_id);
-    assert.equal(edit.content['m.new_content'].body, 'hello again from A');
+    assert.equal(edit.content['m.relates_to']?.event_id, mirror.event_id);
+    assert.equal(edit.content['m.new_content']?.body, 'hello again from A');
     assert.equal(edit.sender, nickGhost('Alice[m]'));
   });
 });

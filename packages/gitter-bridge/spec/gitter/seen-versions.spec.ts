@@ -43,7 +43,7 @@ describe('gitter-bridge: SeenVersions', () => {
       { id: id(3), v: 1, by: 'alice' },
       { id: id(4), v: 'removed', by: 'carol' },
     ]);
-    const restored = new SeenVersions(10, JSON.parse(JSON.stringify(saved)));
+    const restored = new SeenVersions(10, JSON.parse(JSON.stringify(saved)) as typeof saved);
     assert.equal(restored.admit(id(3), 1), false);
     assert.equal(restored.admit(id(4), 2), false, 'still removed');
     assert.equal(restored.author(id(2)), 'bob');
