@@ -35,6 +35,27 @@ for (const transport of ['socket', 'http'] as Transport[]) {
       assert.equal(b.fx.hs.profile(ghostId(b.alice.id))?.displayname, 'alice');
     });
 
+    it('a Slack message costs no Web API call of its own: Bolt does not ask auth.test again for every event', async () => {
+      // Bolt's default authorization re-ran auth.test for each event (its cache is skipped when the
+      // app does not verify its token at start): one extra round trip to Slack per message.
+      await b.connector().idle();
+      const before = b.slack.calls().length;
+      for (let i = 0; i < 5; i++) b.alice.post(b.general, `quiet ${i}`);
+      await eventually(() => messages(b, roomId, ghostId(b.alice.id)).find((e) => e.content.body === 'quiet 4'), 'the last one on Matrix');
+      await b.connector().idle();
+      const during = b.slack
+        .calls()
+        .slice(before)
+        .map((c) => c.method);
+      // At most the sender's profile, fetched once (when this test runs first); never a call per message.
+      assert.deepEqual(
+        during.filter((m) => m !== 'users.info'),
+        [],
+        `Web API calls made while relaying five Slack messages: ${during.join(', ')}`,
+      );
+      assert.ok(during.length <= 1, during.join(', '));
+    });
+
     it("a Matrix message reaches Slack through the bot under the sender's display name, and is not echoed back", async () => {
       await b.matrixAlice.sendMessage(roomId, 'hello slack');
       const post = await eventually(() => b.slack.posted(b.app, b.general).find((m) => m.text === 'hello slack'), 'post on Slack');

@@ -98,14 +98,19 @@ export class SlackWorkspace implements WorkspaceContext {
       ctx.log,
     );
     // The bridge checks its own echoes (EchoFilter) for every kind of event, so Bolt's partial
-    // self-filter is off; the token was checked by auth.test already.
+    // self-filter is off. Who the bot is comes from the bridge's own auth.test at start: given a
+    // bare token, Bolt would call auth.test again for every event it processes.
     this.app = new App({
-      token: cfg.bot_token,
+      authorize: async () => ({
+        botToken: cfg.bot_token,
+        botId: this.identity.botId,
+        botUserId: this.identity.botUserId,
+        teamId: this.identity.teamId,
+      }),
       receiver: this.receiver,
       clientOptions: base,
       logger,
       ignoreSelf: false,
-      tokenVerificationEnabled: false,
       deferInitialization: true,
     });
     this.app.use(async ({ body }) => {
