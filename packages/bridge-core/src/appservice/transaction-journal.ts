@@ -65,6 +65,7 @@ import { getLogger, type Logger } from '../logging/logger';
 import { SeenTransactions, UNKNOWN_DIGEST, transactionIdentity, type SeenSnapshot, type TransactionIdentity } from './seen-transactions';
 import { mapTransactionItems, type TransactionBody } from './transaction';
 import { makePrivateDirSync, openPrivateSync } from '../util/private-files';
+import { writeAllSync } from '../util/write-all-sync';
 
 export type FsyncMode = 'always' | 'batch' | 'never';
 
@@ -828,26 +829,6 @@ function parseTxn(txnId: string, firstSeq: number, count: number, raw: Buffer, s
     return { txnId, firstSeq, count, seg, raw, digest, eventIds, itemEventIds };
   } catch (err) {
     return { txnId, firstSeq, count, seg, raw, digest: UNKNOWN_DIGEST, eventIds: [], error: (err as Error).message };
-  }
-}
-
-function writeAllSync(fd: number, chunks: Buffer[], total: number): void {
-  let written = fs.writevSync(fd, chunks);
-  while (written < total) {
-    // Short write (rare on regular files): continue with what is left.
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const c of chunks) {
-      if (skip >= c.length) {
-        skip -= c.length;
-        continue;
-      }
-      rest.push(skip > 0 ? c.subarray(skip) : c);
-      skip = 0;
-    }
-    total -= written;
-    chunks = rest;
-    written = fs.writevSync(fd, chunks);
   }
 }
 

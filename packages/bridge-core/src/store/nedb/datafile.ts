@@ -16,7 +16,8 @@
  * that yield to the event loop.
  *
  * Durability is NeDB's: an append's promise settles once its line is written (not fsynced); a
- * torn last line from a crash is cut off before loading (repair.ts).
+ * torn last line from a crash is cut off before loading (repair.ts). The write itself is a
+ * synchronous one (util/write-all-sync.ts says why); compaction stays asynchronous.
  *
  * Writing is a group commit: an append made while no write is on its way goes out at the end of
  * this event-loop turn, with every other append of the turn; appends made while one is on its way
@@ -28,6 +29,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { getLogger } from '../../logging/logger';
 import { openPrivate } from '../../util/private-files';
+import { writeAllSync } from '../../util/write-all-sync';
 
 const log = getLogger('store').child({ module: 'nedb' });
 
@@ -153,7 +155,7 @@ export class Datafile {
     this.writing++;
     this.chain = this.chain.then(async () => {
       try {
-        await this.fh!.appendFile(batch.map((p) => p.line).join('\n') + '\n');
+        writeAllSync(this.fh!.fd, [Buffer.from(batch.map((p) => p.line).join('\n') + '\n', 'utf8')]);
         for (const p of batch) this.fileLines += p.count;
         for (const p of batch) p.resolve();
       } catch (err) {

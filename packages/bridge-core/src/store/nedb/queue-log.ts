@@ -32,6 +32,7 @@ import { getLogger } from '../../logging/logger';
 import { encodeJson, StoreClosedError } from '../common';
 import type { QueueRecord, QueueRepository } from '../store';
 import { openPrivate } from '../../util/private-files';
+import { writeAllSync } from '../../util/write-all-sync';
 
 const log = getLogger('store').child({ module: 'nedb' });
 
@@ -263,7 +264,8 @@ export class QueueLog implements QueueRepository {
     this.pending = [];
     return this.run(async () => {
       try {
-        await this.fh!.appendFile(batch.map((p) => p.line).join('\n') + '\n');
+        // A synchronous write (util/write-all-sync.ts says why); only fdatasync waits off the event loop.
+        writeAllSync(this.fh!.fd, [Buffer.from(batch.map((p) => p.line).join('\n') + '\n', 'utf8')]);
         this.fileLines += batch.length;
         if (this.fsyncMode === 'always') await this.fh!.datasync();
         else this.unsynced = true;
