@@ -16,6 +16,17 @@ describe('HttpPool (connectors’ REST calls)', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         if (req.url === '/slow') return; // never answers
+        if (req.url === '/stream') {
+          // A streaming API: records as they happen, held open until the client goes.
+          res.writeHead(200, { 'Content-Type': 'application/json', 'X-Kind': 'stream' });
+          res.write('{"n":1}\n');
+          setTimeout(() => res.write('{"n":2}\n'), 30);
+          return;
+        }
+        if (req.url === '/refused') {
+          res.writeHead(429, { 'Content-Type': 'application/json' }).end('{"error":"slow down"}');
+          return;
+        }
         res.writeHead(201, { 'Content-Type': 'application/json', 'X-RateLimit-Remaining': '7' });
         res.end(
           JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() }),
@@ -75,5 +86,25 @@ describe('HttpPool (connectors’ REST calls)', () => {
     } finally {
       await dead.close();
     }
+  });
+
+  it('streams a long-lived answer chunk by chunk until the caller aborts; an error answer is read whole', async () => {
+    const ctl = new AbortController();
+    const res = await pool.stream({ method: 'GET', path: '/stream', signal: ctl.signal });
+    assert.equal(res.status, 200);
+    assert.equal(res.header('x-kind'), 'stream');
+    const seen: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of res.body) {
+          seen.push(chunk.toString().trim());
+          if (seen.length === 2) ctl.abort(new Error('done reading'));
+        }
+      })(),
+    );
+    assert.deepEqual(seen, ['{"n":1}', '{"n":2}']);
+    const refused = await pool.stream({ method: 'GET', path: '/refused' });
+    assert.equal(refused.status, 429);
+    assert.equal(await refused.text(), '{"error":"slow down"}');
   });
 });

@@ -9,7 +9,7 @@
  * bridge's Matrix → Gitter path (bench/gitter.ts), fetch and its streams were a fifth of the
  * process's CPU per message.
  */
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { exchange } from './buffered-exchange';
 
 /** An answer, read whole. */
@@ -20,6 +20,16 @@ export interface HttpAnswer {
   text(): string;
   /** A response header (case-insensitive name), or undefined. A repeated header gives its first value. */
   header(name: string): string | undefined;
+}
+
+/** A streamed answer: its status and headers once they arrived, the body as it comes. */
+export interface HttpStreamAnswer {
+  status: number;
+  header(name: string): string | undefined;
+  /** The body's chunks as they arrive; ends when the server ends it, throws when the connection fails or is aborted. */
+  body: AsyncIterable<Buffer>;
+  /** The whole body as text (for an error answer). */
+  text(): Promise<string>;
 }
 
 export interface HttpRequest {
@@ -43,8 +53,11 @@ export class HttpTimeoutError extends Error {
 }
 
 export interface HttpPoolOptions {
-  /** Keep-alive connections at most (default 8). */
-  connections?: number;
+  /**
+   * Keep-alive connections at most (default 8); null for no limit, which a pool of long-lived
+   * streams needs (each holds its connection for as long as it is open).
+   */
+  connections?: number | null;
   /** Default per-request timeout (default 30 s). */
   timeoutMs?: number;
   keepAliveTimeoutMs?: number;
@@ -52,7 +65,7 @@ export interface HttpPoolOptions {
 
 export class HttpPool {
   readonly origin: string;
-  private readonly pool: Dispatcher;
+  private readonly pool: Pool;
   private readonly timeoutMs: number;
 
   /** `origin`: scheme, host and port (a path in it is ignored: requests carry the full path). */
@@ -60,7 +73,7 @@ export class HttpPool {
     this.origin = new URL(origin).origin;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.pool = new Pool(this.origin, {
-      connections: opts.connections ?? 8,
+      connections: opts.connections === undefined ? 8 : opts.connections,
       pipelining: 1,
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
     });
@@ -101,6 +114,36 @@ export class HttpPool {
         throw err;
       },
     );
+  }
+
+  /**
+   * Opens a long-lived answer (a streaming API): resolves once its headers arrived (within the
+   * request's timeout); the body then has no timeout of its own — the caller watches for stalls
+   * and aborts with `signal`, which also ends the body.
+   */
+  async stream(req: Omit<HttpRequest, 'body'>): Promise<HttpStreamAnswer> {
+    const { signal } = req;
+    if (signal?.aborted) throw abortReason(signal);
+    const ms = req.timeoutMs ?? this.timeoutMs;
+    const r = await this.pool.request({
+      origin: this.origin,
+      path: req.path,
+      method: req.method,
+      headers: req.headers ?? {},
+      headersTimeout: ms,
+      bodyTimeout: 0,
+      ...(signal ? { signal } : {}),
+    });
+    const headers = r.headers;
+    return {
+      status: r.statusCode,
+      header: (name) => {
+        const v = headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+      body: r.body as AsyncIterable<Buffer>,
+      text: () => r.body.text(),
+    };
   }
 
   /** Closes the pool's connections (requests in flight finish first). */

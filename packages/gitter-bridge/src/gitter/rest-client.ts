@@ -48,6 +48,20 @@ export interface HttpTransport {
     timeoutMs: number;
     signal?: AbortSignal;
   }): Promise<HttpTransportAnswer>;
+  /** A long-lived GET (the streaming API): resolves with status and headers; the body comes as it arrives, until `signal` aborts. */
+  stream(req: {
+    origin: string;
+    method: 'GET';
+    path: string;
+    headers: Record<string, string>;
+    timeoutMs: number;
+    signal: AbortSignal;
+  }): Promise<{
+    status: number;
+    header(name: string): string | undefined;
+    body: AsyncIterable<Uint8Array>;
+    text(): Promise<string>;
+  }>;
 }
 
 export interface GitterRestClientOptions {
@@ -210,6 +224,19 @@ export class GitterRestClient {
   }
 
   // ---- transport ----------------------------------------------------------------------------
+
+  /** Opens the streaming API at `url` (an absolute URL) with this token; see RoomStream. */
+  openStream(url: string, signal: AbortSignal): ReturnType<HttpTransport['stream']> {
+    const u = new URL(url);
+    return this.http.stream({
+      origin: u.origin,
+      method: 'GET',
+      path: u.pathname + u.search,
+      headers: this.authHeaders(),
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
+  }
 
   /** The headers every call sends; for the streaming client of the same token. */
   authHeaders(): Record<string, string> {

@@ -176,19 +176,20 @@ export class RoomStream {
       await this.opts.rest.rateLimit.acquire(ctl.signal);
       armStall();
       this.connects++;
-      let res: Response;
+      let res: Awaited<ReturnType<GitterRestClient['openStream']>>;
       try {
-        res = await fetch(url, { headers: this.opts.rest.authHeaders(), signal: ctl.signal });
+        res = await this.opts.rest.openStream(url, ctl.signal);
       } catch (err) {
         if (this.stopped) return 'stopped';
         return stalled ? 'stalled' : `connect failed: ${describe(err)}`;
       }
-      this.opts.rest.rateLimit.update(res.headers);
-      if (res.status !== 200 || !res.body) {
+      const headers = { get: (name: string) => res.header(name) ?? null };
+      this.opts.rest.rateLimit.update(headers);
+      if (res.status !== 200) {
         const text = await res.text().catch(() => '');
         const serverMessage = errorText(text);
         if (isRateLimitAnswer(res.status, serverMessage)) {
-          this.opts.rest.rateLimit.refused(res.headers);
+          this.opts.rest.rateLimit.refused(headers);
           return 'rate_limited';
         }
         throw new GitterHttpError(
@@ -212,7 +213,7 @@ export class RoomStream {
       };
       const reading = (async () => {
         try {
-          for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          for await (const chunk of res.body) {
             armStall();
             this.chunksReceived++;
             sink(parser.push(chunk));
