@@ -33,6 +33,7 @@ export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';
 export { MatrixError } from './util/matrix-error';
 export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff';
 export { secureCompare } from './util/secure-compare';
+export { LruMap } from './util/lru';
 export { HttpPool, HttpTimeoutError, type HttpAnswer, type HttpRequest, type HttpPoolOptions } from './util/http-pool';
 export { escapeHtml } from './messages/matrix-html';
 export type { Logger, LogLevel } from './logging/logger';
