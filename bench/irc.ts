@@ -12,21 +12,27 @@
  * processes of this same file (`--role hs|driver|bare`); InspIRCd is its own
  * process. Memory figures are process.memoryUsage() after two full GCs.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { arg, getGc } from './cli';
 import { Client as IfClient, type RawEvent } from 'irc-framework';
-import type { Pool } from 'undici';
 import type { RegistrationLike, TestUser } from '@causeway/testing';
 import type { IrcConfig } from '@causeway/irc-bridge';
+import { startBridge } from './lib/bridge';
+import { processCpuMs } from './lib/cpu';
+import { MINIMAL_AS_TOKEN, MINIMAL_USER } from './lib/hs-role';
+import { minimalMatrix } from './lib/minimal-matrix';
+import { parseStamp, Receipts, stamp, type ReceiptStats } from './lib/receipts';
+import { eld, fmtEld, runRole, serve, spawnRole, type Child, type Eld } from './lib/roles';
+import { lats, median } from './lib/stats';
+import { formatTable, ms, ratio } from './lib/table';
+import { collect, now, paced, sleep, until } from './lib/timing';
 
 process.env.CAUSEWAY_LOG_LEVEL ??= 'error';
 
-const ROLE = arg('role', 'main');
 const USERS = Number(arg('users', '1000'));
 const MESSAGES = Number(arg('messages', '10000'));
 const RATE = Number(arg('rate', '1000'));
@@ -44,14 +50,7 @@ const PROFILE_I2M = arg('profile-i2m', '');
 /** --alloc-profile-i2m <file>: a sampled allocation profile (garbage included) of the same phase, for DevTools' Memory tab. */
 const ALLOC_PROFILE_I2M = arg('alloc-profile-i2m', '');
 const NET = 'bench';
-/** The minimal relay's appservice (a baseline, see relaySetup): its one user sends into one room per channel. */
-const RELAY_USER = '@bare_relay:localhost';
-const RELAY_AS_TOKEN = 'bench-bare-relay-as-token';
 const channelName = (i: number) => `#bench${i}`;
-
-/** Wall clock with sub-millisecond resolution, comparable across processes on one host. */
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * `youngGen`: what V8's young generation holds in RAM. It grows to its maximum (~32 MB) under a
@@ -75,100 +74,6 @@ async function memAfterGc(): Promise<Mem> {
   const m = process.memoryUsage();
   const youngGen = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external + m.arrayBuffers, youngGen, rssNoYoung: m.rss - youngGen };
-}
-
-// ---- tiny RPC over the fork IPC channel ------------------------------------------------------
-
-/**
- * Event-loop delay of this process since the last reset: a stall here delays every message in
- * flight, so p99 latency follows the longest stalls. Each role answers `eld` with its own.
- */
-const eldHistogram = monitorEventLoopDelay({ resolution: 5 });
-eldHistogram.enable();
-interface Eld {
-  p99: number;
-  max: number;
-  mean: number;
-}
-function eld(reset: boolean): Eld {
-  const r = { p99: eldHistogram.percentile(99) / 1e6, max: eldHistogram.max / 1e6, mean: eldHistogram.mean / 1e6 };
-  if (reset) eldHistogram.reset();
-  return r;
-}
-const fmtEld = (e: Eld) => `p99 ${e.p99.toFixed(0)} ms, max ${e.max.toFixed(0)} ms`;
-
-/** A role's commands, each taking the args it declares (the parent's `call` sends them over IPC). */
-type Handlers = Record<string, (args: never) => unknown>;
-function serve(handlers: Handlers): void {
-  handlers = { ...handlers, eld: ({ reset }: { reset?: boolean }) => eld(!!reset) };
-  // Never rejects: a handler's failure is sent back to the parent.
-  const answer = async (m: { id: number; cmd: string; args: unknown }) => {
-    try {
-      // IPC carries no types: the args are what the parent's `call` sent for this command.
-      const handler = handlers[m.cmd] as (args: unknown) => unknown;
-      const result = await handler(m.args);
-      process.send!({ id: m.id, result });
-    } catch (err) {
-      process.send!({ id: m.id, error: String((err as Error)?.stack ?? err) });
-    }
-  };
-  process.on('message', (m: { id: number; cmd: string; args: unknown }) => void answer(m));
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ ready: true });
-}
-
-class Child {
-  private next = 1;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  readonly ready: Promise<void>;
-  constructor(
-    readonly name: string,
-    readonly proc: ChildProcess,
-  ) {
-    let onReady!: () => void;
-    this.ready = new Promise((r) => (onReady = r));
-    proc.on('message', (m: { id?: number; ready?: boolean; result?: unknown; error?: string }) => {
-      if (m.ready) return onReady();
-      const w = this.waiting.get(m.id!);
-      if (!w) return;
-      this.waiting.delete(m.id!);
-      if (m.error) w.reject(new Error(`${name}: ${m.error}`));
-      else w.resolve(m.result);
-    });
-    proc.on('exit', (code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`${name} exited (${code})`));
-      this.waiting.clear();
-    });
-  }
-  /** `T`: what the role's handler for `cmd` returns (IPC carries no types). */
-  call<T = unknown>(cmd: string, args: unknown = {}): Promise<T> {
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: (v) => resolve(v as T), reject });
-      this.proc.send({ id, cmd, args });
-    });
-  }
-  /** Closes the IPC channel (the child exits, writing its CPU profile if asked), SIGKILL after 5 s. */
-  async kill(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    if (this.proc.connected) this.proc.disconnect();
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-async function spawnRole(role: string): Promise<Child> {
-  const proc = fork(__filename, ['--role', role, ...process.argv.slice(2).filter((a) => a !== '--role')], {
-    // --profile-children: a CPU profile of each child in ./ (the main process: run tsx with --cpu-prof).
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.argv.includes('--profile-children') ? ['--cpu-prof'] : [])],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env },
-  });
-  const c = new Child(role, proc);
-  await c.ready;
-  return c;
 }
 
 /** irc-framework's Client is an EventEmitter; the shared declaration names only what the observer uses. */
@@ -238,18 +143,6 @@ function joinWatcher(): { waitJoined: Map<string, () => void>; onLine: (line: st
   };
 }
 
-/** Paces `count` sends at `rate` per second (checked every 2 ms; no bursts beyond what is due). */
-async function paced(count: number, rate: number, send: (i: number) => void): Promise<number> {
-  const start = now();
-  let i = 0;
-  while (i < count) {
-    const due = Math.min(count, Math.floor(((now() - start) / 1000) * rate) + 1);
-    while (i < due) send(i++);
-    if (i < count) await sleep(2);
-  }
-  return (now() - start) / 1000;
-}
-
 /** CPU time of this process's main thread alone, ms (Linux schedstat; NaN elsewhere). */
 function mainThreadCpuMs(): number {
   try {
@@ -284,35 +177,21 @@ function watchGc(): { stop(): string } {
   };
 }
 
-/** `tag seq t` at the end of a message body. */
-const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
-
 // ---- role: homeserver emulator -------------------------------------------------------------------
 
 async function hsRole(): Promise<void> {
   const { HomeserverEmulator } = await import('@causeway/testing');
   const hs = await HomeserverEmulator.start({ serverName: 'localhost' });
   const users: Array<{ userId: string; roomId: string; user: TestUser }> = [];
-  // Ghost messages as the emulator receives them (the send request's handling).
-  const recv = new Map<string, { lat: number[]; at: Array<[number, number]>; seen: Set<number>; last: number }>();
+  // Ghost messages as the emulator receives them (the send request's handling), with each line's
+  // time, to pair it with the same line's receipt elsewhere.
+  const receipts = new Receipts(true);
   const origSend = hs.rooms.send.bind(hs.rooms);
   hs.rooms.send = (room, d) => {
     const rec = origSend(room, d);
     const body = d.content.body;
-    if (d.type === 'm.room.message' && typeof body === 'string' && (d.sender.startsWith('@irc_') || d.sender === RELAY_USER)) {
-      const m = STAMP.exec(body);
-      if (m) {
-        const t = now();
-        let r = recv.get(m[1]);
-        if (!r) recv.set(m[1], (r = { lat: [], at: [], seen: new Set(), last: 0 }));
-        if (!r.seen.has(Number(m[2]))) {
-          r.seen.add(Number(m[2]));
-          r.lat.push(t - Number(m[3]));
-          r.at.push([Number(m[2]), t]);
-          r.last = t;
-        }
-      }
-    }
+    if (d.type === 'm.room.message' && typeof body === 'string' && (d.sender.startsWith('@irc_') || d.sender === MINIMAL_USER))
+      receipts.record(body);
     return rec;
   };
 
@@ -345,14 +224,8 @@ async function hsRole(): Promise<void> {
       }
       return { seconds: (now() - t0) / 1000 };
     },
-    resetRecv: ({ tag }: { tag: string }) => {
-      recv.delete(tag);
-    },
-    recvCount: ({ tag }: { tag: string }) => recv.get(tag)?.lat.length ?? 0,
-    recvStats: ({ tag }: { tag: string }) => {
-      const r = recv.get(tag);
-      return { lat: r?.lat ?? [], at: r?.at ?? [], last: r?.last ?? 0 };
-    },
+    recvCount: ({ tag }: { tag: string }) => receipts.count(tag),
+    recvStats: ({ tag }: { tag: string }) => receipts.take(tag),
     /**
      * The minimal relay's side of the homeserver: an appservice whose own messages come back to it
      * in transactions, as Synapse sends every appservice its users' events (the bridge gets the
@@ -362,11 +235,11 @@ async function hsRole(): Promise<void> {
       hs.addRegistration({
         id: 'bench-bare-relay',
         url,
-        as_token: RELAY_AS_TOKEN,
+        as_token: MINIMAL_AS_TOKEN,
         hs_token: 'bench-bare-relay-hs-token',
-        sender_localpart: RELAY_USER.slice(1, RELAY_USER.indexOf(':')),
+        sender_localpart: MINIMAL_USER.slice(1, MINIMAL_USER.indexOf(':')),
         rate_limited: false,
-        namespaces: { users: [{ exclusive: true, regex: '@bare_relay:localhost' }], aliases: [], rooms: [] },
+        namespaces: { users: [{ exclusive: true, regex: MINIMAL_USER }], aliases: [], rooms: [] },
       });
       const bot = hs.appserviceClient('bench-bare-relay');
       const rooms: string[] = [];
@@ -382,7 +255,7 @@ async function hsRole(): Promise<void> {
         hs.rooms.send(room, {
           sender: u.userId,
           type: 'm.room.message',
-          content: { msgtype: 'm.text', body: `m ${tag} ${i} ${now().toFixed(3)}` },
+          content: { msgtype: 'm.text', body: `m ${stamp(tag, i)}` },
         });
       });
       return { seconds, start: t0 };
@@ -405,31 +278,13 @@ async function hsRole(): Promise<void> {
 async function driverRole(): Promise<void> {
   let senders: BareClient[] = [];
   let observer: BareClient | null = null;
-  const seen = new Map<
-    string,
-    { lat: number[]; seen: Set<number>; dup: number; order: Map<string, number>; misorder: number; last: number }
-  >();
+  // What the observer sees, in order per sender (a user's lines keep their order, not the channel's).
+  const seen = new Receipts();
   const jw = joinWatcher();
   const observe = (line: string) => {
     jw.onLine(line);
     const m = /^(?:@\S+ )?:([^!\s]+)\S* PRIVMSG (#\S+) :(.*)$/.exec(line);
-    if (!m) return;
-    const s = STAMP.exec(m[3]);
-    if (!s) return;
-    const t = now();
-    let r = seen.get(s[1]);
-    if (!r) seen.set(s[1], (r = { lat: [], seen: new Set(), dup: 0, order: new Map(), misorder: 0, last: 0 }));
-    const seq = Number(s[2]);
-    if (r.seen.has(seq)) {
-      r.dup++;
-      return;
-    }
-    r.seen.add(seq);
-    r.lat.push(t - Number(s[3]));
-    r.last = t;
-    const prev = r.order.get(m[1]) ?? -1;
-    if (seq < prev) r.misorder++;
-    r.order.set(m[1], seq);
+    if (m) seen.record(m[3], m[1]);
   };
   const channels = () => Array.from({ length: CHANNELS }, (_, i) => channelName(i));
   serve({
@@ -471,7 +326,7 @@ async function driverRole(): Promise<void> {
     async ircSend({ count, rate, tag, burst = 1 }: { count: number; rate: number; tag: string; burst?: number }) {
       const t0 = now();
       const seconds = await paced(count, rate, (i) => {
-        senders[i % senders.length].raw(`PRIVMSG ${channelName(Math.floor(i / burst) % CHANNELS)} :i ${tag} ${i} ${now().toFixed(3)}`);
+        senders[i % senders.length].raw(`PRIVMSG ${channelName(Math.floor(i / burst) % CHANNELS)} :i ${stamp(tag, i)}`);
       });
       return { seconds, start: t0 };
     },
@@ -479,16 +334,13 @@ async function driverRole(): Promise<void> {
     async warm({ tag }: { tag: string }) {
       let i = 0;
       for (let c = 0; c < CHANNELS; c++) {
-        for (const s of senders) s.raw(`PRIVMSG ${channelName(c)} :i ${tag} ${i++} ${now().toFixed(3)}`);
+        for (const s of senders) s.raw(`PRIVMSG ${channelName(c)} :i ${stamp(tag, i++)}`);
         await sleep(20);
       }
       return i;
     },
-    seenCount: ({ tag }: { tag: string }) => seen.get(tag)?.lat.length ?? 0,
-    seenStats: ({ tag }: { tag: string }) => {
-      const r = seen.get(tag);
-      return { lat: r?.lat ?? [], dup: r?.dup ?? 0, misorder: r?.misorder ?? 0, last: r?.last ?? 0, seqs: r ? [...r.seen] : [] };
-    },
+    seenCount: ({ tag }: { tag: string }) => seen.count(tag),
+    seenStats: ({ tag }: { tag: string }) => seen.take(tag),
   });
 }
 
@@ -502,56 +354,34 @@ interface RelayTarget {
 
 /**
  * The least any IRC→Matrix bridge must do with a line: a bare irc-framework client has read it, and
- * one `PUT /send` carries it to the homeserver (bare undici, keep-alive, the appservice token), one
- * request at a time per room so that a room's lines keep their order; the homeserver's echo of it
- * comes back in a transaction, read and answered. No store, no formatting, no ghosts: the latency
- * and CPU floor of a relay with one homeserver round trip in it, on the machine at hand.
+ * one `PUT /send` carries it to the homeserver (lib/minimal-matrix: bare undici, keep-alive, the
+ * appservice token), one request at a time per room so that a room's lines keep their order; the
+ * homeserver's echo of it comes back in a transaction, read and answered. No store, no formatting,
+ * no ghosts: the latency and CPU floor of a relay with one homeserver round trip in it, on the
+ * machine at hand.
  */
 function minimalRelay(): {
   listen(): Promise<string>;
-  configure(t: RelayTarget | null): Promise<void>;
+  configure(t: RelayTarget | null): void;
   forward(channel: number, tag: string, text: string): void;
 } {
+  const matrix = minimalMatrix();
   let target: RelayTarget | null = null;
-  let pool: Pool | null = null;
-  let txn = 0;
-  const tails: Array<Promise<void>> = [];
-  const send = async (room: string, text: string) => {
-    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/r${txn++}?user_id=${encodeURIComponent(RELAY_USER)}`;
-    const res = await pool!.request({
-      method: 'PUT',
-      path,
-      headers: { authorization: `Bearer ${RELAY_AS_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ msgtype: 'm.text', body: text }),
-    });
-    await res.body.dump();
-    if (res.statusCode !== 200) throw new Error(`minimal relay: ${res.statusCode} for PUT /send`);
-  };
+  let connected = false;
   return {
-    /** Reads and parses each pushed transaction (what any appservice must do with it) and answers 200. */
-    async listen() {
-      const http = await import('node:http');
-      const server = http.createServer((req, res) => {
-        const parts: Buffer[] = [];
-        req.on('data', (c: Buffer) => parts.push(c));
-        req.on('end', () => {
-          JSON.parse(Buffer.concat(parts).toString('utf8') || '{}');
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
-          res.end('{}');
-        });
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      server.unref();
-      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    },
-    async configure(t) {
-      if (t && !pool) pool = new (await import('undici')).Pool(t.url, { connections: 16 });
+    // The echoes of its own sends are all that comes back: read, parsed and dropped.
+    listen: () => matrix.listen(() => undefined),
+    configure(t) {
+      if (t && !connected) {
+        matrix.connect(t.url);
+        connected = true;
+      }
       target = t;
     },
     forward(channel, tag, text) {
       if (!target?.tags.includes(tag)) return;
       const room = target.rooms[channel];
-      tails[channel] = (tails[channel] ?? Promise.resolve()).then(() => send(room, text)).catch((err) => console.error(String(err)));
+      matrix.inOrder(String(channel), () => matrix.send(room, text));
     },
   };
 }
@@ -576,15 +406,16 @@ async function bareRole(): Promise<void> {
           bareClient(host, port, `bare${i}`, (line) => {
             jw.onLine(line);
             if (!listener || !line.includes(' PRIVMSG #')) return;
-            const s = STAMP.exec(line);
-            const r = s ? recv.get(s[1]) : undefined;
+            const s = parseStamp(line);
+            if (!s) return;
+            const r = recv.get(s.tag);
             if (r) {
               const t = now();
-              r.lat.push(t - Number(s![3]));
+              r.lat.push(t - s.sentAt);
               r.last = t;
-              r.at.push([Number(s![2]), t]);
+              r.at.push([s.seq, t]);
             }
-            if (s) relay.forward(i, s[1], line.slice(line.indexOf(' :', line.indexOf(' PRIVMSG #')) + 2));
+            relay.forward(i, s.tag, line.slice(line.indexOf(' :', line.indexOf(' PRIVMSG #')) + 2));
           }).then((c) => {
             clients[i] = c;
             return joinAndWait(c, [channelName(i % CHANNELS)], jw);
@@ -602,11 +433,8 @@ async function bareRole(): Promise<void> {
     relay: (target: RelayTarget | null) => relay.configure(target),
     /** The minimal relay's appservice listener: takes the echo transactions, answers 200 {}. */
     relayListen: () => relay.listen(),
-    /** This process's CPU time so far (user + system, µs): the minimal relay's cost per line is a difference of two. */
-    cpu: () => {
-      const u = process.cpuUsage();
-      return u.user + u.system;
-    },
+    /** This process's CPU time so far (ms): the minimal relay's cost per line is a difference of two. */
+    cpu: () => processCpuMs(),
     /** Keeps only the first client of each channel (the listeners), so they can time the same lines as the bridge. */
     async thin() {
       for (let i = CHANNELS; i < clients.length; i++) clients[i]?.quit('bye');
@@ -618,7 +446,7 @@ async function bareRole(): Promise<void> {
       const t0 = now();
       const seconds = await paced(count, rate, (i) => {
         const k = i % clients.length;
-        clients[k].raw(`PRIVMSG ${channelName(k % CHANNELS)} :m ${tag} ${i} ${now().toFixed(3)}`);
+        clients[k].raw(`PRIVMSG ${channelName(k % CHANNELS)} :m ${stamp(tag, i)}`);
       });
       return { seconds, start: t0 };
     },
@@ -663,34 +491,9 @@ async function startProfile(kind: 'cpu' | 'alloc' = 'cpu'): Promise<{ stop(file:
   };
 }
 
-function pct(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-function lats(l: number[]): { p50: number; p99: number; max: number } {
-  const s = [...l].sort((a, b) => a - b);
-  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
-}
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-/** Waits until `count()` reaches n or stops growing for `quietMs` after the deadline; returns the count. */
-async function collect(count: () => Promise<number>, n: number, deadlineMs: number): Promise<number> {
-  const deadline = Date.now() + deadlineMs;
-  let c: number;
-  while ((c = await count()) < n && Date.now() < deadline) await sleep(100);
-  return c;
-}
-
 async function main(): Promise<void> {
   const { startInspircd } = await import('@causeway/testing');
-  const { Bridge, generateRegistration, validateConfig } = await import('@causeway/bridge-core/tools');
   const { IrcConnector } = await import('@causeway/irc-bridge');
-  const { freePort } = await import('@causeway/testing');
 
   console.log(
     `IRC bridge bench: ${USERS} users in ${CHANNELS} channels, ${MESSAGES} messages each way at ${RATE}/s ` +
@@ -706,12 +509,12 @@ async function main(): Promise<void> {
   const server = { host: ircd.host, port: ircd.port };
   const out: Record<string, number> = {};
   try {
-    const [hs, driver] = await Promise.all([spawnRole('hs'), spawnRole('driver')]);
+    const [hs, driver] = await Promise.all([spawnRole(__filename, 'hs'), spawnRole(__filename, 'driver')]);
     children.push(hs, driver);
     await driver.call('connect', { ...server, senders: SENDERS });
 
     // ---- bare irc-framework: memory, connect time, delivery latency ----
-    const bare = await spawnRole('bare');
+    const bare = await spawnRole(__filename, 'bare');
     children.push(bare);
     const bareMem0: Mem = await bare.call('mem');
     const bareConnect = await bare.call<{ seconds: number }>('connect', { ...server, n: USERS, rate: CONNECT_RATE });
@@ -739,7 +542,7 @@ async function main(): Promise<void> {
     );
     const bareM2iSend = await bare.call<{ seconds: number; start: number }>('send', { count: MESSAGES, rate: RATE, tag: 'bm' });
     const bareM2iGot = await collect(() => driver.call('seenCount', { tag: 'bm' }), MESSAGES, 30_000);
-    const bareM2i = await driver.call<{ lat: number[]; last: number }>('seenStats', { tag: 'bm' });
+    const bareM2i = await driver.call<ReceiptStats>('seenStats', { tag: 'bm' });
     console.log(
       `bare: sent→observer ${bareM2iGot}/${MESSAGES}, p50 ${lats(bareM2i.lat).p50.toFixed(1)} ms p99 ${lats(bareM2i.lat).p99.toFixed(1)} ms`,
     );
@@ -760,7 +563,7 @@ async function main(): Promise<void> {
     const relayCpu0 = await bare.call<number>('cpu');
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'r' });
     const relayGot = await collect(() => hs.call('recvCount', { tag: 'r' }), MESSAGES, 30_000);
-    const relayCpuPerLine = ((await bare.call<number>('cpu')) - relayCpu0) / Math.max(1, relayGot) / 1000;
+    const relayCpuPerLine = ((await bare.call<number>('cpu')) - relayCpu0) / Math.max(1, relayGot);
     await bare.call('relay', null);
     const relayI2m = await hs.call<{ lat: number[] }>('recvStats', { tag: 'r' });
     const relayRead = await bare.call<{ lat: number[] }>('recvStats', { tag: 'r' });
@@ -771,47 +574,33 @@ async function main(): Promise<void> {
     );
 
     // ---- the bridge, in this process ----
-    const info = await hs.call<{ url: string; serverName: string }>('info');
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'causeway-bench-irc-'));
-    cleanup.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
     const connector = new IrcConnector();
-    const port = await freePort();
-    const registration = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: connector.protocol, domain: info.serverName });
-    await hs.call('addRegistration', registration);
-    const cfg = validateConfig<IrcConfig>(
-      {
-        homeserver: { url: info.url, domain: info.serverName },
-        appservice: { port, bind_host: '127.0.0.1', registration: path.join(dataDir, 'registration.yaml') },
-        bridge: { admins: ['@admin:localhost'] },
-        database: { engine: 'nedb', nedb: { directory: path.join(dataDir, 'db') } },
-        data_dir: dataDir,
-        state_cache: { warm_on_start: false },
-        logging: { level: 'error' },
-        irc: {
-          servers: {
-            [NET]: {
-              address: ircd.host,
-              port: ircd.port,
-              bot: { nick: 'BenchBot' },
-              membership: { irc_to_matrix: { initial: false, incremental: true } },
-              clients: {
-                max_clients: USERS + 10,
-                connect_rate_per_second: CONNECT_RATE,
-                flood_lines_per_second: FLOOD,
-                deaf_mode: DEAF_MODE === 'off' ? '' : DEAF_MODE,
-                nick_template: '$DISPLAY[m]',
-                queue: { max_messages: 100, max_age_s: 300 },
-              },
+    const started = await startBridge<IrcConfig>({
+      connector,
+      key: 'irc',
+      hs,
+      section: (dataDir) => ({
+        servers: {
+          [NET]: {
+            address: ircd.host,
+            port: ircd.port,
+            bot: { nick: 'BenchBot' },
+            membership: { irc_to_matrix: { initial: false, incremental: true } },
+            clients: {
+              max_clients: USERS + 10,
+              connect_rate_per_second: CONNECT_RATE,
+              flood_lines_per_second: FLOOD,
+              deaf_mode: DEAF_MODE === 'off' ? '' : DEAF_MODE,
+              nick_template: '$DISPLAY[m]',
+              queue: { max_messages: 100, max_age_s: 300 },
             },
           },
-          data_dir: dataDir,
         },
-      },
-      { key: 'irc', schema: connector.configSchema },
-    );
-    const bridge = new Bridge<IrcConfig>({ config: cfg.core, connectorConfig: cfg.connector, registration, connector });
-    await bridge.start();
-    cleanup.unshift(() => bridge.stop().catch(() => undefined));
+        data_dir: dataDir,
+      }),
+    });
+    cleanup.unshift(() => started.stop());
+    const bridge = started.bridge;
     const net = connector.networks.get(NET)!;
     await sleep(1000);
     const mem0 = await memAfterGc();
@@ -844,8 +633,8 @@ async function main(): Promise<void> {
     const origEmit = bridge.remote.emit.bind(bridge.remote);
     bridge.remote.emit = (ev) => {
       if (ev.type === 'message') {
-        const m = STAMP.exec(ev.content.body);
-        if (m && m[1] === 'x') emittedAt.set(Number(m[2]), now());
+        const s = parseStamp(ev.content.body);
+        if (s?.tag === 'x') emittedAt.set(s.seq, now());
       }
       return origEmit(ev);
     };
@@ -871,7 +660,7 @@ async function main(): Promise<void> {
     const i2mGc = gcs.stop();
     const i2mCpuWallMs = now() - cpuT0;
     const i2mCpuPerLine = (i2mCpu.user + i2mCpu.system) / Math.max(1, i2mGot);
-    const i2m = await hs.call<{ lat: number[]; at: Array<[number, number]>; last: number }>('recvStats', { tag: 'x' });
+    const i2m = await hs.call<Required<ReceiptStats>>('recvStats', { tag: 'x' });
     await collect(() => bare.call('recvCount', { tag: 'x' }), MESSAGES, 10_000);
     const sameLines = await bare.call<{ lat: number[]; last: number; at: Array<[number, number]> }>('recvStats', { tag: 'x' });
     // What the bridge adds to each line: the emulator handling it − the plain client receiving it.
@@ -933,7 +722,7 @@ async function main(): Promise<void> {
           `the same lines to a plain client p99 ${lats(plain.lat).p99.toFixed(1)} ms (${roundRatios[r].toFixed(2)}×)`,
       );
     }
-    const medianRatio = [...roundRatios].sort((a, b) => a - b)[Math.floor((roundRatios.length - 1) / 2)];
+    const medianRatio = median(roundRatios);
     // The same rate in bursts: each room's events are applied in order, one homeserver request at a
     // time, so the last line of a burst waits for the ones before it.
     await driver.call('ircSend', { count: MESSAGES, rate: RATE, tag: 'xb', burst: SENDERS });
@@ -946,7 +735,7 @@ async function main(): Promise<void> {
     // Matrix → IRC
     const m2iSend = await hs.call<{ seconds: number; start: number }>('matrixSend', { count: MESSAGES, rate: RATE, tag: 'y' });
     const m2iGot = await collect(() => driver.call('seenCount', { tag: 'y' }), MESSAGES, 60_000);
-    const m2i = await driver.call<{ lat: number[]; last: number; dup: number; misorder: number }>('seenStats', { tag: 'y' });
+    const m2i = await driver.call<ReceiptStats>('seenStats', { tag: 'y' });
     const m2iEld = await eldAll(true);
     console.log(`bridge: Matrix→IRC ${m2iGot}/${MESSAGES}, p50 ${lats(m2i.lat).p50.toFixed(1)} ms p99 ${lats(m2i.lat).p99.toFixed(1)} ms`);
     console.log(`  event-loop delay: bridge ${fmtEld(m2iEld.bridge)}; emulator ${fmtEld(m2iEld.hs)}; IRC driver ${fmtEld(m2iEld.driver)}`);
@@ -973,8 +762,8 @@ async function main(): Promise<void> {
       await until('all users reconnected and in their channel', allIn, 300_000, 50);
       const seconds = (now() - tBack) / 1000;
       const got = await collect(() => driver.call('seenCount', { tag: 'o' }), outage, 60_000);
-      const st = await driver.call<{ misorder: number }>('seenStats', { tag: 'o' });
-      restart = { seconds, bound: USERS / CONNECT_RATE + 10, sent: outage, got, misorder: st.misorder };
+      const st = await driver.call<ReceiptStats>('seenStats', { tag: 'o' });
+      restart = { seconds, bound: USERS / CONNECT_RATE + 10, sent: outage, got, misorder: st.misordered };
       console.log(
         `bridge: restart: all ${USERS} back in ${seconds.toFixed(1)} s (bound ${restart.bound.toFixed(0)} s), outage messages ${got}/${outage}`,
       );
@@ -996,8 +785,7 @@ async function main(): Promise<void> {
     type Row = [string, string, string, string, string];
     const rows: Row[] = [];
     const verdicts: boolean[] = [];
-    const row = (name: string, bridgeV: string, bareV: string, ratio: string, target = '') =>
-      rows.push([name, bridgeV, bareV, ratio, target]);
+    const row = (name: string, bridgeV: string, bareV: string, vs: string, target = '') => rows.push([name, bridgeV, bareV, vs, target]);
     const verdict = (ok: boolean, text: string) => {
       verdicts.push(ok);
       return `${ok ? 'PASS' : 'MISS'} ${text}`;
@@ -1006,22 +794,22 @@ async function main(): Promise<void> {
       `connect ${USERS} (at ${CONNECT_RATE}/s; floor ${(USERS / CONNECT_RATE).toFixed(0)} s)`,
       `${out.connectS.toFixed(1)} s`,
       `${bareConnect.seconds.toFixed(1)} s`,
-      `${(out.connectS / bareConnect.seconds).toFixed(2)}×`,
+      ratio(out.connectS, bareConnect.seconds),
     );
     row(
       'RSS per connection (after GC)',
       `${rss.toFixed(1)} KB`,
       `${bRss.toFixed(1)} KB`,
-      `${(rss / bRss).toFixed(2)}×`,
+      ratio(rss, bRss),
       verdict(rss <= 1.5 * bRss, '≤ 1.5×'),
     );
     row(
       'RSS per connection, young generation left out',
       `${rssNoYoung.toFixed(1)} KB`,
       `${bRssNoYoung.toFixed(1)} KB`,
-      `${(rssNoYoung / bRssNoYoung).toFixed(2)}×`,
+      ratio(rssNoYoung, bRssNoYoung),
     );
-    row('heap per connection (after GC)', `${heap.toFixed(1)} KB`, `${bHeap.toFixed(1)} KB`, `${(heap / bHeap).toFixed(2)}×`);
+    row('heap per connection (after GC)', `${heap.toFixed(1)} KB`, `${bHeap.toFixed(1)} KB`, ratio(heap, bHeap));
     row(
       `RSS / heap of the process with 0 → ${USERS}`,
       `${(mem0.rss / 2 ** 20).toFixed(0)}→${(mem1.rss / 2 ** 20).toFixed(0)} / ${(mem0.heapUsed / 2 ** 20).toFixed(0)}→${(mem1.heapUsed / 2 ** 20).toFixed(0)} MB`,
@@ -1035,12 +823,12 @@ async function main(): Promise<void> {
       tput(bareGot, bareSend.start, bareI2m.last).toFixed(0),
       '',
     );
-    row('IRC→Matrix p50 latency', `${I.p50.toFixed(1)} ms`, `${bI.p50.toFixed(1)} ms`, `${(I.p50 / bI.p50).toFixed(2)}×`);
+    row('IRC→Matrix p50 latency', ms(I.p50), ms(bI.p50), ratio(I.p50, bI.p50));
     row(
       `IRC→Matrix p99 latency at ${RATE}/s (bare: alone)`,
-      `${I.p99.toFixed(1)} ms`,
-      `${bI.p99.toFixed(1)} ms`,
-      `${(I.p99 / bI.p99).toFixed(2)}×`,
+      ms(I.p99),
+      ms(bI.p99),
+      ratio(I.p99, bI.p99),
       verdict(I.p99 <= 2 * bI.p99, '≤ 2×'),
     );
     const sI = lats(sameLines.lat);
@@ -1048,7 +836,7 @@ async function main(): Promise<void> {
       `IRC→Matrix p50 / p99 (bare: the same lines)`,
       `${I.p50.toFixed(1)} / ${I.p99.toFixed(1)} ms`,
       `${sI.p50.toFixed(1)} / ${sI.p99.toFixed(1)} ms`,
-      `${(I.p99 / sI.p99).toFixed(2)}×`,
+      ratio(I.p99, sI.p99),
       verdict(I.p99 <= 2 * sI.p99, '≤ 2×'),
     );
     if (ROUNDS > 1)
@@ -1061,33 +849,18 @@ async function main(): Promise<void> {
       );
     const R = lats(relayI2m.lat);
     // Informational: the issue's target compares with a bare read, which has no homeserver round trip in it.
-    row(
-      'IRC→Matrix p99 vs a minimal relay (bare client + 1 PUT/line)',
-      `${I.p99.toFixed(1)} ms`,
-      `${R.p99.toFixed(1)} ms`,
-      `${(I.p99 / R.p99).toFixed(2)}×`,
-    );
+    row('IRC→Matrix p99 vs a minimal relay (bare client + 1 PUT/line)', ms(I.p99), ms(R.p99), ratio(I.p99, R.p99));
     // The same lines, read by the relay's own client: the ratio any bridge pays for the round trip alone.
-    row(
-      'minimal relay p99 ÷ its own IRC read p99',
-      `${R.p99.toFixed(1)} ms`,
-      `${lats(relayRead.lat).p99.toFixed(1)} ms`,
-      `${(R.p99 / lats(relayRead.lat).p99).toFixed(2)}×`,
-    );
+    row('minimal relay p99 ÷ its own IRC read p99', ms(R.p99), ms(lats(relayRead.lat).p99), ratio(R.p99, lats(relayRead.lat).p99));
     const IB = lats(i2mBurst.lat);
     const bIB = lats(bareBurst.lat);
     row(
       'IRC→Matrix: process CPU per relayed line (bare: the minimal relay)',
       `${(i2mCpuPerLine / 1000).toFixed(2)} ms`,
       `${relayCpuPerLine.toFixed(2)} ms`,
-      `${(i2mCpuPerLine / 1000 / relayCpuPerLine).toFixed(2)}×`,
+      ratio(i2mCpuPerLine / 1000, relayCpuPerLine),
     );
-    row(
-      `IRC→Matrix p99, ${SENDERS}-line bursts per channel`,
-      `${IB.p99.toFixed(1)} ms`,
-      `${bIB.p99.toFixed(1)} ms`,
-      `${(IB.p99 / bIB.p99).toFixed(2)}×`,
-    );
+    row(`IRC→Matrix p99, ${SENDERS}-line bursts per channel`, ms(IB.p99), ms(bIB.p99), ratio(IB.p99, bIB.p99));
     row(`Matrix→IRC delivered (of ${MESSAGES})`, `${m2iGot}`, `${bareM2iGot}`, '', verdict(m2iGot === MESSAGES, 'all'));
     row(
       'Matrix→IRC msg/s (first send → last receipt)',
@@ -1095,8 +868,8 @@ async function main(): Promise<void> {
       tput(bareM2iGot, bareM2iSend.start, bareM2i.last).toFixed(0),
       '',
     );
-    row('Matrix→IRC p50 latency', `${M.p50.toFixed(1)} ms`, `${bM.p50.toFixed(1)} ms`, `${(M.p50 / bM.p50).toFixed(2)}×`);
-    row('Matrix→IRC p99 latency', `${M.p99.toFixed(1)} ms`, `${bM.p99.toFixed(1)} ms`, `${(M.p99 / bM.p99).toFixed(2)}×`);
+    row('Matrix→IRC p50 latency', ms(M.p50), ms(bM.p50), ratio(M.p50, bM.p50));
+    row('Matrix→IRC p99 latency', ms(M.p99), ms(bM.p99), ratio(M.p99, bM.p99));
     if (restart) {
       row(
         `restart: all ${USERS} reconnected`,
@@ -1113,15 +886,7 @@ async function main(): Promise<void> {
         verdict(restart.got === restart.sent, `0 of ${restart.sent}`),
       );
     }
-    const head: Row = ['', 'bridge', 'bare irc-framework', 'ratio', 'target'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-      cells
-        .map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-        .join('  ')
-        .trimEnd();
-    console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-    for (const r of rows) console.log(line(r));
+    console.log(`\n${formatTable(['', 'bridge', 'bare irc-framework', 'ratio', 'target'], rows)}`);
     console.log(
       `\nMatrix users were created in the emulator and joined their portal by alias (the bridge connects a user on the join);` +
         ` Matrix→IRC messages are accepted by the emulator as if sent by those users (pushed to the bridge as transactions).`,
@@ -1144,13 +909,4 @@ async function main(): Promise<void> {
   }
 }
 
-const roles: Record<string, () => Promise<void>> = { main, hs: hsRole, driver: driverRole, bare: bareRole };
-roles[ROLE]().then(
-  () => {
-    if (ROLE === 'main') process.exit(process.exitCode ?? 0);
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runRole({ main, hs: hsRole, driver: driverRole, bare: bareRole });

@@ -20,7 +20,8 @@ export interface BenchBridge<C> {
 export async function startBridge<C>(o: {
   connector: BridgeConnector<C>;
   key: string;
-  section: Record<string, unknown>;
+  /** The connector's section; a function gets the bridge's data directory (made here). */
+  section: Record<string, unknown> | ((dataDir: string) => Record<string, unknown>);
   hs: Child;
   /** Core options on top of the bench's (e.g. `delivery.fsync`). */
   core?: Record<string, unknown>;
@@ -43,7 +44,7 @@ export async function startBridge<C>(o: {
       state_cache: { warm_on_start: false },
       logging: { level: 'error' },
       ...o.core,
-      [o.key]: o.section,
+      [o.key]: typeof o.section === 'function' ? o.section(dataDir) : o.section,
     },
     {
       key: o.key,

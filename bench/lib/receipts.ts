@@ -11,6 +11,12 @@ const STAMP = /(\S+) (\d+) (\d+\.\d+)$/;
 /** The stamp to end message `seq` of `tag` with, sent now. */
 export const stamp = (tag: string, seq: number): string => `${tag} ${seq} ${now().toFixed(3)}`;
 
+/** The stamp at the end of `text`, if it carries one: its tag, sequence number and send time. */
+export function parseStamp(text: string): { tag: string; seq: number; sentAt: number } | undefined {
+  const m = STAMP.exec(text);
+  return m ? { tag: m[1], seq: Number(m[2]), sentAt: Number(m[3]) } : undefined;
+}
+
 export interface ReceiptStats {
   lat: number[];
   duplicated: number;
@@ -18,9 +24,12 @@ export interface ReceiptStats {
   misordered: number;
   /** Time of the last receipt. */
   last: number;
+  /** `[seq, receipt time]` of each first receipt, in order, when the Receipts keep them (to pair lines across receivers). */
+  at?: Array<[number, number]>;
 }
 
 interface Tally extends ReceiptStats {
+  at: Array<[number, number]>;
   seen: Set<number>;
   lastSeq: Map<string, number>;
 }
@@ -28,23 +37,26 @@ interface Tally extends ReceiptStats {
 export class Receipts {
   private readonly tags = new Map<string, Tally>();
 
+  /** `arrivals`: keep each receipt's time by sequence number too (`at`). */
+  constructor(private readonly arrivals = false) {}
+
   /** Records the message if `text` carries a stamp; `source` is the ordered stream it came through (a room, a channel). */
   record(text: string, source = ''): void {
-    const m = STAMP.exec(text);
-    if (!m) return;
+    const s = parseStamp(text);
+    if (!s) return;
     const t = now();
-    let r = this.tags.get(m[1]);
-    if (!r) this.tags.set(m[1], (r = { lat: [], duplicated: 0, misordered: 0, last: 0, seen: new Set(), lastSeq: new Map() }));
-    const seq = Number(m[2]);
-    if (r.seen.has(seq)) {
+    let r = this.tags.get(s.tag);
+    if (!r) this.tags.set(s.tag, (r = { lat: [], at: [], duplicated: 0, misordered: 0, last: 0, seen: new Set(), lastSeq: new Map() }));
+    if (r.seen.has(s.seq)) {
       r.duplicated++;
       return;
     }
-    r.seen.add(seq);
-    r.lat.push(t - Number(m[3]));
+    r.seen.add(s.seq);
+    r.lat.push(t - s.sentAt);
+    if (this.arrivals) r.at.push([s.seq, t]);
     r.last = t;
-    if (seq < (r.lastSeq.get(source) ?? -1)) r.misordered++;
-    r.lastSeq.set(source, seq);
+    if (s.seq < (r.lastSeq.get(source) ?? -1)) r.misordered++;
+    r.lastSeq.set(source, s.seq);
   }
 
   count(tag: string): number {
@@ -55,6 +67,8 @@ export class Receipts {
   take(tag: string): ReceiptStats {
     const r = this.tags.get(tag);
     this.tags.delete(tag);
-    return { lat: r?.lat ?? [], duplicated: r?.duplicated ?? 0, misordered: r?.misordered ?? 0, last: r?.last ?? 0 };
+    const stats: ReceiptStats = { lat: r?.lat ?? [], duplicated: r?.duplicated ?? 0, misordered: r?.misordered ?? 0, last: r?.last ?? 0 };
+    if (this.arrivals) stats.at = r?.at ?? [];
+    return stats;
   }
 }

@@ -33,6 +33,7 @@ export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';
 export { MatrixError } from './util/matrix-error';
 export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff';
 export { secureCompare } from './util/secure-compare';
+export { LruMap } from './util/lru';
 export {
   HttpPool,
   HttpTimeoutError,

@@ -11,6 +11,7 @@
 import {
   BridgeError,
   ConfigError,
+  LruMap,
   type AliasResolver,
   type BridgeConnector,
   type BridgeContext,
@@ -40,7 +41,6 @@ import { RoomStreams } from './room-streams';
 import { MemberSync } from './member-sync';
 import { gitterEvent, ghostKey } from './inbound';
 import { mirroredEvent } from './mirror';
-import { LruMap } from './lru-map';
 import { gitterText } from './outbound';
 import { gitterMetrics, type GitterMetrics } from './metrics';
 import { registerCommands } from './commands';
@@ -218,7 +218,7 @@ export class GitterConnector
       const event = mirroredEvent(outcome, portal, {
         ghosts: this.ctx.ghosts,
         puppetOf: (username) => this.puppets.matrixUserOf(username),
-        authorOf: (id) => this.authors.get(id),
+        authorOf: (id) => this.authors.peek(id),
       });
       if (!event) return;
       if (event.type === 'message' && 'ghost' in event.sender) this.authors.set(event.id, event.sender.ghost.id);
@@ -235,7 +235,7 @@ export class GitterConnector
     if (this.deletedFromMatrix.has(messageId)) return; // our own deletion coming back
     // A removal names only the message: its author's ghost redacts it when we saw who that was
     // (a ghost may redact its own events in any room), else the bot (which needs the power to).
-    const author = this.authors.get(messageId) ?? knownAuthor;
+    const author = this.authors.peek(messageId) ?? knownAuthor;
     const sender = author ? { ghost: ghostKey(author) } : { bot: true as const };
     await this.ctx.remote.emit({ type: 'delete', portal: this.portalKey(roomId), sender, targetId: messageId });
   }

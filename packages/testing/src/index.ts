@@ -17,3 +17,4 @@ export * from './gitter';
 export * from './slack';
 export { FakeIrcd } from './fake-ircd';
 export { RawConnection, requestBytes, type RawResponse } from './raw-http';
+export { storedInQueue } from './queue-log';

@@ -1,14 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { generateRegistration } from '@causeway/bridge-core/tools';
 import { HomeserverEmulator, asObject, asString, parseJson, type TestUser } from '@causeway/testing';
-import { MemoryConnector } from '@causeway/testing/bridge';
-import { eventually, freePort } from '@causeway/testing/bridge';
+import { BridgeProcess, MemoryConnector, eventually } from '@causeway/testing/bridge';
 
 interface Arrival {
   eventId: string;
@@ -29,9 +23,7 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
   let sink: http.Server;
   let sinkUrl: string;
   const arrivals: Arrival[] = [];
-  let dataDir: string;
-  let child: ChildProcess | undefined;
-  let env: NodeJS.ProcessEnv;
+  let bridge: BridgeProcess;
 
   before(async () => {
     hs = await HomeserverEmulator.start({ serverName: 'localhost', pushRetryBaseMs: 50, pushRetryMaxMs: 500 });
@@ -45,46 +37,31 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     });
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
     sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}/deliver`;
-    dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-kill-'));
-    const port = await freePort();
-    const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new MemoryConnector().protocol, domain: 'localhost' });
-    const regPath = path.join(dataDir, 'registration.yaml');
-    writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg);
-    env = {
-      ...process.env,
-      HS_URL: hs.url,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      REG_PATH: regPath,
-      SINK_URL: sinkUrl,
-      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
-    };
+    bridge = await BridgeProcess.create({
+      entry: path.join(__dirname, 'fixtures/bridge-proc.ts'),
+      hs,
+      protocol: new MemoryConnector().protocol,
+      name: 'causeway-kill-',
+      env: { SINK_URL: sinkUrl },
+      config: (site) => ({
+        homeserver: { url: site.hsUrl, domain: 'localhost' },
+        appservice: { port: site.port, bind_host: '127.0.0.1', registration: site.registration },
+        database: { engine: 'nedb', nedb: { directory: path.join(site.dataDir, 'db') } },
+        data_dir: site.dataDir,
+        delivery: { fsync: 'never' },
+        state_cache: { warm_on_start: false },
+        mem: {},
+      }),
+    });
   });
-  after(async () => {
-    child?.kill('SIGKILL');
+  after(async function () {
+    await bridge?.dispose({ failed: this.test?.parent?.tests.some((t) => t.state === 'failed') });
     await hs.stop();
     sink.close();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
-  function startChild(): Promise<void> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/bridge-proc.ts')], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child = proc;
-    return new Promise((resolve, reject) => {
-      proc.stdout.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
-        if (d.toString().includes('READY')) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));
-    });
-  }
-
   it('relays every acknowledged event exactly once per event ID, in room order, after a restart', async () => {
-    await startChild();
+    await bridge.start();
     const alice: TestUser = await hs.registerUser('alice');
     const roomId = await alice.join('#_mem_mem_kill:localhost');
     const sent: string[] = [];
@@ -95,10 +72,10 @@ describe('bridge-core: the whole bridge killed with SIGKILL mid-stream', functio
     })();
     await eventually(() => arrivals.length >= 60, 'some deliveries', 30_000);
     const deliveredBeforeKill = arrivals.length;
-    child!.kill('SIGKILL');
+    await bridge.kill();
     const killed = sent.length < TOTAL || hs.pusher.pending() > 0 || deliveredBeforeKill < TOTAL;
     await new Promise((r) => setTimeout(r, 300));
-    await startChild();
+    await bridge.start();
     await sender;
     assert.ok(killed, 'the bridge was killed mid-stream');
     await eventually(() => new Set(arrivals.map((a) => a.eventId)).size === TOTAL, 'every event delivered', 60_000).catch(

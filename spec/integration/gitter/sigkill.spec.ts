@@ -8,14 +8,11 @@
  *   the restart (the stream's saved cursor, then history), once each, in order.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { generateRegistration } from '@causeway/bridge-core/tools';
-import { GitterEmulator, HomeserverEmulator, eventually, freePort, type GitterTestUser, type TestUser } from '@causeway/testing';
+import { GitterEmulator, HomeserverEmulator, eventually, type GitterTestUser, type TestUser } from '@causeway/testing';
+import { BridgeProcess } from '@causeway/testing/bridge';
 import { GitterConnector } from '@causeway/gitter-bridge';
+import { sampleConfig } from './fixtures/gitter-bridge-proc';
 import { adminRoom, BOT, ghostId, messages } from './support';
 
 describe('gitter-bridge: the bridge killed with SIGKILL', function () {
@@ -25,35 +22,9 @@ describe('gitter-bridge: the bridge killed with SIGKILL', function () {
   let relay: GitterTestUser;
   let alice: GitterTestUser;
   let room: { id: string };
-  let dataDir: string;
-  let env: NodeJS.ProcessEnv;
-  let child: ChildProcess | undefined;
+  let bridge: BridgeProcess;
   let bob: TestUser;
   let roomId: string;
-
-  function startChild(): Promise<void> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/gitter-bridge-proc.ts')], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child = proc;
-    return new Promise((resolve, reject) => {
-      proc.stdout.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
-        if (d.toString().includes('READY')) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));
-    });
-  }
-
-  async function kill(): Promise<void> {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
-  }
 
   /** Each of `n` numbered texts once, in order (arrivals: the numbers as they arrived). */
   const onceInOrder = (arrivals: number[], n: number) =>
@@ -69,35 +40,24 @@ describe('gitter-bridge: the bridge killed with SIGKILL', function () {
     relay = gitter.createUser('causeway-bot');
     alice = gitter.createUser('alice', { displayName: 'Alice' });
     room = gitter.createRoom({ uri: 'acme/chat', members: [alice.id] });
-    dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-gitter-kill-'));
-    const port = await freePort();
-    const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new GitterConnector().protocol, domain: 'localhost' });
-    const regPath = path.join(dataDir, 'registration.yaml');
-    writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg);
-    env = {
-      ...process.env,
-      HS_URL: hs.url,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      REG_PATH: regPath,
-      GITTER_REST: gitter.restBaseUrl,
-      GITTER_STREAM: gitter.streamBaseUrl,
-      GITTER_TOKEN: relay.token,
-      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
-    };
-    await startChild();
+    bridge = await BridgeProcess.create({
+      entry: path.join(__dirname, 'fixtures/gitter-bridge-proc.ts'),
+      hs,
+      protocol: new GitterConnector().protocol,
+      name: 'causeway-gitter-kill-',
+      config: (site) => sampleConfig({ ...site, restUrl: gitter.restBaseUrl, streamUrl: gitter.streamBaseUrl, token: relay.token }),
+    });
+    await bridge.start();
     bob = await hs.registerUser('bob', { displayname: 'Bob' });
     const admin = await adminRoom(hs, await hs.registerUser('admin'));
     roomId = await bob.createRoom({ preset: 'public_chat', invite: [BOT] });
     assert.match(await admin.command(`!link ${roomId} acme/chat`), /^Linked/);
     await eventually(() => gitter.streams.count({ roomId: room.id, token: relay.token }) === 1, 'stream open');
   });
-  afterEach(async () => {
-    await kill();
+  afterEach(async function () {
+    await bridge.dispose({ failed: this.currentTest?.state === 'failed' });
     await hs.stop();
     await gitter.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('Matrix → Gitter: a burst held back by the rate limit reaches Gitter after the restart, once each, in order', async () => {
@@ -107,10 +67,10 @@ describe('gitter-bridge: the bridge killed with SIGKILL', function () {
     const sent = () => gitter.messagesBy(room.id, relay.id).map((m) => Number(/^\*\*Bob\*\*: m(\d+)$/.exec(m.text)?.[1] ?? -1));
     await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
     await eventually(() => sent().length >= 2, 'a few sent', 20_000);
-    await kill();
+    await bridge.kill();
     assert.ok(sent().length < N, `killed mid-burst (${sent().length} of ${N} out)`);
 
-    await startChild();
+    await bridge.start();
     await eventually(() => sent().length >= N, 'every message on Gitter', 90_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${sent().join(' ')}`);
     });
@@ -127,12 +87,12 @@ describe('gitter-bridge: the bridge killed with SIGKILL', function () {
       for (let i = 1; i < N; i++) await alice.post(room.id, `g${i}`);
     })();
     await eventually(() => bodies().length >= 4, 'part of the burst bridged', 20_000);
-    await kill();
+    await bridge.kill();
     await burst; // the rest is posted while the bridge is dead
     const before = bodies().length;
     assert.ok(before < N, `killed mid-burst (${before} of ${N} in)`);
 
-    await startChild();
+    await bridge.start();
     await eventually(() => bodies().length >= N, 'every message in the room', 60_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${bodies().join(' ')}`);
     });

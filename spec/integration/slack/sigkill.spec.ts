@@ -11,51 +11,24 @@
  * What the bridge had stored when it died is read from its data directory (the queue log).
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { generateRegistration } from '@causeway/bridge-core/tools';
 import {
   HomeserverEmulator,
   SlackEmulator,
-  asArray,
-  asNumber,
-  asObject,
-  parseJson,
   eventually,
-  freePort,
+  storedInQueue,
   type SlackConversation,
   type SlackUser,
   type SlackApp,
   type TestUser,
 } from '@causeway/testing';
+import { BridgeProcess } from '@causeway/testing/bridge';
 import { SlackConnector } from '@causeway/slack-bridge';
+import { slackConfig } from './fixtures/slack-bridge-proc';
 
 const BOT = '@slackbot:localhost';
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
-
-/** Values of a durable queue as the bridge's queue log (queues.db) holds them now. */
-function stored(dataDir: string, queue: string): unknown[] {
-  const file = path.join(dataDir, 'db', 'queues.db');
-  if (!existsSync(file)) return [];
-  const live = new Map<number, unknown>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    let parsed: unknown;
-    try {
-      parsed = parseJson(line);
-    } catch {
-      continue;
-    } // empty, or a line being written
-    // An append {a: queue, s: first seq, v: values} or a removal {r: queue, s: seqs}.
-    const op = asObject(parsed, 'queue log line');
-    if (op.a === queue) asArray(op.v, 'appended values').forEach((v, i) => live.set(asNumber(op.s, 'first seq') + i, v));
-    if (op.r === queue) for (const seq of asArray(op.s, 'removed seqs')) live.delete(asNumber(seq, 'removed seq'));
-  }
-  return [...live.values()];
-}
 
 describe('slack-bridge: the bridge killed with SIGKILL', function () {
   this.timeout(120_000);
@@ -65,9 +38,7 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
   let alice: SlackUser;
   let general: SlackConversation;
   let botUserId: string;
-  let dataDir: string;
-  let env: NodeJS.ProcessEnv;
-  let child: ChildProcess | undefined;
+  let bridge: BridgeProcess;
   let matrixAlice: TestUser;
 
   beforeEach(async () => {
@@ -79,55 +50,20 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
     const inst = slack.install(app, team);
     botUserId = inst.botUserId;
     general = slack.createChannel(team, { name: 'general', general: true, members: [alice, botUserId] });
-    dataDir = mkdtempSync(path.join(tmpdir(), 'causeway-slack-kill-'));
-    const port = await freePort();
-    const reg = generateRegistration({ url: `http://127.0.0.1:${port}`, protocol: new SlackConnector().protocol, domain: 'localhost' });
-    const regPath = path.join(dataDir, 'registration.yaml');
-    writeFileSync(regPath, stringify(reg));
-    hs.addRegistration(reg);
-    env = {
-      ...process.env,
-      HS_URL: hs.url,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      REG_PATH: regPath,
-      BOT_TOKEN: inst.botToken,
-      APP_TOKEN: app.appToken,
-      SLACK_API_URL: slack.apiUrl,
-      CAUSEWAY_LOG_LEVEL: process.env.KILL_LOG ?? 'error',
-    };
+    bridge = await BridgeProcess.create({
+      entry: path.join(__dirname, 'fixtures/slack-bridge-proc.ts'),
+      hs,
+      protocol: new SlackConnector().protocol,
+      name: 'causeway-slack-kill-',
+      config: (site) => slackConfig({ ...site, botToken: inst.botToken, appToken: app.appToken, apiUrl: slack.apiUrl }),
+    });
     matrixAlice = await hs.registerUser('malice', { displayname: 'Alice M' });
   });
-  afterEach(async () => {
-    await kill();
+  afterEach(async function () {
+    await bridge.dispose({ failed: this.currentTest?.state === 'failed' });
     await slack.stop();
     await hs.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
-
-  function startChild(): Promise<void> {
-    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures/slack-bridge-proc.ts')], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child = proc;
-    return new Promise((resolve, reject) => {
-      proc.stdout.on('data', (d: Buffer) => {
-        if (process.env.KILL_LOG) process.stdout.write(`[child] ${d.toString()}`);
-        if (d.toString().includes('READY')) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`bridge exited early (${code})`)));
-    });
-  }
-
-  async function kill(): Promise<void> {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
-  }
 
   /** A room linked to #general by a bridge admin's command. */
   async function linkGeneral(): Promise<string> {
@@ -146,18 +82,22 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
   }
 
   it('Matrix → Slack: messages held by a 429 storm reach Slack after the restart, once each, in order', async () => {
-    await startChild();
+    await bridge.start();
     const roomId = await linkGeneral();
     const storm = slack.faults.rateLimit('chat.postMessage', { times: Infinity, retryAfter: 1 });
     const N = 10;
     for (let i = 0; i < N; i++) await matrixAlice.sendMessage(roomId, `m${i}`);
     await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
-    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length > 0, 'a post stored while Slack refuses it', 20_000);
-    await kill();
+    await eventually(
+      () => storedInQueue(bridge.dataDir, 'connector.slack.slack-sends').length > 0,
+      'a post stored while Slack refuses it',
+      20_000,
+    );
+    await bridge.kill();
     assert.equal(slack.posted(app, general).length, 0);
     storm.cancel();
 
-    await startChild();
+    await bridge.start();
     const texts = () => slack.posted(app, general).map((m) => m.text);
     await eventually(() => texts().length >= N, 'every message on Slack', 60_000).catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}: ${texts().join(' ')}`);
@@ -167,11 +107,11 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
       texts(),
       Array.from({ length: N }, (_, i) => `m${i}`),
     );
-    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored');
+    await eventually(() => storedInQueue(bridge.dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored');
   });
 
   it('Matrix → Slack: a file shared just before the kill is not uploaded again after the restart', async () => {
-    await startChild();
+    await bridge.start();
     const roomId = await linkGeneral();
     // The share's ts is read from files.info after the completion: held there by a 429, the upload
     // has been completed on Slack while its outbox entry still waits.
@@ -185,12 +125,12 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
     });
     const shares = () => slack.messages(general).filter((m) => m.subtype === 'file_share');
     await eventually(() => shares().length === 1 && held.triggered > 0, 'the file shared, its answer held', 20_000);
-    assert.equal(stored(dataDir, 'connector.slack.slack-sends').length, 1);
-    await kill();
+    assert.equal(storedInQueue(bridge.dataDir, 'connector.slack.slack-sends').length, 1);
+    await bridge.kill();
     held.cancel();
 
-    await startChild();
-    await eventually(() => stored(dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored', 30_000);
+    await bridge.start();
+    await eventually(() => storedInQueue(bridge.dataDir, 'connector.slack.slack-sends').length === 0, 'nothing left stored', 30_000);
     // The Matrix event the bridge had not finished is replayed by the core too: it must find the share as well.
     await eventually(() => hs.pusher.pending() === 0, 'every event acknowledged', 20_000);
     await matrixAlice.sendMessage(roomId, 'marker');
@@ -200,7 +140,7 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
   });
 
   it('Slack → Matrix: events acknowledged while the homeserver is down reach the room after the restart, once, in order', async () => {
-    await startChild();
+    await bridge.start();
     const roomId = await linkGeneral();
     alice.post(general, 'warm-up');
     const bodies = () =>
@@ -217,15 +157,15 @@ describe('slack-bridge: the bridge killed with SIGKILL', function () {
       slack.deliveries(app).every((d) => d.state === 'acked'),
       'Slack was told the bridge has every event',
     );
-    await kill();
+    await bridge.kill();
 
-    await startChild();
+    await bridge.start();
     await hs.comeBack();
     await eventually(() => bodies().length >= N + 1, 'every message in the room', 60_000).catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}: ${bodies().join(' ')}`);
     });
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(bodies(), ['warm-up', ...Array.from({ length: N }, (_, i) => `w${i}`)]);
-    await eventually(() => stored(dataDir, 'connector.slack.slack-inbox').length === 0, 'nothing left stored');
+    await eventually(() => storedInQueue(bridge.dataDir, 'connector.slack.slack-inbox').length === 0, 'nothing left stored');
   });
 });
