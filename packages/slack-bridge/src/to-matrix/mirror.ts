@@ -29,12 +29,12 @@ export class SlackMirror {
     this.mirror = new RoomMirror(ws.ctx, { thing: "a Matrix user's message", place: 'its Slack channel' });
   }
 
-  /** A call Slack accepted (SlackSender's onDelivered). */
-  delivered(stored: StoredCall, result: CallResult): void {
+  /** A call Slack accepted (SlackSender's onDelivered); resolves once shown (never rejects). */
+  async delivered(stored: StoredCall, result: CallResult): Promise<void> {
     const { roomId, call } = stored;
     if (!roomId) return;
     const channel = (call.args as { channel: string }).channel;
-    void this.mirror.show({
+    await this.mirror.show({
       roomId,
       portal: this.ws.portalKey(channel),
       build: () => this.build(stored, channel, result),

@@ -124,7 +124,7 @@ export class SlackWorkspace implements WorkspaceContext {
     this.toMatrix = new SlackToMatrix(this);
     // What Slack accepted from one Matrix room is shown in the channel's other rooms (to-matrix/mirror).
     const mirror = new SlackMirror(this, this.toMatrix);
-    this.sender = new SlackSender(this, this.sendClient, (stored, result) => mirror.delivered(stored, result));
+    this.sender = new SlackSender(this, this.sendClient, (stored, result) => void mirror.delivered(stored, result));
     this.toSlack = new MatrixToSlack(this, this.sender);
     this.threads = new ThreadRoots(ctx.data, name);
     this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);
