@@ -132,6 +132,18 @@ describe('slack-bridge: a Slack channel linked to several Matrix rooms', functio
     );
   });
 
+  it('shows an upload in the other room with the Matrix file, from the bot user that Slack shows as its uploader', async () => {
+    const mxc = await b.matrixAlice.upload(Buffer.from('a picture'), 'image/png', 'pic.png');
+    await b.matrixAlice.sendMessage(roomA, { msgtype: 'm.image', body: 'pic.png', url: mxc, info: { mimetype: 'image/png' } });
+    const copy = await shown(roomB, ghostId(b.botUserId), 'pic.png');
+    assert.equal(copy.content.msgtype, 'm.image');
+    assert.equal(copy.content.url, mxc);
+    await eventually(() => b.slack.messages(b.general).some((m) => m.files?.length), 'the file on Slack');
+    await synced('sync upload');
+    assert.deepEqual(bodies(roomB, ghostId(b.botUserId)), ['pic.png'], 'once in B');
+    assert.deepEqual(bodies(roomA, ghostId(b.botUserId)), [], 'not back in A');
+  });
+
   it("shows a puppeted user's message in the other room from their Slack user's ghost", async () => {
     const dave = await b.fx.hs.registerUser('dave', { displayname: 'Dave' });
     await puppetLogin(b, await adminRoom(b, dave), b.bob);

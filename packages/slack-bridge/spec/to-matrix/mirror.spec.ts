@@ -28,6 +28,8 @@ function setup() {
     },
     identity: { teamId: 'T1', botUserId: 'UBOT' },
     portalKey: (channel: string) => ({ network: 'acme', id: channel }),
+    ghostKey: (userId: string) => ({ network: 'acme', id: userId }),
+    users: { get: (userId: string) => Promise.resolve({ id: userId, displayName: userId === 'UBOT' ? 'Causeway' : 'Dave' }) },
     messageId: (channel: string, ts: string) => `${channel}/${ts}`,
     puppets: { of: (userId: string) => (userId === '@dave:x' ? { slackUserId: 'UDAVE' } : undefined) },
   } as unknown as WorkspaceContext;
@@ -110,6 +112,23 @@ describe("slack-bridge: mirroring Matrix operations to the channel's other rooms
         ['UBOT', 'added'],
         ['UDAVE', 'added'],
         ['UBOT', 'removed'],
+      ],
+    );
+  });
+
+  it('an upload: the Matrix file, in its thread, from the Slack user that uploaded it', async () => {
+    const { mirror, emitted } = setup();
+    const call = {
+      method: 'files.upload-external' as const,
+      args: { channel: 'C1', mxc: 'mxc://x/pic', name: 'pic.png', mimetype: 'image/png', thread_ts: '1.000100' },
+    };
+    await mirror.delivered({ eventId: '$f1', roomId: '!a', call }, { ts: '3.000000' });
+    await mirror.delivered({ eventId: '$f2', roomId: '!a', call, puppet: '@dave:x' }, { ts: '4.000000', asUser: true });
+    assert.deepEqual(
+      emitted.map((e) => e.type === 'message' && [e.id, e.sender, e.content.kind, e.content.media?.mxc, e.threadRoot]),
+      [
+        ['C1/3.000000', { ghost: { network: 'acme', id: 'UBOT' }, displayName: 'Causeway' }, 'image', 'mxc://x/pic', 'C1/1.000100'],
+        ['C1/4.000000', { ghost: { network: 'acme', id: 'UDAVE' }, displayName: 'Dave' }, 'image', 'mxc://x/pic', 'C1/1.000100'],
       ],
     );
   });

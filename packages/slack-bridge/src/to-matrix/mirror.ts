@@ -7,13 +7,15 @@
 // relayed message comes from the ghost of the bridge's bot under the Matrix user's name and avatar
 // (chat:write.customize), and a puppeted user's from their own Slack user's ghost. It keeps its
 // Slack ts as remote ID, so each room's message map finds its copy for later edits, deletions,
-// reactions and thread replies from either side. Uploads are not mirrored (Slack answers them
-// with a ts only).
+// reactions and thread replies from either side. An upload (Slack answers it with a ts only) is
+// shown with the Matrix file itself, from the ghost of the Slack user Slack shows as its uploader
+// (the bot user, which uploads take no name override for, or the puppeted user).
 import { RoomMirror, type RemoteEvent, type RemoteSender } from '@causeway/bridge-core';
 import { parseSlackEvent } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import type { CallResult, StoredCall } from '../to-slack/slack-call';
 import type { SlackToMatrix } from './slack-events';
+import { mediaKindOf } from './files';
 
 /** Senders of recent mirrored messages, for the ghost that redacts a copy (it may redact its own). */
 const AUTHORS_KEPT = 10_000;
@@ -76,10 +78,35 @@ export class SlackMirror {
         const targetId = this.ws.messageId(channel, call.args.ts);
         return { type: 'delete', portal: this.ws.portalKey(channel), sender: this.authors.get(targetId) ?? { bot: true }, targetId };
       }
+      case 'files.upload-external': {
+        const userId = this.madeBy(stored, result);
+        if (!result.ts || !userId) return undefined;
+        const { args } = call;
+        const profile = await this.ws.users.get(userId);
+        const sender = {
+          ghost: this.ws.ghostKey(userId),
+          displayName: profile.displayName,
+          ...(profile.avatarUrl ? { avatarUrl: profile.avatarUrl } : {}),
+        };
+        const id = this.ws.messageId(channel, result.ts);
+        this.rememberAuthor(id, sender);
+        return {
+          type: 'message',
+          portal: this.ws.portalKey(channel),
+          sender,
+          id,
+          content: {
+            kind: mediaKindOf(args.mimetype),
+            body: args.comment ?? args.name,
+            media: { mxc: args.mxc, name: args.name, ...(args.mimetype ? { mimetype: args.mimetype } : {}) },
+          },
+          ...(args.thread_ts ? { threadRoot: this.ws.messageId(channel, args.thread_ts) } : {}),
+        };
+      }
       case 'reactions.add':
       case 'reactions.remove': {
         // The bot's one reaction per emoji (relay), or the puppeted user's own.
-        const userId = result.asUser && stored.puppet ? this.ws.puppets.of(stored.puppet)?.slackUserId : this.ws.identity.botUserId;
+        const userId = this.madeBy(stored, result);
         if (!userId) return undefined;
         const [shown] = await this.toMatrix.shown({
           kind: 'reaction',
@@ -95,6 +122,11 @@ export class SlackMirror {
       default:
         return undefined;
     }
+  }
+
+  /** The Slack user a call was made as: the puppeted user when their token made it, else the bot user. */
+  private madeBy(stored: StoredCall, result: CallResult): string | undefined {
+    return result.asUser && stored.puppet ? this.ws.puppets.of(stored.puppet)?.slackUserId : this.ws.identity.botUserId;
   }
 
   private rememberAuthor(id: string, sender: RemoteSender): void {
