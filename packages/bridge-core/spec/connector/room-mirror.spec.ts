@@ -49,6 +49,16 @@ describe('bridge-core: RoomMirror', () => {
     );
   });
 
+  it('tells a reaction handed over again by what the connector names, and shows it again only under another name', async () => {
+    const { mirror, emitted } = fake([room('!a'), room('!b')]);
+    const reaction = (): RemoteEvent => ({ type: 'reaction', portal: key, sender: { bot: true }, targetId: 'r1', key: '👍' });
+    await mirror.show({ roomId: '!a', portal: key, build: reaction, once: '$react1' });
+    await mirror.show({ roomId: '!a', portal: key, build: reaction, once: '$react1' });
+    await mirror.show({ roomId: '!a', portal: key, build: reaction });
+    await mirror.show({ roomId: '!a', portal: key, build: reaction, once: '$react2' });
+    assert.equal(emitted.length, 3);
+  });
+
   it('builds nothing without another non-DM room, and emits nothing for an undefined build', async () => {
     let built = 0;
     const build = () => {

@@ -12,7 +12,8 @@
  * - the event gets `originRoomId`, so the core applies it to the other rooms only (RemoteEventBase);
  * - an operation shown once is not shown again when the connector hands it over a second time
  *   (a redelivered Matrix event, a resumed send): messages and edits by their remote id, deletions
- *   by their target; the core's transaction IDs, derived from the same ids, cover a restart;
+ *   by their target, anything else by what the connector names (`once`); the core's transaction
+ *   IDs, derived from the same remote ids, cover a restart;
  * - it never rejects: a failure is logged, since the original has reached the network already.
  */
 import type { PortalKey } from './ids';
@@ -32,6 +33,11 @@ export interface MirrorRequest {
    * `originRoomId`; undefined when there is nothing to show. Called only when there is another room.
    */
   build(): RemoteEvent | undefined | Promise<RemoteEvent | undefined>;
+  /**
+   * What makes the operation the same one when handed over again, for events without a stable
+   * remote id (a reaction): e.g. the Matrix event it comes from. By default the event's remote id.
+   */
+  once?: string;
   /** Fields for the warning logged when it could not be shown. */
   logFields?: Record<string, unknown>;
 }
@@ -56,9 +62,11 @@ export class RoomMirror {
     try {
       const portals = await this.ctx.portals.getByKey(req.portal);
       if (!portals.some((p) => p.kind !== 'dm' && p.roomId !== req.roomId)) return;
+      const named = req.once !== undefined ? `o\u0000${req.roomId}\u0000${req.once}` : undefined;
+      if (named !== undefined && this.shown.has(named)) return;
       const event = await req.build();
       if (!event) return;
-      const once = onceKey(req.roomId, event);
+      const once = named ?? onceKey(req.roomId, event);
       if (once !== undefined && this.shown.has(once)) return;
       await this.ctx.remote.emit({ ...event, originRoomId: req.roomId });
       if (once !== undefined) remember(this.shown, once);

@@ -104,6 +104,8 @@ describe("slack-bridge: mirroring Matrix operations to the channel's other rooms
     const call = { method: 'reactions.add' as const, args: { channel: 'C1', timestamp: '1.000100', name: '+1' } };
     await mirror.delivered({ eventId: '$r1', roomId: '!a', call }, {});
     await mirror.delivered({ eventId: '$r2', roomId: '!a', call, puppet: '@dave:x' }, { asUser: true });
+    // A replayed Matrix reaction sent again is not shown again.
+    await mirror.delivered({ eventId: '$r2', roomId: '!a', call, puppet: '@dave:x' }, { asUser: true });
     // Their token was dead: the bot made it.
     await mirror.delivered({ eventId: '$r3', roomId: '!a', call: { ...call, method: 'reactions.remove' }, puppet: '@dave:x' }, {});
     assert.deepEqual(

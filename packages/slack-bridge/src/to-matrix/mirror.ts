@@ -40,6 +40,8 @@ export class SlackMirror {
       roomId,
       portal: this.ws.portalKey(channel),
       build: () => this.build(stored, channel, result),
+      // A reaction has no remote id of its own: its Matrix event tells a replayed one (sent again).
+      ...(call.method === 'reactions.add' || call.method === 'reactions.remove' ? { once: stored.eventId } : {}),
       logFields: { workspace: this.ws.name, channel, method: call.method },
     });
   }
