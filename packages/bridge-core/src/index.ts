@@ -15,6 +15,7 @@ export * from './connector/errors';
 export * from './connector/ids';
 export * from './connector/matrix-events';
 export * from './connector/remote-events';
+export * from './connector/room-mirror';
 export * from './connector/portal';
 export * from './connector/bridging-status';
 export * from './connector/commands';

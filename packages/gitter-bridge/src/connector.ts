@@ -30,6 +30,7 @@ import {
   type PortalInfo,
   type PortalKey,
   type RedactionHandler,
+  RoomMirror,
   type SendResult,
 } from '@causeway/bridge-core';
 import { GitterConfigSchema, type GitterConfig } from './config-schema';
@@ -73,6 +74,7 @@ export class GitterConnector
   readonly protocol = GITTER_PROTOCOL;
   readonly configSchema = GitterConfigSchema;
   private ctxRef?: BridgeContext<GitterConfig>;
+  private mirrors?: RoomMirror;
   relay!: GitterAccount;
   puppets!: Puppets;
   streams!: RoomStreams;
@@ -102,6 +104,7 @@ export class GitterConnector
 
   init(ctx: BridgeContext<GitterConfig>): void {
     this.ctxRef = ctx;
+    this.mirrors = new RoomMirror(ctx, { thing: "a Matrix user's message", place: 'its Gitter room' });
     this.metrics = gitterMetrics(ctx.metrics);
     this.queue = ctx.outbox.queue<StoredOp>('sends');
     this.relay = new GitterAccount('relay', ctx.config.relay.token, ctx, this.queue, this.outcomes, this.metrics);
@@ -208,27 +211,25 @@ export class GitterConnector
 
   /**
    * Shows a delivered Matrix → Gitter operation in the other Matrix rooms linked to its Gitter
-   * room (see mirror.ts); nothing is emitted for a Gitter room linked to one Matrix room.
+   * room (the core's RoomMirror; how Gitter shows it: mirror.ts).
    */
   private mirror(outcome: SendOutcome): void {
-    if (!outcome.ok || !this.ctxRef) return;
-    const portal = this.portalKey(outcome.op.roomId);
-    void (async () => {
-      if ((await this.ctx.portals.getByKey(portal)).length < 2) return;
-      const event = mirroredEvent(outcome, portal, {
-        ghosts: this.ctx.ghosts,
-        puppetOf: (username) => this.puppets.matrixUserOf(username),
-        authorOf: (id) => this.authors.peek(id),
-      });
-      if (!event) return;
-      if (event.type === 'message' && 'ghost' in event.sender) this.authors.set(event.id, event.sender.ghost.id);
-      await this.ctx.remote.emit(event);
-    })().catch((err: unknown) =>
-      this.ctx.log.warn("could not show a Matrix user's message in the Gitter room's other Matrix rooms", {
-        roomId: outcome.op.roomId,
-        err: String(err),
-      }),
-    );
+    const roomId = outcome.ok ? (outcome.op as StoredOp).matrix?.roomId : undefined;
+    if (!roomId || !this.mirrors) return;
+    void this.mirrors.show({
+      roomId,
+      portal: this.portalKey(outcome.op.roomId),
+      build: () => {
+        const event = mirroredEvent(outcome, this.portalKey(outcome.op.roomId), {
+          ghosts: this.ctx.ghosts,
+          puppetOf: (username) => this.puppets.matrixUserOf(username),
+          authorOf: (id) => this.authors.peek(id),
+        });
+        if (event?.type === 'message' && 'ghost' in event.sender) this.authors.set(event.id, event.sender.ghost.id);
+        return event;
+      },
+      logFields: { roomId: outcome.op.roomId },
+    });
   }
 
   private async onGitterRemove(roomId: string, messageId: string, knownAuthor?: string): Promise<void> {

@@ -27,7 +27,8 @@ interface RemoteEventBase {
    * the remote network now shows it (e.g. their message as the relay posted it). The core applies
    * it to every other Matrix room of the portal and skips this one, which shows the original; with
    * no other room it is a no-op. For a remote place linked to several Matrix rooms, whose
-   * connector drops the network's echo of the bridge's own posts.
+   * connector drops the network's echo of the bridge's own posts. Connectors set it through
+   * `RoomMirror` (connector/room-mirror), which also decides whether there is another room.
    */
   originRoomId?: string;
 }

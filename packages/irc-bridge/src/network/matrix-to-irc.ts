@@ -27,7 +27,7 @@ import type { UserConnections } from './user-connections';
 import { renderEdit, renderMessage, type RenderDeps, type ReplyStyle } from './message-render';
 import { matrixRemoteId, replyTagsFor } from './remote-ids';
 import { DurableLines, type StoredLine, type StoredLineRecord } from './durable-lines';
-import { RoomMirror } from './room-mirror';
+import { LineMirror } from './line-mirror';
 
 export interface MatrixToIrcDeps {
   network: string;
@@ -64,12 +64,12 @@ export class MatrixToIrc {
   private initialDripping = false;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Shows Matrix users' lines in the channel's other Matrix rooms (room-mirror.ts). */
-  private readonly mirror: RoomMirror;
+  /** Shows Matrix users' lines in the channel's other Matrix rooms (line-mirror.ts). */
+  private readonly mirror: LineMirror;
 
   constructor(private readonly d: MatrixToIrcDeps) {
     this.lines = new DurableLines(d.ctx.outbox.queue<StoredLine>('lines'), d.network);
-    this.mirror = new RoomMirror(d);
+    this.mirror = new LineMirror(d);
     const r = d.ctx.config.replies;
     this.replyStyle = {
       shortTemplate: r.short_template,

@@ -7,7 +7,8 @@ import type { WorkspaceContext } from '../workspace/workspace-context';
 
 const MAX_FILE_BYTES = 100 * 1024 * 1024;
 
-function kindOf(mimetype: string | undefined): MessageContent['kind'] {
+/** The Matrix message kind of a file of this type. */
+export function mediaKindOf(mimetype: string | undefined): MessageContent['kind'] {
   if (mimetype?.startsWith('image/')) return 'image';
   if (mimetype?.startsWith('video/')) return 'video';
   if (mimetype?.startsWith('audio/')) return 'audio';
@@ -32,7 +33,7 @@ export async function slackFileToContent(ws: WorkspaceContext, file: SlackFile):
     const mimetype = file.mimetype ?? res.headers.get('content-type')?.split(';')[0] ?? 'application/octet-stream';
     const mxc = await ws.ctx.media.upload(data, { name, mimetype });
     return {
-      kind: kindOf(mimetype),
+      kind: mediaKindOf(mimetype),
       body: file.title && file.title !== name ? file.title : name,
       media: {
         mxc,

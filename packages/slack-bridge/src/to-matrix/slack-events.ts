@@ -38,6 +38,16 @@ export class SlackToMatrix {
     if (out.length) observeEventToMatrix(this.ws, body);
   }
 
+  /**
+   * What the bridge's own message, edit or reaction (its echo, dropped by `handle`) shows on Matrix,
+   * for the channel's other linked rooms (to-matrix/mirror). A relayed post is a Matrix user's
+   * message, so it is text, not the notice another app's post is.
+   */
+  shown(ev: SlackNewMessage | SlackMessageEdit | SlackReaction): Promise<RemoteEvent[]> {
+    if (ev.kind === 'message') return this.message(ev, true);
+    return ev.kind === 'message_changed' ? this.edit(ev) : this.reaction(ev);
+  }
+
   private async linked(channel: string): Promise<boolean> {
     return (await this.ws.ctx.portals.getByKey(this.ws.portalKey(channel))).length > 0;
   }
@@ -124,7 +134,7 @@ export class SlackToMatrix {
     };
   }
 
-  private async message(ev: SlackNewMessage): Promise<RemoteEvent[]> {
+  private async message(ev: SlackNewMessage, own = false): Promise<RemoteEvent[]> {
     const ws = this.ws;
     const sender = await this.authorOf(ev);
     const portal = ws.portalKey(ev.channel);
@@ -133,7 +143,7 @@ export class SlackToMatrix {
     if (ev.threadTs) await ws.threads.set(ev.channel, ev.ts, ev.threadTs);
     // A broadcast reply is in the channel for everyone: on Matrix a reply in the main timeline.
     const relation = thread ? (ev.isBroadcast ? { replyTo: thread } : { threadRoot: thread }) : {};
-    const kind = ev.isEmote ? 'emote' : ev.author.userId ? 'text' : 'notice';
+    const kind = ev.isEmote ? 'emote' : ev.author.userId || own ? 'text' : 'notice';
     const out: RemoteEvent[] = [];
     const hasText = ev.text.trim() !== '' || !!ev.blocks?.length;
     if (hasText) {

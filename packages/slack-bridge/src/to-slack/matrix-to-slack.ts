@@ -60,6 +60,7 @@ export class MatrixToSlack {
     };
     const base = {
       eventId: msg.eventId,
+      roomId: msg.portal.roomId,
       late,
       ...(msg.redelivered ? { mayExist: true } : {}),
       ...callerFields(ws, msg.sender.userId, msg.portal),
@@ -104,6 +105,7 @@ export class MatrixToSlack {
     const text = await this.text(edit.content);
     await this.sender.call(target.channel, {
       eventId: edit.eventId,
+      roomId: edit.portal.roomId,
       ...callerFields(this.ws, edit.sender.userId, edit.portal),
       call: { method: 'chat.update', args: { channel: target.channel, ts: target.ts, text } },
     });
@@ -121,6 +123,7 @@ export class MatrixToSlack {
       if (t)
         await this.sender.call(t.channel, {
           eventId: r.eventId,
+          roomId: r.portal.roomId,
           ...callerFields(this.ws, r.sender.userId, r.portal),
           call: { method: 'chat.delete', args: { channel: t.channel, ts: t.ts } },
         });
@@ -144,6 +147,7 @@ export class MatrixToSlack {
     }
     await this.sender.call(t.channel, {
       eventId: r.eventId,
+      roomId: r.portal.roomId,
       ...caller,
       call: { method: remove ? 'reactions.remove' : 'reactions.add', args: { channel: t.channel, timestamp: t.ts, name } },
     });

@@ -30,6 +30,11 @@ export interface StoredCall {
   puppet?: string;
   /** Only their token can make it (their DMs): no relay fallback. */
   puppetOnly?: boolean;
+  /**
+   * The Matrix room a message, edit, deletion or reaction was made in: once Slack accepted it, it is
+   * shown in the channel's other linked Matrix rooms (to-matrix/mirror).
+   */
+  roomId?: string;
   /** For changes that are not messages (a topic, a rename): who to tell, and what, if it fails after a restart. */
   tell?: { userId: string; what: string };
 }
@@ -37,4 +42,8 @@ export interface StoredCall {
 /** What a call gave back: the `ts` of a post or upload. */
 export interface CallResult {
   ts?: string;
+  /** The message as Slack shows it after a post or an edit (Slack's answer, or the post found again). */
+  message?: Record<string, unknown>;
+  /** Made with the puppeted user's own token (not as the bot). */
+  asUser?: boolean;
 }

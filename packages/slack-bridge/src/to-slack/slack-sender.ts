@@ -29,6 +29,8 @@ export class SlackSender {
   constructor(
     private readonly ws: WorkspaceContext,
     private readonly client: WebClient,
+    /** Each call Slack accepted, once (restored ones included): shown in the channel's other rooms. */
+    private readonly onDelivered: (stored: StoredCall, result: CallResult) => void = () => undefined,
   ) {
     this.store = new DurableSendStore(ws.ctx.outbox.queue('slack-sends'), ws.name);
     this.queue = new SendQueue<StoredCall, CallResult>({
@@ -77,7 +79,10 @@ export class SlackSender {
 
   /** With a puppeted user's token when the call is theirs (puppets/puppet-send), else as the bot. */
   private send(item: PendingSend<StoredCall>): Promise<CallResult> {
-    return sendForMatrixUser(this.ws, item.payload, (userClient) => this.perform(item, userClient ?? this.client, !!userClient));
+    return sendForMatrixUser(this.ws, item.payload, async (userClient) => {
+      const r = await this.perform(item, userClient ?? this.client, !!userClient);
+      return userClient ? { ...r, asUser: true } : r;
+    });
   }
 
   private async perform(item: PendingSend<StoredCall>, client: WebClient, asUser: boolean): Promise<CallResult> {
@@ -91,7 +96,7 @@ export class SlackSender {
         item.payload.eventId,
         Math.min(item.enqueuedAt, item.payload.late?.timestamp ?? Infinity),
       );
-      if (found) return { ts: found };
+      if (found?.ts) return { ts: found.ts, message: found };
     }
     switch (call.method) {
       case 'chat.postMessage': {
@@ -100,11 +105,10 @@ export class SlackSender {
         const r = await client.apiCall('chat.postMessage', asUser ? own : call.args);
         const ts = (r as { ts?: string }).ts ?? '';
         this.ws.echoes.recordPosted(call.args.channel as string, ts);
-        return { ts };
+        return { ts, ...messageOf(r) };
       }
       case 'chat.update':
-        await client.apiCall('chat.update', call.args);
-        return {};
+        return messageOf(await client.apiCall('chat.update', call.args));
       case 'chat.delete':
         this.ws.echoes.recordDeleted(call.args.channel, call.args.ts);
         try {
@@ -147,7 +151,12 @@ export class SlackSender {
   }
 
   /** A post of this Matrix event already on Slack (its answer was lost), by its metadata. */
-  private async findPost(client: WebClient, args: Record<string, unknown>, eventId: string, storedAt: number): Promise<string | undefined> {
+  private async findPost(
+    client: WebClient,
+    args: Record<string, unknown>,
+    eventId: string,
+    storedAt: number,
+  ): Promise<(Record<string, unknown> & { ts?: string }) | undefined> {
     const channel = args.channel as string;
     const oldest = (Math.floor(storedAt / 1000) - LOOKBACK_S).toString();
     const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
@@ -155,6 +164,7 @@ export class SlackSender {
       ? await client.apiCall('conversations.replies', { channel, ts: threadTs, oldest, include_all_metadata: true, limit: 1000 })
       : await client.apiCall('conversations.history', { channel, oldest, include_all_metadata: true, limit: 1000 });
     const messages = ((r as { messages?: unknown }).messages ?? []) as Array<{
+      [field: string]: unknown;
       ts?: string;
       bot_id?: string;
       metadata?: { event_type?: string; event_payload?: { event_id?: string } };
@@ -164,10 +174,11 @@ export class SlackSender {
       this.ws.ctx.log.info('Slack post found after a lost answer; not sent again', { eventId });
       this.ws.echoes.recordPosted(channel, hit.ts);
     }
-    return hit?.ts;
+    return hit?.ts ? hit : undefined;
   }
 
   private async sent(item: PendingSend<StoredCall>, result: CallResult): Promise<void> {
+    this.onDelivered(item.payload, result);
     const late = item.payload.late;
     if (!late || !result.ts || !this.store.isRestored(item.id)) return;
     const channel = (item.payload.call.args as { channel: string }).channel;
@@ -188,6 +199,12 @@ export class SlackSender {
       await this.ws.ctx.notify.notice(tell.userId, `${tell.what} could not be made on Slack (${slackError(err) ?? 'error'}).`);
     }
   }
+}
+
+/** The message in a Web API answer (chat.postMessage, chat.update), when it has one. */
+function messageOf(answer: unknown): Pick<CallResult, 'message'> {
+  const m = (answer as { message?: unknown } | undefined)?.message;
+  return m && typeof m === 'object' ? { message: m as Record<string, unknown> } : {};
 }
 
 function slackError(err: unknown): string | undefined {

@@ -16,6 +16,7 @@ import { EchoFilter } from '../to-matrix/echo-filter';
 import { EventDedupe } from '../to-matrix/event-dedupe';
 import { SlackInbox, type StoredEnvelope } from '../to-matrix/inbox';
 import { SlackToMatrix } from '../to-matrix/slack-events';
+import { SlackMirror } from '../to-matrix/mirror';
 import { SlackSender } from '../to-slack/slack-sender';
 import { MatrixToSlack } from '../to-slack/matrix-to-slack';
 import { Puppets } from '../puppets/puppets';
@@ -126,7 +127,9 @@ export class SlackWorkspace implements WorkspaceContext {
     this.emoji = new CustomEmoji(this.client, ctx.media, ctx.log);
     this.echoes = new EchoFilter(() => this.identity);
     this.toMatrix = new SlackToMatrix(this);
-    this.sender = new SlackSender(this, this.sendClient);
+    // What Slack accepted from one Matrix room is shown in the channel's other rooms (to-matrix/mirror).
+    const mirror = new SlackMirror(this, this.toMatrix);
+    this.sender = new SlackSender(this, this.sendClient, (stored, result) => void mirror.delivered(stored, result));
     this.toSlack = new MatrixToSlack(this, this.sender);
     this.threads = new ThreadRoots(ctx.data, name);
     this.dedupe = new EventDedupe(ctx.data, name, ctx.config.dedupe_window_hours * 3600_000);

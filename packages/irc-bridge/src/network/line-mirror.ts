@@ -2,17 +2,25 @@
  * A channel may be linked to several Matrix rooms. A Matrix user's line goes out on their own IRC
  * connection, and lines from our own connections are never relayed back (they are echoes), so the
  * channel's other Matrix rooms would never see it. Once its lines are stored to go out, the
- * message (or edit) is emitted as IRC users see it, from the ghost of the nick it is said with,
- * with `originRoomId` naming the room it came from: the core applies it to the portal's other
- * rooms only. It keeps the `mx:` remote ID of the original, so an edit finds the copy in each room.
- * Nothing is emitted for a channel linked to one room, nor for private chats.
+ * message (or edit) is handed to the core's RoomMirror (which shows it in the portal's other rooms
+ * only, once; nothing for a channel linked to one room, nor for private chats), built here as IRC
+ * users see it: from the ghost of the nick it is said with. It keeps the `mx:` remote ID of the
+ * original, so an edit finds the copy in each room.
  */
-import type { BridgeContext, GhostKey, MessageContent, Portal, RemoteEvent, RemoteSender } from '@causeway/bridge-core';
+import {
+  RoomMirror,
+  type BridgeContext,
+  type GhostKey,
+  type MessageContent,
+  type Portal,
+  type RemoteEvent,
+  type RemoteSender,
+} from '@causeway/bridge-core';
 import { ircToMatrix, type MessageKind } from '../irc';
 import type { IrcConfig } from '../config-schema';
 import { matrixRemoteId } from './remote-ids';
 
-export interface RoomMirrorDeps {
+export interface LineMirrorDeps {
   ctx: BridgeContext<IrcConfig>;
   network: string;
   ghostKey(nick: string): GhostKey;
@@ -29,8 +37,12 @@ function contentOf(kind: MessageKind, text: string): MessageContent {
   };
 }
 
-export class RoomMirror {
-  constructor(private readonly d: RoomMirrorDeps) {}
+export class LineMirror {
+  private readonly mirror: RoomMirror;
+
+  constructor(private readonly d: LineMirrorDeps) {
+    this.mirror = new RoomMirror(d.ctx, { thing: "a Matrix user's line", place: 'its channel' });
+  }
 
   /** A Matrix message said on IRC as `text` by `nick`. */
   message(portal: Portal, eventId: string, nick: string, kind: MessageKind, text: string, timestamp: number): void {
@@ -41,7 +53,6 @@ export class RoomMirror {
       id: matrixRemoteId(eventId),
       content: contentOf(kind, text),
       timestamp,
-      originRoomId: portal.roomId,
     });
   }
 
@@ -61,7 +72,6 @@ export class RoomMirror {
       id: matrixRemoteId(edit.eventId),
       content: contentOf(kind, text),
       timestamp: edit.timestamp,
-      originRoomId: portal.roomId,
     });
   }
 
@@ -71,16 +81,11 @@ export class RoomMirror {
 
   private emit(portal: Portal, event: RemoteEvent): void {
     if (portal.kind === 'dm') return;
-    const { ctx } = this.d;
-    void (async () => {
-      if ((await ctx.portals.getByKey(portal.key)).length < 2) return;
-      await ctx.remote.emit(event);
-    })().catch((err: unknown) =>
-      ctx.log.warn("a Matrix user's line not shown in the channel's other Matrix rooms", {
-        network: this.d.network,
-        type: event.type,
-        err: String(err),
-      }),
-    );
+    void this.mirror.show({
+      roomId: portal.roomId,
+      portal: portal.key,
+      build: () => event,
+      logFields: { network: this.d.network, type: event.type },
+    });
   }
 }
