@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { htmlToGitterMarkdown, matrixToGitterMarkdown } from '../../src/gitter/html-to-markdown';
+import { htmlToGitterMarkdown, matrixToGitterMarkdown } from '../../src/html-to-markdown';
 import { gitterMarkdownToHtml } from '../../src/gitter/markdown-to-html';
 
 describe('gitter-bridge: Matrix HTML → Gitter Markdown', () => {

@@ -14,5 +14,4 @@ export * from './seen-versions';
 export * from './stream-client';
 export * from './markdown-escape';
 export * from './markdown-to-html';
-export * from './html-to-markdown';
 export * from './emote';
