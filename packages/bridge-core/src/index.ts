@@ -34,7 +34,7 @@ export { MatrixError } from './util/matrix-error';
 export { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffPolicy } from './util/backoff';
 export { secureCompare } from './util/secure-compare';
 export { HttpPool, HttpTimeoutError, type HttpAnswer, type HttpRequest, type HttpPoolOptions } from './util/http-pool';
-export { escapeHtml } from './messages/matrix-html';
+export { escapeHtml, sanitizeMatrixHtml } from './messages/matrix-html';
 // Matrix HTML (`formatted_body`) as a typed tree, for connectors to render their network's markup from
 export { parseMatrixHtml, HTML_NESTING_LIMIT } from './messages/html-parse';
 export { parseMatrixPermalink } from './messages/permalink';

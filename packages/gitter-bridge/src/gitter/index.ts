@@ -13,5 +13,4 @@ export * from './stream-parser';
 export * from './seen-versions';
 export * from './stream-client';
 export * from './markdown-escape';
-export * from './markdown-to-html';
 export * from './emote';
