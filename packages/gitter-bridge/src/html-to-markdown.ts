@@ -4,7 +4,7 @@
 // links and tables; user pills become `@username` through a caller lookup (other pills show their
 // name); `@room` becomes `@/all`. Text is escaped so that only the formatting the Matrix user
 // applied turns into Markdown.
-import { htmlText, parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
+import { htmlText, isHtmlBlock, parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
 import { escapeMarkdown, escapeMarkdownText } from './gitter';
 
 export interface HtmlToMarkdownOptions {
@@ -23,22 +23,10 @@ export interface MatrixTextContent {
 type Node = HtmlNode;
 type Link = Extract<HtmlNode, { kind: 'link' }>;
 
+/** Table parts are laid out by the table itself (a stray one runs inline). */
+const INLINE_HERE = new Set<HtmlNode['kind']>(['tableSection', 'tableRow', 'tableCell']);
 /** What Gitter Markdown shows as a block of its own. */
-const BLOCK = new Set<HtmlNode['kind']>([
-  'paragraph',
-  'division',
-  'heading',
-  'quote',
-  'list',
-  'listItem',
-  'codeBlock',
-  'rule',
-  'table',
-  'details',
-  'summary',
-  'tableCaption',
-]);
-const isBlock = (n: Node): boolean => BLOCK.has(n.kind);
+const isBlock = (n: Node): boolean => isHtmlBlock(n) && !INLINE_HERE.has(n.kind);
 const childrenOf = (n: Node): Node[] => ('children' in n ? n.children : []);
 /** Text without markup; images have no text here (inline code and code blocks hold none). */
 const textOf = (nodes: readonly Node[]): string => htmlText(nodes, { images: false });

@@ -51,6 +51,25 @@ const STYLES: Record<string, HtmlStyle> = {
   sub: 'subscript',
 };
 const SECTIONS = { thead: 'head', tbody: 'body', tfoot: 'foot' } as const;
+/** Tags that become a node with no attributes of its own. */
+const CONTAINERS: Partial<
+  Record<
+    string,
+    'code' | 'paragraph' | 'division' | 'codeBlock' | 'quote' | 'listItem' | 'table' | 'tableRow' | 'tableCaption' | 'details' | 'summary'
+  >
+> = {
+  code: 'code',
+  p: 'paragraph',
+  div: 'division',
+  pre: 'codeBlock',
+  blockquote: 'quote',
+  li: 'listItem',
+  table: 'table',
+  tr: 'tableRow',
+  caption: 'tableCaption',
+  details: 'details',
+  summary: 'summary',
+};
 const LANGUAGE = /(?:^|\s)language-([A-Za-z0-9_+#.-]{1,32})(?=\s|$)/;
 
 /** Decodes what the sanitiser's output can hold: the basic named entities and numeric references. */
@@ -88,8 +107,6 @@ function nodeFor(tag: string, attrs: Record<string, string>): HtmlNode | undefin
         ...(attrs.title ? { title: attrs.title } : {}),
         ...(attrs.src ? { src: attrs.src } : {}),
       };
-    case 'code':
-      return { kind: 'code', children: [] };
     case 'a': {
       const permalink = attrs.href ? parseMatrixPermalink(attrs.href) : undefined;
       return { kind: 'link', ...(attrs.href ? { href: attrs.href } : {}), ...(permalink ? { permalink } : {}), children: [] };
@@ -105,41 +122,24 @@ function nodeFor(tag: string, attrs: Record<string, string>): HtmlNode | undefin
       if (fg || bg) return { kind: 'colour', ...(fg ? { fg } : {}), ...(bg ? { bg } : {}), children: [] };
       return { kind: 'span', children: [] };
     }
-    case 'p':
-      return { kind: 'paragraph', children: [] };
-    case 'div':
-      return { kind: 'division', children: [] };
-    case 'pre':
-      return { kind: 'codeBlock', children: [] };
-    case 'blockquote':
-      return { kind: 'quote', children: [] };
     case 'ul':
     case 'ol': {
       const start = tag === 'ol' && attrs.start !== undefined ? parseInt(attrs.start, 10) : 1;
       return { kind: 'list', ordered: tag === 'ol', start: Number.isFinite(start) && start >= 0 && start < 1e6 ? start : 1, children: [] };
     }
-    case 'li':
-      return { kind: 'listItem', children: [] };
-    case 'table':
-      return { kind: 'table', children: [] };
     case 'thead':
     case 'tbody':
     case 'tfoot':
       return { kind: 'tableSection', section: SECTIONS[tag], children: [] };
-    case 'tr':
-      return { kind: 'tableRow', children: [] };
     case 'td':
     case 'th':
       return { kind: 'tableCell', header: tag === 'th', children: [] };
-    case 'caption':
-      return { kind: 'tableCaption', children: [] };
-    case 'details':
-      return { kind: 'details', children: [] };
-    case 'summary':
-      return { kind: 'summary', children: [] };
-    default:
+    default: {
+      const kind = CONTAINERS[tag];
+      if (kind) return { kind, children: [] };
       if (/^h[1-6]$/.test(tag)) return { kind: 'heading', level: Number(tag[1]) as 1 | 2 | 3 | 4 | 5 | 6, children: [] };
       return undefined;
+    }
   }
 }
 

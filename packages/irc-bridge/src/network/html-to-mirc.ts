@@ -3,7 +3,7 @@
 // Keeps bold, italic, underline, strikethrough, code and colours; links become "text (url)";
 // user pills become the IRC nick via a caller-provided lookup. Each output line carries its own
 // formatting because IRC resets it per line.
-import { parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
+import { isHtmlBlock, parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
 import { PLAIN, runsToMirc, type FormatState, type Run } from '../irc/mirc-codes';
 import { nearestMircIndex, normaliseHex } from '../irc/colours';
 
@@ -27,21 +27,10 @@ export interface IrcText {
   plain: string;
 }
 
+/** Table parts other than rows run inline: cells end in a space, not a line break. */
+const INLINE_HERE = new Set<HtmlNode['kind']>(['tableSection', 'tableCell', 'tableCaption']);
 /** The nodes that start and end on a line of their own. */
-const BLOCK = new Set<HtmlNode['kind']>([
-  'paragraph',
-  'division',
-  'heading',
-  'quote',
-  'list',
-  'listItem',
-  'codeBlock',
-  'rule',
-  'table',
-  'tableRow',
-  'details',
-  'summary',
-]);
+const isBlock = (n: HtmlNode): boolean => isHtmlBlock(n) && !INLINE_HERE.has(n.kind);
 
 /** Link schemes IRC users are shown as a URL; others (tel:, mxc:) count as no target. */
 const NOT_SHOWN = /^(?:tel|mxc):/i;
@@ -94,7 +83,7 @@ class Renderer {
       case 'image':
         return this.pushText(n.alt || n.title || '[image]', { ...parent });
     }
-    if (BLOCK.has(n.kind)) this.blockBreak();
+    if (isBlock(n)) this.blockBreak();
     const state: FormatState = { ...parent };
     let inPre = pre;
     switch (n.kind) {
@@ -144,7 +133,7 @@ class Renderer {
     if (n.kind === 'link') this.closeLink(n, linkStart, state, parent);
     if (n.kind === 'quote') this.quoteDepth = Math.max(0, this.quoteDepth - 1);
     if (n.kind === 'list') this.lists.pop();
-    if (BLOCK.has(n.kind)) this.blockBreak();
+    if (isBlock(n)) this.blockBreak();
     else if (n.kind === 'tableCell') this.pushText(' ', parent);
   }
 

@@ -6,29 +6,13 @@
 // The core tree is not the rich-text model itself: the model is the meeting point of both
 // directions (Slack mrkdwn and blocks parse into it too) and holds Slack's own nodes (Slack
 // mentions, dates, emoji by name), while the core tree is Matrix HTML's shape with nothing of Slack.
-import { htmlText, parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
+import { htmlText, isHtmlBlock, parseMatrixHtml, type HtmlNode } from '@causeway/bridge-core';
 import { normalizeDoc, type Block, type Inline, type InlineStyle, type RichDoc } from '../slack';
 
 type Node = HtmlNode;
 
-/** What this model lays out as a block; table cells and captions' text run inline. */
-const BLOCK = new Set<HtmlNode['kind']>([
-  'paragraph',
-  'division',
-  'heading',
-  'quote',
-  'list',
-  'listItem',
-  'codeBlock',
-  'rule',
-  'table',
-  'tableSection',
-  'tableRow',
-  'tableCaption',
-  'details',
-  'summary',
-]);
-const isBlock = (n: Node): boolean => BLOCK.has(n.kind);
+/** What this model lays out as a block: all but table cells, whose text runs inline in their row. */
+const isBlock = (n: Node): boolean => isHtmlBlock(n) && n.kind !== 'tableCell';
 const childrenOf = (n: Node): readonly Node[] => ('children' in n ? n.children : []);
 
 const STYLES: Partial<Record<string, InlineStyle>> = { bold: 'bold', italic: 'italic', underline: 'underline', strike: 'strike' };
