@@ -9,7 +9,7 @@
 import { sanitizeMatrixHtml } from '@causeway/bridge-core';
 import MarkdownIt from 'markdown-it';
 
-export interface MentionLink {
+interface MentionLink {
   /** e.g. https://matrix.to/#/@gitter_bob:example.org */
   href: string;
   /** What the link shows, e.g. the ghost's display name. */

@@ -60,7 +60,7 @@ function withRoomMentions(doc: readonly Block[], range: 'channel' | 'here'): Ric
 }
 
 /** The document a Matrix message's text describes. */
-export function parseMatrixMessage(msg: MatrixMessageText): RichDoc {
+function parseMatrixMessage(msg: MatrixMessageText): RichDoc {
   if (msg.html !== undefined) {
     const doc = matrixHtmlToDoc(msg.html);
     if (doc.length) return doc;
