@@ -43,5 +43,18 @@ export {
   type HttpRequest,
   type HttpPoolOptions,
 } from './util/http-pool';
-export { escapeHtml } from './messages/matrix-html';
+export { escapeHtml, sanitizeMatrixHtml } from './messages/matrix-html';
+// Matrix HTML (`formatted_body`) as a typed tree, for connectors to render their network's markup from
+export { parseMatrixHtml, HTML_NESTING_LIMIT } from './messages/html-parse';
+export { parseMatrixPermalink } from './messages/permalink';
+export {
+  htmlText,
+  isHtmlBlock,
+  type HtmlBlock,
+  type HtmlInline,
+  type HtmlNode,
+  type HtmlParent,
+  type HtmlStyle,
+  type MatrixPermalink,
+} from './messages/html-tree';
 export type { Logger, LogLevel } from './logging/logger';

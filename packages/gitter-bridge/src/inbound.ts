@@ -1,12 +1,13 @@
 /**
  * Gitter → Matrix: a Gitter message (or a newer version of one) as the contract's remote events.
- * The Markdown text is rendered by the bridge (gitter/markdown-to-html.ts) rather than taken from
+ * The Markdown text is rendered by the bridge (markdown-to-html.ts) rather than taken from
  * the server's `html`, and the core passes the HTML through its allow-list. `@username` becomes a
  * pill to the user's ghost (or to the Matrix user who puppets that account), `@/all` an `@room`
  * notification; emotes lose the author's `@username` prefix; a thread reply keeps its root.
  */
 import type { GhostKey, GhostService, MessageContent, PortalKey, RemoteEvent } from '@causeway/bridge-core';
-import { gitterMarkdownToHtml, messageVersion, stripEmotePrefix, type GitterMessage } from './gitter';
+import { messageVersion, stripEmotePrefix, type GitterMessage } from './gitter';
+import { gitterMarkdownToHtml } from './markdown-to-html';
 import { GITTER_NETWORK } from './protocol';
 
 export interface InboundDeps {

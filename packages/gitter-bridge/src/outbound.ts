@@ -6,7 +6,8 @@
  * it; sent from the user's own account it does not. Emotes are `status: true` posts.
  */
 import type { MessageContent } from '@causeway/bridge-core';
-import { escapeMarkdownText, matrixToGitterMarkdown } from './gitter';
+import { escapeMarkdownText } from './gitter';
+import { matrixToGitterMarkdown } from './html-to-markdown';
 
 export interface OutboundOptions {
   /** The sender's display name, when sending through the relay with a name prefix. */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { htmlToGitterMarkdown, matrixToGitterMarkdown } from '../../src/gitter/html-to-markdown';
-import { gitterMarkdownToHtml } from '../../src/gitter/markdown-to-html';
+import { htmlToGitterMarkdown, matrixToGitterMarkdown } from '../../src/html-to-markdown';
+import { gitterMarkdownToHtml } from '../../src/markdown-to-html';
 
 describe('gitter-bridge: Matrix HTML → Gitter Markdown', () => {
   const opts = { resolveMention: (id: string) => (id === '@gitter_bob:example.org' ? 'bob' : undefined) };

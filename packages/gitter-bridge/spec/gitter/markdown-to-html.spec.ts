@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { gitterMarkdownToHtml } from '../../src/gitter/markdown-to-html';
+import { gitterMarkdownToHtml } from '../../src/markdown-to-html';
 
 describe('gitter-bridge: Gitter Markdown → Matrix HTML', () => {
   const pills = {

@@ -13,6 +13,4 @@ export * from './stream-parser';
 export * from './seen-versions';
 export * from './stream-client';
 export * from './markdown-escape';
-export * from './markdown-to-html';
-export * from './html-to-markdown';
 export * from './emote';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ircToMatrix } from '../../src/irc/mirc-to-html';
-import { htmlToIrc, matrixToIrc } from '../../src/irc/html-to-mirc';
+import { htmlToIrc, matrixToIrc } from '../../src/network/html-to-mirc';
 import { parseRuns, stripCodes } from '../../src/irc/mirc-codes';
 
 describe('irc formatting: mIRC -> Matrix HTML', () => {

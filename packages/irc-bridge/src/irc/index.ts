@@ -8,7 +8,6 @@ export * from './errors';
 export * from './mirc-codes';
 export * from './colours';
 export * from './mirc-to-html';
-export * from './html-to-mirc';
 export * from './line-splitter';
 export * from './flood-queue';
 export * from './isupport';

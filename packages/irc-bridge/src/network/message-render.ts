@@ -5,7 +5,8 @@
  * users are used to), media becomes "name (size) url".
  */
 import type { MatrixEdit, MatrixMessage, RemoteMessageRef } from '@causeway/bridge-core';
-import { matrixToIrc, sanitizeUserText, type MessageKind } from '../irc';
+import { sanitizeUserText, type MessageKind } from '../irc';
+import { matrixToIrc } from './html-to-mirc';
 import { renderEditText } from './edit-diff';
 
 export interface RenderDeps {

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { matrixToSlack } from '../../src/slack/matrix-to-slack';
+import { matrixToSlack } from '../../src/to-slack/matrix-to-mrkdwn';
 import { slackToMatrix } from '../../src/slack/slack-to-matrix';
 import { renderMatrix, type SlackToMatrixResolvers } from '../../src/slack/doc-to-html';
 import type { MatrixToSlackResolvers } from '../../src/slack/doc-to-mrkdwn';
 import { normalizeDoc, type Inline, type RichDoc } from '../../src/slack/rich-doc';
-import { parseMatrixHtml } from '../../src/slack/html-parse';
+import { matrixHtmlToDoc as parseMatrixHtml } from '../../src/to-slack/html-to-doc';
 
 const toSlack: MatrixToSlackResolvers = {
   user: (mxid) =>

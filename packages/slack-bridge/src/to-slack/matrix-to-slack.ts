@@ -17,7 +17,8 @@ import {
   type RemoteMessageRef,
   type SendResult,
 } from '@causeway/bridge-core';
-import { matrixToSlack, parseSlackMessageId, unicodeToEmoji } from '../slack';
+import { parseSlackMessageId, unicodeToEmoji } from '../slack';
+import { matrixToSlack } from './matrix-to-mrkdwn';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { mentionResolvers } from './mentions';
 import { Reactors } from './reactors';

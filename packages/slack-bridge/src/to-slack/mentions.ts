@@ -2,27 +2,21 @@
 // a pill of a room linked to a channel of this workspace `<#C…>`; anything else stays its label.
 // The lookups are asynchronous (the core's ghost store, portals), the renderer synchronous, so
 // they are done first for every pill the HTML holds.
-import type { MessageContent } from '@causeway/bridge-core';
-import { pillTarget, type MatrixToSlackResolvers } from '../slack';
+import { parseMatrixHtml, type HtmlNode, type MessageContent } from '@causeway/bridge-core';
+import type { MatrixToSlackResolvers } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 
-const HREF_RE = /href\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
-
-function decodeAttr(s: string): string {
-  return s
-    .replace(/&amp;/g, '&')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>');
+/** The users and rooms the pills of a document point at. */
+function pillTargets(nodes: readonly HtmlNode[], into: Set<string>): Set<string> {
+  for (const n of nodes) {
+    if (n.kind === 'link' && (n.permalink?.kind === 'user' || n.permalink?.kind === 'room')) into.add(n.permalink.id);
+    if ('children' in n) pillTargets(n.children, into);
+  }
+  return into;
 }
 
 export async function mentionResolvers(ws: WorkspaceContext, content: MessageContent): Promise<MatrixToSlackResolvers> {
-  const targets = new Set<string>(content.mentions ?? []);
-  for (const m of (content.html ?? '').matchAll(HREF_RE)) {
-    const id = pillTarget(decodeAttr(m[1] ?? m[2] ?? ''));
-    if (id) targets.add(id);
-  }
+  const targets = pillTargets(content.html ? parseMatrixHtml(content.html) : [], new Set<string>(content.mentions ?? []));
   const users = new Map<string, string>();
   const rooms = new Map<string, string>();
   for (const id of targets) {

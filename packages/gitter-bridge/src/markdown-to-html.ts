@@ -1,13 +1,15 @@
 // Gitter message text (GFM-like Markdown) → HTML for a Matrix `formatted_body`. The bridge
 // renders the text itself rather than trusting the server's `html`: raw HTML in the text is
 // shown as text (`html: false`), bare URLs become links, line breaks are kept (chat Markdown),
-// images become links (Matrix clients only load mxc: images) and the result passes an
-// allow-list sanitiser. `@username` and `@/all` are handed to the caller, who turns them into
-// pills (or leaves them as text); nothing inside code is a mention.
+// images become links (Matrix clients only load mxc: images) and the result passes the core's
+// Matrix HTML allow-list (the one every formatted_body passes on its way to Matrix anyway; a list
+// of our own would only be a second copy of that policy to keep in step). `@username` and `@/all`
+// are handed to the caller, who turns them into pills (or leaves them as text); nothing inside
+// code is a mention.
+import { sanitizeMatrixHtml } from '@causeway/bridge-core';
 import MarkdownIt from 'markdown-it';
-import sanitizeHtml from 'sanitize-html';
 
-export interface MentionLink {
+interface MentionLink {
   /** e.g. https://matrix.to/#/@gitter_bob:example.org */
   href: string;
   /** What the link shows, e.g. the ghost's display name. */
@@ -42,55 +44,6 @@ interface RenderEnv {
 }
 
 const MENTION_RE = /^@(\/all|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)/;
-
-/** Matrix's recommended formatted_body tags, minus img (only mxc: would load). */
-const OUTPUT_SANITIZE: sanitizeHtml.IOptions = {
-  allowedTags: [
-    'font',
-    'del',
-    's',
-    'h1',
-    'h2',
-    'h3',
-    'h4',
-    'h5',
-    'h6',
-    'blockquote',
-    'p',
-    'a',
-    'ul',
-    'ol',
-    'sup',
-    'sub',
-    'li',
-    'b',
-    'i',
-    'u',
-    'strong',
-    'em',
-    'strike',
-    'code',
-    'hr',
-    'br',
-    'div',
-    'table',
-    'thead',
-    'tbody',
-    'tr',
-    'th',
-    'td',
-    'caption',
-    'pre',
-    'span',
-    'details',
-    'summary',
-  ],
-  allowedAttributes: { a: ['href'], ol: ['start'], code: ['class'], th: ['align', 'style'], td: ['align', 'style'] },
-  allowedClasses: { code: [/^language-[\w+#.-]+$/] },
-  allowedStyles: { th: { 'text-align': [/^(left|right|center)$/] }, td: { 'text-align': [/^(left|right|center)$/] } },
-  allowedSchemes: ['http', 'https', 'ftp', 'mailto', 'magnet', 'matrix'],
-  allowProtocolRelative: false,
-};
 
 function createRenderer(): MarkdownIt {
   const md = new MarkdownIt('default', { html: false, linkify: true, breaks: true, typographer: false });
@@ -144,7 +97,7 @@ export function gitterMarkdownToHtml(text: string, opts: MarkdownToHtmlOptions =
   renderer ??= createRenderer();
   const env: RenderEnv = { opts, mentions: [], mentionsAll: false, pills: 0 };
   const raw = renderer.render(text, env);
-  const html = sanitizeHtml(raw, OUTPUT_SANITIZE).trim();
+  const html = sanitizeMatrixHtml(raw).trim();
   return { html, mentions: env.mentions, mentionsAll: env.mentionsAll, formatted: isFormatted(html, text) };
 }
 

@@ -5,9 +5,8 @@
 // `<!here>` would reach only those online) — but only when the caller says the sender may ping
 // the room (Matrix checks the `notifications.room` power level; Slack would not), and only as a
 // word of its own, outside code. Otherwise it stays the text "@room", which pings no one.
-import type { Block, Inline, RichDoc } from './rich-doc';
-import { parseMatrixHtml, plainTextDoc } from './html-parse';
-import { renderMrkdwn, type MatrixToSlackResolvers } from './doc-to-mrkdwn';
+import { renderMrkdwn, type Block, type Inline, type MatrixToSlackResolvers, type RichDoc } from '../slack';
+import { matrixHtmlToDoc, plainTextDoc } from './html-to-doc';
 
 export interface MatrixToSlackOptions extends MatrixToSlackResolvers {
   /** What `@room` becomes when the sender may ping the room; false (default) keeps it as text. */
@@ -61,9 +60,9 @@ function withRoomMentions(doc: readonly Block[], range: 'channel' | 'here'): Ric
 }
 
 /** The document a Matrix message's text describes. */
-export function parseMatrixMessage(msg: MatrixMessageText): RichDoc {
+function parseMatrixMessage(msg: MatrixMessageText): RichDoc {
   if (msg.html !== undefined) {
-    const doc = parseMatrixHtml(msg.html);
+    const doc = matrixHtmlToDoc(msg.html);
     if (doc.length) return doc;
   }
   return plainTextDoc(msg.body);
