@@ -5,12 +5,15 @@
  * - a profile picture or a bot's icon_url there: the ghost posts without an avatar;
  * - a custom emoji image there: the emoji stays `:name:` text, in messages and as a reaction;
  * - a file shared from another service (url_private off Slack's hosts, even an allowed address):
- *   not fetched with the bot token; a notice names the file instead.
+ *   not fetched with the bot token; a notice names the file instead;
+ * - url_private and upload_url on another origin than the workspace's api_url (here the API is
+ *   reached as localhost, the emulator names 127.0.0.1): neither is contacted.
  */
 import { strict as assert } from 'node:assert';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startSlackBridge, linkedRoom, ghostId, messages, eventually, type SlackBridge } from './support';
+import { freePort } from '@causeway/testing/bridge';
+import { startSlackBridge, linkedRoom, ghostId, messages, eventually, BOT, type SlackBridge } from './support';
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
@@ -108,5 +111,48 @@ describe('slack-bridge: URLs chosen on Slack stay out of private networks', func
       'a notice naming the file',
     );
     assert.equal(foreign.requests.length, 0);
+  });
+});
+
+describe('slack-bridge: file URLs off the workspace API origin are not contacted', function () {
+  this.timeout(60_000);
+  let b: SlackBridge;
+  let roomId: string;
+
+  before(async () => {
+    // The bridge reaches the API as localhost; the emulator's file and upload URLs say 127.0.0.1.
+    const port = await freePort();
+    b = await startSlackBridge('socket', { emulator: { port }, workspace: { api_url: `http://localhost:${port}/api/` } });
+    roomId = await linkedRoom(b);
+  });
+  after(() => b?.stop());
+
+  it('a Slack file on another origin becomes a notice', async () => {
+    b.alice.upload(b.general, { name: 'cat.png', data: PNG });
+    await eventually(
+      () => messages(b, roomId).find((e) => e.content.msgtype === 'm.notice' && String(e.content.body).includes('cat.png')),
+      'a notice naming the file',
+    );
+  });
+
+  it('a Matrix file is not posted to an upload_url on another origin', async () => {
+    const mxc = await b.matrixAlice.upload(PNG, 'image/png', 'dog.png');
+    await b.matrixAlice.sendMessage(roomId, {
+      msgtype: 'm.image',
+      body: 'dog.png',
+      url: mxc,
+      info: { mimetype: 'image/png', size: PNG.length },
+    });
+    // The sender is told it did not go through, as for any send Slack does not take.
+    await eventually(
+      () => messages(b, roomId, BOT).find((e) => String(e.content.body).includes('Slack refused the message')),
+      'the sender told',
+    );
+    assert.ok(b.slack.calls('files.getUploadURLExternal').length > 0);
+    assert.equal(b.slack.calls('files.completeUploadExternal').length, 0);
+    assert.deepEqual(
+      b.slack.messages(b.general).filter((m) => m.files?.some((f) => b.slack.file(f).name === 'dog.png')),
+      [],
+    );
   });
 });
