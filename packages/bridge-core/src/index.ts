@@ -26,6 +26,7 @@ export * from './connector/config-schema';
 export * from './connector/cli-command';
 export * from './connector/secrets';
 export * from './connector/outbox';
+export * from './connector/remote-fetch';
 
 // Starting a bridge
 export { runBridge, type RunBridgeOptions } from './runtime/run-bridge';

@@ -141,4 +141,31 @@ describe('gitter-bridge: messages through the relay', function () {
       server.close();
     }
   });
+
+  it('never fetches an avatar on a private address that is not allow-listed (127.0.0.2 here): the ghost posts without one', async () => {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from('89504e470d0a1a0a', 'hex'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      for (const [name, avatarUrl] of [
+        ['erin', `http://127.0.0.2:${port}/erin.png`],
+        ['frank', `http://[::ffff:127.0.0.2]:${port}/frank.png`],
+      ]) {
+        const user = b.gitter.createUser(name, { displayName: name });
+        b.gitter.addMember(room.id, user.id);
+        b.gitter.setProfile(user.id, { avatarUrl });
+        await user.post(room.id, `hello from ${name}`);
+        await eventually(() => messages(b.fx.hs, roomId, ghostId(name)).some((e) => e.content.body === `hello from ${name}`), name);
+        assert.equal(b.fx.hs.profile(ghostId(name))?.displayname, name);
+        assert.equal(b.fx.hs.profile(ghostId(name))?.avatar_url, undefined);
+      }
+      assert.deepEqual(requests, []);
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -31,7 +31,12 @@ export async function startGitterBridge(
   const fx = await startBridgeFixture<GitterConfig>({
     connector: () => (connector = new GitterConnector()),
     configKey: 'gitter',
-    ...(opts.core ? { core: opts.core } : {}),
+    // Specs serve avatars on 127.0.0.1: allowed as an operator would allow a media host on the
+    // LAN. Specs of the address guard put their hostile hosts on 127.0.0.2.
+    core: (asUrl) => ({
+      remote_fetch: { allowed_private_ips: ['127.0.0.1'] },
+      ...(typeof opts.core === 'function' ? opts.core(asUrl) : opts.core),
+    }),
     connectorConfig: {
       rest_base_url: gitter.restBaseUrl,
       stream_base_url: gitter.streamBaseUrl,

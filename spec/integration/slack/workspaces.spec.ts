@@ -39,6 +39,8 @@ describe('slack-bridge: several workspaces', function () {
       connector: () => new SlackConnector(),
       configKey: 'slack',
       hs,
+      // The emulator serves avatars on 127.0.0.1, allowed as an operator would allow a LAN media host.
+      core: { remote_fetch: { allowed_private_ips: ['127.0.0.1'] } },
       connectorConfig: {
         workspaces: {
           acme: { bot_token: a.botToken, app_token: acmeApp.appToken, api_url: slack.apiUrl },

@@ -352,6 +352,20 @@ const MediaProxySchema = section(
   { default: {}, description: 'Serving Matrix media to remote networks (homeservers require authentication for media since Matrix 1.11).' },
 );
 
+const RemoteFetchSchema = section(
+  {
+    allowed_private_ips: Type.Array(Type.String({ format: 'cidr' }), {
+      default: [],
+      description:
+        'Addresses or CIDR ranges that URLs chosen by remote networks and their users (ghost avatars, custom emoji, attachments) may reach although they are private, loopback, link-local or otherwise special-purpose, e.g. `[10.0.5.20]` for a media server on your LAN. Empty: such URLs are only fetched from public addresses, so a remote user cannot make the bridge request 127.0.0.1, 169.254.169.254 (cloud metadata) or hosts inside your network. The homeserver and the network API URLs you configured are reached as given; this list covers only URLs the remote side hands out (Slack file and upload URLs included, even on the API host).',
+    }),
+  },
+  {
+    default: {},
+    description: 'Fetching URLs that remote networks and their users chose (avatars, custom emoji, attachments): where they may lead.',
+  },
+);
+
 const CoreConfigProperties = {
   homeserver: HomeserverSchema,
   appservice: AppserviceSchema,
@@ -369,6 +383,7 @@ const CoreConfigProperties = {
   provisioning: ProvisioningSchema,
   state_cache: StateCacheSchema,
   media_proxy: MediaProxySchema,
+  remote_fetch: RemoteFetchSchema,
 };
 
 export const CoreConfigSchema = section(CoreConfigProperties, { description: 'Causeway bridge configuration (core sections).' });

@@ -14,6 +14,7 @@ import type { CommandRegistry } from './commands';
 import type { ConnectorMetrics } from './metrics';
 import type { SecretStore, SecretStoreOptions } from './secrets';
 import type { RouteDefinition, LinkHooks, RouteHandler, RouteOptions } from './routes';
+import type { RemoteFetchOptions, RemoteResponse } from './remote-fetch';
 
 export interface RemoteEventSink {
   /**
@@ -103,6 +104,13 @@ export interface MediaService {
   download(mxc: string): Promise<{ data: Buffer; mimetype?: string }>;
   /** A public http(s) URL for Matrix media the remote side can follow, if configured. */
   publicUrl(mxc: string, name?: string): string | undefined;
+  /**
+   * Fetch a URL the remote network or one of its users chose (an avatar, a custom emoji, an
+   * attachment, an upload URL): never from a private, loopback or otherwise special-purpose
+   * address unless the operator allow-listed it (connector/remote-fetch.ts). Rejects with a
+   * RemoteFetchError; any final status is returned, for the caller to judge.
+   */
+  fetchRemote(url: string, opts: RemoteFetchOptions): Promise<RemoteResponse>;
 }
 
 /**

@@ -21,10 +21,9 @@ export interface GhostManagerDeps {
   template: LocalpartTemplate;
   repo: GhostRepository;
   intentFor(userId: string): Intent;
-  media: Pick<MediaService, 'upload'>;
+  /** `fetchRemote`: avatar URLs come from remote users, so they are fetched behind the address guard. */
+  media: Pick<MediaService, 'upload' | 'fetchRemote'>;
   log: Logger;
-  /** Fetches a remote avatar; injectable for tests. */
-  fetchAvatar?(url: string): Promise<{ data: Buffer; mimetype: string }>;
 }
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
@@ -36,16 +35,6 @@ interface FailedAvatar {
   source: string;
   failures: number;
   retryAt: number;
-}
-
-async function defaultFetchAvatar(url: string): Promise<{ data: Buffer; mimetype: string }> {
-  const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`avatar download failed: HTTP ${res.status}`);
-  const len = Number(res.headers.get('content-length') ?? 0);
-  if (len > MAX_AVATAR_BYTES) throw new Error('avatar too large');
-  const data = Buffer.from(await res.arrayBuffer());
-  if (data.length > MAX_AVATAR_BYTES) throw new Error('avatar too large');
-  return { data, mimetype: res.headers.get('content-type') ?? 'application/octet-stream' };
 }
 
 export class GhostManager implements GhostService {
@@ -162,7 +151,7 @@ export class GhostManager implements GhostService {
       try {
         let mxc = source;
         if (!mxc.startsWith('mxc://')) {
-          const img = await (this.deps.fetchAvatar ?? defaultFetchAvatar)(source);
+          const img = await this.fetchAvatar(source);
           mxc = await this.deps.media.upload(img.data, { name: 'avatar', mimetype: img.mimetype });
         }
         await intent.setAvatarUrl(mxc);
@@ -185,6 +174,17 @@ export class GhostManager implements GhostService {
       }
     }
     if (changed) await this.deps.repo.put(rec);
+  }
+
+  /**
+   * A remote avatar's image. Redirects are followed (avatar hosts use them), each hop behind the
+   * address guard. Only an image is accepted: whatever the bridge fetched ends up public on Matrix.
+   */
+  private async fetchAvatar(url: string): Promise<{ data: Buffer; mimetype: string }> {
+    const res = await this.deps.media.fetchRemote(url, { maxBytes: MAX_AVATAR_BYTES, timeoutMs: 10_000 });
+    if (res.status < 200 || res.status > 299) throw new Error(`avatar download failed: HTTP ${res.status}`);
+    if (!res.mimetype?.startsWith('image/')) throw new Error(`avatar is not an image (${res.mimetype ?? 'no content-type'})`);
+    return { data: res.data, mimetype: res.mimetype };
   }
 
   /** `avatarUrl` when it is new for the ghost and not a recent failure waiting for its retry time. */

@@ -25,10 +25,10 @@
  * exchange has a timeout and the response body a size cap.
  */
 import * as dns from 'node:dns';
-import * as net from 'node:net';
-import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { getLogger, type Logger } from '../logging/logger';
-import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, parseAllowList, type AllowList } from './ssrf-guard';
+import { guardedConnector } from '../net/guarded-connector';
+import { ForbiddenAddressError, parseAllowList, type AllowList } from './ssrf-guard';
 import { isValidUserId, parseServerName, userIdServer, type ParsedServerName } from './validation';
 
 export type OpenIdFailure =
@@ -102,22 +102,7 @@ export class OpenIdVerifier {
     for (const [name, url] of Object.entries(opts.overrides ?? {})) this.trusted.set(name.toLowerCase(), url);
     if (opts.homeserver) this.trusted.set(opts.homeserver.domain.toLowerCase(), opts.homeserver.url);
     this.log = opts.log ?? getLogger('provisioning.openid');
-    const base = buildConnector({ lookup: guardedLookup(this.allow, opts.lookup), timeout: this.timeoutMs });
-    const allow = this.allow;
-    const connect: buildConnector.connector = (o, cb) => {
-      const host = o.hostname.replace(/^\[(.*)\]$/, '$1');
-      // Node does not call `lookup` for IP literals: check them here.
-      if (net.isIP(host) && isForbiddenAddress(host, allow)) return cb(new ForbiddenAddressError(host, host), null);
-      base(o, (err, socket) => {
-        if (err || !socket) return cb(err ?? new Error('connect failed'), null);
-        const peer = socket.remoteAddress;
-        if (!peer || isForbiddenAddress(peer, allow)) {
-          socket.destroy();
-          return cb(new ForbiddenAddressError(host, peer ?? 'unknown'), null);
-        }
-        cb(null, socket);
-      });
-    };
+    const connect = guardedConnector(this.allow, { timeoutMs: this.timeoutMs, lookup: opts.lookup });
     this.agent = new Agent({ connect, connectTimeout: this.timeoutMs, keepAliveTimeout: 10_000, connections: 8 });
   }
 

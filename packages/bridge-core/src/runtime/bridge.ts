@@ -37,6 +37,7 @@ import type { ProvisioningRoutes } from '../connector/context';
 import { instrumentSink } from './instrumented-sink';
 import { MediaProxy } from '../media/media-proxy';
 import { wellFormed } from '../media/content-disposition';
+import { RemoteFetcher } from '../net/remote-fetcher';
 import { warnAboutExposedDataFiles } from './exposed-files-warning';
 import { HomeserverCheck } from './homeserver-check';
 import { attachMetricSources } from './metric-sources';
@@ -116,6 +117,8 @@ export class Bridge<C = unknown> {
   private readonly queries: QueryHandler;
   private readonly botUserId: string;
   private readonly mediaService: MediaService;
+  /** Fetches what remote sides link to (avatars, emoji, files) behind the address guard. */
+  private readonly remoteFetcher: RemoteFetcher;
   private started = false;
   /** Matrix events (a journal replay included) reach the connector only once it has started. */
   private connectorReady = false;
@@ -193,6 +196,7 @@ export class Bridge<C = unknown> {
         log: this.log.child({ module: 'media-proxy' }),
       });
     }
+    this.remoteFetcher = new RemoteFetcher({ allowedPrivateIps: config.remote_fetch.allowed_private_ips });
     const mediaService: MediaService = (this.mediaService = {
       upload: (data, o) => this.media.upload(data, { name: o.name, mimetype: o.mimetype }),
       download: (mxc) => this.media.download(mxc),
@@ -204,6 +208,7 @@ export class Bridge<C = unknown> {
         if (!base || !m) return undefined;
         return `${base.replace(/\/+$/, '')}/_matrix/media/v3/download/${m[1]}/${m[2]}${name ? '/' + encodeURIComponent(wellFormed(name)) : ''}`;
       },
+      fetchRemote: (url, o) => this.remoteFetcher.fetch(url, o),
     });
     this.ghosts = new GhostManager({
       domain,
@@ -516,6 +521,7 @@ export class Bridge<C = unknown> {
     await this.state.close();
     await this.activity.close();
     await this.client.close();
+    await this.remoteFetcher.close();
     await this.store.close();
   }
 

@@ -8,7 +8,9 @@
 // the Matrix event) first asks `files.info` about that file: a completed file was shared already
 // and is not uploaded again; one Slack does not know as completed is uploaded afresh.
 import type { WebClient } from '@slack/web-api';
+import { RemoteFetchError } from '@causeway/bridge-core';
 import type { WorkspaceContext } from '../workspace/workspace-context';
+import { isSlackHostedUrl } from '../workspace/slack-hosts';
 import type { CallResult, SlackCall } from './slack-call';
 
 type UploadArgs = Extract<SlackCall, { method: 'files.upload-external' }>['args'];
@@ -45,7 +47,28 @@ export async function uploadToSlack(
   if (!uploadUrl || !fileId) throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
   const form = new FormData();
   form.append('file', new Blob([data], { type: args.mimetype ?? 'application/octet-stream' }), args.name);
-  const res = await fetch(uploadUrl, { method: 'POST', body: form, signal: AbortSignal.timeout(120_000) });
+  // The standard multipart encoding (boundary and all) of the form, as bytes the guarded fetch can send.
+  const encoded = new Response(form);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  // The URL is Slack's answer, but it receives a Matrix user's file: only Slack's own hosts, behind the address guard.
+  const res = await ws.ctx.media
+    .fetchRemote(uploadUrl, {
+      method: 'POST',
+      headers: { 'content-type': encoded.headers.get('content-type') ?? 'multipart/form-data' },
+      body,
+      maxRedirects: 0,
+      maxBytes: 64 * 1024,
+      timeoutMs: 120_000,
+      allowUrl: (u) => isSlackHostedUrl(u, ws.cfg.api_url),
+    })
+    .catch((err: unknown) => {
+      // A lost connection or a timeout is worth a retry, as any failed Web API request is (send-errors.ts);
+      // a refused URL is not.
+      if (err instanceof RemoteFetchError && (err.reason === 'network' || err.reason === 'timeout')) {
+        throw Object.assign(new Error(`file upload failed: ${err.message}`), { code: 'slack_webapi_request_error' });
+      }
+      throw err;
+    });
   if (res.status !== 200)
     throw Object.assign(new Error(`file upload answered HTTP ${res.status}`), { code: 'slack_webapi_http_error', statusCode: res.status });
   await ws.ctx.data.put(NAMESPACE, key, { fileId }, { expiresAt: Date.now() + KEEP_MS });

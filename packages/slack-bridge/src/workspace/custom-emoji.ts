@@ -1,7 +1,9 @@
 // A workspace's custom emoji (`emoji.list`, scope `emoji:read`), shown on Matrix as images: each
 // image is fetched once and uploaded to the homeserver, and its mxc:// URI is cached for the run.
 // Used for custom emoji in message text and for custom emoji reactions (the reaction key is then
-// the mxc:// URI, as Matrix clients show image reactions).
+// the mxc:// URI, as Matrix clients show image reactions). Any workspace member can add an emoji
+// with any image URL, so images are fetched behind the core's address guard (fetchRemote); one
+// that cannot be fetched stays `:name:` text.
 import type { WebClient } from '@slack/web-api';
 import type { Logger, MediaService } from '@causeway/bridge-core';
 import { isStandardEmoji, resolveCustomEmoji } from '../slack';
@@ -49,11 +51,10 @@ export class CustomEmoji {
 
   private async upload(name: string, url: string): Promise<string | undefined> {
     try {
-      const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const data = Buffer.from(await res.arrayBuffer());
-      if (data.length > MAX_EMOJI_BYTES) throw new Error('too large');
-      const mimetype = res.headers.get('content-type')?.split(';')[0] ?? 'image/png';
+      const res = await this.media.fetchRemote(url, { maxBytes: MAX_EMOJI_BYTES, maxRedirects: 0, timeoutMs: 15_000 });
+      if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
+      const data = res.data;
+      const mimetype = res.mimetype ?? 'image/png';
       if (!mimetype.startsWith('image/')) throw new Error(`not an image (${mimetype})`);
       return await this.media.upload(data, { name: `${name}.${mimetype.slice(6)}`, mimetype });
     } catch (err) {

@@ -171,4 +171,6 @@ export interface SlackFile {
   shares: Map<string, string[]>;
   imageSize?: { w: number; h: number };
   appId?: string;
+  /** A file shared from another service (Google Drive and the like): Slack gives that service's URL as `url_private`. */
+  externalUrl?: string;
 }

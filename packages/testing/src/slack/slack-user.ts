@@ -22,6 +22,8 @@ export interface UploadOptions {
   /** What the person typed alongside the file. */
   comment?: string;
   threadTs?: string;
+  /** Share it as a file of another service at this URL (`is_external`, the URL as `url_private`). */
+  externalUrl?: string;
 }
 
 export class SlackUser {
@@ -138,6 +140,7 @@ export class SlackUser {
     const conv = this.conv(channel);
     const { files } = this.services;
     const file = files.start(actor, { filename: opts.name, length: Math.max(1, opts.data.length) });
+    if (opts.externalUrl) file.externalUrl = opts.externalUrl;
     files.receive(file.uploadId, opts.data);
     files.complete(actor, [{ id: file.id, title: opts.title }], {
       channels: [conv],
