@@ -287,6 +287,16 @@ describe('slack-bridge: content both ways', function () {
     await grantPower(b.fx.hs, b.matrixAlice, roomId, BOT, 100);
     b.alice.setTopic(b.general, 'the new topic');
     await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'the new topic', 'topic');
+    // A topic comes as Slack writes text (escaped, links and mentions in angle brackets): the room
+    // gets it as a Slack reader sees it.
+    b.alice.setTopic(b.general, `Q&amp;A &lt;weekly&gt;: <https://example.org/faq|the FAQ>, ask <@${b.bob.id}>`);
+    const shown = await eventually(() => {
+      const t = b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic;
+      return t?.startsWith('Q&A') ? t : undefined;
+    }, 'escaped topic');
+    assert.ok(shown.startsWith('Q&A <weekly>: '), shown);
+    assert.ok(!/&amp;|&lt;|<https|<@/.test(shown), shown);
+    assert.ok(shown.includes('the FAQ') && shown.includes('Bob Smith'), shown);
     b.alice.setPurpose(b.general, 'what we do');
     await eventually(() => b.fx.hs.stateEvent(roomId, 'm.room.topic')?.content.topic === 'what we do', 'purpose as topic');
     b.alice.rename(b.general, 'renamed');

@@ -11,6 +11,7 @@ import type { Portal } from '@causeway/bridge-core';
 import type { WorkspaceContext } from '../workspace/workspace-context';
 import { slackErrorCode } from '../puppets/puppets';
 import { slackChannelName } from '../slack';
+import { slackTopicToMatrix } from '../to-matrix/text';
 
 interface ChannelInfo {
   id?: string;
@@ -126,7 +127,7 @@ export class TeamSync {
     const ws = this.ws;
     const key = ws.portalKey(c.id);
     const name = c.name ?? c.id;
-    const topic = topicOf(c);
+    const topic = await slackTopicToMatrix(ws, topicOf(c));
     const existing = await this.rooms(c.id);
     if (!existing.length) {
       await ws.ctx.portals.ensurePortalRoom({

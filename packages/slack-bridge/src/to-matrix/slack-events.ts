@@ -13,7 +13,7 @@ import {
   type SlackReaction,
 } from '../slack';
 import type { WorkspaceContext } from '../workspace/workspace-context';
-import { slackTextToContent } from './text';
+import { slackTextToContent, slackTopicToMatrix } from './text';
 import { slackFileToContent } from './files';
 import { isPuppetEcho } from '../puppets/puppet-events';
 import { isDirectMessage } from '../puppets/direct-messages';
@@ -112,7 +112,7 @@ export class SlackToMatrix {
             portal: ws.portalKey(ev.channel),
             // The bot sets room state: in a linked room it is more likely to have the power than a ghost.
             sender: { bot: true },
-            topic: ev.value,
+            topic: await slackTopicToMatrix(ws, ev.value),
             timestamp: tsMs(ev.ts),
           },
         ];

@@ -49,3 +49,12 @@ export async function slackTextToContent(
     ...(out.mentions.room ? { mentionsRoom: true } : {}),
   };
 }
+
+/**
+ * A channel topic or purpose as Slack gives it (mrkdwn-escaped text: `&amp;`, `<https://…|label>`,
+ * `<@U…>`) → the plain text a Matrix `m.room.topic` holds, as a Slack reader sees it.
+ */
+export async function slackTopicToMatrix(ws: WorkspaceContext, raw: string): Promise<string> {
+  if (raw === '') return '';
+  return (await slackTextToContent(ws, { text: raw }, 'text')).body;
+}
