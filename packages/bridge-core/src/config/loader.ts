@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseAllowList } from '../provisioning/ssrf-guard';
+import { parseAllowList } from '../net/ssrf-guard';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, visit, isPair, isScalar, isSeq, type Node, type ScalarTag } from 'yaml';

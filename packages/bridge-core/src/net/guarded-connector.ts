@@ -9,7 +9,7 @@
 import type * as dns from 'node:dns';
 import * as net from 'node:net';
 import { buildConnector } from 'undici';
-import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, type AllowList } from '../provisioning/ssrf-guard';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, type AllowList } from './ssrf-guard';
 
 export function guardedConnector(allow: AllowList, opts: { timeoutMs: number; lookup?: typeof dns.lookup }): buildConnector.connector {
   const base = buildConnector({ lookup: guardedLookup(allow, opts.lookup), timeout: opts.timeoutMs });

@@ -15,7 +15,7 @@
 import type * as dns from 'node:dns';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RemoteFetchError, type RemoteFetchOptions, type RemoteResponse } from '../connector/remote-fetch';
-import { parseAllowList } from '../provisioning/ssrf-guard';
+import { parseAllowList } from './ssrf-guard';
 import { guardedConnector } from './guarded-connector';
 
 export interface RemoteFetcherOptions {

@@ -50,7 +50,7 @@ import { Router } from '../appservice/router';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_SESSION_TTL_MS, SessionStore, type Session } from './sessions';
 import { OpenIdError, OpenIdVerifier, type OpenIdVerifierOptions } from './openid';
-import { isInAllowList, parseAllowList, type AllowList } from './ssrf-guard';
+import { isInAllowList, parseAllowList, type AllowList } from '../net/ssrf-guard';
 import { compileSchema, isValidRoomId, isValidUserId, validateOrThrow, type JsonSchema } from './validation';
 import type { ValidateFunction } from 'ajv';
 import { Reply, type HttpMethod, type PublicRequest, type ProvisioningRequest, type RouteDefinition } from '../connector/routes';

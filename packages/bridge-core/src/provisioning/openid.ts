@@ -28,7 +28,7 @@ import * as dns from 'node:dns';
 import { Agent, request, type Dispatcher } from 'undici';
 import { getLogger, type Logger } from '../logging/logger';
 import { guardedConnector } from '../net/guarded-connector';
-import { ForbiddenAddressError, parseAllowList, type AllowList } from './ssrf-guard';
+import { ForbiddenAddressError, parseAllowList, type AllowList } from '../net/ssrf-guard';
 import { isValidUserId, parseServerName, userIdServer, type ParsedServerName } from './validation';
 
 export type OpenIdFailure =

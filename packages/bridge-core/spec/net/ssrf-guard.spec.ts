@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import type * as dns from 'node:dns';
 import * as net from 'node:net';
-import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, isInAllowList, parseAllowList } from '../../src/provisioning/ssrf-guard';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, isInAllowList, parseAllowList } from '../../src/net/ssrf-guard';
 
-describe('provisioning/ssrf-guard', () => {
+describe('net/ssrf-guard', () => {
   it('refuses special-purpose IPv4 addresses', () => {
     for (const ip of [
       '127.0.0.1',
