@@ -20,6 +20,8 @@ export interface HttpAnswer {
   text(): string;
   /** A response header (case-insensitive name), or undefined. A repeated header gives its first value. */
   header(name: string): string | undefined;
+  /** Every response header, names lower-cased. */
+  headers(): Record<string, string>;
 }
 
 /** A streamed answer: its status and headers once they arrived, the body as it comes. */
@@ -106,7 +108,13 @@ export class HttpPool {
       (r) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        return { status: r.status, body: r.body, text: () => r.body.toString('utf8'), header: (name) => r.headers()[name.toLowerCase()] };
+        return {
+          status: r.status,
+          body: r.body,
+          text: () => r.body.toString('utf8'),
+          header: (name) => r.headers()[name.toLowerCase()],
+          headers: () => ({ ...r.headers() }),
+        };
       },
       (err: unknown) => {
         clearTimeout(timer);

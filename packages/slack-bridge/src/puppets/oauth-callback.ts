@@ -9,6 +9,7 @@ import type { SlackWorkspaces } from '../workspace/registry';
 import type { LoginStates } from './login-states';
 import { LoginRefused, slackErrorCode } from './puppets';
 import { MeteredWebClient } from '../metrics/metered-client';
+import { leanFetch } from '../workspace/lean-fetch';
 
 function page(ctx: RouteContext, status: number, text: string): void {
   ctx.res.writeHead(status, {
@@ -53,7 +54,11 @@ export function oauthCallback(c: SlackWorkspaces, states: LoginStates) {
     let slackUserId: string | undefined;
     try {
       const meter = { metrics: ws.metrics, workspace: ws.name, token: 'user' as const };
-      const oauth = new MeteredWebClient(undefined, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 2, maxTimeout: 2000 } }, meter);
+      const oauth = new MeteredWebClient(
+        undefined,
+        { slackApiUrl: ws.cfg.api_url, fetch: leanFetch, retryConfig: { retries: 2, maxTimeout: 2000 } },
+        meter,
+      );
       const r = (await oauth.oauth.v2.access({
         client_id: cfg.client_id,
         client_secret: cfg.client_secret,
@@ -63,7 +68,11 @@ export function oauthCallback(c: SlackWorkspaces, states: LoginStates) {
       if (r.team?.id !== ws.identity.teamId) throw new LoginRefused(`that login is for another Slack workspace than ${ws.name}`);
       token = r.authed_user?.access_token;
       if (!token?.startsWith('xoxp-')) throw new LoginRefused('Slack gave no user token (is a user scope configured?)');
-      const me = await new MeteredWebClient(token, { slackApiUrl: ws.cfg.api_url, retryConfig: { retries: 0 } }, meter).auth.test();
+      const me = await new MeteredWebClient(
+        token,
+        { slackApiUrl: ws.cfg.api_url, fetch: leanFetch, retryConfig: { retries: 0 } },
+        meter,
+      ).auth.test();
       slackUserId = me.user_id;
       if (!slackUserId || slackUserId !== r.authed_user?.id || me.team_id !== ws.identity.teamId)
         throw new LoginRefused('Slack did not confirm whose token it is');

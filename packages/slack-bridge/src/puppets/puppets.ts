@@ -12,6 +12,7 @@ import type { BridgeContext, SecretStore } from '@causeway/bridge-core';
 import type { SlackConfig, WorkspaceConfig } from '../config-schema';
 import { MeteredWebClient } from '../metrics/metered-client';
 import type { SlackMetrics } from '../metrics/slack-metrics';
+import { leanFetch } from '../workspace/lean-fetch';
 
 const SECRETS_NS = 'user-tokens';
 const RECORDS_NS = 'puppets';
@@ -101,7 +102,13 @@ export class Puppets {
   private open(matrixUserId: string, record: PuppetRecord, token: string): Puppet {
     const client = new MeteredWebClient(
       token,
-      { slackApiUrl: this.ws.cfg.api_url, logger: this.logger, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
+      {
+        slackApiUrl: this.ws.cfg.api_url,
+        fetch: leanFetch,
+        logger: this.logger,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+      },
       { metrics: this.ws.metrics, workspace: this.ws.name, token: 'user' },
     );
     const p: Puppet = { ...record, matrixUserId, client };

@@ -8,6 +8,7 @@ import { slackMessageId } from '../slack';
 import { eventsPath, type SlackConfig, type WorkspaceConfig } from '../config-schema';
 import { BridgeReceiver } from './receiver';
 import { fetchIdentity, type SlackIdentity } from './identity';
+import { leanFetch } from './lean-fetch';
 import { SlackUsers } from './users';
 import { CustomEmoji } from './custom-emoji';
 import { ThreadRoots } from './thread-roots';
@@ -77,7 +78,7 @@ export class SlackWorkspace implements WorkspaceContext {
     readonly allNames: () => readonly string[],
   ) {
     const logger = slackLogger(ctx, name);
-    const base: WebClientOptions = { slackApiUrl: cfg.api_url, logger };
+    const base: WebClientOptions = { slackApiUrl: cfg.api_url, logger, fetch: leanFetch };
     this.metrics = slackMetrics(ctx.metrics);
     const meter = { metrics: this.metrics, workspace: name, token: 'bot' as const };
     this.client = new MeteredWebClient(
@@ -91,7 +92,11 @@ export class SlackWorkspace implements WorkspaceContext {
         ? {
             kind: 'socket',
             appToken: cfg.app_token,
-            clientOptions: { slackApiUrl: cfg.api_url, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } },
+            clientOptions: {
+              slackApiUrl: cfg.api_url,
+              fetch: leanFetch,
+              retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+            },
             logger,
             clientPingTimeout: 3000,
           }
