@@ -38,6 +38,7 @@ export { secureCompare } from './util/secure-compare';
 export { LruMap } from './util/lru';
 export {
   HttpPool,
+  HttpPools,
   HttpTimeoutError,
   type HttpAnswer,
   type HttpStreamAnswer,

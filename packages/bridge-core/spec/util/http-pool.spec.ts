@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpPool, HttpTimeoutError } from '../../src/util/http-pool';
+import { HttpPool, HttpPools, HttpTimeoutError } from '../../src/util/http-pool';
 
 describe('HttpPool (connectors’ REST calls)', () => {
   let server: http.Server;
@@ -106,5 +106,14 @@ describe('HttpPool (connectors’ REST calls)', () => {
     const refused = await pool.stream({ method: 'GET', path: '/refused' });
     assert.equal(refused.status, 429);
     assert.equal(await refused.text(), '{"error":"slow down"}');
+  });
+
+  it('HttpPools: one pool per origin, made on first use and shared after', async () => {
+    const pools = new HttpPools({ connections: 1 });
+    const a = pools.for(origin);
+    assert.equal(pools.for(origin), a);
+    assert.notEqual(pools.for('http://127.0.0.2:1'), a);
+    assert.equal((await a.request({ method: 'GET', path: '/shared' })).status, 201);
+    await a.close();
   });
 });

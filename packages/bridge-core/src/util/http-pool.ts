@@ -163,3 +163,21 @@ export class HttpPool {
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
+
+/**
+ * Pools by origin, each made on first use: what a connector calls its network through when the
+ * origin comes with the request (several API hosts, or one host shared by every token and
+ * account of the bridge, as fetch's global pool was).
+ */
+export class HttpPools {
+  private readonly pools = new Map<string, HttpPool>();
+
+  constructor(private readonly opts: HttpPoolOptions = {}) {}
+
+  /** The pool of `origin` (scheme, host and port). */
+  for(origin: string): HttpPool {
+    let pool = this.pools.get(origin);
+    if (!pool) this.pools.set(origin, (pool = new HttpPool(origin, this.opts)));
+    return pool;
+  }
+}

@@ -3,19 +3,13 @@
 // per origin with the answer read whole, instead of the global fetch, whose request and response
 // web streams cost more CPU than the call itself. Anything else (a multipart body) goes to the
 // global fetch unchanged.
-import { HttpPool } from '@causeway/bridge-core';
+import { HttpPools } from '@causeway/bridge-core';
 import type { WebClientOptions } from '@slack/web-api';
 
 type FetchFunction = NonNullable<WebClientOptions['fetch']>;
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
-const pools = new Map<string, HttpPool>();
-
-function poolFor(origin: string): HttpPool {
-  let pool = pools.get(origin);
-  if (!pool) pools.set(origin, (pool = new HttpPool(origin, { connections: 16 })));
-  return pool;
-}
+const pools = new HttpPools({ connections: 16 });
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
 
@@ -23,7 +17,7 @@ export const leanFetch: FetchFunction = async (input, init = {}) => {
   const method = (init.method ?? 'GET').toUpperCase();
   if ((init.body !== undefined && typeof init.body !== 'string') || !METHODS.has(method)) return fetch(input, init);
   const url = new URL(String(input));
-  const answer = await poolFor(url.origin).request({
+  const answer = await pools.for(url.origin).request({
     method: method as 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: url.pathname + url.search,
     headers: init.headers ?? {},
