@@ -6,7 +6,7 @@
 // of our own would only be a second copy of that policy to keep in step). `@username` and `@/all`
 // are handed to the caller, who turns them into pills (or leaves them as text); nothing inside
 // code is a mention.
-import { sanitizeMatrixHtml } from '@causeway/bridge-core';
+import { escapeHtml, sanitizeMatrixHtml } from '@causeway/bridge-core';
 import MarkdownIt from 'markdown-it';
 
 interface MentionLink {
@@ -93,7 +93,25 @@ function createRenderer(): MarkdownIt {
 
 let renderer: MarkdownIt | undefined;
 
+/**
+ * Text that Markdown, linkify and the mention rule leave as it is: letters, digits, spaces and
+ * sentence punctuation, not starting like a block (indent, list, quote, heading), no `.` before a
+ * letter (a bare domain would become a link), no `&` (an entity). Most chat lines are such text,
+ * and rendering and sanitising one costs more than relaying it; the answer is the same
+ * (`formatted` false, the text as one paragraph), which the spec checks against the full path.
+ */
+const PLAIN_CHARS = /^[\p{L}\p{N}\p{M} .,;:?!'"()%$+-]*$/u;
+function isPlainText(text: string): boolean {
+  return PLAIN_CHARS.test(text) && !/^[\s+-]|^\d+[.)]|\.[\p{L}]/u.test(text) && text.trim() !== '';
+}
+
 export function gitterMarkdownToHtml(text: string, opts: MarkdownToHtmlOptions = {}): RenderedMarkdown {
+  if (isPlainText(text)) return { html: `<p>${escapeHtml(text.trim())}</p>`, mentions: [], mentionsAll: false, formatted: false };
+  return renderMarkdown(text, opts);
+}
+
+/** The full path: Markdown rendered, then the core's allow-list. */
+export function renderMarkdown(text: string, opts: MarkdownToHtmlOptions = {}): RenderedMarkdown {
   renderer ??= createRenderer();
   const env: RenderEnv = { opts, mentions: [], mentionsAll: false, pills: 0 };
   const raw = renderer.render(text, env);

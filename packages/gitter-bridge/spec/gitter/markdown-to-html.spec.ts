@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { gitterMarkdownToHtml } from '../../src/markdown-to-html';
+import { gitterMarkdownToHtml, renderMarkdown } from '../../src/markdown-to-html';
 
 describe('gitter-bridge: Gitter Markdown → Matrix HTML', () => {
   const pills = {
@@ -60,5 +60,44 @@ describe('gitter-bridge: Gitter Markdown → Matrix HTML', () => {
     assert.equal(gitterMarkdownToHtml('a **b**').formatted, true);
     assert.equal(gitterMarkdownToHtml('escaped \\*stars\\*').formatted, true, 'the body would show the backslashes');
     assert.equal(gitterMarkdownToHtml('hi @bob', pills).formatted, true);
+  });
+});
+
+describe('gitter-bridge: plain chat lines skip the Markdown renderer with the same result', () => {
+  const plain = [
+    'hello world',
+    'See you at 5.30, ok?',
+    "it's 100% done (mostly) - right!",
+    'Grüße aus Köln; ça va: très bien',
+    's b0r0 17 123456.789',
+    'version 1.2.3 is out',
+  ];
+  const notPlain = [
+    'see example.com',
+    '1. first',
+    '- item',
+    '    code',
+    '@bob hi',
+    'a & b',
+    '*bold*',
+    'https://x.org',
+    'R&amp;D',
+    '2) second',
+    '+ plus list',
+  ];
+
+  it('gives what the full path gives for plain lines (not formatted, no mentions)', () => {
+    for (const text of plain) {
+      const fast = gitterMarkdownToHtml(text);
+      const full = renderMarkdown(text);
+      assert.deepEqual({ ...fast, html: undefined }, { ...full, html: undefined }, text);
+      assert.equal(fast.formatted, false, text);
+    }
+  });
+
+  it('leaves everything Markdown, linkify or a mention could change to the full path', () => {
+    for (const text of notPlain) assert.deepEqual(gitterMarkdownToHtml(text), renderMarkdown(text), text);
+    assert.equal(gitterMarkdownToHtml('see example.com').formatted, true);
+    assert.deepEqual(gitterMarkdownToHtml('@bob hi').mentions, ['bob']);
   });
 });
