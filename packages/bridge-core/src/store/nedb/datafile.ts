@@ -28,6 +28,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { getLogger } from '../../logging/logger';
+import { StoreClosedError } from '../common';
 import { openPrivate } from '../../util/private-files';
 import { writeAllSync } from '../../util/write-all-sync';
 
@@ -227,5 +228,57 @@ export class Datafile {
     await this.chain;
     await this.fh?.close();
     this.fh = undefined;
+  }
+}
+
+/**
+ * What every repository kept in a datafile shares: its file opened over its loaded documents,
+ * appends, compaction, closing, and writes refused once closed. A subclass keeps the documents and
+ * their lookups (the DatafileOwner half).
+ */
+export abstract class DatafileRepository implements DatafileOwner {
+  abstract readonly what: string;
+  private datafile: Datafile | undefined;
+  private closed = false;
+
+  abstract loadDoc(doc: Record<string, unknown>): boolean;
+  abstract loadDeletion(id: string): void;
+  abstract liveCount(): number;
+  abstract liveLines(): Iterable<string>;
+
+  /** Loads `file` (missing = empty) into this repository and opens it for appending. */
+  protected async openFile(file: string): Promise<void> {
+    this.datafile = await Datafile.open(file, this);
+  }
+
+  /** Appends `line` (holding `count` documents or deletions); settles once written. */
+  protected append(line: string, count = 1): Promise<void> {
+    return this.datafile!.append(line, count);
+  }
+
+  protected get isClosed(): boolean {
+    return this.closed;
+  }
+
+  protected assertOpen(): void {
+    if (this.closed) throw new StoreClosedError(`nedb store (${this.what})`);
+  }
+
+  /** Dead lines in the file: what a compaction would remove. */
+  get waste(): number {
+    return this.datafile?.waste ?? 0;
+  }
+
+  /** Rewrites the file with one line per live document (see Datafile.compact). */
+  compact(): Promise<void> {
+    return this.datafile?.compact() ?? Promise.resolve();
+  }
+
+  /** Writes everything pending, compacts if anything is dead, and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.datafile?.close();
+    this.datafile = undefined;
   }
 }

@@ -12,9 +12,9 @@
  * The file's lines are what NeDB wrote (`_id` = namespace NUL key, `ns`, `key`, `value` as JSON
  * text, `expiresAt`), so an existing kv.db loads as it is and an older Causeway still reads ours.
  */
-import { encodeJson, StoreClosedError } from '../common';
+import { encodeJson } from '../common';
 import type { KeyValueRepository } from '../store';
-import { Datafile, type DatafileOwner } from './datafile';
+import { DatafileRepository } from './datafile';
 
 const SEP = '\u0000';
 
@@ -24,20 +24,20 @@ interface Entry {
   expiresAt?: number;
 }
 
-export class KvLog implements KeyValueRepository, DatafileOwner {
+export class KvLog extends DatafileRepository implements KeyValueRepository {
   readonly what = 'key-value store';
   /** namespace → key → entry. */
   private readonly spaces = new Map<string, Map<string, Entry>>();
   private live = 0;
-  private datafile: Datafile | undefined;
-  private closed = false;
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   /** Loads `file` (missing = empty) and opens it for appending. */
   static async open(file: string): Promise<KvLog> {
     const kv = new KvLog();
-    kv.datafile = await Datafile.open(file, kv);
+    await kv.openFile(file);
     return kv;
   }
 
@@ -53,7 +53,7 @@ export class KvLog implements KeyValueRepository, DatafileOwner {
     const e: Entry = { value: encodeJson(value, `kv ${namespace}/${key}`) };
     if (opts?.expiresAt !== undefined) e.expiresAt = opts.expiresAt;
     this.set(namespace, key, e);
-    await this.datafile!.append(toLine(namespace, key, e));
+    await this.append(toLine(namespace, key, e));
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
@@ -61,7 +61,7 @@ export class KvLog implements KeyValueRepository, DatafileOwner {
     const e = this.spaces.get(namespace)?.get(key);
     if (!e) return false;
     this.unset(namespace, key);
-    await this.datafile!.append(tombstone(namespace, key));
+    await this.append(tombstone(namespace, key));
     return isLive(e, Date.now());
   }
 
@@ -78,7 +78,7 @@ export class KvLog implements KeyValueRepository, DatafileOwner {
 
   /** Removes expired entries (they are already invisible); returns how many went. */
   async sweepExpired(now = Date.now()): Promise<number> {
-    if (this.closed) return 0;
+    if (this.isClosed) return 0;
     const gone: string[] = [];
     for (const [ns, space] of this.spaces) {
       for (const [key, e] of space) {
@@ -87,7 +87,7 @@ export class KvLog implements KeyValueRepository, DatafileOwner {
         gone.push(tombstone(ns, key));
       }
     }
-    if (gone.length) await this.datafile!.append(gone.join('\n'), gone.length);
+    if (gone.length) await this.append(gone.join('\n'), gone.length);
     return gone.length;
   }
 
@@ -128,23 +128,6 @@ export class KvLog implements KeyValueRepository, DatafileOwner {
     if (!space?.delete(key)) return;
     this.live--;
     if (space.size === 0) this.spaces.delete(ns);
-  }
-
-  /** Rewrites the file with one line per entry (see Datafile.compact). */
-  compact(): Promise<void> {
-    return this.datafile?.compact() ?? Promise.resolve();
-  }
-
-  /** Writes everything pending, compacts if anything is dead, and closes the file. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.datafile?.close();
-    this.datafile = undefined;
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreClosedError('nedb store (key-value store)');
   }
 }
 

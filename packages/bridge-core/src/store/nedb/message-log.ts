@@ -13,9 +13,9 @@
  * the record holds anyway, and a key with one record holds it without an array.
  */
 import { portalKeyString, type PortalKey } from '../../connector/ids';
-import { cleanPortalKey, StoreClosedError } from '../common';
+import { cleanPortalKey } from '../common';
 import type { MessageRecord, MessageRepository } from '../store';
-import { Datafile, type DatafileOwner } from './datafile';
+import { DatafileRepository } from './datafile';
 
 const SEP = '\u0000';
 
@@ -38,7 +38,7 @@ type FileDoc = Omit<MessageDoc, 'pk'> & { _id: string; ev: string; rk: string };
 /** The records under one key: most keys have one, held without an array. */
 type Slot = MessageDoc | MessageDoc[];
 
-export class MessageLog implements MessageRepository, DatafileOwner {
+export class MessageLog extends DatafileRepository implements MessageRepository {
   readonly what = 'message map';
   /** room ID → event ID → the event's parts. */
   private readonly byEvent = new Map<string, Map<string, Slot>>();
@@ -48,15 +48,15 @@ export class MessageLog implements MessageRepository, DatafileOwner {
   private readonly portals = new Map<string, { portal: PortalKey; pk: string }>();
   /** Records in memory. */
   private live = 0;
-  private datafile: Datafile | undefined;
-  private closed = false;
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   /** Loads `file` (missing = empty) and opens it for appending. */
   static async open(file: string): Promise<MessageLog> {
     const m = new MessageLog();
-    m.datafile = await Datafile.open(file, m);
+    await m.openFile(file);
     return m;
   }
 
@@ -168,34 +168,6 @@ export class MessageLog implements MessageRepository, DatafileOwner {
   /** Every record in memory. */
   private *docs(): IterableIterator<MessageDoc> {
     for (const events of this.byEvent.values()) for (const slot of events.values()) yield* list(slot);
-  }
-
-  // ---- the file --------------------------------------------------------------------
-
-  private append(line: string, count = 1): Promise<void> {
-    return this.datafile!.append(line, count);
-  }
-
-  /** Dead lines in the file: what a compaction would remove. */
-  get waste(): number {
-    return this.datafile?.waste ?? 0;
-  }
-
-  /** Rewrites the file with one line per live record (see Datafile.compact). */
-  compact(): Promise<void> {
-    return this.datafile?.compact() ?? Promise.resolve();
-  }
-
-  /** Writes everything pending, compacts if anything is dead, and closes the file. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.datafile?.close();
-    this.datafile = undefined;
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreClosedError('nedb store (message map)');
   }
 }
 
