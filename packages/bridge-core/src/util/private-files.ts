@@ -36,6 +36,23 @@ export function openPrivate(file: string, flags: string): Promise<fs.promises.Fi
   return fs.promises.open(file, flags, PRIVATE_FILE_MODE);
 }
 
+/**
+ * Replaces `file` whole and crash-safely: `write` fills a private temp file beside it, which is
+ * fsynced and renamed over `file` (a crash leaves the old file or the new one, never half of it).
+ * A caller appending to `file` reopens its handle afterwards: the old one points at the old file.
+ */
+export async function replacePrivateFile(file: string, write: (out: fs.promises.FileHandle) => Promise<void>): Promise<void> {
+  const tmp = `${file}~`;
+  const out = await openPrivate(tmp, 'w');
+  try {
+    await write(out);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  await fs.promises.rename(tmp, file);
+}
+
 export function writePrivateFile(file: string, data: string | Buffer, flag = 'w'): Promise<void> {
   return fs.promises.writeFile(file, data, { mode: PRIVATE_FILE_MODE, flag });
 }

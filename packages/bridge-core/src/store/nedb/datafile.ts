@@ -29,7 +29,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { getLogger } from '../../logging/logger';
 import { StoreClosedError } from '../common';
-import { openPrivate } from '../../util/private-files';
+import { openPrivate, replacePrivateFile } from '../../util/private-files';
 import { writeAllSync } from '../../util/write-all-sync';
 
 const log = getLogger('store').child({ module: 'nedb' });
@@ -187,10 +187,8 @@ export class Datafile {
       .then(async () => {
         this.compactQueued = false;
         if (this.waste === 0) return;
-        const tmp = `${this.file}~`;
-        const out = await openPrivate(tmp, 'w');
         let lines = this.indexLines.length;
-        try {
+        await replacePrivateFile(this.file, async (out) => {
           if (this.indexLines.length) await out.appendFile(this.indexLines.join('\n') + '\n');
           let chunk: string[] = [];
           for (const line of this.owner.liveLines()) {
@@ -204,11 +202,7 @@ export class Datafile {
           }
           lines += chunk.length;
           if (chunk.length) await out.appendFile(chunk.join('\n') + '\n');
-          await out.sync();
-        } finally {
-          await out.close();
-        }
-        await fs.rename(tmp, this.file);
+        });
         await this.fh!.close();
         this.fh = await openPrivate(this.file, 'a');
         // Batches queued behind this compaction count themselves as they are written.

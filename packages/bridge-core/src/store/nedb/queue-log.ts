@@ -31,7 +31,7 @@ import { createInterface } from 'node:readline';
 import { getLogger } from '../../logging/logger';
 import { encodeJson, StoreClosedError } from '../common';
 import type { QueueRecord, QueueRepository } from '../store';
-import { openPrivate } from '../../util/private-files';
+import { openPrivate, replacePrivateFile } from '../../util/private-files';
 import { writeAllSync } from '../../util/write-all-sync';
 
 const log = getLogger('store').child({ module: 'nedb' });
@@ -302,10 +302,8 @@ export class QueueLog implements QueueRepository {
   private async compactNow(): Promise<void> {
     if (this.fileLines === this.live + 1) return; // the seq line and one line per record already
     try {
-      const tmp = `${this.file}~`;
-      const out = await openPrivate(tmp, 'w');
       let lines = 0;
-      try {
+      await replacePrivateFile(this.file, async (out) => {
         const chunk: string[] = [JSON.stringify({ n: this.nextSeq })];
         for (const [name, q] of this.queues) {
           for (const r of q.values()) {
@@ -316,11 +314,7 @@ export class QueueLog implements QueueRepository {
         }
         lines = chunk.length;
         await out.appendFile(chunk.join('\n') + '\n');
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await fs.rename(tmp, this.file);
+      });
       await this.fh!.close();
       this.fh = await openPrivate(this.file, 'a');
       this.fileLines = lines;
