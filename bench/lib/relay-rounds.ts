@@ -6,6 +6,8 @@
  * against the issues' targets: p99 ≤ 2× the minimal relay's, none lost, none duplicated.
  */
 import * as os from 'node:os';
+import { arg } from '../cli';
+import { cpuProfile } from './profile';
 import { lats, median } from './stats';
 import type { ReceiptStats } from './receipts';
 import { fmtEld, type Child, type Eld } from './roles';
@@ -47,14 +49,25 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-/** Runs the rounds, prints each phase and then the table; returns whether every target was met. */
+/**
+ * Runs the rounds, prints each phase and then the table; returns whether every target was met.
+ *
+ * `--only <text>` keeps the directions whose name contains it (e.g. `--only Matrix→`);
+ * `--profile <file>` writes a V8 CPU profile of this process (the bridge) over its own phases.
+ */
 export async function relayRounds(opts: { rounds: number; directions: Direction[]; minimalLabel: string }): Promise<boolean> {
+  const only = arg('only', '');
+  const directions = only ? opts.directions.filter((d) => d.name.includes(only)) : opts.directions;
+  if (directions.length === 0) throw new Error(`--only ${only}: no direction's name contains it`);
+  const profile = cpuProfile(arg('profile', ''));
   const results = new Map<string, Row[]>();
   for (let round = 0; round < opts.rounds; round++) {
     const order: Relay[] = round % 2 === 0 ? ['bridge', 'minimal'] : ['minimal', 'bridge'];
-    for (const [d, dir] of opts.directions.entries()) {
+    for (const [d, dir] of directions.entries()) {
       for (const relay of order) {
+        if (relay === 'bridge') await profile.resume();
         const r = await dir.run(relay, `${relay[0]}${d}r${round}`);
+        if (relay === 'bridge') await profile.pause();
         const l = lats(r.lat);
         const row: Row = { relay, round, r, p50: l.p50, p99: l.p99, cpuPerMsg: r.cpuMs / Math.max(1, r.lat.length) };
         const key = `${dir.name} ${relay}`;
@@ -73,8 +86,9 @@ export async function relayRounds(opts: { rounds: number; directions: Direction[
     verdicts.push(ok);
     return `${ok ? 'PASS' : 'MISS'} ${text}`;
   };
+  await profile.write();
   const rows: string[][] = [];
-  for (const dir of opts.directions) {
+  for (const dir of directions) {
     const b = results.get(`${dir.name} bridge`) ?? [];
     const m = results.get(`${dir.name} minimal`) ?? [];
     const sum = (rs: Row[], f: (r: PhaseResult) => number) => rs.reduce((a, x) => a + f(x.r), 0);
