@@ -62,7 +62,8 @@ export class OutboxSendStore implements SendQueueStore {
   }
 
   async head(roomId: string, skip?: ReadonlySet<number>): Promise<QueuedOp | undefined> {
-    const r = (await this.queue.list(this.key(roomId))).find((x) => !skip?.has(x.seq));
+    // Only as many as can be skipped, plus one: the store copies each entry it lists.
+    const r = (await this.queue.list(this.key(roomId), { limit: (skip?.size ?? 0) + 1 })).find((x) => !skip?.has(x.seq));
     return r ? this.toQueued(r) : undefined;
   }
 

@@ -5,10 +5,10 @@
  * on Matrix) is saved as messages are applied (at most every half second), so after a restart the
  * stream catches up from there and nothing sent while the bridge was down is missed; the core's
  * transaction IDs make a message passed on twice (a crash before the cursor was saved) land once.
- * Saved with it: the versions applied of the room's newest messages (and which were deleted), so
- * the catch-up after a restart can tell edits and deletions made on Gitter while the bridge was
- * down (RoomStream's recheck). Both record what was applied, not merely received: a crash between
- * the two makes the next run pass it on again rather than skip it.
+ * Saved next to it, at most every two seconds: the versions applied of the room's newest messages
+ * (and which were deleted), so the catch-up after a restart can tell edits and deletions made on
+ * Gitter while the bridge was down (RoomStream's recheck). Both record what was applied, not merely
+ * received: a crash between the two makes the next run pass it on again rather than skip it.
  */
 import type { KeyValueRepository, Logger } from '@causeway/bridge-core';
 import {
@@ -37,6 +37,13 @@ const SEEN_SAVED = 200;
 const MAX_IN_FLIGHT = 256;
 /** Shortest time between two writes of one room's cursor. */
 const CURSOR_WRITE_MS = 500;
+/**
+ * Shortest time between two writes of one room's applied versions. The snapshot is the room's
+ * 200 newest messages (about 15 KB), so writing it with every cursor write cost more than the
+ * rest of the stream's bookkeeping put together. What a crash loses of it is only the edits and
+ * deletions, made while the bridge was down, of messages applied in its last two seconds.
+ */
+const SEEN_WRITE_MS = 2000;
 
 export interface RoomStreamHandlers {
   /**
@@ -58,6 +65,7 @@ export class RoomStreams {
   /** Per room, the versions applied on Matrix (what is saved next to the cursor). */
   private readonly applied = new Map<string, SeenVersions>();
   private readonly seenChanged = new Set<string>();
+  private readonly seenWrittenAt = new Map<string, number>();
   private readonly writing = new Set<string>();
   private stopped = false;
 
@@ -198,7 +206,7 @@ export class RoomStreams {
       try {
         for (let first = true; ; first = false) {
           if (!first && !this.stopped) await new Promise((r) => setTimeout(r, CURSOR_WRITE_MS));
-          if (!(await this.writeChanges(roomId))) return;
+          if ((await this.writeChanges(roomId)) === 'idle') return;
         }
       } finally {
         this.writing.delete(roomId);
@@ -206,8 +214,8 @@ export class RoomStreams {
     })();
   }
 
-  /** One write of what changed; false when nothing had. */
-  private async writeChanges(roomId: string): Promise<boolean> {
+  /** One write of what changed: 'idle' when nothing had, 'waiting' when the versions changed but are not due yet. */
+  private async writeChanges(roomId: string): Promise<'wrote' | 'waiting' | 'idle'> {
     let wrote = false;
     const id = this.cursors.get(roomId);
     if (id !== undefined && id !== this.writtenCursors.get(roomId)) {
@@ -217,13 +225,16 @@ export class RoomStreams {
       this.writtenCursors.set(roomId, id);
       wrote = true;
     }
+    const seenDue = this.stopped || Date.now() - (this.seenWrittenAt.get(roomId) ?? 0) >= SEEN_WRITE_MS;
+    if (this.seenChanged.has(roomId) && !seenDue) return wrote ? 'wrote' : 'waiting';
     if (this.seenChanged.delete(roomId)) {
+      this.seenWrittenAt.set(roomId, Date.now());
       await this.data
         .put(SEEN_NS, roomId, this.seenOf(roomId).snapshot(SEEN_SAVED))
         .catch((err: unknown) => this.log.warn('could not save the Gitter message versions', { roomId, err: String(err) }));
       wrote = true;
     }
-    return wrote;
+    return wrote ? 'wrote' : 'idle';
   }
 
   /** Resolves when every queued message was applied and its cursor written (stop, specs). */

@@ -41,8 +41,8 @@ export interface DurableQueue<T> {
   readonly name: string;
   /** Appends `values` at the tail of `key`'s queue, all or none; resolves once stored. Appends to one key keep call order. */
   append(key: string, values: readonly T[], opts?: { createdAt?: number }): Promise<QueueRecord<T>[]>;
-  /** The stored entries in order: one key's, or every key's in append order. */
-  list(key?: string): Promise<QueueRecord<T>[]>;
+  /** The stored entries in order: one key's, or every key's in append order; the first `limit` of them when given. */
+  list(key?: string, opts?: { limit?: number }): Promise<QueueRecord<T>[]>;
   /**
    * Sending these entries begins now; resolves once that is stored. Calls in the same tick share
    * one store write, so marking each line of a burst costs one write.

@@ -35,7 +35,8 @@ export class DurableQueues implements OutboxService {
     return {
       name,
       append: (key, values, opts) => this.append<T>(name, key, values, opts?.createdAt),
-      list: (key) => this.repo.list<T>(name, key === undefined ? {} : { key }),
+      list: (key, opts) =>
+        this.repo.list<T>(name, { ...(key === undefined ? {} : { key }), ...(opts?.limit !== undefined ? { limit: opts.limit } : {}) }),
       markAttempted: (entries) => this.batch(this.marks, name, entries),
       remove: (entries) => this.batch(this.removals, name, entries),
     };

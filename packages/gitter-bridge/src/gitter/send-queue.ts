@@ -123,7 +123,7 @@ export class GitterSendQueue {
       .then(async () => {
         this.workers.delete(roomId);
         // Something queued while the worker was finding its queue empty.
-        if ((await this.store.size(roomId)) > 0) this.kick(roomId);
+        if ((await this.store.head(roomId)) !== undefined) this.kick(roomId);
       })
       .catch(async (err: unknown) => {
         // The store failed (e.g. its database is down): nothing is lost, try again later.
