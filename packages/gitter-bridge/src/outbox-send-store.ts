@@ -7,14 +7,17 @@
  *
  * One store per Gitter account (the relay, or a puppeted user's token): its operations live in the
  * shared `sends` queue under keys `<account>|<room>`, so each account keeps its own order.
- * The Gitter id each send got (by its `ref`, the Matrix event id) and the newest id the account
- * created per room are kept in `ctx.data` for a week: long enough for a redelivered event or an
- * edit to find them.
+ * The Gitter id each send got (by its `ref`, the Matrix event id) is kept in `ctx.data` for a
+ * week: long enough for a redelivered event or an edit to find it. The newest id the account
+ * created in a room (where a lost send's search starts after a restart) is the greatest of the
+ * room's stored send ids, read once per run: one write per send covers both, and the newest id
+ * can never be ahead of a send whose id is not stored.
  */
 import type { DurableQueue, KeyValueRepository, QueueRecord } from '@causeway/bridge-core';
 import type { OutgoingOp, QueuedOp, SendQueueStore } from './gitter';
 
 const SENT_NS = 'sent-ids';
+/** The newest id per room, for sends without a `ref` (and as earlier versions stored it for all). */
 const LAST_NS = 'last-sent';
 const KEEP_MS = 7 * 24 * 3600_000;
 
@@ -33,7 +36,9 @@ interface StoredMatrixRef {
 export class OutboxSendStore implements SendQueueStore {
   /** Records by seq, to mark and remove them (the queue API takes records). */
   private readonly records = new Map<number, QueueRecord<StoredOp>>();
-  private readonly lastIds = new Map<string, string | undefined>();
+  /** Per room: the newest id known, from this run's sends and (once read) the stored ones. */
+  private readonly lastIds = new Map<string, string>();
+  private readonly lastRead = new Map<string, Promise<void>>();
 
   constructor(
     private readonly queue: DurableQueue<StoredOp>,
@@ -103,26 +108,38 @@ export class OutboxSendStore implements SendQueueStore {
     return (await this.all()).length;
   }
 
-  async setSentId(roomId: string, ref: string, messageId: string): Promise<void> {
-    await this.data.put(SENT_NS, `${this.key(roomId)}|${ref}`, messageId, { expiresAt: Date.now() + KEEP_MS });
+  async recordSent(roomId: string, ref: string | undefined, messageId: string): Promise<void> {
+    const cur = this.lastIds.get(roomId);
+    if (!cur || messageId > cur) this.lastIds.set(roomId, messageId);
+    const expiresAt = Date.now() + KEEP_MS;
+    if (ref !== undefined) await this.data.put(SENT_NS, `${this.key(roomId)}|${ref}`, messageId, { expiresAt });
+    // Sends are recorded in order per room, so this is the room's newest id.
+    else await this.data.put(LAST_NS, this.key(roomId), messageId, { expiresAt });
   }
 
   sentId(roomId: string, ref: string): Promise<string | undefined> {
     return this.data.get<string>(SENT_NS, `${this.key(roomId)}|${ref}`);
   }
 
-  async setLastSentId(roomId: string, messageId: string): Promise<void> {
-    const cur = await this.lastSentId(roomId);
-    if (cur && messageId <= cur) return;
-    this.lastIds.set(roomId, messageId);
-    await this.data.put(LAST_NS, this.key(roomId), messageId, { expiresAt: Date.now() + KEEP_MS });
+  async lastSentId(roomId: string): Promise<string | undefined> {
+    let read = this.lastRead.get(roomId);
+    if (!read) {
+      read = this.readLastSentId(roomId).catch((err: unknown) => {
+        this.lastRead.delete(roomId); // the store failed: read again next time
+        throw err;
+      });
+      this.lastRead.set(roomId, read);
+    }
+    await read;
+    return this.lastIds.get(roomId);
   }
 
-  /** Read from the store once per room and run, then kept in memory (this store is its only writer). */
-  async lastSentId(roomId: string): Promise<string | undefined> {
-    if (this.lastIds.has(roomId)) return this.lastIds.get(roomId);
-    const id = await this.data.get<string>(LAST_NS, this.key(roomId));
-    if (!this.lastIds.has(roomId)) this.lastIds.set(roomId, id);
-    return this.lastIds.get(roomId);
+  /** The greatest stored id of the room's sends (a week of them, at a restart's first lost send). */
+  private async readLastSentId(roomId: string): Promise<void> {
+    const key = this.key(roomId);
+    const [last, sent] = await Promise.all([this.data.get<string>(LAST_NS, key), this.data.list<string>(SENT_NS, { prefix: `${key}|` })]);
+    let max = this.lastIds.get(roomId);
+    for (const id of [last, ...sent.map((e) => e.value)]) if (typeof id === 'string' && (!max || id > max)) max = id;
+    if (max) this.lastIds.set(roomId, max);
   }
 }

@@ -33,11 +33,19 @@ export interface SendQueueStore {
   /** Rooms with operations waiting (to resume after a restart). */
   pendingRooms(): Promise<string[]>;
   size(roomId?: string): Promise<number>;
-  /** The Gitter id a send with this `ref` got. */
-  setSentId(roomId: string, ref: string, messageId: string): Promise<void>;
+  /**
+   * A send got `messageId` from Gitter: remembered under its `ref` (when it has one) and, from
+   * then on, `lastSentId` of the room is at least it. Stored before this resolves: the queue
+   * removes the operation afterwards.
+   */
+  recordSent(roomId: string, ref: string | undefined, messageId: string): Promise<void>;
+  /** The Gitter id the send with this `ref` got. */
   sentId(roomId: string, ref: string): Promise<string | undefined>;
-  /** The newest message id this queue created in the room: a lost send's message comes after it. */
-  setLastSentId(roomId: string, messageId: string): Promise<void>;
+  /**
+   * The newest message id this queue created in the room (a lost send's message comes after it).
+   * Never ahead of a send whose id is not stored: after a restart, a message found after it is
+   * not one of this queue's earlier sends.
+   */
   lastSentId(roomId: string): Promise<string | undefined>;
 }
 
@@ -94,20 +102,19 @@ export class MemorySendQueueStore implements SendQueueStore {
     return n;
   }
 
-  async setSentId(roomId: string, ref: string, messageId: string): Promise<void> {
-    let m = this.refs.get(roomId);
-    if (!m) this.refs.set(roomId, (m = new Map<string, string>()));
-    m.set(ref, messageId);
-    if (m.size > this.maxRefs) m.delete(m.keys().next().value!);
+  async recordSent(roomId: string, ref: string | undefined, messageId: string): Promise<void> {
+    if (ref !== undefined) {
+      let m = this.refs.get(roomId);
+      if (!m) this.refs.set(roomId, (m = new Map<string, string>()));
+      m.set(ref, messageId);
+      if (m.size > this.maxRefs) m.delete(m.keys().next().value!);
+    }
+    const cur = this.lastIds.get(roomId);
+    if (!cur || messageId > cur) this.lastIds.set(roomId, messageId);
   }
 
   async sentId(roomId: string, ref: string): Promise<string | undefined> {
     return this.refs.get(roomId)?.get(ref);
-  }
-
-  async setLastSentId(roomId: string, messageId: string): Promise<void> {
-    const cur = this.lastIds.get(roomId);
-    if (!cur || messageId > cur) this.lastIds.set(roomId, messageId);
   }
 
   async lastSentId(roomId: string): Promise<string | undefined> {

@@ -176,18 +176,11 @@ export class GitterSendQueue {
     }
   }
 
-  /**
-   * Writes what an answered operation leaves behind, then removes it from the store. The id a
-   * send got is written before the room's newest id: were the newest id durable first, a restart
-   * would look for this very send after it, not find it, and post it again.
-   */
+  /** Writes what an answered operation leaves behind (a send's Gitter id), then removes it from the store. */
   private async finish(entry: QueuedOp, outcome: SendOutcome): Promise<void> {
     const { op } = entry;
     const sentId = this.answered.get(entry.seq)?.sentId;
-    if (outcome.ok && op.kind === 'send' && sentId) {
-      if (op.ref !== undefined) await this.store.setSentId(op.roomId, op.ref, sentId);
-      await this.store.setLastSentId(op.roomId, sentId);
-    }
+    if (outcome.ok && op.kind === 'send' && sentId) await this.store.recordSent(op.roomId, op.ref, sentId);
     await this.store.remove(op.roomId, entry.seq);
     this.answered.delete(entry.seq);
     if (op.kind === 'send' && op.ref !== undefined) this.unwrittenIds.delete(refKey(op.roomId, op.ref));
